@@ -1,0 +1,20 @@
+/*
+ * cmd.h: the subcommands of `1000proxy` (main.c dispatches to these).
+ * Each returns the process exit status.
+ */
+#ifndef PX_CMD_H
+#define PX_CMD_H
+
+struct conf;
+
+int	cmd_migrate(const struct conf *, int argc, char **argv);
+int	cmd_seed(const struct conf *, int argc, char **argv);
+int	cmd_check(const struct conf *, int argc, char **argv);
+int	cmd_request(const struct conf *, int argc, char **argv);
+/* Hidden test entry points (t/ drives them). */
+int	cmd_test_unit(const struct conf *, int argc, char **argv);
+int	cmd_test_views(const struct conf *, int argc, char **argv);
+int	cmd_test_render(const struct conf *, int argc, char **argv);
+int	cmd_test_html(const struct conf *, int argc, char **argv);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * cmd_db.c: `migrate`, `seed --demo`, `check` and `request`.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "pool.h"
+
+int
+cmd_migrate(const struct conf *c, int argc, char **argv)
+{
+	char	 err[1024];
+	sqlite3	*db;
+	int	 n, v;
+
+	(void)argc;
+	(void)argv;
+	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		return 1;
+	}
+	n = db_migrate(db, c->sql_dir, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "1000proxy: migrate: %s\n", err);
+		sqlite3_close(db);
+		return 1;
+	}
+	v = db_schema_version(db);
+	printf("schema at version %d (%d migration%s applied)\n", v, n, n == 1 ? "" : "s");
+	sqlite3_close(db);
+	return v >= PX_SCHEMA_VERSION ? 0 : 1;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	struct buf b;
+	char	 chunk[8192];
+	size_t	 n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return b.p;
+}
+
+/* seed --demo: the demo catalog, once; refuses a database with plans. */
+int
+cmd_seed(const struct conf *c, int argc, char **argv)
+{
+	char	 err[1024], path[4096], *sql;
+	sqlite3	*db;
+	sqlite3_stmt *st;
+	int	 have = 0;
+
+	if (argc < 2 || strcmp(argv[1], "--demo") != 0) {
+		fprintf(stderr, "usage: 1000proxy seed --demo\n");
+		return 2;
+	}
+	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		return 1;
+	}
+	if (db_schema_version(db) < PX_SCHEMA_VERSION) {
+		fprintf(stderr, "1000proxy: run `1000proxy migrate` first\n");
+		sqlite3_close(db);
+		return 1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM plans", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (have > 0) {
+		printf("demo data already present (%d plans); nothing done\n", have);
+		sqlite3_close(db);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/demo/seed.sql", c->sql_dir);
+	if ((sql = slurp(path)) == NULL) {
+		fprintf(stderr, "1000proxy: %s: cannot read\n", path);
+		sqlite3_close(db);
+		return 1;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) != 0 ||
+	    db_exec(db, sql, err, sizeof(err)) != 0 ||
+	    db_exec(db, "COMMIT", err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: seed: %s\n", err);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		free(sql);
+		sqlite3_close(db);
+		return 1;
+	}
+	free(sql);
+	printf("demo data loaded\n");
+	sqlite3_close(db);
+	return 0;
+}
+
+/* One integer from a query, -1 on error. */
+static long long
+one(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * check: the configuration loads (main did that), the schema is current,
+ * every statement prepares, every template parses, SQLite's integrity
+ * and foreign-key checks pass, and every cached wallet balance equals
+ * the sum of its ledger.  Prints one line per check; exit 1 on any
+ * failure.
+ */
+int
+cmd_check(const struct conf *c, int argc, char **argv)
+{
+	struct app app;
+	char	 err[1024];
+	long long n;
+	int	 bad = 0;
+
+	(void)argc;
+	(void)argv;
+	printf("ok config\n");
+	if (app_init(&app, c, err, sizeof(err)) != 0) {
+		printf("FAIL start-up: %s\n", err);
+		return 1;
+	}
+	printf("ok schema version %d, %d statements, templates\n", db_schema_version(app.db), (int)Q__MAX);
+	n = one(app.db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'");
+	printf("%s integrity_check\n", n == 0 ? "ok" : "FAIL");
+	bad |= n != 0;
+	n = one(app.db, "SELECT count(*) FROM pragma_foreign_key_check");
+	printf("%s foreign_key_check\n", n == 0 ? "ok" : "FAIL");
+	bad |= n != 0;
+	n = one(app.db, "SELECT count(*) FROM wallets w WHERE w.balance_minor <> "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t WHERE t.wallet_id = w.id)");
+	printf("%s wallet balances equal their ledgers%s\n", n == 0 ? "ok" : "FAIL",
+	    n > 0 ? " (some differ)" : "");
+	bad |= n != 0;
+	app_fini(&app);
+	return bad ? 1 : 0;
+}
+
+/* request: one CGI request, for tests and for debugging a page by hand. */
+int
+cmd_request(const struct conf *c, int argc, char **argv)
+{
+	struct app app;
+	char	 err[1024];
+	int	 rc;
+
+	(void)argc;
+	(void)argv;
+	if (app_init(&app, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		return 1;
+	}
+	rc = worker_cgi(&app);
+	app_fini(&app);
+	return rc;
+}

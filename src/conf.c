@@ -1,0 +1,248 @@
+/*
+ * conf.c: the configuration table and its loader.
+ *
+ * The file is "key = value" lines; '#' starts a comment; values may be
+ * double-quoted.  An unknown key, a malformed line or a value outside
+ * its range stops start-up with the file, the line and the reason.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "util.h"
+
+enum ctype { C_STR, C_INT, C_BOOL };
+
+struct cdef {
+	const char	*key;
+	enum ctype	 type;
+	size_t		 off;
+	const char	*def;
+	int64_t		 min, max;
+	const char	*help;
+};
+
+#define S(k, d, h) { #k, C_STR, offsetof(struct conf, k), d, 0, 0, h }
+#define I(k, d, lo, hi, h) { #k, C_INT, offsetof(struct conf, k), d, lo, hi, h }
+#define B(k, d, h) { #k, C_BOOL, offsetof(struct conf, k), d, 0, 1, h }
+
+static const struct cdef defs[] = {
+	S(listen, "unix:/run/1000proxy/fcgi.sock",
+	    "FastCGI socket: unix:/path or 127.0.0.1:port (loopback only)"),
+	S(socket_group, "", "group that owns the unix socket (nginx's), empty: unchanged"),
+	I(socket_mode, "0660", 0, 0777, "mode of the unix socket, octal"),
+	I(workers, "4", 1, 64, "number of pre-forked FastCGI workers"),
+	I(max_requests, "10000", 0, 100000000, "recycle a worker after this many requests (0: never)"),
+	I(request_timeout, "30", 1, 3600, "seconds a request may run before its worker is replaced"),
+	S(pid_file, "/run/1000proxy/1000proxy.pid", "pid file of the pool master"),
+	S(database, "/var/lib/1000proxy/1000proxy.db", "SQLite database file"),
+	S(spool_dir, "/var/lib/1000proxy/spool", "job spool directory"),
+	S(views_dir, PX_DATADIR "/views", "directory of the HTML and email templates"),
+	S(sql_dir, PX_DATADIR "/sql", "directory of the numbered schema migrations"),
+	S(key_file, "/etc/1000proxy/secret.key", "key file for secrets at rest (mode 0600)"),
+	S(base_url, "http://127.0.0.1:8080", "public URL of the shop, used in links and emails"),
+	S(site_name, "1000proxy", "name of the shop shown on every page"),
+	S(currency, "USD", "ISO 4217 code of the shop's currency"),
+	I(max_body, "1048576", 1024, 67108864, "largest request body accepted, bytes"),
+	I(max_fields, "200", 1, 10000, "most form, query or cookie fields in one request"),
+	I(max_field_len, "65536", 16, 16777216, "longest single field value, bytes"),
+	I(cache_size_kb, "2048", 64, 1048576, "SQLite page cache per connection, KiB"),
+	S(log_file, "", "request log file; empty: standard error"),
+	S(smtp_url, "", "smtp://host:587/ehlo-name (STARTTLS) or smtps://host:465/ehlo-name; empty: mail is not sent"),
+	S(smtp_user, "", "SMTP AUTH user name"),
+	S(smtp_password, "", "SMTP AUTH password"),
+	S(smtp_from, "noreply@localhost", "envelope and header From address"),
+	S(smtp_ca_file, "", "CA bundle to verify the SMTP server with; empty: the system's"),
+	I(smtp_timeout, "60", 1, 600, "seconds one SMTP delivery may take"),
+	I(work_poll_ms, "1000", 10, 60000, "how often the work daemon rescans the spool, ms"),
+	I(retry_base, "5", 1, 3600, "first retry delay of a failed job, seconds (doubles)"),
+	I(retry_cap, "3600", 1, 86400, "longest retry delay, seconds"),
+	I(retry_max_age, "259200", 1, 31536000, "a job failing this long (seconds) goes to failed/"),
+	B(test_routes, "no", "enable /_test/* routes used by the test suite; never in production"),
+};
+
+#undef S
+#undef I
+#undef B
+
+static const struct cdef *
+find(const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < NELEM(defs); i++)
+		if (strcmp(defs[i].key, key) == 0)
+			return &defs[i];
+	return NULL;
+}
+
+int
+conf_set(struct conf *c, const char *key, const char *val, char *err,
+    size_t errsz)
+{
+	const struct cdef *d = find(key);
+	char	*end;
+	long long v;
+
+	if (d == NULL) {
+		snprintf(err, errsz, "unknown key \"%s\"", key);
+		return -1;
+	}
+	switch (d->type) {
+	case C_STR: {
+		char **p = (char **)((char *)c + d->off);
+
+		free(*p);
+		*p = xstrdup(val);
+		return 0;
+	}
+	case C_INT:
+		v = strtoll(val, &end, strcmp(key, "socket_mode") == 0 ? 8 : 10);
+		if (*val == '\0' || *end != '\0') {
+			snprintf(err, errsz, "%s: \"%s\" is not a number", key, val);
+			return -1;
+		}
+		if (v < d->min || v > d->max) {
+			snprintf(err, errsz, "%s: %lld is outside %lld..%lld", key,
+			    v, (long long)d->min, (long long)d->max);
+			return -1;
+		}
+		*(int64_t *)((char *)c + d->off) = v;
+		return 0;
+	case C_BOOL:
+		if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "on"))
+			*(int *)((char *)c + d->off) = 1;
+		else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "off"))
+			*(int *)((char *)c + d->off) = 0;
+		else {
+			snprintf(err, errsz, "%s: \"%s\" is not yes or no", key, val);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+{
+	FILE	*f;
+	char	 line[4096], why[512];
+	size_t	 i;
+	int	 lineno = 0;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NELEM(defs); i++)
+		if (conf_set(c, defs[i].key, defs[i].def, why, sizeof(why)) != 0) {
+			snprintf(err, errsz, "built-in default: %s", why);
+			return -1;
+		}
+	if (path == NULL)
+		return 0;
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errsz, "%s: cannot open", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char	*k, *v, *eq;
+		size_t	 n;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errsz, "%s:%d: line too long", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(err, errsz, "%s:%d: expected \"key = value\"", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		n = strlen(v);
+		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+			v[n - 1] = '\0';
+			v++;
+		} else if ((eq = strstr(v, " #")) != NULL) {
+			*eq = '\0';
+			v = trim(v);
+		}
+		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
+			snprintf(err, errsz, "%s:%d: %s", path, lineno, why);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < NELEM(defs); i++)
+		if (defs[i].type == C_STR) {
+			char **p = (char **)((char *)c + defs[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+}
+
+void
+conf_print(const struct conf *c, int with_help)
+{
+	size_t	 i;
+
+	for (i = 0; i < NELEM(defs); i++) {
+		const struct cdef *d = &defs[i];
+		const char *p = (const char *)c + d->off;
+
+		if (with_help)
+			printf("# %s (default: %s)\n", d->help, *d->def ? d->def : "empty");
+		switch (d->type) {
+		case C_STR:
+			/* Never print secrets. */
+			if (strstr(d->key, "password") != NULL && **(char *const *)p)
+				printf("%s = (set)\n", d->key);
+			else
+				printf("%s = \"%s\"\n", d->key, *(char *const *)p);
+			break;
+		case C_INT:
+			if (strcmp(d->key, "socket_mode") == 0)
+				printf("%s = 0%llo\n", d->key, (unsigned long long)*(const int64_t *)p);
+			else
+				printf("%s = %lld\n", d->key, (long long)*(const int64_t *)p);
+			break;
+		case C_BOOL:
+			printf("%s = %s\n", d->key, *(const int *)p ? "yes" : "no");
+			break;
+		}
+		if (with_help)
+			printf("\n");
+	}
+}

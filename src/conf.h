@@ -1,0 +1,55 @@
+/*
+ * conf.h: the configuration, described by one table (conf.c) that
+ * validates, prints and documents itself.
+ */
+#ifndef PX_CONF_H
+#define PX_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf {
+	char	*listen;		/* "unix:/path" or "127.0.0.1:9000" */
+	char	*socket_group;
+	int64_t	 socket_mode;
+	int64_t	 workers;
+	int64_t	 max_requests;
+	int64_t	 request_timeout;
+	char	*pid_file;
+	char	*database;
+	char	*spool_dir;
+	char	*views_dir;
+	char	*sql_dir;
+	char	*key_file;
+	char	*base_url;
+	char	*site_name;
+	char	*currency;
+	int64_t	 max_body;
+	int64_t	 max_fields;
+	int64_t	 max_field_len;
+	int64_t	 cache_size_kb;
+	char	*log_file;
+	char	*smtp_url;
+	char	*smtp_user;
+	char	*smtp_password;
+	char	*smtp_from;
+	char	*smtp_ca_file;
+	int64_t	 smtp_timeout;
+	int64_t	 work_poll_ms;
+	int64_t	 retry_base;
+	int64_t	 retry_cap;
+	int64_t	 retry_max_age;
+	int	 test_routes;
+};
+
+/* Fill c with defaults, then read path (NULL: defaults only).  On error
+ * writes "file:line: reason" into err and returns -1. */
+int	conf_load(struct conf *c, const char *path, char *err, size_t errsz);
+void	conf_free(struct conf *c);
+/* Print every key with its value (or default) and help text. */
+void	conf_print(const struct conf *c, int with_help);
+/* Set one key from a string (used by the loader and by tests). */
+int	conf_set(struct conf *c, const char *key, const char *val,
+	    char *err, size_t errsz);
+
+#endif

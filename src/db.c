@@ -1,0 +1,341 @@
+/*
+ * db.c: opening the database, migrations, the statement table and the
+ * request-side helpers.  The error contract is in db.h.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+sqlite3 *
+db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
+{
+	sqlite3	*db = NULL;
+	char	 pragma[128], *msg = NULL;
+	int	 rc, on = 1, off = 0;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 5000);
+	/* Hardening: no writes to the schema by SQL tricks, no functions
+	 * from the schema running with our privileges, and no "double
+	 * quoted strings" silently becoming string literals. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, on, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, off, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, off, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, off, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL);
+	snprintf(pragma, sizeof(pragma),
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-%lld; "
+	    "PRAGMA temp_store=MEMORY;", (long long)cache_kb);
+	if (sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, msg ? msg : "pragma failed");
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+int
+db_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int	 v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations",
+	    -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	struct buf b;
+	char	 chunk[8192];
+	size_t	 n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	if (b.p == NULL)
+		buf_puts(&b, "");
+	return b.p;
+}
+
+int
+db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
+{
+	DIR	*d;
+	struct dirent *de;
+	char	**names = NULL;
+	size_t	 n = 0, i;
+	int	 have, applied = 0, rc = 0;
+
+	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+	    "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT", err, errsz) != 0)
+		return -1;
+	have = db_schema_version(db);
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t	 len = strlen(de->d_name);
+
+		if (len > 8 && de->d_name[0] >= '0' && de->d_name[0] <= '9' &&
+		    strcmp(de->d_name + len - 4, ".sql") == 0) {
+			names = xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n && rc == 0; i++) {
+		int	 v = atoi(names[i]);
+		char	 path[4096], *sql, *ins;
+
+		if (v <= have)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if ((sql = slurp(path)) == NULL) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		/* One migration, one transaction: it applies whole or not at all. */
+		ins = sqlite3_mprintf("INSERT INTO schema_migrations(version, name) VALUES (%d, %Q)", v, names[i]);
+		if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0 ||
+		    db_exec(db, sql, err, errsz) != 0 ||
+		    db_exec(db, ins, err, errsz) != 0 ||
+		    db_exec(db, "COMMIT", err, errsz) != 0) {
+			char	 tmp[512];
+
+			snprintf(tmp, sizeof(tmp), "%s: %s", names[i], err);
+			snprintf(err, errsz, "%s", tmp);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			rc = -1;
+		} else
+			applied++;
+		sqlite3_free(ins);
+		free(sql);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc == 0 ? applied : -1;
+}
+
+int
+db_prepare_all(sqlite3 *db, sqlite3_stmt ***out, char *err, size_t errsz)
+{
+	sqlite3_stmt **st = xcalloc(Q__MAX + 1, sizeof(*st));
+	int	 i;
+
+	for (i = 0; i < Q__MAX; i++) {
+		if (sql_text[i] == NULL ||
+		    sqlite3_prepare_v3(db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errsz, "statement %s: %s", sql_name[i] ? sql_name[i] : "?",
+			    sql_text[i] ? sqlite3_errmsg(db) : "no SQL");
+			db_finalize_all(st);
+			*out = NULL;
+			return -1;
+		}
+	}
+	*out = st;
+	return 0;
+}
+
+void
+db_finalize_all(sqlite3_stmt **st)
+{
+	int	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < Q__MAX; i++)
+		sqlite3_finalize(st[i]);
+	free(st);
+}
+
+void
+db_reset_all(sqlite3_stmt **st)
+{
+	int	 i;
+
+	for (i = 0; i < Q__MAX; i++)
+		if (st[i] != NULL && sqlite3_stmt_busy(st[i]))
+			sqlite3_reset(st[i]);
+}
+
+/* ---- request side ---- */
+
+sqlite3_stmt *
+db_q(struct request *r, enum q id)
+{
+	sqlite3_stmt *st = r->app->stmts[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int
+bind_index(struct request *r, sqlite3_stmt *st, const char *name)
+{
+	int	 i = sqlite3_bind_parameter_index(st, name);
+
+	if (i == 0)
+		req_fail(r, 500, "bind parameter %s not in statement: %s", name, sqlite3_sql(st));
+	return i;
+}
+
+void
+db_bind_text(struct request *r, sqlite3_stmt *st, const char *name, const char *v)
+{
+	int	 i = bind_index(r, st, name);
+
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+void
+db_bind_int(struct request *r, sqlite3_stmt *st, const char *name, int64_t v)
+{
+	sqlite3_bind_int64(st, bind_index(r, st, name), v);
+}
+
+void
+db_bind_null(struct request *r, sqlite3_stmt *st, const char *name)
+{
+	sqlite3_bind_null(st, bind_index(r, st, name));
+}
+
+int
+db_step(struct request *r, sqlite3_stmt *st)
+{
+	int	 rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE)
+		return DB_DONE;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		log_msg(r, "constraint: %s", sqlite3_errmsg(r->app->db));
+		sqlite3_reset(st);
+		return DB_CONSTRAINT;
+	}
+	req_fail(r, 500, "sqlite step: %s (%d)", sqlite3_errmsg(r->app->db), rc);
+}
+
+const char *
+db_text(struct request *r, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? arena_strndup(r->a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : "";
+}
+
+int64_t
+db_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+int
+db_is_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+int64_t
+db_one_int(struct request *r, sqlite3_stmt *st, int64_t dflt)
+{
+	int64_t	 v = dflt;
+
+	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0))
+		v = db_int(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+static void
+exec_or_fail(struct request *r, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(r->app->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		char	 copy[256];
+
+		snprintf(copy, sizeof(copy), "%s", msg ? msg : "?");
+		sqlite3_free(msg);
+		req_fail(r, 500, "%s: %s", sql, copy);
+	}
+}
+
+void
+db_begin(struct request *r)
+{
+	exec_or_fail(r, "BEGIN IMMEDIATE");
+	r->in_tx = 1;
+}
+
+void
+db_commit(struct request *r)
+{
+	exec_or_fail(r, "COMMIT");
+	r->in_tx = 0;
+}
+
+void
+db_rollback(struct request *r)
+{
+	if (r->in_tx || !sqlite3_get_autocommit(r->app->db))
+		sqlite3_exec(r->app->db, "ROLLBACK", NULL, NULL, NULL);
+	r->in_tx = 0;
+}

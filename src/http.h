@@ -1,0 +1,143 @@
+/*
+ * http.h: the request struct passed explicitly to every handler, the
+ * parsed inputs, the buffered response, and the worker-wide state.
+ *
+ * Lifetimes: everything hanging off a struct request lives in its arena
+ * and dies at request_free(); struct app lives as long as the worker.
+ */
+#ifndef PX_HTTP_H
+#define PX_HTTP_H
+
+#include <setjmp.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "conf.h"
+#include "util.h"
+
+struct json_object;
+struct views;
+struct vm;
+struct route;
+
+enum method {
+	M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M__MAX
+};
+extern const char *const method_names[M__MAX];
+
+struct kv {
+	const char	*key;
+	const char	*val;
+	size_t		 len;
+};
+
+struct kvlist {
+	struct kv	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct upload {
+	const char	*name;		/* form field name */
+	const char	*filename;
+	const char	*ctype;
+	const char	*data;
+	size_t		 len;
+};
+
+/* Worker-wide state: built once at worker start. */
+struct app {
+	struct conf	 conf;
+	sqlite3		*db;
+	sqlite3_stmt	**stmts;	/* indexed by enum q (sql.h) */
+	struct views	*views;
+	int		 worker_id;
+	uint64_t	 served;
+	void		*slot;		/* this worker's scoreboard slot (pool.c) */
+};
+
+struct request {
+	struct app	*app;
+	struct arena	*a;
+	jmp_buf		*fail;		/* req_fail() jumps here */
+	char		 id[17];	/* request id, 16 hex digits */
+	double		 t0;
+
+	/* From the transport (CGI-style parameters). */
+	enum method	 method;
+	const char	*method_name;
+	const char	*path;		/* decoded, no query */
+	const char	*raw_query;
+	const char	*remote_addr;
+	const char	*host;
+	const char	*ctype;		/* request Content-Type */
+	const char	*origin;
+	const char	*referer;
+	const char	*sec_fetch_site;
+	const char	*authorization;
+	const char	*user_agent;
+	const char	*cookie_header;
+	int		 https;
+
+	/* Parsed inputs. */
+	struct kvlist	 query;
+	struct kvlist	 form;
+	struct kvlist	 cookies;
+	struct kvlist	 params;	/* typed path parameters */
+	struct upload	*uploads;
+	size_t		 nuploads;
+	struct json_object *json;	/* a JSON body, owned: freed by request_free */
+	const char	*body;
+	size_t		 body_len;
+
+	const struct route *route;
+	int		 in_tx;
+	int64_t		 user_id;	/* 0: anonymous; logged */
+
+	/* The response, buffered whole. */
+	int		 status;
+	const char	*resp_ctype;
+	struct kvlist	 resp_headers;
+	struct buf	*out;		/* body; owned by the worker, reset per request */
+	const char	*error;		/* message shown on an error page */
+};
+
+/* Input accessors: NULL when absent.  Values are valid UTF-8. */
+const char	*req_query(const struct request *, const char *);
+const char	*req_form(const struct request *, const char *);
+const char	*req_param(const struct request *, const char *);
+const char	*req_cookie(const struct request *, const char *);
+int64_t		 req_param_int(const struct request *, const char *);
+const char	*kv_get(const struct kvlist *, const char *);
+void		 kv_add(struct arena *, struct kvlist *, const char *k,
+		    const char *v, size_t len);
+
+/* Response helpers. */
+void	resp_header(struct request *, const char *name, const char *val);
+void	resp_redirect(struct request *, int status, const char *location);
+void	resp_json(struct request *, int status);	/* sets type; body written by caller */
+
+/*
+ * End the request now with an error page (or a JSON error on API
+ * routes).  A 4xx shows msg to the user; a 5xx logs it and shows only
+ * the request id.  Rolls back an open transaction.  Never returns.
+ */
+void	req_fail(struct request *, int status, const char *fmt, ...)
+	    PX_PRINTF(3, 4) PX_NORETURN;
+
+/* Parsing (request.c).  Returns 0, or an HTTP status with r->error set. */
+struct limits {
+	size_t	max_body;
+	size_t	max_fields;
+	size_t	max_field_len;
+};
+int	req_parse_query(struct request *, struct kvlist *, const char *s,
+	    size_t n, const struct limits *);
+int	req_parse_cookies(struct request *, const char *, const struct limits *);
+int	req_parse_body(struct request *, const struct limits *);
+int	url_decode(char *s, size_t *n, int plus_is_space);
+
+const char *status_text(int);
+
+#endif

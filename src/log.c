@@ -1,0 +1,137 @@
+/*
+ * log.c: JSON log lines, each written with one write(2) to a file
+ * opened O_APPEND, so lines from every worker interleave whole.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+
+static int log_fd = 2;
+
+int
+log_open(const char *path)
+{
+	int	 fd;
+
+	if (path == NULL || *path == '\0') {
+		log_fd = 2;
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (log_fd > 2)
+		close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
+static void
+stamp(struct buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	char	 t[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_printf(b, "{\"time\":\"%s.%03ldZ\"", t, ts.tv_nsec / 1000000);
+}
+
+static void
+emit(struct buf *b)
+{
+	ssize_t	 w;
+
+	buf_puts(b, "}\n");
+	w = write(log_fd, b->p, b->len);
+	(void)w;
+	buf_free(b);
+}
+
+static double
+cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* CPU time is reported per request as the difference from its start,
+ * kept in a static because getrusage is per process and a worker serves
+ * one request at a time. */
+static double cpu_at_start;
+
+void
+log_request(const struct request *r, size_t bytes)
+{
+	struct buf b;
+
+	buf_init(&b);
+	stamp(&b);
+	buf_puts(&b, ",\"id\":");
+	buf_json_str(&b, r->id);
+	buf_puts(&b, ",\"method\":");
+	buf_json_str(&b, r->method_name ? r->method_name : "-");
+	buf_puts(&b, ",\"path\":");
+	buf_json_str(&b, r->path ? r->path : "-");
+	buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"wall_ms\":%.3f,\"cpu_ms\":%.3f,\"user\":%lld,\"pid\":%d",
+	    r->status, bytes, (now_mono() - r->t0) * 1e3, cpu_ms() - cpu_at_start,
+	    (long long)r->user_id, (int)getpid());
+	emit(&b);
+	cpu_at_start = cpu_ms();
+}
+
+void
+log_msg(const struct request *r, const char *fmt, ...)
+{
+	struct buf b, m;
+	va_list	 ap;
+
+	buf_init(&b);
+	buf_init(&m);
+	va_start(ap, fmt);
+	buf_vprintf(&m, fmt, ap);
+	va_end(ap);
+	stamp(&b);
+	buf_puts(&b, ",\"level\":\"error\",\"id\":");
+	buf_json_str(&b, r ? r->id : "");
+	buf_puts(&b, ",\"msg\":");
+	buf_json_str(&b, m.p ? m.p : "");
+	buf_printf(&b, ",\"pid\":%d", (int)getpid());
+	buf_free(&m);
+	emit(&b);
+}
+
+void
+log_sys(const char *who, const char *fmt, ...)
+{
+	struct buf b, m;
+	va_list	 ap;
+
+	buf_init(&b);
+	buf_init(&m);
+	va_start(ap, fmt);
+	buf_vprintf(&m, fmt, ap);
+	va_end(ap);
+	stamp(&b);
+	buf_puts(&b, ",\"level\":\"info\",\"who\":");
+	buf_json_str(&b, who);
+	buf_puts(&b, ",\"msg\":");
+	buf_json_str(&b, m.p ? m.p : "");
+	buf_printf(&b, ",\"pid\":%d", (int)getpid());
+	buf_free(&m);
+	emit(&b);
+}

@@ -1,0 +1,112 @@
+/*
+ * main.c: the `1000proxy` program: option parsing and the subcommand
+ * table.  See 1000proxy(8).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "pool.h"
+
+static int
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: 1000proxy [-c config] command [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve             run the FastCGI worker pool (foreground)\n"
+	    "  migrate           bring the database schema up to date\n"
+	    "  seed --demo       load the demo catalog into an empty database\n"
+	    "  check             validate the configuration and the database\n"
+	    "  config            print the configuration with every default and its help\n"
+	    "  request           answer one CGI request from the environment and stdin\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "The configuration file defaults to %s, or $PX_CONF.\n",
+	    PX_SYSCONFDIR "/1000proxy.conf");
+	return f == stderr ? 2 : 0;
+}
+
+static int
+cmd_config(const struct conf *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	conf_print(c, 1);
+	return 0;
+}
+
+struct cmd {
+	const char	*name;
+	int		(*fn)(const struct conf *, int, char **);
+};
+
+static const struct cmd cmds[] = {
+	{ "migrate", cmd_migrate },
+	{ "seed", cmd_seed },
+	{ "check", cmd_check },
+	{ "config", cmd_config },
+	{ "request", cmd_request },
+	{ "test-unit", cmd_test_unit },
+	{ "test-views", cmd_test_views },
+	{ "test-render", cmd_test_render },
+	{ "test-html", cmd_test_html },
+};
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = getenv("PX_CONF");
+	struct conf c;
+	char	 err[1024];
+	size_t	 i;
+	int	 ch, rc;
+
+	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'V':
+			printf("1000proxy %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage(stderr);
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0)
+		return usage(stdout);
+	if (strcmp(argv[0], "--version") == 0) {
+		printf("1000proxy %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (conf_path == NULL && access(PX_SYSCONFDIR "/1000proxy.conf", R_OK) == 0)
+		conf_path = PX_SYSCONFDIR "/1000proxy.conf";
+	if (strcmp(argv[0], "serve") == 0)
+		return pool_serve(conf_path, 1);
+	if (conf_load(&c, conf_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0) {
+			rc = cmds[i].fn(&c, argc, argv);
+			conf_free(&c);
+			return rc;
+		}
+	fprintf(stderr, "1000proxy: unknown command \"%s\"\n", argv[0]);
+	conf_free(&c);
+	return usage(stderr);
+}

@@ -1,0 +1,42 @@
+/*
+ * page_home.c: the home page (/) and /robots.txt.
+ */
+#include "config.h"
+
+#include "catalog.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "ui.h"
+#include "view.h"
+
+/* GET / — featured plans and the locations we sell.  Never fails but on a database error (500). */
+void
+page_home(struct request *r)
+{
+	struct vm *vm = page_vm(r, "Fast, private proxies");
+	sqlite3_stmt *st = db_q(r, Q_PLANS_FEATURED);
+
+	while (db_step(r, st) == DB_ROW)
+		plan_fill(r, vm_push(vm, "featured"), st);
+	st = db_q(r, Q_LOCATIONS);
+	while (db_step(r, st) == DB_ROW) {
+		struct vm *it = vm_push(vm, "locations");
+
+		vm_set(it, "country_code", db_text(r, st, 0));
+		vm_set(it, "country", db_text(r, st, 1));
+		vm_set(it, "city", db_text(r, st, 2));
+		vm_set_int(it, "plans", db_int(st, 3));
+	}
+	page_render(r, "pages/home", vm);
+}
+
+/* GET /robots.txt — everything public may be indexed; accounts and admin not. */
+void
+page_robots(struct request *r)
+{
+	r->resp_ctype = "text/plain; charset=utf-8";
+	resp_header(r, "Cache-Control", "public, max-age=86400");
+	buf_puts(r->out, "User-agent: *\nDisallow: /admin\nDisallow: /account\n"
+	    "Disallow: /api/\nDisallow: /login\nDisallow: /register\nAllow: /\n");
+}

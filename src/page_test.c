@@ -1,0 +1,75 @@
+/*
+ * page_test.c: routes the test suite needs to reach the pool's failure
+ * paths: a slow request, a crashing worker, an echo of parsed inputs.
+ * All answer 404 unless the configuration says test_routes = yes.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "handlers.h"
+#include "http.h"
+
+static void
+only_in_tests(struct request *r)
+{
+	if (!r->app->conf.test_routes)
+		req_fail(r, 404, "There is no page at this address.");
+}
+
+/* GET /_test/sleep?ms=N — sleeps N ms (at most 120 s), then answers. */
+void
+page_test_sleep(struct request *r)
+{
+	int64_t	 ms = 0;
+
+	only_in_tests(r);
+	if (parse_i64(req_query(r, "ms"), &ms) != 0 || ms < 0 || ms > 120000)
+		req_fail(r, 400, "ms must be 0..120000");
+	usleep((useconds_t)(ms % 1000) * 1000);
+	if (ms >= 1000)
+		sleep((unsigned)(ms / 1000));
+	r->resp_ctype = "text/plain";
+	buf_printf(r->out, "slept %lld pid %d\n", (long long)ms, (int)getpid());
+}
+
+/* GET /_test/crash — the worker dies by SIGSEGV mid-request. */
+void
+page_test_crash(struct request *r)
+{
+	only_in_tests(r);
+	raise(SIGSEGV);
+}
+
+/* GET or POST /_test/echo — the parsed query, form and cookies as JSON. */
+void
+page_test_echo(struct request *r)
+{
+	const struct kvlist *lists[3] = { &r->query, &r->form, &r->cookies };
+	static const char *const names[3] = { "query", "form", "cookies" };
+	size_t	 i, k;
+
+	only_in_tests(r);
+	r->resp_ctype = "application/json";
+	buf_putc(r->out, '{');
+	for (i = 0; i < 3; i++) {
+		buf_printf(r->out, "%s\"%s\":{", i ? "," : "", names[i]);
+		for (k = 0; k < lists[i]->n; k++) {
+			buf_puts(r->out, k ? "," : "");
+			buf_json_str(r->out, lists[i]->v[k].key);
+			buf_putc(r->out, ':');
+			buf_json_str(r->out, lists[i]->v[k].val);
+		}
+		buf_putc(r->out, '}');
+	}
+	buf_printf(r->out, ",\"uploads\":%zu", r->nuploads);
+	for (i = 0; i < r->nuploads; i++)
+		buf_printf(r->out, ",\"upload%zu_len\":%zu", i, r->uploads[i].len);
+	buf_puts(r->out, ",\"json\":");
+	buf_puts(r->out, r->json ? json_object_to_json_string_ext(r->json, JSON_C_TO_STRING_PLAIN) : "null");
+	buf_puts(r->out, "}\n");
+}

@@ -1,0 +1,53 @@
+/*
+ * route.h: the route table (routes.c) and the dispatcher (router.c).
+ *
+ * A pattern is literal segments and typed parameters: "{slug}" matches
+ * [a-z0-9-]{1,64}, "{id:int}" a positive decimal up to 18 digits,
+ * "{token}" [A-Za-z0-9_-]{16,128}.  The dispatcher checks, in order:
+ * path (404), method (405 with Allow; HEAD runs the GET handler),
+ * who may call it (login redirect, 401 or 403), permission (403) and CSRF
+ * (403) before the handler runs.
+ */
+#ifndef PX_ROUTE_H
+#define PX_ROUTE_H
+
+#include "http.h"
+
+enum who {
+	WHO_ANY,		/* anyone, session optional */
+	WHO_CUSTOMER,		/* a signed-in customer */
+	WHO_STAFF,		/* a signed-in staff member (permission below) */
+	WHO_API,		/* Authorization: Bearer token */
+	WHO_WEBHOOK,		/* signature-checked by the handler; cookies ignored */
+	WHO__MAX
+};
+extern const char *const who_names[WHO__MAX];
+
+enum csrf_rule {
+	CSRF_NONE,		/* safe method, or authenticated by other means */
+	CSRF_CHECK,		/* unsafe method on a cookie-authenticated route */
+};
+
+typedef void (*handler_fn)(struct request *);
+
+struct route {
+	enum method	 method;
+	const char	*pattern;
+	handler_fn	 handler;
+	enum who	 who;
+	const char	*perm;		/* staff permission name, or NULL */
+	enum csrf_rule	 csrf;
+};
+
+extern const struct route routes[];
+extern const size_t nroutes;
+
+/* Match path against pattern, adding parameters to r->params when r is
+ * not NULL.  1 on a match. */
+int	route_match(const char *pattern, const char *path, struct request *r);
+/* Run the request through the table and the handler; never fails. */
+void	dispatch(struct request *);
+/* Render the error page (or JSON error) for status with r->error. */
+void	render_error(struct request *, int status);
+
+#endif

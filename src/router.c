@@ -1,0 +1,316 @@
+/*
+ * router.c: matching paths against the route table, the checks every
+ * route gets before its handler runs, and the error contract of a
+ * request (req_fail and the error page).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "db.h"
+#include "log.h"
+#include "route.h"
+#include "ui.h"
+#include "view.h"
+
+const char *const who_names[WHO__MAX] = {
+	"any", "customer", "staff", "api", "webhook"
+};
+
+static int
+seg_ok(const char *type, const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (strcmp(type, "int") == 0) {
+		if (n == 0 || n > 18 || s[0] == '0')
+			return 0;
+		for (i = 0; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		return 1;
+	}
+	if (strcmp(type, "token") == 0) {
+		if (n < 16 || n > 128)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+				return 0;
+		return 1;
+	}
+	/* slug */
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+route_match(const char *pat, const char *path, struct request *r)
+{
+	while (*pat && *path) {
+		if (*pat == '{') {
+			const char *close = strchr(pat, '}');
+			const char *colon;
+			char	 name[32], type[16];
+			size_t	 nn, sn = strcspn(path, "/");
+
+			if (close == NULL)
+				return 0;
+			colon = memchr(pat, ':', (size_t)(close - pat));
+			nn = (size_t)((colon ? colon : close) - pat - 1);
+			if (nn >= sizeof(name))
+				return 0;
+			memcpy(name, pat + 1, nn);
+			name[nn] = '\0';
+			if (colon) {
+				size_t tn = (size_t)(close - colon - 1);
+
+				if (tn >= sizeof(type))
+					return 0;
+				memcpy(type, colon + 1, tn);
+				type[tn] = '\0';
+			} else
+				snprintf(type, sizeof(type), "%s", strcmp(name, "token") == 0 ? "token" : "slug");
+			if (!seg_ok(type, path, sn))
+				return 0;
+			if (r != NULL)
+				kv_add(r->a, &r->params, arena_strdup(r->a, name),
+				    arena_strndup(r->a, path, sn), sn);
+			pat = close + 1;
+			path += sn;
+			continue;
+		}
+		if (*pat != *path)
+			return 0;
+		pat++;
+		path++;
+	}
+	return *pat == '\0' && *path == '\0';
+}
+
+static int
+is_api(const struct request *r)
+{
+	return r->path != NULL && strncmp(r->path, "/api/", 5) == 0;
+}
+
+static const char *
+error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "payload_too_large";
+	case 415: return "unsupported_media_type";
+	case 422: return "unprocessable";
+	case 429: return "rate_limited";
+	case 503: return "unavailable";
+	case 504: return "timeout";
+	default: return status >= 500 ? "internal_error" : "error";
+	}
+}
+
+void
+render_error(struct request *r, int status)
+{
+	const char *msg;
+
+	r->status = status;
+	buf_reset(r->out);
+	if (status >= 500)
+		msg = "Something went wrong on our side. The request id below tells the operator where to look.";
+	else if (r->error != NULL)
+		msg = r->error;
+	else switch (status) {
+	case 404: msg = "There is no page at this address."; break;
+	case 405: msg = "This address does not accept that method."; break;
+	case 403: msg = "You may not open this page."; break;
+	case 401: msg = "Please sign in first."; break;
+	default: msg = status_text(status);
+	}
+	if (is_api(r) || r->app->views == NULL) {
+		r->resp_ctype = "application/json";
+		buf_printf(r->out, "{\"error\":{\"code\":\"%s\",\"message\":", error_code(status));
+		buf_json_str(r->out, msg);
+		buf_puts(r->out, "},\"request_id\":");
+		buf_json_str(r->out, r->id);
+		buf_puts(r->out, "}\n");
+		return;
+	}
+	{
+		struct vm *vm = page_vm(r, status_text(status));
+
+		vm_set_int(vm, "status", status);
+		vm_set(vm, "status_text", status_text(status));
+		vm_set(vm, "message", msg);
+		page_render(r, "pages/error", vm);
+		r->status = status;
+	}
+}
+
+void
+req_fail(struct request *r, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	msg = arena_vprintf(r->a, fmt, ap);
+	va_end(ap);
+	db_rollback(r);
+	if (r->app->stmts != NULL)
+		db_reset_all(r->app->stmts);
+	if (status >= 500)
+		log_msg(r, "%s", msg);
+	r->error = msg;
+	r->resp_headers.n = 0;
+	render_error(r, status);
+	if (r->fail == NULL)
+		abort();
+	longjmp(*r->fail, 1);
+}
+
+/* The origin this request was addressed to: scheme://host[:port]. */
+static const char *
+own_origin(struct request *r)
+{
+	return arena_printf(r->a, "%s://%s", r->https ? "https" : "http",
+	    r->host ? r->host : "");
+}
+
+static int
+same_origin(struct request *r, const char *url)
+{
+	const char *own = own_origin(r);
+	const char *base = r->app->conf.base_url;
+	size_t	 n = strlen(own), bn = strcspn(base + (strstr(base, "://") ? (size_t)(strstr(base, "://") - base) + 3 : 0), "/");
+
+	if (strncasecmp(url, own, n) == 0 && (url[n] == '\0' || url[n] == '/'))
+		return 1;
+	if (strstr(base, "://") != NULL) {
+		n = (size_t)(strstr(base, "://") - base) + 3 + bn;
+		if (strncasecmp(url, base, n) == 0 && (url[n] == '\0' || url[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The request-forgery checks that need no session: a browser that says
+ * the request is cross-site is refused, and so is an Origin (or, when a
+ * browser sends none, a Referer) naming another site.
+ */
+static void
+check_origin(struct request *r)
+{
+	if (r->sec_fetch_site != NULL && strcmp(r->sec_fetch_site, "cross-site") == 0)
+		req_fail(r, 403, "This form was sent from another site. Please go back, reload the page and try again.");
+	if (r->origin != NULL && *r->origin != '\0') {
+		if (strcmp(r->origin, "null") == 0 || !same_origin(r, r->origin))
+			req_fail(r, 403, "This form was sent from another site. Please go back, reload the page and try again.");
+	} else if (r->referer != NULL && *r->referer != '\0' && !same_origin(r, r->referer))
+		req_fail(r, 403, "This form was sent from another site. Please go back, reload the page and try again.");
+}
+
+/* The body of dispatch(), run under its setjmp. */
+static void
+dispatch_inner(struct request *r)
+{
+	const struct route *found = NULL;
+	size_t	 i;
+	int	 path_matched = 0;
+	enum method want;
+	char	 allow[128];
+
+	want = r->method == M_HEAD ? M_GET : r->method;
+	allow[0] = '\0';
+	for (i = 0; i < nroutes; i++) {
+		if (!route_match(routes[i].pattern, r->path, NULL))
+			continue;
+		path_matched = 1;
+		if (strstr(allow, method_names[routes[i].method]) == NULL) {
+			if (allow[0])
+				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+			strncat(allow, method_names[routes[i].method], sizeof(allow) - strlen(allow) - 1);
+			if (routes[i].method == M_GET)
+				strncat(allow, ", HEAD", sizeof(allow) - strlen(allow) - 1);
+		}
+		if (routes[i].method == want && found == NULL)
+			found = &routes[i];
+	}
+	if (found == NULL) {
+		if (path_matched) {
+			r->error = arena_printf(r->a, "This address does not accept %s.", r->method_name);
+			render_error(r, 405);
+			resp_header(r, "Allow", arena_strdup(r->a, allow));
+			return;
+		}
+		req_fail(r, 404, "There is no page at this address.");
+	}
+	r->params.n = 0;
+	route_match(found->pattern, r->path, r);
+	r->route = found;
+
+	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD)
+		check_origin(r);
+	/* Sessions, tokens, permissions: enforced here once the account
+	 * layer lands; until then only anonymous routes exist. */
+	if (found->who != WHO_ANY && found->who != WHO_WEBHOOK)
+		req_fail(r, found->who == WHO_API ? 401 : 403, "Please sign in first.");
+
+	found->handler(r);
+}
+
+void
+dispatch(struct request *r)
+{
+	jmp_buf	 jb;
+
+	r->fail = &jb;
+	if (setjmp(jb) == 0)
+		dispatch_inner(r);
+	r->fail = NULL;
+}
+
+/* ---- response helpers ---- */
+
+void
+resp_header(struct request *r, const char *name, const char *val)
+{
+	size_t	 i;
+
+	/* Header injection: a value with CR or LF never reaches the wire. */
+	for (i = 0; val[i]; i++)
+		if (val[i] == '\r' || val[i] == '\n')
+			req_fail(r, 500, "header %s has a line break", name);
+	kv_add(r->a, &r->resp_headers, name, val, strlen(val));
+}
+
+void
+resp_redirect(struct request *r, int status, const char *location)
+{
+	r->status = status;
+	resp_header(r, "Location", location);
+	r->resp_ctype = "text/plain; charset=utf-8";
+	buf_reset(r->out);
+	buf_printf(r->out, "See %s\n", location);
+}
+
+void
+resp_json(struct request *r, int status)
+{
+	r->status = status;
+	r->resp_ctype = "application/json";
+}

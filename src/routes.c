@@ -1,0 +1,26 @@
+/*
+ * routes.c: the one route table.  Method, pattern, handler, who may
+ * call it, the permission a staff route needs, and the CSRF rule, side
+ * by side.  The dispatcher (router.c) enforces the last three before a
+ * handler runs; t/ enumerates this table so no route can be forgotten.
+ */
+#include "config.h"
+
+#include "handlers.h"
+#include "route.h"
+
+const struct route routes[] = {
+	{ M_GET,  "/",			page_home,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/robots.txt",	page_robots,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/healthz",		page_healthz,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/plans",		page_plans,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/plans/{slug}",	page_plan,	WHO_ANY, NULL, CSRF_NONE },
+
+	/* Test-only routes: 404 unless test_routes = yes. */
+	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE },
+	{ M_POST, "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_CHECK },
+	{ M_GET,  "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_NONE },
+};
+
+const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,17 @@
+/*
+ * ui.h: the shared chrome of every page: the root view model (site name,
+ * navigation, the signed-in person) and rendering a page into the layout.
+ */
+#ifndef PX_UI_H
+#define PX_UI_H
+
+struct request;
+struct vm;
+
+/* A root model with the chrome's values; allocates in the request arena. */
+struct vm	*page_vm(struct request *, const char *title);
+/* Render views/<tmpl> into the layout as the response body (text/html).
+ * 500 (req_fail) if the template is missing. */
+void		 page_render(struct request *, const char *tmpl, struct vm *);
+
+#endif

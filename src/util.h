@@ -1,0 +1,85 @@
+/*
+ * util.h: allocation that cannot fail, the per-request arena, growable
+ * buffers and the escaping writers.  Everything here is used by every
+ * other file; nothing here knows about HTTP or SQL.
+ */
+#ifndef PX_UTIL_H
+#define PX_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define PX_NORETURN __attribute__((noreturn))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation wrappers: they abort on OOM, so callers never check. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+
+/*
+ * The arena: request-lifetime memory.  Blocks are chained; arena_reset()
+ * keeps the first block and frees the rest, so a worker's steady state
+ * does no malloc at all.
+ */
+struct arena;
+struct arena	*arena_new(size_t first);
+void		 arena_free(struct arena *);
+void		 arena_reset(struct arena *);
+void		*arena_alloc(struct arena *, size_t);
+void		*arena_zalloc(struct arena *, size_t);
+char		*arena_strdup(struct arena *, const char *);
+char		*arena_strndup(struct arena *, const char *, size_t);
+char		*arena_printf(struct arena *, const char *, ...) PX_PRINTF(2, 3);
+char		*arena_vprintf(struct arena *, const char *, va_list);
+size_t		 arena_used(const struct arena *);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+void	buf_init(struct buf *);
+void	buf_free(struct buf *);
+void	buf_reset(struct buf *);
+void	buf_add(struct buf *, const void *, size_t);
+void	buf_puts(struct buf *, const char *);
+void	buf_putc(struct buf *, int);
+void	buf_printf(struct buf *, const char *, ...) PX_PRINTF(2, 3);
+void	buf_vprintf(struct buf *, const char *, va_list);
+
+/*
+ * Escaping writers.  buf_html() is safe in element text and in quoted
+ * attribute values; buf_urlenc() percent-encodes a URL component;
+ * buf_json_str() writes a JSON string literal with its quotes.
+ */
+void	buf_html(struct buf *, const char *);
+void	buf_html_n(struct buf *, const char *, size_t);
+void	buf_urlenc(struct buf *, const char *);
+void	buf_json_str(struct buf *, const char *);
+
+/* UTF-8 validation: 1 if s[0..n) is valid UTF-8 without NUL or C0 controls other than tab/CR/LF. */
+int	utf8_valid(const char *, size_t, int allow_newlines);
+
+/* Time helpers. */
+double	now_mono(void);		/* seconds, CLOCK_MONOTONIC */
+int64_t	now_unix(void);		/* seconds since the epoch */
+void	iso8601(char out[32], int64_t t);
+
+/* Randomness from OpenSSL; aborts if the CSPRNG fails. */
+void	random_bytes(void *, size_t);
+void	hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* Parse a decimal integer in full; 0 on success. */
+int	parse_i64(const char *, int64_t *);
+
+/* Money: render minor units of a currency ("USD", 1234) as "$12.34". */
+void	buf_money(struct buf *, int64_t minor, const char *currency);
+/* Bytes as "1.5 GB"; 0 means "Unlimited". */
+void	buf_bytes(struct buf *, int64_t bytes);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * worker.c: one FastCGI worker.  Accept, read params and body, dispatch,
+ * write the buffered response, reset the arena; repeat.
+ *
+ * Nothing from one request survives into the next: the arena is reset,
+ * the output buffer emptied, every statement reset, and any open
+ * transaction rolled back, whatever the handler did.
+ *
+ * Request timeout: a per-request interval timer.  If it fires, the
+ * SIGALRM handler writes a prepared 504 response straight onto the
+ * FastCGI connection with write(2) (async-signal-safe), logs which
+ * request it was, and _exits; the master replaces the worker.  A worker
+ * stuck beyond that is SIGKILLed by the master.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "db.h"
+#include "log.h"
+#include "pool.h"
+#include "route.h"
+#include "view.h"
+
+static volatile sig_atomic_t stopping;
+
+int
+app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
+{
+	int	 v;
+
+	memset(app, 0, sizeof(*app));
+	app->conf = *conf;
+	/* Hash memory (argon2) must go back to the system after a login,
+	 * or glibc keeps it resident (DESIGN.md, memory budget). */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	if ((app->db = db_open(conf->database, conf->cache_size_kb, err, errsz)) == NULL)
+		return -1;
+	v = db_schema_version(app->db);
+	if (v < PX_SCHEMA_VERSION) {
+		snprintf(err, errsz, "%s: schema version %d is behind this program's %d: run `1000proxy migrate`",
+		    conf->database, v, PX_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v > PX_SCHEMA_VERSION) {
+		snprintf(err, errsz, "%s: schema version %d is newer than this program's %d",
+		    conf->database, v, PX_SCHEMA_VERSION);
+		return -1;
+	}
+	if (db_prepare_all(app->db, &app->stmts, err, errsz) != 0)
+		return -1;
+	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
+		return -1;
+	return 0;
+}
+
+void
+app_fini(struct app *app)
+{
+	db_finalize_all(app->stmts);
+	app->stmts = NULL;
+	if (app->db)
+		sqlite3_close(app->db);
+	app->db = NULL;
+	views_free(app->views);
+	app->views = NULL;
+}
+
+/* ---- transport ---- */
+
+struct transport {
+	const char	*(*param)(void *, const char *);
+	int		 (*read)(void *, char *, int);
+	void		 (*write)(void *, const char *, size_t);
+	void		*ctx;
+};
+
+static const char *
+fcgi_param(void *ctx, const char *name)
+{
+	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+}
+
+static int
+fcgi_read(void *ctx, char *p, int n)
+{
+	return FCGX_GetStr(p, n, ((FCGX_Request *)ctx)->in);
+}
+
+static void
+fcgi_write(void *ctx, const char *p, size_t n)
+{
+	FCGX_PutStr(p, (int)n, ((FCGX_Request *)ctx)->out);
+}
+
+static const char *
+cgi_param(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static int
+cgi_read(void *ctx, char *p, int n)
+{
+	(void)ctx;
+	return (int)fread(p, 1, (size_t)n, stdin);
+}
+
+static void
+cgi_write(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	fwrite(p, 1, n, stdout);
+}
+
+/* ---- the timeout ---- */
+
+static char	 to_resp[1024];	/* prepared FastCGI records or CGI text */
+static size_t	 to_resp_len;
+static char	 to_log[512];
+static size_t	 to_log_len;
+static int	 to_fd = -1;
+
+static void
+on_alarm(int sig)
+{
+	ssize_t	 w;
+
+	(void)sig;
+	if (to_fd >= 0)
+		w = write(to_fd, to_resp, to_resp_len);
+	w = write(2, to_log, to_log_len);
+	(void)w;
+	_exit(3);
+}
+
+static void
+fcgi_header(unsigned char *h, int type, int id, size_t len)
+{
+	h[0] = 1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(id >> 8);
+	h[3] = (unsigned char)id;
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)len;
+	h[6] = 0;
+	h[7] = 0;
+}
+
+static const char timeout_page[] =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Timed out</title>"
+    "<link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><main class=\"container\">"
+    "<h1>This took too long</h1><p>The server gave up on this request. Please try again.</p>"
+    "</main></body></html>\n";
+
+/* Prepare what the SIGALRM handler writes for this request. */
+static void
+arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
+{
+	char	 http[900];
+	int	 n;
+	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
+
+	n = snprintf(http, sizeof(http),
+	    "Status: 504 Gateway Timeout\r\nContent-Type: text/html; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n%s",
+	    sizeof(timeout_page) - 1, r->id, timeout_page);
+	if (n < 0 || (size_t)n >= sizeof(http))
+		n = 0;
+	if (fcgi_id >= 0) {
+		unsigned char *h = (unsigned char *)to_resp;
+
+		fcgi_header(h, 6 /* STDOUT */, fcgi_id, (size_t)n);
+		memcpy(to_resp + 8, http, (size_t)n);
+		fcgi_header(h + 8 + n, 6, fcgi_id, 0);
+		fcgi_header(h + 16 + n, 3 /* END_REQUEST */, fcgi_id, 8);
+		memset(to_resp + 24 + n, 0, 8);
+		to_resp_len = (size_t)n + 32;
+	} else {
+		memcpy(to_resp, http, (size_t)n);
+		to_resp_len = (size_t)n;
+	}
+	to_fd = fd;
+	n = snprintf(to_log, sizeof(to_log),
+	    "{\"level\":\"error\",\"id\":\"%s\",\"msg\":\"request timed out after %d s: %s %.200s\",\"status\":504,\"pid\":%d}\n",
+	    r->id, seconds, r->method_name, r->path ? r->path : "-", (int)getpid());
+	to_log_len = n > 0 && (size_t)n < sizeof(to_log) ? (size_t)n : 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+disarm_timeout(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+	to_fd = -1;
+}
+
+/* ---- one request ---- */
+
+static enum method
+parse_method(const char *m)
+{
+	int	 i;
+
+	for (i = 0; i < M__MAX; i++)
+		if (m != NULL && strcmp(m, method_names[i]) == 0)
+			return (enum method)i;
+	return M__MAX;
+}
+
+static void
+security_headers(struct request *r, struct buf *h)
+{
+	buf_puts(h, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: strict-origin-when-cross-origin\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Cross-Origin-Opener-Policy: same-origin\r\n"
+	    "Permissions-Policy: camera=(), microphone=(), geolocation=()\r\n");
+	if (r->https)
+		buf_puts(h, "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n");
+}
+
+/* Parse the transport's parameters into r; 0 or an HTTP status. */
+static int
+read_request(struct request *r, const struct transport *t, const struct limits *lim)
+{
+	const char *uri, *q, *cl, *https;
+	char	*path;
+	size_t	 pn;
+	int64_t	 len = 0;
+	int	 rc;
+
+	r->method_name = t->param(t->ctx, "REQUEST_METHOD");
+	r->method = parse_method(r->method_name);
+	uri = t->param(t->ctx, "REQUEST_URI");
+	if (uri == NULL)
+		uri = t->param(t->ctx, "SCRIPT_NAME");
+	if (uri == NULL || *uri != '/') {
+		r->path = "/";
+		r->error = "The request has no valid path.";
+		return 400;
+	}
+	if (strlen(uri) > 4096) {
+		r->path = "/";
+		r->error = "The address is too long.";
+		return 400;
+	}
+	q = strchr(uri, '?');
+	pn = q ? (size_t)(q - uri) : strlen(uri);
+	path = arena_strndup(r->a, uri, pn);
+	r->path = path;
+	if (url_decode(path, &pn, 0) != 0 || !utf8_valid(path, pn, 0) ||
+	    strstr(path, "/../") != NULL || strstr(path, "//") != NULL) {
+		r->path = "/";
+		r->error = "The address is malformed.";
+		return 400;
+	}
+	if (r->method == M__MAX) {
+		r->method = M_GET;
+		r->error = "This method is not supported.";
+		return 405;
+	}
+	r->raw_query = q ? q + 1 : "";
+	r->remote_addr = t->param(t->ctx, "REMOTE_ADDR");
+	r->host = t->param(t->ctx, "HTTP_HOST");
+	r->ctype = t->param(t->ctx, "CONTENT_TYPE");
+	r->origin = t->param(t->ctx, "HTTP_ORIGIN");
+	r->referer = t->param(t->ctx, "HTTP_REFERER");
+	r->sec_fetch_site = t->param(t->ctx, "HTTP_SEC_FETCH_SITE");
+	r->authorization = t->param(t->ctx, "HTTP_AUTHORIZATION");
+	r->user_agent = t->param(t->ctx, "HTTP_USER_AGENT");
+	r->cookie_header = t->param(t->ctx, "HTTP_COOKIE");
+	https = t->param(t->ctx, "HTTPS");
+	r->https = https != NULL && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0);
+
+	if ((rc = req_parse_query(r, &r->query, r->raw_query, strlen(r->raw_query), lim)) != 0)
+		return rc;
+	if ((rc = req_parse_cookies(r, r->cookie_header, lim)) != 0)
+		return rc;
+	cl = t->param(t->ctx, "CONTENT_LENGTH");
+	if (cl != NULL && *cl != '\0' && (parse_i64(cl, &len) != 0 || len < 0)) {
+		r->error = "The Content-Length is malformed.";
+		return 400;
+	}
+	if ((size_t)len > lim->max_body) {
+		r->error = "The request body is too large.";
+		return 413;
+	}
+	if (len > 0) {
+		char	*body = arena_alloc(r->a, (size_t)len + 1);
+		int	 got = 0, n;
+
+		while (got < len && (n = t->read(t->ctx, body + got, (int)(len - got))) > 0)
+			got += n;
+		body[got] = '\0';
+		if (got != len) {
+			r->error = "The request body ended early.";
+			return 400;
+		}
+		r->body = body;
+		r->body_len = (size_t)len;
+	}
+	return req_parse_body(r, lim);
+}
+
+static void
+new_request_id(char id[17])
+{
+	unsigned char b[8];
+
+	random_bytes(b, sizeof(b));
+	hex_encode(id, b, sizeof(b));
+}
+
+/* Answer a request that did not parse; render_error may itself fail. */
+static void
+parse_error(struct request *r, int status)
+{
+	jmp_buf	 jb;
+
+	r->fail = &jb;
+	if (setjmp(jb) == 0)
+		render_error(r, status);
+	r->fail = NULL;
+}
+
+/*
+ * Handle one request from transport t.  fd and fcgi_id describe the
+ * connection for the timeout path (-1 for CGI on stdout: fd 1).
+ */
+static void
+handle(struct app *app, struct arena *a, struct buf *out, const struct transport *t,
+    int fd, int fcgi_id, struct slot *slot)
+{
+	struct request r;
+	struct buf h;
+	struct limits lim;
+	size_t	 i;
+	int	 rc;
+
+	memset(&r, 0, sizeof(r));
+	r.app = app;
+	r.a = a;
+	r.out = out;
+	r.t0 = now_mono();
+	r.status = 200;
+	new_request_id(r.id);
+	buf_reset(out);
+
+	lim.max_body = (size_t)app->conf.max_body;
+	lim.max_fields = (size_t)app->conf.max_fields;
+	lim.max_field_len = (size_t)app->conf.max_field_len;
+
+	rc = read_request(&r, t, &lim);
+	if (slot != NULL) {
+		slot->started = r.t0;
+		memcpy(slot->id, r.id, sizeof(slot->id));
+		snprintf(slot->path, sizeof(slot->path), "%s", r.path ? r.path : "-");
+		slot->busy = 1;
+	}
+	arm_timeout(&r, fd, fcgi_id, (int)app->conf.request_timeout);
+	if (rc != 0)
+		parse_error(&r, rc);
+	else
+		dispatch(&r);
+	/* Whatever the handler left behind ends here. */
+	db_rollback(&r);
+	db_reset_all(app->stmts);
+	disarm_timeout();
+
+	buf_init(&h);
+	buf_printf(&h, "Status: %d %s\r\n", r.status, status_text(r.status));
+	if (r.resp_ctype != NULL)
+		buf_printf(&h, "Content-Type: %s\r\n", r.resp_ctype);
+	buf_printf(&h, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", out->len, r.id);
+	if (kv_get(&r.resp_headers, "Cache-Control") == NULL)
+		buf_puts(&h, "Cache-Control: no-store\r\n");
+	security_headers(&r, &h);
+	for (i = 0; i < r.resp_headers.n; i++)
+		buf_printf(&h, "%s: %s\r\n", r.resp_headers.v[i].key, r.resp_headers.v[i].val);
+	buf_puts(&h, "\r\n");
+	t->write(t->ctx, h.p, h.len);
+	if (r.method != M_HEAD && out->len)
+		t->write(t->ctx, out->p, out->len);
+	buf_free(&h);
+
+	log_request(&r, out->len);
+	if (r.json != NULL)
+		json_object_put(r.json);
+	if (slot != NULL) {
+		slot->busy = 0;
+		slot->served++;
+	}
+	app->served++;
+	arena_reset(a);
+	/* A huge response must not pin its buffer for the worker's life. */
+	if (out->cap > 1024 * 1024)
+		buf_free(out);
+}
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+int
+worker_run(struct app *app, int listen_fd, struct slot *slot)
+{
+	FCGX_Request req;
+	struct arena *a = arena_new(64 * 1024);
+	struct buf out;
+	struct sigaction sa;
+	struct transport t = { fcgi_param, fcgi_read, fcgi_write, &req };
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;	/* no SA_RESTART: accept must return */
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+
+	buf_init(&out);
+	FCGX_Init();
+	FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!stopping) {
+		if (FCGX_Accept_r(&req) < 0)
+			break;
+		handle(app, a, &out, &t, req.ipcFd, req.requestId, slot);
+		FCGX_Finish_r(&req);
+		if (app->conf.max_requests > 0 && app->served >= (uint64_t)app->conf.max_requests)
+			break;
+	}
+	FCGX_Free(&req, 1);
+	buf_free(&out);
+	arena_free(a);
+	return 0;
+}
+
+int
+worker_cgi(struct app *app)
+{
+	struct arena *a = arena_new(64 * 1024);
+	struct buf out;
+	struct transport t = { cgi_param, cgi_read, cgi_write, NULL };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	buf_init(&out);
+	handle(app, a, &out, &t, 1, -1, NULL);
+	fflush(stdout);
+	buf_free(&out);
+	arena_free(a);
+	return 0;
+}

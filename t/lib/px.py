@@ -1,0 +1,283 @@
+"""px.py: the test harness shared by the Python tests under t/.
+
+A TAP writer that fails loudly, and Stack: a private 1000proxy system in a
+temp dir on ephemeral ports (config, migrated and seeded SQLite file, the
+pool, nginx over HTTP and optionally TLS), torn down at exit.
+"""
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("PX_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("PX_BIN") or os.path.join(SRC, "build", "1000proxy")
+
+
+class TAP:
+    """Minimal TAP producer: every check prints a line; done() prints the plan."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        atexit.register(self._end)
+        self._done = False
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print(("ok" if cond else "not ok") + " %d - %s" % (self.n, name), flush=True)
+        if not cond and diag is not None:
+            for line in str(diag).splitlines()[:40]:
+                print("#   " + line, flush=True)
+        return cond
+
+    def is_(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print("# " + line, flush=True)
+
+    def bail(self, msg):
+        print("Bail out! " + msg, flush=True)
+        sys.exit(255)
+
+    def done(self):
+        self._done = True
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+    def _end(self):
+        if not self._done:
+            print("# test script ended without done()", flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # list of (name-lowercase, value)
+        self.body = body
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def all(self, name):
+        return [v for k, v in self.headers if k == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Stack:
+    """A private system: config, database, pool, nginx (HTTP and TLS)."""
+
+    def __init__(self, workers=2, conf=None, tls=False, seed=True, nginx=True,
+                 read_timeout=60):
+        self.dir = tempfile.mkdtemp(prefix="px-test-")
+        self.workers = workers
+        self.extra = conf or {}
+        self.tls = tls
+        self.seed = seed
+        self.use_nginx = nginx
+        self.read_timeout = read_timeout
+        self.pool = None
+        self.nginx = None
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.sock = os.path.join(self.dir, "fcgi.sock")
+        self.conf = os.path.join(self.dir, "1000proxy.conf")
+        self.log = os.path.join(self.dir, "pool.log")
+        self.db = os.path.join(self.dir, "1000proxy.db")
+        atexit.register(self.stop)
+
+    # -- set-up --
+    def write_conf(self, **more):
+        vals = {
+            "listen": "unix:" + self.sock,
+            "workers": str(self.workers),
+            "pid_file": os.path.join(self.dir, "pool.pid"),
+            "database": self.db,
+            "spool_dir": os.path.join(self.dir, "spool"),
+            "views_dir": os.path.join(SRC, "views"),
+            "sql_dir": os.path.join(SRC, "sql"),
+            "key_file": os.path.join(self.dir, "secret.key"),
+            "base_url": "http://127.0.0.1:%d" % self.port,
+            "log_file": self.log,
+            "test_routes": "yes",
+        }
+        vals.update(self.extra)
+        vals.update(more)
+        with open(self.conf, "w") as f:
+            for k, v in vals.items():
+                f.write('%s = "%s"\n' % (k, v))
+
+    def cli(self, *args, check=True, input=None):
+        p = subprocess.run([BIN, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, input=input)
+        if check and p.returncode != 0:
+            raise RuntimeError("1000proxy %s failed: %s %s" % (" ".join(args), p.stdout, p.stderr))
+        return p
+
+    def start(self):
+        self.write_conf()
+        self.cli("migrate")
+        if self.seed:
+            self.cli("seed", "--demo")
+        self.start_pool()
+        if self.use_nginx:
+            self.start_nginx()
+        return self
+
+    def start_pool(self):
+        self.pool_err = open(os.path.join(self.dir, "pool.stderr"), "ab")
+        self.pool = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=self.pool_err,
+                                     stderr=self.pool_err)
+        if not wait_for(lambda: os.path.exists(self.sock) or self.pool.poll() is not None, 10):
+            raise RuntimeError("pool did not create its socket")
+        if self.pool.poll() is not None:
+            raise RuntimeError("pool exited: " + open(os.path.join(self.dir, "pool.stderr")).read())
+        # Give every worker the chance to reach accept().
+        wait_for(lambda: len(self.worker_pids()) >= self.workers, 10)
+
+    def start_nginx(self):
+        run = self.dir
+        os.makedirs(os.path.join(run, "nginx-tmp"), exist_ok=True)
+        tls = ""
+        if self.tls:
+            self.cert = os.path.join(run, "cert.pem")
+            key = os.path.join(run, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", key, "-out", self.cert, "-days", "2", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                           check=True, capture_output=True)
+            tls = ("listen 127.0.0.1:%d ssl;\n\t\tssl_certificate %s;\n\t\tssl_certificate_key %s;"
+                   % (self.tls_port, self.cert, key))
+        with open(os.path.join(SRC, "etc", "nginx", "local.conf.in")) as f:
+            text = f.read()
+        text = (text.replace("@RUN@", run).replace("@PORT@", str(self.port))
+                .replace("@TLS@", tls).replace("@PUBLIC@", os.path.join(SRC, "public"))
+                .replace("@SOCK@", self.sock).replace("@READ_TIMEOUT@", str(self.read_timeout))
+                .replace("@USER@", "user root root;" if os.geteuid() == 0 else ""))
+        conf = os.path.join(run, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        self.nginx_err = open(os.path.join(run, "nginx.stderr"), "ab")
+        self.nginx = subprocess.Popen(["nginx", "-p", run, "-c", conf, "-e", os.path.join(run, "nginx-error.log")],
+                                      stdout=self.nginx_err, stderr=self.nginx_err)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return True
+            except OSError:
+                return False
+        if not wait_for(up, 10):
+            raise RuntimeError("nginx did not start: " + open(os.path.join(run, "nginx-error.log")).read())
+
+    # -- inspection --
+    def worker_pids(self):
+        if self.pool is None:
+            return []
+        try:
+            out = subprocess.run(["pgrep", "-P", str(self.pool.pid)], capture_output=True, text=True).stdout
+        except FileNotFoundError:
+            return []
+        return [int(x) for x in out.split()]
+
+    def log_lines(self):
+        out = []
+        try:
+            with open(self.log) as f:
+                for line in f:
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        out.append({"unparsed": line})
+        except FileNotFoundError:
+            pass
+        return out
+
+    # -- requests --
+    def request(self, method, path, headers=None, body=None, tls=False, timeout=30):
+        if tls:
+            ctx = ssl.create_default_context(cafile=self.cert)
+            c = http.client.HTTPSConnection("127.0.0.1", self.tls_port, timeout=timeout, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        if isinstance(body, str):
+            body = body.encode()
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        resp = Response(r.status, [(k.lower(), v) for k, v in r.getheaders()], data)
+        c.close()
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post_form(self, path, fields, headers=None, **kw):
+        from urllib.parse import urlencode
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        h.update(headers or {})
+        return self.request("POST", path, headers=h, body=urlencode(fields), **kw)
+
+    def html_ok(self, body):
+        """(ok, errors): libxml2's verdict on a page, through 1000proxy test-html."""
+        p = subprocess.run([BIN, "test-html"], input=body, capture_output=True)
+        return p.returncode == 0, p.stderr.decode("utf-8", "replace")
+
+    def stop(self):
+        if self.nginx is not None and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(5)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+        self.nginx = None
+        if self.pool is not None and self.pool.poll() is None:
+            self.pool.send_signal(signal.SIGTERM)
+            try:
+                self.pool.wait(15)
+            except subprocess.TimeoutExpired:
+                self.pool.kill()
+        self.pool = None
+        if os.environ.get("PX_KEEP"):
+            print("# kept " + self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
