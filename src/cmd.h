@@ -11,6 +11,7 @@ int	cmd_migrate(const struct conf *, int argc, char **argv);
 int	cmd_seed(const struct conf *, int argc, char **argv);
 int	cmd_check(const struct conf *, int argc, char **argv);
 int	cmd_request(const struct conf *, int argc, char **argv);
+int	cmd_user(const struct conf *, int argc, char **argv);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_views(const struct conf *, int argc, char **argv);

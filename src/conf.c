@@ -62,6 +62,11 @@ static const struct cdef defs[] = {
 	I(retry_base, "5", 1, 3600, "first retry delay of a failed job, seconds (doubles)"),
 	I(retry_cap, "3600", 1, 86400, "longest retry delay, seconds"),
 	I(retry_max_age, "259200", 1, 31536000, "a job failing this long (seconds) goes to failed/"),
+	S(run_dir, "/run/1000proxy", "directory for lock files shared by every 1000proxy process"),
+	S(common_passwords, PX_DATADIR "/common-passwords.txt", "the list of refused common passwords"),
+	I(argon2_m_kib, "7168", 1024, 1048576, "argon2id memory per password hash, KiB"),
+	I(argon2_t, "5", 1, 100, "argon2id passes per password hash"),
+	I(argon2_p, "1", 1, 16, "argon2id lanes per password hash"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite; never in production"),
 };
 

@@ -39,6 +39,11 @@ struct conf {
 	int64_t	 retry_base;
 	int64_t	 retry_cap;
 	int64_t	 retry_max_age;
+	char	*run_dir;
+	char	*common_passwords;
+	int64_t	 argon2_m_kib;
+	int64_t	 argon2_t;
+	int64_t	 argon2_p;
 	int	 test_routes;
 };
 

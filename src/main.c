@@ -26,6 +26,9 @@ usage(FILE *f)
 	    "  check             validate the configuration and the database\n"
 	    "  config            print the configuration with every default and its help\n"
 	    "  request           answer one CGI request from the environment and stdin\n"
+	    "  user add [--role ROLE] [--name NAME] EMAIL\n"
+	    "                    create a staff account (password on stdin)\n"
+	    "  user list         list staff accounts\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -53,6 +56,7 @@ static const struct cmd cmds[] = {
 	{ "check", cmd_check },
 	{ "config", cmd_config },
 	{ "request", cmd_request },
+	{ "user", cmd_user },
 	{ "test-unit", cmd_test_unit },
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },

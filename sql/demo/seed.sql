@@ -3,13 +3,6 @@
 -- each, and a dozen plans across VLESS, VMess, Trojan and Shadowsocks.
 -- Prices are integer cents.
 
-INSERT INTO roles (id, name, label) VALUES
-	(1, 'super_admin', 'Super admin'),
-	(2, 'manager', 'Manager'),
-	(3, 'support', 'Support'),
-	(4, 'analyst', 'Analyst')
-ON CONFLICT DO NOTHING;
-
 INSERT INTO server_categories (id, slug, name, description, sort) VALUES
 	(1, 'streaming', 'Streaming', 'Low-latency routes tuned for video', 1),
 	(2, 'gaming', 'Gaming', 'Short paths and stable ping', 2),

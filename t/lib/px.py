@@ -135,6 +135,8 @@ class Stack:
             "views_dir": os.path.join(SRC, "views"),
             "sql_dir": os.path.join(SRC, "sql"),
             "key_file": os.path.join(self.dir, "secret.key"),
+            "run_dir": self.dir,
+            "common_passwords": os.path.join(SRC, "etc", "passwords", "common-passwords.txt"),
             "base_url": "http://127.0.0.1:%d" % self.port,
             "log_file": self.log,
             "test_routes": "yes",
