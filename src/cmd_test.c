@@ -2,26 +2,38 @@
  * cmd_test.c: hidden test entry points (Fossil's test-* commands).
  *
  *   test-unit      TAP unit tests of the arena, buffers and escaping,
- *                  UTF-8, the parsers, the router, config and views
+ *                  UTF-8, the parsers, the router, config and views,
+ *                  TOTP/base32/recovery codes, sealing and QR codes
  *   test-views     load every template; exit 1 naming the first error
  *   test-render T  render template T with a model read as key=value
  *                  lines on stdin (a value "@html:" prefix marks it trusted)
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 #include <libxml/xmlerror.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <qrencode.h>
 
 #include "cmd.h"
 #include "conf.h"
 #include "http.h"
+#include "qr.h"
 #include "route.h"
+#include "seal.h"
+#include "totp.h"
 #include "view.h"
 
 static int tap_n, tap_fail;
@@ -322,6 +334,435 @@ t_views(void)
 	arena_free(a);
 }
 
+/*
+ * TOTP, base32 and recovery codes: the RFC vectors, then the rules
+ * totp_verify() enforces (drift window, single use, strict input).
+ */
+static void
+t_totp(void)
+{
+	static const unsigned char seed1[] = "12345678901234567890";
+	static const unsigned char seed256[] = "12345678901234567890123456789012";
+	static const unsigned char seed512[] =
+	    "1234567890123456789012345678901234567890123456789012345678901234";
+	static const struct {
+		int64_t		 t;
+		const char	*want[TOTP__MAX];
+	} rfc6238[] = {
+		{ 59, { "94287082", "46119246", "90693936" } },
+		{ 1111111109, { "07081804", "68084774", "25091201" } },
+		{ 1111111111, { "14050471", "67062674", "99943326" } },
+		{ 1234567890, { "89005924", "91819424", "93441116" } },
+		{ 2000000000, { "69279037", "90698825", "38618901" } },
+		{ 20000000000LL, { "65353130", "77737706", "47863826" } },
+	};
+	static const char *rfc4226[] = { "755224", "287082", "359152", "969429",
+	    "338314", "254676", "287922", "162583", "399871", "520489" };
+	static const struct {
+		const char *raw, *b32;
+	} rfc4648[] = {
+		{ "", "" }, { "f", "MY" }, { "fo", "MZXQ" }, { "foo", "MZXW6" },
+		{ "foob", "MZXW6YQ" }, { "fooba", "MZXW6YTB" }, { "foobar", "MZXW6YTBOI" },
+	};
+	static const char *rfc4648_padded[] = { "", "MY======", "MZXQ====",
+	    "MZXW6===", "MZXW6YQ=", "MZXW6YTB", "MZXW6YTBOI======" };
+	const unsigned char *seeds[TOTP__MAX] = { seed1, seed256, seed512 };
+	const size_t seedlen[TOTP__MAX] = { 20, 32, 64 };
+	unsigned char	 bin[128], back[128], h1[RC_HASH_LEN], h2[RC_HASH_LEN], salt[RC_SALT_LEN];
+	char		 code[TOTP_DIGITS_MAX + 1], what[128], enc[BASE32_LEN(128) + 1];
+	char		 codes[RC_COUNT][RC_LEN], norm[RC_NORM_LEN], hex[2 * RC_HASH_LEN + 1];
+	size_t		 i, k, n;
+	int		 all, a;
+	int64_t		 now = 1111111111, step = now / TOTP_PERIOD, matched, m2;
+	struct buf	 b;
+
+	/* RFC 6238 Appendix B: every time, every algorithm, 8 digits. */
+	for (i = 0; i < NELEM(rfc6238); i++)
+		for (a = 0; a < TOTP__MAX; a++) {
+			snprintf(what, sizeof(what), "totp: RFC 6238 %s at %lld", totp_alg_names[a],
+			    (long long)rfc6238[i].t);
+			code[0] = '\0';
+			totp_code((enum totp_alg)a, seeds[a], seedlen[a], rfc6238[i].t, 8, code);
+			is_str(code, rfc6238[i].want[a], what);
+		}
+	/* RFC 4226 Appendix D: HOTP counters 0..9, 6 digits. */
+	all = 1;
+	for (i = 0; i < NELEM(rfc4226); i++)
+		if (hotp(TOTP_SHA1, seed1, 20, i, 6, code) != 0 || strcmp(code, rfc4226[i]) != 0)
+			all = 0;
+	ok(all, "hotp: RFC 4226 Appendix D, counters 0-9");
+	ok(hotp(TOTP_SHA1, seed1, 20, 0, 5, code) != 0 && hotp(TOTP_SHA1, seed1, 20, 0, 9, code) != 0,
+	    "hotp: digits outside 6..8 refused");
+	ok(hotp(TOTP_SHA1, seed1, 0, 0, 6, code) != 0, "hotp: empty key refused");
+	ok(hotp(TOTP_SHA1, seed1, 20, 1, 7, code) == 0 && strcmp(code, "4287082") == 0,
+	    "hotp: 7 digits");
+	ok(totp_code(TOTP_SHA1, seed1, 20, -1, 6, code) != 0, "totp: negative time refused");
+
+	/* Base32: RFC 4648 section 10, both ways, padded and not, any case. */
+	all = 1;
+	for (i = 0; i < NELEM(rfc4648); i++) {
+		base32_encode(enc, (const unsigned char *)rfc4648[i].raw, strlen(rfc4648[i].raw));
+		if (strcmp(enc, rfc4648[i].b32) != 0)
+			all = 0;
+	}
+	ok(all, "base32: RFC 4648 vectors encode, without padding");
+	all = 1;
+	for (i = 0; i < NELEM(rfc4648); i++) {
+		const char *forms[3];
+		char	 lower[32];
+
+		for (k = 0; rfc4648[i].b32[k]; k++)
+			lower[k] = (char)(rfc4648[i].b32[k] | 0x20);
+		lower[k] = '\0';
+		forms[0] = rfc4648[i].b32;
+		forms[1] = rfc4648_padded[i];
+		forms[2] = lower;
+		for (k = 0; k < 3; k++)
+			if (base32_decode(bin, sizeof(bin), &n, forms[k]) != 0 ||
+			    n != strlen(rfc4648[i].raw) || memcmp(bin, rfc4648[i].raw, n) != 0)
+				all = 0;
+	}
+	ok(all, "base32: RFC 4648 vectors decode (plain, padded, lower case)");
+	ok(base32_decode(bin, sizeof(bin), &n, " mzxw 6YTB oi ") == 0 && n == 6 &&
+	    memcmp(bin, "foobar", 6) == 0, "base32: spaces ignored");
+	base32_encode(enc, seed1, 20);
+	is_str(enc, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "base32: the RFC seed");
+	all = 1;
+	for (n = 0; n <= sizeof(bin); n++) {
+		random_bytes(bin, n);
+		base32_encode(enc, bin, n);
+		if (strlen(enc) != BASE32_LEN(n) ||
+		    base32_decode(back, sizeof(back), &k, enc) != 0 || k != n || memcmp(bin, back, n) != 0)
+			all = 0;
+	}
+	ok(all, "base32: random round trips of 0..128 bytes");
+	ok(base32_decode(bin, sizeof(bin), &n, "MZXW1") != 0 && base32_decode(bin, sizeof(bin), &n, "MZ-X") != 0,
+	    "base32: letters outside the alphabet refused");
+	ok(base32_decode(bin, sizeof(bin), &n, "M") != 0 && base32_decode(bin, sizeof(bin), &n, "MZX") != 0 &&
+	    base32_decode(bin, sizeof(bin), &n, "MZXW6Y") != 0, "base32: impossible lengths refused");
+	ok(base32_decode(bin, sizeof(bin), &n, "MZ") != 0, "base32: non-zero trailing bits refused");
+	ok(base32_decode(bin, sizeof(bin), &n, "MY==MY") != 0, "base32: padding inside refused");
+	ok(base32_decode(bin, 5, &n, "MZXW6YTBOI") != 0, "base32: output bound respected");
+
+	/* The Key URI. */
+	buf_init(&b);
+	totp_uri(&b, "1000proxy Shop", "alice@example.com", seed1, 20);
+	is_str(b.p, "otpauth://totp/1000proxy%20Shop:alice%40example.com?secret="
+	    "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=1000proxy%20Shop&algorithm=SHA1&digits=6&period=30",
+	    "totp: key URI, label colon literal, parts percent-encoded");
+	buf_reset(&b);
+	totp_uri(&b, "a:b&c", "x?y#z", seed1, 20);
+	ok(strncmp(b.p, "otpauth://totp/a%3Ab%26c:x%3Fy%23z?", 35) == 0 &&
+	    strstr(b.p, "&issuer=a%3Ab%26c&") != NULL, "totp: key URI escapes colon, & ? # in issuer and account");
+	buf_free(&b);
+
+	/* totp_verify: the drift window and single use. */
+	totp_code(TOTP_SHA1, seed1, 20, now, 6, code);
+	matched = -7;
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 1 && matched == step,
+	    "totp_verify: current step accepted, matched_step reported");
+	ok(totp_verify(seed1, 20, code, now, matched, &m2) == 0, "totp_verify: the same code twice, second refused");
+	totp_code(TOTP_SHA1, seed1, 20, now - TOTP_PERIOD, 6, code);
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 1 && matched == step - 1,
+	    "totp_verify: previous step accepted (drift)");
+	ok(totp_verify(seed1, 20, code, now, step, &m2) == 0,
+	    "totp_verify: previous step refused once the current one was used");
+	totp_code(TOTP_SHA1, seed1, 20, now - 2 * TOTP_PERIOD, 6, code);
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 0, "totp_verify: two steps back refused");
+	totp_code(TOTP_SHA1, seed1, 20, now + TOTP_PERIOD, 6, code);
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 0, "totp_verify: next step refused");
+	totp_code(TOTP_SHA1, seed1, 20, 5, 6, code);
+	ok(totp_verify(seed1, 20, code, 5, -1, &matched) == 1 && matched == 0,
+	    "totp_verify: step 0 works with last_used_step -1");
+	totp_code(TOTP_SHA1, seed1, 20, now, 6, code);
+	code[6] = '0';
+	code[7] = '\0';
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 0, "totp_verify: seven digits refused");
+	code[5] = '\0';
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 0, "totp_verify: five digits refused");
+	ok(totp_verify(seed1, 20, "", now, -1, &matched) == 0 && totp_verify(seed1, 20, NULL, now, -1, &matched) == 0,
+	    "totp_verify: empty and NULL refused");
+	totp_code(TOTP_SHA1, seed1, 20, now, 6, code);
+	code[2] = 'a';
+	ok(totp_verify(seed1, 20, code, now, -1, &matched) == 0, "totp_verify: non-digit refused");
+	totp_code(TOTP_SHA1, seed1, 20, now, 6, code);
+	snprintf(what, sizeof(what), " %s", code);
+	ok(totp_verify(seed1, 20, what, now, -1, &matched) == 0, "totp_verify: leading space refused");
+	snprintf(what, sizeof(what), "%.3s %.3s", code, code + 3);
+	ok(totp_verify(seed1, 20, what, now, -1, &matched) == 0, "totp_verify: inner space refused");
+	totp_code(TOTP_SHA256, seed256, 32, now, 8, code);
+	ok(totp_verify_alg(TOTP_SHA256, 8, seed256, 32, code, now, -1, &matched) == 1 &&
+	    totp_verify(seed256, 32, code, now, -1, &matched) == 0, "totp_verify_alg: SHA-256, 8 digits");
+	totp_secret_new(bin);
+	totp_secret_new(back);
+	ok(memcmp(bin, back, TOTP_SECRET_LEN) != 0, "totp: two fresh secrets differ");
+
+	/* Recovery codes. */
+	recovery_codes_generate(codes);
+	all = 1;
+	for (i = 0; i < RC_COUNT; i++) {
+		if (strlen(codes[i]) != RC_LEN - 1 || codes[i][4] != '-' || codes[i][9] != '-')
+			all = 0;
+		for (k = 0; k < RC_LEN - 1; k++)
+			if (k != 4 && k != 9 && strchr("0123456789abcdefghjkmnpqrstvwxyz", codes[i][k]) == NULL)
+				all = 0;
+		for (k = 0; k < i; k++)
+			if (strcmp(codes[i], codes[k]) == 0)
+				all = 0;
+	}
+	ok(all, "recovery: ten distinct codes of the form xxxx-xxxx-xxxx from the alphabet");
+	ok(recovery_code_normalise(norm, codes[0]) == 0 && strlen(norm) == RC_CHARS && strchr(norm, '-') == NULL,
+	    "recovery: normalised form has no dashes");
+	random_bytes(salt, sizeof(salt));
+	snprintf(what, sizeof(what), "%.4s%.4s%.4s", codes[0], codes[0] + 5, codes[0] + 10);
+	ok(recovery_code_hash(h1, codes[0], salt) == 0 && recovery_code_hash(h2, what, salt) == 0 &&
+	    memcmp(h1, h2, sizeof(h1)) == 0, "recovery: with and without dashes hash the same");
+	for (k = 0; what[k]; k++)
+		what[k] = (char)toupper((unsigned char)what[k]);
+	{
+		char	 spaced[64];
+
+		snprintf(spaced, sizeof(spaced), " %.4s %.4s %.4s ", what, what + 4, what + 8);
+		ok(recovery_code_hash(h2, spaced, salt) == 0 && memcmp(h1, h2, sizeof(h1)) == 0,
+		    "recovery: upper case and spaces hash the same");
+	}
+	ok(recovery_code_normalise(norm, "OIL0-1111-2222") == 0 && strcmp(norm, "011011112222") == 0,
+	    "recovery: look-alikes o, i, l fold to 0, 1");
+	salt[0] ^= 1;
+	ok(recovery_code_hash(h2, codes[0], salt) == 0 && memcmp(h1, h2, sizeof(h1)) != 0,
+	    "recovery: another salt, another hash");
+	for (i = 0; i < RC_SALT_LEN; i++)
+		salt[i] = (unsigned char)i;
+	recovery_code_hash(h1, "0123-4567-89AB", salt);
+	hex_encode(hex, h1, sizeof(h1));
+	is_str(hex, "4598167a2d2a51e1b3a1cdc30476cffd1525efd326b8b1057a9e52e23fafdfd1",
+	    "recovery: hash is SHA-256(salt || normalised code)");
+	ok(recovery_code_normalise(norm, "abcd-efgh-jkm") != 0 && recovery_code_normalise(norm, "abcd-efgh-jkmnp") != 0,
+	    "recovery: wrong length refused");
+	ok(recovery_code_normalise(norm, "abcd-efgh-jkmu") != 0 && recovery_code_normalise(norm, "abcd_efgh_jkmn") != 0 &&
+	    recovery_code_hash(h1, "abcd-\xc3\xa9" "fgh-jkmn", salt) != 0, "recovery: characters outside the alphabet refused");
+}
+
+/*
+ * Sealing: round trip, and every kind of tampering fails to open; the
+ * key file's creation and its permission and size checks.
+ */
+static void
+t_seal(void)
+{
+	unsigned char	 key[SEAL_KEY_LEN], key2[SEAL_KEY_LEN], blob[256], blob2[256], pt[128];
+	char		 dir[] = "/tmp/px-seal-XXXXXX", path[256], err[512];
+	const char	*secret = "GEZDGNBVGY3TQOJQ-totp-seed";
+	size_t		 slen = strlen(secret), blen, blen2, n;
+	struct stat	 st;
+	int		 fd, tmpleft;
+	DIR		*d;
+	struct dirent	*de;
+
+	random_bytes(key, sizeof(key));
+	ok(seal(blob, sizeof(blob), &blen, key, secret, slen, "staff:42:totp") == 0 &&
+	    blen == SEAL_LEN(slen) && blob[0] == SEAL_VERSION, "seal: version || nonce || ct || tag");
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") == 0 && n == slen &&
+	    memcmp(pt, secret, slen) == 0, "seal: round trip");
+	ok(memmem(blob, blen, secret, slen) == NULL, "seal: plaintext does not appear in the blob");
+	ok(seal(blob2, sizeof(blob2), &blen2, key, secret, slen, "staff:42:totp") == 0 &&
+	    memcmp(blob + 1, blob2 + 1, SEAL_NONCE_LEN) != 0 && memcmp(blob, blob2, blen) != 0,
+	    "seal: fresh nonce each time");
+	memcpy(blob2, blob, blen);
+	blob2[1 + SEAL_NONCE_LEN + 3] ^= 0x01;
+	memset(pt, 'x', sizeof(pt));
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0 && n == 0 &&
+	    pt[0] == 0 && pt[slen - 1] == 0, "seal: flipped ciphertext bit fails, output wiped");
+	memcpy(blob2, blob, blen);
+	blob2[blen - 1] ^= 0x80;
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped tag bit fails");
+	memcpy(blob2, blob, blen);
+	blob2[2] ^= 0x01;
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped nonce bit fails");
+	memcpy(blob2, blob, blen);
+	blob2[0] = 2;
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: unknown version fails");
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:43:totp") != 0 &&
+	    unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp\n") != 0 &&
+	    unseal(pt, sizeof(pt), &n, key, blob, blen, NULL) != 0, "seal: wrong AAD (another row) fails");
+	memcpy(key2, key, sizeof(key));
+	key2[31] ^= 0x01;
+	ok(unseal(pt, sizeof(pt), &n, key2, blob, blen, "staff:42:totp") != 0, "seal: wrong key fails");
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen - 1, "staff:42:totp") != 0 &&
+	    unseal(pt, sizeof(pt), &n, key, blob, SEAL_OVERHEAD - 1, "staff:42:totp") != 0 &&
+	    unseal(pt, sizeof(pt), &n, key, blob, 0, "staff:42:totp") != 0, "seal: truncated blob fails");
+	ok(unseal(pt, slen - 1, &n, key, blob, blen, "staff:42:totp") != 0, "seal: short output buffer refused");
+	ok(seal(blob2, SEAL_LEN(slen) - 1, &blen2, key, secret, slen, "x") != 0, "seal: short blob buffer refused");
+	ok(seal(blob2, sizeof(blob2), &blen2, key, "", 0, NULL) == 0 && blen2 == SEAL_OVERHEAD &&
+	    unseal(pt, sizeof(pt), &n, key, blob2, blen2, "") == 0 && n == 0, "seal: empty plaintext, empty AAD");
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "seal: mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	ok(seal_key_load(path, key, 0, err, sizeof(err)) != 0 && strstr(err, "cannot open") != NULL,
+	    "key file: absent and create not asked is an error");
+	ok(seal_key_load(path, key, 1, err, sizeof(err)) == 0 && stat(path, &st) == 0 &&
+	    (st.st_mode & 07777) == 0600 && st.st_size == SEAL_KEY_LEN, "key file: created 0600, 32 bytes");
+	ok(seal_key_load(path, key2, 1, err, sizeof(err)) == 0 && memcmp(key, key2, sizeof(key)) == 0,
+	    "key file: loaded again, same key (not re-created)");
+	tmpleft = 0;
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strstr(de->d_name, ".tmp-") != NULL)
+				tmpleft = 1;
+		closedir(d);
+	}
+	ok(!tmpleft, "key file: no temporary file left behind");
+	chmod(path, 0644);
+	ok(seal_key_load(path, key2, 1, err, sizeof(err)) != 0 && strstr(err, "0644") != NULL &&
+	    strstr(err, "chmod 600") != NULL, "key file: 0644 refused with a clear message");
+	printf("#   %s\n", err);
+	chmod(path, 0640);
+	ok(seal_key_load(path, key2, 0, err, sizeof(err)) != 0, "key file: 0640 refused");
+	chmod(path, 0600);
+	ok(truncate(path, 31) == 0 && seal_key_load(path, key2, 1, err, sizeof(err)) != 0 &&
+	    strstr(err, "31 bytes") != NULL, "key file: 31 bytes refused");
+	printf("#   %s\n", err);
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) >= 0) {
+		if (write(fd, blob, 33) != 33)
+			fd = -1;
+		close(fd);
+	}
+	ok(seal_key_load(path, key2, 0, err, sizeof(err)) != 0 && strstr(err, "33 bytes") != NULL,
+	    "key file: 33 bytes refused");
+	ok(seal_key_load(dir, key2, 0, err, sizeof(err)) != 0 && strstr(err, "regular") != NULL,
+	    "key file: a directory refused");
+	remove(path);
+	rmdir(dir);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(key2, sizeof(key2));
+}
+
+/* The d attribute of a path of "M x yhNv1h-Nz" runs, back into modules. */
+static int
+qr_path_modules(const char *d, unsigned char *m, int total)
+{
+	int	 x, y, len, len2, used;
+
+	while (*d != '\0') {
+		if (sscanf(d, "M%d %dh%dv1h-%dz%n", &x, &y, &len, &len2, &used) != 4 ||
+		    len != len2 || len < 1 || x < 0 || y < 0 || y >= total || x + len > total)
+			return -1;
+		while (len-- > 0)
+			m[y * total + x++] = 1;
+		d += used;
+	}
+	return 0;
+}
+
+/*
+ * QR: the SVG parses as XML, has the promised attributes, its path is
+ * exactly libqrencode's dark modules inside the quiet zone, and the data
+ * URI decodes back to the SVG.
+ */
+static void
+t_qr(void)
+{
+	static const unsigned char seed1[] = "12345678901234567890";
+	struct buf	 uri, svg, data;
+	xmlDocPtr	 doc;
+	xmlNodePtr	 root, n, path = NULL, rect = NULL;
+	xmlChar		*vb = NULL, *sr = NULL, *dd = NULL, *fill = NULL;
+	QRcode		*q;
+	unsigned char	*m, *dec;
+	char		 want[64], *big;
+	int		 total = 0, npath = 0, same, x, y, declen, pad;
+	const char	*prefix = "data:image/svg+xml;base64,";
+
+	buf_init(&uri);
+	buf_init(&svg);
+	buf_init(&data);
+	totp_uri(&uri, "1000proxy", "alice@example.com", seed1, 20);
+	ok(qr_svg(&svg, uri.p) == 0 && svg.len > 0, "qr: svg rendered");
+	doc = xmlReadMemory(svg.p, (int)svg.len, "qr.svg", "UTF-8", XML_PARSE_NONET);
+	ok(doc != NULL, "qr: svg is well-formed XML");
+	root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+	ok(root != NULL && xmlStrcmp(root->name, BAD_CAST "svg") == 0 && root->ns != NULL &&
+	    xmlStrcmp(root->ns->href, BAD_CAST "http://www.w3.org/2000/svg") == 0, "qr: root is svg in the SVG namespace");
+	if (root != NULL) {
+		vb = xmlGetProp(root, BAD_CAST "viewBox");
+		sr = xmlGetProp(root, BAD_CAST "shape-rendering");
+		for (n = root->children; n != NULL; n = n->next) {
+			if (n->type != XML_ELEMENT_NODE)
+				continue;
+			if (xmlStrcmp(n->name, BAD_CAST "path") == 0) {
+				path = n;
+				npath++;
+			} else if (xmlStrcmp(n->name, BAD_CAST "rect") == 0)
+				rect = n;
+		}
+	}
+	q = QRcode_encodeString(uri.p, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (q != NULL)
+		total = q->width + 2 * QR_QUIET;
+	snprintf(want, sizeof(want), "0 0 %d %d", total, total);
+	is_str((const char *)vb, want, "qr: viewBox covers the code and a 4-module quiet zone");
+	is_str((const char *)sr, "crispEdges", "qr: shape-rendering crispEdges");
+	fill = rect != NULL ? xmlGetProp(rect, BAD_CAST "fill") : NULL;
+	ok(rect != NULL && fill != NULL && xmlStrcmp(fill, BAD_CAST "#fff") == 0, "qr: white background rect");
+	ok(npath == 1 && (dd = xmlGetProp(path, BAD_CAST "d")) != NULL, "qr: exactly one path with d");
+	same = 0;
+	if (q != NULL && dd != NULL) {
+		m = xcalloc((size_t)total * (size_t)total, 1);
+		same = qr_path_modules((const char *)dd, m, total) == 0;
+		for (y = 0; y < total && same; y++)
+			for (x = 0; x < total; x++) {
+				int	 in = x >= QR_QUIET && y >= QR_QUIET && x < QR_QUIET + q->width &&
+				    y < QR_QUIET + q->width;
+				int	 dark = in && (q->data[(y - QR_QUIET) * q->width + (x - QR_QUIET)] & 1);
+
+				if (m[y * total + x] != dark)
+					same = 0;
+			}
+		free(m);
+	}
+	ok(same, "qr: path is exactly the dark modules, quiet zone empty");
+	xmlFree(vb);
+	xmlFree(sr);
+	xmlFree(dd);
+	xmlFree(fill);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	if (q != NULL)
+		QRcode_free(q);
+
+	ok(qr_svg_data_uri(&data, uri.p) == 0 && strncmp(data.p, prefix, strlen(prefix)) == 0,
+	    "qr: data URI prefix");
+	same = 0;
+	if (data.len > strlen(prefix)) {
+		const char *b64 = data.p + strlen(prefix);
+		size_t	 b64len = strlen(b64);
+
+		dec = xmalloc(b64len + 1);
+		declen = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)b64len);
+		/* EVP_DecodeBlock counts the padding as zero bytes. */
+		pad = (b64len > 0 && b64[b64len - 1] == '=') + (b64len > 1 && b64[b64len - 2] == '=');
+		same = declen >= 0 && strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+		    b64len && (size_t)(declen - pad) == svg.len && memcmp(dec, svg.p, svg.len) == 0;
+		free(dec);
+	}
+	ok(same, "qr: data URI decodes back to the SVG");
+
+	big = xmalloc(8001);
+	memset(big, 'x', 8000);
+	big[8000] = '\0';
+	buf_reset(&svg);
+	ok(qr_svg(&svg, big) != 0 && svg.len == 0 && qr_svg_data_uri(&svg, big) != 0 && svg.len == 0,
+	    "qr: text too long for a QR code refused, buffer untouched");
+	ok(qr_svg(&svg, "") != 0, "qr: empty text refused");
+	free(big);
+	buf_free(&uri);
+	buf_free(&svg);
+	buf_free(&data);
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -335,6 +776,9 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_router();
 	t_conf();
 	t_views();
+	t_totp();
+	t_seal();
+	t_qr();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }

@@ -1,0 +1,293 @@
+/*
+ * seal.c: AES-256-GCM sealing of secrets at rest, and the key file.
+ *
+ * Why GCM with random nonces: one key seals at most a few thousand
+ * rows over its life, far below the 2^32 messages at which random
+ * 96-bit nonces start to risk a collision.  The version byte is part of
+ * the associated data, so a blob cannot be relabelled as another
+ * format; the caller's row identity is the rest of it, so a blob copied
+ * into another row (or another column) fails to open.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "seal.h"
+#include "util.h"
+
+/* Feed the version byte and the caller's aad to ctx.  Does not allocate. */
+static int
+seal_aad(EVP_CIPHER_CTX *ctx, int enc, unsigned char version, const char *aad)
+{
+	int	 n;
+	size_t	 alen = aad != NULL ? strlen(aad) : 0;
+
+	if (alen > INT_MAX)
+		return -1;
+	if (enc) {
+		if (EVP_EncryptUpdate(ctx, NULL, &n, &version, 1) != 1 ||
+		    (alen > 0 && EVP_EncryptUpdate(ctx, NULL, &n,
+		    (const unsigned char *)aad, (int)alen) != 1))
+			return -1;
+	} else {
+		if (EVP_DecryptUpdate(ctx, NULL, &n, &version, 1) != 1 ||
+		    (alen > 0 && EVP_DecryptUpdate(ctx, NULL, &n,
+		    (const unsigned char *)aad, (int)alen) != 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* Seal pt into out (see seal.h).  Does not allocate. */
+int
+seal(unsigned char *out, size_t outsz, size_t *outlen,
+    const unsigned char key[SEAL_KEY_LEN], const void *pt, size_t ptlen,
+    const char *aad)
+{
+	EVP_CIPHER_CTX	*ctx;
+	unsigned char	*nonce = out + 1, *ct = out + 1 + SEAL_NONCE_LEN;
+	int		 n, fin, rc = -1;
+
+	*outlen = 0;
+	if (ptlen > INT_MAX - SEAL_OVERHEAD || outsz < SEAL_LEN(ptlen))
+		return -1;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	out[0] = SEAL_VERSION;
+	random_bytes(nonce, SEAL_NONCE_LEN);
+	n = 0;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+	    seal_aad(ctx, 1, SEAL_VERSION, aad) != 0 ||
+	    (ptlen > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) ||
+	    EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 ||
+	    (size_t)(n + fin) != ptlen ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN,
+	    ct + ptlen) != 1)
+		goto done;
+	*outlen = SEAL_LEN(ptlen);
+	rc = 0;
+done:
+	if (rc != 0)
+		OPENSSL_cleanse(out, SEAL_LEN(ptlen));
+	/* Frees the expanded key schedule too, after wiping it. */
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+/* Open a sealed blob (see seal.h).  Does not allocate. */
+int
+unseal(unsigned char *out, size_t outsz, size_t *outlen,
+    const unsigned char key[SEAL_KEY_LEN], const void *blob, size_t bloblen,
+    const char *aad)
+{
+	const unsigned char *b = blob, *nonce, *ct, *tag;
+	EVP_CIPHER_CTX	*ctx;
+	unsigned char	 tagcopy[SEAL_TAG_LEN];
+	size_t		 ctlen;
+	int		 n, fin, rc = -1;
+
+	*outlen = 0;
+	if (blob == NULL || bloblen < SEAL_OVERHEAD || b[0] != SEAL_VERSION ||
+	    bloblen > INT_MAX)
+		return -1;
+	ctlen = bloblen - SEAL_OVERHEAD;
+	if (outsz < ctlen)
+		return -1;
+	nonce = b + 1;
+	ct = nonce + SEAL_NONCE_LEN;
+	tag = ct + ctlen;
+	/* OpenSSL's ctrl takes a non-const pointer; do not hand it the caller's. */
+	memcpy(tagcopy, tag, SEAL_TAG_LEN);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	n = 0;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+	    seal_aad(ctx, 0, b[0], aad) != 0 ||
+	    (ctlen > 0 && EVP_DecryptUpdate(ctx, out, &n, ct, (int)ctlen) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
+	    tagcopy) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 ||
+	    (size_t)(n + fin) != ctlen)
+		goto done;
+	*outlen = ctlen;
+	rc = 0;
+done:
+	if (rc != 0 && ctlen > 0)
+		OPENSSL_cleanse(out, ctlen);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+/* printf into err when there is one; returns -1 for "return seterr(...)". */
+static int seterr(char *, size_t, const char *, ...) PX_PRINTF(3, 4);
+
+static int
+seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err != NULL && errsz > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* write(2) all of p, retrying short writes and EINTR.  Does not allocate. */
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Make a new key file at path: O_CREAT|O_EXCL under a random temporary
+ * name in the same directory, fsync, link(2) into place (fails rather
+ * than overwrites when path appeared meanwhile, which counts as
+ * success: the other process's key is as good), fsync the directory so
+ * the name survives a crash.  Does not allocate.
+ */
+static int
+key_create(const char *path, char *err, size_t errsz)
+{
+	unsigned char	 key[SEAL_KEY_LEN], rnd[8];
+	char		 tmp[PATH_MAX], dir[PATH_MAX], hex[2 * sizeof(rnd) + 1];
+	const char	*slash;
+	int		 fd, rc = -1, saved;
+
+	random_bytes(rnd, sizeof(rnd));
+	hex_encode(hex, rnd, sizeof(rnd));
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, hex) >= sizeof(tmp))
+		return seterr(err, errsz, "key file path too long: %s", path);
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return seterr(err, errsz, "cannot create key file %s: %s", tmp, strerror(errno));
+	random_bytes(key, sizeof(key));
+	/* The umask may only take bits away, but say 0600 explicitly anyway. */
+	if (fchmod(fd, 0600) != 0 || write_all(fd, key, sizeof(key)) != 0 ||
+	    fsync(fd) != 0) {
+		saved = errno;
+		seterr(err, errsz, "cannot write key file %s: %s", tmp, strerror(saved));
+		close(fd);
+		goto done;
+	}
+	if (close(fd) != 0) {
+		seterr(err, errsz, "cannot write key file %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (link(tmp, path) != 0 && errno != EEXIST) {
+		seterr(err, errsz, "cannot create key file %s: %s", path, strerror(errno));
+		goto done;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+done:
+	(void)unlink(tmp);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* Load (and maybe first create) the key file (see seal.h).  Does not allocate. */
+int
+seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
+    char *err, size_t errsz)
+{
+	struct stat	 st;
+	unsigned char	 extra;
+	ssize_t		 r;
+	size_t		 got = 0;
+	int		 fd;
+
+	OPENSSL_cleanse(key, SEAL_KEY_LEN);
+	if (path == NULL || *path == '\0')
+		return seterr(err, errsz, "no key file configured (key_file)");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (key_create(path, err, errsz) != 0)
+			return -1;
+		/* Read it back through the same checks as any other key file. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd < 0)
+		return seterr(err, errsz, "cannot open key file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errsz, "cannot stat key file %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errsz, "key file %s is not a regular file", path);
+		goto fail;
+	}
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errsz, "key file %s has mode %04o: group and others must "
+		    "have no access (chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
+		goto fail;
+	}
+	if (st.st_size != SEAL_KEY_LEN) {
+		seterr(err, errsz, "key file %s is %lld bytes; a key file is exactly %d "
+		    "random bytes", path, (long long)st.st_size, SEAL_KEY_LEN);
+		goto fail;
+	}
+	while (got < SEAL_KEY_LEN) {
+		r = read(fd, key + got, SEAL_KEY_LEN - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			seterr(err, errsz, "cannot read key file %s: %s", path,
+			    r < 0 ? strerror(errno) : "short file");
+			goto fail;
+		}
+		got += (size_t)r;
+	}
+	/* The size was checked before reading; make sure it did not grow since. */
+	do
+		r = read(fd, &extra, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 0) {
+		seterr(err, errsz, "key file %s changed while being read", path);
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	OPENSSL_cleanse(key, SEAL_KEY_LEN);
+	return -1;
+}

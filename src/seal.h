@@ -1,0 +1,56 @@
+/*
+ * seal.h: secrets at rest (TOTP seeds, panel passwords, gateway keys)
+ * sealed with AES-256-GCM under a key file kept apart from the database,
+ * with the row's identity as associated data.
+ *
+ * A sealed blob is  version (1 byte) || nonce (12) || ciphertext || tag (16),
+ * exactly SEAL_OVERHEAD bytes longer than the plaintext.
+ */
+#ifndef PX_SEAL_H
+#define PX_SEAL_H
+
+#include <stddef.h>
+
+#define SEAL_KEY_LEN	32
+#define SEAL_NONCE_LEN	12
+#define SEAL_TAG_LEN	16
+#define SEAL_VERSION	1
+#define SEAL_OVERHEAD	(1 + SEAL_NONCE_LEN + SEAL_TAG_LEN)
+/* Bytes of a sealed blob for n bytes of plaintext. */
+#define SEAL_LEN(n)	((n) + SEAL_OVERHEAD)
+
+/*
+ * Seal pt[0..ptlen) under key, binding it to aad (a NUL-terminated row
+ * identity such as "staff:42:totp"; NULL means ""), into out, which has
+ * room for outsz >= SEAL_LEN(ptlen) bytes; *outlen gets the length.
+ * The nonce is fresh from the CSPRNG.  Returns 0, or -1 when out is too
+ * small or OpenSSL fails.  Does not allocate (OpenSSL's context aside).
+ */
+int	seal(unsigned char *out, size_t outsz, size_t *outlen,
+	    const unsigned char key[SEAL_KEY_LEN],
+	    const void *pt, size_t ptlen, const char *aad);
+/*
+ * Open a blob made by seal() with the same key and aad into out (room
+ * for outsz >= bloblen - SEAL_OVERHEAD bytes); *outlen gets the length.
+ * Returns 0, or -1 when the blob is short, of an unknown version, was
+ * changed, or belongs to another key or row; out is then wiped, so a
+ * failure never leaves unauthenticated plaintext behind.  Does not
+ * allocate (OpenSSL's context aside).
+ */
+int	unseal(unsigned char *out, size_t outsz, size_t *outlen,
+	    const unsigned char key[SEAL_KEY_LEN],
+	    const void *blob, size_t bloblen, const char *aad);
+/*
+ * Read the 32-byte key at path into key.  When create is set and the
+ * file does not exist, make one from the CSPRNG first: mode 0600,
+ * written and fsync'ed under a temporary name, then linked into place
+ * (so two processes racing cannot both win, and nobody ever reads a
+ * half-written key).  Refuses a key file that is not a regular file,
+ * is readable or writable by group or others, or is not exactly 32
+ * bytes.  Returns 0, or -1 with a message for the operator in err (and
+ * key wiped).  Does not allocate.
+ */
+int	seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN],
+	    int create, char *err, size_t errsz);
+
+#endif
