@@ -675,6 +675,7 @@ t_qr(void)
 	char		 want[64], *big;
 	int		 total = 0, npath = 0, same, x, y, declen, pad;
 	const char	*prefix = "data:image/svg+xml;base64,";
+	const int	 quiet = 4;	/* modules; not QR_QUIET, so a change there is caught */
 
 	buf_init(&uri);
 	buf_init(&svg);
@@ -701,7 +702,7 @@ t_qr(void)
 	}
 	q = QRcode_encodeString(uri.p, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (q != NULL)
-		total = q->width + 2 * QR_QUIET;
+		total = q->width + 2 * quiet;
 	snprintf(want, sizeof(want), "0 0 %d %d", total, total);
 	is_str((const char *)vb, want, "qr: viewBox covers the code and a 4-module quiet zone");
 	is_str((const char *)sr, "crispEdges", "qr: shape-rendering crispEdges");
@@ -714,9 +715,9 @@ t_qr(void)
 		same = qr_path_modules((const char *)dd, m, total) == 0;
 		for (y = 0; y < total && same; y++)
 			for (x = 0; x < total; x++) {
-				int	 in = x >= QR_QUIET && y >= QR_QUIET && x < QR_QUIET + q->width &&
-				    y < QR_QUIET + q->width;
-				int	 dark = in && (q->data[(y - QR_QUIET) * q->width + (x - QR_QUIET)] & 1);
+				int	 in = x >= quiet && y >= quiet && x < quiet + q->width &&
+				    y < quiet + q->width;
+				int	 dark = in && (q->data[(y - quiet) * q->width + (x - quiet)] & 1);
 
 				if (m[y * total + x] != dark)
 					same = 0;
