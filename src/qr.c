@@ -2,8 +2,9 @@
  * qr.c: render a string as a QR code in SVG with libqrencode.
  *
  * The SVG is one <path> made of a rectangle per horizontal run of dark
- * modules ("M x yhNv1h-Nz"), which keeps a TOTP URI's code (version 6
- * or so) near 5 KB, and shape-rendering="crispEdges" so that scaling
+ * modules ("M x yhNv1h-Nz"): a typical TOTP URI (about 160 bytes,
+ * version 8) comes to about 9 KB of SVG, 12 KB as a data: URI, and
+ * shape-rendering="crispEdges" so that scaling
  * never anti-aliases module edges into grey that a camera misreads.
  */
 #include "config.h"

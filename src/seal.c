@@ -195,7 +195,8 @@ key_create(const char *path, char *err, size_t errsz)
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return seterr(err, errsz, "cannot create key file %s: %s", tmp, strerror(errno));
+		return seterr(err, errsz, "cannot create key file %s (as %s): %s", path, tmp,
+		    strerror(errno));
 	random_bytes(key, sizeof(key));
 	/* The umask may only take bits away, but say 0600 explicitly anyway. */
 	if (fchmod(fd, 0600) != 0 || write_all(fd, key, sizeof(key)) != 0 ||
