@@ -3,9 +3,9 @@
  *
  * The SVG is one <path> made of a rectangle per horizontal run of dark
  * modules ("M x yhNv1h-Nz"): a typical TOTP URI (about 160 bytes,
- * version 8) comes to about 9 KB of SVG, 12 KB as a data: URI, and
- * shape-rendering="crispEdges" so that scaling
- * never anti-aliases module edges into grey that a camera misreads.
+ * version 8) comes to about 9 KB of SVG, 12 KB as a data: URI.
+ * shape-rendering="crispEdges" so that scaling never anti-aliases
+ * module edges into grey that a camera misreads.
  */
 #include "config.h"
 
