@@ -57,6 +57,7 @@ static const struct cmd cmds[] = {
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
+	{ "test-parse", cmd_test_parse },
 };
 
 int
