@@ -69,6 +69,13 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	/* getopt(3) has no long options: take the two we have first. */
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("1000proxy %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (ch) {
 		case 'c':
