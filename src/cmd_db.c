@@ -139,6 +139,7 @@ cmd_check(const struct conf *c, int argc, char **argv)
 	printf("ok config\n");
 	if (app_init(&app, c, err, sizeof(err)) != 0) {
 		printf("FAIL start-up: %s\n", err);
+		app_fini(&app);		/* a failed app_init leaves the connection open */
 		return 1;
 	}
 	printf("ok schema version %d, %d statements, templates\n", db_schema_version(app.db), (int)Q__MAX);
@@ -169,6 +170,7 @@ cmd_request(const struct conf *c, int argc, char **argv)
 	(void)argv;
 	if (app_init(&app, c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "1000proxy: %s\n", err);
+		app_fini(&app);
 		return 1;
 	}
 	rc = worker_cgi(&app);

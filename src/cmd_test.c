@@ -7,6 +7,9 @@
  *   test-views     load every template; exit 1 naming the first error
  *   test-render T  render template T with a model read as key=value
  *                  lines on stdin (a value "@html:" prefix marks it trusted)
+ *   test-parse K   run parser K (query, cookie, multipart, json, template,
+ *                  utf8) over stdin as the fuzzers do; print its verdict
+ *   test-html      libxml2's verdict on an HTML document on stdin
  */
 #include "config.h"
 
@@ -30,6 +33,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "http.h"
+#include "parse_probe.h"
 #include "qr.h"
 #include "route.h"
 #include "seal.h"
@@ -886,4 +890,32 @@ cmd_test_html(const struct conf *c, int argc, char **argv)
 		xmlFreeDoc(doc);
 	buf_free(&b);
 	return html_errors ? 1 : 0;
+}
+
+/*
+ * test-parse KIND: feed stdin to one parser through probe_run(), the
+ * code the fuzzers in fuzz/ run.  Prints "KIND: verdict"; exit 0 when
+ * the parser accepted or refused the input cleanly (an invariant
+ * violation aborts), 2 on a usage error.
+ */
+int
+cmd_test_parse(const struct conf *c, int argc, char **argv)
+{
+	struct buf b;
+	char	 chunk[8192];
+	size_t	 n;
+	int	 p, rc;
+
+	(void)c;
+	if (argc < 2 || (p = probe_find(argv[1])) < 0) {
+		fprintf(stderr, "usage: 1000proxy test-parse query|cookie|multipart|json|template|utf8 < input\n");
+		return 2;
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		buf_add(&b, chunk, n);
+	rc = probe_run((enum probe)p, (const uint8_t *)(b.p ? b.p : ""), b.len);
+	printf("%s: %s (%d)\n", argv[1], rc == 0 ? "accepted" : "refused", rc);
+	buf_free(&b);
+	return 0;
 }

@@ -157,13 +157,13 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	for (i = 0; i < NELEM(defs); i++)
 		if (conf_set(c, defs[i].key, defs[i].def, why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "built-in default: %s", why);
-			return -1;
+			goto fail;
 		}
 	if (path == NULL)
 		return 0;
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errsz, "%s: cannot open", path);
-		return -1;
+		goto fail;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char	*k, *v, *eq;
@@ -173,7 +173,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		if (strchr(line, '\n') == NULL && !feof(f)) {
 			snprintf(err, errsz, "%s:%d: line too long", path, lineno);
 			fclose(f);
-			return -1;
+			goto fail;
 		}
 		k = trim(line);
 		if (*k == '\0' || *k == '#')
@@ -181,7 +181,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		if ((eq = strchr(k, '=')) == NULL) {
 			snprintf(err, errsz, "%s:%d: expected \"key = value\"", path, lineno);
 			fclose(f);
-			return -1;
+			goto fail;
 		}
 		*eq = '\0';
 		k = trim(k);
@@ -197,11 +197,15 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "%s:%d: %s", path, lineno, why);
 			fclose(f);
-			return -1;
+			goto fail;
 		}
 	}
 	fclose(f);
 	return 0;
+fail:
+	/* Nothing survives a failed load: the caller need not conf_free(). */
+	conf_free(c);
+	return -1;
 }
 
 void

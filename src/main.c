@@ -61,6 +61,7 @@ static const struct cmd cmds[] = {
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
+	{ "test-parse", cmd_test_parse },
 };
 
 int
@@ -72,6 +73,13 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	/* getopt(3) has no long options: take the two we have first. */
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("1000proxy %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (ch) {
 		case 'c':

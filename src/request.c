@@ -236,9 +236,12 @@ req_parse_cookies(struct request *r, const char *h, const struct limits *lim)
 			e[-1] = '\0';
 			v++;
 		}
-		/* A malformed cookie is ignored, not fatal: browsers keep
-		 * stale cookies from other software on the same host. */
-		if (!name_ok(k, strlen(k)) || !utf8_valid(v, strlen(v), 0))
+		/* A malformed or over-long cookie is ignored, not fatal:
+		 * browsers keep stale cookies from other software on the
+		 * same host.  (Found by fuzz/: values longer than
+		 * max_field_len used to pass.) */
+		if (!name_ok(k, strlen(k)) || strlen(v) > lim->max_field_len ||
+		    !utf8_valid(v, strlen(v), 0))
 			continue;
 		if (r->cookies.n >= lim->max_fields)
 			return fail(r, 400, "Too many cookies.");

@@ -742,7 +742,9 @@ render(const struct views *v, const struct tmpl *t, size_t from, size_t to,
 			i = nd->end - 1;
 			break;
 		case N_PARTIAL:
-			render(v, &v->t[nd->partial], 0, v->t[nd->partial].nn, m, out, depth + 1);
+			if (nd->partial >= 0)
+				render(v, &v->t[nd->partial], 0,
+				    v->t[nd->partial].nn, m, out, depth + 1);
 			break;
 		}
 	}
@@ -758,4 +760,35 @@ view_render(const struct views *v, const char *name, const struct vm *m,
 		return -1;
 	render(v, &v->t[i], 0, v->t[i].nn, m, out, 0);
 	return 0;
+}
+
+/*
+ * Compile one template from a string, as views_load() would compile a
+ * file called name (".txt" at the end: plain text, else HTML), and when
+ * out is not NULL render it with m.  Partials are not resolved and
+ * render as nothing.  For the fuzzers and test-parse; allocates nothing
+ * that outlives the call.  -1 with err set on a parse error.
+ */
+int
+view_compile_string(const char *name, const char *src, const struct vm *m,
+    struct buf *out, char *err, size_t errsz)
+{
+	struct views v;
+	struct tmpl t;
+	size_t	 len = strlen(name);
+	int	 rc;
+
+	memset(&t, 0, sizeof(t));
+	t.name = (char *)name;
+	t.src = (char *)src;
+	t.html = !(len >= 4 && strcmp(name + len - 4, ".txt") == 0);
+	if (errsz > 0)
+		err[0] = '\0';
+	if ((rc = compile(&t, err, errsz)) == 0 && out != NULL && m != NULL) {
+		v.t = &t;
+		v.n = 1;
+		render(&v, &t, 0, t.nn, m, out, 0);
+	}
+	free(t.nodes);
+	return rc;
 }

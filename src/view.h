@@ -33,6 +33,11 @@ int	views_has(const struct views *, const char *name);
 size_t	views_count(const struct views *);
 const char *views_name(const struct views *, size_t i);
 
+/* Compile (and, with out, render) one template from a string: fuzzing
+ * and test-parse.  -1 with err set on a parse error. */
+int	view_compile_string(const char *name, const char *src,
+	    const struct vm *, struct buf *out, char *err, size_t errsz);
+
 /* Render template name with model vm, appending to out.  -1 if no such template. */
 int	view_render(const struct views *, const char *name, const struct vm *,
 	    struct buf *out);

@@ -1,0 +1,220 @@
+/*
+ * parse_probe.c: the parsers of request.c and view.c, and utf8_valid,
+ * driven from raw bytes without the transport (STYLE.md section 15).
+ * fuzz/fuzz_*.c call probe_run() from LLVMFuzzerTestOneInput(); the
+ * `test-parse` command calls it on stdin.  See parse_probe.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "http.h"
+#include "parse_probe.h"
+#include "view.h"
+
+const char *const probe_names[PROBE__MAX] = {
+	"query", "cookie", "multipart", "json", "template", "utf8"
+};
+
+/* Small limits, so that the fuzzer reaches every limit check. */
+static const struct limits plim = { 65536, 16, 256 };
+
+int
+probe_find(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < PROBE__MAX; i++)
+		if (strcmp(probe_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+#define MUST(c)	do { if (!(c)) abort(); } while (0)
+
+/* Every field a parser handed out obeys the limits and is clean text. */
+static void
+check_list(const struct kvlist *l, int newlines)
+{
+	size_t	 i;
+
+	MUST(l->n <= plim.max_fields);
+	for (i = 0; i < l->n; i++) {
+		size_t	 kn = strlen(l->v[i].key);
+
+		MUST(kn > 0 && kn <= 64);
+		MUST(l->v[i].len <= plim.max_field_len);
+		MUST(strlen(l->v[i].val) == l->v[i].len);
+		MUST(utf8_valid(l->v[i].val, l->v[i].len, newlines));
+	}
+}
+
+/*
+ * A strict UTF-8 decoder written the other way round (by code point
+ * ranges, RFC 3629 table 4) to compare utf8_valid against.
+ */
+static int
+ref_utf8(const unsigned char *s, size_t n, int nl)
+{
+	size_t	 i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], lo = 0x80, hi = 0xbf;
+		size_t	 len, k;
+
+		if (c < 0x80) {
+			if (c == 0x7f || (c < 0x20 && c != '\t' &&
+			    !(nl && (c == '\n' || c == '\r'))))
+				return 0;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c == 0xe0) {
+			len = 3;
+			lo = 0xa0;
+		} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+			len = 3;
+		else if (c == 0xed) {
+			len = 3;
+			hi = 0x9f;
+		} else if (c == 0xf0) {
+			len = 4;
+			lo = 0x90;
+		} else if (c >= 0xf1 && c <= 0xf3)
+			len = 4;
+		else if (c == 0xf4) {
+			len = 4;
+			hi = 0x8f;
+		} else
+			return 0;
+		if (n - i < len)
+			return 0;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (k = 2; k < len; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static int
+probe_template(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(1024);
+	struct vm *m = vm_new(a), *it;
+	struct buf out;
+	char	*src, err[256];
+	const char *name;
+	int	 rc;
+
+	/* First byte: odd renders as an email (.txt), even as HTML. */
+	name = (n > 0 && (data[0] & 1)) ? "emails/t.txt" : "pages/t";
+	src = xmalloc(n + 1);
+	memcpy(src, data, n);
+	src[n] = '\0';
+	vm_set(m, "x", "<b>\"x\"</b>&");
+	vm_set(m, "u", "javascript:alert(1)");
+	vm_set_bool(m, "yes", 1);
+	vm_set_trusted_html(m, "h", "<em>h</em>");
+	it = vm_push(m, "items");
+	vm_set(it, "n", "1");
+	it = vm_push(m, "items");
+	vm_set(it, "n", "2");
+	buf_init(&out);
+	rc = view_compile_string(name, src, m, &out, err, sizeof(err));
+	MUST(rc == 0 || err[0] != '\0');
+	buf_free(&out);
+	free(src);
+	arena_free(a);
+	return rc;
+}
+
+int
+probe_run(enum probe p, const uint8_t *data, size_t n)
+{
+	struct arena *a;
+	struct request *r;
+	const char *nl;
+	char	*s;
+	size_t	 i;
+	int	 rc = 0, ref;
+
+	if (p == PROBE_TEMPLATE)
+		return probe_template(data, n);
+	if (p == PROBE_UTF8) {
+		int nlok = n > 0 && (data[0] & 1);
+
+		rc = utf8_valid((const char *)data, n, nlok);
+		ref = ref_utf8(data, n, nlok);
+		MUST(rc == ref);
+		return rc ? 0 : 400;
+	}
+	a = arena_new(4096);
+	r = arena_zalloc(a, sizeof(*r));
+	r->a = a;
+	/* Parsers see a NUL-terminated copy, as the transport gives them. */
+	s = arena_alloc(a, n + 1);
+	memcpy(s, data, n);
+	s[n] = '\0';
+	switch (p) {
+	case PROBE_QUERY:
+		rc = req_parse_query(r, &r->query, s, n, &plim);
+		if (rc == 0)
+			check_list(&r->query, 1);
+		break;
+	case PROBE_COOKIE:
+		rc = req_parse_cookies(r, s, &plim);
+		if (rc == 0)
+			check_list(&r->cookies, 0);
+		break;
+	case PROBE_MULTIPART:
+		nl = memchr(s, '\n', n);
+		r->ctype = arena_printf(a, "multipart/form-data%.*s",
+		    (int)(nl ? (size_t)(nl - s) : n), s);
+		r->body = nl ? nl + 1 : s + n;
+		r->body_len = nl ? n - (size_t)(nl + 1 - s) : 0;
+		rc = req_parse_body(r, &plim);
+		if (rc == 0) {
+			check_list(&r->form, 1);
+			MUST(r->nuploads <= plim.max_fields);
+			for (i = 0; i < r->nuploads; i++) {
+				const struct upload *u = &r->uploads[i];
+
+				MUST(u->data >= r->body &&
+				    u->data + u->len <= r->body + r->body_len);
+				MUST(u->name != NULL && u->filename != NULL &&
+				    u->ctype != NULL);
+			}
+		}
+		break;
+	case PROBE_JSON:
+		r->ctype = "application/json";
+		r->body = s;
+		r->body_len = n;
+		rc = req_parse_body(r, &plim);
+		MUST(rc == 0 || r->json == NULL);
+		if (r->json != NULL) {
+			/* What we accepted must serialize and parse back. */
+			const char *j = json_object_to_json_string_ext(r->json,
+			    JSON_C_TO_STRING_PLAIN);
+			struct json_object *back = json_tokener_parse(j);
+
+			MUST(back != NULL);
+			json_object_put(back);
+			json_object_put(r->json);
+		}
+		break;
+	default:
+		abort();
+	}
+	MUST(rc == 0 || r->error != NULL);
+	arena_free(a);
+	return rc;
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# The man pages are well-formed mdoc: `mandoc -Tlint -W warning` finds
+# no warning and no error in man/*.8 and man/*.5.  STYLE-level notes
+# (such as cross-references to pages not installed here) are allowed.
+set -u
+: "${PX_SRC:?PX_SRC is not set}"
+if ! command -v mandoc > /dev/null 2>&1; then
+	echo "1..0 # SKIP mandoc is not installed (Debian package mandoc)"
+	exit 0
+fi
+n=0
+fail=0
+for f in "$PX_SRC"/man/*.8 "$PX_SRC"/man/*.5; do
+	n=$((n + 1))
+	out=$(mandoc -Tlint -W warning "$f" 2>&1)
+	rc=$?
+	# mandoc exits 0 when clean, 2 on warnings, 3+ on errors.
+	if [ $rc -eq 0 ] && [ -z "$out" ]; then
+		echo "ok $n - $(basename "$f"): mandoc -Tlint clean"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n - $(basename "$f"): mandoc -Tlint (exit $rc)"
+		printf '%s\n' "$out" | sed -e 's/^/#   /'
+	fi
+	# Every page names itself correctly.
+	n=$((n + 1))
+	base=$(basename "$f")
+	name=${base%.*}
+	sec=${base##*.}
+	if grep -q "^\.Dt $(echo "$name" | tr a-z A-Z) $sec\$" "$f" && grep -q "^\.Nm $name\$" "$f"; then
+		echo "ok $n - $base: .Dt and .Nm match the file name"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n - $base: .Dt and .Nm match the file name"
+	fi
+done
+echo "1..$n"
+[ $fail -eq 0 ]
