@@ -26,6 +26,9 @@ usage(FILE *f)
 	    "  check             validate the configuration and the database\n"
 	    "  config            print the configuration with every default and its help\n"
 	    "  request           answer one CGI request from the environment and stdin\n"
+	    "  work              run the job spool daemon (foreground)\n"
+	    "  cron TASK         run a batch task: reconcile, prune\n"
+	    "  mail-test ADDRESS enqueue a test email to ADDRESS\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -53,10 +56,14 @@ static const struct cmd cmds[] = {
 	{ "check", cmd_check },
 	{ "config", cmd_config },
 	{ "request", cmd_request },
+	{ "work", cmd_work },
+	{ "cron", cmd_cron },
+	{ "mail-test", cmd_mail_test },
 	{ "test-unit", cmd_test_unit },
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
+	{ "test-spool", cmd_test_spool },
 };
 
 int
