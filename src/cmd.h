@@ -12,11 +12,15 @@ int	cmd_seed(const struct conf *, int argc, char **argv);
 int	cmd_check(const struct conf *, int argc, char **argv);
 int	cmd_request(const struct conf *, int argc, char **argv);
 int	cmd_user(const struct conf *, int argc, char **argv);
+int	cmd_work(const struct conf *, int argc, char **argv);
+int	cmd_cron(const struct conf *, int argc, char **argv);
+int	cmd_mail_test(const struct conf *, int argc, char **argv);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_views(const struct conf *, int argc, char **argv);
 int	cmd_test_render(const struct conf *, int argc, char **argv);
 int	cmd_test_html(const struct conf *, int argc, char **argv);
 int	cmd_test_parse(const struct conf *, int argc, char **argv);
+int	cmd_test_spool(const struct conf *, int argc, char **argv);
 
 #endif

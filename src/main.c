@@ -29,6 +29,9 @@ usage(FILE *f)
 	    "  user add [--role ROLE] [--name NAME] EMAIL\n"
 	    "                    create a staff account (password on stdin)\n"
 	    "  user list         list staff accounts\n"
+	    "  work              run the job spool daemon (foreground)\n"
+	    "  cron TASK         run a batch task: reconcile, prune\n"
+	    "  mail-test ADDRESS enqueue a test email to ADDRESS\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -57,11 +60,15 @@ static const struct cmd cmds[] = {
 	{ "config", cmd_config },
 	{ "request", cmd_request },
 	{ "user", cmd_user },
+	{ "work", cmd_work },
+	{ "cron", cmd_cron },
+	{ "mail-test", cmd_mail_test },
 	{ "test-unit", cmd_test_unit },
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
 	{ "test-parse", cmd_test_parse },
+	{ "test-spool", cmd_test_spool },
 };
 
 int

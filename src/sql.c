@@ -31,6 +31,11 @@ const char *const sql_text[Q__MAX] = {
 	[Q_HEALTH_PING] = "SELECT count(*) FROM schema_migrations",
 	[Q_JOBS_FAILED_COUNT] = "SELECT count(*) FROM jobs WHERE state = 'failed'",
 	[Q_JOBS_PENDING_COUNT] = "SELECT count(*) FROM jobs WHERE state IN ('pending','running')",
+	/* spool_enqueue: an existing idempotency key is not an error; the
+	 * id is then read by key (RETURNING yields no row on conflict). */
+	[Q_JOB_ENQUEUE] = "INSERT INTO jobs(kind, idem_key, payload) "
+	    "VALUES (:kind, :idem_key, :payload) ON CONFLICT(idem_key) DO NOTHING",
+	[Q_JOB_ID_BY_IDEM] = "SELECT id FROM jobs WHERE idem_key = :idem_key",
 	[Q_PLANS_FEATURED] = "SELECT " PLAN_COLS PLAN_FROM
 	    "WHERE p.active = 1 AND p.featured = 1 AND s.state <> 'disabled' "
 	    "ORDER BY p.sort, p.price_minor LIMIT 6",
@@ -59,6 +64,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_HEALTH_PING] = "HEALTH_PING",
 	[Q_JOBS_FAILED_COUNT] = "JOBS_FAILED_COUNT",
 	[Q_JOBS_PENDING_COUNT] = "JOBS_PENDING_COUNT",
+	[Q_JOB_ENQUEUE] = "JOB_ENQUEUE",
+	[Q_JOB_ID_BY_IDEM] = "JOB_ID_BY_IDEM",
 	[Q_PLANS_FEATURED] = "PLANS_FEATURED",
 	[Q_PLANS_COUNT] = "PLANS_COUNT",
 	[Q_PLANS_PAGE_PRICE_ASC] = "PLANS_PAGE_PRICE_ASC",

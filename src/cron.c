@@ -1,0 +1,105 @@
+/*
+ * cron.c: `1000proxy cron TASK`, the batch entry points run from
+ * etc/cron.d/1000proxy.  Every task is idempotent and safe to run twice
+ * at once (DESIGN.md): each works on rows and renames, which either
+ * happen once or fail harmlessly for the loser.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "db.h"
+#include "spool.h"
+#include "util.h"
+
+/*
+ * reconcile: spool recovery.  With the spool lock (no work daemon runs)
+ * the full recovery, cur/ included; while a daemon holds it, only what
+ * cannot disturb a job it is running.
+ */
+static int
+cron_reconcile(const struct conf *c, int argc, char **argv)
+{
+	struct spool_recovery rec;
+	char	 err[1024];
+	sqlite3	*db;
+	long	 holder;
+	int	 fd, rc;
+
+	(void)argc;
+	(void)argv;
+	if (spool_init(c->spool_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
+		return 1;
+	}
+	fd = spool_lock(c->spool_dir, 0, &holder, err, sizeof(err));
+	if (fd == -1) {
+		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
+		return 1;
+	}
+	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	rc = spool_recover(c, db, fd >= 0, &rec, err, sizeof(err));
+	sqlite3_close(db);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
+		return 1;
+	}
+	printf("reconcile (%s): %d cur/ returned, %d running reset, %d re-woken, "
+	    "%d dropped, %d finished, %d corrupt, %d tmp/ swept\n",
+	    fd >= 0 ? "full" : "work daemon running", rec.cur_returned, rec.rows_reset,
+	    rec.rewoken, rec.dropped, rec.finished, rec.corrupt, rec.tmp_swept);
+	return 0;
+}
+
+/* prune [DAYS]: delete done/ files older than DAYS (default 7). */
+static int
+cron_prune(const struct conf *c, int argc, char **argv)
+{
+	int64_t	 days = 7;
+	int	 n;
+
+	if (argc > 2 || (argc == 2 && (parse_i64(argv[1], &days) != 0 || days < 0 || days > 3650))) {
+		fprintf(stderr, "usage: 1000proxy cron prune [days]\n");
+		return 2;
+	}
+	n = spool_prune(c->spool_dir, "done", days * 86400);
+	printf("prune: %d done/ file%s older than %lld day%s removed\n", n, n == 1 ? "" : "s",
+	    (long long)days, days == 1 ? "" : "s");
+	return 0;
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(const struct conf *, int, char **);
+	const char	*help;
+} tasks[] = {
+	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
+	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS)" },
+};
+
+int
+cmd_cron(const struct conf *c, int argc, char **argv)
+{
+	size_t	 i;
+
+	if (argc >= 2)
+		for (i = 0; i < NELEM(tasks); i++)
+			if (strcmp(argv[1], tasks[i].name) == 0)
+				return tasks[i].fn(c, argc - 1, argv + 1);
+	fprintf(stderr, "usage: 1000proxy cron task\n\ntasks:\n");
+	for (i = 0; i < NELEM(tasks); i++)
+		fprintf(stderr, "  %-10s %s\n", tasks[i].name, tasks[i].help);
+	return 2;
+}

@@ -1,0 +1,138 @@
+"""pxmail.py: test helpers for the spool and mail tests: a Stack with no
+pool or nginx, the `1000proxy work` daemon, a throwaway CA and the SMTP
+double (t/lib/smtpd.py), all in the stack's temp dir."""
+import glob
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+from px import BIN, Stack, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Spool(Stack):
+    """A migrated database and spool directory; `work` on demand."""
+
+    def __init__(self, conf=None):
+        base = {"work_poll_ms": "50", "retry_base": "1", "retry_cap": "2"}
+        base.update(conf or {})
+        super().__init__(workers=1, conf=base, seed=False, nginx=False)
+        self.spool = os.path.join(self.dir, "spool")
+        self.works = []
+
+    def setup(self, **more):
+        self.write_conf(**more)
+        self.cli("migrate")
+        return self
+
+    def reconf(self, **more):
+        self.extra.update(more)
+        self.write_conf()
+
+    def sql(self, q, args=()):
+        c = sqlite3.connect(self.db, timeout=10)
+        try:
+            rows = c.execute(q, args).fetchall()
+            c.commit()
+            return rows
+        finally:
+            c.close()
+
+    def job(self, jid):
+        rows = self.sql("SELECT state, attempts, last_error, step, next_attempt_at FROM jobs WHERE id = ?", (jid,))
+        return rows[0] if rows else None
+
+    def files(self, sub):
+        try:
+            return sorted(os.listdir(os.path.join(self.spool, sub)))
+        except FileNotFoundError:
+            return []
+
+    def job_files(self, sub, jid):
+        return [f for f in self.files(sub) if f.split(".")[0] == str(jid)]
+
+    def start_work(self):
+        err = open(os.path.join(self.dir, "work.stderr"), "ab")
+        p = subprocess.Popen([BIN, "-c", self.conf, "work"], stdout=err, stderr=err)
+        self.works.append(p)
+        lock = os.path.join(self.spool, "lock")
+
+        def locked():
+            try:
+                return open(lock).read().strip() == str(p.pid)
+            except FileNotFoundError:
+                return False
+        wait_for(lambda: locked() or p.poll() is not None, 10)
+        return p
+
+    def stop(self):
+        for p in self.works:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        self.works = []
+        for d in getattr(self, "doubles", []):
+            d.stop()
+        super().stop()
+
+
+def make_ca(d):
+    """A CA and a 127.0.0.1/localhost server certificate signed by it."""
+    ca_key, ca, key, csr, cert, ext = (os.path.join(d, n) for n in
+                                       ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext.cnf"))
+    if os.path.exists(cert):
+        return ca, cert, key
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run = lambda *a: subprocess.run(["openssl"] + list(a), check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=px test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+        "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class SMTPDouble:
+    def __init__(self, stack, name="smtp", mode="starttls", user="shop", password="s3cret", *extra):
+        self.ca, cert, key = make_ca(stack.dir)
+        self.dir = os.path.join(stack.dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        pf = os.path.join(self.dir, "port")
+        self.err = open(os.path.join(stack.dir, name + ".stderr"), "ab")
+        self.p = subprocess.Popen([sys.executable, os.path.join(HERE, "smtpd.py"), "--dir", self.dir,
+                                   "--port-file", pf, "--mode", mode, "--cert", cert, "--key", key,
+                                   "--user", user, "--password", password] + list(extra),
+                                  stdout=subprocess.DEVNULL, stderr=self.err)
+        if not wait_for(lambda: os.path.exists(pf) or self.p.poll() is not None, 10) or self.p.poll() is not None:
+            raise RuntimeError("smtpd did not start")
+        self.port = int(open(pf).read())
+        self.url = "%s://127.0.0.1:%d/shop.example" % ("smtps" if mode == "tls" else "smtp", self.port)
+        if not hasattr(stack, "doubles"):
+            stack.doubles = []
+        stack.doubles.append(self)
+
+    def messages(self):
+        return sorted(glob.glob(os.path.join(self.dir, "*.eml")))
+
+    def events(self):
+        try:
+            return open(os.path.join(self.dir, "events.log")).read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
