@@ -28,6 +28,7 @@ struct conf {
 	int64_t	 max_fields;
 	int64_t	 max_field_len;
 	int64_t	 cache_size_kb;
+	int64_t	 page_cache_kb;
 	char	*log_file;
 	char	*smtp_url;
 	char	*smtp_user;

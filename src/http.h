@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "util.h"
 
+struct cache;
 struct json_object;
 struct views;
 struct vm;
@@ -52,6 +53,7 @@ struct app {
 	sqlite3		*db;
 	sqlite3_stmt	**stmts;	/* indexed by enum q (sql.h) */
 	struct views	*views;
+	struct cache	*cache;		/* rendered anonymous pages (cache.c) */
 	int		 worker_id;
 	uint64_t	 served;
 	void		*slot;		/* this worker's scoreboard slot (pool.c) */
@@ -101,6 +103,8 @@ struct request {
 	struct kvlist	 resp_headers;
 	struct buf	*out;		/* body; owned by the worker, reset per request */
 	const char	*error;		/* message shown on an error page */
+	int		 cacheable;	/* the handler called cache_allow() */
+	const char	*cache;		/* "hit", "miss", "bypass" or NULL; logged */
 };
 
 /* Input accessors: NULL when absent.  Values are valid UTF-8. */

@@ -90,6 +90,8 @@ log_request(const struct request *r, size_t bytes)
 	buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"wall_ms\":%.3f,\"cpu_ms\":%.3f,\"user\":%lld,\"pid\":%d",
 	    r->status, bytes, (now_mono() - r->t0) * 1e3, cpu_ms() - cpu_at_start,
 	    (long long)r->user_id, (int)getpid());
+	if (r->cache != NULL)
+		buf_printf(&b, ",\"cache\":\"%s\"", r->cache);
 	emit(&b);
 	cpu_at_start = cpu_ms();
 }

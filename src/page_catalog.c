@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "cache.h"
 #include "catalog.h"
 #include "db.h"
 #include "handlers.h"
@@ -208,6 +209,7 @@ page_plans(struct request *r)
 	vm_set_int(vm, "page", page);
 	vm_set_int(vm, "pages", pages);
 	vm_set_bool(vm, "paginate", pages > 1);
+	cache_allow(r);
 	if (page > 1)
 		vm_set_int(vm, "prev_page", page - 1);
 	if (page < pages)
@@ -229,5 +231,6 @@ page_plan(struct request *r)
 		req_fail(r, 404, "There is no such plan. It may have been retired.");
 	vm = page_vm(r, db_text(r, st, 1));
 	plan_fill(r, vm_push(vm, "plan"), st);
+	cache_allow(r);
 	page_render(r, "pages/plan", vm);
 }

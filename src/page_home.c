@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "cache.h"
 #include "catalog.h"
 #include "db.h"
 #include "handlers.h"
@@ -28,6 +29,7 @@ page_home(struct request *r)
 		vm_set(it, "city", db_text(r, st, 2));
 		vm_set_int(it, "plans", db_int(st, 3));
 	}
+	cache_allow(r);
 	page_render(r, "pages/home", vm);
 }
 

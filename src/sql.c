@@ -58,6 +58,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
+	/* Moves when another connection commits; the page cache's validator. */
+	[Q_DATA_VERSION] = "PRAGMA data_version",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -78,4 +80,5 @@ const char *const sql_name[Q__MAX] = {
 	[Q_LOCATIONS] = "LOCATIONS",
 	[Q_COUNTRIES] = "COUNTRIES",
 	[Q_SETTING_GET] = "SETTING_GET",
+	[Q_DATA_VERSION] = "DATA_VERSION",
 };

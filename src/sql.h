@@ -24,6 +24,7 @@ enum q {
 	Q_LOCATIONS,
 	Q_COUNTRIES,
 	Q_SETTING_GET,
+	Q_DATA_VERSION,
 	Q__MAX
 };
 

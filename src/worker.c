@@ -27,6 +27,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "cache.h"
 #include "db.h"
 #include "log.h"
 #include "pool.h"
@@ -62,6 +63,7 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 		return -1;
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
+	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
 	return 0;
 }
 
@@ -75,6 +77,8 @@ app_fini(struct app *app)
 	app->db = NULL;
 	views_free(app->views);
 	app->views = NULL;
+	cache_free(app->cache);
+	app->cache = NULL;
 }
 
 /* ---- transport ---- */
@@ -379,11 +383,12 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	arm_timeout(&r, fd, fcgi_id, (int)app->conf.request_timeout);
 	if (rc != 0)
 		parse_error(&r, rc);
-	else
+	else if (!cache_lookup(&r))	/* cache.c says when it may answer */
 		dispatch(&r);
 	/* Whatever the handler left behind ends here. */
 	db_rollback(&r);
 	db_reset_all(app->stmts);
+	cache_store(&r);
 	disarm_timeout();
 
 	buf_init(&h);

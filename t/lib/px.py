@@ -106,8 +106,11 @@ class Stack:
     """A private system: config, database, pool, nginx (HTTP and TLS)."""
 
     def __init__(self, workers=2, conf=None, tls=False, seed=True, nginx=True,
-                 read_timeout=60):
+                 read_timeout=60, public=None):
         self.dir = tempfile.mkdtemp(prefix="px-test-")
+        # nginx's document root; the benchmark points it at a copy with
+        # its yardstick file added.
+        self.public = public or os.path.join(SRC, "public")
         self.workers = workers
         self.extra = conf or {}
         self.tls = tls
@@ -191,7 +194,7 @@ class Stack:
         with open(os.path.join(SRC, "etc", "nginx", "local.conf.in")) as f:
             text = f.read()
         text = (text.replace("@RUN@", run).replace("@PORT@", str(self.port))
-                .replace("@TLS@", tls).replace("@PUBLIC@", os.path.join(SRC, "public"))
+                .replace("@TLS@", tls).replace("@PUBLIC@", self.public)
                 .replace("@SOCK@", self.sock).replace("@READ_TIMEOUT@", str(self.read_timeout))
                 .replace("@USER@", "user root root;" if os.geteuid() == 0 else ""))
         conf = os.path.join(run, "nginx.conf")

@@ -1,0 +1,311 @@
+/*
+ * cache.c: a per-worker cache of rendered anonymous pages.
+ *
+ * Why: a catalog page costs a dozen SQLite statements and a template
+ * render, while the same bytes from memory cost a fraction of that
+ * (DESIGN.md, performance notes).  Public pages change only when the
+ * database does, so each worker keeps what it rendered until then.
+ *
+ * This is the one deliberate exception to "nothing from one request
+ * survives into the next", so it is fenced in by these rules:
+ *
+ *  1. Only GET and HEAD, and only when the request carries no Cookie
+ *     header and no Authorization header at all: a signed-in person's
+ *     pages will carry per-user chrome (name, cart, CSRF token), and we
+ *     cannot tell a session cookie from a harmless one without the
+ *     account layer, so any cookie means "render fresh, store nothing".
+ *  2. Only handlers that call cache_allow(), only routes open to anyone
+ *     (WHO_ANY), only status 200, and never a response that sets a
+ *     cookie.  Error pages are never cached (they show the request id).
+ *  3. The whole cache is dropped when the database may have changed:
+ *     PRAGMA data_version moves when another connection commits, and
+ *     sqlite3_total_changes() moves when this connection writes (the
+ *     pragma ignores the connection's own commits).  Both are read
+ *     before the handler runs, so a commit that lands while a page is
+ *     being rendered makes the next request miss.
+ *  4. Bounded: at most CACHE_ENTRIES entries and max_bytes in all, one
+ *     entry at most a quarter of that; the least recently used entry
+ *     makes room.
+ *  5. Only the body, its type, the status and the handler's headers are
+ *     kept.  The request id, the security headers and the log line are
+ *     made per response by the worker.
+ *
+ * The key is the decoded path and the raw query string, so "?a=1&b=2"
+ * and "?b=2&a=1" are two entries; a visitor can only churn the LRU with
+ * odd queries, never grow the cache.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "db.h"
+#include "http.h"
+#include "route.h"
+
+#define CACHE_ENTRIES	64
+#define CACHE_HEADERS	8	/* handler headers kept with an entry */
+
+struct centry {
+	uint64_t	 hash;		/* of key; 0: free slot */
+	char		*key;
+	char		*ctype;
+	char		*hk[CACHE_HEADERS];
+	char		*hv[CACHE_HEADERS];
+	size_t		 nh;
+	char		*body;
+	size_t		 len;
+	size_t		 cost;		/* bytes charged against max_bytes */
+	uint64_t	 used;		/* LRU clock */
+};
+
+struct cache {
+	struct centry	 e[CACHE_ENTRIES];
+	size_t		 max_bytes;
+	size_t		 bytes;
+	uint64_t	 clock;
+	/* What the database looked like when the entries were rendered. */
+	int64_t		 data_version;
+	int64_t		 total_changes;
+	/* The current request: a key to store under, when it may be stored. */
+	int		 pending;
+	struct buf	 key;
+	uint64_t	 hash;
+};
+
+struct cache *
+cache_new(size_t max_bytes)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+
+	c->max_bytes = max_bytes;
+	c->data_version = -1;
+	buf_init(&c->key);
+	return c;
+}
+
+static void
+entry_free(struct cache *c, struct centry *e)
+{
+	size_t	 i;
+
+	if (e->hash == 0)
+		return;
+	free(e->key);
+	free(e->ctype);
+	for (i = 0; i < e->nh; i++) {
+		free(e->hk[i]);
+		free(e->hv[i]);
+	}
+	free(e->body);
+	c->bytes -= e->cost;
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+cache_clear(struct cache *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < CACHE_ENTRIES; i++)
+		entry_free(c, &c->e[i]);
+}
+
+void
+cache_free(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	cache_clear(c);
+	buf_free(&c->key);
+	free(c);
+}
+
+void
+cache_allow(struct request *r)
+{
+	r->cacheable = 1;
+}
+
+/* FNV-1a, never 0 (0 marks a free slot). */
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ? h : 1;
+}
+
+/* Rule 1: may this request be answered from, or stored into, the cache? */
+static int
+anonymous_get(const struct request *r)
+{
+	if (r->method != M_GET && r->method != M_HEAD)
+		return 0;
+	if (r->cookie_header != NULL || r->authorization != NULL)
+		return 0;
+	return 1;
+}
+
+static int64_t
+own_changes(sqlite3 *db)
+{
+#if SQLITE_VERSION_NUMBER >= 3037000
+	return sqlite3_total_changes64(db);
+#else
+	return sqlite3_total_changes(db);
+#endif
+}
+
+/* Rule 3: PRAGMA data_version, or -1 on an error.  Running it starts
+ * and ends a read transaction, which is what makes it see other
+ * connections' commits. */
+static int64_t
+data_version(struct app *app)
+{
+	sqlite3_stmt *st = app->stmts[Q_DATA_VERSION];
+	int64_t	 v = -1;
+
+	sqlite3_reset(st);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int
+cache_lookup(struct request *r)
+{
+	struct cache *c = r->app->cache;
+	struct centry *e;
+	int64_t	 dv, tc;
+	size_t	 i, j;
+
+	c->pending = 0;
+	if (c->max_bytes == 0 || r->path == NULL)
+		return 0;
+	if (!anonymous_get(r)) {
+		if (r->method == M_GET || r->method == M_HEAD)
+			r->cache = "bypass";
+		return 0;
+	}
+	dv = data_version(r->app);
+	tc = own_changes(r->app->db);
+	if (dv < 0 || dv != c->data_version || tc != c->total_changes) {
+		cache_clear(c);
+		if (dv < 0) {
+			/* No validator, no caching: render, store nothing. */
+			c->data_version = -1;
+			return 0;
+		}
+		c->data_version = dv;
+		c->total_changes = tc;
+	}
+	buf_reset(&c->key);
+	buf_puts(&c->key, r->path);
+	if (r->raw_query != NULL && *r->raw_query != '\0') {
+		buf_putc(&c->key, '?');
+		buf_puts(&c->key, r->raw_query);
+	}
+	c->hash = hash(c->key.p, c->key.len);
+	c->pending = 1;
+	r->cache = "miss";
+
+	for (i = 0; i < CACHE_ENTRIES; i++) {
+		e = &c->e[i];
+		if (e->hash != c->hash || strcmp(e->key, c->key.p) != 0)
+			continue;
+		e->used = ++c->clock;
+		c->pending = 0;
+		r->cache = "hit";
+		r->status = 200;
+		r->resp_ctype = e->ctype ? arena_strdup(r->a, e->ctype) : NULL;
+		for (j = 0; j < e->nh; j++)
+			kv_add(r->a, &r->resp_headers, arena_strdup(r->a, e->hk[j]),
+			    arena_strdup(r->a, e->hv[j]), strlen(e->hv[j]));
+		buf_reset(r->out);
+		buf_add(r->out, e->body, e->len);
+		return 1;
+	}
+	return 0;
+}
+
+/* Rule 2: may this finished response be kept? */
+static int
+storable(const struct request *r)
+{
+	size_t	 i;
+
+	if (!r->cacheable || r->status != 200 || r->route == NULL ||
+	    r->route->who != WHO_ANY || r->resp_headers.n > CACHE_HEADERS)
+		return 0;
+	for (i = 0; i < r->resp_headers.n; i++)
+		if (strcasecmp(r->resp_headers.v[i].key, "Set-Cookie") == 0)
+			return 0;
+	return 1;
+}
+
+void
+cache_store(struct request *r)
+{
+	struct cache *c = r->app->cache;
+	struct centry *e, *victim;
+	size_t	 cost, i;
+
+	if (!c->pending)
+		return;
+	c->pending = 0;
+	if (!storable(r))
+		return;
+	/* The handler wrote: what it rendered may predate its own write. */
+	if (own_changes(r->app->db) != c->total_changes)
+		return;
+	cost = sizeof(*e) + c->key.len + 1 + r->out->len +
+	    (r->resp_ctype ? strlen(r->resp_ctype) + 1 : 0);
+	for (i = 0; i < r->resp_headers.n; i++)
+		cost += strlen(r->resp_headers.v[i].key) + strlen(r->resp_headers.v[i].val) + 2;
+	if (cost > c->max_bytes / 4)
+		return;
+	/* Rule 4: evict the least recently used until there is room and a slot. */
+	for (;;) {
+		victim = NULL;
+		for (i = 0; i < CACHE_ENTRIES; i++) {
+			e = &c->e[i];
+			if (e->hash == 0) {
+				if (c->bytes + cost <= c->max_bytes)
+					goto found;
+				continue;
+			}
+			if (victim == NULL || e->used < victim->used)
+				victim = e;
+		}
+		if (victim == NULL)
+			return;		/* cannot happen: cost <= max_bytes / 4 */
+		entry_free(c, victim);
+	}
+found:
+	e->hash = c->hash;
+	e->key = xstrdup(c->key.p);
+	e->ctype = r->resp_ctype ? xstrdup(r->resp_ctype) : NULL;
+	e->nh = r->resp_headers.n;
+	for (i = 0; i < e->nh; i++) {
+		e->hk[i] = xstrdup(r->resp_headers.v[i].key);
+		e->hv[i] = xstrdup(r->resp_headers.v[i].val);
+	}
+	e->body = xmalloc(r->out->len + 1);
+	memcpy(e->body, r->out->p ? r->out->p : "", r->out->len);
+	e->body[r->out->len] = '\0';
+	e->len = r->out->len;
+	e->cost = cost;
+	e->used = ++c->clock;
+	c->bytes += cost;
+}
