@@ -132,6 +132,7 @@ static size_t	 to_resp_len;
 static char	 to_log[512];
 static size_t	 to_log_len;
 static int	 to_fd = -1;
+static int	 to_log_fd = 2;
 
 static void
 on_alarm(int sig)
@@ -141,7 +142,8 @@ on_alarm(int sig)
 	(void)sig;
 	if (to_fd >= 0)
 		w = write(to_fd, to_resp, to_resp_len);
-	w = write(2, to_log, to_log_len);
+	if (to_log_len > 0)
+		w = write(to_log_fd, to_log, to_log_len);
 	(void)w;
 	_exit(3);
 }
@@ -169,8 +171,9 @@ static const char timeout_page[] =
 static void
 arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
 {
-	char	 http[900];
+	char	 http[900], when[32];
 	int	 n;
+	struct buf lb;
 	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
 
 	n = snprintf(http, sizeof(http),
@@ -194,10 +197,27 @@ arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
 		to_resp_len = (size_t)n;
 	}
 	to_fd = fd;
-	n = snprintf(to_log, sizeof(to_log),
-	    "{\"level\":\"error\",\"id\":\"%s\",\"msg\":\"request timed out after %d s: %s %.200s\",\"status\":504,\"pid\":%d}\n",
-	    r->id, seconds, r->method_name, r->path ? r->path : "-", (int)getpid());
-	to_log_len = n > 0 && (size_t)n < sizeof(to_log) ? (size_t)n : 0;
+
+	/*
+	 * The line goes to the log file like every other line (not to
+	 * standard error, where nobody parses it).  The handler cannot
+	 * format a time stamp, so it carries the moment the timer fires.
+	 */
+	buf_init(&lb);
+	iso8601(when, now_unix() + seconds);
+	buf_printf(&lb, "{\"time\":\"%s\",\"level\":\"error\",\"id\":\"%s\",\"method\":", when, r->id);
+	buf_json_str(&lb, r->method_name ? r->method_name : "-");
+	buf_puts(&lb, ",\"path\":");
+	buf_json_str(&lb, r->path ? r->path : "-");
+	buf_printf(&lb, ",\"status\":504,\"msg\":\"request timed out after %d s\",\"pid\":%d}\n",
+	    seconds, (int)getpid());
+	to_log_len = 0;
+	if (lb.len < sizeof(to_log)) {
+		memcpy(to_log, lb.p, lb.len);
+		to_log_len = lb.len;
+	}
+	buf_free(&lb);
+	to_log_fd = log_fileno();
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
