@@ -386,26 +386,28 @@ pool_serve(const char *conf_path, int foreground)
 	}
 	if (log_open(m.conf.log_file) != 0) {
 		fprintf(stderr, "1000proxy: %s: cannot open log file\n", m.conf.log_file);
+		conf_free(&m.conf);
 		return 1;
 	}
 	if ((pidfd = pidfile_lock(m.conf.pid_file, err, sizeof(err))) < 0) {
 		fprintf(stderr, "1000proxy: %s\n", err);
+		conf_free(&m.conf);
 		return 1;
 	}
 	if (preflight(&m.conf) != 0) {
 		fprintf(stderr, "1000proxy: refusing to serve (see above)\n");
-		unlink(m.conf.pid_file);
-		return 1;
+		goto fail;
 	}
 	if ((m.lfd = open_listener(&m.conf, err, sizeof(err))) < 0) {
 		fprintf(stderr, "1000proxy: %s\n", err);
-		return 1;
+		goto fail;
 	}
 	m.slots = mmap(NULL, NSLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m.slots == MAP_FAILED) {
 		fprintf(stderr, "1000proxy: mmap: %s\n", strerror(errno));
-		return 1;
+		close(m.lfd);
+		goto fail;
 	}
 	memset(m.slots, 0, NSLOTS * sizeof(struct slot));
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -454,4 +456,11 @@ pool_serve(const char *conf_path, int foreground)
 	close(pidfd);
 	conf_free(&m.conf);
 	return 0;
+
+fail:
+	/* Refused before serving: leave no pid file behind. */
+	unlink(m.conf.pid_file);
+	close(pidfd);
+	conf_free(&m.conf);
+	return 1;
 }
