@@ -26,6 +26,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -201,10 +204,23 @@ struct master {
 static void
 spawn(struct master *m, int i)
 {
-	pid_t	 pid;
+	sigset_t term, omask;
+	pid_t	 pid, master = getpid();
 
+	/*
+	 * The child starts with SIGTERM blocked, and the worker loop only
+	 * takes it while it waits for a connection.  Otherwise a SIGTERM
+	 * that lands before worker_run installs its handler (a reload
+	 * followed at once by a stop) runs the master's handler in the
+	 * child and is lost, and the worker idles in accept() until the
+	 * master's SIGKILL deadline.
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &omask);
 	pid = fork();
 	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &omask, NULL);
 		log_sys("pool", "fork: %s", strerror(errno));
 		return;
 	}
@@ -217,6 +233,16 @@ spawn(struct master *m, int i)
 		close(sigpipe_fds[1]);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);	/* still blocked: stays pending */
+#ifdef __linux__
+		/* A master killed by SIGKILL must not leave its workers
+		 * serving unsupervised; SIGTERM lets them finish first. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
+#else
+		(void)master;
+#endif
 		if (app_init(&app, &m->conf, err, sizeof(err)) != 0) {
 			log_sys("worker", "cannot start: %s", err);
 			_exit(78);
@@ -227,6 +253,7 @@ spawn(struct master *m, int i)
 		app_fini(&app);
 		_exit(rc);
 	}
+	sigprocmask(SIG_SETMASK, &omask, NULL);
 	m->slots[i].pid = pid;
 	m->slots[i].gen = m->gen;
 	m->slots[i].busy = 0;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,7 +442,35 @@ on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
+}
+
+/*
+ * Wait until the listening socket has a connection or SIGTERM came.
+ * SIGTERM is blocked everywhere else, and ppoll() unblocks it
+ * atomically, so it can neither slip in between a check of `stopping`
+ * and a blocking accept() (leaving the worker asleep in accept()) nor
+ * interrupt a request half-way: libfcgi's FCGX_ShutdownPending() would
+ * make it drop the reply of a request in flight.  1: try to accept,
+ * 0: stop.
+ */
+static int
+wait_listen(int listen_fd, const sigset_t *waitmask)
+{
+	struct pollfd pfd;
+
+	for (;;) {
+		if (stopping)
+			return 0;
+		pfd.fd = listen_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, waitmask) > 0 && !stopping)
+			return 1;
+		if (!stopping && errno != EINTR && errno != EAGAIN) {
+			log_sys("worker", "poll: %s", strerror(errno));
+			return 0;
+		}
+	}
 }
 
 int
@@ -452,9 +481,15 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	struct buf out;
 	struct sigaction sa;
 	struct transport t = { fcgi_param, fcgi_read, fcgi_write, &req };
+	sigset_t term, waitmask;
+	int	 rc, fl;
 
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept must return */
+	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
@@ -462,12 +497,27 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 
+	/*
+	 * Every idle worker wakes on a new connection and only one wins
+	 * it: the others must get EAGAIN back, not sleep in accept() with
+	 * SIGTERM blocked.  (The flag is on the socket shared by all the
+	 * workers, which all run this loop; accepted sockets are blocking.)
+	 */
+	if ((fl = fcntl(listen_fd, F_GETFL)) >= 0 && !(fl & O_NONBLOCK))
+		fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
+
 	buf_init(&out);
 	FCGX_Init();
 	FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!stopping) {
-		if (FCGX_Accept_r(&req) < 0)
+	while (wait_listen(listen_fd, &waitmask)) {
+		if ((rc = FCGX_Accept_r(&req)) < 0) {
+			/* Another worker took it, or the client left. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED || rc == -EPROTO)
+				continue;
+			log_sys("worker", "accept failed (%d); leaving", rc);
 			break;
+		}
 		handle(app, a, &out, &t, req.ipcFd, req.requestId, slot);
 		FCGX_Finish_r(&req);
 		if (app->conf.max_requests > 0 && app->served >= (uint64_t)app->conf.max_requests)

@@ -168,6 +168,44 @@ t.ok(s.wait_log("stopping"), "the log says stopping")
 s.check_sanitizers(t, "no sanitizer report after a graceful stop")
 s.stop()
 
+# -- 5b. SIGTERM right behind a SIGHUP: the new workers, still starting
+# when the SIGTERM reaches them, must not miss it and idle in accept()
+# until the master's SIGKILL deadline (request_timeout + 2 = 32 s here).
+s = Stack(workers=3).start()
+t.ok(settle(s, 3), "hup+term stack starts")
+old = s.worker_pids()
+os.kill(s.pool.pid, signal.SIGHUP)
+os.kill(s.pool.pid, signal.SIGTERM)
+try:
+    rc = s.pool.wait(15)
+except subprocess.TimeoutExpired:
+    rc = None
+t.is_(rc, 0, "SIGHUP then SIGTERM: the master exits 0 well before its SIGKILL deadline")
+t.ok("killed by signal 9" not in s.pool_log_text(), "no worker had to be SIGKILLed", s.pool_log_text()[-800:])
+s.check_sanitizers(t, "no sanitizer report after hup+term")
+s.stop()
+
+# -- 5c. the master dies by SIGKILL: its workers leave too, rather than
+# serving forever with nobody to supervise them.
+s = Stack(workers=2, nginx=False).start()
+t.ok(settle(s, 2), "orphan stack starts")
+kids = s.worker_pids()
+s.pool.kill()
+s.pool.wait(5)
+
+
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+t.ok(wait_for(lambda: all(gone(k) for k in kids), 10), "workers exit when the master is killed", kids)
+s.pool = None
+s.stop()
+
 # -- 7. a broken template: serve refuses to start (no crash loop) ------------
 s = Stack(workers=2, nginx=False)
 views = os.path.join(s.dir, "views")
