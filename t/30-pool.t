@@ -206,6 +206,27 @@ t.ok(wait_for(lambda: all(gone(k) for k in kids), 10), "workers exit when the ma
 s.pool = None
 s.stop()
 
+# -- 7a. a crash loop at run time (the database vanished under a running
+# pool): replacements that cannot start are slowed down, not forked as
+# fast as possible, and the pool recovers once the cause is gone.
+s = Stack(workers=2).start()
+t.ok(settle(s, 2), "crash-loop stack starts")
+os.rename(s.db, s.db + ".away")
+for k in s.worker_pids():
+    os.kill(k, signal.SIGKILL)
+time.sleep(4)
+starts = s.pool_log_text().count("cannot start")
+t.ok(starts >= 2, "replacement workers fail to start (%d failures)" % starts, s.pool_log_text()[-600:])
+t.ok(starts < 60, "and are not forked as fast as possible (%d in 4 s)" % starts)
+t.ok(s.pool.poll() is None, "the master stays up")
+for ext in ("", "-wal", "-shm"):
+    if os.path.exists(s.db + ext):
+        os.unlink(s.db + ext)
+os.rename(s.db + ".away", s.db)
+t.ok(settle(s, 2) and wait_for(lambda: s.get("/plans").status == 200, 10), "the pool recovers when the database is back")
+s.check_sanitizers(t, "no sanitizer report after a crash loop")
+s.stop()
+
 # -- 7. a broken template: serve refuses to start (no crash loop) ------------
 s = Stack(workers=2, nginx=False)
 views = os.path.join(s.dir, "views")
