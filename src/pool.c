@@ -94,6 +94,8 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 	if (strncmp(c->listen, "unix:", 5) == 0) {
 		const char *path = c->listen + 5;
 		struct sockaddr_un sun;
+		mode_t	 omask;
+		int	 rc;
 
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
@@ -111,8 +113,20 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 		}
 		close(fd);
 		unlink(path);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) {
+			snprintf(err, errsz, "socket: %s", strerror(errno));
+			return -1;
+		}
+		/*
+		 * Bind under a umask that leaves the socket closed to
+		 * everyone but its owner: until chmod() below there would
+		 * otherwise be a window in which any local user could
+		 * reach libfcgi (which aborts on crafted records).
+		 */
+		omask = umask(0177);
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		umask(omask);
+		if (rc != 0) {
 			snprintf(err, errsz, "%s: bind: %s", path, strerror(errno));
 			close(fd);
 			return -1;
@@ -126,7 +140,11 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 				return -1;
 			}
 		}
-		chmod(path, (mode_t)c->socket_mode);
+		if (chmod(path, (mode_t)c->socket_mode) != 0) {
+			snprintf(err, errsz, "%s: chmod: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
 	} else {
 		struct sockaddr_in sin;
 		char	 host[64];

@@ -41,6 +41,7 @@ def settle(s, n, old=()):
 # -- 1. kill -9 of a worker under load --------------------------------------
 s = Stack(workers=N).start()
 t.ok(settle(s, N), "pool starts %d workers" % N, s.worker_pids())
+t.is_(oct(os.stat(s.sock).st_mode & 0o777), "0o660", "the FastCGI socket has mode 0660")
 before = s.worker_pids()
 h = s.hammer("/plans", threads=4)
 wait_for(lambda: h.count() >= 20, 10)
