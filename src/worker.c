@@ -11,6 +11,11 @@
  * FastCGI connection with write(2) (async-signal-safe), logs which
  * request it was, and _exits; the master replaces the worker.  A worker
  * stuck beyond that is SIGKILLed by the master.
+ *
+ * Stopping: SIGTERM stays blocked except while the worker waits in
+ * ppoll() for a connection, so a request in flight always completes
+ * (SIGHUP reloads and SIGTERM stops lose nothing) and a stop can never
+ * be missed between a check and a blocking accept().
  */
 #include "config.h"
 
