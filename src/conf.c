@@ -146,8 +146,8 @@ trim(char *s)
 	return s;
 }
 
-int
-conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+static int
+conf_read(struct conf *c, const char *path, char *err, size_t errsz)
 {
 	FILE	*f;
 	char	 line[4096], why[512];
@@ -207,6 +207,20 @@ fail:
 	/* Nothing survives a failed load: the caller need not conf_free(). */
 	conf_free(c);
 	return -1;
+}
+
+/*
+ * Load the defaults, then path.  On failure nothing stays allocated in c
+ * (a refused SIGHUP reload must not leak the half-read configuration).
+ */
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errsz)
+{
+	if (conf_read(c, path, err, errsz) != 0) {
+		conf_free(c);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -35,6 +35,14 @@ log_open(const char *path)
 	return 0;
 }
 
+/* The descriptor log lines go to, for writers that cannot call
+ * log_msg (a signal handler writes a line prepared in advance). */
+int
+log_fileno(void)
+{
+	return log_fd;
+}
+
 static void
 stamp(struct buf *b)
 {

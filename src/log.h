@@ -11,6 +11,8 @@ struct request;
 
 /* Send log lines to path (NULL or "": standard error).  -1 on failure. */
 int	log_open(const char *path);
+/* The log's file descriptor (for a line written from a signal handler). */
+int	log_fileno(void);
 /* The one line per request: time, id, method, path, status, bytes, wall ms, cpu ms, user. */
 void	log_request(const struct request *, size_t bytes);
 /* A diagnostic tagged with the request id (JSON line, level "error"). */

@@ -26,6 +26,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -91,6 +94,8 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 	if (strncmp(c->listen, "unix:", 5) == 0) {
 		const char *path = c->listen + 5;
 		struct sockaddr_un sun;
+		mode_t	 omask;
+		int	 rc;
 
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
@@ -108,8 +113,20 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 		}
 		close(fd);
 		unlink(path);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) {
+			snprintf(err, errsz, "socket: %s", strerror(errno));
+			return -1;
+		}
+		/*
+		 * Bind under a umask that leaves the socket closed to
+		 * everyone but its owner: until chmod() below there would
+		 * otherwise be a window in which any local user could
+		 * reach libfcgi (which aborts on crafted records).
+		 */
+		omask = umask(0177);
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		umask(omask);
+		if (rc != 0) {
 			snprintf(err, errsz, "%s: bind: %s", path, strerror(errno));
 			close(fd);
 			return -1;
@@ -123,7 +140,11 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 				return -1;
 			}
 		}
-		chmod(path, (mode_t)c->socket_mode);
+		if (chmod(path, (mode_t)c->socket_mode) != 0) {
+			snprintf(err, errsz, "%s: chmod: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
 	} else {
 		struct sockaddr_in sin;
 		char	 host[64];
@@ -201,10 +222,23 @@ struct master {
 static void
 spawn(struct master *m, int i)
 {
-	pid_t	 pid;
+	sigset_t term, omask;
+	pid_t	 pid, master = getpid();
 
+	/*
+	 * The child starts with SIGTERM blocked, and the worker loop only
+	 * takes it while it waits for a connection.  Otherwise a SIGTERM
+	 * that lands before worker_run installs its handler (a reload
+	 * followed at once by a stop) runs the master's handler in the
+	 * child and is lost, and the worker idles in accept() until the
+	 * master's SIGKILL deadline.
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &omask);
 	pid = fork();
 	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &omask, NULL);
 		log_sys("pool", "fork: %s", strerror(errno));
 		return;
 	}
@@ -217,6 +251,16 @@ spawn(struct master *m, int i)
 		close(sigpipe_fds[1]);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);	/* still blocked: stays pending */
+#ifdef __linux__
+		/* A master killed by SIGKILL must not leave its workers
+		 * serving unsupervised; SIGTERM lets them finish first. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
+#else
+		(void)master;
+#endif
 		if (app_init(&app, &m->conf, err, sizeof(err)) != 0) {
 			log_sys("worker", "cannot start: %s", err);
 			_exit(78);
@@ -227,6 +271,7 @@ spawn(struct master *m, int i)
 		app_fini(&app);
 		_exit(rc);
 	}
+	sigprocmask(SIG_SETMASK, &omask, NULL);
 	m->slots[i].pid = pid;
 	m->slots[i].gen = m->gen;
 	m->slots[i].busy = 0;
@@ -386,26 +431,28 @@ pool_serve(const char *conf_path, int foreground)
 	}
 	if (log_open(m.conf.log_file) != 0) {
 		fprintf(stderr, "1000proxy: %s: cannot open log file\n", m.conf.log_file);
+		conf_free(&m.conf);
 		return 1;
 	}
 	if ((pidfd = pidfile_lock(m.conf.pid_file, err, sizeof(err))) < 0) {
 		fprintf(stderr, "1000proxy: %s\n", err);
+		conf_free(&m.conf);
 		return 1;
 	}
 	if (preflight(&m.conf) != 0) {
 		fprintf(stderr, "1000proxy: refusing to serve (see above)\n");
-		unlink(m.conf.pid_file);
-		return 1;
+		goto fail;
 	}
 	if ((m.lfd = open_listener(&m.conf, err, sizeof(err))) < 0) {
 		fprintf(stderr, "1000proxy: %s\n", err);
-		return 1;
+		goto fail;
 	}
 	m.slots = mmap(NULL, NSLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m.slots == MAP_FAILED) {
 		fprintf(stderr, "1000proxy: mmap: %s\n", strerror(errno));
-		return 1;
+		close(m.lfd);
+		goto fail;
 	}
 	memset(m.slots, 0, NSLOTS * sizeof(struct slot));
 	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -454,4 +501,11 @@ pool_serve(const char *conf_path, int foreground)
 	close(pidfd);
 	conf_free(&m.conf);
 	return 0;
+
+fail:
+	/* Refused before serving: leave no pid file behind. */
+	unlink(m.conf.pid_file);
+	close(pidfd);
+	conf_free(&m.conf);
+	return 1;
 }

@@ -11,12 +11,18 @@
  * FastCGI connection with write(2) (async-signal-safe), logs which
  * request it was, and _exits; the master replaces the worker.  A worker
  * stuck beyond that is SIGKILLed by the master.
+ *
+ * Stopping: SIGTERM stays blocked except while the worker waits in
+ * ppoll() for a connection, so a request in flight always completes
+ * (SIGHUP reloads and SIGTERM stops lose nothing) and a stop can never
+ * be missed between a check and a blocking accept().
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +142,7 @@ static size_t	 to_resp_len;
 static char	 to_log[512];
 static size_t	 to_log_len;
 static int	 to_fd = -1;
+static int	 to_log_fd = 2;
 
 static void
 on_alarm(int sig)
@@ -145,7 +152,8 @@ on_alarm(int sig)
 	(void)sig;
 	if (to_fd >= 0)
 		w = write(to_fd, to_resp, to_resp_len);
-	w = write(2, to_log, to_log_len);
+	if (to_log_len > 0)
+		w = write(to_log_fd, to_log, to_log_len);
 	(void)w;
 	_exit(3);
 }
@@ -173,8 +181,9 @@ static const char timeout_page[] =
 static void
 arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
 {
-	char	 http[900];
+	char	 http[900], when[32];
 	int	 n;
+	struct buf lb;
 	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
 
 	n = snprintf(http, sizeof(http),
@@ -198,10 +207,27 @@ arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
 		to_resp_len = (size_t)n;
 	}
 	to_fd = fd;
-	n = snprintf(to_log, sizeof(to_log),
-	    "{\"level\":\"error\",\"id\":\"%s\",\"msg\":\"request timed out after %d s: %s %.200s\",\"status\":504,\"pid\":%d}\n",
-	    r->id, seconds, r->method_name, r->path ? r->path : "-", (int)getpid());
-	to_log_len = n > 0 && (size_t)n < sizeof(to_log) ? (size_t)n : 0;
+
+	/*
+	 * The line goes to the log file like every other line (not to
+	 * standard error, where nobody parses it).  The handler cannot
+	 * format a time stamp, so it carries the moment the timer fires.
+	 */
+	buf_init(&lb);
+	iso8601(when, now_unix() + seconds);
+	buf_printf(&lb, "{\"time\":\"%s\",\"level\":\"error\",\"id\":\"%s\",\"method\":", when, r->id);
+	buf_json_str(&lb, r->method_name ? r->method_name : "-");
+	buf_puts(&lb, ",\"path\":");
+	buf_json_str(&lb, r->path ? r->path : "-");
+	buf_printf(&lb, ",\"status\":504,\"msg\":\"request timed out after %d s\",\"pid\":%d}\n",
+	    seconds, (int)getpid());
+	to_log_len = 0;
+	if (lb.len < sizeof(to_log)) {
+		memcpy(to_log, lb.p, lb.len);
+		to_log_len = lb.len;
+	}
+	buf_free(&lb);
+	to_log_fd = log_fileno();
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -426,7 +452,35 @@ on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
+}
+
+/*
+ * Wait until the listening socket has a connection or SIGTERM came.
+ * SIGTERM is blocked everywhere else, and ppoll() unblocks it
+ * atomically, so it can neither slip in between a check of `stopping`
+ * and a blocking accept() (leaving the worker asleep in accept()) nor
+ * interrupt a request half-way: libfcgi's FCGX_ShutdownPending() would
+ * make it drop the reply of a request in flight.  1: try to accept,
+ * 0: stop.
+ */
+static int
+wait_listen(int listen_fd, const sigset_t *waitmask)
+{
+	struct pollfd pfd;
+
+	for (;;) {
+		if (stopping)
+			return 0;
+		pfd.fd = listen_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, waitmask) > 0 && !stopping)
+			return 1;
+		if (!stopping && errno != EINTR && errno != EAGAIN) {
+			log_sys("worker", "poll: %s", strerror(errno));
+			return 0;
+		}
+	}
 }
 
 int
@@ -437,9 +491,15 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	struct buf out;
 	struct sigaction sa;
 	struct transport t = { fcgi_param, fcgi_read, fcgi_write, &req };
+	sigset_t term, waitmask;
+	int	 rc, fl;
 
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept must return */
+	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
@@ -447,12 +507,27 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 
+	/*
+	 * Every idle worker wakes on a new connection and only one wins
+	 * it: the others must get EAGAIN back, not sleep in accept() with
+	 * SIGTERM blocked.  (The flag is on the socket shared by all the
+	 * workers, which all run this loop; accepted sockets are blocking.)
+	 */
+	if ((fl = fcntl(listen_fd, F_GETFL)) >= 0 && !(fl & O_NONBLOCK))
+		fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
+
 	buf_init(&out);
 	FCGX_Init();
 	FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!stopping) {
-		if (FCGX_Accept_r(&req) < 0)
+	while (wait_listen(listen_fd, &waitmask)) {
+		if ((rc = FCGX_Accept_r(&req)) < 0) {
+			/* Another worker took it, or the client left. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED || rc == -EPROTO)
+				continue;
+			log_sys("worker", "accept failed (%d); leaving", rc);
 			break;
+		}
 		handle(app, a, &out, &t, req.ipcFd, req.requestId, slot);
 		FCGX_Finish_r(&req);
 		if (app->conf.max_requests > 0 && app->served >= (uint64_t)app->conf.max_requests)

@@ -118,5 +118,6 @@ t.ok(any(x["path"] == "/plans/no-such-plan" and x["status"] == 404 for x in line
 p = s.cli("serve", check=False)
 t.ok(p.returncode != 0 and ("already running" in p.stderr or "listening" in p.stderr),
      "a second pool on the same pid file/socket refuses to start", p.stderr)
+s.check_sanitizers(t)
 s.stop()
 t.done()

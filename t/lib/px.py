@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SRC = os.environ.get("PX_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -236,6 +237,58 @@ class Stack:
             pass
         return out
 
+    def pool_log_text(self):
+        """The pool's log file and its stderr, as one text (for grepping)."""
+        out = []
+        for name in (self.log, os.path.join(self.dir, "pool.stderr")):
+            try:
+                with open(name, errors="replace") as f:
+                    out.append(f.read())
+            except FileNotFoundError:
+                pass
+        return "\n".join(out)
+
+    def wait_log(self, needle, timeout=10.0):
+        """Wait until needle appears in the pool's log or stderr."""
+        return wait_for(lambda: needle in self.pool_log_text(), timeout)
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                       "ERROR: UndefinedBehaviorSanitizer")
+
+    def sanitizer_reports(self):
+        """Lines of sanitizer reports (ASan, UBSan, LSan) in the pool's
+        stderr and log files, and in any other *.stderr file of the stack.
+        Empty when the build has no sanitizers or nothing went wrong."""
+        found = []
+        names = {self.log}
+        try:
+            names.update(os.path.join(self.dir, n) for n in os.listdir(self.dir)
+                         if n.endswith(".stderr") or n.endswith(".log"))
+        except FileNotFoundError:
+            pass
+        for name in sorted(names):
+            try:
+                with open(name, errors="replace") as f:
+                    for line in f:
+                        if any(m in line for m in self.SANITIZER_MARKS):
+                            found.append("%s: %s" % (os.path.basename(name), line.rstrip()))
+            except (FileNotFoundError, IsADirectoryError):
+                pass
+        return found
+
+    def check_sanitizers(self, t, name="no sanitizer report from the pool or its workers"):
+        """Stop nginx and the pool (so exit-time leak reports are written),
+        keep the directory, and emit one TAP check over sanitizer_reports()."""
+        self.stop(keep_dir=True)
+        reps = self.sanitizer_reports()
+        return t.ok(not reps, name, "\n".join(reps[:40]))
+
+    def hammer(self, path, threads=4, timeout=30):
+        """Start `threads` clients requesting path in a loop until the
+        returned Hammer is stopped.  Each result is a status (0 for a
+        transport error)."""
+        return Hammer(self, path, threads, timeout)
+
     # -- requests --
     def request(self, method, path, headers=None, body=None, tls=False, timeout=30):
         if tls:
@@ -267,7 +320,7 @@ class Stack:
         p = subprocess.run([BIN, "test-html"], input=body, capture_output=True)
         return p.returncode == 0, p.stderr.decode("utf-8", "replace")
 
-    def stop(self):
+    def stop(self, keep_dir=False):
         if self.nginx is not None and self.nginx.poll() is None:
             self.nginx.send_signal(signal.SIGQUIT)
             try:
@@ -282,7 +335,45 @@ class Stack:
             except subprocess.TimeoutExpired:
                 self.pool.kill()
         self.pool = None
+        if keep_dir:
+            return
         if os.environ.get("PX_KEEP"):
             print("# kept " + self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Hammer:
+    """Client threads requesting one path in a loop through nginx."""
+
+    def __init__(self, stack, path, threads, timeout):
+        self.stack = stack
+        self.path = path
+        self.timeout = timeout
+        self.results = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        for th in self.threads:
+            th.start()
+
+    def _run(self):
+        while not self.stopping.is_set():
+            try:
+                st = self.stack.get(self.path, timeout=self.timeout).status
+            except Exception:   # noqa: BLE001 - a transport error is a failed request
+                st = 0
+            with self.lock:
+                self.results.append(st)
+
+    def count(self):
+        with self.lock:
+            return len(self.results)
+
+    def stop(self):
+        """Stop the clients; returns every status seen."""
+        self.stopping.set()
+        for th in self.threads:
+            th.join(self.timeout + 5)
+        with self.lock:
+            return list(self.results)
