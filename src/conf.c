@@ -68,6 +68,11 @@ static const struct cdef defs[] = {
 	I(argon2_m_kib, "7168", 1024, 1048576, "argon2id memory per password hash, KiB"),
 	I(argon2_t, "5", 1, 100, "argon2id passes per password hash"),
 	I(argon2_p, "1", 1, 16, "argon2id lanes per password hash"),
+	I(customer_idle, "1800", 60, 86400, "a customer session ends after this many idle seconds"),
+	I(customer_absolute, "604800", 300, 7776000, "a customer session ends this many seconds after sign-in"),
+	I(staff_idle, "900", 60, 86400, "a staff session ends after this many idle seconds"),
+	I(staff_absolute, "28800", 300, 604800, "a staff session ends this many seconds after sign-in"),
+	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite; never in production"),
 };
 

@@ -45,6 +45,11 @@ struct conf {
 	int64_t	 argon2_m_kib;
 	int64_t	 argon2_t;
 	int64_t	 argon2_p;
+	int64_t	 customer_idle;
+	int64_t	 customer_absolute;
+	int64_t	 staff_idle;
+	int64_t	 staff_absolute;
+	int	 require_customer_totp;
 	int	 test_routes;
 };
 

@@ -4,6 +4,8 @@
 #ifndef PX_HANDLERS_H
 #define PX_HANDLERS_H
 
+#include <stdint.h>
+
 struct request;
 
 /* page_home.c */
@@ -14,6 +16,24 @@ void	page_plans(struct request *);
 void	page_plan(struct request *);
 /* page_health.c */
 void	page_healthz(struct request *);
+/* page_auth.c */
+void	page_register(struct request *);
+void	page_register_post(struct request *);
+void	page_verify(struct request *);
+void	page_verify_post(struct request *);
+void	page_login(struct request *);
+void	page_login_post(struct request *);
+void	page_logout_post(struct request *);
+void	page_forgot(struct request *);
+void	page_forgot_post(struct request *);
+void	page_reset(struct request *);
+void	page_reset_post(struct request *);
+/* Shared by the account pages. */
+int	email_ok(const char *);
+const char *safe_next(const char *, const char *);
+struct json_object;
+int64_t	mail_queue(struct request *, const char *to, const char *tmpl,
+	    struct json_object *vars, const char *idem);
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
 void	page_test_echo(struct request *);

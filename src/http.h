@@ -21,6 +21,7 @@ struct json_object;
 struct views;
 struct vm;
 struct route;
+struct principal;
 
 enum method {
 	M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M__MAX
@@ -57,6 +58,7 @@ struct app {
 	int		 worker_id;
 	uint64_t	 served;
 	void		*slot;		/* this worker's scoreboard slot (pool.c) */
+	unsigned char	 key[32];	/* the server key (seal.c), HMAC and sealing */
 };
 
 struct request {
@@ -96,6 +98,11 @@ struct request {
 	const struct route *route;
 	int		 in_tx;
 	int64_t		 user_id;	/* 0: anonymous; logged */
+	struct principal *principal[2];	/* by enum sess_kind (session.h) */
+	struct principal *api;		/* a Bearer token's owner */
+	const char	*pre_token;	/* pre-session CSRF token of this page */
+	const char	*form_error;	/* shown above a re-displayed form */
+	int		 redisplay;	/* a form shown again after a refused POST */
 
 	/* The response, buffered whole. */
 	int		 status;

@@ -30,6 +30,9 @@ enum csrf_rule {
 
 typedef void (*handler_fn)(struct request *);
 
+/* Route flags. */
+#define F_PARTIAL	0x01	/* open while the second factor (or TOTP enrolment) is pending */
+
 struct route {
 	enum method	 method;
 	const char	*pattern;
@@ -37,6 +40,7 @@ struct route {
 	enum who	 who;
 	const char	*perm;		/* staff permission name, or NULL */
 	enum csrf_rule	 csrf;
+	unsigned	 flags;
 };
 
 extern const struct route routes[];

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "route.h"
+#include "session.h"
 #include "ui.h"
 #include "view.h"
 
@@ -224,6 +225,127 @@ check_origin(struct request *r)
 		req_fail(r, 403, "This form was sent from another site. Please go back, reload the page and try again.");
 }
 
+/* Which session a route's pages belong to: staff under /admin. */
+static enum sess_kind
+route_kind(const struct route *rt)
+{
+	return (rt->who == WHO_STAFF || strncmp(rt->pattern, "/admin", 6) == 0) ?
+	    SESS_STAFF : SESS_CUSTOMER;
+}
+
+static void
+redirect_to_login(struct request *r, const char *login)
+{
+	const char *next = "";
+
+	if (r->method == M_GET && strcmp(r->path, login) != 0)
+		next = arena_printf(r->a, "?next=%s", r->path);
+	resp_redirect(r, 303, arena_printf(r->a, "%s%s", login, next));
+}
+
+/*
+ * Who may call the route: load the principal it needs and enforce the
+ * sign-in, second-factor and permission rules.  Returns 1 to go on, or
+ * 0 when the response (redirect, 401, 403) is already made.
+ */
+static int
+authorize(struct request *r, const struct route *rt)
+{
+	enum sess_kind k = route_kind(rt);
+	struct principal *p;
+	const char *why;
+
+	switch (rt->who) {
+	case WHO_WEBHOOK:
+		/* Authenticated by signature only: cookies mean nothing here. */
+		r->cookies.n = 0;
+		return 1;
+	case WHO_API:
+		r->cookies.n = 0;
+		if ((p = token_load(r, &why)) == NULL) {
+			resp_header(r, "WWW-Authenticate", "Bearer realm=\"1000proxy\"");
+			r->error = arena_printf(r->a, "A valid API token is required (%s).", why);
+			render_error(r, 401);
+			return 0;
+		}
+		if (rt->perm != NULL && p->kind == SESS_STAFF && !has_perm(r, rt->perm)) {
+			r->error = "This token's owner lacks the permission for this call.";
+			render_error(r, 403);
+			return 0;
+		}
+		return 1;
+	case WHO_ANY:
+		session_load(r, k);
+		return 1;
+	case WHO_CUSTOMER:
+		if ((p = session_load(r, SESS_CUSTOMER)) == NULL) {
+			redirect_to_login(r, "/login");
+			return 0;
+		}
+		if (!p->mfa_ok && !(rt->flags & F_PARTIAL)) {
+			resp_redirect(r, 303, "/login/2fa");
+			return 0;
+		}
+		return 1;
+	case WHO_STAFF:
+		if ((p = session_load(r, SESS_STAFF)) == NULL) {
+			redirect_to_login(r, "/admin/login");
+			return 0;
+		}
+		if (!(rt->flags & F_PARTIAL)) {
+			/* Nothing under /admin opens before TOTP is enrolled
+			 * and this session has passed it. */
+			if (!p->totp_enrolled) {
+				resp_redirect(r, 303, "/admin/2fa/setup");
+				return 0;
+			}
+			if (!p->mfa_ok) {
+				resp_redirect(r, 303, "/admin/login/2fa");
+				return 0;
+			}
+		}
+		if (rt->perm != NULL && !has_perm(r, rt->perm)) {
+			r->error = "Your role does not include this page. Ask a super admin if you need it.";
+			render_error(r, 403);
+			return 0;
+		}
+		return 1;
+	default:
+		render_error(r, 403);
+		return 0;
+	}
+}
+
+/*
+ * Request forgery: Sec-Fetch-Site and Origin/Referer, then the form's
+ * token.  A bad token is a 403 that shows the form again with what the
+ * person typed (but no password), so nothing they wrote is lost.
+ * Returns 1 to go on, 0 when the response is made.
+ */
+static int
+forgery_check(struct request *r, const struct route *rt)
+{
+	enum sess_kind k = route_kind(rt);
+	size_t	 i;
+
+	check_origin(r);
+	if (csrf_check(r, k))
+		return 1;
+	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name, r->path);
+	r->form_error = "This form had expired, so nothing was changed. Please check it and send it again.";
+	for (i = 0; i < nroutes; i++)
+		if (routes[i].method == M_GET && strcmp(routes[i].pattern, rt->pattern) == 0 &&
+		    routes[i].who == rt->who) {
+			r->redisplay = 1;
+			routes[i].handler(r);
+			r->status = 403;
+			return 0;
+		}
+	r->error = r->form_error;
+	render_error(r, 403);
+	return 0;
+}
+
 /* The body of dispatch(), run under its setjmp. */
 static void
 dispatch_inner(struct request *r)
@@ -262,14 +384,11 @@ dispatch_inner(struct request *r)
 	r->params.n = 0;
 	route_match(found->pattern, r->path, r);
 	r->route = found;
-
-	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD)
-		check_origin(r);
-	/* Sessions, tokens, permissions: enforced here once the account
-	 * layer lands; until then only anonymous routes exist. */
-	if (found->who != WHO_ANY && found->who != WHO_WEBHOOK)
-		req_fail(r, found->who == WHO_API ? 401 : 403, "Please sign in first.");
-
+	if (!authorize(r, found))
+		return;
+	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD &&
+	    !forgery_check(r, found))
+		return;
 	found->handler(r);
 }
 

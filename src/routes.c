@@ -10,17 +10,29 @@
 #include "route.h"
 
 const struct route routes[] = {
-	{ M_GET,  "/",			page_home,	WHO_ANY, NULL, CSRF_NONE },
-	{ M_GET,  "/robots.txt",	page_robots,	WHO_ANY, NULL, CSRF_NONE },
-	{ M_GET,  "/healthz",		page_healthz,	WHO_ANY, NULL, CSRF_NONE },
-	{ M_GET,  "/plans",		page_plans,	WHO_ANY, NULL, CSRF_NONE },
-	{ M_GET,  "/plans/{slug}",	page_plan,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/",			page_home,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/robots.txt",	page_robots,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/healthz",		page_healthz,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/plans",		page_plans,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/plans/{slug}",	page_plan,	WHO_ANY, NULL, CSRF_NONE, 0 },
+
+	{ M_GET,  "/register",		page_register,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/register",		page_register_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/verify/{token}",	page_verify,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/verify/{token}",	page_verify_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/login",		page_login,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/login",		page_login_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_POST, "/logout",		page_logout_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/password/forgot",	page_forgot,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/password/forgot",	page_forgot_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/password/reset/{token}", page_reset, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/password/reset/{token}", page_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
-	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE },
-	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE },
-	{ M_POST, "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_CHECK },
-	{ M_GET,  "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_NONE },
+	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_NONE, 0 },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -60,6 +60,48 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
 	/* Moves when another connection commits; the page cache's validator. */
 	[Q_DATA_VERSION] = "PRAGMA data_version",
+	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
+	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
+	    "c.email_verified_at IS NOT NULL, c.state "
+	    "FROM sessions s JOIN customers c ON c.id = s.customer_id "
+	    "WHERE s.token_hash = :hash AND s.kind = 'customer'",
+	[Q_SESSION_STAFF] = "SELECT s.id, s.staff_id, s.csrf_token, s.mfa_ok, s.created_at, "
+	    "s.last_seen_at, coalesce(s.reauth_at, 0), st.email, st.name, st.totp_enabled_at IS NOT NULL, "
+	    "1, st.state, r.name "
+	    "FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id "
+	    "WHERE s.token_hash = :hash AND s.kind = 'staff'",
+	[Q_SESSION_TOUCH] = "UPDATE sessions SET last_seen_at = :now WHERE id = :id",
+	[Q_SESSION_DELETE] = "DELETE FROM sessions WHERE id = :id",
+	[Q_SESSION_INSERT] = "INSERT INTO sessions (token_hash, kind, customer_id, staff_id, csrf_token, "
+	    "mfa_ok, created_at, last_seen_at, expires_at, ip, user_agent) VALUES (:hash, :kind, :cid, "
+	    ":sid, :csrf, :mfa, :now, :now, :expires, :ip, :ua)",
+	[Q_SESSION_DELETE_CUSTOMER_ALL] = "DELETE FROM sessions WHERE customer_id = :uid AND id <> :keep",
+	[Q_SESSION_DELETE_STAFF_ALL] = "DELETE FROM sessions WHERE staff_id = :uid AND id <> :keep",
+	[Q_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = :now WHERE id = :id",
+	[Q_STAFF_PERMS] = "SELECT p.name FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
+	    "JOIN permissions p ON p.id = rp.permission_id WHERE s.id = :id ORDER BY p.name",
+	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor_id, action, target, detail, ip, "
+	    "request_id) VALUES (:kind, :actor, :action, :target, :detail, :ip, :rid)",
+	[Q_TOKEN_BY_HASH] = "SELECT t.id, t.customer_id, t.staff_id, t.scopes, t.expires_at, t.revoked_at, "
+	    "coalesce(t.last_used_at, 0), coalesce(c.email, s.email), coalesce(c.name, s.name), "
+	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
+	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = :hash",
+	[Q_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
+	[Q_THROTTLE_GET] = "SELECT failures, locked_until FROM login_throttle WHERE key = :key",
+	[Q_THROTTLE_PUT] = "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) "
+	    "VALUES (:key, :fails, :now, :until) ON CONFLICT (key) DO UPDATE SET "
+	    "failures = excluded.failures, last_failure_at = excluded.last_failure_at, "
+	    "locked_until = excluded.locked_until",
+	[Q_THROTTLE_CLEAR] = "DELETE FROM login_throttle WHERE key = :key",
+	[Q_EMAIL_TOKEN_INSERT] = "INSERT INTO email_tokens (token_hash, purpose, customer_id, new_email, expires_at) VALUES (:hash, :purpose, :cid, :new_email, :expires)",
+	[Q_EMAIL_TOKEN_FIND] = "SELECT id, customer_id, coalesce(new_email, '') FROM email_tokens WHERE token_hash = :hash AND purpose = :purpose AND used_at IS NULL AND expires_at > :now",
+	[Q_EMAIL_TOKEN_USE] = "UPDATE email_tokens SET used_at = unixepoch() WHERE id = :id AND used_at IS NULL",
+	[Q_CUSTOMER_INSERT] = "INSERT INTO customers (email, name, password_hash, currency) VALUES (:email, :name, :hash, :currency)",
+	[Q_WALLET_CREATE] = "INSERT INTO wallets (customer_id, currency) VALUES (:cid, :currency)",
+	[Q_CUSTOMER_BY_EMAIL] = "SELECT id, password_hash, totp_enabled_at, state, name FROM customers WHERE email = :email",
+	[Q_CUSTOMER_VERIFY] = "UPDATE customers SET email_verified_at = coalesce(email_verified_at, unixepoch()), updated_at = unixepoch() WHERE id = :id",
+	[Q_CUSTOMER_SET_EMAIL] = "UPDATE customers SET email = :email, email_verified_at = unixepoch(), updated_at = unixepoch() WHERE id = :id",
+	[Q_CUSTOMER_SET_PASSWORD] = "UPDATE customers SET password_hash = :hash, updated_at = unixepoch() WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -81,4 +123,28 @@ const char *const sql_name[Q__MAX] = {
 	[Q_COUNTRIES] = "COUNTRIES",
 	[Q_SETTING_GET] = "SETTING_GET",
 	[Q_DATA_VERSION] = "DATA_VERSION",
+	[Q_SESSION_CUSTOMER] = "SESSION_CUSTOMER",
+	[Q_SESSION_STAFF] = "SESSION_STAFF",
+	[Q_SESSION_TOUCH] = "SESSION_TOUCH",
+	[Q_SESSION_DELETE] = "SESSION_DELETE",
+	[Q_SESSION_INSERT] = "SESSION_INSERT",
+	[Q_SESSION_DELETE_CUSTOMER_ALL] = "SESSION_DELETE_CUSTOMER_ALL",
+	[Q_SESSION_DELETE_STAFF_ALL] = "SESSION_DELETE_STAFF_ALL",
+	[Q_SESSION_REAUTH] = "SESSION_REAUTH",
+	[Q_STAFF_PERMS] = "STAFF_PERMS",
+	[Q_AUDIT_INSERT] = "AUDIT_INSERT",
+	[Q_TOKEN_BY_HASH] = "TOKEN_BY_HASH",
+	[Q_TOKEN_TOUCH] = "TOKEN_TOUCH",
+	[Q_THROTTLE_GET] = "THROTTLE_GET",
+	[Q_THROTTLE_PUT] = "THROTTLE_PUT",
+	[Q_THROTTLE_CLEAR] = "THROTTLE_CLEAR",
+	[Q_EMAIL_TOKEN_INSERT] = "EMAIL_TOKEN_INSERT",
+	[Q_EMAIL_TOKEN_FIND] = "EMAIL_TOKEN_FIND",
+	[Q_EMAIL_TOKEN_USE] = "EMAIL_TOKEN_USE",
+	[Q_CUSTOMER_INSERT] = "CUSTOMER_INSERT",
+	[Q_WALLET_CREATE] = "WALLET_CREATE",
+	[Q_CUSTOMER_BY_EMAIL] = "CUSTOMER_BY_EMAIL",
+	[Q_CUSTOMER_VERIFY] = "CUSTOMER_VERIFY",
+	[Q_CUSTOMER_SET_EMAIL] = "CUSTOMER_SET_EMAIL",
+	[Q_CUSTOMER_SET_PASSWORD] = "CUSTOMER_SET_PASSWORD",
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "session.h"
 #include "ui.h"
 #include "view.h"
 
@@ -21,6 +22,14 @@ page_vm(struct request *r, const char *title)
 	vm_set_bool(vm, "nav_home", r->path && strcmp(r->path, "/") == 0);
 	vm_set_bool(vm, "nav_plans", r->path && strncmp(r->path, "/plans", 6) == 0);
 	vm_set(vm, "year", "2026");
+	if (r->principal[SESS_CUSTOMER] != NULL && strncmp(r->path, "/admin", 6) != 0) {
+		vm_set_bool(vm, "signed_in", 1);
+		vm_set(vm, "me_name", *r->principal[SESS_CUSTOMER]->name ?
+		    r->principal[SESS_CUSTOMER]->name : r->principal[SESS_CUSTOMER]->email);
+		vm_set(vm, "logout_csrf", r->principal[SESS_CUSTOMER]->csrf);
+	}
+	if (r->form_error != NULL)
+		vm_set(vm, "form_error", r->form_error);
 	return vm;
 }
 

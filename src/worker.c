@@ -38,6 +38,7 @@
 #include "log.h"
 #include "pool.h"
 #include "route.h"
+#include "seal.h"
 #include "view.h"
 
 static volatile sig_atomic_t stopping;
@@ -70,6 +71,10 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
 	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
+	/* The server key seals secrets and signs pre-session CSRF tokens;
+	 * the first process to need it creates it (mode 0600). */
+	if (seal_key_load(conf->key_file, app->key, 1, err, errsz) != 0)
+		return -1;
 	return 0;
 }
 

@@ -1,0 +1,525 @@
+/*
+ * page_auth.c: customers signing up and in.
+ *
+ *   GET/POST /register            create an account; a verification mail
+ *   GET/POST /verify/{token}      confirm the email (POST: no GET changes state)
+ *   GET/POST /login, POST /logout
+ *   GET/POST /password/forgot     a reset mail
+ *   GET/POST /password/reset/{token}
+ *
+ * None of these answers reveals whether an email is registered: register,
+ * login and forgot say the same thing either way and cost the same time
+ * (an unknown email still costs one argon2id hash).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "password.h"
+#include "session.h"
+#include "spool.h"
+#include "throttle.h"
+#include "ui.h"
+#include "view.h"
+
+#define VERIFY_TTL	(24 * 3600)
+#define RESET_TTL	3600
+
+/* A plausible email address: the shape, the length, no header tricks. */
+int
+email_ok(const char *e)
+{
+	const char *at;
+	size_t	 i, n;
+
+	if (e == NULL)
+		return 0;
+	n = strlen(e);
+	at = strchr(e, '@');
+	if (n < 3 || n > 254 || at == NULL || at == e || strchr(at + 1, '@') != NULL ||
+	    strchr(at, '.') == NULL || at[1] == '.' || e[n - 1] == '.' || at - e > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)e[i] <= ' ' || (unsigned char)e[i] >= 0x7f ||
+		    strchr("<>\"(),;:\\[]", e[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+/* A local path to go to after sign-in; anything else becomes fallback. */
+const char *
+safe_next(const char *next, const char *fallback)
+{
+	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
+	    strlen(next) > 512 || strpbrk(next, "\r\n") != NULL)
+		return fallback;
+	return next;
+}
+
+/*
+ * Queue an email inside the open transaction; the caller wakes the spool
+ * after COMMIT.  vars is consumed.  Returns the job id.
+ */
+int64_t
+mail_queue(struct request *r, const char *to, const char *tmpl, struct json_object *vars,
+    const char *idem)
+{
+	struct json_object *o = json_object_new_object();
+	int64_t	 id;
+
+	json_object_object_add(o, "to", json_object_new_string(to));
+	json_object_object_add(o, "template", json_object_new_string(tmpl));
+	json_object_object_add(o, "vars", vars);
+	id = spool_enqueue(r, "email", idem,
+	    arena_strdup(r->a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(o);
+	return id;
+}
+
+/* A new single-use email token of purpose for a customer; returns the
+ * clear token for the link (only its hash is stored). */
+static const char *
+email_token(struct request *r, const char *purpose, int64_t customer_id, int64_t ttl,
+    const char *new_email)
+{
+	char	 tok[33];
+	unsigned char h[32];
+	sqlite3_stmt *st = db_q(r, Q_EMAIL_TOKEN_INSERT);
+
+	token_new(tok);
+	token_hash(tok, h);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
+	db_bind_text(r, st, ":purpose", purpose);
+	db_bind_int(r, st, ":cid", customer_id);
+	db_bind_text(r, st, ":new_email", new_email);
+	db_bind_int(r, st, ":expires", now_unix() + ttl);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "email token insert failed");
+	return arena_strdup(r->a, tok);
+}
+
+/* The live token of purpose named by the path's {token}: its id and customer. */
+static int
+email_token_find(struct request *r, const char *purpose, int64_t *id, int64_t *cid,
+    const char **new_email)
+{
+	unsigned char h[32];
+	sqlite3_stmt *st = db_q(r, Q_EMAIL_TOKEN_FIND);
+	int	 ok = 0;
+
+	token_hash(req_param(r, "token"), h);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
+	db_bind_text(r, st, ":purpose", purpose);
+	db_bind_int(r, st, ":now", now_unix());
+	if (db_step(r, st) == DB_ROW) {
+		*id = db_int(st, 0);
+		*cid = db_int(st, 1);
+		if (new_email)
+			*new_email = db_text(r, st, 2);
+		ok = 1;
+	}
+	sqlite3_reset(st);
+	return ok;
+}
+
+static struct json_object *
+link_vars(struct request *r, const char *path, const char *tok, const char *name)
+{
+	struct json_object *v = json_object_new_object();
+
+	json_object_object_add(v, "link", json_object_new_string(
+	    arena_printf(r->a, "%s%s%s", r->app->conf.base_url, path, tok)));
+	json_object_object_add(v, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	return v;
+}
+
+static void
+form_page(struct request *r, const char *tmpl, const char *title, const char *error)
+{
+	struct vm *vm = page_vm(r, title);
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	vm_set(vm, "f_email", req_form(r, "email"));
+	vm_set(vm, "f_name", req_form(r, "name"));
+	vm_set(vm, "next", safe_next(req_form(r, "next") ? req_form(r, "next") :
+	    req_query(r, "next"), ""));
+	vm_set_bool(vm, "f_terms", req_form(r, "terms") != NULL);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	if (req_param(r, "token") != NULL)
+		vm_set(vm, "token", req_param(r, "token"));
+	page_render(r, tmpl, vm);
+}
+
+static void
+message_page(struct request *r, const char *title, const char *msg)
+{
+	struct vm *vm = page_vm(r, title);
+
+	vm_set(vm, "heading", title);
+	vm_set(vm, "message", msg);
+	page_render(r, "pages/message", vm);
+}
+
+/* GET /register */
+void
+page_register(struct request *r)
+{
+	form_page(r, "pages/register", "Create an account", NULL);
+}
+
+/*
+ * POST /register — email, name, password, terms, csrf.
+ * 200 with the form and a message on a validation error; otherwise the
+ * same "check your inbox" page whether or not the email was new.
+ */
+void
+page_register_post(struct request *r)
+{
+	const char *email = req_form(r, "email"), *name = req_form(r, "name");
+	const char *pw = req_form(r, "password"), *why;
+	char	 phc[PHC_MAX];
+	sqlite3_stmt *st;
+	int64_t	 cid = 0, job = 0;
+	int	 rc;
+
+	if (!email_ok(email)) {
+		form_page(r, "pages/register", "Create an account", "Please enter a valid email address.");
+		return;
+	}
+	if (name == NULL || strlen(name) > 100) {
+		form_page(r, "pages/register", "Create an account", "Please enter your name (at most 100 characters).");
+		return;
+	}
+	if ((why = password_policy(&r->app->conf, pw ? pw : "", email)) != NULL) {
+		form_page(r, "pages/register", "Create an account", why);
+		return;
+	}
+	if (req_form(r, "terms") == NULL) {
+		form_page(r, "pages/register", "Create an account", "Please accept the terms of service.");
+		return;
+	}
+	if (throttle_wait(r, throttle_key_ip(r)) > 0) {
+		r->status = 429;
+		form_page(r, "pages/register", "Create an account", "Too many attempts from your address. Please wait a few minutes.");
+		return;
+	}
+	/* Hash first, outside any transaction, whether or not the email
+	 * is taken: both paths cost the same. */
+	if (password_hash(&r->app->conf, pw, phc) != 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
+
+	db_begin(r);
+	st = db_q(r, Q_CUSTOMER_INSERT);
+	db_bind_text(r, st, ":email", email);
+	db_bind_text(r, st, ":name", name);
+	db_bind_text(r, st, ":hash", phc);
+	db_bind_text(r, st, ":currency", r->app->conf.currency);
+	rc = db_step(r, st);
+	if (rc == DB_DONE) {
+		cid = sqlite3_last_insert_rowid(r->app->db);
+		st = db_q(r, Q_WALLET_CREATE);
+		db_bind_int(r, st, ":cid", cid);
+		db_bind_text(r, st, ":currency", r->app->conf.currency);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "wallet insert failed");
+		job = mail_queue(r, email, "emails/verify",
+		    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
+		    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
+		r->user_id = cid;
+		audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+	} else {
+		/* Taken: tell the owner by mail, tell the visitor nothing. */
+		st = db_q(r, Q_CUSTOMER_BY_EMAIL);
+		db_bind_text(r, st, ":email", email);
+		if (db_step(r, st) == DB_ROW) {
+			cid = db_int(st, 0);
+			sqlite3_reset(st);
+			job = mail_queue(r, email, "emails/already_registered",
+			    link_vars(r, "/password/forgot", "", name),
+			    arena_printf(r->a, "already:%lld:%s", (long long)cid, r->id));
+		}
+	}
+	db_commit(r);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
+	message_page(r, "Check your inbox",
+	    "We have sent a message to the address you gave. Follow the link in it to confirm your account.");
+}
+
+/* GET /verify/{token} — a confirmation button (a GET never changes state). */
+void
+page_verify(struct request *r)
+{
+	int64_t	 id, cid;
+
+	if (!email_token_find(r, "verify", &id, &cid, NULL) &&
+	    !email_token_find(r, "change_email", &id, &cid, NULL)) {
+		message_page(r, "Link expired", "This link has expired or was already used. Sign in to ask for a new one.");
+		r->status = 410;
+		return;
+	}
+	form_page(r, "pages/verify", "Confirm your email", NULL);
+}
+
+/* POST /verify/{token} — marks the email verified (or switches to the new
+ * address for an email change); the token is spent. */
+void
+page_verify_post(struct request *r)
+{
+	int64_t	 id, cid;
+	const char *new_email = NULL;
+	sqlite3_stmt *st;
+	int	 change = 0;
+
+	db_begin(r);
+	if (!email_token_find(r, "verify", &id, &cid, NULL)) {
+		if (!email_token_find(r, "change_email", &id, &cid, &new_email)) {
+			db_rollback(r);
+			message_page(r, "Link expired", "This link has expired or was already used.");
+			r->status = 410;
+			return;
+		}
+		change = 1;
+	}
+	st = db_q(r, Q_EMAIL_TOKEN_USE);
+	db_bind_int(r, st, ":id", id);
+	db_step(r, st);
+	st = db_q(r, change ? Q_CUSTOMER_SET_EMAIL : Q_CUSTOMER_VERIFY);
+	db_bind_int(r, st, ":id", cid);
+	if (change)
+		db_bind_text(r, st, ":email", new_email);
+	if (db_step(r, st) == DB_CONSTRAINT) {
+		db_rollback(r);
+		message_page(r, "Address taken", "Another account uses that address now, so it could not be changed.");
+		r->status = 409;
+		return;
+	}
+	r->user_id = cid;
+	audit(r, change ? "customer.email_changed" : "customer.email_verified",
+	    arena_printf(r->a, "customer:%lld", (long long)cid), "%s", change ? new_email : "");
+	db_commit(r);
+	message_page(r, "Email confirmed", "Thank you. Your email address is confirmed.");
+}
+
+/* GET /login */
+void
+page_login(struct request *r)
+{
+	if (r->principal[SESS_CUSTOMER] != NULL && !r->redisplay) {
+		resp_redirect(r, 303, "/account");
+		return;
+	}
+	form_page(r, "pages/login", "Sign in", NULL);
+}
+
+/*
+ * POST /login — email, password, next, csrf.  303 to next (or /account)
+ * on success, to /login/2fa when TOTP is on; 200 with the same message
+ * for an unknown email and a wrong password; 429 while throttled.
+ */
+void
+page_login_post(struct request *r)
+{
+	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
+	const char *kacct, *kip, *phc = NULL, *state = NULL;
+	sqlite3_stmt *st;
+	int64_t	 cid = 0, wait;
+	int	 totp = 0, ok = 0;
+	char	 fresh[PHC_MAX];
+
+	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX) {
+		form_page(r, "pages/login", "Sign in", "The email or password is wrong.");
+		return;
+	}
+	kacct = throttle_key_account(r, email);
+	kip = throttle_key_ip(r);
+	wait = throttle_wait(r, kacct);
+	if (throttle_wait(r, kip) > wait)
+		wait = throttle_wait(r, kip);
+	if (wait > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		form_page(r, "pages/login", "Sign in", arena_printf(r->a,
+		    "Too many failed attempts. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s"));
+		return;
+	}
+	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(r, st, ":email", email);
+	if (db_step(r, st) == DB_ROW) {
+		cid = db_int(st, 0);
+		phc = db_text(r, st, 1);
+		totp = !db_is_null(st, 2);
+		state = db_text(r, st, 3);
+	}
+	sqlite3_reset(st);
+	if (phc != NULL) {
+		int v = password_verify(&r->app->conf, pw, phc);
+
+		if (v < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+		ok = v == 1 && strcmp(state, "active") == 0;
+	} else
+		password_dummy_verify(&r->app->conf, pw);
+
+	if (!ok) {
+		db_begin(r);
+		throttle_fail(r, kacct);
+		throttle_fail(r, kip);
+		audit(r, "login.failed", cid ? arena_printf(r->a, "customer:%lld", (long long)cid) : kacct,
+		    "%s", "customer");
+		db_commit(r);
+		form_page(r, "pages/login", "Sign in", "The email or password is wrong.");
+		return;
+	}
+	/* Rehash outside the transaction if the parameters rose. */
+	if (password_needs_rehash(&r->app->conf, phc) &&
+	    password_hash(&r->app->conf, pw, fresh) == 0)
+		phc = fresh;
+	else
+		phc = NULL;
+	db_begin(r);
+	throttle_clear(r, kacct);
+	if (phc != NULL) {
+		st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
+		db_bind_int(r, st, ":id", cid);
+		db_bind_text(r, st, ":hash", phc);
+		db_step(r, st);
+	}
+	session_start(r, SESS_CUSTOMER, cid, !totp);
+	audit(r, totp ? "login.password_ok" : "login", arena_printf(r->a, "customer:%lld", (long long)cid),
+	    "%s", "customer");
+	db_commit(r);
+	if (totp)
+		resp_redirect(r, 303, arena_printf(r->a, "/login/2fa%s%s",
+		    req_form(r, "next") ? "?next=" : "", req_form(r, "next") ? safe_next(req_form(r, "next"), "") : ""));
+	else
+		resp_redirect(r, 303, safe_next(req_form(r, "next"), "/account"));
+}
+
+/* POST /logout */
+void
+page_logout_post(struct request *r)
+{
+	db_begin(r);
+	if (r->principal[SESS_CUSTOMER] != NULL)
+		audit(r, "logout", arena_printf(r->a, "customer:%lld",
+		    (long long)r->principal[SESS_CUSTOMER]->user_id), "%s", "");
+	session_end(r, SESS_CUSTOMER);
+	db_commit(r);
+	resp_redirect(r, 303, "/");
+}
+
+/* GET /password/forgot */
+void
+page_forgot(struct request *r)
+{
+	form_page(r, "pages/forgot", "Reset your password", NULL);
+}
+
+/* POST /password/forgot — email.  The same answer whether or not the
+ * account exists; a mail only when it does. */
+void
+page_forgot_post(struct request *r)
+{
+	const char *email = req_form(r, "email");
+	sqlite3_stmt *st;
+	int64_t	 cid = 0, job = 0;
+	const char *name = "";
+
+	if (!email_ok(email)) {
+		form_page(r, "pages/forgot", "Reset your password", "Please enter a valid email address.");
+		return;
+	}
+	if (throttle_wait(r, throttle_key_ip(r)) > 0) {
+		r->status = 429;
+		form_page(r, "pages/forgot", "Reset your password", "Too many attempts from your address. Please wait a few minutes.");
+		return;
+	}
+	/* Equal cost for known and unknown addresses. */
+	password_dummy_verify(&r->app->conf, email);
+	db_begin(r);
+	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(r, st, ":email", email);
+	if (db_step(r, st) == DB_ROW && strcmp(db_text(r, st, 3), "active") == 0) {
+		cid = db_int(st, 0);
+		name = db_text(r, st, 4);
+	}
+	sqlite3_reset(st);
+	if (cid) {
+		job = mail_queue(r, email, "emails/reset",
+		    link_vars(r, "/password/reset/", email_token(r, "reset", cid, RESET_TTL, NULL), name),
+		    arena_printf(r->a, "reset:%lld:%s", (long long)cid, r->id));
+		audit(r, "password.reset_requested", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+	}
+	db_commit(r);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
+	message_page(r, "Check your inbox",
+	    "If an account uses that address, we have sent it a link to choose a new password. The link works for one hour.");
+}
+
+/* GET /password/reset/{token} */
+void
+page_reset(struct request *r)
+{
+	int64_t	 id, cid;
+
+	if (!email_token_find(r, "reset", &id, &cid, NULL)) {
+		message_page(r, "Link expired", "This link has expired or was already used. You can ask for a new one.");
+		r->status = 410;
+		return;
+	}
+	form_page(r, "pages/reset", "Choose a new password", NULL);
+}
+
+/* POST /password/reset/{token} — password.  Spends the token, sets the
+ * password and ends every session of the account. */
+void
+page_reset_post(struct request *r)
+{
+	const char *pw = req_form(r, "password"), *why;
+	int64_t	 id, cid;
+	char	 phc[PHC_MAX];
+	sqlite3_stmt *st;
+
+	if (!email_token_find(r, "reset", &id, &cid, NULL)) {
+		message_page(r, "Link expired", "This link has expired or was already used.");
+		r->status = 410;
+		return;
+	}
+	if ((why = password_policy(&r->app->conf, pw ? pw : "", NULL)) != NULL) {
+		form_page(r, "pages/reset", "Choose a new password", why);
+		return;
+	}
+	if (password_hash(&r->app->conf, pw, phc) != 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	db_begin(r);
+	/* Re-check inside the transaction: two tabs may race for one token. */
+	if (!email_token_find(r, "reset", &id, &cid, NULL)) {
+		db_rollback(r);
+		message_page(r, "Link expired", "This link has expired or was already used.");
+		r->status = 410;
+		return;
+	}
+	st = db_q(r, Q_EMAIL_TOKEN_USE);
+	db_bind_int(r, st, ":id", id);
+	db_step(r, st);
+	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
+	db_bind_int(r, st, ":id", cid);
+	db_bind_text(r, st, ":hash", phc);
+	db_step(r, st);
+	session_end_all(r, SESS_CUSTOMER, cid, 0);
+	r->user_id = cid;
+	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "all sessions ended");
+	db_commit(r);
+	message_page(r, "Password changed", "Your password is changed and every other session is signed out. You can sign in now.");
+}

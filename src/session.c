@@ -1,0 +1,420 @@
+/*
+ * session.c: sessions, CSRF tokens, API tokens, permissions and the
+ * audit log.  See session.h.
+ *
+ * Tokens are 128 random bits from OpenSSL; the database keeps only their
+ * SHA-256, so a stolen database file signs nobody in.  A session has an
+ * absolute lifetime (expires_at) and an idle limit (last_seen_at, touched
+ * at most once a minute so that reading pages does not become a write per
+ * request).
+ *
+ * The pre-session CSRF token (login and register forms, before anyone is
+ * signed in) is a signed double-submit: a random cookie, and in the form
+ * HMAC-SHA256(server key, cookie).  A page from another site can neither
+ * read the cookie nor forge the HMAC.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "session.h"
+
+#define TOUCH_EVERY 60
+
+void
+token_hash(const char *token, unsigned char out[32])
+{
+	SHA256((const unsigned char *)token, strlen(token), out);
+}
+
+void
+token_new(char out[33])
+{
+	unsigned char b[16];
+
+	random_bytes(b, sizeof(b));
+	hex_encode(out, b, sizeof(b));
+}
+
+static const char *const cookie_base[SESS__MAX] = { "px_c", "px_s" };
+
+const char *
+session_cookie_name(const struct request *r, enum sess_kind k)
+{
+	/* __Host- requires Secure, Path=/ and no Domain: only over TLS. */
+	if (r->https)
+		return k == SESS_CUSTOMER ? "__Host-px_c" : "__Host-px_s";
+	return cookie_base[k];
+}
+
+static const char *
+pre_cookie_name(const struct request *r)
+{
+	return r->https ? "__Host-px_pre" : "px_pre";
+}
+
+void
+set_cookie(struct request *r, const char *name, const char *value, int64_t max_age)
+{
+	const char *v = arena_printf(r->a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s",
+	    name, value, r->https ? "; Secure" : "",
+	    max_age >= 0 ? arena_printf(r->a, "; Max-Age=%lld", (long long)max_age) : "");
+
+	/* Several Set-Cookie headers are allowed; resp_header appends. */
+	resp_header(r, "Set-Cookie", v);
+}
+
+static int64_t
+idle_limit(const struct request *r, enum sess_kind k)
+{
+	return k == SESS_CUSTOMER ? r->app->conf.customer_idle : r->app->conf.staff_idle;
+}
+
+static int64_t
+absolute_limit(const struct request *r, enum sess_kind k)
+{
+	return k == SESS_CUSTOMER ? r->app->conf.customer_absolute : r->app->conf.staff_absolute;
+}
+
+static void
+load_perms(struct request *r, struct principal *p)
+{
+	sqlite3_stmt *st = db_q(r, Q_STAFF_PERMS);
+	size_t	 cap = 32;
+
+	p->perms = arena_alloc(r->a, cap * sizeof(*p->perms));
+	p->nperms = 0;
+	db_bind_int(r, st, ":id", p->user_id);
+	while (db_step(r, st) == DB_ROW && p->nperms < cap)
+		p->perms[p->nperms++] = db_text(r, st, 0);
+}
+
+/* The session whose token hashes to h, checked for state and timeouts. */
+static struct principal *
+load_by_hash(struct request *r, enum sess_kind k, const unsigned char h[32])
+{
+	sqlite3_stmt *st;
+	struct principal *p;
+	int64_t	 now = now_unix(), last;
+	const char *state;
+
+	st = db_q(r, k == SESS_CUSTOMER ? Q_SESSION_CUSTOMER : Q_SESSION_STAFF);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
+	if (db_step(r, st) != DB_ROW)
+		return NULL;
+	p = arena_zalloc(r->a, sizeof(*p));
+	p->kind = k;
+	p->session_id = db_int(st, 0);
+	p->user_id = db_int(st, 1);
+	p->csrf = db_text(r, st, 2);
+	p->mfa_ok = (int)db_int(st, 3);
+	p->created_at = db_int(st, 4);
+	last = db_int(st, 5);
+	p->reauth_at = db_int(st, 6);
+	p->email = db_text(r, st, 7);
+	p->name = db_text(r, st, 8);
+	p->totp_enrolled = (int)db_int(st, 9);
+	p->email_verified = (int)db_int(st, 10);
+	state = db_text(r, st, 11);
+	if (k == SESS_STAFF)
+		p->role = db_text(r, st, 12);
+	sqlite3_reset(st);
+
+	if (strcmp(state, "active") != 0 || now - last > idle_limit(r, k) ||
+	    now - p->created_at > absolute_limit(r, k)) {
+		st = db_q(r, Q_SESSION_DELETE);
+		db_bind_int(r, st, ":id", p->session_id);
+		db_step(r, st);
+		set_cookie(r, session_cookie_name(r, k), "", 0);
+		return NULL;
+	}
+	if (now - last >= TOUCH_EVERY) {
+		st = db_q(r, Q_SESSION_TOUCH);
+		db_bind_int(r, st, ":id", p->session_id);
+		db_bind_int(r, st, ":now", now);
+		db_step(r, st);
+	}
+	if (k == SESS_STAFF)
+		load_perms(r, p);
+	r->principal[k] = p;
+	if (r->user_id == 0)
+		r->user_id = p->user_id;
+	return p;
+}
+
+struct principal *
+session_load(struct request *r, enum sess_kind k)
+{
+	const char *tok = req_cookie(r, session_cookie_name(r, k));
+	unsigned char h[32];
+	size_t	 i;
+
+	if (tok == NULL || strlen(tok) != 32)
+		return NULL;
+	for (i = 0; i < 32; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f')))
+			return NULL;
+	token_hash(tok, h);
+	return load_by_hash(r, k, h);
+}
+
+struct principal *
+session_start(struct request *r, enum sess_kind k, int64_t user_id, int mfa_ok)
+{
+	char	 tok[33], csrf[33];
+	unsigned char h[32];
+	sqlite3_stmt *st;
+	int64_t	 now = now_unix();
+	const char *ua = r->user_agent ? r->user_agent : "";
+
+	/* No fixation: whatever session the browser had is gone. */
+	if (r->principal[k] != NULL)
+		session_end(r, k);
+	token_new(tok);
+	token_new(csrf);
+	token_hash(tok, h);
+	st = db_q(r, Q_SESSION_INSERT);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
+	db_bind_text(r, st, ":kind", k == SESS_CUSTOMER ? "customer" : "staff");
+	if (k == SESS_CUSTOMER) {
+		db_bind_int(r, st, ":cid", user_id);
+		db_bind_null(r, st, ":sid");
+	} else {
+		db_bind_null(r, st, ":cid");
+		db_bind_int(r, st, ":sid", user_id);
+	}
+	db_bind_text(r, st, ":csrf", csrf);
+	db_bind_int(r, st, ":mfa", mfa_ok ? 1 : 0);
+	db_bind_int(r, st, ":now", now);
+	db_bind_int(r, st, ":expires", now + absolute_limit(r, k));
+	db_bind_text(r, st, ":ip", r->remote_addr ? r->remote_addr : "");
+	db_bind_text(r, st, ":ua", arena_strndup(r->a, ua, strlen(ua) > 512 ? 512 : strlen(ua)));
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "session insert failed");
+	set_cookie(r, session_cookie_name(r, k), tok, -1);
+	r->principal[k] = NULL;
+	return load_by_hash(r, k, h);
+}
+
+void
+session_end(struct request *r, enum sess_kind k)
+{
+	struct principal *p = r->principal[k];
+	sqlite3_stmt *st;
+
+	if (p != NULL && p->session_id != 0) {
+		st = db_q(r, Q_SESSION_DELETE);
+		db_bind_int(r, st, ":id", p->session_id);
+		db_step(r, st);
+	}
+	r->principal[k] = NULL;
+	set_cookie(r, session_cookie_name(r, k), "", 0);
+}
+
+void
+session_end_all(struct request *r, enum sess_kind k, int64_t user_id, int keep)
+{
+	sqlite3_stmt *st = db_q(r, k == SESS_CUSTOMER ? Q_SESSION_DELETE_CUSTOMER_ALL :
+	    Q_SESSION_DELETE_STAFF_ALL);
+	struct principal *p = r->principal[k];
+
+	db_bind_int(r, st, ":uid", user_id);
+	db_bind_int(r, st, ":keep", keep && p != NULL ? p->session_id : 0);
+	db_step(r, st);
+}
+
+void
+session_reauth(struct request *r, enum sess_kind k)
+{
+	struct principal *p = r->principal[k];
+	sqlite3_stmt *st;
+
+	if (p == NULL)
+		return;
+	p->reauth_at = now_unix();
+	st = db_q(r, Q_SESSION_REAUTH);
+	db_bind_int(r, st, ":id", p->session_id);
+	db_bind_int(r, st, ":now", p->reauth_at);
+	db_step(r, st);
+}
+
+int
+session_recent_auth(const struct request *r, enum sess_kind k, int64_t max_age)
+{
+	const struct principal *p = r->principal[k];
+
+	return p != NULL && p->reauth_at > 0 && now_unix() - p->reauth_at <= max_age;
+}
+
+/* ---- CSRF ---- */
+
+static void
+pre_sign(const struct request *r, const char *nonce, char out[65])
+{
+	unsigned char mac[32];
+	unsigned int n = sizeof(mac);
+
+	HMAC(EVP_sha256(), r->app->key, sizeof(r->app->key),
+	    (const unsigned char *)nonce, strlen(nonce), mac, &n);
+	hex_encode(out, mac, 32);
+}
+
+const char *
+csrf_token(struct request *r, enum sess_kind k)
+{
+	const char *nonce;
+	char	 sig[65], fresh[33];
+
+	if (r->principal[k] != NULL && r->principal[k]->csrf != NULL)
+		return r->principal[k]->csrf;
+	if (r->pre_token != NULL)
+		return r->pre_token;
+	nonce = req_cookie(r, pre_cookie_name(r));
+	if (nonce == NULL || strlen(nonce) != 32) {
+		token_new(fresh);
+		nonce = arena_strdup(r->a, fresh);
+		set_cookie(r, pre_cookie_name(r), nonce, -1);
+	}
+	pre_sign(r, nonce, sig);
+	r->pre_token = arena_strdup(r->a, sig);
+	return r->pre_token;
+}
+
+static int
+same_secret(const char *a, const char *b)
+{
+	size_t	 n = strlen(a);
+
+	return n == strlen(b) && n > 0 && CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int
+csrf_check(struct request *r, enum sess_kind k)
+{
+	const char *got = req_form(r, "csrf");
+	const char *nonce;
+	char	 sig[65];
+
+	/* Never from the query string: URLs end up in logs and Referers. */
+	if (got == NULL || *got == '\0')
+		return 0;
+	if (r->principal[k] != NULL)
+		return same_secret(got, r->principal[k]->csrf);
+	nonce = req_cookie(r, pre_cookie_name(r));
+	if (nonce == NULL || strlen(nonce) != 32)
+		return 0;
+	pre_sign(r, nonce, sig);
+	return same_secret(got, sig);
+}
+
+/* ---- API tokens ---- */
+
+struct principal *
+token_load(struct request *r, const char **why)
+{
+	const char *h = r->authorization, *tok;
+	unsigned char hash[32];
+	sqlite3_stmt *st;
+	struct principal *p;
+	int64_t	 now = now_unix(), last;
+
+	*why = "missing_token";
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	*why = "invalid_token";
+	if (strlen(tok) < 20 || strlen(tok) > 128)
+		return NULL;
+	token_hash(tok, hash);
+	st = db_q(r, Q_TOKEN_BY_HASH);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), hash, sizeof(hash), SQLITE_TRANSIENT);
+	if (db_step(r, st) != DB_ROW)
+		return NULL;
+	p = arena_zalloc(r->a, sizeof(*p));
+	p->token_id = db_int(st, 0);
+	p->kind = db_is_null(st, 1) ? SESS_STAFF : SESS_CUSTOMER;
+	p->user_id = p->kind == SESS_CUSTOMER ? db_int(st, 1) : db_int(st, 2);
+	p->scopes = db_text(r, st, 3);
+	if (!db_is_null(st, 5)) {
+		*why = "revoked_token";
+		return NULL;
+	}
+	if (!db_is_null(st, 4) && db_int(st, 4) <= now) {
+		*why = "expired_token";
+		return NULL;
+	}
+	last = db_int(st, 6);
+	p->email = db_text(r, st, 7);
+	p->name = db_text(r, st, 8);
+	if (strcmp(db_text(r, st, 9), "active") != 0) {
+		*why = "account_disabled";
+		return NULL;
+	}
+	p->mfa_ok = 1;
+	sqlite3_reset(st);
+	if (now - last >= TOUCH_EVERY) {
+		st = db_q(r, Q_TOKEN_TOUCH);
+		db_bind_int(r, st, ":id", p->token_id);
+		db_bind_int(r, st, ":now", now);
+		db_step(r, st);
+	}
+	if (p->kind == SESS_STAFF)
+		load_perms(r, p);
+	r->api = p;
+	r->user_id = p->user_id;
+	*why = NULL;
+	return p;
+}
+
+int
+has_perm(const struct request *r, const char *perm)
+{
+	const struct principal *p = r->api ? r->api : r->principal[SESS_STAFF];
+	size_t	 i;
+
+	if (p == NULL || p->kind != SESS_STAFF)
+		return 0;
+	for (i = 0; i < p->nperms; i++)
+		if (strcmp(p->perms[i], perm) == 0)
+			return 1;
+	return 0;
+}
+
+void
+audit(struct request *r, const char *action, const char *target, const char *fmt, ...)
+{
+	sqlite3_stmt *st = db_q(r, Q_AUDIT_INSERT);
+	const struct principal *p = r->principal[SESS_STAFF] ? r->principal[SESS_STAFF] :
+	    r->principal[SESS_CUSTOMER] ? r->principal[SESS_CUSTOMER] : r->api;
+	va_list	 ap;
+	char	*detail;
+
+	va_start(ap, fmt);
+	detail = arena_vprintf(r->a, fmt, ap);
+	va_end(ap);
+	db_bind_text(r, st, ":kind", p == NULL ? "anonymous" :
+	    p->kind == SESS_STAFF ? "staff" : "customer");
+	if (p == NULL)
+		db_bind_null(r, st, ":actor");
+	else
+		db_bind_int(r, st, ":actor", p->user_id);
+	db_bind_text(r, st, ":action", action);
+	db_bind_text(r, st, ":target", target ? target : "");
+	db_bind_text(r, st, ":detail", detail);
+	db_bind_text(r, st, ":ip", r->remote_addr ? r->remote_addr : "");
+	db_bind_text(r, st, ":rid", r->id);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "audit insert failed");
+}
