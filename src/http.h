@@ -82,6 +82,7 @@ struct request {
 	const char	*authorization;
 	const char	*user_agent;
 	const char	*cookie_header;
+	const char	*csrf_header;	/* X-CSRF-Token */
 	int		 https;
 
 	/* Parsed inputs. */

@@ -109,7 +109,7 @@ load_by_hash(struct request *r, enum sess_kind k, const unsigned char h[32])
 	const char *state;
 
 	st = db_q(r, k == SESS_CUSTOMER ? Q_SESSION_CUSTOMER : Q_SESSION_STAFF);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
 	if (db_step(r, st) != DB_ROW)
 		return NULL;
 	p = arena_zalloc(r->a, sizeof(*p));
@@ -305,7 +305,10 @@ csrf_check(struct request *r, enum sess_kind k)
 	const char *nonce;
 	char	 sig[65];
 
-	/* Never from the query string: URLs end up in logs and Referers. */
+	/* A form field, or a header for script-sent JSON; never from the
+	 * query string (URLs end up in logs and Referers). */
+	if (got == NULL)
+		got = r->csrf_header;
 	if (got == NULL || *got == '\0')
 		return 0;
 	if (r->principal[k] != NULL)

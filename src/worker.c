@@ -323,6 +323,7 @@ read_request(struct request *r, const struct transport *t, const struct limits *
 	r->authorization = t->param(t->ctx, "HTTP_AUTHORIZATION");
 	r->user_agent = t->param(t->ctx, "HTTP_USER_AGENT");
 	r->cookie_header = t->param(t->ctx, "HTTP_COOKIE");
+	r->csrf_header = t->param(t->ctx, "HTTP_X_CSRF_TOKEN");
 	https = t->param(t->ctx, "HTTPS");
 	r->https = https != NULL && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0);
 

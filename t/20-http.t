@@ -74,7 +74,16 @@ t.is_(r.status, 413, "an over-long field is 413")
 r = s.request("POST", "/_test/echo", body="x" * (2 * 1024 * 1024),
               headers={"Content-Type": "application/x-www-form-urlencoded"})
 t.is_(r.status, 413, "a body over the limit is 413 (nginx)")
+# A pre-session CSRF token (cookie + signed value), as a browser gets from any form page.
+pre = s.get("/register")
+cookie = (pre.header("set-cookie") or "").split(";")[0]
+import re  # noqa: E402
+tok = re.search(r'name="csrf" value="([0-9a-f]+)"', pre.text).group(1)
+t.ok(cookie.startswith("px_pre=") and len(tok) == 64, "form pages hand out a signed pre-session CSRF token", cookie)
 r = s.request("POST", "/_test/echo", body='{"a": [1, "two"]}', headers={"Content-Type": "application/json"})
+t.is_(r.status, 403, "a JSON POST without the CSRF header is refused")
+r = s.request("POST", "/_test/echo", body='{"a": [1, "two"]}', headers={"Content-Type": "application/json",
+              "Cookie": cookie, "X-CSRF-Token": tok})
 t.ok(r.status == 200 and r.json()["json"] == {"a": [1, "two"]}, "JSON body parsed", r.text)
 r = s.request("POST", "/_test/echo", body='{"a": ', headers={"Content-Type": "application/json"})
 t.is_(r.status, 400, "malformed JSON is 400")
@@ -88,7 +97,9 @@ boundary = "----px1234"
 mp = ("--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
       "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
       "Content-Type: application/octet-stream\r\n\r\n\x01\x02\x03\r\n--%s--\r\n") % (boundary, boundary, boundary)
-r = s.request("POST", "/_test/echo", body=mp, headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+mp = ("--%s\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n" % (boundary, tok)) + mp
+r = s.request("POST", "/_test/echo", body=mp, headers={"Content-Type": "multipart/form-data; boundary=" + boundary,
+                                                         "Cookie": cookie})
 t.ok(r.status == 200 and r.json()["form"].get("note") == "hello" and r.json()["upload0_len"] == 3,
      "multipart form with a file", r.text)
 
