@@ -20,6 +20,7 @@ int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_views(const struct conf *, int argc, char **argv);
 int	cmd_test_render(const struct conf *, int argc, char **argv);
 int	cmd_test_html(const struct conf *, int argc, char **argv);
+int	cmd_test_routes(const struct conf *, int argc, char **argv);
 int	cmd_test_parse(const struct conf *, int argc, char **argv);
 int	cmd_test_spool(const struct conf *, int argc, char **argv);
 

@@ -919,3 +919,24 @@ cmd_test_parse(const struct conf *c, int argc, char **argv)
 	buf_free(&b);
 	return 0;
 }
+
+/*
+ * test-routes: the route table as tab-separated lines (method, pattern,
+ * who, permission, csrf rule, flags), so tests can enumerate every
+ * route and no new route escapes the CSRF and access checks.
+ */
+int
+cmd_test_routes(const struct conf *c, int argc, char **argv)
+{
+	size_t	 i;
+
+	(void)c;
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < nroutes; i++)
+		printf("%s\t%s\t%s\t%s\t%s\t%u\n", method_names[routes[i].method],
+		    routes[i].pattern, who_names[routes[i].who],
+		    routes[i].perm ? routes[i].perm : "-",
+		    routes[i].csrf == CSRF_CHECK ? "csrf" : "none", routes[i].flags);
+	return 0;
+}

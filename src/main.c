@@ -67,6 +67,7 @@ static const struct cmd cmds[] = {
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
+	{ "test-routes", cmd_test_routes },
 	{ "test-parse", cmd_test_parse },
 	{ "test-spool", cmd_test_spool },
 };

@@ -345,6 +345,13 @@ page_login_post(struct request *r)
 	if (throttle_wait(r, kip) > wait)
 		wait = throttle_wait(r, kip);
 	if (wait > 0) {
+		/* An attempt while throttled is a failure too (no hash is
+		 * spent on it), so hammering leads to the lock, not past it. */
+		db_begin(r);
+		throttle_fail(r, kacct);
+		audit(r, "login.failed", kacct, "%s", "customer; throttled");
+		db_commit(r);
+		wait = throttle_wait(r, kacct) > wait ? throttle_wait(r, kacct) : wait;
 		r->status = 429;
 		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
 		form_page(r, "pages/login", "Sign in", arena_printf(r->a,
