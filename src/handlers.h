@@ -11,6 +11,7 @@ struct request;
 /* page_home.c */
 void	page_home(struct request *);
 void	page_robots(struct request *);
+void	page_terms(struct request *);
 /* page_catalog.c */
 void	page_plans(struct request *);
 void	page_plan(struct request *);

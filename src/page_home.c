@@ -42,3 +42,10 @@ page_robots(struct request *r)
 	buf_puts(r->out, "User-agent: *\nDisallow: /admin\nDisallow: /account\n"
 	    "Disallow: /api/\nDisallow: /login\nDisallow: /register\nAllow: /\n");
 }
+
+/* GET /terms — the terms of service (views/pages/terms.html). */
+void
+page_terms(struct request *r)
+{
+	page_render(r, "pages/terms", page_vm(r, "Terms of service"));
+}

@@ -12,6 +12,7 @@
 const struct route routes[] = {
 	{ M_GET,  "/",			page_home,	WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/robots.txt",	page_robots,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/terms",		page_terms,	WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/healthz",		page_healthz,	WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/plans",		page_plans,	WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/plans/{slug}",	page_plan,	WHO_ANY, NULL, CSRF_NONE, 0 },

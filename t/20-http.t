@@ -11,7 +11,8 @@ s = Stack(workers=2, tls=True).start()
 
 pages = ["/", "/plans", "/plans?sort=price_desc", "/plans?protocol=vless&country=DE",
          "/plans?sort=traffic&page=2", "/plans?category=gaming&brand=swift",
-         "/plans/fra-vless-starter", "/plans/sgp-vmess-unlimited"]
+         "/plans/fra-vless-starter", "/plans/sgp-vmess-unlimited", "/terms", "/register", "/login",
+         "/password/forgot"]
 for p in pages:
     r = s.get(p)
     t.is_(r.status, 200, "GET %s is 200" % p)
