@@ -36,23 +36,6 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 	return v >= PX_SCHEMA_VERSION ? 0 : 1;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	struct buf b;
-	char	 chunk[8192];
-	size_t	 n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	return b.p;
-}
-
 /* seed --demo: the demo catalog, once; refuses a database with plans. */
 int
 cmd_seed(const struct conf *c, int argc, char **argv)
@@ -85,7 +68,7 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/demo/seed.sql", c->sql_dir);
-	if ((sql = slurp(path)) == NULL) {
+	if ((sql = file_read(path)) == NULL) {
 		fprintf(stderr, "1000proxy: %s: cannot read\n", path);
 		sqlite3_close(db);
 		return 1;

@@ -85,25 +85,6 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE	*f = fopen(path, "r");
-	struct buf b;
-	char	 chunk[8192];
-	size_t	 n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	if (b.p == NULL)
-		buf_puts(&b, "");
-	return b.p;
-}
-
 int
 db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 {
@@ -140,7 +121,7 @@ db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 		if (v <= have)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((sql = slurp(path)) == NULL) {
+		if ((sql = file_read(path)) == NULL) {
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			rc = -1;
 			break;

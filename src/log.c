@@ -104,20 +104,18 @@ log_request(const struct request *r, size_t bytes)
 	cpu_at_start = cpu_ms();
 }
 
-void
-log_msg(const struct request *r, const char *fmt, ...)
+/* A diagnostic line: level, then one tag (request id or daemon name). */
+static void
+diag(const char *level, const char *tag, const char *tagval, const char *fmt, va_list ap)
 {
 	struct buf b, m;
-	va_list	 ap;
 
 	buf_init(&b);
 	buf_init(&m);
-	va_start(ap, fmt);
 	buf_vprintf(&m, fmt, ap);
-	va_end(ap);
 	stamp(&b);
-	buf_puts(&b, ",\"level\":\"error\",\"id\":");
-	buf_json_str(&b, r ? r->id : "");
+	buf_printf(&b, ",\"level\":\"%s\",\"%s\":", level, tag);
+	buf_json_str(&b, tagval);
 	buf_puts(&b, ",\"msg\":");
 	buf_json_str(&b, m.p ? m.p : "");
 	buf_printf(&b, ",\"pid\":%d", (int)getpid());
@@ -126,22 +124,21 @@ log_msg(const struct request *r, const char *fmt, ...)
 }
 
 void
-log_sys(const char *who, const char *fmt, ...)
+log_msg(const struct request *r, const char *fmt, ...)
 {
-	struct buf b, m;
 	va_list	 ap;
 
-	buf_init(&b);
-	buf_init(&m);
 	va_start(ap, fmt);
-	buf_vprintf(&m, fmt, ap);
+	diag("error", "id", r ? r->id : "", fmt, ap);
 	va_end(ap);
-	stamp(&b);
-	buf_puts(&b, ",\"level\":\"info\",\"who\":");
-	buf_json_str(&b, who);
-	buf_puts(&b, ",\"msg\":");
-	buf_json_str(&b, m.p ? m.p : "");
-	buf_printf(&b, ",\"pid\":%d", (int)getpid());
-	buf_free(&m);
-	emit(&b);
+}
+
+void
+log_sys(const char *who, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	diag("info", "who", who, fmt, ap);
+	va_end(ap);
 }

@@ -519,3 +519,22 @@ buf_bytes(struct buf *b, int64_t n)
 	else
 		buf_printf(b, "%" PRId64 " %s", whole, unit[u]);
 }
+
+char *
+file_read(const char *path)
+{
+	FILE	*f = fopen(path, "r");
+	struct buf b;
+	char	 chunk[8192];
+	size_t	 n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	if (b.p == NULL)
+		buf_puts(&b, "");
+	return b.p;
+}

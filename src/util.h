@@ -77,6 +77,9 @@ void	hex_encode(char *out, const unsigned char *in, size_t n);
 /* Parse a decimal integer in full; 0 on success. */
 int	parse_i64(const char *, int64_t *);
 
+/* A whole file as a NUL-terminated malloc'ed string (free it), or NULL. */
+char	*file_read(const char *path);
+
 /* Money: render minor units of a currency ("USD", 1234) as "$12.34". */
 void	buf_money(struct buf *, int64_t minor, const char *currency);
 /* Bytes as "1.5 GB"; 0 means "Unlimited". */
