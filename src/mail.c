@@ -21,12 +21,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "cmd.h"
+#include "curl_lib.h"
 #include "conf.h"
 #include "db.h"
 #include "spool.h"
@@ -289,6 +289,7 @@ smtp_send(struct work *w, struct job *j, struct mail *m, const struct buf *msg)
 	long	 code = 0;
 	CURLcode rc;
 	CURL	*h;
+	const struct curl_lib *cu;
 
 	if (*c->smtp_url == '\0') {
 		/* Not configured yet: keep the mail until it is (or it ages out). */
@@ -299,44 +300,46 @@ smtp_send(struct work *w, struct job *j, struct mail *m, const struct buf *msg)
 		snprintf(j->err, sizeof(j->err), "smtp_url must start with smtp:// or smtps://");
 		return JOB_FAIL;
 	}
-	if ((h = curl_easy_init()) == NULL) {
+	if ((cu = curl_lib(j->err, sizeof(j->err))) == NULL)
+		return JOB_RETRY;
+	if ((h = cu->easy_init()) == NULL) {
 		snprintf(j->err, sizeof(j->err), "curl_easy_init failed");
 		return JOB_RETRY;
 	}
 	from = arena_printf(j->a, "<%s>", c->smtp_from);
 	to = arena_printf(j->a, "<%s>", m->rcpt);
-	rcpt = curl_slist_append(NULL, to);
-	curl_easy_setopt(h, CURLOPT_URL, c->smtp_url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	rcpt = cu->slist_append(NULL, to);
+	cu->easy_setopt(h, CURLOPT_URL, c->smtp_url);
+	cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	/* smtp:// must upgrade with STARTTLS or fail; never CURLUSESSL_TRY. */
-	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	cu->easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	if (*c->smtp_user != '\0') {
-		curl_easy_setopt(h, CURLOPT_USERNAME, c->smtp_user);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, c->smtp_password);
+		cu->easy_setopt(h, CURLOPT_USERNAME, c->smtp_user);
+		cu->easy_setopt(h, CURLOPT_PASSWORD, c->smtp_password);
 	}
 	if (*c->smtp_ca_file != '\0')
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->smtp_ca_file);
-	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(h, CURLOPT_READDATA, &u);
-	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_INFILESIZE, (long)msg->len);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->smtp_timeout < 10 ? (long)c->smtp_timeout : 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->smtp_timeout);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(h, CURLOPT_DEBUGDATA, last);
-	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(h);
+		cu->easy_setopt(h, CURLOPT_CAINFO, c->smtp_ca_file);
+	cu->easy_setopt(h, CURLOPT_MAIL_FROM, from);
+	cu->easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	cu->easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	cu->easy_setopt(h, CURLOPT_READDATA, &u);
+	cu->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	cu->easy_setopt(h, CURLOPT_INFILESIZE, (long)msg->len);
+	cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->smtp_timeout < 10 ? (long)c->smtp_timeout : 10L);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT, (long)c->smtp_timeout);
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	cu->easy_setopt(h, CURLOPT_DEBUGDATA, last);
+	cu->easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	rc = cu->easy_perform(h);
+	cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	cu->slist_free_all(rcpt);
+	cu->easy_cleanup(h);
 	if (rc == CURLE_OK)
 		return JOB_DONE;
 	snprintf(j->err, sizeof(j->err), "SMTP %ld: %s (curl %d: %s)", code,
-	    last[0] ? last : "no reply", (int)rc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	    last[0] ? last : "no reply", (int)rc, errbuf[0] ? errbuf : cu->easy_strerror(rc));
 	if (rc == CURLE_LOGIN_DENIED) {
 		char	 why[1100];
 

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "cmd.h"
 #include "conf.h"
@@ -320,7 +319,6 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		close(lockfd);
 		return 1;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	/* No SA_RESTART: a stop request must interrupt the idle poll(). */
 	memset(&sa, 0, sizeof(sa));
@@ -370,7 +368,6 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		close(ino);
 	views_free(w.views);
 	sqlite3_close(w.db);
-	curl_global_cleanup();
 	/* Empty the pid before the lock goes with the descriptor. */
 	if (ftruncate(lockfd, 0) != 0)
 		log_sys("work", "truncate lock: %s", strerror(errno));
