@@ -130,6 +130,15 @@ t.ok(any(x["path"] == "/plans/no-such-plan" and x["status"] == 404 for x in line
 p = s.cli("serve", check=False)
 t.ok(p.returncode != 0 and ("already running" in p.stderr or "listening" in p.stderr),
      "a second pool on the same pid file/socket refuses to start", p.stderr)
+# /healthz tells a monitor when the database is unusable.
+import sqlite3  # noqa: E402
+c = sqlite3.connect(s.db)
+c.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_gone")
+c.commit()
+c.close()
+r = s.get("/healthz")
+t.ok(r.status == 503 and r.json()["database"] == "error", "healthz is 503 when the database is unusable", r.text)
+t.is_(s.get("/robots.txt").status, 200, "and the worker is still there")
 s.check_sanitizers(t)
 s.stop()
 t.done()
