@@ -9,11 +9,12 @@
  * This is the one deliberate exception to "nothing from one request
  * survives into the next", so it is fenced in by these rules:
  *
- *  1. Only GET and HEAD, and only when the request carries no Cookie
- *     header and no Authorization header at all: a signed-in person's
- *     pages will carry per-user chrome (name, cart, CSRF token), and we
- *     cannot tell a session cookie from a harmless one without the
- *     account layer, so any cookie means "render fresh, store nothing".
+ *  1. Only GET and HEAD, and only when the request carries no session
+ *     cookie (customer or staff, either spelling) and no Authorization
+ *     header: a signed-in person's pages carry per-user chrome (name,
+ *     sign-out token).  Other cookies (the pre-session CSRF nonce) do
+ *     not change what an anonymous page shows, and cacheable handlers
+ *     never set one.
  *  2. Only handlers that call cache_allow(), only routes open to anyone
  *     (WHO_ANY), only status 200, and never a response that sets a
  *     cookie.  Error pages are never cached (they show the request id).
@@ -151,9 +152,10 @@ anonymous_get(const struct request *r)
 {
 	if (r->method != M_GET && r->method != M_HEAD)
 		return 0;
-	if (r->cookie_header != NULL || r->authorization != NULL)
+	if (r->authorization != NULL)
 		return 0;
-	return 1;
+	return req_cookie(r, "px_c") == NULL && req_cookie(r, "__Host-px_c") == NULL &&
+	    req_cookie(r, "px_s") == NULL && req_cookie(r, "__Host-px_s") == NULL;
 }
 
 static int64_t

@@ -2,7 +2,7 @@
 """The per-worker page cache (src/cache.c) through nginx and FastCGI:
 a hit is the same page with a fresh request id; a commit from another
 connection (the sqlite3 CLI) makes the next request render afresh; a
-request with a cookie or Authorization is neither served from nor stored
+request with a session cookie or Authorization is neither served from nor stored
 into the cache; error pages are never cached.  One worker, so every
 request meets the same cache.  No timings: this proves behaviour only."""
 import os
@@ -88,14 +88,15 @@ sql("UPDATE plans SET active = 1 WHERE slug = 'fra-vless-starter';")
 # Cookies and Authorization: never served from the cache...
 s.get("/plans")
 t.is_(cache_state(s.get("/plans")), "hit", "/plans is cached (anonymous)")
-r = s.get("/plans", headers={"Cookie": "__Host-px_session=abc"})
-t.is_(cache_state(r), "bypass", "with a session cookie: not served from the cache")
-r = s.get("/plans", headers={"Cookie": "theme=dark"})
-t.is_(cache_state(r), "bypass", "with any cookie: not served from the cache")
+for name in ("px_c", "__Host-px_c", "px_s", "__Host-px_s"):
+    r = s.get("/plans", headers={"Cookie": "theme=dark; %s=%s" % (name, "a" * 32)})
+    t.is_(cache_state(r), "bypass", "with a session cookie (%s): not served from the cache" % name)
+r = s.get("/plans", headers={"Cookie": "px_pre=%s; theme=dark" % ("b" * 32)})
+t.is_(cache_state(r), "hit", "a cookie that is not a session (the CSRF nonce) does not stop the cache")
 r = s.get("/plans", headers={"Authorization": "Bearer 0123456789abcdef0123"})
 t.is_(cache_state(r), "bypass", "with Authorization: not served from the cache")
 # ...and never stored into it.
-r = s.get("/plans?page=2", headers={"Cookie": "__Host-px_session=abc"})
+r = s.get("/plans?page=2", headers={"Cookie": "px_c=" + "a" * 32})
 t.ok(r.status == 200 and cache_state(r) == "bypass", "a cookie request renders /plans?page=2")
 t.is_(cache_state(s.get("/plans?page=2")), "miss", "and did not store it: the anonymous request misses")
 r = s.get("/plans?page=3", headers={"Authorization": "Bearer 0123456789abcdef0123"})
