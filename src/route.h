@@ -38,7 +38,8 @@ struct route {
 	const char	*pattern;
 	handler_fn	 handler;
 	enum who	 who;
-	const char	*perm;		/* staff permission name, or NULL */
+	const char	*perm;		/* staff permission name, or NULL; for WHO_API
+					 * "SCOPE" or "SCOPE:PERMISSION" (required) */
 	enum csrf_rule	 csrf;
 	unsigned	 flags;
 };

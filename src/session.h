@@ -44,6 +44,9 @@ struct principal *session_load(struct request *, enum sess_kind);
 /* Load the principal of an Authorization: Bearer token (NULL when absent
  * or invalid; *why says which). */
 struct principal *token_load(struct request *, const char **why);
+/* 1 when an API principal's token carries scope (a whole word of its
+ * space-separated scopes); 0 for a session or a missing scope. */
+int	token_has_scope(const struct principal *, const char *scope);
 
 /*
  * Start a new session of kind for user (a fresh token: this is also how
