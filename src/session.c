@@ -340,8 +340,8 @@ token_load(struct request *r, const char **why)
 	*why = "invalid_token";
 	if (strlen(tok) < 20 || strlen(tok) > 128)
 		return NULL;
-	/* RFC 6750 b64token, minus what our tokens never contain: anything
-	 * else is refused before it costs a hash and a lookup. */
+	/* RFC 6750's b64token characters (no '=' padding: ours have none);
+	 * anything else is refused before it costs a hash and a lookup. */
 	if (tok[strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-._~+/")] != '\0')
 		return NULL;
