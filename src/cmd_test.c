@@ -226,7 +226,7 @@ t_router(void)
 	ok(!route_match("/reset/{token}", "/reset/short", NULL), "router: short token refused");
 	{
 		size_t	 i, k;
-		int	 dup = 0, csrf_ok = 1;
+		int	 dup = 0, csrf_ok = 1, scope_ok = 1;
 
 		for (i = 0; i < nroutes; i++) {
 			for (k = i + 1; k < nroutes; k++)
@@ -236,9 +236,14 @@ t_router(void)
 			if (routes[i].method != M_GET && routes[i].who != WHO_WEBHOOK &&
 			    routes[i].who != WHO_API && routes[i].csrf != CSRF_CHECK)
 				csrf_ok = 0;
+			if (routes[i].who == WHO_API && (routes[i].perm == NULL ||
+			    routes[i].perm[0] == '\0' || routes[i].perm[0] == ':' ||
+			    strncmp(routes[i].pattern, "/api/", 5) != 0))
+				scope_ok = 0;
 		}
 		ok(!dup, "routes: no pattern is listed twice for a method");
 		ok(csrf_ok, "routes: every cookie-authenticated unsafe route checks CSRF");
+		ok(scope_ok, "routes: every API route lives under /api/ and names the scope it needs");
 	}
 	arena_free(a);
 }

@@ -29,6 +29,15 @@ void	page_forgot(struct request *);
 void	page_forgot_post(struct request *);
 void	page_reset(struct request *);
 void	page_reset_post(struct request *);
+/* tokens.c: personal access tokens, customers and staff */
+void	page_tokens(struct request *);
+void	page_tokens_post(struct request *);
+void	page_token_revoke_post(struct request *);
+void	admin_tokens(struct request *);
+void	admin_tokens_post(struct request *);
+void	admin_token_revoke_post(struct request *);
+/* api.c: the JSON API */
+void	api_me(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
 const char *safe_next(const char *, const char *);

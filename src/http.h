@@ -111,6 +111,7 @@ struct request {
 	struct kvlist	 resp_headers;
 	struct buf	*out;		/* body; owned by the worker, reset per request */
 	const char	*error;		/* message shown on an error page */
+	const char	*error_code;	/* JSON error code, when more specific than the status's */
 	int		 cacheable;	/* the handler called cache_allow() */
 	const char	*cache;		/* "hit", "miss", "bypass" or NULL; logged */
 };

@@ -6,7 +6,10 @@
  * "{token}" [A-Za-z0-9_-]{16,128}.  The dispatcher checks, in order:
  * path (404), method (405 with Allow; HEAD runs the GET handler),
  * who may call it (login redirect, 401 or 403), permission (403) and CSRF
- * (403) before the handler runs.
+ * (403) before the handler runs.  API routes (WHO_API) take a Bearer
+ * token instead of cookies, answer in JSON with a stable error code, and
+ * name in perm the token scope they need ("read"), optionally with the
+ * staff permission the owner must hold ("write:orders.write").
  */
 #ifndef PX_ROUTE_H
 #define PX_ROUTE_H
@@ -38,7 +41,8 @@ struct route {
 	const char	*pattern;
 	handler_fn	 handler;
 	enum who	 who;
-	const char	*perm;		/* staff permission name, or NULL */
+	const char	*perm;		/* staff permission name, or NULL; for WHO_API
+					 * "SCOPE" or "SCOPE:PERMISSION" (required) */
 	enum csrf_rule	 csrf;
 	unsigned	 flags;
 };

@@ -143,7 +143,10 @@ render_error(struct request *r, int status)
 	}
 	if (is_api(r) || r->app->views == NULL) {
 		r->resp_ctype = "application/json";
-		buf_printf(r->out, "{\"error\":{\"code\":\"%s\",\"message\":", error_code(status));
+		buf_puts(r->out, "{\"error\":{\"code\":");
+		buf_json_str(r->out, r->error_code != NULL && status < 500 ?
+		    r->error_code : error_code(status));
+		buf_puts(r->out, ",\"message\":");
 		buf_json_str(r->out, msg);
 		buf_puts(r->out, "},\"request_id\":");
 		buf_json_str(r->out, r->id);
@@ -243,6 +246,65 @@ redirect_to_login(struct request *r, const char *login)
 	resp_redirect(r, 303, arena_printf(r->a, "%s%s", login, next));
 }
 
+/* What a person reads for each reason token_load() gives. */
+static const char *
+token_why_text(const char *why)
+{
+	if (strcmp(why, "missing_token") == 0)
+		return "An API token is required: send Authorization: Bearer <token>.";
+	if (strcmp(why, "expired_token") == 0)
+		return "This API token has expired.";
+	if (strcmp(why, "revoked_token") == 0)
+		return "This API token has been revoked.";
+	if (strcmp(why, "account_disabled") == 0)
+		return "The account that owns this API token is disabled.";
+	return "This API token is not valid.";
+}
+
+/*
+ * An API route's perm is "SCOPE" or "SCOPE:PERMISSION": the scope the
+ * token must carry and, optionally, the staff permission its owner must
+ * hold (such a route is closed to customer tokens).  A route without one
+ * is closed to everybody (t_router checks that none is missing).
+ * Returns 1 to go on, or 0 with the 403 made.
+ */
+static int
+api_scope_ok(struct request *r, const struct route *rt, const struct principal *p)
+{
+	const char *colon;
+	char	 scope[32];
+	size_t	 n;
+
+	if (rt->perm == NULL)
+		goto refuse;
+	colon = strchr(rt->perm, ':');
+	n = colon ? (size_t)(colon - rt->perm) : strlen(rt->perm);
+	if (n == 0 || n >= sizeof(scope))
+		goto refuse;
+	memcpy(scope, rt->perm, n);
+	scope[n] = '\0';
+	if (!token_has_scope(p, scope)) {
+		resp_header(r, "WWW-Authenticate", arena_printf(r->a,
+		    "Bearer realm=\"1000proxy\", error=\"insufficient_scope\", scope=\"%s\"", scope));
+		r->error_code = "insufficient_scope";
+		r->error = arena_printf(r->a, "This call needs a token with the \"%s\" scope.", scope);
+		render_error(r, 403);
+		return 0;
+	}
+	if (colon != NULL && (p->kind != SESS_STAFF || !has_perm(r, colon + 1))) {
+		r->error_code = "forbidden";
+		r->error = "This token's owner lacks the permission for this call.";
+		render_error(r, 403);
+		return 0;
+	}
+	return 1;
+refuse:
+	r->error_code = "forbidden";
+	r->error = "This call is not open to API tokens.";
+	render_error(r, 403);
+	return 0;
+}
+
 /*
  * Who may call the route: load the principal it needs and enforce the
  * sign-in, second-factor and permission rules.  Returns 1 to go on, or
@@ -261,19 +323,18 @@ authorize(struct request *r, const struct route *rt)
 		r->cookies.n = 0;
 		return 1;
 	case WHO_API:
+		/* Bearer only: a cookie is ambient authority and means nothing here. */
 		r->cookies.n = 0;
 		if ((p = token_load(r, &why)) == NULL) {
-			resp_header(r, "WWW-Authenticate", "Bearer realm=\"1000proxy\"");
-			r->error = arena_printf(r->a, "A valid API token is required (%s).", why);
+			resp_header(r, "WWW-Authenticate", strcmp(why, "missing_token") == 0 ?
+			    "Bearer realm=\"1000proxy\"" :
+			    "Bearer realm=\"1000proxy\", error=\"invalid_token\"");
+			r->error_code = why;
+			r->error = token_why_text(why);
 			render_error(r, 401);
 			return 0;
 		}
-		if (rt->perm != NULL && p->kind == SESS_STAFF && !has_perm(r, rt->perm)) {
-			r->error = "This token's owner lacks the permission for this call.";
-			render_error(r, 403);
-			return 0;
-		}
-		return 1;
+		return api_scope_ok(r, rt, p);
 	case WHO_ANY:
 		session_load(r, k);
 		return 1;

@@ -29,6 +29,19 @@ const struct route routes[] = {
 	{ M_GET,  "/password/reset/{token}", page_reset, WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_POST, "/password/reset/{token}", page_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
 
+	/* Personal access tokens (tokens.c): one implementation, two kinds. */
+	{ M_GET,  "/account/tokens",	page_tokens,	WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/tokens",	page_tokens_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_POST, "/account/tokens/{id:int}/revoke", page_token_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/tokens",	admin_tokens,	WHO_STAFF, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/tokens",	admin_tokens_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
+	{ M_POST, "/admin/tokens/{id:int}/revoke", admin_token_revoke_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
+
+	/* The JSON API (api.c): Bearer tokens only, no cookies, no CSRF
+	 * (not ambient).  perm is the scope the token needs, or
+	 * "SCOPE:PERMISSION" for a staff-only call. */
+	{ M_GET,  "/api/v1/me",		api_me,		WHO_API, "read", CSRF_NONE, 0 },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0 },

@@ -340,6 +340,11 @@ token_load(struct request *r, const char **why)
 	*why = "invalid_token";
 	if (strlen(tok) < 20 || strlen(tok) > 128)
 		return NULL;
+	/* RFC 6750's b64token characters (no '=' padding: ours have none);
+	 * anything else is refused before it costs a hash and a lookup. */
+	if (tok[strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/")] != '\0')
+		return NULL;
 	token_hash(tok, hash);
 	st = db_q(r, Q_TOKEN_BY_HASH);
 	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), hash, sizeof(hash), SQLITE_TRANSIENT);
@@ -379,6 +384,22 @@ token_load(struct request *r, const char **why)
 	r->user_id = p->user_id;
 	*why = NULL;
 	return p;
+}
+
+int
+token_has_scope(const struct principal *p, const char *scope)
+{
+	const char *s;
+	size_t	 n = strlen(scope);
+
+	if (p == NULL || p->token_id == 0 || p->scopes == NULL || n == 0)
+		return 0;
+	for (s = p->scopes; *s; s += strcspn(s, " ")) {
+		s += strspn(s, " ");
+		if (strncmp(s, scope, n) == 0 && (s[n] == ' ' || s[n] == '\0'))
+			return 1;
+	}
+	return 0;
 }
 
 int

@@ -41,9 +41,14 @@ struct principal {
  * expired; an expired one is deleted).  Touches last_seen_at at most once
  * a minute.  May end the request with 500. */
 struct principal *session_load(struct request *, enum sess_kind);
-/* Load the principal of an Authorization: Bearer token (NULL when absent
- * or invalid; *why says which). */
+/* Load the principal of an Authorization: Bearer token into r->api.
+ * NULL when absent or refused, with *why a stable API error code:
+ * missing_token, invalid_token, revoked_token, expired_token or
+ * account_disabled.  Touches last_used_at at most once a minute. */
 struct principal *token_load(struct request *, const char **why);
+/* 1 when an API principal's token carries scope (a whole word of its
+ * space-separated scopes); 0 for a session or a missing scope. */
+int	token_has_scope(const struct principal *, const char *scope);
 
 /*
  * Start a new session of kind for user (a fresh token: this is also how

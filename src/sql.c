@@ -87,6 +87,23 @@ const char *const sql_text[Q__MAX] = {
 	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
 	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = :hash",
 	[Q_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
+	/* Personal access tokens (tokens.c).  The owner is ":cid, :sid" with
+	 * the other one NULL; "IS" compares NULLs, so one statement serves
+	 * both kinds and a row of the other kind never matches. */
+	[Q_API_TOKEN_LIST] = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, "
+	    "revoked_at FROM api_tokens WHERE customer_id IS :cid AND staff_id IS :sid "
+	    "ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 200",
+	[Q_API_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM api_tokens WHERE customer_id IS :cid "
+	    "AND staff_id IS :sid AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)",
+	[Q_API_TOKEN_INSERT] = "INSERT INTO api_tokens (token_hash, prefix, name, customer_id, staff_id, "
+	    "scopes, created_at, expires_at) VALUES (:hash, :prefix, :name, :cid, :sid, :scopes, :now, :expires)",
+	[Q_API_TOKEN_GET] = "SELECT id, name, prefix, revoked_at FROM api_tokens "
+	    "WHERE id = :id AND customer_id IS :cid AND staff_id IS :sid",
+	[Q_API_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = :now "
+	    "WHERE id = :id AND customer_id IS :cid AND staff_id IS :sid AND revoked_at IS NULL",
+	[Q_API_TOKEN_INFO] = "SELECT prefix, expires_at, created_at FROM api_tokens WHERE id = :id",
+	[Q_TOKEN_OWNER_PHC_CUSTOMER] = "SELECT password_hash FROM customers WHERE id = :id AND state = 'active'",
+	[Q_TOKEN_OWNER_PHC_STAFF] = "SELECT password_hash FROM staff WHERE id = :id AND state = 'active'",
 	[Q_THROTTLE_GET] = "SELECT failures, locked_until FROM login_throttle WHERE key = :key",
 	[Q_THROTTLE_PUT] = "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) "
 	    "VALUES (:key, :fails, :now, :until) ON CONFLICT (key) DO UPDATE SET "
@@ -135,6 +152,14 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_INSERT] = "AUDIT_INSERT",
 	[Q_TOKEN_BY_HASH] = "TOKEN_BY_HASH",
 	[Q_TOKEN_TOUCH] = "TOKEN_TOUCH",
+	[Q_API_TOKEN_LIST] = "API_TOKEN_LIST",
+	[Q_API_TOKEN_COUNT_LIVE] = "API_TOKEN_COUNT_LIVE",
+	[Q_API_TOKEN_INSERT] = "API_TOKEN_INSERT",
+	[Q_API_TOKEN_GET] = "API_TOKEN_GET",
+	[Q_API_TOKEN_REVOKE] = "API_TOKEN_REVOKE",
+	[Q_API_TOKEN_INFO] = "API_TOKEN_INFO",
+	[Q_TOKEN_OWNER_PHC_CUSTOMER] = "TOKEN_OWNER_PHC_CUSTOMER",
+	[Q_TOKEN_OWNER_PHC_STAFF] = "TOKEN_OWNER_PHC_STAFF",
 	[Q_THROTTLE_GET] = "THROTTLE_GET",
 	[Q_THROTTLE_PUT] = "THROTTLE_PUT",
 	[Q_THROTTLE_CLEAR] = "THROTTLE_CLEAR",
