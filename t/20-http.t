@@ -104,6 +104,10 @@ r = s.request("POST", "/_test/echo", body=mp, headers={"Content-Type": "multipar
 t.ok(r.status == 200 and r.json()["form"].get("note") == "hello" and r.json()["upload0_len"] == 3,
      "multipart form with a file", r.text)
 
+r = s.request("POST", "/api/v1/me", body="x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+t.ok(r.status == 413 and (r.header("content-type") or "").startswith("application/json") and r.json()["error"]["code"],
+     "an API body over nginx's limit is a JSON 413, not an HTML page", (r.status, r.header("content-type"), r.text[:200]))
+
 # Health and robots
 r = s.get("/healthz")
 t.ok(r.status == 200 and r.json()["status"] == "ok" and r.json()["database"] == "ok", "healthz ok", r.text)
