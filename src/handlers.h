@@ -38,6 +38,24 @@ void	admin_tokens_post(struct request *);
 void	admin_token_revoke_post(struct request *);
 /* api.c: the JSON API */
 void	api_me(struct request *);
+/* page_account.c */
+void	page_account(struct request *);
+void	page_account_profile_post(struct request *);
+void	page_account_email(struct request *);
+void	page_account_email_post(struct request *);
+void	page_account_password(struct request *);
+void	page_account_password_post(struct request *);
+void	page_account_sessions(struct request *);
+void	page_account_session_revoke_post(struct request *);
+void	page_account_sessions_revoke_others_post(struct request *);
+void	page_account_delete(struct request *);
+void	page_account_delete_post(struct request *);
+/* page_totp.c */
+void	page_account_2fa(struct request *);
+void	page_account_2fa_enable_post(struct request *);
+void	page_account_2fa_disable_post(struct request *);
+void	page_login_2fa(struct request *);
+void	page_login_2fa_post(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
 const char *safe_next(const char *, const char *);

@@ -41,6 +41,30 @@ const struct route routes[] = {
 	 * (not ambient).  perm is the scope the token needs, or
 	 * "SCOPE:PERMISSION" for a staff-only call. */
 	{ M_GET,  "/api/v1/me",		api_me,		WHO_API, "read", CSRF_NONE, 0 },
+	/* The customer's own account (page_account.c, page_totp.c).  Each
+	 * POST has a GET of the same pattern: the form shown again when its
+	 * CSRF token is refused. */
+	{ M_GET,  "/account",		page_account,	WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/account/profile",	page_account,	WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/profile",	page_account_profile_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/email",	page_account_email, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/email",	page_account_email_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/password",	page_account_password, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/password",	page_account_password_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/sessions",	page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/account/sessions/{id:int}/revoke", page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/sessions/{id:int}/revoke", page_account_session_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/sessions/revoke-others", page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/sessions/revoke-others", page_account_sessions_revoke_others_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/delete",	page_account_delete, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/delete",	page_account_delete_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/2fa",	page_account_2fa, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/account/2fa/enable", page_account_2fa, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/2fa/enable", page_account_2fa_enable_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/account/2fa/disable", page_account_2fa, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/account/2fa/disable", page_account_2fa_disable_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/login/2fa",		page_login_2fa,	WHO_CUSTOMER, NULL, CSRF_NONE, F_PARTIAL },
+	{ M_POST, "/login/2fa",		page_login_2fa_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PARTIAL },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0 },

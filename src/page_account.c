@@ -1,0 +1,617 @@
+/*
+ * page_account.c: the signed-in customer's own account.
+ *
+ *   GET  /account, POST /account/profile        profile (name), balance, state
+ *   GET/POST /account/email                     change email (re-verified)
+ *   GET/POST /account/password                  change password
+ *   GET  /account/sessions                      where the account is signed in
+ *   POST /account/sessions/{id:int}/revoke      sign one of them out
+ *   POST /account/sessions/revoke-others        sign out everywhere else
+ *   GET/POST /account/delete                    delete the account
+ *
+ * Every statement names the customer from the session (r->principal),
+ * never from the form, so an id typed into a URL reaches only the
+ * customer's own rows: another customer's session id is a 404.
+ * Credential changes ask for the password again (and a TOTP code when
+ * enrolled) in the same form: acct_reauth().  Every GET page here also
+ * serves as the re-display of its POST after a refused CSRF token
+ * (router.c), so it pre-fills from req_form() (never passwords).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "account.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+#include "spool.h"
+#include "throttle.h"
+#include "totp.h"
+#include "ui.h"
+#include "view.h"
+
+#define CHANGE_EMAIL_TTL	(24 * 3600)
+#define NAME_MAX_BYTES		100
+#define UA_SHOWN		120
+
+/* The notices a page may show after a redirect: ?ok=<key>. */
+static const struct {
+	const char	*key;
+	const char	*msg;
+} notices[] = {
+	{ "profile", "Your name is saved." },
+	{ "email", "We have sent a confirmation link to the new address. Your address "
+	    "changes when you open it; until then you sign in with the current one." },
+	{ "password", "Your password is changed, and every other session is signed out." },
+	{ "others", "Every other session is signed out." },
+	{ "revoked", "That session is signed out." },
+	{ "totp_off", "Two-factor authentication is off." },
+};
+
+struct acct *
+acct_load(struct request *r, int gate)
+{
+	const struct principal *p = r->principal[SESS_CUSTOMER];
+	sqlite3_stmt *st;
+	struct acct *a;
+
+	if (p == NULL)
+		req_fail(r, 401, "Please sign in first.");
+	st = db_q(r, Q_ACCT_CUSTOMER);
+	db_bind_int(r, st, ":id", p->user_id);
+	if (db_step(r, st) != DB_ROW)
+		req_fail(r, 500, "customer %lld of a live session is gone", (long long)p->user_id);
+	a = arena_zalloc(r->a, sizeof(*a));
+	a->id = p->user_id;
+	a->email = db_text(r, st, 0);
+	a->name = db_text(r, st, 1);
+	a->verified = (int)db_int(st, 2);
+	a->totp = (int)db_int(st, 3);
+	a->phc = db_text(r, st, 4);
+	a->balance_minor = db_int(st, 6);
+	a->currency = db_text(r, st, 7);
+	a->created_at = db_int(st, 8);
+	sqlite3_reset(st);
+	if (gate && r->app->conf.require_customer_totp && !a->totp) {
+		resp_redirect(r, 303, "/account/2fa");
+		return NULL;
+	}
+	return a;
+}
+
+struct vm *
+acct_vm(struct request *r, const struct acct *a, const char *title, const char *nav)
+{
+	struct vm *vm = page_vm(r, title);
+	const char *ok = req_query(r, "ok");
+	size_t	 i;
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	vm_set(vm, "email", a->email);
+	vm_set_bool(vm, "totp", a->totp);
+	vm_set_bool(vm, arena_printf(r->a, "nav_%s", nav), 1);
+	if (ok != NULL && !r->redisplay)
+		for (i = 0; i < NELEM(notices); i++)
+			if (strcmp(ok, notices[i].key) == 0)
+				vm_set(vm, "notice", notices[i].msg);
+	return vm;
+}
+
+/* The account's key in the login throttle. */
+static const char *
+acct_key(struct request *r, const struct acct *a)
+{
+	return throttle_key_account(r, a->email);
+}
+
+const char *
+acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
+{
+	const char *pw = req_form(r, "password"), *code = req_form(r, "code");
+	const char *key = acct_key(r, a);
+	int64_t	 wait;
+	int	 ok = 0, v;
+
+	if ((wait = throttle_wait(r, key)) > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		return arena_printf(r->a, "Too many failed attempts. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s");
+	}
+	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX) {
+		if ((v = password_verify(&r->app->conf, pw, a->phc)) < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+		ok = v == 1;
+	}
+	if (ok && a->totp) {
+		ok = code != NULL && strlen(code) <= 64 &&
+		    (acct_totp_accept(r, a->id, code, 0) ||
+		    (allow_recovery && acct_recovery_accept(r, a->id, code)));
+		if (!ok) {
+			db_begin(r);
+			throttle_fail(r, key);
+			audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+			    "%s", "second factor");
+			db_commit(r);
+			r->status = 403;
+			return "The authentication code is wrong or was already used.";
+		}
+	}
+	if (!ok) {
+		db_begin(r);
+		throttle_fail(r, key);
+		audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+		    "%s", "password");
+		db_commit(r);
+		r->status = 403;
+		return "Your current password is wrong.";
+	}
+	db_begin(r);
+	throttle_clear(r, key);
+	session_reauth(r, SESS_CUSTOMER);
+	db_commit(r);
+	return NULL;
+}
+
+/* Variables every account email gets. */
+static struct json_object *
+mail_vars(struct request *r, const struct acct *a)
+{
+	struct json_object *v = json_object_new_object();
+	char	 when[32];
+
+	iso8601(when, now_unix());
+	json_object_object_add(v, "name", json_object_new_string(*a->name ? a->name : a->email));
+	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "account_url", json_object_new_string(
+	    arena_printf(r->a, "%s/account", r->app->conf.base_url)));
+	json_object_object_add(v, "when", json_object_new_string(when));
+	json_object_object_add(v, "ip", json_object_new_string(r->remote_addr ? r->remote_addr : "unknown"));
+	return v;
+}
+
+static const char *
+cust_target(struct request *r, int64_t id)
+{
+	return arena_printf(r->a, "customer:%lld", (long long)id);
+}
+
+/*
+ * Render one of the account's form pages with what was typed (never a
+ * password) and an optional error.  The status stays what the caller set.
+ */
+static void
+form_show(struct request *r, const struct acct *a, const char *tmpl, const char *title,
+    const char *nav, const char *error)
+{
+	struct vm *vm = acct_vm(r, a, title, nav);
+	struct buf money;
+	char	 since[32];
+
+	buf_init(&money);
+	buf_money(&money, a->balance_minor, a->currency);
+	vm_set(vm, "balance", money.p);
+	buf_free(&money);
+	iso8601(since, a->created_at);
+	vm_set(vm, "since", arena_strndup(r->a, since, 10));
+	vm_set(vm, "name", a->name);
+	vm_set_bool(vm, "verified", a->verified);
+	vm_set_bool(vm, "balance_nonzero", a->balance_minor != 0);
+	vm_set(vm, "f_name", req_form(r, "name") ? req_form(r, "name") : a->name);
+	vm_set(vm, "f_email", req_form(r, "email"));
+	vm_set_bool(vm, "f_confirm", req_form(r, "confirm") != NULL);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, tmpl, vm);
+}
+
+/* ---- profile ---- */
+
+/* GET /account (and /account/profile, the profile form's re-display):
+ * name, email and its state, 2FA state, wallet balance.  200. */
+void
+page_account(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	form_show(r, a, "pages/account", "Your account", "profile", NULL);
+}
+
+/*
+ * POST /account/profile — name, csrf.  303 to /account?ok=profile; 400
+ * with the form when the name is empty or longer than 100 bytes.
+ */
+void
+page_account_profile_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+	const char *name = req_form(r, "name");
+	sqlite3_stmt *st;
+
+	if (a == NULL)
+		return;
+	if (name == NULL || *name == '\0' || strlen(name) > NAME_MAX_BYTES) {
+		r->status = 400;
+		form_show(r, a, "pages/account", "Your account", "profile",
+		    "Please enter your name (at most 100 characters).");
+		return;
+	}
+	db_begin(r);
+	st = db_q(r, Q_ACCT_SET_NAME);
+	db_bind_int(r, st, ":id", a->id);
+	db_bind_text(r, st, ":name", name);
+	if (db_step(r, st) == DB_CONSTRAINT) {
+		db_rollback(r);
+		r->status = 400;
+		form_show(r, a, "pages/account", "Your account", "profile",
+		    "Please enter your name (at most 100 characters).");
+		return;
+	}
+	audit(r, "customer.profile", cust_target(r, a->id), "%s", "name");
+	db_commit(r);
+	resp_redirect(r, 303, "/account?ok=profile");
+}
+
+/* ---- email ---- */
+
+/* GET /account/email: the change-email form.  200. */
+void
+page_account_email(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	form_show(r, a, "pages/account_email", "Change your email", "email", NULL);
+}
+
+/*
+ * POST /account/email — email (the new address), password, code (when
+ * TOTP is on), csrf.  Sends the new address a confirmation link (an
+ * email_tokens row of purpose change_email; POST /verify/{token} makes
+ * the switch) and tells the old address.  When the new address belongs
+ * to another account, that address gets a notice instead of a link, and
+ * the person asking sees the same answer either way.  303 to
+ * /account?ok=email; 400 on a bad address; 403 on a wrong password or
+ * code; 429 while throttled.
+ */
+void
+page_account_email_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+	const char *email = req_form(r, "email"), *why;
+	struct json_object *v;
+	sqlite3_stmt *st;
+	char	 tok[33];
+	unsigned char h[32];
+	int64_t	 job_new, job_old;
+	int	 taken;
+
+	if (a == NULL)
+		return;
+	if (!email_ok(email)) {
+		r->status = 400;
+		form_show(r, a, "pages/account_email", "Change your email", "email",
+		    "Please enter a valid email address.");
+		return;
+	}
+	if (strcasecmp(email, a->email) == 0) {
+		r->status = 400;
+		form_show(r, a, "pages/account_email", "Change your email", "email",
+		    "That is already your address.");
+		return;
+	}
+	if ((why = acct_reauth(r, a, 0)) != NULL) {
+		form_show(r, a, "pages/account_email", "Change your email", "email", why);
+		return;
+	}
+	db_begin(r);
+	/* Only the latest request can be confirmed. */
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", a->id);
+	db_bind_text(r, st, ":purpose", "change_email");
+	db_step(r, st);
+	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(r, st, ":email", email);
+	taken = db_step(r, st) == DB_ROW;
+	sqlite3_reset(st);
+	v = mail_vars(r, a);
+	if (!taken) {
+		token_new(tok);
+		token_hash(tok, h);
+		st = db_q(r, Q_EMAIL_TOKEN_INSERT);
+		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
+		db_bind_text(r, st, ":purpose", "change_email");
+		db_bind_int(r, st, ":cid", a->id);
+		db_bind_text(r, st, ":new_email", email);
+		db_bind_int(r, st, ":expires", now_unix() + CHANGE_EMAIL_TTL);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "change_email token insert failed");
+		json_object_object_add(v, "link", json_object_new_string(
+		    arena_printf(r->a, "%s/verify/%s", r->app->conf.base_url, tok)));
+		OPENSSL_cleanse(tok, sizeof(tok));
+		job_new = mail_queue(r, email, "emails/change_email", v,
+		    arena_printf(r->a, "chemail:%lld:%s", (long long)a->id, r->id));
+	} else
+		job_new = mail_queue(r, email, "emails/change_email_taken", v,
+		    arena_printf(r->a, "chemail:%lld:%s", (long long)a->id, r->id));
+	v = mail_vars(r, a);
+	json_object_object_add(v, "new_email", json_object_new_string(email));
+	job_old = mail_queue(r, a->email, "emails/change_email_notice", v,
+	    arena_printf(r->a, "chemail-old:%lld:%s", (long long)a->id, r->id));
+	audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
+	db_commit(r);
+	spool_wake(&r->app->conf, job_new, "email");
+	spool_wake(&r->app->conf, job_old, "email");
+	resp_redirect(r, 303, "/account?ok=email");
+}
+
+/* ---- password ---- */
+
+/* GET /account/password: the change-password form.  200. */
+void
+page_account_password(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	form_show(r, a, "pages/account_password", "Change your password", "password", NULL);
+}
+
+/*
+ * POST /account/password — password (current), new_password, code (when
+ * TOTP is on), csrf.  Checks the policy, rehashes, gives this browser a
+ * new session token, ends every other session, spends pending reset and
+ * email-change links, and mails a notice.  303 to /account?ok=password;
+ * 400 when the new password breaks the policy; 403/429 as acct_reauth;
+ * 503 when no hash slot comes free.
+ */
+void
+page_account_password_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+	const char *npw = req_form(r, "new_password"), *why;
+	char	 phc[PHC_MAX];
+	sqlite3_stmt *st;
+	int64_t	 job;
+
+	if (a == NULL)
+		return;
+	if ((why = password_policy(&r->app->conf, npw ? npw : "", a->email)) != NULL) {
+		r->status = 400;
+		form_show(r, a, "pages/account_password", "Change your password", "password", why);
+		return;
+	}
+	if ((why = acct_reauth(r, a, 0)) != NULL) {
+		form_show(r, a, "pages/account_password", "Change your password", "password", why);
+		return;
+	}
+	if (password_hash(&r->app->conf, npw, phc) != 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	db_begin(r);
+	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
+	db_bind_int(r, st, ":id", a->id);
+	db_bind_text(r, st, ":hash", phc);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "password update failed");
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", a->id);
+	db_bind_text(r, st, ":purpose", "reset");
+	db_step(r, st);
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", a->id);
+	db_bind_text(r, st, ":purpose", "change_email");
+	db_step(r, st);
+	/* A new token for this browser (no fixation), then every other
+	 * session goes. */
+	session_start(r, SESS_CUSTOMER, a->id, 1);
+	session_reauth(r, SESS_CUSTOMER);
+	session_end_all(r, SESS_CUSTOMER, a->id, 1);
+	audit(r, "password.changed", cust_target(r, a->id), "%s", "other sessions ended");
+	job = mail_queue(r, a->email, "emails/password_changed", mail_vars(r, a),
+	    arena_printf(r->a, "pwchanged:%lld:%s", (long long)a->id, r->id));
+	db_commit(r);
+	OPENSSL_cleanse(phc, sizeof(phc));
+	spool_wake(&r->app->conf, job, "email");
+	resp_redirect(r, 303, "/account?ok=password");
+}
+
+/* ---- sessions ---- */
+
+/*
+ * GET /account/sessions (and the re-display of its POSTs): the live
+ * sessions of the account, newest activity first, this one marked.  200.
+ */
+void
+page_account_sessions(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+	const struct principal *p = r->principal[SESS_CUSTOMER];
+	sqlite3_stmt *st;
+	struct vm *vm, *it;
+	int64_t	 now = now_unix();
+	char	 t[32];
+	const char *ua;
+	int	 others = 0;
+
+	if (a == NULL)
+		return;
+	vm = acct_vm(r, a, "Where you are signed in", "sessions");
+	st = db_q(r, Q_ACCT_SESSIONS);
+	db_bind_int(r, st, ":cid", a->id);
+	db_bind_int(r, st, ":now", now);
+	db_bind_int(r, st, ":idle", now - r->app->conf.customer_idle);
+	while (db_step(r, st) == DB_ROW) {
+		it = vm_push(vm, "sessions");
+		vm_set_int(it, "id", db_int(st, 0));
+		iso8601(t, db_int(st, 1));
+		vm_set(it, "created", arena_strdup(r->a, t));
+		iso8601(t, db_int(st, 2));
+		vm_set(it, "seen", arena_strdup(r->a, t));
+		vm_set(it, "ip", db_text(r, st, 3));
+		ua = db_text(r, st, 4);
+		vm_set(it, "ua", *ua ? arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN : strlen(ua)) :
+		    "(unknown)");
+		if (db_int(st, 0) == p->session_id)
+			vm_set_bool(it, "current", 1);
+		else
+			others++;
+	}
+	vm_set_bool(vm, "others", others > 0);
+	page_render(r, "pages/account_sessions", vm);
+}
+
+/*
+ * POST /account/sessions/{id:int}/revoke — csrf.  Deletes that session
+ * when it is one of this customer's; 404 otherwise (another customer's
+ * id looks exactly like one that does not exist).  Revoking the current
+ * session signs out (303 to /); others 303 to /account/sessions?ok=revoked.
+ */
+void
+page_account_session_revoke_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+	int64_t	 id = req_param_int(r, "id");
+	sqlite3_stmt *st;
+	int	 self;
+
+	if (a == NULL)
+		return;
+	self = id == r->principal[SESS_CUSTOMER]->session_id;
+	db_begin(r);
+	st = db_q(r, Q_ACCT_SESSION_REVOKE);
+	db_bind_int(r, st, ":id", id);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	if (sqlite3_changes(r->app->db) != 1) {
+		db_rollback(r);
+		req_fail(r, 404, "There is no such session.");
+	}
+	audit(r, "session.revoked", cust_target(r, a->id), "session %lld%s", (long long)id,
+	    self ? " (this one)" : "");
+	if (self)
+		session_end(r, SESS_CUSTOMER);
+	db_commit(r);
+	resp_redirect(r, 303, self ? "/" : "/account/sessions?ok=revoked");
+}
+
+/* POST /account/sessions/revoke-others — csrf.  Ends every session of
+ * the account but this one.  303 to /account/sessions?ok=others. */
+void
+page_account_sessions_revoke_others_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	db_begin(r);
+	session_end_all(r, SESS_CUSTOMER, a->id, 1);
+	audit(r, "session.revoked_others", cust_target(r, a->id), "%d ended",
+	    sqlite3_changes(r->app->db));
+	db_commit(r);
+	resp_redirect(r, 303, "/account/sessions?ok=others");
+}
+
+/* ---- delete ---- */
+
+/* GET /account/delete: the delete form (or why it is refused).  200. */
+void
+page_account_delete(struct request *r)
+{
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	form_show(r, a, "pages/account_delete", "Delete your account", "delete", NULL);
+}
+
+/*
+ * POST /account/delete — password, code (when TOTP is on), confirm,
+ * csrf.  Refused (409) while the wallet holds money.  Otherwise the
+ * account becomes a tombstone: state 'deleted', email
+ * 'deleted-<id>@invalid' (the address may register again), name
+ * cleared, the password hash replaced by the hash of a random secret
+ * nobody knows (so a sign-in attempt costs the same and never matches),
+ * 2FA, recovery codes, links and API tokens gone or spent, every session
+ * ended.  Orders and the ledger stay.  200 with a goodbye page; 400
+ * without the confirmation; 403/429 as acct_reauth.
+ */
+void
+page_account_delete_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 0);
+	const char *why;
+	char	 phc[PHC_MAX], rnd[33];
+	sqlite3_stmt *st;
+	struct vm *vm;
+
+	if (a == NULL)
+		return;
+	if (req_form(r, "confirm") == NULL) {
+		r->status = 400;
+		form_show(r, a, "pages/account_delete", "Delete your account", "delete",
+		    "Please tick the box to confirm that you want to delete the account.");
+		return;
+	}
+	if (a->balance_minor != 0) {
+		r->status = 409;
+		form_show(r, a, "pages/account_delete", "Delete your account", "delete",
+		    "Your wallet still holds money, so the account cannot be deleted. "
+		    "Spend the balance or ask support for a refund first.");
+		return;
+	}
+	if ((why = acct_reauth(r, a, 1)) != NULL) {
+		form_show(r, a, "pages/account_delete", "Delete your account", "delete", why);
+		return;
+	}
+	token_new(rnd);
+	if (password_hash(&r->app->conf, rnd, phc) != 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	db_begin(r);
+	/* Re-read inside the write transaction: a top-up may have landed
+	 * since the check above. */
+	a = acct_load(r, 0);
+	if (a->balance_minor != 0) {
+		db_rollback(r);
+		r->status = 409;
+		form_show(r, a, "pages/account_delete", "Delete your account", "delete",
+		    "Your wallet still holds money, so the account cannot be deleted.");
+		return;
+	}
+	st = db_q(r, Q_ACCT_DELETE);
+	db_bind_int(r, st, ":id", a->id);
+	db_bind_text(r, st, ":hash", phc);
+	if (db_step(r, st) != DB_DONE || sqlite3_changes(r->app->db) != 1)
+		req_fail(r, 500, "customer delete changed no row");
+	st = db_q(r, Q_ACCT_RC_DELETE);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	st = db_q(r, Q_ACCT_TOKENS_SPEND_ALL);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	audit(r, "customer.deleted", cust_target(r, a->id), "%s", "tombstoned by the customer");
+	session_end_all(r, SESS_CUSTOMER, a->id, 0);
+	session_end(r, SESS_CUSTOMER);
+	db_commit(r);
+	vm = page_vm(r, "Account deleted");
+	vm_set(vm, "heading", "Account deleted");
+	vm_set(vm, "message", "Your account is deleted and you are signed out. "
+	    "Records of past orders and payments are kept, as the law requires.");
+	page_render(r, "pages/message", vm);
+}

@@ -1,0 +1,471 @@
+/*
+ * page_totp.c: customers' optional two-factor sign-in (RFC 6238 TOTP,
+ * ten single-use recovery codes).
+ *
+ *   GET  /account/2fa             status; when off, a pending secret to scan
+ *   POST /account/2fa/enable      password + code: TOTP on, recovery codes shown once
+ *   POST /account/2fa/disable     password + code or recovery code: TOTP off
+ *   GET/POST /login/2fa           the second step of signing in (F_PARTIAL)
+ *
+ * The secret lives sealed (AES-256-GCM, AAD "customer:<id>:totp") in
+ * customers.totp_sealed.  While totp_enabled_at is NULL it is pending:
+ * made on the first visit to /account/2fa, kept across reloads, and
+ * confirmed by a code.  Each code works once: the step it matched is
+ * recorded with "UPDATE ... WHERE totp_last_step < :step" and a code is
+ * accepted only when that changed a row, so two workers racing with one
+ * code cannot both win.  Recovery codes are stored salted and hashed and
+ * spent the same way.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "account.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "qr.h"
+#include "seal.h"
+#include "session.h"
+#include "spool.h"
+#include "throttle.h"
+#include "totp.h"
+#include "ui.h"
+#include "view.h"
+
+/* A session that passed the password but not the code lives this long. */
+#define PENDING_MAX	300
+
+static const char *
+totp_aad(struct request *r, int64_t cid)
+{
+	return arena_printf(r->a, "customer:%lld:totp", (long long)cid);
+}
+
+/*
+ * The customer's secret into key: the enrolled one, or with pending set
+ * the one waiting for confirmation.  *last gets the last used step.
+ * Returns 1, or 0 when there is none (or it does not unseal).
+ */
+static int
+secret_load(struct request *r, int64_t cid, int pending, unsigned char key[TOTP_SECRET_LEN],
+    int64_t *last)
+{
+	sqlite3_stmt *st = db_q(r, Q_ACCT_TOTP_GET);
+	size_t	 n, klen = 0;
+	int	 ok = 0;
+
+	db_bind_int(r, st, ":id", cid);
+	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0) && db_int(st, 1) == !pending) {
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n == SEAL_LEN(TOTP_SECRET_LEN) &&
+		    unseal(key, TOTP_SECRET_LEN, &klen, r->app->key, sqlite3_column_blob(st, 0), n,
+		    totp_aad(r, cid)) == 0 && klen == TOTP_SECRET_LEN)
+			ok = 1;
+		if (last != NULL)
+			*last = db_int(st, 2);
+	}
+	sqlite3_reset(st);
+	return ok;
+}
+
+int
+acct_totp_accept(struct request *r, int64_t cid, const char *code, int pending)
+{
+	unsigned char key[TOTP_SECRET_LEN];
+	char	 digits[TOTP_DIGITS + 1];
+	int64_t	 last = 0, step = 0;
+	size_t	 i, n = 0;
+	sqlite3_stmt *st;
+	int	 ok;
+
+	if (code == NULL)
+		return 0;
+	/* People type "123 456"; anything but digits and spaces fails. */
+	for (i = 0; code[i] != '\0'; i++) {
+		if (code[i] == ' ')
+			continue;
+		if (n == TOTP_DIGITS)
+			return 0;
+		digits[n++] = code[i];
+	}
+	digits[n] = '\0';
+	if (!secret_load(r, cid, pending, key, &last))
+		return 0;
+	ok = totp_verify(key, sizeof(key), digits, now_unix(), last, &step);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ok)
+		return 0;
+	st = db_q(r, Q_ACCT_TOTP_USE_STEP);
+	db_bind_int(r, st, ":id", cid);
+	db_bind_int(r, st, ":step", step);
+	db_step(r, st);
+	return sqlite3_changes(r->app->db) == 1;
+}
+
+int
+acct_recovery_accept(struct request *r, int64_t cid, const char *code)
+{
+	char	 norm[RC_NORM_LEN];
+	unsigned char h[RC_HASH_LEN];
+	sqlite3_stmt *st;
+	int64_t	 id = 0;
+
+	if (code == NULL || recovery_code_normalise(norm, code) != 0)
+		return 0;
+	OPENSSL_cleanse(norm, sizeof(norm));
+	st = db_q(r, Q_ACCT_RC_UNUSED);
+	db_bind_int(r, st, ":cid", cid);
+	while (db_step(r, st) == DB_ROW) {
+		if (sqlite3_column_bytes(st, 1) != RC_HASH_LEN ||
+		    sqlite3_column_bytes(st, 2) != RC_SALT_LEN)
+			continue;
+		if (recovery_code_hash(h, code, sqlite3_column_blob(st, 2)) == 0 &&
+		    CRYPTO_memcmp(h, sqlite3_column_blob(st, 1), RC_HASH_LEN) == 0 && id == 0)
+			id = db_int(st, 0);
+	}
+	sqlite3_reset(st);
+	if (id == 0)
+		return 0;
+	st = db_q(r, Q_ACCT_RC_USE);
+	db_bind_int(r, st, ":id", id);
+	db_step(r, st);
+	return sqlite3_changes(r->app->db) == 1;
+}
+
+/* The pending secret of a customer without TOTP, made (sealed and
+ * stored) on first use.  Fills key. */
+static void
+pending_secret(struct request *r, int64_t cid, unsigned char key[TOTP_SECRET_LEN])
+{
+	unsigned char blob[SEAL_LEN(TOTP_SECRET_LEN)];
+	size_t	 n;
+	sqlite3_stmt *st;
+
+	if (secret_load(r, cid, 1, key, NULL))
+		return;
+	totp_secret_new(key);
+	if (seal(blob, sizeof(blob), &n, r->app->key, key, TOTP_SECRET_LEN, totp_aad(r, cid)) != 0)
+		req_fail(r, 500, "seal of a TOTP secret failed");
+	db_begin(r);
+	st = db_q(r, Q_ACCT_TOTP_SET_PENDING);
+	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":sealed"), blob, (int)n, SQLITE_TRANSIENT);
+	db_bind_int(r, st, ":id", cid);
+	db_step(r, st);
+	db_commit(r);
+}
+
+/* Mail the account's address that 2FA was turned on or off (inside the
+ * open transaction).  Returns the job id. */
+static int64_t
+totp_notice(struct request *r, const struct acct *a, const char *change)
+{
+	struct json_object *v = json_object_new_object();
+	char	 when[32];
+
+	iso8601(when, now_unix());
+	json_object_object_add(v, "name", json_object_new_string(*a->name ? a->name : a->email));
+	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "change", json_object_new_string(change));
+	json_object_object_add(v, "when", json_object_new_string(when));
+	json_object_object_add(v, "ip", json_object_new_string(r->remote_addr ? r->remote_addr : "unknown"));
+	return mail_queue(r, a->email, "emails/totp_changed", v,
+	    arena_printf(r->a, "totp:%lld:%s", (long long)a->id, r->id));
+}
+
+/* The 2FA page: status and the disable form, or the pending secret (QR
+ * code, Key URI, base32 text) and the enable form. */
+static void
+totp_show(struct request *r, const struct acct *a, const char *error)
+{
+	struct vm *vm = acct_vm(r, a, "Two-factor authentication", "totp");
+	unsigned char key[TOTP_SECRET_LEN];
+	char	 b32[BASE32_LEN(TOTP_SECRET_LEN) + 1], grouped[BASE32_LEN(TOTP_SECRET_LEN) * 2];
+	struct buf uri, qr;
+	size_t	 i, n = 0;
+
+	/* The secret must not stay in any cache, shared or not. */
+	resp_header(r, "Cache-Control", "no-store");
+	vm_set_bool(vm, "required", r->app->conf.require_customer_totp);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	if (a->totp) {
+		sqlite3_stmt *st = db_q(r, Q_ACCT_RC_LEFT);
+
+		db_bind_int(r, st, ":cid", a->id);
+		vm_set_int(vm, "codes_left", db_one_int(r, st, 0));
+		page_render(r, "pages/account_2fa", vm);
+		return;
+	}
+	pending_secret(r, a->id, key);
+	base32_encode(b32, key, sizeof(key));
+	for (i = 0; b32[i] != '\0'; i++) {
+		if (i > 0 && i % 4 == 0)
+			grouped[n++] = ' ';
+		grouped[n++] = b32[i];
+	}
+	grouped[n] = '\0';
+	buf_init(&uri);
+	buf_init(&qr);
+	totp_uri(&uri, r->app->conf.site_name, a->email, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (qr_svg_data_uri(&qr, uri.p) != 0) {
+		OPENSSL_cleanse(uri.p, uri.len);
+		buf_free(&uri);
+		buf_free(&qr);
+		req_fail(r, 500, "the otpauth URI does not fit in a QR code");
+	}
+	vm_set(vm, "secret", arena_strdup(r->a, grouped));
+	vm_set(vm, "uri", arena_strdup(r->a, uri.p));
+	vm_set(vm, "qr", arena_strdup(r->a, qr.p));
+	OPENSSL_cleanse(b32, sizeof(b32));
+	OPENSSL_cleanse(grouped, sizeof(grouped));
+	OPENSSL_cleanse(uri.p, uri.len);
+	buf_free(&uri);
+	buf_free(&qr);
+	page_render(r, "pages/account_2fa", vm);
+}
+
+/* GET /account/2fa (and /account/2fa/enable, /account/2fa/disable: the
+ * re-display of their forms).  200, Cache-Control: no-store. */
+void
+page_account_2fa(struct request *r)
+{
+	struct acct *a = acct_load(r, 0);
+
+	totp_show(r, a, NULL);
+}
+
+/*
+ * POST /account/2fa/enable — password, code, csrf.  Confirms the pending
+ * secret with a code from the app: TOTP on, ten new recovery codes shown
+ * on this response only (stored salted and hashed), a new session token,
+ * an audit row and a notice by mail.  200 with the codes; 403 on a wrong
+ * password or code; 429 while throttled; 303 to /account/2fa when TOTP is
+ * already on.
+ */
+void
+page_account_2fa_enable_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 0);
+	char	 codes[RC_COUNT][RC_LEN];
+	unsigned char salt[RC_SALT_LEN], h[RC_HASH_LEN];
+	const char *why, *code = req_form(r, "code");
+	sqlite3_stmt *st;
+	struct vm *vm, *it;
+	int64_t	 job;
+	int	 i;
+
+	if (a->totp) {
+		resp_redirect(r, 303, "/account/2fa");
+		return;
+	}
+	if (code == NULL || *code == '\0' || strlen(code) > 64) {
+		r->status = 400;
+		totp_show(r, a, "Please enter the six-digit code from your authenticator app.");
+		return;
+	}
+	if ((why = acct_reauth(r, a, 0)) != NULL) {
+		totp_show(r, a, why);
+		return;
+	}
+	db_begin(r);
+	if (!acct_totp_accept(r, a->id, code, 1)) {
+		throttle_fail(r, throttle_key_account(r, a->email));
+		audit(r, "2fa.enable_failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+		    "%s", "wrong code");
+		db_commit(r);
+		r->status = 403;
+		totp_show(r, a, "That code is wrong or was already used. Check the time on your "
+		    "phone and enter the code the app shows now.");
+		return;
+	}
+	st = db_q(r, Q_ACCT_TOTP_ENABLE);
+	db_bind_int(r, st, ":id", a->id);
+	db_step(r, st);
+	if (sqlite3_changes(r->app->db) != 1) {
+		db_rollback(r);
+		resp_redirect(r, 303, "/account/2fa");
+		return;
+	}
+	st = db_q(r, Q_ACCT_RC_DELETE);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	recovery_codes_generate(codes);
+	for (i = 0; i < RC_COUNT; i++) {
+		random_bytes(salt, sizeof(salt));
+		if (recovery_code_hash(h, codes[i], salt) != 0)
+			req_fail(r, 500, "recovery code hash failed");
+		st = db_q(r, Q_ACCT_RC_INSERT);
+		db_bind_int(r, st, ":cid", a->id);
+		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":salt"), salt, sizeof(salt),
+		    SQLITE_TRANSIENT);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "recovery code insert failed");
+	}
+	/* A privilege change: a new session token. */
+	session_start(r, SESS_CUSTOMER, a->id, 1);
+	session_reauth(r, SESS_CUSTOMER);
+	audit(r, "2fa.enabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
+	job = totp_notice(r, a, "turned on");
+	db_commit(r);
+	spool_wake(&r->app->conf, job, "email");
+
+	resp_header(r, "Cache-Control", "no-store");
+	vm = page_vm(r, "Your recovery codes");
+	for (i = 0; i < RC_COUNT; i++) {
+		it = vm_push(vm, "codes");
+		vm_set(it, "code", arena_strdup(r->a, codes[i]));
+	}
+	OPENSSL_cleanse(codes, sizeof(codes));
+	page_render(r, "pages/account_codes", vm);
+}
+
+/*
+ * POST /account/2fa/disable — password, code (TOTP or a recovery code),
+ * csrf.  TOTP off, recovery codes deleted, a new session token, an audit
+ * row and a notice by mail.  303 to /account/2fa?ok=totp_off; 403 when
+ * the shop requires TOTP or on a wrong password or code; 429 while
+ * throttled.
+ */
+void
+page_account_2fa_disable_post(struct request *r)
+{
+	struct acct *a = acct_load(r, 0);
+	const char *why;
+	sqlite3_stmt *st;
+	int64_t	 job;
+
+	if (!a->totp) {
+		resp_redirect(r, 303, "/account/2fa");
+		return;
+	}
+	if (r->app->conf.require_customer_totp) {
+		r->status = 403;
+		totp_show(r, a, "This shop requires two-factor authentication, so it cannot be turned off.");
+		return;
+	}
+	if ((why = acct_reauth(r, a, 1)) != NULL) {
+		totp_show(r, a, why);
+		return;
+	}
+	db_begin(r);
+	st = db_q(r, Q_ACCT_TOTP_DISABLE);
+	db_bind_int(r, st, ":id", a->id);
+	db_step(r, st);
+	st = db_q(r, Q_ACCT_RC_DELETE);
+	db_bind_int(r, st, ":cid", a->id);
+	db_step(r, st);
+	session_start(r, SESS_CUSTOMER, a->id, 1);
+	session_reauth(r, SESS_CUSTOMER);
+	audit(r, "2fa.disabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
+	job = totp_notice(r, a, "turned off");
+	db_commit(r);
+	spool_wake(&r->app->conf, job, "email");
+	resp_redirect(r, 303, "/account/2fa?ok=totp_off");
+}
+
+/* ---- the second step of signing in ---- */
+
+/*
+ * A session waiting for its second factor: 1 to go on; 0 when the
+ * response is made (303 onwards when the session needs no code, or 303
+ * to /login after ending a stale or pointless one).
+ */
+static int
+login_2fa_pending(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_CUSTOMER];
+	const char *next = req_form(r, "next") ? req_form(r, "next") : req_query(r, "next");
+
+	if (p->mfa_ok) {
+		resp_redirect(r, 303, safe_next(next, "/account"));
+		return 0;
+	}
+	if (!p->totp_enrolled || now_unix() - p->created_at > PENDING_MAX) {
+		db_begin(r);
+		session_end(r, SESS_CUSTOMER);
+		db_commit(r);
+		resp_redirect(r, 303, "/login");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+login_2fa_show(struct request *r, const char *error)
+{
+	struct vm *vm = page_vm(r, "Two-factor sign-in");
+	const char *next = req_form(r, "next") ? req_form(r, "next") : req_query(r, "next");
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	vm_set(vm, "next", safe_next(next, ""));
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, "pages/login_2fa", vm);
+}
+
+/* GET /login/2fa — next.  The code form of a half-signed-in session.
+ * 200, or 303 as login_2fa_pending. */
+void
+page_login_2fa(struct request *r)
+{
+	if (login_2fa_pending(r))
+		login_2fa_show(r, NULL);
+}
+
+/*
+ * POST /login/2fa — code (six digits, or a recovery code), next, csrf.
+ * On success a new session token with the second factor done, 303 to
+ * next (or /account).  A wrong or reused code is counted by the login
+ * throttle on the account and the address and audited: 200 with the
+ * form; 429 while throttled.
+ */
+void
+page_login_2fa_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_CUSTOMER];
+	const char *code = req_form(r, "code"), *kacct, *kip, *how = NULL;
+	int64_t	 cid, wait;
+
+	if (!login_2fa_pending(r))
+		return;
+	cid = p->user_id;
+	kacct = throttle_key_account(r, p->email);
+	kip = throttle_key_ip(r);
+	wait = throttle_wait(r, kacct);
+	if (throttle_wait(r, kip) > wait)
+		wait = throttle_wait(r, kip);
+	if (wait > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		login_2fa_show(r, arena_printf(r->a, "Too many failed attempts. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s"));
+		return;
+	}
+	if (code != NULL && strlen(code) <= 64) {
+		if (acct_totp_accept(r, cid, code, 0))
+			how = "totp";
+		else if (acct_recovery_accept(r, cid, code))
+			how = "recovery code";
+	}
+	db_begin(r);
+	if (how == NULL) {
+		throttle_fail(r, kacct);
+		throttle_fail(r, kip);
+		audit(r, "login.2fa_failed", arena_printf(r->a, "customer:%lld", (long long)cid),
+		    "%s", "customer");
+		db_commit(r);
+		login_2fa_show(r, "That code is wrong or was already used.");
+		return;
+	}
+	throttle_clear(r, kacct);
+	session_start(r, SESS_CUSTOMER, cid, 1);
+	audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
+	db_commit(r);
+	resp_redirect(r, 303, safe_next(req_form(r, "next"), "/account"));
+}
