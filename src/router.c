@@ -399,6 +399,15 @@ forgery_check(struct request *r, const struct route *rt)
 		    routes[i].who == rt->who) {
 			r->redisplay = 1;
 			routes[i].handler(r);
+			if (kv_get(&r->resp_headers, "Location") != NULL) {
+				/* The form's page would send the person
+				 * elsewhere: say why instead of a 403
+				 * that redirects. */
+				r->resp_headers.n = 0;
+				r->error = r->form_error;
+				render_error(r, 403);
+				return 0;
+			}
 			r->status = 403;
 			return 0;
 		}
