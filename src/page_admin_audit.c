@@ -174,5 +174,6 @@ page_admin_audit(struct request *r)
 	if (n > AUDIT_PAGE)
 		vm_set_int(vm, "next_page", page + 1);
 	vm_set_bool(vm, "empty", n == 0);
+	vm_set_bool(vm, "shown", n > 0);
 	page_render(r, "pages/admin/audit", vm);
 }

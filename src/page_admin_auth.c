@@ -116,7 +116,7 @@ staff_second_factor(struct request *r, int64_t id, const char *typed, const char
 	int	 enabled = 0, ok = 0;
 
 	*how = "";
-	if (all_digits(code)) {
+	if (strlen(code) == TOTP_DIGITS && all_digits(code)) {
 		*how = "TOTP code";
 		if (!totp_load(r, id, key, &last, &enabled) || !enabled)
 			return 0;
@@ -331,7 +331,11 @@ enrolled_elsewhere(struct request *r)
 
 	if (!p->totp_enrolled)
 		return 0;
-	resp_redirect(r, 303, p->mfa_ok ? "/admin" : "/admin/login/2fa");
+	/* A refused POST re-displays this page: never show an enrolled seed. */
+	if (r->redisplay)
+		admin_message(r, 403, "Nothing was changed", r->form_error, "/admin", "Dashboard");
+	else
+		resp_redirect(r, 303, p->mfa_ok ? "/admin" : "/admin/login/2fa");
 	return 1;
 }
 
