@@ -357,18 +357,20 @@ page_admin_2fa_setup(struct request *r)
 
 	if (enrolled_elsewhere(r))
 		return;
+	/* Load or make the seed under the write lock, so two tabs opened at
+	 * once show the same seed instead of the second replacing the first. */
+	db_begin(r);
 	if (!totp_load(r, p->user_id, key, &last, &enabled)) {
 		totp_secret_new(key);
 		if (seal(blob, sizeof(blob), &n, r->app->key, key, sizeof(key),
 		    totp_aad(r, p->user_id)) != 0)
 			req_fail(r, 500, "sealing the TOTP seed failed");
-		db_begin(r);
 		st = db_q(r, Q_STAFF_TOTP_PENDING);
 		db_bind_blob(r, st, ":sealed", blob, n);
 		db_bind_int(r, st, ":id", p->user_id);
 		db_step(r, st);
-		db_commit(r);
 	}
+	db_commit(r);
 	resp_header(r, "Cache-Control", "no-store");
 	setup_page(r, key, r->form_error);
 	OPENSSL_cleanse(key, sizeof(key));

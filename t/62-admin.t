@@ -678,16 +678,21 @@ t.is_(r.status, 403, "an analyst has no audit.read (002_roles.sql), so 403")
 
 # -- cookies over TLS --
 tc = Client(tls=True)
-r = tc.get("/admin/login")
+r = tc.get("/admin/login?next=/admin/audit")
+t.ok('name="next" value="/admin/audit"' in r.text, "the login form keeps a local next")
+t.ok('name="next" value=""' in Client().get("/admin/login?next=//evil.example/admin").text,
+     "... and drops one that leaves the site")
 pre = [c for c in tc.set_cookies if c.startswith("__Host-px_pre=")]
 t.ok(pre and all(a in pre[0] for a in ("; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/")) and
      "Domain" not in pre[0], "the pre-session cookie over TLS: __Host-, Secure, HttpOnly, SameSite=Lax", tc.set_cookies)
-r = tc.post("/admin/login", {"email": ada.email, "password": PW})
+r = tc.post("/admin/login", {"email": ada.email, "password": PW, "next": "/admin/audit"})
 sc = [c for c in tc.set_cookies if c.startswith("__Host-px_s=")]
 t.ok(r.status == 303 and sc and all(a in sc[0] for a in ("; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/")) and
      "Domain" not in sc[0], "the staff cookie over TLS: __Host-px_s, Secure, HttpOnly, SameSite=Lax, Path=/", tc.set_cookies)
-tc.get("/admin/login/2fa")
-r = tc.post("/admin/login/2fa", {"code": ada.codes.pop()})
+t.is_(loc(r), "/admin/login/2fa?next=/admin/audit", "next is carried to the second factor")
+tc.get(loc(r))
+r = tc.post("/admin/login/2fa", {"code": ada.codes.pop(), "next": "/admin/audit"})
+t.is_(loc(r), "/admin/audit", "... and the sign-in ends there")
 sc = [c for c in tc.set_cookies if c.startswith("__Host-px_s=")]
 t.ok(r.status == 303 and sc and "; Secure" in sc[0] and "; HttpOnly" in sc[0] and "; SameSite=Lax" in sc[0],
      "the rotated cookie after the second factor carries them too")
