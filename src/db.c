@@ -237,6 +237,12 @@ db_bind_null(struct request *r, sqlite3_stmt *st, const char *name)
 	sqlite3_bind_null(st, bind_index(r, st, name));
 }
 
+void
+db_bind_blob(struct request *r, sqlite3_stmt *st, const char *name, const void *p, size_t n)
+{
+	sqlite3_bind_blob(st, bind_index(r, st, name), p, (int)n, SQLITE_TRANSIENT);
+}
+
 int
 db_step(struct request *r, sqlite3_stmt *st)
 {

@@ -26,7 +26,7 @@
 struct request;
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 3
+#define PX_SCHEMA_VERSION 5
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -49,6 +49,8 @@ sqlite3_stmt *db_q(struct request *, enum q);
 void	 db_bind_text(struct request *, sqlite3_stmt *, const char *name, const char *);
 void	 db_bind_int(struct request *, sqlite3_stmt *, const char *name, int64_t);
 void	 db_bind_null(struct request *, sqlite3_stmt *, const char *name);
+/* Bind n bytes of p as a BLOB (copied). */
+void	 db_bind_blob(struct request *, sqlite3_stmt *, const char *name, const void *p, size_t n);
 int	 db_step(struct request *, sqlite3_stmt *);
 /* Column values; text is copied into the request arena ("" for NULL). */
 const char *db_text(struct request *, sqlite3_stmt *, int col);

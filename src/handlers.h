@@ -56,6 +56,32 @@ void	page_account_2fa_enable_post(struct request *);
 void	page_account_2fa_disable_post(struct request *);
 void	page_login_2fa(struct request *);
 void	page_login_2fa_post(struct request *);
+/* page_admin.c */
+void	page_admin_home(struct request *);
+/* page_admin_auth.c */
+void	page_admin_login(struct request *);
+void	page_admin_login_post(struct request *);
+void	page_admin_logout_post(struct request *);
+void	page_admin_2fa_setup(struct request *);
+void	page_admin_2fa_setup_post(struct request *);
+void	page_admin_login_2fa(struct request *);
+void	page_admin_login_2fa_post(struct request *);
+void	page_admin_reauth(struct request *);
+void	page_admin_reauth_post(struct request *);
+/* page_admin_staff.c */
+void	page_admin_staff(struct request *);
+void	page_admin_staff_invite_post(struct request *);
+void	page_admin_staff_disable_post(struct request *);
+void	page_admin_staff_enable_post(struct request *);
+void	page_admin_staff_role_post(struct request *);
+void	page_admin_staff_reset_2fa_post(struct request *);
+void	page_admin_invite(struct request *);
+void	page_admin_invite_post(struct request *);
+/* page_admin_audit.c */
+void	page_admin_audit(struct request *);
+/* page_admin_security.c */
+void	page_admin_security(struct request *);
+void	page_admin_security_unlock_post(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
 const char *safe_next(const char *, const char *);
@@ -66,5 +92,6 @@ int64_t	mail_queue(struct request *, const char *to, const char *tmpl,
 void	page_test_sleep(struct request *);
 void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
+void	page_test_customer(struct request *);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * page_test.c: routes the test suite needs to reach the pool's failure
- * paths: a slow request, a crashing worker, an echo of parsed inputs.
+ * paths: a slow request, a crashing worker, an echo of parsed inputs,
+ * a page only a signed-in customer may open.
  * All answer 404 unless the configuration says test_routes = yes.
  */
 #include "config.h"
@@ -76,4 +77,14 @@ page_test_echo(struct request *r)
 	buf_puts(r->out, ",\"json\":");
 	buf_puts(r->out, r->json ? json_object_to_json_string_ext(r->json, JSON_C_TO_STRING_PLAIN) : "null");
 	buf_puts(r->out, "}\n");
+}
+
+/* GET /_test/customer — a customer-only page (WHO_CUSTOMER), so tests
+ * can show that a staff cookie opens nothing on the customer side. */
+void
+page_test_customer(struct request *r)
+{
+	only_in_tests(r);
+	r->resp_ctype = "text/plain; charset=utf-8";
+	buf_printf(r->out, "customer %lld\n", (long long)r->user_id);
 }

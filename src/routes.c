@@ -65,12 +65,37 @@ const struct route routes[] = {
 	{ M_POST, "/account/2fa/disable", page_account_2fa_disable_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
 	{ M_GET,  "/login/2fa",		page_login_2fa,	WHO_CUSTOMER, NULL, CSRF_NONE, F_PARTIAL },
 	{ M_POST, "/login/2fa",		page_login_2fa_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PARTIAL },
+	/* Staff, under /admin: the staff cookie.  Sign-in pages are open
+	 * (WHO_ANY, pre-session CSRF); F_PARTIAL only where the second
+	 * factor is still pending; everything else names its permission. */
+	{ M_GET,  "/admin/login",	page_admin_login, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/login",	page_admin_login_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/invite/{token}", page_admin_invite, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/invite/{token}", page_admin_invite_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_POST, "/admin/logout",	page_admin_logout_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin/2fa/setup",	page_admin_2fa_setup, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
+	{ M_POST, "/admin/2fa/setup",	page_admin_2fa_setup_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin/login/2fa",	page_admin_login_2fa, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
+	{ M_POST, "/admin/login/2fa",	page_admin_login_2fa_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin",		page_admin_home, WHO_STAFF, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/admin/reauth",	page_admin_reauth, WHO_STAFF, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/reauth",	page_admin_reauth_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/staff",	page_admin_staff, WHO_STAFF, "staff.manage", CSRF_NONE, 0 },
+	{ M_POST, "/admin/staff/invite", page_admin_staff_invite_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/disable", page_admin_staff_disable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/enable", page_admin_staff_enable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/role", page_admin_staff_role_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/reset-2fa", page_admin_staff_reset_2fa_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/audit",	page_admin_audit, WHO_STAFF, "audit.read", CSRF_NONE, 0 },
+	{ M_GET,  "/admin/security",	page_admin_security, WHO_STAFF, "security.manage", CSRF_NONE, 0 },
+	{ M_POST, "/admin/security/unlock", page_admin_security_unlock_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_POST, "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_CHECK, 0 },
 	{ M_GET,  "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/_test/customer",	page_test_customer, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -139,6 +139,66 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ACCT_RC_UNUSED] = "SELECT id, code_hash, salt FROM recovery_codes WHERE customer_id = :cid AND used_at IS NULL AND salt IS NOT NULL",
 	[Q_ACCT_RC_USE] = "UPDATE recovery_codes SET used_at = unixepoch() WHERE id = :id AND used_at IS NULL",
 	[Q_ACCT_RC_LEFT] = "SELECT count(*) FROM recovery_codes WHERE customer_id = :cid AND used_at IS NULL",
+	/* the staff panels (page_admin*.c) */
+	[Q_STAFF_BY_EMAIL] = "SELECT id, password_hash, totp_enabled_at IS NOT NULL, state, name FROM staff WHERE email "
+	    "= :email",
+	[Q_STAFF_GET] = "SELECT s.id, s.email, s.name, s.state, r.name, s.password_hash, s.totp_enabled_at IS NOT "
+	    "NULL, s.role_id FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.id = :id",
+	[Q_STAFF_SET_PASSWORD] = "UPDATE staff SET password_hash = :hash, updated_at = unixepoch() WHERE id = :id",
+	[Q_STAFF_TOTP_GET] = "SELECT totp_sealed, totp_enabled_at IS NOT NULL, totp_last_step FROM staff WHERE id = :id",
+	[Q_STAFF_TOTP_PENDING] = "UPDATE staff SET totp_sealed = :sealed, totp_last_step = 0, updated_at = unixepoch() "
+	    "WHERE id = :id AND totp_enabled_at IS NULL",
+	[Q_STAFF_TOTP_ENABLE] = "UPDATE staff SET totp_enabled_at = unixepoch(), totp_last_step = :step, updated_at = "
+	    "unixepoch() WHERE id = :id AND totp_enabled_at IS NULL AND totp_sealed IS NOT NULL AND "
+	    "totp_last_step < :step",
+	[Q_STAFF_TOTP_STEP] = "UPDATE staff SET totp_last_step = :step WHERE id = :id AND totp_enabled_at IS NOT NULL "
+	    "AND totp_last_step < :step",
+	[Q_STAFF_TOTP_RESET] = "UPDATE staff SET totp_sealed = NULL, totp_enabled_at = NULL, totp_last_step = 0, "
+	    "updated_at = unixepoch() WHERE id = :id",
+	[Q_STAFF_RC_DELETE] = "DELETE FROM recovery_codes WHERE staff_id = :sid",
+	[Q_STAFF_RC_INSERT] = "INSERT INTO recovery_codes (staff_id, code_hash, salt) VALUES (:sid, :hash, :salt)",
+	[Q_STAFF_RC_UNUSED] = "SELECT id, code_hash, salt FROM recovery_codes WHERE staff_id = :sid AND used_at IS NULL "
+	    "ORDER BY id",
+	[Q_STAFF_RC_USE] = "UPDATE recovery_codes SET used_at = unixepoch() WHERE id = :id AND staff_id = :sid AND "
+	    "used_at IS NULL",
+	[Q_STAFF_LIST] = "SELECT s.id, s.email, s.name, r.name, r.label, s.state, s.totp_enabled_at IS NOT NULL, "
+	    "(SELECT max(a.at) FROM audit_log a WHERE a.target = 'staff:' || s.id AND a.action = "
+	    "'login'), (SELECT count(*) FROM sessions x WHERE x.staff_id = s.id) FROM staff s JOIN "
+	    "roles r ON r.id = s.role_id ORDER BY s.state <> 'active', s.email",
+	[Q_ROLES] = "SELECT id, name, label FROM roles ORDER BY id",
+	[Q_ROLE_BY_NAME] = "SELECT id, label FROM roles WHERE name = :name",
+	[Q_ROLE_EXCEEDS] = "SELECT count(*) FROM role_permissions WHERE role_id = :role AND permission_id NOT IN "
+	    "(SELECT rp.permission_id FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
+	    "WHERE s.id = :actor)",
+	[Q_STAFF_INVITE] = "INSERT INTO staff (email, name, password_hash, role_id, state) VALUES (:email, :name, '', "
+	    ":role, 'invited')",
+	[Q_STAFF_INVITE_TOKEN] = "INSERT INTO email_tokens (token_hash, purpose, staff_id, expires_at) VALUES (:hash, "
+	    "'invite', :sid, :expires)",
+	[Q_STAFF_INVITE_FIND] = "SELECT t.id, s.id, s.email, s.name FROM email_tokens t JOIN staff s ON s.id = t.staff_id "
+	    "WHERE t.token_hash = :hash AND t.purpose = 'invite' AND t.used_at IS NULL AND "
+	    "t.expires_at > :now AND s.state = 'invited'",
+	[Q_STAFF_ACTIVATE] = "UPDATE staff SET password_hash = :hash, state = 'active', updated_at = unixepoch() WHERE "
+	    "id = :id AND state = 'invited'",
+	[Q_STAFF_DISABLE] = "UPDATE staff SET state = 'disabled', updated_at = unixepoch() WHERE id = :id AND state <> "
+	    "'disabled'",
+	[Q_STAFF_ENABLE] = "UPDATE staff SET state = CASE WHEN password_hash = '' THEN 'invited' ELSE 'active' END, "
+	    "updated_at = unixepoch() WHERE id = :id AND state = 'disabled'",
+	[Q_STAFF_SET_ROLE] = "UPDATE staff SET role_id = :role, updated_at = unixepoch() WHERE id = :id",
+	[Q_STAFF_SUPER_ACTIVE] = "SELECT count(*) FROM staff s JOIN roles r ON r.id = s.role_id WHERE r.name = "
+	    "'super_admin' AND s.state = 'active'",
+	[Q_ADMIN_COUNTS] = "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders), (SELECT count(*) "
+	    "FROM jobs WHERE state = 'failed'), (SELECT count(*) FROM tickets WHERE state IN "
+	    "('open','pending'))",
+	[Q_AUDIT_PAGE] = "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.target, a.detail, a.ip, "
+	    "a.request_id, coalesce(s.email, c.email, '') FROM audit_log a LEFT JOIN staff s ON "
+	    "a.actor_kind = 'staff' AND s.id = a.actor_id LEFT JOIN customers c ON a.actor_kind = "
+	    "'customer' AND c.id = a.actor_id WHERE (:action IS NULL OR substr(a.action, 1, "
+	    "length(:action)) = :action) AND (:actor IS NULL OR a.actor_kind = :actor) AND (:target IS "
+	    "NULL OR a.target = :target) AND (:from IS NULL OR a.at >= :from) AND (:to IS NULL OR a.at "
+	    "< :to) ORDER BY a.id DESC LIMIT :limit OFFSET :offset",
+	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
+	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
+	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -210,4 +270,32 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ACCT_RC_UNUSED] = "ACCT_RC_UNUSED",
 	[Q_ACCT_RC_USE] = "ACCT_RC_USE",
 	[Q_ACCT_RC_LEFT] = "ACCT_RC_LEFT",
+	[Q_STAFF_BY_EMAIL] = "STAFF_BY_EMAIL",
+	[Q_STAFF_GET] = "STAFF_GET",
+	[Q_STAFF_SET_PASSWORD] = "STAFF_SET_PASSWORD",
+	[Q_STAFF_TOTP_GET] = "STAFF_TOTP_GET",
+	[Q_STAFF_TOTP_PENDING] = "STAFF_TOTP_PENDING",
+	[Q_STAFF_TOTP_ENABLE] = "STAFF_TOTP_ENABLE",
+	[Q_STAFF_TOTP_STEP] = "STAFF_TOTP_STEP",
+	[Q_STAFF_TOTP_RESET] = "STAFF_TOTP_RESET",
+	[Q_STAFF_RC_DELETE] = "STAFF_RC_DELETE",
+	[Q_STAFF_RC_INSERT] = "STAFF_RC_INSERT",
+	[Q_STAFF_RC_UNUSED] = "STAFF_RC_UNUSED",
+	[Q_STAFF_RC_USE] = "STAFF_RC_USE",
+	[Q_STAFF_LIST] = "STAFF_LIST",
+	[Q_ROLES] = "ROLES",
+	[Q_ROLE_BY_NAME] = "ROLE_BY_NAME",
+	[Q_ROLE_EXCEEDS] = "ROLE_EXCEEDS",
+	[Q_STAFF_INVITE] = "STAFF_INVITE",
+	[Q_STAFF_INVITE_TOKEN] = "STAFF_INVITE_TOKEN",
+	[Q_STAFF_INVITE_FIND] = "STAFF_INVITE_FIND",
+	[Q_STAFF_ACTIVATE] = "STAFF_ACTIVATE",
+	[Q_STAFF_DISABLE] = "STAFF_DISABLE",
+	[Q_STAFF_ENABLE] = "STAFF_ENABLE",
+	[Q_STAFF_SET_ROLE] = "STAFF_SET_ROLE",
+	[Q_STAFF_SUPER_ACTIVE] = "STAFF_SUPER_ACTIVE",
+	[Q_ADMIN_COUNTS] = "ADMIN_COUNTS",
+	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
+	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
+	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
 };

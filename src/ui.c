@@ -1,5 +1,7 @@
 /*
- * ui.c: the layout shared by every page.
+ * ui.c: the layout shared by every page.  Pages under /admin get the
+ * staff chrome (partials/admin_nav) instead of the shop's header: the
+ * sections the signed-in staff member's role may open, and sign-out.
  */
 #include "config.h"
 
@@ -9,6 +11,32 @@
 #include "session.h"
 #include "ui.h"
 #include "view.h"
+
+/* The staff header: links only to what the role may open, and only
+ * once the second factor is done. */
+static void
+admin_chrome(struct request *r, struct vm *vm)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+
+	vm_set_bool(vm, "admin", 1);
+	if (p == NULL)
+		return;
+	vm_set_bool(vm, "staff_in", 1);
+	vm_set(vm, "staff_me", *p->name ? p->name : p->email);
+	vm_set(vm, "staff_role", p->role);
+	vm_set(vm, "staff_logout_csrf", p->csrf);
+	if (!p->mfa_ok || !p->totp_enrolled)
+		return;
+	vm_set_bool(vm, "staff_full", 1);
+	vm_set_bool(vm, "nav_staff", has_perm(r, "staff.manage"));
+	vm_set_bool(vm, "nav_audit", has_perm(r, "audit.read"));
+	vm_set_bool(vm, "nav_security", has_perm(r, "security.manage"));
+	vm_set_bool(vm, "here_dash", strcmp(r->path, "/admin") == 0);
+	vm_set_bool(vm, "here_staff", strncmp(r->path, "/admin/staff", 12) == 0);
+	vm_set_bool(vm, "here_audit", strncmp(r->path, "/admin/audit", 12) == 0);
+	vm_set_bool(vm, "here_security", strncmp(r->path, "/admin/security", 15) == 0);
+}
 
 struct vm *
 page_vm(struct request *r, const char *title)
@@ -28,6 +56,8 @@ page_vm(struct request *r, const char *title)
 		    r->principal[SESS_CUSTOMER]->name : r->principal[SESS_CUSTOMER]->email);
 		vm_set(vm, "logout_csrf", r->principal[SESS_CUSTOMER]->csrf);
 	}
+	if (r->path && strncmp(r->path, "/admin", 6) == 0)
+		admin_chrome(r, vm);
 	if (r->form_error != NULL)
 		vm_set(vm, "form_error", r->form_error);
 	return vm;

@@ -1,0 +1,611 @@
+/*
+ * page_admin_auth.c: staff signing in, and proving it again.
+ *
+ *   GET/POST /admin/login        email and password (throttled, equal cost)
+ *   POST     /admin/logout
+ *   GET/POST /admin/2fa/setup    TOTP enrolment, required for every staff account
+ *   GET/POST /admin/login/2fa    the second factor: a TOTP or a recovery code
+ *   GET/POST /admin/reauth       password and code again before a privileged change
+ *
+ * A password alone makes a staff session with mfa_ok = 0.  The router
+ * keeps every other page under /admin closed for it (F_PARTIAL routes
+ * aside) until enrolment or the second factor has rotated it into a new
+ * session with mfa_ok = 1.  The TOTP seed is sealed (AES-256-GCM under
+ * the server key) with "staff:<id>:totp" as associated data, so a seed
+ * copied onto another row does not open.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "admin.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "password.h"
+#include "qr.h"
+#include "seal.h"
+#include "session.h"
+#include "throttle.h"
+#include "totp.h"
+#include "ui.h"
+#include "view.h"
+
+const char *
+staff_2fa_key(struct request *r, int64_t id)
+{
+	return arena_printf(r->a, "2fa:staff:%lld", (long long)id);
+}
+
+static const char *
+totp_aad(struct request *r, int64_t id)
+{
+	return arena_printf(r->a, "staff:%lld:totp", (long long)id);
+}
+
+/*
+ * The sealed seed of staff id (enrolled or pending) into key; its last
+ * used step into *last and whether it is enabled into *enabled.  Returns
+ * 1, or 0 when there is none or it does not open.
+ */
+static int
+totp_load(struct request *r, int64_t id, unsigned char key[TOTP_SECRET_LEN],
+    int64_t *last, int *enabled)
+{
+	sqlite3_stmt *st = db_q(r, Q_STAFF_TOTP_GET);
+	unsigned char out[TOTP_SECRET_LEN + 16];
+	size_t	 n = 0;
+	int	 ok = 0;
+
+	db_bind_int(r, st, ":id", id);
+	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0)) {
+		const void *blob = sqlite3_column_blob(st, 0);
+		size_t	 len = (size_t)sqlite3_column_bytes(st, 0);
+
+		*enabled = (int)db_int(st, 1);
+		*last = db_int(st, 2);
+		if (len <= sizeof(out) + SEAL_OVERHEAD &&
+		    unseal(out, sizeof(out), &n, r->app->key, blob, len, totp_aad(r, id)) == 0 &&
+		    n == TOTP_SECRET_LEN) {
+			memcpy(key, out, TOTP_SECRET_LEN);
+			ok = 1;
+		}
+	}
+	sqlite3_reset(st);
+	OPENSSL_cleanse(out, sizeof(out));
+	return ok;
+}
+
+/* A typed code without the spaces people copy from their app. */
+static const char *
+code_clean(struct request *r, const char *in)
+{
+	char	*out, *o;
+
+	if (in == NULL || strlen(in) > 64)
+		return "";
+	out = o = arena_strdup(r->a, in);
+	for (; *in; in++)
+		if (*in != ' ' && *in != '\t')
+			*o++ = *in;
+	*o = '\0';
+	return out;
+}
+
+static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int
+staff_second_factor(struct request *r, int64_t id, const char *typed, const char **how)
+{
+	unsigned char key[TOTP_SECRET_LEN], h[RC_HASH_LEN];
+	char	 norm[RC_NORM_LEN];
+	const char *code = code_clean(r, typed);
+	sqlite3_stmt *st;
+	int64_t	 last = 0, step = 0, hit = 0;
+	int	 enabled = 0, ok = 0;
+
+	*how = "";
+	if (strlen(code) == TOTP_DIGITS && all_digits(code)) {
+		*how = "TOTP code";
+		if (!totp_load(r, id, key, &last, &enabled) || !enabled)
+			return 0;
+		ok = totp_verify(key, sizeof(key), code, now_unix(), last, &step);
+		OPENSSL_cleanse(key, sizeof(key));
+		if (!ok)
+			return 0;
+		/* Another worker may have taken this step a moment ago. */
+		st = db_q(r, Q_STAFF_TOTP_STEP);
+		db_bind_int(r, st, ":id", id);
+		db_bind_int(r, st, ":step", step);
+		db_step(r, st);
+		return sqlite3_changes(r->app->db) == 1;
+	}
+	*how = "recovery code";
+	if (recovery_code_normalise(norm, code) != 0)
+		return 0;
+	/* Every unused code is hashed, found or not: the same work either way. */
+	st = db_q(r, Q_STAFF_RC_UNUSED);
+	db_bind_int(r, st, ":sid", id);
+	while (db_step(r, st) == DB_ROW) {
+		const void *want = sqlite3_column_blob(st, 1), *salt = sqlite3_column_blob(st, 2);
+
+		if (want == NULL || salt == NULL ||
+		    sqlite3_column_bytes(st, 1) != RC_HASH_LEN ||
+		    sqlite3_column_bytes(st, 2) != RC_SALT_LEN)
+			continue;
+		if (recovery_code_hash(h, norm, salt) == 0 &&
+		    CRYPTO_memcmp(h, want, RC_HASH_LEN) == 0)
+			hit = db_int(st, 0);
+	}
+	sqlite3_reset(st);
+	OPENSSL_cleanse(norm, sizeof(norm));
+	if (hit == 0)
+		return 0;
+	st = db_q(r, Q_STAFF_RC_USE);
+	db_bind_int(r, st, ":id", hit);
+	db_bind_int(r, st, ":sid", id);
+	db_step(r, st);
+	return sqlite3_changes(r->app->db) == 1;
+}
+
+/* ---- password ---- */
+
+static void
+login_form(struct request *r, const char *error)
+{
+	struct vm *vm = page_vm(r, "Staff sign-in");
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
+	vm_set(vm, "f_email", req_form(r, "email"));
+	vm_set(vm, "next", admin_next(req_form(r, "next") ? req_form(r, "next") :
+	    req_query(r, "next"), ""));
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, "pages/admin/login", vm);
+}
+
+/* GET /admin/login — ?next.  200, or 303 to /admin when already fully signed in. */
+void
+page_admin_login(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+
+	if (p != NULL && p->mfa_ok && p->totp_enrolled && !r->redisplay) {
+		resp_redirect(r, 303, "/admin");
+		return;
+	}
+	login_form(r, NULL);
+}
+
+/*
+ * POST /admin/login — email, password, next, csrf.  303 to
+ * /admin/2fa/setup (not enrolled) or /admin/login/2fa (enrolled) with a
+ * new session of mfa_ok = 0; 200 with one message for an unknown email,
+ * a wrong password and an account that is not active; 429 while the
+ * account or the address is throttled (before any hashing); 503 when
+ * no hash slot came free.
+ */
+void
+page_admin_login_post(struct request *r)
+{
+	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
+	const char *kacct, *kip, *phc = NULL, *state = "", *next;
+	sqlite3_stmt *st;
+	int64_t	 sid = 0, wait, w2;
+	int	 totp = 0, ok = 0;
+	char	 fresh[PHC_MAX];
+
+	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX) {
+		login_form(r, "The email or password is wrong.");
+		return;
+	}
+	kacct = throttle_key_account(r, email);
+	kip = throttle_key_ip(r);
+	wait = throttle_wait(r, kacct);
+	if ((w2 = throttle_wait(r, kip)) > wait)
+		wait = w2;
+	if (wait > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		login_form(r, arena_printf(r->a,
+		    "Too many failed attempts. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s"));
+		return;
+	}
+	st = db_q(r, Q_STAFF_BY_EMAIL);
+	db_bind_text(r, st, ":email", email);
+	if (db_step(r, st) == DB_ROW) {
+		sid = db_int(st, 0);
+		phc = db_text(r, st, 1);
+		totp = (int)db_int(st, 2);
+		state = db_text(r, st, 3);
+	}
+	sqlite3_reset(st);
+	/* An invited account has no password yet: it costs a dummy hash too. */
+	if (phc != NULL && *phc != '\0' && strcmp(state, "active") == 0) {
+		int v = password_verify(&r->app->conf, pw, phc);
+
+		if (v < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+		ok = v == 1;
+	} else
+		password_dummy_verify(&r->app->conf, pw);
+
+	if (!ok) {
+		db_begin(r);
+		throttle_fail(r, kacct);
+		throttle_fail(r, kip);
+		audit(r, "login.failed", sid ? staff_target(r, sid) : kacct, "staff%s%s",
+		    *state && strcmp(state, "active") != 0 ? ", account " : "",
+		    *state && strcmp(state, "active") != 0 ? state : "");
+		db_commit(r);
+		login_form(r, "The email or password is wrong.");
+		return;
+	}
+	if (password_needs_rehash(&r->app->conf, phc) &&
+	    password_hash(&r->app->conf, pw, fresh) == 0)
+		phc = fresh;
+	else
+		phc = NULL;
+	db_begin(r);
+	throttle_clear(r, kacct);
+	if (phc != NULL) {
+		st = db_q(r, Q_STAFF_SET_PASSWORD);
+		db_bind_int(r, st, ":id", sid);
+		db_bind_text(r, st, ":hash", phc);
+		db_step(r, st);
+	}
+	session_start(r, SESS_STAFF, sid, 0);
+	audit(r, "login.password_ok", staff_target(r, sid), "staff, %s",
+	    totp ? "second factor next" : "TOTP enrolment next");
+	db_commit(r);
+	if (!totp) {
+		resp_redirect(r, 303, "/admin/2fa/setup");
+		return;
+	}
+	next = admin_next(req_form(r, "next"), "");
+	resp_redirect(r, 303, *next ? arena_printf(r->a, "/admin/login/2fa?next=%s", next) :
+	    "/admin/login/2fa");
+}
+
+/* POST /admin/logout — csrf.  Ends the staff session; 303 to /admin/login. */
+void
+page_admin_logout_post(struct request *r)
+{
+	db_begin(r);
+	audit(r, "logout", staff_target(r, r->principal[SESS_STAFF]->user_id), "%s", "staff");
+	session_end(r, SESS_STAFF);
+	db_commit(r);
+	resp_redirect(r, 303, "/admin/login");
+}
+
+/* ---- enrolment ---- */
+
+static void
+setup_page(struct request *r, const unsigned char key[TOTP_SECRET_LEN], const char *error)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	struct vm *vm = page_vm(r, "Set up two-factor sign-in");
+	struct buf uri, qr;
+	char	 b32[BASE32_LEN(TOTP_SECRET_LEN) + 1];
+
+	buf_init(&uri);
+	buf_init(&qr);
+	totp_uri(&uri, r->app->conf.site_name, p->email, key, TOTP_SECRET_LEN);
+	if (qr_svg_data_uri(&qr, uri.p) != 0) {
+		buf_free(&uri);
+		buf_free(&qr);
+		req_fail(r, 500, "the otpauth URI does not fit in a QR code");
+	}
+	base32_encode(b32, key, TOTP_SECRET_LEN);
+	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
+	vm_set(vm, "otpauth", uri.p);
+	vm_set(vm, "qr", qr.p);
+	vm_set(vm, "secret", b32);
+	vm_set(vm, "email", p->email);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	OPENSSL_cleanse(b32, sizeof(b32));
+	OPENSSL_cleanse(uri.p, uri.len);
+	buf_free(&uri);
+	buf_free(&qr);
+	page_render(r, "pages/admin/2fa_setup", vm);
+}
+
+/* Where a staff member who has enrolled already belongs. */
+static int
+enrolled_elsewhere(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+
+	if (!p->totp_enrolled)
+		return 0;
+	/* A refused POST re-displays this page: never show an enrolled seed. */
+	if (r->redisplay)
+		admin_message(r, 403, "Nothing was changed", r->form_error, "/admin", "Dashboard");
+	else
+		resp_redirect(r, 303, p->mfa_ok ? "/admin" : "/admin/login/2fa");
+	return 1;
+}
+
+/*
+ * GET /admin/2fa/setup — (F_PARTIAL).  Makes a pending seed (sealed,
+ * totp_enabled_at NULL) unless one is pending already, and shows it as a
+ * QR code, the otpauth:// URI and base32.  200 (no-store, as every
+ * page); 303 to /admin or /admin/login/2fa when already enrolled.
+ */
+void
+page_admin_2fa_setup(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	unsigned char key[TOTP_SECRET_LEN], blob[SEAL_LEN(TOTP_SECRET_LEN)];
+	size_t	 n;
+	int64_t	 last;
+	int	 enabled;
+	sqlite3_stmt *st;
+
+	if (enrolled_elsewhere(r))
+		return;
+	/* Load or make the seed under the write lock, so two tabs opened at
+	 * once show the same seed instead of the second replacing the first. */
+	db_begin(r);
+	if (!totp_load(r, p->user_id, key, &last, &enabled)) {
+		totp_secret_new(key);
+		if (seal(blob, sizeof(blob), &n, r->app->key, key, sizeof(key),
+		    totp_aad(r, p->user_id)) != 0)
+			req_fail(r, 500, "sealing the TOTP seed failed");
+		st = db_q(r, Q_STAFF_TOTP_PENDING);
+		db_bind_blob(r, st, ":sealed", blob, n);
+		db_bind_int(r, st, ":id", p->user_id);
+		db_step(r, st);
+	}
+	db_commit(r);
+	resp_header(r, "Cache-Control", "no-store");
+	setup_page(r, key, r->form_error);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
+/*
+ * POST /admin/2fa/setup — code, csrf (F_PARTIAL).  A right code enables
+ * TOTP (its step recorded), replaces the recovery codes with ten new
+ * ones shown once on the 200 answer, and rotates the session into one
+ * with mfa_ok = 1.  200 with the setup page again for a wrong code; 429
+ * while throttled; 303 when already enrolled.
+ */
+void
+page_admin_2fa_setup_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	const char *tkey = staff_2fa_key(r, p->user_id), *code;
+	unsigned char key[TOTP_SECRET_LEN], salt[RC_SALT_LEN], h[RC_HASH_LEN];
+	char	 codes[RC_COUNT][RC_LEN];
+	int64_t	 id = p->user_id, last = 0, step = 0, wait;
+	int	 enabled = 0, i;
+	sqlite3_stmt *st;
+	struct vm *vm;
+
+	if (enrolled_elsewhere(r))
+		return;
+	resp_header(r, "Cache-Control", "no-store");
+	if (!totp_load(r, id, key, &last, &enabled)) {
+		resp_redirect(r, 303, "/admin/2fa/setup");
+		return;
+	}
+	if ((wait = throttle_wait(r, tkey)) > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		setup_page(r, key, "Too many wrong codes. Please wait a few minutes and try again.");
+		OPENSSL_cleanse(key, sizeof(key));
+		return;
+	}
+	code = code_clean(r, req_form(r, "code"));
+	if (!totp_verify(key, sizeof(key), code, now_unix(), last, &step)) {
+		db_begin(r);
+		throttle_fail(r, tkey);
+		audit(r, "2fa.failed", staff_target(r, id), "%s", "enrolment: wrong code");
+		db_commit(r);
+		setup_page(r, key, "That code is not right. Check the time on your phone and type the current code.");
+		OPENSSL_cleanse(key, sizeof(key));
+		return;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	db_begin(r);
+	st = db_q(r, Q_STAFF_TOTP_ENABLE);
+	db_bind_int(r, st, ":id", id);
+	db_bind_int(r, st, ":step", step);
+	db_step(r, st);
+	if (sqlite3_changes(r->app->db) != 1) {
+		/* Enrolled meanwhile from another tab, or the code was spent. */
+		db_rollback(r);
+		resp_redirect(r, 303, "/admin/2fa/setup");
+		return;
+	}
+	st = db_q(r, Q_STAFF_RC_DELETE);
+	db_bind_int(r, st, ":sid", id);
+	db_step(r, st);
+	recovery_codes_generate(codes);
+	for (i = 0; i < RC_COUNT; i++) {
+		random_bytes(salt, sizeof(salt));
+		if (recovery_code_hash(h, codes[i], salt) != 0)
+			req_fail(r, 500, "recovery code hash failed");
+		st = db_q(r, Q_STAFF_RC_INSERT);
+		db_bind_int(r, st, ":sid", id);
+		db_bind_blob(r, st, ":hash", h, sizeof(h));
+		db_bind_blob(r, st, ":salt", salt, sizeof(salt));
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "recovery code insert failed");
+	}
+	throttle_clear(r, tkey);
+	/* A privilege change: a new token, now with the second factor done. */
+	session_start(r, SESS_STAFF, id, 1);
+	audit(r, "2fa.enrolled", staff_target(r, id), "TOTP and %d recovery codes", RC_COUNT);
+	db_commit(r);
+
+	vm = page_vm(r, "Your recovery codes");
+	for (i = 0; i < RC_COUNT; i++)
+		vm_set(vm_push(vm, "codes"), "code", codes[i]);
+	OPENSSL_cleanse(codes, sizeof(codes));
+	page_render(r, "pages/admin/2fa_codes", vm);
+}
+
+/* ---- the second factor at sign-in ---- */
+
+static void
+factor_form(struct request *r, const char *tmpl, const char *title, const char *error)
+{
+	struct vm *vm = page_vm(r, title);
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
+	vm_set(vm, "next", admin_next(req_form(r, "next") ? req_form(r, "next") :
+	    req_query(r, "next"), ""));
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, tmpl, vm);
+}
+
+/* GET /admin/login/2fa — ?next (F_PARTIAL).  200; 303 to the setup page
+ * before enrolment, to /admin when this session passed already. */
+void
+page_admin_login_2fa(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+
+	if (!p->totp_enrolled) {
+		resp_redirect(r, 303, "/admin/2fa/setup");
+		return;
+	}
+	if (p->mfa_ok && !r->redisplay) {
+		resp_redirect(r, 303, "/admin");
+		return;
+	}
+	factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in", NULL);
+}
+
+/*
+ * POST /admin/login/2fa — code (six digits or a recovery code), next,
+ * csrf (F_PARTIAL).  303 to next (or /admin) with a rotated session of
+ * mfa_ok = 1; 200 with the form for a wrong, reused or stale code; 429
+ * while throttled.  Every outcome is audited.
+ */
+void
+page_admin_login_2fa_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	int64_t	 id = p->user_id, wait, w2;
+	const char *tkey = staff_2fa_key(r, id), *kip = throttle_key_ip(r), *how;
+
+	if (!p->totp_enrolled) {
+		resp_redirect(r, 303, "/admin/2fa/setup");
+		return;
+	}
+	if (p->mfa_ok) {
+		resp_redirect(r, 303, "/admin");
+		return;
+	}
+	wait = throttle_wait(r, tkey);
+	if ((w2 = throttle_wait(r, kip)) > wait)
+		wait = w2;
+	if (wait > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in", arena_printf(r->a,
+		    "Too many wrong codes. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s"));
+		return;
+	}
+	db_begin(r);
+	if (!staff_second_factor(r, id, req_form(r, "code"), &how)) {
+		throttle_fail(r, tkey);
+		throttle_fail(r, kip);
+		audit(r, "login.2fa_failed", staff_target(r, id), "staff, %s%s", how,
+		    *how ? " refused" : "");
+		db_commit(r);
+		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in",
+		    "That code is not right, or it was used already.");
+		return;
+	}
+	throttle_clear(r, tkey);
+	session_start(r, SESS_STAFF, id, 1);
+	audit(r, "login", staff_target(r, id), "staff, %s", how);
+	db_commit(r);
+	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
+}
+
+/* ---- re-authentication ---- */
+
+/* GET /admin/reauth — ?next.  200: password and code form. */
+void
+page_admin_reauth(struct request *r)
+{
+	factor_form(r, "pages/admin/reauth", "Confirm it is you", NULL);
+}
+
+/*
+ * POST /admin/reauth — password, code, next, csrf.  303 to next (or
+ * /admin) with reauth_at recorded on the session; 200 with the form when
+ * either is wrong (throttled like a sign-in: account and address); 429
+ * while throttled; 503 when no hash slot came free.
+ */
+void
+page_admin_reauth_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	const char *pw = req_form(r, "password"), *kacct, *kip, *how = "", *phc = "";
+	int64_t	 wait, w2;
+	sqlite3_stmt *st;
+	int	 v = 0, ok = 0;
+
+	kacct = throttle_key_account(r, p->email);
+	kip = throttle_key_ip(r);
+	wait = throttle_wait(r, kacct);
+	if ((w2 = throttle_wait(r, kip)) > wait)
+		wait = w2;
+	if (wait > 0) {
+		r->status = 429;
+		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+		factor_form(r, "pages/admin/reauth", "Confirm it is you", arena_printf(r->a,
+		    "Too many failed attempts. Please wait %lld second%s and try again.",
+		    (long long)wait, wait == 1 ? "" : "s"));
+		return;
+	}
+	st = db_q(r, Q_STAFF_GET);
+	db_bind_int(r, st, ":id", p->user_id);
+	if (db_step(r, st) == DB_ROW)
+		phc = db_text(r, st, 5);
+	sqlite3_reset(st);
+	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && *phc != '\0') {
+		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	} else
+		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	db_begin(r);
+	/* The code is checked (and spent) only after the password passed. */
+	if (v == 1)
+		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
+	if (!ok) {
+		throttle_fail(r, kacct);
+		throttle_fail(r, kip);
+		audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
+		    v == 1 ? "wrong second factor" : "wrong password");
+		db_commit(r);
+		factor_form(r, "pages/admin/reauth", "Confirm it is you",
+		    "The password or the code is wrong.");
+		return;
+	}
+	throttle_clear(r, kacct);
+	session_reauth(r, SESS_STAFF);
+	audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
+	db_commit(r);
+	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
+}
