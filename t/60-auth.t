@@ -190,6 +190,27 @@ t.ok(r.status == 303 and sc and sc[0].startswith("__Host-px_c=") and all(a in sc
      "over TLS the session cookie carries __Host-, Secure, HttpOnly, SameSite=Lax, Path=/", sc)
 t.ok("Domain" not in sc[0], "and no Domain")
 
+# -- rehash on sign-in when the configured cost rises --
+import signal as _signal  # noqa: E402
+import time as _time  # noqa: E402
+s.extra["argon2_t"] = "6"
+s.write_conf()
+old_pids = set(s.worker_pids())
+s.pool.send_signal(_signal.SIGHUP)
+wait_ok = False
+for _ in range(100):
+    if old_pids.isdisjoint(s.worker_pids()) and len(s.worker_pids()) == 2:
+        wait_ok = True
+        break
+    _time.sleep(0.1)
+t.ok(wait_ok, "the pool reloads with the new argon2 cost")
+s.sql("DELETE FROM login_throttle")
+br = Browser(s)
+r = br.form("/login", "/login", {"email": "ann@example.com", "password": NEW})
+t.is_(r.status, 303, "sign-in still works with the old hash")
+h = s.sql("SELECT password_hash FROM customers WHERE email = 'ann@example.com'")[0][0]
+t.ok(h.startswith("$argon2id$v=19$m=7168,t=6,p=1$"), "and the stored hash was redone with t=6", h)
+
 s.check_sanitizers(t)
 s.stop()
 t.done()
