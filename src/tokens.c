@@ -148,6 +148,10 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 	const struct tok_kind *tk = &kinds[k];
 	struct vm *vm = page_vm(r, "API tokens"), *row;
 	sqlite3_stmt *st = db_q(r, Q_API_TOKEN_LIST);
+
+	/* Customers see the page inside their account's navigation. */
+	vm_set_bool(vm, "in_account", k == SESS_CUSTOMER);
+	vm_set_bool(vm, "nav_tokens", 1);
 	const char *days = req_form(r, "days");
 	const char *done = req_query(r, "done");
 	int64_t	 now = now_unix();

@@ -36,6 +36,7 @@ admin_chrome(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "here_staff", strncmp(r->path, "/admin/staff", 12) == 0);
 	vm_set_bool(vm, "here_audit", strncmp(r->path, "/admin/audit", 12) == 0);
 	vm_set_bool(vm, "here_security", strncmp(r->path, "/admin/security", 15) == 0);
+	vm_set_bool(vm, "here_tokens", strncmp(r->path, "/admin/tokens", 13) == 0);
 }
 
 struct vm *
