@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "cmd.h"
 #include "conf.h"
 #include "pool.h"
@@ -80,6 +82,13 @@ main(int argc, char **argv)
 	char	 err[1024];
 	size_t	 i;
 	int	 ch, rc;
+
+	/* Before any other OpenSSL call: we need only the default
+	 * provider's digests, MACs, AES-GCM and the DRBG.  Reading
+	 * openssl.cnf and loading every error string costs each process
+	 * about 0.6 MB of resident memory (the work daemon's libcurl still
+	 * reads the config when it starts TLS). */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
 
 	/* getopt(3) has no long options: take the two we have first. */
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
