@@ -63,12 +63,67 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
 	return 0;
 }
 
-/* prune [DAYS]: delete done/ files older than DAYS (default 7). */
+/*
+ * The database side of prune: sessions past their absolute lifetime,
+ * email tokens spent or expired more than keep seconds ago, and throttle
+ * rows that lock nothing and last failed more than a day ago.  One
+ * transaction; idempotent, so two runs at once are harmless.  The audit
+ * log and the ledgers are never pruned.
+ */
+static int
+prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
+{
+	static const char *const sql[] = {
+		"DELETE FROM sessions WHERE expires_at < unixepoch()",
+		"DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < unixepoch() - ?1",
+		"DELETE FROM login_throttle WHERE locked_until < unixepoch() AND "
+		    "last_failure_at < unixepoch() - 86400",
+	};
+	static const char *const what[] = { "expired sessions", "spent email tokens", "idle throttle rows" };
+	sqlite3	*db;
+	sqlite3_stmt *st;
+	size_t	 i;
+	int	 n[3] = { 0, 0, 0 };
+
+	if ((db = db_open(c->database, c->cache_size_kb, err, errsz)) == NULL)
+		return -1;
+	if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0)
+		goto fail;
+	for (i = 0; i < NELEM(sql); i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+			snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+			goto fail;
+		}
+		if (sqlite3_bind_parameter_count(st) > 0)
+			sqlite3_bind_int64(st, 1, keep);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		n[i] = sqlite3_changes(db);
+		sqlite3_finalize(st);
+	}
+	if (db_exec(db, "COMMIT", err, errsz) != 0)
+		goto fail;
+	sqlite3_close(db);
+	for (i = 0; i < NELEM(sql); i++)
+		printf("prune: %d %s removed\n", n[i], what[i]);
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return -1;
+}
+
+/* prune [DAYS]: delete done/ files older than DAYS (default 7), and the
+ * rows prune_rows() names. */
 static int
 cron_prune(const struct conf *c, int argc, char **argv)
 {
 	int64_t	 days = 7;
 	int	 n;
+	char	 err[512];
 
 	if (argc > 2 || (argc == 2 && (parse_i64(argv[1], &days) != 0 || days < 0 || days > 3650))) {
 		fprintf(stderr, "usage: 1000proxy cron prune [days]\n");
@@ -77,6 +132,10 @@ cron_prune(const struct conf *c, int argc, char **argv)
 	n = spool_prune(c->spool_dir, "done", days * 86400);
 	printf("prune: %d done/ file%s older than %lld day%s removed\n", n, n == 1 ? "" : "s",
 	    (long long)days, days == 1 ? "" : "s");
+	if (prune_rows(c, days * 86400, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: cron prune: %s\n", err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -86,7 +145,8 @@ static const struct {
 	const char	*help;
 } tasks[] = {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
-	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS)" },
+	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
+	    "spent email tokens and idle throttle rows" },
 };
 
 int
