@@ -111,6 +111,8 @@ t.ok(page("account-codes").get("status") == 200 and len(set(st.get("codes", []))
      "password + computed code turn TOTP on: ten recovery codes", st.get("codes"))
 t.ok(s.sql("SELECT totp_enabled_at IS NOT NULL FROM customers WHERE email = 'ann@example.com'") == [(1,)],
      "totp_enabled_at is set")
+t.ok("10 unused recovery code" in st.get("totp_on", ""), "/account/2fa now says it is on, ten codes left",
+     st.get("totp_on"))
 so = st.get("signed_out", {})
 t.ok(page("signed-out").get("url") == "/" and so.get("signin_link") and not so.get("account_link"),
      "the header's Sign out button signs out", (page("signed-out").get("url"), so))
@@ -160,7 +162,7 @@ t.is_(s.sql("SELECT count(*) FROM customers WHERE email = 'eve@example.com'"), [
 
 # -- every page --
 want = ["register", "registered", "verify", "verified", "login", "account", "account-saved", "account-2fa",
-        "account-codes", "signed-out", "login-2fa", "account-2fa-signed-in", "tokens", "token-created", "tokens-list",
+        "account-codes", "account-2fa-on", "account-sessions", "account-delete", "signed-out", "login-2fa", "account-2fa-signed-in", "tokens", "token-created", "tokens-list",
         "admin-login", "admin-setup", "admin-codes", "admin", "admin-staff", "admin-reauth", "admin-staff-fresh",
         "admin-invited", "csrf-403"]
 t.is_([x for x in want if x not in pg], [], "every page was visited")
@@ -169,8 +171,12 @@ t.ok(all(v.get("cssLoaded") not in ("", "rgba(0, 0, 0, 0)") for v in pg.values()
 expected = [x for x in res["console"] if x.startswith("csrf-403: error: Failed to load resource") and "403" in x]
 t.ok(not [x for x in res["console"] if x not in expected], "no console errors or warnings (%d pages)" % len(pg),
      "\n".join(res["console"]))
+for x in expected:
+    t.diag("expected: " + x)
 t.ok(not res["pageerrors"], "no uncaught page errors", "\n".join(res["pageerrors"]))
 t.ok(not res["csp"], "no Content-Security-Policy violations", "\n".join(res["csp"]))
+t.ok(not res["contrast"], "every visible button's text is readable on its background (contrast >= 3)",
+     "\n".join(res["contrast"]))
 for name in ("register", "login", "account", "admin-setup"):
     w = page(name).get("width", {})
     t.ok(w and w["scroll"] <= w["inner"], "%s at 390px: no horizontal overflow (%s <= %s)" % (name, w.get("scroll"), w.get("inner")),

@@ -67,7 +67,7 @@ async function ask(q) {
   return JSON.parse(value);
 }
 
-const res = { console: [], pageerrors: [], csp: [], pages: {}, steps: {}, order: [] };
+const res = { console: [], pageerrors: [], csp: [], contrast: [], pages: {}, steps: {}, order: [] };
 res.rfc6238 = hotp(Buffer.from('12345678901234567890'), Math.floor(59 / 30), 8);
 let page;
 let here = 'start';
@@ -93,6 +93,25 @@ async function look(name, resp) {
   }));
   await page.screenshot({ path: path.join(out, name + '-390.png'), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
+  // Every visible button must be readable: text against its own background
+  // at a WCAG contrast of at least 3 (large/bold UI text).
+  res.contrast.push(...(await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const bad = [];
+    for (const e of document.querySelectorAll('button, a.button, input[type=submit]')) {
+      const cs = getComputedStyle(e);
+      const bg = rgb(cs.backgroundColor);
+      if (e.offsetParent === null || bg.length < 3 || bg[3] === 0) continue;
+      const l1 = lum(rgb(cs.color)), l2 = lum(bg);
+      const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+      if (ratio < 3) bad.push(e.textContent.trim() + ': ' + cs.color + ' on ' + cs.backgroundColor + ' (' + ratio.toFixed(2) + ')');
+    }
+    return bad;
+  })).map((x) => name + ': ' + x));
   res.csp.push(...(await page.evaluate(() => window.__csp.splice(0))).map((x) => name + ': ' + x));
   res.pages[name] = p;
   res.order.push(name);
@@ -158,6 +177,10 @@ async function customer() {
   await page.fill('form[action="/account/2fa/enable"] input[name=code]', totp(secret, enrol));
   await look('account-codes', await go('form[action="/account/2fa/enable"] button[type=submit]'));
   st.codes = await page.$$eval('ol.codes li code', (els) => els.map((e) => e.textContent.trim()));
+  await look('account-2fa-on', await open('/account/2fa'));
+  st.totp_on = await main_text();
+  await look('account-sessions', await open('/account/sessions'));
+  await look('account-delete', await open('/account/delete'));
 
   // Sign out with the header's button.
   await open('/account');
