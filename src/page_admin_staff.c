@@ -88,7 +88,8 @@ staff_page(struct request *r, int status, const char *error)
 		it = vm_push(vm, "roles");
 		vm_set(it, "name", rname[nroles]);
 		vm_set(it, "label", rlabel[nroles]);
-		vm_set_bool(it, "selected", frole != NULL && strcmp(frole, rname[nroles]) == 0);
+		/* A new invite defaults to the least powerful role. */
+		vm_set_bool(it, "selected", strcmp(frole != NULL ? frole : "support", rname[nroles]) == 0);
 		nroles++;
 	}
 	sqlite3_reset(st);

@@ -162,8 +162,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_STAFF_RC_USE] = "UPDATE recovery_codes SET used_at = unixepoch() WHERE id = :id AND staff_id = :sid AND "
 	    "used_at IS NULL",
 	[Q_STAFF_LIST] = "SELECT s.id, s.email, s.name, r.name, r.label, s.state, s.totp_enabled_at IS NOT NULL, "
-	    "(SELECT max(a.at) FROM audit_log a WHERE a.target = 'staff:' || s.id AND a.action = "
-	    "'login'), (SELECT count(*) FROM sessions x WHERE x.staff_id = s.id) FROM staff s JOIN "
+	    "(SELECT max(a.at) FROM audit_log a WHERE a.target = 'staff:' || s.id AND a.action IN "
+	    "('login', '2fa.enrolled')), (SELECT count(*) FROM sessions x WHERE x.staff_id = s.id) FROM staff s JOIN "
 	    "roles r ON r.id = s.role_id ORDER BY s.state <> 'active', s.email",
 	[Q_ROLES] = "SELECT id, name, label FROM roles ORDER BY id",
 	[Q_ROLE_BY_NAME] = "SELECT id, label FROM roles WHERE name = :name",

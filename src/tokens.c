@@ -118,11 +118,8 @@ when(struct request *r, sqlite3_stmt *st, int col, const char *none)
 
 	if (db_is_null(st, col))
 		return none;
-	iso8601(t, db_int(st, col));
-	/* "2026-01-02T10:00:00Z" -> "2026-01-02 10:00 UTC" */
-	t[10] = ' ';
-	t[16] = '\0';
-	return arena_printf(r->a, "%s UTC", t);
+	time_human(t, db_int(st, col));
+	return arena_strdup(r->a, t);
 }
 
 /* 1 when the form's repeated "scope" fields include name. */
@@ -381,7 +378,7 @@ tokens_create(struct request *r, enum sess_kind k)
 	if (expires) {
 		char	 t[32];
 
-		iso8601(t, expires);
+		time_human(t, expires);
 		vm_set(vm, "expires", t);
 	} else
 		vm_set(vm, "expires", "never");

@@ -51,7 +51,10 @@ page_vm(struct request *r, const char *title)
 	vm_set_bool(vm, "nav_home", r->path && strcmp(r->path, "/") == 0);
 	vm_set_bool(vm, "nav_plans", r->path && strncmp(r->path, "/plans", 6) == 0);
 	vm_set(vm, "year", "2026");
-	if (r->principal[SESS_CUSTOMER] != NULL && strncmp(r->path, "/admin", 6) != 0) {
+	/* Signed in means past the second factor too: a half-done sign-in
+	 * at /login/2fa shows the anonymous header. */
+	if (r->principal[SESS_CUSTOMER] != NULL && r->principal[SESS_CUSTOMER]->mfa_ok &&
+	    strncmp(r->path, "/admin", 6) != 0) {
 		vm_set_bool(vm, "signed_in", 1);
 		vm_set(vm, "me_name", *r->principal[SESS_CUSTOMER]->name ?
 		    r->principal[SESS_CUSTOMER]->name : r->principal[SESS_CUSTOMER]->email);

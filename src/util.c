@@ -441,6 +441,16 @@ iso8601(char out[32], int64_t t)
 }
 
 void
+time_human(char out[32], int64_t t)
+{
+	time_t	 tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+void
 random_bytes(void *p, size_t n)
 {
 	if (RAND_bytes(p, (int)n) != 1) {

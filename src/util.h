@@ -69,6 +69,7 @@ int	utf8_valid(const char *, size_t, int allow_newlines);
 double	now_mono(void);		/* seconds, CLOCK_MONOTONIC */
 int64_t	now_unix(void);		/* seconds since the epoch */
 void	iso8601(char out[32], int64_t t);
+void	time_human(char out[32], int64_t t);	/* "2026-12-01 09:58 UTC" */
 
 /* Randomness from OpenSSL; aborts if the CSPRNG fails. */
 void	random_bytes(void *, size_t);
