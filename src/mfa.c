@@ -24,6 +24,7 @@ static const struct mfa_kind {
 	enum q		 q_get;		/* sealed, enabled, last step */
 	enum q		 q_pending;	/* :sealed, :id */
 	enum q		 q_step;	/* :step, :id */
+	enum q		 q_remove;	/* :id: secret and enrolment gone */
 	enum q		 q_rc_delete;	/* owner */
 	enum q		 q_rc_insert;	/* owner, :hash, :salt */
 	enum q		 q_rc_unused;	/* owner: id, hash, salt */
@@ -32,10 +33,10 @@ static const struct mfa_kind {
 	int		 use_owner;
 } kinds[SESS__MAX] = {
 	[SESS_CUSTOMER] = { "customer", Q_ACCT_TOTP_GET, Q_ACCT_TOTP_SET_PENDING,
-	    Q_ACCT_TOTP_USE_STEP, Q_ACCT_RC_DELETE, Q_ACCT_RC_INSERT, Q_ACCT_RC_UNUSED,
+	    Q_ACCT_TOTP_USE_STEP, Q_ACCT_TOTP_DISABLE, Q_ACCT_RC_DELETE, Q_ACCT_RC_INSERT, Q_ACCT_RC_UNUSED,
 	    Q_ACCT_RC_USE, ":cid", 0 },
 	[SESS_STAFF] = { "staff", Q_STAFF_TOTP_GET, Q_STAFF_TOTP_PENDING,
-	    Q_STAFF_TOTP_STEP, Q_STAFF_RC_DELETE, Q_STAFF_RC_INSERT, Q_STAFF_RC_UNUSED,
+	    Q_STAFF_TOTP_STEP, Q_STAFF_TOTP_RESET, Q_STAFF_RC_DELETE, Q_STAFF_RC_INSERT, Q_STAFF_RC_UNUSED,
 	    Q_STAFF_RC_USE, ":sid", 1 },
 };
 
@@ -174,6 +175,20 @@ mfa_codes_replace(struct request *r, enum sess_kind k, int64_t id,
 		if (db_step(r, st) != DB_DONE)
 			req_fail(r, 500, "recovery code insert failed");
 	}
+}
+
+void
+mfa_remove(struct request *r, enum sess_kind k, int64_t id)
+{
+	const struct mfa_kind *mk = &kinds[k];
+	sqlite3_stmt *st;
+
+	st = db_q(r, mk->q_remove);
+	db_bind_int(r, st, ":id", id);
+	db_step(r, st);
+	st = db_q(r, mk->q_rc_delete);
+	db_bind_int(r, st, mk->owner, id);
+	db_step(r, st);
 }
 
 void

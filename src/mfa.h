@@ -59,6 +59,11 @@ int	mfa_recovery_accept(struct request *, enum sess_kind, int64_t id,
 void	mfa_codes_replace(struct request *, enum sess_kind, int64_t id,
 	    char codes[RC_COUNT][RC_LEN]);
 /*
+ * Turn user id's second factor off: the secret, its enrolment and the
+ * recovery codes are removed.  Call inside a transaction.
+ */
+void	mfa_remove(struct request *, enum sess_kind, int64_t id);
+/*
  * The Key URI for key under the site's name and account, and a QR code
  * of it as an SVG data: URI, both copied into the arena (*uri, *qr); the
  * working buffers are cleansed.  500 when the URI does not fit a QR code.

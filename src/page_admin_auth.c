@@ -12,7 +12,9 @@
  * aside) until enrolment or the second factor has rotated it into a new
  * session with mfa_ok = 1.  The TOTP seed is sealed (AES-256-GCM under
  * the server key) with "staff:<id>:totp" as associated data, so a seed
- * copied onto another row does not open.
+ * copied onto another row does not open.  The password step is
+ * signin.c's and the second factor's mechanics are mfa.c's, shared with
+ * customers; this file keeps the pages, their messages and redirects.
  */
 #include "config.h"
 
@@ -25,7 +27,6 @@
 #include "handlers.h"
 #include "http.h"
 #include "mfa.h"
-#include "password.h"
 #include "session.h"
 #include "signin.h"
 #include "throttle.h"
@@ -329,7 +330,7 @@ void
 page_admin_login_2fa_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	int64_t	 id = p->user_id, wait, w2;
+	int64_t	 id = p->user_id, wait;
 	const char *tkey = staff_2fa_key(r, id), *kip = throttle_key_ip(r), *how;
 
 	if (!p->totp_enrolled) {
@@ -340,15 +341,9 @@ page_admin_login_2fa_post(struct request *r)
 		resp_redirect(r, 303, "/admin");
 		return;
 	}
-	wait = throttle_wait(r, tkey);
-	if ((w2 = throttle_wait(r, kip)) > wait)
-		wait = w2;
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in", arena_printf(r->a,
-		    "Too many wrong codes. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, tkey, kip)) > 0) {
+		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in",
+		    signin_refuse(r, wait, "Too many wrong codes"));
 		return;
 	}
 	db_begin(r);
@@ -388,22 +383,16 @@ void
 page_admin_reauth_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	const char *pw = req_form(r, "password"), *kacct, *kip, *how = "", *phc = "";
-	int64_t	 wait, w2;
+	const char *kacct, *kip, *how = "", *phc = "";
+	int64_t	 wait;
 	sqlite3_stmt *st;
-	int	 v = 0, ok = 0;
+	int	 v, ok = 0;
 
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if ((w2 = throttle_wait(r, kip)) > wait)
-		wait = w2;
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		factor_form(r, "pages/admin/reauth", "Confirm it is you", arena_printf(r->a,
-		    "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+		factor_form(r, "pages/admin/reauth", "Confirm it is you",
+		    signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
 	st = db_q(r, Q_STAFF_GET);
@@ -411,20 +400,16 @@ page_admin_reauth_post(struct request *r)
 	if (db_step(r, st) == DB_ROW)
 		phc = db_text(r, st, 5);
 	sqlite3_reset(st);
-	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && *phc != '\0') {
-		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	} else
-		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	v = signin_check(r, req_form(r, "password"), phc);
 	db_begin(r);
 	/* The code is checked (and spent) only after the password passed. */
-	if (v == 1)
+	if (v)
 		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
 	if (!ok) {
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
 		audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
-		    v == 1 ? "wrong second factor" : "wrong password");
+		    v ? "wrong second factor" : "wrong password");
 		db_commit(r);
 		factor_form(r, "pages/admin/reauth", "Confirm it is you",
 		    "The password or the code is wrong.");

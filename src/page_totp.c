@@ -14,7 +14,8 @@
  * recorded with "UPDATE ... WHERE totp_last_step < :step" and a code is
  * accepted only when that changed a row, so two workers racing with one
  * code cannot both win.  Recovery codes are stored salted and hashed and
- * spent the same way.
+ * spent the same way.  The mechanics, shared with staff, are in mfa.c;
+ * this file keeps the pages, their messages and the mail notices.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@
 #include "http.h"
 #include "mfa.h"
 #include "session.h"
+#include "signin.h"
 #include "spool.h"
 #include "throttle.h"
 #include "totp.h"
@@ -230,7 +232,6 @@ page_account_2fa_disable_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 0);
 	const char *why;
-	sqlite3_stmt *st;
 	int64_t	 job;
 
 	if (!a->totp) {
@@ -247,12 +248,7 @@ page_account_2fa_disable_post(struct request *r)
 		return;
 	}
 	db_begin(r);
-	st = db_q(r, Q_ACCT_TOTP_DISABLE);
-	db_bind_int(r, st, ":id", a->id);
-	db_step(r, st);
-	st = db_q(r, Q_ACCT_RC_DELETE);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
+	mfa_remove(r, SESS_CUSTOMER, a->id);
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
 	audit(r, "2fa.disabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
@@ -330,14 +326,8 @@ page_login_2fa_post(struct request *r)
 	cid = p->user_id;
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if (throttle_wait(r, kip) > wait)
-		wait = throttle_wait(r, kip);
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		login_2fa_show(r, arena_printf(r->a, "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+		login_2fa_show(r, signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
 	if (code != NULL && strlen(code) <= 64) {

@@ -51,6 +51,19 @@ signin_refuse(struct request *r, int64_t wait, const char *what)
 	    (long long)wait, wait == 1 ? "" : "s");
 }
 
+int
+signin_check(struct request *r, const char *pw, const char *phc)
+{
+	int	 v = 0;
+
+	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && phc != NULL && *phc != '\0') {
+		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	} else
+		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	return v == 1;
+}
+
 enum signin_status
 signin_password(struct request *r, enum sess_kind k, const char *email, const char *pw,
     struct signin *out)

@@ -39,6 +39,13 @@ struct signin {
 enum signin_status signin_password(struct request *, enum sess_kind,
 	    const char *email, const char *pw, struct signin *out);
 /*
+ * Check a password typed again (re-authentication) against phc, the
+ * stored hash: 1 when right, 0 when not.  A missing or too long
+ * password, or no stored hash, costs a dummy hash instead.  503
+ * (req_fail) when no hash slot came free.
+ */
+int	signin_check(struct request *, const char *pw, const char *phc);
+/*
  * The longer wait of two throttle keys, in seconds (0: may try now).
  */
 int64_t	signin_wait(struct request *, const char *key1, const char *key2);
