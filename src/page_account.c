@@ -33,6 +33,7 @@
 #include "log.h"
 #include "password.h"
 #include "session.h"
+#include "signin.h"
 #include "spool.h"
 #include "throttle.h"
 #include "totp.h"
@@ -121,12 +122,8 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 	int64_t	 wait;
 	int	 ok = 0, v;
 
-	if ((wait = throttle_wait(r, key)) > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		return arena_printf(r->a, "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s");
-	}
+	if ((wait = throttle_wait(r, key)) > 0)
+		return signin_refuse(r, wait, "Too many failed attempts");
 	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX) {
 		if ((v = password_verify(&r->app->conf, pw, a->phc)) < 0)
 			req_fail(r, 503, "The server is busy. Please try again in a moment.");

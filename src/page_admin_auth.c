@@ -12,7 +12,9 @@
  * aside) until enrolment or the second factor has rotated it into a new
  * session with mfa_ok = 1.  The TOTP seed is sealed (AES-256-GCM under
  * the server key) with "staff:<id>:totp" as associated data, so a seed
- * copied onto another row does not open.
+ * copied onto another row does not open.  The password step is
+ * signin.c's and the second factor's mechanics are mfa.c's, shared with
+ * customers; this file keeps the pages, their messages and redirects.
  */
 #include "config.h"
 
@@ -24,10 +26,9 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
-#include "password.h"
-#include "qr.h"
-#include "seal.h"
+#include "mfa.h"
 #include "session.h"
+#include "signin.h"
 #include "throttle.h"
 #include "totp.h"
 #include "ui.h"
@@ -37,45 +38,6 @@ const char *
 staff_2fa_key(struct request *r, int64_t id)
 {
 	return arena_printf(r->a, "2fa:staff:%lld", (long long)id);
-}
-
-static const char *
-totp_aad(struct request *r, int64_t id)
-{
-	return arena_printf(r->a, "staff:%lld:totp", (long long)id);
-}
-
-/*
- * The sealed seed of staff id (enrolled or pending) into key; its last
- * used step into *last and whether it is enabled into *enabled.  Returns
- * 1, or 0 when there is none or it does not open.
- */
-static int
-totp_load(struct request *r, int64_t id, unsigned char key[TOTP_SECRET_LEN],
-    int64_t *last, int *enabled)
-{
-	sqlite3_stmt *st = db_q(r, Q_STAFF_TOTP_GET);
-	unsigned char out[TOTP_SECRET_LEN + 16];
-	size_t	 n = 0;
-	int	 ok = 0;
-
-	db_bind_int(r, st, ":id", id);
-	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0)) {
-		const void *blob = sqlite3_column_blob(st, 0);
-		size_t	 len = (size_t)sqlite3_column_bytes(st, 0);
-
-		*enabled = (int)db_int(st, 1);
-		*last = db_int(st, 2);
-		if (len <= sizeof(out) + SEAL_OVERHEAD &&
-		    unseal(out, sizeof(out), &n, r->app->key, blob, len, totp_aad(r, id)) == 0 &&
-		    n == TOTP_SECRET_LEN) {
-			memcpy(key, out, TOTP_SECRET_LEN);
-			ok = 1;
-		}
-	}
-	sqlite3_reset(st);
-	OPENSSL_cleanse(out, sizeof(out));
-	return ok;
 }
 
 /* A typed code without the spaces people copy from their app. */
@@ -108,55 +70,14 @@ all_digits(const char *s)
 int
 staff_second_factor(struct request *r, int64_t id, const char *typed, const char **how)
 {
-	unsigned char key[TOTP_SECRET_LEN], h[RC_HASH_LEN];
-	char	 norm[RC_NORM_LEN];
 	const char *code = code_clean(r, typed);
-	sqlite3_stmt *st;
-	int64_t	 last = 0, step = 0, hit = 0;
-	int	 enabled = 0, ok = 0;
 
-	*how = "";
 	if (strlen(code) == TOTP_DIGITS && all_digits(code)) {
 		*how = "TOTP code";
-		if (!totp_load(r, id, key, &last, &enabled) || !enabled)
-			return 0;
-		ok = totp_verify(key, sizeof(key), code, now_unix(), last, &step);
-		OPENSSL_cleanse(key, sizeof(key));
-		if (!ok)
-			return 0;
-		/* Another worker may have taken this step a moment ago. */
-		st = db_q(r, Q_STAFF_TOTP_STEP);
-		db_bind_int(r, st, ":id", id);
-		db_bind_int(r, st, ":step", step);
-		db_step(r, st);
-		return sqlite3_changes(r->app->db) == 1;
+		return mfa_totp_accept(r, SESS_STAFF, id, code, 0);
 	}
 	*how = "recovery code";
-	if (recovery_code_normalise(norm, code) != 0)
-		return 0;
-	/* Every unused code is hashed, found or not: the same work either way. */
-	st = db_q(r, Q_STAFF_RC_UNUSED);
-	db_bind_int(r, st, ":sid", id);
-	while (db_step(r, st) == DB_ROW) {
-		const void *want = sqlite3_column_blob(st, 1), *salt = sqlite3_column_blob(st, 2);
-
-		if (want == NULL || salt == NULL ||
-		    sqlite3_column_bytes(st, 1) != RC_HASH_LEN ||
-		    sqlite3_column_bytes(st, 2) != RC_SALT_LEN)
-			continue;
-		if (recovery_code_hash(h, norm, salt) == 0 &&
-		    CRYPTO_memcmp(h, want, RC_HASH_LEN) == 0)
-			hit = db_int(st, 0);
-	}
-	sqlite3_reset(st);
-	OPENSSL_cleanse(norm, sizeof(norm));
-	if (hit == 0)
-		return 0;
-	st = db_q(r, Q_STAFF_RC_USE);
-	db_bind_int(r, st, ":id", hit);
-	db_bind_int(r, st, ":sid", id);
-	db_step(r, st);
-	return sqlite3_changes(r->app->db) == 1;
+	return mfa_recovery_accept(r, SESS_STAFF, id, code);
 }
 
 /* ---- password ---- */
@@ -199,78 +120,21 @@ page_admin_login(struct request *r)
 void
 page_admin_login_post(struct request *r)
 {
-	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
-	const char *kacct, *kip, *phc = NULL, *state = "", *next;
-	sqlite3_stmt *st;
-	int64_t	 sid = 0, wait, w2;
-	int	 totp = 0, ok = 0;
-	char	 fresh[PHC_MAX];
+	struct signin si;
+	const char *next;
 
-	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX) {
+	switch (signin_password(r, SESS_STAFF, req_form(r, "email"), req_form(r, "password"),
+	    &si)) {
+	case SIGNIN_THROTTLED:
+		login_form(r, signin_refuse(r, si.wait, "Too many failed attempts"));
+		return;
+	case SIGNIN_WRONG:
 		login_form(r, "The email or password is wrong.");
 		return;
+	default:
+		break;
 	}
-	kacct = throttle_key_account(r, email);
-	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if ((w2 = throttle_wait(r, kip)) > wait)
-		wait = w2;
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		login_form(r, arena_printf(r->a,
-		    "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
-		return;
-	}
-	st = db_q(r, Q_STAFF_BY_EMAIL);
-	db_bind_text(r, st, ":email", email);
-	if (db_step(r, st) == DB_ROW) {
-		sid = db_int(st, 0);
-		phc = db_text(r, st, 1);
-		totp = (int)db_int(st, 2);
-		state = db_text(r, st, 3);
-	}
-	sqlite3_reset(st);
-	/* An invited account has no password yet: it costs a dummy hash too. */
-	if (phc != NULL && *phc != '\0' && strcmp(state, "active") == 0) {
-		int v = password_verify(&r->app->conf, pw, phc);
-
-		if (v < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-		ok = v == 1;
-	} else
-		password_dummy_verify(&r->app->conf, pw);
-
-	if (!ok) {
-		db_begin(r);
-		throttle_fail(r, kacct);
-		throttle_fail(r, kip);
-		audit(r, "login.failed", sid ? staff_target(r, sid) : kacct, "staff%s%s",
-		    *state && strcmp(state, "active") != 0 ? ", account " : "",
-		    *state && strcmp(state, "active") != 0 ? state : "");
-		db_commit(r);
-		login_form(r, "The email or password is wrong.");
-		return;
-	}
-	if (password_needs_rehash(&r->app->conf, phc) &&
-	    password_hash(&r->app->conf, pw, fresh) == 0)
-		phc = fresh;
-	else
-		phc = NULL;
-	db_begin(r);
-	throttle_clear(r, kacct);
-	if (phc != NULL) {
-		st = db_q(r, Q_STAFF_SET_PASSWORD);
-		db_bind_int(r, st, ":id", sid);
-		db_bind_text(r, st, ":hash", phc);
-		db_step(r, st);
-	}
-	session_start(r, SESS_STAFF, sid, 0);
-	audit(r, "login.password_ok", staff_target(r, sid), "staff, %s",
-	    totp ? "second factor next" : "TOTP enrolment next");
-	db_commit(r);
-	if (!totp) {
+	if (!si.totp) {
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
@@ -297,29 +161,19 @@ setup_page(struct request *r, const unsigned char key[TOTP_SECRET_LEN], const ch
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	struct vm *vm = page_vm(r, "Set up two-factor sign-in");
-	struct buf uri, qr;
+	const char *uri, *qr;
 	char	 b32[BASE32_LEN(TOTP_SECRET_LEN) + 1];
 
-	buf_init(&uri);
-	buf_init(&qr);
-	totp_uri(&uri, r->app->conf.site_name, p->email, key, TOTP_SECRET_LEN);
-	if (qr_svg_data_uri(&qr, uri.p) != 0) {
-		buf_free(&uri);
-		buf_free(&qr);
-		req_fail(r, 500, "the otpauth URI does not fit in a QR code");
-	}
+	mfa_uri_qr(r, p->email, key, &uri, &qr);
 	base32_encode(b32, key, TOTP_SECRET_LEN);
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
-	vm_set(vm, "otpauth", uri.p);
-	vm_set(vm, "qr", qr.p);
+	vm_set(vm, "otpauth", uri);
+	vm_set(vm, "qr", qr);
 	vm_set(vm, "secret", b32);
 	vm_set(vm, "email", p->email);
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	OPENSSL_cleanse(b32, sizeof(b32));
-	OPENSSL_cleanse(uri.p, uri.len);
-	buf_free(&uri);
-	buf_free(&qr);
 	page_render(r, "pages/admin/2fa_setup", vm);
 }
 
@@ -349,27 +203,15 @@ void
 page_admin_2fa_setup(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	unsigned char key[TOTP_SECRET_LEN], blob[SEAL_LEN(TOTP_SECRET_LEN)];
-	size_t	 n;
-	int64_t	 last;
-	int	 enabled;
-	sqlite3_stmt *st;
+	unsigned char key[TOTP_SECRET_LEN];
 
 	if (enrolled_elsewhere(r))
 		return;
 	/* Load or make the seed under the write lock, so two tabs opened at
 	 * once show the same seed instead of the second replacing the first. */
 	db_begin(r);
-	if (!totp_load(r, p->user_id, key, &last, &enabled)) {
-		totp_secret_new(key);
-		if (seal(blob, sizeof(blob), &n, r->app->key, key, sizeof(key),
-		    totp_aad(r, p->user_id)) != 0)
-			req_fail(r, 500, "sealing the TOTP seed failed");
-		st = db_q(r, Q_STAFF_TOTP_PENDING);
-		db_bind_blob(r, st, ":sealed", blob, n);
-		db_bind_int(r, st, ":id", p->user_id);
-		db_step(r, st);
-	}
+	if (!mfa_secret_load(r, SESS_STAFF, p->user_id, key, NULL, NULL))
+		mfa_secret_new(r, SESS_STAFF, p->user_id, key);
 	db_commit(r);
 	resp_header(r, "Cache-Control", "no-store");
 	setup_page(r, key, r->form_error);
@@ -388,17 +230,17 @@ page_admin_2fa_setup_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	const char *tkey = staff_2fa_key(r, p->user_id), *code;
-	unsigned char key[TOTP_SECRET_LEN], salt[RC_SALT_LEN], h[RC_HASH_LEN];
+	unsigned char key[TOTP_SECRET_LEN];
 	char	 codes[RC_COUNT][RC_LEN];
 	int64_t	 id = p->user_id, last = 0, step = 0, wait;
-	int	 enabled = 0, i;
+	int	 i;
 	sqlite3_stmt *st;
 	struct vm *vm;
 
 	if (enrolled_elsewhere(r))
 		return;
 	resp_header(r, "Cache-Control", "no-store");
-	if (!totp_load(r, id, key, &last, &enabled)) {
+	if (!mfa_secret_load(r, SESS_STAFF, id, key, &last, NULL)) {
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
@@ -431,21 +273,7 @@ page_admin_2fa_setup_post(struct request *r)
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
-	st = db_q(r, Q_STAFF_RC_DELETE);
-	db_bind_int(r, st, ":sid", id);
-	db_step(r, st);
-	recovery_codes_generate(codes);
-	for (i = 0; i < RC_COUNT; i++) {
-		random_bytes(salt, sizeof(salt));
-		if (recovery_code_hash(h, codes[i], salt) != 0)
-			req_fail(r, 500, "recovery code hash failed");
-		st = db_q(r, Q_STAFF_RC_INSERT);
-		db_bind_int(r, st, ":sid", id);
-		db_bind_blob(r, st, ":hash", h, sizeof(h));
-		db_bind_blob(r, st, ":salt", salt, sizeof(salt));
-		if (db_step(r, st) != DB_DONE)
-			req_fail(r, 500, "recovery code insert failed");
-	}
+	mfa_codes_replace(r, SESS_STAFF, id, codes);
 	throttle_clear(r, tkey);
 	/* A privilege change: a new token, now with the second factor done. */
 	session_start(r, SESS_STAFF, id, 1);
@@ -502,7 +330,7 @@ void
 page_admin_login_2fa_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	int64_t	 id = p->user_id, wait, w2;
+	int64_t	 id = p->user_id, wait;
 	const char *tkey = staff_2fa_key(r, id), *kip = throttle_key_ip(r), *how;
 
 	if (!p->totp_enrolled) {
@@ -513,15 +341,9 @@ page_admin_login_2fa_post(struct request *r)
 		resp_redirect(r, 303, "/admin");
 		return;
 	}
-	wait = throttle_wait(r, tkey);
-	if ((w2 = throttle_wait(r, kip)) > wait)
-		wait = w2;
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in", arena_printf(r->a,
-		    "Too many wrong codes. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, tkey, kip)) > 0) {
+		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in",
+		    signin_refuse(r, wait, "Too many wrong codes"));
 		return;
 	}
 	db_begin(r);
@@ -561,22 +383,16 @@ void
 page_admin_reauth_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	const char *pw = req_form(r, "password"), *kacct, *kip, *how = "", *phc = "";
-	int64_t	 wait, w2;
+	const char *kacct, *kip, *how = "", *phc = "";
+	int64_t	 wait;
 	sqlite3_stmt *st;
-	int	 v = 0, ok = 0;
+	int	 v, ok = 0;
 
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if ((w2 = throttle_wait(r, kip)) > wait)
-		wait = w2;
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		factor_form(r, "pages/admin/reauth", "Confirm it is you", arena_printf(r->a,
-		    "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+		factor_form(r, "pages/admin/reauth", "Confirm it is you",
+		    signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
 	st = db_q(r, Q_STAFF_GET);
@@ -584,20 +400,16 @@ page_admin_reauth_post(struct request *r)
 	if (db_step(r, st) == DB_ROW)
 		phc = db_text(r, st, 5);
 	sqlite3_reset(st);
-	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && *phc != '\0') {
-		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	} else
-		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	v = signin_check(r, req_form(r, "password"), phc);
 	db_begin(r);
 	/* The code is checked (and spent) only after the password passed. */
-	if (v == 1)
+	if (v)
 		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
 	if (!ok) {
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
 		audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
-		    v == 1 ? "wrong second factor" : "wrong password");
+		    v ? "wrong second factor" : "wrong password");
 		db_commit(r);
 		factor_form(r, "pages/admin/reauth", "Confirm it is you",
 		    "The password or the code is wrong.");

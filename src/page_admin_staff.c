@@ -27,6 +27,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mfa.h"
 #include "password.h"
 #include "session.h"
 #include "spool.h"
@@ -428,16 +429,10 @@ void
 page_admin_staff_reset_2fa_post(struct request *r)
 {
 	struct staff_row t;
-	sqlite3_stmt *st;
 
 	if (!target_begin(r, &t))
 		return;
-	st = db_q(r, Q_STAFF_TOTP_RESET);
-	db_bind_int(r, st, ":id", t.id);
-	db_step(r, st);
-	st = db_q(r, Q_STAFF_RC_DELETE);
-	db_bind_int(r, st, ":sid", t.id);
-	db_step(r, st);
+	mfa_remove(r, SESS_STAFF, t.id);
 	session_end_all(r, SESS_STAFF, t.id, 0);
 	throttle_clear(r, staff_2fa_key(r, t.id));
 	audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",

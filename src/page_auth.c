@@ -23,6 +23,7 @@
 #include "http.h"
 #include "password.h"
 #include "session.h"
+#include "signin.h"
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
@@ -328,84 +329,21 @@ page_login(struct request *r)
 void
 page_login_post(struct request *r)
 {
-	const char *email = req_form(r, "email"), *pw = req_form(r, "password");
-	const char *kacct, *kip, *phc = NULL, *state = NULL;
-	sqlite3_stmt *st;
-	int64_t	 cid = 0, wait;
-	int	 totp = 0, ok = 0;
-	char	 fresh[PHC_MAX];
+	struct signin si;
 
-	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX) {
+	switch (signin_password(r, SESS_CUSTOMER, req_form(r, "email"), req_form(r, "password"),
+	    &si)) {
+	case SIGNIN_THROTTLED:
+		form_page(r, "pages/login", "Sign in",
+		    signin_refuse(r, si.wait, "Too many failed attempts"));
+		return;
+	case SIGNIN_WRONG:
 		form_page(r, "pages/login", "Sign in", "The email or password is wrong.");
 		return;
+	default:
+		break;
 	}
-	kacct = throttle_key_account(r, email);
-	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if (throttle_wait(r, kip) > wait)
-		wait = throttle_wait(r, kip);
-	if (wait > 0) {
-		/* An attempt while throttled is a failure too (no hash is
-		 * spent on it), so hammering leads to the lock, not past it. */
-		db_begin(r);
-		throttle_fail(r, kacct);
-		audit(r, "login.failed", kacct, "%s", "customer; throttled");
-		db_commit(r);
-		wait = throttle_wait(r, kacct) > wait ? throttle_wait(r, kacct) : wait;
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		form_page(r, "pages/login", "Sign in", arena_printf(r->a,
-		    "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
-		return;
-	}
-	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
-	db_bind_text(r, st, ":email", email);
-	if (db_step(r, st) == DB_ROW) {
-		cid = db_int(st, 0);
-		phc = db_text(r, st, 1);
-		totp = !db_is_null(st, 2);
-		state = db_text(r, st, 3);
-	}
-	sqlite3_reset(st);
-	if (phc != NULL) {
-		int v = password_verify(&r->app->conf, pw, phc);
-
-		if (v < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-		ok = v == 1 && strcmp(state, "active") == 0;
-	} else
-		password_dummy_verify(&r->app->conf, pw);
-
-	if (!ok) {
-		db_begin(r);
-		throttle_fail(r, kacct);
-		throttle_fail(r, kip);
-		audit(r, "login.failed", cid ? arena_printf(r->a, "customer:%lld", (long long)cid) : kacct,
-		    "%s", "customer");
-		db_commit(r);
-		form_page(r, "pages/login", "Sign in", "The email or password is wrong.");
-		return;
-	}
-	/* Rehash outside the transaction if the parameters rose. */
-	if (password_needs_rehash(&r->app->conf, phc) &&
-	    password_hash(&r->app->conf, pw, fresh) == 0)
-		phc = fresh;
-	else
-		phc = NULL;
-	db_begin(r);
-	throttle_clear(r, kacct);
-	if (phc != NULL) {
-		st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
-		db_bind_int(r, st, ":id", cid);
-		db_bind_text(r, st, ":hash", phc);
-		db_step(r, st);
-	}
-	session_start(r, SESS_CUSTOMER, cid, !totp);
-	audit(r, totp ? "login.password_ok" : "login", arena_printf(r->a, "customer:%lld", (long long)cid),
-	    "%s", "customer");
-	db_commit(r);
-	if (totp)
+	if (si.totp)
 		resp_redirect(r, 303, arena_printf(r->a, "/login/2fa%s%s",
 		    req_form(r, "next") ? "?next=" : "", req_form(r, "next") ? safe_next(req_form(r, "next"), "") : ""));
 	else

@@ -14,7 +14,8 @@
  * recorded with "UPDATE ... WHERE totp_last_step < :step" and a code is
  * accepted only when that changed a row, so two workers racing with one
  * code cannot both win.  Recovery codes are stored salted and hashed and
- * spent the same way.
+ * spent the same way.  The mechanics, shared with staff, are in mfa.c;
+ * this file keeps the pages, their messages and the mail notices.
  */
 #include "config.h"
 
@@ -27,9 +28,9 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
-#include "qr.h"
-#include "seal.h"
+#include "mfa.h"
 #include "session.h"
+#include "signin.h"
 #include "spool.h"
 #include "throttle.h"
 #include "totp.h"
@@ -39,48 +40,11 @@
 /* A session that passed the password but not the code lives this long. */
 #define PENDING_MAX	300
 
-static const char *
-totp_aad(struct request *r, int64_t cid)
-{
-	return arena_printf(r->a, "customer:%lld:totp", (long long)cid);
-}
-
-/*
- * The customer's secret into key: the enrolled one, or with pending set
- * the one waiting for confirmation.  *last gets the last used step.
- * Returns 1, or 0 when there is none (or it does not unseal).
- */
-static int
-secret_load(struct request *r, int64_t cid, int pending, unsigned char key[TOTP_SECRET_LEN],
-    int64_t *last)
-{
-	sqlite3_stmt *st = db_q(r, Q_ACCT_TOTP_GET);
-	size_t	 n, klen = 0;
-	int	 ok = 0;
-
-	db_bind_int(r, st, ":id", cid);
-	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0) && db_int(st, 1) == !pending) {
-		n = (size_t)sqlite3_column_bytes(st, 0);
-		if (n == SEAL_LEN(TOTP_SECRET_LEN) &&
-		    unseal(key, TOTP_SECRET_LEN, &klen, r->app->key, sqlite3_column_blob(st, 0), n,
-		    totp_aad(r, cid)) == 0 && klen == TOTP_SECRET_LEN)
-			ok = 1;
-		if (last != NULL)
-			*last = db_int(st, 2);
-	}
-	sqlite3_reset(st);
-	return ok;
-}
-
 int
 acct_totp_accept(struct request *r, int64_t cid, const char *code, int pending)
 {
-	unsigned char key[TOTP_SECRET_LEN];
 	char	 digits[TOTP_DIGITS + 1];
-	int64_t	 last = 0, step = 0;
 	size_t	 i, n = 0;
-	sqlite3_stmt *st;
-	int	 ok;
 
 	if (code == NULL)
 		return 0;
@@ -93,47 +57,13 @@ acct_totp_accept(struct request *r, int64_t cid, const char *code, int pending)
 		digits[n++] = code[i];
 	}
 	digits[n] = '\0';
-	if (!secret_load(r, cid, pending, key, &last))
-		return 0;
-	ok = totp_verify(key, sizeof(key), digits, now_unix(), last, &step);
-	OPENSSL_cleanse(key, sizeof(key));
-	if (!ok)
-		return 0;
-	st = db_q(r, Q_ACCT_TOTP_USE_STEP);
-	db_bind_int(r, st, ":id", cid);
-	db_bind_int(r, st, ":step", step);
-	db_step(r, st);
-	return sqlite3_changes(r->app->db) == 1;
+	return mfa_totp_accept(r, SESS_CUSTOMER, cid, digits, pending);
 }
 
 int
 acct_recovery_accept(struct request *r, int64_t cid, const char *code)
 {
-	char	 norm[RC_NORM_LEN];
-	unsigned char h[RC_HASH_LEN];
-	sqlite3_stmt *st;
-	int64_t	 id = 0;
-
-	if (code == NULL || recovery_code_normalise(norm, code) != 0)
-		return 0;
-	OPENSSL_cleanse(norm, sizeof(norm));
-	st = db_q(r, Q_ACCT_RC_UNUSED);
-	db_bind_int(r, st, ":cid", cid);
-	while (db_step(r, st) == DB_ROW) {
-		if (sqlite3_column_bytes(st, 1) != RC_HASH_LEN ||
-		    sqlite3_column_bytes(st, 2) != RC_SALT_LEN)
-			continue;
-		if (recovery_code_hash(h, code, sqlite3_column_blob(st, 2)) == 0 &&
-		    CRYPTO_memcmp(h, sqlite3_column_blob(st, 1), RC_HASH_LEN) == 0 && id == 0)
-			id = db_int(st, 0);
-	}
-	sqlite3_reset(st);
-	if (id == 0)
-		return 0;
-	st = db_q(r, Q_ACCT_RC_USE);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
-	return sqlite3_changes(r->app->db) == 1;
+	return mfa_recovery_accept(r, SESS_CUSTOMER, cid, code);
 }
 
 /* The pending secret of a customer without TOTP, made (sealed and
@@ -141,20 +71,12 @@ acct_recovery_accept(struct request *r, int64_t cid, const char *code)
 static void
 pending_secret(struct request *r, int64_t cid, unsigned char key[TOTP_SECRET_LEN])
 {
-	unsigned char blob[SEAL_LEN(TOTP_SECRET_LEN)];
-	size_t	 n;
-	sqlite3_stmt *st;
+	int	 enabled = 0;
 
-	if (secret_load(r, cid, 1, key, NULL))
+	if (mfa_secret_load(r, SESS_CUSTOMER, cid, key, NULL, &enabled) && !enabled)
 		return;
-	totp_secret_new(key);
-	if (seal(blob, sizeof(blob), &n, r->app->key, key, TOTP_SECRET_LEN, totp_aad(r, cid)) != 0)
-		req_fail(r, 500, "seal of a TOTP secret failed");
 	db_begin(r);
-	st = db_q(r, Q_ACCT_TOTP_SET_PENDING);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":sealed"), blob, (int)n, SQLITE_TRANSIENT);
-	db_bind_int(r, st, ":id", cid);
-	db_step(r, st);
+	mfa_secret_new(r, SESS_CUSTOMER, cid, key);
 	db_commit(r);
 }
 
@@ -184,7 +106,7 @@ totp_show(struct request *r, const struct acct *a, const char *error)
 	struct vm *vm = acct_vm(r, a, "Two-factor authentication", "totp");
 	unsigned char key[TOTP_SECRET_LEN];
 	char	 b32[BASE32_LEN(TOTP_SECRET_LEN) + 1], grouped[BASE32_LEN(TOTP_SECRET_LEN) * 2];
-	struct buf uri, qr;
+	const char *uri, *qr;
 	size_t	 i, n = 0;
 
 	/* The secret must not stay in any cache, shared or not. */
@@ -208,24 +130,13 @@ totp_show(struct request *r, const struct acct *a, const char *error)
 		grouped[n++] = b32[i];
 	}
 	grouped[n] = '\0';
-	buf_init(&uri);
-	buf_init(&qr);
-	totp_uri(&uri, r->app->conf.site_name, a->email, key, sizeof(key));
+	mfa_uri_qr(r, a->email, key, &uri, &qr);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (qr_svg_data_uri(&qr, uri.p) != 0) {
-		OPENSSL_cleanse(uri.p, uri.len);
-		buf_free(&uri);
-		buf_free(&qr);
-		req_fail(r, 500, "the otpauth URI does not fit in a QR code");
-	}
-	vm_set(vm, "secret", arena_strdup(r->a, grouped));
-	vm_set(vm, "uri", arena_strdup(r->a, uri.p));
-	vm_set(vm, "qr", arena_strdup(r->a, qr.p));
+	vm_set(vm, "secret", grouped);
+	vm_set(vm, "uri", uri);
+	vm_set(vm, "qr", qr);
 	OPENSSL_cleanse(b32, sizeof(b32));
 	OPENSSL_cleanse(grouped, sizeof(grouped));
-	OPENSSL_cleanse(uri.p, uri.len);
-	buf_free(&uri);
-	buf_free(&qr);
 	page_render(r, "pages/account_2fa", vm);
 }
 
@@ -252,7 +163,6 @@ page_account_2fa_enable_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 0);
 	char	 codes[RC_COUNT][RC_LEN];
-	unsigned char salt[RC_SALT_LEN], h[RC_HASH_LEN];
 	const char *why, *code = req_form(r, "code");
 	sqlite3_stmt *st;
 	struct vm *vm, *it;
@@ -291,22 +201,7 @@ page_account_2fa_enable_post(struct request *r)
 		resp_redirect(r, 303, "/account/2fa");
 		return;
 	}
-	st = db_q(r, Q_ACCT_RC_DELETE);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
-	recovery_codes_generate(codes);
-	for (i = 0; i < RC_COUNT; i++) {
-		random_bytes(salt, sizeof(salt));
-		if (recovery_code_hash(h, codes[i], salt) != 0)
-			req_fail(r, 500, "recovery code hash failed");
-		st = db_q(r, Q_ACCT_RC_INSERT);
-		db_bind_int(r, st, ":cid", a->id);
-		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
-		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":salt"), salt, sizeof(salt),
-		    SQLITE_TRANSIENT);
-		if (db_step(r, st) != DB_DONE)
-			req_fail(r, 500, "recovery code insert failed");
-	}
+	mfa_codes_replace(r, SESS_CUSTOMER, a->id, codes);
 	/* A privilege change: a new session token. */
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
@@ -337,7 +232,6 @@ page_account_2fa_disable_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 0);
 	const char *why;
-	sqlite3_stmt *st;
 	int64_t	 job;
 
 	if (!a->totp) {
@@ -354,12 +248,7 @@ page_account_2fa_disable_post(struct request *r)
 		return;
 	}
 	db_begin(r);
-	st = db_q(r, Q_ACCT_TOTP_DISABLE);
-	db_bind_int(r, st, ":id", a->id);
-	db_step(r, st);
-	st = db_q(r, Q_ACCT_RC_DELETE);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
+	mfa_remove(r, SESS_CUSTOMER, a->id);
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
 	audit(r, "2fa.disabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
@@ -437,14 +326,8 @@ page_login_2fa_post(struct request *r)
 	cid = p->user_id;
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if (throttle_wait(r, kip) > wait)
-		wait = throttle_wait(r, kip);
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		login_2fa_show(r, arena_printf(r->a, "Too many failed attempts. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+		login_2fa_show(r, signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
 	if (code != NULL && strlen(code) <= 64) {

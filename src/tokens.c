@@ -30,8 +30,8 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
-#include "password.h"
 #include "session.h"
+#include "signin.h"
 #include "throttle.h"
 #include "ui.h"
 #include "view.h"
@@ -275,22 +275,14 @@ static int
 reauth(struct request *r, enum sess_kind k)
 {
 	const struct principal *p = r->principal[k];
-	const char *pw = req_form(r, "password"), *kacct, *kip, *phc = NULL;
+	const char *kacct, *kip, *phc = NULL;
 	sqlite3_stmt *st;
 	int64_t	 wait;
-	int	 v = 0;
 
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	wait = throttle_wait(r, kacct);
-	if (throttle_wait(r, kip) > wait)
-		wait = throttle_wait(r, kip);
-	if (wait > 0) {
-		r->status = 429;
-		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
-		tokens_page(r, k, arena_printf(r->a,
-		    "Too many wrong passwords. Please wait %lld second%s and try again.",
-		    (long long)wait, wait == 1 ? "" : "s"));
+	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+		tokens_page(r, k, signin_refuse(r, wait, "Too many wrong passwords"));
 		return 0;
 	}
 	st = db_q(r, kinds[k].q_phc);
@@ -298,12 +290,7 @@ reauth(struct request *r, enum sess_kind k)
 	if (db_step(r, st) == DB_ROW)
 		phc = db_text(r, st, 0);
 	sqlite3_reset(st);
-	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX && phc != NULL) {
-		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	} else
-		password_dummy_verify(&r->app->conf, pw ? pw : "");
-	if (v == 1) {
+	if (signin_check(r, req_form(r, "password"), phc)) {
 		session_reauth(r, k);
 		return 1;
 	}

@@ -17,8 +17,6 @@ import hashlib
 import hmac
 import os
 import re
-import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -26,7 +24,7 @@ import threading
 import time
 from urllib.parse import urlencode, urlparse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, SRC, TAP, Stack, wait_for  # noqa: E402
+from px import BIN, SRC, TAP, Stack, terminate, wait_for  # noqa: E402
 from pxmail import SMTPDouble, make_ca  # noqa: E402
 
 t = TAP()
@@ -43,26 +41,14 @@ work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=work_err, stderr=wor
 
 
 def _cleanup():
-    if work.poll() is None:
-        work.send_signal(signal.SIGTERM)
-        try:
-            work.wait(15)
-        except subprocess.TimeoutExpired:
-            work.kill()
+    terminate(work)
     d.stop()
 
 
 atexit.register(_cleanup)
 
 
-def sql(q, args=()):
-    c = sqlite3.connect(s.db, timeout=10)
-    try:
-        rows = c.execute(q, args).fetchall()
-        c.commit()
-        return rows
-    finally:
-        c.close()
+sql = s.sql
 
 
 def unthrottle():

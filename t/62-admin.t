@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import os
 import re
-import signal
 import sqlite3
 import struct
 import subprocess
@@ -24,7 +23,7 @@ import threading
 import time
 from urllib.parse import parse_qs, unquote, urlsplit
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, SRC, TAP, Stack, wait_for  # noqa: E402
+from px import BIN, SRC, TAP, Stack, terminate, wait_for  # noqa: E402
 from pxmail import SMTPDouble, make_ca  # noqa: E402
 
 t = TAP()
@@ -40,14 +39,7 @@ work_err = open(os.path.join(s.dir, "work.stderr"), "ab")
 work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=work_err, stderr=work_err)
 
 
-def sql(q, args=()):
-    c = sqlite3.connect(s.db, timeout=10)
-    try:
-        rows = c.execute(q, args).fetchall()
-        c.commit()
-        return rows
-    finally:
-        c.close()
+sql = s.sql
 
 
 def add_staff(email, role, name=""):
@@ -708,11 +700,7 @@ for name, body in pages_checked:
         bad.append((name, errs[:300]))
 t.ok(not bad and len(pages_checked) > 50, "every HTML page seen (%d) is well-formed" % len(pages_checked), bad[:5])
 
-work.send_signal(signal.SIGTERM)
-try:
-    work.wait(15)
-except subprocess.TimeoutExpired:
-    work.kill()
+terminate(work)
 smtp.stop()
 s.check_sanitizers(t)
 s.stop()

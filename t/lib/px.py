@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -68,6 +69,18 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def terminate(p, timeout=15):
+    """SIGTERM the process p unless it has ended, wait up to timeout
+    seconds, then SIGKILL it."""
+    if p is None or p.poll() is not None:
+        return
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
 
 
 def wait_for(pred, timeout=10.0, step=0.05):
@@ -319,6 +332,17 @@ class Stack:
         """(ok, errors): libxml2's verdict on a page, through 1000proxy test-html."""
         p = subprocess.run([BIN, "test-html"], input=body, capture_output=True)
         return p.returncode == 0, p.stderr.decode("utf-8", "replace")
+
+    def sql(self, q, args=()):
+        """Run one statement on the stack's database (own connection,
+        committed); returns the rows."""
+        c = sqlite3.connect(self.db, timeout=10)
+        try:
+            rows = c.execute(q, args).fetchall()
+            c.commit()
+            return rows
+        finally:
+            c.close()
 
     def stop(self, keep_dir=False):
         if self.nginx is not None and self.nginx.poll() is None:

@@ -3,12 +3,10 @@ pool or nginx, the `1000proxy work` daemon, a throwaway CA and the SMTP
 double (t/lib/smtpd.py), all in the stack's temp dir."""
 import glob
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 
-from px import BIN, Stack, wait_for
+from px import BIN, Stack, terminate, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,15 +29,6 @@ class Spool(Stack):
     def reconf(self, **more):
         self.extra.update(more)
         self.write_conf()
-
-    def sql(self, q, args=()):
-        c = sqlite3.connect(self.db, timeout=10)
-        try:
-            rows = c.execute(q, args).fetchall()
-            c.commit()
-            return rows
-        finally:
-            c.close()
 
     def job(self, jid):
         rows = self.sql("SELECT state, attempts, last_error, step, next_attempt_at FROM jobs WHERE id = ?", (jid,))
@@ -70,12 +59,7 @@ class Spool(Stack):
 
     def stop(self):
         for p in self.works:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            terminate(p)
         self.works = []
         for d in getattr(self, "doubles", []):
             d.stop()

@@ -4,12 +4,11 @@ import email
 import email.policy
 import os
 import re
-import signal
 import subprocess
 import time
 from urllib.parse import urlencode
 
-from px import BIN, Stack, wait_for
+from px import BIN, Stack, terminate, wait_for
 from pxmail import SMTPDouble
 
 
@@ -98,23 +97,8 @@ class Shop(Stack):
     def find_mail(self, to, subject_part):
         return [m for m in self.mails() if to in str(m["To"]) and subject_part in str(m["Subject"])]
 
-    def sql(self, q, args=()):
-        import sqlite3
-        c = sqlite3.connect(self.db, timeout=10)
-        try:
-            rows = c.execute(q, args).fetchall()
-            c.commit()
-            return rows
-        finally:
-            c.close()
-
     def stop(self, **kw):
-        if self.work is not None and self.work.poll() is None:
-            self.work.send_signal(signal.SIGTERM)
-            try:
-                self.work.wait(15)
-            except subprocess.TimeoutExpired:
-                self.work.kill()
+        terminate(self.work)
         self.work = None
         for d in getattr(self, "doubles", []):
             d.stop()

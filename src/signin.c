@@ -1,0 +1,148 @@
+/*
+ * signin.c: the password step of signing in for both kinds of people
+ * (see signin.h).  What differs between customers and staff is data:
+ * their statements, their audit wording, and two rules kept as they
+ * were: a customer's attempt while throttled counts as a failure, and a
+ * staff account that is not active is never verified against (a dummy
+ * hash instead).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "db.h"
+#include "http.h"
+#include "password.h"
+#include "session.h"
+#include "signin.h"
+#include "throttle.h"
+#include "util.h"
+
+static const struct signin_kind {
+	const char	*name;		/* audit target prefix and detail */
+	enum q		 q_by_email;	/* :email: id, hash, totp, state */
+	enum q		 q_set_password; /* :id, :hash */
+	int		 count_throttled; /* a throttled try is a failure too */
+	int		 verify_active_only; /* dummy hash unless state is active */
+	int		 audit_state;	/* name a state other than active */
+	int		 mfa_required;	/* the password alone never finishes */
+	const char	*ok_detail[2];	/* audit detail, by TOTP enrolled */
+} kinds[SESS__MAX] = {
+	[SESS_CUSTOMER] = { "customer", Q_CUSTOMER_BY_EMAIL, Q_CUSTOMER_SET_PASSWORD,
+	    1, 0, 0, 0, { "customer", "customer" } },
+	[SESS_STAFF] = { "staff", Q_STAFF_BY_EMAIL, Q_STAFF_SET_PASSWORD,
+	    0, 1, 1, 1, { "staff, TOTP enrolment next", "staff, second factor next" } },
+};
+
+int64_t
+signin_wait(struct request *r, const char *key1, const char *key2)
+{
+	int64_t	 w1 = throttle_wait(r, key1), w2 = throttle_wait(r, key2);
+
+	return w2 > w1 ? w2 : w1;
+}
+
+const char *
+signin_refuse(struct request *r, int64_t wait, const char *what)
+{
+	r->status = 429;
+	resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
+	return arena_printf(r->a, "%s. Please wait %lld second%s and try again.", what,
+	    (long long)wait, wait == 1 ? "" : "s");
+}
+
+int
+signin_check(struct request *r, const char *pw, const char *phc)
+{
+	int	 v = 0;
+
+	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && phc != NULL && *phc != '\0') {
+		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	} else
+		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	return v == 1;
+}
+
+enum signin_status
+signin_password(struct request *r, enum sess_kind k, const char *email, const char *pw,
+    struct signin *out)
+{
+	const struct signin_kind *sk = &kinds[k];
+	const char *kacct, *kip, *phc = NULL, *state = "", *target;
+	sqlite3_stmt *st;
+	int64_t	 w;
+	int	 ok = 0, active, mfa_ok;
+	char	 fresh[PHC_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX)
+		return SIGNIN_WRONG;
+	kacct = throttle_key_account(r, email);
+	kip = throttle_key_ip(r);
+	if ((out->wait = signin_wait(r, kacct, kip)) > 0) {
+		if (sk->count_throttled) {
+			/* No hash is spent on it, but it counts, so hammering
+			 * leads to the lock, not past it. */
+			db_begin(r);
+			throttle_fail(r, kacct);
+			audit(r, "login.failed", kacct, "%s; throttled", sk->name);
+			db_commit(r);
+			if ((w = throttle_wait(r, kacct)) > out->wait)
+				out->wait = w;
+		}
+		return SIGNIN_THROTTLED;
+	}
+	st = db_q(r, sk->q_by_email);
+	db_bind_text(r, st, ":email", email);
+	if (db_step(r, st) == DB_ROW) {
+		out->user_id = db_int(st, 0);
+		phc = db_text(r, st, 1);
+		out->totp = !db_is_null(st, 2) && db_int(st, 2) != 0;
+		state = db_text(r, st, 3);
+	}
+	sqlite3_reset(st);
+	active = strcmp(state, "active") == 0;
+	/* An unknown email (or, for staff, an invited or disabled account)
+	 * costs a dummy hash: the same time either way. */
+	if (phc != NULL && (!sk->verify_active_only || (*phc != '\0' && active))) {
+		int v = password_verify(&r->app->conf, pw, phc);
+
+		if (v < 0)
+			req_fail(r, 503, "The server is busy. Please try again in a moment.");
+		ok = v == 1 && active;
+	} else
+		password_dummy_verify(&r->app->conf, pw);
+
+	target = out->user_id ? arena_printf(r->a, "%s:%lld", sk->name,
+	    (long long)out->user_id) : kacct;
+	if (!ok) {
+		db_begin(r);
+		throttle_fail(r, kacct);
+		throttle_fail(r, kip);
+		audit(r, "login.failed", target, "%s%s%s", sk->name,
+		    sk->audit_state && *state && !active ? ", account " : "",
+		    sk->audit_state && *state && !active ? state : "");
+		db_commit(r);
+		return SIGNIN_WRONG;
+	}
+	/* Rehash outside the transaction if the parameters rose. */
+	if (password_needs_rehash(&r->app->conf, phc) &&
+	    password_hash(&r->app->conf, pw, fresh) == 0)
+		phc = fresh;
+	else
+		phc = NULL;
+	mfa_ok = !sk->mfa_required && !out->totp;
+	db_begin(r);
+	throttle_clear(r, kacct);
+	if (phc != NULL) {
+		st = db_q(r, sk->q_set_password);
+		db_bind_int(r, st, ":id", out->user_id);
+		db_bind_text(r, st, ":hash", phc);
+		db_step(r, st);
+	}
+	session_start(r, k, out->user_id, mfa_ok);
+	audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
+	db_commit(r);
+	return SIGNIN_OK;
+}
