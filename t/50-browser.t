@@ -12,25 +12,10 @@ import subprocess
 import sys
 import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, SRC, TAP, Stack  # noqa: E402
+from px import BIN, SRC, TAP, browser_or_skip, Stack  # noqa: E402
 
 t = TAP()
-chromium = os.environ.get("PX_CHROMIUM", "/usr/bin/chromium")
-node = shutil.which("node")
-# quickstart test installs playwright-core into <builddir>/node; PX_PLAYWRIGHT overrides.
-cands = [os.environ.get("PX_PLAYWRIGHT", ""), os.path.join(os.path.dirname(BIN), "node", "node_modules")]
-pw = next((c for c in cands if c and os.path.isfile(os.path.join(c, "playwright-core", "package.json"))), None)
-why = None
-if not os.access(chromium, os.X_OK):
-    why = "no chromium at %s (apt-get install chromium)" % chromium
-elif node is None:
-    why = "no node (apt-get install nodejs npm)"
-elif pw is None:
-    why = "playwright-core is not installed in %s (./quickstart test installs it)" % cands[1]
-if why:
-    t._done = True
-    print("1..0 # SKIP BROWSER TEST NOT RUN: " + why, flush=True)
-    sys.exit(0)
+chromium, node, pw = browser_or_skip(t)
 
 out = tempfile.mkdtemp(prefix="px-browser-")
 s = Stack(workers=2).start()

@@ -63,6 +63,30 @@ class TAP:
             print("# test script ended without done()", flush=True)
 
 
+def browser_or_skip(t):
+    """(chromium, node, node_modules) for the browser tests, or a loud skip.
+
+    quickstart test installs playwright-core into <builddir>/node;
+    PX_PLAYWRIGHT names another node_modules, PX_CHROMIUM another browser."""
+    import shutil
+    chromium = os.environ.get("PX_CHROMIUM", "/usr/bin/chromium")
+    node = shutil.which("node")
+    cands = [os.environ.get("PX_PLAYWRIGHT", ""), os.path.join(os.path.dirname(BIN), "node", "node_modules")]
+    pw = next((c for c in cands if c and os.path.isfile(os.path.join(c, "playwright-core", "package.json"))), None)
+    why = None
+    if not os.access(chromium, os.X_OK):
+        why = "no chromium at %s (apt-get install chromium)" % chromium
+    elif node is None:
+        why = "no node (apt-get install nodejs npm)"
+    elif pw is None:
+        why = "playwright-core is not installed in %s (./quickstart test installs it)" % cands[1]
+    if why:
+        t._done = True
+        print("1..0 # SKIP BROWSER TEST NOT RUN: " + why, flush=True)
+        sys.exit(0)
+    return chromium, node, pw
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
