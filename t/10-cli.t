@@ -119,7 +119,7 @@ def tables(db):
 
 
 # The schema version is the highest migration number; numbers may have
-# gaps (a branch can hold 005 before 004 is merged), so count files too.
+# gaps (a branch may hold a later number before an earlier one lands), so count files too.
 MIGRATIONS = [f for f in os.listdir(os.path.join(SRC, "sql")) if re.match(r"\d{3}_.*\.sql$", f)]
 LATEST = max(int(f[:3]) for f in MIGRATIONS)
 NMIG = len(MIGRATIONS)

@@ -1,4 +1,4 @@
--- 005_staff.sql: what the staff panels need beyond 003.
+-- 004_staff.sql: what the staff panels need beyond 003.
 -- Invitations are email_tokens rows with staff_id set; the audit log is
 -- read by target (a staff member's last sign-in, the target filter) and
 -- by actor (the actor filter).
