@@ -30,6 +30,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mfa.h"
 #include "session.h"
 #include "signin.h"
 #include "throttle.h"
@@ -144,6 +145,8 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 {
 	const struct tok_kind *tk = &kinds[k];
 	struct vm *vm = page_vm(r, "API tokens"), *row;
+
+	vm_set_bool(vm, "need_code", r->principal[k]->totp_enrolled);
 	sqlite3_stmt *st = db_q(r, Q_API_TOKEN_LIST);
 
 	/* Customers see the page inside their account's navigation. */
@@ -265,8 +268,22 @@ create_input(struct request *r, enum sess_kind k, const char **scopes, int64_t *
 	return NULL;
 }
 
+/* A failed re-authentication: counted like a failed sign-in, audited. */
+static void
+fail_reauth(struct request *r, enum sess_kind k, const char *kacct, const char *kip,
+    const char *what)
+{
+	db_begin(r);
+	throttle_fail(r, kacct);
+	throttle_fail(r, kip);
+	audit(r, "token.reauth_failed", arena_printf(r->a, "%s:%lld", kinds[k].target,
+	    (long long)r->principal[k]->user_id), "%s", what);
+	db_commit(r);
+}
+
 /*
- * The current password of the signed-in person of kind k, checked and
+ * The current password (and TOTP or recovery code when enrolled) of the
+ * signed-in person of kind k, checked and
  * throttled as at sign-in.  Returns 1 when right; otherwise renders the
  * form again (200 wrong, 429 throttled) and returns 0.  503 when no
  * hashing slot comes free.
@@ -291,15 +308,21 @@ reauth(struct request *r, enum sess_kind k)
 		phc = db_text(r, st, 0);
 	sqlite3_reset(st);
 	if (signin_check(r, req_form(r, "password"), phc)) {
-		session_reauth(r, k);
-		return 1;
+		const char *code = req_form(r, "code");
+
+		/* A token is a credential: where TOTP is enrolled it asks
+		 * for a code too (DESIGN.md, re-authentication). */
+		if (!p->totp_enrolled || (code != NULL && strlen(code) <= 64 &&
+		    (mfa_totp_accept(r, k, p->user_id, code, 0) ||
+		    mfa_recovery_accept(r, k, p->user_id, code)))) {
+			session_reauth(r, k);
+			return 1;
+		}
+		fail_reauth(r, k, kacct, kip, "second factor");
+		tokens_page(r, k, "The authentication code was wrong or already used, so no token was made.");
+		return 0;
 	}
-	db_begin(r);
-	throttle_fail(r, kacct);
-	throttle_fail(r, kip);
-	audit(r, "token.reauth_failed", arena_printf(r->a, "%s:%lld", kinds[k].target,
-	    (long long)p->user_id), "%s", "");
-	db_commit(r);
+	fail_reauth(r, k, kacct, kip, "password");
 	tokens_page(r, k, "Your current password was wrong, so no token was made.");
 	return 0;
 }

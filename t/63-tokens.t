@@ -394,6 +394,13 @@ PW_S = "harbour violet engine 2210"
 s.cli("user", "add", "--role", "support", "--name", "Sam Staff", "sam@example.com", input=PW_S + "\n")
 sid = q("SELECT id FROM staff WHERE email = 'sam@example.com'")[0][0]
 x("UPDATE staff SET totp_enabled_at = unixepoch() WHERE id = ?", sid)
+# With TOTP on, a new token also asks for a code: give Sam recovery codes
+# (stored as the server stores them: SHA-256(salt || normalised code)).
+RCODES = ["abcd-efgh-jkm%d" % i for i in range(3)]
+for c in RCODES:
+    salt = secrets.token_bytes(16)
+    x("INSERT INTO recovery_codes (staff_id, code_hash, salt) VALUES (?, ?, ?)",
+      sid, hashlib.sha256(salt + c.replace("-", "").encode()).digest(), salt)
 
 
 def staff_browser(staff_id):
@@ -415,9 +422,16 @@ t.ok('value="write"' in r.text and 'value="orders"' not in r.text and 'action="/
      "staff are offered the staff scopes and post to /admin/tokens")
 r = create(S, "/admin/tokens", "staff script", ["orders"], PW_S)
 t.ok(TOKEN_RE.search(r.text) is None and "alert-error" in r.text, "a customer scope is refused for staff")
+t.ok('name="code"' in S.get("/admin/tokens").text, "with TOTP enrolled the form asks for a code")
 r = create(S, "/admin/tokens", "staff script", ["read", "write"], PW_S)
+t.ok(TOKEN_RE.search(r.text) is None and "code" in r.text, "the right password without a code makes no token")
+r = create(S, "/admin/tokens", "staff script", ["read", "write"], PW_S, extra={"code": "abcd-efgh-zzzz"})
+t.ok(TOKEN_RE.search(r.text) is None, "a wrong code makes no token")
+r = create(S, "/admin/tokens", "staff script", ["read", "write"], PW_S, extra={"code": RCODES[0]})
 m = TOKEN_RE.search(r.text)
-t.ok(r.status == 200 and m, "staff create a token", r.text[:300])
+t.ok(r.status == 200 and m, "staff create a token with password and a second factor", r.text[:300])
+r = create(S, "/admin/tokens", "again", ["read"], PW_S, extra={"code": RCODES[0]})
+t.ok(TOKEN_RE.search(r.text) is None, "the same recovery code does not work twice")
 tokS = m.group(0) if m else ""
 srow = q("SELECT * FROM api_tokens WHERE staff_id = ?", sid)[0]
 t.ok(srow["customer_id"] is None and bytes(srow["token_hash"]) == hashlib.sha256(tokS.encode()).digest() and
@@ -449,7 +463,7 @@ t.ok(r.status == 303 and "2fa" in (r.header("location") or ""), "staff without T
 r = S.post("/admin/tokens/%d/revoke" % srow["id"], {"csrf": csrf_of(S.get("/admin/tokens").text)})
 t.ok(r.status == 303 and json_error(me(tokS)) == ("revoked_token", True), "staff revoke their own token")
 x("UPDATE staff SET state = 'disabled' WHERE id = ?", sid)
-r = create(S, "/admin/tokens", "after", ["read"], PW_S)
+r = create(S, "/admin/tokens", "after", ["read"], PW_S, extra={"code": RCODES[1]})
 t.ok(TOKEN_RE.search(r.text) is None, "a disabled staff member makes no token")
 aud = q("SELECT actor_kind, actor_id, action FROM audit_log WHERE action LIKE 'token.%' AND actor_kind = 'staff'")
 t.ok(("staff", sid, "token.created") in [tuple(a) for a in aud] and
