@@ -591,6 +591,33 @@ load_dir(struct views *v, const char *root, const char *rel, char *err, size_t e
 	return rc;
 }
 
+/*
+ * Depth-first search for a partial that includes itself, directly or
+ * through others: such a template could only render to the depth limit,
+ * so it is refused when the views load.  mark: 0 unseen, 1 on the current
+ * path, 2 done.  Returns the template index that closes a cycle, or -1.
+ */
+static int
+find_cycle(const struct views *v, size_t i, unsigned char *mark)
+{
+	size_t	 k;
+	int	 c;
+
+	mark[i] = 1;
+	for (k = 0; k < v->t[i].nn; k++) {
+		const struct node *nd = &v->t[i].nodes[k];
+
+		if (nd->kind != N_PARTIAL)
+			continue;
+		if (mark[nd->partial] == 1)
+			return nd->partial;
+		if (mark[nd->partial] == 0 && (c = find_cycle(v, (size_t)nd->partial, mark)) >= 0)
+			return c;
+	}
+	mark[i] = 2;
+	return -1;
+}
+
 int
 views_load(struct views **out, const char *dir, char *err, size_t errsz)
 {
@@ -616,6 +643,20 @@ views_load(struct views **out, const char *dir, char *err, size_t errsz)
 				return -1;
 			}
 		}
+	{
+		unsigned char *mark = xcalloc(v->n ? v->n : 1, 1);
+		int	 c = -1;
+
+		for (i = 0; i < v->n && c < 0; i++)
+			if (mark[i] == 0)
+				c = find_cycle(v, i, mark);
+		free(mark);
+		if (c >= 0) {
+			snprintf(err, errsz, "%s: includes itself through its partials", v->t[c].name);
+			views_free(v);
+			return -1;
+		}
+	}
 	*out = v;
 	return 0;
 }
