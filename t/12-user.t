@@ -1,18 +1,7 @@
 #!/bin/sh
 # `1000proxy user add`: staff accounts from the command line, with the
 # password policy, argon2id PHC hashes, role checks and an audit row.
-set -u
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
-d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
-cat > "$d/c.conf" <<EOF2
-database = "$d/db"
-sql_dir = "$PX_SRC/sql"
-views_dir = "$PX_SRC/views"
-run_dir = "$d"
-common_passwords = "$PX_SRC/etc/passwords/common-passwords.txt"
-EOF2
-px() { "$PX_BIN" -c "$d/c.conf" "$@"; }
+. "$PX_SRC/t/lib/tap.sh"
 px migrate >/dev/null; ok $? "migrate"
 echo 'qwertyuiop123' | px user add a@example.com 2>"$d/err"; r=$?
 [ $r -ne 0 ] && grep -q 'commonly used' "$d/err"; ok $? "a common password is refused"
@@ -30,5 +19,4 @@ echo 'correct horse battery staple' | px user add SAM@example.com 2>"$d/err"; r=
 px user list | grep -q '^sam@example.com	support	active	no-totp$'; ok $? "user list shows role, state and that TOTP is not yet enrolled"
 c=$(sqlite3 "$d/db" "SELECT count(*) FROM audit_log WHERE action = 'staff.create'")
 [ "$c" = 1 ]; ok $? "one audit row for the creation"
-echo "1..$n"
-exit $fail
+done_testing

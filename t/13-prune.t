@@ -2,19 +2,7 @@
 # `1000proxy cron prune`: expired sessions, spent or expired email tokens
 # and idle throttle rows go; live ones, locks, the audit log and the
 # ledger stay.  Safe to run twice.
-set -u
-n=0; fail=0
-ok() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
-d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
-cat > "$d/c.conf" <<EOF2
-database = "$d/db"
-sql_dir = "$PX_SRC/sql"
-views_dir = "$PX_SRC/views"
-spool_dir = "$d/spool"
-run_dir = "$d"
-key_file = "$d/key"
-EOF2
-px() { "$PX_BIN" -c "$d/c.conf" "$@"; }
+. "$PX_SRC/t/lib/tap.sh"
 q() { sqlite3 "$d/db" "$1"; }
 px migrate >/dev/null; ok $? "migrate"
 q "INSERT INTO customers (id, email, password_hash) VALUES (1, 'a@example.com', 'x');
@@ -38,5 +26,4 @@ echo "$out" | grep -q "1 expired sessions removed" ; ok $? "it reports one expir
 [ "$(q 'SELECT count(*) FROM audit_log')" = 1 ]; ok $? "the audit log is untouched"
 px cron prune >/dev/null 2>&1 & px cron prune >/dev/null 2>&1; r1=$?; wait $!; r2=$?
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ]; ok $? "two runs at once both succeed"
-echo "1..$n"
-exit $fail
+done_testing
