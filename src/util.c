@@ -430,23 +430,30 @@ now_unix(void)
 	return (int64_t)time(NULL);
 }
 
-void
-iso8601(char out[32], int64_t t)
+/* Unix time t broken down in UTC (the formats stay literal for -Wformat). */
+static struct tm
+utc(int64_t t)
 {
 	time_t	 tt = (time_t)t;
 	struct tm tm;
 
 	gmtime_r(&tt, &tm);
+	return tm;
+}
+
+void
+iso8601(char out[32], int64_t t)
+{
+	struct tm tm = utc(t);
+
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void
 time_human(char out[32], int64_t t)
 {
-	time_t	 tt = (time_t)t;
-	struct tm tm;
+	struct tm tm = utc(t);
 
-	gmtime_r(&tt, &tm);
 	strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
 }
 

@@ -14,6 +14,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from px import TAP, Stack, SRC, wait_for  # noqa: E402
 
 t = TAP()
+
+
+def serve_once(stack):
+    """Run `serve` in the foreground for a start that must be refused:
+    (exit status or None if it kept running, stderr)."""
+    try:
+        p = subprocess.run([os.environ.get("PX_BIN") or os.path.join(SRC, "build", "1000proxy"),
+                            "-c", stack.conf, "serve"], capture_output=True, text=True, timeout=20)
+        return p.returncode, p.stderr
+    except subprocess.TimeoutExpired:
+        return None, "serve did not return"
+
 N = 3
 
 
@@ -236,12 +248,7 @@ with open(os.path.join(views, "pages", "home.html"), "a") as f:
     f.write("\n{{#never_closed}}\n")
 s.write_conf(views_dir=views)
 s.cli("migrate")
-try:
-    p = subprocess.run([os.environ.get("PX_BIN") or os.path.join(SRC, "build", "1000proxy"), "-c", s.conf, "serve"],
-                       capture_output=True, text=True, timeout=20)
-    rc, err = p.returncode, p.stderr
-except subprocess.TimeoutExpired:
-    rc, err = None, "serve did not return"
+rc, err = serve_once(s)
 t.ok(rc not in (0, None), "serve with a broken template exits non-zero", (rc, err))
 t.ok("pages/home" in err and "never closed" in err, "the message names the template and the fault", err)
 t.ok(not os.path.exists(os.path.join(s.dir, "pool.pid")), "no pid file is left behind")
@@ -254,12 +261,7 @@ s.stop()
 s = Stack(workers=2, nginx=False)
 s.write_conf()
 open(s.db, "w").close()
-try:
-    p = subprocess.run([os.environ.get("PX_BIN") or os.path.join(SRC, "build", "1000proxy"), "-c", s.conf, "serve"],
-                       capture_output=True, text=True, timeout=20)
-    rc, err = p.returncode, p.stderr
-except subprocess.TimeoutExpired:
-    rc, err = None, "serve did not return"
+rc, err = serve_once(s)
 t.ok(rc not in (0, None), "serve on an unmigrated database exits non-zero", (rc, err))
 t.ok("1000proxy migrate" in err and "behind" in err, "the message says to run 1000proxy migrate", err)
 t.ok(not os.path.exists(s.sock), "no socket is left behind")
