@@ -57,7 +57,6 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
-	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
 	/* Moves when another connection commits; the page cache's validator. */
 	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
@@ -218,7 +217,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_BRANDS] = "BRANDS",
 	[Q_LOCATIONS] = "LOCATIONS",
 	[Q_COUNTRIES] = "COUNTRIES",
-	[Q_SETTING_GET] = "SETTING_GET",
 	[Q_DATA_VERSION] = "DATA_VERSION",
 	[Q_SESSION_CUSTOMER] = "SESSION_CUSTOMER",
 	[Q_SESSION_STAFF] = "SESSION_STAFF",
