@@ -5,6 +5,7 @@
 # installed data directory; `make uninstall` removes every file again.
 set -u
 : "${PX_BIN:?PX_BIN is not set}" "${PX_SRC:?PX_SRC is not set}"
+. "$PX_SRC/t/lib/skip.sh"
 build=$(dirname "$PX_BIN")
 make=${PX_MAKE:-make}
 tmp=$(mktemp -d) || exit 1
@@ -18,8 +19,7 @@ ok() {
 }
 
 if [ ! -f "$build/Makefile" ]; then
-	echo "1..0 # SKIP $build has no Makefile (PX_BIN outside a build tree)"
-	exit 0
+	skip_all "$build has no Makefile (PX_BIN outside a build tree)"
 fi
 # Run from outside the build's make: -s quiet, no inherited goals.
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $make -s -C "$build" install DESTDIR="$dest" \

@@ -4,9 +4,9 @@
 # (such as cross-references to pages not installed here) are allowed.
 set -u
 : "${PX_SRC:?PX_SRC is not set}"
+. "$PX_SRC/t/lib/skip.sh"
 if ! command -v mandoc > /dev/null 2>&1; then
-	echo "1..0 # SKIP mandoc is not installed (Debian package mandoc)"
-	exit 0
+	skip_all "mandoc is not installed (Debian package mandoc)"
 fi
 n=0
 fail=0

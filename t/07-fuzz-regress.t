@@ -26,7 +26,9 @@ for f in "$PX_SRC"/fuzz/corpus/*/* "$PX_SRC"/fuzz/crashers/*/*; do
 	fi
 done
 if [ $n -eq 0 ]; then
-	echo "1..0 # SKIP no corpus under $PX_SRC/fuzz (a broken tree?)"
+	# A broken tree, not a missing tool: a failure everywhere, never a skip.
+	echo "1..1"
+	echo "not ok 1 - no corpus under $PX_SRC/fuzz (a broken tree?)"
 	exit 1
 fi
 echo "1..$n"

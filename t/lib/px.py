@@ -23,6 +23,12 @@ SRC = os.environ.get("PX_SRC") or os.path.abspath(os.path.join(os.path.dirname(_
 BIN = os.environ.get("PX_BIN") or os.path.join(SRC, "build", "1000proxy")
 
 
+def under_ci():
+    """True when CI is set to true (or 1, yes): skips then fail the run
+    (the same rule as t/lib/skip.sh)."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
 class TAP:
     """Minimal TAP producer: every check prints a line; done() prints the plan."""
 
@@ -48,6 +54,26 @@ class TAP:
     def diag(self, msg):
         for line in str(msg).splitlines():
             print("# " + line, flush=True)
+
+    def skip_all(self, why):
+        """Skip the whole script, loudly: a TAP "1..0 # SKIP why" and exit 0,
+        with a banner on stderr.  Under CI (CI=true, as .ci/run sets it) a
+        skip is a failure instead: a "not ok" line and exit 1.  Only before
+        the first check (after one, it is a broken harness: bail out)."""
+        if self.n:
+            self.bail("skip_all after %d checks: %s" % (self.n, why))
+        self._done = True
+        if under_ci():
+            print("1..1\nnot ok 1 - SKIP NOT ALLOWED UNDER CI=true: " + why, flush=True)
+            sys.stderr.write("#### FAIL: this test would have been SKIPPED: %s\n"
+                             "#### (CI=%s: a skipped test fails the run; install what it needs)\n"
+                             % (why, os.environ.get("CI")))
+            sys.stderr.flush()
+            sys.exit(1)
+        print("1..0 # SKIP " + why, flush=True)
+        sys.stderr.write("#### SKIPPED (not run, not tested): %s\n" % why)
+        sys.stderr.flush()
+        sys.exit(0)
 
     def bail(self, msg):
         print("Bail out! " + msg, flush=True)
@@ -81,9 +107,7 @@ def browser_or_skip(t):
     elif pw is None:
         why = "playwright-core is not installed in %s (./quickstart test installs it)" % cands[1]
     if why:
-        t._done = True
-        print("1..0 # SKIP BROWSER TEST NOT RUN: " + why, flush=True)
-        sys.exit(0)
+        t.skip_all("BROWSER TEST NOT RUN: " + why)
     return chromium, node, pw
 
 
