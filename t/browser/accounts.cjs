@@ -14,48 +14,13 @@
 // the assertions; this side records what it saw, page by page.
 'use strict';
 const path = require('path');
-const crypto = require('crypto');
 const readline = require('readline');
+const { launch, hotp, step, totp, sleep, calm } = require('./common.cjs');
 const [pwDir, base, out] = process.argv.slice(2);
-const { chromium } = require(path.join(pwDir, 'playwright-core'));
 
 const CUST = { email: 'ann@example.com', name: 'Ann', pw: 'tangerine orbit lamp 41' };
 const STAFF = { email: 'ada@example.com', pw: process.env.PX_STAFF_PW || '' };
 const INVITEE = 'nia@example.com';
-
-// -- TOTP, RFC 4226 / RFC 6238, from the RFCs --
-function b32decode(s) {
-  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, val = 0;
-  const outb = [];
-  for (const ch of s.replace(/[\s=]/g, '').toUpperCase()) {
-    const i = abc.indexOf(ch);
-    if (i < 0) throw new Error('not base32: ' + ch);
-    val = (val << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      outb.push((val >>> bits) & 0xff);
-    }
-  }
-  return Buffer.from(outb);
-}
-function hotp(key, counter, digits = 6) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
-  const h = crypto.createHmac('sha1', key).update(msg).digest();
-  const o = h[h.length - 1] & 15;
-  const v = (h.readUInt32BE(o) & 0x7fffffff) % 10 ** digits;
-  return String(v).padStart(digits, '0');
-}
-const step = () => Math.floor(Date.now() / 1000 / 30);
-const totp = (secret, s) => hotp(b32decode(secret), s);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// Keep clear of a step boundary, so "the previous step" stays one step back
-// by the time the server checks it.
-async function calm() {
-  while ((Date.now() / 1000) % 30 > 27) await sleep(250);
-}
 
 // -- stdio to the Python side --
 const rl = readline.createInterface({ input: process.stdin });
@@ -284,13 +249,7 @@ async function forged(ctx) {
 }
 
 async function main() {
-  const ctx = await chromium.launchPersistentContext(path.join(out, 'profile'), {
-    executablePath: process.env.PX_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
+  const ctx = await launch(pwDir, out);
   page = ctx.pages()[0] || await ctx.newPage();
   page.setDefaultTimeout(10000);
   page.on('console', (m) => {

@@ -6,17 +6,11 @@
 'use strict';
 const path = require('path');
 const [pwDir, base, out] = process.argv.slice(2);
-const { chromium } = require(path.join(pwDir, 'playwright-core'));
+const { launch } = require('./common.cjs');
 
 async function main() {
   const res = { console: [], pageerrors: [], csp: [], pages: {}, filter: {}, widths: {} };
-  const browser = await chromium.launchPersistentContext(path.join(out, 'profile'), {
-    executablePath: process.env.PX_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
+  const browser = await launch(pwDir, out);
   const page = browser.pages()[0] || await browser.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') {
