@@ -325,6 +325,9 @@ reap(struct master *m)
 			log_sys("pool", "worker %d killed by signal %d%s%s", (int)pid, WTERMSIG(st),
 			    m->slots[i].busy ? " during request " : "",
 			    m->slots[i].busy ? m->slots[i].id : "");
+		else if (WEXITSTATUS(st) == 3 && m->slots[i].id[0] == '\0')
+			log_sys("pool", "worker %d timed out waiting for a request's parameters; "
+			    "replacing it", (int)pid);
 		else if (WEXITSTATUS(st) == 3)
 			log_sys("pool", "worker %d timed out on request %s %s; replacing it", (int)pid,
 			    m->slots[i].id, m->slots[i].path);
@@ -353,7 +356,8 @@ watchdog(struct master *m)
 		if (m->slots[i].pid != 0 && m->slots[i].busy &&
 		    t - m->slots[i].started > (double)m->conf.request_timeout + 5.0) {
 			log_sys("pool", "worker %d stuck on request %s %s; killing it",
-			    (int)m->slots[i].pid, m->slots[i].id, m->slots[i].path);
+			    (int)m->slots[i].pid, m->slots[i].id[0] ? m->slots[i].id : "-",
+			    m->slots[i].path);
 			kill(m->slots[i].pid, SIGKILL);
 		}
 }
