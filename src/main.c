@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -83,6 +84,15 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	/*
+	 * Before any file is made: the database (and the -wal and -shm
+	 * SQLite makes with the database's mode), the pid file, logs and
+	 * spool files hold customer data and must not be world-readable,
+	 * whatever umask the caller (a shell, cron, an init script) hands
+	 * down.  Group read stays, for an operator's group; the key file
+	 * is 0600 regardless (seal.c).
+	 */
+	umask(027);
 	/* Before any other OpenSSL call: we need only the default
 	 * provider's digests, MACs, AES-GCM and the DRBG.  Reading
 	 * openssl.cnf and loading every error string costs each process

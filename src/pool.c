@@ -186,7 +186,7 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 static int
 pidfile_lock(const char *path, char *err, size_t errsz)
 {
-	int	 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int	 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	char	 buf[32];
 	ssize_t	 n;
 
