@@ -76,10 +76,15 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
 	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
-	/* The server key seals secrets and signs pre-session CSRF tokens;
+	/* The server key seals secrets (seal() derives its own subkey)
+	 * and, through another subkey, signs pre-session CSRF tokens;
 	 * the first process to need it creates it (mode 0600). */
 	if (seal_key_load(conf->key_file, app->key, 1, err, errsz) != 0)
 		return -1;
+	if (seal_subkey(app->presession_key, app->key, SEAL_LABEL_PRESESSION) != 0) {
+		snprintf(err, errsz, "cannot derive the pre-session key (OpenSSL HKDF)");
+		return -1;
+	}
 	return 0;
 }
 

@@ -175,10 +175,14 @@ lines = [x for x in s.log_lines() if x.get("status") == 504 and "before its para
 t.ok(lines and lines[0].get("level") == "error" and "time" in lines[0],
      "the log file has a JSON line for it", s.pool_log_text()[-1500:])
 
-# Silent connections, one per worker: the pool must serve again after the
-# timeout, not wait for nginx's read timeout (30 s here).
+# Connections trickling their parameters, one per worker (libfcgi itself
+# drops a unix-socket connection that sends nothing for 2 s, not one that
+# sends a little): the pool must serve again after the timeout, not wait
+# for nginx's read timeout (30 s here).
 settle(s, 2)
 held = [fcgi_conn() for _ in range(2)]
+for c in held:
+    c.sendall(fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) + fcgi_record(4, b"\x0e"))
 time.sleep(0.3)
 t0 = time.time()
 try:
@@ -188,7 +192,7 @@ except Exception as e:  # noqa: BLE001 - a timeout is the failure shown
 took = time.time() - t0
 for c in held:
     c.close()
-t.ok(st == 200 and took < 5, "two silent connections on a pool of two: /plans is served after the timeout "
+t.ok(st == 200 and took < 5, "two trickling connections on a pool of two: /plans is served after the timeout "
      "(%.1f s)" % took, st)
 t.ok(settle(s, 2) and not set(s.worker_pids()) & set(before), "the workers held are replaced",
      (before, s.worker_pids()))
