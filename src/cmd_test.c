@@ -841,6 +841,57 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	return tap_fail ? 1 : 0;
 }
 
+/*
+ * `1000proxy test-arena MODE`: what AddressSanitizer sees of the arena
+ * (t/02-arena-asan.t).  asan: exit 0 in an AddressSanitizer build, 1
+ * otherwise.  inside: read every byte of two neighbouring objects
+ * (exit 0).  overread: read one byte past the first object, where the
+ * bytes before its neighbour lie; past16: the same past an object of
+ * exactly 16 bytes; after-reset: read an object after arena_reset().
+ * Each of the last three must end in an ASan report; without ASan the
+ * read goes unseen and the command exits 0.
+ */
+int
+cmd_test_arena(const struct conf *c, int argc, char **argv)
+{
+	struct arena	*a;
+	volatile char	*p, *q;
+	const char	*mode = argc > 1 ? argv[1] : "";
+	size_t		 i, n = 13;
+	int		 sum = 0;
+
+	(void)c;
+	if (strcmp(mode, "asan") == 0) {
+		printf("%s\n", PX_ASAN ? "AddressSanitizer build" : "not an AddressSanitizer build");
+		return PX_ASAN ? 0 : 1;
+	}
+	if (strcmp(mode, "past16") == 0)
+		n = 16;
+	a = arena_new(4096);
+	p = arena_alloc(a, n);
+	q = arena_alloc(a, n);
+	for (i = 0; i < n; i++) {
+		p[i] = 'p';
+		q[i] = 'q';
+	}
+	if (strcmp(mode, "inside") == 0) {
+		for (i = 0; i < n; i++)
+			sum += p[i] + q[i];
+	} else if (strcmp(mode, "overread") == 0 || strcmp(mode, "past16") == 0) {
+		sum = p[n];
+	} else if (strcmp(mode, "after-reset") == 0) {
+		arena_reset(a);
+		sum = p[0];
+	} else {
+		fprintf(stderr, "usage: 1000proxy test-arena asan|inside|overread|past16|after-reset\n");
+		arena_free(a);
+		return 2;
+	}
+	printf("read %d\n", sum);
+	arena_free(a);
+	return 0;
+}
+
 int
 cmd_test_views(const struct conf *c, int argc, char **argv)
 {

@@ -67,6 +67,7 @@ static const struct cmd cmds[] = {
 	{ "cron", cmd_cron },
 	{ "mail-test", cmd_mail_test },
 	{ "test-unit", cmd_test_unit },
+	{ "test-arena", cmd_test_arena },
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },

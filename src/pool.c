@@ -79,6 +79,8 @@ preflight(const struct conf *c)
 			_exit(1);
 		}
 		app_fini(&app);
+		/* _exit() skips LeakSanitizer's exit-time check: run it. */
+		px_leak_check();
 		_exit(0);
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -269,6 +271,13 @@ spawn(struct master *m, int i)
 		app.slot = &m->slots[i];
 		rc = worker_run(&app, m->lfd, &m->slots[i]);
 		app_fini(&app);
+		/*
+		 * _exit(), not exit(): the master's atexit work is not the
+		 * worker's.  It skips LeakSanitizer's exit-time check, so a
+		 * sanitizer build runs it here: everything a worker made
+		 * in its life must be gone by now.
+		 */
+		px_leak_check();
 		_exit(rc);
 	}
 	sigprocmask(SIG_SETMASK, &omask, NULL);
