@@ -17,6 +17,7 @@ int	cmd_cron(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
+int	cmd_test_arena(const struct conf *, int argc, char **argv);
 int	cmd_test_views(const struct conf *, int argc, char **argv);
 int	cmd_test_render(const struct conf *, int argc, char **argv);
 int	cmd_test_html(const struct conf *, int argc, char **argv);

@@ -553,6 +553,47 @@ t_totp(void)
 }
 
 /*
+ * The HKDF subkeys: one per use, none equal to the key file's key, as
+ * RFC 5869 computes them; and a blob sealed under the raw key by the
+ * code before the subkeys (version 1) still opens.
+ */
+static void
+t_seal_subkeys(void)
+{
+	/* Sealed by the previous seal.c: key 00..1f, nonce a0..ab. */
+	static const char v1blob[] = "01a0a1a2a3a4a5a6a7a8a9aaab8974180023a470d20311a7a7680eb0fe03c93c"
+	    "743eb7172609de4e5c88a20d2f5eaabaf1";
+	unsigned char	 key[SEAL_KEY_LEN], sk[SEAL_KEY_LEN], pk[SEAL_KEY_LEN], blob[64], pt[64];
+	char		 hex[2 * SEAL_KEY_LEN + 1];
+	size_t		 i, n, blen = (sizeof(v1blob) - 1) / 2;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)i;
+	ok(seal_subkey(sk, key, SEAL_LABEL) == 0 && seal_subkey(pk, key, SEAL_LABEL_PRESESSION) == 0,
+	    "seal: both subkeys derive");
+	ok(memcmp(sk, pk, sizeof(sk)) != 0 && memcmp(sk, key, sizeof(sk)) != 0 &&
+	    memcmp(pk, key, sizeof(pk)) != 0, "seal: the two subkeys differ from each other and from the key");
+	hex_encode(hex, sk, sizeof(sk));
+	is_str(hex, "53b399d97d8ad78a14dc0fcaeed88ac97149f7ddc1d5b8a8a91da116e47aa2c9",
+	    "seal: seal subkey is HKDF-SHA256(key, no salt, \"1000proxy seal v1\")");
+	hex_encode(hex, pk, sizeof(pk));
+	is_str(hex, "728ce6a2706e370698622377e369e78c7f285a272826edb87a007cfeb74382c8",
+	    "seal: pre-session subkey is HKDF-SHA256(key, no salt, \"1000proxy presession v1\")");
+
+	for (i = 0; i < blen; i++)
+		sscanf(v1blob + 2 * i, "%2hhx", &blob[i]);
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") == 0 && n == 20 &&
+	    memcmp(pt, "old-format totp seed", 20) == 0, "seal: a version 1 blob (raw key, old code) still opens");
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:43:totp") != 0,
+	    "seal: a version 1 blob is still bound to its row");
+	blob[0] = SEAL_VERSION;
+	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") != 0,
+	    "seal: a version 1 blob relabelled version 2 fails");
+	ok(seal(blob, sizeof(blob), &n, key, "new totp seed", 13, "x") == 0 && blob[0] == SEAL_VERSION &&
+	    SEAL_VERSION == 2, "seal: new blobs are version 2 (under the subkey)");
+}
+
+/*
  * Sealing: round trip, and every kind of tampering fails to open; the
  * key file's creation and its permission and size checks.
  */
@@ -589,8 +630,13 @@ t_seal(void)
 	blob2[2] ^= 0x01;
 	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped nonce bit fails");
 	memcpy(blob2, blob, blen);
-	blob2[0] = 2;
+	blob2[0] = 3;
 	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: unknown version fails");
+	blob2[0] = 0;
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: version 0 fails");
+	blob2[0] = SEAL_VERSION_RAW;
+	ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0,
+	    "seal: a new blob relabelled version 1 (raw key) fails");
 	ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:43:totp") != 0 &&
 	    unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp\n") != 0 &&
 	    unseal(pt, sizeof(pt), &n, key, blob, blen, NULL) != 0, "seal: wrong AAD (another row) fails");
@@ -604,6 +650,8 @@ t_seal(void)
 	ok(seal(blob2, SEAL_LEN(slen) - 1, &blen2, key, secret, slen, "x") != 0, "seal: short blob buffer refused");
 	ok(seal(blob2, sizeof(blob2), &blen2, key, "", 0, NULL) == 0 && blen2 == SEAL_OVERHEAD &&
 	    unseal(pt, sizeof(pt), &n, key, blob2, blen2, "") == 0 && n == 0, "seal: empty plaintext, empty AAD");
+
+	t_seal_subkeys();
 
 	if (mkdtemp(dir) == NULL) {
 		ok(0, "seal: mkdtemp");
@@ -791,6 +839,57 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_qr();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
+}
+
+/*
+ * `1000proxy test-arena MODE`: what AddressSanitizer sees of the arena
+ * (t/02-arena-asan.t).  asan: exit 0 in an AddressSanitizer build, 1
+ * otherwise.  inside: read every byte of two neighbouring objects
+ * (exit 0).  overread: read one byte past the first object, where the
+ * bytes before its neighbour lie; past16: the same past an object of
+ * exactly 16 bytes; after-reset: read an object after arena_reset().
+ * Each of the last three must end in an ASan report; without ASan the
+ * read goes unseen and the command exits 0.
+ */
+int
+cmd_test_arena(const struct conf *c, int argc, char **argv)
+{
+	struct arena	*a;
+	volatile char	*p, *q;
+	const char	*mode = argc > 1 ? argv[1] : "";
+	size_t		 i, n = 13;
+	int		 sum = 0;
+
+	(void)c;
+	if (strcmp(mode, "asan") == 0) {
+		printf("%s\n", PX_ASAN ? "AddressSanitizer build" : "not an AddressSanitizer build");
+		return PX_ASAN ? 0 : 1;
+	}
+	if (strcmp(mode, "past16") == 0)
+		n = 16;
+	a = arena_new(4096);
+	p = arena_alloc(a, n);
+	q = arena_alloc(a, n);
+	for (i = 0; i < n; i++) {
+		p[i] = 'p';
+		q[i] = 'q';
+	}
+	if (strcmp(mode, "inside") == 0) {
+		for (i = 0; i < n; i++)
+			sum += p[i] + q[i];
+	} else if (strcmp(mode, "overread") == 0 || strcmp(mode, "past16") == 0) {
+		sum = p[n];
+	} else if (strcmp(mode, "after-reset") == 0) {
+		arena_reset(a);
+		sum = p[0];
+	} else {
+		fprintf(stderr, "usage: 1000proxy test-arena asan|inside|overread|past16|after-reset\n");
+		arena_free(a);
+		return 2;
+	}
+	printf("read %d\n", sum);
+	arena_free(a);
+	return 0;
 }
 
 int

@@ -37,7 +37,7 @@ static const struct cdef defs[] = {
 	I(socket_mode, "0660", 0, 0777, "mode of the unix socket, octal"),
 	I(workers, "4", 1, 64, "number of pre-forked FastCGI workers"),
 	I(max_requests, "10000", 0, 100000000, "recycle a worker after this many requests (0: never)"),
-	I(request_timeout, "30", 1, 3600, "seconds a request may run before its worker is replaced"),
+	I(request_timeout, "30", 1, 3600, "seconds from accept a request may take before its worker is replaced"),
 	S(pid_file, "/run/1000proxy/1000proxy.pid", "pid file of the pool master"),
 	S(database, "/var/lib/1000proxy/1000proxy.db", "SQLite database file"),
 	S(spool_dir, "/var/lib/1000proxy/spool", "job spool directory"),

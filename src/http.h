@@ -58,7 +58,8 @@ struct app {
 	int		 worker_id;
 	uint64_t	 served;
 	void		*slot;		/* this worker's scoreboard slot (pool.c) */
-	unsigned char	 key[32];	/* the server key (seal.c), HMAC and sealing */
+	unsigned char	 key[32];	/* the key file's key: for seal()/unseal() only */
+	unsigned char	 presession_key[32];	/* its HKDF subkey for pre-session CSRF (seal.h) */
 };
 
 struct request {

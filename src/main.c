@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -66,6 +67,7 @@ static const struct cmd cmds[] = {
 	{ "cron", cmd_cron },
 	{ "mail-test", cmd_mail_test },
 	{ "test-unit", cmd_test_unit },
+	{ "test-arena", cmd_test_arena },
 	{ "test-views", cmd_test_views },
 	{ "test-render", cmd_test_render },
 	{ "test-html", cmd_test_html },
@@ -83,6 +85,15 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ch, rc;
 
+	/*
+	 * Before any file is made: the database (and the -wal and -shm
+	 * SQLite makes with the database's mode), the pid file, logs and
+	 * spool files hold customer data and must not be world-readable,
+	 * whatever umask the caller (a shell, cron, an init script) hands
+	 * down.  Group read stays, for an operator's group; the key file
+	 * is 0600 regardless (seal.c).
+	 */
+	umask(027);
 	/* Before any other OpenSSL call: we need only the default
 	 * provider's digests, MACs, AES-GCM and the DRBG.  Reading
 	 * openssl.cnf and loading every error string costs each process

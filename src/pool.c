@@ -79,6 +79,8 @@ preflight(const struct conf *c)
 			_exit(1);
 		}
 		app_fini(&app);
+		/* _exit() skips LeakSanitizer's exit-time check: run it. */
+		px_leak_check();
 		_exit(0);
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -186,7 +188,7 @@ open_listener(const struct conf *c, char *err, size_t errsz)
 static int
 pidfile_lock(const char *path, char *err, size_t errsz)
 {
-	int	 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int	 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	char	 buf[32];
 	ssize_t	 n;
 
@@ -269,6 +271,13 @@ spawn(struct master *m, int i)
 		app.slot = &m->slots[i];
 		rc = worker_run(&app, m->lfd, &m->slots[i]);
 		app_fini(&app);
+		/*
+		 * _exit(), not exit(): the master's atexit work is not the
+		 * worker's.  It skips LeakSanitizer's exit-time check, so a
+		 * sanitizer build runs it here: everything a worker made
+		 * in its life must be gone by now.
+		 */
+		px_leak_check();
 		_exit(rc);
 	}
 	sigprocmask(SIG_SETMASK, &omask, NULL);
@@ -325,6 +334,9 @@ reap(struct master *m)
 			log_sys("pool", "worker %d killed by signal %d%s%s", (int)pid, WTERMSIG(st),
 			    m->slots[i].busy ? " during request " : "",
 			    m->slots[i].busy ? m->slots[i].id : "");
+		else if (WEXITSTATUS(st) == 3 && m->slots[i].id[0] == '\0')
+			log_sys("pool", "worker %d timed out waiting for a request's parameters; "
+			    "replacing it", (int)pid);
 		else if (WEXITSTATUS(st) == 3)
 			log_sys("pool", "worker %d timed out on request %s %s; replacing it", (int)pid,
 			    m->slots[i].id, m->slots[i].path);
@@ -353,7 +365,8 @@ watchdog(struct master *m)
 		if (m->slots[i].pid != 0 && m->slots[i].busy &&
 		    t - m->slots[i].started > (double)m->conf.request_timeout + 5.0) {
 			log_sys("pool", "worker %d stuck on request %s %s; killing it",
-			    (int)m->slots[i].pid, m->slots[i].id, m->slots[i].path);
+			    (int)m->slots[i].pid, m->slots[i].id[0] ? m->slots[i].id : "-",
+			    m->slots[i].path);
 			kill(m->slots[i].pid, SIGKILL);
 		}
 }

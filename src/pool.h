@@ -15,9 +15,9 @@ struct slot {
 	volatile pid_t	  pid;
 	volatile int	  busy;
 	volatile int	  gen;
-	volatile double	  started;	/* CLOCK_MONOTONIC of the current request */
+	volatile double	  started;	/* CLOCK_MONOTONIC of the accept */
 	volatile uint64_t served;
-	char		  id[17];
+	char		  id[17];	/* "" until the request's parameters are in */
 	char		  path[96];
 };
 

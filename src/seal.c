@@ -7,6 +7,12 @@
  * the associated data, so a blob cannot be relabelled as another
  * format; the caller's row identity is the rest of it, so a blob copied
  * into another row (or another column) fails to open.
+ *
+ * Why HKDF subkeys: the key file's key also keyed the pre-session CSRF
+ * HMAC; one key for two algorithms is one cross-protocol surprise away
+ * from a break, and a subkey per use costs nothing.  The version byte
+ * says which key a blob is under, so blobs sealed before the subkeys
+ * (version 1) still open and nothing needs migrating at once.
  */
 #include "config.h"
 
@@ -20,7 +26,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "seal.h"
 #include "util.h"
@@ -48,6 +56,35 @@ seal_aad(EVP_CIPHER_CTX *ctx, int enc, unsigned char version, const char *aad)
 	return 0;
 }
 
+/* Derive label's subkey of key (see seal.h).  Does not allocate. */
+int
+seal_subkey(unsigned char out[SEAL_KEY_LEN], const unsigned char key[SEAL_KEY_LEN],
+    const char *label)
+{
+	EVP_KDF		*kdf;
+	EVP_KDF_CTX	*kctx = NULL;
+	OSSL_PARAM	 params[4];
+	int		 rc = -1;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) != NULL)
+		kctx = EVP_KDF_CTX_new(kdf);
+	EVP_KDF_free(kdf);
+	if (kctx == NULL)
+		goto done;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, SEAL_KEY_LEN);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)label,
+	    strlen(label));
+	params[3] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, SEAL_KEY_LEN, params) == 1)
+		rc = 0;
+done:
+	if (rc != 0)
+		OPENSSL_cleanse(out, SEAL_KEY_LEN);
+	EVP_KDF_CTX_free(kctx);
+	return rc;
+}
+
 /* Seal pt into out (see seal.h).  Does not allocate. */
 int
 seal(unsigned char *out, size_t outsz, size_t *outlen,
@@ -56,19 +93,24 @@ seal(unsigned char *out, size_t outsz, size_t *outlen,
 {
 	EVP_CIPHER_CTX	*ctx;
 	unsigned char	*nonce = out + 1, *ct = out + 1 + SEAL_NONCE_LEN;
+	unsigned char	 sub[SEAL_KEY_LEN];
 	int		 n, fin, rc = -1;
 
 	*outlen = 0;
 	if (ptlen > INT_MAX - SEAL_OVERHEAD || outsz < SEAL_LEN(ptlen))
 		return -1;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+	if (seal_subkey(sub, key, SEAL_LABEL) != 0)
 		return -1;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		OPENSSL_cleanse(sub, sizeof(sub));
+		return -1;
+	}
 	out[0] = SEAL_VERSION;
 	random_bytes(nonce, SEAL_NONCE_LEN);
 	n = 0;
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, sub, nonce) != 1 ||
 	    seal_aad(ctx, 1, SEAL_VERSION, aad) != 0 ||
 	    (ptlen > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) ||
 	    EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 ||
@@ -81,6 +123,7 @@ seal(unsigned char *out, size_t outsz, size_t *outlen,
 done:
 	if (rc != 0)
 		OPENSSL_cleanse(out, SEAL_LEN(ptlen));
+	OPENSSL_cleanse(sub, sizeof(sub));
 	/* Frees the expanded key schedule too, after wiping it. */
 	EVP_CIPHER_CTX_free(ctx);
 	return rc;
@@ -94,13 +137,14 @@ unseal(unsigned char *out, size_t outsz, size_t *outlen,
 {
 	const unsigned char *b = blob, *nonce, *ct, *tag;
 	EVP_CIPHER_CTX	*ctx;
-	unsigned char	 tagcopy[SEAL_TAG_LEN];
+	unsigned char	 tagcopy[SEAL_TAG_LEN], sub[SEAL_KEY_LEN];
+	const unsigned char *k;
 	size_t		 ctlen;
 	int		 n, fin, rc = -1;
 
 	*outlen = 0;
-	if (blob == NULL || bloblen < SEAL_OVERHEAD || b[0] != SEAL_VERSION ||
-	    bloblen > INT_MAX)
+	if (blob == NULL || bloblen < SEAL_OVERHEAD || bloblen > INT_MAX ||
+	    (b[0] != SEAL_VERSION && b[0] != SEAL_VERSION_RAW))
 		return -1;
 	ctlen = bloblen - SEAL_OVERHEAD;
 	if (outsz < ctlen)
@@ -110,12 +154,21 @@ unseal(unsigned char *out, size_t outsz, size_t *outlen,
 	tag = ct + ctlen;
 	/* OpenSSL's ctrl takes a non-const pointer; do not hand it the caller's. */
 	memcpy(tagcopy, tag, SEAL_TAG_LEN);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+	/* Version 1 predates the subkeys: it is under the key file's key. */
+	if (b[0] == SEAL_VERSION_RAW)
+		k = key;
+	else if (seal_subkey(sub, key, SEAL_LABEL) == 0)
+		k = sub;
+	else
 		return -1;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		OPENSSL_cleanse(sub, sizeof(sub));
+		return -1;
+	}
 	n = 0;
 	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, k, nonce) != 1 ||
 	    seal_aad(ctx, 0, b[0], aad) != 0 ||
 	    (ctlen > 0 && EVP_DecryptUpdate(ctx, out, &n, ct, (int)ctlen) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
@@ -128,6 +181,7 @@ unseal(unsigned char *out, size_t outsz, size_t *outlen,
 done:
 	if (rc != 0 && ctlen > 0)
 		OPENSSL_cleanse(out, ctlen);
+	OPENSSL_cleanse(sub, sizeof(sub));
 	EVP_CIPHER_CTX_free(ctx);
 	return rc;
 }

@@ -5,6 +5,15 @@
  *
  * A sealed blob is  version (1 byte) || nonce (12) || ciphertext || tag (16),
  * exactly SEAL_OVERHEAD bytes longer than the plaintext.
+ *
+ * Keys: the key file holds one 32-byte key, and every use gets its own
+ * subkey derived from it with HKDF-SHA256 (no salt: the key file is
+ * uniformly random already) and a label naming the use, so the key
+ * that seals secrets never also signs cookies.  Version 2 blobs are
+ * sealed under the "1000proxy seal v1" subkey; version 1 blobs, made
+ * before the subkeys existed, were sealed under the key file's key
+ * itself and still open (seal() never makes them).  Callers always hand
+ * seal() and unseal() the key file's key.
  */
 #ifndef PX_SEAL_H
 #define PX_SEAL_H
@@ -14,13 +23,25 @@
 #define SEAL_KEY_LEN	32
 #define SEAL_NONCE_LEN	12
 #define SEAL_TAG_LEN	16
-#define SEAL_VERSION	1
+#define SEAL_VERSION	2	/* under the SEAL_LABEL subkey */
+#define SEAL_VERSION_RAW 1	/* old: under the key file's key; opens only */
+#define SEAL_LABEL	"1000proxy seal v1"
+#define SEAL_LABEL_PRESESSION "1000proxy presession v1"	/* session.c's CSRF HMAC */
 #define SEAL_OVERHEAD	(1 + SEAL_NONCE_LEN + SEAL_TAG_LEN)
 /* Bytes of a sealed blob for n bytes of plaintext. */
 #define SEAL_LEN(n)	((n) + SEAL_OVERHEAD)
 
 /*
- * Seal pt[0..ptlen) under key, binding it to aad (a NUL-terminated row
+ * Derive the subkey for label (SEAL_LABEL, SEAL_LABEL_PRESESSION) from
+ * the key file's key into out: HKDF-SHA256, key as the input keying
+ * material, no salt, label as the info.  Returns 0, or -1 when OpenSSL
+ * fails (out is then wiped).  Does not allocate (OpenSSL's context
+ * aside).
+ */
+int	seal_subkey(unsigned char out[SEAL_KEY_LEN],
+	    const unsigned char key[SEAL_KEY_LEN], const char *label);
+/*
+ * Seal pt[0..ptlen) under the seal subkey of key (the key file's key), binding it to aad (a NUL-terminated row
  * identity such as "staff:42:totp"; NULL means ""), into out, which has
  * room for outsz >= SEAL_LEN(ptlen) bytes; *outlen gets the length.
  * The nonce is fresh from the CSPRNG.  Returns 0, or -1 when out is too
@@ -31,7 +52,9 @@ int	seal(unsigned char *out, size_t outsz, size_t *outlen,
 	    const void *pt, size_t ptlen, const char *aad);
 /*
  * Open a blob made by seal() with the same key and aad into out (room
- * for outsz >= bloblen - SEAL_OVERHEAD bytes); *outlen gets the length.
+ * for outsz >= bloblen - SEAL_OVERHEAD bytes); a version 1 blob opens
+ * under key itself, a version 2 one under its seal subkey.
+ * *outlen gets the length.
  * Returns 0, or -1 when the blob is short, of an unknown version, was
  * changed, or belongs to another key or row; out is then wiped, so a
  * failure never leaves unauthenticated plaintext behind.  Does not

@@ -10,8 +10,10 @@
  *
  * The pre-session CSRF token (login and register forms, before anyone is
  * signed in) is a signed double-submit: a random cookie, and in the form
- * HMAC-SHA256(server key, cookie).  A page from another site can neither
- * read the cookie nor forge the HMAC.
+ * HMAC-SHA256(pre-session key, cookie), the pre-session key being the
+ * server key's own HKDF subkey for this use (seal.h), never the key
+ * that seals secrets.  A page from another site can neither read the
+ * cookie nor forge the HMAC.
  */
 #include "config.h"
 
@@ -264,7 +266,7 @@ pre_sign(const struct request *r, const char *nonce, char out[65])
 	unsigned char mac[32];
 	unsigned int n = sizeof(mac);
 
-	HMAC(EVP_sha256(), r->app->key, sizeof(r->app->key),
+	HMAC(EVP_sha256(), r->app->presession_key, sizeof(r->app->presession_key),
 	    (const unsigned char *)nonce, strlen(nonce), mac, &n);
 	hex_encode(out, mac, 32);
 }

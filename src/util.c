@@ -15,6 +15,29 @@
 
 #include "util.h"
 
+#if PX_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+/*
+ * Bytes of poison after every arena object: an overread of up to this
+ * much lands in poison, not in the next object.  Objects are aligned to
+ * max_align_t, so the real gap is this or a little more.
+ */
+#define ARENA_REDZONE	32
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
+#define ARENA_REDZONE	0
+#endif
+
+void
+px_leak_check(void)
+{
+#if PX_ASAN
+	__lsan_do_leak_check();
+#endif
+}
+
 static void PX_NORETURN
 oom(size_t n)
 {
@@ -77,6 +100,7 @@ struct arena {
 	size_t		 total;
 };
 
+/* A block with size bytes of room, all of it poisoned until handed out. */
 static struct block *
 block_new(size_t size)
 {
@@ -85,7 +109,16 @@ block_new(size_t size)
 	b->next = NULL;
 	b->size = size;
 	b->used = 0;
+	ASAN_POISON_MEMORY_REGION(b->data, size);
 	return b;
+}
+
+/* Give a block back to malloc (which must see it unpoisoned). */
+static void
+block_free(struct block *b)
+{
+	ASAN_UNPOISON_MEMORY_REGION(b->data, b->size);
+	free(b);
 }
 
 struct arena *
@@ -104,12 +137,14 @@ arena_reset(struct arena *a)
 
 	for (b = a->head; b != a->first; b = next) {
 		next = b->next;
-		free(b);
+		block_free(b);
 	}
 	a->head = a->first;
 	a->first->used = 0;
 	a->first->next = NULL;
 	a->total = 0;
+	/* Anything still pointing into the last request is now a bug. */
+	ASAN_POISON_MEMORY_REGION(a->first->data, a->first->size);
 }
 
 void
@@ -118,7 +153,7 @@ arena_free(struct arena *a)
 	if (a == NULL)
 		return;
 	arena_reset(a);
-	free(a->first);
+	block_free(a->first);
 	free(a);
 }
 
@@ -132,18 +167,20 @@ arena_alloc(struct arena *a, size_t n)
 
 	if (n > SIZE_MAX / 2)
 		oom(n);
-	if (off + n > b->size) {
+	if (off + n + ARENA_REDZONE > b->size) {
 		size_t sz = b->size * 2;
 
-		if (sz < n)
-			sz = n;
+		if (sz < n + ARENA_REDZONE)
+			sz = n + ARENA_REDZONE;
 		b = block_new(sz);
 		b->next = a->head;
 		a->head = b;
 		off = 0;
 	}
 	p = (char *)b->data + off;
-	b->used = off + n;
+	/* The redzone after p[n] stays poisoned (block_new, reset). */
+	b->used = off + n + ARENA_REDZONE;
+	ASAN_UNPOISON_MEMORY_REGION(p, n);
 	a->total += n;
 	return p;
 }

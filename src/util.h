@@ -14,6 +14,26 @@
 #define PX_NORETURN __attribute__((noreturn))
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* PX_ASAN: this is an AddressSanitizer build (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define PX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PX_ASAN 1
+#endif
+#endif
+#ifndef PX_ASAN
+#define PX_ASAN 0
+#endif
+
+/*
+ * Run LeakSanitizer's check now, in a sanitizer build (a no-op
+ * otherwise): for processes that leave by _exit(), which skips the
+ * check LeakSanitizer otherwise runs at exit.  A leak is reported on
+ * standard error and makes the process exit non-zero.
+ */
+void	px_leak_check(void);
+
 /* Allocation wrappers: they abort on OOM, so callers never check. */
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
@@ -23,7 +43,10 @@ char	*xstrdup(const char *);
 /*
  * The arena: request-lifetime memory.  Blocks are chained; arena_reset()
  * keeps the first block and frees the rest, so a worker's steady state
- * does no malloc at all.
+ * does no malloc at all.  In an AddressSanitizer build every object is
+ * followed by a poisoned redzone and a reset poisons what it kept, so a
+ * read past an object or after the reset is reported as malloc's would
+ * be.
  */
 struct arena;
 struct arena	*arena_new(size_t first);

@@ -6,11 +6,15 @@
  * the output buffer emptied, every statement reset, and any open
  * transaction rolled back, whatever the handler did.
  *
- * Request timeout: a per-request interval timer.  If it fires, the
- * SIGALRM handler writes a prepared 504 response straight onto the
- * FastCGI connection with write(2) (async-signal-safe), logs which
- * request it was, and _exits; the master replaces the worker.  A worker
- * stuck beyond that is SIGKILLed by the master.
+ * Request timeout: a per-request interval timer, armed before the
+ * accept, so that request_timeout bounds everything a client can make
+ * a worker wait for: the FastCGI parameters, a slow (or never sent)
+ * body, the handler and the reply.  If it fires, the SIGALRM handler
+ * writes a prepared 504 response straight onto the FastCGI connection
+ * with write(2) (async-signal-safe) when the request is known by then,
+ * logs which request it was, and _exits; the connection closes with the
+ * process and the master replaces the worker.  A worker stuck beyond
+ * that is SIGKILLed by the master.
  *
  * Stopping: SIGTERM stays blocked except while the worker waits in
  * ppoll() for a connection, so a request in flight always completes
@@ -24,6 +28,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +76,15 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
 	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
-	/* The server key seals secrets and signs pre-session CSRF tokens;
+	/* The server key seals secrets (seal() derives its own subkey)
+	 * and, through another subkey, signs pre-session CSRF tokens;
 	 * the first process to need it creates it (mode 0600). */
 	if (seal_key_load(conf->key_file, app->key, 1, err, errsz) != 0)
 		return -1;
+	if (seal_subkey(app->presession_key, app->key, SEAL_LABEL_PRESESSION) != 0) {
+		snprintf(err, errsz, "cannot derive the pre-session key (OpenSSL HKDF)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -142,12 +152,20 @@ cgi_write(void *ctx, const char *p, size_t n)
 
 /* ---- the timeout ---- */
 
+/*
+ * What the SIGALRM handler writes.  The handler reads to_fd and the
+ * lengths first: they are cleared before a buffer is rewritten and set
+ * after it (with a signal fence between), so a timer firing half-way
+ * through an update writes nothing rather than half a record.
+ */
 static char	 to_resp[1024];	/* prepared FastCGI records or CGI text */
-static size_t	 to_resp_len;
+static volatile sig_atomic_t to_resp_len;
 static char	 to_log[512];
-static size_t	 to_log_len;
-static int	 to_fd = -1;
-static int	 to_log_fd = 2;
+static volatile sig_atomic_t to_log_len;
+static volatile sig_atomic_t to_fd = -1;
+static volatile sig_atomic_t to_log_fd = 2;
+static int	 to_seconds;
+static int64_t	 to_deadline;	/* wall clock, for the log line */
 
 static void
 on_alarm(int sig)
@@ -155,11 +173,17 @@ on_alarm(int sig)
 	ssize_t	 w;
 
 	(void)sig;
-	if (to_fd >= 0)
-		w = write(to_fd, to_resp, to_resp_len);
+	if (to_fd >= 0 && to_resp_len > 0)
+		w = write(to_fd, to_resp, (size_t)to_resp_len);
 	if (to_log_len > 0)
-		w = write(to_log_fd, to_log, to_log_len);
+		w = write(to_log_fd, to_log, (size_t)to_log_len);
 	(void)w;
+	/*
+	 * No px_leak_check() here, unlike the worker's other exits
+	 * (pool.c): LeakSanitizer's check is not async-signal-safe (it
+	 * would deadlock on an allocator lock the interrupted code holds),
+	 * and the request's memory is live, not leaked, at this point.
+	 */
 	_exit(3);
 }
 
@@ -182,15 +206,71 @@ static const char timeout_page[] =
     "<h1>This took too long</h1><p>The server gave up on this request. Please try again.</p>"
     "</main></body></html>\n";
 
-/* Prepare what the SIGALRM handler writes for this request. */
+/*
+ * Prepare the log line the SIGALRM handler writes: r NULL while no
+ * request has been read yet (the timer runs from before the accept).
+ * The handler cannot format a time stamp, so the line carries the
+ * moment the timer fires.  Allocates only temporarily.
+ */
 static void
-arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
+timeout_log(const struct request *r)
 {
-	char	 http[900], when[32];
-	int	 n;
+	char	 when[32];
 	struct buf lb;
+
+	to_log_len = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	buf_init(&lb);
+	iso8601(when, to_deadline);
+	buf_printf(&lb, "{\"time\":\"%s\",\"level\":\"error\",\"id\":\"%s\",\"method\":", when,
+	    r != NULL ? r->id : "-");
+	buf_json_str(&lb, r != NULL && r->method_name ? r->method_name : "-");
+	buf_puts(&lb, ",\"path\":");
+	buf_json_str(&lb, r != NULL && r->path ? r->path : "-");
+	buf_printf(&lb, ",\"status\":504,\"msg\":\"request timed out after %d s%s\",\"pid\":%d}\n",
+	    to_seconds, r != NULL ? "" : " before its parameters were read", (int)getpid());
+	if (lb.len < sizeof(to_log)) {
+		memcpy(to_log, lb.p, lb.len);
+		to_log_fd = log_fileno();
+		atomic_signal_fence(memory_order_seq_cst);
+		to_log_len = (sig_atomic_t)lb.len;
+	}
+	buf_free(&lb);
+}
+
+/*
+ * Start the request timer: called before the accept, so the client's
+ * parameters and body count against request_timeout too.  Until
+ * timeout_prepare() knows the connection, a timeout only logs and
+ * exits (which closes the connection).
+ */
+static void
+timeout_start(int seconds)
+{
 	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
 
+	to_fd = -1;
+	to_resp_len = 0;
+	to_seconds = seconds;
+	to_deadline = now_unix() + seconds;
+	timeout_log(NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * Prepare the 504 the SIGALRM handler writes for request r on fd
+ * (FastCGI request fcgi_id, or -1 for CGI text); called again once the
+ * method and path are known, for the log line.  Does not touch the
+ * timer.  Allocates only temporarily.
+ */
+static void
+timeout_prepare(const struct request *r, int fd, int fcgi_id)
+{
+	char	 http[900];
+	int	 n;
+
+	to_fd = -1;
+	atomic_signal_fence(memory_order_seq_cst);
 	n = snprintf(http, sizeof(http),
 	    "Status: 504 Gateway Timeout\r\nContent-Type: text/html; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
@@ -206,34 +286,14 @@ arm_timeout(const struct request *r, int fd, int fcgi_id, int seconds)
 		fcgi_header(h + 8 + n, 6, fcgi_id, 0);
 		fcgi_header(h + 16 + n, 3 /* END_REQUEST */, fcgi_id, 8);
 		memset(to_resp + 24 + n, 0, 8);
-		to_resp_len = (size_t)n + 32;
+		to_resp_len = n + 32;
 	} else {
 		memcpy(to_resp, http, (size_t)n);
-		to_resp_len = (size_t)n;
+		to_resp_len = n;
 	}
+	timeout_log(r);
+	atomic_signal_fence(memory_order_seq_cst);
 	to_fd = fd;
-
-	/*
-	 * The line goes to the log file like every other line (not to
-	 * standard error, where nobody parses it).  The handler cannot
-	 * format a time stamp, so it carries the moment the timer fires.
-	 */
-	buf_init(&lb);
-	iso8601(when, now_unix() + seconds);
-	buf_printf(&lb, "{\"time\":\"%s\",\"level\":\"error\",\"id\":\"%s\",\"method\":", when, r->id);
-	buf_json_str(&lb, r->method_name ? r->method_name : "-");
-	buf_puts(&lb, ",\"path\":");
-	buf_json_str(&lb, r->path ? r->path : "-");
-	buf_printf(&lb, ",\"status\":504,\"msg\":\"request timed out after %d s\",\"pid\":%d}\n",
-	    seconds, (int)getpid());
-	to_log_len = 0;
-	if (lb.len < sizeof(to_log)) {
-		memcpy(to_log, lb.p, lb.len);
-		to_log_len = lb.len;
-	}
-	buf_free(&lb);
-	to_log_fd = log_fileno();
-	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void
@@ -243,6 +303,7 @@ disarm_timeout(void)
 
 	setitimer(ITIMER_REAL, &it, NULL);
 	to_fd = -1;
+	to_log_len = 0;
 }
 
 /* ---- one request ---- */
@@ -273,15 +334,21 @@ security_headers(struct request *r, struct buf *h)
 		buf_puts(h, "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n");
 }
 
-/* Parse the transport's parameters into r; 0 or an HTTP status. */
+/*
+ * Parse the transport's parameters into r, and the Content-Length into
+ * *len; 0 or an HTTP status (400, 405, 413).  Allocates in the arena.
+ */
 static int
-read_request(struct request *r, const struct transport *t, const struct limits *lim)
+read_params(struct request *r, const struct transport *t, const struct limits *lim,
+    int64_t *lenp)
 {
 	const char *uri, *q, *cl, *https;
 	char	*path;
 	size_t	 pn;
 	int64_t	 len = 0;
 	int	 rc;
+
+	*lenp = 0;
 
 	r->method_name = t->param(t->ctx, "REQUEST_METHOD");
 	r->method = parse_method(r->method_name);
@@ -340,6 +407,18 @@ read_request(struct request *r, const struct transport *t, const struct limits *
 		r->error = "The request body is too large.";
 		return 413;
 	}
+	*lenp = len;
+	return 0;
+}
+
+/*
+ * Read the body of len bytes (from read_params) and parse it; 0 or an
+ * HTTP status (400, 413, 415).  Allocates in the arena.
+ */
+static int
+read_body(struct request *r, const struct transport *t, const struct limits *lim,
+    int64_t len)
+{
 	if (len > 0) {
 		char	*body = arena_alloc(r->a, (size_t)len + 1);
 		int	 got = 0, n;
@@ -390,6 +469,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct buf h;
 	struct limits lim;
 	size_t	 i;
+	int64_t	 len;
 	int	 rc;
 
 	memset(&r, 0, sizeof(r));
@@ -405,14 +485,21 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	lim.max_fields = (size_t)app->conf.max_fields;
 	lim.max_field_len = (size_t)app->conf.max_field_len;
 
-	rc = read_request(&r, t, &lim);
+	/*
+	 * The timer runs since before the accept (timeout_start), which
+	 * has read the parameters; from here on a timeout answers this
+	 * request with a 504, so a body that never arrives in full costs
+	 * the worker request_timeout at most.
+	 */
+	rc = read_params(&r, t, &lim, &len);
+	timeout_prepare(&r, fd, fcgi_id);
 	if (slot != NULL) {
-		slot->started = r.t0;
 		memcpy(slot->id, r.id, sizeof(slot->id));
 		snprintf(slot->path, sizeof(slot->path), "%s", r.path ? r.path : "-");
 		slot->busy = 1;
 	}
-	arm_timeout(&r, fd, fcgi_id, (int)app->conf.request_timeout);
+	if (rc == 0)
+		rc = read_body(&r, t, &lim, len);
 	if (rc != 0)
 		parse_error(&r, rc);
 	else if (!cache_lookup(&r))	/* cache.c says when it may answer */
@@ -526,7 +613,25 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	FCGX_Init();
 	FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (wait_listen(listen_fd, &waitmask)) {
+		/*
+		 * The request timer starts before the accept: FCGX_Accept_r
+		 * reads the parameters itself, from a blocking socket, so a
+		 * client trickling them (or sending none) would otherwise
+		 * hold this worker for as long as it likes.  The scoreboard
+		 * says busy from here too, with no request id yet, so the
+		 * master's watchdog covers the same span.
+		 */
+		if (slot != NULL) {
+			slot->id[0] = '\0';
+			snprintf(slot->path, sizeof(slot->path), "-");
+			slot->started = now_mono();
+			slot->busy = 1;
+		}
+		timeout_start((int)app->conf.request_timeout);
 		if ((rc = FCGX_Accept_r(&req)) < 0) {
+			disarm_timeout();
+			if (slot != NULL)
+				slot->busy = 0;
 			/* Another worker took it, or the client left. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED || rc == -EPROTO)
@@ -557,6 +662,7 @@ worker_cgi(struct app *app)
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
 	buf_init(&out);
+	timeout_start((int)app->conf.request_timeout);
 	handle(app, a, &out, &t, 1, -1, NULL);
 	fflush(stdout);
 	buf_free(&out);

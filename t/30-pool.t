@@ -2,16 +2,18 @@
 """The pool master and the worker loop through a real nginx: a worker
 killed under load, graceful reload (and a refused one), the request
 timeout, max_requests recycling, graceful stop with a request in flight,
+clients that trickle their request (the timer runs from the accept),
 a crashing worker, and start-up refusals (broken template, old schema)."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP, Stack, SRC, wait_for  # noqa: E402
+from px import TAP, Stack, SRC, wait_for, fcgi_begin, fcgi_record, read_until_closed  # noqa: E402
 
 t = TAP()
 
@@ -130,6 +132,72 @@ t.ok(settle(s, 2) and len(set(s.worker_pids()) - set(before)) == 1, "the timed-o
      (before, s.worker_pids()))
 t.ok(all(s.get("/plans").status == 200 for _ in range(6)), "the pool serves after the timeout")
 s.check_sanitizers(t, "no sanitizer report after a timeout")
+s.stop()
+
+# -- 3b. the timer runs from the accept: a client talking FastCGI straight
+# to the socket (nginx buffers bodies, a local client need not) cannot
+# hold a worker past request_timeout with a body that never arrives in
+# full, nor with parameters it never sends.
+s = Stack(workers=2, conf={"request_timeout": "1"}, read_timeout=30).start()
+t.ok(settle(s, 2), "slow-client stack starts")
+before = s.worker_pids()
+
+
+def fcgi_conn():
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(s.sock)
+    return c
+
+
+c = fcgi_conn()
+c.sendall(fcgi_begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/_test/echo", "SCRIPT_NAME": "/_test/echo",
+                      "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "100",
+                      "REMOTE_ADDR": "127.0.0.1"})
+          + fcgi_record(5, b"a=" + b"x" * 8))
+data, took, closed = read_until_closed(c, 8)
+c.close()
+t.ok(closed and took < 4, "a body that never arrives in full: the worker lets go within request_timeout "
+     "(%.1f s, closed: %s)" % (took, closed))
+t.ok(b"Status: 504" in data and b"This took too long" in data, "and answers the app's 504 first", data[:300])
+rid = data.split(b"X-Request-Id: ")[1][:16].decode() if b"X-Request-Id: " in data else ""
+t.ok(s.wait_log("timed out on request %s /_test/echo" % rid) and rid, "the master logs that request's timeout",
+     s.pool_log_text()[-800:])
+
+c = fcgi_conn()
+c.sendall(fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) + fcgi_record(4, b"\x0e"))
+data, took, closed = read_until_closed(c, 8)
+c.close()
+t.ok(closed and took < 4, "parameters that never arrive in full: the connection is closed within "
+     "request_timeout (%.1f s, closed: %s)" % (took, closed))
+t.ok(s.wait_log("timed out waiting for a request's parameters"), "the master logs the timeout",
+     s.pool_log_text()[-800:])
+lines = [x for x in s.log_lines() if x.get("status") == 504 and "before its parameters" in x.get("msg", "")]
+t.ok(lines and lines[0].get("level") == "error" and "time" in lines[0],
+     "the log file has a JSON line for it", s.pool_log_text()[-1500:])
+
+# Connections trickling their parameters, one per worker (libfcgi itself
+# drops a unix-socket connection that sends nothing for 2 s, not one that
+# sends a little): the pool must serve again after the timeout, not wait
+# for nginx's read timeout (30 s here).
+settle(s, 2)
+held = [fcgi_conn() for _ in range(2)]
+for c in held:
+    c.sendall(fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) + fcgi_record(4, b"\x0e"))
+time.sleep(0.3)
+t0 = time.time()
+try:
+    st = s.get("/plans", timeout=10).status
+except Exception as e:  # noqa: BLE001 - a timeout is the failure shown
+    st = repr(e)
+took = time.time() - t0
+for c in held:
+    c.close()
+t.ok(st == 200 and took < 5, "two trickling connections on a pool of two: /plans is served after the timeout "
+     "(%.1f s)" % took, st)
+t.ok(settle(s, 2) and not set(s.worker_pids()) & set(before), "the workers held are replaced",
+     (before, s.worker_pids()))
+t.ok(all(s.get("/plans").status == 200 for _ in range(6)), "the pool serves after the slow clients")
+s.check_sanitizers(t, "no sanitizer report after slow clients")
 s.stop()
 
 # -- 4. max_requests recycles every worker without failures -----------------

@@ -140,6 +140,50 @@ def wait_for(pred, timeout=10.0, step=0.05):
     return False
 
 
+def fcgi_record(rtype, content=b"", req_id=1):
+    """One FastCGI record (version 1) of type rtype carrying content."""
+    import struct
+    return struct.pack(">BBHHBB", 1, rtype, req_id, len(content), 0, 0) + content
+
+
+def fcgi_params(params):
+    """The name-value pairs of a FastCGI PARAMS record (short lengths)."""
+    out = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        out += bytes([len(k), len(v)]) + k + v
+    return out
+
+
+def fcgi_begin(params):
+    """BEGIN_REQUEST (responder, no keep-alive), the PARAMS and the
+    empty PARAMS record that ends them: what a web server sends before
+    the body.  Append fcgi_record(5, ...) records for STDIN."""
+    return (fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) + fcgi_record(4, fcgi_params(params))
+            + fcgi_record(4))
+
+
+def read_until_closed(sock, timeout):
+    """Read from sock until the peer closes it or timeout seconds pass:
+    (bytes read, seconds taken, True if the peer closed it)."""
+    t0 = time.time()
+    data = b""
+    while True:
+        left = timeout - (time.time() - t0)
+        if left <= 0:
+            return data, time.time() - t0, False
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return data, time.time() - t0, False
+        except OSError:
+            return data, time.time() - t0, True
+        if not chunk:
+            return data, time.time() - t0, True
+        data += chunk
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
