@@ -20,7 +20,7 @@
  *     cookie.  Error pages are never cached (they show the request id).
  *  3. The whole cache is dropped when the database may have changed:
  *     PRAGMA data_version moves when another connection commits, and
- *     sqlite3_total_changes() moves when this connection writes (the
+ *     db_total_changes() moves when this connection writes (the
  *     pragma ignores the connection's own commits).  Both are read
  *     before the handler runs, so a commit that lands while a page is
  *     being rendered makes the next request miss.
@@ -40,8 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <sqlite3.h>
 
 #include "cache.h"
 #include "db.h"
@@ -158,32 +156,6 @@ anonymous_get(const struct request *r)
 	    req_cookie(r, "px_s") == NULL && req_cookie(r, "__Host-px_s") == NULL;
 }
 
-static int64_t
-own_changes(sqlite3 *db)
-{
-#if SQLITE_VERSION_NUMBER >= 3037000
-	return sqlite3_total_changes64(db);
-#else
-	return sqlite3_total_changes(db);
-#endif
-}
-
-/* Rule 3: PRAGMA data_version, or -1 on an error.  Running it starts
- * and ends a read transaction, which is what makes it see other
- * connections' commits. */
-static int64_t
-data_version(struct app *app)
-{
-	sqlite3_stmt *st = app->stmts[Q_DATA_VERSION];
-	int64_t	 v = -1;
-
-	sqlite3_reset(st);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return v;
-}
-
 int
 cache_lookup(struct request *r)
 {
@@ -200,8 +172,8 @@ cache_lookup(struct request *r)
 			r->cache = "bypass";
 		return 0;
 	}
-	dv = data_version(r->app);
-	tc = own_changes(r->app->db);
+	dv = db_data_version(r->db);
+	tc = db_total_changes(r->db);
 	if (dv < 0 || dv != c->data_version || tc != c->total_changes) {
 		cache_clear(c);
 		if (dv < 0) {
@@ -269,7 +241,7 @@ cache_store(struct request *r)
 	if (!storable(r))
 		return;
 	/* The handler wrote: what it rendered may predate its own write. */
-	if (own_changes(r->app->db) != c->total_changes)
+	if (db_total_changes(r->db) != c->total_changes)
 		return;
 	cost = sizeof(*e) + c->key.len + 1 + r->out->len +
 	    (r->resp_ctype ? strlen(r->resp_ctype) + 1 : 0);

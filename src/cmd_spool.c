@@ -32,26 +32,21 @@ static int
 t_enqueue(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024];
-	sqlite3	*db;
-	int64_t	 id = -1;
+	struct db *db;
+	int64_t	 id;
 
 	if (argc < 5)
 		return 2;
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	/* A database error (a kind the schema refuses) ends the command
+	 * through the default fail handler: stderr, exit 1. */
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == 0 &&
-	    (id = spool_enqueue_db(db, argv[2], argv[3], argv[4], err, sizeof(err))) > 0 &&
-	    db_exec(db, "COMMIT", err, sizeof(err)) != 0)
-		id = -1;
-	if (id <= 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		fprintf(stderr, "enqueue: %s\n", err);
-		sqlite3_close(db);
-		return 1;
-	}
-	sqlite3_close(db);
+	db_begin(db);
+	id = spool_enqueue_db(db, argv[2], argv[3], argv[4]);
+	db_commit(db);
+	db_close(db);
 	if (argc < 6 || strcmp(argv[5], "nowake") != 0)
 		spool_wake(c, id, argv[2]);
 	printf("%" PRId64 "\n", id);
@@ -80,6 +75,7 @@ t_enqueue_req(const struct conf *c, int argc, char **argv)
 	r = arena_zalloc(a, sizeof(*r));
 	r->app = &app;
 	r->a = a;
+	req_bind_db(r);
 	r->out = &out;
 	r->fail = &jb;
 	snprintf(r->id, sizeof(r->id), "test-spool");
@@ -90,10 +86,10 @@ t_enqueue_req(const struct conf *c, int argc, char **argv)
 		app_fini(&app);
 		return 1;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	id = spool_enqueue(r, argv[2], argv[3], argv[4]);
-	db_commit(r);
-	db_reset_all(app.stmts);
+	db_commit(r->db);
+	db_reset_all(r->db);
 	spool_wake(c, id, argv[2]);
 	printf("%" PRId64 "\n", id);
 	buf_free(&out);

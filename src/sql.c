@@ -57,8 +57,6 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
-	/* Moves when another connection commits; the page cache's validator. */
-	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
 	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
 	    "c.email_verified_at IS NOT NULL, c.state "
@@ -79,8 +77,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = :now WHERE id = :id",
 	[Q_STAFF_PERMS] = "SELECT p.name FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
 	    "JOIN permissions p ON p.id = rp.permission_id WHERE s.id = :id ORDER BY p.name",
-	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor_id, action, target, detail, ip, "
-	    "request_id) VALUES (:kind, :actor, :action, :target, :detail, :ip, :rid)",
+	/* The one audit writer (audit.c): actor_kind is the schema's coarse
+	 * class, actor the name ("cli", "system", "webhook:stripe", ...). */
+	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor, actor_id, action, target, detail, "
+	    "ip, request_id) VALUES (:kind, :who, :actor, :action, :target, :detail, :ip, :rid)",
 	[Q_TOKEN_BY_HASH] = "SELECT t.id, t.customer_id, t.staff_id, t.scopes, t.expires_at, t.revoked_at, "
 	    "coalesce(t.last_used_at, 0), coalesce(c.email, s.email), coalesce(c.name, s.name), "
 	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
@@ -198,6 +198,43 @@ const char *const sql_text[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
+	/* The work daemon and spool recovery (work.c, spool.c). */
+	[Q_JOB_STATE] = "SELECT state FROM jobs WHERE id = :id",
+	[Q_JOBS_RESET_RUNNING] = "UPDATE jobs SET state = 'pending', "
+	    "last_error = 'interrupted: the work daemon stopped during step ' || quote(step), "
+	    "updated_at = unixepoch() WHERE state = 'running'",
+	[Q_JOBS_LIVE] = "SELECT id, kind FROM jobs WHERE state IN ('pending','running') ORDER BY id",
+	[Q_JOB_TAKE] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+	    "updated_at = unixepoch() WHERE id = (SELECT id FROM jobs WHERE state = 'pending' "
+	    "AND next_attempt_at <= unixepoch() ORDER BY next_attempt_at, id LIMIT 1) "
+	    "RETURNING id, kind, idem_key, payload, step, attempts, created_at",
+	[Q_JOB_SET_STEP] = "UPDATE jobs SET step = :step WHERE id = :id",
+	[Q_JOB_DONE] = "UPDATE jobs SET state = 'done', step = 'done', done_at = unixepoch(), "
+	    "updated_at = unixepoch() WHERE id = :id",
+	[Q_JOB_RETRY] = "UPDATE jobs SET state = 'pending', last_error = :err, "
+	    "next_attempt_at = unixepoch() + :delay, updated_at = unixepoch() WHERE id = :id",
+	[Q_JOB_FAIL] = "UPDATE jobs SET state = 'failed', last_error = :err, updated_at = unixepoch() "
+	    "WHERE id = :id",
+	/* mail.c: the proof that a message went out, written with 'done'. */
+	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
+	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
+	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
+	/* cron prune (cron.c) */
+	[Q_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE expires_at < unixepoch()",
+	[Q_PRUNE_EMAIL_TOKENS] = "DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < unixepoch() - :keep",
+	[Q_PRUNE_THROTTLE] = "DELETE FROM login_throttle WHERE locked_until < unixepoch() AND "
+	    "last_failure_at < unixepoch() - 86400",
+	/* the command line (cmd_db.c, cmd_user.c) */
+	[Q_PLANS_TOTAL] = "SELECT count(*) FROM plans",
+	[Q_CHECK_WALLETS] = "SELECT count(*) FROM wallets w WHERE w.balance_minor <> "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t WHERE t.wallet_id = w.id)",
+	[Q_STAFF_CREATE] = "INSERT INTO staff (email, name, password_hash, role_id) "
+	    "SELECT :email, :name, :hash, id FROM roles WHERE name = :role",
+	[Q_STAFF_LIST_ALL] = "SELECT s.email, r.name, s.state, s.totp_enabled_at IS NOT NULL "
+	    "FROM staff s JOIN roles r ON r.id = s.role_id ORDER BY s.email",
+	/* Test-only (t/15-dblayer.t, through /_test/db-rollback, the
+	 * test-db command and the test job): always fails its CHECK. */
+	[Q_TEST_CONSTRAINT] = "INSERT INTO audit_log (actor_kind, action) VALUES ('no such kind', 'test.constraint')",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -217,7 +254,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_BRANDS] = "BRANDS",
 	[Q_LOCATIONS] = "LOCATIONS",
 	[Q_COUNTRIES] = "COUNTRIES",
-	[Q_DATA_VERSION] = "DATA_VERSION",
 	[Q_SESSION_CUSTOMER] = "SESSION_CUSTOMER",
 	[Q_SESSION_STAFF] = "SESSION_STAFF",
 	[Q_SESSION_TOUCH] = "SESSION_TOUCH",
@@ -296,4 +332,22 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
+	[Q_JOB_STATE] = "JOB_STATE",
+	[Q_JOBS_RESET_RUNNING] = "JOBS_RESET_RUNNING",
+	[Q_JOBS_LIVE] = "JOBS_LIVE",
+	[Q_JOB_TAKE] = "JOB_TAKE",
+	[Q_JOB_SET_STEP] = "JOB_SET_STEP",
+	[Q_JOB_DONE] = "JOB_DONE",
+	[Q_JOB_RETRY] = "JOB_RETRY",
+	[Q_JOB_FAIL] = "JOB_FAIL",
+	[Q_MAIL_LOG_HAS] = "MAIL_LOG_HAS",
+	[Q_MAIL_LOG_INSERT] = "MAIL_LOG_INSERT",
+	[Q_PRUNE_SESSIONS] = "PRUNE_SESSIONS",
+	[Q_PRUNE_EMAIL_TOKENS] = "PRUNE_EMAIL_TOKENS",
+	[Q_PRUNE_THROTTLE] = "PRUNE_THROTTLE",
+	[Q_PLANS_TOTAL] = "PLANS_TOTAL",
+	[Q_CHECK_WALLETS] = "CHECK_WALLETS",
+	[Q_STAFF_CREATE] = "STAFF_CREATE",
+	[Q_STAFF_LIST_ALL] = "STAFF_LIST_ALL",
+	[Q_TEST_CONSTRAINT] = "TEST_CONSTRAINT",
 };

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 
+#include "audit.h"
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
@@ -62,114 +64,111 @@ work_backoff(const struct conf *c, int64_t attempts)
 	return d < 1 ? 1 : d;
 }
 
+/*
+ * Test mode only (test_routes = yes): a job whose idempotency key starts
+ * with TEST_ROLLBACK_KEY is run by this kind, whatever its kind column
+ * says (the schema's CHECK list has no test kind).  Its record() writes
+ * an audit row and then breaks a CHECK constraint inside the transaction
+ * that would mark the job done, so t/15-dblayer.t can show that the
+ * whole transaction rolls back, the job is retried and the daemon goes
+ * on (db.h's contract for a job attempt).
+ */
+#define TEST_ROLLBACK_KEY "test:db-rollback:"
+
+static enum job_rc
+test_rollback_run(struct work *w, struct job *j)
+{
+	(void)w;
+	(void)j;
+	return JOB_DONE;
+}
+
+static int
+test_rollback_record(struct work *w, struct job *j)
+{
+	static const struct actor sys = { "system", 0, NULL, NULL };
+
+	audit(w->db, &sys, "test.job.before_constraint", j->idem_key, "job %" PRId64, j->id);
+	db_step(w->db, db_q(w->db, Q_TEST_CONSTRAINT));
+	return 0;
+}
+
+static const struct job_kind job_kind_test_rollback = {
+	"test", "test", test_rollback_run, test_rollback_record
+};
+
 static const struct job_kind *
-find_kind(const char *kind)
+find_kind(const struct work *w, const struct job *j)
 {
 	size_t	 i;
 
+	if (w->conf->test_routes &&
+	    strncmp(j->idem_key, TEST_ROLLBACK_KEY, strlen(TEST_ROLLBACK_KEY)) == 0)
+		return &job_kind_test_rollback;
 	for (i = 0; i < NELEM(kinds); i++)
-		if (strcmp(kinds[i]->kind, kind) == 0)
+		if (strcmp(kinds[i]->kind, j->kind) == 0)
 			return kinds[i];
 	return NULL;
 }
 
-/* Run one prepared statement that returns no rows; SQLite's code. */
-static int
-exec_stmt(sqlite3 *db, const char *sql, int64_t id, const char *t1, int64_t i1)
-{
-	sqlite3_stmt *st;
-	int	 rc;
-
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_text(st, 2, t1, -1, SQLITE_TRANSIENT);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, i1);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 /*
  * Take the next due pending job and mark it running, in one short
- * transaction.  1 with *j filled, 0 if none is due, -1 on error.
+ * transaction.  1 with *j filled, 0 if none is due.  A database error
+ * ends the attempt (run_one).
  */
 static int
 take_job(struct work *w, struct job *j)
 {
-	sqlite3_stmt *st = NULL;
+	struct stmt *st;
 	const struct job_kind *k;
-	int	 rc;
 
-	if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		goto err;
-	if (sqlite3_prepare_v2(w->db, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-	    "updated_at = unixepoch() WHERE id = (SELECT id FROM jobs WHERE state = 'pending' "
-	    "AND next_attempt_at <= unixepoch() ORDER BY next_attempt_at, id LIMIT 1) "
-	    "RETURNING id, kind, idem_key, payload, step, attempts, created_at",
-	    -1, &st, NULL) != SQLITE_OK)
-		goto err;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_TAKE);
+	if (db_step(w->db, st) == DB_DONE) {
+		db_commit(w->db);
 		return 0;
 	}
-	if (rc != SQLITE_ROW)
-		goto err;
-	j->id = sqlite3_column_int64(st, 0);
-	j->kind = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 1));
-	j->idem_key = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 2));
-	j->payload = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 3));
-	j->step = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 4));
-	j->attempts = sqlite3_column_int64(st, 5);
-	j->created_at = sqlite3_column_int64(st, 6);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto err;
-	sqlite3_finalize(st);
-	st = NULL;
+	j->id = db_int(st, 0);
+	j->kind = db_text(w->db, st, 1);
+	j->idem_key = db_text(w->db, st, 2);
+	j->payload = db_text(w->db, st, 3);
+	j->step = db_text(w->db, st, 4);
+	j->attempts = db_int(st, 5);
+	j->created_at = db_int(st, 6);
+	if (db_step(w->db, st) != DB_DONE)
+		db_fail(w->db, "take job: more than one row");
 	/* The row remembers which step the job reached. */
-	k = find_kind(j->kind);
-	if (exec_stmt(w->db, "UPDATE jobs SET step = ?2 WHERE id = ?1", j->id,
-	    k ? k->step : "unhandled", 0) != SQLITE_OK)
-		goto err;
-	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto err;
+	k = find_kind(w, j);
+	st = db_q(w->db, Q_JOB_SET_STEP);
+	db_bind_int(w->db, st, ":id", j->id);
+	db_bind_text(w->db, st, ":step", k ? k->step : "unhandled");
+	db_step(w->db, st);
+	db_commit(w->db);
 	return 1;
-err:
-	log_sys("work", "take job: %s", sqlite3_errmsg(w->db));
-	sqlite3_finalize(st);
-	sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
 }
 
 /* The job's effect happened: record() and 'done' in one transaction. */
 static int
 finish_done(struct work *w, const struct job_kind *k, struct job *j)
 {
+	struct stmt *st;
 	int	 tries;
 
 	for (tries = 0; tries < 5; tries++) {
-		if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			goto again;
-		if (k->record != NULL && k->record(w, j) != 0)
-			goto again;
-		if (exec_stmt(w->db, "UPDATE jobs SET state = 'done', step = 'done', "
-		    "done_at = unixepoch(), updated_at = unixepoch() WHERE id = ?1",
-		    j->id, NULL, 0) != SQLITE_OK)
-			goto again;
-		if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
-			spool_move_job(w->conf->spool_dir, j->id, "cur", "done");
-			spool_move_job(w->conf->spool_dir, j->id, "new", "done");
-			return 0;
+		db_begin(w->db);
+		if (k->record != NULL && k->record(w, j) != 0) {
+			log_sys("work", "job %" PRId64 ": recording the result: %s", j->id, j->err);
+			db_rollback(w->db);
+			usleep(200000);
+			continue;
 		}
-again:
-		log_sys("work", "job %" PRId64 ": recording the result: %s%s%s", j->id,
-		    sqlite3_errmsg(w->db), j->err[0] ? ": " : "", j->err);
-		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-		usleep(200000);
+		st = db_q(w->db, Q_JOB_DONE);
+		db_bind_int(w->db, st, ":id", j->id);
+		db_step(w->db, st);
+		db_commit(w->db);
+		spool_move_job(w->conf->spool_dir, j->id, "cur", "done");
+		spool_move_job(w->conf->spool_dir, j->id, "new", "done");
+		return 0;
 	}
 	/* The row stays 'running': the next start resets it to pending and
 	 * the handler's own check (mail_log) decides whether to act again. */
@@ -181,27 +180,27 @@ static void
 finish_retry(struct work *w, struct job *j)
 {
 	int64_t	 now = now_unix(), delay = work_backoff(w->conf, j->attempts);
-	int	 rc;
+	struct stmt *st;
 
 	if (now + delay - j->created_at > w->conf->retry_max_age) {
 		char	 why[1200];
 
 		snprintf(why, sizeof(why), "gave up after %" PRId64 " attempts: %s", j->attempts, j->err);
 		snprintf(j->err, sizeof(j->err), "%.1000s", why);
-		rc = exec_stmt(w->db, "UPDATE jobs SET state = 'failed', last_error = ?2, "
-		    "updated_at = unixepoch() WHERE id = ?1", j->id, j->err, 0);
-		if (rc == SQLITE_OK) {
-			spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
-			spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
-		}
+		st = db_q(w->db, Q_JOB_FAIL);
+		db_bind_int(w->db, st, ":id", j->id);
+		db_bind_text(w->db, st, ":err", j->err);
+		db_step(w->db, st);
+		spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
+		spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
 		log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
 		return;
 	}
-	rc = exec_stmt(w->db, "UPDATE jobs SET state = 'pending', last_error = ?2, "
-	    "next_attempt_at = unixepoch() + ?3, updated_at = unixepoch() WHERE id = ?1",
-	    j->id, j->err, delay);
-	if (rc != SQLITE_OK)
-		log_sys("work", "job %" PRId64 ": %s", j->id, sqlite3_errstr(rc));
+	st = db_q(w->db, Q_JOB_RETRY);
+	db_bind_int(w->db, st, ":id", j->id);
+	db_bind_text(w->db, st, ":err", j->err);
+	db_bind_int(w->db, st, ":delay", delay);
+	db_step(w->db, st);
 	log_sys("work", "job %" PRId64 " (%s) attempt %" PRId64 " failed, retry in %" PRId64 " s: %s",
 	    j->id, j->kind, j->attempts, delay, j->err);
 }
@@ -209,50 +208,111 @@ finish_retry(struct work *w, struct job *j)
 static void
 finish_fail(struct work *w, struct job *j)
 {
-	int	 rc;
+	struct stmt *st;
 
-	rc = exec_stmt(w->db, "UPDATE jobs SET state = 'failed', last_error = ?2, "
-	    "updated_at = unixepoch() WHERE id = ?1", j->id, j->err, 0);
-	if (rc != SQLITE_OK)
-		log_sys("work", "job %" PRId64 ": %s", j->id, sqlite3_errstr(rc));
-	else {
-		spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
-		spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
-	}
+	st = db_q(w->db, Q_JOB_FAIL);
+	db_bind_int(w->db, st, ":id", j->id);
+	db_bind_text(w->db, st, ":err", j->err);
+	db_step(w->db, st);
+	spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
+	spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
 	log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
 }
 
-/* Run one due job.  1 if one ran, 0 if none was due, -1 on error. */
+/* The daemon's db fail handler (db.h): back to the setjmp of the attempt
+ * (or of the loop's spool scan) with the message. */
+struct attempt {
+	jmp_buf	 jb;
+	char	 msg[1024];
+};
+
+static void
+attempt_fail(void *ctx, const char *msg)
+{
+	struct attempt *at = ctx;
+
+	snprintf(at->msg, sizeof(at->msg), "%s", msg);
+	longjmp(at->jb, 1);
+}
+
+/*
+ * Run one due job.  1 if one ran, 0 if none was due, -1 on error.  A
+ * database error anywhere in the attempt has rolled its transaction
+ * back (db_fail); the job is then retried with the error as last_error.
+ */
 static int
 run_one(struct work *w, struct arena *a)
 {
 	const struct job_kind *k;
-	struct job j;
-	int	 rc;
+	struct job *j = arena_zalloc(a, sizeof(*j));
+	struct attempt at;
+	volatile int taken = 0;
+	int	 rc = 1;
 
-	memset(&j, 0, sizeof(j));
-	j.a = a;
-	if ((rc = take_job(w, &j)) <= 0)
-		return rc;
-	if ((k = find_kind(j.kind)) == NULL) {
-		snprintf(j.err, sizeof(j.err), "no handler for job kind \"%s\" in this version", j.kind);
-		finish_fail(w, &j);
-		return 1;
+	j->a = a;
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, &at);
+	if (setjmp(at.jb) != 0) {
+		if (!taken) {
+			log_sys("work", "take job: %s", at.msg);
+			rc = -1;
+		} else if (setjmp(at.jb) == 0) {
+			snprintf(j->err, sizeof(j->err), "database: %.1000s", at.msg);
+			finish_retry(w, j);
+		} else {
+			/* The row stays 'running': the next start resets it. */
+			log_sys("work", "job %" PRId64 ": recording the failure: %s", j->id, at.msg);
+			rc = -1;
+		}
+		goto out;
 	}
-	switch (k->run(w, &j)) {
+	if (take_job(w, j) == 0) {
+		rc = 0;
+		goto out;
+	}
+	taken = 1;
+	if ((k = find_kind(w, j)) == NULL) {
+		snprintf(j->err, sizeof(j->err), "no handler for job kind \"%s\" in this version", j->kind);
+		finish_fail(w, j);
+		goto out;
+	}
+	switch (k->run(w, j)) {
 	case JOB_DONE:
-		if (finish_done(w, k, &j) == 0)
+		if (finish_done(w, k, j) == 0)
 			log_sys("work", "job %" PRId64 " (%s) done after %" PRId64 " attempt%s",
-			    j.id, j.kind, j.attempts, j.attempts == 1 ? "" : "s");
+			    j->id, j->kind, j->attempts, j->attempts == 1 ? "" : "s");
 		break;
 	case JOB_RETRY:
-		finish_retry(w, &j);
+		finish_retry(w, j);
 		break;
 	case JOB_FAIL:
-		finish_fail(w, &j);
+		finish_fail(w, j);
 		break;
 	}
-	return 1;
+out:
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+	return rc;
+}
+
+/* spool_drain_new under the same contract: a database error is logged
+ * and the loop goes on (the next poll scans again). */
+static void
+drain_new(struct work *w, struct arena *a)
+{
+	struct attempt at;
+	int	 corrupt;
+
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, &at);
+	if (setjmp(at.jb) == 0)
+		spool_drain_new(w->conf->spool_dir, w->db, &corrupt);
+	else
+		log_sys("work", "spool: %s", at.msg);
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
 }
 
 /* Lock the spool; wait a little while a cron reconcile holds it. */
@@ -285,7 +345,7 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	struct sigaction sa;
 	struct arena *a;
 	char	 err[1024], path[4096], evbuf[4096];
-	int	 lockfd, ino = -1, v, corrupt, rc;
+	int	 lockfd, ino = -1, rc;
 
 	(void)argc;
 	(void)argv;
@@ -301,21 +361,14 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	}
 	if ((lockfd = lock_spool(c)) < 0)
 		return 1;
-	if ((w.db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	if ((w.db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: work: %s\n", err);
-		close(lockfd);
-		return 1;
-	}
-	if ((v = db_schema_version(w.db)) != PX_SCHEMA_VERSION) {
-		fprintf(stderr, "1000proxy: work: %s: schema version %d, this program needs %d%s\n",
-		    c->database, v, PX_SCHEMA_VERSION, v < PX_SCHEMA_VERSION ? ": run `1000proxy migrate`" : "");
-		sqlite3_close(w.db);
 		close(lockfd);
 		return 1;
 	}
 	if (views_load(&w.views, c->views_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "1000proxy: work: views: %s\n", err);
-		sqlite3_close(w.db);
+		db_close(w.db);
 		close(lockfd);
 		return 1;
 	}
@@ -329,6 +382,10 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+	/* Recovery before the first job: a database error here ends the
+	 * daemon (the default fail handler: stderr, exit 1). */
+	a = arena_new(16384);
+	db_set_arena(w.db, a);
 	if (spool_recover(c, w.db, 1, &rec, err, sizeof(err)) != 0)
 		log_sys("work", "recovery: %s", err);
 	else
@@ -346,11 +403,11 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		log_sys("work", "inotify unavailable (%s): polling every %lld ms",
 		    strerror(errno), (long long)c->work_poll_ms);
 
-	a = arena_new(16384);
+	arena_reset(a);
 	while (!stopping) {
 		struct pollfd pfd;
 
-		spool_drain_new(c->spool_dir, w.db, &corrupt);
+		drain_new(&w, a);
 		while (!stopping && (rc = run_one(&w, a)) > 0)
 			arena_reset(a);
 		arena_reset(a);
@@ -367,7 +424,7 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	if (ino >= 0)
 		close(ino);
 	views_free(w.views);
-	sqlite3_close(w.db);
+	db_close(w.db);
 	/* Empty the pid before the lock goes with the descriptor. */
 	if (ftruncate(lockfd, 0) != 0)
 		log_sys("work", "truncate lock: %s", strerror(errno));

@@ -13,16 +13,15 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 struct arena;
 struct conf;
+struct db;
 struct views;
 
 /* What the daemon owns; handlers read it, never keep pointers into it. */
 struct work {
 	const struct conf *conf;
-	sqlite3		*db;
+	struct db	*db;		/* its fail handler ends the attempt (work.c) */
 	struct views	*views;
 };
 
