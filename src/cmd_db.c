@@ -74,11 +74,8 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 		db_close(db);
 		return 1;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) != 0 ||
-	    db_exec(db, sql, err, sizeof(err)) != 0 ||
-	    db_exec(db, "COMMIT", err, sizeof(err)) != 0) {
+	if (db_exec_tx(db, sql, err, sizeof(err)) != 0) {
 		fprintf(stderr, "1000proxy: seed: %s\n", err);
-		db_rollback(db);
 		free(sql);
 		db_close(db);
 		return 1;

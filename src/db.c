@@ -144,6 +144,18 @@ db_exec(struct db *d, const char *sql, char *err, size_t errsz)
 }
 
 int
+db_exec_tx(struct db *d, const char *sql, char *err, size_t errsz)
+{
+	if (db_exec(d, "BEGIN IMMEDIATE", err, errsz) != 0)
+		return -1;
+	if (db_exec(d, sql, err, errsz) != 0 || db_exec(d, "COMMIT", err, errsz) != 0) {
+		db_rollback(d);
+		return -1;
+	}
+	return 0;
+}
+
+int
 db_schema_version(struct db *d)
 {
 	sqlite3	*db = d->h;

@@ -78,6 +78,8 @@ void	 db_reset_all(struct db *);
 /* Run a script (no results) outside the statement table: migrations and
  * the seed.  0, or -1 with err set; never calls the fail handler. */
 int	 db_exec(struct db *, const char *sql, char *err, size_t errsz);
+/* The same in one BEGIN IMMEDIATE transaction: all of it or none. */
+int	 db_exec_tx(struct db *, const char *sql, char *err, size_t errsz);
 
 /* The unit of work's arena and fail handler (fn NULL: the default,
  * message on stderr and exit(1)). */

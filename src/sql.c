@@ -232,9 +232,10 @@ const char *const sql_text[Q__MAX] = {
 	    "SELECT :email, :name, :hash, id FROM roles WHERE name = :role",
 	[Q_STAFF_LIST_ALL] = "SELECT s.email, r.name, s.state, s.totp_enabled_at IS NOT NULL "
 	    "FROM staff s JOIN roles r ON r.id = s.role_id ORDER BY s.email",
-	/* Test-only (t/15-dblayer.t, through /_test/db-rollback, the
-	 * test-db command and the test job): always fails its CHECK. */
-	[Q_TEST_CONSTRAINT] = "INSERT INTO audit_log (actor_kind, action) VALUES ('no such kind', 'test.constraint')",
+	/* Test-only (t/15-dblayer.t, through /_test/db-rollback, `user add
+	 * --test-fail-after-audit` and the test job): always breaks a NOT
+	 * NULL constraint, on a table every database has. */
+	[Q_TEST_CONSTRAINT] = "INSERT INTO schema_migrations (version, name) VALUES (-1, NULL)",
 };
 
 const char *const sql_name[Q__MAX] = {
