@@ -5,7 +5,7 @@
  * (each statement prepared once) and the error path.  Nothing outside
  * db.c sees a SQLite type or calls SQLite; a second backend would be a
  * second statement table and a second db.c behind this same header
- * (DESIGN.md, "A second backend").
+ * (README.md, "Where a PostgreSQL backend would go"; DESIGN.md).
  *
  * The error contract, the same in every process:
  *  - A unit of work (a request, a job attempt, a command) sets its
