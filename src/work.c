@@ -247,7 +247,7 @@ run_one(struct work *w, struct arena *a)
 	struct job *j = arena_zalloc(a, sizeof(*j));
 	struct attempt at;
 	volatile int taken = 0;
-	int	 rc = 1;
+	volatile int rc = 1;
 
 	j->a = a;
 	db_set_arena(w->db, a);
