@@ -53,6 +53,8 @@ static const struct {
 	{ "email", "We have sent a confirmation link to the new address. Your address "
 	    "changes when you open it; until then you sign in with the current one." },
 	{ "password", "Your password is changed, and every other session is signed out." },
+	{ "password_tokens", "Your password is changed, every other session is signed out and "
+	    "every API token of the account is revoked." },
 	{ "others", "Every other session is signed out." },
 	{ "revoked", "That session is signed out." },
 	{ "totp_off", "Two-factor authentication is off." },
@@ -206,6 +208,9 @@ form_show(struct request *r, const struct acct *a, const char *tmpl, const char 
 	vm_set(vm, "f_name", req_form(r, "name") ? req_form(r, "name") : a->name);
 	vm_set(vm, "f_email", req_form(r, "email"));
 	vm_set_bool(vm, "f_confirm", req_form(r, "confirm") != NULL);
+	/* Ticked on a fresh form; a re-display keeps what was sent. */
+	vm_set_bool(vm, "f_revoke_tokens", r->method != M_POST ||
+	    req_form(r, "revoke_tokens") != NULL);
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	page_render(r, tmpl, vm);
@@ -369,10 +374,13 @@ page_account_password(struct request *r)
 
 /*
  * POST /account/password — password (current), new_password, code (when
- * TOTP is on), csrf.  Checks the policy, rehashes, gives this browser a
- * new session token, ends every other session, spends pending reset and
- * email-change links, and mails a notice.  303 to /account?ok=password;
- * 400 when the new password breaks the policy; 403/429 as acct_reauth;
+ * TOTP is on), revoke_tokens (a checkbox, on by default), csrf.  Checks
+ * the policy, rehashes, gives this browser a new session token, ends
+ * every other session, spends pending reset and email-change links,
+ * revokes every API token when revoke_tokens is sent, and mails a
+ * notice.  303 to /account?ok=password
+ * (or ?ok=password_tokens); 400 when the new password breaks the
+ * policy; 403/429 as acct_reauth;
  * 503 when no hash slot comes free.
  */
 void
@@ -383,6 +391,7 @@ page_account_password_post(struct request *r)
 	char	 phc[PHC_MAX];
 	sqlite3_stmt *st;
 	int64_t	 job;
+	int	 revoke = req_form(r, "revoke_tokens") != NULL;
 
 	if (a == NULL)
 		return;
@@ -416,13 +425,22 @@ page_account_password_post(struct request *r)
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
 	session_end_all(r, SESS_CUSTOMER, a->id, 1);
-	audit(r, "password.changed", cust_target(r, a->id), "%s", "other sessions ended");
+	/* A changed password is often a suspected leak: API tokens made
+	 * with the old one go too unless the person unticks the box. */
+	if (revoke) {
+		st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
+		db_bind_int(r, st, ":cid", a->id);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "api token revoke failed");
+	}
+	audit(r, "password.changed", cust_target(r, a->id), "%s", revoke ?
+	    "other sessions ended, API tokens revoked" : "other sessions ended");
 	job = mail_queue(r, a->email, "emails/password_changed", mail_vars(r, a),
 	    arena_printf(r->a, "pwchanged:%lld:%s", (long long)a->id, r->id));
 	db_commit(r);
 	OPENSSL_cleanse(phc, sizeof(phc));
 	spool_wake(&r->app->conf, job, "email");
-	resp_redirect(r, 303, "/account?ok=password");
+	resp_redirect(r, 303, revoke ? "/account?ok=password_tokens" : "/account?ok=password");
 }
 
 /* ---- sessions ---- */

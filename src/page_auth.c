@@ -53,14 +53,39 @@ email_ok(const char *e)
 	return 1;
 }
 
-/* A local path to go to after sign-in; anything else becomes fallback. */
+/*
+ * A local path under prefix ("/" or "/admin") to go to after sign-in,
+ * otherwise fallback.  The value goes into a Location header and into a
+ * query string unencoded, so it is allow-listed, not deny-listed: ASCII
+ * letters, digits, '/', '-' and '_' only, no "//" anywhere.  Browsers
+ * drop tabs and line breaks from a URL and read '\\' as '/', so
+ * "/<TAB>/evil.example" and "/\\evil.example" would leave the site;
+ * neither can pass.  Allocates nothing.
+ */
+const char *
+local_next(const char *next, const char *prefix, const char *fallback)
+{
+	size_t	 plen = strlen(prefix);
+	const char *s;
+
+	if (next == NULL || next[0] != '/' || strlen(next) > 200 ||
+	    strncmp(next, prefix, plen) != 0 ||
+	    (plen > 1 && next[plen] != '\0' && next[plen] != '/'))
+		return fallback;
+	for (s = next; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '/' || *s == '-' || *s == '_'))
+			return fallback;
+	if (strstr(next, "//") != NULL)
+		return fallback;
+	return next;
+}
+
+/* A local path to go to after a customer's sign-in; else fallback. */
 const char *
 safe_next(const char *next, const char *fallback)
 {
-	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
-	    strlen(next) > 512 || strpbrk(next, "\r\n") != NULL)
-		return fallback;
-	return next;
+	return local_next(next, "/", fallback);
 }
 
 /*
@@ -426,8 +451,10 @@ page_reset(struct request *r)
 	form_page(r, "pages/reset", "Choose a new password", NULL);
 }
 
-/* POST /password/reset/{token} — password.  Spends the token, sets the
- * password and ends every session of the account. */
+/* POST /password/reset/{token} — password.  Sets the password, spends
+ * every reset and email-change link of the account (this one included),
+ * revokes its API tokens and ends every session.  200; 410 for a spent
+ * or expired link; 503 when no hash slot comes free. */
 void
 page_reset_post(struct request *r)
 {
@@ -455,16 +482,35 @@ page_reset_post(struct request *r)
 		r->status = 410;
 		return;
 	}
-	st = db_q(r, Q_EMAIL_TOKEN_USE);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
 	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
 	db_bind_int(r, st, ":id", cid);
 	db_bind_text(r, st, ":hash", phc);
-	db_step(r, st);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "password update failed");
+	/* Whoever knew the old password may have left a way back in: a
+	 * pending email change to their address (its link would move the
+	 * account away), an older reset link, API tokens.  Spend and
+	 * revoke them all; this link is spent with the resets. */
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", cid);
+	db_bind_text(r, st, ":purpose", "reset");
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "reset tokens spend failed");
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", cid);
+	db_bind_text(r, st, ":purpose", "change_email");
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "change_email tokens spend failed");
+	st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
+	db_bind_int(r, st, ":cid", cid);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "api token revoke failed");
 	session_end_all(r, SESS_CUSTOMER, cid, 0);
 	r->user_id = cid;
-	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "all sessions ended");
+	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
+	    "all sessions ended, API tokens revoked, pending links spent");
 	db_commit(r);
-	message_page(r, "Password changed", "Your password is changed and every other session is signed out. You can sign in now.");
+	message_page(r, "Password changed", "Your password is changed. Every session is signed out, "
+	    "every API token of the account is revoked and any pending email change is cancelled. "
+	    "You can sign in now.");
 }

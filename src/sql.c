@@ -109,6 +109,9 @@ const char *const sql_text[Q__MAX] = {
 	    "failures = excluded.failures, last_failure_at = excluded.last_failure_at, "
 	    "locked_until = excluded.locked_until",
 	[Q_THROTTLE_CLEAR] = "DELETE FROM login_throttle WHERE key = :key",
+	/* signin.c counts an attempt before hashing and takes it back after
+	 * a success. */
+	[Q_THROTTLE_UNDO] = "UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE key = :key",
 	[Q_EMAIL_TOKEN_INSERT] = "INSERT INTO email_tokens (token_hash, purpose, customer_id, new_email, expires_at) VALUES (:hash, :purpose, :cid, :new_email, :expires)",
 	[Q_EMAIL_TOKEN_FIND] = "SELECT id, customer_id, coalesce(new_email, '') FROM email_tokens WHERE token_hash = :hash AND purpose = :purpose AND used_at IS NULL AND expires_at > :now",
 	[Q_EMAIL_TOKEN_USE] = "UPDATE email_tokens SET used_at = unixepoch() WHERE id = :id AND used_at IS NULL",
@@ -241,6 +244,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_THROTTLE_GET] = "THROTTLE_GET",
 	[Q_THROTTLE_PUT] = "THROTTLE_PUT",
 	[Q_THROTTLE_CLEAR] = "THROTTLE_CLEAR",
+	[Q_THROTTLE_UNDO] = "THROTTLE_UNDO",
 	[Q_EMAIL_TOKEN_INSERT] = "EMAIL_TOKEN_INSERT",
 	[Q_EMAIL_TOKEN_FIND] = "EMAIL_TOKEN_FIND",
 	[Q_EMAIL_TOKEN_USE] = "EMAIL_TOKEN_USE",

@@ -98,3 +98,13 @@ throttle_clear(struct request *r, const char *key)
 	db_bind_text(r, st, ":key", key);
 	db_step(r, st);
 }
+
+void
+throttle_undo(struct request *r, const char *key)
+{
+	sqlite3_stmt *st = db_q(r, Q_THROTTLE_UNDO);
+
+	db_bind_text(r, st, ":key", key);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "throttle undo failed");
+}
