@@ -84,6 +84,8 @@ void	page_admin_security(struct request *);
 void	page_admin_security_unlock_post(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
+/* A display name: at most 100 bytes, one line, no control characters. */
+int	display_name_ok(const char *);
 const char *local_next(const char *next, const char *prefix, const char *fallback);
 const char *safe_next(const char *, const char *);
 struct json_object;

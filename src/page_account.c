@@ -41,7 +41,6 @@
 #include "view.h"
 
 #define CHANGE_EMAIL_TTL	(24 * 3600)
-#define NAME_MAX_BYTES		100
 #define UA_SHOWN		120
 
 /* The notices a page may show after a redirect: ?ok=<key>. */
@@ -243,10 +242,10 @@ page_account_profile_post(struct request *r)
 
 	if (a == NULL)
 		return;
-	if (name == NULL || *name == '\0' || strlen(name) > NAME_MAX_BYTES) {
+	if (name == NULL || *name == '\0' || !display_name_ok(name)) {
 		r->status = 400;
 		form_show(r, a, "pages/account", "Your account", "profile",
-		    "Please enter your name (at most 100 characters).");
+		    "Please enter your name (at most 100 characters, on one line, without control characters).");
 		return;
 	}
 	db_begin(r);
@@ -267,6 +266,17 @@ page_account_profile_post(struct request *r)
 
 /* ---- email ---- */
 
+/* The change-email form again with 429: this client address sent too
+ * many mail-sending forms this hour. */
+static void
+email_too_many(struct request *r, const struct acct *a)
+{
+	r->status = 429;
+	resp_header(r, "Retry-After", "3600");
+	form_show(r, a, "pages/account_email", "Change your email", "email",
+	    "Too many attempts from your address. Please wait a while and try again.");
+}
+
 /* GET /account/email: the change-email form.  200. */
 void
 page_account_email(struct request *r)
@@ -286,7 +296,9 @@ page_account_email(struct request *r)
  * to another account, that address gets a notice instead of a link, and
  * the person asking sees the same answer either way.  303 to
  * /account?ok=email; 400 on a bad address; 403 on a wrong password or
- * code; 429 while throttled.
+ * code; 429 while throttled or past this client address's limit of
+ * mail-sending forms.  Past the new address's limits it is sent
+ * nothing, and the answer is the same.
  */
 void
 page_account_email_post(struct request *r)
@@ -298,7 +310,7 @@ page_account_email_post(struct request *r)
 	char	 tok[33];
 	unsigned char h[32];
 	int64_t	 job_new, job_old;
-	int	 taken;
+	int	 taken, send = 1;
 
 	if (a == NULL)
 		return;
@@ -314,22 +326,43 @@ page_account_email_post(struct request *r)
 		    "That is already your address.");
 		return;
 	}
+	if (mail_client_over(r)) {
+		email_too_many(r, a);
+		return;
+	}
 	if ((why = acct_reauth(r, a, 0)) != NULL) {
 		form_show(r, a, "pages/account_email", "Change your email", "email", why);
 		return;
 	}
 	db_begin(r);
+	/* The new address is a recipient like any other: counted, and
+	 * past its limits it gets nothing (the old address still hears). */
+	switch (mail_throttle(r, email)) {
+	case MAIL_REFUSE:
+		db_rollback(r);
+		email_too_many(r, a);
+		return;
+	case MAIL_SILENT:
+		send = 0;
+		break;
+	default:
+		break;
+	}
 	/* Only the latest request can be confirmed. */
 	st = db_q(r, Q_ACCT_TOKENS_SPEND);
 	db_bind_int(r, st, ":cid", a->id);
 	db_bind_text(r, st, ":purpose", "change_email");
-	db_step(r, st);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "change_email tokens spend failed");
 	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
 	db_bind_text(r, st, ":email", email);
 	taken = db_step(r, st) == DB_ROW;
 	sqlite3_reset(st);
 	v = mail_vars(r, a);
-	if (!taken) {
+	if (!send) {
+		json_object_put(v);
+		job_new = 0;
+	} else if (!taken) {
 		token_new(tok);
 		token_hash(tok, h);
 		st = db_q(r, Q_EMAIL_TOKEN_INSERT);
@@ -354,7 +387,8 @@ page_account_email_post(struct request *r)
 	    arena_printf(r->a, "chemail-old:%lld:%s", (long long)a->id, r->id));
 	audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
 	db_commit(r);
-	spool_wake(&r->app->conf, job_new, "email");
+	if (job_new)
+		spool_wake(&r->app->conf, job_new, "email");
 	spool_wake(&r->app->conf, job_old, "email");
 	resp_redirect(r, 303, "/account?ok=email");
 }
