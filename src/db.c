@@ -533,19 +533,26 @@ db_bookkeep(struct db *d, struct stmt *st)
 	return -1;
 }
 
+int64_t
+db_peek_int(struct db *d, enum q id, int64_t dflt)
+{
+	sqlite3_stmt *s;
+	int64_t	 v = dflt;
+
+	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
+		return dflt;
+	s = d->st[id].s;
+	sqlite3_reset(s);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
 int
 db_ping(struct db *d)
 {
-	sqlite3_stmt *s;
-	int	 rc;
-
-	if (d->st == NULL)
-		return -1;
-	s = d->st[Q_HEALTH_PING].s;
-	sqlite3_reset(s);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return db_peek_int(d, Q_HEALTH_PING, -1) >= 0 ? 0 : -1;
 }
 
 /* One integer from a fixed pragma query, -1 on an error. */
