@@ -25,8 +25,7 @@
 
 struct stmt {
 	sqlite3_stmt	*s;
-	struct db	*db;
-	enum q		 id;
+	enum q		 id;		/* names it in error messages */
 };
 
 struct db {
@@ -250,7 +249,6 @@ db_prepare_all(struct db *d, char *err, size_t errsz)
 	finalize_all(d);
 	st = xcalloc(Q__MAX, sizeof(*st));
 	for (i = 0; i < Q__MAX; i++) {
-		st[i].db = d;
 		st[i].id = (enum q)i;
 		if (sql_text[i] == NULL ||
 		    sqlite3_prepare_v3(d->h, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
