@@ -103,6 +103,7 @@ db_open_ready(const char *path, int64_t cache_kb, char *err, size_t errsz)
 	return d;
 }
 
+/* Finalize the statement table and the private statements. */
 static void
 finalize_all(struct db *d)
 {
@@ -328,6 +329,7 @@ db_q(struct db *d, enum q id)
 	return st;
 }
 
+/* The index of :name in st; a name st lacks is a programming error. */
 static int
 bind_index(struct db *d, struct stmt *st, const char *name)
 {
@@ -338,6 +340,7 @@ bind_index(struct db *d, struct stmt *st, const char *name)
 	return i;
 }
 
+/* A bind that fails (out of memory, too big) is a hard error too. */
 static void
 bind_check(struct db *d, struct stmt *st, const char *name, int rc)
 {
@@ -376,6 +379,8 @@ db_bind_blob(struct db *d, struct stmt *st, const char *name, const void *p, siz
 	bind_check(d, st, name, sqlite3_bind_blob(st->s, i, p, (int)n, SQLITE_TRANSIENT));
 }
 
+/* db_step and db_step_try: try says whether a constraint violation is
+ * the caller's to handle (DB_CONSTRAINT) or a hard error. */
 static int
 step(struct db *d, struct stmt *st, int try)
 {
@@ -467,6 +472,8 @@ db_last_id(struct db *d)
 	return sqlite3_last_insert_rowid(d->h);
 }
 
+/* BEGIN, COMMIT: a failure (busy past the timeout, a deferred foreign
+ * key at COMMIT) is a hard error. */
 static void
 exec_or_fail(struct db *d, const char *sql)
 {
