@@ -297,3 +297,25 @@ const char *const sql_name[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
 };
+
+/*
+ * The migration runner's statements (db.c, db_migrate).  They run before
+ * the table above can be prepared (the tables it names may not exist
+ * yet), so they are plain strings that db.c prepares where it uses them.
+ */
+const char sql_mig_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT";
+const char sql_mig_version[] = "SELECT max(version) FROM schema_migrations";
+const char sql_mig_record[] = "INSERT INTO schema_migrations(version, name) "
+    "VALUES (:version, :name)";
+/* A rebuild migration: foreign keys off (only outside a transaction does
+ * this pragma do anything) and RENAME without rewriting other tables'
+ * triggers and views (see db.h); then back as db_open left them. */
+const char sql_mig_rebuild_on[] = "PRAGMA foreign_keys=OFF; PRAGMA legacy_alter_table=ON";
+const char sql_mig_rebuild_off[] = "PRAGMA legacy_alter_table=OFF; PRAGMA foreign_keys=ON";
+const char sql_mig_fk_enabled[] = "PRAGMA foreign_keys";
+const char sql_mig_legacy_enabled[] = "PRAGMA legacy_alter_table";
+const char sql_mig_fk_check[] = "PRAGMA foreign_key_check";
+const char sql_mig_fk_columns[] = "SELECT group_concat(\"from\", ',') "
+    "FROM pragma_foreign_key_list(:table) WHERE id = :fkid";
