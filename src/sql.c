@@ -58,7 +58,6 @@ const char *const sql_text[Q__MAX] = {
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
 	/* Moves when another connection commits; the page cache's validator. */
-	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
 	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
 	    "c.email_verified_at IS NOT NULL, c.state "
@@ -198,6 +197,9 @@ const char *const sql_text[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
+	/* The page cache's validator: bumped by triggers on the tables the
+	 * cached pages read (sql/005_catalog_version.sql). */
+	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -217,7 +219,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_BRANDS] = "BRANDS",
 	[Q_LOCATIONS] = "LOCATIONS",
 	[Q_COUNTRIES] = "COUNTRIES",
-	[Q_DATA_VERSION] = "DATA_VERSION",
 	[Q_SESSION_CUSTOMER] = "SESSION_CUSTOMER",
 	[Q_SESSION_STAFF] = "SESSION_STAFF",
 	[Q_SESSION_TOUCH] = "SESSION_TOUCH",
@@ -296,6 +297,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
+	[Q_CATALOG_VERSION] = "CATALOG_VERSION",
 };
 
 /*
