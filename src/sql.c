@@ -214,7 +214,7 @@ const char *const sql_text[Q__MAX] = {
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
 	/* The page cache's validator: bumped by triggers on the tables the
-	 * cached pages read (sql/005_catalog_version.sql). */
+	 * cached pages read (sql/008_catalog_version.sql). */
 	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
 };
 
