@@ -1,11 +1,20 @@
 /*
- * cmd_spool.c: `test-spool`, the hidden entry point t/40-spool.t drives
- * the spool API through (Fossil's test-* commands):
+ * cmd_spool.c: `1000proxy job`, the operator's view of the job rows, and
+ * `test-spool`, the hidden entry point t/40-spool.t and the lane tests
+ * drive the spool API through (Fossil's test-* commands).
  *
- *   test-spool enqueue KIND KEY JSON [nowake]   plain-connection variant
- *   test-spool enqueue-req KIND KEY JSON        request variant (a fake request)
+ *   job list [-s STATE] [-k KIND] [-n N]   newest first (default 50)
+ *   job show ID                            one row, with its result
+ *   job retry ID                           a failed or discarded job runs again
+ *   job discard ID                         a pending or failed job never runs
+ *
+ * retry and discard write an audit row (actor: the command line).
+ *
+ *   test-spool enqueue KIND KEY JSON [nowake] [server=N] [run_at=T|+S]
+ *   test-spool enqueue-req KIND KEY JSON [server=N] [run_at=T|+S]
  *   test-spool claim NAME [GOFILE]              claim new/NAME after GOFILE exists
  *   test-spool backoff ATTEMPTS                 print work_backoff()
+ *   test-spool server-password ID PASSWORD      seal a panel password
  *
  * Each prints the job id (or the delay) and exits 0; claim exits 0 when
  * this process won and 1 when another did.
@@ -17,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -24,19 +34,284 @@
 #include "db.h"
 #include "http.h"
 #include "pool.h"
+#include "seal.h"
 #include "spool.h"
 #include "util.h"
 #include "work.h"
+
+/* A command's unit of work: the database through a request, so a hard
+ * error rolls back and ends the command (longjmp to its setjmp). */
+struct cli {
+	struct app	 app;
+	struct arena	*a;
+	struct buf	 out;
+	struct request	*r;
+};
+
+static int
+cli_open(struct cli *x, const struct conf *c, jmp_buf *jb, const char *id)
+{
+	char	 err[1024];
+
+	memset(x, 0, sizeof(*x));
+	if (app_init(&x->app, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		app_fini(&x->app);
+		return -1;
+	}
+	x->a = arena_new(4096);
+	buf_init(&x->out);
+	x->r = arena_zalloc(x->a, sizeof(*x->r));
+	x->r->app = &x->app;
+	x->r->a = x->a;
+	x->r->out = &x->out;
+	x->r->fail = jb;
+	snprintf(x->r->id, sizeof(x->r->id), "%s", id);
+	return 0;
+}
+
+static void
+cli_close(struct cli *x)
+{
+	if (x->app.stmts != NULL)
+		db_reset_all(x->app.stmts);
+	buf_free(&x->out);
+	arena_free(x->a);
+	app_fini(&x->app);
+}
+
+/* An audit row for a command-line action. */
+static void
+cli_audit(struct request *r, const char *action, int64_t id, const char *detail)
+{
+	sqlite3_stmt *st = db_q(r, Q_AUDIT_INSERT);
+
+	/* TODO(datalayer): actor 'cli' once audit_log's CHECK has it. */
+	db_bind_text(r, st, ":kind", "system");
+	db_bind_null(r, st, ":actor");
+	db_bind_text(r, st, ":action", action);
+	db_bind_text(r, st, ":target", arena_printf(r->a, "job:%" PRId64, id));
+	db_bind_text(r, st, ":detail", arena_printf(r->a, "%s via command line", detail));
+	db_bind_text(r, st, ":ip", "");
+	db_bind_text(r, st, ":rid", r->id);
+	if (db_step(r, st) == DB_CONSTRAINT)
+		req_fail(r, 500, "audit row refused");
+}
+
+static const char *
+fmt_time(char *out, size_t n, int64_t t)
+{
+	time_t	 tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0)
+		return "-";
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+	return out;
+}
+
+static int
+job_list(struct cli *x, int argc, char **argv)
+{
+	const char *state = NULL, *kind = NULL;
+	sqlite3_stmt *st;
+	int64_t	 limit = 50;
+	char	 t[32];
+	int	 i;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			state = argv[++i];
+		else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc)
+			kind = argv[++i];
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc &&
+		    parse_i64(argv[i + 1], &limit) == 0 && limit > 0)
+			i++;
+		else
+			return 2;
+	}
+	st = db_q(x->r, Q_JOB_LIST);
+	db_bind_text(x->r, st, ":state", state);
+	db_bind_text(x->r, st, ":kind", kind);
+	db_bind_int(x->r, st, ":limit", limit);
+	printf("%-6s %-16s %-9s %4s %-10s %-19s %6s  %s\n", "id", "kind", "state", "try",
+	    "step", "next attempt (UTC)", "server", "last error");
+	while (db_step(x->r, st) == DB_ROW) {
+		printf("%-6" PRId64 " %-16s %-9s %4" PRId64 " %-10s %-19s %6s  %.60s\n",
+		    db_int(st, 0), db_text(x->r, st, 1), db_text(x->r, st, 2), db_int(st, 3),
+		    db_text(x->r, st, 4), fmt_time(t, sizeof(t), db_int(st, 5)),
+		    db_int(st, 6) > 0 ? arena_printf(x->a, "%" PRId64, db_int(st, 6)) : "-",
+		    db_text(x->r, st, 7));
+	}
+	return 0;
+}
+
+static int
+job_show(struct cli *x, int64_t id)
+{
+	sqlite3_stmt *st = db_q(x->r, Q_JOB_GET);
+	char	 t[32];
+
+	db_bind_int(x->r, st, ":id", id);
+	if (db_step(x->r, st) != DB_ROW) {
+		fprintf(stderr, "1000proxy: job: no job %" PRId64 "\n", id);
+		return 1;
+	}
+	printf("id: %" PRId64 "\nkind: %s\nstate: %s\nattempts: %" PRId64 "\nstep: %s\n",
+	    db_int(st, 0), db_text(x->r, st, 1), db_text(x->r, st, 2), db_int(st, 3),
+	    db_text(x->r, st, 4));
+	printf("next attempt: %s\n", fmt_time(t, sizeof(t), db_int(st, 5)));
+	printf("server: %" PRId64 "\nlast error: %s\nresult: %s\n", db_int(st, 6),
+	    db_text(x->r, st, 7), db_text(x->r, st, 8));
+	printf("created: %s\n", fmt_time(t, sizeof(t), db_int(st, 9)));
+	printf("idempotency key: %s\npayload: %s\n", db_text(x->r, st, 10), db_text(x->r, st, 11));
+	printf("age limit from: %s\n", fmt_time(t, sizeof(t), db_int(st, 12)));
+	printf("finished: %s\n", fmt_time(t, sizeof(t), db_int(st, 13)));
+	if (*db_text(x->r, st, 14) != '\0')
+		printf("runner: %s until %s\n", db_text(x->r, st, 14),
+		    fmt_time(t, sizeof(t), db_int(st, 15)));
+	return 0;
+}
+
+/* retry or discard: one guarded UPDATE and its audit row, one commit. */
+static int
+job_change(struct cli *x, const struct conf *c, int64_t id, int retry)
+{
+	sqlite3_stmt *st;
+	const char *kind;
+
+	db_begin(x->r);
+	st = db_q(x->r, retry ? Q_JOB_RETRY : Q_JOB_DISCARD);
+	db_bind_int(x->r, st, ":id", id);
+	db_bind_int(x->r, st, ":now", now_unix());
+	if (db_step(x->r, st) != DB_ROW) {
+		db_rollback(x->r);
+		st = db_q(x->r, Q_JOB_GET);
+		db_bind_int(x->r, st, ":id", id);
+		if (db_step(x->r, st) != DB_ROW)
+			fprintf(stderr, "1000proxy: job: no job %" PRId64 "\n", id);
+		else
+			fprintf(stderr, "1000proxy: job %" PRId64 " is %s: only %s jobs can be %s\n",
+			    id, db_text(x->r, st, 2), retry ? "failed or discarded" : "pending or failed",
+			    retry ? "retried" : "discarded");
+		return 1;
+	}
+	kind = db_text(x->r, st, 0);
+	db_step(x->r, st);
+	cli_audit(x->r, retry ? "job.retry" : "job.discard", id, kind);
+	db_commit(x->r);
+	/* The files follow the row: a retried job wakes anew, a discarded
+	 * one's wake-up is filed away (a runner would skip it anyway). */
+	spool_move_job(c->spool_dir, id, "failed", "done");
+	if (retry)
+		spool_wake(c, id, kind);
+	else {
+		spool_move_job(c->spool_dir, id, "new", "done");
+		spool_move_job(c->spool_dir, id, "cur", "done");
+	}
+	printf("job %" PRId64 " (%s) %s\n", id, kind, retry ? "is pending again" : "discarded");
+	return 0;
+}
+
+int
+cmd_job(const struct conf *c, int argc, char **argv)
+{
+	struct cli x;
+	jmp_buf	 jb;
+	int64_t	 id = 0;
+	volatile int rc = 2;
+
+	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
+	    (argc != 3 || parse_i64(argv[2], &id) != 0 || id <= 0)))
+		goto usage;
+	if (cli_open(&x, c, &jb, "cli-job") != 0)
+		return 1;
+	if (setjmp(jb) != 0) {
+		fprintf(stderr, "1000proxy: job: %s\n", x.r->error ? x.r->error : "database error");
+		cli_close(&x);
+		return 1;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		rc = job_list(&x, argc, argv);
+	else if (strcmp(argv[1], "show") == 0)
+		rc = job_show(&x, id);
+	else if (strcmp(argv[1], "retry") == 0)
+		rc = job_change(&x, c, id, 1);
+	else if (strcmp(argv[1], "discard") == 0)
+		rc = job_change(&x, c, id, 0);
+	cli_close(&x);
+	if (rc != 2)
+		return rc;
+usage:
+	fprintf(stderr, "usage: 1000proxy job list [-s state] [-k kind] [-n count]\n"
+	    "       1000proxy job show|retry|discard id\n");
+	return 2;
+}
+
+/* nowake, server=N and run_at=T (unix time) or run_at=+S (from now). */
+static int
+enqueue_opts(int argc, char **argv, int from, int *wake, int64_t *server, int64_t *run_at)
+{
+	int	 i;
+
+	*wake = 1;
+	*server = *run_at = 0;
+	for (i = from; i < argc; i++) {
+		if (strcmp(argv[i], "nowake") == 0)
+			*wake = 0;
+		else if (strncmp(argv[i], "server=", 7) == 0 && parse_i64(argv[i] + 7, server) == 0)
+			continue;
+		else if (strncmp(argv[i], "run_at=+", 8) == 0 && parse_i64(argv[i] + 8, run_at) == 0)
+			*run_at += now_unix();
+		else if (strncmp(argv[i], "run_at=", 7) == 0 && parse_i64(argv[i] + 7, run_at) == 0)
+			continue;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static int
+t_enqueue_req(const struct conf *c, int argc, char **argv)
+{
+	struct cli x;
+	jmp_buf	 jb;
+	int64_t	 id, server, run_at;
+	int	 wake;
+
+	if (argc < 5 || enqueue_opts(argc, argv, 5, &wake, &server, &run_at) != 0)
+		return 2;
+	if (cli_open(&x, c, &jb, "test-spool") != 0)
+		return 1;
+	if (setjmp(jb) != 0) {
+		fprintf(stderr, "request failed: %d %s\n", x.r->status, x.r->error ? x.r->error : "");
+		cli_close(&x);
+		return 1;
+	}
+	db_begin(x.r);
+	id = spool_enqueue_at(x.r, argv[2], argv[3], argv[4], run_at, server);
+	db_commit(x.r);
+	cli_close(&x);
+	if (wake)
+		spool_wake(c, id, argv[2]);
+	printf("%" PRId64 "\n", id);
+	return 0;
+}
 
 static int
 t_enqueue(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024];
 	sqlite3	*db;
-	int64_t	 id = -1;
+	int64_t	 id = -1, server, run_at;
+	int	 wake;
 
-	if (argc < 5)
+	if (argc < 5 || enqueue_opts(argc, argv, 5, &wake, &server, &run_at) != 0)
 		return 2;
+	/* A panel or a time: only the request variant has them. */
+	if (server > 0 || run_at > 0)
+		return t_enqueue_req(c, argc, argv);
 	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -52,53 +327,42 @@ t_enqueue(const struct conf *c, int argc, char **argv)
 		return 1;
 	}
 	sqlite3_close(db);
-	if (argc < 6 || strcmp(argv[5], "nowake") != 0)
+	if (wake)
 		spool_wake(c, id, argv[2]);
 	printf("%" PRId64 "\n", id);
 	return 0;
 }
 
+/* Seal PASSWORD for server ID as the panel client will open it. */
 static int
-t_enqueue_req(const struct conf *c, int argc, char **argv)
+t_server_password(const struct conf *c, int argc, char **argv)
 {
-	struct app app;
-	struct request *r;
-	struct arena *a;
-	struct buf out;
+	struct cli x;
 	jmp_buf	 jb;
-	char	 err[1024];
+	unsigned char sealed[1100];
+	size_t	 n;
 	int64_t	 id;
+	char	 aad[64];
+	sqlite3_stmt *st;
 
-	if (argc < 5)
+	if (argc != 4 || parse_i64(argv[2], &id) != 0 || strlen(argv[3]) > 1000)
 		return 2;
-	if (app_init(&app, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+	if (cli_open(&x, c, &jb, "test-spool") != 0)
 		return 1;
-	}
-	a = arena_new(4096);
-	buf_init(&out);
-	r = arena_zalloc(a, sizeof(*r));
-	r->app = &app;
-	r->a = a;
-	r->out = &out;
-	r->fail = &jb;
-	snprintf(r->id, sizeof(r->id), "test-spool");
 	if (setjmp(jb) != 0) {
-		fprintf(stderr, "request failed: %d %s\n", r->status, r->error ? r->error : "");
-		buf_free(&out);
-		arena_free(a);
-		app_fini(&app);
+		cli_close(&x);
 		return 1;
 	}
-	db_begin(r);
-	id = spool_enqueue(r, argv[2], argv[3], argv[4]);
-	db_commit(r);
-	db_reset_all(app.stmts);
-	spool_wake(c, id, argv[2]);
-	printf("%" PRId64 "\n", id);
-	buf_free(&out);
-	arena_free(a);
-	app_fini(&app);
+	snprintf(aad, sizeof(aad), "server:%" PRId64 ":panel_password", id);
+	if (seal(sealed, sizeof(sealed), &n, x.app.key, argv[3], strlen(argv[3]), aad) != 0) {
+		cli_close(&x);
+		return 1;
+	}
+	st = db_q(x.r, Q_SERVER_SET_PASSWORD);
+	db_bind_blob(x.r, st, ":sealed", sealed, n);
+	db_bind_int(x.r, st, ":id", id);
+	db_step(x.r, st);
+	cli_close(&x);
 	return 0;
 }
 
@@ -127,10 +391,12 @@ cmd_test_spool(const struct conf *c, int argc, char **argv)
 		return t_enqueue_req(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "claim") == 0)
 		return t_claim(c, argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "server-password") == 0)
+		return t_server_password(c, argc, argv);
 	if (argc == 3 && strcmp(argv[1], "backoff") == 0 && parse_i64(argv[2], &n) == 0) {
 		printf("%" PRId64 "\n", work_backoff(c, n));
 		return 0;
 	}
-	fprintf(stderr, "usage: 1000proxy test-spool enqueue|enqueue-req|claim|backoff ...\n");
+	fprintf(stderr, "usage: 1000proxy test-spool enqueue|enqueue-req|claim|backoff|server-password ...\n");
 	return 2;
 }

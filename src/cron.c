@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "http.h"
+#include "pool.h"
 #include "spool.h"
 #include "util.h"
 
@@ -116,6 +119,57 @@ fail:
 	return -1;
 }
 
+/*
+ * Finished job rows (done or discarded) older than job_keep_days go,
+ * except those a proof of effect references (mail_log): the statement
+ * (sql.c Q_JOB_PRUNE) says which.  Failed rows stay for staff.
+ */
+static int
+prune_jobs(const struct conf *c)
+{
+	struct app app;
+	struct request *r;
+	struct arena *a;
+	struct buf out;
+	sqlite3_stmt *st;
+	jmp_buf	 jb;
+	char	 err[1024];
+	volatile int n = 0;
+
+	if (app_init(&app, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: cron prune: %s\n", err);
+		app_fini(&app);
+		return 1;
+	}
+	a = arena_new(4096);
+	buf_init(&out);
+	r = arena_zalloc(a, sizeof(*r));
+	r->app = &app;
+	r->a = a;
+	r->out = &out;
+	r->fail = &jb;
+	snprintf(r->id, sizeof(r->id), "cron-prune");
+	if (setjmp(jb) != 0) {
+		fprintf(stderr, "1000proxy: cron prune: %s\n", r->error ? r->error : "database error");
+		n = -1;
+		goto out;
+	}
+	db_begin(r);
+	st = db_q(r, Q_JOB_PRUNE);
+	db_bind_int(r, st, ":before", now_unix() - c->job_keep_days * 86400);
+	while (db_step(r, st) == DB_ROW)
+		n++;
+	db_commit(r);
+	printf("prune: %d finished job row%s older than %lld day%s removed\n", n, n == 1 ? "" : "s",
+	    (long long)c->job_keep_days, c->job_keep_days == 1 ? "" : "s");
+out:
+	db_reset_all(app.stmts);
+	buf_free(&out);
+	arena_free(a);
+	app_fini(&app);
+	return n < 0 ? 1 : 0;
+}
+
 /* prune [DAYS]: delete done/ files older than DAYS (default 7), and the
  * rows prune_rows() names. */
 static int
@@ -136,7 +190,7 @@ cron_prune(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: cron prune: %s\n", err);
 		return 1;
 	}
-	return 0;
+	return prune_jobs(c);
 }
 
 static const struct {
@@ -146,7 +200,7 @@ static const struct {
 } tasks[] = {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
-	    "spent email tokens and idle throttle rows" },
+	    "spent email tokens, idle throttle rows, and finished job rows after job_keep_days" },
 };
 
 int

@@ -29,6 +29,7 @@
 #include "curl_lib.h"
 #include "conf.h"
 #include "db.h"
+#include "http.h"
 #include "spool.h"
 #include "util.h"
 #include "view.h"
@@ -182,7 +183,7 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 		    w->conf->smtp_from);
 		goto out;
 	}
-	if (strncmp(name, "emails/", 7) != 0 || !views_has(w->views, name)) {
+	if (strncmp(name, "emails/", 7) != 0 || !views_has(w->app->views, name)) {
 		snprintf(j->err, sizeof(j->err), "no email template \"%.200s\"", name);
 		goto out;
 	}
@@ -198,7 +199,7 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 		}
 	}
 	buf_init(&r);
-	view_render(w->views, name, vm, &r);
+	view_render(w->app->views, name, vm, &r);
 	text = arena_strdup(j->a, r.p ? r.p : "");
 	buf_free(&r);
 	if (!utf8_valid(text, strlen(text), 1)) {
@@ -360,19 +361,12 @@ email_run(struct work *w, struct job *j)
 	sqlite3_stmt *st;
 	struct buf msg;
 	enum job_rc rc;
-	int	 sent = 0;
 
 	j->ctx = m;
 	/* Sent by an earlier run that died before finishing? */
-	if (sqlite3_prepare_v2(w->db, "SELECT 1 FROM mail_log WHERE job_id = ?1", -1, &st,
-	    NULL) != SQLITE_OK) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
-		return JOB_RETRY;
-	}
-	sqlite3_bind_int64(st, 1, j->id);
-	sent = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (sent) {
+	st = db_q(j->r, Q_MAIL_LOG_HAS);
+	db_bind_int(j->r, st, ":job", j->id);
+	if (db_one_int(j->r, st, 0) > 0) {
 		m->already = 1;
 		return JOB_DONE;
 	}
@@ -390,23 +384,17 @@ email_record(struct work *w, struct job *j)
 {
 	struct mail *m = j->ctx;
 	sqlite3_stmt *st;
-	int	 rc;
 
+	(void)w;
 	if (m->already)
 		return 0;
-	if (sqlite3_prepare_v2(w->db, "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
-	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(job_id) DO NOTHING", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_text(st, 2, m->rcpt, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->message_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
+	st = db_q(j->r, Q_MAIL_LOG_INSERT);
+	db_bind_int(j->r, st, ":job", j->id);
+	db_bind_text(j->r, st, ":rcpt", m->rcpt);
+	db_bind_text(j->r, st, ":subject", m->subject);
+	db_bind_text(j->r, st, ":message_id", m->message_id);
+	if (db_step(j->r, st) == DB_CONSTRAINT) {
+		snprintf(j->err, sizeof(j->err), "mail_log: Message-ID %s is taken", m->message_id);
 		return -1;
 	}
 	return 0;

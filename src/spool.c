@@ -53,6 +53,13 @@ int64_t
 spool_enqueue(struct request *r, const char *kind, const char *idem_key,
     const char *payload_json)
 {
+	return spool_enqueue_at(r, kind, idem_key, payload_json, 0, 0);
+}
+
+int64_t
+spool_enqueue_at(struct request *r, const char *kind, const char *idem_key,
+    const char *payload_json, int64_t run_at, int64_t server_id)
+{
 	sqlite3_stmt *st;
 	int64_t	 id;
 
@@ -65,6 +72,15 @@ spool_enqueue(struct request *r, const char *kind, const char *idem_key,
 	db_bind_text(r, st, ":kind", kind);
 	db_bind_text(r, st, ":idem_key", idem_key);
 	db_bind_text(r, st, ":payload", payload_json);
+	/* NULLs: due now, not for a panel. */
+	if (run_at > 0)
+		db_bind_int(r, st, ":run_at", run_at);
+	else
+		db_bind_null(r, st, ":run_at");
+	if (server_id > 0)
+		db_bind_int(r, st, ":server_id", server_id);
+	else
+		db_bind_null(r, st, ":server_id");
 	if (db_step(r, st) == DB_CONSTRAINT)
 		req_fail(r, 500, "spool_enqueue: kind \"%s\" refused by the schema", kind);
 	sqlite3_reset(st);

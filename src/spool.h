@@ -47,6 +47,10 @@ struct spool_recovery {
  */
 int64_t	 spool_enqueue(struct request *, const char *kind, const char *idem_key,
 	    const char *payload_json);
+/* The same for a job due at run_at (unix time; 0: now) and, when
+ * server_id > 0, for that panel: it then runs in the panel's lane. */
+int64_t	 spool_enqueue_at(struct request *, const char *kind, const char *idem_key,
+	    const char *payload_json, int64_t run_at, int64_t server_id);
 /* The same on a plain connection inside its open transaction (CLI and
  * daemon code): the job id, or -1 with err set. */
 int64_t	 spool_enqueue_db(sqlite3 *, const char *kind, const char *idem_key,

@@ -104,6 +104,25 @@ enum q {
 	Q_AUDIT_PAGE,
 	Q_THROTTLE_LIST,
 	Q_THROTTLE_EXISTS,
+	/* the work daemon, its handlers and `job` (work.c, mail.c,
+	 * job_server_test.c, cmd_spool.c, cron.c) */
+	Q_JOB_CLAIM,
+	Q_JOB_SET_STEP,
+	Q_JOB_STEP,
+	Q_JOB_DONE,
+	Q_JOB_RETRY_LATER,
+	Q_JOB_FAIL,
+	Q_JOB_RELEASE_RUNNER,
+	Q_JOB_LIST,
+	Q_JOB_GET,
+	Q_JOB_RETRY,
+	Q_JOB_DISCARD,
+	Q_JOB_PRUNE,
+	Q_MAIL_LOG_HAS,
+	Q_MAIL_LOG_INSERT,
+	Q_SERVER_PANEL,
+	Q_SERVER_SET_HEALTH,
+	Q_SERVER_SET_PASSWORD,
 	Q__MAX
 };
 
