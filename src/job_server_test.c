@@ -146,6 +146,7 @@ server_test_run(struct work *w, struct job *j)
 	char	 pw[1024], why[CURL_ERROR_SIZE + 64] = "";
 	long	 code;
 	CURL	*h;
+	int	 ok;
 
 	j->ctx = out;
 	out->health = "down";
@@ -161,7 +162,11 @@ server_test_run(struct work *w, struct job *j)
 	}
 	base = db_text(j->r, st, 2);
 	user = db_text(j->r, st, 3);
-	if (panel_password(w, j, st, 4, pw, sizeof(pw)) != 0) {
+	ok = panel_password(w, j, st, 4, pw, sizeof(pw)) == 0;
+	/* Step past the row: no read transaction may stay open across the
+	 * calls (job_step's BEGIN IMMEDIATE could not upgrade it). */
+	db_step(j->r, st);
+	if (!ok) {
 		set_result(j, "no_credentials", 0, 0, "no panel password is stored, or it does not "
 		    "open with this key file", 0);
 		return JOB_DONE;
@@ -227,10 +232,10 @@ server_test_run(struct work *w, struct job *j)
 		struct json_object *msg;
 		const char *m = json_object_object_get_ex(o, "msg", &msg) &&
 		    json_object_is_type(msg, json_type_string) ? json_object_get_string(msg) : "";
-		int	 ok = json_object_get_boolean(v);
+		int	 yes = json_object_get_boolean(v);
 
-		set_result(j, ok ? "ok" : "refused", csrf != NULL, code, m, ms_since(&t0));
-		if (ok)
+		set_result(j, yes ? "ok" : "refused", csrf != NULL, code, m, ms_since(&t0));
+		if (yes)
 			out->health = "up";
 	}
 	json_object_put(o);
