@@ -1,10 +1,10 @@
+-- px:rebuild
 -- 006_jobs.sql: the job table for a concurrent spool (issue 10).
 --
 -- A rebuild (SQLite's 12 steps): the CHECK lists of kind and state
--- change, which ALTER TABLE cannot do.  mail_log references jobs(id);
--- the migration runner turns foreign keys off around this file and runs
--- PRAGMA foreign_key_check before COMMIT, so every mail_log row keeps
--- its job.
+-- change, which ALTER TABLE cannot do (sql/README.md).  mail_log
+-- references jobs(id); ids are kept, so every mail_log row keeps its job
+-- (the runner's foreign_key_check proves it before COMMIT).
 --
 -- New:
 --  kind       the kinds issues 12 (panels) and 13 (payments) run;
@@ -17,8 +17,7 @@
 --  result     what the job found out (server_test: the login outcome),
 --             a JSON object, '' until it finishes.
 --  next_attempt_at is also the run_at of the first attempt.
--- rebuild: jobs
-CREATE TABLE jobs_new (
+CREATE TABLE new_jobs (
 	id		INTEGER PRIMARY KEY,
 	kind		TEXT NOT NULL CHECK (kind IN ('email',
 			    'provision','deprovision','renew','suspend','resume','reset_traffic',
@@ -41,12 +40,12 @@ CREATE TABLE jobs_new (
 	claimed_by	TEXT,
 	result		TEXT NOT NULL DEFAULT ''
 ) STRICT;
-INSERT INTO jobs_new (id, kind, idem_key, payload, state, step, attempts, next_attempt_at,
+INSERT INTO new_jobs (id, kind, idem_key, payload, state, step, attempts, next_attempt_at,
     last_error, server_id, created_at, updated_at, done_at, age_from)
     SELECT id, kind, idem_key, payload, state, step, attempts, next_attempt_at,
     last_error, server_id, created_at, updated_at, done_at, created_at FROM jobs;
 DROP TABLE jobs;
-ALTER TABLE jobs_new RENAME TO jobs;
+ALTER TABLE new_jobs RENAME TO jobs;
 CREATE INDEX jobs_state ON jobs(state, next_attempt_at);
 -- The lane counts: running jobs per panel.
 CREATE INDEX jobs_server ON jobs(server_id, state) WHERE server_id IS NOT NULL;
