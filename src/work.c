@@ -38,6 +38,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "curl_lib.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -562,6 +563,11 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		close(lockfd);
 		return 1;
 	}
+
+	/* libcurl loaded once here, before the fork: every runner shares
+	 * its pages (copy on write) instead of loading its own. */
+	if (curl_lib(err, sizeof(err)) == NULL)
+		log_sys("work", "%s: mail and panel jobs will retry", err);
 
 	/* Signals arrive only inside ppoll(): no lost wake-up between the
 	 * flag checks and the wait. */
