@@ -517,8 +517,13 @@ spawn(const struct conf *c, struct runner *rn, const char *nonce, const char *de
 	if (pid == 0) {
 		/* The name joins the pid with the master's nonce, so the
 		 * master can name a dead runner without asking it. */
+		int	 rc;
+
 		snprintf(name, sizeof(name), "%ld.%s", (long)getpid(), nonce);
-		_exit(runner_main(c, name, dead, master));
+		rc = runner_main(c, name, dead, master);
+		/* _exit skips the sanitizer's exit-time leak check: run it. */
+		px_leak_check();
+		_exit(rc);
 	}
 	rn->pid = pid;
 	rn->started = mono();

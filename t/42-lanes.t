@@ -81,7 +81,7 @@ t.is_(s.sql("SELECT health FROM servers WHERE id = 1")[0][0], "down", "panel A i
 mem = [rss_pss(pid) for pid in [w.pid] + runner_pids(w)]
 t.diag("work master and runners after the hanging panel, RSS/PSS KiB: %s; sum RSS %d, PSS %d"
        % (" ".join("%d/%d" % m for m in mem), sum(m[0] for m in mem), sum(m[1] for m in mem)))
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- a v2 panel (no csrf-token route), a wrong password, a stored password the key cannot open --
 s, smtp = stack()
@@ -103,7 +103,7 @@ t.is_(r5.get("login"), "no_credentials", "no stored password: said so")
 t.is_([x[0] for x in s.sql("SELECT health FROM servers WHERE id IN (3, 4, 5) ORDER BY id")], ["up", "down", "down"],
       "health follows the outcome")
 t.is_(c.stats().get("logins"), 1, "one successful login on the panel")
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- priority: with one runner, due panel work goes before due mail --
 s, smtp = stack(work_runners="1")
@@ -118,5 +118,5 @@ t.ok(wait_for(lambda: state(s, m1) == "done" and state(s, j6) == "done", 20), "b
 t_login = min([float(x.split()[0]) for x in p.events().splitlines() if " login ok" in x] or [1e18])
 t_mail = os.path.getmtime(smtp.messages()[0]) if smtp.messages() else 0
 t.ok(t_login < t_mail, "the panel job ran before the older email (%.3f < %.3f)" % (t_login, t_mail))
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 t.done()

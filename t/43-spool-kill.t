@@ -74,7 +74,7 @@ t.is_(len(smtp.messages()), 2, "exactly one message per email job")
 t.is_(s.sql("SELECT count(*), count(DISTINCT job_id) FROM mail_log")[0], (2, 2), "mail_log: one row per job")
 log = open(s.log).read()
 t.ok("died" in log and "back to pending" in log, "the new runner put the dead one's job back at once")
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- kill -9 of the master: its runners die with it; a restart finishes the work --
 s, smtp = stack("--delay", "2", "--delay-count", "1")
@@ -100,7 +100,7 @@ time.sleep(0.5)
 t.is_(p.stats().get("logins"), 2, "exactly one login per server_test job")
 t.is_(len(smtp.messages()), 2, "exactly one message per email job")
 t.is_(s.sql("SELECT count(*), count(DISTINCT job_id) FROM mail_log")[0], (2, 2), "mail_log: one row per job")
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- leases: a running job whose runner is gone without a word --
 s, smtp = stack(work_lease="20")
@@ -124,5 +124,5 @@ t.ok("lease of ghost ran out" in (s.sql("SELECT last_error FROM jobs WHERE id = 
 t.is_(state(s, j2), "running", "a job under a live lease is left to its runner")
 t.ok(wait_for(lambda: state(s, j2) == "done", 10), "... until the lease runs out", s.job(j2))
 t.is_(p.stats().get("logins", 0), logins0 + 2, "one login each")
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 t.done()

@@ -73,7 +73,7 @@ out = s.cli("job", "show", str(failing)).stdout
 t.ok("state: done" in out and "idempotency key: fails-once" in out, "job show", out)
 w.terminate()
 w.wait(10)
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- the age limit counts from the retry, not from created_at --
 dead = free_port()
@@ -95,7 +95,7 @@ t.ok(wait_for(lambda: state(s, control) == "failed", 20), "a job failing since i
      "fails (retry_max_age)", s.job(control))
 w.terminate()
 w.wait(10)
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
 # -- cron prune: old finished rows go, mail_log's stay --
 s = Spool(conf={"job_keep_days": "7"})
@@ -123,5 +123,5 @@ for kind in ("server_test", "server_sync", "payment_create", "payment_capture", 
     t.ok(r.returncode == 0, "the schema knows job kind %s" % kind, r.stderr)
 t.ok(s.cli("test-spool", "enqueue", "bogus", "kind-bogus", "{}", "nowake", check=False).returncode != 0,
      "an unknown kind is still refused")
-s.stop()
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 t.done()

@@ -57,13 +57,13 @@ class Spool(Stack):
         wait_for(lambda: locked() or p.poll() is not None, 10)
         return p
 
-    def stop(self):
+    def stop(self, keep_dir=False):
         for p in self.works:
             terminate(p)
         self.works = []
         for d in getattr(self, "doubles", []):
             d.stop()
-        super().stop()
+        super().stop(keep_dir=keep_dir)
 
 
 def make_ca(d):
