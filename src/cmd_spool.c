@@ -8,10 +8,12 @@
  *   job retry ID                           a failed or discarded job runs again
  *   job discard ID                         a pending or failed job never runs
  *
- * retry and discard write an audit row (actor: the command line).
+ * retry and discard write an audit row (actor "cli").  A database error
+ * ends the command (db.h's default fail handler: stderr, exit 1).
  *
  *   test-spool enqueue KIND KEY JSON [nowake] [server=N] [run_at=T|+S]
- *   test-spool enqueue-req KIND KEY JSON [server=N] [run_at=T|+S]
+ *                                               a command's own connection
+ *   test-spool enqueue-req KIND KEY JSON        request variant (a fake request)
  *   test-spool claim NAME [GOFILE]              claim new/NAME after GOFILE exists
  *   test-spool backoff ATTEMPTS                 print work_backoff()
  *   test-spool server-password ID PASSWORD      seal a panel password
@@ -31,6 +33,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "audit.h"
 #include "db.h"
 #include "http.h"
 #include "pool.h"
@@ -39,63 +42,32 @@
 #include "util.h"
 #include "work.h"
 
-/* A command's unit of work: the database through a request, so a hard
- * error rolls back and ends the command (longjmp to its setjmp). */
-struct cli {
-	struct app	 app;
-	struct arena	*a;
-	struct buf	 out;
-	struct request	*r;
-};
+static const struct actor cli_actor = { "cli", 0, NULL, NULL };
 
-static int
-cli_open(struct cli *x, const struct conf *c, jmp_buf *jb, const char *id)
+/* A command's unit of work: its own connection and arena; a database
+ * error ends the command through the default fail handler (db.h:
+ * stderr, exit 1), with the open transaction rolled back. */
+static struct db *
+cli_open(const struct conf *c, struct arena **a)
 {
 	char	 err[1024];
+	struct db *db;
 
-	memset(x, 0, sizeof(*x));
-	if (app_init(&x->app, c, err, sizeof(err)) != 0) {
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: %s\n", err);
-		app_fini(&x->app);
-		return -1;
+		return NULL;
 	}
-	x->a = arena_new(4096);
-	buf_init(&x->out);
-	x->r = arena_zalloc(x->a, sizeof(*x->r));
-	x->r->app = &x->app;
-	x->r->a = x->a;
-	x->r->out = &x->out;
-	x->r->fail = jb;
-	snprintf(x->r->id, sizeof(x->r->id), "%s", id);
-	return 0;
+	*a = arena_new(4096);
+	db_set_arena(db, *a);
+	return db;
 }
 
 static void
-cli_close(struct cli *x)
+cli_close(struct db *db, struct arena *a)
 {
-	if (x->app.stmts != NULL)
-		db_reset_all(x->app.stmts);
-	buf_free(&x->out);
-	arena_free(x->a);
-	app_fini(&x->app);
-}
-
-/* An audit row for a command-line action. */
-static void
-cli_audit(struct request *r, const char *action, int64_t id, const char *detail)
-{
-	sqlite3_stmt *st = db_q(r, Q_AUDIT_INSERT);
-
-	/* TODO(datalayer): actor 'cli' once audit_log's CHECK has it. */
-	db_bind_text(r, st, ":kind", "system");
-	db_bind_null(r, st, ":actor");
-	db_bind_text(r, st, ":action", action);
-	db_bind_text(r, st, ":target", arena_printf(r->a, "job:%" PRId64, id));
-	db_bind_text(r, st, ":detail", arena_printf(r->a, "%s via command line", detail));
-	db_bind_text(r, st, ":ip", "");
-	db_bind_text(r, st, ":rid", r->id);
-	if (db_step(r, st) == DB_CONSTRAINT)
-		req_fail(r, 500, "audit row refused");
+	db_reset_all(db);
+	db_close(db);
+	arena_free(a);
 }
 
 static const char *
@@ -112,10 +84,10 @@ fmt_time(char *out, size_t n, int64_t t)
 }
 
 static int
-job_list(struct cli *x, int argc, char **argv)
+job_list(struct db *db, struct arena *a, int argc, char **argv)
 {
 	const char *state = NULL, *kind = NULL;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 limit = 50;
 	char	 t[32];
 	int	 i;
@@ -131,76 +103,77 @@ job_list(struct cli *x, int argc, char **argv)
 		else
 			return 2;
 	}
-	st = db_q(x->r, Q_JOB_LIST);
-	db_bind_text(x->r, st, ":state", state);
-	db_bind_text(x->r, st, ":kind", kind);
-	db_bind_int(x->r, st, ":limit", limit);
+	st = db_q(db, Q_JOB_LIST);
+	db_bind_text(db, st, ":state", state);
+	db_bind_text(db, st, ":kind", kind);
+	db_bind_int(db, st, ":limit", limit);
 	printf("%-6s %-16s %-9s %4s %-10s %-19s %6s  %s\n", "id", "kind", "state", "try",
 	    "step", "next attempt (UTC)", "server", "last error");
-	while (db_step(x->r, st) == DB_ROW) {
+	while (db_step(db, st) == DB_ROW) {
 		printf("%-6" PRId64 " %-16s %-9s %4" PRId64 " %-10s %-19s %6s  %.60s\n",
-		    db_int(st, 0), db_text(x->r, st, 1), db_text(x->r, st, 2), db_int(st, 3),
-		    db_text(x->r, st, 4), fmt_time(t, sizeof(t), db_int(st, 5)),
-		    db_int(st, 6) > 0 ? arena_printf(x->a, "%" PRId64, db_int(st, 6)) : "-",
-		    db_text(x->r, st, 7));
+		    db_int(st, 0), db_text(db, st, 1), db_text(db, st, 2), db_int(st, 3),
+		    db_text(db, st, 4), fmt_time(t, sizeof(t), db_int(st, 5)),
+		    db_int(st, 6) > 0 ? arena_printf(a, "%" PRId64, db_int(st, 6)) : "-",
+		    db_text(db, st, 7));
 	}
 	return 0;
 }
 
 static int
-job_show(struct cli *x, int64_t id)
+job_show(struct db *db, int64_t id)
 {
-	sqlite3_stmt *st = db_q(x->r, Q_JOB_GET);
+	struct stmt *st = db_q(db, Q_JOB_GET);
 	char	 t[32];
 
-	db_bind_int(x->r, st, ":id", id);
-	if (db_step(x->r, st) != DB_ROW) {
+	db_bind_int(db, st, ":id", id);
+	if (db_step(db, st) != DB_ROW) {
 		fprintf(stderr, "1000proxy: job: no job %" PRId64 "\n", id);
 		return 1;
 	}
 	printf("id: %" PRId64 "\nkind: %s\nstate: %s\nattempts: %" PRId64 "\nstep: %s\n",
-	    db_int(st, 0), db_text(x->r, st, 1), db_text(x->r, st, 2), db_int(st, 3),
-	    db_text(x->r, st, 4));
+	    db_int(st, 0), db_text(db, st, 1), db_text(db, st, 2), db_int(st, 3),
+	    db_text(db, st, 4));
 	printf("next attempt: %s\n", fmt_time(t, sizeof(t), db_int(st, 5)));
 	printf("server: %" PRId64 "\nlast error: %s\nresult: %s\n", db_int(st, 6),
-	    db_text(x->r, st, 7), db_text(x->r, st, 8));
+	    db_text(db, st, 7), db_text(db, st, 8));
 	printf("created: %s\n", fmt_time(t, sizeof(t), db_int(st, 9)));
-	printf("idempotency key: %s\npayload: %s\n", db_text(x->r, st, 10), db_text(x->r, st, 11));
+	printf("idempotency key: %s\npayload: %s\n", db_text(db, st, 10), db_text(db, st, 11));
 	printf("age limit from: %s\n", fmt_time(t, sizeof(t), db_int(st, 12)));
 	printf("finished: %s\n", fmt_time(t, sizeof(t), db_int(st, 13)));
-	if (*db_text(x->r, st, 14) != '\0')
-		printf("runner: %s until %s\n", db_text(x->r, st, 14),
+	if (*db_text(db, st, 14) != '\0')
+		printf("runner: %s until %s\n", db_text(db, st, 14),
 		    fmt_time(t, sizeof(t), db_int(st, 15)));
 	return 0;
 }
 
 /* retry or discard: one guarded UPDATE and its audit row, one commit. */
 static int
-job_change(struct cli *x, const struct conf *c, int64_t id, int retry)
+job_change(struct db *db, struct arena *a, const struct conf *c, int64_t id, int retry)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	const char *kind;
 
-	db_begin(x->r);
-	st = db_q(x->r, retry ? Q_JOB_RETRY : Q_JOB_DISCARD);
-	db_bind_int(x->r, st, ":id", id);
-	db_bind_int(x->r, st, ":now", now_unix());
-	if (db_step(x->r, st) != DB_ROW) {
-		db_rollback(x->r);
-		st = db_q(x->r, Q_JOB_GET);
-		db_bind_int(x->r, st, ":id", id);
-		if (db_step(x->r, st) != DB_ROW)
+	db_begin(db);
+	st = db_q(db, retry ? Q_JOB_RETRY : Q_JOB_DISCARD);
+	db_bind_int(db, st, ":id", id);
+	db_bind_int(db, st, ":now", now_unix());
+	if (db_step(db, st) != DB_ROW) {
+		db_rollback(db);
+		st = db_q(db, Q_JOB_GET);
+		db_bind_int(db, st, ":id", id);
+		if (db_step(db, st) != DB_ROW)
 			fprintf(stderr, "1000proxy: job: no job %" PRId64 "\n", id);
 		else
 			fprintf(stderr, "1000proxy: job %" PRId64 " is %s: only %s jobs can be %s\n",
-			    id, db_text(x->r, st, 2), retry ? "failed or discarded" : "pending or failed",
+			    id, db_text(db, st, 2), retry ? "failed or discarded" : "pending or failed",
 			    retry ? "retried" : "discarded");
 		return 1;
 	}
-	kind = db_text(x->r, st, 0);
-	db_step(x->r, st);
-	cli_audit(x->r, retry ? "job.retry" : "job.discard", id, kind);
-	db_commit(x->r);
+	kind = db_text(db, st, 0);
+	db_step(db, st);
+	audit(db, &cli_actor, retry ? "job.retry" : "job.discard",
+	    arena_printf(a, "job:%" PRId64, id), "%s", kind);
+	db_commit(db);
 	/* The files follow the row: a retried job wakes anew, a discarded
 	 * one's wake-up is filed away (a runner would skip it anyway). */
 	spool_move_job(c->spool_dir, id, "failed", "done");
@@ -217,30 +190,25 @@ job_change(struct cli *x, const struct conf *c, int64_t id, int retry)
 int
 cmd_job(const struct conf *c, int argc, char **argv)
 {
-	struct cli x;
-	jmp_buf	 jb;
+	struct arena *a;
+	struct db *db;
 	int64_t	 id = 0;
-	volatile int rc = 2;
+	int	 rc = 2;
 
 	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
 	    (argc != 3 || parse_i64(argv[2], &id) != 0 || id <= 0)))
 		goto usage;
-	if (cli_open(&x, c, &jb, "cli-job") != 0)
+	if ((db = cli_open(c, &a)) == NULL)
 		return 1;
-	if (setjmp(jb) != 0) {
-		fprintf(stderr, "1000proxy: job: %s\n", x.r->error ? x.r->error : "database error");
-		cli_close(&x);
-		return 1;
-	}
 	if (strcmp(argv[1], "list") == 0)
-		rc = job_list(&x, argc, argv);
+		rc = job_list(db, a, argc, argv);
 	else if (strcmp(argv[1], "show") == 0)
-		rc = job_show(&x, id);
+		rc = job_show(db, id);
 	else if (strcmp(argv[1], "retry") == 0)
-		rc = job_change(&x, c, id, 1);
+		rc = job_change(db, a, c, id, 1);
 	else if (strcmp(argv[1], "discard") == 0)
-		rc = job_change(&x, c, id, 0);
-	cli_close(&x);
+		rc = job_change(db, a, c, id, 0);
+	cli_close(db, a);
 	if (rc != 2)
 		return rc;
 usage:
@@ -272,61 +240,71 @@ enqueue_opts(int argc, char **argv, int from, int *wake, int64_t *server, int64_
 	return 0;
 }
 
+/* The request variant: spool_enqueue through a fake request, as a
+ * page handler calls it. */
 static int
 t_enqueue_req(const struct conf *c, int argc, char **argv)
 {
-	struct cli x;
+	struct app app;
+	struct request *r;
+	struct arena *a;
+	struct buf out;
 	jmp_buf	 jb;
+	char	 err[1024];
+	int64_t	 id;
+
+	if (argc < 5)
+		return 2;
+	if (app_init(&app, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	a = arena_new(4096);
+	buf_init(&out);
+	r = arena_zalloc(a, sizeof(*r));
+	r->app = &app;
+	r->a = a;
+	req_bind_db(r);
+	r->out = &out;
+	r->fail = &jb;
+	snprintf(r->id, sizeof(r->id), "test-spool");
+	if (setjmp(jb) != 0) {
+		fprintf(stderr, "request failed: %d %s\n", r->status, r->error ? r->error : "");
+		buf_free(&out);
+		arena_free(a);
+		app_fini(&app);
+		return 1;
+	}
+	db_begin(r->db);
+	id = spool_enqueue(r, argv[2], argv[3], argv[4]);
+	db_commit(r->db);
+	db_reset_all(r->db);
+	spool_wake(c, id, argv[2]);
+	printf("%" PRId64 "\n", id);
+	buf_free(&out);
+	arena_free(a);
+	app_fini(&app);
+	return 0;
+}
+
+/* The plain variant, with a panel and a due time when asked.  A
+ * database error (a kind the schema refuses) ends the command. */
+static int
+t_enqueue(const struct conf *c, int argc, char **argv)
+{
+	struct arena *a;
+	struct db *db;
 	int64_t	 id, server, run_at;
 	int	 wake;
 
 	if (argc < 5 || enqueue_opts(argc, argv, 5, &wake, &server, &run_at) != 0)
 		return 2;
-	if (cli_open(&x, c, &jb, "test-spool") != 0)
+	if ((db = cli_open(c, &a)) == NULL)
 		return 1;
-	if (setjmp(jb) != 0) {
-		fprintf(stderr, "request failed: %d %s\n", x.r->status, x.r->error ? x.r->error : "");
-		cli_close(&x);
-		return 1;
-	}
-	db_begin(x.r);
-	id = spool_enqueue_at(x.r, argv[2], argv[3], argv[4], run_at, server);
-	db_commit(x.r);
-	cli_close(&x);
-	if (wake)
-		spool_wake(c, id, argv[2]);
-	printf("%" PRId64 "\n", id);
-	return 0;
-}
-
-static int
-t_enqueue(const struct conf *c, int argc, char **argv)
-{
-	char	 err[1024];
-	sqlite3	*db;
-	int64_t	 id = -1, server, run_at;
-	int	 wake;
-
-	if (argc < 5 || enqueue_opts(argc, argv, 5, &wake, &server, &run_at) != 0)
-		return 2;
-	/* A panel or a time: only the request variant has them. */
-	if (server > 0 || run_at > 0)
-		return t_enqueue_req(c, argc, argv);
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == 0 &&
-	    (id = spool_enqueue_db(db, argv[2], argv[3], argv[4], err, sizeof(err))) > 0 &&
-	    db_exec(db, "COMMIT", err, sizeof(err)) != 0)
-		id = -1;
-	if (id <= 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		fprintf(stderr, "enqueue: %s\n", err);
-		sqlite3_close(db);
-		return 1;
-	}
-	sqlite3_close(db);
+	db_begin(db);
+	id = spool_enqueue_at(db, argv[2], argv[3], argv[4], run_at, server);
+	db_commit(db);
+	cli_close(db, a);
 	if (wake)
 		spool_wake(c, id, argv[2]);
 	printf("%" PRId64 "\n", id);
@@ -337,32 +315,33 @@ t_enqueue(const struct conf *c, int argc, char **argv)
 static int
 t_server_password(const struct conf *c, int argc, char **argv)
 {
-	struct cli x;
-	jmp_buf	 jb;
-	unsigned char sealed[1100];
-	size_t	 n;
+	unsigned char sealed[1100], key[SEAL_KEY_LEN];
+	struct arena *a;
+	struct stmt *st;
+	struct db *db;
+	char	 aad[64], err[1024];
 	int64_t	 id;
-	char	 aad[64];
-	sqlite3_stmt *st;
+	size_t	 n;
 
 	if (argc != 4 || parse_i64(argv[2], &id) != 0 || strlen(argv[3]) > 1000)
 		return 2;
-	if (cli_open(&x, c, &jb, "test-spool") != 0)
-		return 1;
-	if (setjmp(jb) != 0) {
-		cli_close(&x);
+	if (seal_key_load(c->key_file, key, 1, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: %s\n", err);
 		return 1;
 	}
 	snprintf(aad, sizeof(aad), "server:%" PRId64 ":panel_password", id);
-	if (seal(sealed, sizeof(sealed), &n, x.app.key, argv[3], strlen(argv[3]), aad) != 0) {
-		cli_close(&x);
+	if (seal(sealed, sizeof(sealed), &n, key, argv[3], strlen(argv[3]), aad) != 0) {
+		explicit_bzero(key, sizeof(key));
 		return 1;
 	}
-	st = db_q(x.r, Q_SERVER_SET_PASSWORD);
-	db_bind_blob(x.r, st, ":sealed", sealed, n);
-	db_bind_int(x.r, st, ":id", id);
-	db_step(x.r, st);
-	cli_close(&x);
+	explicit_bzero(key, sizeof(key));
+	if ((db = cli_open(c, &a)) == NULL)
+		return 1;
+	st = db_q(db, Q_SERVER_SET_PASSWORD);
+	db_bind_blob(db, st, ":sealed", sealed, n);
+	db_bind_int(db, st, ":id", id);
+	db_step(db, st);
+	cli_close(db, a);
 	return 0;
 }
 

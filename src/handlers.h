@@ -93,5 +93,6 @@ void	page_test_sleep(struct request *);
 void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);
+void	page_test_db_rollback(struct request *);
 
 #endif

@@ -90,17 +90,16 @@ call(const struct curl_lib *cu, CURL *h, const char *url, const char *post,
 
 /* The panel's password, unsealed into pw (NUL-terminated); 0 or -1. */
 static int
-panel_password(struct work *w, struct job *j, sqlite3_stmt *st, int col, char *pw, size_t pwsz)
+panel_password(struct work *w, struct job *j, struct stmt *st, int col, char *pw, size_t pwsz)
 {
-	/* TODO(datalayer): a blob column accessor in db.h. */
-	const void *blob = sqlite3_column_blob(st, col);
-	size_t	 n = (size_t)sqlite3_column_bytes(st, col), len;
+	size_t	 n, len;
+	const void *blob = db_blob(st, col, &n);
 	char	 aad[64];
 
 	if (blob == NULL || n < SEAL_OVERHEAD || n - SEAL_OVERHEAD >= pwsz)
 		return -1;
 	snprintf(aad, sizeof(aad), "server:%" PRId64 ":panel_password", j->server_id);
-	if (unseal((unsigned char *)pw, pwsz - 1, &len, w->app->key, blob, n, aad) != 0)
+	if (unseal((unsigned char *)pw, pwsz - 1, &len, w->key, blob, n, aad) != 0)
 		return -1;
 	pw[len] = '\0';
 	return 0;
@@ -141,7 +140,7 @@ server_test_run(struct work *w, struct job *j)
 	struct reply rp;
 	struct timespec t0;
 	const struct curl_lib *cu;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	const char *base, *user, *csrf = NULL, *sep;
 	char	 pw[1024], why[CURL_ERROR_SIZE + 64] = "";
 	long	 code;
@@ -154,18 +153,18 @@ server_test_run(struct work *w, struct job *j)
 		snprintf(j->err, sizeof(j->err), "server_test needs jobs.server_id");
 		return JOB_FAIL;
 	}
-	st = db_q(j->r, Q_SERVER_PANEL);
-	db_bind_int(j->r, st, ":id", j->server_id);
-	if (db_step(j->r, st) != DB_ROW) {
+	st = db_q(w->db, Q_SERVER_PANEL);
+	db_bind_int(w->db, st, ":id", j->server_id);
+	if (db_step(w->db, st) != DB_ROW) {
 		snprintf(j->err, sizeof(j->err), "server %" PRId64 " does not exist", j->server_id);
 		return JOB_FAIL;
 	}
-	base = db_text(j->r, st, 2);
-	user = db_text(j->r, st, 3);
+	base = db_text(w->db, st, 2);
+	user = db_text(w->db, st, 3);
 	ok = panel_password(w, j, st, 4, pw, sizeof(pw)) == 0;
 	/* Step past the row: no read transaction may stay open across the
 	 * calls (job_step's BEGIN IMMEDIATE could not upgrade it). */
-	db_step(j->r, st);
+	db_step(w->db, st);
 	if (!ok) {
 		set_result(j, "no_credentials", 0, 0, "no panel password is stored, or it does not "
 		    "open with this key file", 0);
@@ -254,14 +253,14 @@ static int
 server_test_record(struct work *w, struct job *j)
 {
 	struct outcome *out = j->ctx;
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	(void)w;
-	st = db_q(j->r, Q_SERVER_SET_HEALTH);
-	db_bind_text(j->r, st, ":health", out->health);
-	db_bind_int(j->r, st, ":now", now_unix());
-	db_bind_int(j->r, st, ":id", j->server_id);
-	db_step(j->r, st);
+	st = db_q(w->db, Q_SERVER_SET_HEALTH);
+	db_bind_text(w->db, st, ":health", out->health);
+	db_bind_int(w->db, st, ":now", now_unix());
+	db_bind_int(w->db, st, ":id", j->server_id);
+	db_step(w->db, st);
 	return 0;
 }
 

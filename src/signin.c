@@ -70,7 +70,7 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 {
 	const struct signin_kind *sk = &kinds[k];
 	const char *kacct, *kip, *phc = NULL, *state = "", *target;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 w;
 	int	 ok = 0, active, mfa_ok;
 	char	 fresh[PHC_MAX];
@@ -84,24 +84,24 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 		if (sk->count_throttled) {
 			/* No hash is spent on it, but it counts, so hammering
 			 * leads to the lock, not past it. */
-			db_begin(r);
+			db_begin(r->db);
 			throttle_fail(r, kacct);
-			audit(r, "login.failed", kacct, "%s; throttled", sk->name);
-			db_commit(r);
+			req_audit(r, "login.failed", kacct, "%s; throttled", sk->name);
+			db_commit(r->db);
 			if ((w = throttle_wait(r, kacct)) > out->wait)
 				out->wait = w;
 		}
 		return SIGNIN_THROTTLED;
 	}
-	st = db_q(r, sk->q_by_email);
-	db_bind_text(r, st, ":email", email);
-	if (db_step(r, st) == DB_ROW) {
+	st = db_q(r->db, sk->q_by_email);
+	db_bind_text(r->db, st, ":email", email);
+	if (db_step(r->db, st) == DB_ROW) {
 		out->user_id = db_int(st, 0);
-		phc = db_text(r, st, 1);
+		phc = db_text(r->db, st, 1);
 		out->totp = !db_is_null(st, 2) && db_int(st, 2) != 0;
-		state = db_text(r, st, 3);
+		state = db_text(r->db, st, 3);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	active = strcmp(state, "active") == 0;
 	/* An unknown email (or, for staff, an invited or disabled account)
 	 * costs a dummy hash: the same time either way. */
@@ -117,13 +117,13 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	target = out->user_id ? arena_printf(r->a, "%s:%lld", sk->name,
 	    (long long)out->user_id) : kacct;
 	if (!ok) {
-		db_begin(r);
+		db_begin(r->db);
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
-		audit(r, "login.failed", target, "%s%s%s", sk->name,
+		req_audit(r, "login.failed", target, "%s%s%s", sk->name,
 		    sk->audit_state && *state && !active ? ", account " : "",
 		    sk->audit_state && *state && !active ? state : "");
-		db_commit(r);
+		db_commit(r->db);
 		return SIGNIN_WRONG;
 	}
 	/* Rehash outside the transaction if the parameters rose. */
@@ -133,16 +133,16 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	else
 		phc = NULL;
 	mfa_ok = !sk->mfa_required && !out->totp;
-	db_begin(r);
+	db_begin(r->db);
 	throttle_clear(r, kacct);
 	if (phc != NULL) {
-		st = db_q(r, sk->q_set_password);
-		db_bind_int(r, st, ":id", out->user_id);
-		db_bind_text(r, st, ":hash", phc);
-		db_step(r, st);
+		st = db_q(r->db, sk->q_set_password);
+		db_bind_int(r->db, st, ":id", out->user_id);
+		db_bind_text(r->db, st, ":hash", phc);
+		db_step(r->db, st);
 	}
 	session_start(r, k, out->user_id, mfa_ok);
-	audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
-	db_commit(r);
+	req_audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
+	db_commit(r->db);
 	return SIGNIN_OK;
 }

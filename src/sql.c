@@ -63,7 +63,6 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
-	/* Moves when another connection commits; the page cache's validator. */
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
 	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
 	    "c.email_verified_at IS NOT NULL, c.state "
@@ -84,8 +83,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = :now WHERE id = :id",
 	[Q_STAFF_PERMS] = "SELECT p.name FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
 	    "JOIN permissions p ON p.id = rp.permission_id WHERE s.id = :id ORDER BY p.name",
-	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor_id, action, target, detail, ip, "
-	    "request_id) VALUES (:kind, :actor, :action, :target, :detail, :ip, :rid)",
+	/* The one audit writer (audit.c): actor_kind is the schema's coarse
+	 * class, actor the name ("cli", "system", "webhook:stripe", ...). */
+	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor, actor_id, action, target, detail, "
+	    "ip, request_id) VALUES (:kind, :who, :actor, :action, :target, :detail, :ip, :rid)",
 	[Q_TOKEN_BY_HASH] = "SELECT t.id, t.customer_id, t.staff_id, t.scopes, t.expires_at, t.revoked_at, "
 	    "coalesce(t.last_used_at, 0), coalesce(c.email, s.email), coalesce(c.name, s.name), "
 	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
@@ -203,6 +204,29 @@ const char *const sql_text[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
+	/* The work daemon and spool recovery (work.c, spool.c). */
+	[Q_JOB_STATE] = "SELECT state FROM jobs WHERE id = :id",
+	[Q_JOBS_RESET_RUNNING] = "UPDATE jobs SET state = 'pending', "
+	    "last_error = 'interrupted: the work daemon stopped during step ' || quote(step), "
+	    "updated_at = unixepoch() WHERE state = 'running'",
+	[Q_JOBS_LIVE] = "SELECT id, kind FROM jobs WHERE state IN ('pending','running') ORDER BY id",
+	/* cron prune (cron.c) */
+	[Q_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE expires_at < unixepoch()",
+	[Q_PRUNE_EMAIL_TOKENS] = "DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < unixepoch() - :keep",
+	[Q_PRUNE_THROTTLE] = "DELETE FROM login_throttle WHERE locked_until < unixepoch() AND "
+	    "last_failure_at < unixepoch() - 86400",
+	/* the command line (cmd_db.c, cmd_user.c) */
+	[Q_PLANS_TOTAL] = "SELECT count(*) FROM plans",
+	[Q_CHECK_WALLETS] = "SELECT count(*) FROM wallets w WHERE w.balance_minor <> "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t WHERE t.wallet_id = w.id)",
+	[Q_STAFF_CREATE] = "INSERT INTO staff (email, name, password_hash, role_id) "
+	    "SELECT :email, :name, :hash, id FROM roles WHERE name = :role",
+	[Q_STAFF_LIST_ALL] = "SELECT s.email, r.name, s.state, s.totp_enabled_at IS NOT NULL "
+	    "FROM staff s JOIN roles r ON r.id = s.role_id ORDER BY s.email",
+	/* Test-only (t/15-dblayer.t, through /_test/db-rollback, `user add
+	 * --test-fail-after-audit` and the test job): always breaks a NOT
+	 * NULL constraint, on a table every database has. */
+	[Q_TEST_CONSTRAINT] = "INSERT INTO schema_migrations (version, name) VALUES (-1, NULL)",
 	/* The page cache's validator: bumped by triggers on the tables the
 	 * cached pages read (sql/005_catalog_version.sql). */
 	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
@@ -277,9 +301,10 @@ const char *const sql_text[Q__MAX] = {
 	 * proof of effect references (mail_log now; later proofs join here). */
 	[Q_JOB_PRUNE] = "DELETE FROM jobs WHERE state IN ('done','discarded') AND done_at < :before "
 	    "AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.job_id = jobs.id) RETURNING id",
-	[Q_MAIL_LOG_HAS] = "SELECT count(*) FROM mail_log WHERE job_id = :job",
+	/* mail.c: the proof that a message went out, written with 'done'. */
+	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
 	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
-	    "VALUES (:job, :rcpt, :subject, :message_id) ON CONFLICT(job_id) DO NOTHING",
+	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
 	[Q_SERVER_PANEL] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
 	    "panel_token_sealed IS NOT NULL FROM servers WHERE id = :id",
 	[Q_SERVER_SET_HEALTH] = "UPDATE servers SET health = :health, last_checked_at = :now WHERE id = :id",
@@ -381,6 +406,17 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
+	[Q_JOB_STATE] = "JOB_STATE",
+	[Q_JOBS_RESET_RUNNING] = "JOBS_RESET_RUNNING",
+	[Q_JOBS_LIVE] = "JOBS_LIVE",
+	[Q_PRUNE_SESSIONS] = "PRUNE_SESSIONS",
+	[Q_PRUNE_EMAIL_TOKENS] = "PRUNE_EMAIL_TOKENS",
+	[Q_PRUNE_THROTTLE] = "PRUNE_THROTTLE",
+	[Q_PLANS_TOTAL] = "PLANS_TOTAL",
+	[Q_CHECK_WALLETS] = "CHECK_WALLETS",
+	[Q_STAFF_CREATE] = "STAFF_CREATE",
+	[Q_STAFF_LIST_ALL] = "STAFF_LIST_ALL",
+	[Q_TEST_CONSTRAINT] = "TEST_CONSTRAINT",
 	[Q_CATALOG_VERSION] = "CATALOG_VERSION",
 	[Q_JOB_CLAIM] = "JOB_CLAIM",
 	[Q_JOB_SET_STEP] = "JOB_SET_STEP",

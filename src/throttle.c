@@ -48,27 +48,27 @@ throttle_key_ip(struct request *r)
 int64_t
 throttle_wait(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_GET);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_GET);
 	int64_t	 until = 0, now = now_unix();
 
-	db_bind_text(r, st, ":key", key);
-	if (db_step(r, st) == DB_ROW)
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) == DB_ROW)
 		until = db_int(st, 1);
-	sqlite3_reset(st);
+	db_reset(st);
 	return until > now ? until - now : 0;
 }
 
 int
 throttle_fail(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_GET);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_GET);
 	int64_t	 fails = 0, now = now_unix(), until = 0;
 	int	 k = scale(key), locked = 0;
 
-	db_bind_text(r, st, ":key", key);
-	if (db_step(r, st) == DB_ROW)
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) == DB_ROW)
 		fails = db_int(st, 0);
-	sqlite3_reset(st);
+	db_reset(st);
 	fails++;
 	if (fails >= LOCK_FAILS * k) {
 		until = now + LOCK_SECONDS;
@@ -78,14 +78,14 @@ throttle_fail(struct request *r, const char *key)
 
 		until = now + ((int64_t)1 << (shift > 9 ? 9 : shift));
 	}
-	st = db_q(r, Q_THROTTLE_PUT);
-	db_bind_text(r, st, ":key", key);
-	db_bind_int(r, st, ":fails", fails);
-	db_bind_int(r, st, ":now", now);
-	db_bind_int(r, st, ":until", until);
-	db_step(r, st);
+	st = db_q(r->db, Q_THROTTLE_PUT);
+	db_bind_text(r->db, st, ":key", key);
+	db_bind_int(r->db, st, ":fails", fails);
+	db_bind_int(r->db, st, ":now", now);
+	db_bind_int(r->db, st, ":until", until);
+	db_step(r->db, st);
 	if (locked)
-		audit(r, "login.locked", key, "locked for %d minutes after %lld failures",
+		req_audit(r, "login.locked", key, "locked for %d minutes after %lld failures",
 		    LOCK_SECONDS / 60, (long long)fails);
 	return locked;
 }
@@ -93,8 +93,8 @@ throttle_fail(struct request *r, const char *key)
 void
 throttle_clear(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_CLEAR);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_CLEAR);
 
-	db_bind_text(r, st, ":key", key);
-	db_step(r, st);
+	db_bind_text(r->db, st, ":key", key);
+	db_step(r->db, st);
 }

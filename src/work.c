@@ -40,11 +40,12 @@
 #include "conf.h"
 #include "curl_lib.h"
 #include "db.h"
-#include "http.h"
+#include "audit.h"
 #include "log.h"
-#include "pool.h"
 #include "spool.h"
+#include "seal.h"
 #include "util.h"
+#include "view.h"
 #include "work.h"
 
 /* The handler table: one row per job kind.  Kinds the schema knows
@@ -90,11 +91,47 @@ work_backoff(const struct conf *c, int64_t attempts)
 	return d < 1 ? 1 : d;
 }
 
+/*
+ * Test mode only (test_routes = yes): a job whose idempotency key starts
+ * with TEST_ROLLBACK_KEY is run by this kind, whatever its kind column
+ * says (the schema's CHECK list has no test kind).  Its record() writes
+ * an audit row and then breaks a CHECK constraint inside the transaction
+ * that would mark the job done, so t/15-dblayer.t can show that the
+ * whole transaction rolls back, the job is retried and the daemon goes
+ * on (db.h's contract for a job attempt).
+ */
+#define TEST_ROLLBACK_KEY "test:db-rollback:"
+
+static enum job_rc
+test_rollback_run(struct work *w, struct job *j)
+{
+	(void)w;
+	(void)j;
+	return JOB_DONE;
+}
+
+static int
+test_rollback_record(struct work *w, struct job *j)
+{
+	static const struct actor sys = { "system", 0, NULL, NULL };
+
+	audit(w->db, &sys, "test.job.before_constraint", j->idem_key, "job %" PRId64, j->id);
+	db_step(w->db, db_q(w->db, Q_TEST_CONSTRAINT));
+	return 0;
+}
+
+static const struct job_kind job_kind_test_rollback = {
+	"test", "test", test_rollback_run, test_rollback_record
+};
+
 static const struct job_kind *
-find_kind(const char *kind)
+find_kind(const struct work *w, const char *kind, const char *idem_key)
 {
 	size_t	 i;
 
+	if (w->conf->test_routes &&
+	    strncmp(idem_key, TEST_ROLLBACK_KEY, strlen(TEST_ROLLBACK_KEY)) == 0)
+		return &job_kind_test_rollback;
 	for (i = 0; i < NELEM(kinds); i++)
 		if (strcmp(kinds[i]->kind, kind) == 0)
 			return kinds[i];
@@ -105,31 +142,31 @@ find_kind(const char *kind)
 
 /* Bind the claim a runner's write must still hold (Q_JOB_STEP ...). */
 static void
-bind_claim(struct work *w, struct job *j, sqlite3_stmt *st)
+bind_claim(struct work *w, struct job *j, struct stmt *st)
 {
-	db_bind_int(j->r, st, ":id", j->id);
-	db_bind_text(j->r, st, ":runner", w->runner);
-	db_bind_int(j->r, st, ":attempts", j->attempts);
-	db_bind_int(j->r, st, ":now", now_unix());
+	db_bind_int(w->db, st, ":id", j->id);
+	db_bind_text(w->db, st, ":runner", w->runner);
+	db_bind_int(w->db, st, ":attempts", j->attempts);
+	db_bind_int(w->db, st, ":now", now_unix());
 }
 
 int
 job_step(struct work *w, struct job *j, const char *step)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 
-	db_begin(j->r);
-	st = db_q(j->r, Q_JOB_STEP);
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_STEP);
 	bind_claim(w, j, st);
-	db_bind_text(j->r, st, ":step", step);
-	db_bind_int(j->r, st, ":lease", w->conf->work_lease);
-	if (db_step(j->r, st) != DB_ROW) {
-		db_rollback(j->r);
+	db_bind_text(w->db, st, ":step", step);
+	db_bind_int(w->db, st, ":lease", w->conf->work_lease);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
 		snprintf(j->err, sizeof(j->err), "lost the claim before step %s", step);
 		return -1;
 	}
-	db_step(j->r, st);
-	db_commit(j->r);
+	db_step(w->db, st);
+	db_commit(w->db);
 	j->step = step;
 	return 0;
 }
@@ -144,8 +181,8 @@ claim(struct work *w, struct job *j)
 {
 	const struct conf *c = w->conf;
 	const struct job_kind *k;
-	struct request *r = j->r;
-	sqlite3_stmt *st;
+	struct db *r = w->db;
+	struct stmt *st;
 
 	db_begin(r);
 	st = db_q(r, Q_JOB_CLAIM);
@@ -170,7 +207,7 @@ claim(struct work *w, struct job *j)
 	j->server_id = db_int(st, 8);
 	db_step(r, st);
 	/* The row remembers which step the job reached. */
-	k = find_kind(j->kind);
+	k = find_kind(w, j->kind, j->idem_key);
 	st = db_q(r, Q_JOB_SET_STEP);
 	db_bind_int(r, st, ":id", j->id);
 	db_bind_text(r, st, ":step", k ? k->step : "unhandled");
@@ -190,26 +227,25 @@ move_files(struct work *w, int64_t id, const char *to)
 static void
 finish_done(struct work *w, const struct job_kind *k, struct job *j)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 
-	db_begin(j->r);
+	db_begin(w->db);
 	if (k->record != NULL && k->record(w, j) != 0) {
 		/* The handler could not write its proof: the row goes back
 		 * to pending and the handler's own check decides next time. */
-		db_rollback(j->r);
-		req_fail(j->r, 500, "job %" PRId64 ": recording the result: %s", j->id, j->err);
+		db_fail(w->db, "job %" PRId64 ": recording the result: %s", j->id, j->err);
 	}
-	st = db_q(j->r, Q_JOB_DONE);
+	st = db_q(w->db, Q_JOB_DONE);
 	bind_claim(w, j, st);
-	db_bind_text(j->r, st, ":result", j->result ? j->result : "");
-	if (db_step(j->r, st) != DB_ROW) {
-		db_rollback(j->r);
+	db_bind_text(w->db, st, ":result", j->result ? j->result : "");
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
 		log_sys("work", "job %" PRId64 " (%s): %s lost its claim; the new holder records it",
 		    j->id, j->kind, w->runner);
 		return;
 	}
-	db_step(j->r, st);
-	db_commit(j->r);
+	db_step(w->db, st);
+	db_commit(w->db);
 	move_files(w, j->id, "done");
 	log_sys("work", "job %" PRId64 " (%s) done after %" PRId64 " attempt%s", j->id, j->kind,
 	    j->attempts, j->attempts == 1 ? "" : "s");
@@ -219,18 +255,18 @@ finish_done(struct work *w, const struct job_kind *k, struct job *j)
 static void
 finish_fail(struct work *w, struct job *j)
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 
-	db_begin(j->r);
-	st = db_q(j->r, Q_JOB_FAIL);
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_FAIL);
 	bind_claim(w, j, st);
-	db_bind_text(j->r, st, ":error", j->err);
-	if (db_step(j->r, st) != DB_ROW) {
-		db_rollback(j->r);
+	db_bind_text(w->db, st, ":error", j->err);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
 		return;
 	}
-	db_step(j->r, st);
-	db_commit(j->r);
+	db_step(w->db, st);
+	db_commit(w->db);
 	move_files(w, j->id, "failed");
 	log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
 }
@@ -244,7 +280,7 @@ static void
 finish_retry(struct work *w, struct job *j)
 {
 	int64_t	 now = now_unix(), delay = work_backoff(w->conf, j->attempts);
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (now + delay - j->age_from > w->conf->retry_max_age) {
 		char	 why[1200];
@@ -254,73 +290,82 @@ finish_retry(struct work *w, struct job *j)
 		finish_fail(w, j);
 		return;
 	}
-	db_begin(j->r);
-	st = db_q(j->r, Q_JOB_RETRY_LATER);
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_RETRY_LATER);
 	bind_claim(w, j, st);
-	db_bind_text(j->r, st, ":error", j->err);
-	db_bind_int(j->r, st, ":delay", delay);
-	if (db_step(j->r, st) != DB_ROW) {
-		db_rollback(j->r);
+	db_bind_text(w->db, st, ":error", j->err);
+	db_bind_int(w->db, st, ":delay", delay);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
 		return;
 	}
-	db_step(j->r, st);
-	db_commit(j->r);
+	db_step(w->db, st);
+	db_commit(w->db);
 	log_sys("work", "job %" PRId64 " (%s) attempt %" PRId64 " failed, retry in %" PRId64 " s: %s",
 	    j->id, j->kind, j->attempts, delay, j->err);
 }
 
-/* What one attempt needs across a longjmp: kept off the stack. */
+/* The runner's db fail handler (db.h): back to the setjmp of the
+ * attempt, or of the spool scan, with the message. */
 struct attempt {
-	struct request	*r;
-	struct job	 j;
-	int		 phase;		/* 0 claiming, 1 ours, 2 putting it back */
+	jmp_buf	 jb;
+	char	 msg[1024];
+	struct job j;
+	int	 phase;		/* 0 claiming, 1 ours, 2 putting it back */
 };
+
+static void
+attempt_fail(void *ctx, const char *msg)
+{
+	struct attempt *at = ctx;
+
+	snprintf(at->msg, sizeof(at->msg), "%s", msg);
+	longjmp(at->jb, 1);
+}
 
 /*
  * Run one due job.  1 if one ran, 0 if none was due, -1 on a database
  * error before a job was claimed.  A hard database error inside the
- * attempt (the data layer's contract) ends it here: the job goes back
- * to pending with the error, or stays running for the lease and the
- * next start's recovery when even that fails.
+ * attempt (db.h's contract) has rolled its transaction back and ends it
+ * here: the job goes back to pending with the error, or stays running
+ * for its lease (or the next start's recovery) when even that fails.
+ * The attempt lives in the arena: what changes after setjmp is not on
+ * this stack frame.
  */
 static int
-run_one(struct work *w, struct arena *a, struct buf *out)
+run_one(struct work *w, struct arena *a)
 {
 	const struct job_kind *k;
-	struct attempt *at;
-	jmp_buf	 jb;
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	int	 rc = 1;
 
-	at = arena_zalloc(a, sizeof(*at));
-	at->r = arena_zalloc(a, sizeof(*at->r));
-	at->r->app = w->app;
-	at->r->a = a;
-	at->r->out = out;
-	at->r->fail = &jb;
-	snprintf(at->r->id, sizeof(at->r->id), "%.16s", w->runner);
-	at->j.r = at->r;
 	at->j.a = a;
-	if (setjmp(jb) != 0) {
-		if (at->phase == 0)
-			return -1;
-		if (at->phase == 2) {
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) != 0) {
+		if (at->phase == 0) {
+			log_sys("work", "claim: %s", at->msg);
+			rc = -1;
+		} else if (at->phase == 2)
 			log_sys("work", "job %" PRId64 ": cannot put it back (%s); its lease or the "
-			    "next start returns it", at->j.id, at->r->error ? at->r->error : "?");
-			return 1;
+			    "next start returns it", at->j.id, at->msg);
+		else {
+			at->phase = 2;
+			snprintf(at->j.err, sizeof(at->j.err), "database: %.1000s", at->msg);
+			finish_retry(w, &at->j);
 		}
-		at->phase = 2;
-		snprintf(at->j.err, sizeof(at->j.err), "database: %.1000s",
-		    at->r->error ? at->r->error : "error");
-		finish_retry(w, &at->j);
-		return 1;
+		goto out;
 	}
-	if (claim(w, &at->j) == 0)
-		return 0;
+	if (claim(w, &at->j) == 0) {
+		rc = 0;
+		goto out;
+	}
 	at->phase = 1;
-	if ((k = find_kind(at->j.kind)) == NULL) {
+	if ((k = find_kind(w, at->j.kind, at->j.idem_key)) == NULL) {
 		snprintf(at->j.err, sizeof(at->j.err), "no handler for job kind \"%s\" in this version",
 		    at->j.kind);
 		finish_fail(w, &at->j);
-		return 1;
+		goto out;
 	}
 	switch (k->run(w, &at->j)) {
 	case JOB_DONE:
@@ -333,35 +378,60 @@ run_one(struct work *w, struct arena *a, struct buf *out)
 		finish_fail(w, &at->j);
 		break;
 	}
-	return 1;
+out:
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+	return rc;
 }
 
 /* The jobs a dead runner held go back to pending now. */
 static void
-release_runner(struct work *w, const char *dead, struct arena *a, struct buf *out)
+release_runner(struct work *w, const char *dead, struct arena *a)
 {
-	struct request *r;
-	sqlite3_stmt *st;
-	jmp_buf	 jb;
-	volatile int n = 0;
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	struct stmt *st;
+	int	 n = 0;
 
-	r = arena_zalloc(a, sizeof(*r));
-	r->app = w->app;
-	r->a = a;
-	r->out = out;
-	r->fail = &jb;
-	snprintf(r->id, sizeof(r->id), "release");
-	if (setjmp(jb) != 0)
-		return;		/* logged; the lease brings the jobs back */
-	db_begin(r);
-	st = db_q(r, Q_JOB_RELEASE_RUNNER);
-	db_bind_text(r, st, ":runner", dead);
-	db_bind_int(r, st, ":now", now_unix());
-	while (db_step(r, st) == DB_ROW)
-		n++;
-	db_commit(r);
-	if (n > 0)
-		log_sys("work", "runner %s died: %d job%s back to pending", dead, n, n == 1 ? "" : "s");
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) == 0) {
+		db_begin(w->db);
+		st = db_q(w->db, Q_JOB_RELEASE_RUNNER);
+		db_bind_text(w->db, st, ":runner", dead);
+		db_bind_int(w->db, st, ":now", now_unix());
+		while (db_step(w->db, st) == DB_ROW)
+			at->phase++;
+		db_commit(w->db);
+		n = at->phase;
+		if (n > 0)
+			log_sys("work", "runner %s died: %d job%s back to pending", dead, n,
+			    n == 1 ? "" : "s");
+	} else
+		log_sys("work", "releasing runner %s's jobs: %s (their lease brings them back)",
+		    dead, at->msg);
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+}
+
+/* spool_drain_new under the same contract: a database error is logged
+ * and the loop goes on (the next poll scans again). */
+static void
+drain_new(struct work *w, struct arena *a)
+{
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	int	 corrupt;
+
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) == 0)
+		spool_drain_new(w->conf->spool_dir, w->db, &corrupt);
+	else
+		log_sys("work", "spool: %s", at->msg);
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
 }
 
 /* A runner's life: its own connection, claim and run until told to stop. */
@@ -369,16 +439,14 @@ static int
 runner_main(const struct conf *c, const char *name, const char *dead, pid_t master)
 {
 	struct work w;
-	struct app app;
 	struct sigaction sa;
 	struct arena *a;
-	struct buf out;
 	char	 err[1024], path[4096], evbuf[4096];
-	int	 ino, corrupt, rc;
+	int	 ino;
 
 	/* Die with the master: no runner outlives the lock's owner. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master)
-		_exit(0);
+		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
@@ -391,15 +459,20 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	memset(&w, 0, sizeof(w));
 	w.conf = c;
 	snprintf(w.runner, sizeof(w.runner), "%s", name);
-	if (app_init(&app, c, err, sizeof(err)) != 0) {
+	if ((w.db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		log_sys("work", "runner %s: %s", name, err);
 		return RUNNER_CANNOT_START;
 	}
-	w.app = &app;
+	if (views_load(&w.views, c->views_dir, err, sizeof(err)) != 0 ||
+	    seal_key_load(c->key_file, w.key, 1, err, sizeof(err)) != 0) {
+		log_sys("work", "runner %s: %s", name, err);
+		views_free(w.views);
+		db_close(w.db);
+		return RUNNER_CANNOT_START;
+	}
 	a = arena_new(16384);
-	buf_init(&out);
 	if (dead != NULL && *dead != '\0') {
-		release_runner(&w, dead, a, &out);
+		release_runner(&w, dead, a);
 		arena_reset(a);
 	}
 
@@ -412,13 +485,11 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	while (!stopping) {
 		struct pollfd pfd;
 
-		spool_drain_new(c->spool_dir, app.db, &corrupt);
-		while (!stopping && (rc = run_one(&w, a, &out)) > 0) {
-			arena_reset(a);
-			buf_reset(&out);
-		}
+		drain_new(&w, a);
 		arena_reset(a);
-		buf_reset(&out);
+		while (!stopping && run_one(&w, a) > 0)
+			arena_reset(a);
+		arena_reset(a);
 		if (stopping)
 			break;
 		pfd.fd = ino;
@@ -429,9 +500,10 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	}
 	if (ino >= 0)
 		close(ino);
-	buf_free(&out);
 	arena_free(a);
-	app_fini(&app);
+	explicit_bzero(w.key, sizeof(w.key));
+	views_free(w.views);
+	db_close(w.db);
 	return 0;
 }
 
@@ -465,32 +537,30 @@ lock_spool(const struct conf *c)
 	return fd;
 }
 
-/* Recovery on the master's own connection, closed before any fork. */
+/* Recovery on the master's own connection, closed before any fork.  A
+ * database error here ends the daemon (the default fail handler). */
 static int
 recover(const struct conf *c)
 {
 	struct spool_recovery rec;
+	struct arena *a;
+	struct db *db;
 	char	 err[1024];
-	sqlite3	*db;
-	int	 v;
 
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: work: %s\n", err);
 		return -1;
 	}
-	if ((v = db_schema_version(db)) != PX_SCHEMA_VERSION) {
-		fprintf(stderr, "1000proxy: work: %s: schema version %d, this program needs %d%s\n",
-		    c->database, v, PX_SCHEMA_VERSION, v < PX_SCHEMA_VERSION ? ": run `1000proxy migrate`" : "");
-		sqlite3_close(db);
-		return -1;
-	}
+	a = arena_new(16384);
+	db_set_arena(db, a);
 	if (spool_recover(c, db, 1, &rec, err, sizeof(err)) != 0)
 		log_sys("work", "recovery: %s", err);
 	else
 		log_sys("work", "started; recovery: %d cur/ returned, %d running reset, "
 		    "%d re-woken, %d dropped, %d corrupt, %d tmp/ swept", rec.cur_returned,
 		    rec.rows_reset, rec.rewoken, rec.dropped, rec.corrupt, rec.tmp_swept);
-	sqlite3_close(db);
+	db_close(db);
+	arena_free(a);
 	return 0;
 }
 

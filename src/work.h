@@ -17,24 +17,26 @@
  * commit of its own), then one transaction runs record() (the handler's
  * proof of effect) and marks the row 'done', so the two commit together.
  *
- * Database calls inside a handler go through the attempt's request
- * (j->r): a hard error rolls back and ends the attempt (the job is put
- * back to be retried), as it ends a web request.
+ * Database calls inside a handler go through w->db, whose fail handler
+ * ends the attempt (db.h): the transaction rolls back and the job is put
+ * back to be retried, as a hard error ends a web request.
  */
 #ifndef PX_WORK_H
 #define PX_WORK_H
 
 #include <stdint.h>
 
-struct app;
 struct arena;
 struct conf;
-struct request;
+struct db;
+struct views;
 
 /* What the runner owns; handlers read it, never keep pointers into it. */
 struct work {
 	const struct conf *conf;
-	struct app	*app;		/* connection, statements, views, key */
+	struct db	*db;		/* its fail handler ends the attempt (work.c) */
+	struct views	*views;
+	unsigned char	 key[32];	/* the key file's key: unseal() panel secrets */
 	char		 runner[64];	/* this runner's name: jobs.claimed_by */
 };
 
@@ -49,7 +51,6 @@ struct job {
 	int64_t		 created_at;
 	int64_t		 age_from;	/* the retry age limit counts from here */
 	int64_t		 server_id;	/* 0: not a panel job */
-	struct request	*r;		/* the attempt: db_* end it on a hard error */
 	struct arena	*a;
 	void		*ctx;		/* handler's state from run() to record() */
 	const char	*result;	/* JSON object recorded in jobs.result, or NULL */
