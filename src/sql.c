@@ -236,8 +236,9 @@ const char *const sql_text[Q__MAX] = {
 	 * cannot change before its UPDATE: a pending job whose time has
 	 * come, or a running one whose runner's lease ran out, as long as
 	 * its lane has room.  Running jobs under a live lease fill lanes:
-	 * their panel (servers.max_concurrency), all panels together
-	 * (:panel_cap, which keeps a runner for everything else), mail
+	 * their panel (servers.max_concurrency, and never all the panel
+	 * runners: :panel_each), all panels together (:panel_cap, which
+	 * keeps a runner for everything else), mail
 	 * (:mail_lanes) and payment gateways (:gateway_lanes).  Payment
 	 * calls go first, then panel work, then batch work, then mail.
 	 */
@@ -250,7 +251,7 @@ const char *const sql_text[Q__MAX] = {
 	    "(j.state = 'running' AND j.lease_until < :now)) "
 	    "AND (j.server_id IS NULL OR ("
 	    "(SELECT count(*) FROM jobs r WHERE r.server_id = j.server_id AND r.state = 'running' "
-	    "AND r.lease_until >= :now) < coalesce(s.max_concurrency, 1) AND "
+	    "AND r.lease_until >= :now) < min(coalesce(s.max_concurrency, 1), :panel_each) AND "
 	    "(SELECT count(*) FROM jobs r WHERE r.server_id IS NOT NULL AND r.state = 'running' "
 	    "AND r.lease_until >= :now) < :panel_cap)) "
 	    "AND (j.kind <> 'email' OR (SELECT count(*) FROM jobs r WHERE r.kind = 'email' AND "

@@ -2,11 +2,11 @@
  * work.c: `1000proxy work`, the daemon that drains the job spool.
  *
  * One master per spool (flock on spool/lock) and work_runners pre-forked
- * runners.  The master never opens the database while a runner lives
- * (a SQLite connection must not cross fork()): it runs recovery on its
- * own connection, closes it, then forks; afterwards it only restarts a
- * runner that dies and passes the dead runner's name to the new one,
- * which releases the jobs it held at once instead of after their lease.
+ * runners.  The master never opens the database (a SQLite connection
+ * must not cross fork()): recovery runs in a short-lived child before
+ * the runners start; afterwards the master only restarts a runner that
+ * dies and passes the dead runner's name to the new one, which releases
+ * the jobs it held at once instead of after their lease.
  * Runners inherit the lock, so it is held until the last one is gone,
  * and die with the master (PR_SET_PDEATHSIG): a new master never runs
  * beside an old runner, and its recovery may reset every running row.
@@ -183,13 +183,18 @@ claim(struct work *w, struct job *j)
 	const struct job_kind *k;
 	struct db *r = w->db;
 	struct stmt *st;
+	int64_t	 panel_cap;
 
 	db_begin(r);
 	st = db_q(r, Q_JOB_CLAIM);
 	db_bind_text(r, st, ":runner", w->runner);
 	db_bind_int(r, st, ":now", now_unix());
 	db_bind_int(r, st, ":lease", c->work_lease);
-	db_bind_int(r, st, ":panel_cap", c->work_runners > 1 ? c->work_runners - 1 : 1);
+	/* Panels share work_runners - 1 runners (one stays for mail and
+	 * payments), and no one panel takes them all while there are two. */
+	panel_cap = c->work_runners > 1 ? c->work_runners - 1 : 1;
+	db_bind_int(r, st, ":panel_cap", panel_cap);
+	db_bind_int(r, st, ":panel_each", panel_cap > 1 ? panel_cap - 1 : 1);
 	db_bind_int(r, st, ":mail_lanes", c->work_mail_lanes);
 	db_bind_int(r, st, ":gateway_lanes", c->work_gateway_lanes);
 	if (db_step(r, st) != DB_ROW) {
@@ -537,8 +542,8 @@ lock_spool(const struct conf *c)
 	return fd;
 }
 
-/* Recovery on the master's own connection, closed before any fork.  A
- * database error here ends the daemon (the default fail handler). */
+/* Recovery on a connection of its own.  A database error here ends the
+ * process (the default fail handler). */
 static int
 recover(const struct conf *c)
 {
@@ -562,6 +567,34 @@ recover(const struct conf *c)
 	db_close(db);
 	arena_free(a);
 	return 0;
+}
+
+/*
+ * Recovery runs in a short-lived child: the master itself never opens
+ * the database, so no connection of its can be copied into a runner by
+ * fork(), and it carries no SQLite cache or heap.  0, or -1 (the child
+ * said why on stderr).
+ */
+static int
+recover_in_child(const struct conf *c)
+{
+	pid_t	 pid;
+	int	 status, rc;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "1000proxy: work: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		rc = recover(c);
+		px_leak_check();
+		_exit(rc == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static double
@@ -634,7 +667,7 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	}
 	if ((lockfd = lock_spool(c)) < 0)
 		return 1;
-	if (recover(c) != 0) {
+	if (recover_in_child(c) != 0) {
 		close(lockfd);
 		return 1;
 	}

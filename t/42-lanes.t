@@ -83,6 +83,24 @@ t.diag("work master and runners after the hanging panel, RSS/PSS KiB: %s; sum RS
        % (" ".join("%d/%d" % m for m in mem), sum(m[0] for m in mem), sum(m[1] for m in mem)))
 s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
 
+# -- three runners: one panel never takes both panel runners --
+s, smtp = stack(work_runners="3")
+a = PanelDouble(s, "panel-a", "--hang", "30")
+b = PanelDouble(s, "panel-b")
+a.add_server(s, 1, max_concurrency=2)
+b.add_server(s, 2, max_concurrency=2)
+w = s.start_work()
+t0 = time.time()
+ja = [enqueue(s, "server_test", "three-a-%d" % i, "{}", "server=1") for i in range(2)]
+t.ok(wait_for(lambda: a.stats().get("in_flight") == 1, 10), "panel A holds one call", a.stats())
+jb = [enqueue(s, "server_test", "three-b-%d" % i, "{}", "server=2") for i in range(2)]
+jm = [mail(s, "three-mail")]
+t.ok(wait_for(lambda: all(state(s, j) == "done" for j in jb + jm), TIMEOUT - 1),
+     "with three runners panel B and mail still finish while A hangs (%.1f s)" % (time.time() - t0),
+     [s.job(j) for j in jb + jm])
+t.is_(a.stats().get("max_in_flight"), 1, "... because A had at most one of the two panel runners")
+s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
+
 # -- a v2 panel (no csrf-token route), a wrong password, a stored password the key cannot open --
 s, smtp = stack()
 c = PanelDouble(s, "panel-c")
