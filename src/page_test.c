@@ -92,9 +92,19 @@ page_test_customer(struct request *r)
 	buf_printf(r->out, "customer %lld\n", (long long)r->user_id);
 }
 
+/* GET /_test/guarded (security.manage) and POST /_test/guarded (any
+ * staff): a marker line, so a test sees which caller was shown it. */
+void
+page_test_guarded(struct request *r)
+{
+	only_in_tests(r);
+	r->resp_ctype = "text/plain; charset=utf-8";
+	buf_puts(r->out, "the guarded page\n");
+}
+
 /*
  * GET /_test/db-rollback — db.h's contract inside a handler: an audit
- * row, then a statement that breaks a CHECK constraint, its result
+ * row, then a statement that breaks a NOT NULL constraint, its result
  * ignored as a careless handler would, then COMMIT.  The constraint is
  * a hard error: the request ends with a 500 and the audit row is rolled
  * back with the rest (t/15-dblayer.t).  Without the contract the
