@@ -24,7 +24,7 @@
  *  3. The whole cache is dropped when the catalog version moves: a
  *     one-row table that triggers bump on every write to the tables the
  *     cached pages read (plans, servers, categories, brands, settings;
- *     sql/005_catalog_version.sql lists them and says why).  Any other
+ *     sql/008_catalog_version.sql lists them and says why).  Any other
  *     commit (a session touch, a sign-in, a job update), from this
  *     connection or another, leaves the cache alone.  The version is
  *     read before the handler runs and again before a page is stored: a

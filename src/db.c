@@ -418,6 +418,15 @@ db_migrate(struct db *dbh, const char *dir, char *err, size_t errsz)
 	}
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
+	/* Two files with one number (two branches that each took the next
+	 * one) would both look new on a fresh database and only one on an
+	 * old one: refuse before applying anything. */
+	for (i = 1; i < n; i++)
+		if (atoi(names[i]) == atoi(names[i - 1])) {
+			snprintf(err, errsz, "%s and %s have the same number: renumber one",
+			    names[i - 1], names[i]);
+			rc = -1;
+		}
 	for (i = 0; i < n && rc == 0; i++) {
 		int	 v = atoi(names[i]);
 		char	 path[4096], *sql;

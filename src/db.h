@@ -47,7 +47,7 @@ struct db;
 struct stmt;	/* one prepared statement of the table; owned by its db */
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 7
+#define PX_SCHEMA_VERSION 8
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -74,6 +74,8 @@ int	 db_schema_version(struct db *);
  * Returns the number applied, or -1 with err naming the file and why.
  *
  * The rules for migration authors (sql/README.md):
+ *  - One number, one file: a duplicate number is refused before any
+ *    file applies.
  *  - A file never says BEGIN, COMMIT, ROLLBACK, PRAGMA foreign_keys or
  *    PRAGMA legacy_alter_table; the runner refuses them.
  *  - A file whose first line is "-- px:rebuild" may drop and re-create

@@ -244,7 +244,7 @@ const char *const sql_text[Q__MAX] = {
 	 * NULL constraint, on a table every database has. */
 	[Q_TEST_CONSTRAINT] = "INSERT INTO schema_migrations (version, name) VALUES (-1, NULL)",
 	/* The page cache's validator: bumped by triggers on the tables the
-	 * cached pages read (sql/005_catalog_version.sql). */
+	 * cached pages read (sql/008_catalog_version.sql). */
 	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
 	/*
 	 * The work daemon (work.c).  A runner claims the next due job in one

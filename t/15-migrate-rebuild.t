@@ -143,6 +143,8 @@ def fill(db):
         x("INSERT INTO email_tokens (token_hash, purpose, staff_id, expires_at) VALUES (?, 'invite', ?, 1)",
           (bytes([i, 2]), i))
         x("INSERT INTO login_throttle (key, failures) VALUES (?, ?)", ("ip:10.0.0.%d" % i, i))
+        x("INSERT INTO mail_throttle (key, hour_start, hour_count, day_start, day_count) VALUES (?, 0, ?, 0, ?)",
+          ("to:c%d@example.com" % i, i, i))
         x("INSERT INTO api_tokens (token_hash, prefix, name, customer_id) VALUES (?, 'px_', 'ci', ?)",
           (bytes([i]), i))
         x("INSERT INTO api_tokens (token_hash, prefix, name, staff_id) VALUES (?, 'px_', 'ops', ?)",
@@ -351,6 +353,19 @@ for name, body, why in (
     t.ok(p.returncode == 1 and name in p.stderr and "refused" in p.stderr and why in p.stderr and not left and
          version(base) == 902 and p.stdout.strip() == "foreign_keys=1 legacy_alter_table=0 autocommit=1",
          "%s is refused and leaves nothing behind" % name, p.stdout + p.stderr + repr(left))
+
+# -- two files with one number (two branches that each took the next) --
+dup_dir = sql_dir("sql-dup", dict(good, **{"904_a.sql": "CREATE TABLE px_a (x INTEGER) STRICT;\n",
+                                           "904_b.sql": "CREATE TABLE px_b (x INTEGER) STRICT;\n"}))
+dup_conf, _ = conf_for("dup", dup_dir)
+with open(dup_conf, "a") as f:
+    f.write('database = "%s"\n' % base)
+p = run(dup_conf)
+c = connect(base)
+left = {r[0] for r in c.execute("SELECT name FROM sqlite_schema WHERE name IN ('px_a', 'px_b')")}
+c.close()
+t.ok(p.returncode == 1 and "904_a.sql and 904_b.sql have the same number" in p.stderr and not left and
+     version(base) == 902, "two migrations with one number are refused before anything applies", p.stderr)
 
 # -- and the next real migration still applies on top --
 p = run(base_conf)

@@ -128,7 +128,7 @@ t.ok(r.status == 200 and "$4.98" in r.text, "after 100 distinct queries /plans i
 t.ok(s.pool.poll() is None, "the pool is still running")
 
 # Commits that do not touch the catalog leave the cache warm: it is keyed
-# on the catalog version (sql/005_catalog_version.sql), not on PRAGMA
+# on the catalog version (sql/008_catalog_version.sql), not on PRAGMA
 # data_version, which every commit moves.  On this one worker: a
 # registration (a customer, a token, a mail job), a sign-in (a session,
 # the audit log), a session touch and a profile change; from another

@@ -1,4 +1,6 @@
--- 005_catalog_version.sql: a version number for what the cached pages show.
+-- 008_catalog_version.sql: a version number for what the cached pages show.
+-- (Numbered 008: 005 went to mail_throttle, and the spool and data layer
+-- branches hold 006 and 007.)
 --
 -- The per-worker page cache (src/cache.c) keeps anonymous catalog pages
 -- until this number moves.  It moves only when a table those pages read
