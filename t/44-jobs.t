@@ -3,9 +3,11 @@
 runs; a retried failed job runs again and its age limit counts from the
 retry; `1000proxy job list|show|retry|discard` with audit rows; `cron
 prune` removes old finished rows but keeps those mail_log references;
-the 006 rebuild keeps every row."""
+work refuses a lease shorter than a call; 006_jobs.sql keeps every row
+and reference."""
 import json
 import os
+import shutil
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -118,6 +120,39 @@ left = sorted(x[0] for x in s.sql("SELECT idem_key FROM jobs"))
 t.is_(left, ["new-done", "old-failed", "old-mailed", "pending"],
       "old done and discarded rows went; mail_log's row, recent, failed and pending rows stay")
 t.ok(s.cli("cron", "prune").returncode == 0, "prune twice is fine")
+
+# -- 006_jobs.sql rebuilds jobs under rows: every row and reference kept --
+s.stop()
+s = Spool()
+src_sql = os.path.join(os.environ.get("PX_SRC", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")), "sql")
+old_sql = os.path.join(s.dir, "sql-005")
+os.makedirs(old_sql)
+for f in os.listdir(src_sql):
+    if f.endswith(".sql") and f[:3].isdigit() and int(f[:3]) <= 5:
+        shutil.copy(os.path.join(src_sql, f), old_sql)
+s.write_conf(sql_dir=old_sql)
+r = s.cli("migrate", check=False)
+t.ok("schema at version 5" in r.stdout, "a database at version 5", r.stdout + r.stderr)
+s.sql("INSERT INTO jobs (id, kind, idem_key, state, attempts, created_at, done_at) "
+      "VALUES (7, 'email', 'pre-1', 'done', 1, 1000, 2000), (8, 'provision', 'pre-2', 'failed', 3, 1500, NULL)")
+s.sql("INSERT INTO mail_log (job_id, rcpt, subject, message_id) VALUES (7, 'a@example.com', 's', '<pre@x>')")
+s.reconf(sql_dir=src_sql)
+r = s.cli("migrate", check=False)
+t.ok(r.returncode == 0, "the rebuild migration applies over rows", r.stdout + r.stderr)
+t.is_(s.sql("SELECT id, kind, state, attempts, created_at, age_from, coalesce(done_at, 0) FROM jobs ORDER BY id"),
+      [(7, "email", "done", 1, 1000, 1000, 2000), (8, "provision", "failed", 3, 1500, 1500, 0)],
+      "every job row is kept, its age counted from its creation")
+t.is_(s.sql("SELECT m.job_id, j.idem_key FROM mail_log m JOIN jobs j ON j.id = m.job_id"), [(7, "pre-1")],
+      "mail_log still references its job")
+t.is_(s.sql("PRAGMA foreign_key_check"), [], "no broken reference")
+t.ok(s.sql("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+           "('jobs_state', 'jobs_server', 'jobs_done')")[0][0] == 3, "the indexes are there")
+
+# -- a lease shorter than a call would let two runners hold one job --
+s.reconf(work_lease="20", panel_timeout="20")
+r = s.cli("work", check=False)
+t.ok(r.returncode == 1 and "work_lease" in r.stderr, "work refuses a lease that does not outlast a call", r.stderr)
+s.reconf(work_lease="300")
 
 # -- the kinds of the next issues, and the rebuild kept what was there --
 for kind in ("server_test", "server_sync", "payment_create", "payment_capture", "refund", "suspend",
