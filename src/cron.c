@@ -84,7 +84,7 @@ prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 	struct db *db;
 	struct stmt *st;
 	size_t	 i;
-	int64_t	 n[3] = { 0, 0, 0 };
+	int64_t	 n[3] = { 0, 0, 0 }, jobs = 0;
 
 	if ((db = db_open_ready(c->database, c->cache_size_kb, err, errsz)) == NULL)
 		return -1;
@@ -96,10 +96,19 @@ prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 		db_step(db, st);
 		n[i] = db_changes(db);
 	}
+	/* Finished job rows (done or discarded) older than job_keep_days,
+	 * except those a proof of effect references (sql.c Q_JOB_PRUNE
+	 * says which); failed rows stay for staff. */
+	st = db_q(db, Q_JOB_PRUNE);
+	db_bind_int(db, st, ":before", now_unix() - c->job_keep_days * 86400);
+	while (db_step(db, st) == DB_ROW)
+		jobs++;
 	db_commit(db);
 	db_close(db);
 	for (i = 0; i < NELEM(q); i++)
 		printf("prune: %lld %s removed\n", (long long)n[i], what[i]);
+	printf("prune: %lld finished job row%s older than %lld day%s removed\n", (long long)jobs,
+	    jobs == 1 ? "" : "s", (long long)c->job_keep_days, c->job_keep_days == 1 ? "" : "s");
 	return 0;
 }
 
@@ -133,7 +142,7 @@ static const struct {
 } tasks[] = {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
-	    "spent email tokens and idle throttle rows" },
+	    "spent email tokens, idle throttle rows, and finished job rows after job_keep_days" },
 };
 
 int

@@ -47,7 +47,7 @@ struct db;
 struct stmt;	/* one prepared statement of the table; owned by its db */
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 7
+#define PX_SCHEMA_VERSION 8
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -68,9 +68,30 @@ struct db *db_open(const char *path, int64_t cache_kb, char *err, size_t errsz);
 struct db *db_open_ready(const char *path, int64_t cache_kb, char *err, size_t errsz);
 void	 db_close(struct db *);
 int	 db_schema_version(struct db *);
-/* Apply every migration in dir newer than the database, each in one
- * transaction.  Returns the number applied, or -1 with err set. */
+/*
+ * Apply every migration in dir newer than the database, in order, each
+ * in one BEGIN IMMEDIATE transaction with its schema_migrations row.
+ * Returns the number applied, or -1 with err naming the file and why.
+ *
+ * The rules for migration authors (sql/README.md):
+ *  - One number, one file: a duplicate number is refused before any
+ *    file applies.
+ *  - A file never says BEGIN, COMMIT, ROLLBACK, PRAGMA foreign_keys or
+ *    PRAGMA legacy_alter_table; the runner refuses them.
+ *  - A file whose first line is "-- px:rebuild" may drop and re-create
+ *    referenced tables (SQLite's 12-step rebuild): the runner turns
+ *    foreign keys off outside the transaction and legacy_alter_table on,
+ *    runs the file, refuses to COMMIT while PRAGMA foreign_key_check
+ *    reports any row (err names the table, row, column and parent; the
+ *    file is rolled back whole), and turns foreign keys back on whether
+ *    the file applied or not.  The file re-creates the indexes and
+ *    triggers of each table it rebuilds.
+ */
 int	 db_migrate(struct db *, const char *dir, char *err, size_t errsz);
+/* The first column of the first row of sql (one of sql.h's strings) as
+ * an int, or -1 when there is none or it fails; never calls the fail
+ * handler. */
+int	 db_query_int(struct db *, const char *sql);
 /* Prepare every statement of sql.c; -1 with err naming the first bad one. */
 int	 db_prepare_all(struct db *, char *err, size_t errsz);
 /* Reset every statement (end of a unit of work). */

@@ -60,6 +60,13 @@ int64_t
 spool_enqueue_db(struct db *db, const char *kind, const char *idem_key,
     const char *payload_json)
 {
+	return spool_enqueue_at(db, kind, idem_key, payload_json, 0, 0);
+}
+
+int64_t
+spool_enqueue_at(struct db *db, const char *kind, const char *idem_key,
+    const char *payload_json, int64_t run_at, int64_t server_id)
+{
 	struct stmt *st;
 	int64_t	 id;
 
@@ -74,6 +81,15 @@ spool_enqueue_db(struct db *db, const char *kind, const char *idem_key,
 	db_bind_text(db, st, ":kind", kind);
 	db_bind_text(db, st, ":idem_key", idem_key);
 	db_bind_text(db, st, ":payload", payload_json);
+	/* NULLs: due now, not for a panel. */
+	if (run_at > 0)
+		db_bind_int(db, st, ":run_at", run_at);
+	else
+		db_bind_null(db, st, ":run_at");
+	if (server_id > 0)
+		db_bind_int(db, st, ":server_id", server_id);
+	else
+		db_bind_null(db, st, ":server_id");
 	db_step(db, st);
 	st = db_q(db, Q_JOB_ID_BY_IDEM);
 	db_bind_text(db, st, ":idem_key", idem_key);

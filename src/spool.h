@@ -51,6 +51,11 @@ int64_t	 spool_enqueue(struct request *, const char *kind, const char *idem_key,
  * through the db's fail handler (db.h). */
 int64_t	 spool_enqueue_db(struct db *, const char *kind, const char *idem_key,
 	    const char *payload_json);
+/* The same for a job due at run_at (unix time; 0: now) and, when
+ * server_id > 0, for that panel (jobs.server_id): it then runs in the
+ * panel's lane (work.h). */
+int64_t	 spool_enqueue_at(struct db *, const char *kind, const char *idem_key,
+	    const char *payload_json, int64_t run_at, int64_t server_id);
 /*
  * Drop the wake-up file for a committed job.  Best effort: a failure is
  * logged and returns -1, and the daemon's periodic scan of `jobs` still

@@ -112,11 +112,6 @@ enum q {
 	Q_JOB_STATE,
 	Q_JOBS_RESET_RUNNING,
 	Q_JOBS_LIVE,
-	Q_JOB_TAKE,
-	Q_JOB_SET_STEP,
-	Q_JOB_DONE,
-	Q_JOB_RETRY,
-	Q_JOB_FAIL,
 	Q_MAIL_LOG_HAS,
 	Q_MAIL_LOG_INSERT,
 	Q_PRUNE_SESSIONS,
@@ -127,10 +122,40 @@ enum q {
 	Q_STAFF_CREATE,
 	Q_STAFF_LIST_ALL,
 	Q_TEST_CONSTRAINT,
+	Q_CATALOG_VERSION,
+	/* the work daemon, its handlers and `job` (work.c, mail.c,
+	 * job_server_test.c, cmd_spool.c, cron.c) */
+	Q_JOB_CLAIM,
+	Q_JOB_SET_STEP,
+	Q_JOB_STEP,
+	Q_JOB_DONE,
+	Q_JOB_RETRY_LATER,
+	Q_JOB_FAIL,
+	Q_JOB_RELEASE_RUNNER,
+	Q_JOB_LIST,
+	Q_JOB_GET,
+	Q_JOB_RETRY,
+	Q_JOB_DISCARD,
+	Q_JOB_PRUNE,
+	Q_SERVER_PANEL,
+	Q_SERVER_SET_HEALTH,
+	Q_SERVER_SET_PASSWORD,
 	Q__MAX
 };
 
 extern const char *const sql_text[Q__MAX];
 extern const char *const sql_name[Q__MAX];
+
+/* The migration runner's statements (db_migrate), kept out of the table
+ * above because they run before the schema it needs exists. */
+extern const char sql_mig_table[];
+extern const char sql_mig_version[];
+extern const char sql_mig_record[];
+extern const char sql_mig_rebuild_on[];
+extern const char sql_mig_rebuild_off[];
+extern const char sql_mig_fk_enabled[];
+extern const char sql_mig_legacy_enabled[];
+extern const char sql_mig_fk_check[];
+extern const char sql_mig_fk_columns[];
 
 #endif
