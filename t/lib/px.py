@@ -234,7 +234,6 @@ class Stack:
         # The test clock (test_clock_file, read by every process of the
         # stack while test_routes is on): seconds added to the wall clock.
         self.clock_file = os.path.join(self.dir, "clock")
-        self.clock_offset = 0
         atexit.register(self.stop)
 
     # -- set-up --
@@ -325,27 +324,37 @@ class Stack:
             raise RuntimeError("nginx did not start: " + open(os.path.join(run, "nginx-error.log")).read())
 
     # -- the test clock --
+    def clock_offset(self):
+        """Seconds the test clock is ahead of the wall clock.  The file is
+        the one truth, so a helper in another language (the browser
+        scripts get PX_CLOCK_FILE) may move the clock as well."""
+        try:
+            with open(self.clock_file) as f:
+                return int(f.read().strip() or "0")
+        except FileNotFoundError:
+            return 0
+
     def now(self):
         """The stack's business time: the wall clock plus the offset that
         advance() wrote, as every 1000proxy process of the stack and
         unixepoch() in sql() see it (float seconds; the program reads
         whole seconds)."""
-        return time.time() + self.clock_offset
+        return time.time() + self.clock_offset()
 
     def advance(self, seconds):
         """Move the clock of every process of the stack (workers, work,
         cron, the CLI, SQL's unixepoch()) forward by whole seconds, at
         once and without sleeping.  Returns the new now()."""
-        self.clock_offset += int(seconds)
+        off = self.clock_offset() + int(seconds)
         tmp = self.clock_file + ".tmp"
         with open(tmp, "w") as f:
-            f.write("%d\n" % self.clock_offset)
+            f.write("%d\n" % off)
         os.replace(tmp, self.clock_file)     # never a half-written file
         return self.now()
 
     def next_step(self, period=30, margin=10):
         """If the clock is within margin seconds of the end of its current
-        period-second step (TOTP), advance it to one second past the next
+        period-second step (TOTP), advance it to just past the next
         boundary, so that checks which follow stay within one step.
         Returns the step number now current."""
         left = period - self.now() % period
