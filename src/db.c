@@ -19,7 +19,8 @@
  * and C read the same test clock (util.c).  An application function
  * overrides the built-in of the same name and arity.  INNOCUOUS because
  * column DEFAULTs call it and trusted_schema is off; not DETERMINISTIC,
- * because it is a clock.
+ * because it is a clock (so, unlike the built-in, two calls in one
+ * statement may straddle a second).
  */
 static void
 test_unixepoch(sqlite3_context *cx, int argc, sqlite3_value **argv)
