@@ -132,4 +132,5 @@ t.ok(near(s.sql("SELECT created_at FROM jobs WHERE id = ?", (jid,))[0][0], time.
 t.ok(not any("test clock" in open(p, errors="replace").read()
              for p in glob.glob(os.path.join(s.dir, "*.stderr")) + [s.log] if os.path.exists(p)),
      "no process complained about the clock file")
+s.check_sanitizers(t)
 t.done()
