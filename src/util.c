@@ -478,6 +478,8 @@ now_mono(void)
  */
 static char	*clock_file;
 
+#define CLOCK_MAX_OFFSET	((int64_t)100 * 366 * 86400)
+
 void
 clock_use_file(const char *path)
 {
@@ -517,9 +519,10 @@ clock_offset(void)
 	b[n] = '\0';
 	while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' '))
 		b[--n] = '\0';
-	if (parse_i64(b, &off) != 0) {
-		fprintf(stderr, "1000proxy: test clock %s: \"%s\" is not a number of seconds\n",
-		    clock_file, b);
+	/* A century either way is plenty, and keeps t + off far from overflow. */
+	if (parse_i64(b, &off) != 0 || off > CLOCK_MAX_OFFSET || off < -CLOCK_MAX_OFFSET) {
+		fprintf(stderr, "1000proxy: test clock %s: \"%s\" is not a number of seconds "
+		    "within a century\n", clock_file, b);
 		return 0;
 	}
 	return off;

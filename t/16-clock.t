@@ -133,4 +133,15 @@ t.ok(not any("test clock" in open(p, errors="replace").read()
              for p in glob.glob(os.path.join(s.dir, "*.stderr")) + [s.log] if os.path.exists(p)),
      "no process complained about the clock file")
 s.check_sanitizers(t)
+
+# A clock file that does not parse is a broken harness: said on stderr,
+# and no offset is used rather than a guess.
+s.extra["test_routes"] = "yes"
+s.write_conf()
+with open(s.clock_file, "w") as f:
+    f.write("ten days\n")
+p = s.cli("user", "add", "--role", "support", "garbled@example.com", input=PW + "\n")
+created = s.sql("SELECT created_at FROM staff WHERE email = 'garbled@example.com'")[0][0]
+t.ok("test clock" in p.stderr and "not a number of seconds" in p.stderr and near(created, time.time()),
+     "a clock file that does not parse is reported, and no offset is used", (p.stderr, created))
 t.done()
