@@ -72,6 +72,9 @@ static const struct cdef defs[] = {
 	I(customer_absolute, "604800", 300, 7776000, "a customer session ends this many seconds after sign-in"),
 	I(staff_idle, "900", 60, 86400, "a staff session ends after this many idle seconds"),
 	I(staff_absolute, "28800", 300, 604800, "a staff session ends this many seconds after sign-in"),
+	I(mail_client_hourly, "20", 1, 100000, "mail-sending forms (register, password reset, email change) one client address may send per hour; then 429"),
+	I(mail_recipient_hourly, "5", 1, 100000, "mails those forms send to one address per hour; past it they send nothing, silently"),
+	I(mail_recipient_daily, "10", 1, 100000, "mails those forms send to one address per day; past it they send nothing, silently"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "

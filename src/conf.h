@@ -49,6 +49,9 @@ struct conf {
 	int64_t	 customer_absolute;
 	int64_t	 staff_idle;
 	int64_t	 staff_absolute;
+	int64_t	 mail_client_hourly;
+	int64_t	 mail_recipient_hourly;
+	int64_t	 mail_recipient_daily;
 	int	 require_customer_totp;
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */

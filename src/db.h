@@ -26,7 +26,7 @@
 struct request;
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 4
+#define PX_SCHEMA_VERSION 5
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 

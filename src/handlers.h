@@ -84,12 +84,16 @@ void	page_admin_security(struct request *);
 void	page_admin_security_unlock_post(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
+/* A display name: at most 100 bytes, one line, no control characters. */
+int	display_name_ok(const char *);
+const char *local_next(const char *next, const char *prefix, const char *fallback);
 const char *safe_next(const char *, const char *);
 struct json_object;
 int64_t	mail_queue(struct request *, const char *to, const char *tmpl,
 	    struct json_object *vars, const char *idem);
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
+void	page_test_guarded(struct request *);
 void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);

@@ -41,7 +41,6 @@
 #include "view.h"
 
 #define CHANGE_EMAIL_TTL	(24 * 3600)
-#define NAME_MAX_BYTES		100
 #define UA_SHOWN		120
 
 /* The notices a page may show after a redirect: ?ok=<key>. */
@@ -53,6 +52,8 @@ static const struct {
 	{ "email", "We have sent a confirmation link to the new address. Your address "
 	    "changes when you open it; until then you sign in with the current one." },
 	{ "password", "Your password is changed, and every other session is signed out." },
+	{ "password_tokens", "Your password is changed, every other session is signed out and "
+	    "every API token of the account is revoked." },
 	{ "others", "Every other session is signed out." },
 	{ "revoked", "That session is signed out." },
 	{ "totp_off", "Two-factor authentication is off." },
@@ -206,6 +207,9 @@ form_show(struct request *r, const struct acct *a, const char *tmpl, const char 
 	vm_set(vm, "f_name", req_form(r, "name") ? req_form(r, "name") : a->name);
 	vm_set(vm, "f_email", req_form(r, "email"));
 	vm_set_bool(vm, "f_confirm", req_form(r, "confirm") != NULL);
+	/* Ticked on a fresh form; a re-display keeps what was sent. */
+	vm_set_bool(vm, "f_revoke_tokens", r->method != M_POST ||
+	    req_form(r, "revoke_tokens") != NULL);
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	page_render(r, tmpl, vm);
@@ -238,10 +242,10 @@ page_account_profile_post(struct request *r)
 
 	if (a == NULL)
 		return;
-	if (name == NULL || *name == '\0' || strlen(name) > NAME_MAX_BYTES) {
+	if (name == NULL || *name == '\0' || !display_name_ok(name)) {
 		r->status = 400;
 		form_show(r, a, "pages/account", "Your account", "profile",
-		    "Please enter your name (at most 100 characters).");
+		    "Please enter your name (at most 100 characters, on one line, without control characters).");
 		return;
 	}
 	db_begin(r);
@@ -262,6 +266,17 @@ page_account_profile_post(struct request *r)
 
 /* ---- email ---- */
 
+/* The change-email form again with 429: this client address sent too
+ * many mail-sending forms this hour. */
+static void
+email_too_many(struct request *r, const struct acct *a)
+{
+	r->status = 429;
+	resp_header(r, "Retry-After", "3600");
+	form_show(r, a, "pages/account_email", "Change your email", "email",
+	    "Too many attempts from your address. Please wait a while and try again.");
+}
+
 /* GET /account/email: the change-email form.  200. */
 void
 page_account_email(struct request *r)
@@ -281,7 +296,9 @@ page_account_email(struct request *r)
  * to another account, that address gets a notice instead of a link, and
  * the person asking sees the same answer either way.  303 to
  * /account?ok=email; 400 on a bad address; 403 on a wrong password or
- * code; 429 while throttled.
+ * code; 429 while throttled or past this client address's limit of
+ * mail-sending forms.  Past the new address's limits it is sent
+ * nothing, and the answer is the same.
  */
 void
 page_account_email_post(struct request *r)
@@ -293,7 +310,7 @@ page_account_email_post(struct request *r)
 	char	 tok[33];
 	unsigned char h[32];
 	int64_t	 job_new, job_old;
-	int	 taken;
+	int	 taken, send = 1;
 
 	if (a == NULL)
 		return;
@@ -309,22 +326,43 @@ page_account_email_post(struct request *r)
 		    "That is already your address.");
 		return;
 	}
+	if (mail_client_over(r)) {
+		email_too_many(r, a);
+		return;
+	}
 	if ((why = acct_reauth(r, a, 0)) != NULL) {
 		form_show(r, a, "pages/account_email", "Change your email", "email", why);
 		return;
 	}
 	db_begin(r);
+	/* The new address is a recipient like any other: counted, and
+	 * past its limits it gets nothing (the old address still hears). */
+	switch (mail_throttle(r, email)) {
+	case MAIL_REFUSE:
+		db_rollback(r);
+		email_too_many(r, a);
+		return;
+	case MAIL_SILENT:
+		send = 0;
+		break;
+	default:
+		break;
+	}
 	/* Only the latest request can be confirmed. */
 	st = db_q(r, Q_ACCT_TOKENS_SPEND);
 	db_bind_int(r, st, ":cid", a->id);
 	db_bind_text(r, st, ":purpose", "change_email");
-	db_step(r, st);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "change_email tokens spend failed");
 	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
 	db_bind_text(r, st, ":email", email);
 	taken = db_step(r, st) == DB_ROW;
 	sqlite3_reset(st);
 	v = mail_vars(r, a);
-	if (!taken) {
+	if (!send) {
+		json_object_put(v);
+		job_new = 0;
+	} else if (!taken) {
 		token_new(tok);
 		token_hash(tok, h);
 		st = db_q(r, Q_EMAIL_TOKEN_INSERT);
@@ -349,7 +387,8 @@ page_account_email_post(struct request *r)
 	    arena_printf(r->a, "chemail-old:%lld:%s", (long long)a->id, r->id));
 	audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
 	db_commit(r);
-	spool_wake(&r->app->conf, job_new, "email");
+	if (job_new)
+		spool_wake(&r->app->conf, job_new, "email");
 	spool_wake(&r->app->conf, job_old, "email");
 	resp_redirect(r, 303, "/account?ok=email");
 }
@@ -369,10 +408,13 @@ page_account_password(struct request *r)
 
 /*
  * POST /account/password — password (current), new_password, code (when
- * TOTP is on), csrf.  Checks the policy, rehashes, gives this browser a
- * new session token, ends every other session, spends pending reset and
- * email-change links, and mails a notice.  303 to /account?ok=password;
- * 400 when the new password breaks the policy; 403/429 as acct_reauth;
+ * TOTP is on), revoke_tokens (a checkbox, on by default), csrf.  Checks
+ * the policy, rehashes, gives this browser a new session token, ends
+ * every other session, spends pending reset and email-change links,
+ * revokes every API token when revoke_tokens is sent, and mails a
+ * notice.  303 to /account?ok=password
+ * (or ?ok=password_tokens); 400 when the new password breaks the
+ * policy; 403/429 as acct_reauth;
  * 503 when no hash slot comes free.
  */
 void
@@ -383,6 +425,7 @@ page_account_password_post(struct request *r)
 	char	 phc[PHC_MAX];
 	sqlite3_stmt *st;
 	int64_t	 job;
+	int	 revoke = req_form(r, "revoke_tokens") != NULL;
 
 	if (a == NULL)
 		return;
@@ -416,13 +459,22 @@ page_account_password_post(struct request *r)
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
 	session_end_all(r, SESS_CUSTOMER, a->id, 1);
-	audit(r, "password.changed", cust_target(r, a->id), "%s", "other sessions ended");
+	/* A changed password is often a suspected leak: API tokens made
+	 * with the old one go too unless the person unticks the box. */
+	if (revoke) {
+		st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
+		db_bind_int(r, st, ":cid", a->id);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "api token revoke failed");
+	}
+	audit(r, "password.changed", cust_target(r, a->id), "%s", revoke ?
+	    "other sessions ended, API tokens revoked" : "other sessions ended");
 	job = mail_queue(r, a->email, "emails/password_changed", mail_vars(r, a),
 	    arena_printf(r->a, "pwchanged:%lld:%s", (long long)a->id, r->id));
 	db_commit(r);
 	OPENSSL_cleanse(phc, sizeof(phc));
 	spool_wake(&r->app->conf, job, "email");
-	resp_redirect(r, 303, "/account?ok=password");
+	resp_redirect(r, 303, revoke ? "/account?ok=password_tokens" : "/account?ok=password");
 }
 
 /* ---- sessions ---- */

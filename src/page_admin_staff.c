@@ -232,11 +232,11 @@ done(struct request *r, const char *what)
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/staff?done=%s", what));
 }
 
-/* A name: at most 100 characters of text, no line breaks or controls. */
+/* A name: the customers' rule (display_name_ok, page_auth.c). */
 static int
 name_ok(const char *n)
 {
-	return n != NULL && strlen(n) <= 100 && utf8_valid(n, strlen(n), 0);
+	return display_name_ok(n);
 }
 
 /*

@@ -27,10 +27,13 @@
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
+#include "util.h"
 #include "view.h"
 
 #define VERIFY_TTL	(24 * 3600)
 #define RESET_TTL	3600
+#define FORGOT_SENT	"If an account uses that address, we have sent it a link to choose a " \
+	"new password. The link works for one hour."
 
 /* A plausible email address: the shape, the length, no header tricks. */
 int
@@ -53,14 +56,65 @@ email_ok(const char *e)
 	return 1;
 }
 
-/* A local path to go to after sign-in; anything else becomes fallback. */
+/*
+ * A person's display name (customers and staff): at most 100 bytes of
+ * valid UTF-8 with no control character of any kind: no C0 (tab and
+ * line breaks included), DEL, C1, nor U+2028/U+2029.  A name goes into
+ * mail greetings and headers, where a line break starts a new line.
+ */
+int
+display_name_ok(const char *n)
+{
+	const unsigned char *u = (const unsigned char *)n;
+	size_t	 len, i;
+
+	if (n == NULL || (len = strlen(n)) > 100 || !utf8_valid(n, len, 0))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return 0;
+		if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+			return 0;
+		if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 &&
+		    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A local path under prefix ("/" or "/admin") to go to after sign-in,
+ * otherwise fallback.  The value goes into a Location header and into a
+ * query string unencoded, so it is allow-listed, not deny-listed: ASCII
+ * letters, digits, '/', '-' and '_' only, no "//" anywhere.  Browsers
+ * drop tabs and line breaks from a URL and read '\\' as '/', so
+ * "/<TAB>/evil.example" and "/\\evil.example" would leave the site;
+ * neither can pass.  Allocates nothing.
+ */
+const char *
+local_next(const char *next, const char *prefix, const char *fallback)
+{
+	size_t	 plen = strlen(prefix);
+	const char *s;
+
+	if (next == NULL || next[0] != '/' || strlen(next) > 200 ||
+	    strncmp(next, prefix, plen) != 0 ||
+	    (plen > 1 && next[plen] != '\0' && next[plen] != '/'))
+		return fallback;
+	for (s = next; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '/' || *s == '-' || *s == '_'))
+			return fallback;
+	if (strstr(next, "//") != NULL)
+		return fallback;
+	return next;
+}
+
+/* A local path to go to after a customer's sign-in; else fallback. */
 const char *
 safe_next(const char *next, const char *fallback)
 {
-	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
-	    strlen(next) > 512 || strpbrk(next, "\r\n") != NULL)
-		return fallback;
-	return next;
+	return local_next(next, "/", fallback);
 }
 
 /*
@@ -169,6 +223,15 @@ message_page(struct request *r, const char *title, const char *msg)
 	page_render(r, "pages/message", vm);
 }
 
+/* The form again with 429: this client address sent too many. */
+static void
+too_many(struct request *r, const char *tmpl, const char *title)
+{
+	r->status = 429;
+	resp_header(r, "Retry-After", "3600");
+	form_page(r, tmpl, title, "Too many attempts from your address. Please wait a while and try again.");
+}
+
 /* GET /register */
 void
 page_register(struct request *r)
@@ -179,7 +242,10 @@ page_register(struct request *r)
 /*
  * POST /register — email, name, password, terms, csrf.
  * 200 with the form and a message on a validation error; otherwise the
- * same "check your inbox" page whether or not the email was new.
+ * same "check your inbox" page whether or not the email was new (and
+ * whether or not the address was past its mail limits, when nothing is
+ * sent).  429 past this client address's limit; 503 when no hash slot
+ * comes free.
  */
 void
 page_register_post(struct request *r)
@@ -189,14 +255,15 @@ page_register_post(struct request *r)
 	char	 phc[PHC_MAX];
 	sqlite3_stmt *st;
 	int64_t	 cid = 0, job = 0;
-	int	 rc;
+	int	 rc, send = 1;
 
 	if (!email_ok(email)) {
 		form_page(r, "pages/register", "Create an account", "Please enter a valid email address.");
 		return;
 	}
-	if (name == NULL || strlen(name) > 100) {
-		form_page(r, "pages/register", "Create an account", "Please enter your name (at most 100 characters).");
+	if (!display_name_ok(name)) {
+		form_page(r, "pages/register", "Create an account", "Please enter your name "
+		    "(at most 100 characters, on one line, without control characters).");
 		return;
 	}
 	if ((why = password_policy(&r->app->conf, pw ? pw : "", email)) != NULL) {
@@ -207,9 +274,8 @@ page_register_post(struct request *r)
 		form_page(r, "pages/register", "Create an account", "Please accept the terms of service.");
 		return;
 	}
-	if (throttle_wait(r, throttle_key_ip(r)) > 0) {
-		r->status = 429;
-		form_page(r, "pages/register", "Create an account", "Too many attempts from your address. Please wait a few minutes.");
+	if (throttle_wait(r, throttle_key_ip(r)) > 0 || mail_client_over(r)) {
+		too_many(r, "pages/register", "Create an account");
 		return;
 	}
 	/* Hash first, outside any transaction, whether or not the email
@@ -218,6 +284,20 @@ page_register_post(struct request *r)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
 
 	db_begin(r);
+	/* Counted whether or not the address is taken, and the answer is
+	 * the same either way; past the recipient's limit the account is
+	 * still made, only the mail is not sent. */
+	switch (mail_throttle(r, email)) {
+	case MAIL_REFUSE:
+		db_rollback(r);
+		too_many(r, "pages/register", "Create an account");
+		return;
+	case MAIL_SILENT:
+		send = 0;
+		break;
+	default:
+		break;
+	}
 	st = db_q(r, Q_CUSTOMER_INSERT);
 	db_bind_text(r, st, ":email", email);
 	db_bind_text(r, st, ":name", name);
@@ -231,22 +311,29 @@ page_register_post(struct request *r)
 		db_bind_text(r, st, ":currency", r->app->conf.currency);
 		if (db_step(r, st) != DB_DONE)
 			req_fail(r, 500, "wallet insert failed");
-		job = mail_queue(r, email, "emails/verify",
-		    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
-		    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
+		if (send)
+			job = mail_queue(r, email, "emails/verify",
+			    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
+			    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
 		r->user_id = cid;
 		audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
 	} else {
-		/* Taken: tell the owner by mail, tell the visitor nothing. */
+		/* Taken: tell the owner by mail, tell the visitor nothing.
+		 * The owner is greeted by the name on the account: the
+		 * typed one is the visitor's, and could be any text. */
 		st = db_q(r, Q_CUSTOMER_BY_EMAIL);
 		db_bind_text(r, st, ":email", email);
 		if (db_step(r, st) == DB_ROW) {
+			const char *owner = db_text(r, st, 4);
+
 			cid = db_int(st, 0);
 			sqlite3_reset(st);
-			job = mail_queue(r, email, "emails/already_registered",
-			    link_vars(r, "/password/forgot", "", name),
-			    arena_printf(r->a, "already:%lld:%s", (long long)cid, r->id));
-		}
+			if (send)
+				job = mail_queue(r, email, "emails/already_registered",
+				    link_vars(r, "/password/forgot", "", owner),
+				    arena_printf(r->a, "already:%lld:%s", (long long)cid, r->id));
+		} else
+			sqlite3_reset(st);
 	}
 	db_commit(r);
 	if (job)
@@ -371,7 +458,9 @@ page_forgot(struct request *r)
 }
 
 /* POST /password/forgot — email.  The same answer whether or not the
- * account exists; a mail only when it does. */
+ * account exists; a mail only when it does and the address is under its
+ * hourly and daily limits.  429 past this client address's limit (or
+ * the login throttle's); 503 when no hash slot comes free. */
 void
 page_forgot_post(struct request *r)
 {
@@ -384,14 +473,27 @@ page_forgot_post(struct request *r)
 		form_page(r, "pages/forgot", "Reset your password", "Please enter a valid email address.");
 		return;
 	}
-	if (throttle_wait(r, throttle_key_ip(r)) > 0) {
-		r->status = 429;
-		form_page(r, "pages/forgot", "Reset your password", "Too many attempts from your address. Please wait a few minutes.");
+	if (throttle_wait(r, throttle_key_ip(r)) > 0 || mail_client_over(r)) {
+		too_many(r, "pages/forgot", "Reset your password");
 		return;
 	}
 	/* Equal cost for known and unknown addresses. */
-	password_dummy_verify(&r->app->conf, email);
+	if (password_dummy_verify(&r->app->conf, email) < 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
 	db_begin(r);
+	/* Counted for unknown addresses too: the same answer either way. */
+	switch (mail_throttle(r, email)) {
+	case MAIL_REFUSE:
+		db_rollback(r);
+		too_many(r, "pages/forgot", "Reset your password");
+		return;
+	case MAIL_SILENT:
+		db_commit(r);
+		message_page(r, "Check your inbox", FORGOT_SENT);
+		return;
+	default:
+		break;
+	}
 	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
 	db_bind_text(r, st, ":email", email);
 	if (db_step(r, st) == DB_ROW && strcmp(db_text(r, st, 3), "active") == 0) {
@@ -408,8 +510,7 @@ page_forgot_post(struct request *r)
 	db_commit(r);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
-	message_page(r, "Check your inbox",
-	    "If an account uses that address, we have sent it a link to choose a new password. The link works for one hour.");
+	message_page(r, "Check your inbox", FORGOT_SENT);
 }
 
 /* GET /password/reset/{token} */
@@ -426,8 +527,10 @@ page_reset(struct request *r)
 	form_page(r, "pages/reset", "Choose a new password", NULL);
 }
 
-/* POST /password/reset/{token} — password.  Spends the token, sets the
- * password and ends every session of the account. */
+/* POST /password/reset/{token} — password.  Sets the password, spends
+ * every reset and email-change link of the account (this one included),
+ * revokes its API tokens and ends every session.  200; 410 for a spent
+ * or expired link; 503 when no hash slot comes free. */
 void
 page_reset_post(struct request *r)
 {
@@ -455,16 +558,35 @@ page_reset_post(struct request *r)
 		r->status = 410;
 		return;
 	}
-	st = db_q(r, Q_EMAIL_TOKEN_USE);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
 	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
 	db_bind_int(r, st, ":id", cid);
 	db_bind_text(r, st, ":hash", phc);
-	db_step(r, st);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "password update failed");
+	/* Whoever knew the old password may have left a way back in: a
+	 * pending email change to their address (its link would move the
+	 * account away), an older reset link, API tokens.  Spend and
+	 * revoke them all; this link is spent with the resets. */
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", cid);
+	db_bind_text(r, st, ":purpose", "reset");
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "reset tokens spend failed");
+	st = db_q(r, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r, st, ":cid", cid);
+	db_bind_text(r, st, ":purpose", "change_email");
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "change_email tokens spend failed");
+	st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
+	db_bind_int(r, st, ":cid", cid);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "api token revoke failed");
 	session_end_all(r, SESS_CUSTOMER, cid, 0);
 	r->user_id = cid;
-	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "all sessions ended");
+	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
+	    "all sessions ended, API tokens revoked, pending links spent");
 	db_commit(r);
-	message_page(r, "Password changed", "Your password is changed and every other session is signed out. You can sign in now.");
+	message_page(r, "Password changed", "Your password is changed. Every session is signed out, "
+	    "every API token of the account is revoked and any pending email change is cancelled. "
+	    "You can sign in now.");
 }

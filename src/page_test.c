@@ -88,3 +88,13 @@ page_test_customer(struct request *r)
 	r->resp_ctype = "text/plain; charset=utf-8";
 	buf_printf(r->out, "customer %lld\n", (long long)r->user_id);
 }
+
+/* GET /_test/guarded (security.manage) and POST /_test/guarded (any
+ * staff): a marker line, so a test sees which caller was shown it. */
+void
+page_test_guarded(struct request *r)
+{
+	only_in_tests(r);
+	r->resp_ctype = "text/plain; charset=utf-8";
+	buf_puts(r->out, "the guarded page\n");
+}

@@ -38,7 +38,6 @@
 #include "view.h"
 
 /* A session that passed the password but not the code lives this long. */
-#define PENDING_MAX	300
 
 int
 acct_totp_accept(struct request *r, int64_t cid, const char *code, int pending)
@@ -275,7 +274,7 @@ login_2fa_pending(struct request *r)
 		resp_redirect(r, 303, safe_next(next, "/account"));
 		return 0;
 	}
-	if (!p->totp_enrolled || now_unix() - p->created_at > PENDING_MAX) {
+	if (!p->totp_enrolled || now_unix() - p->created_at > SESSION_PENDING_MAX) {
 		db_begin(r);
 		session_end(r, SESS_CUSTOMER);
 		db_commit(r);

@@ -45,8 +45,11 @@ slot_acquire(const struct conf *c)
 		for (i = 0; i < 2; i++) {
 			snprintf(path, sizeof(path), "%s/hash-slot-%d.lock", c->run_dir, i);
 			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			/* No run dir (or no right to it): no slot, no hash.
+			 * Hashing without one would let a flood put every
+			 * worker's 7 MiB in flight at once. */
 			if (fd < 0)
-				return -2;	/* no run dir: hash without a slot */
+				return -1;
 			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 				return fd;
 			close(fd);
@@ -99,11 +102,13 @@ password_verify(const struct conf *c, const char *pw, const char *phc)
 	return -1;
 }
 
-void
+int
 password_dummy_verify(const struct conf *c, const char *pw)
 {
 	/* A hash of a random password made with the current parameters:
-	 * same cost as a real verification, never matches. */
+	 * same cost as a real verification, never matches.  It takes a
+	 * slot like a real one, and fails like one when none comes free,
+	 * so a 503 does not tell a known account from an unknown one. */
 	static char dummy[PHC_MAX];
 
 	if (dummy[0] == '\0') {
@@ -112,10 +117,12 @@ password_dummy_verify(const struct conf *c, const char *pw)
 
 		random_bytes(b, sizeof(b));
 		hex_encode(rnd, b, sizeof(b));
-		if (password_hash(c, rnd, dummy) != 0)
-			return;
+		if (password_hash(c, rnd, dummy) != 0) {
+			dummy[0] = '\0';
+			return -1;
+		}
 	}
-	(void)password_verify(c, pw, dummy);
+	return password_verify(c, pw, dummy) < 0 ? -1 : 0;
 }
 
 int

@@ -23,8 +23,9 @@ int	password_hash(const struct conf *, const char *pw, char out[PHC_MAX]);
 /* 1 when pw matches phc, 0 when not, -1 on a malformed hash or no slot. */
 int	password_verify(const struct conf *, const char *pw, const char *phc);
 /* Spend the time of one verification on nothing, so an unknown account
- * costs what a known one does. */
-void	password_dummy_verify(const struct conf *, const char *pw);
+ * costs what a known one does: 0, or -1 exactly when a real verification
+ * would fail for want of a hash slot. */
+int	password_dummy_verify(const struct conf *, const char *pw);
 /* 1 when phc was made with weaker parameters than the configured ones. */
 int	password_needs_rehash(const struct conf *, const char *phc);
 /* NULL when pw may be used, otherwise a message for the person. */

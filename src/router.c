@@ -380,7 +380,8 @@ authorize(struct request *r, const struct route *rt)
 /*
  * Request forgery: Sec-Fetch-Site and Origin/Referer, then the form's
  * token.  A bad token is a 403 that shows the form again with what the
- * person typed (but no password), so nothing they wrote is lost.
+ * person typed (but no password), so nothing they wrote is lost: the
+ * GET route of the same path, after authorize() passed for it too.
  * Returns 1 to go on, 0 when the response is made.
  */
 static int
@@ -388,6 +389,7 @@ forgery_check(struct request *r, const struct route *rt)
 {
 	enum sess_kind k = route_kind(rt);
 	size_t	 i;
+	int	 shown;
 
 	check_origin(r);
 	if (csrf_check(r, k))
@@ -398,11 +400,16 @@ forgery_check(struct request *r, const struct route *rt)
 		if (routes[i].method == M_GET && strcmp(routes[i].pattern, rt->pattern) == 0 &&
 		    routes[i].who == rt->who) {
 			r->redisplay = 1;
-			routes[i].handler(r);
-			if (kv_get(&r->resp_headers, "Location") != NULL) {
+			/* The page shown is the GET route's, so its own rules
+			 * (permission, second factor) decide whether this
+			 * caller may see it; the POST's rules do not. */
+			shown = authorize(r, &routes[i]);
+			if (shown)
+				routes[i].handler(r);
+			if (!shown || kv_get(&r->resp_headers, "Location") != NULL) {
 				/* The form's page would send the person
-				 * elsewhere: say why instead of a 403
-				 * that redirects. */
+				 * elsewhere, or may not be shown to them:
+				 * say why instead, and show nothing else. */
 				r->resp_headers.n = 0;
 				r->error = r->form_error;
 				render_error(r, 403);

@@ -132,8 +132,12 @@ load_by_hash(struct request *r, enum sess_kind k, const unsigned char h[32])
 		p->role = db_text(r, st, 12);
 	sqlite3_reset(st);
 
+	/* A half-done sign-in (password given, second factor or TOTP
+	 * enrolment not yet) lives SESSION_PENDING_MAX seconds: a stolen
+	 * password alone must not hold a session open for hours. */
 	if (strcmp(state, "active") != 0 || now - last > idle_limit(r, k) ||
-	    now - p->created_at > absolute_limit(r, k)) {
+	    now - p->created_at > absolute_limit(r, k) ||
+	    (!p->mfa_ok && now - p->created_at > SESSION_PENDING_MAX)) {
 		st = db_q(r, Q_SESSION_DELETE);
 		db_bind_int(r, st, ":id", p->session_id);
 		db_step(r, st);

@@ -18,6 +18,10 @@ struct request;
 
 enum sess_kind { SESS_CUSTOMER, SESS_STAFF, SESS__MAX };
 
+/* Seconds a session may wait for its second factor (or, for staff, its
+ * TOTP enrolment) before session_load() ends it. */
+#define SESSION_PENDING_MAX	300
+
 struct principal {
 	enum sess_kind	 kind;
 	int64_t		 session_id;	/* 0 for API tokens */

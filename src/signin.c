@@ -59,8 +59,8 @@ signin_check(struct request *r, const char *pw, const char *phc)
 	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && phc != NULL && *phc != '\0') {
 		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
 			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	} else
-		password_dummy_verify(&r->app->conf, pw ? pw : "");
+	} else if (password_dummy_verify(&r->app->conf, pw ? pw : "") < 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
 	return v == 1;
 }
 
@@ -72,7 +72,7 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	const char *kacct, *kip, *phc = NULL, *state = "", *target;
 	sqlite3_stmt *st;
 	int64_t	 w;
-	int	 ok = 0, active, mfa_ok;
+	int	 ok = 0, active, mfa_ok, v;
 	char	 fresh[PHC_MAX];
 
 	memset(out, 0, sizeof(*out));
@@ -80,19 +80,30 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 		return SIGNIN_WRONG;
 	kacct = throttle_key_account(r, email);
 	kip = throttle_key_ip(r);
+	/*
+	 * The check and the count are one write transaction, before any
+	 * hashing: the attempt is counted as a failure up front and taken
+	 * back on success.  Checked outside a transaction and counted after
+	 * the hash, parallel guesses all passed the check before any of
+	 * them was counted, and a lock at 10 let dozens through.
+	 */
+	db_begin(r);
 	if ((out->wait = signin_wait(r, kacct, kip)) > 0) {
 		if (sk->count_throttled) {
 			/* No hash is spent on it, but it counts, so hammering
 			 * leads to the lock, not past it. */
-			db_begin(r);
 			throttle_fail(r, kacct);
 			audit(r, "login.failed", kacct, "%s; throttled", sk->name);
-			db_commit(r);
 			if ((w = throttle_wait(r, kacct)) > out->wait)
 				out->wait = w;
 		}
+		db_commit(r);
 		return SIGNIN_THROTTLED;
 	}
+	throttle_fail(r, kacct);
+	throttle_fail(r, kip);
+	db_commit(r);
+
 	st = db_q(r, sk->q_by_email);
 	db_bind_text(r, st, ":email", email);
 	if (db_step(r, st) == DB_ROW) {
@@ -104,22 +115,21 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	sqlite3_reset(st);
 	active = strcmp(state, "active") == 0;
 	/* An unknown email (or, for staff, an invited or disabled account)
-	 * costs a dummy hash: the same time either way. */
-	if (phc != NULL && (!sk->verify_active_only || (*phc != '\0' && active))) {
-		int v = password_verify(&r->app->conf, pw, phc);
-
-		if (v < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-		ok = v == 1 && active;
-	} else
-		password_dummy_verify(&r->app->conf, pw);
+	 * costs a dummy hash: the same time, and the same 503 when no slot
+	 * comes free, either way. */
+	if (phc != NULL && (!sk->verify_active_only || (*phc != '\0' && active)))
+		v = password_verify(&r->app->conf, pw, phc);
+	else
+		v = password_dummy_verify(&r->app->conf, pw);
+	if (v < 0)
+		req_fail(r, 503, "The server is busy. Please try again in a moment.");
+	ok = v == 1 && active;
 
 	target = out->user_id ? arena_printf(r->a, "%s:%lld", sk->name,
 	    (long long)out->user_id) : kacct;
 	if (!ok) {
+		/* Counted already; the audit row says what happened. */
 		db_begin(r);
-		throttle_fail(r, kacct);
-		throttle_fail(r, kip);
 		audit(r, "login.failed", target, "%s%s%s", sk->name,
 		    sk->audit_state && *state && !active ? ", account " : "",
 		    sk->audit_state && *state && !active ? state : "");
@@ -135,11 +145,13 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	mfa_ok = !sk->mfa_required && !out->totp;
 	db_begin(r);
 	throttle_clear(r, kacct);
+	throttle_undo(r, kip);
 	if (phc != NULL) {
 		st = db_q(r, sk->q_set_password);
 		db_bind_int(r, st, ":id", out->user_id);
 		db_bind_text(r, st, ":hash", phc);
-		db_step(r, st);
+		if (db_step(r, st) != DB_DONE)
+			req_fail(r, 500, "password rehash update failed");
 	}
 	session_start(r, k, out->user_id, mfa_ok);
 	audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);

@@ -30,9 +30,12 @@ struct signin {
 /*
  * Check email and password for kind k.  Throttled on the account and
  * the address before any hashing; an unknown email or an account that
- * is not active costs a hash too.  A failure is counted on both keys
- * and audited in one transaction.  On success the hash is renewed when
- * the configured cost rose, the account key cleared, a session started
+ * is not active costs a hash too.  Every attempt is counted as a
+ * failure on both keys before hashing, in the write transaction that
+ * checked the throttle (so parallel guesses cannot pass the lock), and
+ * a failure is audited.  On success the counts are taken back (the
+ * account key cleared, one off the address), the hash is renewed when
+ * the configured cost rose, a session started
  * (mfa_ok = 1 only for a customer without TOTP) and the sign-in
  * audited.  Fills *out.  503 (req_fail) when no hash slot came free.
  */

@@ -109,6 +109,22 @@ const char *const sql_text[Q__MAX] = {
 	    "failures = excluded.failures, last_failure_at = excluded.last_failure_at, "
 	    "locked_until = excluded.locked_until",
 	[Q_THROTTLE_CLEAR] = "DELETE FROM login_throttle WHERE key = :key",
+	/* signin.c counts an attempt before hashing and takes it back after
+	 * a success. */
+	[Q_THROTTLE_UNDO] = "UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE key = :key",
+	/* Mail-sending forms (throttle.c): fixed hour and day windows per
+	 * key; a window that ended starts again at :now with a count of 1.
+	 * In an UPDATE every right-hand side sees the old row. */
+	[Q_MAIL_THROTTLE_PRUNE] = "DELETE FROM mail_throttle WHERE day_start <= :now - 86400",
+	[Q_MAIL_THROTTLE_HOUR] = "SELECT CASE WHEN hour_start > :now - 3600 THEN hour_count ELSE 0 END "
+	    "FROM mail_throttle WHERE key = :key",
+	[Q_MAIL_THROTTLE_COUNT] = "INSERT INTO mail_throttle (key, hour_start, hour_count, day_start, day_count) "
+	    "VALUES (:key, :now, 1, :now, 1) ON CONFLICT (key) DO UPDATE SET "
+	    "hour_count = CASE WHEN hour_start <= :now - 3600 THEN 1 ELSE hour_count + 1 END, "
+	    "hour_start = CASE WHEN hour_start <= :now - 3600 THEN :now ELSE hour_start END, "
+	    "day_count = CASE WHEN day_start <= :now - 86400 THEN 1 ELSE day_count + 1 END, "
+	    "day_start = CASE WHEN day_start <= :now - 86400 THEN :now ELSE day_start END "
+	    "RETURNING hour_count, day_count",
 	[Q_EMAIL_TOKEN_INSERT] = "INSERT INTO email_tokens (token_hash, purpose, customer_id, new_email, expires_at) VALUES (:hash, :purpose, :cid, :new_email, :expires)",
 	[Q_EMAIL_TOKEN_FIND] = "SELECT id, customer_id, coalesce(new_email, '') FROM email_tokens WHERE token_hash = :hash AND purpose = :purpose AND used_at IS NULL AND expires_at > :now",
 	[Q_EMAIL_TOKEN_USE] = "UPDATE email_tokens SET used_at = unixepoch() WHERE id = :id AND used_at IS NULL",
@@ -241,6 +257,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_THROTTLE_GET] = "THROTTLE_GET",
 	[Q_THROTTLE_PUT] = "THROTTLE_PUT",
 	[Q_THROTTLE_CLEAR] = "THROTTLE_CLEAR",
+	[Q_THROTTLE_UNDO] = "THROTTLE_UNDO",
+	[Q_MAIL_THROTTLE_PRUNE] = "MAIL_THROTTLE_PRUNE",
+	[Q_MAIL_THROTTLE_HOUR] = "MAIL_THROTTLE_HOUR",
+	[Q_MAIL_THROTTLE_COUNT] = "MAIL_THROTTLE_COUNT",
 	[Q_EMAIL_TOKEN_INSERT] = "EMAIL_TOKEN_INSERT",
 	[Q_EMAIL_TOKEN_FIND] = "EMAIL_TOKEN_FIND",
 	[Q_EMAIL_TOKEN_USE] = "EMAIL_TOKEN_USE",

@@ -7,13 +7,19 @@
  * people can share one (NAT).  The throttle runs before any password is
  * hashed, so a flood costs a SELECT, not 7 MiB and 30 ms.  Unknown
  * accounts are throttled exactly like known ones.
+ *
+ * The mail throttle is a second, simpler counter: mail-sending forms
+ * never fail a password, so nothing would ever reach login_throttle,
+ * and 25 reset mails to one address from one client met no limit.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <string.h>
 
+#include "conf.h"
 #include "db.h"
+#include "log.h"
 #include "http.h"
 #include "session.h"
 #include "throttle.h"
@@ -97,4 +103,77 @@ throttle_clear(struct request *r, const char *key)
 
 	db_bind_text(r, st, ":key", key);
 	db_step(r, st);
+}
+
+void
+throttle_undo(struct request *r, const char *key)
+{
+	sqlite3_stmt *st = db_q(r, Q_THROTTLE_UNDO);
+
+	db_bind_text(r, st, ":key", key);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "throttle undo failed");
+}
+
+/* The mail-throttle key of a recipient: case-folded like an account. */
+static const char *
+mail_key_to(struct request *r, const char *to)
+{
+	char	*k = arena_printf(r->a, "to:%.254s", to ? to : "");
+	char	*p;
+
+	for (p = k; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+int
+mail_client_over(struct request *r)
+{
+	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_HOUR);
+	int64_t	 n = 0;
+
+	db_bind_text(r, st, ":key", throttle_key_ip(r));
+	db_bind_int(r, st, ":now", now_unix());
+	if (db_step(r, st) == DB_ROW)
+		n = db_int(st, 0);
+	sqlite3_reset(st);
+	return n >= r->app->conf.mail_client_hourly;
+}
+
+/* Count one for key; its counts in the current hour and day windows. */
+static void
+mail_count(struct request *r, const char *key, int64_t now, int64_t *hour, int64_t *day)
+{
+	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_COUNT);
+
+	db_bind_text(r, st, ":key", key);
+	db_bind_int(r, st, ":now", now);
+	if (db_step(r, st) != DB_ROW)
+		req_fail(r, 500, "mail throttle count failed");
+	*hour = db_int(st, 0);
+	*day = db_int(st, 1);
+	sqlite3_reset(st);
+}
+
+enum mail_verdict
+mail_throttle(struct request *r, const char *to)
+{
+	const struct conf *c = &r->app->conf;
+	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_PRUNE);
+	int64_t	 now = now_unix(), hour, day;
+
+	db_bind_int(r, st, ":now", now);
+	if (db_step(r, st) != DB_DONE)
+		req_fail(r, 500, "mail throttle prune failed");
+	mail_count(r, throttle_key_ip(r), now, &hour, &day);
+	if (hour > c->mail_client_hourly)
+		return MAIL_REFUSE;
+	mail_count(r, mail_key_to(r, to), now, &hour, &day);
+	if (hour > c->mail_recipient_hourly || day > c->mail_recipient_daily) {
+		log_msg(r, "mail throttle: nothing sent to a recipient at its limit (%lld this hour, "
+		    "%lld today)", (long long)hour, (long long)day);
+		return MAIL_SILENT;
+	}
+	return MAIL_SEND;
 }

@@ -329,8 +329,9 @@ reauth(struct request *r, enum sess_kind k)
 
 /*
  * Create a token for the signed-in person of kind k and show it once.
- * 200 with the token page, or with the form and a message; 429 while
- * throttled; 409 at TOKEN_LIVE_MAX live tokens.
+ * 200 with the token page, or with the form and a message; 403 for a
+ * customer whose email is not verified yet; 429 while throttled; 409 at
+ * TOKEN_LIVE_MAX live tokens.
  */
 static void
 tokens_create(struct request *r, enum sess_kind k)
@@ -343,6 +344,15 @@ tokens_create(struct request *r, enum sess_kind k)
 	sqlite3_stmt *st;
 	struct vm *vm;
 
+	/* An unverified account may belong to someone who typed another
+	 * person's address: a token made now would outlive the owner's
+	 * reset of it.  (Staff accounts are verified by their invitation.) */
+	if (!p->email_verified) {
+		r->status = 403;
+		tokens_page(r, k, "Please confirm your email address first (follow the link we sent "
+		    "you) before you create an API token.");
+		return;
+	}
 	if ((why = create_input(r, k, &scopes, &expires)) != NULL) {
 		tokens_page(r, k, why);
 		return;

@@ -71,6 +71,25 @@ for m, p, who, perm, csrf in unsafe:
     t.is_(r.status, 403, "%s %s with a foreign Referer (no Origin) is refused" % (m, p))
 t.ok(s.sql("SELECT count(*) FROM sessions WHERE kind = 'customer'")[0][0] >= 1, "the customer's session survived every refused request")
 
+# A refused POST shows the form again through the GET route of its path:
+# that page's own authorization must hold.  /_test/guarded's GET needs
+# security.manage, its POST only a staff session (support lacks it).
+s.cli("user", "add", "--role", "support", "sup@example.com", input=PW + "\n")
+sup_tok = "7" * 32
+s.sql("UPDATE staff SET totp_enabled_at = unixepoch() WHERE email = 'sup@example.com'")
+s.sql("INSERT INTO sessions (token_hash, kind, staff_id, csrf_token, mfa_ok, expires_at) "
+      "SELECT ?, 'staff', id, ?, 1, unixepoch() + 3600 FROM staff WHERE email = 'sup@example.com'",
+      (hashlib.sha256(sup_tok.encode()).digest(), "8" * 32))
+sup = Browser(s)
+sup.jar["px_s"] = sup_tok
+t.is_(sup.get("/_test/guarded").status, 403, "support may not open the guarded page")
+r = sup.post("/_test/guarded", {"csrf": "nope"})
+t.ok(r.status == 403 and "the guarded page" not in r.text,
+     "a refused POST does not re-display a page its caller may not open", r.text[:200])
+r = st.post("/_test/guarded", {"csrf": "nope"})
+t.ok(r.status == 403 and "the guarded page" in r.text,
+     "(control: for a caller who may open it, the refused POST does show it again)", r.text[:200])
+
 s.check_sanitizers(t)
 s.stop()
 t.done()
