@@ -1,4 +1,6 @@
 -- 001_init.sql: the whole product's schema.
+-- Migrations after this one follow the rules in sql/README.md (no BEGIN or
+-- COMMIT in a file; "-- px:rebuild" to rebuild a table).
 --
 -- Money is integer minor units with an ISO 4217 currency code; times are
 -- unix seconds (UTC).  State columns carry CHECK constraints listing

@@ -4,26 +4,33 @@
  * Why: a catalog page costs a dozen SQLite statements and a template
  * render, while the same bytes from memory cost a fraction of that
  * (DESIGN.md, performance notes).  Public pages change only when the
- * database does, so each worker keeps what it rendered until then.
+ * catalog does, so each worker keeps what it rendered until then.
  *
  * This is the one deliberate exception to "nothing from one request
  * survives into the next", so it is fenced in by these rules:
  *
- *  1. Only GET and HEAD, and only when the request carries no session
- *     cookie (customer or staff, either spelling) and no Authorization
- *     header: a signed-in person's pages carry per-user chrome (name,
- *     sign-out token).  Other cookies (the pre-session CSRF nonce) do
- *     not change what an anonymous page shows, and cacheable handlers
- *     never set one.
+ *  1. Only GET and HEAD, and only anonymous requests: none of the cookies
+ *     in bypass_cookies[] below and no Authorization header.  Those
+ *     requests are neither answered from the cache nor stored into it,
+ *     because their pages carry per-person content (a signed-in name, a
+ *     sign-out token; a cart's contents).  The rule for a new cookie: if
+ *     its presence changes what a cacheable page shows, add its name to
+ *     bypass_cookies[] (one line); the cart cookie goes there when carts
+ *     arrive.  Other cookies (the pre-session CSRF nonce, px_pre) do not
+ *     change an anonymous page, and cacheable handlers never set one.
  *  2. Only handlers that call cache_allow(), only routes open to anyone
  *     (WHO_ANY), only status 200, and never a response that sets a
  *     cookie.  Error pages are never cached (they show the request id).
- *  3. The whole cache is dropped when the database may have changed:
- *     PRAGMA data_version moves when another connection commits, and
- *     sqlite3_total_changes() moves when this connection writes (the
- *     pragma ignores the connection's own commits).  Both are read
- *     before the handler runs, so a commit that lands while a page is
- *     being rendered makes the next request miss.
+ *  3. The whole cache is dropped when the catalog version moves: a
+ *     one-row table that triggers bump on every write to the tables the
+ *     cached pages read (plans, servers, categories, brands, settings;
+ *     sql/008_catalog_version.sql lists them and says why).  Any other
+ *     commit (a session touch, a sign-in, a job update), from this
+ *     connection or another, leaves the cache alone.  The version is
+ *     read before the handler runs and again before a page is stored: a
+ *     page rendered while the catalog changed is not kept, and the next
+ *     request misses.  A handler of a cacheable page that starts reading
+ *     another table must add that table's triggers in a migration.
  *  4. Bounded: at most CACHE_ENTRIES entries and max_bytes in all, one
  *     entry at most a quarter of that; the least recently used entry
  *     makes room.
@@ -69,9 +76,8 @@ struct cache {
 	size_t		 max_bytes;
 	size_t		 bytes;
 	uint64_t	 clock;
-	/* What the database looked like when the entries were rendered. */
-	int64_t		 data_version;
-	int64_t		 total_changes;
+	/* The catalog version the entries were rendered at; -1: none. */
+	int64_t		 version;
 	/* The current request: a key to store under, when it may be stored. */
 	int		 pending;
 	struct buf	 key;
@@ -84,7 +90,7 @@ cache_new(size_t max_bytes)
 	struct cache *c = xcalloc(1, sizeof(*c));
 
 	c->max_bytes = max_bytes;
-	c->data_version = -1;
+	c->version = -1;
 	buf_init(&c->key);
 	return c;
 }
@@ -146,35 +152,39 @@ hash(const char *s, size_t n)
 	return h ? h : 1;
 }
 
+/*
+ * Rule 1: the cookies whose presence makes a request bypass the cache,
+ * each in both spellings (the __Host- one over TLS, the bare one over
+ * plain HTTP in development).
+ */
+static const char *const bypass_cookies[] = {
+	"px_c", "__Host-px_c",		/* customer session */
+	"px_s", "__Host-px_s",		/* staff session */
+};
+
 /* Rule 1: may this request be answered from, or stored into, the cache? */
 static int
 anonymous_get(const struct request *r)
 {
+	size_t	 i;
+
 	if (r->method != M_GET && r->method != M_HEAD)
 		return 0;
 	if (r->authorization != NULL)
 		return 0;
-	return req_cookie(r, "px_c") == NULL && req_cookie(r, "__Host-px_c") == NULL &&
-	    req_cookie(r, "px_s") == NULL && req_cookie(r, "__Host-px_s") == NULL;
+	for (i = 0; i < NELEM(bypass_cookies); i++)
+		if (req_cookie(r, bypass_cookies[i]) != NULL)
+			return 0;
+	return 1;
 }
 
+/* Rule 3: the catalog version, or -1 on an error (or no table).  The
+ * statement runs in its own read transaction, so it sees every commit,
+ * this connection's and others'. */
 static int64_t
-own_changes(sqlite3 *db)
+catalog_version(struct app *app)
 {
-#if SQLITE_VERSION_NUMBER >= 3037000
-	return sqlite3_total_changes64(db);
-#else
-	return sqlite3_total_changes(db);
-#endif
-}
-
-/* Rule 3: PRAGMA data_version, or -1 on an error.  Running it starts
- * and ends a read transaction, which is what makes it see other
- * connections' commits. */
-static int64_t
-data_version(struct app *app)
-{
-	sqlite3_stmt *st = app->stmts[Q_DATA_VERSION];
+	sqlite3_stmt *st = app->stmts[Q_CATALOG_VERSION];
 	int64_t	 v = -1;
 
 	sqlite3_reset(st);
@@ -189,7 +199,7 @@ cache_lookup(struct request *r)
 {
 	struct cache *c = r->app->cache;
 	struct centry *e;
-	int64_t	 dv, tc;
+	int64_t	 v;
 	size_t	 i, j;
 
 	c->pending = 0;
@@ -200,17 +210,13 @@ cache_lookup(struct request *r)
 			r->cache = "bypass";
 		return 0;
 	}
-	dv = data_version(r->app);
-	tc = own_changes(r->app->db);
-	if (dv < 0 || dv != c->data_version || tc != c->total_changes) {
+	v = catalog_version(r->app);
+	if (v < 0 || v != c->version) {
 		cache_clear(c);
-		if (dv < 0) {
-			/* No validator, no caching: render, store nothing. */
-			c->data_version = -1;
+		c->version = v;
+		/* No validator, no caching: render, store nothing. */
+		if (v < 0)
 			return 0;
-		}
-		c->data_version = dv;
-		c->total_changes = tc;
 	}
 	buf_reset(&c->key);
 	buf_puts(&c->key, r->path);
@@ -268,8 +274,9 @@ cache_store(struct request *r)
 	c->pending = 0;
 	if (!storable(r))
 		return;
-	/* The handler wrote: what it rendered may predate its own write. */
-	if (own_changes(r->app->db) != c->total_changes)
+	/* The catalog changed while the page was rendered (here or in
+	 * another process): the page may mix both; keep nothing. */
+	if (catalog_version(r->app) != c->version)
 		return;
 	cost = sizeof(*e) + c->key.len + 1 + r->out->len +
 	    (r->resp_ctype ? strlen(r->resp_ctype) + 1 : 0);

@@ -36,6 +36,34 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 	return v >= PX_SCHEMA_VERSION ? 0 : 1;
 }
 
+/*
+ * test-migrate: migrate as `migrate` does, then print the connection's
+ * state as the runner left it, applied or not (t/15-migrate-rebuild.t:
+ * a failed rebuild must still leave foreign keys on):
+ * "foreign_keys=1 legacy_alter_table=0 autocommit=1".
+ */
+int
+cmd_test_migrate(const struct conf *c, int argc, char **argv)
+{
+	char	 err[1024];
+	sqlite3	*db;
+	int	 n;
+
+	(void)argc;
+	(void)argv;
+	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		return 1;
+	}
+	if ((n = db_migrate(db, c->sql_dir, err, sizeof(err))) < 0)
+		fprintf(stderr, "1000proxy: migrate: %s\n", err);
+	printf("foreign_keys=%d legacy_alter_table=%d autocommit=%d\n",
+	    db_query_int(db, sql_mig_fk_enabled), db_query_int(db, sql_mig_legacy_enabled),
+	    sqlite3_get_autocommit(db));
+	sqlite3_close(db);
+	return n < 0 ? 1 : 0;
+}
+
 /* seed --demo: the demo catalog, once; refuses a database with plans. */
 int
 cmd_seed(const struct conf *c, int argc, char **argv)

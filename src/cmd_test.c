@@ -133,6 +133,82 @@ fake_request(struct arena *a)
 	return r;
 }
 
+static int
+parse_as(struct arena *a, const char *ctype, const char *body, const struct limits *lim,
+    const char **error)
+{
+	struct request *r = fake_request(a);
+	int	 rc;
+
+	r->ctype = ctype;
+	r->body = body;
+	r->body_len = strlen(body);
+	rc = req_parse_body(r, lim);
+	if (r->json != NULL)
+		json_object_put(r->json);
+	*error = r->error ? r->error : "";
+	return rc;
+}
+
+/*
+ * Issue 10: the rules of form fields for every key and string of a JSON
+ * body, and no C1 control or bidirectional override in any text field.
+ */
+static void
+t_text_rules(struct arena *a, const struct limits *lim)
+{
+	static const char json[] = "application/json";
+	static const char form[] = "application/x-www-form-urlencoded";
+	struct request *r;
+	const char *why;
+	char	 big[256];
+
+	ok(parse_as(a, json, "[\"a\\u0000b\"]", lim, &why) == 400, "json: \\u0000 in a string is 400");
+	ok(parse_as(a, json, "{\"a\\u0000\": 1}", lim, &why) == 400, "json: \\u0000 in a key is 400");
+	ok(parse_as(a, json, "[\"\\ud800\"]", lim, &why) == 400 && strstr(why, "surrogate") != NULL,
+	    "json: a lone high surrogate is 400");
+	ok(parse_as(a, json, "[\"\\ud800\\n\"]", lim, &why) == 400, "json: a high surrogate before another escape is 400");
+	ok(parse_as(a, json, "[\"x\\udc00y\"]", lim, &why) == 400, "json: a lone low surrogate is 400");
+	ok(parse_as(a, json, "[\"\\ud83d\\ude00 \xf0\x9f\x98\x80\"]", lim, &why) == 0, "json: a surrogate pair and raw astral text pass");
+	ok(parse_as(a, json, "[\"a\\u0085\"]", lim, &why) == 400 && strstr(why, "C1") != NULL,
+	    "json: an escaped C1 control is 400");
+	ok(parse_as(a, json, "[\"a\xc2\x9b\"]", lim, &why) == 400, "json: a raw C1 control is 400");
+	ok(parse_as(a, json, "{\"name\": \"abc\\u202Egpj.exe\"}", lim, &why) == 400 && strstr(why, "bidirectional") != NULL,
+	    "json: a bidi override in a string is 400");
+	ok(parse_as(a, json, "{\"\xe2\x81\xa6k\": 1}", lim, &why) == 400, "json: a bidi isolate in a key is 400");
+	ok(parse_as(a, json, "{\"a\\u0001\": 1}", lim, &why) == 400, "json: a C0 control in a key is 400");
+	ok(parse_as(a, json, "{\"msg\": \"two\\r\\nlines\\tand a tab\"}", lim, &why) == 0,
+	    "json: tab and line breaks pass in a string");
+	ok(parse_as(a, json, "{\"a\\nb\": 1}", lim, &why) == 400, "json: a line break in a key is 400");
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "[\"", 2);
+	memcpy(big + sizeof(big) - 3, "\"]", 3);
+	ok(parse_as(a, json, big, lim, &why) == 413, "json: a string over max_field_len is 413");
+	ok(parse_as(a, json, "[1,2,3,4,5,6,7,8,9]", lim, &why) == 400 && strstr(why, "too many") != NULL,
+	    "json: more elements than max_fields is 400");
+	ok(parse_as(a, json, "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]", lim, &why) == 400 && strstr(why, "deep") != NULL,
+	    "json: nesting deeper than 16 is 400");
+
+	ok(parse_as(a, form, "a=%C2%85", lim, &why) == 400 && strstr(why, "C1") != NULL, "form: a C1 control is 400");
+	ok(parse_as(a, form, "a=%E2%80%AE", lim, &why) == 400 && strstr(why, "bidirectional") != NULL,
+	    "form: U+202E is 400");
+	ok(parse_as(a, form, "a=%E2%81%A9", lim, &why) == 400, "form: U+2069 is 400");
+	ok(parse_as(a, form, "a=x%0D%0Ay%09z&b=%C2%A0%E2%80%AF%E2%80%A9", lim, &why) == 0,
+	    "form: CR, LF, tab, U+00A0, U+202F and U+2029 pass");
+	ok(parse_as(a, "multipart/form-data; boundary=B",
+	    "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\xe2\x80\xaby\r\n--B--\r\n", lim, &why) == 400,
+	    "multipart: a bidi embedding in a field is 400");
+	ok(parse_as(a, "multipart/form-data; boundary=B",
+	    "--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\xc2\x80.txt\"\r\n\r\nx\r\n--B--\r\n", lim, &why) == 400,
+	    "multipart: a C1 control in a file name is 400");
+	r = fake_request(a);
+	ok(req_parse_query(r, &r->query, "q=%E2%80%AD", 11, lim) == 400, "query: U+202D is 400");
+	r = fake_request(a);
+	ok(req_parse_cookies(r, "a=x\xc2\x85; b=\xe2\x80\xaey; c=ok", lim) == 0 &&
+	    req_cookie(r, "a") == NULL && req_cookie(r, "b") == NULL && req_cookie(r, "c") != NULL,
+	    "cookies: a value with a C1 control or bidi override is dropped");
+}
+
 static void
 t_parsers(void)
 {
@@ -183,6 +259,7 @@ t_parsers(void)
 	r->body_len = strlen(r->body);
 	ok(req_parse_body(r, &lim) == 400, "multipart: unterminated part is 400");
 
+	lim.max_fields = 8;
 	r = fake_request(a);
 	r->ctype = "application/json";
 	r->body = "{\"a\": [1, 2, {\"b\": null}]}";
@@ -200,6 +277,7 @@ t_parsers(void)
 	r->body = "{\"a\": 1,}";
 	r->body_len = strlen(r->body);
 	ok(req_parse_body(r, &lim) == 400, "json: strict mode refuses a trailing comma");
+	t_text_rules(a, &lim);
 	r = fake_request(a);
 	r->ctype = "application/x-www-form-urlencoded";
 	r->body_len = 2000;
@@ -277,6 +355,8 @@ t_conf(void)
 	remove(path);
 }
 
+static int render_strict;	/* render_str() loads the views in strict mode */
+
 static int
 render_str(const char *dir, const char *name, const char *src, struct vm *m, struct buf *out, char *err, size_t errsz)
 {
@@ -294,9 +374,103 @@ render_str(const char *dir, const char *name, const char *src, struct vm *m, str
 	if (rc != 0)
 		return -1;
 	buf_reset(out);
-	view_render(v, name, m, out);
+	views_set_strict(v, render_strict);
+	if (view_render(v, name, m, out) != 0) {
+		snprintf(err, errsz, "%s", view_error());
+		rc = -2;
+	}
 	views_free(v);
-	return 0;
+	return rc;
+}
+
+static void
+put_file(const char *dir, const char *name, const char *src)
+{
+	char	 path[4096];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(src, f);
+		fclose(f);
+	}
+}
+
+/*
+ * The escaping holes of issue 10: placeholders that together start a
+ * URL, sections and partials that cross HTML states, and misspelt keys.
+ */
+static void
+t_views_states(const char *dir, struct vm *m, struct buf *out)
+{
+	char	 err[512], sub[4200];
+	int	 rc;
+
+	vm_set(m, "empty", "");
+	vm_set(m, "rest", "script:alert(1)");
+	vm_set(m, "ok", "https://example.com/p?a=1&b=2");
+	vm_set_bool(m, "yes", 1);
+	ok(render_str(dir, "t", "<a href=\"{{empty}}{{u}}\">x</a>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "javascript") == NULL && strstr(out->p, "href=\"#blocked-url\"") != NULL,
+	    "views: href=\"{{a}}{{b}}\" with a empty: the whole value is checked");
+	ok(render_str(dir, "t", "<a href=\"java{{rest}}\">x</a>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "alert") == NULL, "views: a value that completes a literal scheme is blocked");
+	ok(render_str(dir, "t", "<a href='{{#yes}}{{empty}}{{/yes}}{{u}}'>x</a>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "javascript") == NULL, "views: a section in a URL value is checked with it");
+	ok(render_str(dir, "t", "<a href=\"{{empty}}{{ok}}\">x</a><img src=\"/i/{{q}}.png\" alt=\"\">", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "href=\"https://example.com/p?a=1&amp;b=2\"") != NULL &&
+	    strstr(out->p, "src=\"/i/a b&amp;c.png\"") != NULL,
+	    "views: safe URLs built from several parts pass unchanged");
+	ok(render_str(dir, "t", "<p title=\"{{#yes}}x\">{{/yes}}</p>", m, out, err, sizeof(err)) == -1 &&
+	    strstr(err, "t:1:") != NULL && strstr(err, "not where the section opened") != NULL,
+	    "views: a section closed in another state is refused, naming template and line");
+	ok(render_str(dir, "t", "<p>\n{{#yes}}<a href=\"{{/yes}}{{u}}\">x</a></p>", m, out, err, sizeof(err)) == -1 &&
+	    strstr(err, "t:2:") != NULL, "views: a section opened in text and closed in a URL value is refused");
+	ok(render_str(dir, "t", "<a {{#yes}}href{{/yes}}{{^yes}}title{{/yes}}=\"{{u}}\">x</a>", m, out, err, sizeof(err)) == -1,
+	    "views: sections that glue an attribute name together are refused");
+	ok(render_str(dir, "t", "<a title=\"{{#yes}}x\" href=\"{{/yes}}\">x</a>", m, out, err, sizeof(err)) == -1,
+	    "views: a section from one attribute value into another is refused");
+	ok(render_str(dir, "t", "<a{{#yes}} title=\"x\"{{/yes}}>x</a>", m, out, err, sizeof(err)) == -1,
+	    "views: a section in a tag name is refused");
+	ok(render_str(dir, "t", "<input value=\"1\"{{#yes}} title{{/yes}} =\"{{u}}\">", m, out, err, sizeof(err)) == -1,
+	    "views: a section that ends in an attribute name given a value after it is refused");
+	ok(render_str(dir, "t", "<input value=\"1\"{{#yes}}checked {{/yes}}>", m, out, err, sizeof(err)) == -1,
+	    "views: a section body in a tag must start with whitespace");
+	ok(render_str(dir, "t", "<input value=\"1\"{{#yes}} checked{{/yes}}{{^yes}} disabled{{/yes}}>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "\"1\" checked>") != NULL, "views: sections side by side between attributes work");
+	ok(render_str(dir, "t", "<input name=\"a\" value=\"1\"{{#yes}} checked{{/yes}}>"
+	    "<option value=\"{{q}}\"{{#yes}} selected{{/yes}} class=\"c\">x</option>"
+	    "<p class=\"a{{#yes}} b{{/yes}}\">{{#items}}<i>{{n}}</i>{{/items}}</p>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "value=\"1\" checked>") != NULL && strstr(out->p, "class=\"a b\"") != NULL,
+	    "views: sections between attributes, in one value and in text still work");
+	put_file(dir, "p.html", "<b>{{x}}</b>");
+	put_file(dir, "e.txt", "{{x}}");
+	ok(render_str(dir, "t", "<a title=\"{{>p}}\">x</a>", m, out, err, sizeof(err)) == -1 &&
+	    strstr(err, "t:1:") != NULL && strstr(err, "element text only") != NULL,
+	    "views: a partial inside an attribute is refused");
+	ok(render_str(dir, "t", "<div {{>p}}>x</div>", m, out, err, sizeof(err)) == -1,
+	    "views: a partial inside a tag is refused");
+	ok(render_str(dir, "t", "<p>{{>e}}</p>", m, out, err, sizeof(err)) == -1 &&
+	    strstr(err, "plain text") != NULL, "views: a plain-text partial in an HTML template is refused");
+	ok(render_str(dir, "t", "<p>{{>p}}</p>", m, out, err, sizeof(err)) == 0 &&
+	    strstr(out->p, "<b>&lt;b&gt;") != NULL, "views: a partial in element text renders escaped");
+	snprintf(sub, sizeof(sub), "%s/p.html", dir);
+	remove(sub);
+	snprintf(sub, sizeof(sub), "%s/e.txt", dir);
+	remove(sub);
+	ok(render_str(dir, "t", "<p>x</p>\n<a href=\"/x", m, out, err, sizeof(err)) == -1 &&
+	    strstr(err, "ends inside") != NULL, "views: a template that ends inside a tag is refused");
+	ok(render_str(dir, "t", "<p>{{misspelt}}</p>", m, out, err, sizeof(err)) == 0 &&
+	    strcmp(out->p, "<p></p>") == 0, "views: a misspelt key renders empty outside strict mode");
+	render_strict = 1;
+	rc = render_str(dir, "t", "<p>\n{{#items}}{{misspelt}}{{/items}}</p>", m, out, err, sizeof(err));
+	ok(rc == -2 && strstr(err, "t:2:") != NULL && strstr(err, "{{misspelt}}") != NULL,
+	    "views: a misspelt key is an error in strict mode, naming template and line");
+	if (rc != -2)
+		printf("#   rc %d err %s\n", rc, err);
+	ok(render_str(dir, "t", "<p>{{x}}{{#none}}{{also_none}}{{/none}}{{^none}}-{{/none}}</p>", m, out, err, sizeof(err)) == 0,
+	    "views: strict mode: a missing section name is false, not an error");
+	render_strict = 0;
 }
 
 static void
@@ -338,6 +512,7 @@ t_views(void)
 	ok(render_str(dir, "t", "{{#a}}x", m, &out, err, sizeof(err)) != 0, "views: unclosed section refused");
 	ok(render_str(dir, "t", "{{>partials/none}}", m, &out, err, sizeof(err)) != 0 &&
 	    strstr(err, "missing partial") != NULL, "views: missing partial refused");
+	t_views_states(dir, m, &out);
 	rmdir(dir);
 	buf_free(&out);
 	arena_free(a);

@@ -48,8 +48,8 @@ static const struct cdef defs[] = {
 	S(site_name, "1000proxy", "name of the shop shown on every page"),
 	S(currency, "USD", "ISO 4217 code of the shop's currency"),
 	I(max_body, "1048576", 1024, 67108864, "largest request body accepted, bytes"),
-	I(max_fields, "200", 1, 10000, "most form, query or cookie fields in one request"),
-	I(max_field_len, "65536", 16, 16777216, "longest single field value, bytes"),
+	I(max_fields, "200", 1, 10000, "most form, query, cookie or JSON fields in one request"),
+	I(max_field_len, "65536", 16, 16777216, "longest single field value or JSON string, bytes"),
 	I(cache_size_kb, "2048", 64, 1048576, "SQLite page cache per connection, KiB"),
 	I(page_cache_kb, "512", 0, 65536, "per-worker cache of rendered anonymous pages, KiB (0: off)"),
 	S(log_file, "", "request log file; empty: standard error"),
@@ -76,7 +76,7 @@ static const struct cdef defs[] = {
 	I(mail_recipient_hourly, "5", 1, 100000, "mails those forms send to one address per hour; past it they send nothing, silently"),
 	I(mail_recipient_daily, "10", 1, 100000, "mails those forms send to one address per day; past it they send nothing, silently"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
-	B(test_routes, "no", "enable /_test/* routes used by the test suite; never in production"),
+	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "
 	    "seconds that every process adds to the clock; never in production"),
 };

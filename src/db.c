@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "http.h"
@@ -87,24 +88,216 @@ db_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 }
 
 int
-db_schema_version(sqlite3 *db)
+db_query_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
-	int	 v = 0;
+	int	 v = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations",
-	    -1, &st, NULL) != SQLITE_OK)
-		return 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
 
+int
+db_schema_version(sqlite3 *db)
+{
+	int	 v = db_query_int(db, sql_mig_version);
+
+	return v < 0 ? 0 : v;
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when the migration's first line is the rebuild marker (db.h). */
+static int
+mig_is_rebuild(const char *sql)
+{
+	static const char mark[] = "-- px:rebuild";
+	size_t	 n = sizeof(mark) - 1;
+
+	return strncmp(sql, mark, n) == 0 &&
+	    (sql[n] == '\0' || sql[n] == '\n' || sql[n] == '\r' || sql[n] == ' ' || sql[n] == '\t');
+}
+
+/*
+ * The authorizer in force while a migration file runs.  The runner owns
+ * the transaction: a COMMIT in the file would land the rest of the file,
+ * and the version row, outside it, so BEGIN, COMMIT and ROLLBACK are
+ * refused (SAVEPOINTs nest inside and stay allowed).  PRAGMA foreign_keys
+ * is a silent no-op inside a transaction and legacy_alter_table is the
+ * runner's to set, so a file that tries either is refused too, with a
+ * pointer to the marker instead of a migration that seems to work.
+ */
+struct mig_guard {
+	const char *refused;
+};
+
+static int
+mig_authorize(void *arg, int action, const char *a1, const char *a2,
+    const char *dbname, const char *trigger)
+{
+	struct mig_guard *g = arg;
+
+	(void)a2;
+	(void)dbname;
+	(void)trigger;
+	if (action == SQLITE_TRANSACTION) {
+		g->refused = "BEGIN, COMMIT or ROLLBACK: the runner owns the transaction";
+		return SQLITE_DENY;
+	}
+	if (action == SQLITE_PRAGMA && a1 != NULL && (strcasecmp(a1, "foreign_keys") == 0 ||
+	    strcasecmp(a1, "legacy_alter_table") == 0)) {
+		g->refused = "PRAGMA foreign_keys or legacy_alter_table: "
+		    "start the file with \"-- px:rebuild\" instead";
+		return SQLITE_DENY;
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * PRAGMA foreign_key_check over the whole database.  0 when every
+ * reference holds; else -1 with err naming the first broken row (table,
+ * row, column, parent) and how many there are.
+ */
+static int
+mig_fk_check(sqlite3 *db, char *err, size_t errsz)
+{
+	sqlite3_stmt *st, *cols;
+	char	 first[512] = "";
+	int	 rc, n = 0;
+
+	if (sqlite3_prepare_v2(db, sql_mig_fk_check, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "foreign_key_check: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *tbl = (const char *)sqlite3_column_text(st, 0);
+		const char *parent = (const char *)sqlite3_column_text(st, 2);
+		const char *col = NULL;
+		char	 row[32] = "?";
+
+		if (n++ > 0)
+			continue;
+		/* WITHOUT ROWID tables report no rowid. */
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			snprintf(row, sizeof(row), "%lld", (long long)sqlite3_column_int64(st, 1));
+		cols = NULL;
+		if (sqlite3_prepare_v2(db, sql_mig_fk_columns, -1, &cols, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(cols, sqlite3_bind_parameter_index(cols, ":table"),
+			    tbl, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(cols, sqlite3_bind_parameter_index(cols, ":fkid"),
+			    sqlite3_column_int64(st, 3));
+			if (sqlite3_step(cols) == SQLITE_ROW)
+				col = (const char *)sqlite3_column_text(cols, 0);
+		}
+		snprintf(first, sizeof(first), "%s row %s (%s) references %s, which has no such row",
+		    tbl ? tbl : "?", row, col ? col : "?", parent ? parent : "?");
+		sqlite3_finalize(cols);
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errsz, "foreign_key_check: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	if (n > 0) {
+		snprintf(err, errsz, "foreign_key_check: %d broken reference%s, the first: %s",
+		    n, n == 1 ? "" : "s", first);
+		return -1;
+	}
+	return 0;
+}
+
+/* The row that says migration v (file name) is applied. */
+static int
+mig_record(sqlite3 *db, int v, const char *name, char *err, size_t errsz)
+{
+	sqlite3_stmt *st;
+	int	 rc;
+
+	if (sqlite3_prepare_v2(db, sql_mig_record, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":version"), v);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":name"), name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		snprintf(err, errsz, "recording the version: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Apply one migration file in one transaction: it applies whole or not
+ * at all.  A rebuild migration (db.h) runs with foreign keys off, set
+ * outside the transaction where the pragma works, is checked with
+ * foreign_key_check before COMMIT, and foreign keys are back on when this
+ * returns, whichever way it went: the connection leaves as it came.
+ */
+static int
+mig_apply(sqlite3 *db, int v, const char *name, const char *sql, char *err, size_t errsz)
+{
+	struct mig_guard g = { NULL };
+	char	*msg = NULL;
+	int	 rebuild = mig_is_rebuild(sql), rc = -1;
+
+	if (rebuild) {
+		if (db_exec(db, sql_mig_rebuild_on, err, errsz) != 0)
+			goto restore;
+		if (db_query_int(db, sql_mig_fk_enabled) != 0) {
+			snprintf(err, errsz, "foreign keys did not turn off (a transaction is open)");
+			goto restore;
+		}
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0)
+		goto restore;
+	sqlite3_set_authorizer(db, mig_authorize, &g);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (g.refused != NULL)
+			snprintf(err, errsz, "refused: %s", g.refused);
+		else
+			snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		sqlite3_set_authorizer(db, NULL, NULL);
+		goto rollback;
+	}
+	sqlite3_set_authorizer(db, NULL, NULL);
+	if (sqlite3_get_autocommit(db)) {
+		/* The authorizer should make this impossible; never record a
+		 * version for a file whose effects escaped the transaction. */
+		snprintf(err, errsz, "the migration ended the runner's transaction");
+		goto restore;
+	}
+	if (rebuild && mig_fk_check(db, err, errsz) != 0)
+		goto rollback;
+	if (mig_record(db, v, name, err, errsz) != 0 ||
+	    db_exec(db, "COMMIT", err, errsz) != 0)
+		goto rollback;
+	rc = 0;
+	goto restore;
+rollback:
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+restore:
+	if (rebuild) {
+		char	 e2[256] = "";
+
+		if (db_exec(db, sql_mig_rebuild_off, e2, sizeof(e2)) != 0 ||
+		    db_query_int(db, sql_mig_fk_enabled) != 1) {
+			if (rc == 0)
+				snprintf(err, errsz, "foreign keys could not be turned back on: %s", e2);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 int
@@ -116,9 +309,7 @@ db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 	size_t	 n = 0, i;
 	int	 have, applied = 0, rc = 0;
 
-	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-	    "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT", err, errsz) != 0)
+	if (db_exec(db, sql_mig_table, err, errsz) != 0)
 		return -1;
 	have = db_schema_version(db);
 	if ((d = opendir(dir)) == NULL) {
@@ -136,9 +327,18 @@ db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 	}
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
+	/* Two files with one number (two branches that each took the next
+	 * one) would both look new on a fresh database and only one on an
+	 * old one: refuse before applying anything. */
+	for (i = 1; i < n; i++)
+		if (atoi(names[i]) == atoi(names[i - 1])) {
+			snprintf(err, errsz, "%s and %s have the same number: renumber one",
+			    names[i - 1], names[i]);
+			rc = -1;
+		}
 	for (i = 0; i < n && rc == 0; i++) {
 		int	 v = atoi(names[i]);
-		char	 path[4096], *sql, *ins;
+		char	 path[4096], *sql;
 
 		if (v <= have)
 			continue;
@@ -148,21 +348,14 @@ db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 			rc = -1;
 			break;
 		}
-		/* One migration, one transaction: it applies whole or not at all. */
-		ins = sqlite3_mprintf("INSERT INTO schema_migrations(version, name) VALUES (%d, %Q)", v, names[i]);
-		if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0 ||
-		    db_exec(db, sql, err, errsz) != 0 ||
-		    db_exec(db, ins, err, errsz) != 0 ||
-		    db_exec(db, "COMMIT", err, errsz) != 0) {
-			char	 tmp[512];
+		if (mig_apply(db, v, names[i], sql, err, errsz) != 0) {
+			char	 tmp[1024];
 
 			snprintf(tmp, sizeof(tmp), "%s: %s", names[i], err);
 			snprintf(err, errsz, "%s", tmp);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			rc = -1;
 		} else
 			applied++;
-		sqlite3_free(ins);
 		free(sql);
 	}
 	for (i = 0; i < n; i++)

@@ -26,7 +26,7 @@
 struct request;
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 5
+#define PX_SCHEMA_VERSION 8
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -34,9 +34,29 @@ enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
  * off, double-quoted strings off, synchronous=FULL.  NULL with err set. */
 sqlite3	*db_open(const char *path, int64_t cache_kb, char *err, size_t errsz);
 int	 db_schema_version(sqlite3 *);
-/* Apply every migration in dir newer than the database, each in one
- * transaction.  Returns the number applied, or -1 with err set. */
+/*
+ * Apply every migration in dir newer than the database, in order, each
+ * in one BEGIN IMMEDIATE transaction with its schema_migrations row.
+ * Returns the number applied, or -1 with err naming the file and why.
+ *
+ * The rules for migration authors (sql/README.md):
+ *  - One number, one file: a duplicate number is refused before any
+ *    file applies.
+ *  - A file never says BEGIN, COMMIT, ROLLBACK, PRAGMA foreign_keys or
+ *    PRAGMA legacy_alter_table; the runner refuses them.
+ *  - A file whose first line is "-- px:rebuild" may drop and re-create
+ *    referenced tables (SQLite's 12-step rebuild): the runner turns
+ *    foreign keys off outside the transaction and legacy_alter_table on,
+ *    runs the file, refuses to COMMIT while PRAGMA foreign_key_check
+ *    reports any row (err names the table, row, column and parent; the
+ *    file is rolled back whole), and turns foreign keys back on whether
+ *    the file applied or not.  The file re-creates the indexes and
+ *    triggers of each table it rebuilds.
+ */
 int	 db_migrate(sqlite3 *, const char *dir, char *err, size_t errsz);
+/* The first column of the first row of sql (one of sql.h's strings) as
+ * an int, or -1 when there is none or it fails. */
+int	 db_query_int(sqlite3 *, const char *sql);
 /* Prepare every statement of sql.c; -1 with err naming the first bad one. */
 int	 db_prepare_all(sqlite3 *, sqlite3_stmt ***out, char *err, size_t errsz);
 void	 db_finalize_all(sqlite3_stmt **);

@@ -74,6 +74,7 @@ static const struct cmd cmds[] = {
 	{ "test-routes", cmd_test_routes },
 	{ "test-parse", cmd_test_parse },
 	{ "test-spool", cmd_test_spool },
+	{ "test-migrate", cmd_test_migrate },
 };
 
 int

@@ -35,6 +35,68 @@ probe_find(const char *name)
 
 #define MUST(c)	do { if (!(c)) abort(); } while (0)
 
+/*
+ * No C1 control (U+0080-U+009F) and no bidirectional override or isolate
+ * (U+202A-U+202E, U+2066-U+2069), decoding code points rather than
+ * matching bytes as request.c does.  s is valid UTF-8.
+ */
+static int
+no_c1_bidi(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t	 i = 0, len, k;
+
+	while (i < n) {
+		unsigned long cp = s[i];
+
+		len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+		if (len > 1)
+			cp &= 0x3f >> (len - 1);
+		for (k = 1; k < len && i + k < n; k++)
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Every key and string of an accepted JSON body is clean text within
+ * the limits (keys on one line). */
+static void
+check_json(struct json_object *o)
+{
+	size_t	 i;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string: {
+		const char *v = json_object_get_string(o);
+		size_t	 n = (size_t)json_object_get_string_len(o);
+
+		MUST(n <= plim.max_field_len && utf8_valid(v, n, 1) && no_c1_bidi(v, n));
+		break;
+	}
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			MUST(strlen(k) <= plim.max_field_len && utf8_valid(k, strlen(k), 0) &&
+			    no_c1_bidi(k, strlen(k)));
+			if (v != NULL)
+				check_json(v);
+		}
+		break;
+	}
+	case json_type_array:
+		MUST(json_object_array_length(o) <= plim.max_fields);
+		for (i = 0; i < json_object_array_length(o); i++)
+			if (json_object_array_get_idx(o, i) != NULL)
+				check_json(json_object_array_get_idx(o, i));
+		break;
+	default:
+		break;
+	}
+}
+
 /* Every field a parser handed out obeys the limits and is clean text. */
 static void
 check_list(const struct kvlist *l, int newlines)
@@ -49,6 +111,7 @@ check_list(const struct kvlist *l, int newlines)
 		MUST(l->v[i].len <= plim.max_field_len);
 		MUST(strlen(l->v[i].val) == l->v[i].len);
 		MUST(utf8_valid(l->v[i].val, l->v[i].len, newlines));
+		MUST(no_c1_bidi(l->v[i].val, l->v[i].len));
 	}
 }
 
@@ -208,6 +271,7 @@ probe_run(enum probe p, const uint8_t *data, size_t n)
 
 			MUST(back != NULL);
 			json_object_put(back);
+			check_json(r->json);
 			json_object_put(r->json);
 		}
 		break;

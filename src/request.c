@@ -7,9 +7,17 @@
  * r->error set to a message a person can act on.  Field names with odd
  * characters are dropped silently, as Fossil's cgi.c does: no handler
  * asks for them, so they can only be probes.
+ *
+ * One rule for text, wherever it comes from (query, form, multipart,
+ * cookie, every key and string of a JSON body): valid UTF-8, no NUL, no
+ * C0 control but tab (and CR/LF where a field may hold lines), no C1
+ * control (U+0080-U+009F) and no bidirectional override or isolate
+ * (U+202A-U+202E, U+2066-U+2069), which make text display in another
+ * order than it is stored ("Trojan Source").  See text_check().
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -151,19 +159,48 @@ fail(struct request *r, int status, const char *msg)
 	return status;
 }
 
+/*
+ * The text rule (see the top of this file).  NULL when s is acceptable,
+ * else the message for the 400.  allow_newlines: CR and LF pass, as in
+ * form fields, which may hold a multi-line message.
+ */
+static const char *
+text_check(const char *s, size_t n, int allow_newlines)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i;
+
+	if (!utf8_valid(s, n, allow_newlines))
+		return "The request contains text that is not valid UTF-8, or control characters.";
+	/* Valid UTF-8 from here: C1 controls are C2 80..C2 9F, the
+	 * overrides E2 80 AA..AE and the isolates E2 81 A6..A9. */
+	for (i = 0; i + 1 < n; i++) {
+		if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+			return "The request contains a C1 control character (U+0080 to U+009F).";
+		if (u[i] == 0xe2 && i + 2 < n &&
+		    ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
+		    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)))
+			return "The request contains a bidirectional override or isolate "
+			    "(U+202A to U+202E, U+2066 to U+2069), which would show text in another order than it is.";
+	}
+	return NULL;
+}
+
 /* Check one value and add it. */
 static int
 add_field(struct request *r, struct kvlist *l, const char *k, size_t kn,
     char *v, size_t vn, const struct limits *lim)
 {
+	const char *why;
+
 	if (!name_ok(k, kn))
 		return 0;
 	if (l->n >= lim->max_fields)
 		return fail(r, 400, "Too many fields in the request.");
 	if (vn > lim->max_field_len)
 		return fail(r, 413, "A field in the request is too long.");
-	if (!utf8_valid(v, vn, 1))
-		return fail(r, 400, "The request contains text that is not valid UTF-8, or control characters.");
+	if ((why = text_check(v, vn, 1)) != NULL)
+		return fail(r, 400, why);
 	kv_add(r->a, l, arena_strndup(r->a, k, kn), v, vn);
 	return 0;
 }
@@ -238,10 +275,13 @@ req_parse_cookies(struct request *r, const char *h, const struct limits *lim)
 		}
 		/* A malformed or over-long cookie is ignored, not fatal:
 		 * browsers keep stale cookies from other software on the
-		 * same host.  (Found by fuzz/: values longer than
-		 * max_field_len used to pass.) */
+		 * same host, and a cookie set by a sibling subdomain would
+		 * otherwise lock its victim out with a 400 on every page.
+		 * The text rule applies all the same: no handler ever sees
+		 * a value that breaks it.  (Found by fuzz/: values longer
+		 * than max_field_len used to pass.) */
 		if (!name_ok(k, strlen(k)) || strlen(v) > lim->max_field_len ||
-		    !utf8_valid(v, strlen(v), 0))
+		    text_check(v, strlen(v), 0) != NULL)
 			continue;
 		if (r->cookies.n >= lim->max_fields)
 			return fail(r, 400, "Too many cookies.");
@@ -328,8 +368,10 @@ parse_multipart(struct request *r, const struct limits *lim)
 			if (le == NULL)
 				le = hend;
 			line = arena_strndup(r->a, h, (size_t)(le - h));
-			if (!utf8_valid(line, strlen(line), 0))
-				return fail(r, 400, "A multipart header is not valid UTF-8.");
+			/* The header carries the upload's file name, text
+			 * like any other. */
+			if (text_check(line, strlen(line), 0) != NULL)
+				return fail(r, 400, "A multipart header is not valid UTF-8, or holds control or bidirectional characters.");
 			if (strncasecmp(line, "Content-Disposition:", 20) == 0) {
 				if (strstr(line, "form-data") == NULL)
 					return fail(r, 400, "A multipart part is not form-data.");
@@ -386,6 +428,144 @@ ctype_is(const char *ct, const char *t)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Objects and arrays nest at most this deep in a JSON body. */
+#define JSON_MAX_DEPTH	16
+
+/*
+ * json-c turns a lone UTF-16 surrogate escape ("\ud800") into U+FFFD
+ * without a word, so the escapes are checked in the raw body: a high
+ * surrogate must be followed at once by a low one, a low one must follow
+ * a high one, and "\u0000" is refused here too (json-c keeps it as a NUL
+ * inside the string, which text_check() would also refuse).  The body has
+ * already parsed, so its strings are well formed.
+ */
+static int
+json_escapes_ok(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 in = 0;
+	long	 prev = -1;		/* the \u escape just before, or -1 */
+
+	for (i = 0; i < n; i++) {
+		long	 cp = -1;
+
+		if (!in) {
+			in = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"') {
+			in = 0;
+		} else if (s[i] == '\\' && i + 1 < n) {
+			i++;
+			if (s[i] == 'u' && i + 4 < n) {
+				char	 hex[5];
+
+				memcpy(hex, s + i + 1, 4);
+				hex[4] = '\0';
+				cp = strtol(hex, NULL, 16);
+				i += 4;
+			}
+		}
+		if (cp == 0)
+			return 0;
+		if (cp >= 0xdc00 && cp <= 0xdfff && !(prev >= 0xd800 && prev <= 0xdbff))
+			return 0;
+		if (prev >= 0xd800 && prev <= 0xdbff && !(cp >= 0xdc00 && cp <= 0xdfff))
+			return 0;
+		prev = (prev >= 0xd800 && prev <= 0xdbff) ? -1 : cp;
+	}
+	return prev < 0xd800 || prev > 0xdbff;
+}
+
+/* The text rule and the limits for every key and string of a JSON value;
+ * *count counts members and elements against max_fields. */
+static int
+json_walk(struct request *r, struct json_object *o, const struct limits *lim,
+    size_t *count)
+{
+	const char *why;
+	size_t	 i, len;
+	int	 rc;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		if ((size_t)json_object_get_string_len(o) > lim->max_field_len)
+			return fail(r, 413, "A string in the JSON body is too long.");
+		if ((why = text_check(json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o), 1)) != NULL)
+			return fail(r, 400, why);
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			if (++*count > lim->max_fields)
+				return fail(r, 400, "The JSON body has too many fields.");
+			len = strlen(k);
+			if (len > lim->max_field_len)
+				return fail(r, 413, "A key in the JSON body is too long.");
+			if ((why = text_check(k, len, 0)) != NULL)
+				return fail(r, 400, why);
+			if (v != NULL && (rc = json_walk(r, v, lim, count)) != 0)
+				return rc;
+		}
+		return 0;
+	}
+	case json_type_array:
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++) {
+			struct json_object *v = json_object_array_get_idx(o, i);
+
+			if (++*count > lim->max_fields)
+				return fail(r, 400, "The JSON body has too many fields.");
+			if (v != NULL && (rc = json_walk(r, v, lim, count)) != 0)
+				return rc;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * application/json: strict syntax, nothing after the value, depth at
+ * most JSON_MAX_DEPTH, and the rules of form fields for every key and
+ * string (a key is a field name that may not hold a line break; an
+ * object member or array element counts as a field).
+ */
+static int
+parse_json(struct request *r, const struct limits *lim)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	size_t	 count = 0;
+	int	 rc;
+
+	if (!utf8_valid(r->body, r->body_len, 1))
+		return fail(r, 400, "The JSON body is not valid UTF-8.");
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL)
+		return fail(r, 500, "Out of memory.");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	r->json = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success &&
+	    (size_t)json_tokener_get_parse_end(tok) != r->body_len)
+		jerr = json_tokener_error_parse_unexpected;
+	json_tokener_free(tok);
+	if (jerr == json_tokener_error_depth)
+		rc = fail(r, 400, "The JSON body nests too deep.");
+	else if (jerr != json_tokener_success)
+		rc = fail(r, 400, "The JSON body is malformed.");
+	else if (!json_escapes_ok(r->body, r->body_len))
+		rc = fail(r, 400, "The JSON body has a \\u0000 or an unpaired surrogate escape.");
+	else
+		rc = json_walk(r, r->json, lim, &count);
+	if (rc != 0 && r->json != NULL) {
+		json_object_put(r->json);
+		r->json = NULL;
+	}
+	return rc;
+}
+
 int
 req_parse_body(struct request *r, const struct limits *lim)
 {
@@ -397,30 +577,8 @@ req_parse_body(struct request *r, const struct limits *lim)
 		return req_parse_query(r, &r->form, r->body, r->body_len, lim);
 	if (ctype_is(r->ctype, "multipart/form-data"))
 		return parse_multipart(r, lim);
-	if (ctype_is(r->ctype, "application/json")) {
-		struct json_tokener *tok;
-		enum json_tokener_error jerr;
-
-		if (!utf8_valid(r->body, r->body_len, 1))
-			return fail(r, 400, "The JSON body is not valid UTF-8.");
-		tok = json_tokener_new_ex(32);
-		if (tok == NULL)
-			return fail(r, 500, "Out of memory.");
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-		r->json = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-		jerr = json_tokener_get_error(tok);
-		if (jerr == json_tokener_success &&
-		    (size_t)json_tokener_get_parse_end(tok) != r->body_len)
-			jerr = json_tokener_error_parse_unexpected;
-		json_tokener_free(tok);
-		if (jerr != json_tokener_success) {
-			if (r->json != NULL)
-				json_object_put(r->json);
-			r->json = NULL;
-			return fail(r, 400, "The JSON body is malformed.");
-		}
-		return 0;
-	}
+	if (ctype_is(r->ctype, "application/json"))
+		return parse_json(r, lim);
 	/* Webhook routes read the raw body themselves; others refuse it
 	 * when it arrives with a type nobody parses. */
 	return 0;

@@ -58,7 +58,6 @@ const char *const sql_text[Q__MAX] = {
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
 	/* Moves when another connection commits; the page cache's validator. */
-	[Q_DATA_VERSION] = "PRAGMA data_version",
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
 	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
 	    "c.email_verified_at IS NOT NULL, c.state "
@@ -214,6 +213,9 @@ const char *const sql_text[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
+	/* The page cache's validator: bumped by triggers on the tables the
+	 * cached pages read (sql/008_catalog_version.sql). */
+	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -233,7 +235,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_BRANDS] = "BRANDS",
 	[Q_LOCATIONS] = "LOCATIONS",
 	[Q_COUNTRIES] = "COUNTRIES",
-	[Q_DATA_VERSION] = "DATA_VERSION",
 	[Q_SESSION_CUSTOMER] = "SESSION_CUSTOMER",
 	[Q_SESSION_STAFF] = "SESSION_STAFF",
 	[Q_SESSION_TOUCH] = "SESSION_TOUCH",
@@ -316,4 +317,27 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
+	[Q_CATALOG_VERSION] = "CATALOG_VERSION",
 };
+
+/*
+ * The migration runner's statements (db.c, db_migrate).  They run before
+ * the table above can be prepared (the tables it names may not exist
+ * yet), so they are plain strings that db.c prepares where it uses them.
+ */
+const char sql_mig_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT";
+const char sql_mig_version[] = "SELECT max(version) FROM schema_migrations";
+const char sql_mig_record[] = "INSERT INTO schema_migrations(version, name) "
+    "VALUES (:version, :name)";
+/* A rebuild migration: foreign keys off (only outside a transaction does
+ * this pragma do anything) and RENAME without rewriting other tables'
+ * triggers and views (see db.h); then back as db_open left them. */
+const char sql_mig_rebuild_on[] = "PRAGMA foreign_keys=OFF; PRAGMA legacy_alter_table=ON";
+const char sql_mig_rebuild_off[] = "PRAGMA legacy_alter_table=OFF; PRAGMA foreign_keys=ON";
+const char sql_mig_fk_enabled[] = "PRAGMA foreign_keys";
+const char sql_mig_legacy_enabled[] = "PRAGMA legacy_alter_table";
+const char sql_mig_fk_check[] = "PRAGMA foreign_key_check";
+const char sql_mig_fk_columns[] = "SELECT group_concat(\"from\", ',') "
+    "FROM pragma_foreign_key_list(:table) WHERE id = :fkid";

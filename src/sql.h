@@ -23,7 +23,6 @@ enum q {
 	Q_BRANDS,
 	Q_LOCATIONS,
 	Q_COUNTRIES,
-	Q_DATA_VERSION,
 	Q_SESSION_CUSTOMER,
 	Q_SESSION_STAFF,
 	Q_SESSION_TOUCH,
@@ -108,10 +107,23 @@ enum q {
 	Q_AUDIT_PAGE,
 	Q_THROTTLE_LIST,
 	Q_THROTTLE_EXISTS,
+	Q_CATALOG_VERSION,
 	Q__MAX
 };
 
 extern const char *const sql_text[Q__MAX];
 extern const char *const sql_name[Q__MAX];
+
+/* The migration runner's statements (db_migrate), kept out of the table
+ * above because they run before the schema it needs exists. */
+extern const char sql_mig_table[];
+extern const char sql_mig_version[];
+extern const char sql_mig_record[];
+extern const char sql_mig_rebuild_on[];
+extern const char sql_mig_rebuild_off[];
+extern const char sql_mig_fk_enabled[];
+extern const char sql_mig_legacy_enabled[];
+extern const char sql_mig_fk_check[];
+extern const char sql_mig_fk_columns[];
 
 #endif

@@ -75,12 +75,12 @@ page_render(struct request *r, const char *tmpl, struct vm *vm)
 	buf_init(&content);
 	if (view_render(r->app->views, tmpl, vm, &content) != 0) {
 		buf_free(&content);
-		req_fail(r, 500, "missing template %s", tmpl);
+		req_fail(r, 500, "view %s: %s", tmpl, view_error());
 	}
 	vm_set_trusted_html(vm, "content", content.p ? content.p : "");
 	buf_free(&content);
 	buf_reset(r->out);
 	if (view_render(r->app->views, "layouts/main", vm, r->out) != 0)
-		req_fail(r, 500, "missing template layouts/main");
+		req_fail(r, 500, "view layouts/main: %s", view_error());
 	r->resp_ctype = "text/html; charset=utf-8";
 }

@@ -20,7 +20,11 @@
 
 #include "view.h"
 
-enum nkind { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERT, N_PARTIAL };
+/* N_URLBEGIN and N_URLEND bracket the value of a URL attribute that
+ * holds a placeholder or a section: the rendered value is checked whole
+ * (see url_check()). */
+enum nkind { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERT, N_PARTIAL,
+	N_URLBEGIN, N_URLEND };
 enum ctx { X_TEXT, X_ATTR, X_URL_START, X_URL_PART, X_PLAIN };
 
 struct node {
@@ -30,6 +34,7 @@ struct node {
 	size_t		 n;
 	size_t		 end;		/* sections: index of the closing node */
 	int		 partial;	/* N_PARTIAL: template index */
+	int		 line;		/* for errors at render time */
 };
 
 struct tmpl {
@@ -43,7 +48,11 @@ struct tmpl {
 struct views {
 	struct tmpl	*t;
 	size_t		 n;
+	int		 strict;	/* a missing key is an error */
 };
+
+/* Why the last view_render() failed. */
+static char view_err[256];
 
 /* ---- view models ---- */
 
@@ -207,6 +216,10 @@ struct hscan {
 	size_t		 vlen;		/* bytes of the attribute value so far */
 	int		 vq;		/* value has a '?' or '=' (URL part) */
 	char		 raw[16];	/* H_RAWTEXT: the element that ends it */
+	unsigned	 seq;		/* tags and comments opened so far */
+	unsigned	 nattr;		/* attributes begun so far */
+	enum { EV_NONE, EV_URL_OPEN, EV_URL_CLOSE } ev;	/* why hscan() stopped */
+	int		 udyn;		/* this URL value holds a placeholder or section */
 };
 
 static int
@@ -219,6 +232,20 @@ static int
 isspace_c(int c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static int
+url_attr(const char *a)
+{
+	static const char *const names[] = {
+		"href", "src", "action", "formaction", "poster", "cite", "srcset"
+	};
+	size_t	 i;
+
+	for (i = 0; i < NELEM(names); i++)
+		if (strcasecmp(a, names[i]) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -240,12 +267,18 @@ tag_end(struct hscan *h)
 	h->st = H_TEXT;
 }
 
-/* Advance the tokenizer over literal text. */
-static void
+/*
+ * Advance the tokenizer over literal text.  Returns the bytes consumed:
+ * all of them, or fewer when it stops just after the quote that opens
+ * or closes the value of a URL attribute (h->ev says which), so that the
+ * compiler can bracket that value.
+ */
+static size_t
 hscan(struct hscan *h, const char *s, size_t n)
 {
 	size_t	 i;
 
+	h->ev = EV_NONE;
 	for (i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
@@ -253,9 +286,11 @@ hscan(struct hscan *h, const char *s, size_t n)
 		case H_TEXT:
 			if (c == '<' && i + 3 < n && strncmp(s + i, "<!--", 4) == 0) {
 				h->st = H_COMMENT;
+				h->seq++;
 				i += 3;
 			} else if (c == '<' && i + 1 < n && (isalpha_c((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
 				h->st = H_TAGNAME;
+				h->seq++;
 				h->tagn = 0;
 				h->endtag = 0;
 			}
@@ -279,6 +314,7 @@ hscan(struct hscan *h, const char *s, size_t n)
 				h->st = H_BEFOREVAL;
 			else if (!isspace_c(c) && c != '/') {
 				h->st = H_ATTRNAME;
+				h->nattr++;
 				h->attrn = 0;
 				h->attr[h->attrn++] = (char)c;
 				h->attr[h->attrn] = '\0';
@@ -299,18 +335,25 @@ hscan(struct hscan *h, const char *s, size_t n)
 		case H_BEFOREVAL:
 			h->vlen = 0;
 			h->vq = 0;
-			if (c == '"')
-				h->st = H_VAL_DQ;
-			else if (c == '\'')
-				h->st = H_VAL_SQ;
-			else if (!isspace_c(c))
+			if (c == '"' || c == '\'') {
+				h->st = c == '"' ? H_VAL_DQ : H_VAL_SQ;
+				if (url_attr(h->attr)) {
+					h->ev = EV_URL_OPEN;
+					h->udyn = 0;
+					return i + 1;
+				}
+			} else if (!isspace_c(c))
 				h->st = H_VAL_UQ;
 			break;
 		case H_VAL_DQ:
 		case H_VAL_SQ:
-			if ((h->st == H_VAL_DQ && c == '"') || (h->st == H_VAL_SQ && c == '\''))
+			if ((h->st == H_VAL_DQ && c == '"') || (h->st == H_VAL_SQ && c == '\'')) {
 				h->st = H_TAG;
-			else {
+				if (url_attr(h->attr)) {
+					h->ev = EV_URL_CLOSE;
+					return i + 1;
+				}
+			} else {
 				h->vlen++;
 				if (c == '?' || c == '=' || c == '&' || c == '#')
 					h->vq = 1;
@@ -326,6 +369,7 @@ hscan(struct hscan *h, const char *s, size_t n)
 			if (c == '<' && i + 1 < n && s[i + 1] == '/' &&
 			    strncasecmp(s + i + 2, h->raw, strlen(h->raw)) == 0) {
 				h->st = H_TAGNAME;
+				h->seq++;
 				h->tagn = 0;
 				h->endtag = 0;
 			}
@@ -338,20 +382,7 @@ hscan(struct hscan *h, const char *s, size_t n)
 			break;
 		}
 	}
-}
-
-static int
-url_attr(const char *a)
-{
-	static const char *const names[] = {
-		"href", "src", "action", "formaction", "poster", "cite", "srcset"
-	};
-	size_t	 i;
-
-	for (i = 0; i < NELEM(names); i++)
-		if (strcasecmp(a, names[i]) == 0)
-			return 1;
-	return 0;
+	return n;
 }
 
 struct cstate {
@@ -405,14 +436,127 @@ name_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* Literal text: a node, with the tokenizer run over it (HTML only) and
+ * the value of every URL attribute bracketed by N_URLBEGIN/N_URLEND. */
+static void
+add_text(struct cstate *c, struct hscan *h, int html, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t	 k = html ? hscan(h, p, n) : n;
+
+		add_node(c, N_TEXT, p, k);
+		if (html && h->ev == EV_URL_OPEN)
+			add_node(c, N_URLBEGIN, p + k, 0);
+		else if (html && h->ev == EV_URL_CLOSE && h->udyn)
+			add_node(c, N_URLEND, p + k, 0);
+		p += k;
+		n -= k;
+	}
+}
+
+/*
+ * In a tag, a section boundary must stand between two attributes, so
+ * that no branch glues text onto an attribute name or a value onto an
+ * attribute the compiler did not see (`{{#c}}href{{/c}}{{^c}}title{{/c}}`
+ * would compile the value that follows for title and render it for
+ * href).  s is the template source right after the boundary: it must
+ * go on with '>', "/>" or whitespace not followed by '=', or with
+ * another section tag (which is checked in its turn); template
+ * comments are skipped.
+ */
+static int
+between_attrs(const char *s)
+{
+	int	 ws = 0;
+
+	for (;;) {
+		if (strncmp(s, "{{!", 3) == 0) {
+			const char *e = strstr(s, "}}");
+
+			if (e == NULL)
+				return 0;
+			s = e + 2;
+		} else if (isspace_c((unsigned char)*s)) {
+			ws = 1;
+			s++;
+		} else
+			break;
+	}
+	if (s[0] == '{' && s[1] == '{' && (s[2] == '#' || s[2] == '^' || s[2] == '/'))
+		return 1;
+	if (*s == '>' || (s[0] == '/' && s[1] == '>'))
+		return 1;
+	return ws && *s != '=' && *s != '\0';
+}
+
+/*
+ * Where a section boundary stands, as far as escaping is concerned.  A
+ * section's body may render zero, one or many times, so the state where
+ * it opens, where its body starts, and where it closes must be one and
+ * the same: element text (any), between the attributes of one tag, the
+ * value of one attribute, or inside one script, style or comment.  -1
+ * when no boundary may stand here (a tag name, before an attribute
+ * value, an unquoted value).  next: the source right after the boundary.
+ */
+struct bsig {
+	int		 cls;
+	unsigned	 seq, nattr;
+};
+
+static int
+boundary(const struct hscan *h, const char *next, struct bsig *b)
+{
+	memset(b, 0, sizeof(*b));
+	switch (h->st) {
+	case H_TEXT:
+		b->cls = H_TEXT;
+		return 0;
+	case H_TAG:
+	case H_ATTRNAME:
+	case H_AFTERNAME:
+		if (!between_attrs(next))
+			return -1;
+		b->cls = H_TAG;
+		b->seq = h->seq;
+		return 0;
+	case H_VAL_DQ:
+	case H_VAL_SQ:
+		b->nattr = h->nattr;
+		/* FALLTHROUGH */
+	case H_RAWTEXT:
+	case H_COMMENT:
+		b->cls = (int)h->st;
+		b->seq = h->seq;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static const char *
+state_name(const struct hscan *h)
+{
+	switch (h->st) {
+	case H_TEXT: return "element text";
+	case H_VAL_DQ:
+	case H_VAL_SQ: return "an attribute value";
+	case H_VAL_UQ: return "an unquoted attribute value";
+	case H_RAWTEXT: return "a script or style element";
+	case H_COMMENT: return "a comment";
+	default: return "a tag";
+	}
+}
+
 static int
 compile(struct tmpl *t, char *err, size_t errsz)
 {
 	struct cstate c = { 0 };
 	struct hscan h = { 0 };
+	struct bsig open[32], here;
 	size_t	 stack[32], depth = 0;
 	const char *p = t->src, *q;
 
+	memset(&here, 0, sizeof(here));
 	h.st = H_TEXT;
 	while ((q = strstr(p, "{{")) != NULL) {
 		const char *b, *e, *close;
@@ -420,11 +564,8 @@ compile(struct tmpl *t, char *err, size_t errsz)
 		char	 sig;
 		struct node *nd;
 
-		if (q > p) {
-			add_node(&c, N_TEXT, (char *)p, (size_t)(q - p));
-			if (t->html)
-				hscan(&h, p, (size_t)(q - p));
-		}
+		if (q > p)
+			add_text(&c, &h, t->html, p, (size_t)(q - p));
 		b = q + (triple ? 3 : 2);
 		close = strstr(b, triple ? "}}}" : "}}");
 		if (close == NULL) {
@@ -446,6 +587,15 @@ compile(struct tmpl *t, char *err, size_t errsz)
 			snprintf(err, errsz, "%s:%d: bad name in {{...}}", t->name, line_of(t->src, q));
 			goto bad;
 		}
+		if (t->html && (sig == '#' || sig == '^' || sig == '/')) {
+			if (boundary(&h, p, &here) != 0) {
+				snprintf(err, errsz, "%s:%d: {{%c%.*s}} stands in %s, where a section may not open or close",
+				    t->name, line_of(t->src, q), sig, (int)(e - b), b, state_name(&h));
+				goto bad;
+			}
+			if (h.st == H_VAL_DQ || h.st == H_VAL_SQ)
+				h.udyn = 1;
+		}
 		switch (sig) {
 		case '#':
 		case '^':
@@ -454,6 +604,7 @@ compile(struct tmpl *t, char *err, size_t errsz)
 				goto bad;
 			}
 			add_node(&c, sig == '#' ? N_SECTION : N_INVERT, (char *)b, (size_t)(e - b));
+			open[depth] = here;
 			stack[depth++] = c.nn - 1;
 			break;
 		case '/':
@@ -463,10 +614,23 @@ compile(struct tmpl *t, char *err, size_t errsz)
 				    t->name, line_of(t->src, q), (int)(e - b), b);
 				goto bad;
 			}
+			if (t->html && memcmp(&open[depth - 1], &here, sizeof(here)) != 0) {
+				snprintf(err, errsz, "%s:%d: {{/%.*s}} closes in %s, not where the section opened",
+				    t->name, line_of(t->src, q), (int)(e - b), b, state_name(&h));
+				goto bad;
+			}
 			c.nodes[stack[--depth]].end = c.nn;
 			break;
 		case '>':
-			add_node(&c, N_PARTIAL, (char *)b, (size_t)(e - b));
+			/* A partial is compiled on its own from element text:
+			 * anywhere else it would run in a state it never saw. */
+			if (t->html && h.st != H_TEXT) {
+				snprintf(err, errsz, "%s:%d: partial {{>%.*s}} stands in %s: partials go in element text only",
+				    t->name, line_of(t->src, q), (int)(e - b), b, state_name(&h));
+				goto bad;
+			}
+			nd = add_node(&c, N_PARTIAL, (char *)b, (size_t)(e - b));
+			nd->line = line_of(t->src, q);
 			break;
 		default:
 			if (triple && t->html && h.st != H_TEXT) {
@@ -475,6 +639,7 @@ compile(struct tmpl *t, char *err, size_t errsz)
 				goto bad;
 			}
 			nd = add_node(&c, triple ? N_RAW : N_VAR, (char *)b, (size_t)(e - b));
+			nd->line = line_of(t->src, q);
 			if (!t->html)
 				nd->ctx = X_PLAIN;
 			else switch (h.st) {
@@ -488,10 +653,11 @@ compile(struct tmpl *t, char *err, size_t errsz)
 					    t->name, line_of(t->src, q), h.attr);
 					goto bad;
 				}
-				if (url_attr(h.attr))
+				if (url_attr(h.attr)) {
 					nd->ctx = (h.vlen == 0) ? X_URL_START :
 					    (h.vq ? X_URL_PART : X_ATTR);
-				else
+					h.udyn = 1;
+				} else
 					nd->ctx = X_ATTR;
 				h.vlen++;	/* later text is no longer at the start */
 				break;
@@ -503,10 +669,18 @@ compile(struct tmpl *t, char *err, size_t errsz)
 		}
 	}
 	if (*p)
-		add_node(&c, N_TEXT, (char *)p, strlen(p));
+		add_text(&c, &h, t->html, p, strlen(p));
 	if (depth != 0) {
 		snprintf(err, errsz, "%s: section {{#%.*s}} is never closed", t->name,
 		    (int)c.nodes[stack[depth - 1]].n, c.nodes[stack[depth - 1]].s);
+		goto bad;
+	}
+	/* Every template ends where it began, in element text: a partial or
+	 * a page's content (printed raw into the layout) that ended in a tag
+	 * would put what follows it in a state the compiler never saw. */
+	if (t->html && h.st != H_TEXT) {
+		snprintf(err, errsz, "%s:%d: the template ends inside %s", t->name,
+		    line_of(t->src, p + strlen(p)), state_name(&h));
 		goto bad;
 	}
 	t->nodes = c.nodes;
@@ -642,6 +816,16 @@ views_load(struct views **out, const char *dir, char *err, size_t errsz)
 				views_free(v);
 				return -1;
 			}
+			/* Escaped for HTML or printed as plain text: a partial
+			 * must be of the same kind as the template that names it. */
+			if (v->t[nd->partial].html != v->t[i].html) {
+				snprintf(err, errsz, "%s:%d: partial \"%.*s\" is %s, the template is %s",
+				    v->t[i].name, nd->line, (int)nd->n, nd->s,
+				    v->t[nd->partial].html ? "HTML" : "plain text",
+				    v->t[i].html ? "HTML" : "plain text");
+				views_free(v);
+				return -1;
+			}
 		}
 	{
 		unsigned char *mark = xcalloc(v->n ? v->n : 1, 1);
@@ -695,23 +879,59 @@ views_name(const struct views *v, size_t i)
 	return i < v->n ? v->t[i].name : NULL;
 }
 
+void
+views_set_strict(struct views *v, int on)
+{
+	v->strict = on != 0;
+}
+
+const char *
+view_error(void)
+{
+	return view_err;
+}
+
 /* ---- rendering ---- */
+
+/*
+ * A URL whose scheme (what comes before the first ':', if that comes
+ * before any '/', '?' or '#') is one we allow.  html: s is HTML as
+ * rendered, where an entity ("&#58;", "&colon;") could hide a colon from
+ * this scan but not from the browser; only the entities our own escaping
+ * writes, none of which is a colon, are let through.
+ */
+static int
+url_ok(const char *s, size_t n, int html)
+{
+	static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&#39;" };
+	size_t	 k, j;
+
+	for (k = 0; k < n && s[k] != ':' && s[k] != '/' && s[k] != '?' && s[k] != '#'; k++) {
+		if (s[k] != '&' || !html)
+			continue;
+		for (j = 0; j < NELEM(ents); j++)
+			if (n - k >= strlen(ents[j]) && strncmp(s + k, ents[j], strlen(ents[j])) == 0)
+				break;
+		if (j == NELEM(ents))
+			return 0;
+		k += strlen(ents[j]) - 1;
+	}
+	if (k >= n || s[k] != ':')
+		return 1;
+	return (k == 4 && strncasecmp(s, "http", 4) == 0) ||
+	    (k == 5 && strncasecmp(s, "https", 5) == 0) ||
+	    (k == 6 && strncasecmp(s, "mailto", 6) == 0) ||
+	    (n >= 22 && strncmp(s, "data:image/png;base64,", 22) == 0) ||
+	    (n >= 26 && strncmp(s, "data:image/svg+xml;base64,", 26) == 0);
+}
 
 /* Write a URL that starts an attribute: only safe schemes pass. */
 static void
 put_url_start(struct buf *out, const char *s)
 {
-	size_t	 k = strcspn(s, ":/?#");
-
-	if (s[k] == ':') {
-		if (!((k == 4 && strncasecmp(s, "http", 4) == 0) ||
-		    (k == 5 && strncasecmp(s, "https", 5) == 0) ||
-		    (k == 6 && strncasecmp(s, "mailto", 6) == 0) ||
-		    strncmp(s, "data:image/png;base64,", 22) == 0 ||
-		    strncmp(s, "data:image/svg+xml;base64,", 26) == 0)) {
-			buf_puts(out, "#blocked-url");
-			return;
-		}
+	if (!url_ok(s, strlen(s), 0)) {
+		buf_puts(out, "#blocked-url");
+		return;
 	}
 	buf_html(out, s);
 }
@@ -743,14 +963,19 @@ put_value(struct buf *out, const struct ventry *e, enum ctx ctx, int raw)
 	}
 }
 
-static void render(const struct views *, const struct tmpl *, size_t, size_t,
-    const struct vm *, struct buf *, int);
+struct rctx {
+	const struct views *v;
+	struct buf	*out;
+	int		 strict;
+	int		 failed;
+};
 
 static void
-render(const struct views *v, const struct tmpl *t, size_t from, size_t to,
-    const struct vm *m, struct buf *out, int depth)
+render(struct rctx *x, const struct tmpl *t, size_t from, size_t to,
+    const struct vm *m, int depth)
 {
-	size_t	 i;
+	struct buf *out = x->out;
+	size_t	 i, ustart = 0;
 
 	if (depth > 16)
 		return;
@@ -764,7 +989,17 @@ render(const struct views *v, const struct tmpl *t, size_t from, size_t to,
 			break;
 		case N_VAR:
 		case N_RAW:
-			put_value(out, lookup(m, nd->s, nd->n), nd->ctx, nd->kind == N_RAW);
+			e = lookup(m, nd->s, nd->n);
+			/* A name the model does not have is a misspelt key,
+			 * or one the handler forgot: fatal where the test
+			 * suite runs, empty for a customer. */
+			if (e == NULL && x->strict && !x->failed) {
+				x->failed = 1;
+				snprintf(view_err, sizeof(view_err),
+				    "%s:%d: {{%.*s}} is not in the view model",
+				    t->name, nd->line, (int)nd->n, nd->s);
+			}
+			put_value(out, e, nd->ctx, nd->kind == N_RAW);
 			break;
 		case N_SECTION:
 			e = lookup(m, nd->s, nd->n);
@@ -772,20 +1007,41 @@ render(const struct views *v, const struct tmpl *t, size_t from, size_t to,
 				const struct vm *it;
 
 				for (it = e->head; it; it = it->next_item)
-					render(v, t, i + 1, nd->end, it, out, depth + 1);
+					render(x, t, i + 1, nd->end, it, depth + 1);
 			} else if (truthy(e))
-				render(v, t, i + 1, nd->end, m, out, depth + 1);
+				render(x, t, i + 1, nd->end, m, depth + 1);
 			i = nd->end - 1;
 			break;
 		case N_INVERT:
 			if (!truthy(lookup(m, nd->s, nd->n)))
-				render(v, t, i + 1, nd->end, m, out, depth + 1);
+				render(x, t, i + 1, nd->end, m, depth + 1);
 			i = nd->end - 1;
 			break;
 		case N_PARTIAL:
 			if (nd->partial >= 0)
-				render(v, &v->t[nd->partial], 0,
-				    v->t[nd->partial].nn, m, out, depth + 1);
+				render(x, &x->v->t[nd->partial], 0,
+				    x->v->t[nd->partial].nn, m, depth + 1);
+			break;
+		case N_URLBEGIN:
+			ustart = out->len;
+			break;
+		case N_URLEND:
+			/*
+			 * The value of a URL attribute that holds a
+			 * placeholder or a section is checked whole, as the
+			 * browser will read it: in href="{{a}}{{b}}" with a
+			 * empty, b is where the scheme starts, and no check
+			 * of one placeholder at a time can see that.  This is
+			 * simpler than refusing such templates, and it also
+			 * covers literal text that a value completes
+			 * (href="java{{x}}").  The closing quote is in the
+			 * node before this one.
+			 */
+			if (out->len > ustart && !url_ok(out->p + ustart, out->len - ustart - 1, 1)) {
+				out->len = ustart;
+				buf_puts(out, "#blocked-url");
+				buf_add(out, &t->nodes[i - 1].s[t->nodes[i - 1].n - 1], 1);
+			}
 			break;
 		}
 	}
@@ -796,11 +1052,14 @@ view_render(const struct views *v, const char *name, const struct vm *m,
     struct buf *out)
 {
 	int	 i = find_tmpl(v, name, strlen(name));
+	struct rctx x = { v, out, v->strict, 0 };
 
-	if (i < 0)
+	if (i < 0) {
+		snprintf(view_err, sizeof(view_err), "no template %s", name);
 		return -1;
-	render(v, &v->t[i], 0, v->t[i].nn, m, out, 0);
-	return 0;
+	}
+	render(&x, &v->t[i], 0, v->t[i].nn, m, 0);
+	return x.failed ? -1 : 0;
 }
 
 /*
@@ -826,9 +1085,12 @@ view_compile_string(const char *name, const char *src, const struct vm *m,
 	if (errsz > 0)
 		err[0] = '\0';
 	if ((rc = compile(&t, err, errsz)) == 0 && out != NULL && m != NULL) {
+		struct rctx x = { &v, out, 0, 0 };
+
 		v.t = &t;
 		v.n = 1;
-		render(&v, &t, 0, t.nn, m, out, 0);
+		v.strict = 0;
+		render(&x, &t, 0, t.nn, m, 0);
 	}
 	free(t.nodes);
 	return rc;

@@ -14,6 +14,14 @@
  *   {{! comment }}
  * A placeholder inside a tag but outside a quoted attribute value, or in
  * <script>/<style>, is a parse error: those contexts have no safe escape.
+ * Also refused when the views load: a partial anywhere but element text;
+ * a section that opens and closes in different states (element text,
+ * between two attributes of one tag, one attribute's value, one script,
+ * style or comment), or that stands in a tag without whitespace around
+ * it; a partial of the other kind (HTML vs plain text); an HTML template
+ * that ends inside a tag, value, comment or script.  The value of a URL
+ * attribute with a placeholder or a section in it is checked whole when
+ * it renders: an unsafe scheme becomes "#blocked-url".
  */
 #ifndef PX_VIEW_H
 #define PX_VIEW_H
@@ -38,9 +46,17 @@ const char *views_name(const struct views *, size_t i);
 int	view_compile_string(const char *name, const char *src,
 	    const struct vm *, struct buf *out, char *err, size_t errsz);
 
-/* Render template name with model vm, appending to out.  -1 if no such template. */
+/* Render template name with model vm, appending to out.  -1 with
+ * view_error() set if there is no such template or, in strict mode, when
+ * a placeholder names a key the model does not have (out then holds the
+ * page with that value empty, as it renders outside strict mode). */
 int	view_render(const struct views *, const char *name, const struct vm *,
 	    struct buf *out);
+/* Strict mode (test_routes = yes and the test commands): a misspelt or
+ * forgotten key is an error, not an empty string. */
+void	views_set_strict(struct views *, int);
+/* Why the last view_render() failed (this process). */
+const char *view_error(void);
 
 /* View models live in an arena. */
 struct vm	*vm_new(struct arena *);

@@ -75,6 +75,8 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 		return -1;
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
+	/* Where the test suite runs, a misspelt key in a template is a 500. */
+	views_set_strict(app->views, conf->test_routes);
 	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
 	/* The server key seals secrets (seal() derives its own subkey)
 	 * and, through another subkey, signs pre-session CSRF tokens;

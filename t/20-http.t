@@ -88,6 +88,44 @@ r = s.request("POST", "/_test/echo", body='{"a": [1, "two"]}', headers={"Content
 t.ok(r.status == 200 and r.json()["json"] == {"a": [1, "two"]}, "JSON body parsed", r.text)
 r = s.request("POST", "/_test/echo", body='{"a": ', headers={"Content-Type": "application/json"})
 t.is_(r.status, 400, "malformed JSON is 400")
+
+# Issue 10: every key and string of a JSON body follows the rules of form
+# fields, and no text field (query, form, multipart, cookie, JSON) may hold
+# a C1 control or a bidirectional override or isolate.
+jh = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": tok}
+fh = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+for body, why, what in [
+        (r'{"a": "x\u0000y"}', r"\u0000", "\\u0000 in a JSON string"),
+        (r'{"a\u0000": 1}', r"\u0000", "\\u0000 in a JSON key"),
+        (r'{"a": "\ud800"}', "surrogate", "a lone surrogate in a JSON string"),
+        (r'{"a": ["ok", "\udfff!"]}', "surrogate", "a lone low surrogate in a JSON array"),
+        (r'{"a": "x\u0085"}', "C1 control", "an escaped C1 control in a JSON string"),
+        ('{"a": "x\u0090"}', "C1 control", "a raw C1 control in a JSON string"),
+        (r'{"name\u202e": 1}', "bidirectional", "a bidi override in a JSON key"),
+        (r'{"a": {"b": "\u2067x"}}', "bidirectional", "a bidi isolate in a nested JSON string"),
+        ('{"a": "' + "x" * 70000 + '"}', None, "an over-long JSON string"),
+        ("[" + ",".join(["1"] * 300) + "]", "too many fields", "a JSON array over max_fields"),
+        ("[" * 40 + "]" * 40, "too deep", "JSON nested 40 deep")]:
+    r = s.request("POST", "/_test/echo", body=body.encode("utf-8", "surrogatepass"), headers=jh)
+    want = 413 if why is None else 400
+    t.ok(r.status == want and (why is None or why in r.text), "%s is %d%s" % (what, want, " and says so" if why else ""),
+         (r.status, r.text[:300]))
+r = s.request("POST", "/_test/echo", body=r'{"msg": "two\r\nlines\tand a tab \ud83d\ude00"}', headers=jh)
+t.ok(r.status == 200 and r.json()["json"] == {"msg": "two\r\nlines\tand a tab \U0001F600"},
+     "JSON strings keep tab, CR/LF and a surrogate pair", r.text[:300])
+r = s.get("/plans?q=%C2%85")
+t.ok(r.status == 400 and "C1 control" in r.text, "a C1 control in the query is 400 and says so", r.text[:300])
+r = s.get("/plans?q=abc%E2%80%AEgpj")
+t.ok(r.status == 400 and "bidirectional" in r.text, "U+202E in the query is 400 and says so", r.text[:300])
+r = s.request("POST", "/_test/echo", body="csrf=%s&a=%%E2%%81%%A6x" % tok, headers=fh)
+t.ok(r.status == 400 and "bidirectional" in r.text, "U+2066 in a form field is 400", r.text[:300])
+r = s.request("POST", "/_test/echo", body="csrf=%s&a=line+one%%0D%%0Aline%%09two%%C2%%A0%%E2%%80%%AF" % tok, headers=fh)
+t.ok(r.status == 200 and r.json()["form"].get("a") == "line one\r\nline\ttwo\u00a0\u202f",
+     "a form field keeps CR/LF, tab and ordinary non-ASCII spaces", r.text[:300])
+r = s.request("GET", "/_test/echo", headers={"Cookie": "keep=1; c1=a\xc2\x85b; bidi=\xe2\x80\xaeX"})
+t.ok(r.status == 200 and r.json()["cookies"].get("keep") == "1" and "c1" not in r.json()["cookies"]
+     and "bidi" not in r.json()["cookies"], "a cookie with a C1 control or bidi override never reaches a handler",
+     r.text[:300])
 r = s.request("POST", "/_test/echo", body="a=1", headers={"Content-Type": "application/x-www-form-urlencoded",
                                                            "Origin": "https://evil.example"})
 t.is_(r.status, 403, "a cross-site Origin is refused")
@@ -103,6 +141,12 @@ r = s.request("POST", "/_test/echo", body=mp, headers={"Content-Type": "multipar
                                                          "Cookie": cookie})
 t.ok(r.status == 200 and r.json()["form"].get("note") == "hello" and r.json()["upload0_len"] == 3,
      "multipart form with a file", r.text)
+mpc = ("--%s\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n"
+       "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"invoice\u202egpj.exe\"\r\n"
+       "Content-Type: application/octet-stream\r\n\r\nx\r\n--%s--\r\n") % (boundary, tok, boundary, boundary)
+r = s.request("POST", "/_test/echo", body=mpc.encode("utf-8"),
+              headers={"Content-Type": "multipart/form-data; boundary=" + boundary, "Cookie": cookie})
+t.is_(r.status, 400, "a bidi override in an upload's file name is 400")
 
 r = s.request("POST", "/api/v1/me", body="x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
 t.ok(r.status == 413 and (r.header("content-type") or "").startswith("application/json") and r.json()["error"]["code"],

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """The per-worker page cache (src/cache.c) through nginx and FastCGI:
-a hit is the same page with a fresh request id; a commit from another
-connection (the sqlite3 CLI) makes the next request render afresh; a
-request with a session cookie or Authorization is neither served from nor stored
-into the cache; error pages are never cached.  One worker, so every
-request meets the same cache.  No timings: this proves behaviour only."""
+a hit is the same page with a fresh request id; a catalog change from
+another connection (the sqlite3 CLI) makes the next request render
+afresh; commits that leave the catalog alone (registration, sign-in,
+session touch, profile change, job writes, a server health check) do not
+empty it; a request with a session cookie or Authorization is neither
+served from nor stored into the cache; error pages are never cached.  One
+worker first, so every request meets the same cache, then three: a price
+change shows at once on every worker.  No timings: behaviour only."""
 import os
 import subprocess
 import sys
@@ -124,20 +127,130 @@ r = s.get("/plans")
 t.ok(r.status == 200 and "$4.98" in r.text, "after 100 distinct queries /plans is still right")
 t.ok(s.pool.poll() is None, "the pool is still running")
 
-# The worker's own commits empty its cache too (PRAGMA data_version does
-# not move for them): a customer signs up and changes their name through
-# the same single worker, and the next anonymous /plans is a miss.
+# Commits that do not touch the catalog leave the cache warm: it is keyed
+# on the catalog version (sql/008_catalog_version.sql), not on PRAGMA
+# data_version, which every commit moves.  On this one worker: a
+# registration (a customer, a token, a mail job), a sign-in (a session,
+# the audit log), a session touch and a profile change; from another
+# process: a job row and a session write.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from pxweb import Browser  # noqa: E402
+
+
+def one(stmt):
+    p = subprocess.run(["sqlite3", s.db], input=".timeout 5000\n" + stmt + "\n",
+                       capture_output=True, text=True)
+    return p.stdout.strip()
+
+
+def still_hit(what):
+    r = s.get("/plans")
+    t.is_(cache_state(r), "hit", "after %s /plans is still a hit" % what)
+
+
+s.get("/plans")
+t.is_(cache_state(s.get("/plans")), "hit", "/plans is cached before the writes")
+catalog_before = one("SELECT version FROM catalog_version;")
 b = Browser(s)
+jobs_before = one("SELECT count(*) FROM jobs;")
 b.form("/register", "/register", {"email": "own@example.com", "name": "Own", "password": "correct horse battery staple",
                                   "terms": "1"})
-b.form("/login", "/login", {"email": "own@example.com", "password": "correct horse battery staple"})
-s.get("/plans")
-t.is_(cache_state(s.get("/plans")), "hit", "/plans is cached before the write")
+t.ok(int(one("SELECT count(*) FROM jobs;")) > int(jobs_before), "the registration wrote a mail job on this worker")
+still_hit("a registration and its mail job")
+r = b.form("/login", "/login", {"email": "own@example.com", "password": "correct horse battery staple"})
+t.ok(one("SELECT count(*) FROM sessions WHERE kind = 'customer';") != "0", "the sign-in made a session")
+still_hit("a sign-in")
+# Older than the touch interval (60 s), well within the idle limit.
+sql("UPDATE sessions SET last_seen_at = last_seen_at - 120 WHERE kind = 'customer';")
+seen = one("SELECT max(last_seen_at) FROM sessions WHERE kind = 'customer';")
+r = b.get("/account")
+now = one("SELECT max(last_seen_at) FROM sessions WHERE kind = 'customer';")
+t.ok(r.status == 200 and now and seen and int(now) > int(seen),
+     "a signed-in page touched the session (a commit on this worker)", (r.status, seen, now))
+still_hit("a session touch")
 r = b.form("/account", "/account/profile", {"name": "Own Writer"})
 t.ok(r.status in (200, 303), "the profile change commits on this worker", r.status)
-t.is_(cache_state(s.get("/plans")), "miss", "after the worker's own commit the cache was emptied")
+still_hit("a profile change")
+sql("INSERT INTO jobs (kind, idem_key) VALUES ('email', 'px-cache-test-job');"
+    "UPDATE jobs SET state = 'done', attempts = attempts + 1 WHERE idem_key = 'px-cache-test-job';")
+still_hit("a job written and updated by another process")
+t.is_(one("SELECT version FROM catalog_version;"), catalog_before, "none of those moved the catalog version")
+# A write to a server column no page shows (a health check) keeps it too;
+# one the pages show empties it.
+sql("UPDATE servers SET health = 'up', last_checked_at = unixepoch();")
+still_hit("a health check's write to servers")
+sql("UPDATE servers SET city = city || '' ;")
+still_hit("an update that changes no shown server column")
+city = one("SELECT city FROM servers WHERE id = (SELECT server_id FROM plans WHERE slug = 'fra-vless-starter');")
+sql("UPDATE servers SET city = 'Offenbach' WHERE id = (SELECT server_id FROM plans WHERE slug = 'fra-vless-starter');")
+r = s.get("/plans")
+t.ok(cache_state(r) == "miss" and "Offenbach" in r.text, "a server's city change empties it and shows at once")
+sql("UPDATE servers SET city = '%s' WHERE city = 'Offenbach';" % city.replace("'", "''"))
+for table, stmt in (("server_categories", "UPDATE server_categories SET name = name || ' x' WHERE id = "
+                     "(SELECT min(id) FROM server_categories);"),
+                    ("server_brands", "UPDATE server_brands SET name = name || ' x' WHERE id = "
+                     "(SELECT min(id) FROM server_brands);"),
+                    ("settings", "INSERT INTO settings (key, value) VALUES ('px.test', '1');")):
+    s.get("/plans")
+    sql(stmt)
+    t.is_(cache_state(s.get("/plans")), "miss", "a write to %s empties it" % table)
+
+# Every worker: a price change shows at once on each of them, while
+# nothing else empties their caches.
+s.stop()
+s = Stack(workers=3).start()
+
+
+def spread(n=60, threads=6):
+    """n GET /plans from parallel clients, so that every worker serves
+    some: (bodies, {pid: [cache states in the order that worker served]})
+    read from the log, where each worker's lines are in its own order."""
+    import threading
+    skip = len(s.log_lines())
+    bodies, ids, lock = [], set(), threading.Lock()
+
+    def client(k):
+        for _ in range(k):
+            r = s.get("/plans")
+            with lock:
+                bodies.append(r.text)
+                ids.add(r.header("x-request-id"))
+    th = [threading.Thread(target=client, args=(n // threads,)) for _ in range(threads)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    lines = []
+    wait_for(lambda: len([x for x in s.log_lines()[skip:] if x.get("id") in ids]) == len(ids), 10)
+    for x in s.log_lines()[skip:]:
+        if x.get("id") in ids:
+            lines.append(x)
+    per = {}
+    for x in lines:
+        per.setdefault(x.get("pid"), []).append(x.get("cache"))
+    return bodies, per
+
+
+pids = set(s.worker_pids())
+t.is_(len(pids), 3, "three workers")
+_, warm = spread()
+t.ok(set(warm) == pids and all("hit" in v for v in warm.values()), "every worker has /plans cached", warm)
+sql("UPDATE plans SET price_minor = 497 WHERE slug = 'fra-vless-starter';")
+bodies, after = spread()
+t.ok(len(bodies) == 60 and all("$4.97" in b and "$4.98" not in b for b in bodies),
+     "after a price change every response, from every worker, shows the new price at once")
+t.ok(set(after) == pids and all(v[0] == "miss" and set(v[1:]) <= {"hit"} for v in after.values()),
+     "each worker missed once, then served the new page from its cache", after)
+# And with the other workers busy with sign-ins and job writes, the
+# catalog stays cached on all of them.
+b2 = Browser(s)
+b2.form("/register", "/register", {"email": "busy@example.com", "name": "Busy",
+                                   "password": "correct horse battery staple", "terms": "1"})
+b2.form("/login", "/login", {"email": "busy@example.com", "password": "correct horse battery staple"})
+sql("UPDATE jobs SET attempts = attempts + 1;")
+_, busy = spread()
+t.ok(set(busy) == pids and all(set(v) == {"hit"} for v in busy.values()),
+     "after sign-ins and job writes on the workers, every /plans is still a hit", busy)
 
 # Off switch.
 s.stop()
