@@ -54,21 +54,21 @@ api_me(struct request *r)
 {
 	const struct principal *p = r->api;
 	struct json_object *o, *t, *perms;
-	sqlite3_stmt *st = db_q(r, Q_API_TOKEN_INFO);
+	struct stmt *st = db_q(r->db, Q_API_TOKEN_INFO);
 	const char *prefix;
 	int64_t	 expires = 0, created;
 	int	 has_expiry;
 	size_t	 i;
 
 	/* All SQL first: a failure past here would leak the JSON objects. */
-	db_bind_int(r, st, ":id", p->token_id);
-	if (db_step(r, st) != DB_ROW)
+	db_bind_int(r->db, st, ":id", p->token_id);
+	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 500, "token %lld vanished", (long long)p->token_id);
-	prefix = db_text(r, st, 0);
+	prefix = db_text(r->db, st, 0);
 	if ((has_expiry = !db_is_null(st, 1)))
 		expires = db_int(st, 1);
 	created = db_int(st, 2);
-	sqlite3_reset(st);
+	db_reset(st);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "kind", json_object_new_string(

@@ -48,8 +48,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sqlite3.h>
-
 #include "cache.h"
 #include "db.h"
 #include "http.h"
@@ -178,20 +176,13 @@ anonymous_get(const struct request *r)
 	return 1;
 }
 
-/* Rule 3: the catalog version, or -1 on an error (or no table).  The
- * statement runs in its own read transaction, so it sees every commit,
- * this connection's and others'. */
+/* Rule 3: the catalog version.  The statement runs in its own read
+ * transaction, so it sees every commit, this connection's and others';
+ * a database error ends the request (db.h). */
 static int64_t
-catalog_version(struct app *app)
+catalog_version(struct request *r)
 {
-	sqlite3_stmt *st = app->stmts[Q_CATALOG_VERSION];
-	int64_t	 v = -1;
-
-	sqlite3_reset(st);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return v;
+	return db_one_int(r->db, db_q(r->db, Q_CATALOG_VERSION), -1);
 }
 
 int
@@ -210,7 +201,7 @@ cache_lookup(struct request *r)
 			r->cache = "bypass";
 		return 0;
 	}
-	v = catalog_version(r->app);
+	v = catalog_version(r);
 	if (v < 0 || v != c->version) {
 		cache_clear(c);
 		c->version = v;
@@ -276,7 +267,7 @@ cache_store(struct request *r)
 		return;
 	/* The catalog changed while the page was rendered (here or in
 	 * another process): the page may mix both; keep nothing. */
-	if (catalog_version(r->app) != c->version)
+	if (catalog_version(r) != c->version)
 		return;
 	cost = sizeof(*e) + c->key.len + 1 + r->out->len +
 	    (r->resp_ctype ? strlen(r->resp_ctype) + 1 : 0);

@@ -5,13 +5,12 @@
 #ifndef PX_CATALOG_H
 #define PX_CATALOG_H
 
-#include <sqlite3.h>
-
 struct request;
+struct stmt;
 struct vm;
 
 /* Fill m from a row whose columns are PLAN_COLS (sql.c). */
-void	plan_fill(struct request *, struct vm *, sqlite3_stmt *);
+void	plan_fill(struct request *, struct vm *, struct stmt *);
 /* Human name of a protocol ("vless" -> "VLESS"). */
 const char *protocol_label(const char *);
 

@@ -15,6 +15,7 @@ int	cmd_user(const struct conf *, int argc, char **argv);
 int	cmd_work(const struct conf *, int argc, char **argv);
 int	cmd_cron(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);
+int	cmd_job(const struct conf *, int argc, char **argv);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_arena(const struct conf *, int argc, char **argv);

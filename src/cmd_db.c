@@ -15,7 +15,7 @@ int
 cmd_migrate(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024];
-	sqlite3	*db;
+	struct db *db;
 	int	 n, v;
 
 	(void)argc;
@@ -27,12 +27,12 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 	n = db_migrate(db, c->sql_dir, err, sizeof(err));
 	if (n < 0) {
 		fprintf(stderr, "1000proxy: migrate: %s\n", err);
-		sqlite3_close(db);
+		db_close(db);
 		return 1;
 	}
 	v = db_schema_version(db);
 	printf("schema at version %d (%d migration%s applied)\n", v, n, n == 1 ? "" : "s");
-	sqlite3_close(db);
+	db_close(db);
 	return v >= PX_SCHEMA_VERSION ? 0 : 1;
 }
 
@@ -46,7 +46,7 @@ int
 cmd_test_migrate(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024];
-	sqlite3	*db;
+	struct db *db;
 	int	 n;
 
 	(void)argc;
@@ -59,19 +59,19 @@ cmd_test_migrate(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: migrate: %s\n", err);
 	printf("foreign_keys=%d legacy_alter_table=%d autocommit=%d\n",
 	    db_query_int(db, sql_mig_fk_enabled), db_query_int(db, sql_mig_legacy_enabled),
-	    sqlite3_get_autocommit(db));
-	sqlite3_close(db);
+	    !db_in_tx(db));
+	db_close(db);
 	return n < 0 ? 1 : 0;
 }
 
-/* seed --demo: the demo catalog, once; refuses a database with plans. */
+/* seed --demo: the demo catalog, once; refuses a database with plans.
+ * The seed is a script (db_exec); a database error ends the command. */
 int
 cmd_seed(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024], path[4096], *sql;
-	sqlite3	*db;
-	sqlite3_stmt *st;
-	int	 have = 0;
+	struct db *db;
+	int64_t	 have;
 
 	if (argc < 2 || strcmp(argv[1], "--demo") != 0) {
 		fprintf(stderr, "usage: 1000proxy seed --demo\n");
@@ -83,51 +83,35 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 	}
 	if (db_schema_version(db) < PX_SCHEMA_VERSION) {
 		fprintf(stderr, "1000proxy: run `1000proxy migrate` first\n");
-		sqlite3_close(db);
+		db_close(db);
 		return 1;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM plans", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		have = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (have > 0) {
-		printf("demo data already present (%d plans); nothing done\n", have);
-		sqlite3_close(db);
+	if (db_prepare_all(db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "1000proxy: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	if ((have = db_one_int(db, db_q(db, Q_PLANS_TOTAL), 0)) > 0) {
+		printf("demo data already present (%lld plans); nothing done\n", (long long)have);
+		db_close(db);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/demo/seed.sql", c->sql_dir);
 	if ((sql = file_read(path)) == NULL) {
 		fprintf(stderr, "1000proxy: %s: cannot read\n", path);
-		sqlite3_close(db);
+		db_close(db);
 		return 1;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) != 0 ||
-	    db_exec(db, sql, err, sizeof(err)) != 0 ||
-	    db_exec(db, "COMMIT", err, sizeof(err)) != 0) {
+	if (db_exec_tx(db, sql, err, sizeof(err)) != 0) {
 		fprintf(stderr, "1000proxy: seed: %s\n", err);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		free(sql);
-		sqlite3_close(db);
+		db_close(db);
 		return 1;
 	}
 	free(sql);
 	printf("demo data loaded\n");
-	sqlite3_close(db);
+	db_close(db);
 	return 0;
-}
-
-/* One integer from a query, -1 on error. */
-static long long
-one(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /*
@@ -154,14 +138,13 @@ cmd_check(const struct conf *c, int argc, char **argv)
 		return 1;
 	}
 	printf("ok schema version %d, %d statements, templates\n", db_schema_version(app.db), (int)Q__MAX);
-	n = one(app.db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'");
+	n = db_integrity_problems(app.db);
 	printf("%s integrity_check\n", n == 0 ? "ok" : "FAIL");
 	bad |= n != 0;
-	n = one(app.db, "SELECT count(*) FROM pragma_foreign_key_check");
+	n = db_foreign_key_problems(app.db);
 	printf("%s foreign_key_check\n", n == 0 ? "ok" : "FAIL");
 	bad |= n != 0;
-	n = one(app.db, "SELECT count(*) FROM wallets w WHERE w.balance_minor <> "
-	    "(SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t WHERE t.wallet_id = w.id)");
+	n = db_one_int(app.db, db_q(app.db, Q_CHECK_WALLETS), -1);
 	printf("%s wallet balances equal their ledgers%s\n", n == 0 ? "ok" : "FAIL",
 	    n > 0 ? " (some differ)" : "");
 	bad |= n != 0;

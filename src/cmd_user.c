@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
@@ -65,16 +66,23 @@ static int
 user_add(const struct conf *c, int argc, char **argv)
 {
 	const char *role = "super_admin", *name = "", *email = NULL, *why;
+	static const struct actor cli = { "cli", 0, NULL, NULL };
 	char	 pw[256], pw2[256], phc[PHC_MAX], err[512];
-	sqlite3	*db;
-	sqlite3_stmt *st = NULL;
-	int	 i, tty, rc = 1, step;
+	struct db *db;
+	struct stmt *st;
+	struct arena *a;
+	int	 i, tty, rc = 1, test_fail_after_audit = 0;
 
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
 			role = argv[++i];
 		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
 			name = argv[++i];
+		else if (strcmp(argv[i], "--test-fail-after-audit") == 0 && c->test_routes)
+			/* Test mode only (test_routes = yes; t/15-dblayer.t): break a
+			 * constraint after the staff row and its audit row, to show
+			 * that a command's transaction rolls back whole. */
+			test_fail_after_audit = 1;
 		else if (argv[i][0] == '-') {
 			fprintf(stderr, "usage: 1000proxy user add [--role ROLE] [--name NAME] EMAIL\n");
 			return 2;
@@ -112,57 +120,40 @@ user_add(const struct conf *c, int argc, char **argv)
 	}
 	explicit_bzero(pw, sizeof(pw));
 	explicit_bzero(pw2, sizeof(pw2));
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	/* A database error ends the command (db.h): the transaction rolls
+	 * back, the message goes to stderr, exit status 1. */
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: %s\n", err);
 		return 1;
 	}
-	if (db_schema_version(db) < PX_SCHEMA_VERSION) {
-		fprintf(stderr, "1000proxy: the database is behind: run `1000proxy migrate`\n");
-		goto out;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) != 0)
-		goto fail;
-	if (sqlite3_prepare_v2(db, "INSERT INTO staff (email, name, password_hash, role_id) "
-	    "SELECT ?1, ?2, ?3, id FROM roles WHERE name = ?4", -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, phc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if ((step & 0xff) == SQLITE_CONSTRAINT) {
+	db_set_arena(db, a = arena_new(1024));
+	db_begin(db);
+	st = db_q(db, Q_STAFF_CREATE);
+	db_bind_text(db, st, ":email", email);
+	db_bind_text(db, st, ":name", name);
+	db_bind_text(db, st, ":hash", phc);
+	db_bind_text(db, st, ":role", role);
+	/* The one constraint expected here: the email's UNIQUE. */
+	if (db_step_try(db, st) == DB_CONSTRAINT) {
 		fprintf(stderr, "1000proxy: a staff account with that email exists\n");
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	if (step != SQLITE_DONE)
-		goto fail;
-	if (sqlite3_changes(db) != 1) {
+	if (db_changes(db) != 1) {
 		fprintf(stderr, "1000proxy: no role \"%s\" (super_admin, manager, support, analyst)\n", role);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "INSERT INTO audit_log (actor_kind, action, target, detail) "
-	    "VALUES ('system', 'staff.create', 'staff:' || ?1, 'role ' || ?2 || ' via command line')",
-	    -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(db));
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	if (db_exec(db, "COMMIT", err, sizeof(err)) != 0)
-		goto fail;
+	audit(db, &cli, "staff.create", arena_printf(a, "staff:%lld", (long long)db_last_id(db)),
+	    "role %s via command line", role);
+	if (test_fail_after_audit)
+		db_step(db, db_q(db, Q_TEST_CONSTRAINT));
+	db_commit(db);
 	printf("staff account %s created with role %s; TOTP enrolment happens at the first sign-in\n",
 	    email, role);
 	rc = 0;
-	goto out;
-fail:
-	fprintf(stderr, "1000proxy: %s\n", sqlite3_errmsg(db));
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_rollback(db);
+	db_close(db);
+	arena_free(a);
 	return rc;
 }
 
@@ -170,24 +161,23 @@ static int
 user_list(const struct conf *c)
 {
 	char	 err[512];
-	sqlite3	*db;
-	sqlite3_stmt *st;
+	struct db *db;
+	struct stmt *st;
+	struct arena *a;
 
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: %s\n", err);
 		return 1;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT s.email, r.name, s.state, s.totp_enabled_at IS NOT NULL "
-	    "FROM staff s JOIN roles r ON r.id = s.role_id ORDER BY s.email", -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "1000proxy: %s\n", sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return 1;
+	db_set_arena(db, a = arena_new(4096));
+	st = db_q(db, Q_STAFF_LIST_ALL);
+	while (db_step(db, st) == DB_ROW) {
+		printf("%s\t%s\t%s\t%s\n", db_text(db, st, 0), db_text(db, st, 1),
+		    db_text(db, st, 2), db_int(st, 3) ? "totp" : "no-totp");
+		arena_reset(a);
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("%s\t%s\t%s\t%s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-		    sqlite3_column_text(st, 2), sqlite3_column_int(st, 3) ? "totp" : "no-totp");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_close(db);
+	arena_free(a);
 	return 0;
 }
 

@@ -40,6 +40,12 @@ struct conf {
 	int64_t	 retry_base;
 	int64_t	 retry_cap;
 	int64_t	 retry_max_age;
+	int64_t	 work_runners;
+	int64_t	 work_lease;
+	int64_t	 work_mail_lanes;
+	int64_t	 work_gateway_lanes;
+	int64_t	 panel_timeout;
+	int64_t	 job_keep_days;
 	char	*run_dir;
 	char	*common_passwords;
 	int64_t	 argon2_m_kib;

@@ -27,7 +27,8 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
 {
 	struct spool_recovery rec;
 	char	 err[1024];
-	sqlite3	*db;
+	struct db *db;
+	struct arena *a;
 	long	 holder;
 	int	 fd, rc;
 
@@ -42,14 +43,18 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
 		return 1;
 	}
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	/* A database error ends the task (db.h): stderr, exit 1. */
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: cron reconcile: %s\n", err);
 		if (fd >= 0)
 			close(fd);
 		return 1;
 	}
+	a = arena_new(4096);
+	db_set_arena(db, a);
 	rc = spool_recover(c, db, fd >= 0, &rec, err, sizeof(err));
-	sqlite3_close(db);
+	db_close(db);
+	arena_free(a);
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0) {
@@ -68,52 +73,43 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
  * email tokens spent or expired more than keep seconds ago, and throttle
  * rows that lock nothing and last failed more than a day ago.  One
  * transaction; idempotent, so two runs at once are harmless.  The audit
- * log and the ledgers are never pruned.
+ * log and the ledgers are never pruned.  A database error ends the task
+ * (db.h): the transaction rolls back, stderr, exit 1.
  */
 static int
 prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 {
-	static const char *const sql[] = {
-		"DELETE FROM sessions WHERE expires_at < unixepoch()",
-		"DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < unixepoch() - ?1",
-		"DELETE FROM login_throttle WHERE locked_until < unixepoch() AND "
-		    "last_failure_at < unixepoch() - 86400",
-	};
+	static const enum q q[] = { Q_PRUNE_SESSIONS, Q_PRUNE_EMAIL_TOKENS, Q_PRUNE_THROTTLE };
 	static const char *const what[] = { "expired sessions", "spent email tokens", "idle throttle rows" };
-	sqlite3	*db;
-	sqlite3_stmt *st;
+	struct db *db;
+	struct stmt *st;
 	size_t	 i;
-	int	 n[3] = { 0, 0, 0 };
+	int64_t	 n[3] = { 0, 0, 0 }, jobs = 0;
 
-	if ((db = db_open(c->database, c->cache_size_kb, err, errsz)) == NULL)
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, errsz)) == NULL)
 		return -1;
-	if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0)
-		goto fail;
-	for (i = 0; i < NELEM(sql); i++) {
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK) {
-			snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-			goto fail;
-		}
-		if (sqlite3_bind_parameter_count(st) > 0)
-			sqlite3_bind_int64(st, 1, keep);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-			sqlite3_finalize(st);
-			goto fail;
-		}
-		n[i] = sqlite3_changes(db);
-		sqlite3_finalize(st);
+	db_begin(db);
+	for (i = 0; i < NELEM(q); i++) {
+		st = db_q(db, q[i]);
+		if (q[i] == Q_PRUNE_EMAIL_TOKENS)
+			db_bind_int(db, st, ":keep", keep);
+		db_step(db, st);
+		n[i] = db_changes(db);
 	}
-	if (db_exec(db, "COMMIT", err, errsz) != 0)
-		goto fail;
-	sqlite3_close(db);
-	for (i = 0; i < NELEM(sql); i++)
-		printf("prune: %d %s removed\n", n[i], what[i]);
+	/* Finished job rows (done or discarded) older than job_keep_days,
+	 * except those a proof of effect references (sql.c Q_JOB_PRUNE
+	 * says which); failed rows stay for staff. */
+	st = db_q(db, Q_JOB_PRUNE);
+	db_bind_int(db, st, ":before", now_unix() - c->job_keep_days * 86400);
+	while (db_step(db, st) == DB_ROW)
+		jobs++;
+	db_commit(db);
+	db_close(db);
+	for (i = 0; i < NELEM(q); i++)
+		printf("prune: %lld %s removed\n", (long long)n[i], what[i]);
+	printf("prune: %lld finished job row%s older than %lld day%s removed\n", (long long)jobs,
+	    jobs == 1 ? "" : "s", (long long)c->job_keep_days, c->job_keep_days == 1 ? "" : "s");
 	return 0;
-fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(db);
-	return -1;
 }
 
 /* prune [DAYS]: delete done/ files older than DAYS (default 7), and the
@@ -146,7 +142,7 @@ static const struct {
 } tasks[] = {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
-	    "spent email tokens and idle throttle rows" },
+	    "spent email tokens, idle throttle rows, and finished job rows after job_keep_days" },
 };
 
 int

@@ -1,19 +1,43 @@
 /*
- * db.c: opening the database, migrations, the statement table and the
- * request-side helpers.  The error contract is in db.h.
+ * db.c: the SQLite backend of the data layer: opening the database,
+ * migrations, the statement table and the helpers every unit of work
+ * uses.  The error contract is in db.h.  This is the only file that
+ * includes sqlite3.h or calls sqlite3_*.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sqlite3.h>
+
 #include "db.h"
-#include "http.h"
 #include "log.h"
+
+/* How long a statement waits for another connection's write lock;
+ * bookkeeping writes wait only briefly and give up (db_bookkeep). */
+#define DB_BUSY_MS	5000
+#define DB_BOOKKEEP_BUSY_MS 100
+
+struct stmt {
+	sqlite3_stmt	*s;
+	struct db	*db;
+	enum q		 id;
+};
+
+struct db {
+	sqlite3		*h;
+	struct stmt	*st;		/* Q__MAX of them once prepared, else NULL */
+	sqlite3_stmt	*data_version;	/* prepared on first use */
+	struct arena	*a;		/* the unit of work's (db_set_arena) */
+	db_fail_fn	 fail;		/* NULL: stderr and exit(1) */
+	void		*fail_ctx;
+};
 
 /*
  * Test mode only: SQL's unixepoch() (no argument) is now_unix(), so SQL
@@ -31,9 +55,10 @@ test_unixepoch(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(cx, now_unix());
 }
 
-sqlite3 *
+struct db *
 db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 {
+	struct db *d;
 	sqlite3	*db = NULL;
 	char	 pragma[128], *msg = NULL;
 	int	 rc, on = 1, off = 0;
@@ -46,7 +71,7 @@ db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 		return NULL;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
 	/* Hardening: no writes to the schema by SQL tricks, no functions
 	 * from the schema running with our privileges, and no "double
 	 * quoted strings" silently becoming string literals. */
@@ -71,12 +96,66 @@ db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 		sqlite3_close(db);
 		return NULL;
 	}
-	return db;
+	d = xcalloc(1, sizeof(*d));
+	d->h = db;
+	return d;
+}
+
+struct db *
+db_open_ready(const char *path, int64_t cache_kb, char *err, size_t errsz)
+{
+	struct db *d;
+	int	 v;
+
+	if ((d = db_open(path, cache_kb, err, errsz)) == NULL)
+		return NULL;
+	v = db_schema_version(d);
+	if (v != PX_SCHEMA_VERSION) {
+		if (v < PX_SCHEMA_VERSION)
+			snprintf(err, errsz, "%s: schema version %d is behind this program's %d: "
+			    "run `1000proxy migrate`", path, v, PX_SCHEMA_VERSION);
+		else
+			snprintf(err, errsz, "%s: schema version %d is newer than this program's %d",
+			    path, v, PX_SCHEMA_VERSION);
+		db_close(d);
+		return NULL;
+	}
+	if (db_prepare_all(d, err, errsz) != 0) {
+		db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void
+finalize_all(struct db *d)
+{
+	int	 i;
+
+	if (d->st != NULL) {
+		for (i = 0; i < Q__MAX; i++)
+			sqlite3_finalize(d->st[i].s);
+		free(d->st);
+		d->st = NULL;
+	}
+	sqlite3_finalize(d->data_version);
+	d->data_version = NULL;
+}
+
+void
+db_close(struct db *d)
+{
+	if (d == NULL)
+		return;
+	finalize_all(d);
+	sqlite3_close(d->h);
+	free(d);
 }
 
 int
-db_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
+db_exec(struct db *d, const char *sql, char *err, size_t errsz)
 {
+	sqlite3	*db = d->h;
 	char	*msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -88,7 +167,19 @@ db_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 }
 
 int
-db_query_int(sqlite3 *db, const char *sql)
+db_exec_tx(struct db *d, const char *sql, char *err, size_t errsz)
+{
+	if (db_exec(d, "BEGIN IMMEDIATE", err, errsz) != 0)
+		return -1;
+	if (db_exec(d, sql, err, errsz) != 0 || db_exec(d, "COMMIT", err, errsz) != 0) {
+		db_rollback(d);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+raw_query_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	int	 v = -1;
@@ -101,10 +192,31 @@ db_query_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-int
-db_schema_version(sqlite3 *db)
+/* sqlite3_exec on the raw handle: the migration runner works below the
+ * statement table (a database before its first migration has none). */
+static int
+raw_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 {
-	int	 v = db_query_int(db, sql_mig_version);
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_query_int(struct db *d, const char *sql)
+{
+	return raw_query_int(d->h, sql);
+}
+
+int
+db_schema_version(struct db *d)
+{
+	int	 v = raw_query_int(d->h, sql_mig_version);
 
 	return v < 0 ? 0 : v;
 }
@@ -250,14 +362,14 @@ mig_apply(sqlite3 *db, int v, const char *name, const char *sql, char *err, size
 	int	 rebuild = mig_is_rebuild(sql), rc = -1;
 
 	if (rebuild) {
-		if (db_exec(db, sql_mig_rebuild_on, err, errsz) != 0)
+		if (raw_exec(db, sql_mig_rebuild_on, err, errsz) != 0)
 			goto restore;
-		if (db_query_int(db, sql_mig_fk_enabled) != 0) {
+		if (raw_query_int(db, sql_mig_fk_enabled) != 0) {
 			snprintf(err, errsz, "foreign keys did not turn off (a transaction is open)");
 			goto restore;
 		}
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0)
+	if (raw_exec(db, "BEGIN IMMEDIATE", err, errsz) != 0)
 		goto restore;
 	sqlite3_set_authorizer(db, mig_authorize, &g);
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -279,7 +391,7 @@ mig_apply(sqlite3 *db, int v, const char *name, const char *sql, char *err, size
 	if (rebuild && mig_fk_check(db, err, errsz) != 0)
 		goto rollback;
 	if (mig_record(db, v, name, err, errsz) != 0 ||
-	    db_exec(db, "COMMIT", err, errsz) != 0)
+	    raw_exec(db, "COMMIT", err, errsz) != 0)
 		goto rollback;
 	rc = 0;
 	goto restore;
@@ -290,8 +402,8 @@ restore:
 	if (rebuild) {
 		char	 e2[256] = "";
 
-		if (db_exec(db, sql_mig_rebuild_off, e2, sizeof(e2)) != 0 ||
-		    db_query_int(db, sql_mig_fk_enabled) != 1) {
+		if (raw_exec(db, sql_mig_rebuild_off, e2, sizeof(e2)) != 0 ||
+		    raw_query_int(db, sql_mig_fk_enabled) != 1) {
 			if (rc == 0)
 				snprintf(err, errsz, "foreign keys could not be turned back on: %s", e2);
 			rc = -1;
@@ -301,17 +413,18 @@ restore:
 }
 
 int
-db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
+db_migrate(struct db *dbh, const char *dir, char *err, size_t errsz)
 {
+	sqlite3	*db = dbh->h;
 	DIR	*d;
 	struct dirent *de;
 	char	**names = NULL;
 	size_t	 n = 0, i;
 	int	 have, applied = 0, rc = 0;
 
-	if (db_exec(db, sql_mig_table, err, errsz) != 0)
+	if (raw_exec(db, sql_mig_table, err, errsz) != 0)
 		return -1;
-	have = db_schema_version(db);
+	have = db_schema_version(dbh);
 	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errsz, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -365,179 +478,361 @@ db_migrate(sqlite3 *db, const char *dir, char *err, size_t errsz)
 }
 
 int
-db_prepare_all(sqlite3 *db, sqlite3_stmt ***out, char *err, size_t errsz)
+db_prepare_all(struct db *d, char *err, size_t errsz)
 {
-	sqlite3_stmt **st = xcalloc(Q__MAX + 1, sizeof(*st));
+	struct stmt *st;
 	int	 i;
 
+	finalize_all(d);
+	st = xcalloc(Q__MAX, sizeof(*st));
 	for (i = 0; i < Q__MAX; i++) {
+		st[i].db = d;
+		st[i].id = (enum q)i;
 		if (sql_text[i] == NULL ||
-		    sqlite3_prepare_v3(db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st[i], NULL) != SQLITE_OK) {
+		    sqlite3_prepare_v3(d->h, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+		    &st[i].s, NULL) != SQLITE_OK) {
 			snprintf(err, errsz, "statement %s: %s", sql_name[i] ? sql_name[i] : "?",
-			    sql_text[i] ? sqlite3_errmsg(db) : "no SQL");
-			db_finalize_all(st);
-			*out = NULL;
+			    sql_text[i] ? sqlite3_errmsg(d->h) : "no SQL");
+			d->st = st;
+			finalize_all(d);
 			return -1;
 		}
 	}
-	*out = st;
+	d->st = st;
 	return 0;
 }
 
 void
-db_finalize_all(sqlite3_stmt **st)
+db_reset_all(struct db *d)
 {
 	int	 i;
 
-	if (st == NULL)
+	if (d == NULL || d->st == NULL)
 		return;
 	for (i = 0; i < Q__MAX; i++)
-		sqlite3_finalize(st[i]);
-	free(st);
+		if (d->st[i].s != NULL && sqlite3_stmt_busy(d->st[i].s))
+			sqlite3_reset(d->st[i].s);
+	if (d->data_version != NULL)
+		sqlite3_reset(d->data_version);
+}
+
+/* ---- the unit of work ---- */
+
+void
+db_set_arena(struct db *d, struct arena *a)
+{
+	d->a = a;
 }
 
 void
-db_reset_all(sqlite3_stmt **st)
+db_on_fail(struct db *d, db_fail_fn fn, void *ctx)
 {
-	int	 i;
-
-	for (i = 0; i < Q__MAX; i++)
-		if (st[i] != NULL && sqlite3_stmt_busy(st[i]))
-			sqlite3_reset(st[i]);
+	d->fail = fn;
+	d->fail_ctx = ctx;
 }
 
-/* ---- request side ---- */
-
-sqlite3_stmt *
-db_q(struct request *r, enum q id)
+void
+db_fail(struct db *d, const char *fmt, ...)
 {
-	sqlite3_stmt *st = r->app->stmts[id];
+	va_list	 ap;
+	char	 msg[1024];
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Whatever the unit of work had written goes. */
+	db_rollback(d);
+	db_reset_all(d);
+	if (d->fail == NULL) {
+		fprintf(stderr, "1000proxy: database: %s\n", msg);
+		exit(1);
+	}
+	d->fail(d->fail_ctx, msg);
+	/* A fail handler that returns breaks the contract: carrying on
+	 * after a rolled-back transaction could commit half a change. */
+	abort();
+}
+
+struct stmt *
+db_q(struct db *d, enum q id)
+{
+	struct stmt *st;
+
+	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
+		db_fail(d, "statement %d used before the statements were prepared", (int)id);
+	st = &d->st[id];
+	sqlite3_reset(st->s);
+	sqlite3_clear_bindings(st->s);
 	return st;
 }
 
 static int
-bind_index(struct request *r, sqlite3_stmt *st, const char *name)
+bind_index(struct db *d, struct stmt *st, const char *name)
 {
-	int	 i = sqlite3_bind_parameter_index(st, name);
+	int	 i = sqlite3_bind_parameter_index(st->s, name);
 
 	if (i == 0)
-		req_fail(r, 500, "bind parameter %s not in statement: %s", name, sqlite3_sql(st));
+		db_fail(d, "bind parameter %s not in statement %s", name, sql_name[st->id]);
 	return i;
 }
 
-void
-db_bind_text(struct request *r, sqlite3_stmt *st, const char *name, const char *v)
+static void
+bind_check(struct db *d, struct stmt *st, const char *name, int rc)
 {
-	int	 i = bind_index(r, st, name);
-
-	if (v == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	if (rc != SQLITE_OK)
+		db_fail(d, "bind %s in %s: %s", name, sql_name[st->id], sqlite3_errstr(rc));
 }
 
 void
-db_bind_int(struct request *r, sqlite3_stmt *st, const char *name, int64_t v)
+db_bind_text(struct db *d, struct stmt *st, const char *name, const char *v)
 {
-	sqlite3_bind_int64(st, bind_index(r, st, name), v);
+	int	 i = bind_index(d, st, name);
+
+	bind_check(d, st, name, v == NULL ? sqlite3_bind_null(st->s, i) :
+	    sqlite3_bind_text(st->s, i, v, -1, SQLITE_TRANSIENT));
 }
 
 void
-db_bind_null(struct request *r, sqlite3_stmt *st, const char *name)
+db_bind_int(struct db *d, struct stmt *st, const char *name, int64_t v)
 {
-	sqlite3_bind_null(st, bind_index(r, st, name));
+	bind_check(d, st, name, sqlite3_bind_int64(st->s, bind_index(d, st, name), v));
 }
 
 void
-db_bind_blob(struct request *r, sqlite3_stmt *st, const char *name, const void *p, size_t n)
+db_bind_null(struct db *d, struct stmt *st, const char *name)
 {
-	sqlite3_bind_blob(st, bind_index(r, st, name), p, (int)n, SQLITE_TRANSIENT);
+	bind_check(d, st, name, sqlite3_bind_null(st->s, bind_index(d, st, name)));
 }
 
-int
-db_step(struct request *r, sqlite3_stmt *st)
+void
+db_bind_blob(struct db *d, struct stmt *st, const char *name, const void *p, size_t n)
 {
-	int	 rc = sqlite3_step(st);
+	int	 i = bind_index(d, st, name);
+
+	if (n > INT32_MAX)
+		db_fail(d, "bind %s in %s: blob too large", name, sql_name[st->id]);
+	bind_check(d, st, name, sqlite3_bind_blob(st->s, i, p, (int)n, SQLITE_TRANSIENT));
+}
+
+static int
+step(struct db *d, struct stmt *st, int try)
+{
+	int	 rc = sqlite3_step(st->s);
 
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
 		return DB_DONE;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		log_msg(r, "constraint: %s", sqlite3_errmsg(r->app->db));
-		sqlite3_reset(st);
+	if (try && (rc & 0xff) == SQLITE_CONSTRAINT) {
+		log_sys("db", "%s: expected constraint: %s", sql_name[st->id], sqlite3_errmsg(d->h));
+		sqlite3_reset(st->s);
 		return DB_CONSTRAINT;
 	}
-	req_fail(r, 500, "sqlite step: %s (%d)", sqlite3_errmsg(r->app->db), rc);
-}
-
-const char *
-db_text(struct request *r, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t ? arena_strndup(r->a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : "";
-}
-
-int64_t
-db_int(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_int64(st, col);
+	db_fail(d, "%s: %s (%d)", sql_name[st->id], sqlite3_errmsg(d->h), rc);
 }
 
 int
-db_is_null(sqlite3_stmt *st, int col)
+db_step(struct db *d, struct stmt *st)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL;
+	return step(d, st, 0);
+}
+
+int
+db_step_try(struct db *d, struct stmt *st)
+{
+	return step(d, st, 1);
+}
+
+void
+db_reset(struct stmt *st)
+{
+	sqlite3_reset(st->s);
+}
+
+const char *
+db_text(struct db *d, struct stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st->s, col);
+
+	if (t == NULL)
+		return "";
+	if (d->a == NULL)
+		db_fail(d, "%s: text column read with no arena set", sql_name[st->id]);
+	return arena_strndup(d->a, (const char *)t, (size_t)sqlite3_column_bytes(st->s, col));
 }
 
 int64_t
-db_one_int(struct request *r, sqlite3_stmt *st, int64_t dflt)
+db_int(struct stmt *st, int col)
+{
+	return sqlite3_column_int64(st->s, col);
+}
+
+int
+db_is_null(struct stmt *st, int col)
+{
+	return sqlite3_column_type(st->s, col) == SQLITE_NULL;
+}
+
+const void *
+db_blob(struct stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st->s, col);
+
+	*n = (size_t)sqlite3_column_bytes(st->s, col);
+	return p;
+}
+
+int64_t
+db_one_int(struct db *d, struct stmt *st, int64_t dflt)
 {
 	int64_t	 v = dflt;
 
-	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0))
+	if (db_step(d, st) == DB_ROW && !db_is_null(st, 0))
 		v = db_int(st, 0);
-	sqlite3_reset(st);
+	sqlite3_reset(st->s);
 	return v;
 }
 
+int64_t
+db_changes(struct db *d)
+{
+	return sqlite3_changes(d->h);
+}
+
+int64_t
+db_last_id(struct db *d)
+{
+	return sqlite3_last_insert_rowid(d->h);
+}
+
 static void
-exec_or_fail(struct request *r, const char *sql)
+exec_or_fail(struct db *d, const char *sql)
 {
 	char	*msg = NULL;
 
-	if (sqlite3_exec(r->app->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(d->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		char	 copy[256];
 
-		snprintf(copy, sizeof(copy), "%s", msg ? msg : "?");
+		snprintf(copy, sizeof(copy), "%s", msg ? msg : sqlite3_errmsg(d->h));
 		sqlite3_free(msg);
-		req_fail(r, 500, "%s: %s", sql, copy);
+		db_fail(d, "%s: %s", sql, copy);
 	}
 }
 
 void
-db_begin(struct request *r)
+db_begin(struct db *d)
 {
-	exec_or_fail(r, "BEGIN IMMEDIATE");
-	r->in_tx = 1;
+	exec_or_fail(d, "BEGIN IMMEDIATE");
 }
 
 void
-db_commit(struct request *r)
+db_commit(struct db *d)
 {
-	exec_or_fail(r, "COMMIT");
-	r->in_tx = 0;
+	exec_or_fail(d, "COMMIT");
 }
 
 void
-db_rollback(struct request *r)
+db_rollback(struct db *d)
 {
-	if (r->in_tx || !sqlite3_get_autocommit(r->app->db))
-		sqlite3_exec(r->app->db, "ROLLBACK", NULL, NULL, NULL);
-	r->in_tx = 0;
+	if (d != NULL && d->h != NULL && !sqlite3_get_autocommit(d->h))
+		sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_in_tx(struct db *d)
+{
+	return !sqlite3_get_autocommit(d->h);
+}
+
+int
+db_bookkeep(struct db *d, struct stmt *st)
+{
+	int	 rc;
+
+	/* Inside a transaction the write would share its fate (and its
+	 * failure would be the transaction's): refuse, it is a bug. */
+	if (!sqlite3_get_autocommit(d->h)) {
+		log_sys("db", "%s: bookkeeping write inside a transaction, skipped",
+		    sql_name[st->id]);
+		sqlite3_reset(st->s);
+		return -1;
+	}
+	sqlite3_busy_timeout(d->h, DB_BOOKKEEP_BUSY_MS);
+	rc = sqlite3_step(st->s);
+	sqlite3_busy_timeout(d->h, DB_BUSY_MS);
+	sqlite3_reset(st->s);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	/* Busy, full, read-only: the page is served all the same. */
+	log_sys("db", "%s: bookkeeping write skipped: %s (%d)", sql_name[st->id],
+	    sqlite3_errmsg(d->h), rc);
+	return -1;
+}
+
+int
+db_ping(struct db *d)
+{
+	sqlite3_stmt *s;
+	int	 rc;
+
+	if (d->st == NULL)
+		return -1;
+	s = d->st[Q_HEALTH_PING].s;
+	sqlite3_reset(s);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* One integer from a fixed pragma query, -1 on an error. */
+static int64_t
+pragma_count(struct db *d, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t	 v = -1;
+
+	if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int64_t
+db_integrity_problems(struct db *d)
+{
+	return pragma_count(d, "SELECT count(*) FROM pragma_integrity_check "
+	    "WHERE integrity_check <> 'ok'");
+}
+
+int64_t
+db_foreign_key_problems(struct db *d)
+{
+	return pragma_count(d, "SELECT count(*) FROM pragma_foreign_key_check");
+}
+
+int64_t
+db_data_version(struct db *d)
+{
+	int64_t	 v = -1;
+
+	if (d->data_version == NULL &&
+	    sqlite3_prepare_v3(d->h, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+	    &d->data_version, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_reset(d->data_version);
+	if (sqlite3_step(d->data_version) == SQLITE_ROW)
+		v = sqlite3_column_int64(d->data_version, 0);
+	sqlite3_reset(d->data_version);
+	return v;
+}
+
+int64_t
+db_total_changes(struct db *d)
+{
+#if SQLITE_VERSION_NUMBER >= 3037000
+	return sqlite3_total_changes64(d->h);
+#else
+	return sqlite3_total_changes(d->h);
+#endif
 }

@@ -97,5 +97,6 @@ void	page_test_guarded(struct request *);
 void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);
+void	page_test_db_rollback(struct request *);
 
 #endif

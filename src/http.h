@@ -11,12 +11,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "conf.h"
 #include "util.h"
 
 struct cache;
+struct db;
 struct json_object;
 struct views;
 struct vm;
@@ -51,8 +50,7 @@ struct upload {
 /* Worker-wide state: built once at worker start. */
 struct app {
 	struct conf	 conf;
-	sqlite3		*db;
-	sqlite3_stmt	**stmts;	/* indexed by enum q (sql.h) */
+	struct db	*db;		/* the worker's connection (db.h) */
 	struct views	*views;
 	struct cache	*cache;		/* rendered anonymous pages (cache.c) */
 	int		 worker_id;
@@ -64,6 +62,7 @@ struct app {
 
 struct request {
 	struct app	*app;
+	struct db	*db;		/* app->db, bound to this request (req_bind_db) */
 	struct arena	*a;
 	jmp_buf		*fail;		/* req_fail() jumps here */
 	char		 id[17];	/* request id, 16 hex digits */
@@ -98,7 +97,6 @@ struct request {
 	size_t		 body_len;
 
 	const struct route *route;
-	int		 in_tx;
 	int64_t		 user_id;	/* 0: anonymous; logged */
 	struct principal *principal[2];	/* by enum sess_kind (session.h) */
 	struct principal *api;		/* a Bearer token's owner */
@@ -139,6 +137,12 @@ void	resp_json(struct request *, int status);	/* sets type; body written by call
  */
 void	req_fail(struct request *, int status, const char *fmt, ...)
 	    PX_PRINTF(3, 4) PX_NORETURN;
+
+/*
+ * Bind the worker's db to r: r->db, its arena is r's, and a database
+ * error ends r with req_fail(500) (db.h's contract).
+ */
+void	req_bind_db(struct request *);
 
 /* Parsing (request.c).  Returns 0, or an HTTP status with r->error set. */
 struct limits {

@@ -357,21 +357,16 @@ static enum job_rc
 email_run(struct work *w, struct job *j)
 {
 	struct mail *m = arena_zalloc(j->a, sizeof(*m));
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct buf msg;
 	enum job_rc rc;
 	int	 sent = 0;
 
 	j->ctx = m;
 	/* Sent by an earlier run that died before finishing? */
-	if (sqlite3_prepare_v2(w->db, "SELECT 1 FROM mail_log WHERE job_id = ?1", -1, &st,
-	    NULL) != SQLITE_OK) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
-		return JOB_RETRY;
-	}
-	sqlite3_bind_int64(st, 1, j->id);
-	sent = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	st = db_q(w->db, Q_MAIL_LOG_HAS);
+	db_bind_int(w->db, st, ":job", j->id);
+	sent = db_one_int(w->db, st, 0) == 1;
 	if (sent) {
 		m->already = 1;
 		return JOB_DONE;
@@ -389,26 +384,17 @@ static int
 email_record(struct work *w, struct job *j)
 {
 	struct mail *m = j->ctx;
-	sqlite3_stmt *st;
-	int	 rc;
+	struct stmt *st;
 
 	if (m->already)
 		return 0;
-	if (sqlite3_prepare_v2(w->db, "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
-	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(job_id) DO NOTHING", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_text(st, 2, m->rcpt, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->message_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(j->err, sizeof(j->err), "mail_log: %s", sqlite3_errmsg(w->db));
-		return -1;
-	}
+	/* A database error ends the attempt (db.h): the job is retried. */
+	st = db_q(w->db, Q_MAIL_LOG_INSERT);
+	db_bind_int(w->db, st, ":job", j->id);
+	db_bind_text(w->db, st, ":rcpt", m->rcpt);
+	db_bind_text(w->db, st, ":subject", m->subject);
+	db_bind_text(w->db, st, ":msgid", m->message_id);
+	db_step(w->db, st);
 	return 0;
 }
 
@@ -428,7 +414,7 @@ cmd_mail_test(const struct conf *c, int argc, char **argv)
 	char	 err[1024], key[64], rnd[17];
 	unsigned char r[8];
 	const char *to, *ukey = NULL;
-	sqlite3	*db;
+	struct db *db;
 	int64_t	 id;
 	int	 i = 1;
 
@@ -451,7 +437,8 @@ cmd_mail_test(const struct conf *c, int argc, char **argv)
 		snprintf(key, sizeof(key), "mail-test:%s", rnd);
 		ukey = key;
 	}
-	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	/* A database error ends the command (db.h): stderr, exit 1. */
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: %s\n", err);
 		return 1;
 	}
@@ -461,20 +448,11 @@ cmd_mail_test(const struct conf *c, int argc, char **argv)
 	vars = json_object_new_object();
 	json_object_object_add(vars, "address", json_object_new_string(to));
 	json_object_object_add(o, "vars", vars);
-	id = -1;
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == 0 &&
-	    (id = spool_enqueue_db(db, "email", ukey,
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), err, sizeof(err))) > 0 &&
-	    db_exec(db, "COMMIT", err, sizeof(err)) != 0)
-		id = -1;
+	db_begin(db);
+	id = spool_enqueue_db(db, "email", ukey, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	db_commit(db);
 	json_object_put(o);
-	if (id <= 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(db);
-		fprintf(stderr, "1000proxy: mail-test: %s\n", err);
-		return 1;
-	}
-	sqlite3_close(db);
+	db_close(db);
 	spool_wake(c, id, "email");
 	printf("job %" PRId64 "\n", id);
 	return 0;

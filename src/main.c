@@ -35,6 +35,8 @@ usage(FILE *f)
 	    "  work              run the job spool daemon (foreground)\n"
 	    "  cron TASK         run a batch task: reconcile, prune\n"
 	    "  mail-test ADDRESS enqueue a test email to ADDRESS\n"
+	    "  job list|show|retry|discard\n"
+	    "                    list the job rows; retry a failed job, discard a pending one\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -66,6 +68,7 @@ static const struct cmd cmds[] = {
 	{ "work", cmd_work },
 	{ "cron", cmd_cron },
 	{ "mail-test", cmd_mail_test },
+	{ "job", cmd_job },
 	{ "test-unit", cmd_test_unit },
 	{ "test-arena", cmd_test_arena },
 	{ "test-views", cmd_test_views },

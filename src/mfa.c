@@ -50,16 +50,17 @@ int
 mfa_secret_load(struct request *r, enum sess_kind k, int64_t id,
     unsigned char key[TOTP_SECRET_LEN], int64_t *last, int *enabled)
 {
-	sqlite3_stmt *st = db_q(r, kinds[k].q_get);
+	struct stmt *st = db_q(r->db, kinds[k].q_get);
+	const void *sealed;
 	size_t	 n, klen = 0;
 	int	 ok = 0;
 
-	db_bind_int(r, st, ":id", id);
-	if (db_step(r, st) == DB_ROW && !db_is_null(st, 0)) {
+	db_bind_int(r->db, st, ":id", id);
+	if (db_step(r->db, st) == DB_ROW && !db_is_null(st, 0)) {
 		/* Only a seal of exactly one secret's length can open to one. */
-		n = (size_t)sqlite3_column_bytes(st, 0);
+		sealed = db_blob(st, 0, &n);
 		if (n == SEAL_LEN(TOTP_SECRET_LEN) &&
-		    unseal(key, TOTP_SECRET_LEN, &klen, r->app->key, sqlite3_column_blob(st, 0), n,
+		    unseal(key, TOTP_SECRET_LEN, &klen, r->app->key, sealed, n,
 		    totp_aad(r, k, id)) == 0 && klen == TOTP_SECRET_LEN)
 			ok = 1;
 		if (enabled != NULL)
@@ -67,7 +68,7 @@ mfa_secret_load(struct request *r, enum sess_kind k, int64_t id,
 		if (last != NULL)
 			*last = db_int(st, 2);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return ok;
 }
 
@@ -77,16 +78,16 @@ mfa_secret_new(struct request *r, enum sess_kind k, int64_t id,
 {
 	unsigned char blob[SEAL_LEN(TOTP_SECRET_LEN)];
 	size_t	 n;
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	totp_secret_new(key);
 	if (seal(blob, sizeof(blob), &n, r->app->key, key, TOTP_SECRET_LEN,
 	    totp_aad(r, k, id)) != 0)
 		req_fail(r, 500, "sealing a TOTP secret failed");
-	st = db_q(r, kinds[k].q_pending);
-	db_bind_blob(r, st, ":sealed", blob, n);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
+	st = db_q(r->db, kinds[k].q_pending);
+	db_bind_blob(r->db, st, ":sealed", blob, n);
+	db_bind_int(r->db, st, ":id", id);
+	db_step(r->db, st);
 }
 
 int
@@ -95,7 +96,7 @@ mfa_totp_accept(struct request *r, enum sess_kind k, int64_t id, const char *cod
 {
 	unsigned char key[TOTP_SECRET_LEN];
 	int64_t	 last = 0, step = 0;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int	 enabled = 0, ok;
 
 	if (!mfa_secret_load(r, k, id, key, &last, &enabled))
@@ -109,11 +110,11 @@ mfa_totp_accept(struct request *r, enum sess_kind k, int64_t id, const char *cod
 	if (!ok)
 		return 0;
 	/* Another worker may have taken this step a moment ago. */
-	st = db_q(r, kinds[k].q_step);
-	db_bind_int(r, st, ":id", id);
-	db_bind_int(r, st, ":step", step);
-	db_step(r, st);
-	return sqlite3_changes(r->app->db) == 1;
+	st = db_q(r->db, kinds[k].q_step);
+	db_bind_int(r->db, st, ":id", id);
+	db_bind_int(r->db, st, ":step", step);
+	db_step(r->db, st);
+	return db_changes(r->db) == 1;
 }
 
 int
@@ -122,33 +123,37 @@ mfa_recovery_accept(struct request *r, enum sess_kind k, int64_t id, const char 
 	const struct mfa_kind *mk = &kinds[k];
 	char	 norm[RC_NORM_LEN];
 	unsigned char h[RC_HASH_LEN];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 hit = 0;
 
 	if (code == NULL || recovery_code_normalise(norm, code) != 0)
 		return 0;
 	/* Every unused code is hashed, found or not: the same work either way. */
-	st = db_q(r, mk->q_rc_unused);
-	db_bind_int(r, st, mk->owner, id);
-	while (db_step(r, st) == DB_ROW) {
-		if (sqlite3_column_bytes(st, 1) != RC_HASH_LEN ||
-		    sqlite3_column_bytes(st, 2) != RC_SALT_LEN)
+	st = db_q(r->db, mk->q_rc_unused);
+	db_bind_int(r->db, st, mk->owner, id);
+	while (db_step(r->db, st) == DB_ROW) {
+		const void *ch, *salt;
+		size_t	 chn, saltn;
+
+		ch = db_blob(st, 1, &chn);
+		salt = db_blob(st, 2, &saltn);
+		if (chn != RC_HASH_LEN || saltn != RC_SALT_LEN)
 			continue;
-		if (recovery_code_hash(h, norm, sqlite3_column_blob(st, 2)) == 0 &&
-		    CRYPTO_memcmp(h, sqlite3_column_blob(st, 1), RC_HASH_LEN) == 0 && hit == 0)
+		if (recovery_code_hash(h, norm, salt) == 0 &&
+		    CRYPTO_memcmp(h, ch, RC_HASH_LEN) == 0 && hit == 0)
 			hit = db_int(st, 0);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	OPENSSL_cleanse(norm, sizeof(norm));
 	OPENSSL_cleanse(h, sizeof(h));
 	if (hit == 0)
 		return 0;
-	st = db_q(r, mk->q_rc_use);
-	db_bind_int(r, st, ":id", hit);
+	st = db_q(r->db, mk->q_rc_use);
+	db_bind_int(r->db, st, ":id", hit);
 	if (mk->use_owner)
-		db_bind_int(r, st, mk->owner, id);
-	db_step(r, st);
-	return sqlite3_changes(r->app->db) == 1;
+		db_bind_int(r->db, st, mk->owner, id);
+	db_step(r->db, st);
+	return db_changes(r->db) == 1;
 }
 
 void
@@ -157,22 +162,22 @@ mfa_codes_replace(struct request *r, enum sess_kind k, int64_t id,
 {
 	const struct mfa_kind *mk = &kinds[k];
 	unsigned char salt[RC_SALT_LEN], h[RC_HASH_LEN];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int	 i;
 
-	st = db_q(r, mk->q_rc_delete);
-	db_bind_int(r, st, mk->owner, id);
-	db_step(r, st);
+	st = db_q(r->db, mk->q_rc_delete);
+	db_bind_int(r->db, st, mk->owner, id);
+	db_step(r->db, st);
 	recovery_codes_generate(codes);
 	for (i = 0; i < RC_COUNT; i++) {
 		random_bytes(salt, sizeof(salt));
 		if (recovery_code_hash(h, codes[i], salt) != 0)
 			req_fail(r, 500, "recovery code hash failed");
-		st = db_q(r, mk->q_rc_insert);
-		db_bind_int(r, st, mk->owner, id);
-		db_bind_blob(r, st, ":hash", h, sizeof(h));
-		db_bind_blob(r, st, ":salt", salt, sizeof(salt));
-		if (db_step(r, st) != DB_DONE)
+		st = db_q(r->db, mk->q_rc_insert);
+		db_bind_int(r->db, st, mk->owner, id);
+		db_bind_blob(r->db, st, ":hash", h, sizeof(h));
+		db_bind_blob(r->db, st, ":salt", salt, sizeof(salt));
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "recovery code insert failed");
 	}
 }
@@ -181,14 +186,14 @@ void
 mfa_remove(struct request *r, enum sess_kind k, int64_t id)
 {
 	const struct mfa_kind *mk = &kinds[k];
-	sqlite3_stmt *st;
+	struct stmt *st;
 
-	st = db_q(r, mk->q_remove);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
-	st = db_q(r, mk->q_rc_delete);
-	db_bind_int(r, st, mk->owner, id);
-	db_step(r, st);
+	st = db_q(r->db, mk->q_remove);
+	db_bind_int(r->db, st, ":id", id);
+	db_step(r->db, st);
+	st = db_q(r->db, mk->q_rc_delete);
+	db_bind_int(r->db, st, mk->owner, id);
+	db_step(r->db, st);
 }
 
 void

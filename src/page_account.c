@@ -63,26 +63,26 @@ struct acct *
 acct_load(struct request *r, int gate)
 {
 	const struct principal *p = r->principal[SESS_CUSTOMER];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct acct *a;
 
 	if (p == NULL)
 		req_fail(r, 401, "Please sign in first.");
-	st = db_q(r, Q_ACCT_CUSTOMER);
-	db_bind_int(r, st, ":id", p->user_id);
-	if (db_step(r, st) != DB_ROW)
+	st = db_q(r->db, Q_ACCT_CUSTOMER);
+	db_bind_int(r->db, st, ":id", p->user_id);
+	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 500, "customer %lld of a live session is gone", (long long)p->user_id);
 	a = arena_zalloc(r->a, sizeof(*a));
 	a->id = p->user_id;
-	a->email = db_text(r, st, 0);
-	a->name = db_text(r, st, 1);
+	a->email = db_text(r->db, st, 0);
+	a->name = db_text(r->db, st, 1);
 	a->verified = (int)db_int(st, 2);
 	a->totp = (int)db_int(st, 3);
-	a->phc = db_text(r, st, 4);
+	a->phc = db_text(r->db, st, 4);
 	a->balance_minor = db_int(st, 6);
-	a->currency = db_text(r, st, 7);
+	a->currency = db_text(r->db, st, 7);
 	a->created_at = db_int(st, 8);
-	sqlite3_reset(st);
+	db_reset(st);
 	if (gate && r->app->conf.require_customer_totp && !a->totp) {
 		resp_redirect(r, 303, "/account/2fa");
 		return NULL;
@@ -135,28 +135,28 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 		    (acct_totp_accept(r, a->id, code, 0) ||
 		    (allow_recovery && acct_recovery_accept(r, a->id, code)));
 		if (!ok) {
-			db_begin(r);
+			db_begin(r->db);
 			throttle_fail(r, key);
-			audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+			req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
 			    "%s", "second factor");
-			db_commit(r);
+			db_commit(r->db);
 			r->status = 403;
 			return "The authentication code is wrong or was already used.";
 		}
 	}
 	if (!ok) {
-		db_begin(r);
+		db_begin(r->db);
 		throttle_fail(r, key);
-		audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+		req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
 		    "%s", "password");
-		db_commit(r);
+		db_commit(r->db);
 		r->status = 403;
 		return "Your current password is wrong.";
 	}
-	db_begin(r);
+	db_begin(r->db);
 	throttle_clear(r, key);
 	session_reauth(r, SESS_CUSTOMER);
-	db_commit(r);
+	db_commit(r->db);
 	return NULL;
 }
 
@@ -238,7 +238,7 @@ page_account_profile_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
 	const char *name = req_form(r, "name");
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (a == NULL)
 		return;
@@ -248,19 +248,19 @@ page_account_profile_post(struct request *r)
 		    "Please enter your name (at most 100 characters, on one line, without control characters).");
 		return;
 	}
-	db_begin(r);
-	st = db_q(r, Q_ACCT_SET_NAME);
-	db_bind_int(r, st, ":id", a->id);
-	db_bind_text(r, st, ":name", name);
-	if (db_step(r, st) == DB_CONSTRAINT) {
-		db_rollback(r);
+	db_begin(r->db);
+	st = db_q(r->db, Q_ACCT_SET_NAME);
+	db_bind_int(r->db, st, ":id", a->id);
+	db_bind_text(r->db, st, ":name", name);
+	if (db_step_try(r->db, st) == DB_CONSTRAINT) {
+		db_rollback(r->db);
 		r->status = 400;
 		form_show(r, a, "pages/account", "Your account", "profile",
 		    "Please enter your name (at most 100 characters).");
 		return;
 	}
-	audit(r, "customer.profile", cust_target(r, a->id), "%s", "name");
-	db_commit(r);
+	req_audit(r, "customer.profile", cust_target(r, a->id), "%s", "name");
+	db_commit(r->db);
 	resp_redirect(r, 303, "/account?ok=profile");
 }
 
@@ -306,7 +306,7 @@ page_account_email_post(struct request *r)
 	struct acct *a = acct_load(r, 1);
 	const char *email = req_form(r, "email"), *why;
 	struct json_object *v;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char	 tok[33];
 	unsigned char h[32];
 	int64_t	 job_new, job_old;
@@ -334,12 +334,12 @@ page_account_email_post(struct request *r)
 		form_show(r, a, "pages/account_email", "Change your email", "email", why);
 		return;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	/* The new address is a recipient like any other: counted, and
 	 * past its limits it gets nothing (the old address still hears). */
 	switch (mail_throttle(r, email)) {
 	case MAIL_REFUSE:
-		db_rollback(r);
+		db_rollback(r->db);
 		email_too_many(r, a);
 		return;
 	case MAIL_SILENT:
@@ -349,15 +349,15 @@ page_account_email_post(struct request *r)
 		break;
 	}
 	/* Only the latest request can be confirmed. */
-	st = db_q(r, Q_ACCT_TOKENS_SPEND);
-	db_bind_int(r, st, ":cid", a->id);
-	db_bind_text(r, st, ":purpose", "change_email");
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_bind_text(r->db, st, ":purpose", "change_email");
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "change_email tokens spend failed");
-	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
-	db_bind_text(r, st, ":email", email);
-	taken = db_step(r, st) == DB_ROW;
-	sqlite3_reset(st);
+	st = db_q(r->db, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(r->db, st, ":email", email);
+	taken = db_step(r->db, st) == DB_ROW;
+	db_reset(st);
 	v = mail_vars(r, a);
 	if (!send) {
 		json_object_put(v);
@@ -365,13 +365,13 @@ page_account_email_post(struct request *r)
 	} else if (!taken) {
 		token_new(tok);
 		token_hash(tok, h);
-		st = db_q(r, Q_EMAIL_TOKEN_INSERT);
-		sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
-		db_bind_text(r, st, ":purpose", "change_email");
-		db_bind_int(r, st, ":cid", a->id);
-		db_bind_text(r, st, ":new_email", email);
-		db_bind_int(r, st, ":expires", now_unix() + CHANGE_EMAIL_TTL);
-		if (db_step(r, st) != DB_DONE)
+		st = db_q(r->db, Q_EMAIL_TOKEN_INSERT);
+		db_bind_blob(r->db, st, ":hash", h, 32);
+		db_bind_text(r->db, st, ":purpose", "change_email");
+		db_bind_int(r->db, st, ":cid", a->id);
+		db_bind_text(r->db, st, ":new_email", email);
+		db_bind_int(r->db, st, ":expires", now_unix() + CHANGE_EMAIL_TTL);
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "change_email token insert failed");
 		json_object_object_add(v, "link", json_object_new_string(
 		    arena_printf(r->a, "%s/verify/%s", r->app->conf.base_url, tok)));
@@ -385,8 +385,8 @@ page_account_email_post(struct request *r)
 	json_object_object_add(v, "new_email", json_object_new_string(email));
 	job_old = mail_queue(r, a->email, "emails/change_email_notice", v,
 	    arena_printf(r->a, "chemail-old:%lld:%s", (long long)a->id, r->id));
-	audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
-	db_commit(r);
+	req_audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
+	db_commit(r->db);
 	if (job_new)
 		spool_wake(&r->app->conf, job_new, "email");
 	spool_wake(&r->app->conf, job_old, "email");
@@ -423,7 +423,7 @@ page_account_password_post(struct request *r)
 	struct acct *a = acct_load(r, 1);
 	const char *npw = req_form(r, "new_password"), *why;
 	char	 phc[PHC_MAX];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 job;
 	int	 revoke = req_form(r, "revoke_tokens") != NULL;
 
@@ -440,20 +440,20 @@ page_account_password_post(struct request *r)
 	}
 	if (password_hash(&r->app->conf, npw, phc) != 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	db_begin(r);
-	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
-	db_bind_int(r, st, ":id", a->id);
-	db_bind_text(r, st, ":hash", phc);
-	if (db_step(r, st) != DB_DONE)
+	db_begin(r->db);
+	st = db_q(r->db, Q_CUSTOMER_SET_PASSWORD);
+	db_bind_int(r->db, st, ":id", a->id);
+	db_bind_text(r->db, st, ":hash", phc);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "password update failed");
-	st = db_q(r, Q_ACCT_TOKENS_SPEND);
-	db_bind_int(r, st, ":cid", a->id);
-	db_bind_text(r, st, ":purpose", "reset");
-	db_step(r, st);
-	st = db_q(r, Q_ACCT_TOKENS_SPEND);
-	db_bind_int(r, st, ":cid", a->id);
-	db_bind_text(r, st, ":purpose", "change_email");
-	db_step(r, st);
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_bind_text(r->db, st, ":purpose", "reset");
+	db_step(r->db, st);
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_bind_text(r->db, st, ":purpose", "change_email");
+	db_step(r->db, st);
 	/* A new token for this browser (no fixation), then every other
 	 * session goes. */
 	session_start(r, SESS_CUSTOMER, a->id, 1);
@@ -462,16 +462,16 @@ page_account_password_post(struct request *r)
 	/* A changed password is often a suspected leak: API tokens made
 	 * with the old one go too unless the person unticks the box. */
 	if (revoke) {
-		st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
-		db_bind_int(r, st, ":cid", a->id);
-		if (db_step(r, st) != DB_DONE)
+		st = db_q(r->db, Q_ACCT_API_TOKENS_REVOKE);
+		db_bind_int(r->db, st, ":cid", a->id);
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "api token revoke failed");
 	}
-	audit(r, "password.changed", cust_target(r, a->id), "%s", revoke ?
+	req_audit(r, "password.changed", cust_target(r, a->id), "%s", revoke ?
 	    "other sessions ended, API tokens revoked" : "other sessions ended");
 	job = mail_queue(r, a->email, "emails/password_changed", mail_vars(r, a),
 	    arena_printf(r->a, "pwchanged:%lld:%s", (long long)a->id, r->id));
-	db_commit(r);
+	db_commit(r->db);
 	OPENSSL_cleanse(phc, sizeof(phc));
 	spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, revoke ? "/account?ok=password_tokens" : "/account?ok=password");
@@ -488,7 +488,7 @@ page_account_sessions(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
 	const struct principal *p = r->principal[SESS_CUSTOMER];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct vm *vm, *it;
 	int64_t	 now = now_unix();
 	char	 t[32];
@@ -498,19 +498,19 @@ page_account_sessions(struct request *r)
 	if (a == NULL)
 		return;
 	vm = acct_vm(r, a, "Where you are signed in", "sessions");
-	st = db_q(r, Q_ACCT_SESSIONS);
-	db_bind_int(r, st, ":cid", a->id);
-	db_bind_int(r, st, ":now", now);
-	db_bind_int(r, st, ":idle", now - r->app->conf.customer_idle);
-	while (db_step(r, st) == DB_ROW) {
+	st = db_q(r->db, Q_ACCT_SESSIONS);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_bind_int(r->db, st, ":now", now);
+	db_bind_int(r->db, st, ":idle", now - r->app->conf.customer_idle);
+	while (db_step(r->db, st) == DB_ROW) {
 		it = vm_push(vm, "sessions");
 		vm_set_int(it, "id", db_int(st, 0));
 		iso8601(t, db_int(st, 1));
 		vm_set(it, "created", arena_strdup(r->a, t));
 		iso8601(t, db_int(st, 2));
 		vm_set(it, "seen", arena_strdup(r->a, t));
-		vm_set(it, "ip", db_text(r, st, 3));
-		ua = db_text(r, st, 4);
+		vm_set(it, "ip", db_text(r->db, st, 3));
+		ua = db_text(r->db, st, 4);
 		vm_set(it, "ua", *ua ? arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN : strlen(ua)) :
 		    "(unknown)");
 		if (db_int(st, 0) == p->session_id)
@@ -533,26 +533,26 @@ page_account_session_revoke_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
 	int64_t	 id = req_param_int(r, "id");
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int	 self;
 
 	if (a == NULL)
 		return;
 	self = id == r->principal[SESS_CUSTOMER]->session_id;
-	db_begin(r);
-	st = db_q(r, Q_ACCT_SESSION_REVOKE);
-	db_bind_int(r, st, ":id", id);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
-		db_rollback(r);
+	db_begin(r->db);
+	st = db_q(r->db, Q_ACCT_SESSION_REVOKE);
+	db_bind_int(r->db, st, ":id", id);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
 		req_fail(r, 404, "There is no such session.");
 	}
-	audit(r, "session.revoked", cust_target(r, a->id), "session %lld%s", (long long)id,
+	req_audit(r, "session.revoked", cust_target(r, a->id), "session %lld%s", (long long)id,
 	    self ? " (this one)" : "");
 	if (self)
 		session_end(r, SESS_CUSTOMER);
-	db_commit(r);
+	db_commit(r->db);
 	resp_redirect(r, 303, self ? "/" : "/account/sessions?ok=revoked");
 }
 
@@ -565,11 +565,11 @@ page_account_sessions_revoke_others_post(struct request *r)
 
 	if (a == NULL)
 		return;
-	db_begin(r);
+	db_begin(r->db);
 	session_end_all(r, SESS_CUSTOMER, a->id, 1);
-	audit(r, "session.revoked_others", cust_target(r, a->id), "%d ended",
-	    sqlite3_changes(r->app->db));
-	db_commit(r);
+	req_audit(r, "session.revoked_others", cust_target(r, a->id), "%lld ended",
+	    (long long)db_changes(r->db));
+	db_commit(r->db);
 	resp_redirect(r, 303, "/account/sessions?ok=others");
 }
 
@@ -603,7 +603,7 @@ page_account_delete_post(struct request *r)
 	struct acct *a = acct_load(r, 0);
 	const char *why;
 	char	 phc[PHC_MAX], rnd[33];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct vm *vm;
 
 	if (a == NULL)
@@ -629,35 +629,35 @@ page_account_delete_post(struct request *r)
 	if (password_hash(&r->app->conf, rnd, phc) != 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	db_begin(r);
+	db_begin(r->db);
 	/* Re-read inside the write transaction: a top-up may have landed
 	 * since the check above. */
 	a = acct_load(r, 0);
 	if (a->balance_minor != 0) {
-		db_rollback(r);
+		db_rollback(r->db);
 		r->status = 409;
 		form_show(r, a, "pages/account_delete", "Delete your account", "delete",
 		    "Your wallet still holds money, so the account cannot be deleted.");
 		return;
 	}
-	st = db_q(r, Q_ACCT_DELETE);
-	db_bind_int(r, st, ":id", a->id);
-	db_bind_text(r, st, ":hash", phc);
-	if (db_step(r, st) != DB_DONE || sqlite3_changes(r->app->db) != 1)
+	st = db_q(r->db, Q_ACCT_DELETE);
+	db_bind_int(r->db, st, ":id", a->id);
+	db_bind_text(r->db, st, ":hash", phc);
+	if (db_step(r->db, st) != DB_DONE || db_changes(r->db) != 1)
 		req_fail(r, 500, "customer delete changed no row");
-	st = db_q(r, Q_ACCT_RC_DELETE);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
-	st = db_q(r, Q_ACCT_TOKENS_SPEND_ALL);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
-	st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
-	db_bind_int(r, st, ":cid", a->id);
-	db_step(r, st);
-	audit(r, "customer.deleted", cust_target(r, a->id), "%s", "tombstoned by the customer");
+	st = db_q(r->db, Q_ACCT_RC_DELETE);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_step(r->db, st);
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND_ALL);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_step(r->db, st);
+	st = db_q(r->db, Q_ACCT_API_TOKENS_REVOKE);
+	db_bind_int(r->db, st, ":cid", a->id);
+	db_step(r->db, st);
+	req_audit(r, "customer.deleted", cust_target(r, a->id), "%s", "tombstoned by the customer");
 	session_end_all(r, SESS_CUSTOMER, a->id, 0);
 	session_end(r, SESS_CUSTOMER);
-	db_commit(r);
+	db_commit(r->db);
 	vm = page_vm(r, "Account deleted");
 	vm_set(vm, "heading", "Account deleted");
 	vm_set(vm, "message", "Your account is deleted and you are signed out. "

@@ -63,11 +63,11 @@ page_admin_home(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	struct vm *vm = page_vm(r, "Dashboard");
-	sqlite3_stmt *st = db_q(r, Q_ADMIN_COUNTS);
+	struct stmt *st = db_q(r->db, Q_ADMIN_COUNTS);
 	struct vm *it;
 
 	vm_set(vm, "me", *p->name ? p->name : p->email);
-	if (db_step(r, st) == DB_ROW) {
+	if (db_step(r->db, st) == DB_ROW) {
 		if (has_perm(r, "customers.read")) {
 			it = vm_push(vm, "counts");
 			vm_set(it, "label", "Customers");
@@ -90,7 +90,7 @@ page_admin_home(struct request *r)
 			vm_set_int(it, "n", db_int(st, 3));
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	vm_set_bool(vm, "can_staff", has_perm(r, "staff.manage"));
 	vm_set_bool(vm, "can_audit", has_perm(r, "audit.read"));
 	vm_set_bool(vm, "can_security", has_perm(r, "security.manage"));

@@ -99,7 +99,7 @@ page_admin_audit(struct request *r)
 	const char *target = filter(r, "target"), *from = filter(r, "from"), *to = filter(r, "to");
 	const char *pg = filter(r, "page"), *error = NULL;
 	int64_t	 tfrom = 0, tto = 0, page = 1, n = 0;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	char	 when[32];
 	size_t	 i;
 
@@ -136,38 +136,38 @@ page_admin_audit(struct request *r)
 		return;
 	}
 
-	st = db_q(r, Q_AUDIT_PAGE);
-	db_bind_text(r, st, ":action", action);
-	db_bind_text(r, st, ":actor", actor);
-	db_bind_text(r, st, ":target", target);
+	st = db_q(r->db, Q_AUDIT_PAGE);
+	db_bind_text(r->db, st, ":action", action);
+	db_bind_text(r->db, st, ":actor", actor);
+	db_bind_text(r->db, st, ":target", target);
 	if (from != NULL)
-		db_bind_int(r, st, ":from", tfrom);
+		db_bind_int(r->db, st, ":from", tfrom);
 	else
-		db_bind_null(r, st, ":from");
+		db_bind_null(r->db, st, ":from");
 	if (to != NULL)
-		db_bind_int(r, st, ":to", tto + 86400);
+		db_bind_int(r->db, st, ":to", tto + 86400);
 	else
-		db_bind_null(r, st, ":to");
+		db_bind_null(r->db, st, ":to");
 	/* One row more than a page says whether there is a next one. */
-	db_bind_int(r, st, ":limit", AUDIT_PAGE + 1);
-	db_bind_int(r, st, ":offset", (page - 1) * AUDIT_PAGE);
-	while (db_step(r, st) == DB_ROW) {
+	db_bind_int(r->db, st, ":limit", AUDIT_PAGE + 1);
+	db_bind_int(r->db, st, ":offset", (page - 1) * AUDIT_PAGE);
+	while (db_step(r->db, st) == DB_ROW) {
 		if (++n > AUDIT_PAGE)
 			break;
 		it = vm_push(vm, "rows");
 		vm_set_int(it, "id", db_int(st, 0));
 		iso8601(when, db_int(st, 1));
 		vm_set(it, "at", when);
-		vm_set(it, "actor_kind", db_text(r, st, 2));
+		vm_set(it, "actor_kind", db_text(r->db, st, 2));
 		if (!db_is_null(st, 3))
-			vm_setf(it, "actor", "#%lld %s", (long long)db_int(st, 3), db_text(r, st, 9));
-		vm_set(it, "action", db_text(r, st, 4));
-		vm_set(it, "target", db_text(r, st, 5));
-		vm_set(it, "detail", db_text(r, st, 6));
-		vm_set(it, "ip", db_text(r, st, 7));
-		vm_set(it, "request_id", db_text(r, st, 8));
+			vm_setf(it, "actor", "#%lld %s", (long long)db_int(st, 3), db_text(r->db, st, 9));
+		vm_set(it, "action", db_text(r->db, st, 4));
+		vm_set(it, "target", db_text(r->db, st, 5));
+		vm_set(it, "detail", db_text(r->db, st, 6));
+		vm_set(it, "ip", db_text(r->db, st, 7));
+		vm_set(it, "request_id", db_text(r->db, st, 8));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	vm_set_int(vm, "page", page);
 	if (page > 1)
 		vm_set_int(vm, "prev_page", page - 1);

@@ -147,10 +147,10 @@ page_admin_login_post(struct request *r)
 void
 page_admin_logout_post(struct request *r)
 {
-	db_begin(r);
-	audit(r, "logout", staff_target(r, r->principal[SESS_STAFF]->user_id), "%s", "staff");
+	db_begin(r->db);
+	req_audit(r, "logout", staff_target(r, r->principal[SESS_STAFF]->user_id), "%s", "staff");
 	session_end(r, SESS_STAFF);
-	db_commit(r);
+	db_commit(r->db);
 	resp_redirect(r, 303, "/admin/login");
 }
 
@@ -209,10 +209,10 @@ page_admin_2fa_setup(struct request *r)
 		return;
 	/* Load or make the seed under the write lock, so two tabs opened at
 	 * once show the same seed instead of the second replacing the first. */
-	db_begin(r);
+	db_begin(r->db);
 	if (!mfa_secret_load(r, SESS_STAFF, p->user_id, key, NULL, NULL))
 		mfa_secret_new(r, SESS_STAFF, p->user_id, key);
-	db_commit(r);
+	db_commit(r->db);
 	resp_header(r, "Cache-Control", "no-store");
 	setup_page(r, key, r->form_error);
 	OPENSSL_cleanse(key, sizeof(key));
@@ -234,7 +234,7 @@ page_admin_2fa_setup_post(struct request *r)
 	char	 codes[RC_COUNT][RC_LEN];
 	int64_t	 id = p->user_id, last = 0, step = 0, wait;
 	int	 i;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct vm *vm;
 
 	if (enrolled_elsewhere(r))
@@ -253,23 +253,23 @@ page_admin_2fa_setup_post(struct request *r)
 	}
 	code = code_clean(r, req_form(r, "code"));
 	if (!totp_verify(key, sizeof(key), code, now_unix(), last, &step)) {
-		db_begin(r);
+		db_begin(r->db);
 		throttle_fail(r, tkey);
-		audit(r, "2fa.failed", staff_target(r, id), "%s", "enrolment: wrong code");
-		db_commit(r);
+		req_audit(r, "2fa.failed", staff_target(r, id), "%s", "enrolment: wrong code");
+		db_commit(r->db);
 		setup_page(r, key, "That code is not right. Check the time on your phone and type the current code.");
 		OPENSSL_cleanse(key, sizeof(key));
 		return;
 	}
 	OPENSSL_cleanse(key, sizeof(key));
-	db_begin(r);
-	st = db_q(r, Q_STAFF_TOTP_ENABLE);
-	db_bind_int(r, st, ":id", id);
-	db_bind_int(r, st, ":step", step);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
+	db_begin(r->db);
+	st = db_q(r->db, Q_STAFF_TOTP_ENABLE);
+	db_bind_int(r->db, st, ":id", id);
+	db_bind_int(r->db, st, ":step", step);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
 		/* Enrolled meanwhile from another tab, or the code was spent. */
-		db_rollback(r);
+		db_rollback(r->db);
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
@@ -277,8 +277,8 @@ page_admin_2fa_setup_post(struct request *r)
 	throttle_clear(r, tkey);
 	/* A privilege change: a new token, now with the second factor done. */
 	session_start(r, SESS_STAFF, id, 1);
-	audit(r, "2fa.enrolled", staff_target(r, id), "TOTP and %d recovery codes", RC_COUNT);
-	db_commit(r);
+	req_audit(r, "2fa.enrolled", staff_target(r, id), "TOTP and %d recovery codes", RC_COUNT);
+	db_commit(r->db);
 
 	vm = page_vm(r, "Your recovery codes");
 	for (i = 0; i < RC_COUNT; i++)
@@ -346,21 +346,21 @@ page_admin_login_2fa_post(struct request *r)
 		    signin_refuse(r, wait, "Too many wrong codes"));
 		return;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	if (!staff_second_factor(r, id, req_form(r, "code"), &how)) {
 		throttle_fail(r, tkey);
 		throttle_fail(r, kip);
-		audit(r, "login.2fa_failed", staff_target(r, id), "staff, %s%s", how,
+		req_audit(r, "login.2fa_failed", staff_target(r, id), "staff, %s%s", how,
 		    *how ? " refused" : "");
-		db_commit(r);
+		db_commit(r->db);
 		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in",
 		    "That code is not right, or it was used already.");
 		return;
 	}
 	throttle_clear(r, tkey);
 	session_start(r, SESS_STAFF, id, 1);
-	audit(r, "login", staff_target(r, id), "staff, %s", how);
-	db_commit(r);
+	req_audit(r, "login", staff_target(r, id), "staff, %s", how);
+	db_commit(r->db);
 	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
 }
 
@@ -385,7 +385,7 @@ page_admin_reauth_post(struct request *r)
 	const struct principal *p = r->principal[SESS_STAFF];
 	const char *kacct, *kip, *how = "", *phc = "";
 	int64_t	 wait;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int	 v, ok = 0;
 
 	kacct = throttle_key_account(r, p->email);
@@ -395,29 +395,29 @@ page_admin_reauth_post(struct request *r)
 		    signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
-	st = db_q(r, Q_STAFF_GET);
-	db_bind_int(r, st, ":id", p->user_id);
-	if (db_step(r, st) == DB_ROW)
-		phc = db_text(r, st, 5);
-	sqlite3_reset(st);
+	st = db_q(r->db, Q_STAFF_GET);
+	db_bind_int(r->db, st, ":id", p->user_id);
+	if (db_step(r->db, st) == DB_ROW)
+		phc = db_text(r->db, st, 5);
+	db_reset(st);
 	v = signin_check(r, req_form(r, "password"), phc);
-	db_begin(r);
+	db_begin(r->db);
 	/* The code is checked (and spent) only after the password passed. */
 	if (v)
 		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
 	if (!ok) {
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
-		audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
+		req_audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
 		    v ? "wrong second factor" : "wrong password");
-		db_commit(r);
+		db_commit(r->db);
 		factor_form(r, "pages/admin/reauth", "Confirm it is you",
 		    "The password or the code is wrong.");
 		return;
 	}
 	throttle_clear(r, kacct);
 	session_reauth(r, SESS_STAFF);
-	audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
-	db_commit(r);
+	req_audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
+	db_commit(r->db);
 	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
 }

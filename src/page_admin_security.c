@@ -27,7 +27,7 @@ void
 page_admin_security(struct request *r)
 {
 	struct vm *vm = page_vm(r, "Login locks"), *it;
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_LIST);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_LIST);
 	int64_t	 now = now_unix(), until;
 	char	 when[32];
 	int	 n = 0;
@@ -35,10 +35,10 @@ page_admin_security(struct request *r)
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	if (req_query(r, "done") != NULL && strcmp(req_query(r, "done"), "unlocked") == 0)
 		vm_set(vm, "notice", "The lock is lifted and its failures are forgotten.");
-	db_bind_int(r, st, ":now", now);
-	while (db_step(r, st) == DB_ROW) {
+	db_bind_int(r->db, st, ":now", now);
+	while (db_step(r->db, st) == DB_ROW) {
 		it = vm_push(vm, "rows");
-		vm_set(it, "key", db_text(r, st, 0));
+		vm_set(it, "key", db_text(r->db, st, 0));
 		vm_set_int(it, "failures", db_int(st, 1));
 		if (db_int(st, 2) > 0) {
 			iso8601(when, db_int(st, 2));
@@ -52,7 +52,7 @@ page_admin_security(struct request *r)
 		}
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	vm_set_bool(vm, "empty", n == 0);
 	page_render(r, "pages/admin/security", vm);
 }
@@ -66,19 +66,19 @@ void
 page_admin_security_unlock_post(struct request *r)
 {
 	const char *key = req_form(r, "key");
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (key == NULL || *key == '\0' || strlen(key) > 300)
 		req_fail(r, 400, "Which lock? The key is missing or too long.");
-	db_begin(r);
-	st = db_q(r, Q_THROTTLE_EXISTS);
-	db_bind_text(r, st, ":key", key);
-	if (db_one_int(r, st, 0) == 0) {
-		db_rollback(r);
+	db_begin(r->db);
+	st = db_q(r->db, Q_THROTTLE_EXISTS);
+	db_bind_text(r->db, st, ":key", key);
+	if (db_one_int(r->db, st, 0) == 0) {
+		db_rollback(r->db);
 		req_fail(r, 404, "There is no lock or failure recorded for that key.");
 	}
 	throttle_clear(r, key);
-	audit(r, "login.unlocked", key, "%s", "failures and lock cleared");
-	db_commit(r);
+	req_audit(r, "login.unlocked", key, "%s", "failures and lock cleared");
+	db_commit(r->db);
 	resp_redirect(r, 303, "/admin/security?done=unlocked");
 }

@@ -64,7 +64,7 @@ static void
 staff_page(struct request *r, int status, const char *error)
 {
 	struct vm *vm = page_vm(r, "Staff"), *it, *o;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	const struct principal *me = r->principal[SESS_STAFF];
 	const char *done = req_query(r, "done"), *frole = req_form(r, "role");
 	const char *rname[MAX_ROLES], *rlabel[MAX_ROLES];
@@ -82,10 +82,10 @@ staff_page(struct request *r, int status, const char *error)
 		if (strcmp(done, notices[i].code) == 0)
 			vm_set(vm, "notice", notices[i].text);
 
-	st = db_q(r, Q_ROLES);
-	while (db_step(r, st) == DB_ROW && nroles < MAX_ROLES) {
-		rname[nroles] = db_text(r, st, 1);
-		rlabel[nroles] = db_text(r, st, 2);
+	st = db_q(r->db, Q_ROLES);
+	while (db_step(r->db, st) == DB_ROW && nroles < MAX_ROLES) {
+		rname[nroles] = db_text(r->db, st, 1);
+		rlabel[nroles] = db_text(r->db, st, 2);
 		it = vm_push(vm, "roles");
 		vm_set(it, "name", rname[nroles]);
 		vm_set(it, "label", rlabel[nroles]);
@@ -93,18 +93,18 @@ staff_page(struct request *r, int status, const char *error)
 		vm_set_bool(it, "selected", strcmp(frole != NULL ? frole : "support", rname[nroles]) == 0);
 		nroles++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 
-	st = db_q(r, Q_STAFF_LIST);
-	while (db_step(r, st) == DB_ROW) {
-		const char *role = db_text(r, st, 3), *state = db_text(r, st, 5);
+	st = db_q(r->db, Q_STAFF_LIST);
+	while (db_step(r->db, st) == DB_ROW) {
+		const char *role = db_text(r->db, st, 3), *state = db_text(r->db, st, 5);
 
 		it = vm_push(vm, "staff");
 		vm_set_int(it, "id", db_int(st, 0));
-		vm_set(it, "email", db_text(r, st, 1));
-		vm_set(it, "name", db_text(r, st, 2));
+		vm_set(it, "email", db_text(r->db, st, 1));
+		vm_set(it, "name", db_text(r->db, st, 2));
 		vm_set(it, "role", role);
-		vm_set(it, "role_label", db_text(r, st, 4));
+		vm_set(it, "role_label", db_text(r->db, st, 4));
 		vm_set(it, "state", state);
 		vm_set_bool(it, "active", strcmp(state, "active") == 0);
 		vm_set_bool(it, "disabled", strcmp(state, "disabled") == 0);
@@ -122,7 +122,7 @@ staff_page(struct request *r, int status, const char *error)
 			vm_set_bool(o, "selected", strcmp(rname[i], role) == 0);
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	page_render(r, "pages/admin/staff", vm);
 	if (status)
 		r->status = status;
@@ -139,18 +139,18 @@ page_admin_staff(struct request *r)
 static int64_t
 role_id(struct request *r, const char *name, const char **label)
 {
-	sqlite3_stmt *st = db_q(r, Q_ROLE_BY_NAME);
+	struct stmt *st = db_q(r->db, Q_ROLE_BY_NAME);
 	int64_t	 id = 0;
 
 	if (name == NULL || strlen(name) > 64)
 		return 0;
-	db_bind_text(r, st, ":name", name);
-	if (db_step(r, st) == DB_ROW) {
+	db_bind_text(r->db, st, ":name", name);
+	if (db_step(r->db, st) == DB_ROW) {
 		id = db_int(st, 0);
 		if (label)
-			*label = db_text(r, st, 1);
+			*label = db_text(r->db, st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return id;
 }
 
@@ -158,31 +158,31 @@ role_id(struct request *r, const char *name, const char **label)
 static int
 role_exceeds_mine(struct request *r, int64_t role)
 {
-	sqlite3_stmt *st = db_q(r, Q_ROLE_EXCEEDS);
+	struct stmt *st = db_q(r->db, Q_ROLE_EXCEEDS);
 
-	db_bind_int(r, st, ":role", role);
-	db_bind_int(r, st, ":actor", r->principal[SESS_STAFF]->user_id);
-	return db_one_int(r, st, 1) > 0;
+	db_bind_int(r->db, st, ":role", role);
+	db_bind_int(r->db, st, ":actor", r->principal[SESS_STAFF]->user_id);
+	return db_one_int(r->db, st, 1) > 0;
 }
 
 static int
 staff_get(struct request *r, int64_t id, struct staff_row *t)
 {
-	sqlite3_stmt *st = db_q(r, Q_STAFF_GET);
+	struct stmt *st = db_q(r->db, Q_STAFF_GET);
 	int	 ok = 0;
 
-	db_bind_int(r, st, ":id", id);
-	if (db_step(r, st) == DB_ROW) {
+	db_bind_int(r->db, st, ":id", id);
+	if (db_step(r->db, st) == DB_ROW) {
 		t->id = db_int(st, 0);
-		t->email = db_text(r, st, 1);
-		t->name = db_text(r, st, 2);
-		t->state = db_text(r, st, 3);
-		t->role = db_text(r, st, 4);
+		t->email = db_text(r->db, st, 1);
+		t->name = db_text(r->db, st, 2);
+		t->state = db_text(r->db, st, 3);
+		t->role = db_text(r->db, st, 4);
 		t->enrolled = (int)db_int(st, 6);
 		t->role_id = db_int(st, 7);
 		ok = 1;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return ok;
 }
 
@@ -191,7 +191,7 @@ last_super_admin(struct request *r, const struct staff_row *t)
 {
 	if (strcmp(t->role, "super_admin") != 0 || strcmp(t->state, "active") != 0)
 		return 0;
-	return db_one_int(r, db_q(r, Q_STAFF_SUPER_ACTIVE), 0) <= 1;
+	return db_one_int(r->db, db_q(r->db, Q_STAFF_SUPER_ACTIVE), 0) <= 1;
 }
 
 /*
@@ -207,19 +207,19 @@ target_begin(struct request *r, struct staff_row *t)
 
 	if (!admin_reauth_ok(r, "/admin/staff"))
 		return 0;
-	db_begin(r);
+	db_begin(r->db);
 	if (!staff_get(r, id, t)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 404, "There is no such staff member.");
 		return 0;
 	}
 	if (t->id == r->principal[SESS_STAFF]->user_id) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 409, "You cannot change your own account here. Ask another admin.");
 		return 0;
 	}
 	if (role_exceeds_mine(r, t->role_id)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 403, "Their role has permissions yours lacks, so you cannot change their account.");
 		return 0;
 	}
@@ -254,7 +254,7 @@ page_admin_staff_invite_post(struct request *r)
 	char	 clear[33];
 	unsigned char h[32];
 	int64_t	 role, sid, job;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct json_object *v;
 
 	if (!admin_reauth_ok(r, "/admin/staff"))
@@ -271,30 +271,30 @@ page_admin_staff_invite_post(struct request *r)
 		staff_page(r, 400, "Please choose a role.");
 		return;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	if (role_exceeds_mine(r, role)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 403, "That role has permissions yours lacks, so you cannot grant it.");
 		return;
 	}
-	st = db_q(r, Q_STAFF_INVITE);
-	db_bind_text(r, st, ":email", email);
-	db_bind_text(r, st, ":name", name);
-	db_bind_int(r, st, ":role", role);
-	if (db_step(r, st) == DB_CONSTRAINT) {
-		db_rollback(r);
+	st = db_q(r->db, Q_STAFF_INVITE);
+	db_bind_text(r->db, st, ":email", email);
+	db_bind_text(r->db, st, ":name", name);
+	db_bind_int(r->db, st, ":role", role);
+	if (db_step_try(r->db, st) == DB_CONSTRAINT) {
+		db_rollback(r->db);
 		staff_page(r, 409, "A staff account with that email exists already.");
 		return;
 	}
-	sid = sqlite3_last_insert_rowid(r->app->db);
+	sid = db_last_id(r->db);
 	token_new(clear);
 	token_hash(clear, h);
 	tok = arena_strdup(r->a, clear);
-	st = db_q(r, Q_STAFF_INVITE_TOKEN);
-	db_bind_blob(r, st, ":hash", h, sizeof(h));
-	db_bind_int(r, st, ":sid", sid);
-	db_bind_int(r, st, ":expires", now_unix() + INVITE_TTL);
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_STAFF_INVITE_TOKEN);
+	db_bind_blob(r->db, st, ":hash", h, sizeof(h));
+	db_bind_int(r->db, st, ":sid", sid);
+	db_bind_int(r->db, st, ":expires", now_unix() + INVITE_TTL);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "invite token insert failed");
 	me = *r->principal[SESS_STAFF]->name ? r->principal[SESS_STAFF]->name :
 	    r->principal[SESS_STAFF]->email;
@@ -307,9 +307,9 @@ page_admin_staff_invite_post(struct request *r)
 	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
 	job = mail_queue(r, email, "emails/invite", v,
 	    arena_printf(r->a, "invite:%lld:%s", (long long)sid, r->id));
-	audit(r, "staff.invited", staff_target(r, sid), "%s as %s", email,
+	req_audit(r, "staff.invited", staff_target(r, sid), "%s as %s", email,
 	    req_form(r, "role"));
-	db_commit(r);
+	db_commit(r->db);
 	spool_wake(&r->app->conf, job, "email");
 	done(r, "invited");
 }
@@ -324,26 +324,26 @@ void
 page_admin_staff_disable_post(struct request *r)
 {
 	struct staff_row t;
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (!target_begin(r, &t))
 		return;
 	if (last_super_admin(r, &t)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 409, "This is the last active super admin: it cannot be disabled.");
 		return;
 	}
-	st = db_q(r, Q_STAFF_DISABLE);
-	db_bind_int(r, st, ":id", t.id);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
-		db_rollback(r);
+	st = db_q(r->db, Q_STAFF_DISABLE);
+	db_bind_int(r->db, st, ":id", t.id);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
 		staff_page(r, 409, "That account is disabled already.");
 		return;
 	}
 	session_end_all(r, SESS_STAFF, t.id, 0);
-	audit(r, "staff.disabled", staff_target(r, t.id), "%s; sessions ended", t.email);
-	db_commit(r);
+	req_audit(r, "staff.disabled", staff_target(r, t.id), "%s; sessions ended", t.email);
+	db_commit(r->db);
 	done(r, "disabled");
 }
 
@@ -354,20 +354,20 @@ void
 page_admin_staff_enable_post(struct request *r)
 {
 	struct staff_row t;
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (!target_begin(r, &t))
 		return;
-	st = db_q(r, Q_STAFF_ENABLE);
-	db_bind_int(r, st, ":id", t.id);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
-		db_rollback(r);
+	st = db_q(r->db, Q_STAFF_ENABLE);
+	db_bind_int(r->db, st, ":id", t.id);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
 		staff_page(r, 409, "That account is not disabled.");
 		return;
 	}
-	audit(r, "staff.enabled", staff_target(r, t.id), "%s", t.email);
-	db_commit(r);
+	req_audit(r, "staff.enabled", staff_target(r, t.id), "%s", t.email);
+	db_commit(r->db);
 	done(r, "enabled");
 }
 
@@ -382,40 +382,40 @@ void
 page_admin_staff_role_post(struct request *r)
 {
 	struct staff_row t;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	const char *name = req_form(r, "role");
 	int64_t	 role;
 
 	if (!target_begin(r, &t))
 		return;
 	if ((role = role_id(r, name, NULL)) == 0) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 400, "Please choose a role.");
 		return;
 	}
 	if (role == t.role_id) {
-		db_rollback(r);
+		db_rollback(r->db);
 		done(r, "role");
 		return;
 	}
 	if (role_exceeds_mine(r, role)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 403, "That role has permissions yours lacks, so you cannot grant it.");
 		return;
 	}
 	if (strcmp(name, "super_admin") != 0 && last_super_admin(r, &t)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		staff_page(r, 409, "This is the last active super admin: it cannot be demoted.");
 		return;
 	}
-	st = db_q(r, Q_STAFF_SET_ROLE);
-	db_bind_int(r, st, ":id", t.id);
-	db_bind_int(r, st, ":role", role);
-	db_step(r, st);
+	st = db_q(r->db, Q_STAFF_SET_ROLE);
+	db_bind_int(r->db, st, ":id", t.id);
+	db_bind_int(r->db, st, ":role", role);
+	db_step(r->db, st);
 	session_end_all(r, SESS_STAFF, t.id, 0);
-	audit(r, "staff.role_changed", staff_target(r, t.id), "%s: %s to %s; sessions ended",
+	req_audit(r, "staff.role_changed", staff_target(r, t.id), "%s: %s to %s; sessions ended",
 	    t.email, t.role, name);
-	db_commit(r);
+	db_commit(r->db);
 	done(r, "role");
 }
 
@@ -435,9 +435,9 @@ page_admin_staff_reset_2fa_post(struct request *r)
 	mfa_remove(r, SESS_STAFF, t.id);
 	session_end_all(r, SESS_STAFF, t.id, 0);
 	throttle_clear(r, staff_2fa_key(r, t.id));
-	audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",
+	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",
 	    t.email);
-	db_commit(r);
+	db_commit(r->db);
 	done(r, "reset");
 }
 
@@ -449,20 +449,20 @@ invite_find(struct request *r, int64_t *tid, int64_t *sid, const char **email,
     const char **name)
 {
 	unsigned char h[32];
-	sqlite3_stmt *st = db_q(r, Q_STAFF_INVITE_FIND);
+	struct stmt *st = db_q(r->db, Q_STAFF_INVITE_FIND);
 	int	 ok = 0;
 
 	token_hash(req_param(r, "token"), h);
-	db_bind_blob(r, st, ":hash", h, sizeof(h));
-	db_bind_int(r, st, ":now", now_unix());
-	if (db_step(r, st) == DB_ROW) {
+	db_bind_blob(r->db, st, ":hash", h, sizeof(h));
+	db_bind_int(r->db, st, ":now", now_unix());
+	if (db_step(r->db, st) == DB_ROW) {
 		*tid = db_int(st, 0);
 		*sid = db_int(st, 1);
-		*email = db_text(r, st, 2);
-		*name = db_text(r, st, 3);
+		*email = db_text(r->db, st, 2);
+		*name = db_text(r->db, st, 3);
 		ok = 1;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return ok;
 }
 
@@ -516,7 +516,7 @@ page_admin_invite_post(struct request *r)
 	const char *pw = req_form(r, "password"), *email, *name, *why;
 	int64_t	 tid, sid;
 	char	 phc[PHC_MAX];
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (!invite_find(r, &tid, &sid, &email, &name)) {
 		invite_gone(r);
@@ -528,27 +528,27 @@ page_admin_invite_post(struct request *r)
 	}
 	if (password_hash(&r->app->conf, pw, phc) != 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	db_begin(r);
+	db_begin(r->db);
 	/* Again inside the transaction: two tabs may race for one token. */
 	if (!invite_find(r, &tid, &sid, &email, &name)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		invite_gone(r);
 		return;
 	}
-	st = db_q(r, Q_EMAIL_TOKEN_USE);
-	db_bind_int(r, st, ":id", tid);
-	db_step(r, st);
-	st = db_q(r, Q_STAFF_ACTIVATE);
-	db_bind_int(r, st, ":id", sid);
-	db_bind_text(r, st, ":hash", phc);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
-		db_rollback(r);
+	st = db_q(r->db, Q_EMAIL_TOKEN_USE);
+	db_bind_int(r->db, st, ":id", tid);
+	db_step(r->db, st);
+	st = db_q(r->db, Q_STAFF_ACTIVATE);
+	db_bind_int(r->db, st, ":id", sid);
+	db_bind_text(r->db, st, ":hash", phc);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
 		invite_gone(r);
 		return;
 	}
-	audit(r, "staff.invite_accepted", staff_target(r, sid), "%s", email);
-	db_commit(r);
+	req_audit(r, "staff.invite_accepted", staff_target(r, sid), "%s", email);
+	db_commit(r->db);
 	admin_message(r, 200, "Welcome aboard",
 	    "Your password is set. Sign in now: you will set up two-factor sign-in first.",
 	    "/admin/login", "Staff sign-in");

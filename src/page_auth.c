@@ -145,16 +145,16 @@ email_token(struct request *r, const char *purpose, int64_t customer_id, int64_t
 {
 	char	 tok[33];
 	unsigned char h[32];
-	sqlite3_stmt *st = db_q(r, Q_EMAIL_TOKEN_INSERT);
+	struct stmt *st = db_q(r->db, Q_EMAIL_TOKEN_INSERT);
 
 	token_new(tok);
 	token_hash(tok, h);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
-	db_bind_text(r, st, ":purpose", purpose);
-	db_bind_int(r, st, ":cid", customer_id);
-	db_bind_text(r, st, ":new_email", new_email);
-	db_bind_int(r, st, ":expires", now_unix() + ttl);
-	if (db_step(r, st) != DB_DONE)
+	db_bind_blob(r->db, st, ":hash", h, 32);
+	db_bind_text(r->db, st, ":purpose", purpose);
+	db_bind_int(r->db, st, ":cid", customer_id);
+	db_bind_text(r->db, st, ":new_email", new_email);
+	db_bind_int(r->db, st, ":expires", now_unix() + ttl);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "email token insert failed");
 	return arena_strdup(r->a, tok);
 }
@@ -165,21 +165,21 @@ email_token_find(struct request *r, const char *purpose, int64_t *id, int64_t *c
     const char **new_email)
 {
 	unsigned char h[32];
-	sqlite3_stmt *st = db_q(r, Q_EMAIL_TOKEN_FIND);
+	struct stmt *st = db_q(r->db, Q_EMAIL_TOKEN_FIND);
 	int	 ok = 0;
 
 	token_hash(req_param(r, "token"), h);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
-	db_bind_text(r, st, ":purpose", purpose);
-	db_bind_int(r, st, ":now", now_unix());
-	if (db_step(r, st) == DB_ROW) {
+	db_bind_blob(r->db, st, ":hash", h, 32);
+	db_bind_text(r->db, st, ":purpose", purpose);
+	db_bind_int(r->db, st, ":now", now_unix());
+	if (db_step(r->db, st) == DB_ROW) {
 		*id = db_int(st, 0);
 		*cid = db_int(st, 1);
 		if (new_email)
-			*new_email = db_text(r, st, 2);
+			*new_email = db_text(r->db, st, 2);
 		ok = 1;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return ok;
 }
 
@@ -253,7 +253,7 @@ page_register_post(struct request *r)
 	const char *email = req_form(r, "email"), *name = req_form(r, "name");
 	const char *pw = req_form(r, "password"), *why;
 	char	 phc[PHC_MAX];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 cid = 0, job = 0;
 	int	 rc, send = 1;
 
@@ -283,13 +283,13 @@ page_register_post(struct request *r)
 	if (password_hash(&r->app->conf, pw, phc) != 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
 
-	db_begin(r);
+	db_begin(r->db);
 	/* Counted whether or not the address is taken, and the answer is
 	 * the same either way; past the recipient's limit the account is
 	 * still made, only the mail is not sent. */
 	switch (mail_throttle(r, email)) {
 	case MAIL_REFUSE:
-		db_rollback(r);
+		db_rollback(r->db);
 		too_many(r, "pages/register", "Create an account");
 		return;
 	case MAIL_SILENT:
@@ -298,44 +298,44 @@ page_register_post(struct request *r)
 	default:
 		break;
 	}
-	st = db_q(r, Q_CUSTOMER_INSERT);
-	db_bind_text(r, st, ":email", email);
-	db_bind_text(r, st, ":name", name);
-	db_bind_text(r, st, ":hash", phc);
-	db_bind_text(r, st, ":currency", r->app->conf.currency);
-	rc = db_step(r, st);
+	st = db_q(r->db, Q_CUSTOMER_INSERT);
+	db_bind_text(r->db, st, ":email", email);
+	db_bind_text(r->db, st, ":name", name);
+	db_bind_text(r->db, st, ":hash", phc);
+	db_bind_text(r->db, st, ":currency", r->app->conf.currency);
+	rc = db_step_try(r->db, st);
 	if (rc == DB_DONE) {
-		cid = sqlite3_last_insert_rowid(r->app->db);
-		st = db_q(r, Q_WALLET_CREATE);
-		db_bind_int(r, st, ":cid", cid);
-		db_bind_text(r, st, ":currency", r->app->conf.currency);
-		if (db_step(r, st) != DB_DONE)
+		cid = db_last_id(r->db);
+		st = db_q(r->db, Q_WALLET_CREATE);
+		db_bind_int(r->db, st, ":cid", cid);
+		db_bind_text(r->db, st, ":currency", r->app->conf.currency);
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "wallet insert failed");
 		if (send)
 			job = mail_queue(r, email, "emails/verify",
 			    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
 			    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
 		r->user_id = cid;
-		audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+		req_audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
 	} else {
 		/* Taken: tell the owner by mail, tell the visitor nothing.
 		 * The owner is greeted by the name on the account: the
 		 * typed one is the visitor's, and could be any text. */
-		st = db_q(r, Q_CUSTOMER_BY_EMAIL);
-		db_bind_text(r, st, ":email", email);
-		if (db_step(r, st) == DB_ROW) {
-			const char *owner = db_text(r, st, 4);
+		st = db_q(r->db, Q_CUSTOMER_BY_EMAIL);
+		db_bind_text(r->db, st, ":email", email);
+		if (db_step(r->db, st) == DB_ROW) {
+			const char *owner = db_text(r->db, st, 4);
 
 			cid = db_int(st, 0);
-			sqlite3_reset(st);
+			db_reset(st);
 			if (send)
 				job = mail_queue(r, email, "emails/already_registered",
 				    link_vars(r, "/password/forgot", "", owner),
 				    arena_printf(r->a, "already:%lld:%s", (long long)cid, r->id));
 		} else
-			sqlite3_reset(st);
+			db_reset(st);
 	}
-	db_commit(r);
+	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
 	message_page(r, "Check your inbox",
@@ -364,36 +364,36 @@ page_verify_post(struct request *r)
 {
 	int64_t	 id, cid;
 	const char *new_email = NULL;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int	 change = 0;
 
-	db_begin(r);
+	db_begin(r->db);
 	if (!email_token_find(r, "verify", &id, &cid, NULL)) {
 		if (!email_token_find(r, "change_email", &id, &cid, &new_email)) {
-			db_rollback(r);
+			db_rollback(r->db);
 			message_page(r, "Link expired", "This link has expired or was already used.");
 			r->status = 410;
 			return;
 		}
 		change = 1;
 	}
-	st = db_q(r, Q_EMAIL_TOKEN_USE);
-	db_bind_int(r, st, ":id", id);
-	db_step(r, st);
-	st = db_q(r, change ? Q_CUSTOMER_SET_EMAIL : Q_CUSTOMER_VERIFY);
-	db_bind_int(r, st, ":id", cid);
+	st = db_q(r->db, Q_EMAIL_TOKEN_USE);
+	db_bind_int(r->db, st, ":id", id);
+	db_step(r->db, st);
+	st = db_q(r->db, change ? Q_CUSTOMER_SET_EMAIL : Q_CUSTOMER_VERIFY);
+	db_bind_int(r->db, st, ":id", cid);
 	if (change)
-		db_bind_text(r, st, ":email", new_email);
-	if (db_step(r, st) == DB_CONSTRAINT) {
-		db_rollback(r);
+		db_bind_text(r->db, st, ":email", new_email);
+	if (db_step_try(r->db, st) == DB_CONSTRAINT) {
+		db_rollback(r->db);
 		message_page(r, "Address taken", "Another account uses that address now, so it could not be changed.");
 		r->status = 409;
 		return;
 	}
 	r->user_id = cid;
-	audit(r, change ? "customer.email_changed" : "customer.email_verified",
+	req_audit(r, change ? "customer.email_changed" : "customer.email_verified",
 	    arena_printf(r->a, "customer:%lld", (long long)cid), "%s", change ? new_email : "");
-	db_commit(r);
+	db_commit(r->db);
 	message_page(r, "Email confirmed", "Thank you. Your email address is confirmed.");
 }
 
@@ -441,12 +441,12 @@ page_login_post(struct request *r)
 void
 page_logout_post(struct request *r)
 {
-	db_begin(r);
+	db_begin(r->db);
 	if (r->principal[SESS_CUSTOMER] != NULL)
-		audit(r, "logout", arena_printf(r->a, "customer:%lld",
+		req_audit(r, "logout", arena_printf(r->a, "customer:%lld",
 		    (long long)r->principal[SESS_CUSTOMER]->user_id), "%s", "");
 	session_end(r, SESS_CUSTOMER);
-	db_commit(r);
+	db_commit(r->db);
 	resp_redirect(r, 303, "/");
 }
 
@@ -465,7 +465,7 @@ void
 page_forgot_post(struct request *r)
 {
 	const char *email = req_form(r, "email");
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 cid = 0, job = 0;
 	const char *name = "";
 
@@ -480,34 +480,34 @@ page_forgot_post(struct request *r)
 	/* Equal cost for known and unknown addresses. */
 	if (password_dummy_verify(&r->app->conf, email) < 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	db_begin(r);
+	db_begin(r->db);
 	/* Counted for unknown addresses too: the same answer either way. */
 	switch (mail_throttle(r, email)) {
 	case MAIL_REFUSE:
-		db_rollback(r);
+		db_rollback(r->db);
 		too_many(r, "pages/forgot", "Reset your password");
 		return;
 	case MAIL_SILENT:
-		db_commit(r);
+		db_commit(r->db);
 		message_page(r, "Check your inbox", FORGOT_SENT);
 		return;
 	default:
 		break;
 	}
-	st = db_q(r, Q_CUSTOMER_BY_EMAIL);
-	db_bind_text(r, st, ":email", email);
-	if (db_step(r, st) == DB_ROW && strcmp(db_text(r, st, 3), "active") == 0) {
+	st = db_q(r->db, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(r->db, st, ":email", email);
+	if (db_step(r->db, st) == DB_ROW && strcmp(db_text(r->db, st, 3), "active") == 0) {
 		cid = db_int(st, 0);
-		name = db_text(r, st, 4);
+		name = db_text(r->db, st, 4);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (cid) {
 		job = mail_queue(r, email, "emails/reset",
 		    link_vars(r, "/password/reset/", email_token(r, "reset", cid, RESET_TTL, NULL), name),
 		    arena_printf(r->a, "reset:%lld:%s", (long long)cid, r->id));
-		audit(r, "password.reset_requested", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+		req_audit(r, "password.reset_requested", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
 	}
-	db_commit(r);
+	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
 	message_page(r, "Check your inbox", FORGOT_SENT);
@@ -537,7 +537,7 @@ page_reset_post(struct request *r)
 	const char *pw = req_form(r, "password"), *why;
 	int64_t	 id, cid;
 	char	 phc[PHC_MAX];
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (!email_token_find(r, "reset", &id, &cid, NULL)) {
 		message_page(r, "Link expired", "This link has expired or was already used.");
@@ -550,42 +550,42 @@ page_reset_post(struct request *r)
 	}
 	if (password_hash(&r->app->conf, pw, phc) != 0)
 		req_fail(r, 503, "The server is busy. Please try again in a moment.");
-	db_begin(r);
+	db_begin(r->db);
 	/* Re-check inside the transaction: two tabs may race for one token. */
 	if (!email_token_find(r, "reset", &id, &cid, NULL)) {
-		db_rollback(r);
+		db_rollback(r->db);
 		message_page(r, "Link expired", "This link has expired or was already used.");
 		r->status = 410;
 		return;
 	}
-	st = db_q(r, Q_CUSTOMER_SET_PASSWORD);
-	db_bind_int(r, st, ":id", cid);
-	db_bind_text(r, st, ":hash", phc);
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_CUSTOMER_SET_PASSWORD);
+	db_bind_int(r->db, st, ":id", cid);
+	db_bind_text(r->db, st, ":hash", phc);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "password update failed");
 	/* Whoever knew the old password may have left a way back in: a
 	 * pending email change to their address (its link would move the
 	 * account away), an older reset link, API tokens.  Spend and
 	 * revoke them all; this link is spent with the resets. */
-	st = db_q(r, Q_ACCT_TOKENS_SPEND);
-	db_bind_int(r, st, ":cid", cid);
-	db_bind_text(r, st, ":purpose", "reset");
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r->db, st, ":cid", cid);
+	db_bind_text(r->db, st, ":purpose", "reset");
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "reset tokens spend failed");
-	st = db_q(r, Q_ACCT_TOKENS_SPEND);
-	db_bind_int(r, st, ":cid", cid);
-	db_bind_text(r, st, ":purpose", "change_email");
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_ACCT_TOKENS_SPEND);
+	db_bind_int(r->db, st, ":cid", cid);
+	db_bind_text(r->db, st, ":purpose", "change_email");
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "change_email tokens spend failed");
-	st = db_q(r, Q_ACCT_API_TOKENS_REVOKE);
-	db_bind_int(r, st, ":cid", cid);
-	if (db_step(r, st) != DB_DONE)
+	st = db_q(r->db, Q_ACCT_API_TOKENS_REVOKE);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "api token revoke failed");
 	session_end_all(r, SESS_CUSTOMER, cid, 0);
 	r->user_id = cid;
-	audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
+	req_audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
 	    "all sessions ended, API tokens revoked, pending links spent");
-	db_commit(r);
+	db_commit(r->db);
 	message_page(r, "Password changed", "Your password is changed. Every session is signed out, "
 	    "every API token of the account is revoked and any pending email change is cancelled. "
 	    "You can sign in now.");

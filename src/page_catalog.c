@@ -43,18 +43,18 @@ flag(struct request *r, const char *cc)
 }
 
 void
-plan_fill(struct request *r, struct vm *m, sqlite3_stmt *st)
+plan_fill(struct request *r, struct vm *m, struct stmt *st)
 {
 	struct buf b;
 	int64_t	 days = db_int(st, 6);
 
-	vm_set(m, "slug", db_text(r, st, 0));
-	vm_set(m, "name", db_text(r, st, 1));
-	vm_set(m, "description", db_text(r, st, 2));
-	vm_set(m, "protocol", db_text(r, st, 3));
-	vm_set(m, "protocol_label", protocol_label(db_text(r, st, 3)));
+	vm_set(m, "slug", db_text(r->db, st, 0));
+	vm_set(m, "name", db_text(r->db, st, 1));
+	vm_set(m, "description", db_text(r->db, st, 2));
+	vm_set(m, "protocol", db_text(r->db, st, 3));
+	vm_set(m, "protocol_label", protocol_label(db_text(r->db, st, 3)));
 	buf_init(&b);
-	buf_money(&b, db_int(st, 4), db_text(r, st, 5));
+	buf_money(&b, db_int(st, 4), db_text(r->db, st, 5));
 	vm_set(m, "price", b.p);
 	buf_reset(&b);
 	buf_bytes(&b, db_int(st, 7));
@@ -66,12 +66,12 @@ plan_fill(struct request *r, struct vm *m, sqlite3_stmt *st)
 	else
 		vm_setf(m, "duration", "%lld day%s", (long long)days, days == 1 ? "" : "s");
 	vm_set_int(m, "devices", db_int(st, 8));
-	vm_set(m, "country_code", db_text(r, st, 9));
-	vm_set(m, "flag", flag(r, db_text(r, st, 9)));
-	vm_set(m, "country", db_text(r, st, 10));
-	vm_set(m, "city", db_text(r, st, 11));
-	vm_set(m, "category", db_text(r, st, 12));
-	vm_set(m, "brand", db_text(r, st, 13));
+	vm_set(m, "country_code", db_text(r->db, st, 9));
+	vm_set(m, "flag", flag(r, db_text(r->db, st, 9)));
+	vm_set(m, "country", db_text(r->db, st, 10));
+	vm_set(m, "city", db_text(r->db, st, 11));
+	vm_set(m, "category", db_text(r->db, st, 12));
+	vm_set(m, "brand", db_text(r->db, st, 13));
 	vm_set_bool(m, "sold_out", !db_is_null(st, 14) && db_int(st, 14) <= 0);
 }
 
@@ -101,14 +101,14 @@ filter(struct request *r, const char *key, int upper)
 static void
 options(struct request *r, struct vm *vm, const char *list, enum q q, const char *cur)
 {
-	sqlite3_stmt *st = db_q(r, q);
+	struct stmt *st = db_q(r->db, q);
 
-	while (db_step(r, st) == DB_ROW) {
+	while (db_step(r->db, st) == DB_ROW) {
 		struct vm *it = vm_push(vm, list);
-		const char *slug = db_text(r, st, 0);
+		const char *slug = db_text(r->db, st, 0);
 
 		vm_set(it, "value", slug);
-		vm_set(it, "label", db_text(r, st, 1));
+		vm_set(it, "label", db_text(r->db, st, 1));
 		vm_set_bool(it, "selected", cur && strcmp(cur, slug) == 0);
 	}
 }
@@ -126,7 +126,7 @@ page_plans(struct request *r)
 	const char *cat = filter(r, "category", 0), *brand = filter(r, "brand", 0);
 	const char *country = filter(r, "country", 1), *proto = filter(r, "protocol", 0);
 	const char *sort = req_query(r, "sort"), *pg = req_query(r, "page");
-	sqlite3_stmt *st;
+	struct stmt *st;
 	enum q	 q = Q_PLANS_PAGE_PRICE_ASC;
 	int64_t	 page = 1, total, pages, shown = 0;
 	size_t	 i;
@@ -144,24 +144,24 @@ page_plans(struct request *r)
 	else
 		sort = "price";
 
-	st = db_q(r, Q_PLANS_COUNT);
-	db_bind_text(r, st, ":category", cat);
-	db_bind_text(r, st, ":brand", brand);
-	db_bind_text(r, st, ":country", country);
-	db_bind_text(r, st, ":protocol", proto);
-	total = db_one_int(r, st, 0);
+	st = db_q(r->db, Q_PLANS_COUNT);
+	db_bind_text(r->db, st, ":category", cat);
+	db_bind_text(r->db, st, ":brand", brand);
+	db_bind_text(r->db, st, ":country", country);
+	db_bind_text(r->db, st, ":protocol", proto);
+	total = db_one_int(r->db, st, 0);
 	pages = total ? (total + PAGE_SIZE - 1) / PAGE_SIZE : 1;
 	if (page > pages)
 		page = pages;
 
-	st = db_q(r, q);
-	db_bind_text(r, st, ":category", cat);
-	db_bind_text(r, st, ":brand", brand);
-	db_bind_text(r, st, ":country", country);
-	db_bind_text(r, st, ":protocol", proto);
-	db_bind_int(r, st, ":limit", PAGE_SIZE);
-	db_bind_int(r, st, ":offset", (page - 1) * PAGE_SIZE);
-	while (db_step(r, st) == DB_ROW) {
+	st = db_q(r->db, q);
+	db_bind_text(r->db, st, ":category", cat);
+	db_bind_text(r->db, st, ":brand", brand);
+	db_bind_text(r->db, st, ":country", country);
+	db_bind_text(r->db, st, ":protocol", proto);
+	db_bind_int(r->db, st, ":limit", PAGE_SIZE);
+	db_bind_int(r->db, st, ":offset", (page - 1) * PAGE_SIZE);
+	while (db_step(r->db, st) == DB_ROW) {
 		plan_fill(r, vm_push(vm, "plans"), st);
 		shown++;
 	}
@@ -171,13 +171,13 @@ page_plans(struct request *r)
 
 	options(r, vm, "categories", Q_CATEGORIES, cat);
 	options(r, vm, "brands", Q_BRANDS, brand);
-	st = db_q(r, Q_COUNTRIES);
-	while (db_step(r, st) == DB_ROW) {
-		const char *cc = db_text(r, st, 0);
+	st = db_q(r->db, Q_COUNTRIES);
+	while (db_step(r->db, st) == DB_ROW) {
+		const char *cc = db_text(r->db, st, 0);
 		struct vm *it = vm_push(vm, "countries");
 
 		vm_set(it, "value", cc);
-		vm_setf(it, "label", "%s %s", flag(r, cc), db_text(r, st, 1));
+		vm_setf(it, "label", "%s %s", flag(r, cc), db_text(r->db, st, 1));
 		vm_set_bool(it, "selected", country && strcmp(country, cc) == 0);
 	}
 	for (i = 0; i < NELEM(protocols); i++) {
@@ -223,13 +223,13 @@ page_plans(struct request *r)
 void
 page_plan(struct request *r)
 {
-	sqlite3_stmt *st = db_q(r, Q_PLAN_BY_SLUG);
+	struct stmt *st = db_q(r->db, Q_PLAN_BY_SLUG);
 	struct vm *vm;
 
-	db_bind_text(r, st, ":slug", req_param(r, "slug"));
-	if (db_step(r, st) != DB_ROW)
+	db_bind_text(r->db, st, ":slug", req_param(r, "slug"));
+	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such plan. It may have been retired.");
-	vm = page_vm(r, db_text(r, st, 1));
+	vm = page_vm(r, db_text(r->db, st, 1));
 	plan_fill(r, vm_push(vm, "plan"), st);
 	cache_allow(r);
 	page_render(r, "pages/plan", vm);

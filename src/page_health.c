@@ -7,8 +7,6 @@
  */
 #include "config.h"
 
-#include <sqlite3.h>
-
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -17,22 +15,15 @@
 void
 page_healthz(struct request *r)
 {
-	sqlite3_stmt *st = r->app->stmts[Q_HEALTH_PING];
 	int64_t	 pending = -1, failed = -1;
 	int	 ok;
 
-	sqlite3_reset(st);
-	ok = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	/* A database that does not answer is a 503, not the 500 that
+	 * db_step's error path would make of it. */
+	ok = db_ping(r->db) == 0;
 	if (ok) {
-		st = r->app->stmts[Q_JOBS_PENDING_COUNT];
-		ok = sqlite3_step(st) == SQLITE_ROW;
-		pending = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		st = r->app->stmts[Q_JOBS_FAILED_COUNT];
-		ok = ok && sqlite3_step(st) == SQLITE_ROW;
-		failed = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		pending = db_one_int(r->db, db_q(r->db, Q_JOBS_PENDING_COUNT), -1);
+		failed = db_one_int(r->db, db_q(r->db, Q_JOBS_FAILED_COUNT), -1);
 	}
 	r->status = ok ? 200 : 503;
 	r->resp_ctype = "application/json";

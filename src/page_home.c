@@ -16,17 +16,17 @@ void
 page_home(struct request *r)
 {
 	struct vm *vm = page_vm(r, "Fast, private proxies");
-	sqlite3_stmt *st = db_q(r, Q_PLANS_FEATURED);
+	struct stmt *st = db_q(r->db, Q_PLANS_FEATURED);
 
-	while (db_step(r, st) == DB_ROW)
+	while (db_step(r->db, st) == DB_ROW)
 		plan_fill(r, vm_push(vm, "featured"), st);
-	st = db_q(r, Q_LOCATIONS);
-	while (db_step(r, st) == DB_ROW) {
+	st = db_q(r->db, Q_LOCATIONS);
+	while (db_step(r->db, st) == DB_ROW) {
 		struct vm *it = vm_push(vm, "locations");
 
-		vm_set(it, "country_code", db_text(r, st, 0));
-		vm_set(it, "country", db_text(r, st, 1));
-		vm_set(it, "city", db_text(r, st, 2));
+		vm_set(it, "country_code", db_text(r->db, st, 0));
+		vm_set(it, "country", db_text(r->db, st, 1));
+		vm_set(it, "city", db_text(r->db, st, 2));
 		vm_set_int(it, "plans", db_int(st, 3));
 	}
 	cache_allow(r);

@@ -1,7 +1,8 @@
 /*
  * page_test.c: routes the test suite needs to reach the pool's failure
  * paths: a slow request, a crashing worker, an echo of parsed inputs,
- * a page only a signed-in customer may open.
+ * a page only a signed-in customer may open, a database error inside a
+ * handler's transaction.
  * All answer 404 unless the configuration says test_routes = yes.
  */
 #include "config.h"
@@ -12,8 +13,10 @@
 
 #include <json-c/json.h>
 
+#include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "session.h"
 
 static void
 only_in_tests(struct request *r)
@@ -97,4 +100,24 @@ page_test_guarded(struct request *r)
 	only_in_tests(r);
 	r->resp_ctype = "text/plain; charset=utf-8";
 	buf_puts(r->out, "the guarded page\n");
+}
+
+/*
+ * GET /_test/db-rollback — db.h's contract inside a handler: an audit
+ * row, then a statement that breaks a NOT NULL constraint, its result
+ * ignored as a careless handler would, then COMMIT.  The constraint is
+ * a hard error: the request ends with a 500 and the audit row is rolled
+ * back with the rest (t/15-dblayer.t).  Without the contract the
+ * handler would answer 200 with the row committed.
+ */
+void
+page_test_db_rollback(struct request *r)
+{
+	only_in_tests(r);
+	db_begin(r->db);
+	req_audit(r, "test.handler.before_constraint", "test", "%s", "must not survive");
+	db_step(r->db, db_q(r->db, Q_TEST_CONSTRAINT));
+	db_commit(r->db);
+	r->resp_ctype = "text/plain; charset=utf-8";
+	buf_puts(r->out, "committed\n");
 }

@@ -74,9 +74,9 @@ pending_secret(struct request *r, int64_t cid, unsigned char key[TOTP_SECRET_LEN
 
 	if (mfa_secret_load(r, SESS_CUSTOMER, cid, key, NULL, &enabled) && !enabled)
 		return;
-	db_begin(r);
+	db_begin(r->db);
 	mfa_secret_new(r, SESS_CUSTOMER, cid, key);
-	db_commit(r);
+	db_commit(r->db);
 }
 
 /* Mail the account's address that 2FA was turned on or off (inside the
@@ -114,10 +114,10 @@ totp_show(struct request *r, const struct acct *a, const char *error)
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	if (a->totp) {
-		sqlite3_stmt *st = db_q(r, Q_ACCT_RC_LEFT);
+		struct stmt *st = db_q(r->db, Q_ACCT_RC_LEFT);
 
-		db_bind_int(r, st, ":cid", a->id);
-		vm_set_int(vm, "codes_left", db_one_int(r, st, 0));
+		db_bind_int(r->db, st, ":cid", a->id);
+		vm_set_int(vm, "codes_left", db_one_int(r->db, st, 0));
 		page_render(r, "pages/account_2fa", vm);
 		return;
 	}
@@ -163,7 +163,7 @@ page_account_2fa_enable_post(struct request *r)
 	struct acct *a = acct_load(r, 0);
 	char	 codes[RC_COUNT][RC_LEN];
 	const char *why, *code = req_form(r, "code");
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct vm *vm, *it;
 	int64_t	 job;
 	int	 i;
@@ -181,22 +181,22 @@ page_account_2fa_enable_post(struct request *r)
 		totp_show(r, a, why);
 		return;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	if (!acct_totp_accept(r, a->id, code, 1)) {
 		throttle_fail(r, throttle_key_account(r, a->email));
-		audit(r, "2fa.enable_failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+		req_audit(r, "2fa.enable_failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
 		    "%s", "wrong code");
-		db_commit(r);
+		db_commit(r->db);
 		r->status = 403;
 		totp_show(r, a, "That code is wrong or was already used. Check the time on your "
 		    "phone and enter the code the app shows now.");
 		return;
 	}
-	st = db_q(r, Q_ACCT_TOTP_ENABLE);
-	db_bind_int(r, st, ":id", a->id);
-	db_step(r, st);
-	if (sqlite3_changes(r->app->db) != 1) {
-		db_rollback(r);
+	st = db_q(r->db, Q_ACCT_TOTP_ENABLE);
+	db_bind_int(r->db, st, ":id", a->id);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
 		resp_redirect(r, 303, "/account/2fa");
 		return;
 	}
@@ -204,9 +204,9 @@ page_account_2fa_enable_post(struct request *r)
 	/* A privilege change: a new session token. */
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
-	audit(r, "2fa.enabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
+	req_audit(r, "2fa.enabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
 	job = totp_notice(r, a, "turned on");
-	db_commit(r);
+	db_commit(r->db);
 	spool_wake(&r->app->conf, job, "email");
 
 	resp_header(r, "Cache-Control", "no-store");
@@ -246,13 +246,13 @@ page_account_2fa_disable_post(struct request *r)
 		totp_show(r, a, why);
 		return;
 	}
-	db_begin(r);
+	db_begin(r->db);
 	mfa_remove(r, SESS_CUSTOMER, a->id);
 	session_start(r, SESS_CUSTOMER, a->id, 1);
 	session_reauth(r, SESS_CUSTOMER);
-	audit(r, "2fa.disabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
+	req_audit(r, "2fa.disabled", arena_printf(r->a, "customer:%lld", (long long)a->id), "%s", "totp");
 	job = totp_notice(r, a, "turned off");
-	db_commit(r);
+	db_commit(r->db);
 	spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, "/account/2fa?ok=totp_off");
 }
@@ -275,9 +275,9 @@ login_2fa_pending(struct request *r)
 		return 0;
 	}
 	if (!p->totp_enrolled || now_unix() - p->created_at > SESSION_PENDING_MAX) {
-		db_begin(r);
+		db_begin(r->db);
 		session_end(r, SESS_CUSTOMER);
-		db_commit(r);
+		db_commit(r->db);
 		resp_redirect(r, 303, "/login");
 		return 0;
 	}
@@ -335,19 +335,19 @@ page_login_2fa_post(struct request *r)
 		else if (acct_recovery_accept(r, cid, code))
 			how = "recovery code";
 	}
-	db_begin(r);
+	db_begin(r->db);
 	if (how == NULL) {
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
-		audit(r, "login.2fa_failed", arena_printf(r->a, "customer:%lld", (long long)cid),
+		req_audit(r, "login.2fa_failed", arena_printf(r->a, "customer:%lld", (long long)cid),
 		    "%s", "customer");
-		db_commit(r);
+		db_commit(r->db);
 		login_2fa_show(r, "That code is wrong or was already used.");
 		return;
 	}
 	throttle_clear(r, kacct);
 	session_start(r, SESS_CUSTOMER, cid, 1);
-	audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
-	db_commit(r);
+	req_audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
+	db_commit(r->db);
 	resp_redirect(r, 303, safe_next(req_form(r, "next"), "/account"));
 }

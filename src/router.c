@@ -173,9 +173,10 @@ req_fail(struct request *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = arena_vprintf(r->a, fmt, ap);
 	va_end(ap);
-	db_rollback(r);
-	if (r->app->stmts != NULL)
-		db_reset_all(r->app->stmts);
+	if (r->db != NULL) {
+		db_rollback(r->db);
+		db_reset_all(r->db);
+	}
 	if (status >= 500)
 		log_msg(r, "%s", msg);
 	r->error = msg;
@@ -184,6 +185,22 @@ req_fail(struct request *r, int status, const char *fmt, ...)
 	if (r->fail == NULL)
 		abort();
 	longjmp(*r->fail, 1);
+}
+
+/* The request's db fail handler: a database error ends the request
+ * (500, logged with the request id), never the worker. */
+static void
+req_db_fail(void *ctx, const char *msg)
+{
+	req_fail(ctx, 500, "database: %s", msg);
+}
+
+void
+req_bind_db(struct request *r)
+{
+	r->db = r->app->db;
+	db_set_arena(r->db, r->a);
+	db_on_fail(r->db, req_db_fail, r);
 }
 
 /* The origin this request was addressed to: scheme://host[:port]. */

@@ -96,6 +96,7 @@ const struct route routes[] = {
 	{ M_POST, "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_CHECK, 0 },
 	{ M_GET,  "/_test/echo",	page_test_echo,	WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_GET,  "/_test/customer",	page_test_customer, WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/_test/db-rollback",	page_test_db_rollback, WHO_ANY, NULL, CSRF_NONE, 0 },
 	/* A page whose GET needs more than its POST: a refused POST must
 	 * not show it to a caller who may not open it (t/64-forgery.t). */
 	{ M_GET,  "/_test/guarded",	page_test_guarded, WHO_STAFF, "security.manage", CSRF_NONE, 0 },

@@ -26,6 +26,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "audit.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -91,46 +92,46 @@ absolute_limit(const struct request *r, enum sess_kind k)
 static void
 load_perms(struct request *r, struct principal *p)
 {
-	sqlite3_stmt *st = db_q(r, Q_STAFF_PERMS);
+	struct stmt *st = db_q(r->db, Q_STAFF_PERMS);
 	size_t	 cap = 32;
 
 	p->perms = arena_alloc(r->a, cap * sizeof(*p->perms));
 	p->nperms = 0;
-	db_bind_int(r, st, ":id", p->user_id);
-	while (db_step(r, st) == DB_ROW && p->nperms < cap)
-		p->perms[p->nperms++] = db_text(r, st, 0);
+	db_bind_int(r->db, st, ":id", p->user_id);
+	while (db_step(r->db, st) == DB_ROW && p->nperms < cap)
+		p->perms[p->nperms++] = db_text(r->db, st, 0);
 }
 
 /* The session whose token hashes to h, checked for state and timeouts. */
 static struct principal *
 load_by_hash(struct request *r, enum sess_kind k, const unsigned char h[32])
 {
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct principal *p;
 	int64_t	 now = now_unix(), last;
 	const char *state;
 
-	st = db_q(r, k == SESS_CUSTOMER ? Q_SESSION_CUSTOMER : Q_SESSION_STAFF);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, 32, SQLITE_TRANSIENT);
-	if (db_step(r, st) != DB_ROW)
+	st = db_q(r->db, k == SESS_CUSTOMER ? Q_SESSION_CUSTOMER : Q_SESSION_STAFF);
+	db_bind_blob(r->db, st, ":hash", h, 32);
+	if (db_step(r->db, st) != DB_ROW)
 		return NULL;
 	p = arena_zalloc(r->a, sizeof(*p));
 	p->kind = k;
 	p->session_id = db_int(st, 0);
 	p->user_id = db_int(st, 1);
-	p->csrf = db_text(r, st, 2);
+	p->csrf = db_text(r->db, st, 2);
 	p->mfa_ok = (int)db_int(st, 3);
 	p->created_at = db_int(st, 4);
 	last = db_int(st, 5);
 	p->reauth_at = db_int(st, 6);
-	p->email = db_text(r, st, 7);
-	p->name = db_text(r, st, 8);
+	p->email = db_text(r->db, st, 7);
+	p->name = db_text(r->db, st, 8);
 	p->totp_enrolled = (int)db_int(st, 9);
 	p->email_verified = (int)db_int(st, 10);
-	state = db_text(r, st, 11);
+	state = db_text(r->db, st, 11);
 	if (k == SESS_STAFF)
-		p->role = db_text(r, st, 12);
-	sqlite3_reset(st);
+		p->role = db_text(r->db, st, 12);
+	db_reset(st);
 
 	/* A half-done sign-in (password given, second factor or TOTP
 	 * enrolment not yet) lives SESSION_PENDING_MAX seconds: a stolen
@@ -138,17 +139,21 @@ load_by_hash(struct request *r, enum sess_kind k, const unsigned char h[32])
 	if (strcmp(state, "active") != 0 || now - last > idle_limit(r, k) ||
 	    now - p->created_at > absolute_limit(r, k) ||
 	    (!p->mfa_ok && now - p->created_at > SESSION_PENDING_MAX)) {
-		st = db_q(r, Q_SESSION_DELETE);
-		db_bind_int(r, st, ":id", p->session_id);
-		db_step(r, st);
+		/* Bookkeeping (db.h): a busy or full database still answers
+		 * this request, as signed out; cron prune removes the row. */
+		st = db_q(r->db, Q_SESSION_DELETE);
+		db_bind_int(r->db, st, ":id", p->session_id);
+		db_bookkeep(r->db, st);
 		set_cookie(r, session_cookie_name(r, k), "", 0);
 		return NULL;
 	}
 	if (now - last >= TOUCH_EVERY) {
-		st = db_q(r, Q_SESSION_TOUCH);
-		db_bind_int(r, st, ":id", p->session_id);
-		db_bind_int(r, st, ":now", now);
-		db_step(r, st);
+		/* Bookkeeping: a failed touch costs at most an idle timeout
+		 * that counts from the previous touch. */
+		st = db_q(r->db, Q_SESSION_TOUCH);
+		db_bind_int(r->db, st, ":id", p->session_id);
+		db_bind_int(r->db, st, ":now", now);
+		db_bookkeep(r->db, st);
 	}
 	if (k == SESS_STAFF)
 		load_perms(r, p);
@@ -179,7 +184,7 @@ session_start(struct request *r, enum sess_kind k, int64_t user_id, int mfa_ok)
 {
 	char	 tok[33], csrf[33];
 	unsigned char h[32];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 now = now_unix();
 	const char *ua = r->user_agent ? r->user_agent : "";
 
@@ -189,23 +194,23 @@ session_start(struct request *r, enum sess_kind k, int64_t user_id, int mfa_ok)
 	token_new(tok);
 	token_new(csrf);
 	token_hash(tok, h);
-	st = db_q(r, Q_SESSION_INSERT);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
-	db_bind_text(r, st, ":kind", k == SESS_CUSTOMER ? "customer" : "staff");
+	st = db_q(r->db, Q_SESSION_INSERT);
+	db_bind_blob(r->db, st, ":hash", h, sizeof(h));
+	db_bind_text(r->db, st, ":kind", k == SESS_CUSTOMER ? "customer" : "staff");
 	if (k == SESS_CUSTOMER) {
-		db_bind_int(r, st, ":cid", user_id);
-		db_bind_null(r, st, ":sid");
+		db_bind_int(r->db, st, ":cid", user_id);
+		db_bind_null(r->db, st, ":sid");
 	} else {
-		db_bind_null(r, st, ":cid");
-		db_bind_int(r, st, ":sid", user_id);
+		db_bind_null(r->db, st, ":cid");
+		db_bind_int(r->db, st, ":sid", user_id);
 	}
-	db_bind_text(r, st, ":csrf", csrf);
-	db_bind_int(r, st, ":mfa", mfa_ok ? 1 : 0);
-	db_bind_int(r, st, ":now", now);
-	db_bind_int(r, st, ":expires", now + absolute_limit(r, k));
-	db_bind_text(r, st, ":ip", r->remote_addr ? r->remote_addr : "");
-	db_bind_text(r, st, ":ua", arena_strndup(r->a, ua, strlen(ua) > 512 ? 512 : strlen(ua)));
-	if (db_step(r, st) != DB_DONE)
+	db_bind_text(r->db, st, ":csrf", csrf);
+	db_bind_int(r->db, st, ":mfa", mfa_ok ? 1 : 0);
+	db_bind_int(r->db, st, ":now", now);
+	db_bind_int(r->db, st, ":expires", now + absolute_limit(r, k));
+	db_bind_text(r->db, st, ":ip", r->remote_addr ? r->remote_addr : "");
+	db_bind_text(r->db, st, ":ua", arena_strndup(r->a, ua, strlen(ua) > 512 ? 512 : strlen(ua)));
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "session insert failed");
 	set_cookie(r, session_cookie_name(r, k), tok, -1);
 	r->principal[k] = NULL;
@@ -216,12 +221,12 @@ void
 session_end(struct request *r, enum sess_kind k)
 {
 	struct principal *p = r->principal[k];
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (p != NULL && p->session_id != 0) {
-		st = db_q(r, Q_SESSION_DELETE);
-		db_bind_int(r, st, ":id", p->session_id);
-		db_step(r, st);
+		st = db_q(r->db, Q_SESSION_DELETE);
+		db_bind_int(r->db, st, ":id", p->session_id);
+		db_step(r->db, st);
 	}
 	r->principal[k] = NULL;
 	set_cookie(r, session_cookie_name(r, k), "", 0);
@@ -230,28 +235,28 @@ session_end(struct request *r, enum sess_kind k)
 void
 session_end_all(struct request *r, enum sess_kind k, int64_t user_id, int keep)
 {
-	sqlite3_stmt *st = db_q(r, k == SESS_CUSTOMER ? Q_SESSION_DELETE_CUSTOMER_ALL :
+	struct stmt *st = db_q(r->db, k == SESS_CUSTOMER ? Q_SESSION_DELETE_CUSTOMER_ALL :
 	    Q_SESSION_DELETE_STAFF_ALL);
 	struct principal *p = r->principal[k];
 
-	db_bind_int(r, st, ":uid", user_id);
-	db_bind_int(r, st, ":keep", keep && p != NULL ? p->session_id : 0);
-	db_step(r, st);
+	db_bind_int(r->db, st, ":uid", user_id);
+	db_bind_int(r->db, st, ":keep", keep && p != NULL ? p->session_id : 0);
+	db_step(r->db, st);
 }
 
 void
 session_reauth(struct request *r, enum sess_kind k)
 {
 	struct principal *p = r->principal[k];
-	sqlite3_stmt *st;
+	struct stmt *st;
 
 	if (p == NULL)
 		return;
 	p->reauth_at = now_unix();
-	st = db_q(r, Q_SESSION_REAUTH);
-	db_bind_int(r, st, ":id", p->session_id);
-	db_bind_int(r, st, ":now", p->reauth_at);
-	db_step(r, st);
+	st = db_q(r->db, Q_SESSION_REAUTH);
+	db_bind_int(r->db, st, ":id", p->session_id);
+	db_bind_int(r->db, st, ":now", p->reauth_at);
+	db_step(r->db, st);
 }
 
 int
@@ -333,7 +338,7 @@ token_load(struct request *r, const char **why)
 {
 	const char *h = r->authorization, *tok;
 	unsigned char hash[32];
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct principal *p;
 	int64_t	 now = now_unix(), last;
 
@@ -352,15 +357,15 @@ token_load(struct request *r, const char **why)
 	    "0123456789-._~+/")] != '\0')
 		return NULL;
 	token_hash(tok, hash);
-	st = db_q(r, Q_TOKEN_BY_HASH);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), hash, sizeof(hash), SQLITE_TRANSIENT);
-	if (db_step(r, st) != DB_ROW)
+	st = db_q(r->db, Q_TOKEN_BY_HASH);
+	db_bind_blob(r->db, st, ":hash", hash, sizeof(hash));
+	if (db_step(r->db, st) != DB_ROW)
 		return NULL;
 	p = arena_zalloc(r->a, sizeof(*p));
 	p->token_id = db_int(st, 0);
 	p->kind = db_is_null(st, 1) ? SESS_STAFF : SESS_CUSTOMER;
 	p->user_id = p->kind == SESS_CUSTOMER ? db_int(st, 1) : db_int(st, 2);
-	p->scopes = db_text(r, st, 3);
+	p->scopes = db_text(r->db, st, 3);
 	if (!db_is_null(st, 5)) {
 		*why = "revoked_token";
 		return NULL;
@@ -370,19 +375,20 @@ token_load(struct request *r, const char **why)
 		return NULL;
 	}
 	last = db_int(st, 6);
-	p->email = db_text(r, st, 7);
-	p->name = db_text(r, st, 8);
-	if (strcmp(db_text(r, st, 9), "active") != 0) {
+	p->email = db_text(r->db, st, 7);
+	p->name = db_text(r->db, st, 8);
+	if (strcmp(db_text(r->db, st, 9), "active") != 0) {
 		*why = "account_disabled";
 		return NULL;
 	}
 	p->mfa_ok = 1;
-	sqlite3_reset(st);
+	db_reset(st);
 	if (now - last >= TOUCH_EVERY) {
-		st = db_q(r, Q_TOKEN_TOUCH);
-		db_bind_int(r, st, ":id", p->token_id);
-		db_bind_int(r, st, ":now", now);
-		db_step(r, st);
+		/* Bookkeeping (db.h): never fails the API call. */
+		st = db_q(r->db, Q_TOKEN_TOUCH);
+		db_bind_int(r->db, st, ":id", p->token_id);
+		db_bind_int(r->db, st, ":now", now);
+		db_bookkeep(r->db, st);
 	}
 	if (p->kind == SESS_STAFF)
 		load_perms(r, p);
@@ -423,28 +429,18 @@ has_perm(const struct request *r, const char *perm)
 }
 
 void
-audit(struct request *r, const char *action, const char *target, const char *fmt, ...)
+req_audit(struct request *r, const char *action, const char *target, const char *fmt, ...)
 {
-	sqlite3_stmt *st = db_q(r, Q_AUDIT_INSERT);
 	const struct principal *p = r->principal[SESS_STAFF] ? r->principal[SESS_STAFF] :
 	    r->principal[SESS_CUSTOMER] ? r->principal[SESS_CUSTOMER] : r->api;
+	struct actor who;
 	va_list	 ap;
-	char	*detail;
 
+	who.name = p == NULL ? "anonymous" : p->kind == SESS_STAFF ? "staff" : "customer";
+	who.id = p == NULL ? 0 : p->user_id;
+	who.ip = r->remote_addr;
+	who.request_id = r->id;
 	va_start(ap, fmt);
-	detail = arena_vprintf(r->a, fmt, ap);
+	vaudit(r->db, &who, action, target, fmt, ap);
 	va_end(ap);
-	db_bind_text(r, st, ":kind", p == NULL ? "anonymous" :
-	    p->kind == SESS_STAFF ? "staff" : "customer");
-	if (p == NULL)
-		db_bind_null(r, st, ":actor");
-	else
-		db_bind_int(r, st, ":actor", p->user_id);
-	db_bind_text(r, st, ":action", action);
-	db_bind_text(r, st, ":target", target ? target : "");
-	db_bind_text(r, st, ":detail", detail);
-	db_bind_text(r, st, ":ip", r->remote_addr ? r->remote_addr : "");
-	db_bind_text(r, st, ":rid", r->id);
-	if (db_step(r, st) != DB_DONE)
-		req_fail(r, 500, "audit insert failed");
 }

@@ -78,8 +78,9 @@ int	csrf_check(struct request *, enum sess_kind);
 /* Staff permission check, from the role's grants in the database. */
 int	has_perm(const struct request *, const char *perm);
 
-/* Append an audit row: who is taken from r (staff, customer or anonymous). */
-void	audit(struct request *, const char *action, const char *target,
+/* Append an audit row through audit() (audit.h): the actor is taken
+ * from r (staff, customer or anonymous), with its address and id. */
+void	req_audit(struct request *, const char *action, const char *target,
 	    const char *fmt, ...) PX_PRINTF(4, 5);
 
 /* SHA-256 of a token, for storage and lookup (32 bytes). */

@@ -70,7 +70,7 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 {
 	const struct signin_kind *sk = &kinds[k];
 	const char *kacct, *kip, *phc = NULL, *state = "", *target;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 w;
 	int	 ok = 0, active, mfa_ok, v;
 	char	 fresh[PHC_MAX];
@@ -87,32 +87,32 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	 * the hash, parallel guesses all passed the check before any of
 	 * them was counted, and a lock at 10 let dozens through.
 	 */
-	db_begin(r);
+	db_begin(r->db);
 	if ((out->wait = signin_wait(r, kacct, kip)) > 0) {
 		if (sk->count_throttled) {
 			/* No hash is spent on it, but it counts, so hammering
 			 * leads to the lock, not past it. */
 			throttle_fail(r, kacct);
-			audit(r, "login.failed", kacct, "%s; throttled", sk->name);
+			req_audit(r, "login.failed", kacct, "%s; throttled", sk->name);
 			if ((w = throttle_wait(r, kacct)) > out->wait)
 				out->wait = w;
 		}
-		db_commit(r);
+		db_commit(r->db);
 		return SIGNIN_THROTTLED;
 	}
 	throttle_fail(r, kacct);
 	throttle_fail(r, kip);
-	db_commit(r);
+	db_commit(r->db);
 
-	st = db_q(r, sk->q_by_email);
-	db_bind_text(r, st, ":email", email);
-	if (db_step(r, st) == DB_ROW) {
+	st = db_q(r->db, sk->q_by_email);
+	db_bind_text(r->db, st, ":email", email);
+	if (db_step(r->db, st) == DB_ROW) {
 		out->user_id = db_int(st, 0);
-		phc = db_text(r, st, 1);
+		phc = db_text(r->db, st, 1);
 		out->totp = !db_is_null(st, 2) && db_int(st, 2) != 0;
-		state = db_text(r, st, 3);
+		state = db_text(r->db, st, 3);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	active = strcmp(state, "active") == 0;
 	/* An unknown email (or, for staff, an invited or disabled account)
 	 * costs a dummy hash: the same time, and the same 503 when no slot
@@ -129,11 +129,11 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	    (long long)out->user_id) : kacct;
 	if (!ok) {
 		/* Counted already; the audit row says what happened. */
-		db_begin(r);
-		audit(r, "login.failed", target, "%s%s%s", sk->name,
+		db_begin(r->db);
+		req_audit(r, "login.failed", target, "%s%s%s", sk->name,
 		    sk->audit_state && *state && !active ? ", account " : "",
 		    sk->audit_state && *state && !active ? state : "");
-		db_commit(r);
+		db_commit(r->db);
 		return SIGNIN_WRONG;
 	}
 	/* Rehash outside the transaction if the parameters rose. */
@@ -143,18 +143,18 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	else
 		phc = NULL;
 	mfa_ok = !sk->mfa_required && !out->totp;
-	db_begin(r);
+	db_begin(r->db);
 	throttle_clear(r, kacct);
 	throttle_undo(r, kip);
 	if (phc != NULL) {
-		st = db_q(r, sk->q_set_password);
-		db_bind_int(r, st, ":id", out->user_id);
-		db_bind_text(r, st, ":hash", phc);
-		if (db_step(r, st) != DB_DONE)
+		st = db_q(r->db, sk->q_set_password);
+		db_bind_int(r->db, st, ":id", out->user_id);
+		db_bind_text(r->db, st, ":hash", phc);
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "password rehash update failed");
 	}
 	session_start(r, k, out->user_id, mfa_ok);
-	audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
-	db_commit(r);
+	req_audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
+	db_commit(r->db);
 	return SIGNIN_OK;
 }

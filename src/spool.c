@@ -53,68 +53,49 @@ int64_t
 spool_enqueue(struct request *r, const char *kind, const char *idem_key,
     const char *payload_json)
 {
-	sqlite3_stmt *st;
-	int64_t	 id;
-
-	/* The job must commit with the change that needs it. */
-	if (!r->in_tx || sqlite3_get_autocommit(r->app->db))
-		req_fail(r, 500, "spool_enqueue(%s) outside a transaction", kind);
-	if (!json_object_ok(payload_json))
-		req_fail(r, 500, "spool_enqueue(%s): payload is not a JSON object", kind);
-	st = db_q(r, Q_JOB_ENQUEUE);
-	db_bind_text(r, st, ":kind", kind);
-	db_bind_text(r, st, ":idem_key", idem_key);
-	db_bind_text(r, st, ":payload", payload_json);
-	if (db_step(r, st) == DB_CONSTRAINT)
-		req_fail(r, 500, "spool_enqueue: kind \"%s\" refused by the schema", kind);
-	sqlite3_reset(st);
-	st = db_q(r, Q_JOB_ID_BY_IDEM);
-	db_bind_text(r, st, ":idem_key", idem_key);
-	if ((id = db_one_int(r, st, 0)) <= 0)
-		req_fail(r, 500, "spool_enqueue: no job row for %s", idem_key);
-	return id;
+	return spool_enqueue_db(r->db, kind, idem_key, payload_json);
 }
 
 int64_t
-spool_enqueue_db(sqlite3 *db, const char *kind, const char *idem_key,
-    const char *payload_json, char *err, size_t errsz)
+spool_enqueue_db(struct db *db, const char *kind, const char *idem_key,
+    const char *payload_json)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t	 id = -1;
+	return spool_enqueue_at(db, kind, idem_key, payload_json, 0, 0);
+}
 
-	if (sqlite3_get_autocommit(db)) {
-		snprintf(err, errsz, "spool_enqueue_db(%s) outside a transaction", kind);
-		return -1;
-	}
-	if (!json_object_ok(payload_json)) {
-		snprintf(err, errsz, "payload is not a JSON object");
-		return -1;
-	}
-	/* ON CONFLICT covers only the idempotency key: a bad kind still
-	 * fails the CHECK constraint. */
-	if (sqlite3_prepare_v2(db, "INSERT INTO jobs(kind, idem_key, payload) "
-	    "VALUES (?1, ?2, ?3) ON CONFLICT(idem_key) DO NOTHING", -1, &st, NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, idem_key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, payload_json, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto sqlerr;
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "SELECT id FROM jobs WHERE idem_key = ?1", -1, &st,
-	    NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(st, 1, idem_key, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (id <= 0)
-		snprintf(err, errsz, "no job row for %s", idem_key);
+int64_t
+spool_enqueue_at(struct db *db, const char *kind, const char *idem_key,
+    const char *payload_json, int64_t run_at, int64_t server_id)
+{
+	struct stmt *st;
+	int64_t	 id;
+
+	/* The job must commit with the change that needs it. */
+	if (!db_in_tx(db))
+		db_fail(db, "spool_enqueue(%s) outside a transaction", kind);
+	if (!json_object_ok(payload_json))
+		db_fail(db, "spool_enqueue(%s): payload is not a JSON object", kind);
+	/* ON CONFLICT covers only the idempotency key: a kind the schema
+	 * refuses still fails its CHECK, a hard error (db_step). */
+	st = db_q(db, Q_JOB_ENQUEUE);
+	db_bind_text(db, st, ":kind", kind);
+	db_bind_text(db, st, ":idem_key", idem_key);
+	db_bind_text(db, st, ":payload", payload_json);
+	/* NULLs: due now, not for a panel. */
+	if (run_at > 0)
+		db_bind_int(db, st, ":run_at", run_at);
+	else
+		db_bind_null(db, st, ":run_at");
+	if (server_id > 0)
+		db_bind_int(db, st, ":server_id", server_id);
+	else
+		db_bind_null(db, st, ":server_id");
+	db_step(db, st);
+	st = db_q(db, Q_JOB_ID_BY_IDEM);
+	db_bind_text(db, st, ":idem_key", idem_key);
+	if ((id = db_one_int(db, st, 0)) <= 0)
+		db_fail(db, "spool_enqueue: no job row for %s", idem_key);
 	return id;
-sqlerr:
-	snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return -1;
 }
 
 int
@@ -392,34 +373,31 @@ cmp_i64(const void *a, const void *b)
 }
 
 /* The state of job id: 'p'ending, 'r'unning, 'd'one, 'f'ailed, 0 if no
- * row, -1 on error. */
+ * row.  A database error ends the unit of work (db.h). */
 static int
-row_state(sqlite3_stmt *st, int64_t id)
+row_state(struct db *db, int64_t id)
 {
-	int	 rc, s = 0;
+	struct stmt *st = db_q(db, Q_JOB_STATE);
+	int	 s = 0;
 
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		s = sqlite3_column_text(st, 0)[0];
-	else if (rc != SQLITE_DONE)
-		s = -1;
-	sqlite3_reset(st);
+	db_bind_int(db, st, ":id", id);
+	if (db_step(db, st) == DB_ROW)
+		s = db_text(db, st, 0)[0];
+	db_reset(st);
 	return s;
 }
 
 int
-spool_recover(const struct conf *c, sqlite3 *db, int full, struct spool_recovery *rec,
+spool_recover(const struct conf *c, struct db *db, int full, struct spool_recovery *rec,
     char *err, size_t errsz)
 {
 	const char *dir = c->spool_dir;
-	sqlite3_stmt *st = NULL;
+	struct stmt *st;
 	char	**v, path[4096], kind[64];
 	size_t	 n, i, nids = 0;
 	int64_t	*ids = NULL, id, now = now_unix();
 	struct stat sb;
-	int	 s, rc = -1;
+	int	 s;
 
 	memset(rec, 0, sizeof(*rec));
 	if (spool_init(dir, err, errsz) != 0)
@@ -442,31 +420,12 @@ spool_recover(const struct conf *c, sqlite3 *db, int full, struct spool_recovery
 			if (spool_move(dir, "cur", v[i], "new") == 0)
 				rec->cur_returned++;
 		free_list(v, n);
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(db, "UPDATE jobs SET state = 'pending', "
-		    "last_error = 'interrupted: the work daemon stopped during step ' || quote(step), "
-		    "updated_at = unixepoch() WHERE state = 'running'", -1, &st, NULL) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE) {
-			snprintf(err, errsz, "reset running jobs: %s", sqlite3_errmsg(db));
-			sqlite3_finalize(st);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
-		rec->rows_reset = sqlite3_changes(db);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			snprintf(err, errsz, "commit: %s", sqlite3_errmsg(db));
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
+		db_begin(db);
+		db_step(db, db_q(db, Q_JOBS_RESET_RUNNING));
+		rec->rows_reset = (int)db_changes(db);
+		db_commit(db);
 	}
 
-	if (sqlite3_prepare_v2(db, "SELECT state FROM jobs WHERE id = ?1", -1, &st,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-		return -1;
-	}
 	/* new/: drop a file whose row is gone, file away a finished one,
 	 * quarantine one we cannot read.  A concurrent claim makes our
 	 * rename fail, which is fine: the claimer does the same checks. */
@@ -479,12 +438,7 @@ spool_recover(const struct conf *c, sqlite3 *db, int full, struct spool_recovery
 				rec->corrupt++;
 			continue;
 		}
-		s = row_state(st, id);
-		if (s < 0) {
-			snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-			free_list(v, n);
-			goto out;
-		}
+		s = row_state(db, id);
 		if (s == 0 && unlink(path) == 0)
 			rec->dropped++;
 		else if ((s == 'd' || s == 'f') &&
@@ -510,29 +464,17 @@ spool_recover(const struct conf *c, sqlite3 *db, int full, struct spool_recovery
 	free_list(v, n);
 	if (nids > 0)
 		qsort(ids, nids, sizeof(*ids), cmp_i64);
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "SELECT id, kind FROM jobs WHERE state IN ('pending','running') "
-	    "ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-		st = NULL;
-		goto out;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
+	st = db_q(db, Q_JOBS_LIVE);
+	while (db_step(db, st) == DB_ROW) {
+		id = db_int(st, 0);
 		if (nids > 0 && bsearch(&id, ids, nids, sizeof(*ids), cmp_i64) != NULL)
 			continue;
-		if (spool_wake(c, id, (const char *)sqlite3_column_text(st, 1)) == 0)
+		if (spool_wake(c, id, db_text(db, st, 1)) == 0)
 			rec->rewoken++;
 	}
-	if (s != SQLITE_DONE) {
-		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
+	db_reset(st);
 	free(ids);
-	return rc;
+	return 0;
 }
 
 int
@@ -557,20 +499,14 @@ spool_prune(const char *dir, const char *sub, int64_t age)
 }
 
 int
-spool_drain_new(const char *dir, sqlite3 *db, int *corrupt)
+spool_drain_new(const char *dir, struct db *db, int *corrupt)
 {
-	sqlite3_stmt *st = NULL;
 	char	**v, path[4096], kind[64];
 	size_t	 n, i;
 	int64_t	 id;
 	int	 claimed = 0, s;
 
 	*corrupt = 0;
-	if (sqlite3_prepare_v2(db, "SELECT state FROM jobs WHERE id = ?1", -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_sys("work", "spool: %s", sqlite3_errmsg(db));
-		return 0;
-	}
 	v = list_dir(dir, "new", &n);
 	for (i = 0; i < n; i++) {
 		if (spool_claim(dir, v[i]) != 0)
@@ -583,8 +519,7 @@ spool_drain_new(const char *dir, sqlite3 *db, int *corrupt)
 				(*corrupt)++;
 			continue;
 		}
-		if ((s = row_state(st, id)) < 0)
-			continue;
+		s = row_state(db, id);
 		if (s == 0) {
 			log_sys("work", "spool: %s: job %" PRId64 " does not exist: dropped", v[i], id);
 			unlink(path);
@@ -592,6 +527,5 @@ spool_drain_new(const char *dir, sqlite3 *db, int *corrupt)
 			spool_move(dir, "cur", v[i], s == 'd' ? "done" : "failed");
 	}
 	free_list(v, n);
-	sqlite3_finalize(st);
 	return claimed;
 }

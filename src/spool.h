@@ -20,9 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 struct conf;
+struct db;
 struct request;
 
 #define SPOOL_END_MARKER "%end"
@@ -47,10 +46,16 @@ struct spool_recovery {
  */
 int64_t	 spool_enqueue(struct request *, const char *kind, const char *idem_key,
 	    const char *payload_json);
-/* The same on a plain connection inside its open transaction (CLI and
- * daemon code): the job id, or -1 with err set. */
-int64_t	 spool_enqueue_db(sqlite3 *, const char *kind, const char *idem_key,
-	    const char *payload_json, char *err, size_t errsz);
+/* The same on any unit of work's db inside its open transaction (CLI,
+ * daemon, cron): the job id; the errors above end the unit of work
+ * through the db's fail handler (db.h). */
+int64_t	 spool_enqueue_db(struct db *, const char *kind, const char *idem_key,
+	    const char *payload_json);
+/* The same for a job due at run_at (unix time; 0: now) and, when
+ * server_id > 0, for that panel (jobs.server_id): it then runs in the
+ * panel's lane (work.h). */
+int64_t	 spool_enqueue_at(struct db *, const char *kind, const char *idem_key,
+	    const char *payload_json, int64_t run_at, int64_t server_id);
 /*
  * Drop the wake-up file for a committed job.  Best effort: a failure is
  * logged and returns -1, and the daemon's periodic scan of `jobs` still
@@ -81,9 +86,10 @@ int	 spool_move(const char *dir, const char *from, const char *name, const char 
  * Recovery (DESIGN.md): full = 1 only for the lock holder (returns
  * cur/ to new/ and resets 'running' rows); full = 0 is what a cron run
  * may do while a daemon works (sweep tmp/, drop orphans from new/,
- * re-wake pending rows without a file).  0, or -1 with err set.
+ * re-wake pending rows without a file).  0, or -1 with err set (the
+ * spool directory); a database error goes to the db's fail handler.
  */
-int	 spool_recover(const struct conf *, sqlite3 *, int full, struct spool_recovery *,
+int	 spool_recover(const struct conf *, struct db *, int full, struct spool_recovery *,
 	    char *err, size_t errsz);
 /*
  * The daemon's side of the wake-up: claim every file in new/ into cur/,
@@ -92,7 +98,7 @@ int	 spool_recover(const struct conf *, sqlite3 *, int full, struct spool_recove
  * job stays in cur/ until the job finishes.  Returns how many files were
  * claimed; *corrupt counts the quarantined ones.
  */
-int	 spool_drain_new(const char *dir, sqlite3 *, int *corrupt);
+int	 spool_drain_new(const char *dir, struct db *, int *corrupt);
 /* Remove files in sub older than age seconds; returns how many. */
 int	 spool_prune(const char *dir, const char *sub, int64_t age);
 

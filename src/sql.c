@@ -27,14 +27,20 @@
 
 #define PLAN_PAGE " LIMIT :limit OFFSET :offset"
 
+/* Job kinds that call a payment gateway: one lane, and first in line. */
+#define JOB_GATEWAY_KINDS \
+	"('payment_create','payment_capture','refund','gateway_followup')"
+
 const char *const sql_text[Q__MAX] = {
 	[Q_HEALTH_PING] = "SELECT count(*) FROM schema_migrations",
 	[Q_JOBS_FAILED_COUNT] = "SELECT count(*) FROM jobs WHERE state = 'failed'",
 	[Q_JOBS_PENDING_COUNT] = "SELECT count(*) FROM jobs WHERE state IN ('pending','running')",
 	/* spool_enqueue: an existing idempotency key is not an error; the
-	 * id is then read by key (RETURNING yields no row on conflict). */
-	[Q_JOB_ENQUEUE] = "INSERT INTO jobs(kind, idem_key, payload) "
-	    "VALUES (:kind, :idem_key, :payload) ON CONFLICT(idem_key) DO NOTHING",
+	 * id is then read by key (RETURNING yields no row on conflict).  A
+	 * NULL :run_at means now; the age limit starts at the first due time. */
+	[Q_JOB_ENQUEUE] = "INSERT INTO jobs(kind, idem_key, payload, server_id, next_attempt_at, age_from) "
+	    "VALUES (:kind, :idem_key, :payload, :server_id, coalesce(:run_at, unixepoch()), "
+	    "coalesce(:run_at, unixepoch())) ON CONFLICT(idem_key) DO NOTHING",
 	[Q_JOB_ID_BY_IDEM] = "SELECT id FROM jobs WHERE idem_key = :idem_key",
 	[Q_PLANS_FEATURED] = "SELECT " PLAN_COLS PLAN_FROM
 	    "WHERE p.active = 1 AND p.featured = 1 AND s.state <> 'disabled' "
@@ -57,7 +63,6 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
-	/* Moves when another connection commits; the page cache's validator. */
 	[Q_SESSION_CUSTOMER] = "SELECT s.id, s.customer_id, s.csrf_token, s.mfa_ok, s.created_at, "
 	    "s.last_seen_at, coalesce(s.reauth_at, 0), c.email, c.name, c.totp_enabled_at IS NOT NULL, "
 	    "c.email_verified_at IS NOT NULL, c.state "
@@ -78,8 +83,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = :now WHERE id = :id",
 	[Q_STAFF_PERMS] = "SELECT p.name FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
 	    "JOIN permissions p ON p.id = rp.permission_id WHERE s.id = :id ORDER BY p.name",
-	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor_id, action, target, detail, ip, "
-	    "request_id) VALUES (:kind, :actor, :action, :target, :detail, :ip, :rid)",
+	/* The one audit writer (audit.c): actor_kind is the schema's coarse
+	 * class, actor the name ("cli", "system", "webhook:stripe", ...). */
+	[Q_AUDIT_INSERT] = "INSERT INTO audit_log (actor_kind, actor, actor_id, action, target, detail, "
+	    "ip, request_id) VALUES (:kind, :who, :actor, :action, :target, :detail, :ip, :rid)",
 	[Q_TOKEN_BY_HASH] = "SELECT t.id, t.customer_id, t.staff_id, t.scopes, t.expires_at, t.revoked_at, "
 	    "coalesce(t.last_used_at, 0), coalesce(c.email, s.email), coalesce(c.name, s.name), "
 	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
@@ -213,9 +220,112 @@ const char *const sql_text[Q__MAX] = {
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "
 	    "0 OR locked_until > :now ORDER BY locked_until > :now DESC, last_failure_at DESC LIMIT 200",
 	[Q_THROTTLE_EXISTS] = "SELECT count(*) FROM login_throttle WHERE key = :key",
+	/* The work daemon and spool recovery (work.c, spool.c). */
+	[Q_JOB_STATE] = "SELECT state FROM jobs WHERE id = :id",
+	[Q_JOBS_RESET_RUNNING] = "UPDATE jobs SET state = 'pending', "
+	    "last_error = 'interrupted: the work daemon stopped during step ' || quote(step), "
+	    "updated_at = unixepoch() WHERE state = 'running'",
+	[Q_JOBS_LIVE] = "SELECT id, kind FROM jobs WHERE state IN ('pending','running') ORDER BY id",
+	/* cron prune (cron.c) */
+	[Q_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE expires_at < unixepoch()",
+	[Q_PRUNE_EMAIL_TOKENS] = "DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < unixepoch() - :keep",
+	[Q_PRUNE_THROTTLE] = "DELETE FROM login_throttle WHERE locked_until < unixepoch() AND "
+	    "last_failure_at < unixepoch() - 86400",
+	/* the command line (cmd_db.c, cmd_user.c) */
+	[Q_PLANS_TOTAL] = "SELECT count(*) FROM plans",
+	[Q_CHECK_WALLETS] = "SELECT count(*) FROM wallets w WHERE w.balance_minor <> "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t WHERE t.wallet_id = w.id)",
+	[Q_STAFF_CREATE] = "INSERT INTO staff (email, name, password_hash, role_id) "
+	    "SELECT :email, :name, :hash, id FROM roles WHERE name = :role",
+	[Q_STAFF_LIST_ALL] = "SELECT s.email, r.name, s.state, s.totp_enabled_at IS NOT NULL "
+	    "FROM staff s JOIN roles r ON r.id = s.role_id ORDER BY s.email",
+	/* Test-only (t/15-dblayer.t, through /_test/db-rollback, `user add
+	 * --test-fail-after-audit` and the test job): always breaks a NOT
+	 * NULL constraint, on a table every database has. */
+	[Q_TEST_CONSTRAINT] = "INSERT INTO schema_migrations (version, name) VALUES (-1, NULL)",
 	/* The page cache's validator: bumped by triggers on the tables the
 	 * cached pages read (sql/008_catalog_version.sql). */
 	[Q_CATALOG_VERSION] = "SELECT version FROM catalog_version WHERE id = 1",
+	/*
+	 * The work daemon (work.c).  A runner claims the next due job in one
+	 * statement under BEGIN IMMEDIATE, so the lane counts it reads
+	 * cannot change before its UPDATE: a pending job whose time has
+	 * come, or a running one whose runner's lease ran out, as long as
+	 * its lane has room.  Running jobs under a live lease fill lanes:
+	 * their panel (servers.max_concurrency, and never all the panel
+	 * runners: :panel_each), all panels together (:panel_cap, which
+	 * keeps a runner for everything else), mail
+	 * (:mail_lanes) and payment gateways (:gateway_lanes).  Payment
+	 * calls go first, then panel work, then batch work, then mail.
+	 */
+	[Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+	    "claimed_by = :runner, lease_until = :now + :lease, updated_at = :now, "
+	    "last_error = CASE WHEN state = 'running' THEN 'lease of ' || coalesce(claimed_by, '?') || "
+	    "' ran out during step ' || quote(step) ELSE last_error END "
+	    "WHERE id = (SELECT j.id FROM jobs j LEFT JOIN servers s ON s.id = j.server_id "
+	    "WHERE ((j.state = 'pending' AND j.next_attempt_at <= :now) OR "
+	    "(j.state = 'running' AND j.lease_until < :now)) "
+	    "AND (j.server_id IS NULL OR ("
+	    "(SELECT count(*) FROM jobs r WHERE r.server_id = j.server_id AND r.state = 'running' "
+	    "AND r.lease_until >= :now) < min(coalesce(s.max_concurrency, 1), :panel_each) AND "
+	    "(SELECT count(*) FROM jobs r WHERE r.server_id IS NOT NULL AND r.state = 'running' "
+	    "AND r.lease_until >= :now) < :panel_cap)) "
+	    "AND (j.kind <> 'email' OR (SELECT count(*) FROM jobs r WHERE r.kind = 'email' AND "
+	    "r.state = 'running' AND r.lease_until >= :now) < :mail_lanes) "
+	    "AND (j.kind NOT IN " JOB_GATEWAY_KINDS " OR (SELECT count(*) FROM jobs r WHERE r.kind IN "
+	    JOB_GATEWAY_KINDS " AND r.state = 'running' AND r.lease_until >= :now) < :gateway_lanes) "
+	    "ORDER BY CASE WHEN j.kind IN " JOB_GATEWAY_KINDS " THEN 0 WHEN j.server_id IS NOT NULL "
+	    "THEN 1 WHEN j.kind = 'email' THEN 3 ELSE 2 END, j.next_attempt_at, j.id LIMIT 1) "
+	    "RETURNING id, kind, idem_key, payload, step, attempts, created_at, age_from, "
+	    "coalesce(server_id, 0)",
+	[Q_JOB_SET_STEP] = "UPDATE jobs SET step = :step WHERE id = :id",
+	/* The rest of a runner's writes name its claim (runner and attempt),
+	 * so a runner that lost its lease cannot overwrite the new owner's
+	 * row: no row comes back, and the caller rolls back. */
+	[Q_JOB_STEP] = "UPDATE jobs SET step = :step, lease_until = :now + :lease, updated_at = :now "
+	    "WHERE id = :id AND state = 'running' AND claimed_by = :runner AND attempts = :attempts "
+	    "RETURNING id",
+	[Q_JOB_DONE] = "UPDATE jobs SET state = 'done', step = 'done', result = :result, done_at = :now, "
+	    "updated_at = :now, lease_until = NULL, claimed_by = NULL WHERE id = :id AND state = 'running' "
+	    "AND claimed_by = :runner AND attempts = :attempts RETURNING id",
+	[Q_JOB_RETRY_LATER] = "UPDATE jobs SET state = 'pending', last_error = :error, "
+	    "next_attempt_at = :now + :delay, updated_at = :now, lease_until = NULL, claimed_by = NULL "
+	    "WHERE id = :id AND state = 'running' AND claimed_by = :runner AND attempts = :attempts "
+	    "RETURNING id",
+	[Q_JOB_FAIL] = "UPDATE jobs SET state = 'failed', last_error = :error, updated_at = :now, "
+	    "lease_until = NULL, claimed_by = NULL WHERE id = :id AND state = 'running' "
+	    "AND claimed_by = :runner AND attempts = :attempts RETURNING id",
+	/* A runner the master saw die holds nothing any more. */
+	[Q_JOB_RELEASE_RUNNER] = "UPDATE jobs SET state = 'pending', lease_until = NULL, claimed_by = NULL, "
+	    "last_error = 'interrupted: runner ' || claimed_by || ' died during step ' || quote(step), "
+	    "updated_at = :now WHERE state = 'running' AND claimed_by = :runner RETURNING id, kind",
+	/* `1000proxy job` (cmd_spool.c). */
+	[Q_JOB_LIST] = "SELECT id, kind, state, attempts, step, next_attempt_at, coalesce(server_id, 0), "
+	    "last_error, result, created_at FROM jobs WHERE (:state IS NULL OR state = :state) "
+	    "AND (:kind IS NULL OR kind = :kind) ORDER BY id DESC LIMIT :limit",
+	[Q_JOB_GET] = "SELECT id, kind, state, attempts, step, next_attempt_at, coalesce(server_id, 0), "
+	    "last_error, result, created_at, idem_key, payload, age_from, coalesce(done_at, 0), "
+	    "coalesce(claimed_by, ''), coalesce(lease_until, 0) FROM jobs WHERE id = :id",
+	/* A retry starts the job afresh: due now, backoff from the start,
+	 * and the age limit counting from now (not from created_at). */
+	[Q_JOB_RETRY] = "UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = :now, "
+	    "age_from = :now, done_at = NULL, updated_at = :now WHERE id = :id "
+	    "AND state IN ('failed','discarded') RETURNING kind",
+	/* A running job cannot be discarded: its runner may be mid-call. */
+	[Q_JOB_DISCARD] = "UPDATE jobs SET state = 'discarded', done_at = :now, updated_at = :now "
+	    "WHERE id = :id AND state IN ('pending','failed') RETURNING kind",
+	/* cron prune: finished rows past their keep time, except those a
+	 * proof of effect references (mail_log now; later proofs join here). */
+	[Q_JOB_PRUNE] = "DELETE FROM jobs WHERE state IN ('done','discarded') AND done_at < :before "
+	    "AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.job_id = jobs.id) RETURNING id",
+	/* mail.c: the proof that a message went out, written with 'done'. */
+	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
+	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
+	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
+	[Q_SERVER_PANEL] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
+	    "panel_token_sealed IS NOT NULL FROM servers WHERE id = :id",
+	[Q_SERVER_SET_HEALTH] = "UPDATE servers SET health = :health, last_checked_at = :now WHERE id = :id",
+	[Q_SERVER_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -317,7 +427,35 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AUDIT_PAGE] = "AUDIT_PAGE",
 	[Q_THROTTLE_LIST] = "THROTTLE_LIST",
 	[Q_THROTTLE_EXISTS] = "THROTTLE_EXISTS",
+	[Q_JOB_STATE] = "JOB_STATE",
+	[Q_JOBS_RESET_RUNNING] = "JOBS_RESET_RUNNING",
+	[Q_JOBS_LIVE] = "JOBS_LIVE",
+	[Q_PRUNE_SESSIONS] = "PRUNE_SESSIONS",
+	[Q_PRUNE_EMAIL_TOKENS] = "PRUNE_EMAIL_TOKENS",
+	[Q_PRUNE_THROTTLE] = "PRUNE_THROTTLE",
+	[Q_PLANS_TOTAL] = "PLANS_TOTAL",
+	[Q_CHECK_WALLETS] = "CHECK_WALLETS",
+	[Q_STAFF_CREATE] = "STAFF_CREATE",
+	[Q_STAFF_LIST_ALL] = "STAFF_LIST_ALL",
+	[Q_TEST_CONSTRAINT] = "TEST_CONSTRAINT",
 	[Q_CATALOG_VERSION] = "CATALOG_VERSION",
+	[Q_JOB_CLAIM] = "JOB_CLAIM",
+	[Q_JOB_SET_STEP] = "JOB_SET_STEP",
+	[Q_JOB_STEP] = "JOB_STEP",
+	[Q_JOB_DONE] = "JOB_DONE",
+	[Q_JOB_RETRY_LATER] = "JOB_RETRY_LATER",
+	[Q_JOB_FAIL] = "JOB_FAIL",
+	[Q_JOB_RELEASE_RUNNER] = "JOB_RELEASE_RUNNER",
+	[Q_JOB_LIST] = "JOB_LIST",
+	[Q_JOB_GET] = "JOB_GET",
+	[Q_JOB_RETRY] = "JOB_RETRY",
+	[Q_JOB_DISCARD] = "JOB_DISCARD",
+	[Q_JOB_PRUNE] = "JOB_PRUNE",
+	[Q_MAIL_LOG_HAS] = "MAIL_LOG_HAS",
+	[Q_MAIL_LOG_INSERT] = "MAIL_LOG_INSERT",
+	[Q_SERVER_PANEL] = "SERVER_PANEL",
+	[Q_SERVER_SET_HEALTH] = "SERVER_SET_HEALTH",
+	[Q_SERVER_SET_PASSWORD] = "SERVER_SET_PASSWORD",
 };
 
 /*

@@ -1,7 +1,8 @@
 /*
  * sql.h: names of every SQL statement the workers run.  The text is in
  * sql.c, in one table, so the data layer keeps its SQL in one place and
- * each statement is prepared once per worker (db_prepare_all).
+ * each statement is prepared once per connection (db_prepare_all), in
+ * every process: workers, the work daemon, cron and the command line.
  */
 #ifndef PX_SQL_H
 #define PX_SQL_H
@@ -107,7 +108,38 @@ enum q {
 	Q_AUDIT_PAGE,
 	Q_THROTTLE_LIST,
 	Q_THROTTLE_EXISTS,
+	/* the work daemon, spool recovery, mail, cron and the command line */
+	Q_JOB_STATE,
+	Q_JOBS_RESET_RUNNING,
+	Q_JOBS_LIVE,
+	Q_MAIL_LOG_HAS,
+	Q_MAIL_LOG_INSERT,
+	Q_PRUNE_SESSIONS,
+	Q_PRUNE_EMAIL_TOKENS,
+	Q_PRUNE_THROTTLE,
+	Q_PLANS_TOTAL,
+	Q_CHECK_WALLETS,
+	Q_STAFF_CREATE,
+	Q_STAFF_LIST_ALL,
+	Q_TEST_CONSTRAINT,
 	Q_CATALOG_VERSION,
+	/* the work daemon, its handlers and `job` (work.c, mail.c,
+	 * job_server_test.c, cmd_spool.c, cron.c) */
+	Q_JOB_CLAIM,
+	Q_JOB_SET_STEP,
+	Q_JOB_STEP,
+	Q_JOB_DONE,
+	Q_JOB_RETRY_LATER,
+	Q_JOB_FAIL,
+	Q_JOB_RELEASE_RUNNER,
+	Q_JOB_LIST,
+	Q_JOB_GET,
+	Q_JOB_RETRY,
+	Q_JOB_DISCARD,
+	Q_JOB_PRUNE,
+	Q_SERVER_PANEL,
+	Q_SERVER_SET_HEALTH,
+	Q_SERVER_SET_PASSWORD,
 	Q__MAX
 };
 

@@ -54,27 +54,27 @@ throttle_key_ip(struct request *r)
 int64_t
 throttle_wait(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_GET);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_GET);
 	int64_t	 until = 0, now = now_unix();
 
-	db_bind_text(r, st, ":key", key);
-	if (db_step(r, st) == DB_ROW)
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) == DB_ROW)
 		until = db_int(st, 1);
-	sqlite3_reset(st);
+	db_reset(st);
 	return until > now ? until - now : 0;
 }
 
 int
 throttle_fail(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_GET);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_GET);
 	int64_t	 fails = 0, now = now_unix(), until = 0;
 	int	 k = scale(key), locked = 0;
 
-	db_bind_text(r, st, ":key", key);
-	if (db_step(r, st) == DB_ROW)
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) == DB_ROW)
 		fails = db_int(st, 0);
-	sqlite3_reset(st);
+	db_reset(st);
 	fails++;
 	if (fails >= LOCK_FAILS * k) {
 		until = now + LOCK_SECONDS;
@@ -84,14 +84,14 @@ throttle_fail(struct request *r, const char *key)
 
 		until = now + ((int64_t)1 << (shift > 9 ? 9 : shift));
 	}
-	st = db_q(r, Q_THROTTLE_PUT);
-	db_bind_text(r, st, ":key", key);
-	db_bind_int(r, st, ":fails", fails);
-	db_bind_int(r, st, ":now", now);
-	db_bind_int(r, st, ":until", until);
-	db_step(r, st);
+	st = db_q(r->db, Q_THROTTLE_PUT);
+	db_bind_text(r->db, st, ":key", key);
+	db_bind_int(r->db, st, ":fails", fails);
+	db_bind_int(r->db, st, ":now", now);
+	db_bind_int(r->db, st, ":until", until);
+	db_step(r->db, st);
 	if (locked)
-		audit(r, "login.locked", key, "locked for %d minutes after %lld failures",
+		req_audit(r, "login.locked", key, "locked for %d minutes after %lld failures",
 		    LOCK_SECONDS / 60, (long long)fails);
 	return locked;
 }
@@ -99,19 +99,19 @@ throttle_fail(struct request *r, const char *key)
 void
 throttle_clear(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_CLEAR);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_CLEAR);
 
-	db_bind_text(r, st, ":key", key);
-	db_step(r, st);
+	db_bind_text(r->db, st, ":key", key);
+	db_step(r->db, st);
 }
 
 void
 throttle_undo(struct request *r, const char *key)
 {
-	sqlite3_stmt *st = db_q(r, Q_THROTTLE_UNDO);
+	struct stmt *st = db_q(r->db, Q_THROTTLE_UNDO);
 
-	db_bind_text(r, st, ":key", key);
-	if (db_step(r, st) != DB_DONE)
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "throttle undo failed");
 }
 
@@ -130,14 +130,14 @@ mail_key_to(struct request *r, const char *to)
 int
 mail_client_over(struct request *r)
 {
-	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_HOUR);
+	struct stmt *st = db_q(r->db, Q_MAIL_THROTTLE_HOUR);
 	int64_t	 n = 0;
 
-	db_bind_text(r, st, ":key", throttle_key_ip(r));
-	db_bind_int(r, st, ":now", now_unix());
-	if (db_step(r, st) == DB_ROW)
+	db_bind_text(r->db, st, ":key", throttle_key_ip(r));
+	db_bind_int(r->db, st, ":now", now_unix());
+	if (db_step(r->db, st) == DB_ROW)
 		n = db_int(st, 0);
-	sqlite3_reset(st);
+	db_reset(st);
 	return n >= r->app->conf.mail_client_hourly;
 }
 
@@ -145,26 +145,26 @@ mail_client_over(struct request *r)
 static void
 mail_count(struct request *r, const char *key, int64_t now, int64_t *hour, int64_t *day)
 {
-	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_COUNT);
+	struct stmt *st = db_q(r->db, Q_MAIL_THROTTLE_COUNT);
 
-	db_bind_text(r, st, ":key", key);
-	db_bind_int(r, st, ":now", now);
-	if (db_step(r, st) != DB_ROW)
+	db_bind_text(r->db, st, ":key", key);
+	db_bind_int(r->db, st, ":now", now);
+	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 500, "mail throttle count failed");
 	*hour = db_int(st, 0);
 	*day = db_int(st, 1);
-	sqlite3_reset(st);
+	db_reset(st);
 }
 
 enum mail_verdict
 mail_throttle(struct request *r, const char *to)
 {
 	const struct conf *c = &r->app->conf;
-	sqlite3_stmt *st = db_q(r, Q_MAIL_THROTTLE_PRUNE);
+	struct stmt *st = db_q(r->db, Q_MAIL_THROTTLE_PRUNE);
 	int64_t	 now = now_unix(), hour, day;
 
-	db_bind_int(r, st, ":now", now);
-	if (db_step(r, st) != DB_DONE)
+	db_bind_int(r->db, st, ":now", now);
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "mail throttle prune failed");
 	mail_count(r, throttle_key_ip(r), now, &hour, &day);
 	if (hour > c->mail_client_hourly)

@@ -99,21 +99,21 @@ api_token_new(char out[TOKEN_LEN + 1])
 
 /* Bind the owner of the signed-in person of kind k as :cid and :sid. */
 static void
-bind_owner(struct request *r, sqlite3_stmt *st, enum sess_kind k)
+bind_owner(struct request *r, struct stmt *st, enum sess_kind k)
 {
 	int64_t	 uid = r->principal[k]->user_id;
 
 	if (k == SESS_CUSTOMER) {
-		db_bind_int(r, st, ":cid", uid);
-		db_bind_null(r, st, ":sid");
+		db_bind_int(r->db, st, ":cid", uid);
+		db_bind_null(r->db, st, ":sid");
 	} else {
-		db_bind_null(r, st, ":cid");
-		db_bind_int(r, st, ":sid", uid);
+		db_bind_null(r->db, st, ":cid");
+		db_bind_int(r->db, st, ":sid", uid);
 	}
 }
 
 static const char *
-when(struct request *r, sqlite3_stmt *st, int col, const char *none)
+when(struct request *r, struct stmt *st, int col, const char *none)
 {
 	char	 t[32];
 
@@ -147,7 +147,7 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 	struct vm *vm = page_vm(r, "API tokens"), *row;
 
 	vm_set_bool(vm, "need_code", r->principal[k]->totp_enrolled);
-	sqlite3_stmt *st = db_q(r, Q_API_TOKEN_LIST);
+	struct stmt *st = db_q(r->db, Q_API_TOKEN_LIST);
 
 	/* Customers see the page inside their account's navigation. */
 	vm_set_bool(vm, "in_account", k == SESS_CUSTOMER);
@@ -159,12 +159,12 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 	int	 n = 0, again = r->method == M_POST;
 
 	bind_owner(r, st, k);
-	while (db_step(r, st) == DB_ROW) {
+	while (db_step(r->db, st) == DB_ROW) {
 		row = vm_push(vm, "tokens");
 		vm_set_int(row, "id", db_int(st, 0));
-		vm_set(row, "name", db_text(r, st, 1));
-		vm_set(row, "prefix", db_text(r, st, 2));
-		vm_set(row, "scopes", db_text(r, st, 3));
+		vm_set(row, "name", db_text(r->db, st, 1));
+		vm_set(row, "prefix", db_text(r->db, st, 2));
+		vm_set(row, "scopes", db_text(r->db, st, 3));
 		vm_set(row, "created", when(r, st, 4, ""));
 		vm_set(row, "expires", when(r, st, 5, "never"));
 		vm_set(row, "last_used", when(r, st, 6, "never"));
@@ -179,7 +179,7 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 		}
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	vm_set_bool(vm, "has_tokens", n > 0);
 	vm_set(vm, "base", tk->base);
 	vm_set(vm, "csrf", csrf_token(r, k));
@@ -273,12 +273,12 @@ static void
 fail_reauth(struct request *r, enum sess_kind k, const char *kacct, const char *kip,
     const char *what)
 {
-	db_begin(r);
+	db_begin(r->db);
 	throttle_fail(r, kacct);
 	throttle_fail(r, kip);
-	audit(r, "token.reauth_failed", arena_printf(r->a, "%s:%lld", kinds[k].target,
+	req_audit(r, "token.reauth_failed", arena_printf(r->a, "%s:%lld", kinds[k].target,
 	    (long long)r->principal[k]->user_id), "%s", what);
-	db_commit(r);
+	db_commit(r->db);
 }
 
 /*
@@ -293,7 +293,7 @@ reauth(struct request *r, enum sess_kind k)
 {
 	const struct principal *p = r->principal[k];
 	const char *kacct, *kip, *phc = NULL;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	int64_t	 wait;
 
 	kacct = throttle_key_account(r, p->email);
@@ -302,11 +302,11 @@ reauth(struct request *r, enum sess_kind k)
 		tokens_page(r, k, signin_refuse(r, wait, "Too many wrong passwords"));
 		return 0;
 	}
-	st = db_q(r, kinds[k].q_phc);
-	db_bind_int(r, st, ":id", p->user_id);
-	if (db_step(r, st) == DB_ROW)
-		phc = db_text(r, st, 0);
-	sqlite3_reset(st);
+	st = db_q(r->db, kinds[k].q_phc);
+	db_bind_int(r->db, st, ":id", p->user_id);
+	if (db_step(r->db, st) == DB_ROW)
+		phc = db_text(r->db, st, 0);
+	db_reset(st);
 	if (signin_check(r, req_form(r, "password"), phc)) {
 		const char *code = req_form(r, "code");
 
@@ -341,7 +341,7 @@ tokens_create(struct request *r, enum sess_kind k)
 	char	 tok[TOKEN_LEN + 1];
 	unsigned char h[32];
 	int64_t	 expires, now = now_unix(), id;
-	sqlite3_stmt *st;
+	struct stmt *st;
 	struct vm *vm;
 
 	/* An unverified account may belong to someone who typed another
@@ -359,37 +359,37 @@ tokens_create(struct request *r, enum sess_kind k)
 	}
 	if (!reauth(r, k))
 		return;
-	db_begin(r);
+	db_begin(r->db);
 	throttle_clear(r, throttle_key_account(r, p->email));
-	st = db_q(r, Q_API_TOKEN_COUNT_LIVE);
+	st = db_q(r->db, Q_API_TOKEN_COUNT_LIVE);
 	bind_owner(r, st, k);
-	db_bind_int(r, st, ":now", now);
-	if (db_one_int(r, st, 0) >= TOKEN_LIVE_MAX) {
-		db_commit(r);
+	db_bind_int(r->db, st, ":now", now);
+	if (db_one_int(r->db, st, 0) >= TOKEN_LIVE_MAX) {
+		db_commit(r->db);
 		r->status = 409;
 		tokens_page(r, k, "You have 50 live tokens already. Please revoke one you no longer use first.");
 		return;
 	}
 	api_token_new(tok);
 	token_hash(tok, h);
-	st = db_q(r, Q_API_TOKEN_INSERT);
-	sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":hash"), h, sizeof(h), SQLITE_TRANSIENT);
-	db_bind_text(r, st, ":prefix", arena_strndup(r->a, tok, TOKEN_PREFIX));
-	db_bind_text(r, st, ":name", req_form(r, "name"));
+	st = db_q(r->db, Q_API_TOKEN_INSERT);
+	db_bind_blob(r->db, st, ":hash", h, sizeof(h));
+	db_bind_text(r->db, st, ":prefix", arena_strndup(r->a, tok, TOKEN_PREFIX));
+	db_bind_text(r->db, st, ":name", req_form(r, "name"));
 	bind_owner(r, st, k);
-	db_bind_text(r, st, ":scopes", scopes);
-	db_bind_int(r, st, ":now", now);
+	db_bind_text(r->db, st, ":scopes", scopes);
+	db_bind_int(r->db, st, ":now", now);
 	if (expires)
-		db_bind_int(r, st, ":expires", expires);
+		db_bind_int(r->db, st, ":expires", expires);
 	else
-		db_bind_null(r, st, ":expires");
-	if (db_step(r, st) != DB_DONE)
+		db_bind_null(r->db, st, ":expires");
+	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "api token insert failed");
-	id = sqlite3_last_insert_rowid(r->app->db);
-	audit(r, "token.created", arena_printf(r->a, "token:%lld", (long long)id),
+	id = db_last_id(r->db);
+	req_audit(r, "token.created", arena_printf(r->a, "token:%lld", (long long)id),
 	    "owner=%s:%lld prefix=%.*s scopes=%s expires=%lld", kinds[k].target,
 	    (long long)p->user_id, TOKEN_PREFIX, tok, scopes, (long long)expires);
-	db_commit(r);
+	db_commit(r->db);
 
 	vm = page_vm(r, "Your new API token");
 	vm_set(vm, "token", tok);
@@ -417,31 +417,31 @@ static void
 tokens_revoke(struct request *r, enum sess_kind k)
 {
 	int64_t	 id = req_param_int(r, "id");
-	sqlite3_stmt *st;
+	struct stmt *st;
 	const char *prefix;
 	int	 live;
 
-	db_begin(r);
-	st = db_q(r, Q_API_TOKEN_GET);
-	db_bind_int(r, st, ":id", id);
+	db_begin(r->db);
+	st = db_q(r->db, Q_API_TOKEN_GET);
+	db_bind_int(r->db, st, ":id", id);
 	bind_owner(r, st, k);
-	if (db_step(r, st) != DB_ROW)
+	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such token.");
-	prefix = db_text(r, st, 2);
+	prefix = db_text(r->db, st, 2);
 	live = db_is_null(st, 3);
-	sqlite3_reset(st);
+	db_reset(st);
 	if (live) {
-		st = db_q(r, Q_API_TOKEN_REVOKE);
-		db_bind_int(r, st, ":id", id);
+		st = db_q(r->db, Q_API_TOKEN_REVOKE);
+		db_bind_int(r->db, st, ":id", id);
 		bind_owner(r, st, k);
-		db_bind_int(r, st, ":now", now_unix());
-		if (db_step(r, st) != DB_DONE)
+		db_bind_int(r->db, st, ":now", now_unix());
+		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "api token revoke failed");
-		audit(r, "token.revoked", arena_printf(r->a, "token:%lld", (long long)id),
+		req_audit(r, "token.revoked", arena_printf(r->a, "token:%lld", (long long)id),
 		    "owner=%s:%lld prefix=%s", kinds[k].target,
 		    (long long)r->principal[k]->user_id, prefix);
 	}
-	db_commit(r);
+	db_commit(r->db);
 	resp_redirect(r, 303, arena_printf(r->a, "%s?done=revoked", kinds[k].base));
 }
 

@@ -1,19 +1,34 @@
 /*
  * work.c: `1000proxy work`, the daemon that drains the job spool.
  *
- * One process per spool (flock on spool/lock), its own database
- * connection, no threads.  It wakes on a file arriving in new/ (inotify)
+ * One master per spool (flock on spool/lock) and work_runners pre-forked
+ * runners.  The master never opens the database (a SQLite connection
+ * must not cross fork()): recovery runs in a short-lived child before
+ * the runners start; afterwards the master only restarts a runner that
+ * dies and passes the dead runner's name to the new one, which releases
+ * the jobs it held at once instead of after their lease.
+ * Runners inherit the lock, so it is held until the last one is gone,
+ * and die with the master (PR_SET_PDEATHSIG): a new master never runs
+ * beside an old runner, and its recovery may reset every running row.
+ *
+ * Each runner has its own connection and claims one job at a time (the
+ * lanes are in the claim statement, sql.c Q_JOB_CLAIM): a panel that
+ * hangs for its whole timeout holds at most its max_concurrency runners,
+ * never the others.  A runner wakes on a file arriving in new/ (inotify)
  * and at least every work_poll_ms, when it also scans `jobs` for due
- * pending rows: the row is the truth, so a lost wake-up file only costs
- * one poll interval.  SIGTERM or SIGINT lets the current job finish.
+ * rows: the row is the truth, so a lost wake-up file only costs one poll
+ * interval.  SIGTERM or SIGINT lets every runner finish its current job.
  */
 #include "config.h"
 
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +36,14 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "cmd.h"
 #include "conf.h"
+#include "curl_lib.h"
 #include "db.h"
+#include "audit.h"
 #include "log.h"
 #include "spool.h"
+#include "seal.h"
 #include "util.h"
 #include "view.h"
 #include "work.h"
@@ -35,15 +52,27 @@
  * but nobody handles yet fail with a clear last_error. */
 static const struct job_kind *const kinds[] = {
 	&job_kind_email,
+	&job_kind_server_test,
 };
 
-static volatile sig_atomic_t stopping;
+/* A runner that exits with this status could not start (bad schema,
+ * unreadable views or key): restarting it would only loop. */
+#define RUNNER_CANNOT_START	3
+
+static volatile sig_atomic_t stopping, child_exited;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static void
+on_chld(int sig)
+{
+	(void)sig;
+	child_exited = 1;
 }
 
 int64_t
@@ -62,198 +91,434 @@ work_backoff(const struct conf *c, int64_t attempts)
 	return d < 1 ? 1 : d;
 }
 
+/*
+ * Test mode only (test_routes = yes): a job whose idempotency key starts
+ * with TEST_ROLLBACK_KEY is run by this kind, whatever its kind column
+ * says (the schema's CHECK list has no test kind).  Its record() writes
+ * an audit row and then breaks a CHECK constraint inside the transaction
+ * that would mark the job done, so t/15-dblayer.t can show that the
+ * whole transaction rolls back, the job is retried and the daemon goes
+ * on (db.h's contract for a job attempt).
+ */
+#define TEST_ROLLBACK_KEY "test:db-rollback:"
+
+static enum job_rc
+test_rollback_run(struct work *w, struct job *j)
+{
+	(void)w;
+	(void)j;
+	return JOB_DONE;
+}
+
+static int
+test_rollback_record(struct work *w, struct job *j)
+{
+	static const struct actor sys = { "system", 0, NULL, NULL };
+
+	audit(w->db, &sys, "test.job.before_constraint", j->idem_key, "job %" PRId64, j->id);
+	db_step(w->db, db_q(w->db, Q_TEST_CONSTRAINT));
+	return 0;
+}
+
+static const struct job_kind job_kind_test_rollback = {
+	"test", "test", test_rollback_run, test_rollback_record
+};
+
 static const struct job_kind *
-find_kind(const char *kind)
+find_kind(const struct work *w, const char *kind, const char *idem_key)
 {
 	size_t	 i;
 
+	if (w->conf->test_routes &&
+	    strncmp(idem_key, TEST_ROLLBACK_KEY, strlen(TEST_ROLLBACK_KEY)) == 0)
+		return &job_kind_test_rollback;
 	for (i = 0; i < NELEM(kinds); i++)
 		if (strcmp(kinds[i]->kind, kind) == 0)
 			return kinds[i];
 	return NULL;
 }
 
-/* Run one prepared statement that returns no rows; SQLite's code. */
-static int
-exec_stmt(sqlite3 *db, const char *sql, int64_t id, const char *t1, int64_t i1)
-{
-	sqlite3_stmt *st;
-	int	 rc;
+/* ---- the runner: one job attempt ---- */
 
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_text(st, 2, t1, -1, SQLITE_TRANSIENT);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, i1);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+/* Bind the claim a runner's write must still hold (Q_JOB_STEP ...). */
+static void
+bind_claim(struct work *w, struct job *j, struct stmt *st)
+{
+	db_bind_int(w->db, st, ":id", j->id);
+	db_bind_text(w->db, st, ":runner", w->runner);
+	db_bind_int(w->db, st, ":attempts", j->attempts);
+	db_bind_int(w->db, st, ":now", now_unix());
+}
+
+int
+job_step(struct work *w, struct job *j, const char *step)
+{
+	struct stmt *st;
+
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_STEP);
+	bind_claim(w, j, st);
+	db_bind_text(w->db, st, ":step", step);
+	db_bind_int(w->db, st, ":lease", w->conf->work_lease);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
+		snprintf(j->err, sizeof(j->err), "lost the claim before step %s", step);
+		return -1;
+	}
+	db_step(w->db, st);
+	db_commit(w->db);
+	j->step = step;
+	return 0;
 }
 
 /*
- * Take the next due pending job and mark it running, in one short
- * transaction.  1 with *j filled, 0 if none is due, -1 on error.
+ * Claim the next due job whose lane has room and mark it running with
+ * its handler's first step, in one short transaction.  1 with *j
+ * filled, 0 if none is due.  A hard error ends the attempt (longjmp).
  */
 static int
-take_job(struct work *w, struct job *j)
+claim(struct work *w, struct job *j)
 {
-	sqlite3_stmt *st = NULL;
+	const struct conf *c = w->conf;
 	const struct job_kind *k;
-	int	 rc;
+	struct db *r = w->db;
+	struct stmt *st;
+	int64_t	 panel_cap;
 
-	if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		goto err;
-	if (sqlite3_prepare_v2(w->db, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-	    "updated_at = unixepoch() WHERE id = (SELECT id FROM jobs WHERE state = 'pending' "
-	    "AND next_attempt_at <= unixepoch() ORDER BY next_attempt_at, id LIMIT 1) "
-	    "RETURNING id, kind, idem_key, payload, step, attempts, created_at",
-	    -1, &st, NULL) != SQLITE_OK)
-		goto err;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+	db_begin(r);
+	st = db_q(r, Q_JOB_CLAIM);
+	db_bind_text(r, st, ":runner", w->runner);
+	db_bind_int(r, st, ":now", now_unix());
+	db_bind_int(r, st, ":lease", c->work_lease);
+	/* Panels share work_runners - 1 runners (one stays for mail and
+	 * payments), and no one panel takes them all while there are two. */
+	panel_cap = c->work_runners > 1 ? c->work_runners - 1 : 1;
+	db_bind_int(r, st, ":panel_cap", panel_cap);
+	db_bind_int(r, st, ":panel_each", panel_cap > 1 ? panel_cap - 1 : 1);
+	db_bind_int(r, st, ":mail_lanes", c->work_mail_lanes);
+	db_bind_int(r, st, ":gateway_lanes", c->work_gateway_lanes);
+	if (db_step(r, st) != DB_ROW) {
+		db_commit(r);
 		return 0;
 	}
-	if (rc != SQLITE_ROW)
-		goto err;
-	j->id = sqlite3_column_int64(st, 0);
-	j->kind = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 1));
-	j->idem_key = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 2));
-	j->payload = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 3));
-	j->step = arena_strdup(j->a, (const char *)sqlite3_column_text(st, 4));
-	j->attempts = sqlite3_column_int64(st, 5);
-	j->created_at = sqlite3_column_int64(st, 6);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto err;
-	sqlite3_finalize(st);
-	st = NULL;
+	j->id = db_int(st, 0);
+	j->kind = db_text(r, st, 1);
+	j->idem_key = db_text(r, st, 2);
+	j->payload = db_text(r, st, 3);
+	j->step = db_text(r, st, 4);
+	j->attempts = db_int(st, 5);
+	j->created_at = db_int(st, 6);
+	j->age_from = db_int(st, 7);
+	j->server_id = db_int(st, 8);
+	db_step(r, st);
 	/* The row remembers which step the job reached. */
-	k = find_kind(j->kind);
-	if (exec_stmt(w->db, "UPDATE jobs SET step = ?2 WHERE id = ?1", j->id,
-	    k ? k->step : "unhandled", 0) != SQLITE_OK)
-		goto err;
-	if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto err;
+	k = find_kind(w, j->kind, j->idem_key);
+	st = db_q(r, Q_JOB_SET_STEP);
+	db_bind_int(r, st, ":id", j->id);
+	db_bind_text(r, st, ":step", k ? k->step : "unhandled");
+	db_step(r, st);
+	db_commit(r);
 	return 1;
-err:
-	log_sys("work", "take job: %s", sqlite3_errmsg(w->db));
-	sqlite3_finalize(st);
-	sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+}
+
+static void
+move_files(struct work *w, int64_t id, const char *to)
+{
+	spool_move_job(w->conf->spool_dir, id, "cur", to);
+	spool_move_job(w->conf->spool_dir, id, "new", to);
 }
 
 /* The job's effect happened: record() and 'done' in one transaction. */
-static int
+static void
 finish_done(struct work *w, const struct job_kind *k, struct job *j)
 {
-	int	 tries;
+	struct stmt *st;
 
-	for (tries = 0; tries < 5; tries++) {
-		if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			goto again;
-		if (k->record != NULL && k->record(w, j) != 0)
-			goto again;
-		if (exec_stmt(w->db, "UPDATE jobs SET state = 'done', step = 'done', "
-		    "done_at = unixepoch(), updated_at = unixepoch() WHERE id = ?1",
-		    j->id, NULL, 0) != SQLITE_OK)
-			goto again;
-		if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
-			spool_move_job(w->conf->spool_dir, j->id, "cur", "done");
-			spool_move_job(w->conf->spool_dir, j->id, "new", "done");
-			return 0;
-		}
-again:
-		log_sys("work", "job %" PRId64 ": recording the result: %s%s%s", j->id,
-		    sqlite3_errmsg(w->db), j->err[0] ? ": " : "", j->err);
-		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-		usleep(200000);
+	db_begin(w->db);
+	if (k->record != NULL && k->record(w, j) != 0) {
+		/* The handler could not write its proof: the row goes back
+		 * to pending and the handler's own check decides next time. */
+		db_fail(w->db, "job %" PRId64 ": recording the result: %s", j->id, j->err);
 	}
-	/* The row stays 'running': the next start resets it to pending and
-	 * the handler's own check (mail_log) decides whether to act again. */
-	return -1;
+	st = db_q(w->db, Q_JOB_DONE);
+	bind_claim(w, j, st);
+	db_bind_text(w->db, st, ":result", j->result ? j->result : "");
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
+		log_sys("work", "job %" PRId64 " (%s): %s lost its claim; the new holder records it",
+		    j->id, j->kind, w->runner);
+		return;
+	}
+	db_step(w->db, st);
+	db_commit(w->db);
+	move_files(w, j->id, "done");
+	log_sys("work", "job %" PRId64 " (%s) done after %" PRId64 " attempt%s", j->id, j->kind,
+	    j->attempts, j->attempts == 1 ? "" : "s");
 }
 
-/* A temporary failure: back off, or fail after retry_max_age. */
+/* A permanent failure: failed/, where staff retry or discard it. */
+static void
+finish_fail(struct work *w, struct job *j)
+{
+	struct stmt *st;
+
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_FAIL);
+	bind_claim(w, j, st);
+	db_bind_text(w->db, st, ":error", j->err);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
+		return;
+	}
+	db_step(w->db, st);
+	db_commit(w->db);
+	move_files(w, j->id, "failed");
+	log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
+}
+
+/*
+ * A temporary failure: back off, or fail once the job has been failing
+ * for retry_max_age, counted from its first due time or its last retry
+ * by staff (age_from), never from created_at.
+ */
 static void
 finish_retry(struct work *w, struct job *j)
 {
 	int64_t	 now = now_unix(), delay = work_backoff(w->conf, j->attempts);
-	int	 rc;
+	struct stmt *st;
 
-	if (now + delay - j->created_at > w->conf->retry_max_age) {
+	if (now + delay - j->age_from > w->conf->retry_max_age) {
 		char	 why[1200];
 
 		snprintf(why, sizeof(why), "gave up after %" PRId64 " attempts: %s", j->attempts, j->err);
 		snprintf(j->err, sizeof(j->err), "%.1000s", why);
-		rc = exec_stmt(w->db, "UPDATE jobs SET state = 'failed', last_error = ?2, "
-		    "updated_at = unixepoch() WHERE id = ?1", j->id, j->err, 0);
-		if (rc == SQLITE_OK) {
-			spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
-			spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
-		}
-		log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
+		finish_fail(w, j);
 		return;
 	}
-	rc = exec_stmt(w->db, "UPDATE jobs SET state = 'pending', last_error = ?2, "
-	    "next_attempt_at = unixepoch() + ?3, updated_at = unixepoch() WHERE id = ?1",
-	    j->id, j->err, delay);
-	if (rc != SQLITE_OK)
-		log_sys("work", "job %" PRId64 ": %s", j->id, sqlite3_errstr(rc));
+	db_begin(w->db);
+	st = db_q(w->db, Q_JOB_RETRY_LATER);
+	bind_claim(w, j, st);
+	db_bind_text(w->db, st, ":error", j->err);
+	db_bind_int(w->db, st, ":delay", delay);
+	if (db_step(w->db, st) != DB_ROW) {
+		db_rollback(w->db);
+		return;
+	}
+	db_step(w->db, st);
+	db_commit(w->db);
 	log_sys("work", "job %" PRId64 " (%s) attempt %" PRId64 " failed, retry in %" PRId64 " s: %s",
 	    j->id, j->kind, j->attempts, delay, j->err);
 }
 
-static void
-finish_fail(struct work *w, struct job *j)
-{
-	int	 rc;
+/* The runner's db fail handler (db.h): back to the setjmp of the
+ * attempt, or of the spool scan, with the message. */
+struct attempt {
+	jmp_buf	 jb;
+	char	 msg[1024];
+	struct job j;
+	int	 phase;		/* 0 claiming, 1 ours, 2 putting it back */
+};
 
-	rc = exec_stmt(w->db, "UPDATE jobs SET state = 'failed', last_error = ?2, "
-	    "updated_at = unixepoch() WHERE id = ?1", j->id, j->err, 0);
-	if (rc != SQLITE_OK)
-		log_sys("work", "job %" PRId64 ": %s", j->id, sqlite3_errstr(rc));
-	else {
-		spool_move_job(w->conf->spool_dir, j->id, "cur", "failed");
-		spool_move_job(w->conf->spool_dir, j->id, "new", "failed");
-	}
-	log_sys("work", "job %" PRId64 " (%s) failed: %s", j->id, j->kind, j->err);
+static void
+attempt_fail(void *ctx, const char *msg)
+{
+	struct attempt *at = ctx;
+
+	snprintf(at->msg, sizeof(at->msg), "%s", msg);
+	longjmp(at->jb, 1);
 }
 
-/* Run one due job.  1 if one ran, 0 if none was due, -1 on error. */
+/*
+ * Run one due job.  1 if one ran, 0 if none was due, -1 on a database
+ * error before a job was claimed.  A hard database error inside the
+ * attempt (db.h's contract) has rolled its transaction back and ends it
+ * here: the job goes back to pending with the error, or stays running
+ * for its lease (or the next start's recovery) when even that fails.
+ * The attempt lives in the arena: what changes after setjmp is not on
+ * this stack frame.
+ */
 static int
 run_one(struct work *w, struct arena *a)
 {
 	const struct job_kind *k;
-	struct job j;
-	int	 rc;
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	int	 rc = 1;
 
-	memset(&j, 0, sizeof(j));
-	j.a = a;
-	if ((rc = take_job(w, &j)) <= 0)
-		return rc;
-	if ((k = find_kind(j.kind)) == NULL) {
-		snprintf(j.err, sizeof(j.err), "no handler for job kind \"%s\" in this version", j.kind);
-		finish_fail(w, &j);
-		return 1;
+	at->j.a = a;
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) != 0) {
+		if (at->phase == 0) {
+			log_sys("work", "claim: %s", at->msg);
+			rc = -1;
+		} else if (at->phase == 2)
+			log_sys("work", "job %" PRId64 ": cannot put it back (%s); its lease or the "
+			    "next start returns it", at->j.id, at->msg);
+		else {
+			at->phase = 2;
+			snprintf(at->j.err, sizeof(at->j.err), "database: %.1000s", at->msg);
+			finish_retry(w, &at->j);
+		}
+		goto out;
 	}
-	switch (k->run(w, &j)) {
+	if (claim(w, &at->j) == 0) {
+		rc = 0;
+		goto out;
+	}
+	at->phase = 1;
+	if ((k = find_kind(w, at->j.kind, at->j.idem_key)) == NULL) {
+		snprintf(at->j.err, sizeof(at->j.err), "no handler for job kind \"%s\" in this version",
+		    at->j.kind);
+		finish_fail(w, &at->j);
+		goto out;
+	}
+	switch (k->run(w, &at->j)) {
 	case JOB_DONE:
-		if (finish_done(w, k, &j) == 0)
-			log_sys("work", "job %" PRId64 " (%s) done after %" PRId64 " attempt%s",
-			    j.id, j.kind, j.attempts, j.attempts == 1 ? "" : "s");
+		finish_done(w, k, &at->j);
 		break;
 	case JOB_RETRY:
-		finish_retry(w, &j);
+		finish_retry(w, &at->j);
 		break;
 	case JOB_FAIL:
-		finish_fail(w, &j);
+		finish_fail(w, &at->j);
 		break;
 	}
-	return 1;
+out:
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+	return rc;
 }
+
+/* The jobs a dead runner held go back to pending now. */
+static void
+release_runner(struct work *w, const char *dead, struct arena *a)
+{
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	struct stmt *st;
+	int	 n = 0;
+
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) == 0) {
+		db_begin(w->db);
+		st = db_q(w->db, Q_JOB_RELEASE_RUNNER);
+		db_bind_text(w->db, st, ":runner", dead);
+		db_bind_int(w->db, st, ":now", now_unix());
+		while (db_step(w->db, st) == DB_ROW)
+			at->phase++;
+		db_commit(w->db);
+		n = at->phase;
+		if (n > 0)
+			log_sys("work", "runner %s died: %d job%s back to pending", dead, n,
+			    n == 1 ? "" : "s");
+	} else
+		log_sys("work", "releasing runner %s's jobs: %s (their lease brings them back)",
+		    dead, at->msg);
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+}
+
+/* spool_drain_new under the same contract: a database error is logged
+ * and the loop goes on (the next poll scans again). */
+static void
+drain_new(struct work *w, struct arena *a)
+{
+	struct attempt *at = arena_zalloc(a, sizeof(*at));
+	int	 corrupt;
+
+	db_set_arena(w->db, a);
+	db_on_fail(w->db, attempt_fail, at);
+	if (setjmp(at->jb) == 0)
+		spool_drain_new(w->conf->spool_dir, w->db, &corrupt);
+	else
+		log_sys("work", "spool: %s", at->msg);
+	db_reset_all(w->db);
+	db_on_fail(w->db, NULL, NULL);
+	db_set_arena(w->db, NULL);
+}
+
+/* A runner's life: its own connection, claim and run until told to stop. */
+static int
+runner_main(const struct conf *c, const char *name, const char *dead, pid_t master)
+{
+	struct work w;
+	struct sigaction sa;
+	struct arena *a;
+	char	 err[1024], path[4096], evbuf[4096];
+	int	 ino;
+
+	/* Die with the master: no runner outlives the lock's owner. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != master)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
+
+	memset(&w, 0, sizeof(w));
+	w.conf = c;
+	snprintf(w.runner, sizeof(w.runner), "%s", name);
+	if ((w.db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		log_sys("work", "runner %s: %s", name, err);
+		return RUNNER_CANNOT_START;
+	}
+	if (views_load(&w.views, c->views_dir, err, sizeof(err)) != 0 ||
+	    seal_key_load(c->key_file, w.key, 1, err, sizeof(err)) != 0) {
+		log_sys("work", "runner %s: %s", name, err);
+		views_free(w.views);
+		db_close(w.db);
+		return RUNNER_CANNOT_START;
+	}
+	a = arena_new(16384);
+	if (dead != NULL && *dead != '\0') {
+		release_runner(&w, dead, a);
+		arena_reset(a);
+	}
+
+	snprintf(path, sizeof(path), "%s/new", c->spool_dir);
+	if ((ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
+	    inotify_add_watch(ino, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(ino);
+		ino = -1;
+	}
+	while (!stopping) {
+		struct pollfd pfd;
+
+		drain_new(&w, a);
+		arena_reset(a);
+		while (!stopping && run_one(&w, a) > 0)
+			arena_reset(a);
+		arena_reset(a);
+		if (stopping)
+			break;
+		pfd.fd = ino;
+		pfd.events = POLLIN;
+		if (poll(&pfd, ino >= 0 ? 1 : 0, (int)c->work_poll_ms) > 0)
+			while (read(ino, evbuf, sizeof(evbuf)) > 0)
+				continue;
+	}
+	if (ino >= 0)
+		close(ino);
+	arena_free(a);
+	explicit_bzero(w.key, sizeof(w.key));
+	views_free(w.views);
+	db_close(w.db);
+	return 0;
+}
+
+/* ---- the master ---- */
+
+struct runner {
+	pid_t	 pid;
+	char	 name[64];
+	double	 started;
+};
 
 /* Lock the spool; wait a little while a cron reconcile holds it. */
 static int
@@ -277,22 +542,123 @@ lock_spool(const struct conf *c)
 	return fd;
 }
 
+/* Recovery on a connection of its own.  A database error here ends the
+ * process (the default fail handler). */
+static int
+recover(const struct conf *c)
+{
+	struct spool_recovery rec;
+	struct arena *a;
+	struct db *db;
+	char	 err[1024];
+
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: work: %s\n", err);
+		return -1;
+	}
+	a = arena_new(16384);
+	db_set_arena(db, a);
+	if (spool_recover(c, db, 1, &rec, err, sizeof(err)) != 0)
+		log_sys("work", "recovery: %s", err);
+	else
+		log_sys("work", "started; recovery: %d cur/ returned, %d running reset, "
+		    "%d re-woken, %d dropped, %d corrupt, %d tmp/ swept", rec.cur_returned,
+		    rec.rows_reset, rec.rewoken, rec.dropped, rec.corrupt, rec.tmp_swept);
+	db_close(db);
+	arena_free(a);
+	return 0;
+}
+
+/*
+ * Recovery runs in a short-lived child: the master itself never opens
+ * the database, so no connection of its can be copied into a runner by
+ * fork(), and it carries no SQLite cache or heap.  0, or -1 (the child
+ * said why on stderr).
+ */
+static int
+recover_in_child(const struct conf *c)
+{
+	pid_t	 pid;
+	int	 status, rc;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "1000proxy: work: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		rc = recover(c);
+		px_leak_check();
+		_exit(rc == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fork runner slot i; dead names the runner it replaces ("" at start). */
+static int
+spawn(const struct conf *c, struct runner *rn, const char *nonce, const char *dead)
+{
+	pid_t	 pid, master = getpid();
+	char	 name[64];
+
+	if ((pid = fork()) < 0) {
+		log_sys("work", "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* The name joins the pid with the master's nonce, so the
+		 * master can name a dead runner without asking it. */
+		int	 rc;
+
+		snprintf(name, sizeof(name), "%ld.%s", (long)getpid(), nonce);
+		rc = runner_main(c, name, dead, master);
+		/* _exit skips the sanitizer's exit-time leak check: run it. */
+		px_leak_check();
+		_exit(rc);
+	}
+	rn->pid = pid;
+	rn->started = mono();
+	snprintf(rn->name, sizeof(rn->name), "%ld.%s", (long)pid, nonce);
+	return 0;
+}
+
 int
 cmd_work(const struct conf *c, int argc, char **argv)
 {
-	struct work w;
-	struct spool_recovery rec;
+	struct runner *rn;
 	struct sigaction sa;
-	struct arena *a;
-	char	 err[1024], path[4096], evbuf[4096];
-	int	 lockfd, ino = -1, v, corrupt, rc;
+	sigset_t block, orig;
+	unsigned char rnd[4];
+	char	 err[1024], nonce[9], dead[64];
+	int64_t	 longest;
+	int	 lockfd, n, i, live, status, rc = 0;
+	pid_t	 pid;
+	double	 deadline = 0;
 
 	(void)argc;
 	(void)argv;
-	memset(&w, 0, sizeof(w));
-	w.conf = c;
 	if (log_open(c->log_file) != 0) {
 		fprintf(stderr, "1000proxy: work: cannot open log %s\n", c->log_file);
+		return 1;
+	}
+	/* A lease shorter than a call would let a second runner take a job
+	 * whose first runner is still waiting for its reply. */
+	longest = c->smtp_timeout > c->panel_timeout ? c->smtp_timeout : c->panel_timeout;
+	if (c->work_lease <= longest + 5) {
+		fprintf(stderr, "1000proxy: work: work_lease (%lld s) must exceed the longest call "
+		    "timeout (%lld s) by more than 5 s\n", (long long)c->work_lease, (long long)longest);
 		return 1;
 	}
 	if (spool_init(c->spool_dir, err, sizeof(err)) != 0) {
@@ -301,76 +667,93 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	}
 	if ((lockfd = lock_spool(c)) < 0)
 		return 1;
-	if ((w.db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "1000proxy: work: %s\n", err);
-		close(lockfd);
-		return 1;
-	}
-	if ((v = db_schema_version(w.db)) != PX_SCHEMA_VERSION) {
-		fprintf(stderr, "1000proxy: work: %s: schema version %d, this program needs %d%s\n",
-		    c->database, v, PX_SCHEMA_VERSION, v < PX_SCHEMA_VERSION ? ": run `1000proxy migrate`" : "");
-		sqlite3_close(w.db);
-		close(lockfd);
-		return 1;
-	}
-	if (views_load(&w.views, c->views_dir, err, sizeof(err)) != 0) {
-		fprintf(stderr, "1000proxy: work: views: %s\n", err);
-		sqlite3_close(w.db);
+	if (recover_in_child(c) != 0) {
 		close(lockfd);
 		return 1;
 	}
 
-	/* No SA_RESTART: a stop request must interrupt the idle poll(). */
+	/* libcurl loaded once here, before the fork: every runner shares
+	 * its pages (copy on write) instead of loading its own. */
+	if (curl_lib(err, sizeof(err)) == NULL)
+		log_sys("work", "%s: mail and panel jobs will retry", err);
+
+	/* Signals arrive only inside ppoll(): no lost wake-up between the
+	 * flag checks and the wait. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &orig);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_chld;
+	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	if (spool_recover(c, w.db, 1, &rec, err, sizeof(err)) != 0)
-		log_sys("work", "recovery: %s", err);
-	else
-		log_sys("work", "started; recovery: %d cur/ returned, %d running reset, "
-		    "%d re-woken, %d dropped, %d corrupt, %d tmp/ swept", rec.cur_returned,
-		    rec.rows_reset, rec.rewoken, rec.dropped, rec.corrupt, rec.tmp_swept);
+	random_bytes(rnd, sizeof(rnd));
+	hex_encode(nonce, rnd, sizeof(rnd));
+	n = (int)c->work_runners;
+	rn = xcalloc((size_t)n, sizeof(*rn));
+	for (i = 0; i < n; i++)
+		spawn(c, &rn[i], nonce, "");
+	log_sys("work", "%d runner%s started", n, n == 1 ? "" : "s");
 
-	snprintf(path, sizeof(path), "%s/new", c->spool_dir);
-	if ((ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
-	    inotify_add_watch(ino, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-		close(ino);
-		ino = -1;
-	}
-	if (ino < 0)
-		log_sys("work", "inotify unavailable (%s): polling every %lld ms",
-		    strerror(errno), (long long)c->work_poll_ms);
+	for (;;) {
+		struct timespec ts = { 1, 0 };
 
-	a = arena_new(16384);
-	while (!stopping) {
-		struct pollfd pfd;
-
-		spool_drain_new(c->spool_dir, w.db, &corrupt);
-		while (!stopping && (rc = run_one(&w, a)) > 0)
-			arena_reset(a);
-		arena_reset(a);
-		if (stopping)
-			break;
-		pfd.fd = ino;
-		pfd.events = POLLIN;
-		if (poll(&pfd, ino >= 0 ? 1 : 0, (int)c->work_poll_ms) > 0)
-			while (read(ino, evbuf, sizeof(evbuf)) > 0)
+		if (stopping && deadline == 0) {
+			/* Each runner finishes its job (bounded by the call
+			 * timeouts), then exits. */
+			for (i = 0; i < n; i++)
+				if (rn[i].pid > 0)
+					kill(rn[i].pid, SIGTERM);
+			deadline = mono() + (double)longest + 10;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (i = 0; i < n && rn[i].pid != pid; i++)
 				continue;
+			if (i == n)
+				continue;
+			rn[i].pid = 0;
+			if (stopping)
+				continue;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == RUNNER_CANNOT_START) {
+				log_sys("work", "runner %s could not start: stopping", rn[i].name);
+				rc = 1;
+				stopping = 1;
+				continue;
+			}
+			log_sys("work", "runner %s %s %d: restarting it", rn[i].name,
+			    WIFSIGNALED(status) ? "killed by signal" : "exited with",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			/* A runner that dies at once would otherwise spin. */
+			if (mono() - rn[i].started < 1.0)
+				usleep(500000);
+			snprintf(dead, sizeof(dead), "%s", rn[i].name);
+			spawn(c, &rn[i], nonce, dead);
+		}
+		child_exited = 0;
+		for (live = 0, i = 0; i < n; i++)
+			live += rn[i].pid > 0;
+		if (stopping && live == 0)
+			break;
+		if (stopping && deadline > 0 && mono() > deadline) {
+			for (i = 0; i < n; i++)
+				if (rn[i].pid > 0)
+					kill(rn[i].pid, SIGKILL);
+		}
+		if (!child_exited && !(stopping && deadline == 0))
+			ppoll(NULL, 0, &ts, &orig);
 	}
 	log_sys("work", "stopping");
-	arena_free(a);
-	if (ino >= 0)
-		close(ino);
-	views_free(w.views);
-	sqlite3_close(w.db);
+	free(rn);
 	/* Empty the pid before the lock goes with the descriptor. */
 	if (ftruncate(lockfd, 0) != 0)
 		log_sys("work", "truncate lock: %s", strerror(errno));
 	close(lockfd);
-	return 0;
+	return rc;
 }

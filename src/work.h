@@ -1,32 +1,47 @@
 /*
  * work.h: the work daemon's job handler interface (work.c runs them;
- * mail.c is the first handler).
+ * mail.c and job_server_test.c are handlers).
  *
- * Slow remote work is split as DESIGN.md says: the daemon marks the row
- * 'running' with the handler's step in one short transaction, calls
- * run() with no transaction open (the remote call), then opens a second
- * transaction in which record() writes the handler's proof of effect
- * and the row becomes 'done', so the two commit together.
+ * `work` is a master and work_runners pre-forked runner processes, each
+ * with its own database connection.  A runner claims one due job at a
+ * time with a single UPDATE ... RETURNING under BEGIN IMMEDIATE, so two
+ * runners never hold the same job, and the same statement keeps the
+ * lanes: at most servers.max_concurrency running jobs per panel (and
+ * never all the panel runners while there are two), work_mail_lanes
+ * emails, work_gateway_lanes payment calls, and panel jobs on at most
+ * work_runners - 1 runners, so mail and payments always have one.  Due
+ * payment and panel jobs go before mail.
+ *
+ * Slow remote work is split as DESIGN.md says: the claim marks the row
+ * 'running' with the handler's first step, run() does the remote calls
+ * with no transaction open (job_step() records each further step in a
+ * commit of its own), then one transaction runs record() (the handler's
+ * proof of effect) and marks the row 'done', so the two commit together.
+ *
+ * Database calls inside a handler go through w->db, whose fail handler
+ * ends the attempt (db.h): the transaction rolls back and the job is put
+ * back to be retried, as a hard error ends a web request.
  */
 #ifndef PX_WORK_H
 #define PX_WORK_H
 
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 struct arena;
 struct conf;
+struct db;
 struct views;
 
-/* What the daemon owns; handlers read it, never keep pointers into it. */
+/* What the runner owns; handlers read it, never keep pointers into it. */
 struct work {
 	const struct conf *conf;
-	sqlite3		*db;
+	struct db	*db;		/* its fail handler ends the attempt (work.c) */
 	struct views	*views;
+	unsigned char	 key[32];	/* the key file's key: unseal() panel secrets */
+	char		 runner[64];	/* this runner's name: jobs.claimed_by */
 };
 
-/* One claimed job; strings live in the job's arena (freed after it). */
+/* One claimed job; strings live in the attempt's arena. */
 struct job {
 	int64_t		 id;
 	const char	*kind;
@@ -35,8 +50,11 @@ struct job {
 	const char	*step;		/* step the row had reached before this run */
 	int64_t		 attempts;	/* including this one */
 	int64_t		 created_at;
+	int64_t		 age_from;	/* the retry age limit counts from here */
+	int64_t		 server_id;	/* 0: not a panel job */
 	struct arena	*a;
 	void		*ctx;		/* handler's state from run() to record() */
+	const char	*result;	/* JSON object recorded in jobs.result, or NULL */
 	char		 err[1024];	/* why, for JOB_RETRY and JOB_FAIL (last_error) */
 };
 
@@ -48,7 +66,7 @@ enum job_rc {
 
 struct job_kind {
 	const char	*kind;
-	const char	*step;		/* recorded in jobs.step while run() works */
+	const char	*step;		/* recorded in jobs.step by the claim */
 	enum job_rc	(*run)(struct work *, struct job *);
 	/* Inside the transaction that marks the job done; 0, or -1 with
 	 * job->err set (the transaction then rolls back). */
@@ -57,6 +75,16 @@ struct job_kind {
 
 /* The email handler (mail.c). */
 extern const struct job_kind job_kind_email;
+/* The panel connection test (job_server_test.c). */
+extern const struct job_kind job_kind_server_test;
+
+/*
+ * Record that the job reached step, in a commit of its own, and renew
+ * the lease.  0, or -1 when this runner no longer holds the job (its
+ * lease ran out and another runner took it over): the handler must then
+ * stop and return JOB_RETRY without acting.
+ */
+int	job_step(struct work *, struct job *, const char *step);
 
 /* Delay before attempt number `attempts`+1: retry_base doubling up to
  * retry_cap, with jitter in [delay/2, delay] (never 0). */

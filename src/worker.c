@@ -51,27 +51,12 @@ static volatile sig_atomic_t stopping;
 int
 app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 {
-	int	 v;
-
 	memset(app, 0, sizeof(*app));
 	app->conf = *conf;
 	/* Hash memory (argon2) must go back to the system after a login,
 	 * or glibc keeps it resident (DESIGN.md, memory budget). */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	if ((app->db = db_open(conf->database, conf->cache_size_kb, err, errsz)) == NULL)
-		return -1;
-	v = db_schema_version(app->db);
-	if (v < PX_SCHEMA_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is behind this program's %d: run `1000proxy migrate`",
-		    conf->database, v, PX_SCHEMA_VERSION);
-		return -1;
-	}
-	if (v > PX_SCHEMA_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is newer than this program's %d",
-		    conf->database, v, PX_SCHEMA_VERSION);
-		return -1;
-	}
-	if (db_prepare_all(app->db, &app->stmts, err, errsz) != 0)
+	if ((app->db = db_open_ready(conf->database, conf->cache_size_kb, err, errsz)) == NULL)
 		return -1;
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
@@ -93,10 +78,7 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 void
 app_fini(struct app *app)
 {
-	db_finalize_all(app->stmts);
-	app->stmts = NULL;
-	if (app->db)
-		sqlite3_close(app->db);
+	db_close(app->db);
 	app->db = NULL;
 	views_free(app->views);
 	app->views = NULL;
@@ -477,6 +459,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	memset(&r, 0, sizeof(r));
 	r.app = app;
 	r.a = a;
+	req_bind_db(&r);
 	r.out = out;
 	r.t0 = now_mono();
 	r.status = 200;
@@ -507,8 +490,10 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	else if (!cache_lookup(&r))	/* cache.c says when it may answer */
 		dispatch(&r);
 	/* Whatever the handler left behind ends here. */
-	db_rollback(&r);
-	db_reset_all(app->stmts);
+	db_rollback(r.db);
+	db_reset_all(r.db);
+	db_on_fail(r.db, NULL, NULL);
+	db_set_arena(r.db, NULL);
 	cache_store(&r);
 	disarm_timeout();
 

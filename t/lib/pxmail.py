@@ -57,13 +57,13 @@ class Spool(Stack):
         wait_for(lambda: locked() or p.poll() is not None, 10)
         return p
 
-    def stop(self):
+    def stop(self, keep_dir=False):
         for p in self.works:
             terminate(p)
         self.works = []
         for d in getattr(self, "doubles", []):
             d.stop()
-        super().stop()
+        super().stop(keep_dir=keep_dir)
 
 
 def make_ca(d):
@@ -120,3 +120,76 @@ class SMTPDouble:
                 self.p.wait(5)
             except subprocess.TimeoutExpired:
                 self.p.kill()
+
+
+class PanelDouble:
+    """A 3X-UI panel double (t/lib/paneld.py) on an ephemeral port."""
+
+    def __init__(self, stack, name="panel", *extra, user="admin", password="pw-panel"):
+        self.dir = os.path.join(stack.dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        pf = os.path.join(self.dir, "port")
+        self.stats_file = os.path.join(self.dir, "stats.json")
+        self.events_file = os.path.join(self.dir, "events.log")
+        self.user, self.password = user, password
+        self.err = open(os.path.join(stack.dir, name + ".stderr"), "ab")
+        self.p = subprocess.Popen([sys.executable, os.path.join(HERE, "paneld.py"), "--port-file", pf,
+                                   "--stats", self.stats_file, "--events", self.events_file,
+                                   "--user", user, "--password", password] + list(extra),
+                                  stdout=subprocess.DEVNULL, stderr=self.err)
+        if not wait_for(lambda: os.path.exists(pf) or self.p.poll() is not None, 10) or self.p.poll() is not None:
+            raise RuntimeError("paneld did not start")
+        self.port = int(open(pf).read())
+        self.url = "http://127.0.0.1:%d/" % self.port
+        if not hasattr(stack, "doubles"):
+            stack.doubles = []
+        stack.doubles.append(self)
+
+    def stats(self):
+        import json
+        try:
+            with open(self.stats_file) as f:
+                return json.load(f)
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def events(self):
+        try:
+            return open(self.events_file).read()
+        except FileNotFoundError:
+            return ""
+
+    def add_server(self, stack, sid, max_concurrency=2, password=None):
+        """A servers row for this panel, its password sealed by the binary."""
+        stack.sql("INSERT INTO servers (id, name, country_code, country, panel_url, panel_user, "
+                  "public_host, max_concurrency) VALUES (?, ?, 'DE', 'Germany', ?, ?, '127.0.0.1', ?)",
+                  (sid, "panel-%d" % sid, self.url, self.user, max_concurrency))
+        stack.cli("test-spool", "server-password", str(sid), password or self.password)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+
+
+def runner_pids(work):
+    """The pids of a work master's runners."""
+    try:
+        with open("/proc/%d/task/%d/children" % (work.pid, work.pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def rss_pss(pid):
+    """(RSS, PSS) of a process in KiB."""
+    vals = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Rss", "Pss"):
+                vals[k] = int(v.split()[0])
+    return vals.get("Rss", 0), vals.get("Pss", 0)
