@@ -536,6 +536,18 @@ now_unix(void)
 	return clock_file != NULL ? t + clock_offset() : t;
 }
 
+/*
+ * The real clock, never shifted by the test clock: for comparisons with
+ * what the kernel stamps (file mtimes in the spool) and for the request
+ * timer's log line.  Business time (sessions, throttles, TOTP, jobs)
+ * uses now_unix().
+ */
+int64_t
+wall_unix(void)
+{
+	return (int64_t)time(NULL);
+}
+
 /* Unix time t broken down in UTC (the formats stay literal for -Wformat). */
 static struct tm
 utc(int64_t t)

@@ -91,6 +91,7 @@ int	utf8_valid(const char *, size_t, int allow_newlines);
 /* Time helpers. */
 double	now_mono(void);		/* seconds, CLOCK_MONOTONIC */
 int64_t	now_unix(void);		/* seconds since the epoch: business time */
+int64_t	wall_unix(void);		/* real time: file mtimes, timer log lines */
 /*
  * Test mode only: now_unix() (and SQL's unixepoch()) add the offset in
  * seconds held in file path, read on every call.  NULL or "": the plain
