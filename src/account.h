@@ -1,8 +1,8 @@
 /*
- * account.h: what the customer's account pages share (page_account.c
- * and page_totp.c): the signed-in customer's row, the re-authentication
- * of credential changes, and the single-use checks of TOTP codes and
- * recovery codes.
+ * account.h: what the customer's account pages (page_account.c and
+ * page_totp.c) share, implemented in account.c: the signed-in
+ * customer's row, the re-authentication of credential changes, and the
+ * single-use checks of TOTP codes and recovery codes.
  */
 #ifndef PX_ACCOUNT_H
 #define PX_ACCOUNT_H

@@ -3,7 +3,7 @@
  * and a personal access token (tokens.c).  The dispatcher has already
  * loaded the token's owner into r->api and checked the route's scope
  * (routes.c names it); errors, including 401 and 403, are JSON with a
- * stable code (router.c render_error), never an HTML page.
+ * stable code (response.c render_error), never an HTML page.
  *
  *   GET /api/v1/me       who the token belongs to      scope "read"
  */
@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "response.h"
 #include "session.h"
 
 static struct json_object *

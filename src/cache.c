@@ -51,6 +51,7 @@
 #include "cache.h"
 #include "db.h"
 #include "http.h"
+#include "response.h"
 #include "route.h"
 
 #define CACHE_ENTRIES	64

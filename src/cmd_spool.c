@@ -37,6 +37,7 @@
 #include "db.h"
 #include "http.h"
 #include "pool.h"
+#include "response.h"
 #include "seal.h"
 #include "spool.h"
 #include "util.h"

@@ -21,6 +21,7 @@ struct views;
 struct vm;
 struct route;
 struct principal;
+struct request;
 
 enum method {
 	M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M__MAX
@@ -58,6 +59,10 @@ struct app {
 	void		*slot;		/* this worker's scoreboard slot (pool.c) */
 	unsigned char	 key[32];	/* the key file's key: for seal()/unseal() only */
 	unsigned char	 presession_key[32];	/* its HKDF subkey for pre-session CSRF (seal.h) */
+	/* The HTML error page in the shop's layout (ui.c), plugged in by
+	 * app_init so that response.c needs nothing above it; NULL: errors
+	 * answer in JSON. */
+	void		(*error_page)(struct request *, int status, const char *msg);
 };
 
 struct request {
@@ -125,25 +130,6 @@ const char	*kv_get(const struct kvlist *, const char *);
 void		 kv_add(struct arena *, struct kvlist *, const char *k,
 		    const char *v, size_t len);
 
-/* Response helpers. */
-void	resp_header(struct request *, const char *name, const char *val);
-void	resp_redirect(struct request *, int status, const char *location);
-void	resp_json(struct request *, int status);	/* sets type; body written by caller */
-
-/*
- * End the request now with an error page (or a JSON error on API
- * routes).  A 4xx shows msg to the user; a 5xx logs it and shows only
- * the request id.  Rolls back an open transaction.  Never returns.
- */
-void	req_fail(struct request *, int status, const char *fmt, ...)
-	    PX_PRINTF(3, 4) PX_NORETURN;
-
-/*
- * Bind the worker's db to r: r->db, its arena is r's, and a database
- * error ends r with req_fail(500) (db.h's contract).
- */
-void	req_bind_db(struct request *);
-
 /* Parsing (request.c).  Returns 0, or an HTTP status with r->error set. */
 struct limits {
 	size_t	max_body;
@@ -155,7 +141,5 @@ int	req_parse_query(struct request *, struct kvlist *, const char *s,
 int	req_parse_cookies(struct request *, const char *, const struct limits *);
 int	req_parse_body(struct request *, const struct limits *);
 int	url_decode(char *s, size_t *n, int plus_is_space);
-
-const char *status_text(int);
 
 #endif

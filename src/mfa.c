@@ -14,6 +14,7 @@
 #include "http.h"
 #include "mfa.h"
 #include "qr.h"
+#include "response.h"
 #include "seal.h"
 #include "session.h"
 #include "totp.h"

@@ -30,135 +30,16 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
-#include "log.h"
 #include "password.h"
+#include "response.h"
 #include "session.h"
-#include "signin.h"
 #include "spool.h"
 #include "throttle.h"
-#include "totp.h"
 #include "ui.h"
 #include "view.h"
 
 #define CHANGE_EMAIL_TTL	(24 * 3600)
 #define UA_SHOWN		120
-
-/* The notices a page may show after a redirect: ?ok=<key>. */
-static const struct {
-	const char	*key;
-	const char	*msg;
-} notices[] = {
-	{ "profile", "Your name is saved." },
-	{ "email", "We have sent a confirmation link to the new address. Your address "
-	    "changes when you open it; until then you sign in with the current one." },
-	{ "password", "Your password is changed, and every other session is signed out." },
-	{ "password_tokens", "Your password is changed, every other session is signed out and "
-	    "every API token of the account is revoked." },
-	{ "others", "Every other session is signed out." },
-	{ "revoked", "That session is signed out." },
-	{ "totp_off", "Two-factor authentication is off." },
-};
-
-struct acct *
-acct_load(struct request *r, int gate)
-{
-	const struct principal *p = r->principal[SESS_CUSTOMER];
-	struct stmt *st;
-	struct acct *a;
-
-	if (p == NULL)
-		req_fail(r, 401, "Please sign in first.");
-	st = db_q(r->db, Q_ACCT_CUSTOMER);
-	db_bind_int(r->db, st, ":id", p->user_id);
-	if (db_step(r->db, st) != DB_ROW)
-		req_fail(r, 500, "customer %lld of a live session is gone", (long long)p->user_id);
-	a = arena_zalloc(r->a, sizeof(*a));
-	a->id = p->user_id;
-	a->email = db_text(r->db, st, 0);
-	a->name = db_text(r->db, st, 1);
-	a->verified = (int)db_int(st, 2);
-	a->totp = (int)db_int(st, 3);
-	a->phc = db_text(r->db, st, 4);
-	a->balance_minor = db_int(st, 6);
-	a->currency = db_text(r->db, st, 7);
-	a->created_at = db_int(st, 8);
-	db_reset(st);
-	if (gate && r->app->conf.require_customer_totp && !a->totp) {
-		resp_redirect(r, 303, "/account/2fa");
-		return NULL;
-	}
-	return a;
-}
-
-struct vm *
-acct_vm(struct request *r, const struct acct *a, const char *title, const char *nav)
-{
-	struct vm *vm = page_vm(r, title);
-	const char *ok = req_query(r, "ok");
-	size_t	 i;
-
-	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
-	vm_set(vm, "email", a->email);
-	vm_set_bool(vm, "totp", a->totp);
-	vm_set_bool(vm, arena_printf(r->a, "nav_%s", nav), 1);
-	if (ok != NULL && !r->redisplay)
-		for (i = 0; i < NELEM(notices); i++)
-			if (strcmp(ok, notices[i].key) == 0)
-				vm_set(vm, "notice", notices[i].msg);
-	return vm;
-}
-
-/* The account's key in the login throttle. */
-static const char *
-acct_key(struct request *r, const struct acct *a)
-{
-	return throttle_key_account(r, a->email);
-}
-
-const char *
-acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
-{
-	const char *pw = req_form(r, "password"), *code = req_form(r, "code");
-	const char *key = acct_key(r, a);
-	int64_t	 wait;
-	int	 ok = 0, v;
-
-	if ((wait = throttle_wait(r, key)) > 0)
-		return signin_refuse(r, wait, "Too many failed attempts");
-	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX) {
-		if ((v = password_verify(&r->app->conf, pw, a->phc)) < 0)
-			req_fail(r, 503, "The server is busy. Please try again in a moment.");
-		ok = v == 1;
-	}
-	if (ok && a->totp) {
-		ok = code != NULL && strlen(code) <= 64 &&
-		    (acct_totp_accept(r, a->id, code, 0) ||
-		    (allow_recovery && acct_recovery_accept(r, a->id, code)));
-		if (!ok) {
-			db_begin(r->db);
-			throttle_fail(r, key);
-			req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
-			    "%s", "second factor");
-			db_commit(r->db);
-			r->status = 403;
-			return "The authentication code is wrong or was already used.";
-		}
-	}
-	if (!ok) {
-		db_begin(r->db);
-		throttle_fail(r, key);
-		req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
-		    "%s", "password");
-		db_commit(r->db);
-		r->status = 403;
-		return "Your current password is wrong.";
-	}
-	db_begin(r->db);
-	throttle_clear(r, key);
-	session_reauth(r, SESS_CUSTOMER);
-	db_commit(r->db);
-	return NULL;
-}
 
 /* Variables every account email gets. */
 static struct json_object *

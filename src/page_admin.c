@@ -12,6 +12,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "response.h"
 #include "session.h"
 #include "ui.h"
 #include "view.h"

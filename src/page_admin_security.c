@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "response.h"
 #include "session.h"
 #include "throttle.h"
 #include "ui.h"

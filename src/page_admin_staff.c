@@ -29,6 +29,7 @@
 #include "http.h"
 #include "mfa.h"
 #include "password.h"
+#include "response.h"
 #include "session.h"
 #include "spool.h"
 #include "throttle.h"

@@ -22,6 +22,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "password.h"
+#include "response.h"
 #include "session.h"
 #include "signin.h"
 #include "spool.h"

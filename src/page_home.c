@@ -8,6 +8,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "response.h"
 #include "ui.h"
 #include "view.h"
 

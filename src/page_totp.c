@@ -29,6 +29,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "mfa.h"
+#include "response.h"
 #include "session.h"
 #include "signin.h"
 #include "spool.h"
@@ -36,34 +37,6 @@
 #include "totp.h"
 #include "ui.h"
 #include "view.h"
-
-/* A session that passed the password but not the code lives this long. */
-
-int
-acct_totp_accept(struct request *r, int64_t cid, const char *code, int pending)
-{
-	char	 digits[TOTP_DIGITS + 1];
-	size_t	 i, n = 0;
-
-	if (code == NULL)
-		return 0;
-	/* People type "123 456"; anything but digits and spaces fails. */
-	for (i = 0; code[i] != '\0'; i++) {
-		if (code[i] == ' ')
-			continue;
-		if (n == TOTP_DIGITS)
-			return 0;
-		digits[n++] = code[i];
-	}
-	digits[n] = '\0';
-	return mfa_totp_accept(r, SESS_CUSTOMER, cid, digits, pending);
-}
-
-int
-acct_recovery_accept(struct request *r, int64_t cid, const char *code)
-{
-	return mfa_recovery_accept(r, SESS_CUSTOMER, cid, code);
-}
 
 /* The pending secret of a customer without TOTP, made (sealed and
  * stored) on first use.  Fills key. */

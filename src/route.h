@@ -55,7 +55,5 @@ extern const size_t nroutes;
 int	route_match(const char *pattern, const char *path, struct request *r);
 /* Run the request through the table and the handler; never fails. */
 void	dispatch(struct request *);
-/* Render the error page (or JSON error) for status with r->error. */
-void	render_error(struct request *, int status);
 
 #endif

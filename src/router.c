@@ -1,22 +1,17 @@
 /*
  * router.c: matching paths against the route table, the checks every
- * route gets before its handler runs, and the error contract of a
- * request (req_fail and the error page).
+ * route gets before its handler runs (the response and the error
+ * contract are response.c's).
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
-#include <json-c/json.h>
-
-#include "db.h"
 #include "log.h"
+#include "response.h"
 #include "route.h"
 #include "session.h"
-#include "ui.h"
-#include "view.h"
 
 const char *const who_names[WHO__MAX] = {
 	"any", "customer", "staff", "api", "webhook"
@@ -95,112 +90,6 @@ route_match(const char *pat, const char *path, struct request *r)
 		path++;
 	}
 	return *pat == '\0' && *path == '\0';
-}
-
-static int
-is_api(const struct request *r)
-{
-	return r->path != NULL && strncmp(r->path, "/api/", 5) == 0;
-}
-
-static const char *
-error_code(int status)
-{
-	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 409: return "conflict";
-	case 413: return "payload_too_large";
-	case 415: return "unsupported_media_type";
-	case 422: return "unprocessable";
-	case 429: return "rate_limited";
-	case 503: return "unavailable";
-	case 504: return "timeout";
-	default: return status >= 500 ? "internal_error" : "error";
-	}
-}
-
-void
-render_error(struct request *r, int status)
-{
-	const char *msg;
-
-	r->status = status;
-	buf_reset(r->out);
-	if (status >= 500)
-		msg = "Something went wrong on our side. The request id below tells the operator where to look.";
-	else if (r->error != NULL)
-		msg = r->error;
-	else switch (status) {
-	case 404: msg = "There is no page at this address."; break;
-	case 405: msg = "This address does not accept that method."; break;
-	case 403: msg = "You may not open this page."; break;
-	case 401: msg = "Please sign in first."; break;
-	default: msg = status_text(status);
-	}
-	if (is_api(r) || r->app->views == NULL) {
-		r->resp_ctype = "application/json";
-		buf_puts(r->out, "{\"error\":{\"code\":");
-		buf_json_str(r->out, r->error_code != NULL && status < 500 ?
-		    r->error_code : error_code(status));
-		buf_puts(r->out, ",\"message\":");
-		buf_json_str(r->out, msg);
-		buf_puts(r->out, "},\"request_id\":");
-		buf_json_str(r->out, r->id);
-		buf_puts(r->out, "}\n");
-		return;
-	}
-	{
-		struct vm *vm = page_vm(r, status_text(status));
-
-		vm_set_int(vm, "status", status);
-		vm_set(vm, "status_text", status_text(status));
-		vm_set(vm, "message", msg);
-		page_render(r, "pages/error", vm);
-		r->status = status;
-	}
-}
-
-void
-req_fail(struct request *r, int status, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg;
-
-	va_start(ap, fmt);
-	msg = arena_vprintf(r->a, fmt, ap);
-	va_end(ap);
-	if (r->db != NULL) {
-		db_rollback(r->db);
-		db_reset_all(r->db);
-	}
-	if (status >= 500)
-		log_msg(r, "%s", msg);
-	r->error = msg;
-	r->resp_headers.n = 0;
-	render_error(r, status);
-	if (r->fail == NULL)
-		abort();
-	longjmp(*r->fail, 1);
-}
-
-/* The request's db fail handler: a database error ends the request
- * (500, logged with the request id), never the worker. */
-static void
-req_db_fail(void *ctx, const char *msg)
-{
-	req_fail(ctx, 500, "database: %s", msg);
-}
-
-void
-req_bind_db(struct request *r)
-{
-	r->db = r->app->db;
-	db_set_arena(r->db, r->a);
-	db_on_fail(r->db, req_db_fail, r);
 }
 
 /* The origin this request was addressed to: scheme://host[:port]. */
@@ -495,35 +384,4 @@ dispatch(struct request *r)
 	if (setjmp(jb) == 0)
 		dispatch_inner(r);
 	r->fail = NULL;
-}
-
-/* ---- response helpers ---- */
-
-void
-resp_header(struct request *r, const char *name, const char *val)
-{
-	size_t	 i;
-
-	/* Header injection: a value with CR or LF never reaches the wire. */
-	for (i = 0; val[i]; i++)
-		if (val[i] == '\r' || val[i] == '\n')
-			req_fail(r, 500, "header %s has a line break", name);
-	kv_add(r->a, &r->resp_headers, name, val, strlen(val));
-}
-
-void
-resp_redirect(struct request *r, int status, const char *location)
-{
-	r->status = status;
-	resp_header(r, "Location", location);
-	r->resp_ctype = "text/plain; charset=utf-8";
-	buf_reset(r->out);
-	buf_printf(r->out, "See %s\n", location);
-}
-
-void
-resp_json(struct request *r, int status)
-{
-	r->status = status;
-	r->resp_ctype = "application/json";
 }

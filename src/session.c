@@ -30,6 +30,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "response.h"
 #include "session.h"
 
 #define TOUCH_EVERY 60
@@ -64,17 +65,6 @@ static const char *
 pre_cookie_name(const struct request *r)
 {
 	return r->https ? "__Host-px_pre" : "px_pre";
-}
-
-void
-set_cookie(struct request *r, const char *name, const char *value, int64_t max_age)
-{
-	const char *v = arena_printf(r->a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s",
-	    name, value, r->https ? "; Secure" : "",
-	    max_age >= 0 ? arena_printf(r->a, "; Max-Age=%lld", (long long)max_age) : "");
-
-	/* Several Set-Cookie headers are allowed; resp_header appends. */
-	resp_header(r, "Set-Cookie", v);
 }
 
 static int64_t

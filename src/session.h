@@ -89,6 +89,5 @@ void	token_hash(const char *token, unsigned char out[32]);
 void	token_new(char out[33]);
 /* The cookie name for kind on this request (__Host- prefixed over TLS). */
 const char *session_cookie_name(const struct request *, enum sess_kind);
-void	set_cookie(struct request *, const char *name, const char *value, int64_t max_age);
 
 #endif

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "http.h"
 #include "password.h"
+#include "response.h"
 #include "session.h"
 #include "signin.h"
 #include "throttle.h"

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "log.h"
 #include "http.h"
+#include "response.h"
 #include "session.h"
 #include "throttle.h"
 

@@ -31,6 +31,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "mfa.h"
+#include "response.h"
 #include "session.h"
 #include "signin.h"
 #include "throttle.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "response.h"
 #include "session.h"
 #include "ui.h"
 #include "view.h"
@@ -83,4 +84,16 @@ page_render(struct request *r, const char *tmpl, struct vm *vm)
 	if (view_render(r->app->views, "layouts/main", vm, r->out) != 0)
 		req_fail(r, 500, "view layouts/main: %s", view_error());
 	r->resp_ctype = "text/html; charset=utf-8";
+}
+
+/* The error page in the layout: app->error_page (response.h). */
+void
+ui_error_page(struct request *r, int status, const char *msg)
+{
+	struct vm *vm = page_vm(r, status_text(status));
+
+	vm_set_int(vm, "status", status);
+	vm_set(vm, "status_text", status_text(status));
+	vm_set(vm, "message", msg);
+	page_render(r, "pages/error", vm);
 }

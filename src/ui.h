@@ -13,5 +13,7 @@ struct vm	*page_vm(struct request *, const char *title);
 /* Render views/<tmpl> into the layout as the response body (text/html).
  * 500 (req_fail) if the template is missing. */
 void		 page_render(struct request *, const char *tmpl, struct vm *);
+/* The HTML error page for status with msg (app->error_page). */
+void		 ui_error_page(struct request *, int status, const char *msg);
 
 #endif

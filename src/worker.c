@@ -42,8 +42,10 @@
 #include "db.h"
 #include "log.h"
 #include "pool.h"
+#include "response.h"
 #include "route.h"
 #include "seal.h"
+#include "ui.h"
 #include "view.h"
 
 static volatile sig_atomic_t stopping;
@@ -60,6 +62,7 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 		return -1;
 	if (views_load(&app->views, conf->views_dir, err, errsz) != 0)
 		return -1;
+	app->error_page = ui_error_page;
 	/* Where the test suite runs, a misspelt key in a template is a 500. */
 	views_set_strict(app->views, conf->test_routes);
 	app->cache = cache_new((size_t)conf->page_cache_kb * 1024);
@@ -142,7 +145,7 @@ cgi_write(void *ctx, const char *p, size_t n)
  * after it (with a signal fence between), so a timer firing half-way
  * through an update writes nothing rather than half a record.
  */
-static char	 to_resp[1024];	/* prepared FastCGI records or CGI text */
+static char	 to_resp[2048];	/* prepared FastCGI records or CGI text */
 static volatile sig_atomic_t to_resp_len;
 static char	 to_log[512];
 static volatile sig_atomic_t to_log_len;
@@ -183,12 +186,6 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
 	h[6] = 0;
 	h[7] = 0;
 }
-
-static const char timeout_page[] =
-    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Timed out</title>"
-    "<link rel=\"stylesheet\" href=\"/css/site.css\"></head><body><main class=\"container\">"
-    "<h1>This took too long</h1><p>The server gave up on this request. Please try again.</p>"
-    "</main></body></html>\n";
 
 /*
  * Prepare the log line the SIGALRM handler writes: r NULL while no
@@ -250,31 +247,34 @@ timeout_start(int seconds)
 static void
 timeout_prepare(const struct request *r, int fd, int fcgi_id)
 {
-	char	 http[900];
-	int	 n;
+	struct buf http;
+	size_t	 n;
 
 	to_fd = -1;
 	atomic_signal_fence(memory_order_seq_cst);
-	n = snprintf(http, sizeof(http),
-	    "Status: 504 Gateway Timeout\r\nContent-Type: text/html; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n\r\n%s",
-	    sizeof(timeout_page) - 1, r->id, timeout_page);
-	if (n < 0 || (size_t)n >= sizeof(http))
+	buf_init(&http);
+	resp_timeout(r->id, r->https, &http);
+	n = http.len;
+	/* Too long for the prepared records: the timeout then only logs
+	 * and exits, as before the request was known. */
+	if (n + 32 > sizeof(to_resp) || n > 0xffff)
 		n = 0;
-	if (fcgi_id >= 0) {
+	if (n == 0)
+		to_resp_len = 0;
+	else if (fcgi_id >= 0) {
 		unsigned char *h = (unsigned char *)to_resp;
 
-		fcgi_header(h, 6 /* STDOUT */, fcgi_id, (size_t)n);
-		memcpy(to_resp + 8, http, (size_t)n);
+		fcgi_header(h, 6 /* STDOUT */, fcgi_id, n);
+		memcpy(to_resp + 8, http.p, n);
 		fcgi_header(h + 8 + n, 6, fcgi_id, 0);
 		fcgi_header(h + 16 + n, 3 /* END_REQUEST */, fcgi_id, 8);
 		memset(to_resp + 24 + n, 0, 8);
-		to_resp_len = n + 32;
+		to_resp_len = (sig_atomic_t)(n + 32);
 	} else {
-		memcpy(to_resp, http, (size_t)n);
-		to_resp_len = n;
+		memcpy(to_resp, http.p, n);
+		to_resp_len = (sig_atomic_t)n;
 	}
+	buf_free(&http);
 	timeout_log(r);
 	atomic_signal_fence(memory_order_seq_cst);
 	to_fd = fd;
@@ -301,21 +301,6 @@ parse_method(const char *m)
 		if (m != NULL && strcmp(m, method_names[i]) == 0)
 			return (enum method)i;
 	return M__MAX;
-}
-
-static void
-security_headers(struct request *r, struct buf *h)
-{
-	buf_puts(h, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
-	    "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
-	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "Referrer-Policy: strict-origin-when-cross-origin\r\n"
-	    "X-Frame-Options: DENY\r\n"
-	    "Cross-Origin-Opener-Policy: same-origin\r\n"
-	    "Permissions-Policy: camera=(), microphone=(), geolocation=()\r\n");
-	if (r->https)
-		buf_puts(h, "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n");
 }
 
 /*
@@ -452,7 +437,6 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct request r;
 	struct buf h;
 	struct limits lim;
-	size_t	 i;
 	int64_t	 len;
 	int	 rc;
 
@@ -498,16 +482,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	disarm_timeout();
 
 	buf_init(&h);
-	buf_printf(&h, "Status: %d %s\r\n", r.status, status_text(r.status));
-	if (r.resp_ctype != NULL)
-		buf_printf(&h, "Content-Type: %s\r\n", r.resp_ctype);
-	buf_printf(&h, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", out->len, r.id);
-	if (kv_get(&r.resp_headers, "Cache-Control") == NULL)
-		buf_puts(&h, "Cache-Control: no-store\r\n");
-	security_headers(&r, &h);
-	for (i = 0; i < r.resp_headers.n; i++)
-		buf_printf(&h, "%s: %s\r\n", r.resp_headers.v[i].key, r.resp_headers.v[i].val);
-	buf_puts(&h, "\r\n");
+	resp_head(&r, out->len, &h);
 	t->write(t->ctx, h.p, h.len);
 	if (r.method != M_HEAD && out->len)
 		t->write(t->ctx, out->p, out->len);

@@ -122,6 +122,10 @@ t.is_(r.status, 504, "a request past request_timeout gets 504")
 t.ok("This took too long" in r.text, "the 504 body is the app's timeout page, not nginx's", r.text[:300])
 rid = r.header("x-request-id") or ""
 t.ok(len(rid) == 16, "the 504 carries the request id", rid)
+t.ok("frame-ancestors 'none'" in (r.header("content-security-policy") or "") and
+     r.header("referrer-policy") and r.header("x-frame-options") == "DENY",
+     "the 504 carries the security headers every response does (response.c)",
+     r.header("content-security-policy"))
 t.ok(all(x == 200 for x in others), "other requests are served meanwhile", others)
 t.ok(s.wait_log("timed out on request %s /_test/sleep" % rid), "the master logs the timeout with id and path")
 lines = [x for x in s.log_lines() if x.get("id") == rid and x.get("status") == 504]
