@@ -318,7 +318,7 @@ const char *const sql_text[Q__MAX] = {
 	 * proof of effect references (mail_log now; later proofs join here). */
 	[Q_JOB_PRUNE] = "DELETE FROM jobs WHERE state IN ('done','discarded') AND done_at < :before "
 	    "AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.job_id = jobs.id) RETURNING id",
-	/* mail.c: the proof that a message went out, written with 'done'. */
+	/* job_email.c: the proof that a message went out, written with 'done'. */
 	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
 	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
 	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",

@@ -123,7 +123,7 @@ enum q {
 	Q_STAFF_LIST_ALL,
 	Q_TEST_CONSTRAINT,
 	Q_CATALOG_VERSION,
-	/* the work daemon, its handlers and `job` (work.c, mail.c,
+	/* the work daemon, its handlers and `job` (work.c, job_email.c,
 	 * job_server_test.c, cmd_spool.c, cron.c) */
 	Q_JOB_CLAIM,
 	Q_JOB_SET_STEP,

@@ -1,6 +1,6 @@
 /*
  * work.h: the work daemon's job handler interface (work.c runs them;
- * mail.c and job_server_test.c are handlers).
+ * job_email.c and job_server_test.c are handlers).
  *
  * `work` is a master and work_runners pre-forked runner processes, each
  * with its own database connection.  A runner claims one due job at a
@@ -73,7 +73,7 @@ struct job_kind {
 	int		(*record)(struct work *, struct job *);
 };
 
-/* The email handler (mail.c). */
+/* The email handler (job_email.c). */
 extern const struct job_kind job_kind_email;
 /* The panel connection test (job_server_test.c). */
 extern const struct job_kind job_kind_server_test;

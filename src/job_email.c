@@ -1,5 +1,5 @@
 /*
- * mail.c: the email job and `1000proxy mail-test`.
+ * job_email.c: the email job and `1000proxy mail-test`.
  *
  * Payload: {"to": ADDR, "template": "emails/NAME", "vars": {...}}.  The
  * template views/emails/NAME.txt renders to "Subject: ...", a blank line
