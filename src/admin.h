@@ -1,5 +1,5 @@
 /*
- * admin.h: pieces shared by the staff panels (page_admin*.c): the
+ * admin.h: pieces shared by the staff panels (admin*.c): the
  * second factor, re-authentication before a privileged change, and the
  * small page helpers every panel uses.
  */
@@ -19,7 +19,7 @@ struct vm;
  * six-digit TOTP code (its step recorded atomically, so a code works
  * once even across workers) or a recovery code (spent atomically).
  * *how says which.  Returns 1 when accepted, 0 otherwise.  May end the
- * request with 500.  (page_admin_auth.c)
+ * request with 500.  (admin_auth.c)
  */
 int	staff_second_factor(struct request *, int64_t staff_id, const char *code,
 	    const char **how);
@@ -29,11 +29,9 @@ const char *staff_2fa_key(struct request *, int64_t staff_id);
 /*
  * 1 when the signed-in staff member re-entered password and code within
  * ADMIN_REAUTH_MAX seconds; otherwise makes a 303 to /admin/reauth that
- * comes back to next, and returns 0.  (page_admin.c)
+ * comes back to next, and returns 0.  (admin.c)
  */
 int	admin_reauth_ok(struct request *, const char *next);
-/* next when it is a local path under /admin, otherwise fallback. */
-const char *admin_next(const char *next, const char *fallback);
 /* "staff:<id>", the audit target of a staff member (arena). */
 const char *staff_target(struct request *, int64_t id);
 /* A short page under /admin with a heading, a message and a link. */

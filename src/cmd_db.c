@@ -1,5 +1,5 @@
 /*
- * cmd_db.c: `migrate`, `seed --demo`, `check` and `request`.
+ * cmd_db.c: `migrate`, `seed --demo` and `check`.
  */
 #include "config.h"
 
@@ -150,24 +150,4 @@ cmd_check(const struct conf *c, int argc, char **argv)
 	bad |= n != 0;
 	app_fini(&app);
 	return bad ? 1 : 0;
-}
-
-/* request: one CGI request, for tests and for debugging a page by hand. */
-int
-cmd_request(const struct conf *c, int argc, char **argv)
-{
-	struct app app;
-	char	 err[1024];
-	int	 rc;
-
-	(void)argc;
-	(void)argv;
-	if (app_init(&app, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "1000proxy: %s\n", err);
-		app_fini(&app);
-		return 1;
-	}
-	rc = worker_cgi(&app);
-	app_fini(&app);
-	return rc;
 }

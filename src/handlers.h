@@ -29,14 +29,14 @@ void	page_forgot(struct request *);
 void	page_forgot_post(struct request *);
 void	page_reset(struct request *);
 void	page_reset_post(struct request *);
-/* tokens.c: personal access tokens, customers and staff */
+/* page_tokens.c: personal access tokens, customers and staff */
 void	page_tokens(struct request *);
 void	page_tokens_post(struct request *);
 void	page_token_revoke_post(struct request *);
 void	admin_tokens(struct request *);
 void	admin_tokens_post(struct request *);
 void	admin_token_revoke_post(struct request *);
-/* api.c: the JSON API */
+/* api_me.c: the JSON API */
 void	api_me(struct request *);
 /* page_account.c */
 void	page_account(struct request *);
@@ -56,41 +56,36 @@ void	page_account_2fa_enable_post(struct request *);
 void	page_account_2fa_disable_post(struct request *);
 void	page_login_2fa(struct request *);
 void	page_login_2fa_post(struct request *);
-/* page_admin.c */
-void	page_admin_home(struct request *);
-/* page_admin_auth.c */
-void	page_admin_login(struct request *);
-void	page_admin_login_post(struct request *);
-void	page_admin_logout_post(struct request *);
-void	page_admin_2fa_setup(struct request *);
-void	page_admin_2fa_setup_post(struct request *);
-void	page_admin_login_2fa(struct request *);
-void	page_admin_login_2fa_post(struct request *);
-void	page_admin_reauth(struct request *);
-void	page_admin_reauth_post(struct request *);
-/* page_admin_staff.c */
-void	page_admin_staff(struct request *);
-void	page_admin_staff_invite_post(struct request *);
-void	page_admin_staff_disable_post(struct request *);
-void	page_admin_staff_enable_post(struct request *);
-void	page_admin_staff_role_post(struct request *);
-void	page_admin_staff_reset_2fa_post(struct request *);
-void	page_admin_invite(struct request *);
-void	page_admin_invite_post(struct request *);
-/* page_admin_audit.c */
-void	page_admin_audit(struct request *);
-/* page_admin_security.c */
-void	page_admin_security(struct request *);
-void	page_admin_security_unlock_post(struct request *);
+/* admin.c */
+void	admin_home(struct request *);
+/* admin_auth.c */
+void	admin_login(struct request *);
+void	admin_login_post(struct request *);
+void	admin_logout_post(struct request *);
+void	admin_2fa_setup(struct request *);
+void	admin_2fa_setup_post(struct request *);
+void	admin_login_2fa(struct request *);
+void	admin_login_2fa_post(struct request *);
+void	admin_reauth(struct request *);
+void	admin_reauth_post(struct request *);
+/* admin_staff.c */
+void	admin_staff(struct request *);
+void	admin_staff_invite_post(struct request *);
+void	admin_staff_disable_post(struct request *);
+void	admin_staff_enable_post(struct request *);
+void	admin_staff_role_post(struct request *);
+void	admin_staff_reset_2fa_post(struct request *);
+void	admin_invite(struct request *);
+void	admin_invite_post(struct request *);
+/* admin_audit.c */
+void	admin_audit(struct request *);
+/* admin_security.c */
+void	admin_security(struct request *);
+void	admin_security_unlock_post(struct request *);
 /* Shared by the account pages. */
 int	email_ok(const char *);
 /* A display name: at most 100 bytes, one line, no control characters. */
 int	display_name_ok(const char *);
-const char *local_next(const char *next, const char *prefix, const char *fallback);
-const char *safe_next(const char *, const char *);
-struct json_object;
-int64_t	mail_queue(struct request *, const char *to, const char *tmpl,
-	    struct json_object *vars, const char *idem);
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
 void	page_test_guarded(struct request *);

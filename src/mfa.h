@@ -1,10 +1,10 @@
 /*
  * mfa.h: the second factor of signing in, one implementation for both
- * kinds of people (parametrised by enum sess_kind, as tokens.c is):
+ * kinds of people (parametrised by enum sess_kind, as page_tokens.c is):
  * the sealed TOTP secret, single-use acceptance of a TOTP code and of a
  * recovery code, replacing the recovery codes, and the otpauth:// URI
  * with its QR code for enrolment.  The pages that use these stay in
- * page_totp.c (customers) and page_admin_auth.c (staff).
+ * page_totp.c (customers) and admin_auth.c (staff).
  */
 #ifndef PX_MFA_H
 #define PX_MFA_H

@@ -30,6 +30,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mailq.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -257,14 +258,14 @@ page_account_email_post(struct request *r)
 		json_object_object_add(v, "link", json_object_new_string(
 		    arena_printf(r->a, "%s/verify/%s", r->app->conf.base_url, tok)));
 		OPENSSL_cleanse(tok, sizeof(tok));
-		job_new = mail_queue(r, email, "emails/change_email", v,
+		job_new = mailq_add(r, email, "emails/change_email", v,
 		    arena_printf(r->a, "chemail:%lld:%s", (long long)a->id, r->id));
 	} else
-		job_new = mail_queue(r, email, "emails/change_email_taken", v,
+		job_new = mailq_add(r, email, "emails/change_email_taken", v,
 		    arena_printf(r->a, "chemail:%lld:%s", (long long)a->id, r->id));
 	v = mail_vars(r, a);
 	json_object_object_add(v, "new_email", json_object_new_string(email));
-	job_old = mail_queue(r, a->email, "emails/change_email_notice", v,
+	job_old = mailq_add(r, a->email, "emails/change_email_notice", v,
 	    arena_printf(r->a, "chemail-old:%lld:%s", (long long)a->id, r->id));
 	req_audit(r, "email.change_requested", cust_target(r, a->id), "to %s", email);
 	db_commit(r->db);
@@ -350,7 +351,7 @@ page_account_password_post(struct request *r)
 	}
 	req_audit(r, "password.changed", cust_target(r, a->id), "%s", revoke ?
 	    "other sessions ended, API tokens revoked" : "other sessions ended");
-	job = mail_queue(r, a->email, "emails/password_changed", mail_vars(r, a),
+	job = mailq_add(r, a->email, "emails/password_changed", mail_vars(r, a),
 	    arena_printf(r->a, "pwchanged:%lld:%s", (long long)a->id, r->id));
 	db_commit(r->db);
 	OPENSSL_cleanse(phc, sizeof(phc));

@@ -21,6 +21,8 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mailq.h"
+#include "next.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -81,61 +83,6 @@ display_name_ok(const char *n)
 			return 0;
 	}
 	return 1;
-}
-
-/*
- * A local path under prefix ("/" or "/admin") to go to after sign-in,
- * otherwise fallback.  The value goes into a Location header and into a
- * query string unencoded, so it is allow-listed, not deny-listed: ASCII
- * letters, digits, '/', '-' and '_' only, no "//" anywhere.  Browsers
- * drop tabs and line breaks from a URL and read '\\' as '/', so
- * "/<TAB>/evil.example" and "/\\evil.example" would leave the site;
- * neither can pass.  Allocates nothing.
- */
-const char *
-local_next(const char *next, const char *prefix, const char *fallback)
-{
-	size_t	 plen = strlen(prefix);
-	const char *s;
-
-	if (next == NULL || next[0] != '/' || strlen(next) > 200 ||
-	    strncmp(next, prefix, plen) != 0 ||
-	    (plen > 1 && next[plen] != '\0' && next[plen] != '/'))
-		return fallback;
-	for (s = next; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '/' || *s == '-' || *s == '_'))
-			return fallback;
-	if (strstr(next, "//") != NULL)
-		return fallback;
-	return next;
-}
-
-/* A local path to go to after a customer's sign-in; else fallback. */
-const char *
-safe_next(const char *next, const char *fallback)
-{
-	return local_next(next, "/", fallback);
-}
-
-/*
- * Queue an email inside the open transaction; the caller wakes the spool
- * after COMMIT.  vars is consumed.  Returns the job id.
- */
-int64_t
-mail_queue(struct request *r, const char *to, const char *tmpl, struct json_object *vars,
-    const char *idem)
-{
-	struct json_object *o = json_object_new_object();
-	int64_t	 id;
-
-	json_object_object_add(o, "to", json_object_new_string(to));
-	json_object_object_add(o, "template", json_object_new_string(tmpl));
-	json_object_object_add(o, "vars", vars);
-	id = spool_enqueue(r, "email", idem,
-	    arena_strdup(r->a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
-	json_object_put(o);
-	return id;
 }
 
 /* A new single-use email token of purpose for a customer; returns the
@@ -204,7 +151,7 @@ form_page(struct request *r, const char *tmpl, const char *title, const char *er
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
 	vm_set(vm, "f_email", req_form(r, "email"));
 	vm_set(vm, "f_name", req_form(r, "name"));
-	vm_set(vm, "next", safe_next(req_form(r, "next") ? req_form(r, "next") :
+	vm_set(vm, "next", next_customer(req_form(r, "next") ? req_form(r, "next") :
 	    req_query(r, "next"), ""));
 	vm_set_bool(vm, "f_terms", req_form(r, "terms") != NULL);
 	if (error != NULL)
@@ -313,7 +260,7 @@ page_register_post(struct request *r)
 		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "wallet insert failed");
 		if (send)
-			job = mail_queue(r, email, "emails/verify",
+			job = mailq_add(r, email, "emails/verify",
 			    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
 			    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
 		r->user_id = cid;
@@ -330,7 +277,7 @@ page_register_post(struct request *r)
 			cid = db_int(st, 0);
 			db_reset(st);
 			if (send)
-				job = mail_queue(r, email, "emails/already_registered",
+				job = mailq_add(r, email, "emails/already_registered",
 				    link_vars(r, "/password/forgot", "", owner),
 				    arena_printf(r->a, "already:%lld:%s", (long long)cid, r->id));
 		} else
@@ -433,9 +380,9 @@ page_login_post(struct request *r)
 	}
 	if (si.totp)
 		resp_redirect(r, 303, arena_printf(r->a, "/login/2fa%s%s",
-		    req_form(r, "next") ? "?next=" : "", req_form(r, "next") ? safe_next(req_form(r, "next"), "") : ""));
+		    req_form(r, "next") ? "?next=" : "", req_form(r, "next") ? next_customer(req_form(r, "next"), "") : ""));
 	else
-		resp_redirect(r, 303, safe_next(req_form(r, "next"), "/account"));
+		resp_redirect(r, 303, next_customer(req_form(r, "next"), "/account"));
 }
 
 /* POST /logout */
@@ -503,7 +450,7 @@ page_forgot_post(struct request *r)
 	}
 	db_reset(st);
 	if (cid) {
-		job = mail_queue(r, email, "emails/reset",
+		job = mailq_add(r, email, "emails/reset",
 		    link_vars(r, "/password/reset/", email_token(r, "reset", cid, RESET_TTL, NULL), name),
 		    arena_printf(r->a, "reset:%lld:%s", (long long)cid, r->id));
 		req_audit(r, "password.reset_requested", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");

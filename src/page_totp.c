@@ -28,7 +28,9 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mailq.h"
 #include "mfa.h"
+#include "next.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
@@ -66,7 +68,7 @@ totp_notice(struct request *r, const struct acct *a, const char *change)
 	json_object_object_add(v, "change", json_object_new_string(change));
 	json_object_object_add(v, "when", json_object_new_string(when));
 	json_object_object_add(v, "ip", json_object_new_string(r->remote_addr ? r->remote_addr : "unknown"));
-	return mail_queue(r, a->email, "emails/totp_changed", v,
+	return mailq_add(r, a->email, "emails/totp_changed", v,
 	    arena_printf(r->a, "totp:%lld:%s", (long long)a->id, r->id));
 }
 
@@ -244,7 +246,7 @@ login_2fa_pending(struct request *r)
 	const char *next = req_form(r, "next") ? req_form(r, "next") : req_query(r, "next");
 
 	if (p->mfa_ok) {
-		resp_redirect(r, 303, safe_next(next, "/account"));
+		resp_redirect(r, 303, next_customer(next, "/account"));
 		return 0;
 	}
 	if (!p->totp_enrolled || now_unix() - p->created_at > SESSION_PENDING_MAX) {
@@ -264,7 +266,7 @@ login_2fa_show(struct request *r, const char *error)
 	const char *next = req_form(r, "next") ? req_form(r, "next") : req_query(r, "next");
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
-	vm_set(vm, "next", safe_next(next, ""));
+	vm_set(vm, "next", next_customer(next, ""));
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	page_render(r, "pages/login_2fa", vm);
@@ -322,5 +324,5 @@ page_login_2fa_post(struct request *r)
 	session_start(r, SESS_CUSTOMER, cid, 1);
 	req_audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, safe_next(req_form(r, "next"), "/account"));
+	resp_redirect(r, 303, next_customer(req_form(r, "next"), "/account"));
 }

@@ -29,7 +29,7 @@ const struct route routes[] = {
 	{ M_GET,  "/password/reset/{token}", page_reset, WHO_ANY, NULL, CSRF_NONE, 0 },
 	{ M_POST, "/password/reset/{token}", page_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
 
-	/* Personal access tokens (tokens.c): one implementation, two kinds. */
+	/* Personal access tokens (page_tokens.c): one implementation, two kinds. */
 	{ M_GET,  "/account/tokens",	page_tokens,	WHO_CUSTOMER, NULL, CSRF_NONE, 0 },
 	{ M_POST, "/account/tokens",	page_tokens_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
 	{ M_POST, "/account/tokens/{id:int}/revoke", page_token_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0 },
@@ -37,7 +37,7 @@ const struct route routes[] = {
 	{ M_POST, "/admin/tokens",	admin_tokens_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
 	{ M_POST, "/admin/tokens/{id:int}/revoke", admin_token_revoke_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
 
-	/* The JSON API (api.c): Bearer tokens only, no cookies, no CSRF
+	/* The JSON API (api_me.c): Bearer tokens only, no cookies, no CSRF
 	 * (not ambient).  perm is the scope the token needs, or
 	 * "SCOPE:PERMISSION" for a staff-only call. */
 	{ M_GET,  "/api/v1/me",		api_me,		WHO_API, "read", CSRF_NONE, 0 },
@@ -68,27 +68,27 @@ const struct route routes[] = {
 	/* Staff, under /admin: the staff cookie.  Sign-in pages are open
 	 * (WHO_ANY, pre-session CSRF); F_PARTIAL only where the second
 	 * factor is still pending; everything else names its permission. */
-	{ M_GET,  "/admin/login",	page_admin_login, WHO_ANY, NULL, CSRF_NONE, 0 },
-	{ M_POST, "/admin/login",	page_admin_login_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
-	{ M_GET,  "/admin/invite/{token}", page_admin_invite, WHO_ANY, NULL, CSRF_NONE, 0 },
-	{ M_POST, "/admin/invite/{token}", page_admin_invite_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
-	{ M_POST, "/admin/logout",	page_admin_logout_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
-	{ M_GET,  "/admin/2fa/setup",	page_admin_2fa_setup, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
-	{ M_POST, "/admin/2fa/setup",	page_admin_2fa_setup_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
-	{ M_GET,  "/admin/login/2fa",	page_admin_login_2fa, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
-	{ M_POST, "/admin/login/2fa",	page_admin_login_2fa_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
-	{ M_GET,  "/admin",		page_admin_home, WHO_STAFF, NULL, CSRF_NONE, 0 },
-	{ M_GET,  "/admin/reauth",	page_admin_reauth, WHO_STAFF, NULL, CSRF_NONE, 0 },
-	{ M_POST, "/admin/reauth",	page_admin_reauth_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
-	{ M_GET,  "/admin/staff",	page_admin_staff, WHO_STAFF, "staff.manage", CSRF_NONE, 0 },
-	{ M_POST, "/admin/staff/invite", page_admin_staff_invite_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
-	{ M_POST, "/admin/staff/{id:int}/disable", page_admin_staff_disable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
-	{ M_POST, "/admin/staff/{id:int}/enable", page_admin_staff_enable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
-	{ M_POST, "/admin/staff/{id:int}/role", page_admin_staff_role_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
-	{ M_POST, "/admin/staff/{id:int}/reset-2fa", page_admin_staff_reset_2fa_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
-	{ M_GET,  "/admin/audit",	page_admin_audit, WHO_STAFF, "audit.read", CSRF_NONE, 0 },
-	{ M_GET,  "/admin/security",	page_admin_security, WHO_STAFF, "security.manage", CSRF_NONE, 0 },
-	{ M_POST, "/admin/security/unlock", page_admin_security_unlock_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/login",	admin_login, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/login",	admin_login_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/invite/{token}", admin_invite, WHO_ANY, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/invite/{token}", admin_invite_post, WHO_ANY, NULL, CSRF_CHECK, 0 },
+	{ M_POST, "/admin/logout",	admin_logout_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin/2fa/setup",	admin_2fa_setup, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
+	{ M_POST, "/admin/2fa/setup",	admin_2fa_setup_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin/login/2fa",	admin_login_2fa, WHO_STAFF, NULL, CSRF_NONE, F_PARTIAL },
+	{ M_POST, "/admin/login/2fa",	admin_login_2fa_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL },
+	{ M_GET,  "/admin",		admin_home, WHO_STAFF, NULL, CSRF_NONE, 0 },
+	{ M_GET,  "/admin/reauth",	admin_reauth, WHO_STAFF, NULL, CSRF_NONE, 0 },
+	{ M_POST, "/admin/reauth",	admin_reauth_post, WHO_STAFF, NULL, CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/staff",	admin_staff, WHO_STAFF, "staff.manage", CSRF_NONE, 0 },
+	{ M_POST, "/admin/staff/invite", admin_staff_invite_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/disable", admin_staff_disable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/enable", admin_staff_enable_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/role", admin_staff_role_post, WHO_STAFF, "staff.manage", CSRF_CHECK, 0 },
+	{ M_POST, "/admin/staff/{id:int}/reset-2fa", admin_staff_reset_2fa_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
+	{ M_GET,  "/admin/audit",	admin_audit, WHO_STAFF, "audit.read", CSRF_NONE, 0 },
+	{ M_GET,  "/admin/security",	admin_security, WHO_STAFF, "security.manage", CSRF_NONE, 0 },
+	{ M_POST, "/admin/security/unlock", admin_security_unlock_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0 },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0 },

@@ -92,7 +92,7 @@ const char *const sql_text[Q__MAX] = {
 	    "coalesce(c.state, s.state) FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
 	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = :hash",
 	[Q_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_at = :now WHERE id = :id",
-	/* Personal access tokens (tokens.c).  The owner is ":cid, :sid" with
+	/* Personal access tokens (page_tokens.c).  The owner is ":cid, :sid" with
 	 * the other one NULL; "IS" compares NULLs, so one statement serves
 	 * both kinds and a row of the other kind never matches. */
 	[Q_API_TOKEN_LIST] = "SELECT id, name, prefix, scopes, created_at, expires_at, last_used_at, "
@@ -160,7 +160,7 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ACCT_RC_UNUSED] = "SELECT id, code_hash, salt FROM recovery_codes WHERE customer_id = :cid AND used_at IS NULL AND salt IS NOT NULL",
 	[Q_ACCT_RC_USE] = "UPDATE recovery_codes SET used_at = unixepoch() WHERE id = :id AND used_at IS NULL",
 	[Q_ACCT_RC_LEFT] = "SELECT count(*) FROM recovery_codes WHERE customer_id = :cid AND used_at IS NULL",
-	/* the staff panels (page_admin*.c) */
+	/* the staff panels (admin*.c) */
 	[Q_STAFF_BY_EMAIL] = "SELECT id, password_hash, totp_enabled_at IS NOT NULL, state, name FROM staff WHERE email "
 	    "= :email",
 	[Q_STAFF_GET] = "SELECT s.id, s.email, s.name, s.state, r.name, s.password_hash, s.totp_enabled_at IS NOT "

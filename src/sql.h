@@ -79,7 +79,7 @@ enum q {
 	Q_ACCT_RC_UNUSED,
 	Q_ACCT_RC_USE,
 	Q_ACCT_RC_LEFT,
-	/* the staff panels (page_admin*.c) */
+	/* the staff panels (admin*.c) */
 	Q_STAFF_BY_EMAIL,
 	Q_STAFF_GET,
 	Q_STAFF_SET_PASSWORD,

@@ -1,5 +1,5 @@
 /*
- * page_admin.c: the staff dashboard and the helpers every staff panel
+ * admin.c: the staff dashboard and the helpers every staff panel
  * shares (see admin.h).
  *
  *   GET /admin                   counts the role may see, and its sections
@@ -12,17 +12,11 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "next.h"
 #include "response.h"
 #include "session.h"
 #include "ui.h"
 #include "view.h"
-
-/* The staff form of local_next() (page_auth.c). */
-const char *
-admin_next(const char *next, const char *fallback)
-{
-	return local_next(next, "/admin", fallback);
-}
 
 const char *
 staff_target(struct request *r, int64_t id)
@@ -36,7 +30,7 @@ admin_reauth_ok(struct request *r, const char *next)
 	if (session_recent_auth(r, SESS_STAFF, ADMIN_REAUTH_MAX))
 		return 1;
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/reauth?next=%s",
-	    admin_next(next, "/admin")));
+	    next_staff(next, "/admin")));
 	return 0;
 }
 
@@ -60,7 +54,7 @@ admin_message(struct request *r, int status, const char *heading, const char *me
  * sections the role may open.  200.
  */
 void
-page_admin_home(struct request *r)
+admin_home(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	struct vm *vm = page_vm(r, "Dashboard");

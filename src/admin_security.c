@@ -1,5 +1,5 @@
 /*
- * page_admin_security.c: the login throttle, seen and lifted by staff.
+ * admin_security.c: the login throttle, seen and lifted by staff.
  *
  *   GET  /admin/security          (security.manage) keys locked now or with failures
  *   POST /admin/security/unlock   key: forget its failures and lock
@@ -25,7 +25,7 @@
 /* GET /admin/security — ?done.  200: every throttle row with failures or
  * a lock, locks first, at most 200. */
 void
-page_admin_security(struct request *r)
+admin_security(struct request *r)
 {
 	struct vm *vm = page_vm(r, "Login locks"), *it;
 	struct stmt *st = db_q(r->db, Q_THROTTLE_LIST);
@@ -64,7 +64,7 @@ page_admin_security(struct request *r)
  * a missing or over-long key; 404 when the key has no row.
  */
 void
-page_admin_security_unlock_post(struct request *r)
+admin_security_unlock_post(struct request *r)
 {
 	const char *key = req_form(r, "key");
 	struct stmt *st;

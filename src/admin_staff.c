@@ -1,5 +1,5 @@
 /*
- * page_admin_staff.c: staff managing staff, and invitations.
+ * admin_staff.c: staff managing staff, and invitations.
  *
  *   GET  /admin/staff                      the list, the invite form (staff.manage)
  *   POST /admin/staff/invite               email, name, role: an invite mail
@@ -27,6 +27,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mailq.h"
 #include "mfa.h"
 #include "password.h"
 #include "response.h"
@@ -131,7 +132,7 @@ staff_page(struct request *r, int status, const char *error)
 
 /* GET /admin/staff — ?done (a fixed notice).  200. */
 void
-page_admin_staff(struct request *r)
+admin_staff(struct request *r)
 {
 	staff_page(r, 0, NULL);
 }
@@ -248,7 +249,7 @@ name_ok(const char *n)
  * to /admin/reauth when the last re-authentication is not recent.
  */
 void
-page_admin_staff_invite_post(struct request *r)
+admin_staff_invite_post(struct request *r)
 {
 	const char *email = req_form(r, "email"), *name = req_form(r, "name");
 	const char *label = "", *tok, *me;
@@ -306,7 +307,7 @@ page_admin_staff_invite_post(struct request *r)
 	json_object_object_add(v, "inviter", json_object_new_string(me));
 	json_object_object_add(v, "role", json_object_new_string(label));
 	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
-	job = mail_queue(r, email, "emails/invite", v,
+	job = mailq_add(r, email, "emails/invite", v,
 	    arena_printf(r->a, "invite:%lld:%s", (long long)sid, r->id));
 	req_audit(r, "staff.invited", staff_target(r, sid), "%s as %s", email,
 	    req_form(r, "role"));
@@ -322,7 +323,7 @@ page_admin_staff_invite_post(struct request *r)
  * own); 303 to /admin/reauth.
  */
 void
-page_admin_staff_disable_post(struct request *r)
+admin_staff_disable_post(struct request *r)
 {
 	struct staff_row t;
 	struct stmt *st;
@@ -352,7 +353,7 @@ page_admin_staff_disable_post(struct request *r)
  * in again (or accept its invitation, if it never did).  303; 404, 409,
  * 403; 303 to /admin/reauth. */
 void
-page_admin_staff_enable_post(struct request *r)
+admin_staff_enable_post(struct request *r)
 {
 	struct staff_row t;
 	struct stmt *st;
@@ -380,7 +381,7 @@ page_admin_staff_enable_post(struct request *r)
  * /admin/reauth.
  */
 void
-page_admin_staff_role_post(struct request *r)
+admin_staff_role_post(struct request *r)
 {
 	struct staff_row t;
 	struct stmt *st;
@@ -427,7 +428,7 @@ page_admin_staff_role_post(struct request *r)
  * to /admin/reauth.
  */
 void
-page_admin_staff_reset_2fa_post(struct request *r)
+admin_staff_reset_2fa_post(struct request *r)
 {
 	struct staff_row t;
 
@@ -492,7 +493,7 @@ invite_gone(struct request *r)
 /* GET /admin/invite/{token} — 200 with the password form; 410 when the
  * invitation is unknown, spent, expired or its account not invited. */
 void
-page_admin_invite(struct request *r)
+admin_invite(struct request *r)
 {
 	int64_t	 tid, sid;
 	const char *email, *name;
@@ -512,7 +513,7 @@ page_admin_invite(struct request *r)
  * slot came free.
  */
 void
-page_admin_invite_post(struct request *r)
+admin_invite_post(struct request *r)
 {
 	const char *pw = req_form(r, "password"), *email, *name, *why;
 	int64_t	 tid, sid;

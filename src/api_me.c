@@ -1,6 +1,6 @@
 /*
- * api.c: the JSON API under /api/v1, called with Authorization: Bearer
- * and a personal access token (tokens.c).  The dispatcher has already
+ * api_me.c: the JSON API under /api/v1, called with Authorization: Bearer
+ * and a personal access token (page_tokens.c).  The dispatcher has already
  * loaded the token's owner into r->api and checked the route's scope
  * (routes.c names it); errors, including 401 and 403, are JSON with a
  * stable code (response.c render_error), never an HTML page.

@@ -1,5 +1,5 @@
 /*
- * tokens.c: personal access tokens for the JSON API, one implementation
+ * page_tokens.c: personal access tokens for the JSON API, one implementation
  * for both kinds of people (parametrised by enum sess_kind):
  *
  *   GET  /account/tokens                  a customer's tokens, and the form

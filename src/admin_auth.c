@@ -1,5 +1,5 @@
 /*
- * page_admin_auth.c: staff signing in, and proving it again.
+ * admin_auth.c: staff signing in, and proving it again.
  *
  *   GET/POST /admin/login        email and password (throttled, equal cost)
  *   POST     /admin/logout
@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "mfa.h"
+#include "next.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
@@ -90,7 +91,7 @@ login_form(struct request *r, const char *error)
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set(vm, "f_email", req_form(r, "email"));
-	vm_set(vm, "next", admin_next(req_form(r, "next") ? req_form(r, "next") :
+	vm_set(vm, "next", next_staff(req_form(r, "next") ? req_form(r, "next") :
 	    req_query(r, "next"), ""));
 	if (error != NULL)
 		vm_set(vm, "error", error);
@@ -99,7 +100,7 @@ login_form(struct request *r, const char *error)
 
 /* GET /admin/login — ?next.  200, or 303 to /admin when already fully signed in. */
 void
-page_admin_login(struct request *r)
+admin_login(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 
@@ -119,7 +120,7 @@ page_admin_login(struct request *r)
  * no hash slot came free.
  */
 void
-page_admin_login_post(struct request *r)
+admin_login_post(struct request *r)
 {
 	struct signin si;
 	const char *next;
@@ -139,14 +140,14 @@ page_admin_login_post(struct request *r)
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
-	next = admin_next(req_form(r, "next"), "");
+	next = next_staff(req_form(r, "next"), "");
 	resp_redirect(r, 303, *next ? arena_printf(r->a, "/admin/login/2fa?next=%s", next) :
 	    "/admin/login/2fa");
 }
 
 /* POST /admin/logout — csrf.  Ends the staff session; 303 to /admin/login. */
 void
-page_admin_logout_post(struct request *r)
+admin_logout_post(struct request *r)
 {
 	db_begin(r->db);
 	req_audit(r, "logout", staff_target(r, r->principal[SESS_STAFF]->user_id), "%s", "staff");
@@ -201,7 +202,7 @@ enrolled_elsewhere(struct request *r)
  * page); 303 to /admin or /admin/login/2fa when already enrolled.
  */
 void
-page_admin_2fa_setup(struct request *r)
+admin_2fa_setup(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	unsigned char key[TOTP_SECRET_LEN];
@@ -227,7 +228,7 @@ page_admin_2fa_setup(struct request *r)
  * while throttled; 303 when already enrolled.
  */
 void
-page_admin_2fa_setup_post(struct request *r)
+admin_2fa_setup_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	const char *tkey = staff_2fa_key(r, p->user_id), *code;
@@ -296,7 +297,7 @@ factor_form(struct request *r, const char *tmpl, const char *title, const char *
 	struct vm *vm = page_vm(r, title);
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
-	vm_set(vm, "next", admin_next(req_form(r, "next") ? req_form(r, "next") :
+	vm_set(vm, "next", next_staff(req_form(r, "next") ? req_form(r, "next") :
 	    req_query(r, "next"), ""));
 	if (error != NULL)
 		vm_set(vm, "error", error);
@@ -306,7 +307,7 @@ factor_form(struct request *r, const char *tmpl, const char *title, const char *
 /* GET /admin/login/2fa — ?next (F_PARTIAL).  200; 303 to the setup page
  * before enrolment, to /admin when this session passed already. */
 void
-page_admin_login_2fa(struct request *r)
+admin_login_2fa(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 
@@ -328,7 +329,7 @@ page_admin_login_2fa(struct request *r)
  * while throttled.  Every outcome is audited.
  */
 void
-page_admin_login_2fa_post(struct request *r)
+admin_login_2fa_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	int64_t	 id = p->user_id, wait;
@@ -362,14 +363,14 @@ page_admin_login_2fa_post(struct request *r)
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "login", staff_target(r, id), "staff, %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
+	resp_redirect(r, 303, next_staff(req_form(r, "next"), "/admin"));
 }
 
 /* ---- re-authentication ---- */
 
 /* GET /admin/reauth — ?next.  200: password and code form. */
 void
-page_admin_reauth(struct request *r)
+admin_reauth(struct request *r)
 {
 	factor_form(r, "pages/admin/reauth", "Confirm it is you", NULL);
 }
@@ -381,7 +382,7 @@ page_admin_reauth(struct request *r)
  * while throttled; 503 when no hash slot came free.
  */
 void
-page_admin_reauth_post(struct request *r)
+admin_reauth_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
 	const char *kacct, *kip, *how = "", *phc = "";
@@ -420,5 +421,5 @@ page_admin_reauth_post(struct request *r)
 	session_reauth(r, SESS_STAFF);
 	req_audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, admin_next(req_form(r, "next"), "/admin"));
+	resp_redirect(r, 303, next_staff(req_form(r, "next"), "/admin"));
 }

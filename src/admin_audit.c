@@ -1,5 +1,5 @@
 /*
- * page_admin_audit.c: reading the audit log.
+ * admin_audit.c: reading the audit log.
  *
  *   GET /admin/audit   (audit.read) newest first, filtered, 50 a page
  *
@@ -92,7 +92,7 @@ filter(const struct request *r, const char *name)
  * filter.
  */
 void
-page_admin_audit(struct request *r)
+admin_audit(struct request *r)
 {
 	struct vm *vm = page_vm(r, "Audit log"), *it;
 	const char *action = filter(r, "action"), *actor = filter(r, "actor");

@@ -1,0 +1,20 @@
+/*
+ * mailq.h: queueing an email from a request (mailq.c).
+ */
+#ifndef PX_MAILQ_H
+#define PX_MAILQ_H
+
+#include <stdint.h>
+
+struct json_object;
+struct request;
+
+/*
+ * Queue an email of template tmpl ("emails/NAME") to to, inside the
+ * open transaction, with idempotency key idem; the caller wakes the
+ * spool after COMMIT.  vars is consumed.  Returns the job id.
+ */
+int64_t	mailq_add(struct request *, const char *to, const char *tmpl,
+	    struct json_object *vars, const char *idem);
+
+#endif
