@@ -34,6 +34,7 @@
 #include "throttle.h"
 #include "totp.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 const char *
@@ -111,6 +112,13 @@ admin_login(struct request *r)
 	login_form(r, NULL);
 }
 
+static const struct field admin_login_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "next", FK_TEXT, 0, 0, 200 },
+};
+const struct form admin_login_form = { FORM(admin_login_fields) };
+
 /*
  * POST /admin/login — email, password, next, csrf.  303 to
  * /admin/2fa/setup (not enrolled) or /admin/login/2fa (enrolled) with a
@@ -125,7 +133,7 @@ admin_login_post(struct request *r)
 	struct signin si;
 	const char *next;
 
-	switch (signin_password(r, SESS_STAFF, req_form(r, "email"), req_form(r, "password"),
+	switch (signin_password(r, SESS_STAFF, form_get(r, "email"), form_get(r, "password"),
 	    &si)) {
 	case SIGNIN_THROTTLED:
 		login_form(r, signin_refuse(r, si.wait, "Too many failed attempts"));
@@ -140,7 +148,7 @@ admin_login_post(struct request *r)
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
-	next = next_staff(req_form(r, "next"), "");
+	next = next_staff(form_get(r, "next"), "");
 	resp_redirect(r, 303, *next ? arena_printf(r->a, "/admin/login/2fa?next=%s", next) :
 	    "/admin/login/2fa");
 }
@@ -220,6 +228,11 @@ admin_2fa_setup(struct request *r)
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
+static const struct field admin_2fa_setup_fields[] = {
+	{ "code", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+};
+const struct form admin_2fa_setup_form = { FORM(admin_2fa_setup_fields) };
+
 /*
  * POST /admin/2fa/setup — code, csrf (F_PARTIAL).  A right code enables
  * TOTP (its step recorded), replaces the recovery codes with ten new
@@ -253,7 +266,7 @@ admin_2fa_setup_post(struct request *r)
 		OPENSSL_cleanse(key, sizeof(key));
 		return;
 	}
-	code = code_clean(r, req_form(r, "code"));
+	code = code_clean(r, form_get(r, "code"));
 	if (!totp_verify(key, sizeof(key), code, now_unix(), last, &step)) {
 		db_begin(r->db);
 		throttle_fail(r, tkey);
@@ -322,6 +335,12 @@ admin_login_2fa(struct request *r)
 	factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in", NULL);
 }
 
+static const struct field admin_login_2fa_fields[] = {
+	{ "code", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "next", FK_TEXT, 0, 0, 200 },
+};
+const struct form admin_login_2fa_form = { FORM(admin_login_2fa_fields) };
+
 /*
  * POST /admin/login/2fa — code (six digits or a recovery code), next,
  * csrf (F_PARTIAL).  303 to next (or /admin) with a rotated session of
@@ -349,7 +368,7 @@ admin_login_2fa_post(struct request *r)
 		return;
 	}
 	db_begin(r->db);
-	if (!staff_second_factor(r, id, req_form(r, "code"), &how)) {
+	if (!staff_second_factor(r, id, form_get(r, "code"), &how)) {
 		throttle_fail(r, tkey);
 		throttle_fail(r, kip);
 		req_audit(r, "login.2fa_failed", staff_target(r, id), "staff, %s%s", how,
@@ -363,7 +382,7 @@ admin_login_2fa_post(struct request *r)
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "login", staff_target(r, id), "staff, %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, next_staff(req_form(r, "next"), "/admin"));
+	resp_redirect(r, 303, next_staff(form_get(r, "next"), "/admin"));
 }
 
 /* ---- re-authentication ---- */
@@ -374,6 +393,13 @@ admin_reauth(struct request *r)
 {
 	factor_form(r, "pages/admin/reauth", "Confirm it is you", NULL);
 }
+
+static const struct field admin_reauth_fields[] = {
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+	{ "next", FK_TEXT, 0, 0, 200 },
+};
+const struct form admin_reauth_form = { FORM(admin_reauth_fields) };
 
 /*
  * POST /admin/reauth — password, code, next, csrf.  303 to next (or
@@ -402,11 +428,11 @@ admin_reauth_post(struct request *r)
 	if (db_step(r->db, st) == DB_ROW)
 		phc = db_text(r->db, st, 5);
 	db_reset(st);
-	v = signin_check(r, req_form(r, "password"), phc);
+	v = signin_check(r, form_get(r, "password"), phc);
 	db_begin(r->db);
 	/* The code is checked (and spent) only after the password passed. */
 	if (v)
-		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
+		ok = staff_second_factor(r, p->user_id, form_get(r, "code"), &how);
 	if (!ok) {
 		throttle_fail(r, kacct);
 		throttle_fail(r, kip);
@@ -421,5 +447,5 @@ admin_reauth_post(struct request *r)
 	session_reauth(r, SESS_STAFF);
 	req_audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, next_staff(req_form(r, "next"), "/admin"));
+	resp_redirect(r, 303, next_staff(form_get(r, "next"), "/admin"));
 }

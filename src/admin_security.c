@@ -20,6 +20,7 @@
 #include "session.h"
 #include "throttle.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 /* GET /admin/security — ?done.  200: every throttle row with failures or
@@ -58,6 +59,11 @@ admin_security(struct request *r)
 	page_render(r, "pages/admin/security", vm);
 }
 
+static const struct field admin_security_unlock_fields[] = {
+	{ "key", FK_TEXT, FIELD_REQUIRED, 0, 100 },
+};
+const struct form admin_security_unlock_form = { FORM(admin_security_unlock_fields) };
+
 /*
  * POST /admin/security/unlock — key, csrf.  Clears the key's failures
  * and lock, audited as login.unlocked.  303 to /admin/security; 400 for
@@ -66,7 +72,7 @@ admin_security(struct request *r)
 void
 admin_security_unlock_post(struct request *r)
 {
-	const char *key = req_form(r, "key");
+	const char *key = form_get(r, "key");
 	struct stmt *st;
 
 	if (key == NULL || *key == '\0' || strlen(key) > 300)

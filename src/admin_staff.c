@@ -35,6 +35,7 @@
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 #define INVITE_TTL	(72 * 3600)
@@ -234,12 +235,12 @@ done(struct request *r, const char *what)
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/staff?done=%s", what));
 }
 
-/* A name: the customers' rule (display_name_ok, page_auth.c). */
-static int
-name_ok(const char *n)
-{
-	return display_name_ok(n);
-}
+static const struct field admin_staff_invite_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+	{ "name", FK_NAME, FIELD_REQUIRED, 0, 0 },
+	{ "role", FK_TEXT, FIELD_REQUIRED, 0, 64 },
+};
+const struct form admin_staff_invite_form = { FORM(admin_staff_invite_fields) };
 
 /*
  * POST /admin/staff/invite — email, name, role, csrf.  Creates an
@@ -251,7 +252,7 @@ name_ok(const char *n)
 void
 admin_staff_invite_post(struct request *r)
 {
-	const char *email = req_form(r, "email"), *name = req_form(r, "name");
+	const char *email = form_get(r, "email"), *name = form_get(r, "name");
 	const char *label = "", *tok, *me;
 	char	 clear[33];
 	unsigned char h[32];
@@ -261,15 +262,15 @@ admin_staff_invite_post(struct request *r)
 
 	if (!admin_reauth_ok(r, "/admin/staff"))
 		return;
-	if (!email_ok(email)) {
+	if (!valid_email(email)) {
 		staff_page(r, 400, "Please enter a valid email address.");
 		return;
 	}
-	if (!name_ok(name)) {
+	if (!valid_name(name)) {
 		staff_page(r, 400, "The name must be at most 100 characters, on one line.");
 		return;
 	}
-	if ((role = role_id(r, req_form(r, "role"), &label)) == 0) {
+	if ((role = role_id(r, form_get(r, "role"), &label)) == 0) {
 		staff_page(r, 400, "Please choose a role.");
 		return;
 	}
@@ -310,7 +311,7 @@ admin_staff_invite_post(struct request *r)
 	job = mailq_add(r, email, "emails/invite", v,
 	    arena_printf(r->a, "invite:%lld:%s", (long long)sid, r->id));
 	req_audit(r, "staff.invited", staff_target(r, sid), "%s as %s", email,
-	    req_form(r, "role"));
+	    form_get(r, "role"));
 	db_commit(r->db);
 	spool_wake(&r->app->conf, job, "email");
 	done(r, "invited");
@@ -373,6 +374,11 @@ admin_staff_enable_post(struct request *r)
 	done(r, "enabled");
 }
 
+static const struct field admin_staff_role_fields[] = {
+	{ "role", FK_TEXT, FIELD_REQUIRED, 0, 64 },
+};
+const struct form admin_staff_role_form = { FORM(admin_staff_role_fields) };
+
 /*
  * POST /admin/staff/{id:int}/role — role, csrf.  A privilege change:
  * every session of the target ends, so the new role starts with a new
@@ -385,7 +391,7 @@ admin_staff_role_post(struct request *r)
 {
 	struct staff_row t;
 	struct stmt *st;
-	const char *name = req_form(r, "role");
+	const char *name = form_get(r, "role");
 	int64_t	 role;
 
 	if (!target_begin(r, &t))
@@ -505,6 +511,11 @@ admin_invite(struct request *r)
 	invite_form(r, email, name, NULL);
 }
 
+static const struct field admin_invite_fields[] = {
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+};
+const struct form admin_invite_form = { FORM(admin_invite_fields) };
+
 /*
  * POST /admin/invite/{token} — password, csrf.  The password must pass
  * the policy; the token is spent and the account becomes active (TOTP
@@ -515,7 +526,7 @@ admin_invite(struct request *r)
 void
 admin_invite_post(struct request *r)
 {
-	const char *pw = req_form(r, "password"), *email, *name, *why;
+	const char *pw = form_get(r, "password"), *email, *name, *why;
 	int64_t	 tid, sid;
 	char	 phc[PHC_MAX];
 	struct stmt *st;

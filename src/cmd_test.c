@@ -38,6 +38,7 @@
 #include "route.h"
 #include "seal.h"
 #include "totp.h"
+#include "valid.h"
 #include "view.h"
 
 static int tap_n, tap_fail;
@@ -996,6 +997,123 @@ t_qr(void)
 	buf_free(&data);
 }
 
+/* valid.c: every validator with what it takes and what it refuses. */
+static void
+t_valid(void)
+{
+	static const char *const email_yes[] = { "a@b.co", "first.last+tag@example.com",
+	    "x_y@sub.example.org", "me@xn--bcher-kva.example", "o'neil@example.com",
+	    "a@127.0.0.1.example" };
+	static const char *const email_no[] = { "", "a", "@b.co", "a@", "a@b", "a@@b.co",
+	    "a@b@c.co", "a b@c.co", "a@b .co", "a\r\n@b.co", "a@b.co\r\nBcc: x@y.co",
+	    "a@b.co\n", "\x01" "a@b.co", "a\x7f@b.co", "<a@b.co>", "a,b@c.co", "a;b@c.co",
+	    "a\"b@c.co", "a\\b@c.co", "a@-b.co", "a@b-.co", "a@b..co", "a@.b.co", "a@b.co.",
+	    "a@b_c.co", "j\xc3\xbcrgen@example.com", "a@b\xc3\xbc" "cher.example",
+	    "a@b.co\xe2\x80\xae", "a\xc2\x85@b.co" };
+	static const char *const line_yes[] = { "", "Ann", "Jos\xc3\xa9 Mar\xc3\xad" "a",
+	    "\xe5\xb1\xb1\xe7\x94\xb0", "O'Neil & Sons", "a\xe2\x80\x8d" "b" };
+	static const char *const line_no[] = { "a\nb", "a\rb", "a\tb", "\x01", "a\x7f",
+	    "a\xc2\x85" "b", "a\xc2\x9f", "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9", "a\xe2\x80\xae" "b",
+	    "a\xe2\x80\xaa", "a\xe2\x81\xa6" "b", "a\xe2\x81\xa9", "a\xe2\x80\x8e", "a\xe2\x80\x8f",
+	    "a\xd8\x9c", "\xff", "a\xc3", "\xed\xa0\x80" };
+	static const char *const url_yes[] = { "https://panel.example.com", "http://127.0.0.1:2053/",
+	    "https://x.example/path?q=1", "http://localhost:8080", "https://[::1]:443/a",
+	    "https://xn--bcher-kva.example/" };
+	static const char *const url_no[] = { "", "ftp://x.example", "javascript:alert(1)",
+	    "https://", "https:///path", "https://user:pw@x.example", "https://@x.example",
+	    "https://x.example:0", "https://x.example:65536", "https://x.example:8o",
+	    "https://x.example/a b", "https://x.example/#frag", "https://x.example\r\n",
+	    "https://x.example\\@evil.example", "//x.example", "https://-x.example",
+	    "https://b\xc3\xbc" "cher.example", "https://[]/", "https://[::1" };
+	char	 big[400], label[80], what[160];
+	int64_t	 v;
+	size_t	 i;
+
+	for (i = 0; i < NELEM(email_yes); i++) {
+		snprintf(what, sizeof(what), "valid_email takes %s", email_yes[i]);
+		ok(valid_email(email_yes[i]), what);
+	}
+	for (i = 0; i < NELEM(email_no); i++) {
+		snprintf(what, sizeof(what), "valid_email refuses refusal #%zu", i);
+		ok(!valid_email(email_no[i]), what);
+	}
+	ok(!valid_email(NULL), "valid_email refuses NULL");
+	memset(big, 'a', sizeof(big));
+	memcpy(big + 64, "@example.com", 13);
+	ok(valid_email(big), "valid_email: a 64-byte local part");
+	memset(big, 'a', sizeof(big));
+	memcpy(big + 65, "@example.com", 13);
+	ok(!valid_email(big), "valid_email: a 65-byte local part is refused");
+	memset(label, 'b', sizeof(label));
+	label[63] = '\0';
+	snprintf(big, sizeof(big), "a@%s.%s.%s.%s.co", label, label, label, label);
+	ok(strlen(big) > 254 && !valid_email(big), "valid_email: over 254 bytes is refused");
+	label[63] = 'b';
+	label[64] = '\0';
+	snprintf(big, sizeof(big), "a@%s.co", label);
+	ok(!valid_email(big), "valid_email: a 64-byte domain label is refused");
+
+	ok(valid_slug("plan-1", 64) && valid_slug("a", 1), "valid_slug takes plan-1 and a");
+	ok(!valid_slug("", 64) && !valid_slug("-a", 64) && !valid_slug("a-", 64) &&
+	    !valid_slug("A", 64) && !valid_slug("a_b", 64) && !valid_slug("a/b", 64) &&
+	    !valid_slug("ab", 1) && !valid_slug("a\n", 64),
+	    "valid_slug refuses empty, edge dashes, capitals, _ / LF and too long");
+
+	for (i = 0; i < NELEM(line_yes); i++) {
+		snprintf(what, sizeof(what), "valid_line takes acceptance #%zu", i);
+		ok(valid_line(line_yes[i], 100), what);
+	}
+	for (i = 0; i < NELEM(line_no); i++) {
+		snprintf(what, sizeof(what), "valid_line refuses refusal #%zu (control, C1, bidi, bad UTF-8)", i);
+		ok(!valid_line(line_no[i], 100), what);
+	}
+	ok(valid_line("\xc3\xa9\xc3\xa9\xc3\xa9", 3) && !valid_line("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3),
+	    "valid_line counts characters, not bytes");
+	memset(big, 'n', 101);
+	big[101] = '\0';
+	ok(!valid_name(big) && (big[100] = '\0', valid_name(big)), "valid_name: 100 characters, not 101");
+
+	ok(valid_int("0", 0, 10, &v) && v == 0 && valid_int("10", 0, 10, &v) && v == 10 &&
+	    valid_int("-5", -10, 10, &v) && v == -5, "valid_int takes 0, 10 and -5 in range");
+	ok(valid_int("9223372036854775807", 0, INT64_MAX, &v) && v == INT64_MAX &&
+	    valid_int("-9223372036854775808", INT64_MIN, 0, &v) && v == INT64_MIN,
+	    "valid_int takes the int64 limits");
+	ok(!valid_int("11", 0, 10, NULL) && !valid_int("-1", 0, 10, NULL) &&
+	    !valid_int("", 0, 10, NULL) && !valid_int("-", -10, 10, NULL) &&
+	    !valid_int("-0", -10, 10, NULL) && !valid_int("01", 0, 10, NULL) &&
+	    !valid_int("+1", 0, 10, NULL) && !valid_int(" 1", 0, 10, NULL) &&
+	    !valid_int("1 ", 0, 10, NULL) && !valid_int("1e3", 0, 10000, NULL) &&
+	    !valid_int("0x10", 0, 100, NULL) && !valid_int("9223372036854775808", 0, INT64_MAX, NULL) &&
+	    !valid_int("-9223372036854775809", INT64_MIN, 0, NULL),
+	    "valid_int refuses out of range, empty, signs, spaces, leading zeros, hex, overflow");
+
+	ok(valid_money("12.34", "USD", 100000, &v) && v == 1234, "valid_money: 12.34 USD is 1234");
+	ok(valid_money("12", "EUR", 100000, &v) && v == 1200 &&
+	    valid_money("12.5", "EUR", 100000, &v) && v == 1250 &&
+	    valid_money("0.01", "GBP", 100000, &v) && v == 1,
+	    "valid_money: 12 and 12.5 EUR, 0.01 GBP");
+	ok(valid_money("500", "JPY", 100000, &v) && v == 500 && !valid_money("5.0", "JPY", 100000, NULL),
+	    "valid_money: JPY has no minor unit");
+	ok(!valid_money("12.345", "USD", 100000, NULL) && !valid_money("-1", "USD", 100000, NULL) &&
+	    !valid_money("1,50", "USD", 100000, NULL) && !valid_money(".5", "USD", 100000, NULL) &&
+	    !valid_money("5.", "USD", 100000, NULL) && !valid_money("1e3", "USD", 100000, NULL) &&
+	    !valid_money("", "USD", 100000, NULL) && !valid_money("1.0.0", "USD", 100000, NULL) &&
+	    !valid_money("1000.01", "USD", 100000, NULL) && !valid_money("1", "usd", 100000, NULL) &&
+	    !valid_money("1", "US", 100000, NULL) && !valid_money("1", NULL, 100000, NULL) &&
+	    !valid_money("99999999999999999999", "USD", INT64_MAX, NULL) &&
+	    !valid_money("1 ", "USD", 100000, NULL),
+	    "valid_money refuses 3 decimals, signs, commas, bare points, exponents, over max, bad currency, overflow");
+
+	for (i = 0; i < NELEM(url_yes); i++) {
+		snprintf(what, sizeof(what), "valid_url takes %s", url_yes[i]);
+		ok(valid_url(url_yes[i]), what);
+	}
+	for (i = 0; i < NELEM(url_no); i++) {
+		snprintf(what, sizeof(what), "valid_url refuses refusal #%zu", i);
+		ok(!valid_url(url_no[i]), what);
+	}
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1012,6 +1130,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_totp();
 	t_seal();
 	t_qr();
+	t_valid();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }

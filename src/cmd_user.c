@@ -22,6 +22,7 @@
 #include "db.h"
 #include "password.h"
 #include "util.h"
+#include "valid.h"
 
 static int
 read_secret(const char *prompt, char *out, size_t n)
@@ -44,22 +45,6 @@ read_secret(const char *prompt, char *out, size_t n)
 	}
 	out[strcspn(out, "\r\n")] = '\0';
 	return tty;
-}
-
-static int
-valid_email(const char *e)
-{
-	const char *at = strchr(e, '@');
-	size_t	 i, n = strlen(e);
-
-	if (n < 3 || n > 254 || at == NULL || at == e || strchr(at + 1, '@') != NULL ||
-	    strchr(at, '.') == NULL || at[1] == '.' || e[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)e[i] <= ' ' || e[i] == '<' || e[i] == '>' || e[i] == '"' ||
-		    e[i] == ',' || e[i] == ';' || (unsigned char)e[i] >= 0x7f)
-			return 0;
-	return 1;
 }
 
 static int

@@ -82,10 +82,6 @@ void	admin_audit(struct request *);
 /* admin_security.c */
 void	admin_security(struct request *);
 void	admin_security_unlock_post(struct request *);
-/* Shared by the account pages. */
-int	email_ok(const char *);
-/* A display name: at most 100 bytes, one line, no control characters. */
-int	display_name_ok(const char *);
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
 void	page_test_guarded(struct request *);
@@ -93,5 +89,28 @@ void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);
 void	page_test_db_rollback(struct request *);
+
+/* The declared fields of the POST forms (valid.h), by handler. */
+struct form;
+extern const struct form admin_2fa_setup_form;
+extern const struct form admin_invite_form;
+extern const struct form admin_login_2fa_form;
+extern const struct form admin_login_form;
+extern const struct form admin_reauth_form;
+extern const struct form admin_security_unlock_form;
+extern const struct form admin_staff_invite_form;
+extern const struct form admin_staff_role_form;
+extern const struct form page_account_2fa_disable_form;
+extern const struct form page_account_2fa_enable_form;
+extern const struct form page_account_delete_form;
+extern const struct form page_account_email_form;
+extern const struct form page_account_password_form;
+extern const struct form page_account_profile_form;
+extern const struct form page_forgot_form;
+extern const struct form page_login_2fa_form;
+extern const struct form page_login_form;
+extern const struct form page_register_form;
+extern const struct form page_reset_form;
+extern const struct form page_tokens_form;
 
 #endif

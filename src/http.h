@@ -22,6 +22,7 @@ struct vm;
 struct route;
 struct principal;
 struct request;
+struct field;
 
 enum method {
 	M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M__MAX
@@ -93,6 +94,8 @@ struct request {
 	/* Parsed inputs. */
 	struct kvlist	 query;
 	struct kvlist	 form;
+	const struct field *fields;	/* the handler's declared form fields (valid.h) */
+	size_t		 nfields;
 	struct kvlist	 cookies;
 	struct kvlist	 params;	/* typed path parameters */
 	struct upload	*uploads;

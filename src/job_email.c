@@ -31,6 +31,7 @@
 #include "db.h"
 #include "spool.h"
 #include "util.h"
+#include "valid.h"
 #include "view.h"
 #include "work.h"
 
@@ -40,27 +41,6 @@ struct mail {
 	const char	*message_id;
 	int		 already;	/* mail_log had it: nothing to send or record */
 };
-
-/*
- * An address we put in an envelope or a header: local@domain, printable
- * ASCII without the characters that end or split an address (no CR or
- * LF above all: header injection).  Internationalised addresses
- * (SMTPUTF8) are not supported.
- */
-static int
-addr_ok(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-	size_t	 n = strlen(s);
-
-	if (n < 3 || n > 254 || at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
-		return 0;
-	for (p = s; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    strchr("()<>[],;:\\\"", *p) != NULL)
-			return 0;
-	return 1;
-}
 
 /* "Thu, 01 Jan 2026 00:00:00 +0000"; the C locale's day and month names. */
 static void
@@ -173,11 +153,11 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 	}
 	m->rcpt = arena_strdup(j->a, json_object_get_string(to));
 	name = json_object_get_string(tmpl);
-	if (!addr_ok(m->rcpt)) {
+	if (!valid_email(m->rcpt)) {
 		snprintf(j->err, sizeof(j->err), "recipient address refused (CR/LF, spaces or not local@domain)");
 		goto out;
 	}
-	if (!addr_ok(w->conf->smtp_from)) {
+	if (!valid_email(w->conf->smtp_from)) {
 		snprintf(j->err, sizeof(j->err), "smtp_from \"%.200s\" is not a plain local@domain address",
 		    w->conf->smtp_from);
 		goto out;
@@ -401,59 +381,3 @@ email_record(struct work *w, struct job *j)
 const struct job_kind job_kind_email = {
 	"email", "send", email_run, email_record
 };
-
-/*
- * mail-test [-k KEY] TO: enqueue the test email (views/emails/test.txt)
- * to TO and wake the work daemon.  -k fixes the idempotency key, so
- * running it twice sends once.
- */
-int
-cmd_mail_test(const struct conf *c, int argc, char **argv)
-{
-	struct json_object *o, *vars;
-	char	 err[1024], key[64], rnd[17];
-	unsigned char r[8];
-	const char *to, *ukey = NULL;
-	struct db *db;
-	int64_t	 id;
-	int	 i = 1;
-
-	if (argc >= 3 && strcmp(argv[1], "-k") == 0) {
-		ukey = argv[2];
-		i = 3;
-	}
-	if (argc != i + 1) {
-		fprintf(stderr, "usage: 1000proxy mail-test [-k key] address\n");
-		return 2;
-	}
-	to = argv[i];
-	if (!addr_ok(to)) {
-		fprintf(stderr, "1000proxy: mail-test: \"%s\" is not a plain local@domain address\n", to);
-		return 2;
-	}
-	if (ukey == NULL) {
-		random_bytes(r, sizeof(r));
-		hex_encode(rnd, r, sizeof(r));
-		snprintf(key, sizeof(key), "mail-test:%s", rnd);
-		ukey = key;
-	}
-	/* A database error ends the command (db.h): stderr, exit 1. */
-	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "1000proxy: %s\n", err);
-		return 1;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "to", json_object_new_string(to));
-	json_object_object_add(o, "template", json_object_new_string("emails/test"));
-	vars = json_object_new_object();
-	json_object_object_add(vars, "address", json_object_new_string(to));
-	json_object_object_add(o, "vars", vars);
-	db_begin(db);
-	id = spool_enqueue_db(db, "email", ukey, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	db_commit(db);
-	json_object_put(o);
-	db_close(db);
-	spool_wake(c, id, "email");
-	printf("job %" PRId64 "\n", id);
-	return 0;
-}

@@ -37,6 +37,7 @@
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 #define CHANGE_EMAIL_TTL	(24 * 3600)
@@ -111,6 +112,11 @@ page_account(struct request *r)
 	form_show(r, a, "pages/account", "Your account", "profile", NULL);
 }
 
+static const struct field page_account_profile_fields[] = {
+	{ "name", FK_NAME, FIELD_REQUIRED, 0, 0 },
+};
+const struct form page_account_profile_form = { FORM(page_account_profile_fields) };
+
 /*
  * POST /account/profile — name, csrf.  303 to /account?ok=profile; 400
  * with the form when the name is empty or longer than 100 bytes.
@@ -119,12 +125,12 @@ void
 page_account_profile_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
-	const char *name = req_form(r, "name");
+	const char *name = form_get(r, "name");
 	struct stmt *st;
 
 	if (a == NULL)
 		return;
-	if (name == NULL || *name == '\0' || !display_name_ok(name)) {
+	if (name == NULL || *name == '\0' || !valid_name(name)) {
 		r->status = 400;
 		form_show(r, a, "pages/account", "Your account", "profile",
 		    "Please enter your name (at most 100 characters, on one line, without control characters).");
@@ -170,6 +176,13 @@ page_account_email(struct request *r)
 	form_show(r, a, "pages/account_email", "Change your email", "email", NULL);
 }
 
+static const struct field page_account_email_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+};
+const struct form page_account_email_form = { FORM(page_account_email_fields) };
+
 /*
  * POST /account/email — email (the new address), password, code (when
  * TOTP is on), csrf.  Sends the new address a confirmation link (an
@@ -186,7 +199,7 @@ void
 page_account_email_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
-	const char *email = req_form(r, "email"), *why;
+	const char *email = form_get(r, "email"), *why;
 	struct json_object *v;
 	struct stmt *st;
 	char	 tok[33];
@@ -196,7 +209,7 @@ page_account_email_post(struct request *r)
 
 	if (a == NULL)
 		return;
-	if (!email_ok(email)) {
+	if (!valid_email(email)) {
 		r->status = 400;
 		form_show(r, a, "pages/account_email", "Change your email", "email",
 		    "Please enter a valid email address.");
@@ -288,6 +301,14 @@ page_account_password(struct request *r)
 	form_show(r, a, "pages/account_password", "Change your password", "password", NULL);
 }
 
+static const struct field page_account_password_fields[] = {
+	{ "new_password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+	{ "revoke_tokens", FK_FLAG, 0, 0, 0 },
+};
+const struct form page_account_password_form = { FORM(page_account_password_fields) };
+
 /*
  * POST /account/password — password (current), new_password, code (when
  * TOTP is on), revoke_tokens (a checkbox, on by default), csrf.  Checks
@@ -303,11 +324,11 @@ void
 page_account_password_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
-	const char *npw = req_form(r, "new_password"), *why;
+	const char *npw = form_get(r, "new_password"), *why;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
 	int64_t	 job;
-	int	 revoke = req_form(r, "revoke_tokens") != NULL;
+	int	 revoke = form_get(r, "revoke_tokens") != NULL;
 
 	if (a == NULL)
 		return;
@@ -468,6 +489,13 @@ page_account_delete(struct request *r)
 	form_show(r, a, "pages/account_delete", "Delete your account", "delete", NULL);
 }
 
+static const struct field page_account_delete_fields[] = {
+	{ "confirm", FK_FLAG, 0, 0, 0 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+};
+const struct form page_account_delete_form = { FORM(page_account_delete_fields) };
+
 /*
  * POST /account/delete — password, code (when TOTP is on), confirm,
  * csrf.  Refused (409) while the wallet holds money.  Otherwise the
@@ -490,7 +518,7 @@ page_account_delete_post(struct request *r)
 
 	if (a == NULL)
 		return;
-	if (req_form(r, "confirm") == NULL) {
+	if (form_get(r, "confirm") == NULL) {
 		r->status = 400;
 		form_show(r, a, "pages/account_delete", "Delete your account", "delete",
 		    "Please tick the box to confirm that you want to delete the account.");

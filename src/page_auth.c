@@ -31,59 +31,13 @@
 #include "throttle.h"
 #include "ui.h"
 #include "util.h"
+#include "valid.h"
 #include "view.h"
 
 #define VERIFY_TTL	(24 * 3600)
 #define RESET_TTL	3600
 #define FORGOT_SENT	"If an account uses that address, we have sent it a link to choose a " \
 	"new password. The link works for one hour."
-
-/* A plausible email address: the shape, the length, no header tricks. */
-int
-email_ok(const char *e)
-{
-	const char *at;
-	size_t	 i, n;
-
-	if (e == NULL)
-		return 0;
-	n = strlen(e);
-	at = strchr(e, '@');
-	if (n < 3 || n > 254 || at == NULL || at == e || strchr(at + 1, '@') != NULL ||
-	    strchr(at, '.') == NULL || at[1] == '.' || e[n - 1] == '.' || at - e > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)e[i] <= ' ' || (unsigned char)e[i] >= 0x7f ||
-		    strchr("<>\"(),;:\\[]", e[i]) != NULL)
-			return 0;
-	return 1;
-}
-
-/*
- * A person's display name (customers and staff): at most 100 bytes of
- * valid UTF-8 with no control character of any kind: no C0 (tab and
- * line breaks included), DEL, C1, nor U+2028/U+2029.  A name goes into
- * mail greetings and headers, where a line break starts a new line.
- */
-int
-display_name_ok(const char *n)
-{
-	const unsigned char *u = (const unsigned char *)n;
-	size_t	 len, i;
-
-	if (n == NULL || (len = strlen(n)) > 100 || !utf8_valid(n, len, 0))
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (u[i] < 0x20 || u[i] == 0x7f)
-			return 0;
-		if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
-			return 0;
-		if (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 &&
-		    (u[i + 2] == 0xa8 || u[i + 2] == 0xa9))
-			return 0;
-	}
-	return 1;
-}
 
 /* A new single-use email token of purpose for a customer; returns the
  * clear token for the link (only its hash is stored). */
@@ -187,6 +141,14 @@ page_register(struct request *r)
 	form_page(r, "pages/register", "Create an account", NULL);
 }
 
+static const struct field page_register_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+	{ "name", FK_NAME, FIELD_REQUIRED, 0, 0 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "terms", FK_FLAG, 0, 0, 0 },
+};
+const struct form page_register_form = { FORM(page_register_fields) };
+
 /*
  * POST /register — email, name, password, terms, csrf.
  * 200 with the form and a message on a validation error; otherwise the
@@ -198,18 +160,18 @@ page_register(struct request *r)
 void
 page_register_post(struct request *r)
 {
-	const char *email = req_form(r, "email"), *name = req_form(r, "name");
-	const char *pw = req_form(r, "password"), *why;
+	const char *email = form_get(r, "email"), *name = form_get(r, "name");
+	const char *pw = form_get(r, "password"), *why;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
 	int64_t	 cid = 0, job = 0;
 	int	 rc, send = 1;
 
-	if (!email_ok(email)) {
+	if (!valid_email(email)) {
 		form_page(r, "pages/register", "Create an account", "Please enter a valid email address.");
 		return;
 	}
-	if (!display_name_ok(name)) {
+	if (!valid_name(name)) {
 		form_page(r, "pages/register", "Create an account", "Please enter your name "
 		    "(at most 100 characters, on one line, without control characters).");
 		return;
@@ -218,7 +180,7 @@ page_register_post(struct request *r)
 		form_page(r, "pages/register", "Create an account", why);
 		return;
 	}
-	if (req_form(r, "terms") == NULL) {
+	if (form_get(r, "terms") == NULL) {
 		form_page(r, "pages/register", "Create an account", "Please accept the terms of service.");
 		return;
 	}
@@ -356,6 +318,13 @@ page_login(struct request *r)
 	form_page(r, "pages/login", "Sign in", NULL);
 }
 
+static const struct field page_login_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "next", FK_TEXT, 0, 0, 200 },
+};
+const struct form page_login_form = { FORM(page_login_fields) };
+
 /*
  * POST /login — email, password, next, csrf.  303 to next (or /account)
  * on success, to /login/2fa when TOTP is on; 200 with the same message
@@ -366,7 +335,7 @@ page_login_post(struct request *r)
 {
 	struct signin si;
 
-	switch (signin_password(r, SESS_CUSTOMER, req_form(r, "email"), req_form(r, "password"),
+	switch (signin_password(r, SESS_CUSTOMER, form_get(r, "email"), form_get(r, "password"),
 	    &si)) {
 	case SIGNIN_THROTTLED:
 		form_page(r, "pages/login", "Sign in",
@@ -380,9 +349,9 @@ page_login_post(struct request *r)
 	}
 	if (si.totp)
 		resp_redirect(r, 303, arena_printf(r->a, "/login/2fa%s%s",
-		    req_form(r, "next") ? "?next=" : "", req_form(r, "next") ? next_customer(req_form(r, "next"), "") : ""));
+		    form_get(r, "next") ? "?next=" : "", form_get(r, "next") ? next_customer(form_get(r, "next"), "") : ""));
 	else
-		resp_redirect(r, 303, next_customer(req_form(r, "next"), "/account"));
+		resp_redirect(r, 303, next_customer(form_get(r, "next"), "/account"));
 }
 
 /* POST /logout */
@@ -405,6 +374,11 @@ page_forgot(struct request *r)
 	form_page(r, "pages/forgot", "Reset your password", NULL);
 }
 
+static const struct field page_forgot_fields[] = {
+	{ "email", FK_EMAIL, FIELD_REQUIRED, 0, 0 },
+};
+const struct form page_forgot_form = { FORM(page_forgot_fields) };
+
 /* POST /password/forgot — email.  The same answer whether or not the
  * account exists; a mail only when it does and the address is under its
  * hourly and daily limits.  429 past this client address's limit (or
@@ -412,12 +386,12 @@ page_forgot(struct request *r)
 void
 page_forgot_post(struct request *r)
 {
-	const char *email = req_form(r, "email");
+	const char *email = form_get(r, "email");
 	struct stmt *st;
 	int64_t	 cid = 0, job = 0;
 	const char *name = "";
 
-	if (!email_ok(email)) {
+	if (!valid_email(email)) {
 		form_page(r, "pages/forgot", "Reset your password", "Please enter a valid email address.");
 		return;
 	}
@@ -475,6 +449,11 @@ page_reset(struct request *r)
 	form_page(r, "pages/reset", "Choose a new password", NULL);
 }
 
+static const struct field page_reset_fields[] = {
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+};
+const struct form page_reset_form = { FORM(page_reset_fields) };
+
 /* POST /password/reset/{token} — password.  Sets the password, spends
  * every reset and email-change link of the account (this one included),
  * revokes its API tokens and ends every session.  200; 410 for a spent
@@ -482,7 +461,7 @@ page_reset(struct request *r)
 void
 page_reset_post(struct request *r)
 {
-	const char *pw = req_form(r, "password"), *why;
+	const char *pw = form_get(r, "password"), *why;
 	int64_t	 id, cid;
 	char	 phc[PHC_MAX];
 	struct stmt *st;

@@ -36,6 +36,7 @@
 #include "signin.h"
 #include "throttle.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 #define TOKEN_BODY	40		/* base62 characters after the "px_" */
@@ -452,6 +453,15 @@ page_tokens(struct request *r)
 {
 	tokens_page(r, SESS_CUSTOMER, NULL);
 }
+
+static const struct field tokens_fields[] = {
+	{ "name", FK_TEXT, FIELD_REQUIRED, 0, 100 },
+	{ "days", FK_TEXT, 0, 0, 10 },
+	{ "scope", FK_TEXT, 0, 0, 100 },
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+};
+const struct form page_tokens_form = { FORM(tokens_fields) };
 
 /* POST /account/tokens — name, scope (repeated), days, password, csrf.
  * 200 (the token once, or the form with a message), 409, 429. */

@@ -38,6 +38,7 @@
 #include "throttle.h"
 #include "totp.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 /* The pending secret of a customer without TOTP, made (sealed and
@@ -124,6 +125,12 @@ page_account_2fa(struct request *r)
 	totp_show(r, a, NULL);
 }
 
+static const struct field page_account_2fa_enable_fields[] = {
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+};
+const struct form page_account_2fa_enable_form = { FORM(page_account_2fa_enable_fields) };
+
 /*
  * POST /account/2fa/enable — password, code, csrf.  Confirms the pending
  * secret with a code from the app: TOTP on, ten new recovery codes shown
@@ -137,7 +144,7 @@ page_account_2fa_enable_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 0);
 	char	 codes[RC_COUNT][RC_LEN];
-	const char *why, *code = req_form(r, "code");
+	const char *why, *code = form_get(r, "code");
 	struct stmt *st;
 	struct vm *vm, *it;
 	int64_t	 job;
@@ -193,6 +200,12 @@ page_account_2fa_enable_post(struct request *r)
 	OPENSSL_cleanse(codes, sizeof(codes));
 	page_render(r, "pages/account_codes", vm);
 }
+
+static const struct field page_account_2fa_disable_fields[] = {
+	{ "password", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "code", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+};
+const struct form page_account_2fa_disable_form = { FORM(page_account_2fa_disable_fields) };
 
 /*
  * POST /account/2fa/disable — password, code (TOTP or a recovery code),
@@ -281,6 +294,12 @@ page_login_2fa(struct request *r)
 		login_2fa_show(r, NULL);
 }
 
+static const struct field page_login_2fa_fields[] = {
+	{ "code", FK_SECRET, FIELD_REQUIRED, 0, 1024 },
+	{ "next", FK_TEXT, 0, 0, 200 },
+};
+const struct form page_login_2fa_form = { FORM(page_login_2fa_fields) };
+
 /*
  * POST /login/2fa — code (six digits, or a recovery code), next, csrf.
  * On success a new session token with the second factor done, 303 to
@@ -292,7 +311,7 @@ void
 page_login_2fa_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_CUSTOMER];
-	const char *code = req_form(r, "code"), *kacct, *kip, *how = NULL;
+	const char *code = form_get(r, "code"), *kacct, *kip, *how = NULL;
 	int64_t	 cid, wait;
 
 	if (!login_2fa_pending(r))
@@ -324,5 +343,5 @@ page_login_2fa_post(struct request *r)
 	session_start(r, SESS_CUSTOMER, cid, 1);
 	req_audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
 	db_commit(r->db);
-	resp_redirect(r, 303, next_customer(req_form(r, "next"), "/account"));
+	resp_redirect(r, 303, next_customer(form_get(r, "next"), "/account"));
 }

@@ -5,16 +5,18 @@
  * [a-z0-9-]{1,64}, "{id:int}" a positive decimal up to 18 digits,
  * "{token}" [A-Za-z0-9_-]{16,128}.  The dispatcher checks, in order:
  * path (404), method (405 with Allow; HEAD runs the GET handler),
- * who may call it (login redirect, 401 or 403), permission (403) and CSRF
- * (403) before the handler runs.  API routes (WHO_API) take a Bearer
- * token instead of cookies, answer in JSON with a stable error code, and
- * name in perm the token scope they need ("read"), optionally with the
+ * who may call it (login redirect, 401 or 403), permission (403), CSRF
+ * (403) and a form's declared fields (400, valid.h) before the handler
+ * runs.  API routes (WHO_API) take a Bearer token instead of cookies,
+ * answer in JSON with a stable error code, and name in perm the token scope they need ("read"), optionally with the
  * staff permission the owner must hold ("write:orders.write").
  */
 #ifndef PX_ROUTE_H
 #define PX_ROUTE_H
 
 #include "http.h"
+
+struct form;
 
 enum who {
 	WHO_ANY,		/* anyone, session optional */
@@ -45,6 +47,8 @@ struct route {
 					 * "SCOPE" or "SCOPE:PERMISSION" (required) */
 	enum csrf_rule	 csrf;
 	unsigned	 flags;
+	const struct form *form;	/* a POST form's declared fields (valid.h);
+					 * NULL: the handler reads the body itself */
 };
 
 extern const struct route routes[];

@@ -12,6 +12,7 @@
 #include "response.h"
 #include "route.h"
 #include "session.h"
+#include "valid.h"
 
 const char *const who_names[WHO__MAX] = {
 	"any", "customer", "staff", "api", "webhook"
@@ -372,6 +373,11 @@ dispatch_inner(struct request *r)
 	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD &&
 	    !forgery_check(r, found))
 		return;
+	/* An undeclared or missing field: 400 before the handler writes
+	 * anything.  A value its kind refuses is the handler's to answer
+	 * with its form and message (form_valid). */
+	if (found->form != NULL)
+		(void)form_check(r, found->form->fields, found->form->n);
 	found->handler(r);
 }
 

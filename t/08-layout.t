@@ -109,4 +109,10 @@ t.is_(sorted(defs.get("cmd_request", ())), ["cmd_request.c"], "cmd_request has i
 for name, f in (("next_customer", "next.c"), ("next_staff", "next.c"), ("mailq_add", "mailq.c")):
     t.is_(sorted(defs.get(name, ())), [f], "%s lives in %s" % (name, f))
 
+# Every POST form declares its fields (valid.h): the route table names a
+# form for each POST route but the test-only ones.
+posts = re.findall(r"\{\s*M_POST\s*,\s*\"\"\s*,\s*([a-z_0-9]+)\s*,([^}]*)\}", routes)
+undeclared = [h for h, rest in posts if not h.startswith("page_test") and not re.search(r"&[a-z_0-9]+\s*$", rest.strip())]
+t.ok(len(posts) > 25 and not undeclared, "every POST route names its declared form fields", undeclared)
+
 t.done()

@@ -1,0 +1,350 @@
+/*
+ * valid.c: the input validators and the declared form fields (valid.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "http.h"
+#include "response.h"
+#include "util.h"
+#include "valid.h"
+
+static int
+is_alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A DNS name of min_labels labels or more: letters, digits, '-'
+ * inside a label, at most 63 bytes a label and 253 in all. */
+static int
+host_name_ok(const char *s, size_t n, size_t min_labels)
+{
+	size_t	 i, label = 0, labels = 1;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			labels++;
+			continue;
+		}
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+		if (s[i] == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && s[n - 1] != '-' && labels >= min_labels;
+}
+
+int
+valid_email(const char *e)
+{
+	const char *at;
+	size_t	 i, n;
+
+	if (e == NULL || (n = strlen(e)) < 3 || n > VALID_EMAIL_MAX ||
+	    (at = strchr(e, '@')) == NULL || at == e ||
+	    (size_t)(at - e) > VALID_EMAIL_LOCAL_MAX)
+		return 0;
+	for (i = 0; e + i < at; i++)
+		if ((unsigned char)e[i] <= ' ' || (unsigned char)e[i] >= 0x7f ||
+		    strchr("()<>[],;:\\\"@", e[i]) != NULL)
+			return 0;
+	return host_name_ok(at + 1, strlen(at + 1), 2);
+}
+
+int
+valid_slug(const char *s, size_t max)
+{
+	size_t	 i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* The code point of the UTF-8 sequence at *p (valid: checked before),
+ * advancing *p past it. */
+static unsigned
+next_cp(const unsigned char **p)
+{
+	const unsigned char *u = *p;
+
+	if (u[0] < 0x80) {
+		*p += 1;
+		return u[0];
+	}
+	if (u[0] < 0xe0) {
+		*p += 2;
+		return ((unsigned)(u[0] & 0x1f) << 6) | (u[1] & 0x3f);
+	}
+	if (u[0] < 0xf0) {
+		*p += 3;
+		return ((unsigned)(u[0] & 0x0f) << 12) | ((unsigned)(u[1] & 0x3f) << 6) |
+		    (u[2] & 0x3f);
+	}
+	*p += 4;
+	return ((unsigned)(u[0] & 0x07) << 18) | ((unsigned)(u[1] & 0x3f) << 12) |
+	    ((unsigned)(u[2] & 0x3f) << 6) | (u[3] & 0x3f);
+}
+
+int
+valid_line(const char *s, size_t max)
+{
+	const unsigned char *p, *end;
+	size_t	 n, chars = 0;
+	unsigned c;
+
+	if (s == NULL || !utf8_valid(s, (n = strlen(s)), 0))
+		return 0;
+	p = (const unsigned char *)s;
+	end = p + n;
+	while (p < end) {
+		c = next_cp(&p);
+		if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+		    c == 0x061c || c == 0x200e || c == 0x200f ||
+		    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+			return 0;
+		if (++chars > max)
+			return 0;
+	}
+	return 1;
+}
+
+int
+valid_name(const char *s)
+{
+	return valid_line(s, 100);
+}
+
+int
+valid_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	int64_t	 v = 0;
+	int	 neg = 0;
+	size_t	 i = 0;
+
+	if (s == NULL)
+		return 0;
+	if (s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (s[i] == '\0' || (s[i] == '0' && s[i + 1] != '\0'))
+		return 0;
+	for (; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		/* Accumulate negatively: INT64_MIN has no positive twin. */
+		if (v < (INT64_MIN + (s[i] - '0')) / 10)
+			return 0;
+		v = v * 10 - (s[i] - '0');
+	}
+	if (!neg) {
+		if (v == INT64_MIN)
+			return 0;
+		v = -v;
+	} else if (v == 0)
+		return 0;	/* "-0" */
+	if (v < min || v > max)
+		return 0;
+	if (out != NULL)
+		*out = v;
+	return 1;
+}
+
+/* Digits after the decimal point in currency's minor unit (ISO 4217). */
+static int
+minor_digits(const char *cur)
+{
+	static const char *const none[] = { "JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF",
+	    "XOF" };
+	size_t	 i;
+
+	for (i = 0; i < NELEM(none); i++)
+		if (strcmp(cur, none[i]) == 0)
+			return 0;
+	return 2;
+}
+
+int
+valid_money(const char *s, const char *cur, int64_t max, int64_t *minor)
+{
+	int64_t	 v = 0;
+	int	 digits, frac = -1, i;
+
+	if (s == NULL || cur == NULL || strlen(cur) != 3 ||
+	    cur[0] < 'A' || cur[0] > 'Z' || cur[1] < 'A' || cur[1] > 'Z' ||
+	    cur[2] < 'A' || cur[2] > 'Z' || s[0] == '\0' || s[0] == '.')
+		return 0;
+	digits = minor_digits(cur);
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (frac >= 0 || digits == 0 || s[1] == '\0')
+				return 0;
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || (frac >= 0 && ++frac > digits))
+			return 0;
+		if (v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	for (i = frac < 0 ? 0 : frac; i < digits; i++) {
+		if (v > INT64_MAX / 10)
+			return 0;
+		v *= 10;
+	}
+	if (v > max)
+		return 0;
+	if (minor != NULL)
+		*minor = v;
+	return 1;
+}
+
+int
+valid_url(const char *u)
+{
+	const char *h, *end, *p;
+	size_t	 n;
+
+	if (u == NULL || (n = strlen(u)) > 2000)
+		return 0;
+	for (p = u; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '\\' ||
+		    *p == '#')
+			return 0;
+	if (strncmp(u, "https://", 8) == 0)
+		h = u + 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		h = u + 7;
+	else
+		return 0;
+	end = h + strcspn(h, "/?");
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		return 0;	/* user:password@ in a URL ends up in logs */
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (close == NULL || close == h + 1)
+			return 0;
+		for (p = h + 1; p < close; p++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+			    (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
+				return 0;
+		p = close + 1;
+	} else {
+		p = h + strcspn(h, ":/?");
+		/* One label ("localhost", a test double's host) is a host too. */
+		if (!host_name_ok(h, (size_t)(p - h), 1))
+			return 0;
+	}
+	if (*p == ':') {
+		int64_t	 port;
+		char	 num[8];
+		size_t	 pn = strcspn(p + 1, "/?");
+
+		if (pn == 0 || pn >= sizeof(num))
+			return 0;
+		memcpy(num, p + 1, pn);
+		num[pn] = '\0';
+		if (!valid_int(num, 1, 65535, &port))
+			return 0;
+		p += 1 + pn;
+	}
+	return *p == '\0' || *p == '/' || *p == '?';
+}
+
+/* ---- declared form fields ---- */
+
+const struct form form_none = { NULL, 0 };
+
+static const struct field *
+field_find(const struct request *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nfields; i++)
+		if (strcmp(r->fields[i].name, name) == 0)
+			return &r->fields[i];
+	return NULL;
+}
+
+static int
+field_ok(const struct field *f, const char *v)
+{
+	size_t	 max = f->max > 0 ? (size_t)f->max : 1000;
+
+	switch (f->kind) {
+	case FK_TEXT:
+		return valid_line(v, max);
+	case FK_NAME:
+		return valid_name(v);
+	case FK_EMAIL:
+		return valid_email(v);
+	case FK_SECRET:
+		return strlen(v) <= max;	/* request.c checked UTF-8 */
+	case FK_INT:
+		return valid_int(v, f->min, f->max, NULL);
+	case FK_SLUG:
+		return valid_slug(v, max);
+	case FK_URL:
+		return valid_url(v);
+	case FK_FLAG:
+		return 1;
+	}
+	return 0;
+}
+
+const char *
+form_check(struct request *r, const struct field *fields, size_t n)
+{
+	const char *bad = NULL;
+	size_t	 i;
+
+	r->fields = fields;
+	r->nfields = n;
+	for (i = 0; i < r->form.n; i++)
+		if (strcmp(r->form.v[i].key, "csrf") != 0 && field_find(r, r->form.v[i].key) == NULL)
+			req_fail(r, 400, "This form has no field \"%s\".", r->form.v[i].key);
+	for (i = 0; i < n; i++) {
+		const char *v = kv_get(&r->form, fields[i].name);
+
+		if (v == NULL && (fields[i].flags & FIELD_REQUIRED))
+			req_fail(r, 400, "The field \"%s\" is missing from this form.", fields[i].name);
+		if (v != NULL && bad == NULL && !field_ok(&fields[i], v))
+			bad = fields[i].name;
+	}
+	return bad;
+}
+
+const char *
+form_get(struct request *r, const char *name)
+{
+	if (field_find(r, name) == NULL)
+		req_fail(r, 500, "form field %s read but not declared", name);
+	return kv_get(&r->form, name);
+}
+
+int
+form_valid(struct request *r, const char *name)
+{
+	const struct field *f = field_find(r, name);
+	const char *v;
+
+	if (f == NULL)
+		req_fail(r, 500, "form field %s read but not declared", name);
+	v = kv_get(&r->form, name);
+	return v != NULL && field_ok(f, v);
+}
