@@ -62,3 +62,9 @@ curl_lib(char *err, size_t errsz)
 	loaded = 1;
 	return &lib;
 }
+
+int
+curl_lib_loaded(void)
+{
+	return loaded;
+}
