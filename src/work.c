@@ -795,7 +795,7 @@ free_slot(const struct runner *rn, int n)
 static double
 balance(const struct conf *c, struct runner *rn, int n, int more, const char *nonce)
 {
-	double	 now = mono(), wait = 1.0, oldest_busy = 0, t;
+	double	 now = mono(), wait = 1.0, newest_busy = 0, t;
 	int	 i, idle = 0, busy = 0, slot, longest = -1;
 
 	for (i = 0; i < n; i++) {
@@ -803,8 +803,8 @@ balance(const struct conf *c, struct runner *rn, int n, int more, const char *no
 			continue;
 		if (rn[i].busy) {
 			busy++;
-			if (oldest_busy == 0 || rn[i].since < oldest_busy)
-				oldest_busy = rn[i].since;
+			if (rn[i].since > newest_busy)
+				newest_busy = rn[i].since;
 		} else {
 			idle++;
 			if (longest < 0 || rn[i].since < rn[longest].since)
@@ -812,7 +812,7 @@ balance(const struct conf *c, struct runner *rn, int n, int more, const char *no
 		}
 	}
 	if (idle == 0 && (slot = free_slot(rn, n)) >= 0) {
-		t = oldest_busy + SPARE_AFTER_MS / 1000.0 - now;
+		t = newest_busy + SPARE_AFTER_MS / 1000.0 - now;
 		/* No runner at all: the last one was recycled. */
 		if (busy == 0 || more > 0 || t <= 0) {
 			if (spawn(c, &rn[slot], nonce, "") == 0)
