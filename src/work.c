@@ -81,11 +81,12 @@ static const struct job_kind *const kinds[] = {
  * the spare beside busy ones.  That last idle runner is replaced by a
  * fresh one when it has loaded libcurl (a mail or a panel call): the
  * library and what it pulls in (OpenSSL's TLS code, GnuTLS, Kerberos,
- * the CA bundle in the heap) are about 7 MB of RSS that an idle daemon
- * need not keep, and a fork and start cost a few milliseconds.  Short jobs (a mail to a near SMTP server)
- * never start a spare; the hanging-panel case has its spare within
- * SPARE_AFTER_MS plus a fork, exec-free start and the views load (a few
- * ms).
+ * the CA bundle in the heap) are about 8 MB of RSS that an idle daemon
+ * need not keep, and a fork and start cost a few milliseconds.
+ * Short jobs (a mail to a near SMTP server) never start a spare; the
+ * hanging-panel case has its spare within SPARE_AFTER_MS plus a fork
+ * and a start (database open, views load: a few ms).  bench/README.md
+ * has the figures.
  */
 #define SPARE_AFTER_MS		500
 
@@ -254,7 +255,8 @@ bind_lanes(struct work *w, struct stmt *st)
 }
 
 /* Is another job due whose lane has room?  Asked right after a claim
- * (this runner's job already counts in its lane), outside a transaction. */
+ * (this runner's job already counts in its lane), outside a transaction;
+ * a database error here ends the attempt as any other does (db.h). */
 static int
 more_claimable(struct work *w)
 {
