@@ -2,8 +2,9 @@
  * work.h: the work daemon's job handler interface (work.c runs them;
  * mail.c and job_server_test.c are handlers).
  *
- * `work` is a master and work_runners pre-forked runner processes, each
- * with its own database connection.  A runner claims one due job at a
+ * `work` is a master and up to work_runners runner processes (started
+ * on demand, see work.c), each with its own database connection.  A
+ * runner claims one due job at a
  * time with a single UPDATE ... RETURNING under BEGIN IMMEDIATE, so two
  * runners never hold the same job, and the same statement keeps the
  * lanes: at most servers.max_concurrency running jobs per panel (and
