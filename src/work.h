@@ -4,8 +4,8 @@
  *
  * `work` is a master and up to work_runners runner processes (started
  * on demand, see work.c), each with its own database connection.  A
- * runner claims one due job at a
- * time with a single UPDATE ... RETURNING under BEGIN IMMEDIATE, so two
+ * runner claims one due job at a time with a single UPDATE ... RETURNING
+ * under BEGIN IMMEDIATE, so two
  * runners never hold the same job, and the same statement keeps the
  * lanes: at most servers.max_concurrency running jobs per panel (and
  * never all the panel runners while there are two), work_mail_lanes
