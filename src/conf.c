@@ -88,6 +88,8 @@ static const struct cdef defs[] = {
 	I(mail_recipient_daily, "10", 1, 100000, "mails those forms send to one address per day; past it they send nothing, silently"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
+	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "
+	    "seconds that every process adds to the clock; never in production"),
 };
 
 #undef S
@@ -231,6 +233,8 @@ fail:
 /*
  * Load the defaults, then path.  On failure nothing stays allocated in c
  * (a refused SIGHUP reload must not leak the half-read configuration).
+ * On success the process's clock is set from test_routes and
+ * test_clock_file (clock_use_file()).
  */
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errsz)
@@ -239,6 +243,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		conf_free(c);
 		return -1;
 	}
+	/* The clock follows the configuration loaded last, and a test
+	 * clock only ever runs with the test routes (util.c). */
+	clock_use_file(c->test_routes ? c->test_clock_file : NULL);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ struct conf {
 	int64_t	 mail_recipient_daily;
 	int	 require_customer_totp;
 	int	 test_routes;
+	char	*test_clock_file;	/* only with test_routes */
 };
 
 /* Fill c with defaults, then read path (NULL: defaults only).  On error

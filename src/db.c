@@ -39,6 +39,22 @@ struct db {
 	void		*fail_ctx;
 };
 
+/*
+ * Test mode only: SQL's unixepoch() (no argument) is now_unix(), so SQL
+ * and C read the same test clock (util.c).  An application function
+ * overrides the built-in of the same name and arity.  INNOCUOUS because
+ * column DEFAULTs call it and trusted_schema is off; not DETERMINISTIC,
+ * because it is a clock (so, unlike the built-in, two calls in one
+ * statement may straddle a second).
+ */
+static void
+test_unixepoch(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(cx, now_unix());
+}
+
 struct db *
 db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 {
@@ -64,6 +80,12 @@ db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, off, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, off, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL);
+	if (clock_is_test() && sqlite3_create_function(db, "unixepoch", 0,
+	    SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, test_unixepoch, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: test clock: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
 	snprintf(pragma, sizeof(pragma),
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-%lld; "

@@ -395,7 +395,7 @@ spool_recover(const struct conf *c, struct db *db, int full, struct spool_recove
 	struct stmt *st;
 	char	**v, path[4096], kind[64];
 	size_t	 n, i, nids = 0;
-	int64_t	*ids = NULL, id, now = now_unix();
+	int64_t	*ids = NULL, id, now = wall_unix();
 	struct stat sb;
 	int	 s;
 
@@ -483,7 +483,7 @@ spool_prune(const char *dir, const char *sub, int64_t age)
 	char	**v, path[4096];
 	size_t	 n, i;
 	struct stat sb;
-	int64_t	 now = now_unix();
+	int64_t	 now = wall_unix();
 	int	 removed = 0;
 
 	v = list_dir(dir, sub, &n);

@@ -5,11 +5,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -461,8 +463,87 @@ now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * The test clock.  Business time (TOTP steps, session and throttle
+ * windows, token and link expiry, job backoff, SQL's unixepoch() through
+ * db_open()) comes from now_unix() alone.  In test mode conf_load()
+ * names a file holding an offset in seconds, and every process (the
+ * pool's workers, `work`, `cron`, the CLI) adds it to the wall clock:
+ * the suite moves time forward by rewriting one file instead of
+ * sleeping.  The file is read on every call, so a running process sees
+ * a move at once; that costs an open and a read, which only tests pay.
+ * Without a file (production) now_unix() is a plain time().  Set once
+ * per configuration load, before any worker is forked, so a
+ * process-wide variable is the honest shape: it is what time() is.
+ */
+static char	*clock_file;
+
+#define CLOCK_MAX_OFFSET	((int64_t)100 * 366 * 86400)
+
+void
+clock_use_file(const char *path)
+{
+	free(clock_file);
+	clock_file = path != NULL && *path != '\0' ? xstrdup(path) : NULL;
+}
+
+int
+clock_is_test(void)
+{
+	return clock_file != NULL;
+}
+
+/*
+ * The offset in the clock file: a decimal number of seconds, optionally
+ * followed by a newline.  No file yet means no offset.  A file that does
+ * not parse is a broken harness: say so on stderr (the tests scan it)
+ * and use no offset rather than a guess.
+ */
+static int64_t
+clock_offset(void)
+{
+	char	 b[32];
+	ssize_t	 n;
+	int64_t	 off = 0;
+	int	 fd;
+
+	if ((fd = open(clock_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			fprintf(stderr, "1000proxy: test clock %s: %s\n", clock_file, strerror(errno));
+		return 0;
+	}
+	n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	b[n] = '\0';
+	while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' '))
+		b[--n] = '\0';
+	/* A century either way is plenty, and keeps t + off far from overflow. */
+	if (parse_i64(b, &off) != 0 || off > CLOCK_MAX_OFFSET || off < -CLOCK_MAX_OFFSET) {
+		fprintf(stderr, "1000proxy: test clock %s: \"%s\" is not a number of seconds "
+		    "within a century\n", clock_file, b);
+		return 0;
+	}
+	return off;
+}
+
 int64_t
 now_unix(void)
+{
+	int64_t	 t = (int64_t)time(NULL);
+
+	return clock_file != NULL ? t + clock_offset() : t;
+}
+
+/*
+ * The real clock, never shifted by the test clock: for comparisons with
+ * what the kernel stamps (file mtimes in the spool) and for the request
+ * timer's log line.  Business time (sessions, throttles, TOTP, jobs)
+ * uses now_unix().
+ */
+int64_t
+wall_unix(void)
 {
 	return (int64_t)time(NULL);
 }

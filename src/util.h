@@ -90,7 +90,15 @@ int	utf8_valid(const char *, size_t, int allow_newlines);
 
 /* Time helpers. */
 double	now_mono(void);		/* seconds, CLOCK_MONOTONIC */
-int64_t	now_unix(void);		/* seconds since the epoch */
+int64_t	now_unix(void);		/* seconds since the epoch: business time */
+int64_t	wall_unix(void);		/* real time: file mtimes, timer log lines */
+/*
+ * Test mode only: now_unix() (and SQL's unixepoch()) add the offset in
+ * seconds held in file path, read on every call.  NULL or "": the plain
+ * wall clock.  conf_load() calls it; clock_is_test() says if one is set.
+ */
+void	clock_use_file(const char *path);
+int	clock_is_test(void);
 void	iso8601(char out[32], int64_t t);
 void	time_human(char out[32], int64_t t);	/* "2026-12-01 09:58 UTC" */
 

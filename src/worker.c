@@ -236,7 +236,7 @@ timeout_start(int seconds)
 	to_fd = -1;
 	to_resp_len = 0;
 	to_seconds = seconds;
-	to_deadline = now_unix() + seconds;
+	to_deadline = wall_unix() + seconds;
 	timeout_log(NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 }

@@ -76,6 +76,8 @@ listed = [int(x.split()[0]) for x in out.splitlines()[1:] if x.strip()]
 t.is_(listed, [gone], "job list -s filters by state")
 out = s.cli("job", "show", str(failing)).stdout
 t.ok("state: done" in out and "idempotency key: fails-once" in out, "job show", out)
+s.advance(3600)     # the hour passes on the test clock
+t.ok(wait_for(lambda: state(s, later) == "done", 20), "an hour later the run_at job runs", s.job(later))
 w.terminate()
 w.wait(10)
 s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")

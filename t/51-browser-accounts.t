@@ -34,7 +34,7 @@ base = "http://127.0.0.1:%d" % s.port
 
 # The script asks for what only this side can see (the SMTP double's mail)
 # one JSON line at a time and ends with its result.
-env = dict(os.environ, PX_STAFF_PW=STAFF_PW)
+env = dict(os.environ, PX_CLOCK_FILE=s.clock_file, PX_STAFF_PW=STAFF_PW)
 p = subprocess.Popen([node, os.path.join(SRC, "t", "browser", "accounts.cjs"), pw, base, out], env=env,
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
 timer = threading.Timer(150, p.kill)

@@ -50,7 +50,8 @@ if r.status != 200:
 s.sql("UPDATE customers SET email_verified_at = unixepoch() WHERE email = ?", (CUST[0],))
 s.cli("user", "add", "--role", "super_admin", "--name", "Sid Staff", STAFF[0], input=STAFF[1] + "\n")
 
-env = dict(os.environ, PX_CUST_EMAIL=CUST[0], PX_CUST_PW=CUST[1], PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1])
+env = dict(os.environ, PX_CLOCK_FILE=s.clock_file, PX_CUST_EMAIL=CUST[0], PX_CUST_PW=CUST[1],
+           PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1])
 try:
     p = subprocess.run([node, os.path.join(SRC, "t", "browser", "a11y.cjs"), pw, pw, base, out], env=env,
                        capture_output=True, text=True, timeout=240)

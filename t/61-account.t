@@ -21,7 +21,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from urllib.parse import urlencode, urlparse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, SRC, TAP, Stack, terminate, wait_for  # noqa: E402
@@ -91,13 +90,13 @@ def hotp(key, counter, digits=6, alg=hashlib.sha1):
 def totp(secret_b32, offset=0, now=None):
     sec = secret_b32.replace(" ", "").upper()
     key = base64.b32decode(sec + "=" * (-len(sec) % 8))
-    return hotp(key, int((now if now is not None else time.time()) // 30) + offset)
+    return hotp(key, int((now if now is not None else s.now()) // 30) + offset)
 
 
 def calm():
-    """Stay clear of a step boundary, so 'one step back' means what it says."""
-    while time.time() % 30 > 23:
-        time.sleep(0.25)
+    """Stay clear of a step boundary, so 'one step back' means what it
+    says: the test clock moves past a near one."""
+    s.next_step(30, 7)
 
 
 # -- a browser: cookie jar, user agent, CSRF token from the form page --
@@ -392,7 +391,7 @@ t.ok(r.status == 403 and "wrong or was already used" in r.text, "a code from two
 r = a.post("/account/2fa/enable", {"password": "wrong password x", "code": totp(secret)}, page="/account/2fa")
 t.is_(r.status, 403, "the right code with a wrong password is refused")
 before = a.session_cookie()
-enrol_step = int(time.time() // 30) - 1
+enrol_step = int(s.now() // 30) - 1
 r = a.post("/account/2fa/enable", {"password": NEW_A, "code": totp(secret, -1)}, page="/account/2fa")
 codes = re.findall(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>", r.text)
 t.ok(r.status == 200 and len(codes) == 10 and len(set(codes)) == 10,
@@ -465,7 +464,7 @@ for th in ths:
     th.join(30)
 t.ok(res.count(303) == 1 and res.count(200) == len(racers) - 1,
      "four sessions racing with one recovery code: exactly one wins", res)
-sql("UPDATE sessions SET created_at = created_at - 400 WHERE customer_id = ? AND mfa_ok = 0", (A_ID,))
+s.advance(400)       # past the five minutes a half-done sign-in may last
 pending = lambda: sql("SELECT count(*) FROM sessions WHERE customer_id = ? AND mfa_ok = 0", (A_ID,))[0][0]  # noqa: E731
 before = pending()
 r = racers[[i for i, x in enumerate(res) if x == 200][0]].get("/login/2fa")
@@ -598,9 +597,9 @@ t.ok(all(x.status == 303 and location(x) == "/account/2fa" for x in gone),
 r = qc.get("/account/2fa")
 t.ok(r.status == 200 and "requires two-factor" in r.text, "... which says why")
 qsec = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', r.text).group(1)
-r = qc.post("/account/2fa/enable", {"password": PW_A, "code": totp(qsec)}, page="/account/2fa")
+r = qc.post("/account/2fa/enable", {"password": PW_A, "code": totp(qsec, now=q.now())}, page="/account/2fa")
 t.ok(r.status == 200 and qc.get("/account").status == 200, "after enrolling, /account opens")
-r = qc.post("/account/2fa/disable", {"password": PW_A, "code": totp(qsec)}, page="/account/2fa")
+r = qc.post("/account/2fa/disable", {"password": PW_A, "code": totp(qsec, now=q.now())}, page="/account/2fa")
 t.ok(r.status == 403 and "cannot be turned off" in r.text, "... and TOTP cannot be turned off", r.status)
 q.check_sanitizers(t, "no sanitizer report from the require_customer_totp stack")
 q.stop()

@@ -56,15 +56,13 @@ def totp(secret, step):
 
 
 def now_step():
-    return int(time.time() // 30)
+    return int(s.now() // 30)
 
 
 def fresh_window(margin=10):
-    """Sleep past a step boundary that is near, so a sequence of checks
-    stays within one 30-second step."""
-    left = 30 - time.time() % 30
-    if left < margin:
-        time.sleep(left + 0.3)
+    """Move the test clock past a step boundary that is near, so a
+    sequence of checks stays within one 30-second step."""
+    s.next_step(30, margin)
 
 
 pages_checked = []
@@ -438,7 +436,7 @@ while time.time() < deadline:
         if wait > 60:
             locked = r
             break
-        time.sleep(wait + 0.2)
+        s.advance(wait)     # the test clock, past Retry-After
 t.ok(locked is not None and "Too many failed attempts" in locked.text, "repeated wrong passwords lock the account (429)")
 r = vic.password(Client())
 t.ok(r.status == 429, "while locked even the right password gets 429, before any hashing")
@@ -636,8 +634,8 @@ r = ada.c.get("/admin/audit?target=staff:%d" % dan.id)
 acts = set(re.findall(r'<td class="act"><code>([a-z0-9._]+)</code></td>', r.text))
 t.ok({"staff.disabled", "staff.enabled", "2fa.enrolled"} <= acts and "staff:%d</td>" % sam.id not in r.text,
      "filter by target", acts)
-today = time.strftime("%Y-%m-%d", time.gmtime())
-tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+today = time.strftime("%Y-%m-%d", time.gmtime(s.now()))
+tomorrow = time.strftime("%Y-%m-%d", time.gmtime(s.now() + 86400))
 r = ada.c.get("/admin/audit?from=%s&to=%s&action=2fa.reset" % (today, today))
 t.ok("2fa.reset" in r.text, "a date range that includes today finds today's rows")
 r = ada.c.get("/admin/audit?from=%s" % tomorrow)

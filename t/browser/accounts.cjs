@@ -15,7 +15,7 @@
 'use strict';
 const path = require('path');
 const readline = require('readline');
-const { launch, hotp, step, totp, sleep, calm } = require('./common.cjs');
+const { launch, hotp, step, totp, calm, fresh_step } = require('./common.cjs');
 const [pwDir, base, out] = process.argv.slice(2);
 
 const CUST = { email: 'ann@example.com', name: 'Ann', pw: 'tangerine orbit lamp 41' };
@@ -160,8 +160,7 @@ async function customer() {
   await page.fill('form[action="/login"] input[name=email]', CUST.email);
   await page.fill('form[action="/login"] input[name=password]', CUST.pw);
   await look('login-2fa', await go('form[action="/login"] button[type=submit]'));
-  let now = step();
-  if (now <= enrol) { await sleep(((enrol + 1) * 30 + 0.3) * 1000 - Date.now()); now = step(); }
+  const now = await fresh_step(enrol);
   st.login_step_fresh = now > enrol;
   await page.fill('form[action="/login/2fa"] input[name=code]', totp(secret, now));
   await look('account-2fa-signed-in', await go('form[action="/login/2fa"] button[type=submit]'));
@@ -214,8 +213,7 @@ async function staff(ctx) {
     return go('form[action="/admin/staff/invite"] button[type=submit]');
   };
   await look('admin-reauth', await invite());
-  let now = step();
-  if (now <= enrol) { await sleep(((enrol + 1) * 30 + 0.3) * 1000 - Date.now()); now = step(); }
+  const now = await fresh_step(enrol);
   await page.fill('form[action="/admin/reauth"] input[name=password]', STAFF.pw);
   await page.fill('form[action="/admin/reauth"] input[name=code]', totp(secret, now));
   await look('admin-staff-fresh', await go('form[action="/admin/reauth"] button[type=submit]'));

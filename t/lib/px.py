@@ -231,6 +231,9 @@ class Stack:
         self.conf = os.path.join(self.dir, "1000proxy.conf")
         self.log = os.path.join(self.dir, "pool.log")
         self.db = os.path.join(self.dir, "1000proxy.db")
+        # The test clock (test_clock_file, read by every process of the
+        # stack while test_routes is on): seconds added to the wall clock.
+        self.clock_file = os.path.join(self.dir, "clock")
         atexit.register(self.stop)
 
     # -- set-up --
@@ -249,6 +252,7 @@ class Stack:
             "base_url": "http://127.0.0.1:%d" % self.port,
             "log_file": self.log,
             "test_routes": "yes",
+            "test_clock_file": self.clock_file,
         }
         vals.update(self.extra)
         vals.update(more)
@@ -318,6 +322,45 @@ class Stack:
                 return False
         if not wait_for(up, 10):
             raise RuntimeError("nginx did not start: " + open(os.path.join(run, "nginx-error.log")).read())
+
+    # -- the test clock --
+    def clock_offset(self):
+        """Seconds the test clock is ahead of the wall clock.  The file is
+        the one truth, so a helper in another language (the browser
+        scripts get PX_CLOCK_FILE) may move the clock as well."""
+        try:
+            with open(self.clock_file) as f:
+                return int(f.read().strip() or "0")
+        except FileNotFoundError:
+            return 0
+
+    def now(self):
+        """The stack's business time: the wall clock plus the offset that
+        advance() wrote, as every 1000proxy process of the stack and
+        unixepoch() in sql() see it (float seconds; the program reads
+        whole seconds)."""
+        return time.time() + self.clock_offset()
+
+    def advance(self, seconds):
+        """Move the clock of every process of the stack (workers, work,
+        cron, the CLI, SQL's unixepoch()) forward by whole seconds, at
+        once and without sleeping.  Returns the new now()."""
+        off = self.clock_offset() + int(seconds)
+        tmp = self.clock_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % off)
+        os.replace(tmp, self.clock_file)     # never a half-written file
+        return self.now()
+
+    def next_step(self, period=30, margin=10):
+        """If the clock is within margin seconds of the end of its current
+        period-second step (TOTP), advance it to just past the next
+        boundary, so that checks which follow stay within one step.
+        Returns the step number now current."""
+        left = period - self.now() % period
+        if left < margin:
+            self.advance(int(left) + 1)
+        return int(self.now() // period)
 
     # -- inspection --
     def worker_pids(self):
@@ -429,6 +472,8 @@ class Stack:
         """Run one statement on the stack's database (own connection,
         committed); returns the rows."""
         c = sqlite3.connect(self.db, timeout=10)
+        # unixepoch() here is the stack's clock, as in the program (db.c).
+        c.create_function("unixepoch", 0, lambda: int(self.now()))
         try:
             rows = c.execute(q, args).fetchall()
             c.commit()
