@@ -26,8 +26,7 @@
 
 struct stmt {
 	sqlite3_stmt	*s;
-	struct db	*db;
-	enum q		 id;
+	enum q		 id;		/* names it in error messages */
 };
 
 struct db {
@@ -127,6 +126,7 @@ db_open_ready(const char *path, int64_t cache_kb, char *err, size_t errsz)
 	return d;
 }
 
+/* Finalize the statement table and the private statements. */
 static void
 finalize_all(struct db *d)
 {
@@ -486,7 +486,6 @@ db_prepare_all(struct db *d, char *err, size_t errsz)
 	finalize_all(d);
 	st = xcalloc(Q__MAX, sizeof(*st));
 	for (i = 0; i < Q__MAX; i++) {
-		st[i].db = d;
 		st[i].id = (enum q)i;
 		if (sql_text[i] == NULL ||
 		    sqlite3_prepare_v3(d->h, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -566,6 +565,7 @@ db_q(struct db *d, enum q id)
 	return st;
 }
 
+/* The index of :name in st; a name st lacks is a programming error. */
 static int
 bind_index(struct db *d, struct stmt *st, const char *name)
 {
@@ -576,6 +576,7 @@ bind_index(struct db *d, struct stmt *st, const char *name)
 	return i;
 }
 
+/* A bind that fails (out of memory, too big) is a hard error too. */
 static void
 bind_check(struct db *d, struct stmt *st, const char *name, int rc)
 {
@@ -614,6 +615,8 @@ db_bind_blob(struct db *d, struct stmt *st, const char *name, const void *p, siz
 	bind_check(d, st, name, sqlite3_bind_blob(st->s, i, p, (int)n, SQLITE_TRANSIENT));
 }
 
+/* db_step and db_step_try: try says whether a constraint violation is
+ * the caller's to handle (DB_CONSTRAINT) or a hard error. */
 static int
 step(struct db *d, struct stmt *st, int try)
 {
@@ -705,6 +708,8 @@ db_last_id(struct db *d)
 	return sqlite3_last_insert_rowid(d->h);
 }
 
+/* BEGIN, COMMIT: a failure (busy past the timeout, a deferred foreign
+ * key at COMMIT) is a hard error. */
 static void
 exec_or_fail(struct db *d, const char *sql)
 {
@@ -769,19 +774,26 @@ db_bookkeep(struct db *d, struct stmt *st)
 	return -1;
 }
 
+int64_t
+db_peek_int(struct db *d, enum q id, int64_t dflt)
+{
+	sqlite3_stmt *s;
+	int64_t	 v = dflt;
+
+	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
+		return dflt;
+	s = d->st[id].s;
+	sqlite3_reset(s);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
 int
 db_ping(struct db *d)
 {
-	sqlite3_stmt *s;
-	int	 rc;
-
-	if (d->st == NULL)
-		return -1;
-	s = d->st[Q_HEALTH_PING].s;
-	sqlite3_reset(s);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return db_peek_int(d, Q_HEALTH_PING, -1) >= 0 ? 0 : -1;
 }
 
 /* One integer from a fixed pragma query, -1 on an error. */

@@ -148,6 +148,10 @@ int	 db_bookkeep(struct db *, struct stmt *);
 /* Whether the database answers a trivial query: 0, or -1 (no fail
  * handler: /healthz answers 503 then). */
 int	 db_ping(struct db *);
+/* The first column of the first row of a statement without parameters,
+ * or dflt on no row or any error, without the fail handler: for code
+ * outside a unit of work's error path (the page cache's validator). */
+int64_t	 db_peek_int(struct db *, enum q, int64_t dflt);
 /* `check`'s integrity and foreign-key checks: how many problems, -1 on
  * an error (no fail handler). */
 int64_t	 db_integrity_problems(struct db *);
