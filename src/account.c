@@ -97,6 +97,21 @@ acct_key(struct request *r, const struct acct *a)
 	return throttle_key_account(r, a->email);
 }
 
+/* A failed re-authentication: counted on key, audited with what failed,
+ * committed; 403 with msg for the form. */
+static const char *
+reauth_refused(struct request *r, const char *key, const struct acct *a, const char *what,
+    const char *msg)
+{
+	db_begin(r->db);
+	throttle_fail(r, key);
+	req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
+	    "%s", what);
+	db_commit(r->db);
+	r->status = 403;
+	return msg;
+}
+
 const char *
 acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 {
@@ -116,25 +131,12 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 		ok = code != NULL && strlen(code) <= 64 &&
 		    (acct_totp_accept(r, a->id, code, 0) ||
 		    (allow_recovery && acct_recovery_accept(r, a->id, code)));
-		if (!ok) {
-			db_begin(r->db);
-			throttle_fail(r, key);
-			req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
-			    "%s", "second factor");
-			db_commit(r->db);
-			r->status = 403;
-			return "The authentication code is wrong or was already used.";
-		}
+		if (!ok)
+			return reauth_refused(r, key, a, "second factor",
+			    "The authentication code is wrong or was already used.");
 	}
-	if (!ok) {
-		db_begin(r->db);
-		throttle_fail(r, key);
-		req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
-		    "%s", "password");
-		db_commit(r->db);
-		r->status = 403;
-		return "Your current password is wrong.";
-	}
+	if (!ok)
+		return reauth_refused(r, key, a, "password", "Your current password is wrong.");
 	db_begin(r->db);
 	throttle_clear(r, key);
 	session_reauth(r, SESS_CUSTOMER);

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "mailq.h"
 #include "spool.h"
 #include "util.h"
 #include "valid.h"
@@ -25,7 +26,7 @@
 int
 cmd_mail_test(const struct conf *c, int argc, char **argv)
 {
-	struct json_object *o, *vars;
+	struct json_object *vars;
 	char	 err[1024], key[64], rnd[17];
 	unsigned char r[8];
 	const char *to, *ukey = NULL;
@@ -57,16 +58,11 @@ cmd_mail_test(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: %s\n", err);
 		return 1;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "to", json_object_new_string(to));
-	json_object_object_add(o, "template", json_object_new_string("emails/test"));
 	vars = json_object_new_object();
 	json_object_object_add(vars, "address", json_object_new_string(to));
-	json_object_object_add(o, "vars", vars);
 	db_begin(db);
-	id = spool_enqueue_db(db, "email", ukey, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	id = mailq_add_db(db, to, "emails/test", vars, ukey);
 	db_commit(db);
-	json_object_put(o);
 	db_close(db);
 	spool_wake(c, id, "email");
 	printf("job %" PRId64 "\n", id);

@@ -1,11 +1,12 @@
 /*
- * mailq.h: queueing an email from a request (mailq.c).
+ * mailq.h: queueing an email (mailq.c).
  */
 #ifndef PX_MAILQ_H
 #define PX_MAILQ_H
 
 #include <stdint.h>
 
+struct db;
 struct json_object;
 struct request;
 
@@ -15,6 +16,9 @@ struct request;
  * spool after COMMIT.  vars is consumed.  Returns the job id.
  */
 int64_t	mailq_add(struct request *, const char *to, const char *tmpl,
+	    struct json_object *vars, const char *idem);
+/* The same on a connection of its own (the command line, jobs). */
+int64_t	mailq_add_db(struct db *, const char *to, const char *tmpl,
 	    struct json_object *vars, const char *idem);
 
 #endif

@@ -570,7 +570,7 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 		return RUNNER_CANNOT_START;
 	}
 	/* As in the pool: under the test suite a key an email template
-	 * names and its job does not give fails the job (mail.c). */
+	 * names and its job does not give fails the job (job_email.c). */
 	views_set_strict(w.views, c->test_routes);
 	a = arena_new(16384);
 	if (dead != NULL && *dead != '\0') {
