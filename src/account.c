@@ -97,14 +97,12 @@ acct_key(struct request *r, const struct acct *a)
 	return throttle_key_account(r, a->email);
 }
 
-/* A failed re-authentication: counted on key, audited with what failed,
- * committed; 403 with msg for the form. */
+/* A failed re-authentication (counted already: signin_attempt),
+ * audited with what failed; 403 with msg for the form. */
 static const char *
-reauth_refused(struct request *r, const char *key, const struct acct *a, const char *what,
-    const char *msg)
+reauth_refused(struct request *r, const struct acct *a, const char *what, const char *msg)
 {
 	db_begin(r->db);
-	throttle_fail(r, key);
 	req_audit(r, "reauth.failed", arena_printf(r->a, "customer:%lld", (long long)a->id),
 	    "%s", what);
 	db_commit(r->db);
@@ -120,7 +118,7 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 	int64_t	 wait;
 	int	 ok = 0, v;
 
-	if ((wait = throttle_wait(r, key)) > 0)
+	if ((wait = signin_attempt(r, key, NULL)) > 0)
 		return signin_refuse(r, wait, "Too many failed attempts");
 	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX) {
 		if ((v = password_verify(&r->app->conf, pw, a->phc)) < 0)
@@ -132,13 +130,13 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 		    (acct_totp_accept(r, a->id, code, 0) ||
 		    (allow_recovery && acct_recovery_accept(r, a->id, code)));
 		if (!ok)
-			return reauth_refused(r, key, a, "second factor",
+			return reauth_refused(r, a, "second factor",
 			    "The authentication code is wrong or was already used.");
 	}
 	if (!ok)
-		return reauth_refused(r, key, a, "password", "Your current password is wrong.");
+		return reauth_refused(r, a, "password", "Your current password is wrong.");
 	db_begin(r->db);
-	throttle_clear(r, key);
+	signin_attempt_ok(r, key, NULL);
 	session_reauth(r, SESS_CUSTOMER);
 	db_commit(r->db);
 	return NULL;

@@ -259,7 +259,7 @@ admin_2fa_setup_post(struct request *r)
 		resp_redirect(r, 303, "/admin/2fa/setup");
 		return;
 	}
-	if ((wait = throttle_wait(r, tkey)) > 0) {
+	if ((wait = signin_attempt(r, tkey, NULL)) > 0) {
 		r->status = 429;
 		resp_header(r, "Retry-After", arena_printf(r->a, "%lld", (long long)wait));
 		setup_page(r, key, "Too many wrong codes. Please wait a few minutes and try again.");
@@ -269,7 +269,7 @@ admin_2fa_setup_post(struct request *r)
 	code = code_clean(r, form_get(r, "code"));
 	if (!totp_verify(key, sizeof(key), code, now_unix(), last, &step)) {
 		db_begin(r->db);
-		throttle_fail(r, tkey);
+		/* Counted already (signin_attempt). */
 		req_audit(r, "2fa.failed", staff_target(r, id), "%s", "enrolment: wrong code");
 		db_commit(r->db);
 		setup_page(r, key, "That code is not right. Check the time on your phone and type the current code.");
@@ -289,7 +289,7 @@ admin_2fa_setup_post(struct request *r)
 		return;
 	}
 	mfa_codes_replace(r, SESS_STAFF, id, codes);
-	throttle_clear(r, tkey);
+	signin_attempt_ok(r, tkey, NULL);
 	/* A privilege change: a new token, now with the second factor done. */
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "2fa.enrolled", staff_target(r, id), "TOTP and %d recovery codes", RC_COUNT);
@@ -362,15 +362,14 @@ admin_login_2fa_post(struct request *r)
 		resp_redirect(r, 303, "/admin");
 		return;
 	}
-	if ((wait = signin_wait(r, tkey, kip)) > 0) {
+	if ((wait = signin_attempt(r, tkey, kip)) > 0) {
 		factor_form(r, "pages/admin/login_2fa", "Two-factor sign-in",
 		    signin_refuse(r, wait, "Too many wrong codes"));
 		return;
 	}
 	db_begin(r->db);
 	if (!staff_second_factor(r, id, form_get(r, "code"), &how)) {
-		throttle_fail(r, tkey);
-		throttle_fail(r, kip);
+		/* Counted already (signin_attempt). */
 		req_audit(r, "login.2fa_failed", staff_target(r, id), "staff, %s%s", how,
 		    *how ? " refused" : "");
 		db_commit(r->db);
@@ -378,7 +377,7 @@ admin_login_2fa_post(struct request *r)
 		    "That code is not right, or it was used already.");
 		return;
 	}
-	throttle_clear(r, tkey);
+	signin_attempt_ok(r, tkey, kip);
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "login", staff_target(r, id), "staff, %s", how);
 	db_commit(r->db);
@@ -418,7 +417,7 @@ admin_reauth_post(struct request *r)
 
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+	if ((wait = signin_attempt(r, kacct, kip)) > 0) {
 		factor_form(r, "pages/admin/reauth", "Confirm it is you",
 		    signin_refuse(r, wait, "Too many failed attempts"));
 		return;
@@ -434,8 +433,7 @@ admin_reauth_post(struct request *r)
 	if (v)
 		ok = staff_second_factor(r, p->user_id, form_get(r, "code"), &how);
 	if (!ok) {
-		throttle_fail(r, kacct);
-		throttle_fail(r, kip);
+		/* Counted already (signin_attempt). */
 		req_audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
 		    v ? "wrong second factor" : "wrong password");
 		db_commit(r->db);
@@ -443,7 +441,7 @@ admin_reauth_post(struct request *r)
 		    "The password or the code is wrong.");
 		return;
 	}
-	throttle_clear(r, kacct);
+	signin_attempt_ok(r, kacct, kip);
 	session_reauth(r, SESS_STAFF);
 	req_audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
 	db_commit(r->db);

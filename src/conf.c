@@ -56,7 +56,7 @@ static const struct cdef defs[] = {
 	S(smtp_url, "", "smtp://host:587/ehlo-name (STARTTLS) or smtps://host:465/ehlo-name; empty: mail is not sent"),
 	S(smtp_user, "", "SMTP AUTH user name"),
 	S(smtp_password, "", "SMTP AUTH password"),
-	S(smtp_from, "noreply@localhost", "envelope and header From address"),
+	S(smtp_from, "noreply@localhost.localdomain", "envelope and header From address"),
 	S(smtp_ca_file, "", "CA bundle to verify the SMTP server with; empty: the system's"),
 	I(smtp_timeout, "60", 1, 600, "seconds one SMTP delivery may take"),
 	I(work_poll_ms, "1000", 10, 60000, "how often the work daemon rescans the spool, ms"),

@@ -270,14 +270,12 @@ create_input(struct request *r, enum sess_kind k, const char **scopes, int64_t *
 	return NULL;
 }
 
-/* A failed re-authentication: counted like a failed sign-in, audited. */
+/* A failed re-authentication (counted already: signin_attempt),
+ * audited. */
 static void
-fail_reauth(struct request *r, enum sess_kind k, const char *kacct, const char *kip,
-    const char *what)
+fail_reauth(struct request *r, enum sess_kind k, const char *what)
 {
 	db_begin(r->db);
-	throttle_fail(r, kacct);
-	throttle_fail(r, kip);
 	req_audit(r, "token.reauth_failed", arena_printf(r->a, "%s:%lld", kinds[k].target,
 	    (long long)r->principal[k]->user_id), "%s", what);
 	db_commit(r->db);
@@ -300,7 +298,7 @@ reauth(struct request *r, enum sess_kind k)
 
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+	if ((wait = signin_attempt(r, kacct, kip)) > 0) {
 		tokens_page(r, k, signin_refuse(r, wait, "Too many wrong passwords"));
 		return 0;
 	}
@@ -317,14 +315,17 @@ reauth(struct request *r, enum sess_kind k)
 		if (!p->totp_enrolled || (code != NULL && strlen(code) <= 64 &&
 		    (mfa_totp_accept(r, k, p->user_id, code, 0) ||
 		    mfa_recovery_accept(r, k, p->user_id, code)))) {
+			db_begin(r->db);
+			signin_attempt_ok(r, kacct, kip);
 			session_reauth(r, k);
+			db_commit(r->db);
 			return 1;
 		}
-		fail_reauth(r, k, kacct, kip, "second factor");
+		fail_reauth(r, k, "second factor");
 		tokens_page(r, k, "The authentication code was wrong or already used, so no token was made.");
 		return 0;
 	}
-	fail_reauth(r, k, kacct, kip, "password");
+	fail_reauth(r, k, "password");
 	tokens_page(r, k, "Your current password was wrong, so no token was made.");
 	return 0;
 }
@@ -362,7 +363,6 @@ tokens_create(struct request *r, enum sess_kind k)
 	if (!reauth(r, k))
 		return;
 	db_begin(r->db);
-	throttle_clear(r, throttle_key_account(r, p->email));
 	st = db_q(r->db, Q_API_TOKEN_COUNT_LIVE);
 	bind_owner(r, st, k);
 	db_bind_int(r->db, st, ":now", now);

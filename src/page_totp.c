@@ -319,7 +319,7 @@ page_login_2fa_post(struct request *r)
 	cid = p->user_id;
 	kacct = throttle_key_account(r, p->email);
 	kip = throttle_key_ip(r);
-	if ((wait = signin_wait(r, kacct, kip)) > 0) {
+	if ((wait = signin_attempt(r, kacct, kip)) > 0) {
 		login_2fa_show(r, signin_refuse(r, wait, "Too many failed attempts"));
 		return;
 	}
@@ -331,15 +331,14 @@ page_login_2fa_post(struct request *r)
 	}
 	db_begin(r->db);
 	if (how == NULL) {
-		throttle_fail(r, kacct);
-		throttle_fail(r, kip);
+		/* Counted already (signin_attempt). */
 		req_audit(r, "login.2fa_failed", arena_printf(r->a, "customer:%lld", (long long)cid),
 		    "%s", "customer");
 		db_commit(r->db);
 		login_2fa_show(r, "That code is wrong or was already used.");
 		return;
 	}
-	throttle_clear(r, kacct);
+	signin_attempt_ok(r, kacct, kip);
 	session_start(r, SESS_CUSTOMER, cid, 1);
 	req_audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
 	db_commit(r->db);

@@ -43,6 +43,33 @@ signin_wait(struct request *r, const char *key1, const char *key2)
 	return w2 > w1 ? w2 : w1;
 }
 
+int64_t
+signin_attempt(struct request *r, const char *kacct, const char *kip)
+{
+	int64_t	 wait;
+
+	/* As in signin_password: the check and the count are one write
+	 * transaction, so parallel wrong guesses cannot all pass the check
+	 * before any of them is counted. */
+	db_begin(r->db);
+	wait = kip != NULL ? signin_wait(r, kacct, kip) : throttle_wait(r, kacct);
+	if (wait == 0) {
+		throttle_fail(r, kacct);
+		if (kip != NULL)
+			throttle_fail(r, kip);
+	}
+	db_commit(r->db);
+	return wait;
+}
+
+void
+signin_attempt_ok(struct request *r, const char *kacct, const char *kip)
+{
+	throttle_clear(r, kacct);
+	if (kip != NULL)
+		throttle_undo(r, kip);
+}
+
 const char *
 signin_refuse(struct request *r, int64_t wait, const char *what)
 {

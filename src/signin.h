@@ -53,6 +53,18 @@ int	signin_check(struct request *, const char *pw, const char *phc);
  */
 int64_t	signin_wait(struct request *, const char *key1, const char *key2);
 /*
+ * An attempt at a password or a code typed again (re-authentication, a
+ * second factor), counted before any hashing or code check: in one
+ * write transaction, the longer wait of kacct and kip (kip may be NULL);
+ * when neither must wait, a failure is counted on both up front.
+ * Returns the wait (0: go on; the attempt is counted).  Call it outside
+ * a transaction; on success take the count back with
+ * signin_attempt_ok() inside the transaction that records it.
+ */
+int64_t	signin_attempt(struct request *, const char *kacct, const char *kip);
+/* The attempt succeeded: kacct cleared, the one count on kip undone. */
+void	signin_attempt_ok(struct request *, const char *kacct, const char *kip);
+/*
  * Refuse a throttled attempt: status 429 and Retry-After: wait.
  * Returns "<what>. Please wait N second(s) and try again." for the
  * form (arena).

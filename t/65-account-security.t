@@ -271,6 +271,33 @@ row = s.sql("SELECT failures, locked_until > unixepoch() FROM login_throttle WHE
 t.ok(row and row[0][0] >= 10 and row[0][1] == 1, "every guess was counted and the account is locked", row)
 _, r = login("lock@example.com")
 t.is_(r.status, 429, "and the right password waits too")
+
+# ---- 8. ... nor at re-authentication (signin_attempt, shared) ----
+register("again@example.com", "Again")
+racers = [login("again@example.com")[0] for _ in range(N)]
+tokens = [csrf_of(b.get("/account/password").text) for b in racers]
+gate = threading.Barrier(N)
+res = [0] * N
+
+
+def reauth_guess(i):
+    gate.wait()
+    res[i] = racers[i].post("/account/password", {"password": "wrong guess number %d" % i,
+                                                  "new_password": NEW, "csrf": tokens[i]}).status
+
+
+ths = [threading.Thread(target=reauth_guess, args=(i,)) for i in range(N)]
+for th in ths:
+    th.start()
+for th in ths:
+    th.join(60)
+hashed = res.count(403)
+t.ok(all(tokens) and hashed <= 6 and res.count(429) == N - hashed,
+     "%d parallel wrong passwords at a password change: at most 5 free tries and the one that set "
+     "the delay were hashed" % N, res)
+row = s.sql("SELECT failures, locked_until > unixepoch() FROM login_throttle WHERE key = 'acct:again@example.com'")
+t.ok(row and row[0][0] == hashed and row[0][1] == 1,
+     "every hashed guess was counted before its hash and the account is locked", (row, hashed))
 s.check_sanitizers(t)
 s.stop()
 t.done()
