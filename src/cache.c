@@ -177,13 +177,16 @@ anonymous_get(const struct request *r)
 	return 1;
 }
 
-/* Rule 3: the catalog version.  The statement runs in its own read
- * transaction, so it sees every commit, this connection's and others';
- * a database error ends the request (db.h). */
+/* Rule 3: the catalog version, or -1 on an error (then nothing is
+ * cached).  The statement runs in its own read transaction, so it sees
+ * every commit, this connection's and others'.  db_peek_int, not
+ * db_one_int: cache_lookup runs before the dispatcher's error path is
+ * set up and cache_store after the request's fail handler is gone, so
+ * a database error here must not end the worker. */
 static int64_t
 catalog_version(struct request *r)
 {
-	return db_one_int(r->db, db_q(r->db, Q_CATALOG_VERSION), -1);
+	return db_peek_int(r->db, Q_CATALOG_VERSION, -1);
 }
 
 int

@@ -9,27 +9,13 @@
 #include <string.h>
 
 #include "curl_lib.h"
+#include "util.h"
 
 /* The soname of Debian's libcurl4-openssl-dev (and of every libcurl 7.x/8.x). */
 #define CURL_SONAME "libcurl.so.4"
 
 static struct curl_lib lib;
 static int loaded;
-
-/* dlsym returns void *; ISO C has no conversion to function pointers,
- * POSIX guarantees this one works. */
-static int
-sym(void *h, const char *name, void *slot, char *err, size_t errsz)
-{
-	void	*p = dlsym(h, name);
-
-	if (p == NULL) {
-		snprintf(err, errsz, "%s: no symbol %s", CURL_SONAME, name);
-		return -1;
-	}
-	memcpy(slot, &p, sizeof(p));
-	return 0;
-}
 
 const struct curl_lib *
 curl_lib(char *err, size_t errsz)
@@ -50,16 +36,16 @@ curl_lib(char *err, size_t errsz)
 		snprintf(err, errsz, "cannot load %s (install libcurl4): %s", CURL_SONAME, dlerror());
 		return NULL;
 	}
-	if (sym(h, "curl_global_init", &lib.global_init, err, errsz) ||
-	    sym(h, "curl_global_cleanup", &lib.global_cleanup, err, errsz) ||
-	    sym(h, "curl_easy_init", &lib.easy_init, err, errsz) ||
-	    sym(h, "curl_easy_setopt", &lib.easy_setopt, err, errsz) ||
-	    sym(h, "curl_easy_perform", &lib.easy_perform, err, errsz) ||
-	    sym(h, "curl_easy_getinfo", &lib.easy_getinfo, err, errsz) ||
-	    sym(h, "curl_easy_cleanup", &lib.easy_cleanup, err, errsz) ||
-	    sym(h, "curl_easy_strerror", &lib.easy_strerror, err, errsz) ||
-	    sym(h, "curl_slist_append", &lib.slist_append, err, errsz) ||
-	    sym(h, "curl_slist_free_all", &lib.slist_free_all, err, errsz)) {
+	if (dl_bind(h, CURL_SONAME, "curl_global_init", &lib.global_init, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_global_cleanup", &lib.global_cleanup, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_init", &lib.easy_init, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_setopt", &lib.easy_setopt, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_perform", &lib.easy_perform, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_getinfo", &lib.easy_getinfo, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_cleanup", &lib.easy_cleanup, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_easy_strerror", &lib.easy_strerror, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_slist_append", &lib.slist_append, err, errsz) ||
+	    dl_bind(h, CURL_SONAME, "curl_slist_free_all", &lib.slist_free_all, err, errsz)) {
 		dlclose(h);
 		return NULL;
 	}

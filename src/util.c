@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -672,4 +673,23 @@ file_read(const char *path)
 	if (b.p == NULL)
 		buf_puts(&b, "");
 	return b.p;
+}
+
+/*
+ * One symbol of a library loaded with dlopen, into a function pointer
+ * (or, for a variable, a data pointer) at slot.  dlsym returns void *;
+ * ISO C has no conversion to function pointers, POSIX guarantees this
+ * copy works.  -1 with err naming lib and symbol.
+ */
+int
+dl_bind(void *h, const char *lib, const char *name, void *slot, char *err, size_t errsz)
+{
+	void	*p = dlsym(h, name);
+
+	if (p == NULL) {
+		snprintf(err, errsz, "%s: no symbol %s", lib, name);
+		return -1;
+	}
+	memcpy(slot, &p, sizeof(p));
+	return 0;
 }

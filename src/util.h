@@ -117,4 +117,7 @@ void	buf_money(struct buf *, int64_t minor, const char *currency);
 /* Bytes as "1.5 GB"; 0 means "Unlimited". */
 void	buf_bytes(struct buf *, int64_t bytes);
 
+/* A symbol of a dlopen(3)ed library into slot; -1 with err set. */
+int	dl_bind(void *h, const char *lib, const char *name, void *slot, char *err, size_t errsz);
+
 #endif

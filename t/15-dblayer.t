@@ -156,6 +156,16 @@ t.is_(s.sql("SELECT last_seen_at FROM sessions WHERE customer_id = ?", (cid,))[0
       "the touch was skipped, not half-done")
 t.ok(wait_for(lambda: any("bookkeeping write skipped" in str(l) for l in s.log_lines()), 5),
      "the skipped touch is logged")
+
+# The page cache's validator is read outside a request's error path
+# (before dispatch, after the response is made): a database error there
+# serves the page uncached and never ends the worker.
+pids = sorted(s.worker_pids())
+s.sql("DROP TABLE catalog_version")
+r = s.get("/")
+t.ok(r.status == 200 and r.header("x-cache") != "hit",
+     "with the page cache's validator failing, an anonymous page still answers 200", r.status)
+t.is_(sorted(s.worker_pids()), pids, "... and no worker died")
 s.stop()
 
 # -- 2b. a job attempt's transaction ----------------------------------------
