@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "http.h"
+#include "money.h"
 #include "parse_probe.h"
 #include "qr.h"
 #include "route.h"
@@ -100,14 +101,87 @@ t_escape(void)
 	buf_json_str(&b, "q\"\\\n</script>");
 	is_str(b.p, "\"q\\\"\\\\\\n\\u003c/script\\u003e\"", "json string escaping");
 	buf_reset(&b);
-	buf_money(&b, 123456, "USD");
-	is_str(b.p, "$1234.56", "money: minor units, no floating point");
-	buf_reset(&b);
-	buf_money(&b, -5, "EUR");
-	is_str(b.p, "-\xe2\x82\xac" "0.05", "money: negative and small");
-	buf_reset(&b);
 	buf_bytes(&b, 50LL * 1024 * 1024 * 1024);
 	is_str(b.p, "50 GB", "bytes");
+	buf_free(&b);
+}
+
+/* money.c: minor units per ISO 4217, formatting and parsing, integers only. */
+static void
+t_money(void)
+{
+	static const struct {
+		const char *in, *cur;
+		enum money_err err;
+		int64_t want;
+	} cases[] = {
+		{ "12.50", "USD", MONEY_OK, 1250 }, { "12", "USD", MONEY_OK, 1200 },
+		{ "0.5", "USD", MONEY_OK, 50 }, { "0", "USD", MONEY_OK, 0 },
+		{ "007.05", "EUR", MONEY_OK, 705 }, { "1250", "JPY", MONEY_OK, 1250 },
+		{ "12.5", "JPY", MONEY_DECIMALS, 0 }, { "12.0", "JPY", MONEY_DECIMALS, 0 },
+		{ "1.234", "KWD", MONEY_OK, 1234 }, { "1.2345", "KWD", MONEY_DECIMALS, 0 },
+		{ "3.1", "BHD", MONEY_OK, 3100 }, { "12.505", "USD", MONEY_DECIMALS, 0 },
+		{ "", "USD", MONEY_EMPTY, 0 }, { "-1", "USD", MONEY_SYNTAX, 0 },
+		{ "+1", "USD", MONEY_SYNTAX, 0 }, { " 1", "USD", MONEY_SYNTAX, 0 },
+		{ "1 ", "USD", MONEY_SYNTAX, 0 }, { "1e3", "USD", MONEY_SYNTAX, 0 },
+		{ "1E3", "USD", MONEY_SYNTAX, 0 }, { "1,000", "USD", MONEY_SYNTAX, 0 },
+		{ ".5", "USD", MONEY_SYNTAX, 0 }, { "5.", "USD", MONEY_SYNTAX, 0 },
+		{ "1.2.3", "USD", MONEY_SYNTAX, 0 }, { "0x10", "USD", MONEY_SYNTAX, 0 },
+		{ "inf", "USD", MONEY_SYNTAX, 0 }, { "NaN", "USD", MONEY_SYNTAX, 0 },
+		{ "\xd9\xa1", "USD", MONEY_SYNTAX, 0 },	/* an Arabic-Indic one */
+		{ "10000000000000.00", "USD", MONEY_OK, INT64_C(1000000000000000) },
+		{ "10000000000000.01", "USD", MONEY_RANGE, 0 },
+		{ "1000000000000001", "JPY", MONEY_RANGE, 0 },
+		{ "99999999999999999999999999", "USD", MONEY_RANGE, 0 },
+		{ "9223372036854775807", "JPY", MONEY_RANGE, 0 },
+		{ "1", "XYZ", MONEY_CURRENCY, 0 }, { "1", "usd", MONEY_CURRENCY, 0 },
+	};
+	struct buf b;
+	char	 what[160];
+	int64_t	 v;
+	size_t	 i;
+	enum money_err e;
+
+	ok(money_exponent("USD") == 2 && money_exponent("EUR") == 2 && money_exponent("JPY") == 0 &&
+	    money_exponent("KWD") == 3 && money_exponent("BHD") == 3 && money_exponent("OMR") == 3 &&
+	    money_exponent("JOD") == 3 && money_exponent("TND") == 3 && money_exponent("XYZ") == -1 &&
+	    money_exponent(NULL) == -1, "money: ISO 4217 minor units (JPY 0, KWD/BHD/OMR/JOD/TND 3, USD 2)");
+	ok(money_known("EUR") && !money_known("EU") && !money_known("EURO"), "money: known codes only");
+	for (i = 0; i < NELEM(cases); i++) {
+		v = -7;
+		e = money_parse(cases[i].in, cases[i].cur, &v);
+		if (cases[i].err == MONEY_OK)
+			snprintf(what, sizeof(what), "money: \"%s\" %s is %" PRId64, cases[i].in,
+			    cases[i].cur, cases[i].want);
+		else
+			snprintf(what, sizeof(what), "money: \"%s\" %s refused (error %d)", cases[i].in,
+			    cases[i].cur, (int)cases[i].err);
+		ok(e == cases[i].err && (e != MONEY_OK ? v == -7 : v == cases[i].want), what);
+	}
+	buf_init(&b);
+	money_format(&b, 123456, "USD");
+	is_str(b.p, "$1234.56", "money: USD with a symbol and two decimals");
+	buf_reset(&b);
+	money_format(&b, -5, "EUR");
+	is_str(b.p, "-\xe2\x82\xac" "0.05", "money: negative and small");
+	buf_reset(&b);
+	money_format(&b, 1250, "JPY");
+	is_str(b.p, "\xc2\xa5" "1250", "money: JPY has no decimals");
+	buf_reset(&b);
+	money_format(&b, 12500, "KWD");
+	is_str(b.p, "12.500 KWD", "money: KWD has three, and its code");
+	buf_reset(&b);
+	money_format(&b, 7, "TND");
+	is_str(b.p, "0.007 TND", "money: three decimals, small");
+	buf_reset(&b);
+	money_format(&b, 100, "CAD");
+	is_str(b.p, "1.00 CAD", "money: no \"$\" for another dollar");
+	buf_reset(&b);
+	money_format(&b, INT64_MIN, "USD");
+	is_str(b.p, "-$92233720368547758.08", "money: INT64_MIN formats without overflow");
+	buf_reset(&b);
+	money_format(&b, 1050, "XYZ");
+	is_str(b.p, "10.50 XYZ", "money: an unknown code prints two decimals and the code");
 	buf_free(&b);
 }
 
@@ -1004,6 +1078,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	(void)argv;
 	t_arena();
 	t_escape();
+	t_money();
 	t_utf8();
 	t_parsers();
 	t_router();
