@@ -204,7 +204,10 @@ CREATE INDEX referrals_referrer ON referrals(referrer_id);
 -- A commission per paid order of a referred customer: 'pending' until
 -- available_at (the hold, the refund window); then 'available', with the
 -- 'commission' ledger row that credits the referrer (wallet_tx_id); or
--- 'reversed' when the order is refunded within the hold (no ledger row).
+-- 'reversed' when the order is refunded within the hold (no ledger row:
+-- a pending commission never reached the wallet).  A reversed row may
+-- keep a wallet_tx_id, should a later rule reverse an available one
+-- (with a 'reversal' ledger row of its own).
 CREATE TABLE referral_commissions (
 	id		INTEGER PRIMARY KEY,
 	referral_id	INTEGER NOT NULL REFERENCES referrals(id),
@@ -216,7 +219,8 @@ CREATE TABLE referral_commissions (
 	wallet_tx_id	INTEGER UNIQUE REFERENCES wallet_transactions(id),
 	created_at	INTEGER NOT NULL DEFAULT (unixepoch()),
 	settled_at	INTEGER,
-	CHECK ((state = 'available') = (wallet_tx_id IS NOT NULL))
+	CHECK (state <> 'available' OR wallet_tx_id IS NOT NULL),
+	CHECK (state <> 'pending' OR wallet_tx_id IS NULL)
 ) STRICT;
 CREATE INDEX referral_commissions_referral ON referral_commissions(referral_id);
 CREATE INDEX referral_commissions_due ON referral_commissions(state, available_at);

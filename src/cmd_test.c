@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "http.h"
 #include "money.h"
+#include "order.h"
 #include "parse_probe.h"
 #include "qr.h"
 #include "route.h"
@@ -182,6 +183,43 @@ t_money(void)
 	buf_reset(&b);
 	money_format(&b, 1050, "XYZ");
 	is_str(b.p, "10.50 XYZ", "money: an unknown code prints two decimals and the code");
+	buf_free(&b);
+}
+
+/*
+ * order.c's state machine: forward only.  Every state has a rank, and
+ * every allowed move goes to a higher one, so no sequence of moves can
+ * come back; the final states allow nothing; and the table is the one
+ * the man page prints (1000proxy(8), MONEY).
+ */
+static void
+t_order_machine(void)
+{
+	static const int rank[ORDER__MAX] = {
+		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_ACTIVE] = 3,
+		[ORDER_FAILED] = 3, [ORDER_COMPLETED] = 4, [ORDER_CANCELLED] = 4, [ORDER_REFUNDED] = 5,
+	};
+	static const char *const want =
+	    "pending>paid pending>cancelled paid>provisioning paid>active paid>failed paid>refunded "
+	    "provisioning>active provisioning>failed provisioning>refunded active>completed "
+	    "active>refunded failed>refunded ";
+	struct buf b;
+	int	 f, to, forward = 1;
+
+	buf_init(&b);
+	for (f = 0; f < ORDER__MAX; f++)
+		for (to = 0; to < ORDER__MAX; to++)
+			if (order_can_transition((enum order_state)f, (enum order_state)to)) {
+				buf_printf(&b, "%s>%s ", order_state_name[f], order_state_name[to]);
+				if (rank[to] <= rank[f])
+					forward = 0;
+			}
+	is_str(b.p, want, "order: the allowed moves");
+	ok(forward, "order: every allowed move goes forward (no way back to an earlier state)");
+	ok(!order_can_transition(ORDER_PAID, ORDER_PAID) && !order_can_transition((enum order_state)-1, ORDER_PAID) &&
+	    !order_can_transition(ORDER_PENDING, ORDER__MAX), "order: no move to itself or out of range");
+	ok(order_state_parse("refunded") == ORDER_REFUNDED && order_state_parse("Paid") == -1 &&
+	    order_state_parse(NULL) == -1, "order: state names");
 	buf_free(&b);
 }
 
@@ -1079,6 +1117,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_arena();
 	t_escape();
 	t_money();
+	t_order_machine();
 	t_utf8();
 	t_parsers();
 	t_router();

@@ -10,6 +10,7 @@
  * its jobs) is written.  Nothing here begins, commits or rolls back; a
  * call outside a transaction is a programming error (a hard error).
  * Database errors follow db.h's contract: they end the unit of work.
+ * The audit row is the caller's too: it knows who acted and why.
  */
 #ifndef PX_WALLET_H
 #define PX_WALLET_H
