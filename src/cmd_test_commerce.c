@@ -20,6 +20,8 @@
  *   invoice ORDER [commit|rollback] [GATE]
  *        issue the order's invoice; prints the number, then commits or
  *        rolls back (a rolled-back number must come back)
+ *   receipt PAYMENT
+ *        issue a top-up payment's receipt; prints the number
  *
  * GATE: a file to wait for (up to 10 s) after opening the database and
  * before the transaction, so that many processes really race.
@@ -160,6 +162,21 @@ t_invoice(struct db *db, int argc, char **argv)
 	return 0;
 }
 
+static int
+t_receipt(struct db *db, int argc, char **argv)
+{
+	const char *num;
+	int64_t	 payment;
+
+	if (argc != 3 || parse_i64(argv[2], &payment) != 0)
+		return 2;
+	db_begin(db);
+	invoice_issue_receipt(db, payment, &num);
+	db_commit(db);
+	printf("%s\n", num);
+	return 0;
+}
+
 int
 cmd_test_commerce(const struct conf *c, int argc, char **argv)
 {
@@ -168,7 +185,7 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 		int (*fn)(struct db *, int, char **);
 	} verbs[] = {
 		{ "wallet", t_wallet }, { "balance", t_balance }, { "order-new", t_order_new },
-		{ "order-move", t_order_move }, { "invoice", t_invoice },
+		{ "order-move", t_order_move }, { "invoice", t_invoice }, { "receipt", t_receipt },
 	};
 	struct arena *a;
 	struct db *db;
@@ -198,6 +215,6 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 	if (rc != 2)
 		return rc;
 usage:
-	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice ...\n");
+	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice|receipt ...\n");
 	return 2;
 }

@@ -8,6 +8,7 @@
  * seller.name, seller.address, seller.tax_id) and the customer's
  * (billing name, or the name; billing address; tax id) are copied into
  * the invoice when it is issued, with the order's lines and totals.
+ * Top-ups get receipts from the same sequence.
  *
  * The caller owns the transaction (db_begin), as with wallet.h.
  */
@@ -26,6 +27,14 @@ struct db;
  * transaction, or a year past 999,999 invoices: a hard error.
  */
 int64_t	invoice_issue(struct db *, int64_t order, const char **number);
+
+/*
+ * The receipt of a top-up: an invoice row for a payment (purpose
+ * 'topup', state 'succeeded'), numbered in the same sequence, its
+ * amount as the one line and no tax.  Otherwise as invoice_issue; a
+ * payment that is not a succeeded top-up is a hard error.
+ */
+int64_t	invoice_issue_receipt(struct db *, int64_t payment, const char **number);
 
 /* The year (UTC) of a unix time: the invoice numbering's year. */
 int	invoice_year(int64_t t);

@@ -382,6 +382,20 @@ const char *const sql_text[Q__MAX] = {
 	    "o.subtotal_minor, o.discount_minor, o.tax_minor, o.total_minor, o.tax_rate_bp, o.currency, "
 	    "CASE WHEN o.paid_at IS NULL THEN 'open' ELSE 'paid' END, :now, o.paid_at "
 	    "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = :order RETURNING id",
+	/* A top-up's receipt: the same numbers, the payment's amount as its
+	 * one line, no tax (stored value is taxed when it is spent). */
+	[Q_INVOICE_OF_PAYMENT] = "SELECT id, number FROM invoices WHERE payment_id = :payment",
+	[Q_INVOICE_INSERT_PAYMENT] = "INSERT INTO invoices (number, payment_id, customer_id, seller_name, "
+	    "seller_address, seller_tax_id, customer_name, customer_address, customer_tax_id, "
+	    "subtotal_minor, total_minor, currency, state, issued_at, paid_at) SELECT :number, p.id, "
+	    "p.customer_id, "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.name'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.address'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.tax_id'), ''), "
+	    "CASE WHEN c.billing_name <> '' THEN c.billing_name ELSE c.name END, c.billing_address, c.tax_id, "
+	    "p.amount_minor, p.amount_minor, p.currency, 'paid', :now, p.updated_at "
+	    "FROM payments p JOIN customers c ON c.id = p.customer_id WHERE p.id = :payment "
+	    "AND p.purpose = 'topup' AND p.state = 'succeeded' RETURNING id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -528,6 +542,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_NEXT_NUMBER] = "INVOICE_NEXT_NUMBER",
 	[Q_INVOICE_OF_ORDER] = "INVOICE_OF_ORDER",
 	[Q_INVOICE_INSERT_ORDER] = "INVOICE_INSERT_ORDER",
+	[Q_INVOICE_OF_PAYMENT] = "INVOICE_OF_PAYMENT",
+	[Q_INVOICE_INSERT_PAYMENT] = "INVOICE_INSERT_PAYMENT",
 };
 
 /*

@@ -12,7 +12,7 @@ jobs will run them.
 - Invoice numbers are gapless per year under concurrent issuing, with a
   rolled-back issue in between, and start again at 000001 when the test
   clock crosses into the next year; the seller's and customer's details
-  are copied in at issue.
+  are copied in at issue; a top-up's receipt takes the next number.
 - Migration 009 over a version-8 database keeps every row."""
 import calendar
 import glob
@@ -218,11 +218,23 @@ t.is_(nums, ["%d-%06d" % (year, k) for k in range(2, 12)],
 p = tc("invoice", orders[0])
 t.is_(p.stdout.strip(), "%d-000001" % year, "an order's invoice issued again is the same one")
 c = sqlite3.connect(db, isolation_level=None)
+pay = [c.execute("INSERT INTO payments (customer_id, gateway, purpose, amount_minor, currency, state, "
+                 "idempotency_key) VALUES (1, 'stripe', ?, 2500, 'USD', ?, ?)", (purpose, state, "pay-%s" % state)
+                 ).lastrowid for purpose, state in (("topup", "succeeded"), ("topup", "pending"))]
+c.close()
+p = tc("receipt", pay[0])
+t.is_((p.returncode, p.stdout.strip()), (0, "%d-000012" % year), "a top-up's receipt takes the next number")
+t.is_(q("SELECT customer_name, subtotal_minor, tax_minor, total_minor, state FROM invoices WHERE payment_id = ?",
+        pay[0]), [("Customer 1", 2500, 0, 2500, "paid")], "with the customer's details and the amount")
+p = tc("receipt", pay[1])
+t.ok(p.returncode == 1 and "no succeeded top-up payment" in p.stderr,
+     "a payment that has not succeeded gets no receipt", p.stderr)
+c = sqlite3.connect(db, isolation_level=None)
 c.execute("UPDATE settings SET value = 'New Name AG' WHERE key = 'seller.name'")
 c.close()
 t.is_(q("SELECT DISTINCT seller_name FROM invoices"), [("Proxy Seller GmbH",)],
       "a later settings change does not rewrite issued invoices")
-t.is_(q("SELECT year, last FROM invoice_counters"), [(year, 11)], "the counter row says 11")
+t.is_(q("SELECT year, last FROM invoice_counters"), [(year, 12)], "the counter row says 12: the refused receipt took none")
 set_clock(calendar.timegm((year + 1, 1, 1, 0, 1, 0)))
 p = tc("invoice", orders[11])
 t.is_(p.stdout.strip(), "%d-000001" % (year + 1), "across the year boundary (test clock) numbering starts again")
