@@ -159,6 +159,17 @@ t_money(void)
 			    cases[i].cur, (int)cases[i].err);
 		ok(e == cases[i].err && (e != MONEY_OK ? v == -7 : v == cases[i].want), what);
 	}
+	ok(money_tax(1000, 2000, 0) == 200 && money_tax(1000, 2000, 1) == 167 && money_tax(1200, 2000, 1) == 200,
+	    "money: tax 20 % on 10.00 net is 2.00; inside 10.00 gross it is 1.67, inside 12.00 it is 2.00");
+	ok(money_tax(5, 1000, 0) == 1 && money_tax(4, 1000, 0) == 0 && money_tax(1, 5000, 0) == 1,
+	    "money: tax rounds half up to the minor unit (0.5 -> 1, 0.4 -> 0)");
+	ok(money_tax(999, 0, 0) == 0 && money_tax(999, 0, 1) == 0 && money_tax(0, 2000, 1) == 0,
+	    "money: no rate or no amount, no tax");
+	ok(money_tax(MONEY_MAX, 10000, 0) == MONEY_MAX && money_tax(MONEY_MAX, 10000, 1) == MONEY_MAX / 2 &&
+	    money_tax(MONEY_MAX, 1900, 1) == MONEY_MAX - INT64_C(840336134453782),
+	    "money: the largest amount at the largest rate does not overflow");
+	ok(money_tax(-1, 2000, 0) == -1 && money_tax(MONEY_MAX + 1, 2000, 0) == -1 &&
+	    money_tax(100, 10001, 0) == -1 && money_tax(100, -1, 1) == -1, "money: tax arguments out of range refused");
 	buf_init(&b);
 	money_format(&b, 123456, "USD");
 	is_str(b.p, "$1234.56", "money: USD with a symbol and two decimals");

@@ -135,3 +135,19 @@ money_parse(const char *s, const char *currency, int64_t *out)
 	*out = v;
 	return MONEY_OK;
 }
+
+int64_t
+money_tax(int64_t amount, int rate_bp, int inclusive)
+{
+	uint64_t a, net;
+
+	if (amount < 0 || amount > MONEY_MAX || rate_bp < 0 || rate_bp > 10000)
+		return -1;
+	a = (uint64_t)amount;
+	if (!inclusive)
+		return (int64_t)((a * (uint64_t)rate_bp + 5000) / 10000);
+	/* net = a * 10000 / (10000 + rate), rounded half up; the tax is
+	 * what is left, so net + tax is exactly the price. */
+	net = (a * 10000 + (uint64_t)(10000 + rate_bp) / 2) / (uint64_t)(10000 + rate_bp);
+	return (int64_t)(a - net);
+}

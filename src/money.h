@@ -56,4 +56,20 @@ extern const char *const money_err_text[MONEY__MAX];
  */
 enum money_err money_parse(const char *s, const char *currency, int64_t *out);
 
+/*
+ * The tax on an amount at rate_bp basis points (2000: 20 %; 0..10000),
+ * rounded half up to the minor unit.  inclusive 0: amount is net, the
+ * tax is added on top (total = amount + tax).  inclusive 1: amount is
+ * the gross price that already holds the tax (tax = amount - net, net =
+ * amount / (1 + rate)).  An order keeps subtotal - discount + tax =
+ * total either way: with exclusive prices the lines and the discount
+ * are net and the tax is added; with inclusive prices the checkout takes
+ * the tax out of what is paid (gross lines less the discount) and
+ * stores the subtotal net of it (gross lines - tax), so the total is
+ * what the customer saw.  amount 0..MONEY_MAX; -1 for an argument out
+ * of range.  Integer arithmetic (unsigned 64-bit: MONEY_MAX * 10000
+ * fits), no floating point.
+ */
+int64_t	money_tax(int64_t amount, int rate_bp, int inclusive);
+
 #endif
