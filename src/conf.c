@@ -63,7 +63,11 @@ static const struct cdef defs[] = {
 	I(retry_base, "5", 1, 3600, "first retry delay of a failed job, seconds (doubles)"),
 	I(retry_cap, "3600", 1, 86400, "longest retry delay, seconds"),
 	I(retry_max_age, "259200", 1, 31536000, "a job failing this long (seconds, from its first due time or its last retry) goes to failed/"),
-	I(work_runners, "4", 1, 32, "runner processes of the work daemon: jobs in flight at once"),
+	I(work_runners, "4", 1, 32, "most runner processes of the work daemon (jobs in flight at once); "
+	    "they start on demand"),
+	I(work_runner_idle, "10", 1, 3600, "seconds a runner of the work daemon waits idle before it exits "
+	    "(one always stays)"),
+	I(work_cache_kb, "256", 64, 1048576, "SQLite page cache of each work runner's connection, KiB"),
 	I(work_lease, "300", 5, 86400, "seconds a runner holds a job before another may take it over; "
 	    "longer than any call's timeout"),
 	I(work_mail_lanes, "1", 1, 32, "emails in flight at once"),

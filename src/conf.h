@@ -41,6 +41,8 @@ struct conf {
 	int64_t	 retry_cap;
 	int64_t	 retry_max_age;
 	int64_t	 work_runners;
+	int64_t	 work_runner_idle;
+	int64_t	 work_cache_kb;
 	int64_t	 work_lease;
 	int64_t	 work_mail_lanes;
 	int64_t	 work_gateway_lanes;

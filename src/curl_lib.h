@@ -33,5 +33,8 @@ struct curl_lib {
  * call it from the main thread first).  NULL with err set when libcurl
  * cannot be loaded. */
 const struct curl_lib *curl_lib(char *err, size_t errsz);
+/* Whether this process has loaded it (work.c recycles such a runner
+ * when it idles: see "Runners on demand" there). */
+int	curl_lib_loaded(void);
 
 #endif

@@ -150,7 +150,8 @@ body_crlf(struct buf *b, const char *s)
 
 /*
  * Render the job's template and build the message into out.  0, or -1
- * with j->err set (a permanent failure: retrying cannot fix it).
+ * with j->err set (a permanent failure: retrying cannot fix it; a
+ * template that fails to render in strict mode is one).
  */
 static int
 build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
@@ -191,14 +192,27 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 	vm_set(vm, "base_url", w->conf->base_url);
 	if (json_object_object_get_ex(o, "vars", &vars) && json_object_is_type(vars, json_type_object)) {
 		json_object_object_foreach(vars, k, val) {
+			/* null is a key given without a value: empty, not
+			 * missing (strict mode below refuses missing keys). */
 			if (json_object_is_type(val, json_type_boolean))
 				vm_set_bool(vm, k, json_object_get_boolean(val));
-			else if (!json_object_is_type(val, json_type_null))
+			else if (json_object_is_type(val, json_type_null))
+				vm_set(vm, k, "");
+			else
 				vm_set(vm, k, json_object_get_string(val));
 		}
 	}
 	buf_init(&r);
-	view_render(w->views, name, vm, &r);
+	/* In strict mode (test_routes = yes, as the pool) a key the template
+	 * names and the job does not give is a misspelt or forgotten key:
+	 * the job fails and nothing is sent, instead of a mail with a hole.
+	 * Outside strict mode view_render() fails only for a missing
+	 * template, which views_has() excluded above. */
+	if (view_render(w->views, name, vm, &r) != 0) {
+		snprintf(j->err, sizeof(j->err), "rendering %.200s: %.700s", name, view_error());
+		buf_free(&r);
+		goto out;
+	}
 	text = arena_strdup(j->a, r.p ? r.p : "");
 	buf_free(&r);
 	if (!utf8_valid(text, strlen(text), 1)) {

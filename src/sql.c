@@ -31,6 +31,22 @@
 #define JOB_GATEWAY_KINDS \
 	"('payment_create','payment_capture','refund','gateway_followup')"
 
+/* The due jobs whose lane has room (work.c): the claim takes the first,
+ * and a runner that took one asks whether another is waiting. */
+#define JOB_CLAIMABLE \
+	"FROM jobs j LEFT JOIN servers s ON s.id = j.server_id " \
+	"WHERE ((j.state = 'pending' AND j.next_attempt_at <= :now) OR " \
+	"(j.state = 'running' AND j.lease_until < :now)) " \
+	"AND (j.server_id IS NULL OR (" \
+	"(SELECT count(*) FROM jobs r WHERE r.server_id = j.server_id AND r.state = 'running' " \
+	"AND r.lease_until >= :now) < min(coalesce(s.max_concurrency, 1), :panel_each) AND " \
+	"(SELECT count(*) FROM jobs r WHERE r.server_id IS NOT NULL AND r.state = 'running' " \
+	"AND r.lease_until >= :now) < :panel_cap)) " \
+	"AND (j.kind <> 'email' OR (SELECT count(*) FROM jobs r WHERE r.kind = 'email' AND " \
+	"r.state = 'running' AND r.lease_until >= :now) < :mail_lanes) " \
+	"AND (j.kind NOT IN " JOB_GATEWAY_KINDS " OR (SELECT count(*) FROM jobs r WHERE r.kind IN " \
+	JOB_GATEWAY_KINDS " AND r.state = 'running' AND r.lease_until >= :now) < :gateway_lanes) "
+
 const char *const sql_text[Q__MAX] = {
 	[Q_HEALTH_PING] = "SELECT count(*) FROM schema_migrations",
 	[Q_JOBS_FAILED_COUNT] = "SELECT count(*) FROM jobs WHERE state = 'failed'",
@@ -262,22 +278,12 @@ const char *const sql_text[Q__MAX] = {
 	    "claimed_by = :runner, lease_until = :now + :lease, updated_at = :now, "
 	    "last_error = CASE WHEN state = 'running' THEN 'lease of ' || coalesce(claimed_by, '?') || "
 	    "' ran out during step ' || quote(step) ELSE last_error END "
-	    "WHERE id = (SELECT j.id FROM jobs j LEFT JOIN servers s ON s.id = j.server_id "
-	    "WHERE ((j.state = 'pending' AND j.next_attempt_at <= :now) OR "
-	    "(j.state = 'running' AND j.lease_until < :now)) "
-	    "AND (j.server_id IS NULL OR ("
-	    "(SELECT count(*) FROM jobs r WHERE r.server_id = j.server_id AND r.state = 'running' "
-	    "AND r.lease_until >= :now) < min(coalesce(s.max_concurrency, 1), :panel_each) AND "
-	    "(SELECT count(*) FROM jobs r WHERE r.server_id IS NOT NULL AND r.state = 'running' "
-	    "AND r.lease_until >= :now) < :panel_cap)) "
-	    "AND (j.kind <> 'email' OR (SELECT count(*) FROM jobs r WHERE r.kind = 'email' AND "
-	    "r.state = 'running' AND r.lease_until >= :now) < :mail_lanes) "
-	    "AND (j.kind NOT IN " JOB_GATEWAY_KINDS " OR (SELECT count(*) FROM jobs r WHERE r.kind IN "
-	    JOB_GATEWAY_KINDS " AND r.state = 'running' AND r.lease_until >= :now) < :gateway_lanes) "
+	    "WHERE id = (SELECT j.id " JOB_CLAIMABLE
 	    "ORDER BY CASE WHEN j.kind IN " JOB_GATEWAY_KINDS " THEN 0 WHEN j.server_id IS NOT NULL "
 	    "THEN 1 WHEN j.kind = 'email' THEN 3 ELSE 2 END, j.next_attempt_at, j.id LIMIT 1) "
 	    "RETURNING id, kind, idem_key, payload, step, attempts, created_at, age_from, "
 	    "coalesce(server_id, 0)",
+	[Q_JOB_CLAIMABLE] = "SELECT EXISTS (SELECT 1 " JOB_CLAIMABLE ")",
 	[Q_JOB_SET_STEP] = "UPDATE jobs SET step = :step WHERE id = :id",
 	/* The rest of a runner's writes name its claim (runner and attempt),
 	 * so a runner that lost its lease cannot overwrite the new owner's
@@ -510,6 +516,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_CONSTRAINT] = "TEST_CONSTRAINT",
 	[Q_CATALOG_VERSION] = "CATALOG_VERSION",
 	[Q_JOB_CLAIM] = "JOB_CLAIM",
+	[Q_JOB_CLAIMABLE] = "JOB_CLAIMABLE",
 	[Q_JOB_SET_STEP] = "JOB_SET_STEP",
 	[Q_JOB_STEP] = "JOB_STEP",
 	[Q_JOB_DONE] = "JOB_DONE",

@@ -126,6 +126,7 @@ enum q {
 	/* the work daemon, its handlers and `job` (work.c, mail.c,
 	 * job_server_test.c, cmd_spool.c, cron.c) */
 	Q_JOB_CLAIM,
+	Q_JOB_CLAIMABLE,
 	Q_JOB_SET_STEP,
 	Q_JOB_STEP,
 	Q_JOB_DONE,

@@ -1,12 +1,14 @@
 /*
  * work.c: `1000proxy work`, the daemon that drains the job spool.
  *
- * One master per spool (flock on spool/lock) and work_runners pre-forked
- * runners.  The master never opens the database (a SQLite connection
- * must not cross fork()): recovery runs in a short-lived child before
- * the runners start; afterwards the master only restarts a runner that
- * dies and passes the dead runner's name to the new one, which releases
- * the jobs it held at once instead of after their lease.
+ * One master per spool (flock on spool/lock) and up to work_runners
+ * runners, started on demand (PHP-FPM's pm = ondemand is the model, see
+ * "Runners on demand" below).  The master never opens the database (a
+ * SQLite connection must not cross fork()): recovery runs in a
+ * short-lived child before the first runner starts; afterwards the
+ * master starts and retires runners, restarts one that dies and passes
+ * the dead runner's name to the new one, which releases the jobs it held
+ * at once instead of after their lease.
  * Runners inherit the lock, so it is held until the last one is gone,
  * and die with the master (PR_SET_PDEATHSIG): a new master never runs
  * beside an old runner, and its recovery may reset every running row.
@@ -23,9 +25,11 @@
 
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -59,7 +63,65 @@ static const struct job_kind *const kinds[] = {
  * unreadable views or key): restarting it would only loop. */
 #define RUNNER_CANNOT_START	3
 
+/*
+ * Runners on demand.  An idle work daemon is its master and one runner;
+ * the runners tell the master, through a pipe, when they take a job
+ * (busy), when they run out of work (idle) and when they took a job and
+ * saw another one due that no runner holds (more).  The master, which
+ * knows no jobs, starts another runner, up to work_runners:
+ *  - on "more" when no runner is idle (one that is idle takes it: it
+ *    wakes on the file or within work_poll_ms);
+ *  - when every runner has been busy for SPARE_AFTER_MS: a spare, so
+ *    that work arriving while the others wait on a slow panel (a new
+ *    file, a retry falling due) finds a runner.  A lane that is full
+ *    (max_concurrency, mail or gateway lanes) is counted in the database,
+ *    so another runner could not take that job either: it does not ask.
+ * A runner idle for work_runner_idle seconds is retired while another
+ * runner is idle too, so one idle runner always stays: the last one, or
+ * the spare beside busy ones.  That last idle runner is replaced by a
+ * fresh one when it has loaded libcurl (a mail or a panel call): the
+ * library and what it pulls in (OpenSSL's TLS code, GnuTLS, Kerberos,
+ * the CA bundle in the heap) are about 8 MB of RSS that an idle daemon
+ * need not keep, and a fork and start cost a few milliseconds.
+ * Short jobs (a mail to a near SMTP server) never start a spare; the
+ * hanging-panel case has its spare within SPARE_AFTER_MS plus a fork
+ * and a start (database open, views load: a few ms).  bench/README.md
+ * has the figures.
+ */
+#define SPARE_AFTER_MS		500
+
+/* What a runner tells the master: one record per write, well under
+ * PIPE_BUF, so writes of several runners never interleave. */
+struct note {
+	int32_t	 pid;
+	char	 what;		/* NOTE_* */
+	char	 pad[3];
+};
+#define NOTE_BUSY	'B'
+#define NOTE_IDLE	'I'
+#define NOTE_IDLE_CURL	'C'	/* idle, with libcurl loaded */
+#define NOTE_MORE	'M'
+
 static volatile sig_atomic_t stopping, child_exited;
+
+/* The runner's end of the master's pipe (-1 in the master). */
+static int note_fd = -1;
+
+/* Tell the master; a full pipe drops the note (the master is alive:
+ * PR_SET_PDEATHSIG), which only delays a spare by one note. */
+static void
+tell(char what)
+{
+	struct note n;
+
+	if (note_fd < 0)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.pid = (int32_t)getpid();
+	n.what = what;
+	if (write(note_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_sys("work", "note to the master: %s", strerror(errno));
+}
 
 static void
 on_stop(int sig)
@@ -172,6 +234,39 @@ job_step(struct work *w, struct job *j, const char *step)
 }
 
 /*
+ * Bind the lanes of JOB_CLAIMABLE (sql.c).  They are counted from
+ * work_runners, the most runners there can be, not from the runners
+ * alive now: starting one more must never open a lane.
+ */
+static void
+bind_lanes(struct work *w, struct stmt *st)
+{
+	const struct conf *c = w->conf;
+	int64_t	 panel_cap;
+
+	db_bind_int(w->db, st, ":now", now_unix());
+	/* Panels share work_runners - 1 runners (one stays for mail and
+	 * payments), and no one panel takes them all while there are two. */
+	panel_cap = c->work_runners > 1 ? c->work_runners - 1 : 1;
+	db_bind_int(w->db, st, ":panel_cap", panel_cap);
+	db_bind_int(w->db, st, ":panel_each", panel_cap > 1 ? panel_cap - 1 : 1);
+	db_bind_int(w->db, st, ":mail_lanes", c->work_mail_lanes);
+	db_bind_int(w->db, st, ":gateway_lanes", c->work_gateway_lanes);
+}
+
+/* Is another job due whose lane has room?  Asked right after a claim
+ * (this runner's job already counts in its lane), outside a transaction;
+ * a database error here ends the attempt as any other does (db.h). */
+static int
+more_claimable(struct work *w)
+{
+	struct stmt *st = db_q(w->db, Q_JOB_CLAIMABLE);
+
+	bind_lanes(w, st);
+	return db_one_int(w->db, st, 0) == 1;
+}
+
+/*
  * Claim the next due job whose lane has room and mark it running with
  * its handler's first step, in one short transaction.  1 with *j
  * filled, 0 if none is due.  A hard error ends the attempt (longjmp).
@@ -183,20 +278,12 @@ claim(struct work *w, struct job *j)
 	const struct job_kind *k;
 	struct db *r = w->db;
 	struct stmt *st;
-	int64_t	 panel_cap;
 
 	db_begin(r);
 	st = db_q(r, Q_JOB_CLAIM);
 	db_bind_text(r, st, ":runner", w->runner);
-	db_bind_int(r, st, ":now", now_unix());
 	db_bind_int(r, st, ":lease", c->work_lease);
-	/* Panels share work_runners - 1 runners (one stays for mail and
-	 * payments), and no one panel takes them all while there are two. */
-	panel_cap = c->work_runners > 1 ? c->work_runners - 1 : 1;
-	db_bind_int(r, st, ":panel_cap", panel_cap);
-	db_bind_int(r, st, ":panel_each", panel_cap > 1 ? panel_cap - 1 : 1);
-	db_bind_int(r, st, ":mail_lanes", c->work_mail_lanes);
-	db_bind_int(r, st, ":gateway_lanes", c->work_gateway_lanes);
+	bind_lanes(w, st);
 	if (db_step(r, st) != DB_ROW) {
 		db_commit(r);
 		return 0;
@@ -366,6 +453,9 @@ run_one(struct work *w, struct arena *a)
 		goto out;
 	}
 	at->phase = 1;
+	tell(NOTE_BUSY);
+	if (w->conf->work_runners > 1 && more_claimable(w))
+		tell(NOTE_MORE);
 	if ((k = find_kind(w, at->j.kind, at->j.idem_key)) == NULL) {
 		snprintf(at->j.err, sizeof(at->j.err), "no handler for job kind \"%s\" in this version",
 		    at->j.kind);
@@ -439,7 +529,8 @@ drain_new(struct work *w, struct arena *a)
 	db_set_arena(w->db, NULL);
 }
 
-/* A runner's life: its own connection, claim and run until told to stop. */
+/* A runner's life: its own connection, claim and run until told to stop
+ * (SIGTERM: the daemon stops, or the master retires an idle runner). */
 static int
 runner_main(const struct conf *c, const char *name, const char *dead, pid_t master)
 {
@@ -464,7 +555,10 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	memset(&w, 0, sizeof(w));
 	w.conf = c;
 	snprintf(w.runner, sizeof(w.runner), "%s", name);
-	if ((w.db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+	/* work_cache_kb, not the workers' cache_size_kb: a job touches a
+	 * few pages (its row, the lane counts), and every KiB of cache a
+	 * runner fills stays resident in it. */
+	if ((w.db = db_open_ready(c->database, c->work_cache_kb, err, sizeof(err))) == NULL) {
 		log_sys("work", "runner %s: %s", name, err);
 		return RUNNER_CANNOT_START;
 	}
@@ -475,6 +569,9 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 		db_close(w.db);
 		return RUNNER_CANNOT_START;
 	}
+	/* As in the pool: under the test suite a key an email template
+	 * names and its job does not give fails the job (mail.c). */
+	views_set_strict(w.views, c->test_routes);
 	a = arena_new(16384);
 	if (dead != NULL && *dead != '\0') {
 		release_runner(&w, dead, a);
@@ -489,14 +586,19 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	}
 	while (!stopping) {
 		struct pollfd pfd;
+		int	 ran = 0;
 
 		drain_new(&w, a);
 		arena_reset(a);
-		while (!stopping && run_one(&w, a) > 0)
+		while (!stopping && run_one(&w, a) > 0) {
 			arena_reset(a);
+			ran = 1;
+		}
 		arena_reset(a);
 		if (stopping)
 			break;
+		if (ran)
+			tell(curl_lib_loaded() ? NOTE_IDLE_CURL : NOTE_IDLE);
 		pfd.fd = ino;
 		pfd.events = POLLIN;
 		if (poll(&pfd, ino >= 0 ? 1 : 0, (int)c->work_poll_ms) > 0)
@@ -514,11 +616,19 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 
 /* ---- the master ---- */
 
+/* A runner slot of the master; pid 0 is a free slot. */
 struct runner {
 	pid_t	 pid;
 	char	 name[64];
 	double	 started;
+	double	 since;		/* busy or idle since (monotonic) */
+	int	 busy;		/* its last note said busy */
+	int	 heavy;		/* its last note said idle with libcurl loaded */
+	int	 retiring;	/* sent SIGTERM for idling: not restarted */
 };
+
+/* The pipe from the runners to the master: [0] the master reads. */
+static int notes[2] = { -1, -1 };
 
 /* Lock the spool; wait a little while a cron reconcile holds it. */
 static int
@@ -606,7 +716,7 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Fork runner slot i; dead names the runner it replaces ("" at start). */
+/* Fork a runner into slot rn; dead names the runner it replaces ("" if none). */
 static int
 spawn(const struct conf *c, struct runner *rn, const char *nonce, const char *dead)
 {
@@ -622,16 +732,110 @@ spawn(const struct conf *c, struct runner *rn, const char *nonce, const char *de
 		 * master can name a dead runner without asking it. */
 		int	 rc;
 
+		close(notes[0]);
+		note_fd = notes[1];
 		snprintf(name, sizeof(name), "%ld.%s", (long)getpid(), nonce);
 		rc = runner_main(c, name, dead, master);
 		/* _exit skips the sanitizer's exit-time leak check: run it. */
 		px_leak_check();
 		_exit(rc);
 	}
+	memset(rn, 0, sizeof(*rn));
 	rn->pid = pid;
-	rn->started = mono();
+	rn->started = rn->since = mono();
 	snprintf(rn->name, sizeof(rn->name), "%ld.%s", (long)pid, nonce);
 	return 0;
+}
+
+/* Read the runners' notes: busy and idle states, and how many asked for
+ * another runner. */
+static int
+read_notes(struct runner *rn, int n)
+{
+	struct note nt[64];
+	ssize_t	 got;
+	size_t	 k;
+	int	 i, more = 0;
+
+	while ((got = read(notes[0], nt, sizeof(nt))) > 0) {
+		for (k = 0; k < (size_t)got / sizeof(nt[0]); k++) {
+			for (i = 0; i < n && rn[i].pid != (pid_t)nt[k].pid; i++)
+				continue;
+			if (i == n)
+				continue;
+			if (nt[k].what == NOTE_MORE) {
+				more++;
+				continue;
+			}
+			rn[i].busy = nt[k].what == NOTE_BUSY;
+			rn[i].heavy = nt[k].what == NOTE_IDLE_CURL;
+			rn[i].since = mono();
+		}
+	}
+	return more;
+}
+
+/* Slot for a new runner: a free one, or -1 when work_runners live. */
+static int
+free_slot(const struct runner *rn, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (rn[i].pid == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The on-demand rules (see "Runners on demand" at the top): start a
+ * runner when asked and none is idle, or as a spare when every runner
+ * has been busy for SPARE_AFTER_MS; retire the longest idle runner past
+ * work_runner_idle while another is idle too.  Returns how long the
+ * master may sleep before a rule could fire, in seconds (at most 1).
+ */
+static double
+balance(const struct conf *c, struct runner *rn, int n, int more, const char *nonce)
+{
+	double	 now = mono(), wait = 1.0, newest_busy = 0, t;
+	int	 i, idle = 0, busy = 0, slot, longest = -1;
+
+	for (i = 0; i < n; i++) {
+		if (rn[i].pid == 0 || rn[i].retiring)
+			continue;
+		if (rn[i].busy) {
+			busy++;
+			if (rn[i].since > newest_busy)
+				newest_busy = rn[i].since;
+		} else {
+			idle++;
+			if (longest < 0 || rn[i].since < rn[longest].since)
+				longest = i;
+		}
+	}
+	if (idle == 0 && (slot = free_slot(rn, n)) >= 0) {
+		t = newest_busy + SPARE_AFTER_MS / 1000.0 - now;
+		/* No runner at all: the last one was recycled. */
+		if (busy == 0 || more > 0 || t <= 0) {
+			if (spawn(c, &rn[slot], nonce, "") == 0)
+				log_sys("work", "runner %s started: %d busy, %s", rn[slot].name, busy,
+				    busy == 0 ? "a fresh one" : more > 0 ? "more jobs due" : "a spare");
+		} else if (busy > 0 && t < wait)
+			wait = t;
+	}
+	if (idle > 1 || (idle == 1 && busy == 0 && rn[longest].heavy)) {
+		t = rn[longest].since + (double)c->work_runner_idle - now;
+		if (t <= 0) {
+			log_sys("work", "runner %s idle for %lld s: %s", rn[longest].name,
+			    (long long)c->work_runner_idle, idle > 1 ? "retiring it" :
+			    "replacing it with a fresh one (it loaded libcurl)");
+			rn[longest].retiring = 1;
+			kill(rn[longest].pid, SIGTERM);
+			wait = 0;
+		} else if (t < wait)
+			wait = t;
+	}
+	return wait < 0.005 ? 0.005 : wait;
 }
 
 int
@@ -643,9 +847,9 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	unsigned char rnd[4];
 	char	 err[1024], nonce[9], dead[64];
 	int64_t	 longest;
-	int	 lockfd, n, i, live, status, rc = 0;
+	int	 lockfd, n, i, live, status, more, rc = 0;
 	pid_t	 pid;
-	double	 deadline = 0;
+	double	 deadline = 0, wait = 1.0;
 
 	(void)argc;
 	(void)argv;
@@ -671,11 +875,23 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		close(lockfd);
 		return 1;
 	}
+	/* The runners' writes never block (a full pipe drops a note), the
+	 * master's reads never wait. */
+	if (pipe2(notes, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fprintf(stderr, "1000proxy: work: pipe: %s\n", strerror(errno));
+		close(lockfd);
+		return 1;
+	}
 
-	/* libcurl loaded once here, before the fork: every runner shares
-	 * its pages (copy on write) instead of loading its own. */
-	if (curl_lib(err, sizeof(err)) == NULL)
-		log_sys("work", "%s: mail and panel jobs will retry", err);
+	/*
+	 * libcurl is not loaded here but by the first runner whose job
+	 * needs it (curl_lib() in the handler).  Loaded before the fork,
+	 * its initialisation (OpenSSL's configuration, GnuTLS, Kerberos)
+	 * stayed resident in the master, about 6 MB of RSS in a process
+	 * that never calls it, and its written pages counted again in
+	 * every runner; a runner that loads it pays about 2 MB and, unless
+	 * it is the last one, is retired when it idles.
+	 */
 
 	/* Signals arrive only inside ppoll(): no lost wake-up between the
 	 * flag checks and the wait. */
@@ -694,16 +910,20 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	random_bytes(rnd, sizeof(rnd));
+	/* getrandom(), not RAND_bytes(): the nonce only tells this master's
+	 * runners from an earlier one's, and OpenSSL's generator would load
+	 * its providers into the master (about 2 MB of RSS) for nothing. */
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
 	hex_encode(nonce, rnd, sizeof(rnd));
 	n = (int)c->work_runners;
 	rn = xcalloc((size_t)n, sizeof(*rn));
-	for (i = 0; i < n; i++)
-		spawn(c, &rn[i], nonce, "");
-	log_sys("work", "%d runner%s started", n, n == 1 ? "" : "s");
+	spawn(c, &rn[0], nonce, "");
+	log_sys("work", "runner %s started (up to %d on demand)", rn[0].name, n);
 
 	for (;;) {
-		struct timespec ts = { 1, 0 };
+		struct pollfd pfd = { notes[0], POLLIN, 0 };
+		struct timespec ts;
 
 		if (stopping && deadline == 0) {
 			/* Each runner finishes its job (bounded by the call
@@ -713,6 +933,7 @@ cmd_work(const struct conf *c, int argc, char **argv)
 					kill(rn[i].pid, SIGTERM);
 			deadline = mono() + (double)longest + 10;
 		}
+		more = read_notes(rn, n);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			for (i = 0; i < n && rn[i].pid != pid; i++)
 				continue;
@@ -727,6 +948,9 @@ cmd_work(const struct conf *c, int argc, char **argv)
 				stopping = 1;
 				continue;
 			}
+			/* An idle runner the master retired: nothing to replace. */
+			if (rn[i].retiring && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				continue;
 			log_sys("work", "runner %s %s %d: restarting it", rn[i].name,
 			    WIFSIGNALED(status) ? "killed by signal" : "exited with",
 			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -746,11 +970,19 @@ cmd_work(const struct conf *c, int argc, char **argv)
 				if (rn[i].pid > 0)
 					kill(rn[i].pid, SIGKILL);
 		}
+		if (!stopping)
+			wait = balance(c, rn, n, more, nonce);
+		else
+			wait = 1.0;
+		ts.tv_sec = (time_t)wait;
+		ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
 		if (!child_exited && !(stopping && deadline == 0))
-			ppoll(NULL, 0, &ts, &orig);
+			ppoll(&pfd, 1, &ts, &orig);
 	}
 	log_sys("work", "stopping");
 	free(rn);
+	close(notes[0]);
+	close(notes[1]);
 	/* Empty the pid before the lock goes with the descriptor. */
 	if (ftruncate(lockfd, 0) != 0)
 		log_sys("work", "truncate lock: %s", strerror(errno));

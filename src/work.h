@@ -2,15 +2,15 @@
  * work.h: the work daemon's job handler interface (work.c runs them;
  * mail.c and job_server_test.c are handlers).
  *
- * `work` is a master and work_runners pre-forked runner processes, each
- * with its own database connection.  A runner claims one due job at a
- * time with a single UPDATE ... RETURNING under BEGIN IMMEDIATE, so two
- * runners never hold the same job, and the same statement keeps the
- * lanes: at most servers.max_concurrency running jobs per panel (and
- * never all the panel runners while there are two), work_mail_lanes
- * emails, work_gateway_lanes payment calls, and panel jobs on at most
- * work_runners - 1 runners, so mail and payments always have one.  Due
- * payment and panel jobs go before mail.
+ * `work` is a master and up to work_runners runner processes (started on
+ * demand, see work.c), each with its own database connection.  A runner
+ * claims one due job at a time with a single UPDATE ... RETURNING under
+ * BEGIN IMMEDIATE, so two runners never hold the same job, and the same
+ * statement keeps the lanes: at most servers.max_concurrency running
+ * jobs per panel (and never all the panel runners while there are two),
+ * work_mail_lanes emails, work_gateway_lanes payment calls, and panel
+ * jobs on at most work_runners - 1 runners, so mail and payments always
+ * have one.  Due payment and panel jobs go before mail.
  *
  * Slow remote work is split as DESIGN.md says: the claim marks the row
  * 'running' with the handler's first step, run() does the remote calls

@@ -2,7 +2,8 @@
 """The email job end to end against a real SMTP peer (t/lib/smtpd.py):
 STARTTLS + AUTH and implicit TLS, the message parsed back with Python's
 email module, 4xx retried, 5xx and a bad password failed, header
-injection refused, kill -9 mid-delivery sends exactly one copy, and
+injection refused, a misspelt template key fails the job (strict
+views under test_routes), kill -9 mid-delivery sends exactly one copy, and
 SIGTERM lets the current delivery finish."""
 import email
 import email.policy
@@ -81,6 +82,23 @@ bad = s.cli("test-spool", "enqueue", "email", "inject-1",
 t.ok(wait_for(lambda: state(s, int(bad)) == "failed", 10), "a job with CR/LF in the recipient fails")
 t.ok("recipient" in s.job(int(bad))[2], "... saying why", s.job(int(bad)))
 t.is_(len(d.messages()), 1, "... and nothing was sent")
+# Under test_routes (the suite) the runners render strictly, as the pool
+# does: a key the template names and the job does not give (here
+# misspelt) fails the job instead of sending the mail with a hole.
+typo = int(s.cli("test-spool", "enqueue", "email", "typo-1",
+                 json.dumps({"to": "x@example.com", "template": "emails/test",
+                             "vars": {"adress": "x@example.com"}})).stdout)
+t.ok(wait_for(lambda: state(s, typo) == "failed", 10), "a misspelt template key fails the email job", s.job(typo))
+t.ok("{{address}} is not in the view model" in (s.job(typo) or ("", 0, ""))[2] and
+     "emails/test" in s.job(typo)[2], "... naming the template and the key", s.job(typo))
+t.is_(s.job(typo)[1], 1, "... at once, without a retry")
+t.is_(len(d.messages()), 1, "... and nothing was sent")
+t.is_(s.sql("SELECT count(*) FROM mail_log WHERE job_id = ?", (typo,))[0][0], 0, "... nor logged as sent")
+nul = int(s.cli("test-spool", "enqueue", "email", "null-1",
+                json.dumps({"to": "y@example.com", "template": "emails/test",
+                            "vars": {"address": None}})).stdout)
+t.ok(wait_for(lambda: state(s, nul) == "done", 10), "a key given as null renders empty and sends", s.job(nul))
+t.is_(len(d.messages()), 2, "... one more message")
 w.send_signal(signal.SIGTERM)
 w.wait(10)
 
