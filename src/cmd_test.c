@@ -30,6 +30,8 @@
 #include "cmd.h"
 #include "conf.h"
 #include "http.h"
+#include "money.h"
+#include "order.h"
 #include "parse_probe.h"
 #include "qr.h"
 #include "route.h"
@@ -99,14 +101,135 @@ t_escape(void)
 	buf_json_str(&b, "q\"\\\n</script>");
 	is_str(b.p, "\"q\\\"\\\\\\n\\u003c/script\\u003e\"", "json string escaping");
 	buf_reset(&b);
-	buf_money(&b, 123456, "USD");
-	is_str(b.p, "$1234.56", "money: minor units, no floating point");
-	buf_reset(&b);
-	buf_money(&b, -5, "EUR");
-	is_str(b.p, "-\xe2\x82\xac" "0.05", "money: negative and small");
-	buf_reset(&b);
 	buf_bytes(&b, 50LL * 1024 * 1024 * 1024);
 	is_str(b.p, "50 GB", "bytes");
+	buf_free(&b);
+}
+
+/* money.c: minor units per ISO 4217, formatting and parsing, integers only. */
+static void
+t_money(void)
+{
+	static const struct {
+		const char *in, *cur;
+		enum money_err err;
+		int64_t want;
+	} cases[] = {
+		{ "12.50", "USD", MONEY_OK, 1250 }, { "12", "USD", MONEY_OK, 1200 },
+		{ "0.5", "USD", MONEY_OK, 50 }, { "0", "USD", MONEY_OK, 0 },
+		{ "007.05", "EUR", MONEY_OK, 705 }, { "1250", "JPY", MONEY_OK, 1250 },
+		{ "12.5", "JPY", MONEY_DECIMALS, 0 }, { "12.0", "JPY", MONEY_DECIMALS, 0 },
+		{ "1.234", "KWD", MONEY_OK, 1234 }, { "1.2345", "KWD", MONEY_DECIMALS, 0 },
+		{ "3.1", "BHD", MONEY_OK, 3100 }, { "12.505", "USD", MONEY_DECIMALS, 0 },
+		{ "", "USD", MONEY_EMPTY, 0 }, { "-1", "USD", MONEY_SYNTAX, 0 },
+		{ "+1", "USD", MONEY_SYNTAX, 0 }, { " 1", "USD", MONEY_SYNTAX, 0 },
+		{ "1 ", "USD", MONEY_SYNTAX, 0 }, { "1e3", "USD", MONEY_SYNTAX, 0 },
+		{ "1E3", "USD", MONEY_SYNTAX, 0 }, { "1,000", "USD", MONEY_SYNTAX, 0 },
+		{ ".5", "USD", MONEY_SYNTAX, 0 }, { "5.", "USD", MONEY_SYNTAX, 0 },
+		{ "1.2.3", "USD", MONEY_SYNTAX, 0 }, { "0x10", "USD", MONEY_SYNTAX, 0 },
+		{ "inf", "USD", MONEY_SYNTAX, 0 }, { "NaN", "USD", MONEY_SYNTAX, 0 },
+		{ "\xd9\xa1", "USD", MONEY_SYNTAX, 0 },	/* an Arabic-Indic one */
+		{ "10000000000000.00", "USD", MONEY_OK, INT64_C(1000000000000000) },
+		{ "10000000000000.01", "USD", MONEY_RANGE, 0 },
+		{ "1000000000000001", "JPY", MONEY_RANGE, 0 },
+		{ "99999999999999999999999999", "USD", MONEY_RANGE, 0 },
+		{ "9223372036854775807", "JPY", MONEY_RANGE, 0 },
+		{ "1", "XYZ", MONEY_CURRENCY, 0 }, { "1", "usd", MONEY_CURRENCY, 0 },
+	};
+	struct buf b;
+	char	 what[160];
+	int64_t	 v;
+	size_t	 i;
+	enum money_err e;
+
+	ok(money_exponent("USD") == 2 && money_exponent("EUR") == 2 && money_exponent("JPY") == 0 &&
+	    money_exponent("KWD") == 3 && money_exponent("BHD") == 3 && money_exponent("OMR") == 3 &&
+	    money_exponent("JOD") == 3 && money_exponent("TND") == 3 && money_exponent("XYZ") == -1 &&
+	    money_exponent(NULL) == -1, "money: ISO 4217 minor units (JPY 0, KWD/BHD/OMR/JOD/TND 3, USD 2)");
+	ok(money_known("EUR") && !money_known("EU") && !money_known("EURO"), "money: known codes only");
+	for (i = 0; i < NELEM(cases); i++) {
+		v = -7;
+		e = money_parse(cases[i].in, cases[i].cur, &v);
+		if (cases[i].err == MONEY_OK)
+			snprintf(what, sizeof(what), "money: \"%s\" %s is %" PRId64, cases[i].in,
+			    cases[i].cur, cases[i].want);
+		else
+			snprintf(what, sizeof(what), "money: \"%s\" %s refused (error %d)", cases[i].in,
+			    cases[i].cur, (int)cases[i].err);
+		ok(e == cases[i].err && (e != MONEY_OK ? v == -7 : v == cases[i].want), what);
+	}
+	ok(money_tax(1000, 2000, 0) == 200 && money_tax(1000, 2000, 1) == 167 && money_tax(1200, 2000, 1) == 200,
+	    "money: tax 20 % on 10.00 net is 2.00; inside 10.00 gross it is 1.67, inside 12.00 it is 2.00");
+	ok(money_tax(5, 1000, 0) == 1 && money_tax(4, 1000, 0) == 0 && money_tax(1, 5000, 0) == 1,
+	    "money: tax rounds half up to the minor unit (0.5 -> 1, 0.4 -> 0)");
+	ok(money_tax(999, 0, 0) == 0 && money_tax(999, 0, 1) == 0 && money_tax(0, 2000, 1) == 0,
+	    "money: no rate or no amount, no tax");
+	ok(money_tax(MONEY_MAX, 10000, 0) == MONEY_MAX && money_tax(MONEY_MAX, 10000, 1) == MONEY_MAX / 2 &&
+	    money_tax(MONEY_MAX, 1900, 1) == MONEY_MAX - INT64_C(840336134453782),
+	    "money: the largest amount at the largest rate does not overflow");
+	ok(money_tax(-1, 2000, 0) == -1 && money_tax(MONEY_MAX + 1, 2000, 0) == -1 &&
+	    money_tax(100, 10001, 0) == -1 && money_tax(100, -1, 1) == -1, "money: tax arguments out of range refused");
+	buf_init(&b);
+	money_format(&b, 123456, "USD");
+	is_str(b.p, "$1234.56", "money: USD with a symbol and two decimals");
+	buf_reset(&b);
+	money_format(&b, -5, "EUR");
+	is_str(b.p, "-\xe2\x82\xac" "0.05", "money: negative and small");
+	buf_reset(&b);
+	money_format(&b, 1250, "JPY");
+	is_str(b.p, "\xc2\xa5" "1250", "money: JPY has no decimals");
+	buf_reset(&b);
+	money_format(&b, 12500, "KWD");
+	is_str(b.p, "12.500 KWD", "money: KWD has three, and its code");
+	buf_reset(&b);
+	money_format(&b, 7, "TND");
+	is_str(b.p, "0.007 TND", "money: three decimals, small");
+	buf_reset(&b);
+	money_format(&b, 100, "CAD");
+	is_str(b.p, "1.00 CAD", "money: no \"$\" for another dollar");
+	buf_reset(&b);
+	money_format(&b, INT64_MIN, "USD");
+	is_str(b.p, "-$92233720368547758.08", "money: INT64_MIN formats without overflow");
+	buf_reset(&b);
+	money_format(&b, 1050, "XYZ");
+	is_str(b.p, "10.50 XYZ", "money: an unknown code prints two decimals and the code");
+	buf_free(&b);
+}
+
+/*
+ * order.c's state machine: forward only.  Every state has a rank, and
+ * every allowed move goes to a higher one, so no sequence of moves can
+ * come back; the final states allow nothing; and the table is the one
+ * the man page prints (1000proxy(8), MONEY).
+ */
+static void
+t_order_machine(void)
+{
+	static const int rank[ORDER__MAX] = {
+		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_ACTIVE] = 3,
+		[ORDER_FAILED] = 3, [ORDER_COMPLETED] = 4, [ORDER_CANCELLED] = 4, [ORDER_REFUNDED] = 5,
+	};
+	static const char *const want =
+	    "pending>paid pending>cancelled paid>provisioning paid>active paid>failed paid>refunded "
+	    "provisioning>active provisioning>failed provisioning>refunded active>completed "
+	    "active>refunded failed>refunded ";
+	struct buf b;
+	int	 f, to, forward = 1;
+
+	buf_init(&b);
+	for (f = 0; f < ORDER__MAX; f++)
+		for (to = 0; to < ORDER__MAX; to++)
+			if (order_can_transition((enum order_state)f, (enum order_state)to)) {
+				buf_printf(&b, "%s>%s ", order_state_name[f], order_state_name[to]);
+				if (rank[to] <= rank[f])
+					forward = 0;
+			}
+	is_str(b.p, want, "order: the allowed moves");
+	ok(forward, "order: every allowed move goes forward (no way back to an earlier state)");
+	ok(!order_can_transition(ORDER_PAID, ORDER_PAID) && !order_can_transition((enum order_state)-1, ORDER_PAID) &&
+	    !order_can_transition(ORDER_PENDING, ORDER__MAX), "order: no move to itself or out of range");
+	ok(order_state_parse("refunded") == ORDER_REFUNDED && order_state_parse("Paid") == -1 &&
+	    order_state_parse(NULL) == -1, "order: state names");
 	buf_free(&b);
 }
 
@@ -1128,6 +1251,8 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	(void)argv;
 	t_arena();
 	t_escape();
+	t_money();
+	t_order_machine();
 	t_utf8();
 	t_parsers();
 	t_router();

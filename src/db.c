@@ -523,6 +523,14 @@ db_set_arena(struct db *d, struct arena *a)
 	d->a = a;
 }
 
+struct arena *
+db_arena(struct db *d)
+{
+	if (d->a == NULL)
+		db_fail(d, "no arena set for this unit of work");
+	return d->a;
+}
+
 void
 db_on_fail(struct db *d, db_fail_fn fn, void *ctx)
 {

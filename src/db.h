@@ -47,7 +47,7 @@ struct db;
 struct stmt;	/* one prepared statement of the table; owned by its db */
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 8
+#define PX_SCHEMA_VERSION 9
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -106,6 +106,8 @@ int	 db_exec_tx(struct db *, const char *sql, char *err, size_t errsz);
  * message on stderr and exit(1)). */
 void	 db_set_arena(struct db *, struct arena *);
 void	 db_on_fail(struct db *, db_fail_fn fn, void *ctx);
+/* The unit of work's arena (a hard error when none is set). */
+struct arena *db_arena(struct db *);
 /* Roll back, reset, and end the unit of work through its fail handler. */
 void	 db_fail(struct db *, const char *fmt, ...) PX_PRINTF(2, 3) PX_NORETURN;
 

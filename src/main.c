@@ -78,6 +78,7 @@ static const struct cmd cmds[] = {
 	{ "test-parse", cmd_test_parse },
 	{ "test-spool", cmd_test_spool },
 	{ "test-migrate", cmd_test_migrate },
+	{ "test-commerce", cmd_test_commerce },
 };
 
 int

@@ -31,6 +31,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "mailq.h"
+#include "money.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -79,7 +80,7 @@ form_show(struct request *r, const struct acct *a, const char *tmpl, const char 
 	char	 since[32];
 
 	buf_init(&money);
-	buf_money(&money, a->balance_minor, a->currency);
+	money_format(&money, a->balance_minor, a->currency);
 	vm_set(vm, "balance", money.p);
 	buf_free(&money);
 	iso8601(since, a->created_at);

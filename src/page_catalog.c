@@ -11,6 +11,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "money.h"
 #include "response.h"
 #include "ui.h"
 #include "view.h"
@@ -55,7 +56,7 @@ plan_fill(struct request *r, struct vm *m, struct stmt *st)
 	vm_set(m, "protocol", db_text(r->db, st, 3));
 	vm_set(m, "protocol_label", protocol_label(db_text(r->db, st, 3)));
 	buf_init(&b);
-	buf_money(&b, db_int(st, 4), db_text(r->db, st, 5));
+	money_format(&b, db_int(st, 4), db_text(r->db, st, 5));
 	vm_set(m, "price", b.p);
 	buf_reset(&b);
 	buf_bytes(&b, db_int(st, 7));

@@ -332,6 +332,76 @@ const char *const sql_text[Q__MAX] = {
 	    "panel_token_sealed IS NOT NULL FROM servers WHERE id = :id",
 	[Q_SERVER_SET_HEALTH] = "UPDATE servers SET health = :health, last_checked_at = :now WHERE id = :id",
 	[Q_SERVER_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed WHERE id = :id",
+	/*
+	 * The wallet (wallet.c).  A wallet's balance_minor is the sum of its
+	 * ledger: WALLET_APPLY moves it in the transaction that appends the
+	 * ledger row, and refuses (no row back) a move below zero or above
+	 * :max, so the caller can say why instead of meeting the CHECK.
+	 */
+	[Q_WALLET_OF_CUSTOMER] = "SELECT id, currency, balance_minor FROM wallets WHERE customer_id = :cid",
+	[Q_WALLET_ENSURE] = "INSERT INTO wallets (customer_id, currency) VALUES (:cid, :currency) "
+	    "ON CONFLICT(customer_id) DO NOTHING",
+	[Q_WALLET_TX_BY_KEY] = "SELECT id, wallet_id, amount_minor, kind FROM wallet_transactions "
+	    "WHERE idempotency_key = :key",
+	[Q_WALLET_APPLY] = "UPDATE wallets SET balance_minor = balance_minor + :amount WHERE id = :id "
+	    "AND balance_minor + :amount >= 0 AND balance_minor + :amount <= :max RETURNING balance_minor",
+	[Q_WALLET_BALANCE] = "SELECT balance_minor FROM wallets WHERE id = :id",
+	[Q_WALLET_TX_INSERT] = "INSERT INTO wallet_transactions (wallet_id, amount_minor, kind, order_id, "
+	    "payment_id, staff_id, memo, idempotency_key) VALUES (:wallet, :amount, :kind, :order, "
+	    ":payment, :staff, :memo, :key) RETURNING id",
+	[Q_WALLET_LEDGER_SUM] = "SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions "
+	    "WHERE wallet_id = :id",
+	/* Orders (order.c): the state moves only through ORDER_SET_STATE,
+	 * which names the state it leaves, and ORDER_EVENT_INSERT beside it. */
+	[Q_ORDER_INSERT] = "INSERT INTO orders (public_id, customer_id, subtotal_minor, discount_minor, "
+	    "tax_minor, total_minor, tax_rate_bp, prices_include_tax, currency, payment_method, "
+	    "idempotency_key, created_at, updated_at) VALUES (:public_id, :cid, :subtotal, :discount, "
+	    ":tax, :total, :tax_rate_bp, :tax_inclusive, :currency, :method, :key, :now, :now) RETURNING id",
+	[Q_ORDER_BY_IDEM] = "SELECT id, public_id, customer_id FROM orders WHERE idempotency_key = :key",
+	[Q_ORDER_STATE] = "SELECT state FROM orders WHERE id = :id",
+	[Q_ORDER_SET_STATE] = "UPDATE orders SET state = :to, updated_at = :now, "
+	    "paid_at = CASE WHEN :to = 'paid' THEN :now ELSE paid_at END "
+	    "WHERE id = :id AND state = :from RETURNING id",
+	[Q_ORDER_EVENT_INSERT] = "INSERT INTO order_events (order_id, kind, at, actor, actor_id, note) "
+	    "VALUES (:order, :kind, :now, :actor, :actor_id, :note)",
+	[Q_ORDER_EVENTS] = "SELECT kind, at, actor, coalesce(actor_id, 0), note FROM order_events "
+	    "WHERE order_id = :order ORDER BY id",
+	/*
+	 * Invoices (invoice.c).  The year's counter moves inside the
+	 * caller's transaction: a rollback gives the number back, and two
+	 * issuers serialise on BEGIN IMMEDIATE, so a year's numbers have no
+	 * gaps.  The seller's details come from settings (seller.name,
+	 * seller.address, seller.tax_id) and the customer's from the
+	 * profile, copied into the row.
+	 */
+	[Q_INVOICE_NEXT_NUMBER] = "INSERT INTO invoice_counters (year, last) VALUES (:year, 1) "
+	    "ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
+	[Q_INVOICE_OF_ORDER] = "SELECT id, number FROM invoices WHERE order_id = :order",
+	[Q_INVOICE_INSERT_ORDER] = "INSERT INTO invoices (number, order_id, customer_id, seller_name, "
+	    "seller_address, seller_tax_id, customer_name, customer_address, customer_tax_id, "
+	    "subtotal_minor, discount_minor, tax_minor, total_minor, tax_rate_bp, currency, state, "
+	    "issued_at, paid_at) SELECT :number, o.id, o.customer_id, "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.name'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.address'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.tax_id'), ''), "
+	    "CASE WHEN c.billing_name <> '' THEN c.billing_name ELSE c.name END, c.billing_address, c.tax_id, "
+	    "o.subtotal_minor, o.discount_minor, o.tax_minor, o.total_minor, o.tax_rate_bp, o.currency, "
+	    "CASE WHEN o.paid_at IS NULL THEN 'open' ELSE 'paid' END, :now, o.paid_at "
+	    "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = :order RETURNING id",
+	/* A top-up's receipt: the same numbers, the payment's amount as its
+	 * one line, no tax (stored value is taxed when it is spent). */
+	[Q_INVOICE_OF_PAYMENT] = "SELECT id, number FROM invoices WHERE payment_id = :payment",
+	[Q_INVOICE_INSERT_PAYMENT] = "INSERT INTO invoices (number, payment_id, customer_id, seller_name, "
+	    "seller_address, seller_tax_id, customer_name, customer_address, customer_tax_id, "
+	    "subtotal_minor, total_minor, currency, state, issued_at, paid_at) SELECT :number, p.id, "
+	    "p.customer_id, "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.name'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.address'), ''), "
+	    "coalesce((SELECT value FROM settings WHERE key = 'seller.tax_id'), ''), "
+	    "CASE WHEN c.billing_name <> '' THEN c.billing_name ELSE c.name END, c.billing_address, c.tax_id, "
+	    "p.amount_minor, p.amount_minor, p.currency, 'paid', :now, p.updated_at "
+	    "FROM payments p JOIN customers c ON c.id = p.customer_id WHERE p.id = :payment "
+	    "AND p.purpose = 'topup' AND p.state = 'succeeded' RETURNING id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -463,6 +533,24 @@ const char *const sql_name[Q__MAX] = {
 	[Q_SERVER_PANEL] = "SERVER_PANEL",
 	[Q_SERVER_SET_HEALTH] = "SERVER_SET_HEALTH",
 	[Q_SERVER_SET_PASSWORD] = "SERVER_SET_PASSWORD",
+	[Q_WALLET_OF_CUSTOMER] = "WALLET_OF_CUSTOMER",
+	[Q_WALLET_ENSURE] = "WALLET_ENSURE",
+	[Q_WALLET_TX_BY_KEY] = "WALLET_TX_BY_KEY",
+	[Q_WALLET_APPLY] = "WALLET_APPLY",
+	[Q_WALLET_BALANCE] = "WALLET_BALANCE",
+	[Q_WALLET_TX_INSERT] = "WALLET_TX_INSERT",
+	[Q_WALLET_LEDGER_SUM] = "WALLET_LEDGER_SUM",
+	[Q_ORDER_INSERT] = "ORDER_INSERT",
+	[Q_ORDER_BY_IDEM] = "ORDER_BY_IDEM",
+	[Q_ORDER_STATE] = "ORDER_STATE",
+	[Q_ORDER_SET_STATE] = "ORDER_SET_STATE",
+	[Q_ORDER_EVENT_INSERT] = "ORDER_EVENT_INSERT",
+	[Q_ORDER_EVENTS] = "ORDER_EVENTS",
+	[Q_INVOICE_NEXT_NUMBER] = "INVOICE_NEXT_NUMBER",
+	[Q_INVOICE_OF_ORDER] = "INVOICE_OF_ORDER",
+	[Q_INVOICE_INSERT_ORDER] = "INVOICE_INSERT_ORDER",
+	[Q_INVOICE_OF_PAYMENT] = "INVOICE_OF_PAYMENT",
+	[Q_INVOICE_INSERT_PAYMENT] = "INVOICE_INSERT_PAYMENT",
 };
 
 /*

@@ -615,26 +615,6 @@ parse_i64(const char *s, int64_t *out)
 }
 
 void
-buf_money(struct buf *b, int64_t minor, const char *cur)
-{
-	const char *sym = NULL;
-	int64_t	 a = minor < 0 ? -minor : minor;
-
-	if (cur == NULL || strcmp(cur, "USD") == 0)
-		sym = "$";
-	else if (strcmp(cur, "EUR") == 0)
-		sym = "\xe2\x82\xac";
-	else if (strcmp(cur, "GBP") == 0)
-		sym = "\xc2\xa3";
-	if (minor < 0)
-		buf_putc(b, '-');
-	if (sym != NULL)
-		buf_printf(b, "%s%" PRId64 ".%02" PRId64, sym, a / 100, a % 100);
-	else
-		buf_printf(b, "%" PRId64 ".%02" PRId64 " %s", a / 100, a % 100, cur);
-}
-
-void
 buf_bytes(struct buf *b, int64_t n)
 {
 	static const char *unit[] = { "B", "KB", "MB", "GB", "TB" };

@@ -112,8 +112,7 @@ int	parse_i64(const char *, int64_t *);
 /* A whole file as a NUL-terminated malloc'ed string (free it), or NULL. */
 char	*file_read(const char *path);
 
-/* Money: render minor units of a currency ("USD", 1234) as "$12.34". */
-void	buf_money(struct buf *, int64_t minor, const char *currency);
+/* Money is formatted by money_format (money.h), per currency. */
 /* Bytes as "1.5 GB"; 0 means "Unlimited". */
 void	buf_bytes(struct buf *, int64_t bytes);
 

@@ -160,8 +160,16 @@ def fill(db):
         x("INSERT INTO plans (id, slug, name, protocol, server_id, inbound_id, category_id, brand_id, "
           "price_minor, duration_days) VALUES (?, ?, ?, 'vless', ?, ?, ?, ?, ?, 30)",
           (i, "plan%d" % i, "Plan %d" % i, i, i, i, i, 100 * i))
-        x("INSERT INTO carts (id, customer_id, session_id) VALUES (?, ?, ?)", (i, i, i))
-        x("INSERT INTO cart_items (cart_id, plan_id) VALUES (?, ?)", (i, i))
+        x("INSERT INTO carts (id, customer_id) VALUES (?, ?)", (i, i))
+        x("INSERT INTO carts (id, token_hash) VALUES (?, ?)", (10 + i, bytes([i]) * 32))
+        x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency) VALUES (?, ?, ?, 'USD')",
+          (i, i, 100 * i))
+        x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency) VALUES (?, ?, ?, 'USD')",
+          (10 + i, i, 100 * i))
+        x("INSERT INTO coupons (id, code, kind, percent, scope, plan_id, max_uses) VALUES (?, ?, 'percent', 10, "
+          "'plan', ?, 5)", (i, "PLAN%d" % i, i))
+        x("INSERT INTO coupons (id, code, kind, amount_minor, currency, scope, category_id) "
+          "VALUES (?, ?, 'fixed', 50, 'USD', 'category', ?)", (10 + i, "CAT%d" % i, i))
         x("INSERT INTO wallets (id, customer_id, balance_minor) VALUES (?, ?, 1000)", (i, i))
         x("INSERT INTO jobs (id, kind, idem_key, server_id) VALUES (?, 'email', ?, ?)", (i, "job-%d" % i, i))
         x("INSERT INTO jobs (id, kind, idem_key, state) VALUES (?, 'provision', ?, 'done')",
@@ -185,13 +193,21 @@ def fill(db):
                       "VALUES (?, ?, ?, 'USD')", (oid, cust, price)).lastrowid
             x("INSERT INTO order_items (order_id, plan_id, unit_price_minor, currency, renewal_of) "
               "VALUES (?, ?, 0, 'USD', ?)", (oid, cust, first))
-            x("INSERT INTO invoices (number, order_id, customer_id, amount_minor, currency) "
-              "VALUES (?, ?, ?, ?, 'USD')", ("INV-%d" % oid, oid, cust, price))
+            x("INSERT INTO order_events (order_id, kind, actor) VALUES (?, 'created', 'customer')", (oid,))
+            x("INSERT INTO order_events (order_id, kind, actor, actor_id) VALUES (?, 'paid', 'staff', ?)",
+              (oid, cust))
+            x("INSERT INTO invoices (number, order_id, customer_id, subtotal_minor, total_minor, currency, "
+              "seller_name, customer_name) VALUES (?, ?, ?, ?, ?, 'USD', 'Seller', 'Buyer')",
+              ("2026-%06d" % oid, oid, cust, price, price))
+            x("INSERT INTO coupon_redemptions (coupon_id, customer_id, order_id, discount_minor) "
+              "VALUES (?, ?, ?, 10)", (cust, cust, oid))
             pid = x("INSERT INTO payments (order_id, customer_id, gateway, gateway_ref, amount_minor, currency, "
                     "state, idempotency_key) VALUES (?, ?, 'stripe', ?, ?, 'USD', 'succeeded', ?)",
                     (oid, cust, "cs_%d" % oid, price, "pay-%d" % oid)).lastrowid
             x("INSERT INTO gateway_events (gateway, event_id, event_type, payment_id, payload) "
               "VALUES ('stripe', ?, 'checkout.session.completed', ?, '{}')", ("evt_%d" % oid, pid))
+            x("INSERT INTO invoices (number, payment_id, customer_id, subtotal_minor, total_minor, currency) "
+              "VALUES (?, ?, ?, ?, ?, 'USD')", ("2026-%06d" % (100 + oid), pid, cust, price, price))
             x("INSERT INTO wallet_transactions (wallet_id, amount_minor, kind, order_id, payment_id, staff_id, "
               "idempotency_key) VALUES (?, ?, 'purchase', ?, ?, ?, ?)", (cust, -price if price < 500 else -250,
                                                                          oid, pid, cust, "buy-%d" % oid))
@@ -203,6 +219,17 @@ def fill(db):
             x("INSERT INTO ticket_messages (ticket_id, customer_id, body) VALUES (?, ?, 'hello')", (tid, cust))
             x("INSERT INTO ticket_messages (ticket_id, staff_id, body, internal) VALUES (?, ?, 'noted', 1)",
               (tid, cust))
+    x("INSERT INTO invoice_counters (year, last) VALUES (2026, 106)")
+    # Customer 1 was referred by 2 and 3 by 1; order 1 (customer 1's) earned
+    # customer 2 a commission that became available (its ledger row), order
+    # 5 (customer 3's) one still pending.
+    x("INSERT INTO referrals (id, referrer_id, referred_id) VALUES (1, 2, 1), (2, 1, 3)")
+    tx = x("INSERT INTO wallet_transactions (wallet_id, amount_minor, kind, order_id, idempotency_key) "
+           "VALUES (2, 10, 'commission', 1, 'commission-1')").lastrowid
+    x("INSERT INTO referral_commissions (referral_id, order_id, amount_minor, currency, state, available_at, "
+      "wallet_tx_id) VALUES (1, 1, 10, 'USD', 'available', 1, ?)", (tx,))
+    x("INSERT INTO referral_commissions (referral_id, order_id, amount_minor, currency, available_at) "
+      "VALUES (2, 5, 20, 'USD', 2000000000)")
     # Keep the cached balances equal to their ledgers (DESIGN.md).
     x("UPDATE wallets SET balance_minor = (SELECT sum(amount_minor) FROM wallet_transactions w "
       "WHERE w.wallet_id = wallets.id)")
