@@ -15,8 +15,7 @@
  *     because their pages carry per-person content (a signed-in name, a
  *     sign-out token; a cart's contents).  The rule for a new cookie: if
  *     its presence changes what a cacheable page shows, add its name to
- *     bypass_cookies[] (one line); the cart cookie goes there when carts
- *     arrive.  Other cookies (the pre-session CSRF nonce, px_pre) do not
+ *     bypass_cookies[] (one line), as the cart cookie is.  Other cookies (the pre-session CSRF nonce, px_pre) do not
  *     change an anonymous page, and cacheable handlers never set one.
  *  2. Only handlers that call cache_allow(), only routes open to anyone
  *     (WHO_ANY), only status 200, and never a response that sets a
@@ -34,6 +33,9 @@
  *  4. Bounded: at most CACHE_ENTRIES entries and max_bytes in all, one
  *     entry at most a quarter of that; the least recently used entry
  *     makes room.
+ *     Nor a page that carries a form with a CSRF token (csrf_token()
+ *     marks the request): the token is one person's, even an anonymous
+ *     visitor's pre-session one, whatever the handler asked for.
  *  5. Only the body, its type, the status and the handler's headers are
  *     kept.  The request id, the security headers and the log line are
  *     made per response by the worker.
@@ -159,6 +161,7 @@ hash(const char *s, size_t n)
 static const char *const bypass_cookies[] = {
 	"px_c", "__Host-px_c",		/* customer session */
 	"px_s", "__Host-px_s",		/* staff session */
+	"px_cart", "__Host-px_cart",	/* a cart (page_cart.c): the header shows its count */
 };
 
 /* Rule 1: may this request be answered from, or stored into, the cache? */
@@ -248,7 +251,7 @@ storable(const struct request *r)
 {
 	size_t	 i;
 
-	if (!r->cacheable || r->status != 200 || r->route == NULL ||
+	if (!r->cacheable || r->has_csrf || r->status != 200 || r->route == NULL ||
 	    r->route->who != WHO_ANY || r->resp_headers.n > CACHE_HEADERS)
 		return 0;
 	for (i = 0; i < r->resp_headers.n; i++)

@@ -22,6 +22,11 @@
  *        rolls back (a rolled-back number must come back)
  *   receipt PAYMENT
  *        issue a top-up payment's receipt; prints the number
+ *   checkout CUSTOMER PLAN QTY KEY [GATE]
+ *        pay QTY of plan PLAN (id, at its price now) from the wallet as
+ *        the checkout page does (checkout.c), idempotency key KEY;
+ *        prints "ok|replay|... PUBLIC_ID"; status 0 for ok and replay,
+ *        3 for a refusal (nothing written)
  *
  * GATE: a file to wait for (up to 10 s) after opening the database and
  * before the transaction, so that many processes really race.
@@ -34,6 +39,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "checkout.h"
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
@@ -177,6 +183,49 @@ t_receipt(struct db *db, int argc, char **argv)
 	return 0;
 }
 
+static int
+t_checkout(struct db *db, int argc, char **argv)
+{
+	static const char *const word[CHECKOUT__MAX] = {
+		[CHECKOUT_OK] = "ok", [CHECKOUT_REPLAY] = "replay", [CHECKOUT_EMPTY] = "empty",
+		[CHECKOUT_CHANGED] = "changed", [CHECKOUT_UNAVAILABLE] = "unavailable",
+		[CHECKOUT_SOLD_OUT] = "sold-out", [CHECKOUT_INSUFFICIENT] = "insufficient",
+		[CHECKOUT_CURRENCY] = "currency", [CHECKOUT_BAD_KEY] = "bad-key",
+	};
+	static const struct actor cust_actor = { "customer", 0, NULL, NULL };
+	struct checkout_line l;
+	struct checkout_result res;
+	struct actor who = cust_actor;
+	struct stmt *st;
+	enum checkout_rc rc;
+	int64_t	 cust;
+
+	memset(&l, 0, sizeof(l));
+	if (argc < 6 || parse_i64(argv[2], &cust) != 0 || parse_i64(argv[3], &l.plan) != 0 ||
+	    parse_i64(argv[4], &l.qty) != 0)
+		return 2;
+	who.id = cust;
+	st = db_q(db, Q_CHECKOUT_PLAN);
+	db_bind_int(db, st, ":plan", l.plan);
+	if (db_step(db, st) != DB_ROW)
+		return 2;
+	l.price = db_int(st, 1);
+	l.currency = db_text(db, st, 2);
+	l.name = db_text(db, st, 4);
+	db_reset(st);
+	gate(argc > 6 ? argv[6] : NULL);
+	db_begin(db);
+	rc = checkout_wallet(db, cust, &l, 1, argv[5], &who, &res);
+	if (rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY)
+		db_commit(db);
+	else
+		db_rollback(db);
+	printf("%s %s\n", word[rc], res.public_id ? res.public_id : "-");
+	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY)
+		fprintf(stderr, "1000proxy: %s\n", checkout_rc_text[rc]);
+	return rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY ? 0 : 3;
+}
+
 int
 cmd_test_commerce(const struct conf *c, int argc, char **argv)
 {
@@ -186,6 +235,7 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 	} verbs[] = {
 		{ "wallet", t_wallet }, { "balance", t_balance }, { "order-new", t_order_new },
 		{ "order-move", t_order_move }, { "invoice", t_invoice }, { "receipt", t_receipt },
+		{ "checkout", t_checkout },
 	};
 	struct arena *a;
 	struct db *db;
@@ -215,6 +265,6 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 	if (rc != 2)
 		return rc;
 usage:
-	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice|receipt ...\n");
+	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice|receipt|checkout ...\n");
 	return 2;
 }

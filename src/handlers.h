@@ -15,6 +15,21 @@ void	page_terms(struct request *);
 /* page_catalog.c */
 void	page_plans(struct request *);
 void	page_plan(struct request *);
+/* page_cart.c, page_checkout.c, page_orders.c */
+void	page_cart(struct request *);
+void	page_cart_add(struct request *);
+void	page_cart_add_post(struct request *);
+void	page_cart_update_post(struct request *);
+void	page_cart_remove_post(struct request *);
+void	page_cart_accept_post(struct request *);
+void	page_checkout(struct request *);
+void	page_checkout_post(struct request *);
+void	page_orders(struct request *);
+void	page_order(struct request *);
+extern const struct form page_cart_add_form;
+extern const struct form page_cart_update_form;
+extern const struct form page_cart_remove_form;
+extern const struct form page_checkout_form;
 /* page_health.c */
 void	page_healthz(struct request *);
 /* page_auth.c */

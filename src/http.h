@@ -120,6 +120,7 @@ struct request {
 	const char	*error;		/* message shown on an error page */
 	const char	*error_code;	/* JSON error code, when more specific than the status's */
 	int		 cacheable;	/* the handler called cache_allow() */
+	int		 has_csrf;	/* a CSRF token was handed out: never cached */
 	const char	*cache;		/* "hit", "miss", "bypass" or NULL; logged */
 };
 

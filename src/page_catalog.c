@@ -233,6 +233,9 @@ page_plan(struct request *r)
 		req_fail(r, 404, "There is no such plan. It may have been retired.");
 	vm = page_vm(r, db_text(r->db, st, 1));
 	plan_fill(r, vm_push(vm, "plan"), st);
+	/* Its add-to-cart form is a GET to /cart/add, which carries the
+	 * CSRF token: a page with a token is never cached (cache.c, rule
+	 * 2), and this one is. */
 	cache_allow(r);
 	page_render(r, "pages/plan", vm);
 }

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "account.h"
+#include "cart.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -340,6 +341,7 @@ page_login_2fa_post(struct request *r)
 	}
 	signin_attempt_ok(r, kacct, kip);
 	session_start(r, SESS_CUSTOMER, cid, 1);
+	cart_merge(r, cid);
 	req_audit(r, "login", arena_printf(r->a, "customer:%lld", (long long)cid), "customer, %s", how);
 	db_commit(r->db);
 	resp_redirect(r, 303, next_customer(form_get(r, "next"), "/account"));

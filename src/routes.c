@@ -91,6 +91,23 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/security",	admin_security, WHO_STAFF, "security.manage", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/security/unlock", admin_security_unlock_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0, &admin_security_unlock_form },
 
+	/* The cart (page_cart.c): anyone; an anonymous visitor's by its own
+	 * cookie, CSRF by the pre-session token.  Checkout and orders
+	 * (page_checkout.c, page_orders.c): customers. */
+	{ M_GET,  "/cart",		page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/cart/add",		page_cart_add,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/add",		page_cart_add_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_add_form },
+	{ M_GET,  "/cart/update",	page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/update",	page_cart_update_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_update_form },
+	{ M_GET,  "/cart/remove",	page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/remove",	page_cart_remove_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_remove_form },
+	{ M_GET,  "/cart/accept",	page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/accept",	page_cart_accept_post, WHO_ANY, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/checkout",		page_checkout,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/checkout",		page_checkout_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_checkout_form },
+	{ M_GET,  "/orders",		page_orders,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/orders/{public_id}", page_order,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

@@ -276,6 +276,9 @@ csrf_token(struct request *r, enum sess_kind k)
 	const char *nonce;
 	char	 sig[65], fresh[33];
 
+	/* A page with this token is one person's: the page cache must not
+	 * keep it (cache.c, rule 2). */
+	r->has_csrf = 1;
 	if (r->principal[k] != NULL && r->principal[k]->csrf != NULL)
 		return r->principal[k]->csrf;
 	if (r->pre_token != NULL)

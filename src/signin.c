@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "cart.h"
 #include "db.h"
 #include "http.h"
 #include "password.h"
@@ -182,6 +183,10 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 			req_fail(r, 500, "password rehash update failed");
 	}
 	session_start(r, k, out->user_id, mfa_ok);
+	/* Signed in for good: the visitor's anonymous cart becomes the
+	 * customer's (with a second factor due, page_totp.c does it). */
+	if (k == SESS_CUSTOMER && mfa_ok)
+		cart_merge(r, out->user_id);
 	req_audit(r, mfa_ok ? "login" : "login.password_ok", target, "%s", sk->ok_detail[out->totp]);
 	db_commit(r->db);
 	return SIGNIN_OK;

@@ -402,6 +402,47 @@ const char *const sql_text[Q__MAX] = {
 	    "p.amount_minor, p.amount_minor, p.currency, 'paid', :now, p.updated_at "
 	    "FROM payments p JOIN customers c ON c.id = p.customer_id WHERE p.id = :payment "
 	    "AND p.purpose = 'topup' AND p.state = 'succeeded' RETURNING id",
+	/* Carts (page_cart.c), checkout (checkout.c) and the customer's
+	 * orders (page_orders.c). */
+	[Q_CART_BY_TOKEN] = "SELECT id FROM carts WHERE token_hash = :hash",
+	[Q_CART_BY_CUSTOMER] = "SELECT id FROM carts WHERE customer_id = :customer",
+	[Q_CART_NEW_TOKEN] = "INSERT INTO carts (token_hash, created_at, updated_at) VALUES (:hash, :now, :now) RETURNING id",
+	[Q_CART_NEW_CUSTOMER] = "INSERT INTO carts (customer_id, created_at, updated_at) VALUES (:customer, :now, :now) "
+	    "ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
+	[Q_CART_ITEM_ADD] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
+	    "SELECT :cart, id, :qty, price_minor, currency, :now FROM plans WHERE slug = :slug AND active = 1 "
+	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency RETURNING id",
+	[Q_CART_ITEM_SET_QTY] = "UPDATE cart_items SET quantity = :qty WHERE cart_id = :cart "
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	[Q_CART_ITEM_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart "
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	[Q_CART_ITEMS] = "SELECT p.slug, p.name, ci.quantity, ci.unit_price_minor, ci.currency, p.price_minor, "
+	    "p.currency, p.active, p.stock, p.id FROM cart_items ci JOIN plans p ON p.id = ci.plan_id "
+	    "WHERE ci.cart_id = :cart ORDER BY ci.id",
+	[Q_CART_COUNT] = "SELECT coalesce(sum(quantity), 0) FROM cart_items WHERE cart_id = :cart",
+	[Q_CART_MERGE] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
+	    "SELECT :to, plan_id, quantity, unit_price_minor, currency, added_at FROM cart_items "
+	    "WHERE cart_id = :from "
+	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency",
+	[Q_CART_DELETE] = "DELETE FROM carts WHERE id = :cart",
+	[Q_CART_CLEAR] = "DELETE FROM cart_items WHERE cart_id = :cart",
+	[Q_CART_ACCEPT_PRICES] = "UPDATE cart_items SET unit_price_minor = p.price_minor, currency = p.currency "
+	    "FROM plans p WHERE p.id = cart_items.plan_id AND cart_items.cart_id = :cart",
+	[Q_CHECKOUT_PLAN] = "SELECT active, price_minor, currency, stock, name, server_id FROM plans WHERE id = :plan",
+	[Q_CHECKOUT_TAKE_STOCK] = "UPDATE plans SET stock = stock - :n WHERE id = :plan AND stock IS NOT NULL AND stock >= :n",
+	[Q_CHECKOUT_ITEM_INSERT] = "INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency) "
+	    "VALUES (:order, :plan, 1, :price, :currency) RETURNING id",
+	[Q_ORDERS_OF_CUSTOMER_COUNT] = "SELECT count(*) FROM orders WHERE customer_id = :customer",
+	[Q_ORDERS_OF_CUSTOMER] = "SELECT public_id, state, total_minor, currency, created_at, "
+	    "(SELECT count(*) FROM order_items i WHERE i.order_id = orders.id) FROM orders "
+	    "WHERE customer_id = :customer ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+	[Q_ORDER_OF_CUSTOMER] = "SELECT id, public_id, state, subtotal_minor, discount_minor, tax_minor, total_minor, "
+	    "currency, coalesce(payment_method, ''), created_at, coalesce(paid_at, 0) FROM orders "
+	    "WHERE public_id = :public_id AND customer_id = :customer",
+	[Q_ORDER_ITEMS_OF] = "SELECT i.id, p.name, p.slug, i.unit_price_minor, i.currency, i.state FROM order_items i "
+	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order ORDER BY i.id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -551,6 +592,26 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_INSERT_ORDER] = "INVOICE_INSERT_ORDER",
 	[Q_INVOICE_OF_PAYMENT] = "INVOICE_OF_PAYMENT",
 	[Q_INVOICE_INSERT_PAYMENT] = "INVOICE_INSERT_PAYMENT",
+	[Q_CART_BY_TOKEN] = "CART_BY_TOKEN",
+	[Q_CART_BY_CUSTOMER] = "CART_BY_CUSTOMER",
+	[Q_CART_NEW_TOKEN] = "CART_NEW_TOKEN",
+	[Q_CART_NEW_CUSTOMER] = "CART_NEW_CUSTOMER",
+	[Q_CART_ITEM_ADD] = "CART_ITEM_ADD",
+	[Q_CART_ITEM_SET_QTY] = "CART_ITEM_SET_QTY",
+	[Q_CART_ITEM_DELETE] = "CART_ITEM_DELETE",
+	[Q_CART_ITEMS] = "CART_ITEMS",
+	[Q_CART_COUNT] = "CART_COUNT",
+	[Q_CART_MERGE] = "CART_MERGE",
+	[Q_CART_DELETE] = "CART_DELETE",
+	[Q_CART_CLEAR] = "CART_CLEAR",
+	[Q_CART_ACCEPT_PRICES] = "CART_ACCEPT_PRICES",
+	[Q_CHECKOUT_PLAN] = "CHECKOUT_PLAN",
+	[Q_CHECKOUT_TAKE_STOCK] = "CHECKOUT_TAKE_STOCK",
+	[Q_CHECKOUT_ITEM_INSERT] = "CHECKOUT_ITEM_INSERT",
+	[Q_ORDERS_OF_CUSTOMER_COUNT] = "ORDERS_OF_CUSTOMER_COUNT",
+	[Q_ORDERS_OF_CUSTOMER] = "ORDERS_OF_CUSTOMER",
+	[Q_ORDER_OF_CUSTOMER] = "ORDER_OF_CUSTOMER",
+	[Q_ORDER_ITEMS_OF] = "ORDER_ITEMS_OF",
 };
 
 /*

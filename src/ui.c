@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "cart.h"
 #include "http.h"
 #include "response.h"
 #include "session.h"
@@ -52,6 +53,11 @@ page_vm(struct request *r, const char *title)
 	vm_set_bool(vm, "nav_home", r->path && strcmp(r->path, "/") == 0);
 	vm_set_bool(vm, "nav_plans", r->path && strncmp(r->path, "/plans", 6) == 0);
 	vm_set(vm, "year", "2026");
+	vm_set_bool(vm, "nav_cart", r->path && strncmp(r->path, "/cart", 5) == 0);
+	/* The header's cart count; not on staff pages, nor on an error
+	 * page (the database may be what failed). */
+	vm_set_int(vm, "cart_count", r->error == NULL && r->path != NULL &&
+	    strncmp(r->path, "/admin", 6) != 0 ? cart_count(r) : 0);
 	/* Signed in means past the second factor too: a half-done sign-in
 	 * at /login/2fa shows the anonymous header. */
 	if (r->principal[SESS_CUSTOMER] != NULL && r->principal[SESS_CUSTOMER]->mfa_ok &&

@@ -1,0 +1,235 @@
+/*
+ * checkout.c: paying for a cart from the wallet (checkout.h).  The
+ * order of the steps matters only for what a refusal costs: every step
+ * runs inside the caller's transaction and a refusal rolls it back, so
+ * the idempotency key is looked at first (a replay must not look at a
+ * cart the first submit emptied), the plans next (a price that moved is
+ * asked about before any money), the wallet last.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "checkout.h"
+#include "db.h"
+#include "invoice.h"
+#include "money.h"
+#include "order.h"
+#include "spool.h"
+#include "util.h"
+#include "wallet.h"
+
+const char *const checkout_rc_text[CHECKOUT__MAX] = {
+	[CHECKOUT_OK] = "Paid.",
+	[CHECKOUT_REPLAY] = "This checkout was already made.",
+	[CHECKOUT_EMPTY] = "Your cart is empty.",
+	[CHECKOUT_CHANGED] = "A price in your cart has changed since you saw it. Nothing was charged: please check the new prices.",
+	[CHECKOUT_UNAVAILABLE] = "A plan in your cart is no longer sold. Nothing was charged: please remove it.",
+	[CHECKOUT_SOLD_OUT] = "A plan in your cart is sold out (or has fewer left than you asked for). Nothing was charged.",
+	[CHECKOUT_INSUFFICIENT] = "Your wallet balance is not enough for this order. Nothing was charged.",
+	[CHECKOUT_CURRENCY] = "Your cart mixes currencies, or is not in your wallet's currency. Nothing was charged.",
+	[CHECKOUT_BAD_KEY] = "This checkout form is not valid. Please open the checkout page again.",
+};
+
+size_t
+checkout_lines(struct db *db, int64_t cart, struct checkout_line **out)
+{
+	struct stmt *st;
+	struct checkout_line *l = NULL;
+	size_t	 n = 0, cap = 0;
+
+	*out = NULL;
+	if (cart <= 0)
+		return 0;
+	st = db_q(db, Q_CART_ITEMS);
+	db_bind_int(db, st, ":cart", cart);
+	while (db_step(db, st) == DB_ROW) {
+		if (n == cap) {
+			struct checkout_line *nl;
+
+			cap = cap ? cap * 2 : 8;
+			nl = arena_alloc(db_arena(db), cap * sizeof(*nl));
+			if (n)
+				memcpy(nl, l, n * sizeof(*nl));
+			l = nl;
+		}
+		memset(&l[n], 0, sizeof(l[n]));
+		l[n].slug = db_text(db, st, 0);
+		l[n].name = db_text(db, st, 1);
+		l[n].qty = db_int(st, 2);
+		l[n].price = db_int(st, 3);
+		l[n].currency = db_text(db, st, 4);
+		l[n].price_now = db_int(st, 5);
+		l[n].currency_now = db_text(db, st, 6);
+		l[n].active = (int)db_int(st, 7);
+		l[n].stock = db_is_null(st, 8) ? -1 : db_int(st, 8);
+		l[n].plan = db_int(st, 9);
+		n++;
+	}
+	*out = l;
+	return n;
+}
+
+int
+checkout_line_changed(const struct checkout_line *l)
+{
+	return l->price != l->price_now || strcmp(l->currency, l->currency_now) != 0 ||
+	    !l->active || (l->stock >= 0 && l->stock < l->qty);
+}
+
+/* The key's order, if any: 1 with res filled when it is this
+ * customer's, -1 when another customer's, 0 when unused. */
+static int
+replayed(struct db *db, int64_t customer, const char *key, struct checkout_result *res)
+{
+	struct stmt *st = db_q(db, Q_ORDER_BY_IDEM);
+	int	 rc = 0;
+
+	db_bind_text(db, st, ":key", key);
+	if (db_step(db, st) == DB_ROW) {
+		rc = db_int(st, 2) == customer ? 1 : -1;
+		res->order = db_int(st, 0);
+		res->public_id = db_text(db, st, 1);
+	}
+	db_reset(st);
+	return rc;
+}
+
+enum checkout_rc
+checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, size_t n,
+    const char *idem_key, const struct actor *who, struct checkout_result *res)
+{
+	struct order_new on;
+	struct wallet_entry we;
+	struct stmt *st;
+	const char *currency;
+	int64_t	 subtotal = 0, wallet, *servers, items = 0;
+	size_t	 i;
+	int	 replay;
+	enum wallet_rc wrc;
+
+	memset(res, 0, sizeof(*res));
+	if (idem_key == NULL || *idem_key == '\0')
+		db_fail(db, "checkout without an idempotency key");
+	switch (replayed(db, customer, idem_key, res)) {
+	case 1:
+		return CHECKOUT_REPLAY;
+	case -1:
+		res->order = 0;
+		res->public_id = NULL;
+		return CHECKOUT_BAD_KEY;
+	}
+	if (n == 0)
+		return CHECKOUT_EMPTY;
+
+	/* The plans as they stand inside the write lock: what the cart
+	 * showed must still be what is charged, and the stock must hold
+	 * every line (taken here; a later refusal rolls it back). */
+	currency = l[0].currency;
+	servers = arena_alloc(db_arena(db), n * sizeof(*servers));
+	for (i = 0; i < n; i++) {
+		int64_t	 stock;
+
+		if (l[i].qty < 1 || l[i].qty > 100)
+			db_fail(db, "checkout line of quantity %" PRId64, l[i].qty);
+		st = db_q(db, Q_CHECKOUT_PLAN);
+		db_bind_int(db, st, ":plan", l[i].plan);
+		if (db_step(db, st) != DB_ROW || db_int(st, 0) != 1) {
+			res->plan_name = l[i].name;
+			return CHECKOUT_UNAVAILABLE;
+		}
+		res->plan_name = db_text(db, st, 4);
+		if (db_int(st, 1) != l[i].price || strcmp(db_text(db, st, 2), l[i].currency) != 0)
+			return CHECKOUT_CHANGED;
+		if (strcmp(l[i].currency, currency) != 0)
+			return CHECKOUT_CURRENCY;
+		stock = db_is_null(st, 3) ? -1 : db_int(st, 3);
+		servers[i] = db_int(st, 5);
+		db_reset(st);
+		if (stock >= 0) {
+			st = db_q(db, Q_CHECKOUT_TAKE_STOCK);
+			db_bind_int(db, st, ":plan", l[i].plan);
+			db_bind_int(db, st, ":n", l[i].qty);
+			db_step(db, st);
+			if (db_changes(db) != 1)
+				return CHECKOUT_SOLD_OUT;
+		}
+		if (l[i].price > MONEY_MAX / 100 || subtotal > MONEY_MAX - l[i].price * l[i].qty)
+			db_fail(db, "checkout total beyond MONEY_MAX");
+		subtotal += l[i].price * l[i].qty;
+		items += l[i].qty;
+	}
+	res->plan_name = NULL;
+
+	/* HOOK (issue 11, coupons and referrals): a coupon's discount is
+	 * re-checked and its coupon_redemptions row written here, and a
+	 * referred customer's referral_commissions row after the debit;
+	 * neither is applied yet, so the discount is 0.  Tax: no setting
+	 * yet (rate 0). */
+	memset(&on, 0, sizeof(on));
+	on.customer = customer;
+	on.subtotal = subtotal;
+	on.currency = currency;
+	on.method = "wallet";
+	on.idem_key = idem_key;
+	res->order = order_create(db, &on, who, &res->public_id, &replay);
+	if (replay)	/* a key made between our look and now: cannot happen under the lock */
+		db_fail(db, "checkout: idempotency key appeared inside the transaction");
+	res->total = subtotal;
+
+	/* N items of quantity 1 (one proxy each), each with its provision
+	 * job in the panel's lane; the job's key names the item, so a
+	 * retried enqueue finds the job it made. */
+	res->jobs = arena_alloc(db_arena(db), (size_t)items * sizeof(*res->jobs));
+	for (i = 0; i < n; i++) {
+		int64_t	 k;
+
+		for (k = 0; k < l[i].qty; k++) {
+			int64_t	 item;
+
+			st = db_q(db, Q_CHECKOUT_ITEM_INSERT);
+			db_bind_int(db, st, ":order", res->order);
+			db_bind_int(db, st, ":plan", l[i].plan);
+			db_bind_int(db, st, ":price", l[i].price);
+			db_bind_text(db, st, ":currency", currency);
+			if (db_step(db, st) != DB_ROW)
+				db_fail(db, "order item insert returned no row");
+			item = db_int(st, 0);
+			db_reset(st);
+			res->jobs[res->njobs++] = spool_enqueue_at(db, "provision",
+			    arena_printf(db_arena(db), "provision:item:%" PRId64, item),
+			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64 "}",
+			    res->order, item), 0, servers[i]);
+		}
+	}
+
+	/* The money last: a refusal here rolls everything above back. */
+	wallet = wallet_of_customer(db, customer, currency);
+	memset(&we, 0, sizeof(we));
+	we.wallet = wallet;
+	we.amount = -subtotal;
+	we.kind = "purchase";
+	we.order = res->order;
+	we.memo = arena_printf(db_arena(db), "Order %s", res->public_id);
+	we.idem_key = arena_printf(db_arena(db), "buy:%" PRId64, res->order);
+	if (subtotal > 0) {
+		wrc = wallet_post(db, &we, &res->balance, NULL);
+		if (wrc == WALLET_INSUFFICIENT)
+			return CHECKOUT_INSUFFICIENT;
+		if (wrc == WALLET_NONE)
+			return CHECKOUT_CURRENCY;
+		if (wrc != WALLET_OK)
+			db_fail(db, "checkout debit: %s", wallet_rc_text[wrc]);
+	} else
+		res->balance = wallet_balance(db, wallet);
+
+	invoice_issue(db, res->order, &res->invoice);
+	order_transition(db, res->order, ORDER_PAID, who, "wallet");
+	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
+	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", subtotal, currency,
+	    items, items == 1 ? "" : "s", res->invoice);
+	return CHECKOUT_OK;
+}

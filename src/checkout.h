@@ -1,0 +1,84 @@
+/*
+ * checkout.h: paying for a cart from the wallet (DESIGN.md, "Data").
+ * Everything that must change together is written inside the caller's
+ * one BEGIN IMMEDIATE transaction: the order and its items (a quantity
+ * of N is N items of quantity 1: one proxy each), the stock taken, the
+ * ledger debit, the invoice with its number, one `provision` job per
+ * item, the order moved to paid, the audit row.  A refusal (anything
+ * but CHECKOUT_OK and CHECKOUT_REPLAY) may have written part of that:
+ * the caller rolls back, so a refusal writes nothing and takes no
+ * invoice number.
+ *
+ * Coupons and referrals: not applied yet.  The hook is marked in
+ * checkout.c (the discount is 0 and no commission accrues); the tables
+ * exist (sql/009_commerce.sql).  Tax: no tax setting exists yet, so the
+ * rate is 0 (the order keeps tax_rate_bp for when it comes).
+ */
+#ifndef PX_CHECKOUT_H
+#define PX_CHECKOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct actor;
+struct db;
+
+/* One line of a cart as checkout sees it: the price kept when it was
+ * shown, and (from checkout_lines) the plan as it stands now. */
+struct checkout_line {
+	int64_t		 plan;
+	const char	*slug, *name;
+	int64_t		 qty;		/* 1..100 */
+	int64_t		 price;		/* the price the cart showed, minor units */
+	const char	*currency;	/* ... in this currency */
+	/* Filled by checkout_lines (informative: checkout re-reads them). */
+	int64_t		 price_now;
+	const char	*currency_now;
+	int		 active;
+	int64_t		 stock;		/* -1: unlimited */
+};
+
+enum checkout_rc {
+	CHECKOUT_OK = 0,	/* written: the order is paid */
+	CHECKOUT_REPLAY,	/* this idempotency key made an order before: nothing new */
+	CHECKOUT_EMPTY,		/* no lines */
+	CHECKOUT_CHANGED,	/* a price or currency moved since the cart showed it */
+	CHECKOUT_UNAVAILABLE,	/* a plan was withdrawn */
+	CHECKOUT_SOLD_OUT,	/* not enough stock left */
+	CHECKOUT_INSUFFICIENT,	/* the wallet does not hold the total */
+	CHECKOUT_CURRENCY,	/* lines in more than one currency, or not the wallet's */
+	CHECKOUT_BAD_KEY,	/* the key belongs to another customer's order */
+	CHECKOUT__MAX
+};
+/* A sentence for each outcome, for a page or a command. */
+extern const char *const checkout_rc_text[CHECKOUT__MAX];
+
+struct checkout_result {
+	int64_t		 order;
+	const char	*public_id;	/* in the db's arena */
+	const char	*invoice;	/* the invoice number; NULL on a replay */
+	int64_t		 total;
+	int64_t		 balance;	/* the wallet's balance after */
+	const char	*plan_name;	/* the plan a refusal is about, or NULL */
+	int64_t		*jobs;		/* the provision jobs written, to wake after COMMIT */
+	size_t		 njobs;
+};
+
+/* The lines of cart (kept prices and the plans now), in the db's arena;
+ * returns how many. */
+size_t	checkout_lines(struct db *, int64_t cart, struct checkout_line **);
+/* Whether a line shows something other than what checkout would charge
+ * now (price, currency, availability, stock). */
+int	checkout_line_changed(const struct checkout_line *);
+/*
+ * Pay lines from customer's wallet, inside the caller's transaction.
+ * idem_key (required) is the checkout form's token, stored UNIQUE with
+ * the order: a key already used by this customer is CHECKOUT_REPLAY
+ * with res->order and res->public_id of that order, whatever lines are
+ * given (the cart was emptied by the first submit).  who is the actor
+ * of the order's events and the audit row.
+ */
+enum checkout_rc checkout_wallet(struct db *, int64_t customer, const struct checkout_line *,
+	    size_t n, const char *idem_key, const struct actor *who, struct checkout_result *res);
+
+#endif

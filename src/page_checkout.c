@@ -1,0 +1,121 @@
+/*
+ * page_checkout.c: /checkout, paying the cart from the wallet
+ * (checkout.c does the paying).  The form carries an idempotency token
+ * made when the page is shown; it is stored UNIQUE with the order, so a
+ * double click, a back-and-resubmit or a replayed request makes one
+ * order and lands on it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "audit.h"
+#include "cart.h"
+#include "checkout.h"
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "money.h"
+#include "response.h"
+#include "session.h"
+#include "spool.h"
+#include "ui.h"
+#include "valid.h"
+#include "view.h"
+#include "wallet.h"
+
+/* The checkout page: the cart's lines (and what moved since they were
+ * shown), the total, the wallet's balance, and the pay form with a
+ * fresh idempotency token. */
+static void
+checkout_show(struct request *r, const char *error)
+{
+	struct vm *vm = page_vm(r, "Checkout");
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, total, bal;
+	struct stmt *st;
+	struct buf b;
+	char	 idem[33];
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	cart_fill(r, vm, cart_of(r, 0), &total);
+	st = db_q(r->db, Q_ACCT_CUSTOMER);
+	db_bind_int(r->db, st, ":id", cust);
+	buf_init(&b);
+	if (db_step(r->db, st) == DB_ROW) {
+		bal = db_int(st, 6);
+		money_format(&b, bal, db_text(r->db, st, 7));
+	} else {
+		bal = 0;
+		money_format(&b, 0, "USD");
+	}
+	db_reset(st);
+	vm_set(vm, "balance", b.p);
+	buf_free(&b);
+	vm_set_bool(vm, "short_funds", bal < total);
+	token_new(idem);
+	vm_set(vm, "idem", idem);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, "pages/checkout", vm);
+}
+
+/* GET /checkout (customers): the cart to pay, or its changes to accept. */
+void
+page_checkout(struct request *r)
+{
+	checkout_show(r, NULL);
+}
+
+static const struct field page_checkout_fields[] = {
+	{ "idem", FK_SLUG, FIELD_REQUIRED, 0, 32 },
+};
+const struct form page_checkout_form = { FORM(page_checkout_fields) };
+
+/*
+ * POST /checkout — idem (the page's 32 hex digits), csrf.  One BEGIN
+ * IMMEDIATE transaction (checkout.h): 303 to /orders/{public_id} when
+ * paid, or when this token paid before (nothing new written).  409 with
+ * the checkout page and what changed, or 402 for a short wallet, or 409
+ * for a sold-out plan, an empty cart: nothing written.  400 for a
+ * malformed token.
+ */
+void
+page_checkout_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_CUSTOMER];
+	const char *idem = form_get(r, "idem");
+	struct checkout_line *l;
+	struct checkout_result res;
+	struct actor who = { "customer", p->user_id, r->remote_addr, r->id };
+	enum checkout_rc rc;
+	int64_t	 cart;
+	size_t	 n, i;
+	struct stmt *st;
+
+	if (!form_valid(r, "idem") || strlen(idem) != 32) {
+		r->status = 400;
+		checkout_show(r, checkout_rc_text[CHECKOUT_BAD_KEY]);
+		return;
+	}
+	db_begin(r->db);
+	cart = cart_of(r, 0);
+	n = checkout_lines(r->db, cart, &l);
+	rc = checkout_wallet(r->db, p->user_id, l, n, idem, &who, &res);
+	if (rc == CHECKOUT_OK) {
+		st = db_q(r->db, Q_CART_CLEAR);
+		db_bind_int(r->db, st, ":cart", cart);
+		db_step(r->db, st);
+	}
+	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY) {
+		db_rollback(r->db);
+		r->status = rc == CHECKOUT_INSUFFICIENT ? 402 : rc == CHECKOUT_BAD_KEY ? 400 : 409;
+		checkout_show(r, res.plan_name ? arena_printf(r->a, "%s (%s)",
+		    checkout_rc_text[rc], res.plan_name) : checkout_rc_text[rc]);
+		return;
+	}
+	db_commit(r->db);
+	for (i = 0; i < res.njobs; i++)
+		spool_wake(&r->app->conf, res.jobs[i], "provision");
+	resp_redirect(r, 303, arena_printf(r->a, "/orders/%s%s", res.public_id,
+	    rc == CHECKOUT_OK ? "?ok=paid" : ""));
+}

@@ -1,0 +1,147 @@
+/*
+ * page_orders.c: the customer's orders, /orders (paginated) and
+ * /orders/{public_id} (items, amounts, state, the timeline of
+ * order_events).  An order is found by its public id and its owner
+ * together, so another customer's order is a 404, the same page as no
+ * order at all.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "money.h"
+#include "response.h"
+#include "session.h"
+#include "ui.h"
+#include "util.h"
+#include "view.h"
+
+#define ORDERS_PAGE 20
+
+static const char *
+money(struct request *r, int64_t minor, const char *cur)
+{
+	struct buf b;
+	const char *s;
+
+	buf_init(&b);
+	money_format(&b, minor, cur);
+	s = arena_strdup(r->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
+static const char *
+when(struct request *r, int64_t t)
+{
+	char	 iso[32];
+
+	iso8601(iso, t);
+	return arena_strdup(r->a, iso);
+}
+
+/* GET /orders?page=N (customers): newest first, ORDERS_PAGE a page. */
+void
+page_orders(struct request *r)
+{
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, page = 1, total, pages;
+	const char *pg = req_query(r, "page");
+	struct vm *vm = page_vm(r, "Your orders");
+	struct stmt *st;
+
+	if (pg != NULL && *pg != '\0' && (parse_i64(pg, &page) != 0 || page < 1 || page > 100000))
+		req_fail(r, 400, "The page number is not valid.");
+	st = db_q(r->db, Q_ORDERS_OF_CUSTOMER_COUNT);
+	db_bind_int(r->db, st, ":customer", cust);
+	total = db_one_int(r->db, st, 0);
+	pages = total ? (total + ORDERS_PAGE - 1) / ORDERS_PAGE : 1;
+	if (page > pages)
+		page = pages;
+	st = db_q(r->db, Q_ORDERS_OF_CUSTOMER);
+	db_bind_int(r->db, st, ":customer", cust);
+	db_bind_int(r->db, st, ":limit", ORDERS_PAGE);
+	db_bind_int(r->db, st, ":offset", (page - 1) * ORDERS_PAGE);
+	while (db_step(r->db, st) == DB_ROW) {
+		struct vm *it = vm_push(vm, "orders");
+
+		vm_set(it, "public_id", db_text(r->db, st, 0));
+		vm_set(it, "state", db_text(r->db, st, 1));
+		vm_set(it, "total", money(r, db_int(st, 2), db_text(r->db, st, 3)));
+		vm_set(it, "created", when(r, db_int(st, 4)));
+		vm_set_int(it, "items", db_int(st, 5));
+	}
+	vm_set_bool(vm, "empty", total == 0);
+	vm_set_int(vm, "page", page);
+	vm_set_int(vm, "pages", pages);
+	vm_set_bool(vm, "paginate", pages > 1);
+	if (page > 1)
+		vm_set_int(vm, "prev_page", page - 1);
+	if (page < pages)
+		vm_set_int(vm, "next_page", page + 1);
+	page_render(r, "pages/orders", vm);
+}
+
+/* GET /orders/{public_id} (customers): 404 unless it is theirs. */
+void
+page_order(struct request *r)
+{
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, id;
+	const char *cur, *pub = req_param(r, "public_id");
+	struct stmt *st;
+	struct vm *vm;
+
+	st = db_q(r->db, Q_ORDER_OF_CUSTOMER);
+	db_bind_text(r->db, st, ":public_id", pub);
+	db_bind_int(r->db, st, ":customer", cust);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
+	id = db_int(st, 0);
+	cur = db_text(r->db, st, 7);
+	vm_set(vm, "public_id", db_text(r->db, st, 1));
+	vm_set(vm, "state", db_text(r->db, st, 2));
+	vm_set(vm, "subtotal", money(r, db_int(st, 3), cur));
+	vm_set(vm, "discount", money(r, db_int(st, 4), cur));
+	vm_set_bool(vm, "has_discount", db_int(st, 4) != 0);
+	vm_set(vm, "tax", money(r, db_int(st, 5), cur));
+	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
+	vm_set(vm, "total", money(r, db_int(st, 6), cur));
+	vm_set(vm, "method", db_text(r->db, st, 8));
+	vm_set(vm, "created", when(r, db_int(st, 9)));
+	db_reset(st);
+	vm_set_bool(vm, "paid_now", req_query(r, "ok") != NULL &&
+	    strcmp(req_query(r, "ok"), "paid") == 0);
+
+	st = db_q(r->db, Q_ORDER_ITEMS_OF);
+	db_bind_int(r->db, st, ":order", id);
+	while (db_step(r->db, st) == DB_ROW) {
+		struct vm *it = vm_push(vm, "items");
+
+		vm_set(it, "name", db_text(r->db, st, 1));
+		vm_set(it, "slug", db_text(r->db, st, 2));
+		vm_set(it, "price", money(r, db_int(st, 3), db_text(r->db, st, 4)));
+		vm_set(it, "state", db_text(r->db, st, 5));
+	}
+	st = db_q(r->db, Q_ORDER_EVENTS);
+	db_bind_int(r->db, st, ":order", id);
+	while (db_step(r->db, st) == DB_ROW) {
+		struct vm *it = vm_push(vm, "events");
+
+		vm_set(it, "kind", db_text(r->db, st, 0));
+		vm_set(it, "at", when(r, db_int(st, 1)));
+		vm_set(it, "note", db_text(r->db, st, 4));
+	}
+	/* The invoice page itself is /invoices/{number} (the wallet pages'
+	 * slice builds it). */
+	st = db_q(r->db, Q_INVOICE_OF_ORDER);
+	db_bind_int(r->db, st, ":order", id);
+	if (db_step(r->db, st) == DB_ROW)
+		vm_set(vm, "invoice", db_text(r->db, st, 1));
+	else
+		vm_set(vm, "invoice", "");
+	db_reset(st);
+	page_render(r, "pages/order", vm);
+}
