@@ -212,7 +212,12 @@ page_cart_add(struct request *r)
 	struct vm *vm;
 	int64_t	 v;
 
-	if (slug == NULL || !valid_slug(slug, 64))
+	/* Without a plan (a refused POST shown again, a bare URL): the cart. */
+	if (slug == NULL) {
+		page_cart(r);
+		return;
+	}
+	if (!valid_slug(slug, 64))
 		req_fail(r, 404, "There is no such plan. It may have been retired.");
 	db_bind_text(r->db, st, ":slug", slug);
 	if (db_step(r->db, st) != DB_ROW)
