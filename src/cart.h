@@ -1,5 +1,5 @@
 /*
- * cart.h: the shopping cart (page_cart.c).  A signed-in customer's cart
+ * cart.h: the shopping cart (cart.c; its pages in page_cart.c).  A signed-in customer's cart
  * is the row with their customer_id; an anonymous visitor's is the row
  * whose token_hash is the SHA-256 of the random token in the cart
  * cookie (px_cart, __Host-px_cart over TLS).  The visitor has no
@@ -21,6 +21,9 @@
 struct request;
 struct vm;
 
+/* The customer who owns carts on this request (signed in past the
+ * second factor), or 0. */
+int64_t	cart_owner(const struct request *);
 /* The cart cookie's name on this request. */
 const char *cart_cookie_name(const struct request *);
 /* The request's cart id, or 0 when it has none; with create (inside the
