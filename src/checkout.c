@@ -206,8 +206,15 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 		}
 	}
 
-	/* The money last: a refusal here rolls everything above back. */
+	/* The money last: a refusal here rolls everything above back.  The
+	 * ledger has no currency of its own: a wallet in another currency
+	 * than the plans' is refused, never debited. */
 	wallet = wallet_of_customer(db, customer, currency);
+	st = db_q(db, Q_ACCT_CUSTOMER);
+	db_bind_int(db, st, ":id", customer);
+	if (db_step(db, st) != DB_ROW || strcmp(db_text(db, st, 7), currency) != 0)
+		return CHECKOUT_CURRENCY;
+	db_reset(st);
 	memset(&we, 0, sizeof(we));
 	we.wallet = wallet;
 	we.amount = -subtotal;

@@ -63,9 +63,10 @@ res = json.loads(p.stdout.strip().splitlines()[-1])
 t.ok("error" not in res, "every page was reached", res.get("error", "")[-3000:])
 pages = res["pages"]
 
-PUBLIC = ["home", "plans", "plans-filtered", "plans-none", "plan", "terms", "404", "plan-404", "login", "register",
+PUBLIC = ["home", "plans", "plans-filtered", "plans-none", "plan", "cart-add", "cart", "terms", "404", "plan-404", "login", "register",
           "forgot", "admin-login"]
-CUSTOMER = ["account", "account-email", "account-password", "account-sessions", "account-delete", "tokens",
+CUSTOMER = ["account", "account-email", "account-password", "account-sessions", "account-delete", "checkout",
+            "orders", "tokens",
             "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
                "admin-tokens", "admin-reauth", "admin-login-2fa"]

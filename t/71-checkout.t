@@ -285,6 +285,19 @@ t.ok(sum(1 for x in res if x[0] == 0) == 5 and sum(1 for x in res if x[1].starts
 t.is_(sql("SELECT stock FROM plans WHERE id = ?", (p2,))[0][0], 0, "stock 0, never below")
 t.is_(balance(dave), (15 * price2, 15 * price2), "only the 5 orders were charged")
 
+# -- a wallet in another currency is refused, never debited --
+eve_c = Client("px-test eve")
+register(eve_c, "eve@example.com", "Eve", "amber canyon whistle 53")
+eve = cid_of("eve@example.com")
+if sql("SELECT 1 FROM wallets WHERE customer_id = ?", (eve,)):
+    sql("UPDATE wallets SET currency = 'EUR' WHERE customer_id = ?", (eve,))
+else:
+    sql("INSERT INTO wallets (customer_id, currency) VALUES (?, 'EUR')", (eve,))
+p = tc("checkout", eve, p1, 1, "eve-1")
+t.ok(p.returncode == 3 and p.stdout.startswith("currency") and
+     not sql("SELECT 1 FROM orders WHERE customer_id = ?", (eve,)),
+     "a wallet in another currency than the plan's: refused, nothing written", (p.stdout, p.stderr))
+
 # -- every job row with its order, every invoice number in sequence --
 bad = sql("SELECT j.id FROM jobs j WHERE j.kind = 'provision' AND NOT EXISTS (SELECT 1 FROM order_items i "
           "JOIN orders o ON o.id = i.order_id WHERE i.id = json_extract(j.payload, '$.order_item') "

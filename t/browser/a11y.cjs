@@ -82,6 +82,8 @@ async function publicPages() {
   await open('/plans');
   const href = await page.$eval('.card.plan h3 a', (a) => a.getAttribute('href'));
   await look('plan', await open(href));
+  await look('cart-add', await open('/cart/add?plan=' + href.split('/').pop()));
+  await look('cart', await go('form[action="/cart/add"] button[type=submit]'));
   await look('terms', await open('/terms'));
   await look('404', await open('/no-such-page'));
   await look('plan-404', await open('/plans/no-such-plan'));
@@ -101,6 +103,8 @@ async function customer(ctx) {
   await look('account-password', await open('/account/password'));
   await look('account-sessions', await open('/account/sessions'));
   await look('account-delete', await open('/account/delete'));
+  await look('checkout', await open('/checkout'));
+  await look('orders', await open('/orders'));
   await look('tokens', await open('/account/tokens'));
   await look('account-2fa-setup', await open('/account/2fa'));
   const secret = (await page.textContent('code.secret')).trim();
