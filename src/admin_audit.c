@@ -89,8 +89,8 @@ filter(const struct request *r, const char *name)
 /*
  * GET /admin/audit — ?action (a prefix: "login" also finds
  * "login.failed"), actor (customer, staff, system, anonymous, or a
- * named actor such as cli), target (exact, e.g. "staff:3"), from and to (YYYY-MM-DD, UTC, both days
- * included), page.  200; 400 with the form and no rows for a malformed
+ * named actor such as cli), target (exact, e.g. "staff:3"), from and
+ * to (YYYY-MM-DD, UTC, both days included), page.  200; 400 with the form and no rows for a malformed
  * filter.
  */
 void
