@@ -17,8 +17,8 @@
 #include "session.h"
 #include "util.h"
 
-/* How long an anonymous cart's cookie lives (the row is pruned with it
- * by a later cron task). */
+/* How long an anonymous cart's cookie lives; `cron prune` deletes the
+ * row when it is gone (sql.c Q_PRUNE_CARTS: keep the two equal). */
 #define CART_COOKIE_AGE (30 * 86400)
 
 const char *

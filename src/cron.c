@@ -70,8 +70,9 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
 
 /*
  * The database side of prune: sessions past their absolute lifetime,
- * email tokens spent or expired more than keep seconds ago, and throttle
- * rows that lock nothing and last failed more than a day ago.  One
+ * email tokens spent or expired more than keep seconds ago, throttle
+ * rows that lock nothing and last failed more than a day ago, and
+ * anonymous carts whose cookie has expired (30 days).  One
  * transaction; idempotent, so two runs at once are harmless.  The audit
  * log and the ledgers are never pruned.  A database error ends the task
  * (db.h): the transaction rolls back, stderr, exit 1.
@@ -79,12 +80,14 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
 static int
 prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 {
-	static const enum q q[] = { Q_PRUNE_SESSIONS, Q_PRUNE_EMAIL_TOKENS, Q_PRUNE_THROTTLE };
-	static const char *const what[] = { "expired sessions", "spent email tokens", "idle throttle rows" };
+	static const enum q q[] = { Q_PRUNE_SESSIONS, Q_PRUNE_EMAIL_TOKENS, Q_PRUNE_THROTTLE,
+	    Q_PRUNE_CARTS };
+	static const char *const what[] = { "expired sessions", "spent email tokens", "idle throttle rows",
+	    "anonymous carts past their cookie" };
 	struct db *db;
 	struct stmt *st;
 	size_t	 i;
-	int64_t	 n[3] = { 0, 0, 0 }, jobs = 0;
+	int64_t	 n[NELEM(q)] = { 0 }, jobs = 0;
 
 	if ((db = db_open_ready(c->database, c->cache_size_kb, err, errsz)) == NULL)
 		return -1;
@@ -142,7 +145,8 @@ static const struct {
 } tasks[] = {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
-	    "spent email tokens, idle throttle rows, and finished job rows after job_keep_days" },
+	    "spent email tokens, idle throttle rows, anonymous carts past their cookie, and finished job rows "
+	    "after job_keep_days" },
 };
 
 int

@@ -443,6 +443,9 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE public_id = :public_id AND customer_id = :customer",
 	[Q_ORDER_ITEMS_OF] = "SELECT i.id, p.name, p.slug, i.unit_price_minor, i.currency, i.state FROM order_items i "
 	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order ORDER BY i.id",
+	/* Anonymous carts outlive their cookie by nothing: it is set once,
+	 * for 30 days (cart.c CART_COOKIE_AGE), at the cart's creation. */
+	[Q_PRUNE_CARTS] = "DELETE FROM carts WHERE customer_id IS NULL AND created_at < unixepoch() - 30 * 86400",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -612,6 +615,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ORDERS_OF_CUSTOMER] = "ORDERS_OF_CUSTOMER",
 	[Q_ORDER_OF_CUSTOMER] = "ORDER_OF_CUSTOMER",
 	[Q_ORDER_ITEMS_OF] = "ORDER_ITEMS_OF",
+	[Q_PRUNE_CARTS] = "PRUNE_CARTS",
 };
 
 /*

@@ -306,6 +306,19 @@ t.ok(not bad and sql("SELECT count(*) FROM jobs WHERE kind = 'provision'")[0][0]
      sql("SELECT count(*) FROM order_items")[0][0], "every provision job names a paid order's item, one per item", bad)
 nums = sorted(int(n.split("-")[1]) for (n,) in sql("SELECT number FROM invoices"))
 t.is_(nums, list(range(1, len(nums) + 1)), "invoice numbers have no gap (refusals took none)")
+# -- cron prune drops anonymous carts whose cookie has expired --
+old_c, new_c = Client("px-test old"), Client("px-test new")
+for c in (old_c, new_c):
+    c.post("/cart/add", {"plan": slug1}, page="/cart/add?plan=" + slug1)
+t.is_(sql("SELECT count(*) FROM carts WHERE customer_id IS NULL")[0][0], 2, "two anonymous carts")
+sql("UPDATE carts SET created_at = created_at - 31 * 86400 WHERE id = (SELECT min(id) FROM carts "
+    "WHERE customer_id IS NULL)")
+p = subprocess.run([BIN, "-c", s.conf, "cron", "prune"], capture_output=True, text=True)
+t.ok(p.returncode == 0 and "1 anonymous carts past their cookie removed" in p.stdout, "cron prune reports it", p.stdout)
+t.ok(sql("SELECT count(*) FROM carts WHERE customer_id IS NULL")[0][0] == 1 and "Cart (1)" in new_c.get("/cart").text
+     and "Cart (0)" in old_c.get("/cart").text, "the expired cart (and its lines) is gone, the fresh one stays")
+t.ok(sql("SELECT count(*) FROM cart_items WHERE cart_id NOT IN (SELECT id FROM carts)")[0][0] == 0,
+     "no orphan cart lines")
 p = subprocess.run([BIN, "-c", s.conf, "check"], capture_output=True, text=True)
 t.is_(p.returncode, 0, "1000proxy check passes (cached balances equal the ledger)")
 s.check_sanitizers(t)
