@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "account.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -138,11 +139,16 @@ invoice_show(struct request *r, int64_t cid, int staff)
 }
 
 /* GET /invoices/{number} — the customer's own invoice or receipt.  200;
- * 404 for a malformed number, an unknown one or another customer's. */
+ * 404 for a malformed number, an unknown one or another customer's; 303
+ * to /account/2fa when the shop requires TOTP and it is not enrolled. */
 void
 page_invoice(struct request *r)
 {
-	invoice_show(r, r->principal[SESS_CUSTOMER]->user_id, 0);
+	struct acct *a = acct_load(r, 1);
+
+	if (a == NULL)
+		return;
+	invoice_show(r, a->id, 0);
 }
 
 /* GET /admin/invoices/{number} — (orders.read) any invoice.  200; 404. */
