@@ -22,7 +22,9 @@
 #define AUDIT_PAGE	50
 #define AUDIT_MAX_PAGE	100000
 
-static const char *const actor_kinds[] = { "customer", "staff", "system", "anonymous" };
+/* The coarse kinds of the schema, then the named actors that write as
+ * "system" (audit.h): the command line; gateways' webhooks will follow. */
+static const char *const actor_kinds[] = { "customer", "staff", "system", "anonymous", "cli" };
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
 static int64_t
@@ -86,9 +88,9 @@ filter(const struct request *r, const char *name)
 
 /*
  * GET /admin/audit — ?action (a prefix: "login" also finds
- * "login.failed"), actor (customer, staff, system, anonymous), target
- * (exact, e.g. "staff:3"), from and to (YYYY-MM-DD, UTC, both days
- * included), page.  200; 400 with the form and no rows for a malformed
+ * "login.failed"), actor (customer, staff, system, anonymous, or a
+ * named actor such as cli), target (exact, e.g. "staff:3"), from and
+ * to (YYYY-MM-DD, UTC, both days included), page.  200; 400 with the form and no rows for a malformed
  * filter.
  */
 void
@@ -119,7 +121,7 @@ admin_audit(struct request *r)
 		for (i = 0; i < NELEM(actor_kinds) && strcmp(actor, actor_kinds[i]) != 0; i++)
 			;
 		if (i == NELEM(actor_kinds))
-			error = "The actor filter is one of customer, staff, system and anonymous.";
+			error = "The actor filter is one of customer, staff, system, anonymous and cli.";
 	}
 	if (error == NULL && target != NULL && strlen(target) > 300)
 		error = "The target filter is at most 300 characters.";
@@ -161,6 +163,14 @@ admin_audit(struct request *r)
 		vm_set(it, "actor_kind", db_text(r->db, st, 2));
 		if (!db_is_null(st, 3))
 			vm_setf(it, "actor", "#%lld %s", (long long)db_int(st, 3), db_text(r->db, st, 9));
+		else {
+			/* A named actor inside its kind: "system" written by the
+			 * command line shows as "system cli". */
+			const char *named = db_text(r->db, st, 10);
+
+			if (*named != '\0' && strcmp(named, db_text(r->db, st, 2)) != 0)
+				vm_set(it, "actor", named);
+		}
 		vm_set(it, "action", db_text(r->db, st, 4));
 		vm_set(it, "target", db_text(r->db, st, 5));
 		vm_set(it, "detail", db_text(r->db, st, 6));

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "util.h"
+#include "valid.h"
 
 enum ctype { C_STR, C_INT, C_BOOL };
 
@@ -240,6 +241,14 @@ int
 conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 {
 	if (conf_read(c, path, err, errsz) != 0) {
+		conf_free(c);
+		return -1;
+	}
+	/* base_url goes into every mail link and the CSRF origin check:
+	 * a typo there must stop the start, not send broken links. */
+	if (!valid_url(c->base_url)) {
+		snprintf(err, errsz, "%s: base_url \"%s\" is not an http or https URL with a host "
+		    "(and no user, fragment or space)", path ? path : "built-in", c->base_url);
 		conf_free(c);
 		return -1;
 	}

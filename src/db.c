@@ -152,10 +152,11 @@ db_close(struct db *d)
 	free(d);
 }
 
-int
-db_exec(struct db *d, const char *sql, char *err, size_t errsz)
+/* sqlite3_exec on the raw handle: the migration runner works below the
+ * statement table (a database before its first migration has none). */
+static int
+raw_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 {
-	sqlite3	*db = d->h;
 	char	*msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -164,6 +165,12 @@ db_exec(struct db *d, const char *sql, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+int
+db_exec(struct db *d, const char *sql, char *err, size_t errsz)
+{
+	return raw_exec(d->h, sql, err, errsz);
 }
 
 int
@@ -190,21 +197,6 @@ raw_query_int(sqlite3 *db, const char *sql)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
-}
-
-/* sqlite3_exec on the raw handle: the migration runner works below the
- * statement table (a database before its first migration has none). */
-static int
-raw_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
-{
-	char	*msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
 }
 
 int

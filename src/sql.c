@@ -227,10 +227,10 @@ const char *const sql_text[Q__MAX] = {
 	    "FROM jobs WHERE state = 'failed'), (SELECT count(*) FROM tickets WHERE state IN "
 	    "('open','pending'))",
 	[Q_AUDIT_PAGE] = "SELECT a.id, a.at, a.actor_kind, a.actor_id, a.action, a.target, a.detail, a.ip, "
-	    "a.request_id, coalesce(s.email, c.email, '') FROM audit_log a LEFT JOIN staff s ON "
+	    "a.request_id, coalesce(s.email, c.email, ''), a.actor FROM audit_log a LEFT JOIN staff s ON "
 	    "a.actor_kind = 'staff' AND s.id = a.actor_id LEFT JOIN customers c ON a.actor_kind = "
 	    "'customer' AND c.id = a.actor_id WHERE (:action IS NULL OR substr(a.action, 1, "
-	    "length(:action)) = :action) AND (:actor IS NULL OR a.actor_kind = :actor) AND (:target IS "
+	    "length(:action)) = :action) AND (:actor IS NULL OR a.actor_kind = :actor OR a.actor = :actor) AND (:target IS "
 	    "NULL OR a.target = :target) AND (:from IS NULL OR a.at >= :from) AND (:to IS NULL OR a.at "
 	    "< :to) ORDER BY a.id DESC LIMIT :limit OFFSET :offset",
 	[Q_THROTTLE_LIST] = "SELECT key, failures, last_failure_at, locked_until FROM login_throttle WHERE failures > "

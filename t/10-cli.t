@@ -85,6 +85,14 @@ for name, text, line, why in bad:
         want = "%s:%d: " % (path, line)
         t.ok(p.returncode == 1 and want in p.stderr and why in p.stderr,
              "%s with %s stops: file:line: %s" % (cmd, name, why), p.stderr)
+for url in ("htp://shop.example", "https://", "https://user:pw@shop.example/", "https://shop example/",
+            "javascript:alert(1)", "https://shop.example/#x"):
+    path = write(os.path.join(tmp, "url.conf"), 'base_url = "%s"\n' % url)
+    p = run("check", conf=path, timeout=20)
+    t.ok(p.returncode == 1 and "base_url" in p.stderr and "not an http or https URL" in p.stderr,
+         "base_url %r stops start-up naming the key" % url, p.stderr)
+p = run("config", conf=write(os.path.join(tmp, "url.conf"), 'base_url = "https://shop.example/"\n'))
+t.ok(p.returncode == 0 and 'base_url = "https://shop.example/"' in p.stdout, "a good base_url loads")
 p = run("config", conf=os.path.join(tmp, "absent.conf"))
 t.ok(p.returncode == 1 and "absent.conf" in p.stderr, "a missing config file is an error naming it", p.stderr)
 

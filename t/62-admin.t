@@ -630,6 +630,9 @@ acts = set(re.findall(r'<td class="act"><code>([a-z0-9._]+)</code></td>', r.text
 t.ok(acts and all(a.startswith("staff.") for a in acts) and "staff.disabled" in acts, "the action filter is a prefix", acts)
 r = ada.c.get("/admin/audit?actor=anonymous")
 t.ok('<td class="actor">anonymous' in r.text and '<td class="actor">staff' not in r.text, "filter by actor kind")
+r = ada.c.get("/admin/audit?actor=cli")
+t.ok('<td class="actor">system cli</td><td class="act"><code>staff.create</code>' in r.text and
+     '<td class="actor">staff' not in r.text, "the command line's rows show and filter as actor cli")
 r = ada.c.get("/admin/audit?target=staff:%d" % dan.id)
 acts = set(re.findall(r'<td class="act"><code>([a-z0-9._]+)</code></td>', r.text))
 t.ok({"staff.disabled", "staff.enabled", "2fa.enrolled"} <= acts and "staff:%d</td>" % sam.id not in r.text,
