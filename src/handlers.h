@@ -97,6 +97,20 @@ void	admin_audit(struct request *);
 /* admin_security.c */
 void	admin_security(struct request *);
 void	admin_security_unlock_post(struct request *);
+/* page_wallet.c */
+void	page_wallet(struct request *);
+/* page_invoice.c */
+void	page_invoice(struct request *);
+void	admin_invoice(struct request *);
+/* admin_customers.c */
+void	admin_customers(struct request *);
+void	admin_customer(struct request *);
+void	admin_customer_wallet_post(struct request *);
+void	admin_customer_disable_post(struct request *);
+void	admin_customer_enable_post(struct request *);
+/* admin_settings.c */
+void	admin_settings(struct request *);
+void	admin_settings_post(struct request *);
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
 void	page_test_guarded(struct request *);
@@ -108,11 +122,13 @@ void	page_test_db_rollback(struct request *);
 /* The declared fields of the POST forms (valid.h), by handler. */
 struct form;
 extern const struct form admin_2fa_setup_form;
+extern const struct form admin_customer_wallet_form;
 extern const struct form admin_invite_form;
 extern const struct form admin_login_2fa_form;
 extern const struct form admin_login_form;
 extern const struct form admin_reauth_form;
 extern const struct form admin_security_unlock_form;
+extern const struct form admin_settings_form;
 extern const struct form admin_staff_invite_form;
 extern const struct form admin_staff_role_form;
 extern const struct form page_account_2fa_disable_form;

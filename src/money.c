@@ -151,3 +151,16 @@ money_tax(int64_t amount, int rate_bp, int inclusive)
 	net = (a * 10000 + (uint64_t)(10000 + rate_bp) / 2) / (uint64_t)(10000 + rate_bp);
 	return (int64_t)(a - net);
 }
+
+const char *
+money_str(struct arena *a, int64_t minor, const char *currency)
+{
+	struct buf b;
+	const char *s;
+
+	buf_init(&b);
+	money_format(&b, minor, currency);
+	s = arena_strdup(a, b.p != NULL ? b.p : "");
+	buf_free(&b);
+	return s;
+}

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+struct arena;
 struct buf;
 
 /*
@@ -33,6 +34,9 @@ int	money_known(const char *currency);
  * Allocates only through b.
  */
 void	money_format(struct buf *, int64_t minor, const char *currency);
+
+/* money_format into a string of the arena a (a page's view model). */
+const char *money_str(struct arena *a, int64_t minor, const char *currency);
 
 enum money_err {
 	MONEY_OK = 0,

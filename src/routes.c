@@ -108,6 +108,20 @@ const struct route routes[] = {
 	{ M_GET,  "/orders",		page_orders,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/orders/{public_id}", page_order,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 
+	/* Money pages: the customer's wallet and invoices (page_wallet.c,
+	 * page_invoice.c); staff's customers, invoices and settings
+	 * (admin_customers.c, page_invoice.c, admin_settings.c). */
+	{ M_GET,  "/wallet",		page_wallet, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/invoices/{number}",	page_invoice, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/invoices/{number}", admin_invoice, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/customers",	admin_customers, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/customers/{id:int}", admin_customer, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/customers/{id:int}/wallet", admin_customer_wallet_post, WHO_STAFF, "wallet.adjust", CSRF_CHECK, 0, &admin_customer_wallet_form },
+	{ M_POST, "/admin/customers/{id:int}/disable", admin_customer_disable_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/customers/{id:int}/enable", admin_customer_enable_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

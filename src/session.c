@@ -79,17 +79,30 @@ absolute_limit(const struct request *r, enum sess_kind k)
 	return k == SESS_CUSTOMER ? r->app->conf.customer_absolute : r->app->conf.staff_absolute;
 }
 
+/*
+ * The role's permissions, all of them: the array doubles in the arena
+ * when it fills (the old one stays until the request ends), so a role
+ * with more grants than a fixed cap never loses one silently.
+ */
 static void
 load_perms(struct request *r, struct principal *p)
 {
 	struct stmt *st = db_q(r->db, Q_STAFF_PERMS);
-	size_t	 cap = 32;
+	const char **grown;
+	size_t	 cap = 16;
 
 	p->perms = arena_alloc(r->a, cap * sizeof(*p->perms));
 	p->nperms = 0;
 	db_bind_int(r->db, st, ":id", p->user_id);
-	while (db_step(r->db, st) == DB_ROW && p->nperms < cap)
+	while (db_step(r->db, st) == DB_ROW) {
+		if (p->nperms == cap) {
+			grown = arena_alloc(r->a, 2 * cap * sizeof(*p->perms));
+			memcpy(grown, p->perms, cap * sizeof(*p->perms));
+			p->perms = grown;
+			cap *= 2;
+		}
 		p->perms[p->nperms++] = db_text(r->db, st, 0);
+	}
 }
 
 /* The session whose token hashes to h, checked for state and timeouts. */

@@ -446,6 +446,46 @@ const char *const sql_text[Q__MAX] = {
 	/* Anonymous carts outlive their cookie by nothing: it is set once,
 	 * for 30 days (cart.c CART_COOKIE_AGE), at the cart's creation. */
 	[Q_PRUNE_CARTS] = "DELETE FROM carts WHERE customer_id IS NULL AND created_at < unixepoch() - 30 * 86400",
+	/* The wallet pages (page_wallet.c, admin_customers.c): the balance,
+	 * and the ledger newest first with the order it paid for, if any. */
+	[Q_WALLET_PAGE_HEAD] = "SELECT w.id, w.balance_minor, w.currency FROM wallets w "
+	    "WHERE w.customer_id = :cid",
+	[Q_WALLET_LEDGER_PAGE] = "SELECT t.id, t.kind, t.amount_minor, coalesce(o.public_id, ''), "
+	    "t.payment_id, t.memo, t.created_at FROM wallet_transactions t LEFT JOIN orders o "
+	    "ON o.id = t.order_id WHERE t.wallet_id = :wallet ORDER BY t.id DESC "
+	    "LIMIT :limit OFFSET :offset",
+	[Q_WALLET_LEDGER_COUNT] = "SELECT count(*) FROM wallet_transactions WHERE wallet_id = :wallet",
+	/* Staff's customer list (admin_customers.c): :q is a LIKE pattern
+	 * with '\\' as its escape (NULL: everyone), newest first. */
+	[Q_ADMIN_CUSTOMERS] = "SELECT c.id, c.email, c.name, c.state, c.created_at, "
+	    "coalesce(w.balance_minor, 0), coalesce(w.currency, c.currency) FROM customers c "
+	    "LEFT JOIN wallets w ON w.customer_id = c.id WHERE c.state <> 'deleted' AND "
+	    "(:q IS NULL OR c.email LIKE :q ESCAPE '\\' OR c.name LIKE :q ESCAPE '\\') "
+	    "ORDER BY c.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ADMIN_CUSTOMER_GET] = "SELECT c.id, c.email, c.name, c.state, c.created_at, "
+	    "c.email_verified_at IS NOT NULL, c.totp_enabled_at IS NOT NULL, c.billing_name, "
+	    "c.billing_address, c.tax_id, c.currency FROM customers c WHERE c.id = :id "
+	    "AND c.state <> 'deleted'",
+	[Q_ADMIN_CUSTOMER_ORDERS] = "SELECT o.public_id, o.state, o.total_minor, o.currency, "
+	    "o.created_at, coalesce(i.number, '') FROM orders o LEFT JOIN invoices i "
+	    "ON i.order_id = o.id WHERE o.customer_id = :cid ORDER BY o.id DESC LIMIT 50",
+	[Q_ADMIN_CUSTOMER_SET_STATE] = "UPDATE customers SET state = :to, updated_at = unixepoch() "
+	    "WHERE id = :id AND state = :from",
+	/* The printable invoice (page_invoice.c): :cid the customer who
+	 * must own it, or NULL for staff.  Everything shown is the copy
+	 * made at issue, never today's settings or profile. */
+	[Q_INVOICE_BY_NUMBER] = "SELECT i.id, i.number, i.order_id, i.payment_id, i.seller_name, "
+	    "i.seller_address, i.seller_tax_id, i.customer_name, i.customer_address, "
+	    "i.customer_tax_id, i.subtotal_minor, i.discount_minor, i.tax_minor, i.total_minor, "
+	    "i.tax_rate_bp, i.currency, i.state, i.issued_at, coalesce(o.public_id, ''), "
+	    "coalesce(o.prices_include_tax, 0) FROM invoices i LEFT JOIN orders o ON o.id = i.order_id "
+	    "WHERE i.number = :number AND (:cid IS NULL OR i.customer_id = :cid)",
+	[Q_INVOICE_LINES] = "SELECT p.name, oi.quantity, oi.unit_price_minor FROM order_items oi "
+	    "JOIN plans p ON p.id = oi.plan_id WHERE oi.order_id = :order ORDER BY oi.id",
+	/* Shop settings (admin_settings.c): one row per key. */
+	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
+	[Q_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = unixepoch()",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -616,6 +656,17 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ORDER_OF_CUSTOMER] = "ORDER_OF_CUSTOMER",
 	[Q_ORDER_ITEMS_OF] = "ORDER_ITEMS_OF",
 	[Q_PRUNE_CARTS] = "PRUNE_CARTS",
+	[Q_WALLET_PAGE_HEAD] = "WALLET_PAGE_HEAD",
+	[Q_WALLET_LEDGER_PAGE] = "WALLET_LEDGER_PAGE",
+	[Q_WALLET_LEDGER_COUNT] = "WALLET_LEDGER_COUNT",
+	[Q_ADMIN_CUSTOMERS] = "ADMIN_CUSTOMERS",
+	[Q_ADMIN_CUSTOMER_GET] = "ADMIN_CUSTOMER_GET",
+	[Q_ADMIN_CUSTOMER_ORDERS] = "ADMIN_CUSTOMER_ORDERS",
+	[Q_ADMIN_CUSTOMER_SET_STATE] = "ADMIN_CUSTOMER_SET_STATE",
+	[Q_INVOICE_BY_NUMBER] = "INVOICE_BY_NUMBER",
+	[Q_INVOICE_LINES] = "INVOICE_LINES",
+	[Q_SETTING_GET] = "SETTING_GET",
+	[Q_SETTING_PUT] = "SETTING_PUT",
 };
 
 /*

@@ -34,6 +34,10 @@ admin_chrome(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "nav_staff", has_perm(r, "staff.manage"));
 	vm_set_bool(vm, "nav_audit", has_perm(r, "audit.read"));
 	vm_set_bool(vm, "nav_security", has_perm(r, "security.manage"));
+	vm_set_bool(vm, "nav_customers", has_perm(r, "customers.read"));
+	vm_set_bool(vm, "nav_settings", has_perm(r, "settings.write"));
+	vm_set_bool(vm, "here_customers", strncmp(r->path, "/admin/customers", 16) == 0);
+	vm_set_bool(vm, "here_settings", strncmp(r->path, "/admin/settings", 15) == 0);
 	vm_set_bool(vm, "here_dash", strcmp(r->path, "/admin") == 0);
 	vm_set_bool(vm, "here_staff", strncmp(r->path, "/admin/staff", 12) == 0);
 	vm_set_bool(vm, "here_audit", strncmp(r->path, "/admin/audit", 12) == 0);

@@ -6,9 +6,10 @@ each page a person can reach: public (home, catalog, a filter, a filter
 with no result, a plan, terms, two 404s, sign-in, register, forgotten
 password, staff sign-in), a customer's (account, email, password,
 sessions, delete, 2FA setup and the recovery codes, tokens and a new
-token, the second-factor sign-in) and a staff member's (2FA enrolment and
-codes, dashboard, staff, audit, security, tokens, re-authentication, the
-second-factor sign-in), signed in through the forms with TOTP codes
+token, the wallet, an invoice, the second-factor sign-in) and a staff
+member's (2FA enrolment and codes, dashboard, staff, audit, security,
+tokens, re-authentication, customers, a customer, settings, an invoice,
+the second-factor sign-in), signed in through the forms with TOTP codes
 computed in node.  On each, axe-core (npm axe-core, run in the page) with
 the tags wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa at 1280px and at
 390px, plus the structural rules heading-order, page-has-heading-one,
@@ -49,9 +50,17 @@ if r.status != 200:
     t.bail("register failed: %d %s" % (r.status, r.text[:300]))
 s.sql("UPDATE customers SET email_verified_at = unixepoch() WHERE email = ?", (CUST[0],))
 s.cli("user", "add", "--role", "super_admin", "--name", "Sid Staff", STAFF[0], input=STAFF[1] + "\n")
+# A wallet with a few ledger rows and an invoice for the money pages.
+cid = s.sql("SELECT id FROM customers WHERE email = ?", (CUST[0],))[0][0]
+s.cli("test-commerce", "wallet", str(cid), "2500", "topup", "a11y-1")
+s.cli("test-commerce", "wallet", str(cid), "-1200", "purchase", "a11y-2")
+s.sql("UPDATE customers SET billing_name = 'Cora Client', billing_address = '3 Quay Street, Galway' WHERE id = ?",
+      (cid,))
+oid = s.cli("test-commerce", "order-new", str(cid), "1000", "0", "200").stdout.split()[0]
+invoice = s.cli("test-commerce", "invoice", oid, "commit").stdout.split()[0]
 
 env = dict(os.environ, PX_CLOCK_FILE=s.clock_file, PX_CUST_EMAIL=CUST[0], PX_CUST_PW=CUST[1],
-           PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1])
+           PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1], PX_CUST_ID=str(cid), PX_INVOICE=invoice)
 try:
     p = subprocess.run([node, os.path.join(SRC, "t", "browser", "a11y.cjs"), pw, pw, base, out], env=env,
                        capture_output=True, text=True, timeout=240)
@@ -63,13 +72,14 @@ res = json.loads(p.stdout.strip().splitlines()[-1])
 t.ok("error" not in res, "every page was reached", res.get("error", "")[-3000:])
 pages = res["pages"]
 
-PUBLIC = ["home", "plans", "plans-filtered", "plans-none", "plan", "cart-add", "cart", "terms", "404", "plan-404", "login", "register",
-          "forgot", "admin-login"]
+PUBLIC = ["home", "plans", "plans-filtered", "plans-none", "plan", "cart-add", "cart", "terms", "404", "plan-404",
+          "login", "register", "forgot", "admin-login"]
 CUSTOMER = ["account", "account-email", "account-password", "account-sessions", "account-delete", "checkout",
-            "orders", "tokens",
-            "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list", "login-2fa"]
+            "orders", "tokens", "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list",
+            "wallet", "invoice", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
-               "admin-tokens", "admin-reauth", "admin-login-2fa"]
+               "admin-tokens", "admin-reauth", "admin-customers", "admin-customer", "admin-settings", "admin-invoice",
+               "admin-login-2fa"]
 want = PUBLIC + CUSTOMER + STAFF_PAGES
 t.is_([x for x in want if x not in pages], [], "all %d pages were visited" % len(want))
 statuses = {k: v["status"] for k, v in pages.items()

@@ -122,6 +122,8 @@ async function customer(ctx) {
   await page.fill('form[action="/account/tokens"] input[name=code]', codes[0]);
   await look('token-created', await go('form[action="/account/tokens"] button[type=submit]'));
   await look('tokens-list', await open('/account/tokens'));
+  await look('wallet', await open('/wallet'));
+  await look('invoice', await open('/invoices/' + process.env.PX_INVOICE));
   // Sign out, sign in again: the second-factor page.
   await open('/account');
   await go('.site-header form[action="/logout"] button[type=submit]');
@@ -151,6 +153,10 @@ async function staff(ctx) {
   await look('admin-security', await open('/admin/security'));
   await look('admin-tokens', await open('/admin/tokens'));
   await look('admin-reauth', await open('/admin/reauth'));
+  await look('admin-customers', await open('/admin/customers'));
+  await look('admin-customer', await open('/admin/customers/' + process.env.PX_CUST_ID));
+  await look('admin-settings', await open('/admin/settings'));
+  await look('admin-invoice', await open('/admin/invoices/' + process.env.PX_INVOICE));
   // Sign in again: the staff second-factor page.
   await ctx.clearCookies();
   await open('/admin/login');

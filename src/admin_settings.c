@@ -1,0 +1,176 @@
+/*
+ * admin_settings.c: the shop's settings that staff may change.
+ *
+ *   GET  /admin/settings     (settings.write) the form
+ *   POST /admin/settings     (settings.write) save; one audit row per change
+ *
+ * The keys (the settings table, one row each):
+ *   seller.name, seller.address, seller.tax_id   copied into every invoice
+ *                                                at issue (invoice.c)
+ *   tax.rate_bp      the tax rate in basis points (2000 = 20 %), 0..10000
+ *   tax.inclusive    "1" when prices hold the tax, "0" when it is added
+ *   shop.currency    the shop's ISO 4217 currency: set once, then fixed
+ *                    (wallets and orders are in it; changing it would
+ *                    change what every stored amount means)
+ * A change to the seller's details reaches only invoices issued after it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "http.h"
+#include "money.h"
+#include "response.h"
+#include "session.h"
+#include "ui.h"
+#include "valid.h"
+#include "view.h"
+
+static const char *
+setting(struct request *r, const char *key, const char *dflt)
+{
+	struct stmt *st = db_q(r->db, Q_SETTING_GET);
+	const char *v = dflt;
+
+	db_bind_text(r->db, st, ":key", key);
+	if (db_step(r->db, st) == DB_ROW)
+		v = db_text(r->db, st, 0);
+	db_reset(st);
+	return v;
+}
+
+/* basis points as the percentage typed in the form: 2000 "20", 750 "7.5". */
+static const char *
+bp_text(struct request *r, const char *bp)
+{
+	int64_t	 v;
+
+	if (!valid_int(bp, 0, 10000, &v))
+		return "0";
+	if (v % 100 == 0)
+		return arena_printf(r->a, "%lld", (long long)(v / 100));
+	if (v % 10 == 0)
+		return arena_printf(r->a, "%lld.%lld", (long long)(v / 100), (long long)(v % 100 / 10));
+	return arena_printf(r->a, "%lld.%02lld", (long long)(v / 100), (long long)(v % 100));
+}
+
+static void
+settings_page(struct request *r, int status, const char *error)
+{
+	struct vm *vm = page_vm(r, "Settings");
+	const char *cur = setting(r, "shop.currency", "");
+	int	 post = r->method == M_POST && r->fields != NULL;
+
+	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
+	vm_set(vm, "seller_name", post ? form_get(r, "seller_name") : setting(r, "seller.name", ""));
+	vm_set(vm, "seller_address", post ? form_get(r, "seller_address") :
+	    setting(r, "seller.address", ""));
+	vm_set(vm, "seller_tax_id", post ? form_get(r, "seller_tax_id") :
+	    setting(r, "seller.tax_id", ""));
+	vm_set(vm, "tax_rate", post ? form_get(r, "tax_rate") :
+	    bp_text(r, setting(r, "tax.rate_bp", "0")));
+	vm_set_bool(vm, "inclusive", post ? form_get(r, "tax_inclusive") != NULL :
+	    strcmp(setting(r, "tax.inclusive", "0"), "1") == 0);
+	vm_set(vm, "currency", *cur ? cur : "");
+	vm_set_bool(vm, "currency_set", *cur != '\0');
+	vm_set(vm, "f_currency", post && form_get(r, "currency") ? form_get(r, "currency") : "");
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	if (req_query(r, "done") != NULL && strcmp(req_query(r, "done"), "saved") == 0)
+		vm_set(vm, "notice", "The settings are saved. Invoices issued from now on carry them.");
+	page_render(r, "pages/admin/settings", vm);
+	if (status)
+		r->status = status;
+}
+
+/* GET /admin/settings — ?done=saved.  200. */
+void
+admin_settings(struct request *r)
+{
+	settings_page(r, 0, NULL);
+}
+
+static const struct field admin_settings_fields[] = {
+	{ "seller_name", FK_TEXT, FIELD_REQUIRED, 0, 200 },
+	{ "seller_address", FK_TEXT, FIELD_REQUIRED, 0, 300 },
+	{ "seller_tax_id", FK_TEXT, FIELD_REQUIRED, 0, 64 },
+	{ "tax_rate", FK_TEXT, FIELD_REQUIRED, 0, 16 },
+	{ "tax_inclusive", FK_FLAG, 0, 0, 0 },
+	{ "currency", FK_TEXT, 0, 0, 3 },
+};
+const struct form admin_settings_form = { FORM(admin_settings_fields) };
+
+/* Write key = value when it differs from what is stored, with an audit
+ * row naming both; inside the caller's transaction. */
+static void
+put(struct request *r, const char *key, const char *value)
+{
+	const char *old = setting(r, key, NULL);
+	struct stmt *st;
+
+	if (old != NULL && strcmp(old, value) == 0)
+		return;
+	st = db_q(r->db, Q_SETTING_PUT);
+	db_bind_text(r->db, st, ":key", key);
+	db_bind_text(r->db, st, ":value", value);
+	db_step(r->db, st);
+	req_audit(r, "settings.changed", arena_printf(r->a, "setting:%s", key), "\"%s\" -> \"%s\"",
+	    old != NULL ? old : "(unset)", value);
+}
+
+/*
+ * POST /admin/settings — seller_name, seller_address, seller_tax_id
+ * (one line each), tax_rate (a percentage with at most two decimals,
+ * 0..100), tax_inclusive (a checkbox), currency (a known ISO 4217 code,
+ * only while none is set), csrf.  Each changed key is written and
+ * audited with its old and new value, all in one transaction.  303 to
+ * /admin/settings?done=saved; 400 for a bad field (nothing written); 409
+ * for a currency when one is set already.
+ */
+void
+admin_settings_post(struct request *r)
+{
+	const char *cur = form_get(r, "currency"), *set;
+	int64_t	 bp;
+	size_t	 i;
+	static const char *const text[] = { "seller_name", "seller_address", "seller_tax_id" };
+
+	for (i = 0; i < NELEM(text); i++)
+		if (!form_valid(r, text[i])) {
+			settings_page(r, 400, "The seller's name, address and tax id are one line each, "
+			    "without control characters (at most 200, 300 and 64 characters).");
+			return;
+		}
+	/* A percentage with at most two decimals is basis points read as
+	 * an amount of a two-decimal currency: "7.5" is 750. */
+	if (!valid_money(form_get(r, "tax_rate"), "USD", 10000, &bp)) {
+		settings_page(r, 400, "The tax rate is a percentage from 0 to 100 with at most two "
+		    "decimals, such as 20 or 7.5.");
+		return;
+	}
+	if (cur != NULL && *cur != '\0' && !money_known(cur)) {
+		settings_page(r, 400, "The currency must be an ISO 4217 code such as USD or EUR.");
+		return;
+	}
+	db_begin(r->db);
+	set = setting(r, "shop.currency", "");
+	if (cur != NULL && *cur != '\0') {
+		if (*set != '\0' && strcmp(set, cur) != 0) {
+			db_rollback(r->db);
+			settings_page(r, 409, "The shop's currency is set already and cannot change: "
+			    "every wallet and order is kept in it.");
+			return;
+		}
+		put(r, "shop.currency", cur);
+	}
+	put(r, "seller.name", form_get(r, "seller_name"));
+	put(r, "seller.address", form_get(r, "seller_address"));
+	put(r, "seller.tax_id", form_get(r, "seller_tax_id"));
+	put(r, "tax.rate_bp", arena_printf(r->a, "%lld", (long long)bp));
+	put(r, "tax.inclusive", form_get(r, "tax_inclusive") != NULL ? "1" : "0");
+	db_commit(r->db);
+	resp_redirect(r, 303, "/admin/settings?done=saved");
+}
