@@ -80,6 +80,37 @@ checkout_line_changed(const struct checkout_line *l)
 	    !l->active || (l->stock >= 0 && l->stock < l->qty);
 }
 
+/* A setting's value, or dflt when it is not set. */
+static const char *
+setting(struct db *db, const char *key, const char *dflt)
+{
+	struct stmt *st = db_q(db, Q_SETTING_GET);
+	const char *v = dflt;
+
+	db_bind_text(db, st, ":key", key);
+	if (db_step(db, st) == DB_ROW)
+		v = db_text(db, st, 0);
+	db_reset(st);
+	return v;
+}
+
+void
+checkout_tax(struct db *db, int64_t lines, int64_t *subtotal, int64_t *tax, int64_t *rate,
+    int *inclusive)
+{
+	/* Exclusive prices: the lines are net and the tax is added.
+	 * Inclusive: the customer pays the lines' sum, the tax is taken out
+	 * of it and the subtotal kept net (money.h, money_tax). */
+	if (parse_i64(setting(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
+		*rate = 0;
+	*inclusive = strcmp(setting(db, "tax.inclusive", "0"), "1") == 0;
+	if ((*tax = money_tax(lines, (int)*rate, *inclusive)) < 0)
+		db_fail(db, "checkout: tax out of range");
+	*subtotal = *inclusive ? lines - *tax : lines;
+	if (*subtotal > MONEY_MAX - *tax)
+		db_fail(db, "checkout total beyond MONEY_MAX");
+}
+
 /* The key's order, if any: 1 with res filled when it is this
  * customer's, -1 when another customer's, 0 when unused. */
 static int
@@ -105,8 +136,9 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	struct order_new on;
 	struct wallet_entry we;
 	struct stmt *st;
-	const char *currency;
-	int64_t	 subtotal = 0, wallet, *servers, items = 0;
+	const char *currency, *shop;
+	int64_t	 subtotal = 0, wallet, *servers, items = 0, rate = 0, tax;
+	int	 inclusive;
 	size_t	 i;
 	int	 replay;
 	enum wallet_rc wrc;
@@ -129,6 +161,11 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	 * showed must still be what is charged, and the stock must hold
 	 * every line (taken here; a later refusal rolls it back). */
 	currency = l[0].currency;
+	/* The shop's one currency, once set (admin_settings.c): a plan in
+	 * another is not sold. */
+	shop = setting(db, "shop.currency", "");
+	if (*shop != '\0' && strcmp(shop, currency) != 0)
+		return CHECKOUT_CURRENCY;
 	servers = arena_alloc(db_arena(db), n * sizeof(*servers));
 	for (i = 0; i < n; i++) {
 		int64_t	 stock;
@@ -167,18 +204,22 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	/* HOOK (issue 11, coupons and referrals): a coupon's discount is
 	 * re-checked and its coupon_redemptions row written here, and a
 	 * referred customer's referral_commissions row after the debit;
-	 * neither is applied yet, so the discount is 0.  Tax: no setting
-	 * yet (rate 0). */
+	 * neither is applied yet, so the discount is 0. */
+
+	checkout_tax(db, subtotal, &subtotal, &tax, &rate, &inclusive);
 	memset(&on, 0, sizeof(on));
 	on.customer = customer;
 	on.subtotal = subtotal;
+	on.tax = tax;
+	on.tax_rate_bp = (int)rate;
+	on.prices_include_tax = inclusive;
 	on.currency = currency;
 	on.method = "wallet";
 	on.idem_key = idem_key;
 	res->order = order_create(db, &on, who, &res->public_id, &replay);
 	if (replay)	/* a key made between our look and now: cannot happen under the lock */
 		db_fail(db, "checkout: idempotency key appeared inside the transaction");
-	res->total = subtotal;
+	res->total = subtotal + tax;
 
 	/* N items of quantity 1 (one proxy each), each with its provision
 	 * job in the panel's lane; the job's key names the item, so a
@@ -217,12 +258,12 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	db_reset(st);
 	memset(&we, 0, sizeof(we));
 	we.wallet = wallet;
-	we.amount = -subtotal;
+	we.amount = -res->total;
 	we.kind = "purchase";
 	we.order = res->order;
 	we.memo = arena_printf(db_arena(db), "Order %s", res->public_id);
 	we.idem_key = arena_printf(db_arena(db), "buy:%" PRId64, res->order);
-	if (subtotal > 0) {
+	if (res->total > 0) {
 		wrc = wallet_post(db, &we, &res->balance, NULL);
 		if (wrc == WALLET_INSUFFICIENT)
 			return CHECKOUT_INSUFFICIENT;
@@ -236,7 +277,7 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	invoice_issue(db, res->order, &res->invoice);
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");
 	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
-	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", subtotal, currency,
+	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);
 	return CHECKOUT_OK;
 }

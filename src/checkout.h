@@ -11,8 +11,9 @@
  *
  * Coupons and referrals: not applied yet.  The hook is marked in
  * checkout.c (the discount is 0 and no commission accrues); the tables
- * exist (sql/009_commerce.sql).  Tax: no tax setting exists yet, so the
- * rate is 0 (the order keeps tax_rate_bp for when it comes).
+ * exist (sql/009_commerce.sql).  Tax and the shop's currency come from
+ * the settings (tax.rate_bp, tax.inclusive, shop.currency) at checkout
+ * and are kept on the order.
  */
 #ifndef PX_CHECKOUT_H
 #define PX_CHECKOUT_H
@@ -57,7 +58,7 @@ struct checkout_result {
 	int64_t		 order;
 	const char	*public_id;	/* in the db's arena */
 	const char	*invoice;	/* the invoice number; NULL on a replay */
-	int64_t		 total;
+	int64_t		 total;		/* what the wallet paid, tax included */
 	int64_t		 balance;	/* the wallet's balance after */
 	const char	*plan_name;	/* the plan a refusal is about, or NULL */
 	int64_t		*jobs;		/* the provision jobs written, to wake after COMMIT */
@@ -70,6 +71,11 @@ size_t	checkout_lines(struct db *, int64_t cart, struct checkout_line **);
 /* Whether a line shows something other than what checkout would charge
  * now (price, currency, availability, stock). */
 int	checkout_line_changed(const struct checkout_line *);
+/* The tax on lines (the sum of the lines' prices) as the settings say
+ * now (tax.rate_bp, tax.inclusive): *subtotal (net), *tax, *rate (basis
+ * points) and *inclusive; what is paid is *subtotal + *tax. */
+void	checkout_tax(struct db *, int64_t lines, int64_t *subtotal, int64_t *tax, int64_t *rate,
+	    int *inclusive);
 /*
  * Pay lines from customer's wallet, inside the caller's transaction.
  * idem_key (required) is the checkout form's token, stored UNIQUE with

@@ -31,27 +31,42 @@ static void
 checkout_show(struct request *r, const char *error)
 {
 	struct vm *vm = page_vm(r, "Checkout");
-	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, total, bal;
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, total, bal, sub, tax, rate;
+	int	 incl;
+	const char *wcur;
 	struct stmt *st;
 	struct buf b;
 	char	 idem[33];
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
 	cart_fill(r, vm, cart_of(r, 0), &total);
+	checkout_tax(r->db, total, &sub, &tax, &rate, &incl);
 	st = db_q(r->db, Q_ACCT_CUSTOMER);
 	db_bind_int(r->db, st, ":id", cust);
 	buf_init(&b);
 	if (db_step(r->db, st) == DB_ROW) {
 		bal = db_int(st, 6);
-		money_format(&b, bal, db_text(r->db, st, 7));
+		wcur = db_text(r->db, st, 7);
 	} else {
 		bal = 0;
-		money_format(&b, 0, "USD");
+		wcur = "USD";
 	}
+	money_format(&b, bal, wcur);
 	db_reset(st);
 	vm_set(vm, "balance", b.p);
+	/* What the button takes: the lines, plus the tax when prices are
+	 * net of it. */
+	vm_set_bool(vm, "has_tax", tax != 0);
+	vm_set_bool(vm, "tax_inclusive", incl);
+	vm_setf(vm, "tax_rate", "%lld.%02lld %%", (long long)(rate / 100), (long long)(rate % 100));
+	buf_reset(&b);
+	money_format(&b, tax, wcur);
+	vm_set(vm, "tax", b.p);
+	buf_reset(&b);
+	money_format(&b, sub + tax, wcur);
+	vm_set(vm, "pay_total", b.p);
 	buf_free(&b);
-	vm_set_bool(vm, "short_funds", bal < total);
+	vm_set_bool(vm, "short_funds", bal < sub + tax);
 	token_new(idem);
 	vm_set(vm, "idem", idem);
 	if (error != NULL)

@@ -285,6 +285,31 @@ t.ok(sum(1 for x in res if x[0] == 0) == 5 and sum(1 for x in res if x[1].starts
 t.is_(sql("SELECT stock FROM plans WHERE id = ?", (p2,))[0][0], 0, "stock 0, never below")
 t.is_(balance(dave), (15 * price2, 15 * price2), "only the 5 orders were charged")
 
+# -- tax and the shop's currency from the settings --
+fund(dave, 10 * price3, "fund-dave-2")
+before = balance(dave)[0]
+sql("INSERT INTO settings (key, value) VALUES ('tax.rate_bp', '2000'), ('tax.inclusive', '0') "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+p = tc("checkout", dave, p3, 1, "tax-excl")
+want_tax = (price3 * 2000 + 5000) // 10000
+row = sql("SELECT subtotal_minor, tax_minor, total_minor, tax_rate_bp, prices_include_tax FROM orders "
+          "WHERE idempotency_key = 'tax-excl'")
+t.ok(p.returncode == 0 and row == [(price3, want_tax, price3 + want_tax, 2000, 0)]
+     and balance(dave)[0] == before - price3 - want_tax,
+     "20 % tax on net prices is added, kept on the order and paid", (p.stdout, p.stderr, row))
+sql("UPDATE settings SET value = '1' WHERE key = 'tax.inclusive'")
+before = balance(dave)[0]
+p = tc("checkout", dave, p3, 1, "tax-incl")
+row = sql("SELECT subtotal_minor, tax_minor, total_minor, prices_include_tax FROM orders "
+          "WHERE idempotency_key = 'tax-incl'")
+t.ok(p.returncode == 0 and row and row[0][2] == price3 and row[0][1] > 0 and row[0][0] + row[0][1] == price3
+     and row[0][3] == 1 and balance(dave)[0] == before - price3,
+     "with prices holding the tax the customer pays the price and the tax is taken out of it", row)
+sql("INSERT INTO settings (key, value) VALUES ('shop.currency', 'EUR')")
+p = tc("checkout", dave, p3, 1, "shop-eur")
+t.ok(p.returncode == 3 and p.stdout.startswith("currency"), "a plan not in the shop's currency is not sold", p.stdout)
+sql("DELETE FROM settings WHERE key IN ('tax.rate_bp', 'tax.inclusive', 'shop.currency')")
+
 # -- a wallet in another currency is refused, never debited --
 eve_c = Client("px-test eve")
 register(eve_c, "eve@example.com", "Eve", "amber canyon whistle 53")
