@@ -3,13 +3,131 @@
  */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "db.h"
+#include "password.h"
 #include "pool.h"
+#include "util.h"
+#include "wallet.h"
+
+/*
+ * The demo shopper (`seed --demo --customer`, run by `./quickstart demo`).
+ * The password is public on purpose, printed by quickstart beside the
+ * staff account's: it is a demo on loopback.  Tests never get this
+ * customer (their Stack seeds the catalog only), so shop-wide settings
+ * such as the tax rate stay theirs to set.
+ */
+#define DEMO_EMAIL	"customer@demo.example"
+#define DEMO_PASSWORD	"demo customer passphrase 1000"
+#define DEMO_FUNDS	50000	/* USD 500.00, through the ledger */
+
+static const struct { const char *key, *value; } demo_settings[] = {
+	{ "shop.currency", "USD" },
+	{ "seller.name", "1000proxy Demo Ltd" },
+	{ "seller.address", "1 Example Street, 10115 Berlin, Germany" },
+	{ "seller.tax_id", "DE000000000" },
+	{ "tax.rate_bp", "1900" },	/* 19 %, added to the plans' prices */
+	{ "tax.inclusive", "0" },
+};
+
+/*
+ * The demo customer (verified), a wallet funded by one ledger entry, the
+ * seller's details and tax settings, and two coupon rows, in one
+ * transaction.  Idempotent: an existing customer is kept (its password
+ * too), the funding's idempotency key makes a second post a replay,
+ * settings staff already set and coupon codes already taken are left
+ * alone.  A database error ends the command (db.h).  Returns 0, or 1
+ * when the password cannot be hashed.
+ */
+static int
+seed_customer(const struct conf *c, struct db *db)
+{
+	static const struct actor cli = { "cli", 0, NULL, NULL };
+	struct wallet_entry e = { 0, DEMO_FUNDS, "adjustment", 0, 0, 0,
+	    "demo funds (seed --demo)", "demo:seed:funds" };
+	char	 phc[PHC_MAX];
+	struct stmt *st;
+	int64_t	 cid, bal;
+	enum wallet_rc wrc;
+	size_t	 i;
+	int	 made = 0;
+
+	st = db_q(db, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(db, st, ":email", DEMO_EMAIL);
+	cid = db_one_int(db, st, 0);
+	/* Hash before the write transaction: argon2id takes a while and the
+	 * transaction must stay short. */
+	if (cid == 0) {
+		mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+		if (password_hash(c, DEMO_PASSWORD, phc) != 0) {
+			fprintf(stderr, "1000proxy: could not hash the demo password\n");
+			return 1;
+		}
+	}
+	db_begin(db);
+	st = db_q(db, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(db, st, ":email", DEMO_EMAIL);
+	if ((cid = db_one_int(db, st, 0)) == 0) {
+		st = db_q(db, Q_CUSTOMER_INSERT);
+		db_bind_text(db, st, ":email", DEMO_EMAIL);
+		db_bind_text(db, st, ":name", "Demo Customer");
+		db_bind_text(db, st, ":hash", phc);
+		db_bind_text(db, st, ":currency", "USD");
+		db_step(db, st);
+		cid = db_last_id(db);
+		st = db_q(db, Q_CUSTOMER_VERIFY);
+		db_bind_int(db, st, ":id", cid);
+		db_step(db, st);
+		audit(db, &cli, "customer.register", arena_printf(db_arena(db), "customer:%lld",
+		    (long long)cid), "demo customer via seed --demo");
+		made = 1;
+	}
+	explicit_bzero(phc, sizeof(phc));
+	e.wallet = wallet_of_customer(db, cid, "USD");
+	wrc = wallet_post(db, &e, &bal, NULL);
+	if (wrc != WALLET_OK && wrc != WALLET_REPLAY)
+		db_fail(db, "demo funds: %s", wallet_rc_text[wrc]);
+	if (wrc == WALLET_OK)
+		audit(db, &cli, "wallet.credited", arena_printf(db_arena(db), "customer:%lld",
+		    (long long)cid), "demo funds %lld minor units via seed --demo", (long long)DEMO_FUNDS);
+	for (i = 0; i < sizeof(demo_settings) / sizeof(demo_settings[0]); i++) {
+		st = db_q(db, Q_SETTING_INIT);
+		db_bind_text(db, st, ":key", demo_settings[i].key);
+		db_bind_text(db, st, ":value", demo_settings[i].value);
+		db_step(db, st);
+	}
+	/* Two coupons the schema can hold; redeeming them is the coupon
+	 * code's business (checkout), not the seed's. */
+	st = db_q(db, Q_DEMO_COUPON_INSERT);
+	db_bind_text(db, st, ":code", "WELCOME10");
+	db_bind_text(db, st, ":kind", "percent");
+	db_bind_int(db, st, ":percent", 10);
+	db_bind_null(db, st, ":amount");
+	db_bind_null(db, st, ":currency");
+	db_bind_int(db, st, ":min_order", 0);
+	db_bind_text(db, st, ":note", "demo: 10 % off any order");
+	db_step(db, st);
+	st = db_q(db, Q_DEMO_COUPON_INSERT);
+	db_bind_text(db, st, ":code", "SAVE5");
+	db_bind_text(db, st, ":kind", "fixed");
+	db_bind_null(db, st, ":percent");
+	db_bind_int(db, st, ":amount", 500);
+	db_bind_text(db, st, ":currency", "USD");
+	db_bind_int(db, st, ":min_order", 1000);
+	db_bind_text(db, st, ":note", "demo: USD 5.00 off orders from USD 10.00");
+	db_step(db, st);
+	db_commit(db);
+	printf("demo customer %s %s; wallet balance %lld minor units%s\n", DEMO_EMAIL,
+	    made ? "created" : "already present", (long long)bal,
+	    made || wrc == WALLET_OK ? "" : "; nothing done");
+	return 0;
+}
 
 int
 cmd_migrate(const struct conf *c, int argc, char **argv)
@@ -64,17 +182,23 @@ cmd_test_migrate(const struct conf *c, int argc, char **argv)
 	return n < 0 ? 1 : 0;
 }
 
-/* seed --demo: the demo catalog, once; refuses a database with plans.
- * The seed is a script (db_exec); a database error ends the command. */
+/* seed --demo [--customer]: the demo catalog, once; refuses a database
+ * with plans.  The seed is a script (db_exec); a database error ends the
+ * command.  --customer adds the demo shopper (seed_customer above), on
+ * every run, idempotently. */
 int
 cmd_seed(const struct conf *c, int argc, char **argv)
 {
 	char	 err[1024], path[4096], *sql;
 	struct db *db;
 	int64_t	 have;
+	struct arena *a = NULL;
+	int	 customer = 0, rc;
 
-	if (argc < 2 || strcmp(argv[1], "--demo") != 0) {
-		fprintf(stderr, "usage: 1000proxy seed --demo\n");
+	if (argc == 3 && strcmp(argv[2], "--customer") == 0)
+		customer = 1;
+	if (argc < 2 || argc > 2 + customer || strcmp(argv[1], "--demo") != 0) {
+		fprintf(stderr, "usage: 1000proxy seed --demo [--customer]\n");
 		return 2;
 	}
 	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
@@ -93,8 +217,7 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 	}
 	if ((have = db_one_int(db, db_q(db, Q_PLANS_TOTAL), 0)) > 0) {
 		printf("demo data already present (%lld plans); nothing done\n", (long long)have);
-		db_close(db);
-		return 0;
+		goto customer;
 	}
 	snprintf(path, sizeof(path), "%s/demo/seed.sql", c->sql_dir);
 	if ((sql = file_read(path)) == NULL) {
@@ -110,8 +233,16 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 	}
 	free(sql);
 	printf("demo data loaded\n");
+customer:
+	rc = 0;
+	if (customer) {
+		db_set_arena(db, a = arena_new(1024));
+		rc = seed_customer(c, db);
+	}
 	db_close(db);
-	return 0;
+	if (a != NULL)
+		arena_free(a);
+	return rc;
 }
 
 /*

@@ -486,6 +486,13 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
 	[Q_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
 	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = unixepoch()",
+	/* seed --demo --customer (cmd_db.c): a setting only where staff set
+	 * none, and a demo coupon only where its code is free, so a second
+	 * seed changes nothing. */
+	[Q_SETTING_INIT] = "INSERT INTO settings (key, value) VALUES (:key, :value) ON CONFLICT(key) DO NOTHING",
+	[Q_DEMO_COUPON_INSERT] = "INSERT INTO coupons (code, kind, percent, amount_minor, currency, "
+	    "min_order_minor, note) VALUES (:code, :kind, :percent, :amount, :currency, :min_order, :note) "
+	    "ON CONFLICT(code) DO NOTHING",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -667,6 +674,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_LINES] = "INVOICE_LINES",
 	[Q_SETTING_GET] = "SETTING_GET",
 	[Q_SETTING_PUT] = "SETTING_PUT",
+	[Q_SETTING_INIT] = "SETTING_INIT",
+	[Q_DEMO_COUPON_INSERT] = "DEMO_COUPON_INSERT",
 };
 
 /*
