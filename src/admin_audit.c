@@ -17,6 +17,7 @@
 #include "http.h"
 #include "session.h"
 #include "ui.h"
+#include "valid.h"
 #include "view.h"
 
 #define AUDIT_PAGE	50
@@ -25,43 +26,6 @@
 /* The coarse kinds of the schema, then the named actors that write as
  * "system" (audit.h): the command line; gateways' webhooks will follow. */
 static const char *const actor_kinds[] = { "customer", "staff", "system", "anonymous", "cli" };
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t	 era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* "YYYY-MM-DD" (UTC) into the unix time of its first second.  0 or -1. */
-static int
-parse_date(const char *s, int64_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int64_t	 y, m, d;
-	int	 i;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return -1;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return -1;
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
-	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
-		return -1;
-	*out = days_from_civil(y, m, d) * 86400;
-	return 0;
-}
 
 static int
 action_ok(const char *s)
@@ -125,8 +89,8 @@ admin_audit(struct request *r)
 	}
 	if (error == NULL && target != NULL && strlen(target) > 300)
 		error = "The target filter is at most 300 characters.";
-	if (error == NULL && ((from != NULL && parse_date(from, &tfrom) != 0) ||
-	    (to != NULL && parse_date(to, &tto) != 0)))
+	if (error == NULL && ((from != NULL && valid_date(from, &tfrom) != 0) ||
+	    (to != NULL && valid_date(to, &tto) != 0)))
 		error = "Dates are written YYYY-MM-DD.";
 	if (error == NULL && pg != NULL && (parse_i64(pg, &page) != 0 || page < 1 ||
 	    page > AUDIT_MAX_PAGE))

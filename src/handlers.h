@@ -102,6 +102,9 @@ void	page_wallet(struct request *);
 /* page_invoice.c */
 void	page_invoice(struct request *);
 void	admin_invoice(struct request *);
+/* admin_orders.c */
+void	admin_orders(struct request *);
+
 /* admin_customers.c */
 void	admin_customers(struct request *);
 void	admin_customer(struct request *);

@@ -493,6 +493,14 @@ const char *const sql_text[Q__MAX] = {
 	[Q_DEMO_COUPON_INSERT] = "INSERT INTO coupons (code, kind, percent, amount_minor, currency, "
 	    "min_order_minor, note) VALUES (:code, :kind, :percent, :amount, :currency, :min_order, :note) "
 	    "ON CONFLICT(code) DO NOTHING",
+	/* The staff's orders list (admin_orders.c): each filter NULL for
+	 * any; :email a LIKE pattern; :from <= created_at < :to. */
+	[Q_ADMIN_ORDERS] = "SELECT o.public_id, o.state, o.total_minor, o.currency, o.created_at, "
+	    "c.id, c.email, coalesce(i.number, '') FROM orders o JOIN customers c ON c.id = o.customer_id "
+	    "LEFT JOIN invoices i ON i.order_id = o.id WHERE (:state IS NULL OR o.state = :state) "
+	    "AND (:email IS NULL OR c.email LIKE :email ESCAPE '\\') "
+	    "AND (:from IS NULL OR o.created_at >= :from) AND (:to IS NULL OR o.created_at < :to) "
+	    "ORDER BY o.id DESC LIMIT :limit OFFSET :offset",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -676,6 +684,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_SETTING_PUT] = "SETTING_PUT",
 	[Q_SETTING_INIT] = "SETTING_INIT",
 	[Q_DEMO_COUPON_INSERT] = "DEMO_COUPON_INSERT",
+	[Q_ADMIN_ORDERS] = "ADMIN_ORDERS",
 };
 
 /*

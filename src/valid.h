@@ -59,6 +59,11 @@ int	valid_name(const char *);
  * leading zeros), into *out when out is not NULL. */
 int	valid_int(const char *, int64_t min, int64_t max, int64_t *out);
 
+/* A date "YYYY-MM-DD" (UTC, from 1970) into the unix time of its first
+ * second, *out; 0, or -1 for anything else (the audit log's and the
+ * orders' date filters). */
+int	valid_date(const char *, int64_t *out);
+
 /*
  * A money amount typed in major units ("12", "12.5", "12.50") for
  * currency (three capital letters; JPY, KRW and a few others have no

@@ -78,7 +78,7 @@ CUSTOMER = ["account", "account-email", "account-password", "account-sessions", 
             "orders", "tokens", "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list",
             "wallet", "invoice", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
-               "admin-tokens", "admin-reauth", "admin-customers", "admin-customer", "admin-settings", "admin-invoice",
+               "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-customer", "admin-settings", "admin-invoice",
                "admin-login-2fa"]
 want = PUBLIC + CUSTOMER + STAFF_PAGES
 t.is_([x for x in want if x not in pages], [], "all %d pages were visited" % len(want))

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The staff's orders list, /admin/orders (issue 11), through nginx:
+orders.read (403 for a role without it), the filters (state, date range
+in UTC days with both ends included, a part of the customer's email,
+LIKE's own % and _ taken literally), a malformed date listed as an error
+with nothing shown, pagination at 50, the invoice link, and the
+dashboard's link."""
+import base64
+import hashlib
+import hmac
+import os
+import re
+import struct
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from px import TAP  # noqa: E402
+from pxweb import Browser, Shop, csrf_of  # noqa: E402
+
+t = TAP()
+s = Shop(workers=2).start()
+sql = s.sql
+PW = "correct horse battery staple"
+
+
+def totp(secret, step):
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    o = h[-1] & 15
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
+
+
+def staff(addr, role):
+    s.cli("user", "add", "--role", role, addr, input=PW + "\n")
+    b = Browser(s)
+    s.next_step(30, 5)
+    b.form("/admin/login", "/admin/login", {"email": addr, "password": PW})
+    r = b.get("/admin/2fa/setup")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
+    b.post("/admin/2fa/setup", {"code": totp(secret, int(s.now() // 30) - 1), "csrf": csrf_of(r.text)})
+    return b
+
+
+def html_ok(r, name):
+    good, errs = s.html_ok(r.body)
+    t.ok(good, name + " is well-formed HTML", errs)
+
+
+# Two customers and their orders, written straight into the tables: the
+# page only reads them.  Days: 2026-03-01 is 1772323200 (UTC midnight).
+D = 1772323200
+for cid, email in ((1, "ann@example.com"), (2, "bo_b@example.com")):
+    sql("INSERT INTO customers (id, email, password_hash) VALUES (?, ?, 'x')", (cid, email))
+rows = [("o-ann-pending-0001", 1, "pending", D + 3600),
+        ("o-ann-paid-000002", 1, "paid", D + 86400 + 60),
+        ("o-bob-paid-000003", 2, "paid", D + 2 * 86400 - 1),
+        ("o-bob-cancel-0004", 2, "cancelled", D + 5 * 86400)]
+for pub, cid, state, at in rows:
+    sql("INSERT INTO orders (public_id, customer_id, state, subtotal_minor, total_minor, currency, created_at) "
+        "VALUES (?, ?, ?, 1000, 1000, 'USD', ?)", (pub, cid, state, at))
+oid = sql("SELECT id FROM orders WHERE public_id = 'o-ann-paid-000002'")[0][0]
+sql("INSERT INTO invoices (number, order_id, customer_id, currency, subtotal_minor, total_minor) "
+    "VALUES ('2026-000001', ?, 1, 'USD', 1000, 1000)", (oid,))
+
+ada = staff("ada@example.com", "super_admin")
+sam = staff("sam@example.com", "support")
+sql("INSERT INTO roles (name, label) VALUES ('auditor', 'Auditor')")
+sql("INSERT INTO role_permissions (role_id, permission_id) SELECT r.id, p.id FROM roles r, permissions p "
+    "WHERE r.name = 'auditor' AND p.name IN ('audit.read', 'customers.read')")
+aud = staff("aud@example.com", "auditor")
+
+
+def listed(b, q=""):
+    r = b.get("/admin/orders" + q)
+    return r, re.findall(r"<code>(o-[a-z0-9-]+)</code>", r.text)
+
+
+r, got = listed(ada)
+t.ok(r.status == 200 and got == [x[0] for x in reversed(rows)], "every order, newest first", (r.status, got))
+html_ok(r, "/admin/orders")
+t.ok('href="/admin/invoices/2026-000001"' in r.text, "the paid order links its invoice")
+t.ok('href="/admin/customers/2"' in r.text, "and each row its customer")
+t.is_(listed(ada, "?state=paid")[1], ["o-bob-paid-000003", "o-ann-paid-000002"], "state=paid")
+t.is_(listed(ada, "?state=pending")[1], ["o-ann-pending-0001"], "state=pending")
+t.is_(len(listed(ada, "?state=nonsense")[1]), 4, "an unknown state filters nothing")
+t.is_(listed(ada, "?email=ANN%40")[1], ["o-ann-paid-000002", "o-ann-pending-0001"], "email contains, any case")
+t.is_(listed(ada, "?email=o_b")[1], ["o-bob-cancel-0004", "o-bob-paid-000003"], "an _ in the email is literal")
+t.is_(listed(ada, "?email=a_n")[1], [], "so a_n finds no ann")
+t.is_(listed(ada, "?from=2026-03-02&to=2026-03-02")[1], ["o-bob-paid-000003", "o-ann-paid-000002"],
+      "one day, both ends included (its first minute and its last second)")
+t.is_(listed(ada, "?from=2026-03-03")[1], ["o-bob-cancel-0004"], "from alone")
+t.is_(listed(ada, "?to=2026-03-01&state=pending&email=ann")[1], ["o-ann-pending-0001"], "filters combine")
+r, got = listed(ada, "?from=2026-02-30")
+t.ok(r.status == 400 and got == [] and "YYYY-MM-DD" in r.text, "a malformed date: 400, the rule, nothing listed",
+     (r.status, got))
+
+# -- pagination --
+for i in range(55):
+    sql("INSERT INTO orders (public_id, customer_id, state, subtotal_minor, total_minor, currency, created_at) "
+        "VALUES (?, 2, 'pending', 1, 1, 'USD', ?)", ("o-bulk-%04d" % i, D + 10 * 86400 + i))
+r, got = listed(ada, "?state=pending&email=bo_b")
+t.ok(len(got) == 50 and 'href="/admin/orders?state=pending&amp;from=&amp;to=&amp;email=bo_b&amp;page=2"' in r.text,
+     "50 a page, the next page keeps the filters", len(got))
+t.is_(len(listed(ada, "?state=pending&email=bo_b&page=2")[1]), 5, "page 2 holds the rest")
+
+# -- who may see it --
+r, got = listed(sam)
+t.ok(r.status == 200 and len(got) == 50, "support (orders.read) sees the list", r.status)
+r, got = listed(aud)
+t.ok(r.status == 403 and got == [], "a role without orders.read: 403", r.status)
+t.ok('href="/admin/orders"' in ada.get("/admin").text, "the dashboard links it for orders.read")
+t.ok('href="/admin/orders"' not in aud.get("/admin").text, "and not for a role without")
+r = s.get("/admin/orders")
+t.ok(r.status in (302, 303) and "/admin/login" in (r.header("location") or ""), "no session: to the staff login",
+     r.status)
+s.check_sanitizers(t)
+t.done()
