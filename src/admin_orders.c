@@ -5,21 +5,31 @@
  *                          page, filtered by state, a date range
  *                          (created, UTC days, both ends included) and
  *                          a part of the customer's email
+ *   GET  /admin/orders/{public_id}         (orders.read) items, totals,
+ *                          the timeline of order_events, the invoice
+ *   POST /admin/orders/{public_id}/cancel  (orders.write) a pending
+ *                          (unpaid) order only
  *
- * Read only: an order moves through order_transition() elsewhere.  Each
- * row links the customer's staff page and the order's invoice.
+ * Cancelling moves the order through order_transition() (the one state
+ * machine, which writes the 'cancelled' event), gives the stock its
+ * items took back to their plans, and writes the audit row, in one
+ * BEGIN IMMEDIATE transaction.  A paid order is not cancelled here: its
+ * money went somewhere, and giving it back is a refund.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
 #include "order.h"
+#include "response.h"
 #include "session.h"
 #include "ui.h"
+#include "util.h"
 #include "valid.h"
 #include "view.h"
 
@@ -137,4 +147,133 @@ admin_orders(struct request *r)
 	page_render(r, "pages/admin/orders", vm);
 	if (error != NULL)
 		r->status = 400;
+}
+
+/* ---- one order ---- */
+
+/*
+ * The order's page, with an error (and its status) or a notice.  404
+ * when there is no such order.  Allocates in the request's arena.
+ */
+static void
+order_page(struct request *r, int status, const char *error)
+{
+	const char *pub = req_param(r, "public_id"), *cur, *done = req_query(r, "done");
+	struct stmt *st;
+	struct vm *vm, *it;
+	char	 when[32];
+	int64_t	 id;
+	int	 state;
+
+	st = db_q(r->db, Q_ADMIN_ORDER_GET);
+	db_bind_text(r->db, st, ":public_id", pub);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
+	id = db_int(st, 0);
+	cur = db_text(r->db, st, 7);
+	vm_set(vm, "public_id", db_text(r->db, st, 1));
+	vm_set(vm, "state", db_text(r->db, st, 2));
+	state = order_state_parse(db_text(r->db, st, 2));
+	vm_set(vm, "subtotal", money_str(r->a, db_int(st, 3), cur));
+	vm_set(vm, "discount", money_str(r->a, db_int(st, 4), cur));
+	vm_set_bool(vm, "has_discount", db_int(st, 4) != 0);
+	vm_set(vm, "tax", money_str(r->a, db_int(st, 5), cur));
+	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
+	vm_set(vm, "total", money_str(r->a, db_int(st, 6), cur));
+	vm_set(vm, "method", *db_text(r->db, st, 8) ? db_text(r->db, st, 8) : "none yet");
+	time_human(when, db_int(st, 9));
+	vm_set(vm, "created", when);
+	vm_set_int(vm, "cid", db_int(st, 10));
+	vm_set(vm, "email", db_text(r->db, st, 11));
+	db_reset(st);
+	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
+	vm_set_bool(vm, "can_cancel", state == ORDER_PENDING && has_perm(r, "orders.write"));
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	if (done != NULL && strcmp(done, "cancelled") == 0)
+		vm_set(vm, "notice", "The order is cancelled and its stock is back on sale.");
+
+	st = db_q(r->db, Q_ORDER_ITEMS_OF);
+	db_bind_int(r->db, st, ":order", id);
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "items");
+		vm_set(it, "name", db_text(r->db, st, 1));
+		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
+		vm_set(it, "state", db_text(r->db, st, 5));
+	}
+	db_reset(st);
+	st = db_q(r->db, Q_ORDER_EVENTS);
+	db_bind_int(r->db, st, ":order", id);
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "events");
+		vm_set(it, "kind", db_text(r->db, st, 0));
+		time_human(when, db_int(st, 1));
+		vm_set(it, "at", when);
+		iso8601(when, db_int(st, 1));
+		vm_set(it, "at_iso", when);
+		vm_set(it, "actor", db_text(r->db, st, 2));
+		vm_set(it, "note", db_text(r->db, st, 4));
+	}
+	db_reset(st);
+	st = db_q(r->db, Q_INVOICE_OF_ORDER);
+	db_bind_int(r->db, st, ":order", id);
+	vm_set(vm, "invoice", db_step(r->db, st) == DB_ROW ? db_text(r->db, st, 1) : "");
+	db_reset(st);
+	page_render(r, "pages/admin/order", vm);
+	if (status)
+		r->status = status;
+}
+
+/* GET /admin/orders/{public_id} — ?done=cancelled.  200, 404. */
+void
+admin_order(struct request *r)
+{
+	order_page(r, 0, NULL);
+}
+
+/*
+ * POST /admin/orders/{public_id}/cancel — no fields but the CSRF token.
+ * A pending order: cancelled, its items' stock back on their plans, an
+ * audit row, one transaction; 303 to its page.  Any other state: 409
+ * with the reason, nothing written.  No such order: 404.
+ */
+void
+admin_order_cancel_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	struct actor who = { "staff", p->user_id, r->remote_addr, r->id };
+	const char *pub = req_param(r, "public_id");
+	struct stmt *st;
+	int64_t	 id, released;
+	int	 state;
+
+	db_begin(r->db);
+	st = db_q(r->db, Q_ADMIN_ORDER_GET);
+	db_bind_text(r->db, st, ":public_id", pub);
+	if (db_step(r->db, st) != DB_ROW) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such order.");
+	}
+	id = db_int(st, 0);
+	db_reset(st);
+	/* Read inside the write transaction: the state cannot move between
+	 * this check and the transition. */
+	state = order_state(r->db, id);
+	if (state != ORDER_PENDING) {
+		db_rollback(r->db);
+		order_page(r, 409, arena_printf(r->a, "This order is %s: only a pending (unpaid) order "
+		    "can be cancelled. A paid order is refunded instead.",
+		    state >= 0 ? order_state_name[state] : "gone"));
+		return;
+	}
+	order_transition(r->db, id, ORDER_CANCELLED, &who, "cancelled by staff");
+	st = db_q(r->db, Q_ADMIN_ORDER_RELEASE_STOCK);
+	db_bind_int(r->db, st, ":order", id);
+	db_step(r->db, st);
+	released = db_changes(r->db);
+	req_audit(r, "order.cancelled", arena_printf(r->a, "order:%lld", (long long)id),
+	    "order %s cancelled while pending; stock released on %lld plan(s)", pub, (long long)released);
+	db_commit(r->db);
+	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=cancelled", pub));
 }

@@ -104,6 +104,8 @@ void	page_invoice(struct request *);
 void	admin_invoice(struct request *);
 /* admin_orders.c */
 void	admin_orders(struct request *);
+void	admin_order(struct request *);
+void	admin_order_cancel_post(struct request *);
 
 /* admin_customers.c */
 void	admin_customers(struct request *);

@@ -115,6 +115,8 @@ const struct route routes[] = {
 	{ M_GET,  "/invoices/{number}",	page_invoice, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/invoices/{number}", admin_invoice, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/orders",	admin_orders, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/orders/{public_id}", admin_order, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/orders/{public_id}/cancel", admin_order_cancel_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_GET,  "/admin/customers",	admin_customers, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/customers/{id:int}", admin_customer, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/customers/{id:int}/wallet", admin_customer_wallet_post, WHO_STAFF, "wallet.adjust", CSRF_CHECK, 0, &admin_customer_wallet_form },

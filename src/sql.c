@@ -501,6 +501,14 @@ const char *const sql_text[Q__MAX] = {
 	    "AND (:email IS NULL OR c.email LIKE :email ESCAPE '\\') "
 	    "AND (:from IS NULL OR o.created_at >= :from) AND (:to IS NULL OR o.created_at < :to) "
 	    "ORDER BY o.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ADMIN_ORDER_GET] = "SELECT o.id, o.public_id, o.state, o.subtotal_minor, o.discount_minor, o.tax_minor, "
+	    "o.total_minor, o.currency, coalesce(o.payment_method, ''), o.created_at, c.id, c.email "
+	    "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.public_id = :public_id",
+	/* A cancelled order's items give back what checkout's TAKE_STOCK
+	 * took; a plan without a stock (NULL: unlimited) is left alone. */
+	[Q_ADMIN_ORDER_RELEASE_STOCK] = "UPDATE plans SET stock = stock + (SELECT sum(i.quantity) "
+	    "FROM order_items i WHERE i.order_id = :order AND i.plan_id = plans.id) "
+	    "WHERE stock IS NOT NULL AND id IN (SELECT plan_id FROM order_items WHERE order_id = :order)",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -685,6 +693,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_SETTING_INIT] = "SETTING_INIT",
 	[Q_DEMO_COUPON_INSERT] = "DEMO_COUPON_INSERT",
 	[Q_ADMIN_ORDERS] = "ADMIN_ORDERS",
+	[Q_ADMIN_ORDER_GET] = "ADMIN_ORDER_GET",
+	[Q_ADMIN_ORDER_RELEASE_STOCK] = "ADMIN_ORDER_RELEASE_STOCK",
 };
 
 /*

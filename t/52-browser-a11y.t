@@ -56,11 +56,12 @@ s.cli("test-commerce", "wallet", str(cid), "2500", "topup", "a11y-1")
 s.cli("test-commerce", "wallet", str(cid), "-1200", "purchase", "a11y-2")
 s.sql("UPDATE customers SET billing_name = 'Cora Client', billing_address = '3 Quay Street, Galway' WHERE id = ?",
       (cid,))
-oid = s.cli("test-commerce", "order-new", str(cid), "1000", "0", "200").stdout.split()[0]
+oid, opub = s.cli("test-commerce", "order-new", str(cid), "1000", "0", "200").stdout.split()[:2]
 invoice = s.cli("test-commerce", "invoice", oid, "commit").stdout.split()[0]
 
 env = dict(os.environ, PX_CLOCK_FILE=s.clock_file, PX_CUST_EMAIL=CUST[0], PX_CUST_PW=CUST[1],
-           PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1], PX_CUST_ID=str(cid), PX_INVOICE=invoice)
+           PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1], PX_CUST_ID=str(cid), PX_INVOICE=invoice,
+           PX_ORDER=opub)
 try:
     p = subprocess.run([node, os.path.join(SRC, "t", "browser", "a11y.cjs"), pw, pw, base, out], env=env,
                        capture_output=True, text=True, timeout=240)
@@ -78,7 +79,7 @@ CUSTOMER = ["account", "account-email", "account-password", "account-sessions", 
             "orders", "tokens", "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list",
             "wallet", "invoice", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
-               "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-customer", "admin-settings", "admin-invoice",
+               "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-order", "admin-customer", "admin-settings", "admin-invoice",
                "admin-login-2fa"]
 want = PUBLIC + CUSTOMER + STAFF_PAGES
 t.is_([x for x in want if x not in pages], [], "all %d pages were visited" % len(want))

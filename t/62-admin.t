@@ -383,7 +383,7 @@ ada.c.get("/admin/staff")
 before = sql("SELECT id, state, role_id, totp_enabled_at FROM staff ORDER BY id")
 bad = []
 for p in routes:
-    path = p.replace("{id:int}", str(sam.id)).replace("{token}", "0" * 32)
+    path = p.replace("{id:int}", str(sam.id)).replace("{token}", "0" * 32).replace("{public_id}", "a" * 20)
     for tok in (None, "f" * 32):
         f = {"email": "z@example.com", "name": "Z", "role": "super_admin", "key": "ip:127.0.0.1",
              "password": PW, "code": "000000"}

@@ -45,7 +45,7 @@ st.jar["px_s"] = tok
 
 def concrete(pattern):
     return (pattern.replace("{slug}", "fra-vless-starter").replace("{id:int}", "1")
-            .replace("{token}", "a" * 32))
+            .replace("{token}", "a" * 32).replace("{public_id}", "a" * 20))
 
 
 for m, p, who, perm, csrf in unsafe:

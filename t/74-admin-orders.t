@@ -109,6 +109,56 @@ r, got = listed(aud)
 t.ok(r.status == 403 and got == [], "a role without orders.read: 403", r.status)
 t.ok('href="/admin/orders"' in ada.get("/admin").text, "the dashboard links it for orders.read")
 t.ok('href="/admin/orders"' not in aud.get("/admin").text, "and not for a role without")
+
+# -- one order's page, and cancelling a pending one --
+def tc(*args):
+    return s.cli("test-commerce", *[str(a) for a in args]).stdout.split()
+
+
+pid, ppub = tc("order-new", 1, 1000, 0, 0)
+plan = sql("SELECT id FROM plans ORDER BY id LIMIT 1")[0][0]
+sql("UPDATE plans SET stock = 3 WHERE id = ?", (plan,))
+sql("INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency) VALUES (?, ?, 2, 500, 'USD')",
+    (pid, plan))
+paid_id, paid_pub = tc("order-new", 2, 700, 0, 0)
+tc("order-move", paid_id, "paid")
+mgr = staff("mgr@example.com", "manager")
+
+r = ada.get("/admin/orders/" + ppub)
+html_ok(r, "/admin/orders/{public_id}")
+t.ok(r.status == 200 and 'id="order-state">pending<' in r.text and 'data-kind="created"' in r.text
+     and 'href="/admin/customers/1"' in r.text and "$10.00" in r.text and 'action="/admin/orders/%s/cancel"' % ppub in r.text,
+     "an order's page: state, customer, items, total, timeline and the cancel form", r.status)
+r = sam.get("/admin/orders/" + ppub)
+t.ok(r.status == 200 and "/cancel" not in r.text, "support (no orders.write) sees it without the cancel form", r.status)
+t.is_(aud.get("/admin/orders/" + ppub).status, 403, "a role without orders.read: 403 on the order too")
+t.is_(ada.get("/admin/orders/nosuchorder000000").status, 404, "an unknown order: 404")
+r = ada.get("/admin/orders/o-ann-paid-000002")
+t.ok('href="/admin/invoices/2026-000001"' in r.text, "the order's page links its invoice")
+
+r = sam.post("/admin/orders/%s/cancel" % ppub, {"csrf": csrf_of(sam.get("/admin/orders").text)})
+t.ok(r.status == 403 and sql("SELECT state FROM orders WHERE id = ?", (pid,)) == [("pending",)],
+     "cancel without orders.write: 403, still pending", r.status)
+r = mgr.post("/admin/orders/%s/cancel" % ppub, {"csrf": csrf_of(mgr.get("/admin/orders/" + ppub).text)})
+t.ok(r.status == 303 and (r.header("location") or "").endswith("/admin/orders/%s?done=cancelled" % ppub),
+     "a manager cancels the pending order", (r.status, r.header("location")))
+t.is_(sql("SELECT state FROM orders WHERE id = ?", (pid,)), [("cancelled",)], "it is cancelled")
+t.is_(sql("SELECT stock FROM plans WHERE id = ?", (plan,)), [(5,)], "its 2 items' stock is back on the plan (3 -> 5)")
+t.is_(sql("SELECT kind, actor FROM order_events WHERE order_id = ? ORDER BY id", (pid,)),
+      [("created", "cli"), ("cancelled", "staff")], "the timeline gains the cancelled event, by staff")
+t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'order.cancelled' AND target = ?", ("order:%s" % pid,))[0][0],
+      1, "one audit row")
+r = mgr.get("/admin/orders/%s?done=cancelled" % ppub)
+t.ok("is cancelled" in r.text and "/cancel" not in r.text, "the page says so and offers no cancel")
+r = mgr.post("/admin/orders/%s/cancel" % ppub, {"csrf": csrf_of(r.text)})
+t.ok(r.status == 409 and sql("SELECT stock FROM plans WHERE id = ?", (plan,)) == [(5,)],
+     "a second cancel: 409, the stock is not released twice", r.status)
+r = mgr.post("/admin/orders/%s/cancel" % paid_pub, {"csrf": csrf_of(mgr.get("/admin/orders").text)})
+t.ok(r.status == 409 and "only a pending (unpaid) order" in r.text and "refunded instead" in r.text,
+     "a paid order cannot be cancelled here: 409 with a clear message", r.status)
+t.is_(sql("SELECT state FROM orders WHERE id = ?", (paid_id,)), [("paid",)], "and stays paid")
+t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'order.cancelled'")[0][0], 1, "with no audit row")
+
 r = s.get("/admin/orders")
 t.ok(r.status in (302, 303) and "/admin/login" in (r.header("location") or ""), "no session: to the staff login",
      r.status)

@@ -155,6 +155,7 @@ async function staff(ctx) {
   await look('admin-reauth', await open('/admin/reauth'));
   await look('admin-customers', await open('/admin/customers'));
   await look('admin-orders', await open('/admin/orders'));
+  await look('admin-order', await open('/admin/orders/' + process.env.PX_ORDER));
   await look('admin-customer', await open('/admin/customers/' + process.env.PX_CUST_ID));
   await look('admin-settings', await open('/admin/settings'));
   await look('admin-invoice', await open('/admin/invoices/' + process.env.PX_INVOICE));
