@@ -202,6 +202,7 @@ t_checkout(struct db *db, int argc, char **argv)
 		[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
 	};
 	const char *coupon = NULL;
+	int	 g;
 	static const struct actor cust_actor = { "customer", 0, NULL, NULL };
 	struct checkout_line l;
 	struct checkout_result res;
@@ -223,12 +224,10 @@ t_checkout(struct db *db, int argc, char **argv)
 	l.currency = db_text(db, st, 2);
 	l.name = db_text(db, st, 4);
 	db_reset(st);
-	if (argc > 6 && strncmp(argv[6], "coupon=", 7) == 0) {
-		coupon = argv[6] + 7;
-		argc--;
-		argv++;
-	}
-	gate(argc > 6 ? argv[6] : NULL);
+	g = 6;
+	if (argc > g && strncmp(argv[g], "coupon=", 7) == 0)
+		coupon = argv[g++] + 7;
+	gate(argc > g ? argv[g] : NULL);
 	db_begin(db);
 	rc = checkout_wallet_coupon(db, cust, &l, 1, coupon, argv[5], &who, &res);
 	if (rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY)
