@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "checkout.h"
+#include "coupon.h"
 #include "db.h"
 #include "invoice.h"
 #include "money.h"
@@ -32,6 +33,7 @@ const char *const checkout_rc_text[CHECKOUT__MAX] = {
 	[CHECKOUT_INSUFFICIENT] = "Your wallet balance is not enough for this order. Nothing was charged.",
 	[CHECKOUT_CURRENCY] = "Your cart mixes currencies, or is not in your wallet's currency. Nothing was charged.",
 	[CHECKOUT_BAD_KEY] = "This checkout form is not valid. Please open the checkout page again.",
+	[CHECKOUT_COUPON] = "Your coupon can no longer be used. Nothing was charged.",
 };
 
 size_t
@@ -98,13 +100,24 @@ void
 checkout_tax(struct db *db, int64_t lines, int64_t *subtotal, int64_t *tax, int64_t *rate,
     int *inclusive)
 {
-	/* Exclusive prices: the lines are net and the tax is added.
-	 * Inclusive: the customer pays the lines' sum, the tax is taken out
-	 * of it and the subtotal kept net (money.h, money_tax). */
+	checkout_tax_discounted(db, lines, 0, subtotal, tax, rate, inclusive);
+}
+
+void
+checkout_tax_discounted(struct db *db, int64_t lines, int64_t discount, int64_t *subtotal,
+    int64_t *tax, int64_t *rate, int *inclusive)
+{
+	/* Exclusive prices: the lines and the discount are net and the tax
+	 * is added on what is left.  Inclusive: the customer pays the
+	 * lines' sum less the discount, the tax is taken out of that and
+	 * the subtotal kept net of it (money.h, money_tax), so that
+	 * subtotal - discount + tax is what is paid either way. */
+	if (discount < 0 || discount > lines)
+		db_fail(db, "checkout: discount %" PRId64 " outside 0..%" PRId64, discount, lines);
 	if (parse_i64(setting(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
 		*rate = 0;
 	*inclusive = strcmp(setting(db, "tax.inclusive", "0"), "1") == 0;
-	if ((*tax = money_tax(lines, (int)*rate, *inclusive)) < 0)
+	if ((*tax = money_tax(lines - discount, (int)*rate, *inclusive)) < 0)
 		db_fail(db, "checkout: tax out of range");
 	*subtotal = *inclusive ? lines - *tax : lines;
 	if (*subtotal > MONEY_MAX - *tax)
@@ -133,6 +146,15 @@ enum checkout_rc
 checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, size_t n,
     const char *idem_key, const struct actor *who, struct checkout_result *res)
 {
+	return checkout_wallet_coupon(db, customer, l, n, NULL, idem_key, who, res);
+}
+
+enum checkout_rc
+checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_line *l, size_t n,
+    const char *coupon, const char *idem_key, const struct actor *who,
+    struct checkout_result *res)
+{
+	struct coupon_apply ca;
 	struct order_new on;
 	struct wallet_entry we;
 	struct stmt *st;
@@ -201,15 +223,24 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	}
 	res->plan_name = NULL;
 
-	/* HOOK (issue 11, coupons and referrals): a coupon's discount is
-	 * re-checked and its coupon_redemptions row written here, and a
-	 * referred customer's referral_commissions row after the debit;
-	 * neither is applied yet, so the discount is 0. */
+	/* The coupon, judged again under the write lock: its uses are
+	 * counted here, so the redemption row written below (same
+	 * transaction) is what makes a coupon of N uses give N.  A coupon
+	 * that went bad since the cart showed it is a refusal, not a
+	 * silent full price.  HOOK (issue 11, referrals): a referred
+	 * customer's referral_commissions row goes after the debit. */
+	memset(&ca, 0, sizeof(ca));
+	if (coupon != NULL && *coupon != '\0') {
+		res->coupon_rc = coupon_check(db, coupon, customer, l, n, &ca);
+		if (res->coupon_rc != COUPON_OK)
+			return CHECKOUT_COUPON;
+	}
 
-	checkout_tax(db, subtotal, &subtotal, &tax, &rate, &inclusive);
+	checkout_tax_discounted(db, subtotal, ca.discount, &subtotal, &tax, &rate, &inclusive);
 	memset(&on, 0, sizeof(on));
 	on.customer = customer;
 	on.subtotal = subtotal;
+	on.discount = ca.discount;
 	on.tax = tax;
 	on.tax_rate_bp = (int)rate;
 	on.prices_include_tax = inclusive;
@@ -219,7 +250,10 @@ checkout_wallet(struct db *db, int64_t customer, const struct checkout_line *l, 
 	res->order = order_create(db, &on, who, &res->public_id, &replay);
 	if (replay)	/* a key made between our look and now: cannot happen under the lock */
 		db_fail(db, "checkout: idempotency key appeared inside the transaction");
-	res->total = subtotal + tax;
+	res->total = subtotal - ca.discount + tax;
+	res->discount = ca.discount;
+	if (ca.coupon > 0)
+		coupon_redeem(db, &ca, customer, res->order);
 
 	/* N items of quantity 1 (one proxy each), each with its provision
 	 * job in the panel's lane; the job's key names the item, so a

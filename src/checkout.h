@@ -9,9 +9,11 @@
  * the caller rolls back, so a refusal writes nothing and takes no
  * invoice number.
  *
- * Coupons and referrals: not applied yet.  The hook is marked in
- * checkout.c (the discount is 0 and no commission accrues); the tables
- * exist (sql/009_commerce.sql).  Tax and the shop's currency come from
+ * Coupons: checkout_wallet_coupon re-checks the code inside the
+ * transaction (coupon.h) and writes its coupon_redemptions row with the
+ * order; the order keeps subtotal - discount + tax = total, the tax
+ * computed on the discounted amount.  Referrals: not applied yet (the
+ * hook is marked in checkout.c).  Tax and the shop's currency come from
  * the settings (tax.rate_bp, tax.inclusive, shop.currency) at checkout
  * and are kept on the order.
  */
@@ -49,6 +51,7 @@ enum checkout_rc {
 	CHECKOUT_INSUFFICIENT,	/* the wallet does not hold the total */
 	CHECKOUT_CURRENCY,	/* lines in more than one currency, or not the wallet's */
 	CHECKOUT_BAD_KEY,	/* the key belongs to another customer's order */
+	CHECKOUT_COUPON,	/* the coupon is no longer usable (res->coupon_rc says why) */
 	CHECKOUT__MAX
 };
 /* A sentence for each outcome, for a page or a command. */
@@ -59,6 +62,8 @@ struct checkout_result {
 	const char	*public_id;	/* in the db's arena */
 	const char	*invoice;	/* the invoice number; NULL on a replay */
 	int64_t		 total;		/* what the wallet paid, tax included */
+	int64_t		 discount;	/* the coupon's, minor units (0: none) */
+	int		 coupon_rc;	/* enum coupon_rc, on CHECKOUT_COUPON */
 	int64_t		 balance;	/* the wallet's balance after */
 	const char	*plan_name;	/* the plan a refusal is about, or NULL */
 	int64_t		*jobs;		/* the provision jobs written, to wake after COMMIT */
@@ -76,6 +81,11 @@ int	checkout_line_changed(const struct checkout_line *);
  * points) and *inclusive; what is paid is *subtotal + *tax. */
 void	checkout_tax(struct db *, int64_t lines, int64_t *subtotal, int64_t *tax, int64_t *rate,
 	    int *inclusive);
+/* The same with a discount (0..lines) taken off the lines first: the
+ * tax is on the discounted amount, and what is paid is *subtotal -
+ * discount + *tax. */
+void	checkout_tax_discounted(struct db *, int64_t lines, int64_t discount, int64_t *subtotal,
+	    int64_t *tax, int64_t *rate, int *inclusive);
 /*
  * Pay lines from customer's wallet, inside the caller's transaction.
  * idem_key (required) is the checkout form's token, stored UNIQUE with
@@ -86,5 +96,11 @@ void	checkout_tax(struct db *, int64_t lines, int64_t *subtotal, int64_t *tax, i
  */
 enum checkout_rc checkout_wallet(struct db *, int64_t customer, const struct checkout_line *,
 	    size_t n, const char *idem_key, const struct actor *who, struct checkout_result *res);
+/* checkout_wallet with a coupon code (NULL or "": none), checked again
+ * here (coupon.h); a coupon no longer usable is CHECKOUT_COUPON with
+ * res->coupon_rc, and nothing is to be committed. */
+enum checkout_rc checkout_wallet_coupon(struct db *, int64_t customer,
+	    const struct checkout_line *, size_t n, const char *coupon, const char *idem_key,
+	    const struct actor *who, struct checkout_result *res);
 
 #endif

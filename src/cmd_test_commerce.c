@@ -22,11 +22,12 @@
  *        rolls back (a rolled-back number must come back)
  *   receipt PAYMENT
  *        issue a top-up payment's receipt; prints the number
- *   checkout CUSTOMER PLAN QTY KEY [GATE]
+ *   checkout CUSTOMER PLAN QTY KEY [coupon=CODE] [GATE]
  *        pay QTY of plan PLAN (id, at its price now) from the wallet as
- *        the checkout page does (checkout.c), idempotency key KEY;
- *        prints "ok|replay|... PUBLIC_ID"; status 0 for ok and replay,
- *        3 for a refusal (nothing written)
+ *        the checkout page does (checkout.c), idempotency key KEY, with
+ *        coupon CODE if given; prints "ok|replay|... PUBLIC_ID"
+ *        (a coupon refusal: "coupon:REASON -"); status 0 for ok and
+ *        replay, 3 for a refusal (nothing written)
  *
  * GATE: a file to wait for (up to 10 s) after opening the database and
  * before the transaction, so that many processes really race.
@@ -42,6 +43,7 @@
 #include "checkout.h"
 #include "cmd.h"
 #include "conf.h"
+#include "coupon.h"
 #include "db.h"
 #include "invoice.h"
 #include "order.h"
@@ -191,7 +193,16 @@ t_checkout(struct db *db, int argc, char **argv)
 		[CHECKOUT_CHANGED] = "changed", [CHECKOUT_UNAVAILABLE] = "unavailable",
 		[CHECKOUT_SOLD_OUT] = "sold-out", [CHECKOUT_INSUFFICIENT] = "insufficient",
 		[CHECKOUT_CURRENCY] = "currency", [CHECKOUT_BAD_KEY] = "bad-key",
+		[CHECKOUT_COUPON] = "coupon",
 	};
+	static const char *const cword[COUPON__MAX] = {
+		[COUPON_OK] = "ok", [COUPON_UNKNOWN] = "unknown", [COUPON_NOT_STARTED] = "not-started",
+		[COUPON_EXPIRED] = "expired", [COUPON_EXHAUSTED] = "exhausted",
+		[COUPON_CUSTOMER_LIMIT] = "customer-limit", [COUPON_MIN_AMOUNT] = "min-amount",
+		[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
+	};
+	const char *coupon = NULL;
+	int	 g;
 	static const struct actor cust_actor = { "customer", 0, NULL, NULL };
 	struct checkout_line l;
 	struct checkout_result res;
@@ -213,15 +224,23 @@ t_checkout(struct db *db, int argc, char **argv)
 	l.currency = db_text(db, st, 2);
 	l.name = db_text(db, st, 4);
 	db_reset(st);
-	gate(argc > 6 ? argv[6] : NULL);
+	g = 6;
+	if (argc > g && strncmp(argv[g], "coupon=", 7) == 0)
+		coupon = argv[g++] + 7;
+	gate(argc > g ? argv[g] : NULL);
 	db_begin(db);
-	rc = checkout_wallet(db, cust, &l, 1, argv[5], &who, &res);
+	rc = checkout_wallet_coupon(db, cust, &l, 1, coupon, argv[5], &who, &res);
 	if (rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY)
 		db_commit(db);
 	else
 		db_rollback(db);
-	printf("%s %s\n", word[rc], res.public_id ? res.public_id : "-");
-	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY)
+	if (rc == CHECKOUT_COUPON)
+		printf("coupon:%s -\n", cword[res.coupon_rc]);
+	else
+		printf("%s %s\n", word[rc], res.public_id ? res.public_id : "-");
+	if (rc == CHECKOUT_COUPON)
+		fprintf(stderr, "1000proxy: %s\n", coupon_rc_text[res.coupon_rc]);
+	else if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY)
 		fprintf(stderr, "1000proxy: %s\n", checkout_rc_text[rc]);
 	return rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY ? 0 : 3;
 }

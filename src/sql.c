@@ -486,6 +486,20 @@ const char *const sql_text[Q__MAX] = {
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
 	[Q_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
 	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = unixepoch()",
+	/* coupon.c: the coupon as it stands, its unreleased uses (all, and
+	 * this customer's), the customer's earlier orders (first-order-only
+	 * counts every order that was paid, refunded ones too), a plan's
+	 * category (scope), and the redemption row. */
+	[Q_COUPON_BY_CODE] = "SELECT id, code, kind, percent, amount_minor, currency, scope, plan_id, "
+	    "category_id, starts_at, ends_at, max_uses, max_uses_per_customer, min_order_minor, "
+	    "first_order_only, active FROM coupons WHERE code = :code",
+	[Q_COUPON_USES] = "SELECT count(*), coalesce(sum(customer_id = :cid), 0) FROM coupon_redemptions "
+	    "WHERE coupon_id = :coupon AND released_at IS NULL",
+	[Q_COUPON_PRIOR_ORDERS] = "SELECT count(*) FROM orders WHERE customer_id = :cid "
+	    "AND state NOT IN ('pending','cancelled','failed')",
+	[Q_COUPON_PLAN_CATEGORY] = "SELECT category_id FROM plans WHERE id = :plan",
+	[Q_COUPON_REDEEM] = "INSERT INTO coupon_redemptions (coupon_id, customer_id, order_id, discount_minor) "
+	    "VALUES (:coupon, :cid, :order, :discount)",
 	/* seed --demo --customer (cmd_db.c): a setting only where staff set
 	 * none, and a demo coupon only where its code is free, so a second
 	 * seed changes nothing. */
@@ -690,6 +704,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_LINES] = "INVOICE_LINES",
 	[Q_SETTING_GET] = "SETTING_GET",
 	[Q_SETTING_PUT] = "SETTING_PUT",
+	[Q_COUPON_BY_CODE] = "COUPON_BY_CODE",
+	[Q_COUPON_USES] = "COUPON_USES",
+	[Q_COUPON_PRIOR_ORDERS] = "COUPON_PRIOR_ORDERS",
+	[Q_COUPON_PLAN_CATEGORY] = "COUPON_PLAN_CATEGORY",
+	[Q_COUPON_REDEEM] = "COUPON_REDEEM",
 	[Q_SETTING_INIT] = "SETTING_INIT",
 	[Q_DEMO_COUPON_INSERT] = "DEMO_COUPON_INSERT",
 	[Q_ADMIN_ORDERS] = "ADMIN_ORDERS",
