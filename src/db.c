@@ -36,6 +36,7 @@ struct db {
 	struct arena	*a;		/* the unit of work's (db_set_arena) */
 	db_fail_fn	 fail;		/* NULL: stderr and exit(1) */
 	void		*fail_ctx;
+	int		 busy_ms;	/* the busy wait of every statement but bookkeeping */
 };
 
 /*
@@ -97,6 +98,7 @@ db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->h = db;
+	d->busy_ms = DB_BUSY_MS;
 	return d;
 }
 
@@ -165,6 +167,13 @@ raw_exec(sqlite3 *db, const char *sql, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+void
+db_set_busy_ms(struct db *d, int ms)
+{
+	d->busy_ms = ms;
+	sqlite3_busy_timeout(d->h, ms);
 }
 
 int
@@ -764,7 +773,7 @@ db_bookkeep(struct db *d, struct stmt *st)
 	}
 	sqlite3_busy_timeout(d->h, DB_BOOKKEEP_BUSY_MS);
 	rc = sqlite3_step(st->s);
-	sqlite3_busy_timeout(d->h, DB_BUSY_MS);
+	sqlite3_busy_timeout(d->h, d->busy_ms);
 	sqlite3_reset(st->s);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;

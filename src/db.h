@@ -67,6 +67,9 @@ struct db *db_open(const char *path, int64_t cache_kb, char *err, size_t errsz);
  * process but `migrate` wants.  NULL with err set. */
 struct db *db_open_ready(const char *path, int64_t cache_kb, char *err, size_t errsz);
 void	 db_close(struct db *);
+/* How long a statement waits for another connection's write lock
+ * before it is a hard error (default 5 s). */
+void	 db_set_busy_ms(struct db *, int ms);
 int	 db_schema_version(struct db *);
 /*
  * Apply every migration in dir newer than the database, in order, each
