@@ -118,24 +118,6 @@ wallet_currency(struct request *r, const struct cust *c)
 
 /* ---- the list ---- */
 
-/* A LIKE pattern that finds s anywhere, its own % _ and \ escaped. */
-static const char *
-like_pattern(struct request *r, const char *s)
-{
-	size_t	 n = strlen(s), i, j = 0;
-	char	*p = arena_alloc(r->a, 2 * n + 3);
-
-	p[j++] = '%';
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-			p[j++] = '\\';
-		p[j++] = s[i];
-	}
-	p[j++] = '%';
-	p[j] = '\0';
-	return p;
-}
-
 /*
  * GET /admin/customers — ?q (a part of the email or name, at most 254
  * characters of one line; anything else searches for nothing), ?page.
@@ -157,7 +139,7 @@ admin_customers(struct request *r)
 	vm_set(vm, "f_q", q != NULL ? q : "");
 	st = db_q(r->db, Q_ADMIN_CUSTOMERS);
 	if (q != NULL)
-		db_bind_text(r->db, st, ":q", like_pattern(r, q));
+		db_bind_text(r->db, st, ":q", db_like_contains(r->a, q));
 	else
 		db_bind_null(r->db, st, ":q");
 	/* One more than a page: whether there is a next one. */

@@ -36,24 +36,6 @@
 #define ORDERS_PAGE	50
 #define ORDERS_MAX_PAGE	100000
 
-/* A LIKE pattern that finds s anywhere, its own % _ and \ escaped. */
-static const char *
-contains(struct request *r, const char *s)
-{
-	size_t	 n = strlen(s), i, j = 0;
-	char	*p = arena_alloc(r->a, 2 * n + 3);
-
-	p[j++] = '%';
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-			p[j++] = '\\';
-		p[j++] = s[i];
-	}
-	p[j++] = '%';
-	p[j] = '\0';
-	return p;
-}
-
 /*
  * GET /admin/orders — ?state (one of order_state_name, else every
  * state), ?from and ?to ("YYYY-MM-DD"), ?email (a part of it, one line
@@ -104,7 +86,7 @@ admin_orders(struct request *r)
 	else
 		db_bind_null(r->db, st, ":state");
 	if (email != NULL)
-		db_bind_text(r->db, st, ":email", contains(r, email));
+		db_bind_text(r->db, st, ":email", db_like_contains(r->a, email));
 	else
 		db_bind_null(r->db, st, ":email");
 	if (from != NULL && error == NULL)

@@ -50,11 +50,7 @@ bp_text(struct request *r, const char *bp)
 
 	if (!valid_int(bp, 0, 10000, &v))
 		return "0";
-	if (v % 100 == 0)
-		return arena_printf(r->a, "%lld", (long long)(v / 100));
-	if (v % 10 == 0)
-		return arena_printf(r->a, "%lld.%lld", (long long)(v / 100), (long long)(v % 100 / 10));
-	return arena_printf(r->a, "%lld.%02lld", (long long)(v / 100), (long long)(v % 100));
+	return money_rate_str(r->a, v);
 }
 
 static void

@@ -857,3 +857,24 @@ db_total_changes(struct db *d)
 	return sqlite3_total_changes(d->h);
 #endif
 }
+
+/*
+ * A LIKE pattern that finds s anywhere, its own % _ and \ escaped: for
+ * statements that say ESCAPE '\' (the staff searches).  In arena a.
+ */
+const char *
+db_like_contains(struct arena *a, const char *s)
+{
+	size_t	 n = strlen(s), i, j = 0;
+	char	*p = arena_alloc(a, 2 * n + 3);
+
+	p[j++] = '%';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			p[j++] = '\\';
+		p[j++] = s[i];
+	}
+	p[j++] = '%';
+	p[j] = '\0';
+	return p;
+}

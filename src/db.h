@@ -70,6 +70,8 @@ void	 db_close(struct db *);
 /* How long a statement waits for another connection's write lock
  * before it is a hard error (default 5 s). */
 void	 db_set_busy_ms(struct db *, int ms);
+/* "%s%" with s's own % _ and \ escaped, for LIKE ... ESCAPE '\'. */
+const char *db_like_contains(struct arena *, const char *s);
 int	 db_schema_version(struct db *);
 /*
  * Apply every migration in dir newer than the database, in order, each

@@ -164,3 +164,13 @@ money_str(struct arena *a, int64_t minor, const char *currency)
 	buf_free(&b);
 	return s;
 }
+
+const char *
+money_rate_str(struct arena *a, int64_t bp)
+{
+	if (bp % 100 == 0)
+		return arena_printf(a, "%lld", (long long)(bp / 100));
+	if (bp % 10 == 0)
+		return arena_printf(a, "%lld.%lld", (long long)(bp / 100), (long long)(bp % 100 / 10));
+	return arena_printf(a, "%lld.%02lld", (long long)(bp / 100), (long long)(bp % 100));
+}

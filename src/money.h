@@ -37,6 +37,9 @@ void	money_format(struct buf *, int64_t minor, const char *currency);
 
 /* money_format into a string of the arena a (a page's view model). */
 const char *money_str(struct arena *a, int64_t minor, const char *currency);
+/* A rate in basis points as the percentage people read and type:
+ * 2000 "20", 750 "7.5", 5 "0.05" (the invoice, the settings form). */
+const char *money_rate_str(struct arena *a, int64_t bp);
 
 enum money_err {
 	MONEY_OK = 0,

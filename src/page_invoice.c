@@ -42,17 +42,6 @@ number_ok(const char *s)
 	return 1;
 }
 
-/* A rate in basis points as a percentage: 2000 "20", 750 "7.5", 5 "0.05". */
-static const char *
-rate_text(struct request *r, int64_t bp)
-{
-	if (bp % 100 == 0)
-		return arena_printf(r->a, "%lld", (long long)(bp / 100));
-	if (bp % 10 == 0)
-		return arena_printf(r->a, "%lld.%lld", (long long)(bp / 100), (long long)(bp % 100 / 10));
-	return arena_printf(r->a, "%lld.%02lld", (long long)(bp / 100), (long long)(bp % 100));
-}
-
 /*
  * Render the invoice numbered {number}; cid > 0 limits it to that
  * customer's invoices, 0 is staff.  200; 404 when there is none (or it
@@ -99,7 +88,7 @@ invoice_show(struct request *r, int64_t cid, int staff)
 	vm_set(vm, "tax", money_str(r->a, tax, cur));
 	total = db_int(st, 13);
 	vm_set(vm, "total", money_str(r->a, total, cur));
-	vm_set(vm, "tax_rate", rate_text(r, db_int(st, 14)));
+	vm_set(vm, "tax_rate", money_rate_str(r->a, db_int(st, 14)));
 	vm_set_bool(vm, "inclusive", db_int(st, 19) != 0);
 	vm_set(vm, "currency", cur);
 	vm_set(vm, "state", db_text(r->db, st, 16));

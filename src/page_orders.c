@@ -22,19 +22,6 @@
 #define ORDERS_PAGE 20
 
 static const char *
-money(struct request *r, int64_t minor, const char *cur)
-{
-	struct buf b;
-	const char *s;
-
-	buf_init(&b);
-	money_format(&b, minor, cur);
-	s = arena_strdup(r->a, b.p);
-	buf_free(&b);
-	return s;
-}
-
-static const char *
 when(struct request *r, int64_t t)
 {
 	char	 iso[32];
@@ -69,7 +56,7 @@ page_orders(struct request *r)
 
 		vm_set(it, "public_id", db_text(r->db, st, 0));
 		vm_set(it, "state", db_text(r->db, st, 1));
-		vm_set(it, "total", money(r, db_int(st, 2), db_text(r->db, st, 3)));
+		vm_set(it, "total", money_str(r->a, db_int(st, 2), db_text(r->db, st, 3)));
 		vm_set(it, "created", when(r, db_int(st, 4)));
 		vm_set_int(it, "items", db_int(st, 5));
 	}
@@ -103,12 +90,12 @@ page_order(struct request *r)
 	cur = db_text(r->db, st, 7);
 	vm_set(vm, "public_id", db_text(r->db, st, 1));
 	vm_set(vm, "state", db_text(r->db, st, 2));
-	vm_set(vm, "subtotal", money(r, db_int(st, 3), cur));
-	vm_set(vm, "discount", money(r, db_int(st, 4), cur));
+	vm_set(vm, "subtotal", money_str(r->a, db_int(st, 3), cur));
+	vm_set(vm, "discount", money_str(r->a, db_int(st, 4), cur));
 	vm_set_bool(vm, "has_discount", db_int(st, 4) != 0);
-	vm_set(vm, "tax", money(r, db_int(st, 5), cur));
+	vm_set(vm, "tax", money_str(r->a, db_int(st, 5), cur));
 	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
-	vm_set(vm, "total", money(r, db_int(st, 6), cur));
+	vm_set(vm, "total", money_str(r->a, db_int(st, 6), cur));
 	vm_set(vm, "method", db_text(r->db, st, 8));
 	vm_set(vm, "created", when(r, db_int(st, 9)));
 	db_reset(st);
@@ -122,7 +109,7 @@ page_order(struct request *r)
 
 		vm_set(it, "name", db_text(r->db, st, 1));
 		vm_set(it, "slug", db_text(r->db, st, 2));
-		vm_set(it, "price", money(r, db_int(st, 3), db_text(r->db, st, 4)));
+		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
 		vm_set(it, "state", db_text(r->db, st, 5));
 	}
 	st = db_q(r->db, Q_ORDER_EVENTS);
