@@ -116,6 +116,11 @@ void	admin_customer_enable_post(struct request *);
 /* admin_settings.c */
 void	admin_settings(struct request *);
 void	admin_settings_post(struct request *);
+/* page_referrals.c, and the staff's refund in admin_orders.c (issue 11, referrals) */
+void	page_referral_visit(struct request *);
+void	page_referrals(struct request *);
+void	admin_order_refund_post(struct request *);
+extern const struct form admin_order_refund_form;
 /* page_test.c (only with test_routes = yes) */
 void	page_test_sleep(struct request *);
 void	page_test_guarded(struct request *);

@@ -24,6 +24,7 @@
 #include "mailq.h"
 #include "next.h"
 #include "password.h"
+#include "referral.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
@@ -164,7 +165,7 @@ page_register_post(struct request *r)
 	const char *pw = form_get(r, "password"), *why;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
-	int64_t	 cid = 0, job = 0;
+	int64_t	 cid = 0, job = 0, referrer;
 	int	 rc, send = 1;
 
 	if (!valid_email(email)) {
@@ -226,7 +227,11 @@ page_register_post(struct request *r)
 			    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
 			    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
 		r->user_id = cid;
-		req_audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+		/* A referral link's cookie, if valid, names the referrer
+		 * (first touch, no self-referral: referral.c). */
+		referrer = referral_attribute(r, cid, email);
+		req_audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
+		    referrer ? arena_printf(r->a, "referred by customer:%lld", (long long)referrer) : "");
 	} else {
 		/* Taken: tell the owner by mail, tell the visitor nothing.
 		 * The owner is greeted by the name on the account: the

@@ -125,6 +125,14 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 
+	/* Referrals and the staff's refund to the wallet (issue 11,
+	 * referrals: page_referrals.c, admin_orders.c).  The refund also
+	 * needs wallet.adjust, checked by its handler (one permission a
+	 * route). */
+	{ M_GET,  "/r/{code}",		page_referral_visit, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/account/referrals",	page_referrals, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/orders/{public_id}/refund", admin_order_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &admin_order_refund_form },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

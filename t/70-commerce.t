@@ -86,8 +86,8 @@ def set_clock(unix):
 
 conf, db = conf_for("shop", os.path.join(SRC, "sql"))
 p = px(conf, "migrate")
-t.ok(p.returncode == 0, "migrate makes a version-9 database", p.stderr)
-t.is_(q("SELECT max(version) FROM schema_migrations"), [(9,)], "schema version 9")
+t.ok(p.returncode == 0, "migrate makes a database of the newest version", p.stderr)
+t.ok(q("SELECT max(version) FROM schema_migrations")[0][0] >= 9, "schema version 9 or later (009 is commerce)")
 c = sqlite3.connect(db, isolation_level=None)
 for i in (1, 2, 3):
     c.execute("INSERT INTO customers (id, email, name, password_hash) VALUES (?, ?, ?, 'x')",
