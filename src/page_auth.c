@@ -253,6 +253,10 @@ page_register_post(struct request *r)
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
+	/* The referral cookie is spent by any registration, taken address
+	 * or not: the same answer either way (no account enumeration). */
+	if (req_cookie(r, referral_cookie_name(r)) != NULL)
+		set_cookie(r, referral_cookie_name(r), "", 0);
 	message_page(r, "Check your inbox",
 	    "We have sent a message to the address you gave. Follow the link in it to confirm your account.");
 }
@@ -437,6 +441,10 @@ page_forgot_post(struct request *r)
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
+	/* The referral cookie is spent by any registration, taken address
+	 * or not: the same answer either way (no account enumeration). */
+	if (req_cookie(r, referral_cookie_name(r)) != NULL)
+		set_cookie(r, referral_cookie_name(r), "", 0);
 	message_page(r, "Check your inbox", FORGOT_SENT);
 }
 

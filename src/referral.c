@@ -149,10 +149,7 @@ referral_attribute(struct request *r, int64_t cid, const char *email)
 	db_bind_int(r->db, st, ":referrer", referrer);
 	db_bind_int(r->db, st, ":referred", cid);
 	db_step(r->db, st);
-	if (db_changes(r->db) != 1)
-		return 0;
-	set_cookie(r, referral_cookie_name(r), "", 0);
-	return referrer;
+	return db_changes(r->db) == 1 ? referrer : 0;
 }
 
 int64_t

@@ -46,9 +46,11 @@ void	referral_visit(struct request *);
 /*
  * At registration, inside its transaction: a valid cookie's referrer
  * becomes the new customer cid's (one referrals row), unless it is the
- * same customer or the same email (no self-referral).  The cookie is
- * spent (cleared) once a row is written.  Returns the referrer's id, or
- * 0 when nothing was written.
+ * same customer or the same email (no self-referral).  Returns the
+ * referrer's id, or 0 when nothing was written.  The cookie is the
+ * caller's to clear (page_auth.c clears it after every registration
+ * whatever the outcome, so the answer does not tell a new address from
+ * a taken one).
  */
 int64_t	referral_attribute(struct request *, int64_t cid, const char *email);
 /*

@@ -195,6 +195,8 @@ n0 = sql("SELECT count(*) FROM referrals")[0][0]
 r = v5.form("/register", "/register", {"email": "ALICE@example.com", "name": "Alice", "password": CPW, "terms": "1"})
 t.ok(r.status == 200 and sql("SELECT count(*) FROM referrals")[0][0] == n0,
      "the referrer's own address (any case) makes no referral")
+t.ok(COOKIE not in v5.jar, "a registration with a taken address spends the cookie as a new one does "
+     "(the answer tells nothing)")
 t.is_(sql("SELECT count(*) FROM referrals WHERE referrer_id = referred_id")[0][0], 0, "nobody refers themselves")
 
 # Expired: the signed expiry, past 30 days of the test clock.
