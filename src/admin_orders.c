@@ -141,6 +141,14 @@ admin_orders(struct request *r)
 
 /* ---- one order ---- */
 
+#define REASON_MAX	500
+
+static const struct field admin_order_refund_fields[] = {
+	{ "reason", FK_TEXT, FIELD_REQUIRED, 0, REASON_MAX },
+	{ "op", FK_SLUG, FIELD_REQUIRED, 0, 32 },
+};
+const struct form admin_order_refund_form = { FORM(admin_order_refund_fields) };
+
 /*
  * The order's page, with an error (and its status) or a notice.  404
  * when there is no such order.  Allocates in the request's arena.
@@ -189,7 +197,8 @@ order_page(struct request *r, int status, const char *error)
 	random_bytes(raw, sizeof(raw));
 	hex_encode(op, raw, sizeof(raw));
 	vm_set(vm, "op", op);
-	vm_set(vm, "f_reason", r->method == M_POST && r->fields != NULL && form_get(r, "reason") ?
+	/* A refused refund shows its reason again (only that form has one). */
+	vm_set(vm, "f_reason", r->fields == admin_order_refund_fields && form_get(r, "reason") != NULL ?
 	    form_get(r, "reason") : "");
 	if (error != NULL)
 		vm_set(vm, "error", error);
@@ -284,13 +293,6 @@ admin_order_cancel_post(struct request *r)
 
 /* ---- the refund to the wallet ---- */
 
-#define REASON_MAX	500
-
-static const struct field admin_order_refund_fields[] = {
-	{ "reason", FK_TEXT, FIELD_REQUIRED, 0, REASON_MAX },
-	{ "op", FK_SLUG, FIELD_REQUIRED, 0, 32 },
-};
-const struct form admin_order_refund_form = { FORM(admin_order_refund_fields) };
 
 /*
  * POST /admin/orders/{public_id}/refund — reason (one line, required),

@@ -58,10 +58,10 @@ refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff
 	state = order_state_parse(res->state);
 	if (state == ORDER_REFUNDED)
 		return REFUND_REPLAY;
-	if (strcmp(method, "wallet") != 0)
-		return REFUND_NOT_WALLET;
 	if (state < 0 || !order_can_transition((enum order_state)state, ORDER_REFUNDED))
 		return REFUND_STATE;
+	if (strcmp(method, "wallet") != 0)
+		return REFUND_NOT_WALLET;
 
 	/* The reason goes into the ledger's memo and the audit row; the
 	 * event's note (at most 500 characters) only says where the money went. */

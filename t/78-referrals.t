@@ -348,6 +348,24 @@ p = s.cli("check", check=False)
 t.ok(p.returncode == 0, "1000proxy check passes", p.stdout + p.stderr)
 p = tc("order-move", o2id, "active", check=False)
 t.ok(p.returncode != 0, "a refunded order does not move on")
+pid, ppub = tc("order-new", carol, 500, 0, 0).stdout.split()
+n_rf = sql("SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")[0][0]
+r = ada.b.get("/admin/orders/" + ppub)
+t.ok("/refund" not in r.text, "an unpaid order offers no refund")
+r = ada.b.post("/admin/orders/%s/refund" % ppub, {"reason": "try", "op": "b" * 32, "csrf": csrf_of(r.text)})
+t.ok(r.status == 409 and "This order is pending" in r.text
+     and sql("SELECT state FROM orders WHERE id = ?", (pid,)) == [("pending",)]
+     and sql("SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")[0][0] == n_rf,
+     "refunding it anyway: 409 naming its state, nothing written", r.status)
+sql("UPDATE orders SET payment_method = 'stripe' WHERE id = ?", (pid,))
+tc("order-move", pid, "paid")
+r = ada.b.get("/admin/orders/" + ppub)
+t.ok("/refund" not in r.text, "a gateway-paid order offers no refund to the wallet")
+r = ada.b.post("/admin/orders/%s/refund" % ppub, {"reason": "try", "op": "b" * 32, "csrf": csrf_of(r.text)})
+t.ok(r.status == 409 and "payment gateway" in r.text and sql("SELECT state FROM orders WHERE id = ?", (pid,)) == [("paid",)],
+     "refunding it to the wallet: 409, nothing written", r.status)
+t.is_(ada.b.post("/admin/orders/nosuchorder000000/refund", {"reason": "x", "op": "b" * 32,
+                                                            "csrf": csrf_of(r.text)}).status, 404, "no such order: 404")
 
 # -- reversal after release --
 ada.reauth("/admin/orders/" + o1[1])
