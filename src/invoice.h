@@ -7,8 +7,12 @@
  * 1, 2, 3 ... without a gap.  The seller's details (settings
  * seller.name, seller.address, seller.tax_id) and the customer's
  * (billing name, or the name; billing address; tax id) are copied into
- * the invoice when it is issued, with the order's lines and totals.
- * Top-ups get receipts from the same sequence.
+ * the invoice when it is issued, with the totals and the lines
+ * (invoice_lines: one per plan, price and kind of the order's items,
+ * named as the plan is called at issue).  An invoice is 'paid' at issue
+ * when its order is paid by then (a wallet checkout marks the order
+ * paid first, in the same transaction), else 'open'.  Top-ups get
+ * receipts from the same sequence, paid, with one line.
  *
  * The caller owns the transaction (db_begin), as with wallet.h.
  */
