@@ -92,3 +92,13 @@ invoice_issue_receipt(struct db *db, int64_t payment, const char **number)
 	return issue(db, Q_INVOICE_OF_PAYMENT, Q_INVOICE_INSERT_PAYMENT, Q_INVOICE_LINE_RECEIPT,
 	    ":payment", payment, "succeeded top-up payment", number);
 }
+
+void
+invoice_order_paid(struct db *db, int64_t order, int64_t when)
+{
+	struct stmt *st = db_q(db, Q_INVOICE_ORDER_PAID);
+
+	db_bind_int(db, st, ":order", order);
+	db_bind_int(db, st, ":now", when);
+	db_step(db, st);
+}

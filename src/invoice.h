@@ -40,6 +40,13 @@ int64_t	invoice_issue(struct db *, int64_t order, const char **number);
  */
 int64_t	invoice_issue_receipt(struct db *, int64_t payment, const char **number);
 
+/*
+ * The order was paid at `when` (order.c, order_transition to paid,
+ * inside its transaction): its invoice, if one was issued open, becomes
+ * paid with that date.  No invoice, or one not open: nothing changes.
+ */
+void	invoice_order_paid(struct db *, int64_t order, int64_t when);
+
 /* The year (UTC) of a unix time: the invoice numbering's year. */
 int	invoice_year(int64_t t);
 

@@ -547,6 +547,9 @@ const char *const sql_text[Q__MAX] = {
 	    "i.discount_minor, i.tax_minor, i.total_minor, i.tax_rate_bp, i.currency, "
 	    "coalesce(o.payment_method, ''), o.prices_include_tax FROM orders o "
 	    "JOIN customers c ON c.id = o.customer_id JOIN invoices i ON i.order_id = o.id WHERE o.id = :order",
+	/* An open invoice whose order was just paid (invoice.c). */
+	[Q_INVOICE_ORDER_PAID] = "UPDATE invoices SET state = 'paid', paid_at = :now "
+	    "WHERE order_id = :order AND state = 'open'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -741,6 +744,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_LINES_SNAPSHOT] = "INVOICE_LINES_SNAPSHOT",
 	[Q_INVOICE_LINE_RECEIPT] = "INVOICE_LINE_RECEIPT",
 	[Q_ORDER_MAIL] = "ORDER_MAIL",
+	[Q_INVOICE_ORDER_PAID] = "INVOICE_ORDER_PAID",
 };
 
 /*

@@ -9,7 +9,8 @@ the work daemon and the SMTP double (t/lib/pxweb.py):
   the invoice that open for the customer; a replayed checkout mails
   nothing more;
 - the invoice is issued paid (paid_at of the order) and the printable
-  page says PAID with the date; a top-up receipt is paid too;
+  page says PAID with the date; a top-up receipt is paid too; an
+  invoice issued open becomes paid when its order is;
 - invoice_lines keeps the plan's name at issue: a plan renamed later
   does not change the invoice; the table is append-only;
 - a staff credit mails the amount, the new balance and the reason, and
@@ -157,6 +158,18 @@ r = alice.get("/invoices/" + rnum)
 t.ok(r.status == 200 and 'id="paid-stamp">PAID' in r.text and "Wallet top-up" in r.text and "$25.00" in r.text,
      "and its page says PAID", r.status)
 
+# -- an invoice issued while its order was unpaid (a gateway order) --
+goid = tc("order-new", aid, 1000, 0, 0).stdout.split()[0]
+sql("INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency) VALUES (?, ?, 1, 1000, 'USD')",
+    (int(goid), p2))
+gnum = tc("invoice", goid, "commit").stdout.split()[0]
+r = alice.get("/invoices/" + gnum)
+t.ok(sql("SELECT state, paid_at FROM invoices WHERE number = ?", (gnum,)) == [("open", None)] and
+     r.status == 200 and "paid-stamp" not in r.text, "an unpaid order's invoice is open, with no PAID stamp")
+tc("order-move", goid, "paid")
+t.is_(sql("SELECT i.state, i.paid_at = o.paid_at FROM invoices i JOIN orders o ON o.id = i.order_id "
+          "WHERE i.number = ?", (gnum,)), [("paid", 1)], "paying the order pays its invoice, with the same date")
+t.ok('id="paid-stamp">PAID' in alice.get("/invoices/" + gnum).text, "and the page says PAID")
 
 # -- staff credit and debit mail --
 def totp(secret, step):
