@@ -89,6 +89,9 @@ refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff
 	db_bind_int(db, st, ":now", now_unix());
 	db_step(db, st);
 	res->jobs_discarded = db_changes(db);
+	st = db_q(db, Q_REFUND_INVOICE);
+	db_bind_int(db, st, ":order", order);
+	db_step(db, st);
 	audit(db, who, "order.refunded", arena_printf(a, "order:%" PRId64, order),
 	    "order %s (%s) refunded to the wallet: %s (ledger row %" PRId64 ", balance %s); "
 	    "%" PRId64 " provision job%s discarded%s%s; reason: %s", res->public_id, res->state,

@@ -48,7 +48,7 @@ struct refund_result {
  * 'refund' credit of the order's total (key "refund:<order>", so an
  * order is refunded at most once whatever asks), the referral commission
  * reversed (referral_reverse), the order's provision jobs that have not
- * run discarded, and one audit row naming reason and staff.  staff is
+ * run discarded, its paid invoice marked 'refunded', and one audit row naming reason and staff.  staff is
  * the staff member's id for the ledger row (0: none).  An order that is
  * 'refunded' already is REFUND_REPLAY (nothing moves twice).  res is
  * filled on REFUND_OK and REFUND_REPLAY (strings in the db's arena).

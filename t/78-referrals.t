@@ -329,6 +329,7 @@ t.ok(r.status == 303 and loc(r).endswith(page + "?done=refunded"), "the refund",
 r2 = ada.b.post(page + "/refund", fields)
 t.ok(r2.status == 303, "the same form again: 303 as the first", r2.status)
 t.is_(sql("SELECT state FROM orders WHERE id = ?", (o2id,)), [("refunded",)], "the order is refunded")
+t.is_(sql("SELECT state FROM invoices WHERE order_id = ?", (o2id,)), [("refunded",)], "and its invoice")
 t.is_(sql("SELECT count(*) FROM wallet_transactions WHERE kind = 'refund'")[0][0] - n_rf, 1,
       "one refund ledger row under a double submit")
 t.is_(balance(carol), c0 + 999, "carol's wallet gets the total back once")
@@ -415,10 +416,13 @@ html_ok(r, "/admin/customers/{id}")
 c = sqlite3.connect(s.db, isolation_level=None)
 c.execute("DROP TRIGGER customers_referral_code")
 c.execute("UPDATE customers SET referral_code = NULL WHERE id = ?", (bob,))
-c.execute("DELETE FROM schema_migrations WHERE version = 11")
+# The runner applies only files newer than the newest applied, so the
+# file itself is run here, as the runner would (one transaction).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql", "011_referrals.sql")) as f:
+    c.executescript("BEGIN IMMEDIATE;" + f.read() + "COMMIT;")
 c.close()
-s.cli("migrate")
 t.ok(re.fullmatch(r"[0-9a-f]{16}", code_of(bob) or ""), "migration 011 gives a code to a customer without one")
+t.is_(sql("SELECT count(*) FROM customers WHERE referral_code IS NULL")[0][0], 0, "every customer has one")
 
 # -- the demo --
 p = s.cli("seed", "--demo", "--customer")
