@@ -51,13 +51,20 @@ cell(struct csv *c, const char *prefix, const char *s, size_t n)
 }
 
 void
-csv_text(struct csv *c, const char *s)
+csv_textn(struct csv *c, const char *s, size_t n)
 {
 	if (s == NULL)
-		s = "";
+		n = 0;
 	/* OWASP's CSV injection list; TAB and CR because a spreadsheet
 	 * skips them and evaluates what follows. */
-	cell(c, s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL ? "'" : "", s, strlen(s));
+	cell(c, n > 0 && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL ? "'" : "",
+	    n > 0 ? s : "", n);
+}
+
+void
+csv_text(struct csv *c, const char *s)
+{
+	csv_textn(c, s, s != NULL ? strlen(s) : 0);
 }
 
 void

@@ -19,6 +19,7 @@
 #ifndef PX_CSV_H
 #define PX_CSV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct buf;
@@ -32,6 +33,8 @@ struct csv {
 void	csv_init(struct csv *, struct buf *);
 /* One text cell, neutralised and quoted as above.  NULL is empty. */
 void	csv_text(struct csv *, const char *);
+/* The same for n bytes of s (a column read in place, db_blob). */
+void	csv_textn(struct csv *, const char *s, size_t n);
 /* One integer cell: digits with an optional '-'. */
 void	csv_int(struct csv *, int64_t);
 /* One amount in minor units of currency as a plain decimal ("-12.50",
