@@ -549,6 +549,10 @@ const char *const sql_text[Q__MAX] = {
 	    "JOIN wallets w ON w.id = t.wallet_id JOIN customers c ON c.id = w.customer_id "
 	    "LEFT JOIN orders o ON o.id = t.order_id WHERE t.created_at >= :from AND t.created_at < :to "
 	    "AND (:cid IS NULL OR w.customer_id = :cid) ORDER BY t.id LIMIT :limit",
+	/* Whether session :id is one of customer :cid's (page_account.c:
+	 * the revoke page of another's session is a 404). */
+	[Q_ACCT_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND customer_id = :cid "
+	    "AND kind = 'customer'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -744,6 +748,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_API_WALLET_LEDGER] = "API_WALLET_LEDGER",
 	[Q_EXPORT_ORDERS] = "EXPORT_ORDERS",
 	[Q_EXPORT_LEDGER] = "EXPORT_LEDGER",
+	[Q_ACCT_SESSION_OWNED] = "ACCT_SESSION_OWNED",
 };
 
 /*
