@@ -403,7 +403,9 @@ page_account_sessions(struct request *r)
 
 	if (a == NULL)
 		return;
-	if (req_param(r, "id") != NULL) {
+	/* A refused POST's re-display (r->redisplay) keeps its 403: it shows
+	 * only this customer's own sessions either way. */
+	if (req_param(r, "id") != NULL && !r->redisplay) {
 		st = db_q(r->db, Q_ACCT_SESSION_OWNED);
 		db_bind_int(r->db, st, ":id", req_param_int(r, "id"));
 		db_bind_int(r->db, st, ":cid", a->id);
