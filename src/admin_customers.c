@@ -268,6 +268,13 @@ cust_page(struct request *r, int status, const char *error)
 		if (strcmp(done, notices[i].code) == 0)
 			vm_set(vm, "notice", notices[i].text);
 
+	/* The ledger's CSV export (admin_export.c): the last 366 days, its
+	 * longest range. */
+	iso8601(when, now_unix());
+	vm_set(vm, "x_to", arena_strndup(r->a, when, 10));
+	iso8601(when, now_unix() - 365 * 86400);
+	vm_set(vm, "x_from", arena_strndup(r->a, when, 10));
+
 	wallet_ledger_vm(r, vm, c.id, wallet_page_number(r),
 	    arena_printf(r->a, "/admin/customers/%lld", (long long)c.id));
 

@@ -88,6 +88,15 @@ admin_orders(struct request *r)
 	}
 	if (error != NULL)
 		vm_set(vm, "error", error);
+	/* The CSV export forms (admin_export.c): the filter's days when it
+	 * names both, else the last 30 days. */
+	iso8601(when, now_unix());
+	vm_set(vm, "x_to", from != NULL && to != NULL && error == NULL ? to :
+	    arena_strndup(r->a, when, 10));
+	iso8601(when, now_unix() - 29 * 86400);
+	vm_set(vm, "x_from", from != NULL && to != NULL && error == NULL ? from :
+	    arena_strndup(r->a, when, 10));
+	vm_set_bool(vm, "can_ledger", has_perm(r, "customers.read"));
 	st = db_q(r->db, Q_ADMIN_ORDERS);
 	if (state != NULL)
 		db_bind_text(r->db, st, ":state", state);

@@ -113,6 +113,13 @@ void	admin_customer(struct request *);
 void	admin_customer_wallet_post(struct request *);
 void	admin_customer_disable_post(struct request *);
 void	admin_customer_enable_post(struct request *);
+/* api_orders.c: the orders and wallet API */
+void	api_orders(struct request *);
+void	api_order(struct request *);
+void	api_wallet(struct request *);
+/* admin_export.c: CSV exports */
+void	admin_export_orders(struct request *);
+void	admin_export_ledger(struct request *);
 /* admin_settings.c */
 void	admin_settings(struct request *);
 void	admin_settings_post(struct request *);

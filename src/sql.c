@@ -600,6 +600,36 @@ const char *const sql_text[Q__MAX] = {
 	    "VALUES (:email, :name, :hash, :currency, unixepoch()) ON CONFLICT(email) DO NOTHING",
 	/* A refunded order's invoice says so (its numbers stay as issued). */
 	[Q_REFUND_INVOICE] = "UPDATE invoices SET state = 'refunded' WHERE order_id = :order AND state = 'paid'",
+	/*
+	 * The orders and wallet API (api_orders.c): keyset pages, newest
+	 * first by id, after the cursor's id (:before NULL: the first
+	 * page); the owner is always in the WHERE, so a cursor names at
+	 * most a place in the caller's own rows.
+	 */
+	[Q_API_ORDERS] = "SELECT o.id, o.public_id, o.state, o.total_minor, o.currency, o.created_at, "
+	    "(SELECT count(*) FROM order_items i WHERE i.order_id = o.id), coalesce(v.number, '') "
+	    "FROM orders o LEFT JOIN invoices v ON v.order_id = o.id WHERE o.customer_id = :customer "
+	    "AND (:before IS NULL OR o.id < :before) ORDER BY o.id DESC LIMIT :limit",
+	[Q_API_WALLET_LEDGER] = "SELECT t.id, t.kind, t.amount_minor, o.public_id, t.payment_id, t.memo, "
+	    "t.created_at FROM wallet_transactions t LEFT JOIN orders o ON o.id = t.order_id "
+	    "WHERE t.wallet_id = :wallet AND (:before IS NULL OR t.id < :before) "
+	    "ORDER BY t.id DESC LIMIT :limit",
+	/* The staff's CSV exports (admin_export.c): a created_at range
+	 * [:from, :to), oldest first; the caller caps the rows by :limit. */
+	[Q_EXPORT_ORDERS] = "SELECT o.public_id, o.created_at, o.paid_at, o.state, c.id, c.email, "
+	    "o.currency, o.subtotal_minor, o.discount_minor, o.tax_minor, o.total_minor, "
+	    "coalesce(o.payment_method, ''), coalesce(v.number, '') FROM orders o "
+	    "JOIN customers c ON c.id = o.customer_id LEFT JOIN invoices v ON v.order_id = o.id "
+	    "WHERE o.created_at >= :from AND o.created_at < :to ORDER BY o.id LIMIT :limit",
+	[Q_EXPORT_LEDGER] = "SELECT t.id, t.created_at, c.id, c.email, t.kind, t.amount_minor, w.currency, "
+	    "coalesce(o.public_id, ''), t.payment_id, t.staff_id, t.memo FROM wallet_transactions t "
+	    "JOIN wallets w ON w.id = t.wallet_id JOIN customers c ON c.id = w.customer_id "
+	    "LEFT JOIN orders o ON o.id = t.order_id WHERE t.created_at >= :from AND t.created_at < :to "
+	    "AND (:cid IS NULL OR w.customer_id = :cid) ORDER BY t.id LIMIT :limit",
+	/* Whether session :id is one of customer :cid's (page_account.c:
+	 * the revoke page of another's session is a 404). */
+	[Q_ACCT_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND customer_id = :cid "
+	    "AND kind = 'customer'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -812,6 +842,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_REFUND_DISCARD_JOBS] = "REFUND_DISCARD_JOBS",
 	[Q_DEMO_REFERRAL_FRIEND] = "DEMO_REFERRAL_FRIEND",
 	[Q_REFUND_INVOICE] = "REFUND_INVOICE",
+	[Q_API_ORDERS] = "API_ORDERS",
+	[Q_API_WALLET_LEDGER] = "API_WALLET_LEDGER",
+	[Q_EXPORT_ORDERS] = "EXPORT_ORDERS",
+	[Q_EXPORT_LEDGER] = "EXPORT_LEDGER",
+	[Q_ACCT_SESSION_OWNED] = "ACCT_SESSION_OWNED",
 };
 
 /*
