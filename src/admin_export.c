@@ -12,12 +12,21 @@
  *
  * from and to are UTC days ("YYYY-MM-DD", valid_date), both included,
  * to not before from, at most EXPORT_MAX_DAYS days; anything else is a
- * 400 that says the rule.  The response is buffered like every other
- * (worker.c), so it is capped instead of streamed: more than
- * EXPORT_MAX_ROWS rows, or EXPORT_MAX_BYTES of CSV, is refused with a
- * 400 asking for a shorter range rather than cut silently; the worker
- * frees a buffer that large after the request.  Each export writes one
- * audit row naming the range and the row count.
+ * 400 that says the rule.
+ *
+ * The CSV is streamed (response.h): rows are read in place and sent in
+ * RESP_STREAM_PIECE pieces, so a worker holds one piece and one row
+ * whatever the range (DESIGN.md, memory budget), and the range queries
+ * walk the created_at indexes (sql/014) in order, with no sort.  Before
+ * the head is sent the range's rows are counted (an index range count):
+ * more than EXPORT_MAX_ROWS is refused with a 400 asking for a shorter
+ * range rather than cut.  After the head a database error cannot
+ * become an error page any more: the body then ends with TRAILER, a
+ * line no export row can start with, and the connection is cut so the
+ * client sees a truncated download (response.h); the error is logged
+ * with the request id the trailer names.  The same happens if rows
+ * created between the count and the walk take the export past the cap.
+ * Each export writes one audit row naming the range and the row count.
  */
 #include "config.h"
 
@@ -33,8 +42,11 @@
 #include "valid.h"
 
 #define EXPORT_MAX_DAYS		366
-#define EXPORT_MAX_ROWS		10000
-#define EXPORT_MAX_BYTES	(1024 * 1024)
+#define EXPORT_MAX_ROWS		1000000
+/* The last line of a cut export: '#' starts no row (the first cell is
+ * an order's public id or a ledger id, or a quoted text cell). */
+#define TRAILER	"#error: this export was cut short by a server error and rows are missing " \
+	"(request %s); export again\r\n"
 
 struct range {
 	const char	*from_s, *to_s;
@@ -87,16 +99,26 @@ currency(struct stmt *st, int i, char out[4])
 	return out;
 }
 
+/* Refuse a range of more than EXPORT_MAX_ROWS rows (count: the range's
+ * rows), before anything is sent. */
 static void
-too_big(struct request *r)
+check_size(struct request *r, int64_t count)
 {
-	buf_reset(r->out);
-	req_fail(r, 400, "That range holds more than an export may (%d rows or %d MB): "
-	    "choose a shorter range.", EXPORT_MAX_ROWS, EXPORT_MAX_BYTES / (1024 * 1024));
+	if (count > EXPORT_MAX_ROWS)
+		req_fail(r, 400, "That range holds %lld rows, more than an export may (%d): "
+		    "choose a shorter range.", (long long)count, EXPORT_MAX_ROWS);
+}
+
+/* Past the cap while streaming (rows created since the count). */
+static void
+overflow(struct request *r)
+{
+	req_fail(r, 500, "export passed %d rows while streaming", EXPORT_MAX_ROWS);
 }
 
 /* The CSV head: type and a download name made only of the validated
- * dates, so it needs no quoting beyond its own quotes. */
+ * dates, so it needs no quoting beyond its own quotes; then the head
+ * goes out and the rows follow as they are read. */
 static void
 csv_reply(struct request *r, const char *what, const struct range *rg)
 {
@@ -104,6 +126,7 @@ csv_reply(struct request *r, const char *what, const struct range *rg)
 	r->resp_ctype = "text/csv; charset=utf-8; header=present";
 	resp_header(r, "Content-Disposition", arena_printf(r->a,
 	    "attachment; filename=\"%s-%s-to-%s.csv\"", what, rg->from_s, rg->to_s));
+	resp_stream_begin(r, arena_printf(r->a, TRAILER, r->id));
 }
 
 static void
@@ -120,8 +143,8 @@ csv_time(struct csv *c, int64_t t)
  * created in the range, oldest first: order, created_at, paid_at,
  * state, customer_id, customer_email, currency, subtotal, discount,
  * tax, total (plain decimals), payment_method, invoice.  200 text/csv
- * as an attachment; 400 for a bad range or too many rows; 403 without
- * orders.read (dispatcher).  One audit row.
+ * as an attachment, streamed; 400 for a bad range or too many rows;
+ * 403 without orders.read (dispatcher).  One audit row.
  */
 void
 admin_export_orders(struct request *r)
@@ -134,6 +157,11 @@ admin_export_orders(struct request *r)
 	char	 code[4];
 
 	range_read(r, &rg);
+	st = db_q(r->db, Q_EXPORT_ORDERS_COUNT);
+	db_bind_int(r->db, st, ":from", rg.from);
+	db_bind_int(r->db, st, ":to", rg.to);
+	check_size(r, db_one_int(r->db, st, 0));
+	csv_reply(r, "orders", &rg);
 	buf_reset(r->out);
 	csv_init(&c, r->out);
 	csv_text(&c, "order"); csv_text(&c, "created_at"); csv_text(&c, "paid_at");
@@ -147,8 +175,8 @@ admin_export_orders(struct request *r)
 	db_bind_int(r->db, st, ":to", rg.to);
 	db_bind_int(r->db, st, ":limit", EXPORT_MAX_ROWS + 1);
 	while (db_step(r->db, st) == DB_ROW) {
-		if (++n > EXPORT_MAX_ROWS || r->out->len > EXPORT_MAX_BYTES)
-			too_big(r);
+		if (++n > EXPORT_MAX_ROWS)
+			overflow(r);
 		cur = currency(st, 6, code);
 		col(&c, st, 0);
 		csv_time(&c, db_int(st, 1));
@@ -167,11 +195,11 @@ admin_export_orders(struct request *r)
 		col(&c, st, 11);
 		col(&c, st, 12);
 		csv_end(&c);
+		resp_stream_flush(r);
 	}
 	db_reset(st);
 	req_audit(r, "export.orders", "orders", "CSV of orders created %s to %s: %lld row(s)",
 	    rg.from_s, rg.to_s, (long long)n);
-	csv_reply(r, "orders", &rg);
 }
 
 /*
@@ -195,6 +223,15 @@ admin_export_ledger(struct request *r)
 	range_read(r, &rg);
 	if (cs != NULL && !valid_int(cs, 1, INT64_MAX, &cid))
 		req_fail(r, 400, "customer must be a customer's id.");
+	st = db_q(r->db, Q_EXPORT_LEDGER_COUNT);
+	db_bind_int(r->db, st, ":from", rg.from);
+	db_bind_int(r->db, st, ":to", rg.to);
+	if (cid)
+		db_bind_int(r->db, st, ":cid", cid);
+	else
+		db_bind_null(r->db, st, ":cid");
+	check_size(r, db_one_int(r->db, st, 0));
+	csv_reply(r, cid ? arena_printf(r->a, "ledger-customer-%lld", (long long)cid) : "ledger", &rg);
 	buf_reset(r->out);
 	csv_init(&c, r->out);
 	csv_text(&c, "id"); csv_text(&c, "created_at"); csv_text(&c, "customer_id");
@@ -211,8 +248,8 @@ admin_export_ledger(struct request *r)
 		db_bind_null(r->db, st, ":cid");
 	db_bind_int(r->db, st, ":limit", EXPORT_MAX_ROWS + 1);
 	while (db_step(r->db, st) == DB_ROW) {
-		if (++n > EXPORT_MAX_ROWS || r->out->len > EXPORT_MAX_BYTES)
-			too_big(r);
+		if (++n > EXPORT_MAX_ROWS)
+			overflow(r);
 		cur = currency(st, 6, code);
 		csv_int(&c, db_int(st, 0));
 		csv_time(&c, db_int(st, 1));
@@ -232,10 +269,10 @@ admin_export_ledger(struct request *r)
 			csv_int(&c, db_int(st, 9));
 		col(&c, st, 10);
 		csv_end(&c);
+		resp_stream_flush(r);
 	}
 	db_reset(st);
 	req_audit(r, "export.ledger", cid ? arena_printf(r->a, "customer:%lld", (long long)cid) :
 	    "ledger", "CSV of the wallet ledger %s to %s: %lld row(s)", rg.from_s, rg.to_s,
 	    (long long)n);
-	csv_reply(r, cid ? arena_printf(r->a, "ledger-customer-%lld", (long long)cid) : "ledger", &rg);
 }

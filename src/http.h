@@ -122,6 +122,28 @@ struct request {
 	int		 cacheable;	/* the handler called cache_allow() */
 	int		 has_csrf;	/* a CSRF token was handed out: never cached */
 	const char	*cache;		/* "hit", "miss", "bypass" or NULL; logged */
+
+	/*
+	 * A streamed response (response.h, resp_stream_begin): the head is
+	 * on the wire and out holds only what is not sent yet.  sink is the
+	 * worker's transport; NULL where nothing can be streamed (the
+	 * response is then buffered whole, as before).
+	 */
+	const struct sink *sink;
+	int		 streamed;	/* the head has been sent */
+	int		 cut;		/* the body ended early: an error after the head */
+	size_t		 sent;		/* body bytes written so far (logged in total) */
+	const char	*trailer;	/* written last when the body is cut */
+};
+
+/* Where a streamed response goes (worker.c fills it in). */
+struct sink {
+	/* Write n bytes to the client, as they come. */
+	void	(*write)(void *ctx, const char *, size_t);
+	/* Called once, just before the head is written: from here on no
+	 * other head (the timeout's 504) may be written for r. */
+	void	(*began)(const struct request *r);
+	void	*ctx;
 };
 
 /* Input accessors: NULL when absent.  Values are valid UTF-8. */

@@ -157,9 +157,22 @@ req_fail(struct request *r, int status, const char *fmt, ...)
 		db_rollback(r->db);
 		db_reset_all(r->db);
 	}
+	r->error = msg;
+	if (r->streamed) {
+		/* The head (a 200) is out: the error can only cut the body. */
+		log_msg(r, "%s (status %d after the head was sent: the body is cut)", msg, status);
+		r->cut = 1;
+		if (r->trailer != NULL) {
+			if (r->out->len > 0 && r->out->p[r->out->len - 1] != '\n')
+				buf_puts(r->out, "\r\n");
+			buf_puts(r->out, r->trailer);
+		}
+		if (r->fail == NULL)
+			abort();
+		longjmp(*r->fail, 1);
+	}
 	if (status >= 500)
 		log_msg(r, "%s", msg);
-	r->error = msg;
 	r->resp_headers.n = 0;
 	render_error(r, status);
 	if (r->fail == NULL)
@@ -212,7 +225,10 @@ write_head(struct buf *h, int status, const char *ctype, size_t len, const char 
 	buf_printf(h, "Status: %d %s\r\n", status, status_text(status));
 	if (ctype != NULL)
 		buf_printf(h, "Content-Type: %s\r\n", ctype);
-	buf_printf(h, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, id);
+	/* (size_t)-1: a streamed body, framed by the transport. */
+	if (len != (size_t)-1)
+		buf_printf(h, "Content-Length: %zu\r\n", len);
+	buf_printf(h, "X-Request-Id: %s\r\n", id);
 	if (extra == NULL || kv_get(extra, "Cache-Control") == NULL)
 		buf_puts(h, "Cache-Control: no-store\r\n");
 	security_headers(https, h);
@@ -225,6 +241,49 @@ void
 resp_head(const struct request *r, size_t body_len, struct buf *h)
 {
 	write_head(h, r->status, r->resp_ctype, body_len, r->id, r->https, &r->resp_headers);
+}
+
+void
+resp_head_streamed(const struct request *r, struct buf *h)
+{
+	write_head(h, r->status, r->resp_ctype, (size_t)-1, r->id, r->https, &r->resp_headers);
+}
+
+/* Send what out holds (a HEAD request's body is counted, not sent, as
+ * the buffered path does) and empty it. */
+static void
+stream_send(struct request *r)
+{
+	if (r->out->len == 0)
+		return;
+	if (r->method != M_HEAD)
+		r->sink->write(r->sink->ctx, r->out->p, r->out->len);
+	r->sent += r->out->len;
+	buf_reset(r->out);
+}
+
+void
+resp_stream_begin(struct request *r, const char *trailer)
+{
+	struct buf h;
+
+	if (r->sink == NULL || r->streamed)
+		return;
+	r->trailer = trailer;
+	buf_init(&h);
+	resp_head_streamed(r, &h);
+	r->sink->began(r);
+	r->sink->write(r->sink->ctx, h.p, h.len);
+	buf_free(&h);
+	r->streamed = 1;
+	stream_send(r);
+}
+
+void
+resp_stream_flush(struct request *r)
+{
+	if (r->streamed && r->out->len >= RESP_STREAM_PIECE)
+		stream_send(r);
 }
 
 /* Static: the worker answers a timeout from a signal handler, with no

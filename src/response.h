@@ -55,6 +55,30 @@ void	req_bind_db(struct request *);
  * status, type, headers and a body of body_len bytes, with the
  * security headers and Cache-Control: no-store unless r set one. */
 void	resp_head(const struct request *, size_t body_len, struct buf *);
+/* The same without Content-Length, for a streamed body. */
+void	resp_head_streamed(const struct request *, struct buf *);
+/*
+ * Streaming, for a body too large to hold (admin_export.c's CSV): a
+ * handler calls resp_stream_begin() once its status, type and headers
+ * are final (they go out at once, without Content-Length: FastCGI and
+ * nginx frame the body), then writes r->out as usual and calls
+ * resp_stream_flush() every row or so; whenever out holds
+ * RESP_STREAM_PIECE bytes they are sent and out starts again empty.
+ * The worker sends what is left when the handler returns.  Without a
+ * sink (no transport to stream to) both are no-ops and the response is
+ * buffered whole.
+ *
+ * After the head is sent there is no error page: req_fail() then logs
+ * its message, appends trailer (when not NULL: a last line the
+ * consumer of the body can recognise, e.g. a CSV's) to what is not yet
+ * sent, and marks r cut; the worker sends that and then closes the
+ * connection without ending the response, so nginx ends the chunked
+ * body without its last chunk and the client sees a truncated
+ * download, never a complete-looking one.
+ */
+#define RESP_STREAM_PIECE	(32 * 1024)
+void	resp_stream_begin(struct request *, const char *trailer);
+void	resp_stream_flush(struct request *);
 /* The whole 504 response (head and page) for request id, for the
  * SIGALRM handler to write as it is.  Allocates only in out. */
 void	resp_timeout(const char *id, int https, struct buf *out);

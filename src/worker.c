@@ -1,6 +1,7 @@
 /*
  * worker.c: one FastCGI worker.  Accept, read params and body, dispatch,
- * write the buffered response, reset the arena; repeat.
+ * write the buffered response (or the rest of a streamed one,
+ * response.h), reset the arena; repeat.
  *
  * Nothing from one request survives into the next: the arena is reset,
  * the output buffer emptied, every statement reset, and any open
@@ -13,7 +14,10 @@
  * writes a prepared 504 response straight onto the FastCGI connection
  * with write(2) (async-signal-safe) when the request is known by then,
  * logs which request it was, and _exits; the connection closes with the
- * process and the master replaces the worker.  A worker stuck beyond
+ * process and the master replaces the worker.  Once a streamed response
+ * has sent its head, the handler writes no 504 (a second head in the
+ * body, perhaps in the middle of a FastCGI record): it only logs and
+ * _exits, and the client sees the body cut short.  A worker stuck beyond
  * that is SIGKILLed by the master.
  *
  * Stopping: SIGTERM stays blocked except while the worker waits in
@@ -32,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -95,6 +100,9 @@ struct transport {
 	const char	*(*param)(void *, const char *);
 	int		 (*read)(void *, char *, int);
 	void		 (*write)(void *, const char *, size_t);
+	/* End a streamed body that was cut, so that the client cannot take
+	 * it for a complete one. */
+	void		 (*cut)(void *);
 	void		*ctx;
 };
 
@@ -116,6 +124,24 @@ fcgi_write(void *ctx, const char *p, size_t n)
 	FCGX_PutStr(p, (int)n, ((FCGX_Request *)ctx)->out);
 }
 
+/*
+ * Send what is buffered, then shut the connection down before libfcgi
+ * writes the end of the request: nginx reports "upstream prematurely
+ * closed" and ends its chunked reply to the client without the last
+ * chunk (or closes short of a length), so the download is visibly
+ * truncated.  An END_REQUEST, whatever its status, would make it look
+ * complete.  FCGX_Finish_r's writes then fail (EPIPE, SIGPIPE is
+ * ignored) and it closes the socket as usual.
+ */
+static void
+fcgi_cut(void *ctx)
+{
+	FCGX_Request *req = ctx;
+
+	FCGX_FFlush(req->out);
+	shutdown(req->ipcFd, SHUT_RDWR);
+}
+
 static const char *
 cgi_param(void *ctx, const char *name)
 {
@@ -135,6 +161,15 @@ cgi_write(void *ctx, const char *p, size_t n)
 {
 	(void)ctx;
 	fwrite(p, 1, n, stdout);
+}
+
+/* CGI has no framing to withhold: the body ends with its trailer and
+ * `request` exits 1 (worker_cgi). */
+static void
+cgi_cut(void *ctx)
+{
+	(void)ctx;
+	fflush(stdout);
 }
 
 /* ---- the timeout ---- */
@@ -194,7 +229,7 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
  * moment the timer fires.  Allocates only temporarily.
  */
 static void
-timeout_log(const struct request *r)
+timeout_log(const struct request *r, int streamed)
 {
 	char	 when[32];
 	struct buf lb;
@@ -208,8 +243,9 @@ timeout_log(const struct request *r)
 	buf_json_str(&lb, r != NULL && r->method_name ? r->method_name : "-");
 	buf_puts(&lb, ",\"path\":");
 	buf_json_str(&lb, r != NULL && r->path ? r->path : "-");
-	buf_printf(&lb, ",\"status\":504,\"msg\":\"request timed out after %d s%s\",\"pid\":%d}\n",
-	    to_seconds, r != NULL ? "" : " before its parameters were read", (int)getpid());
+	buf_printf(&lb, ",\"status\":%d,\"msg\":\"request timed out after %d s%s\",\"pid\":%d}\n",
+	    streamed ? r->status : 504, to_seconds, r == NULL ? " before its parameters were read" :
+	    streamed ? " while streaming its body: the body is cut" : "", (int)getpid());
 	if (lb.len < sizeof(to_log)) {
 		memcpy(to_log, lb.p, lb.len);
 		to_log_fd = log_fileno();
@@ -234,7 +270,7 @@ timeout_start(int seconds)
 	to_resp_len = 0;
 	to_seconds = seconds;
 	to_deadline = wall_unix() + seconds;
-	timeout_log(NULL);
+	timeout_log(NULL, 0);
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -275,9 +311,24 @@ timeout_prepare(const struct request *r, int fd, int fcgi_id)
 		to_resp_len = (sig_atomic_t)n;
 	}
 	buf_free(&http);
-	timeout_log(r);
+	timeout_log(r, 0);
 	atomic_signal_fence(memory_order_seq_cst);
 	to_fd = fd;
+}
+
+/*
+ * The sink's began(): r's head is about to be written, so the 504 must
+ * never be (it would land inside the body, perhaps inside a FastCGI
+ * record).  A timeout from here on logs and exits; the connection
+ * closes mid-body, which the client sees as a truncated download.
+ */
+static void
+timeout_streaming(const struct request *r)
+{
+	to_fd = -1;
+	atomic_signal_fence(memory_order_seq_cst);
+	to_resp_len = 0;
+	timeout_log(r, 1);
 }
 
 static void
@@ -429,22 +480,25 @@ parse_error(struct request *r, int status)
 /*
  * Handle one request from transport t.  fd and fcgi_id describe the
  * connection for the timeout path (-1 for CGI on stdout: fd 1).
+ * Returns 1 when a streamed body was cut, else 0.
  */
-static void
+static int
 handle(struct app *app, struct arena *a, struct buf *out, const struct transport *t,
     int fd, int fcgi_id, struct slot *slot)
 {
 	struct request r;
 	struct buf h;
 	struct limits lim;
+	struct sink sink = { t->write, timeout_streaming, t->ctx };
 	int64_t	 len;
-	int	 rc;
+	int	 rc, cut;
 
 	memset(&r, 0, sizeof(r));
 	r.app = app;
 	r.a = a;
 	req_bind_db(&r);
 	r.out = out;
+	r.sink = &sink;
 	r.t0 = now_mono();
 	r.status = 200;
 	new_request_id(r.id);
@@ -478,17 +532,26 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	db_reset_all(r.db);
 	db_on_fail(r.db, NULL, NULL);
 	db_set_arena(r.db, NULL);
-	cache_store(&r);
-	disarm_timeout();
+	if (!r.streamed)
+		cache_store(&r);
 
-	buf_init(&h);
-	resp_head(&r, out->len, &h);
-	t->write(t->ctx, h.p, h.len);
+	if (!r.streamed) {
+		disarm_timeout();
+		buf_init(&h);
+		resp_head(&r, out->len, &h);
+		t->write(t->ctx, h.p, h.len);
+		buf_free(&h);
+	}
+	/* The timer stays armed over the rest of a streamed body. */
 	if (r.method != M_HEAD && out->len)
 		t->write(t->ctx, out->p, out->len);
-	buf_free(&h);
+	if (r.cut)
+		t->cut(t->ctx);
+	disarm_timeout();
+	r.sent += out->len;
+	cut = r.cut;
 
-	log_request(&r, out->len);
+	log_request(&r, r.sent);
 	if (r.json != NULL)
 		json_object_put(r.json);
 	if (slot != NULL) {
@@ -500,6 +563,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	/* A huge response must not pin its buffer for the worker's life. */
 	if (out->cap > 1024 * 1024)
 		buf_free(out);
+	return cut;
 }
 
 static void
@@ -545,7 +609,7 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	struct arena *a = arena_new(64 * 1024);
 	struct buf out;
 	struct sigaction sa;
-	struct transport t = { fcgi_param, fcgi_read, fcgi_write, &req };
+	struct transport t = { fcgi_param, fcgi_read, fcgi_write, fcgi_cut, &req };
 	sigset_t term, waitmask;
 	int	 rc, fl;
 
@@ -617,17 +681,18 @@ worker_cgi(struct app *app)
 {
 	struct arena *a = arena_new(64 * 1024);
 	struct buf out;
-	struct transport t = { cgi_param, cgi_read, cgi_write, NULL };
+	struct transport t = { cgi_param, cgi_read, cgi_write, cgi_cut, NULL };
 	struct sigaction sa;
+	int	 cut;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
 	buf_init(&out);
 	timeout_start((int)app->conf.request_timeout);
-	handle(app, a, &out, &t, 1, -1, NULL);
+	cut = handle(app, a, &out, &t, 1, -1, NULL);
 	fflush(stdout);
 	buf_free(&out);
 	arena_free(a);
-	return 0;
+	return cut;
 }
