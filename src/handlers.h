@@ -135,6 +135,7 @@ void	page_test_echo(struct request *);
 void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);
 void	page_test_db_rollback(struct request *);
+void	page_test_stream(struct request *);
 
 /* The declared fields of the POST forms (valid.h), by handler. */
 struct form;

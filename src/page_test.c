@@ -2,13 +2,15 @@
  * page_test.c: routes the test suite needs to reach the pool's failure
  * paths: a slow request, a crashing worker, an echo of parsed inputs,
  * a page only a signed-in customer may open, a database error inside a
- * handler's transaction.
+ * handler's transaction, a streamed response that fails or stalls
+ * after its head.
  * All answer 404 unless the configuration says test_routes = yes.
  */
 #include "config.h"
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -121,4 +123,42 @@ page_test_db_rollback(struct request *r)
 	db_commit(r->db);
 	r->resp_ctype = "text/plain; charset=utf-8";
 	buf_puts(r->out, "committed\n");
+}
+
+/*
+ * GET /_test/stream?kb=N&then=end|fail|sleep[&ms=M] — a streamed
+ * response (response.h): N KB of numbered lines (at most 64 MB), then
+ * it ends, or a database error (the NOT NULL statement above, outside
+ * any transaction), or it sleeps M ms (past request_timeout).  The
+ * failure paths after a head was sent: the body must end cut, with the
+ * trailer, never a second head (t/79-api-orders.t).
+ */
+void
+page_test_stream(struct request *r)
+{
+	const char *then = req_query(r, "then");
+	int64_t	 kb = 0, ms = 0, i = 0;
+
+	only_in_tests(r);
+	if (parse_i64(req_query(r, "kb"), &kb) != 0 || kb < 0 || kb > 65536 || then == NULL ||
+	    (strcmp(then, "end") != 0 && strcmp(then, "fail") != 0 && strcmp(then, "sleep") != 0))
+		req_fail(r, 400, "kb must be 0..65536 and then end, fail or sleep");
+	if (strcmp(then, "sleep") == 0 &&
+	    (parse_i64(req_query(r, "ms"), &ms) != 0 || ms < 0 || ms > 120000))
+		req_fail(r, 400, "ms must be 0..120000");
+	r->resp_ctype = "text/plain; charset=utf-8";
+	resp_stream_begin(r, "#cut\n");
+	/* Lines of 16 bytes: "%015lld\n". */
+	while (i < kb * 64) {
+		buf_printf(r->out, "%015lld\n", (long long)i++);
+		resp_stream_flush(r);
+	}
+	if (strcmp(then, "fail") == 0)
+		db_step(r->db, db_q(r->db, Q_TEST_CONSTRAINT));
+	if (strcmp(then, "sleep") == 0) {
+		usleep((useconds_t)(ms % 1000) * 1000);
+		if (ms >= 1000)
+			sleep((unsigned)(ms / 1000));
+	}
+	buf_puts(r->out, "end\n");
 }

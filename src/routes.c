@@ -152,6 +152,9 @@ const struct route routes[] = {
 	 * not show it to a caller who may not open it (t/64-forgery.t). */
 	{ M_GET,  "/_test/guarded",	page_test_guarded, WHO_STAFF, "security.manage", CSRF_NONE, 0, NULL },
 	{ M_POST, "/_test/guarded",	page_test_guarded, WHO_STAFF, NULL, CSRF_CHECK, 0, NULL },
+	/* Streamed responses (csvstream): their failure paths after the
+	 * head, for t/79-api-orders.t; test-only like those above. */
+	{ M_GET,  "/_test/stream",	page_test_stream, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

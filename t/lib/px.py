@@ -385,6 +385,24 @@ class Stack:
             pass
         return out
 
+    def cache_verdict(self, r, timeout=5):
+        """The page cache's verdict on response r as the pool's access log
+        line records it ("hit", "miss", "bypass", or None when the cache
+        was not consulted), found by the response's X-Request-Id; "no log
+        line ..." when there is none.  No response header carries it."""
+        rid = r.header("x-request-id")
+        found = {}
+
+        def seen():
+            for x in self.log_lines():
+                if x.get("id") == rid and "status" in x:
+                    found["line"] = x
+                    return True
+            return False
+        if rid is None or not wait_for(seen, timeout):
+            return "no log line for " + str(rid)
+        return found["line"].get("cache")
+
     def pool_log_text(self):
         """The pool's log file and its stderr, as one text (for grepping)."""
         out = []
