@@ -15,9 +15,12 @@
  * with write(2) (async-signal-safe) when the request is known by then,
  * logs which request it was, and _exits; the connection closes with the
  * process and the master replaces the worker.  Once a streamed response
- * has sent its head, the handler writes no 504 (a second head in the
- * body, perhaps in the middle of a FastCGI record): it only logs and
- * _exits, and the client sees the body cut short.  A worker stuck beyond
+ * has sent its head, the handler writes no 504 (a second head inside the
+ * body): it writes the handler's trailer line instead (response.h) and
+ * ends the FastCGI request, then _exits, so the client sees the body
+ * end with the line that says it is cut.  Streamed pieces are flushed
+ * whole, a row boundary each, and the handler writes nothing while one
+ * is on its way (it could land inside a record): then it only logs.  A worker stuck beyond
  * that is SIGKILLed by the master.
  *
  * Stopping: SIGTERM stays blocked except while the worker waits in
@@ -36,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -100,8 +102,9 @@ struct transport {
 	const char	*(*param)(void *, const char *);
 	int		 (*read)(void *, char *, int);
 	void		 (*write)(void *, const char *, size_t);
-	/* End a streamed body that was cut, so that the client cannot take
-	 * it for a complete one. */
+	/* Write n bytes now (a streamed piece): nothing stays buffered. */
+	void		 (*write_now)(void *, const char *, size_t);
+	/* A streamed body was cut (its trailer is written). */
 	void		 (*cut)(void *);
 	void		*ctx;
 };
@@ -124,22 +127,35 @@ fcgi_write(void *ctx, const char *p, size_t n)
 	FCGX_PutStr(p, (int)n, ((FCGX_Request *)ctx)->out);
 }
 
+/* Set while a streamed piece is being written: the SIGALRM handler
+ * then writes nothing on the connection (it could land inside a record
+ * or a row). */
+static volatile sig_atomic_t to_writing;
+
+/* A streamed piece goes out whole, as complete FastCGI records, so the
+ * wire always ends at a piece's end (a row's, for the CSV): where the
+ * timeout's trailer may follow. */
+static void
+fcgi_write_now(void *ctx, const char *p, size_t n)
+{
+	to_writing = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	FCGX_PutStr(p, (int)n, ((FCGX_Request *)ctx)->out);
+	FCGX_FFlush(((FCGX_Request *)ctx)->out);
+	atomic_signal_fence(memory_order_seq_cst);
+	to_writing = 0;
+}
+
 /*
- * Send what is buffered, then shut the connection down before libfcgi
- * writes the end of the request: nginx reports "upstream prematurely
- * closed" and ends its chunked reply to the client without the last
- * chunk (or closes short of a length), so the download is visibly
- * truncated.  An END_REQUEST, whatever its status, would make it look
- * complete.  FCGX_Finish_r's writes then fail (EPIPE, SIGPIPE is
- * ignored) and it closes the socket as usual.
+ * A cut body ends the FastCGI request with application status 1.  That
+ * is all the protocol can say: nginx (1.22, tested) ignores it, and
+ * even a connection closed before END_REQUEST ends its chunked reply
+ * normally, so the trailer line in the body is what the client sees.
  */
 static void
 fcgi_cut(void *ctx)
 {
-	FCGX_Request *req = ctx;
-
-	FCGX_FFlush(req->out);
-	shutdown(req->ipcFd, SHUT_RDWR);
+	FCGX_SetExitStatus(1, ((FCGX_Request *)ctx)->out);
 }
 
 static const char *
@@ -163,13 +179,24 @@ cgi_write(void *ctx, const char *p, size_t n)
 	fwrite(p, 1, n, stdout);
 }
 
-/* CGI has no framing to withhold: the body ends with its trailer and
- * `request` exits 1 (worker_cgi). */
+static void
+cgi_write_now(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	to_writing = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	fwrite(p, 1, n, stdout);
+	fflush(stdout);
+	atomic_signal_fence(memory_order_seq_cst);
+	to_writing = 0;
+}
+
+/* CGI: the body ends with its trailer and `request` exits 1
+ * (worker_cgi). */
 static void
 cgi_cut(void *ctx)
 {
 	(void)ctx;
-	fflush(stdout);
 }
 
 /* ---- the timeout ---- */
@@ -187,6 +214,7 @@ static volatile sig_atomic_t to_log_len;
 static volatile sig_atomic_t to_fd = -1;
 static volatile sig_atomic_t to_log_fd = 2;
 static int	 to_seconds;
+static int	 to_conn_fd = -1, to_fcgi_id = -1;	/* the request's, for timeout_streaming */
 static int64_t	 to_deadline;	/* wall clock, for the log line */
 
 static void
@@ -195,7 +223,7 @@ on_alarm(int sig)
 	ssize_t	 w;
 
 	(void)sig;
-	if (to_fd >= 0 && to_resp_len > 0)
+	if (to_fd >= 0 && to_resp_len > 0 && !to_writing)
 		w = write(to_fd, to_resp, (size_t)to_resp_len);
 	if (to_log_len > 0)
 		w = write(to_log_fd, to_log, (size_t)to_log_len);
@@ -280,17 +308,15 @@ timeout_start(int seconds)
  * method and path are known, for the log line.  Does not touch the
  * timer.  Allocates only temporarily.
  */
+/*
+ * What the SIGALRM handler writes: the n bytes at p as the rest of the
+ * response, in FastCGI records that end request fcgi_id (with
+ * application status app), or as they are for CGI (fcgi_id -1).  The
+ * caller has cleared to_fd.
+ */
 static void
-timeout_prepare(const struct request *r, int fd, int fcgi_id)
+timeout_records(const char *p, size_t n, int fcgi_id, int app)
 {
-	struct buf http;
-	size_t	 n;
-
-	to_fd = -1;
-	atomic_signal_fence(memory_order_seq_cst);
-	buf_init(&http);
-	resp_timeout(r->id, r->https, &http);
-	n = http.len;
 	/* Too long for the prepared records: the timeout then only logs
 	 * and exits, as before the request was known. */
 	if (n + 32 > sizeof(to_resp) || n > 0xffff)
@@ -301,16 +327,31 @@ timeout_prepare(const struct request *r, int fd, int fcgi_id)
 		unsigned char *h = (unsigned char *)to_resp;
 
 		fcgi_header(h, 6 /* STDOUT */, fcgi_id, n);
-		memcpy(to_resp + 8, http.p, n);
+		memcpy(to_resp + 8, p, n);
 		fcgi_header(h + 8 + n, 6, fcgi_id, 0);
 		fcgi_header(h + 16 + n, 3 /* END_REQUEST */, fcgi_id, 8);
 		memset(to_resp + 24 + n, 0, 8);
+		to_resp[24 + n + 3] = (char)app;	/* appStatus, big-endian */
 		to_resp_len = (sig_atomic_t)(n + 32);
 	} else {
-		memcpy(to_resp, http.p, n);
+		memcpy(to_resp, p, n);
 		to_resp_len = (sig_atomic_t)n;
 	}
+}
+
+static void
+timeout_prepare(const struct request *r, int fd, int fcgi_id)
+{
+	struct buf http;
+
+	to_fd = -1;
+	atomic_signal_fence(memory_order_seq_cst);
+	buf_init(&http);
+	resp_timeout(r->id, r->https, &http);
+	timeout_records(http.p, http.len, fcgi_id, 0);
 	buf_free(&http);
+	to_conn_fd = fd;
+	to_fcgi_id = fcgi_id;
 	timeout_log(r, 0);
 	atomic_signal_fence(memory_order_seq_cst);
 	to_fd = fd;
@@ -318,17 +359,24 @@ timeout_prepare(const struct request *r, int fd, int fcgi_id)
 
 /*
  * The sink's began(): r's head is about to be written, so the 504 must
- * never be (it would land inside the body, perhaps inside a FastCGI
- * record).  A timeout from here on logs and exits; the connection
- * closes mid-body, which the client sees as a truncated download.
+ * never be (it would land inside the body).  A timeout from here on
+ * writes r's trailer (none for HEAD) and ends the request with status
+ * 1, then exits.
  */
 static void
 timeout_streaming(const struct request *r)
 {
+	const char *tr = r->method != M_HEAD && r->trailer != NULL ? r->trailer : "";
+
+	/* Until the head is out (write_now clears it), a trailer would
+	 * come before the head: write nothing. */
+	to_writing = 1;
 	to_fd = -1;
 	atomic_signal_fence(memory_order_seq_cst);
-	to_resp_len = 0;
+	timeout_records(tr, strlen(tr), to_fcgi_id, 1);
 	timeout_log(r, 1);
+	atomic_signal_fence(memory_order_seq_cst);
+	to_fd = to_conn_fd;
 }
 
 static void
@@ -489,7 +537,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct request r;
 	struct buf h;
 	struct limits lim;
-	struct sink sink = { t->write, timeout_streaming, t->ctx };
+	struct sink sink = { t->write_now, timeout_streaming, t->ctx };
 	int64_t	 len;
 	int	 rc, cut;
 
@@ -544,7 +592,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	}
 	/* The timer stays armed over the rest of a streamed body. */
 	if (r.method != M_HEAD && out->len)
-		t->write(t->ctx, out->p, out->len);
+		(r.streamed ? t->write_now : t->write)(t->ctx, out->p, out->len);
 	if (r.cut)
 		t->cut(t->ctx);
 	disarm_timeout();
@@ -609,7 +657,8 @@ worker_run(struct app *app, int listen_fd, struct slot *slot)
 	struct arena *a = arena_new(64 * 1024);
 	struct buf out;
 	struct sigaction sa;
-	struct transport t = { fcgi_param, fcgi_read, fcgi_write, fcgi_cut, &req };
+	struct transport t = { fcgi_param, fcgi_read, fcgi_write, fcgi_write_now, fcgi_cut,
+	    &req };
 	sigset_t term, waitmask;
 	int	 rc, fl;
 
@@ -681,7 +730,8 @@ worker_cgi(struct app *app)
 {
 	struct arena *a = arena_new(64 * 1024);
 	struct buf out;
-	struct transport t = { cgi_param, cgi_read, cgi_write, cgi_cut, NULL };
+	struct transport t = { cgi_param, cgi_read, cgi_write, cgi_write_now, cgi_cut,
+	    NULL };
 	struct sigaction sa;
 	int	 cut;
 
