@@ -37,6 +37,8 @@ struct db {
 	db_fail_fn	 fail;		/* NULL: stderr and exit(1) */
 	void		*fail_ctx;
 	int		 busy_ms;	/* the busy wait of every statement but bookkeeping */
+	int64_t		 cache_kb;	/* the configured page cache (cache_size_kb) */
+	int64_t		 cache_now;	/* the page cache's limit now (db_cache_limit) */
 };
 
 /*
@@ -99,7 +101,25 @@ db_open(const char *path, int64_t cache_kb, char *err, size_t errsz)
 	d = xcalloc(1, sizeof(*d));
 	d->h = db;
 	d->busy_ms = DB_BUSY_MS;
+	d->cache_kb = d->cache_now = cache_kb;
 	return d;
+}
+
+void
+db_cache_limit(struct db *d, int64_t kb)
+{
+	char	 pragma[64];
+
+	if (kb <= 0 || kb > d->cache_kb)
+		kb = d->cache_kb;
+	if (kb == d->cache_now)
+		return;
+	/* Shrinking frees the unused pages beyond the limit at once
+	 * (pcache1); a failure leaves the cache as it was, which is only
+	 * a matter of memory, so it is not an error of the request. */
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%lld", (long long)kb);
+	if (sqlite3_exec(d->h, pragma, NULL, NULL, NULL) == SQLITE_OK)
+		d->cache_now = kb;
 }
 
 struct db *

@@ -142,6 +142,16 @@ int64_t	 db_changes(struct db *);
 /* The rowid of the last INSERT on this connection. */
 int64_t	 db_last_id(struct db *);
 
+/*
+ * Limit the page cache to kb KiB (never above the configured
+ * cache_size_kb); 0 puts the configured size back.  For a read that
+ * walks far more pages than it will read again (a CSV export): a cache
+ * it fills to its configured size stays resident in the worker after
+ * (DESIGN.md, memory budget).  The worker puts it back after every
+ * request.
+ */
+void	 db_cache_limit(struct db *, int64_t kb);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback: harmless outside one). */
 void	 db_begin(struct db *);
 void	 db_commit(struct db *);

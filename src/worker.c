@@ -580,6 +580,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	db_reset_all(r.db);
 	db_on_fail(r.db, NULL, NULL);
 	db_set_arena(r.db, NULL);
+	db_cache_limit(r.db, 0);
 	if (!r.streamed)
 		cache_store(&r);
 
