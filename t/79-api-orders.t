@@ -23,10 +23,11 @@ import io
 import json
 import os
 import secrets
+import subprocess
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP, wait_for  # noqa: E402
+from px import BIN, TAP, wait_for  # noqa: E402
 from pxweb import Browser, Shop  # noqa: E402
 
 t = TAP()
@@ -445,6 +446,14 @@ t.ok(r.status == 200 and r.body.endswith(b"000000000006399\n#cut\n") and b"Statu
 t.ok(any(x.get("id") == rid and x.get("level") == "error" and "after the head was sent" in x.get("msg", "")
          for x in s.log_lines()), "the error is logged with the request id")
 t.is_(access_line(r).get("bytes"), len(r.body), "the access log counts what was sent")
+# The CGI transport (`1000proxy request`) streams too: a cut body ends
+# with the trailer and the command exits 1.
+for q, rc, end in (("end", 0, b"000063\nend\n"), ("fail", 1, b"000063\n#cut\n")):
+    p = subprocess.run([BIN, "-c", s.conf, "request"], capture_output=True,
+                       env=dict(os.environ, REQUEST_METHOD="GET", REQUEST_URI="/_test/stream?kb=1&then=" + q))
+    head = p.stdout.split(b"\r\n\r\n")[0]
+    t.ok(p.returncode == rc and head.startswith(b"Status: 200") and b"Content-Length" not in head and
+         p.stdout.endswith(end), "CGI, then=%s: streamed, exit %d" % (q, rc), (p.returncode, p.stdout[-40:]))
 
 s.check_sanitizers(t)
 
