@@ -112,7 +112,7 @@ struct request {
 	const char	*form_error;	/* shown above a re-displayed form */
 	int		 redisplay;	/* a form shown again after a refused POST */
 
-	/* The response, buffered whole. */
+	/* The response, buffered whole unless streamed (below). */
 	int		 status;
 	const char	*resp_ctype;
 	struct kvlist	 resp_headers;

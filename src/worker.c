@@ -20,8 +20,8 @@
  * ends the FastCGI request, then _exits, so the client sees the body
  * end with the line that says it is cut.  Streamed pieces are flushed
  * whole, a row boundary each, and the handler writes nothing while one
- * is on its way (it could land inside a record): then it only logs.  A worker stuck beyond
- * that is SIGKILLed by the master.
+ * is on its way (it could land inside a record): then it only logs.
+ * A worker stuck beyond that is SIGKILLed by the master.
  *
  * Stopping: SIGTERM stays blocked except while the worker waits in
  * ppoll() for a connection, so a request in flight always completes
@@ -303,12 +303,6 @@ timeout_start(int seconds)
 }
 
 /*
- * Prepare the 504 the SIGALRM handler writes for request r on fd
- * (FastCGI request fcgi_id, or -1 for CGI text); called again once the
- * method and path are known, for the log line.  Does not touch the
- * timer.  Allocates only temporarily.
- */
-/*
  * What the SIGALRM handler writes: the n bytes at p as the rest of the
  * response, in FastCGI records that end request fcgi_id (with
  * application status app), or as they are for CGI (fcgi_id -1).  The
@@ -339,6 +333,12 @@ timeout_records(const char *p, size_t n, int fcgi_id, int app)
 	}
 }
 
+/*
+ * Prepare the 504 the SIGALRM handler writes for request r on fd
+ * (FastCGI request fcgi_id, or -1 for CGI text); called again once the
+ * method and path are known, for the log line.  Does not touch the
+ * timer.  Allocates only temporarily.
+ */
 static void
 timeout_prepare(const struct request *r, int fd, int fcgi_id)
 {
