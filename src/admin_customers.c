@@ -313,8 +313,9 @@ wallet_mail(struct request *r, const struct cust *c, int64_t tx, int credit, con
  * same op again moves nothing (303 as the first time).  303 to the
  * customer's page; 400 for a bad field (nothing written); 404 for no
  * such customer; 409 for a debit larger than the balance or a credit
- * past the limit (nothing written); 303 to /admin/reauth when the last
- * re-authentication is not recent.
+ * past the limit (nothing written), and for the same op with another
+ * amount or direction (nothing written); 303 to /admin/reauth when the
+ * last re-authentication is not recent.
  */
 void
 admin_customer_wallet_post(struct request *r)
@@ -386,6 +387,16 @@ admin_customer_wallet_post(struct request *r)
 		db_rollback(r->db);
 		cust_page(r, 409, "That credit would take the balance past the largest amount a "
 		    "wallet may hold. Nothing was changed.");
+		return;
+	case WALLET_CONFLICT:
+		/* The same one-time form sent again with another amount or
+		 * direction (edited after a back button, or replayed): the
+		 * first one did its work, and this one is not a new order. */
+		db_rollback(r->db);
+		cust_page(r, 409, arena_printf(r->a, "This form was already used for a different amount "
+		    "or direction (ledger row %lld), so this %s of %s was not applied. Nothing was "
+		    "changed: check the ledger, then enter the amount again on this new form if it is "
+		    "still wanted.", (long long)tx, credit ? "credit" : "debit", amount_s));
 		return;
 	default:
 		db_rollback(r->db);

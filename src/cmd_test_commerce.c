@@ -67,7 +67,7 @@ t_wallet(struct db *db, int argc, char **argv)
 {
 	static const char *const word[WALLET__MAX] = {
 		[WALLET_OK] = "ok", [WALLET_REPLAY] = "replay", [WALLET_INSUFFICIENT] = "insufficient",
-		[WALLET_LIMIT] = "limit", [WALLET_NONE] = "none",
+		[WALLET_LIMIT] = "limit", [WALLET_NONE] = "none", [WALLET_CONFLICT] = "conflict",
 	};
 	struct wallet_entry e;
 	enum wallet_rc rc;

@@ -5,7 +5,8 @@ double (issue 11): /wallet shows the ledger and a balance equal to its
 sum; a staff credit needs wallet.adjust (403 without), a recent
 re-authentication and a reason, writes one audit row with the balance
 before and after, mails the customer, and moves money once on a double
-submit; a debit below zero is refused with a clear message and writes
+submit; the same form sent again with another amount or direction is a
+409 that writes nothing; a debit below zero is refused with a clear message and writes
 nothing; an invoice shows the details copied at issue even after the
 settings change; another customer's invoice is a 404, and so is a
 staff invoice page to a role without orders.read; a role with more than
@@ -174,6 +175,14 @@ t.ok(r.status == 303 and loc(r) == page + "?done=credited", "the credit: 303 to 
 r2 = ada.b.post(post, fields)
 t.ok(r2.status == 303 and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
      "the same form again (double submit) moves the money once", (r2.status, ntx() - n0, balance(aid)))
+r3 = ada.b.post(post, dict(fields, amount="12.00"))
+t.ok(r3.status == 409 and "already used for a different amount or direction" in html.unescape(r3.text) and
+     "Nothing was changed" in r3.text and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
+     "the same form again with another amount: 409 with a clear message, nothing written", r3.status)
+t.ok(op(r3) != fields["op"] and 'value="12.00"' in r3.text, "and the page offers a new form with the amount kept")
+r3 = ada.b.post(post, dict(fields, direction="debit"))
+t.ok(r3.status == 409 and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
+     "the same form again as a debit: 409, nothing written", r3.status)
 a = audits()
 t.ok(len(a) == 1 and a[0][0] == "wallet.credited" and a[0][1] == "customer:%d" % aid and
      "$40.50 -> $50.50" in a[0][2] and "goodwill for the outage" in a[0][2],
