@@ -22,13 +22,14 @@ def totp(secret, step):
 
 
 class Staff:
-    """A staff member of role on stack s, signed in with 2FA enrolled."""
+    """A staff member of role on stack s, signed in with 2FA enrolled
+    (over TLS with tls set: the __Host- cookies)."""
 
-    def __init__(self, s, addr, role, pw=PW):
+    def __init__(self, s, addr, role, pw=PW, tls=False):
         s.cli("user", "add", "--role", role, "--name", addr.split("@")[0], addr, input=pw + "\n")
         self.s = s
         self.pw = pw
-        self.b = Browser(s)
+        self.b = Browser(s, tls=tls)
         s.next_step(30, 5)
         self.b.form("/admin/login", "/admin/login", {"email": addr, "password": pw})
         r = self.b.get("/admin/2fa/setup")
