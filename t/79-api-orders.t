@@ -312,6 +312,15 @@ t.ok(good, "/admin/customers/1 is well-formed HTML", errs)
 # -- Streaming (response.h): the head goes out at once, without
 # Content-Length, the rows follow in pieces, and a worker stays within its
 # 8 MB (DESIGN.md, memory budget) whatever the range. --
+# Under AddressSanitizer (`./quickstart test --sanitize`) every allocation
+# carries redzones and freed memory sits in quarantine, so a worker's RSS
+# says little about the program's own memory: the bound on an export's
+# growth is looser there, still well under the buffered export's (which
+# held the whole CSV, 1.7 MB for 20,001 rows, besides a filled page cache).
+ASAN = subprocess.run([BIN, "-c", "/dev/null", "test-arena", "asan"], capture_output=True).returncode == 0
+GROWTH_KB = 1024 if ASAN else 128
+
+
 def status_kb(p, key):
     return int(open("/proc/%d/status" % p).read().split(key + ":")[1].split()[0])
 
@@ -369,8 +378,8 @@ t.is_(sql("SELECT detail FROM audit_log WHERE action = 'export.orders' ORDER BY 
 # absolute peak is reported (t.diag above) rather than asserted.  The
 # buffered export grew a worker by about 1.5 MB (its 1 MB buffer and a
 # page cache filled to its 2 MB).
-t.ok(grew20 <= 128, "a 20,001-row export grows no worker's peak RSS by more than 128 kB: %d kB (peak %d kB)"
-     % (grew20, hwm20))
+t.ok(grew20 <= GROWTH_KB, "a 20,001-row export grows no worker's peak RSS by more than %d kB: %d kB (peak %d kB)"
+     % (GROWTH_KB, grew20, hwm20))
 t.diag("20,001-row export: %.2f s, %d bytes, peak RSS %d kB (+%d kB)" % (took20, len(r.body), hwm20, grew20))
 
 sql("WITH RECURSIVE n(i) AS (SELECT 20002 UNION ALL SELECT i + 1 FROM n WHERE i < 200001) "
@@ -382,7 +391,7 @@ took200 = time.time() - t0
 t.ok(r.status == 200 and r.body.count(b"\r\n") == 1 + 200001 and r.body.endswith(b"\r\n") and
      b"\r\nbulk-200001," in r.body and b"#error" not in r.body, "200,001 orders over two days: all of them",
      (r.status, r.body.count(b"\r\n")))
-t.ok(grew200 <= 128, "nor does a 200,001-row export: %d kB (peak %d kB)" % (grew200, hwm200))
+t.ok(grew200 <= GROWTH_KB, "nor does a 200,001-row export: %d kB (peak %d kB)" % (grew200, hwm200))
 t.diag("200,001-row export: %.2f s, %d bytes, peak RSS %d kB (+%d kB)" % (took200, len(r.body), hwm200, grew200))
 r = s.request("HEAD", "/admin/exports/orders.csv?from=2026-01-01&to=2026-01-01", headers=ada.headers())
 t.ok(r.status == 200 and r.body == b"" and access_line(r).get("bytes", 0) > 1024 * 1024,
@@ -396,7 +405,7 @@ r, hwml, grewl = peak_rss(lambda: ada.get("/admin/exports/ledger.csv?from=2026-0
 g = rows(r)
 t.ok(r.status == 200 and len(g) == 1 + 30000 and g[-1][10] == "bulk 30000" and r.header("content-length") is None,
      "a 30,000-row ledger export streams, oldest first", (r.status, len(g)))
-t.ok(grewl <= 128, "nor does it: %d kB (peak %d kB)" % (grewl, hwml))
+t.ok(grewl <= GROWTH_KB, "nor does it: %d kB (peak %d kB)" % (grewl, hwml))
 
 # The range queries walk the created_at indexes (sql/014) in order: no
 # scan of the table, no sort.
