@@ -147,14 +147,19 @@ coupon_form(struct request *r, int64_t id, int status, const char *error)
 {
 	struct vm *vm = page_vm(r, id ? "Edit coupon" : "New coupon");
 	const char *cur = shop_currency(r), *kind = "percent", *scope = "global";
+	static const char *const blank[] = { "f_code", "f_percent", "f_amount", "f_starts", "f_ends",
+	    "f_max_uses", "f_max_cust", "f_min_order", "f_note" };
 	int64_t	 plan = 0, category = 0;
 	struct stmt *st;
+	size_t	 i;
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set(vm, "currency", cur);
 	vm_set(vm, "action", id ? arena_printf(r->a, "/admin/coupons/%" PRId64, id) : "/admin/coupons/new");
 	vm_set_bool(vm, "editing", id != 0);
 	vm_set_int(vm, "id", id);
+	for (i = 0; i < NELEM(blank); i++)
+		vm_set(vm, blank[i], "");
 	if (r->method == M_POST && r->fields != NULL) {
 		int64_t	 v;
 
@@ -251,10 +256,8 @@ admin_coupons(struct request *r)
 		vm_set(it, "scope", strcmp(scope, "plan") == 0 ? arena_printf(r->a, "plan %s",
 		    db_text(r->db, st, 7)) : strcmp(scope, "category") == 0 ? arena_printf(r->a,
 		    "category %s", db_text(r->db, st, 8)) : "every plan");
-		if (!db_is_null(st, 9))
-			vm_set(it, "starts", date_of(r, db_int(st, 9)));
-		if (!db_is_null(st, 10))
-			vm_set(it, "ends", date_of(r, db_int(st, 10) - 86400));
+		vm_set(it, "starts", db_is_null(st, 9) ? "" : date_of(r, db_int(st, 9)));
+		vm_set(it, "ends", db_is_null(st, 10) ? "" : date_of(r, db_int(st, 10) - 86400));
 		vm_set(it, "uses", db_is_null(st, 11) ? arena_printf(r->a, "%" PRId64, db_int(st, 16)) :
 		    arena_printf(r->a, "%" PRId64 " / %" PRId64, db_int(st, 16), db_int(st, 11)));
 		vm_set(it, "per_customer", db_is_null(st, 12) ? "" : arena_printf(r->a, "%" PRId64,
