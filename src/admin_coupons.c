@@ -183,8 +183,11 @@ coupon_form(struct request *r, int64_t id, int status, const char *error)
 	} else if (id) {
 		st = db_q(r->db, Q_ADMIN_COUPON_GET);
 		db_bind_int(r->db, st, ":id", id);
+		/* A refused (forged) POST shows this form again: for a coupon
+		 * that does not exist that is the refusal, not a 404. */
 		if (db_step(r->db, st) != DB_ROW)
-			req_fail(r, 404, "There is no such coupon.");
+			req_fail(r, r->redisplay ? 403 : 404, "%s", r->redisplay ? r->form_error :
+			    "There is no such coupon.");
 		vm_set(vm, "f_code", db_text(r->db, st, 1));
 		kind = db_text(r->db, st, 2);
 		vm_set(vm, "f_percent", db_is_null(st, 3) ? "" : arena_printf(r->a, "%" PRId64, db_int(st, 3)));
