@@ -57,6 +57,14 @@
 
 static const struct actor cli_actor = { "cli", 0, NULL, NULL };
 
+/* A coupon refusal as one word, for the tests to match. */
+static const char *const cword[COUPON__MAX] = {
+	[COUPON_OK] = "ok", [COUPON_UNKNOWN] = "unknown", [COUPON_NOT_STARTED] = "not-started",
+	[COUPON_EXPIRED] = "expired", [COUPON_EXHAUSTED] = "exhausted",
+	[COUPON_CUSTOMER_LIMIT] = "customer-limit", [COUPON_MIN_AMOUNT] = "min-amount",
+	[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
+};
+
 static void
 gate(const char *path)
 {
@@ -200,12 +208,6 @@ t_checkout(struct db *db, int argc, char **argv)
 		[CHECKOUT_CURRENCY] = "currency", [CHECKOUT_BAD_KEY] = "bad-key",
 		[CHECKOUT_COUPON] = "coupon",
 	};
-	static const char *const cword[COUPON__MAX] = {
-		[COUPON_OK] = "ok", [COUPON_UNKNOWN] = "unknown", [COUPON_NOT_STARTED] = "not-started",
-		[COUPON_EXPIRED] = "expired", [COUPON_EXHAUSTED] = "exhausted",
-		[COUPON_CUSTOMER_LIMIT] = "customer-limit", [COUPON_MIN_AMOUNT] = "min-amount",
-		[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
-	};
 	const char *coupon = NULL;
 	int	 g;
 	static const struct actor cust_actor = { "customer", 0, NULL, NULL };
@@ -281,7 +283,7 @@ t_pending(struct db *db, int argc, char **argv)
 	if (argc > 5 && strncmp(argv[5], "coupon=", 7) == 0 &&
 	    (crc = coupon_check(db, argv[5] + 7, cust, &l, 1, &ca)) != COUPON_OK) {
 		db_rollback(db);
-		printf("coupon:%d -\n", crc);
+		printf("coupon:%s -\n", cword[crc]);
 		fprintf(stderr, "1000proxy: %s\n", coupon_rc_text[crc]);
 		return 3;
 	}
