@@ -71,18 +71,19 @@ shop_currency(struct request *r)
 	return v;
 }
 
-/* minor units as the form shows them: "12.50", "1250" (JPY); arena. */
+/* minor units as the form shows them, "12.50", "1250" (JPY): money.c's
+ * plain form, in the request's arena. */
 static const char *
-money_plain(struct request *r, int64_t minor, const char *currency)
+amount_text(struct request *r, int64_t minor, const char *currency)
 {
-	int	 e = money_exponent(currency), i;
-	int64_t	 p = 1;
+	struct buf b;
+	const char *s;
 
-	if (e <= 0)
-		return arena_printf(r->a, "%" PRId64, minor);
-	for (i = 0; i < e; i++)
-		p *= 10;
-	return arena_printf(r->a, "%" PRId64 ".%0*" PRId64, minor / p, e, minor % p);
+	buf_init(&b);
+	money_plain(&b, minor, currency);
+	s = arena_strdup(r->a, b.p);
+	buf_free(&b);
+	return s;
 }
 
 /* A unix time as its UTC date "YYYY-MM-DD" (arena). */
@@ -191,7 +192,7 @@ coupon_form(struct request *r, int64_t id, int status, const char *error)
 		vm_set(vm, "f_code", db_text(r->db, st, 1));
 		kind = db_text(r->db, st, 2);
 		vm_set(vm, "f_percent", db_is_null(st, 3) ? "" : arena_printf(r->a, "%" PRId64, db_int(st, 3)));
-		vm_set(vm, "f_amount", db_is_null(st, 4) ? "" : money_plain(r, db_int(st, 4),
+		vm_set(vm, "f_amount", db_is_null(st, 4) ? "" : amount_text(r, db_int(st, 4),
 		    db_is_null(st, 5) ? cur : db_text(r->db, st, 5)));
 		scope = db_text(r->db, st, 6);
 		plan = db_is_null(st, 7) ? 0 : db_int(st, 7);
@@ -201,7 +202,7 @@ coupon_form(struct request *r, int64_t id, int status, const char *error)
 		vm_set(vm, "f_ends", db_is_null(st, 10) ? "" : date_of(r, db_int(st, 10) - 86400));
 		vm_set(vm, "f_max_uses", db_is_null(st, 11) ? "" : arena_printf(r->a, "%" PRId64, db_int(st, 11)));
 		vm_set(vm, "f_max_cust", db_is_null(st, 12) ? "" : arena_printf(r->a, "%" PRId64, db_int(st, 12)));
-		vm_set(vm, "f_min_order", db_int(st, 13) ? money_plain(r, db_int(st, 13), cur) : "");
+		vm_set(vm, "f_min_order", db_int(st, 13) ? amount_text(r, db_int(st, 13), cur) : "");
 		vm_set_bool(vm, "f_first", db_int(st, 14) == 1);
 		vm_set_bool(vm, "active", db_int(st, 15) == 1);
 		vm_set(vm, "f_note", db_text(r->db, st, 16));

@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "db.h"
 #include "order.h"
+#include "referral.h"
 #include "spool.h"
 #include "util.h"
 #include "valid.h"
@@ -247,6 +248,8 @@ static const struct {
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
 	    "spent email tokens, idle throttle rows, anonymous carts past their cookie, and finished job rows "
 	    "after job_keep_days" },
+	{ "referrals", cron_referrals, "credit the referral commissions whose hold has passed to their "
+	    "referrers' wallets, and mail them" },
 	{ "orders", cron_orders, "cancel orders left unpaid longer than the setting orders.expire_minutes "
 	    "(default 60), giving back their stock and coupon use" },
 };

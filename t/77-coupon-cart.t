@@ -64,7 +64,16 @@ def staff(addr, role):
     r = b.get("/admin/2fa/setup")
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
     b.post("/admin/2fa/setup", {"code": totp(secret, int(s.now() // 30) - 1), "csrf": csrf_of(r.text)})
+    b.secret = secret
     return b
+
+
+def reauth(b, nxt):
+    """Password and a code of a step not used yet (the clock moves on one
+    step, so the enrolment's code is never replayed)."""
+    s.advance(30)
+    return b.form("/admin/reauth?next=" + nxt, "/admin/reauth",
+                  {"password": PW, "code": totp(b.secret, int(s.now() // 30)), "next": nxt})
 
 
 def register(b, addr, name, pw):
@@ -326,6 +335,26 @@ t.is_(tc("checkout", bid, p2, 1, "bob-solo-2", "coupon=SOLO").stdout.split()[0],
 r = ada.get("/admin/coupons")
 m = re.search(r'data-code="SOLO">.*?class="num uses">([^<]*)<.*?class="num released">([^<]*)<', r.text, re.S)
 t.ok(m and m.groups() == ("1 / 1", "1"), "the list counts 1 use of 1 and 1 released", m.groups() if m else None)
+
+# -- release: a refund gives the use back too --
+coupon("REFUNDME", max_uses=1)
+paid_pub = tc("checkout", cid_c, p1, 1, "carol-refundme", "coupon=REFUNDME").stdout.split()[1]
+paid_id = count("SELECT id FROM orders WHERE public_id = ?", (paid_pub,))
+t.is_(tc("checkout", bid, p1, 1, "bob-refundme-1", "coupon=REFUNDME", check=False).stdout.strip(),
+      "coupon:exhausted -", "REFUNDME is used up by a paid order")
+page = "/admin/orders/" + paid_pub
+reauth(ada, page)
+r = ada.get(page)
+op = re.search(r'name="op" value="([0-9a-f]{32})"', r.text)
+r = ada.post(page + "/refund", {"reason": "coupon test", "op": op.group(1) if op else "", "csrf": csrf_of(r.text)})
+t.ok(r.status == 303 and count("SELECT state = 'refunded' FROM orders WHERE id = ?", (paid_id,)) == 1,
+     "staff refund the paid order", (r.status, loc(r)))
+t.is_(count("SELECT count(*) FROM coupon_redemptions WHERE order_id = ? AND released_at IS NOT NULL", (paid_id,)), 1,
+      "the refund released its coupon use")
+t.ok(count("SELECT count(*) FROM audit_log WHERE action = 'order.refunded' AND target = ? AND detail LIKE "
+           "'%coupon use released%'", ("order:%d" % paid_id,)) == 1, "and its audit row says so")
+t.is_(tc("checkout", bid, p1, 1, "bob-refundme-2", "coupon=REFUNDME").stdout.split()[0], "ok",
+      "the use can be taken again")
 
 # -- cron orders: the expiry of unpaid orders, on the test clock --
 def cron():
