@@ -925,6 +925,7 @@ const char sql_mig_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT";
 const char sql_mig_version[] = "SELECT max(version) FROM schema_migrations";
+const char sql_mig_applied[] = "SELECT 1 FROM schema_migrations WHERE version = :version";
 const char sql_mig_record[] = "INSERT INTO schema_migrations(version, name) "
     "VALUES (:version, :name)";
 /* A rebuild migration: foreign keys off (only outside a transaction does

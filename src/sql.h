@@ -253,6 +253,7 @@ extern const char *const sql_name[Q__MAX];
 /* The migration runner's statements (db_migrate), kept out of the table
  * above because they run before the schema it needs exists. */
 extern const char sql_mig_table[];
+extern const char sql_mig_applied[];
 extern const char sql_mig_version[];
 extern const char sql_mig_record[];
 extern const char sql_mig_rebuild_on[];
