@@ -20,6 +20,7 @@
 #include "money.h"
 #include "order.h"
 #include "spool.h"
+#include "testpause.h"
 #include "util.h"
 #include "wallet.h"
 
@@ -178,6 +179,10 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	}
 	if (n == 0)
 		return CHECKOUT_EMPTY;
+	/* The pause points (test mode only, testpause.h) sit between the
+	 * steps, so that t/83-checkout-kill.t can kill -9 the process at
+	 * each and show that all of it or none of it is there. */
+	test_pause("checkout:begin");
 
 	/* The plans as they stand inside the write lock: what the cart
 	 * showed must still be what is charged, and the stock must hold
@@ -222,6 +227,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		items += l[i].qty;
 	}
 	res->plan_name = NULL;
+	test_pause("checkout:stock");
 
 	/* The coupon, judged again under the write lock: its uses are
 	 * counted here, so the redemption row written below (same
@@ -252,8 +258,11 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		db_fail(db, "checkout: idempotency key appeared inside the transaction");
 	res->total = subtotal - ca.discount + tax;
 	res->discount = ca.discount;
-	if (ca.coupon > 0)
+	test_pause("checkout:order");
+	if (ca.coupon > 0) {
 		coupon_redeem(db, &ca, customer, res->order);
+		test_pause("checkout:coupon");
+	}
 
 	/* N items of quantity 1 (one proxy each), each with its provision
 	 * job in the panel's lane; the job's key names the item, so a
@@ -280,6 +289,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			    res->order, item), 0, servers[i]);
 		}
 	}
+	test_pause("checkout:items");
 
 	/* The money last: a refusal here rolls everything above back.  The
 	 * ledger has no currency of its own: a wallet in another currency
@@ -307,11 +317,15 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			db_fail(db, "checkout debit: %s", wallet_rc_text[wrc]);
 	} else
 		res->balance = wallet_balance(db, wallet);
+	test_pause("checkout:debit");
 
 	invoice_issue(db, res->order, &res->invoice);
+	test_pause("checkout:invoice");
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");
+	test_pause("checkout:paid");
 	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
 	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);
+	test_pause("checkout:audit");
 	return CHECKOUT_OK;
 }

@@ -19,6 +19,7 @@
 #include "response.h"
 #include "session.h"
 #include "spool.h"
+#include "testpause.h"
 #include "ui.h"
 #include "valid.h"
 #include "view.h"
@@ -120,6 +121,7 @@ page_checkout_post(struct request *r)
 		st = db_q(r->db, Q_CART_CLEAR);
 		db_bind_int(r->db, st, ":cart", cart);
 		db_step(r->db, st);
+		test_pause("checkout:cart");
 	}
 	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY) {
 		db_rollback(r->db);
@@ -129,8 +131,15 @@ page_checkout_post(struct request *r)
 		return;
 	}
 	db_commit(r->db);
+	/* Killed here, the order is whole but its jobs have no wake-up
+	 * file: the work daemon's start and `cron reconcile` write them
+	 * (spool.h), which t/83-checkout-kill.t shows. */
+	if (rc == CHECKOUT_OK)
+		test_pause("checkout:committed");
 	for (i = 0; i < res.njobs; i++)
 		spool_wake(&r->app->conf, res.jobs[i], "provision");
+	if (rc == CHECKOUT_OK)
+		test_pause("checkout:woken");
 	resp_redirect(r, 303, arena_printf(r->a, "/orders/%s%s", res.public_id,
 	    rc == CHECKOUT_OK ? "?ok=paid" : ""));
 }
