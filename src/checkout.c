@@ -35,6 +35,8 @@ const char *const checkout_rc_text[CHECKOUT__MAX] = {
 	[CHECKOUT_CURRENCY] = "Your cart mixes currencies, or is not in your wallet's currency. Nothing was charged.",
 	[CHECKOUT_BAD_KEY] = "This checkout form is not valid. Please open the checkout page again.",
 	[CHECKOUT_COUPON] = "Your coupon can no longer be used. Nothing was charged.",
+	[CHECKOUT_RENEWAL] = "A service in your cart can no longer be renewed (its order was refunded, "
+	    "cancelled or failed). Nothing was charged: please remove it.",
 };
 
 size_t
@@ -70,6 +72,9 @@ checkout_lines(struct db *db, int64_t cart, struct checkout_line **out)
 		l[n].active = (int)db_int(st, 7);
 		l[n].stock = db_is_null(st, 8) ? -1 : db_int(st, 8);
 		l[n].plan = db_int(st, 9);
+		l[n].renewal_of = db_int(st, 10);
+		l[n].renewal_order = db_text(db, st, 11);
+		l[n].renewal_n = db_int(st, 12);
 		n++;
 	}
 	*out = l;
@@ -199,6 +204,17 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 
 		if (l[i].qty < 1 || l[i].qty > 100)
 			db_fail(db, "checkout line of quantity %" PRId64, l[i].qty);
+		/* A renewal renews this customer's item of an order that is
+		 * still renewable (refunded since, or failed: not any more). */
+		if (l[i].renewal_of > 0) {
+			st = db_q(db, Q_CHECKOUT_RENEWAL_OK);
+			db_bind_int(db, st, ":item", l[i].renewal_of);
+			db_bind_int(db, st, ":customer", customer);
+			if (db_one_int(db, st, 0) != 1) {
+				res->plan_name = l[i].name;
+				return CHECKOUT_RENEWAL;
+			}
+		}
 		st = db_q(db, Q_CHECKOUT_PLAN);
 		db_bind_int(db, st, ":plan", l[i].plan);
 		if (db_step(db, st) != DB_ROW || db_int(st, 0) != 1) {
@@ -279,12 +295,16 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			db_bind_int(db, st, ":plan", l[i].plan);
 			db_bind_int(db, st, ":price", l[i].price);
 			db_bind_text(db, st, ":currency", currency);
+			db_bind_int(db, st, ":renewal_of", l[i].renewal_of);
 			if (db_step(db, st) != DB_ROW)
 				db_fail(db, "order item insert returned no row");
 			item = db_int(st, 0);
 			db_reset(st);
 			res->jobs[res->njobs++] = spool_enqueue_at(db, "provision",
 			    arena_printf(db_arena(db), "provision:item:%" PRId64, item),
+			    l[i].renewal_of > 0 ?
+			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64
+			    ",\"renewal_of\":%" PRId64 "}", res->order, item, l[i].renewal_of) :
 			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64 "}",
 			    res->order, item), 0, servers[i]);
 		}

@@ -3,12 +3,15 @@
  * /orders/{public_id} (items, amounts, state, the timeline of
  * order_events).  An order is found by its public id and its owner
  * together, so another customer's order is a 404, the same page as no
- * order at all.
+ * order at all.  Each item of a paid (or further along) order can be
+ * renewed: POST /orders/{public_id}/renew puts its plan in the cart as a
+ * renewal line of that item (checkout.h, "Renewals").
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "cart.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -17,6 +20,7 @@
 #include "session.h"
 #include "ui.h"
 #include "util.h"
+#include "valid.h"
 #include "view.h"
 
 #define ORDERS_PAGE 20
@@ -71,11 +75,12 @@ page_orders(struct request *r)
 	page_render(r, "pages/orders", vm);
 }
 
-/* GET /orders/{public_id} (customers): 404 unless it is theirs. */
-void
-page_order(struct request *r)
+/* The order page of the route's public_id, with error shown if not
+ * NULL; 404 unless the order is the customer's. */
+static void
+order_show(struct request *r, const char *error)
 {
-	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, id;
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, id, n = 0;
 	const char *cur, *pub = req_param(r, "public_id");
 	struct stmt *st;
 	struct vm *vm;
@@ -101,16 +106,25 @@ page_order(struct request *r)
 	db_reset(st);
 	vm_set_bool(vm, "paid_now", req_query(r, "ok") != NULL &&
 	    strcmp(req_query(r, "ok"), "paid") == 0);
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	if (error != NULL)
+		vm_set(vm, "error", error);
 
-	st = db_q(r->db, Q_ORDER_ITEMS_OF);
+	st = db_q(r->db, Q_ORDER_ITEMS_RENEW);
 	db_bind_int(r->db, st, ":order", id);
 	while (db_step(r->db, st) == DB_ROW) {
 		struct vm *it = vm_push(vm, "items");
 
+		vm_set_int(it, "id", db_int(st, 0));
+		vm_set_int(it, "n", ++n);
 		vm_set(it, "name", db_text(r->db, st, 1));
 		vm_set(it, "slug", db_text(r->db, st, 2));
 		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
 		vm_set(it, "state", db_text(r->db, st, 5));
+		vm_set_bool(it, "renewable", db_int(st, 6) == 1);
+		vm_set_bool(it, "is_renewal", db_int(st, 8) > 0);
+		vm_set(it, "renewal_order", db_text(r->db, st, 7));
+		vm_set_int(it, "renewal_n", db_int(st, 8));
 	}
 	st = db_q(r->db, Q_ORDER_EVENTS);
 	db_bind_int(r->db, st, ":order", id);
@@ -131,4 +145,70 @@ page_order(struct request *r)
 		vm_set(vm, "invoice", "");
 	db_reset(st);
 	page_render(r, "pages/order", vm);
+}
+
+/* GET /orders/{public_id} (customers): 404 unless it is theirs. */
+void
+page_order(struct request *r)
+{
+	order_show(r, NULL);
+}
+
+static const struct field page_order_renew_fields[] = {
+	{ "item", FK_INT, FIELD_REQUIRED, 1, INT64_MAX },
+};
+const struct form page_order_renew_form = { FORM(page_order_renew_fields) };
+
+/*
+ * POST /orders/{public_id}/renew — item (an order item id), csrf.  Puts
+ * the item's plan, at its price now, in the customer's cart as a
+ * renewal line of the item (of the item it renewed, for a renewal):
+ * quantity 1, and a second Renew keeps the one line.  303 to /cart.
+ * 404 when the order is not the customer's or the item not in it; 400
+ * for a malformed item; 409 with the order page when the order is not
+ * (or no longer) renewable or the plan is no longer sold: nothing added.
+ */
+void
+page_order_renew_post(struct request *r)
+{
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, item, root, plan, cart;
+	const char *name;
+	struct stmt *st;
+	int	 active, renewable;
+
+	if (!form_valid(r, "item") || parse_i64(form_get(r, "item"), &item) != 0)
+		req_fail(r, 400, "The item to renew is not valid.");
+	db_begin(r->db);
+	st = db_q(r->db, Q_RENEW_ITEM);
+	db_bind_int(r->db, st, ":item", item);
+	db_bind_text(r->db, st, ":public_id", req_param(r, "public_id"));
+	db_bind_int(r->db, st, ":customer", cust);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	root = db_int(st, 0);
+	plan = db_int(st, 1);
+	active = db_int(st, 2) == 1;
+	name = db_text(r->db, st, 3);
+	renewable = db_int(st, 4) == 1;
+	db_reset(st);
+	if (!renewable || !active) {
+		db_rollback(r->db);
+		r->status = 409;
+		order_show(r, !renewable ?
+		    "This service cannot be renewed: only a paid service can. Nothing was added to your cart." :
+		    arena_printf(r->a, "The plan %s is no longer sold, so this service cannot be renewed. "
+		    "Nothing was added to your cart.", name));
+		return;
+	}
+	cart = cart_of(r, 1);
+	st = db_q(r->db, Q_CART_RENEWAL_ADD);
+	db_bind_int(r->db, st, ":cart", cart);
+	db_bind_int(r->db, st, ":plan", plan);
+	db_bind_int(r->db, st, ":renewal_of", root);
+	db_bind_int(r->db, st, ":now", now_unix());
+	if (db_step(r->db, st) != DB_ROW)
+		db_fail(r->db, "renewal line of plan %lld not written", (long long)plan);
+	db_reset(st);
+	db_commit(r->db);
+	resp_redirect(r, 303, "/cart");
 }
