@@ -22,5 +22,9 @@ INSERT INTO new_cart_items (id, cart_id, plan_id, quantity, unit_price_minor, cu
     SELECT id, cart_id, plan_id, quantity, unit_price_minor, currency, added_at FROM cart_items;
 DROP TABLE cart_items;
 ALTER TABLE new_cart_items RENAME TO cart_items;
+-- A partial index serves only queries that repeat its WHERE: the
+-- cart's own lookups (WHERE cart_id = :cart) need a plain one, or every
+-- cart page and checkout scans every cart's lines.
+CREATE INDEX cart_items_cart ON cart_items(cart_id);
 CREATE UNIQUE INDEX cart_items_plan ON cart_items(cart_id, plan_id) WHERE renewal_of IS NULL;
 CREATE UNIQUE INDEX cart_items_renewal ON cart_items(cart_id, renewal_of) WHERE renewal_of IS NOT NULL;
