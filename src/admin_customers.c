@@ -4,7 +4,7 @@
  *   GET  /admin/customers                      (customers.read) search by email
  *                                              or name, 50 a page
  *   GET  /admin/customers/{id:int}             (customers.read) profile, wallet
- *                                              and ledger, orders
+ *                                              and ledger, orders, referrals
  *   POST /admin/customers/{id:int}/wallet      (wallet.adjust) credit or debit
  *   POST /admin/customers/{id:int}/disable     (customers.write) ends their sessions
  *   POST /admin/customers/{id:int}/enable      (customers.write)
@@ -13,7 +13,7 @@
  * re-authentication (password and code, /admin/reauth) first, and a
  * reason that goes into the ledger's memo and the audit row.  The
  * ledger row, the cached balance, the audit row with the balance before
- * and after, and (for a credit) the customer's mail job are one
+ * and after, and the customer's mail job are one
  * BEGIN IMMEDIATE transaction through wallet_post(); its idempotency key
  * is the staff member and the one-time "op" token of the form, so a
  * double click or a resubmitted form moves the money once.
@@ -56,7 +56,7 @@ static const struct {
 	const char	*text;
 } notices[] = {
 	{ "credited", "The wallet is credited and the customer is told by mail." },
-	{ "debited", "The wallet is debited." },
+	{ "debited", "The wallet is debited and the customer is told by mail." },
 	{ "disabled", "The account is disabled and its sessions are ended." },
 	{ "enabled", "The account is enabled again." },
 };
@@ -170,6 +170,58 @@ admin_customers(struct request *r)
 
 /* ---- one customer ---- */
 
+/* The customer's referrals for staff: who referred them, whom they
+ * referred (with emails: staff may see them), and their commissions by
+ * state (referral.c). */
+static void
+referrals_vm(struct request *r, struct vm *vm, int64_t cid)
+{
+	struct stmt *st;
+	struct vm *it;
+	const char *cur = NULL;
+	char	 when[32];
+	int64_t	 n = 0;
+
+	st = db_q(r->db, Q_REFERRAL_REFERRER_OF);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW) {
+		vm_set_int(vm, "referrer_id", db_int(st, 0));
+		vm_set(vm, "referrer_email", db_text(r->db, st, 1));
+	}
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_CODE_OF);
+	db_bind_int(r->db, st, ":id", cid);
+	vm_set(vm, "referral_code", db_step(r->db, st) == DB_ROW ? db_text(r->db, st, 0) : "");
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_REFERRED_LIST);
+	db_bind_int(r->db, st, ":cid", cid);
+	db_bind_int(r->db, st, ":limit", 100);
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "referred");
+		vm_set_int(it, "id", db_int(st, 0));
+		vm_set(it, "email", db_text(r->db, st, 2));
+		iso8601(when, db_int(st, 3));
+		vm_set(it, "joined", arena_strndup(r->a, when, 10));
+		n++;
+	}
+	db_reset(st);
+	vm_set_bool(vm, "has_referred", n > 0);
+	st = db_q(r->db, Q_WALLET_PAGE_HEAD);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW)
+		cur = db_text(r->db, st, 2);
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_TOTALS);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW && db_int(st, 3) > 0) {
+		vm_set_bool(vm, "has_commissions", 1);
+		vm_set(vm, "ref_earned", money_str(r->a, db_int(st, 0), cur ? cur : "USD"));
+		vm_set(vm, "ref_pending", money_str(r->a, db_int(st, 1), cur ? cur : "USD"));
+		vm_set(vm, "ref_reversed", money_str(r->a, db_int(st, 2), cur ? cur : "USD"));
+	}
+	db_reset(st);
+}
+
 /*
  * The customer's page with an optional error (status set by the
  * caller after); what the adjustment form held is shown again.  A new
@@ -216,6 +268,13 @@ cust_page(struct request *r, int status, const char *error)
 		if (strcmp(done, notices[i].code) == 0)
 			vm_set(vm, "notice", notices[i].text);
 
+	/* The ledger's CSV export (admin_export.c): the last 366 days, its
+	 * longest range. */
+	iso8601(when, now_unix());
+	vm_set(vm, "x_to", arena_strndup(r->a, when, 10));
+	iso8601(when, now_unix() - 365 * 86400);
+	vm_set(vm, "x_from", arena_strndup(r->a, when, 10));
+
 	wallet_ledger_vm(r, vm, c.id, wallet_page_number(r),
 	    arena_printf(r->a, "/admin/customers/%lld", (long long)c.id));
 
@@ -236,6 +295,7 @@ cust_page(struct request *r, int status, const char *error)
 	}
 	db_reset(st);
 	vm_set_bool(vm, "has_orders", norders > 0);
+	referrals_vm(r, vm, c.id);
 	page_render(r, "pages/admin/customer", vm);
 	if (status)
 		r->status = status;
@@ -278,9 +338,15 @@ op_ok(const char *s)
 	return 1;
 }
 
-/* The customer's mail about a credit, queued in the open transaction. */
+/*
+ * The customer's mail about a credit or a debit, queued in the open
+ * transaction with a key naming the ledger row.  The reason is shown:
+ * it is the ledger row's memo, which the customer's /wallet shows
+ * anyway, and a customer who sees money move is owed the why (the staff
+ * form says so).  Who on the staff moved it is not shown.
+ */
 static int64_t
-credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amount,
+wallet_mail(struct request *r, const struct cust *c, int64_t tx, int credit, const char *amount,
     const char *balance, const char *reason)
 {
 	struct json_object *v = json_object_new_object();
@@ -292,8 +358,8 @@ credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amo
 	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
 	json_object_object_add(v, "wallet_url", json_object_new_string(
 	    arena_printf(r->a, "%s/wallet", r->app->conf.base_url)));
-	return mailq_add(r, c->email, "emails/wallet_credit", v,
-	    arena_printf(r->a, "wallet-credit:%lld", (long long)tx));
+	return mailq_add(r, c->email, credit ? "emails/wallet_credit" : "emails/wallet_debit", v,
+	    arena_printf(r->a, "wallet-%s:%lld", credit ? "credit" : "debit", (long long)tx));
 }
 
 /*
@@ -302,7 +368,8 @@ credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amo
  * line, required), op (the form's one-time token), csrf.  One ledger
  * row of kind 'adjustment' with the reason as its memo, the cached
  * balance with it, an audit row naming the balance before and after,
- * and for a credit a mail to the customer; all in one transaction.  The
+ * and a mail to the customer (amount, new balance, reason); all in one
+ * transaction.  The
  * same op again moves nothing (303 as the first time).  303 to the
  * customer's page; 400 for a bad field (nothing written); 404 for no
  * such customer; 409 for a debit larger than the balance or a credit
@@ -388,8 +455,7 @@ admin_customer_wallet_post(struct request *r)
 	req_audit(r, credit ? "wallet.credited" : "wallet.debited", cust_target(r, c.id),
 	    "%s %s: balance %s -> %s; ledger row %lld; reason: %s", credit ? "credit" : "debit",
 	    amount_s, before_s, after_s, (long long)tx, reason);
-	if (credit)
-		job = credit_mail(r, &c, tx, amount_s, after_s, reason);
+	job = wallet_mail(r, &c, tx, credit, amount_s, after_s, reason);
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");

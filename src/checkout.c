@@ -19,6 +19,7 @@
 #include "invoice.h"
 #include "money.h"
 #include "order.h"
+#include "referral.h"
 #include "spool.h"
 #include "testpause.h"
 #include "util.h"
@@ -249,8 +250,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	 * counted here, so the redemption row written below (same
 	 * transaction) is what makes a coupon of N uses give N.  A coupon
 	 * that went bad since the cart showed it is a refusal, not a
-	 * silent full price.  HOOK (issue 11, referrals): a referred
-	 * customer's referral_commissions row goes after the debit. */
+	 * silent full price. */
 	memset(&ca, 0, sizeof(ca));
 	if (coupon != NULL && *coupon != '\0') {
 		res->coupon_rc = coupon_check(db, coupon, customer, l, n, &ca);
@@ -339,10 +339,17 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		res->balance = wallet_balance(db, wallet);
 	test_pause("checkout:debit");
 
-	invoice_issue(db, res->order, &res->invoice);
-	test_pause("checkout:invoice");
+	/* A referred customer's paid order accrues its referrer's pending
+	 * commission, in this transaction: a rolled-back checkout leaves
+	 * none (referral.c). */
+	referral_accrue(db, customer, res->order, res->total, currency);
+	test_pause("checkout:referral");
+	/* Paid first, then invoiced: the invoice copies the order's state
+	 * and paid_at, so a wallet order's invoice is issued paid. */
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");
 	test_pause("checkout:paid");
+	invoice_issue(db, res->order, &res->invoice);
+	test_pause("checkout:invoice");
 	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
 	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);

@@ -2,9 +2,9 @@
 """kill -9 of the worker during checkout, at each step (issue 11): the
 checkout is one BEGIN IMMEDIATE transaction (src/checkout.c), so
 killed anywhere before COMMIT nothing of it exists (no order, item,
-event, job row or spool file, no ledger row, no invoice, the invoice
-counter, balance, stock and coupon uses unchanged, `1000proxy check`
-passes) and the next checkout takes the next invoice number (no gap).
+event, job row (provision or confirmation mail) or spool file, no ledger
+row, no invoice, no referral commission, the invoice counter, balance,
+stock and coupon uses unchanged, `1000proxy check` passes) and the next checkout takes the next invoice number (no gap).
 Killed after COMMIT, the order exists whole and the replayed request
 lands on it; a job whose wake-up file the kill prevented is found by
 `cron reconcile`.
@@ -99,6 +99,7 @@ def snapshot():
         "balance": one("SELECT balance_minor FROM wallets WHERE customer_id = ?", (alice,)),
         "stock": one("SELECT stock FROM plans WHERE id = ?", (plan,)),
         "redemptions": one("SELECT count(*) FROM coupon_redemptions"),
+        "commissions": one("SELECT count(*) FROM referral_commissions"),
         "audit": one("SELECT count(*) FROM audit_log WHERE action = 'order.paid'"),
         "spool": spool_files(),
     }
@@ -193,12 +194,18 @@ t.is_(r.status, 303, "the customer signs in")
 alice = sql("SELECT id FROM customers WHERE email = 'alice@example.com'")[0][0]
 plan, slug, price = sql("SELECT id, slug, price_minor FROM plans WHERE active = 1 ORDER BY id LIMIT 1")[0]
 sql("UPDATE plans SET stock = 1000 WHERE id = ?", (plan,))
+# Alice was referred, so each checkout also accrues a commission (referral.c).
+sql("INSERT INTO customers (email, name, password_hash) VALUES ('referrer@example.com', 'Referrer', 'x')")
+sql("INSERT INTO referrals (referrer_id, referred_id) SELECT id, ? FROM customers "
+    "WHERE email = 'referrer@example.com'", (alice,))
+sql("INSERT INTO settings (key, value) VALUES ('referral.percent_bp', '1000') "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 p = cli("test-commerce", "wallet", alice, 1000 * price, "topup", "fund-alice")
 t.ok(p.returncode == 0, "the wallet is funded", p.stderr)
 normal_checkout("at first")
 
 # -- kill -9 of the pool worker between each two steps, before COMMIT --
-STEPS = ("begin", "stock", "order", "items", "debit", "invoice", "paid", "audit", "cart")
+STEPS = ("begin", "stock", "order", "items", "debit", "referral", "paid", "invoice", "audit", "mail")
 for step in STEPS:
     point = "checkout:" + step
     fill_cart()
@@ -268,11 +275,11 @@ oid, pub = (order[0][0], order[0][1]) if order else (0, "")
 t.ok(order and order[0][2] == "paid", "checkout:committed: the order exists, paid", order)
 jobs = [j for (j,) in sql("SELECT id FROM jobs WHERE kind = 'provision' AND "
                           "json_extract(payload, '$.order') = ?", (oid,))]
-t.ok(after["orders"] == before["orders"] + 1 and after["order_items"] == before["order_items"] + 2 and
+t.ok(after["commissions"] == before["commissions"] + 1 and after["orders"] == before["orders"] + 1 and after["order_items"] == before["order_items"] + 2 and
      len(jobs) == 2 and after["invoices"] == before["invoices"] + 1 and
      after["ledger"] == before["ledger"] + 1 and after["balance"] == before["balance"] - 2 * price and
      after["stock"] == before["stock"] - 2 and after["audit"] == before["audit"] + 1,
-     "checkout:committed: whole: 2 items, 2 jobs, the invoice, the debit, the stock, the audit row",
+     "checkout:committed: whole: 2 items, 2 jobs, the invoice, the debit, the stock, the commission, the audit row",
      (before, after))
 t.is_(last_invoice(), int(before["counter"][0][1]) + 1, "checkout:committed: with the next invoice number")
 woken = lambda: {f for f in spool_files() if f.startswith("new/") and int(f[4:].split(".")[0]) in jobs}  # noqa: E731
@@ -304,7 +311,8 @@ disarm()
 th.join(60)
 order = sql("SELECT id, public_id FROM orders WHERE idempotency_key = ? AND state = 'paid'", (form["idem"],))
 oid, pub = order[0] if order else (0, "")
-jobs = [j for (j,) in sql("SELECT id FROM jobs WHERE json_extract(payload, '$.order') = ?", (oid,))]
+jobs = [j for (j,) in sql("SELECT id FROM jobs WHERE kind = 'provision' AND json_extract(payload, '$.order') = ?",
+                          (oid,))]
 t.ok(order and len(jobs) == 2 and len(woken()) == 2, "checkout:woken: the order, its jobs and their files exist",
      (order, jobs, woken()))
 r = c.raw_post("/checkout", form)
