@@ -155,7 +155,9 @@ page_order(struct request *r)
 }
 
 static const struct field page_order_renew_fields[] = {
-	{ "item", FK_INT, FIELD_REQUIRED, 1, INT64_MAX },
+	/* Not required: another customer's order is a 404 whatever the form
+	 * holds (t/80-idor.t), so the handler looks at the order first. */
+	{ "item", FK_INT, 0, 1, INT64_MAX },
 };
 const struct form page_order_renew_form = { FORM(page_order_renew_fields) };
 
@@ -164,19 +166,25 @@ const struct form page_order_renew_form = { FORM(page_order_renew_fields) };
  * the item's plan, at its price now, in the customer's cart as a
  * renewal line of the item (of the item it renewed, for a renewal):
  * quantity 1, and a second Renew keeps the one line.  303 to /cart.
- * 404 when the order is not the customer's or the item not in it; 400
- * for a malformed item; 409 with the order page when the order is not
+ * 404 when the order is not the customer's (whatever the form holds) or
+ * the item not in it; 400 for a missing or malformed item; 409 with the order page when the order is not
  * (or no longer) renewable or the plan is no longer sold: nothing added.
  */
 void
 page_order_renew_post(struct request *r)
 {
 	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, item, root, plan, cart;
-	const char *name;
+	const char *name, *it = form_get(r, "item");
 	struct stmt *st;
 	int	 active, renewable;
 
-	if (!form_valid(r, "item") || parse_i64(form_get(r, "item"), &item) != 0)
+	st = db_q(r->db, Q_ORDER_OF_CUSTOMER);
+	db_bind_text(r->db, st, ":public_id", req_param(r, "public_id"));
+	db_bind_int(r->db, st, ":customer", cust);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	db_reset(st);
+	if (it == NULL || !form_valid(r, "item") || parse_i64(it, &item) != 0)
 		req_fail(r, 400, "The item to renew is not valid.");
 	db_begin(r->db);
 	st = db_q(r->db, Q_RENEW_ITEM);
