@@ -107,6 +107,9 @@ const struct route routes[] = {
 	{ M_POST, "/checkout",		page_checkout_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_checkout_form },
 	{ M_GET,  "/orders",		page_orders,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/orders/{public_id}", page_order,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	/* Renewal (page_orders.c): an item of a paid order into the cart as
+	 * a renewal line of that item. */
+	{ M_POST, "/orders/{public_id}/renew", page_order_renew_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_order_renew_form },
 
 	/* Money pages: the customer's wallet and invoices (page_wallet.c,
 	 * page_invoice.c); staff's customers, invoices and settings
@@ -144,6 +147,21 @@ const struct route routes[] = {
 	{ M_GET,  "/api/v1/wallet",	api_wallet,	WHO_API, "read", CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/exports/orders.csv", admin_export_orders, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/exports/ledger.csv", admin_export_ledger, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
+
+	/* Coupons (couponcart): applied on the cart by anyone (page_cart.c,
+	 * a GET of each POST shows the cart for a refused token); staff's
+	 * list, create, edit, activate, deactivate (admin_coupons.c). */
+	{ M_GET,  "/cart/coupon",	page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/coupon",	page_cart_coupon_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_coupon_form },
+	{ M_GET,  "/cart/coupon/remove", page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/coupon/remove", page_cart_coupon_remove_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_coupon_remove_form },
+	{ M_GET,  "/admin/coupons",	admin_coupons, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/coupons/new",	admin_coupon_new, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/coupons/new",	admin_coupon_create_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_coupon_form },
+	{ M_GET,  "/admin/coupons/{id:int}", admin_coupon_edit, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/coupons/{id:int}", admin_coupon_edit_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_coupon_form },
+	{ M_POST, "/admin/coupons/{id:int}/activate", admin_coupon_activate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/coupons/{id:int}/deactivate", admin_coupon_deactivate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

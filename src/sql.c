@@ -28,6 +28,9 @@
 #define PLAN_PAGE " LIMIT :limit OFFSET :offset"
 
 /* Job kinds that call a payment gateway: one lane, and first in line. */
+/* Whether order item i of order o may be renewed (Q_ORDER_ITEMS_RENEW ...). */
+#define RENEWABLE \
+	"(o.state IN ('paid','provisioning','active','completed') AND i.state NOT IN ('failed','cancelled'))"
 #define JOB_GATEWAY_KINDS \
 	"('payment_create','payment_capture','refund','gateway_followup')"
 
@@ -411,20 +414,28 @@ const char *const sql_text[Q__MAX] = {
 	    "ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
 	[Q_CART_ITEM_ADD] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
 	    "SELECT :cart, id, :qty, price_minor, currency, :now FROM plans WHERE slug = :slug AND active = 1 "
-	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "ON CONFLICT (cart_id, plan_id) WHERE renewal_of IS NULL "
+	    "DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
 	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency RETURNING id",
+	/* The plain line of a plan (renewal lines: Q_CART_RENEWAL_*). */
 	[Q_CART_ITEM_SET_QTY] = "UPDATE cart_items SET quantity = :qty WHERE cart_id = :cart "
-	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug) AND renewal_of IS NULL",
 	[Q_CART_ITEM_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart "
-	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug) AND renewal_of IS NULL",
+	/* Columns 10-12: the order item a renewal line renews (0 if none),
+	 * its order's public id and its place in that order (1, 2 ...). */
 	[Q_CART_ITEMS] = "SELECT p.slug, p.name, ci.quantity, ci.unit_price_minor, ci.currency, p.price_minor, "
-	    "p.currency, p.active, p.stock, p.id FROM cart_items ci JOIN plans p ON p.id = ci.plan_id "
+	    "p.currency, p.active, p.stock, p.id, coalesce(ci.renewal_of, 0), coalesce(ro.public_id, ''), "
+	    "CASE WHEN ri.id IS NULL THEN 0 ELSE (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = ri.order_id AND x.id <= ri.id) END "
+	    "FROM cart_items ci JOIN plans p ON p.id = ci.plan_id "
+	    "LEFT JOIN order_items ri ON ri.id = ci.renewal_of LEFT JOIN orders ro ON ro.id = ri.order_id "
 	    "WHERE ci.cart_id = :cart ORDER BY ci.id",
 	[Q_CART_COUNT] = "SELECT coalesce(sum(quantity), 0) FROM cart_items WHERE cart_id = :cart",
 	[Q_CART_MERGE] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
 	    "SELECT :to, plan_id, quantity, unit_price_minor, currency, added_at FROM cart_items "
-	    "WHERE cart_id = :from "
-	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "WHERE cart_id = :from AND renewal_of IS NULL "
+	    "ON CONFLICT (cart_id, plan_id) WHERE renewal_of IS NULL DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
 	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency",
 	[Q_CART_DELETE] = "DELETE FROM carts WHERE id = :cart",
 	[Q_CART_CLEAR] = "DELETE FROM cart_items WHERE cart_id = :cart",
@@ -432,8 +443,8 @@ const char *const sql_text[Q__MAX] = {
 	    "FROM plans p WHERE p.id = cart_items.plan_id AND cart_items.cart_id = :cart",
 	[Q_CHECKOUT_PLAN] = "SELECT active, price_minor, currency, stock, name, server_id FROM plans WHERE id = :plan",
 	[Q_CHECKOUT_TAKE_STOCK] = "UPDATE plans SET stock = stock - :n WHERE id = :plan AND stock IS NOT NULL AND stock >= :n",
-	[Q_CHECKOUT_ITEM_INSERT] = "INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency) "
-	    "VALUES (:order, :plan, 1, :price, :currency) RETURNING id",
+	[Q_CHECKOUT_ITEM_INSERT] = "INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency, "
+	    "renewal_of) VALUES (:order, :plan, 1, :price, :currency, nullif(:renewal_of, 0)) RETURNING id",
 	[Q_ORDERS_OF_CUSTOMER_COUNT] = "SELECT count(*) FROM orders WHERE customer_id = :customer",
 	[Q_ORDERS_OF_CUSTOMER] = "SELECT public_id, state, total_minor, currency, created_at, "
 	    "(SELECT count(*) FROM order_items i WHERE i.order_id = orders.id) FROM orders "
@@ -630,6 +641,80 @@ const char *const sql_text[Q__MAX] = {
 	 * the revoke page of another's session is a 404). */
 	[Q_ACCT_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND customer_id = :cid "
 	    "AND kind = 'customer'",
+	/* Coupons on the cart, their release and staff's coupons
+	 * (couponcart: page_cart.c, coupon.c, cron.c, admin_coupons.c).
+	 * The cart keeps the code as typed; coupon.c judges it each time. */
+	[Q_CART_COUPON_GET] = "SELECT coalesce(coupon_code, '') FROM carts WHERE id = :cart",
+	[Q_CART_COUPON_SET] = "UPDATE carts SET coupon_code = :code, updated_at = :now WHERE id = :cart",
+	/* Sign-in merge: the anonymous cart's code goes to the customer's
+	 * cart only when that cart has none (theirs was chosen by them). */
+	[Q_CART_COUPON_MERGE] = "UPDATE carts SET coupon_code = (SELECT coupon_code FROM carts WHERE id = :from) "
+	    "WHERE id = :to AND coupon_code IS NULL",
+	/* A cancelled (or refunded) order gives its coupon use back; a second
+	 * release changes nothing (the first time stays). */
+	[Q_COUPON_RELEASE] = "UPDATE coupon_redemptions SET released_at = :now "
+	    "WHERE order_id = :order AND released_at IS NULL",
+	/* cron orders: pending orders created before :before, oldest first
+	 * (001's orders_state index), a bounded batch per run. */
+	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
+	    "ORDER BY created_at, id LIMIT :limit",
+	/* /admin/coupons: every coupon with its figures; uses and the
+	 * discount given count only unreleased redemptions (a cancelled
+	 * order's use came back), released ones are counted apart. */
+	[Q_ADMIN_COUPONS] = "SELECT c.id, c.code, c.kind, c.percent, c.amount_minor, c.currency, c.scope, "
+	    "coalesce(p.name, ''), coalesce(k.name, ''), c.starts_at, c.ends_at, c.max_uses, "
+	    "c.max_uses_per_customer, c.min_order_minor, c.first_order_only, c.active, "
+	    "coalesce(sum(r.id IS NOT NULL AND r.released_at IS NULL), 0), "
+	    "coalesce(sum(CASE WHEN r.released_at IS NULL THEN r.discount_minor END), 0), "
+	    "coalesce(sum(r.released_at IS NOT NULL), 0) "
+	    "FROM coupons c LEFT JOIN plans p ON p.id = c.plan_id "
+	    "LEFT JOIN server_categories k ON k.id = c.category_id "
+	    "LEFT JOIN coupon_redemptions r ON r.coupon_id = c.id "
+	    "GROUP BY c.id ORDER BY c.active DESC, c.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ADMIN_COUPON_COUNT] = "SELECT count(*) FROM coupons",
+	[Q_ADMIN_COUPON_GET] = "SELECT id, code, kind, percent, amount_minor, currency, scope, plan_id, "
+	    "category_id, starts_at, ends_at, max_uses, max_uses_per_customer, min_order_minor, "
+	    "first_order_only, active, note FROM coupons WHERE id = :id",
+	[Q_ADMIN_COUPON_CODE_TAKEN] = "SELECT count(*) FROM coupons WHERE code = :code AND id <> :id",
+	[Q_ADMIN_COUPON_INSERT] = "INSERT INTO coupons (code, kind, percent, amount_minor, currency, scope, "
+	    "plan_id, category_id, starts_at, ends_at, max_uses, max_uses_per_customer, min_order_minor, "
+	    "first_order_only, active, note) VALUES (:code, :kind, :percent, :amount, :currency, :scope, "
+	    ":plan, :category, :starts, :ends, :max_uses, :max_cust, :min_order, :first, 1, :note) RETURNING id",
+	[Q_ADMIN_COUPON_UPDATE] = "UPDATE coupons SET code = :code, kind = :kind, percent = :percent, "
+	    "amount_minor = :amount, currency = :currency, scope = :scope, plan_id = :plan, "
+	    "category_id = :category, starts_at = :starts, ends_at = :ends, max_uses = :max_uses, "
+	    "max_uses_per_customer = :max_cust, min_order_minor = :min_order, first_order_only = :first, "
+	    "note = :note, updated_at = unixepoch() WHERE id = :id",
+	[Q_ADMIN_COUPON_SET_ACTIVE] = "UPDATE coupons SET active = :active, updated_at = unixepoch() "
+	    "WHERE id = :id AND active <> :active",
+	/* The choices of the coupon form's scope target. */
+	[Q_ADMIN_COUPON_PLANS] = "SELECT id, name FROM plans ORDER BY name, id",
+	[Q_ADMIN_COUPON_CATEGORIES] = "SELECT id, name FROM server_categories ORDER BY name, id",
+	[Q_ADMIN_CATEGORY_EXISTS] = "SELECT count(*) FROM server_categories WHERE id = :id",
+	[Q_ADMIN_PLAN_EXISTS] = "SELECT count(*) FROM plans WHERE id = :id",
+	/* Renewal (page_orders.c, page_cart.c, checkout.c).  An item can be
+	 * renewed while its order is paid or further along and the item has
+	 * not failed or been cancelled: RENEWABLE, the one definition.  A
+	 * renewal renews the item that holds the client: an item that is
+	 * itself a renewal stands for the item it renewed. */
+	[Q_ORDER_ITEMS_RENEW] = "SELECT i.id, p.name, p.slug, i.unit_price_minor, i.currency, i.state, "
+	    RENEWABLE ", coalesce(ro.public_id, ''), "
+	    "CASE WHEN ri.id IS NULL THEN 0 ELSE (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = ri.order_id AND x.id <= ri.id) END "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id JOIN plans p ON p.id = i.plan_id "
+	    "LEFT JOIN order_items ri ON ri.id = i.renewal_of LEFT JOIN orders ro ON ro.id = ri.order_id "
+	    "WHERE i.order_id = :order ORDER BY i.id",
+	[Q_RENEW_ITEM] = "SELECT coalesce(i.renewal_of, i.id), p.id, p.active, p.name, " RENEWABLE " "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE i.id = :item AND o.public_id = :public_id AND o.customer_id = :customer",
+	[Q_CART_RENEWAL_ADD] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, "
+	    "added_at, renewal_of) SELECT :cart, id, 1, price_minor, currency, :now, :renewal_of FROM plans "
+	    "WHERE id = :plan AND active = 1 "
+	    "ON CONFLICT (cart_id, renewal_of) WHERE renewal_of IS NOT NULL DO UPDATE SET "
+	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency RETURNING id",
+	[Q_CART_RENEWAL_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart AND renewal_of = :renewal_of",
+	[Q_CHECKOUT_RENEWAL_OK] = "SELECT " RENEWABLE " FROM order_items i JOIN orders o ON o.id = i.order_id "
+	    "WHERE i.id = :item AND o.customer_id = :customer",
 	/* The rows an export of the range would hold (admin_export.c:
 	 * refused past its cap before anything is sent); the created_at
 	 * indexes of sql/014 count them. */
@@ -855,6 +940,27 @@ const char *const sql_name[Q__MAX] = {
 	[Q_EXPORT_ORDERS] = "EXPORT_ORDERS",
 	[Q_EXPORT_LEDGER] = "EXPORT_LEDGER",
 	[Q_ACCT_SESSION_OWNED] = "ACCT_SESSION_OWNED",
+	[Q_CART_COUPON_GET] = "CART_COUPON_GET",
+	[Q_CART_COUPON_SET] = "CART_COUPON_SET",
+	[Q_CART_COUPON_MERGE] = "CART_COUPON_MERGE",
+	[Q_COUPON_RELEASE] = "COUPON_RELEASE",
+	[Q_ORDERS_EXPIRED] = "ORDERS_EXPIRED",
+	[Q_ADMIN_COUPONS] = "ADMIN_COUPONS",
+	[Q_ADMIN_COUPON_COUNT] = "ADMIN_COUPON_COUNT",
+	[Q_ADMIN_COUPON_GET] = "ADMIN_COUPON_GET",
+	[Q_ADMIN_COUPON_CODE_TAKEN] = "ADMIN_COUPON_CODE_TAKEN",
+	[Q_ADMIN_COUPON_INSERT] = "ADMIN_COUPON_INSERT",
+	[Q_ADMIN_COUPON_UPDATE] = "ADMIN_COUPON_UPDATE",
+	[Q_ADMIN_COUPON_SET_ACTIVE] = "ADMIN_COUPON_SET_ACTIVE",
+	[Q_ADMIN_COUPON_PLANS] = "ADMIN_COUPON_PLANS",
+	[Q_ADMIN_COUPON_CATEGORIES] = "ADMIN_COUPON_CATEGORIES",
+	[Q_ADMIN_CATEGORY_EXISTS] = "ADMIN_CATEGORY_EXISTS",
+	[Q_ADMIN_PLAN_EXISTS] = "ADMIN_PLAN_EXISTS",
+	[Q_ORDER_ITEMS_RENEW] = "ORDER_ITEMS_RENEW",
+	[Q_RENEW_ITEM] = "RENEW_ITEM",
+	[Q_CART_RENEWAL_ADD] = "CART_RENEWAL_ADD",
+	[Q_CART_RENEWAL_DELETE] = "CART_RENEWAL_DELETE",
+	[Q_CHECKOUT_RENEWAL_OK] = "CHECKOUT_RENEWAL_OK",
 	[Q_EXPORT_ORDERS_COUNT] = "EXPORT_ORDERS_COUNT",
 	[Q_EXPORT_LEDGER_COUNT] = "EXPORT_LEDGER_COUNT",
 };
@@ -868,6 +974,7 @@ const char sql_mig_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT";
 const char sql_mig_version[] = "SELECT max(version) FROM schema_migrations";
+const char sql_mig_applied[] = "SELECT 1 FROM schema_migrations WHERE version = :version";
 const char sql_mig_record[] = "INSERT INTO schema_migrations(version, name) "
     "VALUES (:version, :name)";
 /* A rebuild migration: foreign keys off (only outside a transaction does

@@ -160,7 +160,7 @@ def fill(db):
         x("INSERT INTO plans (id, slug, name, protocol, server_id, inbound_id, category_id, brand_id, "
           "price_minor, duration_days) VALUES (?, ?, ?, 'vless', ?, ?, ?, ?, ?, 30)",
           (i, "plan%d" % i, "Plan %d" % i, i, i, i, i, 100 * i))
-        x("INSERT INTO carts (id, customer_id) VALUES (?, ?)", (i, i))
+        x("INSERT INTO carts (id, customer_id, coupon_code) VALUES (?, ?, ?)", (i, i, "PLAN%d" % i))
         x("INSERT INTO carts (id, token_hash) VALUES (?, ?)", (10 + i, bytes([i]) * 32))
         x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency) VALUES (?, ?, ?, 'USD')",
           (i, i, 100 * i))
@@ -225,6 +225,9 @@ def fill(db):
             x("INSERT INTO ticket_messages (ticket_id, staff_id, body, internal) VALUES (?, ?, 'noted', 1)",
               (tid, cust))
     x("INSERT INTO invoice_counters (year, last) VALUES (2026, 106)")
+    # A renewal line in customer 1's cart (013): it points at an order item.
+    x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency, renewal_of) "
+      "VALUES (1, 1, 100, 'USD', 1)")
     # Customer 1 was referred by 2 and 3 by 1; order 1 (customer 1's) earned
     # customer 2 a commission that became available (its ledger row), order
     # 5 (customer 3's) one still pending.
