@@ -16,6 +16,7 @@
 #include "checkout.h"
 #include "coupon.h"
 #include "db.h"
+#include "setting.h"
 #include "invoice.h"
 #include "money.h"
 #include "order.h"
@@ -89,20 +90,6 @@ checkout_line_changed(const struct checkout_line *l)
 	    !l->active || (l->stock >= 0 && l->stock < l->qty);
 }
 
-/* A setting's value, or dflt when it is not set. */
-static const char *
-setting(struct db *db, const char *key, const char *dflt)
-{
-	struct stmt *st = db_q(db, Q_SETTING_GET);
-	const char *v = dflt;
-
-	db_bind_text(db, st, ":key", key);
-	if (db_step(db, st) == DB_ROW)
-		v = db_text(db, st, 0);
-	db_reset(st);
-	return v;
-}
-
 void
 checkout_tax(struct db *db, int64_t lines, int64_t *subtotal, int64_t *tax, int64_t *rate,
     int *inclusive)
@@ -121,9 +108,9 @@ checkout_tax_discounted(struct db *db, int64_t lines, int64_t discount, int64_t 
 	 * subtotal - discount + tax is what is paid either way. */
 	if (discount < 0 || discount > lines)
 		db_fail(db, "checkout: discount %" PRId64 " outside 0..%" PRId64, discount, lines);
-	if (parse_i64(setting(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
+	if (parse_i64(setting_text(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
 		*rate = 0;
-	*inclusive = strcmp(setting(db, "tax.inclusive", "0"), "1") == 0;
+	*inclusive = strcmp(setting_text(db, "tax.inclusive", "0"), "1") == 0;
 	if ((*tax = money_tax(lines - discount, (int)*rate, *inclusive)) < 0)
 		db_fail(db, "checkout: tax out of range");
 	*subtotal = *inclusive ? lines - *tax : lines;
@@ -196,7 +183,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	currency = l[0].currency;
 	/* The shop's one currency, once set (admin_settings.c): a plan in
 	 * another is not sold. */
-	shop = setting(db, "shop.currency", "");
+	shop = setting_text(db, "shop.currency", "");
 	if (*shop != '\0' && strcmp(shop, currency) != 0)
 		return CHECKOUT_CURRENCY;
 	servers = arena_alloc(db_arena(db), n * sizeof(*servers));

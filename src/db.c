@@ -898,6 +898,23 @@ db_peek_int(struct db *d, enum q id, int64_t dflt)
 	return v;
 }
 
+const char *
+db_peek_text(struct db *d, enum q id, struct arena *a)
+{
+	sqlite3_stmt *s;
+	const char *v = NULL;
+
+	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
+		return NULL;
+	s = d->st[id].s;
+	sqlite3_reset(s);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = arena_strndup(a, (const char *)sqlite3_column_text(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0));
+	sqlite3_reset(s);
+	return v;
+}
+
 int
 db_ping(struct db *d)
 {

@@ -16,6 +16,7 @@
 #include "money.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "ui.h"
 #include "valid.h"
 #include "view.h"
@@ -73,6 +74,17 @@ cart_fill(struct request *r, struct vm *vm, int64_t cart, int64_t *total)
 	buf_free(&b);
 	vm_set_bool(vm, "changed", changed);
 	vm_set_bool(vm, "empty", n == 0);
+	/* Tax added on top is said before checkout too: the cart's total is
+	 * not what the wallet will be charged (checkout.c adds it). */
+	{
+		int64_t	 bp = setting_int(r->db, "tax.rate_bp", 0, 0, 10000);
+
+		if (bp > 0 && strcmp(setting_text(r->db, "tax.inclusive", "0"), "1") != 0)
+			vm_set(vm, "tax_note", arena_printf(r->a, "Prices exclude tax: %s %% is added "
+			    "at checkout.", money_rate_str(r->a, bp)));
+		else
+			vm_set(vm, "tax_note", "");
+	}
 	return n;
 }
 

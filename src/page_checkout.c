@@ -151,10 +151,22 @@ page_checkout_post(struct request *r)
 	 * (spool.h), which t/83-checkout-kill.t shows. */
 	if (rc == CHECKOUT_OK)
 		test_pause("checkout:committed");
-	for (i = 0; i < res.njobs; i++)
-		spool_wake(&r->app->conf, res.jobs[i], "provision");
-	if (mail)
-		spool_wake(&r->app->conf, mail, "email");
+	{
+		/* One batch: the directory is fsynced once for all of them. */
+		int64_t	*ids = arena_alloc(r->a, (res.njobs + 1) * sizeof(*ids));
+		const char **kinds = arena_alloc(r->a, (res.njobs + 1) * sizeof(*kinds));
+		size_t	 nw = 0;
+
+		for (i = 0; i < res.njobs; i++) {
+			ids[nw] = res.jobs[i];
+			kinds[nw++] = "provision";
+		}
+		if (mail) {
+			ids[nw] = mail;
+			kinds[nw++] = "email";
+		}
+		spool_wake_many(&r->app->conf, nw, ids, kinds);
+	}
 	if (rc == CHECKOUT_OK)
 		test_pause("checkout:woken");
 	resp_redirect(r, 303, arena_printf(r->a, "/orders/%s%s", res.public_id,

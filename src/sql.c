@@ -715,6 +715,9 @@ const char *const sql_text[Q__MAX] = {
 	[Q_CART_RENEWAL_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart AND renewal_of = :renewal_of",
 	[Q_CHECKOUT_RENEWAL_OK] = "SELECT " RENEWABLE " FROM order_items i JOIN orders o ON o.id = i.order_id "
 	    "WHERE i.id = :item AND o.customer_id = :customer",
+	/* The shop's name as staff set it (setting.c), read with
+	 * db_peek_text: the layout of an error page reads it too. */
+	[Q_SHOP_NAME] = "SELECT value FROM settings WHERE key = 'shop.name' AND value <> ''",
 	/* The rows an export of the range would hold (admin_export.c:
 	 * refused past its cap before anything is sent); the created_at
 	 * indexes of sql/014 count them. */
@@ -961,6 +964,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_CART_RENEWAL_ADD] = "CART_RENEWAL_ADD",
 	[Q_CART_RENEWAL_DELETE] = "CART_RENEWAL_DELETE",
 	[Q_CHECKOUT_RENEWAL_OK] = "CHECKOUT_RENEWAL_OK",
+	[Q_SHOP_NAME] = "SHOP_NAME",
 	[Q_EXPORT_ORDERS_COUNT] = "EXPORT_ORDERS_COUNT",
 	[Q_EXPORT_LEDGER_COUNT] = "EXPORT_LEDGER_COUNT",
 };
