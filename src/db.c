@@ -577,10 +577,19 @@ db_migrate(struct db *dbh, const char *dir, char *err, size_t errsz)
 	return rc == 0 ? applied : -1;
 }
 
+/*
+ * Check every statement of sql.c against this database (a statement the
+ * schema cannot run fails here, at start-up, not in a customer's
+ * request), then keep none of them: db_q prepares each on first use.
+ * A worker uses a few dozen of the table's statements; holding all of
+ * them prepared cost about 1 MB per process against the 8 MB budget of
+ * a worker (DESIGN.md "Memory budget").
+ */
 int
 db_prepare_all(struct db *d, char *err, size_t errsz)
 {
 	struct stmt *st;
+	sqlite3_stmt *s;
 	int	 i;
 
 	finalize_all(d);
@@ -588,17 +597,32 @@ db_prepare_all(struct db *d, char *err, size_t errsz)
 	for (i = 0; i < Q__MAX; i++) {
 		st[i].id = (enum q)i;
 		if (sql_text[i] == NULL ||
-		    sqlite3_prepare_v3(d->h, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &st[i].s, NULL) != SQLITE_OK) {
+		    sqlite3_prepare_v2(d->h, sql_text[i], -1, &s, NULL) != SQLITE_OK) {
 			snprintf(err, errsz, "statement %s: %s", sql_name[i] ? sql_name[i] : "?",
 			    sql_text[i] ? sqlite3_errmsg(d->h) : "no SQL");
 			d->st = st;
 			finalize_all(d);
 			return -1;
 		}
+		sqlite3_finalize(s);
 	}
 	d->st = st;
 	return 0;
+}
+
+/* Statement id, prepared on first use (db_prepare_all checked it);
+ * NULL if it cannot be prepared now (out of memory, schema changed). */
+static sqlite3_stmt *
+stmt_get(struct db *d, enum q id)
+{
+	struct stmt *st = &d->st[id];
+
+	if (st->s == NULL && sqlite3_prepare_v3(d->h, sql_text[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->s, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st->s);
+		st->s = NULL;
+	}
+	return st->s;
 }
 
 void
@@ -668,6 +692,8 @@ db_q(struct db *d, enum q id)
 	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
 		db_fail(d, "statement %d used before the statements were prepared", (int)id);
 	st = &d->st[id];
+	if (stmt_get(d, id) == NULL)
+		db_fail(d, "statement %s: %s", sql_name[id], sqlite3_errmsg(d->h));
 	sqlite3_reset(st->s);
 	sqlite3_clear_bindings(st->s);
 	return st;
@@ -890,7 +916,8 @@ db_peek_int(struct db *d, enum q id, int64_t dflt)
 
 	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
 		return dflt;
-	s = d->st[id].s;
+	if ((s = stmt_get(d, id)) == NULL)
+		return dflt;
 	sqlite3_reset(s);
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(s, 0);
@@ -906,7 +933,8 @@ db_peek_text(struct db *d, enum q id, struct arena *a)
 
 	if (d->st == NULL || (int)id < 0 || id >= Q__MAX)
 		return NULL;
-	s = d->st[id].s;
+	if ((s = stmt_get(d, id)) == NULL)
+		return NULL;
 	sqlite3_reset(s);
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = arena_strndup(a, (const char *)sqlite3_column_text(s, 0),
