@@ -158,6 +158,12 @@ async function staff(ctx) {
   await look('admin-order', await open('/admin/orders/' + process.env.PX_ORDER));
   await look('admin-customer', await open('/admin/customers/' + process.env.PX_CUST_ID));
   await look('admin-settings', await open('/admin/settings'));
+  await look('admin-plans', await open('/admin/plans'));
+  await look('admin-plan', await open('/admin/plans/1'));
+  await look('admin-plan-new', await open('/admin/plans/new'));
+  await look('admin-categories', await open('/admin/categories'));
+  await look('admin-category', await open('/admin/categories/1'));
+  await look('admin-brands', await open('/admin/brands'));
   await look('admin-invoice', await open('/admin/invoices/' + process.env.PX_INVOICE));
   // Sign in again: the staff second-factor page.
   await ctx.clearCookies();
