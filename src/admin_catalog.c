@@ -656,7 +656,6 @@ plans_page(struct request *r, int status, const char *error)
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set_bool(vm, "tab_plans", 1);
-	buf_init(&b);
 	while (db_step(r->db, st) == DB_ROW) {
 		int64_t	 orders = db_int(st, 10);
 
@@ -676,18 +675,20 @@ plans_page(struct request *r, int status, const char *error)
 		vm_set_bool(it, "deletable", orders == 0);
 		vm_set_bool(it, "featured", db_int(st, 11));
 		vm_setf(it, "days", "%lld d", (long long)db_int(st, 12));
-		buf_reset(&b);
+		/* No database call while b holds memory: a hard error there
+		 * would leave it behind (db.h). */
+		buf_init(&b);
 		if (db_int(st, 13) == 0)
 			buf_puts(&b, "unlimited");
 		else
 			buf_bytes(&b, db_int(st, 13));
 		vm_set(it, "traffic", b.p);
+		buf_free(&b);
 		vm_set(it, "category", db_text(r->db, st, 14));
 		vm_set(it, "brand", db_text(r->db, st, 15));
 		n++;
 	}
 	db_reset(st);
-	buf_free(&b);
 	vm_set_bool(vm, "empty", n == 0);
 	vm_set(vm, "shop_currency", *shop ? shop : "not set");
 	if (error != NULL)
