@@ -116,7 +116,7 @@ void	admin_customer_enable_post(struct request *);
 /* admin_settings.c */
 void	admin_settings(struct request *);
 void	admin_settings_post(struct request *);
-/* admin_catalog.c */
+/* admin_plans.c, admin_taxonomy.c (shared: admin_catalog.c) */
 void	admin_plans(struct request *);
 void	admin_plans_post(struct request *);
 void	admin_plan_new(struct request *);

@@ -125,8 +125,8 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 
-	/* The catalogue panels (admin_catalog.c): plans, server categories
-	 * and brands, all behind plans.write. */
+	/* The catalogue panels: plans (admin_plans.c), server categories
+	 * and brands (admin_taxonomy.c), all behind plans.write. */
 	{ M_GET,  "/admin/plans",	admin_plans, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/plans",	admin_plans_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_plan_form },
 	{ M_GET,  "/admin/plans/new",	admin_plan_new, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
