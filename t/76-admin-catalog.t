@@ -191,11 +191,23 @@ t.ok(state() == before, "and nothing written")
 starter = one("SELECT id FROM plans WHERE slug = 'fra-vless-starter'")
 page, verdict = warm("/plans/fra-vless-starter")
 t.ok(verdict == "hit" and "$4.99" in page.text, "the plan's public page is cached at $4.99", verdict)
-form = ada.get("/admin/plans/%d" % starter).text
-cur = {k: html.unescape(v) for k, v in re.findall(r'<input type="text" name="([a-z_]+)" value="([^"]*)"', form)}
-cur.update({k: v for k, v in re.findall(r'<select name="([a-z]+)">.*?<option value="([^"]*)" selected>', form)})
-cur["description"] = html.unescape(re.search(r'<textarea name="description"[^>]*>(.*?)</textarea>', form, re.S).group(1))
-cur.update(featured="1", active="1", csrf=CSRF)
+
+
+def form_of(pid):
+    """The edit form of plan pid as a browser would send it back."""
+    form = ada.get("/admin/plans/%d" % pid).text
+    f = {k: html.unescape(v) for k, v in re.findall(r'<input type="text" name="([a-z_]+)" value="([^"]*)"', form)}
+    f.update({k: v for k, v in re.findall(r'<select name="([a-z]+)">.*?<option value="([^"]*)" selected>', form)})
+    f["description"] = html.unescape(re.search(r'<textarea name="description"[^>]*>(.*?)</textarea>', form,
+                                               re.S).group(1))
+    for box in ("featured", "active"):
+        if re.search(r'name="%s" value="1" checked' % box, form):
+            f[box] = "1"
+    f["csrf"] = CSRF
+    return f
+
+
+cur = form_of(starter)
 t.ok(cur.get("price") == "4.99" and cur.get("server") == "1" and cur.get("inbound") == "1",
      "the edit form preselects the plan's server and inbound", cur)
 r = ada.post("/admin/plans/%d" % starter, cur)
@@ -212,6 +224,32 @@ t.ok(version() > v0, "the catalog version moved")
 r = s.get("/plans/fra-vless-starter")
 t.ok(cache_state(r) == "miss" and "$5.49" in r.text and "$4.99" not in r.text,
      "the public plan page shows the new price on the next request", cache_state(r))
+
+# -- a plan priced in another currency; traffic that is not a whole GB --
+pro = one("SELECT id FROM plans WHERE slug = 'fra-vless-pro'")
+sql("UPDATE plans SET currency = 'EUR' WHERE id = ?", (pro,))
+row = re.search(r'<tr id="plan-%d".*?</tr>' % pro, ada.get("/admin/plans").text, re.S).group(0)
+t.ok("€9.99" in row and "not the shop's currency" in row, "the list flags a plan not in the shop's currency", row)
+f = form_of(pro)
+t.ok(f.get("currency") == "EUR", "its form shows its currency", f.get("currency"))
+before = state()
+r = ada.post("/admin/plans/%d" % pro, f)
+t.ok(r.status == 400 and "The shop sells in USD" in html.unescape(r.text) and state() == before,
+     "saving it in EUR is refused: 400, nothing written", r.status)
+r = ada.post("/admin/plans/%d" % pro, dict(f, currency="USD"))
+t.ok(r.status == 303 and sql("SELECT price_minor, currency FROM plans WHERE id = ?", (pro,)) == [(999, "USD")],
+     "in the shop's currency it saves", r.status)
+t.ok(audits("plan.updated")[-1][1] == "price: €9.99 -> $9.99", "audited: the price before and after",
+     audits("plan.updated")[-1])
+sql("UPDATE plans SET traffic_bytes = ? WHERE id = ?", (5 * GIB + 12345, pro))
+f = form_of(pro)
+t.is_(f.get("traffic_gb"), "5", "traffic of 5 GB and a little shows as 5")
+n = len(audits("plan.updated"))
+r = ada.post("/admin/plans/%d" % pro, f)
+t.ok(r.status == 303 and one("SELECT traffic_bytes FROM plans WHERE id = ?", (pro,)) == 5 * GIB + 12345
+     and len(audits("plan.updated")) == n, "left alone, it keeps its exact bytes (nothing written)", r.status)
+r = ada.post("/admin/plans/%d" % pro, dict(f, traffic_gb="6"))
+t.is_(one("SELECT traffic_bytes FROM plans WHERE id = ?", (pro,)), 6 * GIB, "changed, it is whole GB")
 
 # -- deactivate, activate --
 r = ada.post("/admin/plans/%d/deactivate" % starter, {"csrf": CSRF})
@@ -354,7 +392,7 @@ t.is_(sql("SELECT actor, action FROM audit_log WHERE action LIKE 'brand.%' ORDER
 
 # -- every change above: exactly one audit row each --
 t.is_(one("SELECT count(*) FROM audit_log WHERE action LIKE 'plan.%' OR action LIKE 'category.%' "
-          "OR action LIKE 'brand.%'"), 7 + 6 + 2,
+          "OR action LIKE 'brand.%'"), 9 + 6 + 2,
       "one audit row per change, none for the refusals")
 s.check_sanitizers(t)
 t.done()
