@@ -13,7 +13,7 @@
  * re-authentication (password and code, /admin/reauth) first, and a
  * reason that goes into the ledger's memo and the audit row.  The
  * ledger row, the cached balance, the audit row with the balance before
- * and after, and (for a credit) the customer's mail job are one
+ * and after, and the customer's mail job are one
  * BEGIN IMMEDIATE transaction through wallet_post(); its idempotency key
  * is the staff member and the one-time "op" token of the form, so a
  * double click or a resubmitted form moves the money once.
@@ -56,7 +56,7 @@ static const struct {
 	const char	*text;
 } notices[] = {
 	{ "credited", "The wallet is credited and the customer is told by mail." },
-	{ "debited", "The wallet is debited." },
+	{ "debited", "The wallet is debited and the customer is told by mail." },
 	{ "disabled", "The account is disabled and its sessions are ended." },
 	{ "enabled", "The account is enabled again." },
 };
@@ -278,9 +278,15 @@ op_ok(const char *s)
 	return 1;
 }
 
-/* The customer's mail about a credit, queued in the open transaction. */
+/*
+ * The customer's mail about a credit or a debit, queued in the open
+ * transaction with a key naming the ledger row.  The reason is shown:
+ * it is the ledger row's memo, which the customer's /wallet shows
+ * anyway, and a customer who sees money move is owed the why (the staff
+ * form says so).  Who on the staff moved it is not shown.
+ */
 static int64_t
-credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amount,
+wallet_mail(struct request *r, const struct cust *c, int64_t tx, int credit, const char *amount,
     const char *balance, const char *reason)
 {
 	struct json_object *v = json_object_new_object();
@@ -292,8 +298,8 @@ credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amo
 	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
 	json_object_object_add(v, "wallet_url", json_object_new_string(
 	    arena_printf(r->a, "%s/wallet", r->app->conf.base_url)));
-	return mailq_add(r, c->email, "emails/wallet_credit", v,
-	    arena_printf(r->a, "wallet-credit:%lld", (long long)tx));
+	return mailq_add(r, c->email, credit ? "emails/wallet_credit" : "emails/wallet_debit", v,
+	    arena_printf(r->a, "wallet-%s:%lld", credit ? "credit" : "debit", (long long)tx));
 }
 
 /*
@@ -302,7 +308,8 @@ credit_mail(struct request *r, const struct cust *c, int64_t tx, const char *amo
  * line, required), op (the form's one-time token), csrf.  One ledger
  * row of kind 'adjustment' with the reason as its memo, the cached
  * balance with it, an audit row naming the balance before and after,
- * and for a credit a mail to the customer; all in one transaction.  The
+ * and a mail to the customer (amount, new balance, reason); all in one
+ * transaction.  The
  * same op again moves nothing (303 as the first time).  303 to the
  * customer's page; 400 for a bad field (nothing written); 404 for no
  * such customer; 409 for a debit larger than the balance or a credit
@@ -388,8 +395,7 @@ admin_customer_wallet_post(struct request *r)
 	req_audit(r, credit ? "wallet.credited" : "wallet.debited", cust_target(r, c.id),
 	    "%s %s: balance %s -> %s; ledger row %lld; reason: %s", credit ? "credit" : "debit",
 	    amount_s, before_s, after_s, (long long)tx, reason);
-	if (credit)
-		job = credit_mail(r, &c, tx, amount_s, after_s, reason);
+	job = wallet_mail(r, &c, tx, credit, amount_s, after_s, reason);
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");

@@ -308,8 +308,10 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	} else
 		res->balance = wallet_balance(db, wallet);
 
-	invoice_issue(db, res->order, &res->invoice);
+	/* Paid first, then invoiced: the invoice copies the order's state
+	 * and paid_at, so a wallet order's invoice is issued paid. */
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");
+	invoice_issue(db, res->order, &res->invoice);
 	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
 	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);

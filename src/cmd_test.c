@@ -595,6 +595,66 @@ t_views_states(const char *dir, struct vm *m, struct buf *out)
 	render_strict = 0;
 }
 
+/*
+ * Mail variables from JSON (view_json.c) in a plain-text template, as the
+ * email job renders them: a list of objects walked by a section, values
+ * printed as they are (plain text is not HTML), an empty list false, and
+ * strict mode still refusing a key that neither the item nor the model
+ * has.
+ */
+static void
+t_views_json(const char *dir)
+{
+	struct arena *a = arena_new(4096);
+	struct views *v = NULL;
+	struct json_object *o;
+	struct vm *m;
+	struct buf out;
+	char	 err[512] = "", path[4096];
+	int	 rc;
+
+	buf_init(&out);
+	put_file(dir, "mail.txt", "Hi {{name}}\n{{#items}}- {{quantity}} x {{description}}: {{amount}}\n{{/items}}"
+	    "{{^none}}no discount{{/none}}{{#tags}}[{{.}}]{{/tags}}{{#who}} by {{email}}{{/who}}\n");
+	put_file(dir, "typo.txt", "{{#items}}{{descripton}}{{/items}}");
+	rc = views_load(&v, dir, err, sizeof(err));
+	ok(rc == 0, "mail vars: plain-text templates with lists load");
+	if (rc != 0) {
+		printf("#   %s\n", err);
+		goto out;
+	}
+	views_set_strict(v, 1);
+	o = json_tokener_parse("{\"name\": \"A & <B>\", \"items\": [{\"quantity\": \"2\", "
+	    "\"description\": \"Fast & <Safe>\", \"amount\": \"$9.98\"}, {\"quantity\": 1, "
+	    "\"description\": \"Other\", \"amount\": \"$1.00\"}], \"none\": [], \"tags\": [\"x\", null], "
+	    "\"who\": {\"email\": \"a@example.com\"}}");
+	m = vm_new(a);
+	ok(vm_set_json(m, o, err, sizeof(err)) == 0, "mail vars: a JSON object with lists becomes a model");
+	rc = view_render(v, "mail", m, &out);
+	ok(rc == 0 && out.p != NULL && strcmp(out.p, "Hi A & <B>\n- 2 x Fast & <Safe>: $9.98\n"
+	    "- 1 x Other: $1.00\nno discount[x][] by a@example.com\n") == 0,
+	    "mail vars: a list of objects renders once per item, unescaped in plain text");
+	if (rc != 0 || out.p == NULL || strstr(out.p, "Fast & <Safe>") == NULL)
+		printf("#   rc %d: %s\n", rc, out.p ? out.p : "(null)");
+	buf_reset(&out);
+	ok(view_render(v, "typo", m, &out) != 0 && strstr(view_error(), "{{descripton}}") != NULL,
+	    "mail vars: strict mode refuses a key missing from a list item and from the model");
+	json_object_put(o);
+	o = json_tokener_parse("{\"a\": [[[[[[[[[[\"deep\"]]]]]]]]]]}");
+	ok(vm_set_json(vm_new(a), o, err, sizeof(err)) != 0 && strstr(err, "deeper") != NULL,
+	    "mail vars: nesting deeper than 8 is refused");
+	json_object_put(o);
+	ok(vm_set_json(vm_new(a), NULL, err, sizeof(err)) != 0, "mail vars: no object is refused");
+	views_free(v);
+out:
+	snprintf(path, sizeof(path), "%s/mail.txt", dir);
+	remove(path);
+	snprintf(path, sizeof(path), "%s/typo.txt", dir);
+	remove(path);
+	buf_free(&out);
+	arena_free(a);
+}
+
 static void
 t_views(void)
 {
@@ -635,6 +695,7 @@ t_views(void)
 	ok(render_str(dir, "t", "{{>partials/none}}", m, &out, err, sizeof(err)) != 0 &&
 	    strstr(err, "missing partial") != NULL, "views: missing partial refused");
 	t_views_states(dir, m, &out);
+	t_views_json(dir);
 	rmdir(dir);
 	buf_free(&out);
 	arena_free(a);

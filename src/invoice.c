@@ -1,5 +1,6 @@
 /*
- * invoice.c: invoice numbers and the details snapshot (invoice.h).
+ * invoice.c: invoice numbers and the snapshot of details and lines
+ * (invoice.h).
  */
 #include "config.h"
 
@@ -24,11 +25,12 @@ invoice_year(int64_t t)
 /*
  * Issue one invoice for the order or payment `ref`: find[] says whether
  * it has one already (returned as it is, taking no number), insert[]
- * writes it with the next number of the year.  what names ref in the
- * errors.
+ * writes it with the next number of the year, lines[] copies its lines
+ * (invoice_lines, bound :invoice and, for an order, :order).  what names
+ * ref in the errors.
  */
 static int64_t
-issue(struct db *db, enum q find, enum q insert, const char *param, int64_t ref,
+issue(struct db *db, enum q find, enum q insert, enum q lines, const char *param, int64_t ref,
     const char *what, const char **number)
 {
 	struct stmt *st;
@@ -64,6 +66,14 @@ issue(struct db *db, enum q find, enum q insert, const char *param, int64_t ref,
 	/* No row: the rollback that db_fail does gives the number back. */
 	if ((id = db_one_int(db, st, 0)) == 0)
 		db_fail(db, "invoice: no %s %" PRId64 " to invoice", what, ref);
+	/* The lines as they are now, in the same transaction: a plan
+	 * renamed or repriced later does not change what this invoice
+	 * says it sold. */
+	st = db_q(db, lines);
+	db_bind_int(db, st, ":invoice", id);
+	if (lines == Q_INVOICE_LINES_SNAPSHOT)
+		db_bind_int(db, st, param, ref);
+	db_step(db, st);
 	if (number != NULL)
 		*number = num;
 	return id;
@@ -72,12 +82,23 @@ issue(struct db *db, enum q find, enum q insert, const char *param, int64_t ref,
 int64_t
 invoice_issue(struct db *db, int64_t order, const char **number)
 {
-	return issue(db, Q_INVOICE_OF_ORDER, Q_INVOICE_INSERT_ORDER, ":order", order, "order", number);
+	return issue(db, Q_INVOICE_OF_ORDER, Q_INVOICE_INSERT_ORDER, Q_INVOICE_LINES_SNAPSHOT, ":order",
+	    order, "order", number);
 }
 
 int64_t
 invoice_issue_receipt(struct db *db, int64_t payment, const char **number)
 {
-	return issue(db, Q_INVOICE_OF_PAYMENT, Q_INVOICE_INSERT_PAYMENT, ":payment", payment,
-	    "succeeded top-up payment", number);
+	return issue(db, Q_INVOICE_OF_PAYMENT, Q_INVOICE_INSERT_PAYMENT, Q_INVOICE_LINE_RECEIPT,
+	    ":payment", payment, "succeeded top-up payment", number);
+}
+
+void
+invoice_order_paid(struct db *db, int64_t order, int64_t when)
+{
+	struct stmt *st = db_q(db, Q_INVOICE_ORDER_PAID);
+
+	db_bind_int(db, st, ":order", order);
+	db_bind_int(db, st, ":now", when);
+	db_step(db, st);
 }

@@ -7,8 +7,12 @@
  * 1, 2, 3 ... without a gap.  The seller's details (settings
  * seller.name, seller.address, seller.tax_id) and the customer's
  * (billing name, or the name; billing address; tax id) are copied into
- * the invoice when it is issued, with the order's lines and totals.
- * Top-ups get receipts from the same sequence.
+ * the invoice when it is issued, with the totals and the lines
+ * (invoice_lines: one per plan, price and kind of the order's items,
+ * named as the plan is called at issue).  An invoice is 'paid' at issue
+ * when its order is paid by then (a wallet checkout marks the order
+ * paid first, in the same transaction), else 'open'.  Top-ups get
+ * receipts from the same sequence, paid, with one line.
  *
  * The caller owns the transaction (db_begin), as with wallet.h.
  */
@@ -35,6 +39,13 @@ int64_t	invoice_issue(struct db *, int64_t order, const char **number);
  * payment that is not a succeeded top-up is a hard error.
  */
 int64_t	invoice_issue_receipt(struct db *, int64_t payment, const char **number);
+
+/*
+ * The order was paid at `when` (order.c, order_transition to paid,
+ * inside its transaction): its invoice, if one was issued open, becomes
+ * paid with that date.  No invoice, or one not open: nothing changes.
+ */
+void	invoice_order_paid(struct db *, int64_t order, int64_t when);
 
 /* The year (UTC) of a unix time: the invoice numbering's year. */
 int	invoice_year(int64_t t);

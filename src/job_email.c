@@ -1,7 +1,9 @@
 /*
  * job_email.c: the email job and `1000proxy mail-test`.
  *
- * Payload: {"to": ADDR, "template": "emails/NAME", "vars": {...}}.  The
+ * Payload: {"to": ADDR, "template": "emails/NAME", "vars": {...}}, where
+ * a var is a string, a boolean, null, or a list of objects (an order's
+ * lines) for a {{#list}}..{{/list}} section.  The
  * template views/emails/NAME.txt renders to "Subject: ...", a blank line
  * and the body; this file wraps it in an RFC 5322 message and hands it to
  * the SMTP server with libcurl (contracts/payments.md, section 4).
@@ -170,18 +172,12 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 	vm = vm_new(j->a);
 	vm_set(vm, "site_name", w->conf->site_name);
 	vm_set(vm, "base_url", w->conf->base_url);
-	if (json_object_object_get_ex(o, "vars", &vars) && json_object_is_type(vars, json_type_object)) {
-		json_object_object_foreach(vars, k, val) {
-			/* null is a key given without a value: empty, not
-			 * missing (strict mode below refuses missing keys). */
-			if (json_object_is_type(val, json_type_boolean))
-				vm_set_bool(vm, k, json_object_get_boolean(val));
-			else if (json_object_is_type(val, json_type_null))
-				vm_set(vm, k, "");
-			else
-				vm_set(vm, k, json_object_get_string(val));
-		}
-	}
+	/* Strings, booleans, null (a key given without a value: empty, not
+	 * missing, which strict mode below refuses) and lists of objects,
+	 * which the template walks with {{#key}}..{{/key}} (view_json.c). */
+	if (json_object_object_get_ex(o, "vars", &vars) && json_object_is_type(vars, json_type_object) &&
+	    vm_set_json(vm, vars, j->err, sizeof(j->err)) != 0)
+		goto out;
 	buf_init(&r);
 	/* In strict mode (test_routes = yes, as the pool) a key the template
 	 * names and the job does not give is a misspelt or forgotten key:

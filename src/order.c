@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "invoice.h"
 #include "money.h"
 #include "order.h"
 #include "util.h"
@@ -210,5 +211,10 @@ order_transition(struct db *db, int64_t order, enum order_state to, const struct
 	if (db_one_int(db, st, 0) != order)
 		db_fail(db, "order_transition: order %" PRId64 " left %s under us", order, order_state_name[from]);
 	event(db, order, order_state_name[to], who, note, now);
+	/* An invoice issued while the order was unpaid (a gateway order)
+	 * becomes paid with it; a wallet checkout issues its invoice after
+	 * this move, paid from the start. */
+	if (to == ORDER_PAID)
+		invoice_order_paid(db, order, now);
 	return (enum order_state)from;
 }

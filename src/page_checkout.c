@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
+#include "order_mail.h"
 #include "response.h"
 #include "session.h"
 #include "spool.h"
@@ -88,7 +89,8 @@ const struct form page_checkout_form = { FORM(page_checkout_fields) };
 
 /*
  * POST /checkout — idem (the page's 32 hex digits), csrf.  One BEGIN
- * IMMEDIATE transaction (checkout.h): 303 to /orders/{public_id} when
+ * IMMEDIATE transaction (checkout.h) with the order confirmation mail
+ * (order_mail.c): 303 to /orders/{public_id} when
  * paid, or when this token paid before (nothing new written).  409 with
  * the checkout page and what changed, or 402 for a short wallet, or 409
  * for a sold-out plan, an empty cart: nothing written.  400 for a
@@ -103,7 +105,7 @@ page_checkout_post(struct request *r)
 	struct checkout_result res;
 	struct actor who = { "customer", p->user_id, r->remote_addr, r->id };
 	enum checkout_rc rc;
-	int64_t	 cart;
+	int64_t	 cart, mail = 0;
 	size_t	 n, i;
 	struct stmt *st;
 
@@ -120,6 +122,8 @@ page_checkout_post(struct request *r)
 		st = db_q(r->db, Q_CART_CLEAR);
 		db_bind_int(r->db, st, ":cart", cart);
 		db_step(r->db, st);
+		/* The confirmation commits with the order, or neither does. */
+		mail = order_mail_paid(r->db, r->app->conf.base_url, res.order);
 	}
 	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY) {
 		db_rollback(r->db);
@@ -131,6 +135,8 @@ page_checkout_post(struct request *r)
 	db_commit(r->db);
 	for (i = 0; i < res.njobs; i++)
 		spool_wake(&r->app->conf, res.jobs[i], "provision");
+	if (mail)
+		spool_wake(&r->app->conf, mail, "email");
 	resp_redirect(r, 303, arena_printf(r->a, "/orders/%s%s", res.public_id,
 	    rc == CHECKOUT_OK ? "?ok=paid" : ""));
 }

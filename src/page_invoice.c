@@ -6,9 +6,10 @@
  *
  * One page, two doors.  Everything it shows is what invoice.c copied
  * into the invoice row at issue (seller name, address and tax id, the
- * customer's billing details, totals, tax rate): a later change to the
- * settings or the profile never rewrites an issued invoice.  The lines
- * are the order's items at the prices the order kept.  Print styles come
+ * customer's billing details, totals, tax rate, and the lines in
+ * invoice_lines): a later change to the settings, the profile or a plan's
+ * name never rewrites an issued invoice.  A paid invoice says PAID and
+ * the date it was paid.  Print styles come
  * from public/css/print.css; the page has no script.  Another customer's
  * invoice is a 404, the same as one that does not exist, so a number
  * cannot be probed.
@@ -53,7 +54,7 @@ invoice_show(struct request *r, int64_t cid, int staff)
 	const char *number = req_param(r, "number"), *cur;
 	struct stmt *st;
 	struct vm *vm, *it;
-	int64_t	 order, payment, discount, tax, total, n = 0;
+	int64_t	 id, payment, discount, tax, total, paid_at, n = 0;
 	char	 when[32];
 
 	if (!number_ok(number))
@@ -69,7 +70,7 @@ invoice_show(struct request *r, int64_t cid, int staff)
 		req_fail(r, 404, "There is no such invoice.");
 	}
 	cur = db_text(r->db, st, 15);
-	order = db_is_null(st, 2) ? 0 : db_int(st, 2);
+	id = db_int(st, 0);
 	payment = db_is_null(st, 3) ? 0 : db_int(st, 3);
 	vm = page_vm(r, arena_printf(r->a, "%s %s", payment ? "Receipt" : "Invoice", number));
 	vm_set(vm, "kind", payment ? "Receipt" : "Invoice");
@@ -94,35 +95,30 @@ invoice_show(struct request *r, int64_t cid, int staff)
 	vm_set(vm, "state", db_text(r->db, st, 16));
 	time_human(when, db_int(st, 17));
 	vm_set(vm, "issued", when);
+	/* The stamp: paid and when, from the invoice row (a wallet order is
+	 * paid in the transaction that issues its invoice). */
+	paid_at = db_int(st, 20);
+	vm_set_bool(vm, "paid", strcmp(db_text(r->db, st, 16), "paid") == 0);
+	if (paid_at > 0)
+		time_human(when, paid_at);
+	vm_set(vm, "paid_on", paid_at > 0 ? when : "");
 	vm_set(vm, "order", db_text(r->db, st, 18));
 	vm_set_bool(vm, "staff", staff);
 	if (!staff)
 		vm_set(vm, "back", "/wallet");
 	db_reset(st);
 
-	if (order) {
-		st = db_q(r->db, Q_INVOICE_LINES);
-		db_bind_int(r->db, st, ":order", order);
-		while (db_step(r->db, st) == DB_ROW) {
-			int64_t	 q = db_int(st, 1), unit = db_int(st, 2);
-
-			it = vm_push(vm, "lines");
-			vm_set(it, "name", db_text(r->db, st, 0));
-			vm_set_int(it, "quantity", q);
-			vm_set(it, "unit", money_str(r->a, unit, cur));
-			/* Both at most MONEY_MAX and 100: no overflow. */
-			vm_set(it, "amount", money_str(r->a, unit * q, cur));
-			n++;
-		}
-		db_reset(st);
-	} else {
+	st = db_q(r->db, Q_INVOICE_LINES);
+	db_bind_int(r->db, st, ":invoice", id);
+	while (db_step(r->db, st) == DB_ROW) {
 		it = vm_push(vm, "lines");
-		vm_set(it, "name", "Wallet top-up");
-		vm_set_int(it, "quantity", 1);
-		vm_set(it, "unit", money_str(r->a, total, cur));
-		vm_set(it, "amount", money_str(r->a, total, cur));
+		vm_set(it, "name", db_text(r->db, st, 0));
+		vm_set_int(it, "quantity", db_int(st, 1));
+		vm_set(it, "unit", money_str(r->a, db_int(st, 2), cur));
+		vm_set(it, "amount", money_str(r->a, db_int(st, 3), cur));
 		n++;
 	}
+	db_reset(st);
 	vm_set_int(vm, "nlines", n);
 	page_render(r, "pages/invoice", vm);
 }

@@ -478,10 +478,14 @@ const char *const sql_text[Q__MAX] = {
 	    "i.seller_address, i.seller_tax_id, i.customer_name, i.customer_address, "
 	    "i.customer_tax_id, i.subtotal_minor, i.discount_minor, i.tax_minor, i.total_minor, "
 	    "i.tax_rate_bp, i.currency, i.state, i.issued_at, coalesce(o.public_id, ''), "
-	    "coalesce(o.prices_include_tax, 0) FROM invoices i LEFT JOIN orders o ON o.id = i.order_id "
+	    "coalesce(o.prices_include_tax, 0), coalesce(i.paid_at, 0) FROM invoices i "
+	    "LEFT JOIN orders o ON o.id = i.order_id "
 	    "WHERE i.number = :number AND (:cid IS NULL OR i.customer_id = :cid)",
-	[Q_INVOICE_LINES] = "SELECT p.name, oi.quantity, oi.unit_price_minor FROM order_items oi "
-	    "JOIN plans p ON p.id = oi.plan_id WHERE oi.order_id = :order ORDER BY oi.id",
+	/* The lines as copied at issue (invoice.c, migration 012): the
+	 * printable invoice and the order's mail say what was sold then,
+	 * whatever the plan is called now. */
+	[Q_INVOICE_LINES] = "SELECT description, quantity, unit_price_minor, amount_minor "
+	    "FROM invoice_lines WHERE invoice_id = :invoice ORDER BY line_no",
 	/* Shop settings (admin_settings.c): one row per key. */
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = :key",
 	[Q_SETTING_PUT] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
@@ -522,7 +526,31 @@ const char *const sql_text[Q__MAX] = {
 	 * took; a plan without a stock (NULL: unlimited) is left alone. */
 	[Q_ADMIN_ORDER_RELEASE_STOCK] = "UPDATE plans SET stock = stock + (SELECT sum(i.quantity) "
 	    "FROM order_items i WHERE i.order_id = :order AND i.plan_id = plans.id) "
-	    "WHERE stock IS NOT NULL AND id IN (SELECT plan_id FROM order_items WHERE order_id = :order)",	/* The staff's catalogue panels (admin_catalog.c).  Every write here
+	    "WHERE stock IS NOT NULL AND id IN (SELECT plan_id FROM order_items WHERE order_id = :order)",
+	/* Invoice lines and commerce mail (invoice.c, order_mail.c).  An
+	 * order's lines: one per plan, price and kind (new or renewal) of
+	 * its items, in the order the items were made, the plan's name as
+	 * it is at issue (migration 012 backfills with the same grouping). */
+	[Q_INVOICE_LINES_SNAPSHOT] = "INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, "
+	    "unit_price_minor, amount_minor) SELECT :invoice, row_number() OVER (ORDER BY first), description, "
+	    "qty, unit, qty * unit FROM (SELECT min(oi.id) AS first, p.name || CASE WHEN oi.renewal_of IS NULL "
+	    "THEN '' ELSE ' (renewal)' END AS description, sum(oi.quantity) AS qty, oi.unit_price_minor AS unit "
+	    "FROM order_items oi JOIN plans p ON p.id = oi.plan_id WHERE oi.order_id = :order "
+	    "GROUP BY oi.plan_id, oi.unit_price_minor, oi.renewal_of IS NULL)",
+	/* A top-up's receipt: its amount as the one line. */
+	[Q_INVOICE_LINE_RECEIPT] = "INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, "
+	    "unit_price_minor, amount_minor) SELECT id, 1, 'Wallet top-up', 1, total_minor, total_minor "
+	    "FROM invoices WHERE id = :invoice AND payment_id IS NOT NULL",
+	/* The order confirmation mail: the customer, the order and its
+	 * invoice (issued in the same transaction). */
+	[Q_ORDER_MAIL] = "SELECT c.email, c.name, o.public_id, i.id, i.number, i.subtotal_minor, "
+	    "i.discount_minor, i.tax_minor, i.total_minor, i.tax_rate_bp, i.currency, "
+	    "coalesce(o.payment_method, ''), o.prices_include_tax FROM orders o "
+	    "JOIN customers c ON c.id = o.customer_id JOIN invoices i ON i.order_id = o.id WHERE o.id = :order",
+	/* An open invoice whose order was just paid (invoice.c). */
+	[Q_INVOICE_ORDER_PAID] = "UPDATE invoices SET state = 'paid', paid_at = :now "
+	    "WHERE order_id = :order AND state = 'open'",
+	/* The staff's catalogue panels (admin_plans.c, admin_taxonomy.c).  Every write here
 	 * moves catalog_version through 008's triggers, in the same
 	 * transaction, so the cached public pages refresh on the next
 	 * request.  The list counts a plan's orders in one pass over
@@ -786,7 +814,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_DEMO_COUPON_INSERT] = "DEMO_COUPON_INSERT",
 	[Q_ADMIN_ORDERS] = "ADMIN_ORDERS",
 	[Q_ADMIN_ORDER_GET] = "ADMIN_ORDER_GET",
-	[Q_ADMIN_ORDER_RELEASE_STOCK] = "ADMIN_ORDER_RELEASE_STOCK",	[Q_ACAT_PLANS] = "ACAT_PLANS",
+	[Q_ADMIN_ORDER_RELEASE_STOCK] = "ADMIN_ORDER_RELEASE_STOCK",
+	[Q_INVOICE_LINES_SNAPSHOT] = "INVOICE_LINES_SNAPSHOT",
+	[Q_INVOICE_LINE_RECEIPT] = "INVOICE_LINE_RECEIPT",
+	[Q_ORDER_MAIL] = "ORDER_MAIL",
+	[Q_INVOICE_ORDER_PAID] = "INVOICE_ORDER_PAID",
+	[Q_ACAT_PLANS] = "ACAT_PLANS",
 	[Q_ACAT_PLAN_GET] = "ACAT_PLAN_GET",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "ACAT_PLAN_SLUG_TAKEN",
 	[Q_ACAT_PLAN_INSERT] = "ACAT_PLAN_INSERT",

@@ -30,6 +30,7 @@
 
 #include "util.h"
 
+struct json_object;
 struct views;
 struct vm;
 
@@ -68,6 +69,11 @@ void		 vm_set_bool(struct vm *, const char *key, int);
 void		 vm_set_trusted_html(struct vm *, const char *key, const char *html);
 /* Append a new item to the list key (creating it) and return the item. */
 struct vm	*vm_push(struct vm *, const char *key);
+/* Every key of the JSON object o into m (view_json.c): strings, numbers
+ * (as their text), booleans, null (empty), arrays as lists and objects
+ * as one-item lists.  -1 with err set when o is not an object or nests
+ * deeper than 8. */
+int		 vm_set_json(struct vm *, struct json_object *o, char *err, size_t errsz);
 /* A model is a scope; lookups fall back to the parent. */
 void		 vm_set_parent(struct vm *, const struct vm *);
 struct arena	*vm_arena(const struct vm *);

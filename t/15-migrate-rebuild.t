@@ -196,9 +196,12 @@ def fill(db):
             x("INSERT INTO order_events (order_id, kind, actor) VALUES (?, 'created', 'customer')", (oid,))
             x("INSERT INTO order_events (order_id, kind, actor, actor_id) VALUES (?, 'paid', 'staff', ?)",
               (oid, cust))
-            x("INSERT INTO invoices (number, order_id, customer_id, subtotal_minor, total_minor, currency, "
-              "seller_name, customer_name) VALUES (?, ?, ?, ?, ?, 'USD', 'Seller', 'Buyer')",
-              ("2026-%06d" % oid, oid, cust, price, price))
+            inv = x("INSERT INTO invoices (number, order_id, customer_id, subtotal_minor, total_minor, currency, "
+                    "seller_name, customer_name) VALUES (?, ?, ?, ?, ?, 'USD', 'Seller', 'Buyer')",
+                    ("2026-%06d" % oid, oid, cust, price, price)).lastrowid
+            x("INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, unit_price_minor, amount_minor) "
+              "VALUES (?, 1, ?, 1, ?, ?), (?, 2, ?, 1, 0, 0)",
+              (inv, "Plan %d" % cust, price, price, inv, "Plan %d (renewal)" % cust))
             x("INSERT INTO coupon_redemptions (coupon_id, customer_id, order_id, discount_minor) "
               "VALUES (?, ?, ?, 10)", (cust, cust, oid))
             pid = x("INSERT INTO payments (order_id, customer_id, gateway, gateway_ref, amount_minor, currency, "
@@ -206,8 +209,10 @@ def fill(db):
                     (oid, cust, "cs_%d" % oid, price, "pay-%d" % oid)).lastrowid
             x("INSERT INTO gateway_events (gateway, event_id, event_type, payment_id, payload) "
               "VALUES ('stripe', ?, 'checkout.session.completed', ?, '{}')", ("evt_%d" % oid, pid))
-            x("INSERT INTO invoices (number, payment_id, customer_id, subtotal_minor, total_minor, currency) "
-              "VALUES (?, ?, ?, ?, ?, 'USD')", ("2026-%06d" % (100 + oid), pid, cust, price, price))
+            inv = x("INSERT INTO invoices (number, payment_id, customer_id, subtotal_minor, total_minor, currency) "
+                    "VALUES (?, ?, ?, ?, ?, 'USD')", ("2026-%06d" % (100 + oid), pid, cust, price, price)).lastrowid
+            x("INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, unit_price_minor, amount_minor) "
+              "VALUES (?, 1, 'Wallet top-up', 1, ?, ?)", (inv, price, price))
             x("INSERT INTO wallet_transactions (wallet_id, amount_minor, kind, order_id, payment_id, staff_id, "
               "idempotency_key) VALUES (?, ?, 'purchase', ?, ?, ?, ?)", (cust, -price if price < 500 else -250,
                                                                          oid, pid, cust, "buy-%d" % oid))
