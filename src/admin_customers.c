@@ -4,7 +4,7 @@
  *   GET  /admin/customers                      (customers.read) search by email
  *                                              or name, 50 a page
  *   GET  /admin/customers/{id:int}             (customers.read) profile, wallet
- *                                              and ledger, orders
+ *                                              and ledger, orders, referrals
  *   POST /admin/customers/{id:int}/wallet      (wallet.adjust) credit or debit
  *   POST /admin/customers/{id:int}/disable     (customers.write) ends their sessions
  *   POST /admin/customers/{id:int}/enable      (customers.write)
@@ -170,6 +170,58 @@ admin_customers(struct request *r)
 
 /* ---- one customer ---- */
 
+/* The customer's referrals for staff: who referred them, whom they
+ * referred (with emails: staff may see them), and their commissions by
+ * state (referral.c). */
+static void
+referrals_vm(struct request *r, struct vm *vm, int64_t cid)
+{
+	struct stmt *st;
+	struct vm *it;
+	const char *cur = NULL;
+	char	 when[32];
+	int64_t	 n = 0;
+
+	st = db_q(r->db, Q_REFERRAL_REFERRER_OF);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW) {
+		vm_set_int(vm, "referrer_id", db_int(st, 0));
+		vm_set(vm, "referrer_email", db_text(r->db, st, 1));
+	}
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_CODE_OF);
+	db_bind_int(r->db, st, ":id", cid);
+	vm_set(vm, "referral_code", db_step(r->db, st) == DB_ROW ? db_text(r->db, st, 0) : "");
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_REFERRED_LIST);
+	db_bind_int(r->db, st, ":cid", cid);
+	db_bind_int(r->db, st, ":limit", 100);
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "referred");
+		vm_set_int(it, "id", db_int(st, 0));
+		vm_set(it, "email", db_text(r->db, st, 2));
+		iso8601(when, db_int(st, 3));
+		vm_set(it, "joined", arena_strndup(r->a, when, 10));
+		n++;
+	}
+	db_reset(st);
+	vm_set_bool(vm, "has_referred", n > 0);
+	st = db_q(r->db, Q_WALLET_PAGE_HEAD);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW)
+		cur = db_text(r->db, st, 2);
+	db_reset(st);
+	st = db_q(r->db, Q_REFERRAL_TOTALS);
+	db_bind_int(r->db, st, ":cid", cid);
+	if (db_step(r->db, st) == DB_ROW && db_int(st, 3) > 0) {
+		vm_set_bool(vm, "has_commissions", 1);
+		vm_set(vm, "ref_earned", money_str(r->a, db_int(st, 0), cur ? cur : "USD"));
+		vm_set(vm, "ref_pending", money_str(r->a, db_int(st, 1), cur ? cur : "USD"));
+		vm_set(vm, "ref_reversed", money_str(r->a, db_int(st, 2), cur ? cur : "USD"));
+	}
+	db_reset(st);
+}
+
 /*
  * The customer's page with an optional error (status set by the
  * caller after); what the adjustment form held is shown again.  A new
@@ -216,6 +268,13 @@ cust_page(struct request *r, int status, const char *error)
 		if (strcmp(done, notices[i].code) == 0)
 			vm_set(vm, "notice", notices[i].text);
 
+	/* The ledger's CSV export (admin_export.c): the last 366 days, its
+	 * longest range. */
+	iso8601(when, now_unix());
+	vm_set(vm, "x_to", arena_strndup(r->a, when, 10));
+	iso8601(when, now_unix() - 365 * 86400);
+	vm_set(vm, "x_from", arena_strndup(r->a, when, 10));
+
 	wallet_ledger_vm(r, vm, c.id, wallet_page_number(r),
 	    arena_printf(r->a, "/admin/customers/%lld", (long long)c.id));
 
@@ -236,6 +295,7 @@ cust_page(struct request *r, int status, const char *error)
 	}
 	db_reset(st);
 	vm_set_bool(vm, "has_orders", norders > 0);
+	referrals_vm(r, vm, c.id);
 	page_render(r, "pages/admin/customer", vm);
 	if (status)
 		r->status = status;

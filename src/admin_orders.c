@@ -9,23 +9,31 @@
  *                          the timeline of order_events, the invoice
  *   POST /admin/orders/{public_id}/cancel  (orders.write) a pending
  *                          (unpaid) order only
+ *   POST /admin/orders/{public_id}/refund  (orders.write and
+ *                          wallet.adjust) a wallet-paid order back to
+ *                          the wallet (refund.c), after re-authentication
  *
  * Cancelling moves the order through order_transition() (the one state
  * machine, which writes the 'cancelled' event), gives the stock its
  * items took back to their plans, and writes the audit row, in one
  * BEGIN IMMEDIATE transaction.  A paid order is not cancelled here: its
- * money went somewhere, and giving it back is a refund.
+ * money went somewhere, and giving it back is a refund: refund_to_wallet()
+ * in one transaction moves the state, credits the wallet, reverses the
+ * referral commission, discards the provision jobs that have not run
+ * and writes the audit row.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
 #include "order.h"
+#include "refund.h"
 #include "response.h"
 #include "session.h"
 #include "ui.h"
@@ -80,6 +88,15 @@ admin_orders(struct request *r)
 	}
 	if (error != NULL)
 		vm_set(vm, "error", error);
+	/* The CSV export forms (admin_export.c): the filter's days when it
+	 * names both, else the last 30 days. */
+	iso8601(when, now_unix());
+	vm_set(vm, "x_to", from != NULL && to != NULL && error == NULL ? to :
+	    arena_strndup(r->a, when, 10));
+	iso8601(when, now_unix() - 29 * 86400);
+	vm_set(vm, "x_from", from != NULL && to != NULL && error == NULL ? from :
+	    arena_strndup(r->a, when, 10));
+	vm_set_bool(vm, "can_ledger", has_perm(r, "customers.read"));
 	st = db_q(r->db, Q_ADMIN_ORDERS);
 	if (state != NULL)
 		db_bind_text(r->db, st, ":state", state);
@@ -133,6 +150,14 @@ admin_orders(struct request *r)
 
 /* ---- one order ---- */
 
+#define REASON_MAX	500
+
+static const struct field admin_order_refund_fields[] = {
+	{ "reason", FK_TEXT, FIELD_REQUIRED, 0, REASON_MAX },
+	{ "op", FK_SLUG, FIELD_REQUIRED, 0, 32 },
+};
+const struct form admin_order_refund_form = { FORM(admin_order_refund_fields) };
+
 /*
  * The order's page, with an error (and its status) or a notice.  404
  * when there is no such order.  Allocates in the request's arena.
@@ -140,10 +165,11 @@ admin_orders(struct request *r)
 static void
 order_page(struct request *r, int status, const char *error)
 {
-	const char *pub = req_param(r, "public_id"), *cur, *done = req_query(r, "done");
+	const char *pub = req_param(r, "public_id"), *cur, *done = req_query(r, "done"), *method;
 	struct stmt *st;
 	struct vm *vm, *it;
-	char	 when[32];
+	unsigned char raw[16];
+	char	 when[32], op[33];
 	int64_t	 id;
 	int	 state;
 
@@ -163,7 +189,8 @@ order_page(struct request *r, int status, const char *error)
 	vm_set(vm, "tax", money_str(r->a, db_int(st, 5), cur));
 	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
 	vm_set(vm, "total", money_str(r->a, db_int(st, 6), cur));
-	vm_set(vm, "method", *db_text(r->db, st, 8) ? db_text(r->db, st, 8) : "none yet");
+	method = db_text(r->db, st, 8);
+	vm_set(vm, "method", *method ? method : "none yet");
 	time_human(when, db_int(st, 9));
 	vm_set(vm, "created", when);
 	vm_set_int(vm, "cid", db_int(st, 10));
@@ -171,10 +198,23 @@ order_page(struct request *r, int status, const char *error)
 	db_reset(st);
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set_bool(vm, "can_cancel", state == ORDER_PENDING && has_perm(r, "orders.write"));
+	/* The refund form: a wallet-paid order the state machine lets go
+	 * to refunded, for staff who may both write orders and move money. */
+	vm_set_bool(vm, "can_refund", state >= 0 && order_can_transition(state, ORDER_REFUNDED) &&
+	    strcmp(method, "wallet") == 0 && has_perm(r, "orders.write") && has_perm(r, "wallet.adjust"));
+	vm_set_bool(vm, "fresh", session_recent_auth(r, SESS_STAFF, ADMIN_REAUTH_MAX));
+	random_bytes(raw, sizeof(raw));
+	hex_encode(op, raw, sizeof(raw));
+	vm_set(vm, "op", op);
+	/* A refused refund shows its reason again (only that form has one). */
+	vm_set(vm, "f_reason", r->fields == admin_order_refund_fields && form_get(r, "reason") != NULL ?
+	    form_get(r, "reason") : "");
 	if (error != NULL)
 		vm_set(vm, "error", error);
 	if (done != NULL && strcmp(done, "cancelled") == 0)
 		vm_set(vm, "notice", "The order is cancelled and its stock is back on sale.");
+	if (done != NULL && strcmp(done, "refunded") == 0)
+		vm_set(vm, "notice", "The order is refunded to the customer's wallet.");
 
 	st = db_q(r->db, Q_ORDER_ITEMS_OF);
 	db_bind_int(r->db, st, ":order", id);
@@ -258,4 +298,84 @@ admin_order_cancel_post(struct request *r)
 	    "order %s cancelled while pending; stock released on %lld plan(s)", pub, (long long)released);
 	db_commit(r->db);
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=cancelled", pub));
+}
+
+/* ---- the refund to the wallet ---- */
+
+
+/*
+ * POST /admin/orders/{public_id}/refund — reason (one line, required),
+ * op (the form's one-time token: 32 hex digits), csrf.  Needs
+ * orders.write (the route) and wallet.adjust (here: 403), and a recent
+ * re-authentication (else 303 to /admin/reauth, nothing written).  One
+ * transaction through refund_to_wallet(): the order refunded, the
+ * wallet credited with its total, the referral commission reversed, the
+ * provision jobs not yet run discarded, the audit row.  303 to the
+ * order's page (also for a resubmit of an order refunded already: the
+ * ledger key "refund:<order>" credits once); 400 for a bad field; 404
+ * for no such order; 409 for a state or payment method that allows no
+ * refund here (nothing written).
+ */
+void
+admin_order_refund_post(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	struct actor who = { "staff", p->user_id, r->remote_addr, r->id };
+	const char *pub = req_param(r, "public_id"), *reason = form_get(r, "reason");
+	const char *op = form_get(r, "op");
+	struct refund_result res;
+	enum refund_rc rc;
+	struct stmt *st;
+	int64_t	 id;
+	size_t	 i;
+
+	if (!has_perm(r, "wallet.adjust"))
+		req_fail(r, 403, "Refunding to the wallet moves money: it needs the wallet.adjust permission.");
+	if (!admin_reauth_ok(r, arena_printf(r->a, "/admin/orders/%s", pub)))
+		return;
+	if (!form_valid(r, "reason") || *reason == '\0') {
+		order_page(r, 400, "Give a reason (one line, at most 500 characters): the ledger and the "
+		    "audit log keep it.");
+		return;
+	}
+	for (i = 0; op[i] != '\0'; i++)
+		if (!((op[i] >= '0' && op[i] <= '9') || (op[i] >= 'a' && op[i] <= 'f')))
+			break;
+	if (i != 32 || op[i] != '\0') {
+		order_page(r, 400, "The form is out of date. Please open the order again.");
+		return;
+	}
+	db_begin(r->db);
+	st = db_q(r->db, Q_ADMIN_ORDER_GET);
+	db_bind_text(r->db, st, ":public_id", pub);
+	if (db_step(r->db, st) != DB_ROW) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such order.");
+	}
+	id = db_int(st, 0);
+	db_reset(st);
+	rc = refund_to_wallet(r->db, id, reason, p->user_id, &who, &res);
+	switch (rc) {
+	case REFUND_OK:
+		break;
+	case REFUND_REPLAY:
+		/* The same form again, or a second tab: it is done. */
+		db_rollback(r->db);
+		resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=refunded", pub));
+		return;
+	case REFUND_NONE:
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such order.");
+	case REFUND_STATE:
+		db_rollback(r->db);
+		order_page(r, 409, arena_printf(r->a, "This order is %s: only a paid, provisioning, active "
+		    "or failed order can be refunded. Nothing was changed.", res.state));
+		return;
+	default:
+		db_rollback(r->db);
+		order_page(r, 409, refund_rc_text[rc]);
+		return;
+	}
+	db_commit(r->db);
+	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=refunded", pub));
 }

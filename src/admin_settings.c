@@ -12,6 +12,13 @@
  *   shop.currency    the shop's ISO 4217 currency: set once, then fixed
  *                    (wallets and orders are in it; changing it would
  *                    change what every stored amount means)
+ *   referral.percent_bp  a referred customer's paid order earns the
+ *                    referrer this share of its total, in basis points
+ *                    (0..10000; 0, the default: no commission)
+ *   referral.hold_days   days a commission stays pending (the refund
+ *                    window) before cron credits it (0..365, default 14)
+ *   orders.expire_minutes  minutes an unpaid order waits before cron
+ *                    cancels it (5..10080, default 60)
  * A change to the seller's details reaches only invoices issued after it.
  */
 #include "config.h"
@@ -70,6 +77,12 @@ settings_page(struct request *r, int status, const char *error)
 	    bp_text(r, setting(r, "tax.rate_bp", "0")));
 	vm_set_bool(vm, "inclusive", post ? form_get(r, "tax_inclusive") != NULL :
 	    strcmp(setting(r, "tax.inclusive", "0"), "1") == 0);
+	vm_set(vm, "referral_percent", post ? form_get(r, "referral_percent") :
+	    bp_text(r, setting(r, "referral.percent_bp", "0")));
+	vm_set(vm, "referral_hold_days", post ? form_get(r, "referral_hold_days") :
+	    setting(r, "referral.hold_days", "14"));
+	vm_set(vm, "order_expire_minutes", post ? form_get(r, "order_expire_minutes") :
+	    setting(r, "orders.expire_minutes", "60"));
 	vm_set(vm, "currency", *cur ? cur : "");
 	vm_set_bool(vm, "currency_set", *cur != '\0');
 	vm_set(vm, "f_currency", post && form_get(r, "currency") ? form_get(r, "currency") : "");
@@ -96,6 +109,11 @@ static const struct field admin_settings_fields[] = {
 	{ "tax_rate", FK_TEXT, FIELD_REQUIRED, 0, 16 },
 	{ "tax_inclusive", FK_FLAG, 0, 0, 0 },
 	{ "currency", FK_TEXT, 0, 0, 3 },
+	/* Not required, so that a form of before these fields saves the
+	 * others: an absent one leaves its setting alone. */
+	{ "referral_percent", FK_TEXT, 0, 0, 16 },
+	{ "referral_hold_days", FK_INT, 0, 0, 365 },
+	{ "order_expire_minutes", FK_INT, 0, 5, 10080 },
 };
 const struct form admin_settings_form = { FORM(admin_settings_fields) };
 
@@ -121,7 +139,9 @@ put(struct request *r, const char *key, const char *value)
  * POST /admin/settings — seller_name, seller_address, seller_tax_id
  * (one line each), tax_rate (a percentage with at most two decimals,
  * 0..100), tax_inclusive (a checkbox), currency (a known ISO 4217 code,
- * only while none is set), csrf.  Each changed key is written and
+ * only while none is set), referral_percent (as tax_rate),
+ * referral_hold_days (0..365), order_expire_minutes (5..10080), csrf;
+ * the last three may be absent (their settings are then kept).  Each changed key is written and
  * audited with its old and new value, all in one transaction.  303 to
  * /admin/settings?done=saved; 400 for a bad field (nothing written); 409
  * for a currency when one is set already.
@@ -129,8 +149,8 @@ put(struct request *r, const char *key, const char *value)
 void
 admin_settings_post(struct request *r)
 {
-	const char *cur = form_get(r, "currency"), *set;
-	int64_t	 bp;
+	const char *cur = form_get(r, "currency"), *set, *ref;
+	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0;
 	size_t	 i;
 	static const char *const text[] = { "seller_name", "seller_address", "seller_tax_id" };
 
@@ -145,6 +165,23 @@ admin_settings_post(struct request *r)
 	if (!valid_money(form_get(r, "tax_rate"), "USD", 10000, &bp)) {
 		settings_page(r, 400, "The tax rate is a percentage from 0 to 100 with at most two "
 		    "decimals, such as 20 or 7.5.");
+		return;
+	}
+	ref = form_get(r, "referral_percent");
+	if (ref != NULL && !valid_money(ref, "USD", 10000, &ref_bp)) {
+		settings_page(r, 400, "The referral commission is a percentage from 0 to 100 with at most "
+		    "two decimals, such as 10 or 2.5 (0: none).");
+		return;
+	}
+	if (form_get(r, "referral_hold_days") != NULL &&
+	    !valid_int(form_get(r, "referral_hold_days"), 0, 365, &hold)) {
+		settings_page(r, 400, "The referral hold is a whole number of days from 0 to 365.");
+		return;
+	}
+	if (form_get(r, "order_expire_minutes") != NULL &&
+	    !valid_int(form_get(r, "order_expire_minutes"), 5, 10080, &expire)) {
+		settings_page(r, 400, "Unpaid orders expire after a whole number of minutes from 5 to "
+		    "10080 (a week).");
 		return;
 	}
 	if (cur != NULL && *cur != '\0' && !money_known(cur)) {
@@ -167,6 +204,12 @@ admin_settings_post(struct request *r)
 	put(r, "seller.tax_id", form_get(r, "seller_tax_id"));
 	put(r, "tax.rate_bp", arena_printf(r->a, "%lld", (long long)bp));
 	put(r, "tax.inclusive", form_get(r, "tax_inclusive") != NULL ? "1" : "0");
+	if (ref != NULL)
+		put(r, "referral.percent_bp", arena_printf(r->a, "%lld", (long long)ref_bp));
+	if (form_get(r, "referral_hold_days") != NULL)
+		put(r, "referral.hold_days", arena_printf(r->a, "%lld", (long long)hold));
+	if (form_get(r, "order_expire_minutes") != NULL)
+		put(r, "orders.expire_minutes", arena_printf(r->a, "%lld", (long long)expire));
 	db_commit(r->db);
 	resp_redirect(r, 303, "/admin/settings?done=saved");
 }

@@ -15,8 +15,9 @@
  *     because their pages carry per-person content (a signed-in name, a
  *     sign-out token; a cart's contents).  The rule for a new cookie: if
  *     its presence changes what a cacheable page shows, add its name to
- *     bypass_cookies[] (one line), as the cart cookie is.  Other cookies (the pre-session CSRF nonce, px_pre) do not
- *     change an anonymous page, and cacheable handlers never set one.
+ *     bypass_cookies[] (one line), as the cart cookie is.  Other cookies (the pre-session CSRF nonce, px_pre; the
+ *     referral cookie, px_ref, referral.c) do not change an anonymous
+ *     page, and cacheable handlers never set one.
  *  2. Only handlers that call cache_allow(), only routes open to anyone
  *     (WHO_ANY), only status 200, and never a response that sets a
  *     cookie.  Error pages are never cached (they show the request id).

@@ -19,6 +19,7 @@
 #include "invoice.h"
 #include "money.h"
 #include "order.h"
+#include "referral.h"
 #include "spool.h"
 #include "util.h"
 #include "wallet.h"
@@ -227,8 +228,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	 * counted here, so the redemption row written below (same
 	 * transaction) is what makes a coupon of N uses give N.  A coupon
 	 * that went bad since the cart showed it is a refusal, not a
-	 * silent full price.  HOOK (issue 11, referrals): a referred
-	 * customer's referral_commissions row goes after the debit. */
+	 * silent full price. */
 	memset(&ca, 0, sizeof(ca));
 	if (coupon != NULL && *coupon != '\0') {
 		res->coupon_rc = coupon_check(db, coupon, customer, l, n, &ca);
@@ -308,6 +308,10 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	} else
 		res->balance = wallet_balance(db, wallet);
 
+	/* A referred customer's paid order accrues its referrer's pending
+	 * commission, in this transaction: a rolled-back checkout leaves
+	 * none (referral.c). */
+	referral_accrue(db, customer, res->order, res->total, currency);
 	/* Paid first, then invoiced: the invoice copies the order's state
 	 * and paid_at, so a wallet order's invoice is issued paid. */
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");

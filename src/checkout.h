@@ -12,8 +12,9 @@
  * Coupons: checkout_wallet_coupon re-checks the code inside the
  * transaction (coupon.h) and writes its coupon_redemptions row with the
  * order; the order keeps subtotal - discount + tax = total, the tax
- * computed on the discounted amount.  Referrals: not applied yet (the
- * hook is marked in checkout.c).  Tax and the shop's currency come from
+ * computed on the discounted amount.  Referrals: a referred customer's
+ * paid order writes its referrer's pending commission in the same
+ * transaction (referral_accrue, referral.h).  Tax and the shop's currency come from
  * the settings (tax.rate_bp, tax.inclusive, shop.currency) at checkout
  * and are kept on the order.
  */

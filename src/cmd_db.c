@@ -34,7 +34,14 @@ static const struct { const char *key, *value; } demo_settings[] = {
 	{ "seller.tax_id", "DE000000000" },
 	{ "tax.rate_bp", "1900" },	/* 19 %, added to the plans' prices */
 	{ "tax.inclusive", "0" },
+	{ "referral.percent_bp", "1000" },	/* 10 % of a referred customer's orders */
+	{ "referral.hold_days", "14" },
 };
+
+/* The demo customer's referred friend: shows on /account/referrals.  No
+ * password ("!" is no PHC string, so no sign-in matches it); a reset by
+ * mail would give one. */
+#define DEMO_FRIEND_EMAIL	"friend@demo.example"
 
 /*
  * The demo customer (verified), a wallet funded by one ledger entry, the
@@ -53,7 +60,7 @@ seed_customer(const struct conf *c, struct db *db)
 	    "demo funds (seed --demo)", "demo:seed:funds" };
 	char	 phc[PHC_MAX];
 	struct stmt *st;
-	int64_t	 cid, bal;
+	int64_t	 cid, bal, friend;
 	enum wallet_rc wrc;
 	size_t	 i;
 	int	 made = 0;
@@ -102,6 +109,21 @@ seed_customer(const struct conf *c, struct db *db)
 		db_bind_text(db, st, ":value", demo_settings[i].value);
 		db_step(db, st);
 	}
+	/* A referral: the demo customer brought a friend (referrals row,
+	 * first touch as registration would write it). */
+	st = db_q(db, Q_DEMO_REFERRAL_FRIEND);
+	db_bind_text(db, st, ":email", DEMO_FRIEND_EMAIL);
+	db_bind_text(db, st, ":name", "Demo Friend");
+	db_bind_text(db, st, ":hash", "!");
+	db_bind_text(db, st, ":currency", "USD");
+	db_step(db, st);
+	st = db_q(db, Q_CUSTOMER_BY_EMAIL);
+	db_bind_text(db, st, ":email", DEMO_FRIEND_EMAIL);
+	friend = db_one_int(db, st, 0);
+	st = db_q(db, Q_REFERRAL_INSERT);
+	db_bind_int(db, st, ":referrer", cid);
+	db_bind_int(db, st, ":referred", friend);
+	db_step(db, st);
 	/* Two coupons the schema can hold; redeeming them is the coupon
 	 * code's business (checkout), not the seed's. */
 	st = db_q(db, Q_DEMO_COUPON_INSERT);

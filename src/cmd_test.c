@@ -29,6 +29,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "csv.h"
 #include "http.h"
 #include "money.h"
 #include "order.h"
@@ -1311,6 +1312,48 @@ t_valid(void)
 	}
 }
 
+/* csv.c: RFC 4180 quoting, CRLF, formula neutralisation (the rule in csv.h). */
+static void
+t_csv(void)
+{
+	struct buf b;
+	struct csv c;
+
+	buf_init(&b);
+	csv_init(&c, &b);
+	csv_text(&c, "plain");
+	csv_text(&c, "a,b");
+	csv_text(&c, "say \"hi\"");
+	csv_text(&c, "two\r\nlines");
+	csv_text(&c, "");
+	csv_text(&c, NULL);
+	csv_end(&c);
+	is_str(b.p, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\r\nlines\",,\r\n",
+	    "csv: comma, quote and line break quoted, quotes doubled, CRLF row end");
+	buf_reset(&b);
+	csv_text(&c, "=HYPERLINK(\"http://x\")");
+	csv_text(&c, "+1");
+	csv_text(&c, "-2+3");
+	csv_text(&c, "@SUM(A1)");
+	csv_text(&c, "\tx");
+	csv_text(&c, "\r=1");
+	csv_text(&c, "a=1");
+	csv_end(&c);
+	is_str(b.p, "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2+3,'@SUM(A1),'\tx,\"'\r=1\",a=1\r\n",
+	    "csv: text starting = + - @ TAB CR is prefixed with a quote, inside the quotes");
+	buf_reset(&b);
+	csv_amount(&c, -1250, "USD");
+	csv_amount(&c, 5, "USD");
+	csv_amount(&c, -1250, "JPY");
+	csv_amount(&c, 12500, "KWD");
+	csv_amount(&c, INT64_MIN, "USD");
+	csv_int(&c, -7);
+	csv_end(&c);
+	is_str(b.p, "-12.50,0.05,-1250,12.500,-92233720368547758.08,-7\r\n",
+	    "csv: amounts are plain decimals in the currency's minor units, a negative one stays a number");
+	buf_free(&b);
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1330,6 +1373,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_seal();
 	t_qr();
 	t_valid();
+	t_csv();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "referral.h"
 #include "spool.h"
 #include "util.h"
 
@@ -147,6 +148,8 @@ static const struct {
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
 	    "spent email tokens, idle throttle rows, anonymous carts past their cookie, and finished job rows "
 	    "after job_keep_days" },
+	{ "referrals", cron_referrals, "credit the referral commissions whose hold has passed to their "
+	    "referrers' wallets, and mail them" },
 };
 
 int

@@ -113,9 +113,21 @@ void	admin_customer(struct request *);
 void	admin_customer_wallet_post(struct request *);
 void	admin_customer_disable_post(struct request *);
 void	admin_customer_enable_post(struct request *);
+/* api_orders.c: the orders and wallet API */
+void	api_orders(struct request *);
+void	api_order(struct request *);
+void	api_wallet(struct request *);
+/* admin_export.c: CSV exports */
+void	admin_export_orders(struct request *);
+void	admin_export_ledger(struct request *);
 /* admin_settings.c */
 void	admin_settings(struct request *);
 void	admin_settings_post(struct request *);
+/* page_referrals.c, and the staff's refund in admin_orders.c (issue 11, referrals) */
+void	page_referral_visit(struct request *);
+void	page_referrals(struct request *);
+void	admin_order_refund_post(struct request *);
+extern const struct form admin_order_refund_form;
 /* admin_plans.c, admin_taxonomy.c (shared: admin_catalog.c) */
 void	admin_plans(struct request *);
 void	admin_plans_post(struct request *);

@@ -76,24 +76,34 @@ money_known(const char *currency)
 	return lookup(currency) != NULL;
 }
 
+/* The magnitude a with exp decimals: "1250" exp 2 is "12.50". */
+static void
+digits(struct buf *b, uint64_t a, int exp)
+{
+	uint64_t unit = 1;
+	int	 i;
+
+	for (i = 0; i < exp; i++)
+		unit *= 10;
+	buf_printf(b, "%" PRIu64, a / unit);
+	if (exp > 0)
+		buf_printf(b, ".%0*" PRIu64, exp, a % unit);
+}
+
 void
 money_format(struct buf *b, int64_t minor, const char *currency)
 {
 	const struct currency *c = lookup(currency);
-	int	 exp = c != NULL ? c->exp : 2, i;
-	uint64_t a, unit = 1;
+	int	 exp = c != NULL ? c->exp : 2;
+	uint64_t a;
 
 	/* The magnitude as unsigned, so INT64_MIN has one too. */
 	a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-	for (i = 0; i < exp; i++)
-		unit *= 10;
 	if (minor < 0)
 		buf_putc(b, '-');
 	if (c != NULL && c->sym != NULL)
 		buf_puts(b, c->sym);
-	buf_printf(b, "%" PRIu64, a / unit);
-	if (exp > 0)
-		buf_printf(b, ".%0*" PRIu64, exp, a % unit);
+	digits(b, a, exp);
 	if (c == NULL || c->sym == NULL)
 		buf_printf(b, " %.3s", currency != NULL && *currency != '\0' ? currency : "???");
 }
@@ -173,4 +183,15 @@ money_rate_str(struct arena *a, int64_t bp)
 	if (bp % 10 == 0)
 		return arena_printf(a, "%lld.%lld", (long long)(bp / 100), (long long)(bp % 100 / 10));
 	return arena_printf(a, "%lld.%02lld", (long long)(bp / 100), (long long)(bp % 100));
+}
+
+void
+money_plain(struct buf *b, int64_t minor, const char *currency)
+{
+	const struct currency *c = lookup(currency);
+
+	if (minor < 0)
+		buf_putc(b, '-');
+	digits(b, minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor,
+	    c != NULL ? c->exp : 2);
 }

@@ -35,6 +35,14 @@ int	money_known(const char *currency);
  */
 void	money_format(struct buf *, int64_t minor, const char *currency);
 
+/*
+ * The amount alone as a plain decimal number, with the currency's
+ * decimals and no symbol, code or grouping: "12.50", "-0.05", "1250"
+ * (JPY), "12.500" (KWD).  What a spreadsheet or a program reads as a
+ * number (the CSV export, csv.c).  Allocates only through b.
+ */
+void	money_plain(struct buf *, int64_t minor, const char *currency);
+
 /* money_format into a string of the arena a (a page's view model). */
 const char *money_str(struct arena *a, int64_t minor, const char *currency);
 /* A rate in basis points as the percentage people read and type:

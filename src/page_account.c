@@ -385,7 +385,9 @@ page_account_password_post(struct request *r)
 
 /*
  * GET /account/sessions (and the re-display of its POSTs): the live
- * sessions of the account, newest activity first, this one marked.  200.
+ * sessions of the account, newest activity first, this one marked.  200;
+ * 404 on /account/sessions/{id}/revoke when {id} is not one of this
+ * customer's sessions (t/80-idor.t: another's id is never a 200).
  */
 void
 page_account_sessions(struct request *r)
@@ -401,6 +403,15 @@ page_account_sessions(struct request *r)
 
 	if (a == NULL)
 		return;
+	/* A refused POST's re-display (r->redisplay) keeps its 403: it shows
+	 * only this customer's own sessions either way. */
+	if (req_param(r, "id") != NULL && !r->redisplay) {
+		st = db_q(r->db, Q_ACCT_SESSION_OWNED);
+		db_bind_int(r->db, st, ":id", req_param_int(r, "id"));
+		db_bind_int(r->db, st, ":cid", a->id);
+		if (db_one_int(r->db, st, 0) != 1)
+			req_fail(r, 404, "There is no such session.");
+	}
 	vm = acct_vm(r, a, "Where you are signed in", "sessions");
 	st = db_q(r->db, Q_ACCT_SESSIONS);
 	db_bind_int(r->db, st, ":cid", a->id);

@@ -24,6 +24,7 @@
 #include "mailq.h"
 #include "next.h"
 #include "password.h"
+#include "referral.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
@@ -164,7 +165,7 @@ page_register_post(struct request *r)
 	const char *pw = form_get(r, "password"), *why;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
-	int64_t	 cid = 0, job = 0;
+	int64_t	 cid = 0, job = 0, referrer;
 	int	 rc, send = 1;
 
 	if (!valid_email(email)) {
@@ -226,7 +227,11 @@ page_register_post(struct request *r)
 			    link_vars(r, "/verify/", email_token(r, "verify", cid, VERIFY_TTL, NULL), name),
 			    arena_printf(r->a, "verify:%lld:%s", (long long)cid, r->id));
 		r->user_id = cid;
-		req_audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s", "");
+		/* A referral link's cookie, if valid, names the referrer
+		 * (first touch, no self-referral: referral.c). */
+		referrer = referral_attribute(r, cid, email);
+		req_audit(r, "customer.register", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
+		    referrer ? arena_printf(r->a, "referred by customer:%lld", (long long)referrer) : "");
 	} else {
 		/* Taken: tell the owner by mail, tell the visitor nothing.
 		 * The owner is greeted by the name on the account: the
@@ -248,6 +253,10 @@ page_register_post(struct request *r)
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
+	/* The referral cookie is spent by any registration, taken address
+	 * or not: the same answer either way (no account enumeration). */
+	if (req_cookie(r, referral_cookie_name(r)) != NULL)
+		set_cookie(r, referral_cookie_name(r), "", 0);
 	message_page(r, "Check your inbox",
 	    "We have sent a message to the address you gave. Follow the link in it to confirm your account.");
 }
@@ -432,6 +441,10 @@ page_forgot_post(struct request *r)
 	db_commit(r->db);
 	if (job)
 		spool_wake(&r->app->conf, job, "email");
+	/* The referral cookie is spent by any registration, taken address
+	 * or not: the same answer either way (no account enumeration). */
+	if (req_cookie(r, referral_cookie_name(r)) != NULL)
+		set_cookie(r, referral_cookie_name(r), "", 0);
 	message_page(r, "Check your inbox", FORGOT_SENT);
 }
 

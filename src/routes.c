@@ -125,6 +125,21 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 
+	/* Referrals and the staff's refund to the wallet (issue 11,
+	 * referrals: page_referrals.c, admin_orders.c).  The refund also
+	 * needs wallet.adjust, checked by its handler (one permission a
+	 * route). */
+	{ M_GET,  "/r/{code}",		page_referral_visit, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/account/referrals",	page_referrals, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/orders/{public_id}/refund", admin_order_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &admin_order_refund_form },
+	/* The orders and wallet API (api_orders.c), and the staff's CSV
+	 * exports (admin_export.c): the ledger's needs customers.read, the
+	 * permission that shows a customer's ledger on their page. */
+	{ M_GET,  "/api/v1/orders",	api_orders,	WHO_API, "read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/api/v1/orders/{public_id}", api_order, WHO_API, "read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/api/v1/wallet",	api_wallet,	WHO_API, "read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/exports/orders.csv", admin_export_orders, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/exports/ledger.csv", admin_export_ledger, WHO_STAFF, "customers.read", CSRF_NONE, 0, NULL },
 	/* The catalogue panels: plans (admin_plans.c), server categories
 	 * and brands (admin_taxonomy.c), all behind plans.write. */
 	{ M_GET,  "/admin/plans",	admin_plans, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },

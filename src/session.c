@@ -272,8 +272,8 @@ session_recent_auth(const struct request *r, enum sess_kind k, int64_t max_age)
 
 /* ---- CSRF ---- */
 
-static void
-pre_sign(const struct request *r, const char *nonce, char out[65])
+void
+presession_sign(const struct request *r, const char *nonce, char out[65])
 {
 	unsigned char mac[32];
 	unsigned int n = sizeof(mac);
@@ -302,7 +302,7 @@ csrf_token(struct request *r, enum sess_kind k)
 		nonce = arena_strdup(r->a, fresh);
 		set_cookie(r, pre_cookie_name(r), nonce, -1);
 	}
-	pre_sign(r, nonce, sig);
+	presession_sign(r, nonce, sig);
 	r->pre_token = arena_strdup(r->a, sig);
 	return r->pre_token;
 }
@@ -333,7 +333,7 @@ csrf_check(struct request *r, enum sess_kind k)
 	nonce = req_cookie(r, pre_cookie_name(r));
 	if (nonce == NULL || strlen(nonce) != 32)
 		return 0;
-	pre_sign(r, nonce, sig);
+	presession_sign(r, nonce, sig);
 	return same_secret(got, sig);
 }
 

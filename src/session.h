@@ -72,6 +72,14 @@ int	session_recent_auth(const struct request *, enum sess_kind, int64_t max_age)
 /* The CSRF token to put in this page's forms: the session's, or a signed
  * pre-session token (setting its cookie) when there is no session. */
 const char *csrf_token(struct request *, enum sess_kind);
+/*
+ * The one HMAC of the anonymous side: HMAC-SHA-256 of msg under the
+ * pre-session key (seal.h's subkey, never the sealing key), as 64 hex
+ * digits.  The pre-session CSRF token signs its 32-hex-digit nonce with
+ * it; the referral cookie (referral.c) signs "ref:CODE:EXPIRES", which
+ * no nonce can equal, so neither signature passes for the other.
+ */
+void	presession_sign(const struct request *, const char *msg, char out[65]);
 /* 1 when the request's "csrf" field is right for its route. */
 int	csrf_check(struct request *, enum sess_kind);
 

@@ -550,6 +550,86 @@ const char *const sql_text[Q__MAX] = {
 	/* An open invoice whose order was just paid (invoice.c). */
 	[Q_INVOICE_ORDER_PAID] = "UPDATE invoices SET state = 'paid', paid_at = :now "
 	    "WHERE order_id = :order AND state = 'open'",
+	/* Referrals (referral.c, page_referrals.c, refund.c; issue 11).  The
+	 * referrer of a link: an active customer only. */
+	[Q_REFERRAL_CODE_OWNER] = "SELECT id, email FROM customers WHERE referral_code = :code AND state = 'active'",
+	/* First touch, one referrer per customer: a second row is ignored. */
+	[Q_REFERRAL_INSERT] = "INSERT INTO referrals (referrer_id, referred_id) VALUES (:referrer, :referred) "
+	    "ON CONFLICT(referred_id) DO NOTHING",
+	[Q_REFERRAL_OF_REFERRED] = "SELECT id, referrer_id FROM referrals WHERE referred_id = :cid",
+	[Q_REFERRAL_COMMISSION_INSERT] = "INSERT INTO referral_commissions (referral_id, order_id, amount_minor, currency, available_at) "
+	    "VALUES (:referral, :order, :amount, :currency, :available_at)",
+	/* The next due pending commission (cron referrals), its referrer's
+	 * address for the mail.  One at a time, each in its own transaction. */
+	[Q_REFERRAL_DUE] = "SELECT rc.id, rc.amount_minor, rc.currency, r.referrer_id, c.email, c.name, rc.order_id "
+	    "FROM referral_commissions rc JOIN referrals r ON r.id = rc.referral_id "
+	    "JOIN customers c ON c.id = r.referrer_id "
+	    "WHERE rc.state = 'pending' AND rc.available_at <= :now ORDER BY rc.available_at, rc.id LIMIT 1",
+	[Q_REFERRAL_RELEASE] = "UPDATE referral_commissions SET state = 'available', wallet_tx_id = :tx, settled_at = :now "
+	    "WHERE id = :id AND state = 'pending'",
+	[Q_REFERRAL_COMMISSION_OF_ORDER] = "SELECT rc.id, rc.state, rc.amount_minor, rc.currency, r.referrer_id "
+	    "FROM referral_commissions rc JOIN referrals r ON r.id = rc.referral_id WHERE rc.order_id = :order",
+	[Q_REFERRAL_REVERSE] = "UPDATE referral_commissions SET state = 'reversed', settled_at = :now "
+	    "WHERE id = :id AND state = :from",
+	/* A referrer's commissions by state: available, pending, reversed. */
+	[Q_REFERRAL_TOTALS] = "SELECT coalesce(sum(CASE WHEN rc.state = 'available' THEN rc.amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN rc.state = 'pending' THEN rc.amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN rc.state = 'reversed' THEN rc.amount_minor END), 0), count(rc.id) "
+	    "FROM referral_commissions rc JOIN referrals r ON r.id = rc.referral_id WHERE r.referrer_id = :cid",
+	/* The customers a referrer brought, newest first (the customer's page
+	 * shows no email; the staff's page does). */
+	[Q_REFERRAL_REFERRED_LIST] = "SELECT c.id, c.name, c.email, r.created_at FROM referrals r JOIN customers c ON c.id = r.referred_id "
+	    "WHERE r.referrer_id = :cid ORDER BY r.id DESC LIMIT :limit",
+	[Q_REFERRAL_COMMISSIONS_LIST] = "SELECT rc.amount_minor, rc.currency, rc.state, rc.created_at, rc.available_at "
+	    "FROM referral_commissions rc JOIN referrals r ON r.id = rc.referral_id "
+	    "WHERE r.referrer_id = :cid ORDER BY rc.id DESC LIMIT :limit",
+	[Q_REFERRAL_CODE_OF] = "SELECT coalesce(referral_code, '') FROM customers WHERE id = :id",
+	[Q_REFERRAL_REFERRER_OF] = "SELECT c.id, c.email, r.created_at FROM referrals r JOIN customers c ON c.id = r.referrer_id "
+	    "WHERE r.referred_id = :cid",
+	/* refund.c: the order to refund, read inside the write transaction. */
+	[Q_REFUND_ORDER_GET] = "SELECT public_id, state, total_minor, currency, customer_id, coalesce(payment_method, '') "
+	    "FROM orders WHERE id = :id",
+	/* A refunded order's provision jobs that have not run: discarded.  A
+	 * running one is left to finish (its runner may be mid-call; the
+	 * provisioning job must look at the order's state). */
+	[Q_REFUND_DISCARD_JOBS] = "UPDATE jobs SET state = 'discarded', done_at = :now, updated_at = :now, "
+	    "last_error = 'order refunded' WHERE kind = 'provision' AND state IN ('pending','failed') "
+	    "AND idem_key IN (SELECT 'provision:item:' || id FROM order_items WHERE order_id = :order)",
+	/* seed --demo: the demo customer's referred friend, made once. */
+	[Q_DEMO_REFERRAL_FRIEND] = "INSERT INTO customers (email, name, password_hash, currency, email_verified_at) "
+	    "VALUES (:email, :name, :hash, :currency, unixepoch()) ON CONFLICT(email) DO NOTHING",
+	/* A refunded order's invoice says so (its numbers stay as issued). */
+	[Q_REFUND_INVOICE] = "UPDATE invoices SET state = 'refunded' WHERE order_id = :order AND state = 'paid'",
+	/*
+	 * The orders and wallet API (api_orders.c): keyset pages, newest
+	 * first by id, after the cursor's id (:before NULL: the first
+	 * page); the owner is always in the WHERE, so a cursor names at
+	 * most a place in the caller's own rows.
+	 */
+	[Q_API_ORDERS] = "SELECT o.id, o.public_id, o.state, o.total_minor, o.currency, o.created_at, "
+	    "(SELECT count(*) FROM order_items i WHERE i.order_id = o.id), coalesce(v.number, '') "
+	    "FROM orders o LEFT JOIN invoices v ON v.order_id = o.id WHERE o.customer_id = :customer "
+	    "AND (:before IS NULL OR o.id < :before) ORDER BY o.id DESC LIMIT :limit",
+	[Q_API_WALLET_LEDGER] = "SELECT t.id, t.kind, t.amount_minor, o.public_id, t.payment_id, t.memo, "
+	    "t.created_at FROM wallet_transactions t LEFT JOIN orders o ON o.id = t.order_id "
+	    "WHERE t.wallet_id = :wallet AND (:before IS NULL OR t.id < :before) "
+	    "ORDER BY t.id DESC LIMIT :limit",
+	/* The staff's CSV exports (admin_export.c): a created_at range
+	 * [:from, :to), oldest first; the caller caps the rows by :limit. */
+	[Q_EXPORT_ORDERS] = "SELECT o.public_id, o.created_at, o.paid_at, o.state, c.id, c.email, "
+	    "o.currency, o.subtotal_minor, o.discount_minor, o.tax_minor, o.total_minor, "
+	    "coalesce(o.payment_method, ''), coalesce(v.number, '') FROM orders o "
+	    "JOIN customers c ON c.id = o.customer_id LEFT JOIN invoices v ON v.order_id = o.id "
+	    "WHERE o.created_at >= :from AND o.created_at < :to ORDER BY o.id LIMIT :limit",
+	[Q_EXPORT_LEDGER] = "SELECT t.id, t.created_at, c.id, c.email, t.kind, t.amount_minor, w.currency, "
+	    "coalesce(o.public_id, ''), t.payment_id, t.staff_id, t.memo FROM wallet_transactions t "
+	    "JOIN wallets w ON w.id = t.wallet_id JOIN customers c ON c.id = w.customer_id "
+	    "LEFT JOIN orders o ON o.id = t.order_id WHERE t.created_at >= :from AND t.created_at < :to "
+	    "AND (:cid IS NULL OR w.customer_id = :cid) ORDER BY t.id LIMIT :limit",
+	/* Whether session :id is one of customer :cid's (page_account.c:
+	 * the revoke page of another's session is a 404). */
+	[Q_ACCT_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND customer_id = :cid "
+	    "AND kind = 'customer'",
 	/* The staff's catalogue panels (admin_plans.c, admin_taxonomy.c).  Every write here
 	 * moves catalog_version through 008's triggers, in the same
 	 * transaction, so the cached public pages refresh on the next
@@ -819,6 +899,28 @@ const char *const sql_name[Q__MAX] = {
 	[Q_INVOICE_LINE_RECEIPT] = "INVOICE_LINE_RECEIPT",
 	[Q_ORDER_MAIL] = "ORDER_MAIL",
 	[Q_INVOICE_ORDER_PAID] = "INVOICE_ORDER_PAID",
+	[Q_REFERRAL_CODE_OWNER] = "REFERRAL_CODE_OWNER",
+	[Q_REFERRAL_INSERT] = "REFERRAL_INSERT",
+	[Q_REFERRAL_OF_REFERRED] = "REFERRAL_OF_REFERRED",
+	[Q_REFERRAL_COMMISSION_INSERT] = "REFERRAL_COMMISSION_INSERT",
+	[Q_REFERRAL_DUE] = "REFERRAL_DUE",
+	[Q_REFERRAL_RELEASE] = "REFERRAL_RELEASE",
+	[Q_REFERRAL_COMMISSION_OF_ORDER] = "REFERRAL_COMMISSION_OF_ORDER",
+	[Q_REFERRAL_REVERSE] = "REFERRAL_REVERSE",
+	[Q_REFERRAL_TOTALS] = "REFERRAL_TOTALS",
+	[Q_REFERRAL_REFERRED_LIST] = "REFERRAL_REFERRED_LIST",
+	[Q_REFERRAL_COMMISSIONS_LIST] = "REFERRAL_COMMISSIONS_LIST",
+	[Q_REFERRAL_CODE_OF] = "REFERRAL_CODE_OF",
+	[Q_REFERRAL_REFERRER_OF] = "REFERRAL_REFERRER_OF",
+	[Q_REFUND_ORDER_GET] = "REFUND_ORDER_GET",
+	[Q_REFUND_DISCARD_JOBS] = "REFUND_DISCARD_JOBS",
+	[Q_DEMO_REFERRAL_FRIEND] = "DEMO_REFERRAL_FRIEND",
+	[Q_REFUND_INVOICE] = "REFUND_INVOICE",
+	[Q_API_ORDERS] = "API_ORDERS",
+	[Q_API_WALLET_LEDGER] = "API_WALLET_LEDGER",
+	[Q_EXPORT_ORDERS] = "EXPORT_ORDERS",
+	[Q_EXPORT_LEDGER] = "EXPORT_LEDGER",
+	[Q_ACCT_SESSION_OWNED] = "ACCT_SESSION_OWNED",
 	[Q_ACAT_PLANS] = "ACAT_PLANS",
 	[Q_ACAT_PLAN_GET] = "ACAT_PLAN_GET",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "ACAT_PLAN_SLUG_TAKEN",

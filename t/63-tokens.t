@@ -481,7 +481,7 @@ t.ok(len([1 for m, p, w in mine if w == "API"]) >= 1 and len([1 for m, p, w in m
 x("UPDATE staff SET state = 'active' WHERE id = ?", sid)
 S = staff_browser(sid)
 for m, p, w in mine:
-    path = p.replace("{id:int}", str(srow["id"] if p.startswith("/admin") else idB))
+    path = p.replace("{id:int}", str(srow["id"] if p.startswith("/admin") else idB)).replace("{public_id}", "a" * 20)
     if w == "API":
         r = s.request(m, path)
         t.ok(r.status == 401 and json_error(r)[0] == "missing_token", "%s %s without a token: 401 JSON" % (m, p),

@@ -42,8 +42,12 @@ t.ok("nothing done" in p2.stdout and "already present" in p2.stdout, "the second
 sql = s.sql
 t.is_(sql("SELECT count(*), sum(email_verified_at IS NOT NULL), min(state) FROM customers WHERE email = ?", (EMAIL,)),
       [(1, 1, "active")], "one verified, active demo customer")
-t.is_(sql("SELECT count(*) FROM customers")[0][0], 1, "and no other customer")
 cid = sql("SELECT id FROM customers WHERE email = ?", (EMAIL,))[0][0]
+t.is_(sql("SELECT c.email FROM customers c WHERE c.email <> ?", (EMAIL,)), [("friend@demo.example",)],
+      "and no other customer than the friend it referred")
+t.is_(sql("SELECT count(*) FROM referrals r JOIN customers c ON c.id = r.referred_id "
+          "WHERE r.referrer_id = ? AND c.email = 'friend@demo.example'", (cid,))[0][0], 1,
+      "one referral: the demo customer brought the friend")
 t.is_(sql("SELECT w.balance_minor, (SELECT sum(amount_minor) FROM wallet_transactions x WHERE x.wallet_id = w.id), "
           "(SELECT count(*) FROM wallet_transactions x WHERE x.wallet_id = w.id), w.currency "
           "FROM wallets w WHERE customer_id = ?", (cid,)),

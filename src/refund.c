@@ -1,0 +1,103 @@
+/*
+ * refund.c: refunds of orders (refund.h).
+ *
+ * Everything a refund changes is one transaction (the caller's): if the
+ * credit is refused, or the state machine refuses the move, nothing of
+ * it stays.  The ledger key "refund:<order>" is what makes a refund
+ * happen once even past the state check: two refunds of one order can
+ * never both credit.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "audit.h"
+#include "db.h"
+#include "money.h"
+#include "order.h"
+#include "referral.h"
+#include "refund.h"
+#include "util.h"
+#include "wallet.h"
+
+const char *const refund_rc_text[REFUND__MAX] = {
+	[REFUND_OK] = "The order is refunded to the customer's wallet.",
+	[REFUND_REPLAY] = "The order was refunded already.",
+	[REFUND_STATE] = "This order cannot be refunded in its state.",
+	[REFUND_NOT_WALLET] = "This order was not paid from the wallet: it is refunded through its payment gateway.",
+	[REFUND_LIMIT] = "The refund would take the wallet past the largest balance it may hold. Nothing was changed.",
+	[REFUND_NONE] = "There is no such order.",
+};
+
+enum refund_rc
+refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff,
+    const struct actor *who, struct refund_result *res)
+{
+	struct arena *a = db_arena(db);
+	struct wallet_entry e;
+	struct stmt *st;
+	const char *method;
+	int	 state;
+	enum wallet_rc wrc;
+
+	memset(res, 0, sizeof(*res));
+	st = db_q(db, Q_REFUND_ORDER_GET);
+	db_bind_int(db, st, ":id", order);
+	if (db_step(db, st) != DB_ROW) {
+		db_reset(st);
+		return REFUND_NONE;
+	}
+	res->public_id = db_text(db, st, 0);
+	res->state = db_text(db, st, 1);
+	res->amount = db_int(st, 2);
+	res->currency = db_text(db, st, 3);
+	res->customer = db_int(st, 4);
+	method = db_text(db, st, 5);
+	db_reset(st);
+	state = order_state_parse(res->state);
+	if (state == ORDER_REFUNDED)
+		return REFUND_REPLAY;
+	if (state < 0 || !order_can_transition((enum order_state)state, ORDER_REFUNDED))
+		return REFUND_STATE;
+	if (strcmp(method, "wallet") != 0)
+		return REFUND_NOT_WALLET;
+
+	/* The reason goes into the ledger's memo and the audit row; the
+	 * event's note (at most 500 characters) only says where the money went. */
+	order_transition(db, order, ORDER_REFUNDED, who, "refunded to the wallet");
+	memset(&e, 0, sizeof(e));
+	e.wallet = wallet_of_customer(db, res->customer, res->currency);
+	if (res->amount > 0) {
+		e.amount = res->amount;
+		e.kind = "refund";
+		e.order = order;
+		e.staff = staff;
+		e.memo = arena_printf(a, "Refund of order %s: %s", res->public_id, reason);
+		e.idem_key = arena_printf(a, "refund:%" PRId64, order);
+		wrc = wallet_post(db, &e, &res->balance, &res->wallet_tx);
+		if (wrc == WALLET_LIMIT)
+			return REFUND_LIMIT;	/* the caller rolls back the transition */
+		if (wrc != WALLET_OK)
+			db_fail(db, "refund of order %" PRId64 ": %s", order, wallet_rc_text[wrc]);
+	} else
+		res->balance = wallet_balance(db, e.wallet);
+	res->referral = referral_reverse(db, order, who);
+	/* coupon_release(db, order);  (issue 11, coupons: the lead wires it) */
+	st = db_q(db, Q_REFUND_DISCARD_JOBS);
+	db_bind_int(db, st, ":order", order);
+	db_bind_int(db, st, ":now", now_unix());
+	db_step(db, st);
+	res->jobs_discarded = db_changes(db);
+	st = db_q(db, Q_REFUND_INVOICE);
+	db_bind_int(db, st, ":order", order);
+	db_step(db, st);
+	audit(db, who, "order.refunded", arena_printf(a, "order:%" PRId64, order),
+	    "order %s (%s) refunded to the wallet: %s (ledger row %" PRId64 ", balance %s); "
+	    "%" PRId64 " provision job%s discarded%s%s; reason: %s", res->public_id, res->state,
+	    money_str(a, res->amount, res->currency), res->wallet_tx,
+	    money_str(a, res->balance, res->currency), res->jobs_discarded,
+	    res->jobs_discarded == 1 ? "" : "s", res->referral ? "; " : "",
+	    res->referral ? res->referral : "", reason);
+	return REFUND_OK;
+}
