@@ -3,11 +3,15 @@
  *
  *   GET  /admin/customers                      (customers.read) search by email
  *                                              or name, 50 a page
- *   GET  /admin/customers/{id:int}             (customers.read) profile, wallet
+ *   GET  /admin/customers/{id:int}             (customers.read) profile, 2FA
+ *                                              state, live sessions, wallet
  *                                              and ledger, orders, referrals
  *   POST /admin/customers/{id:int}/wallet      (wallet.adjust) credit or debit
  *   POST /admin/customers/{id:int}/disable     (customers.write) ends their sessions
  *   POST /admin/customers/{id:int}/enable      (customers.write)
+ *   POST /admin/customers/{id:int}/sessions/end (customers.write) sign one
+ *                                              session of theirs out
+ *   POST /admin/customers/{id:int}/sessions/end-all (customers.write) all
  *
  * A credit or debit moves money, so it asks for a recent
  * re-authentication (password and code, /admin/reauth) first, and a
@@ -20,10 +24,12 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "account.h"
 #include "admin.h"
 #include "db.h"
 #include "handlers.h"
@@ -34,6 +40,7 @@
 #include "response.h"
 #include "session.h"
 #include "spool.h"
+#include "util.h"
 #include "ui.h"
 #include "valid.h"
 #include "view.h"
@@ -59,6 +66,8 @@ static const struct {
 	{ "debited", "The wallet is debited and the customer is told by mail." },
 	{ "disabled", "The account is disabled and its sessions are ended." },
 	{ "enabled", "The account is enabled again." },
+	{ "session_ended", "That session is signed out." },
+	{ "sessions_ended", "Every session of the account is signed out." },
 };
 
 static const char *
@@ -222,6 +231,14 @@ referrals_vm(struct request *r, struct vm *vm, int64_t cid)
 	db_reset(st);
 }
 
+/* The customer's live sessions (account.c's list, as the customer sees
+ * it on /account/sessions): sessions[], has_sessions. */
+static void
+cust_sessions_vm(struct request *r, struct vm *vm, int64_t cid)
+{
+	vm_set_bool(vm, "has_sessions", acct_sessions_vm(r, vm, cid, 0) > 0);
+}
+
 /*
  * The customer's page with an optional error (status set by the
  * caller after); what the adjustment form held is shown again.  A new
@@ -275,6 +292,7 @@ cust_page(struct request *r, int status, const char *error)
 	iso8601(when, now_unix() - 365 * 86400);
 	vm_set(vm, "x_from", arena_strndup(r->a, when, 10));
 
+	cust_sessions_vm(r, vm, c.id);
 	wallet_ledger_vm(r, vm, c.id, wallet_page_number(r),
 	    arena_printf(r->a, "/admin/customers/%lld", (long long)c.id));
 
@@ -373,8 +391,9 @@ wallet_mail(struct request *r, const struct cust *c, int64_t tx, int credit, con
  * same op again moves nothing (303 as the first time).  303 to the
  * customer's page; 400 for a bad field (nothing written); 404 for no
  * such customer; 409 for a debit larger than the balance or a credit
- * past the limit (nothing written); 303 to /admin/reauth when the last
- * re-authentication is not recent.
+ * past the limit (nothing written), and for the same op with another
+ * amount or direction (nothing written); 303 to /admin/reauth when the
+ * last re-authentication is not recent.
  */
 void
 admin_customer_wallet_post(struct request *r)
@@ -447,6 +466,16 @@ admin_customer_wallet_post(struct request *r)
 		cust_page(r, 409, "That credit would take the balance past the largest amount a "
 		    "wallet may hold. Nothing was changed.");
 		return;
+	case WALLET_CONFLICT:
+		/* The same one-time form sent again with another amount or
+		 * direction (edited after a back button, or replayed): the
+		 * first one did its work, and this one is not a new order. */
+		db_rollback(r->db);
+		cust_page(r, 409, arena_printf(r->a, "This form was already used for a different amount "
+		    "or direction (ledger row %lld), so this %s of %s was not applied. Nothing was "
+		    "changed: check the ledger, then enter the amount again on this new form if it is "
+		    "still wanted.", (long long)tx, credit ? "credit" : "debit", amount_s));
+		return;
 	default:
 		db_rollback(r->db);
 		req_fail(r, 404, "There is no such wallet.");
@@ -510,4 +539,78 @@ void
 admin_customer_enable_post(struct request *r)
 {
 	set_state(r, "disabled", "active", "customer.enabled");
+}
+
+/* ---- sessions ---- */
+
+static const struct field admin_customer_session_end_fields[] = {
+	{ "session", FK_INT, FIELD_REQUIRED, 1, INT64_MAX },
+};
+const struct form admin_customer_session_end_form = { FORM(admin_customer_session_end_fields) };
+
+/*
+ * POST /admin/customers/{id:int}/sessions/end — session (its id), csrf.
+ * Signs that session of the customer out, with an audit row.  Like
+ * disabling the account (which ends them all), it asks for no
+ * re-authentication: it takes nothing from the customer but a sign-in.
+ * 303 to the customer's page; 400 for a session field that is not an
+ * id; 404 for no such customer, or a session that is not theirs (ended
+ * already, or another account's).
+ */
+void
+admin_customer_session_end_post(struct request *r)
+{
+	int64_t	 sid;
+	struct stmt *st;
+	struct cust c;
+
+	if (!form_valid(r, "session") || parse_i64(form_get(r, "session"), &sid) != 0)
+		req_fail(r, 400, "That is not a session.");
+	db_begin(r->db);
+	if (!cust_get(r, req_param_int(r, "id"), &c, NULL)) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such customer.");
+	}
+	st = db_q(r->db, Q_ACCT_SESSION_REVOKE);
+	db_bind_int(r->db, st, ":id", sid);
+	db_bind_int(r->db, st, ":cid", c.id);
+	db_step(r->db, st);
+	if (db_changes(r->db) != 1) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such session: it may have ended already.");
+	}
+	req_audit(r, "session.revoked", cust_target(r, c.id), "%s: session %lld ended by staff",
+	    c.email, (long long)sid);
+	db_commit(r->db);
+	done(r, c.id, "session_ended");
+}
+
+/*
+ * POST /admin/customers/{id:int}/sessions/end-all — csrf.  Signs every
+ * session of the customer out (their API tokens stay: disable the
+ * account to stop those too), with an audit row naming how many.  303
+ * to the customer's page; 404 for no such customer; 409 when there is
+ * no session to end (nothing written).
+ */
+void
+admin_customer_sessions_end_post(struct request *r)
+{
+	int64_t	 n;
+	struct cust c;
+
+	db_begin(r->db);
+	if (!cust_get(r, req_param_int(r, "id"), &c, NULL)) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such customer.");
+	}
+	session_end_all(r, SESS_CUSTOMER, c.id, 0);
+	if ((n = db_changes(r->db)) == 0) {
+		db_rollback(r->db);
+		cust_page(r, 409, "The customer is signed in nowhere: there was no session to end.");
+		return;
+	}
+	req_audit(r, "session.revoked_all", cust_target(r, c.id), "%s: %lld session(s) ended by staff",
+	    c.email, (long long)n);
+	db_commit(r->db);
+	done(r, c.id, "sessions_ended");
 }

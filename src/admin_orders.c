@@ -7,6 +7,7 @@
  *                          a part of the customer's email
  *   GET  /admin/orders/{public_id}         (orders.read) items, totals,
  *                          the timeline of order_events, the invoice
+ *                          (order_view.c, shared with the customer's page)
  *   POST /admin/orders/{public_id}/cancel  (orders.write) a pending
  *                          (unpaid) order only
  *   POST /admin/orders/{public_id}/refund  (orders.write and
@@ -33,6 +34,7 @@
 #include "http.h"
 #include "money.h"
 #include "order.h"
+#include "order_view.h"
 #include "refund.h"
 #include "response.h"
 #include "session.h"
@@ -165,12 +167,11 @@ const struct form admin_order_refund_form = { FORM(admin_order_refund_fields) };
 static void
 order_page(struct request *r, int status, const char *error)
 {
-	const char *pub = req_param(r, "public_id"), *cur, *done = req_query(r, "done"), *method;
+	const char *pub = req_param(r, "public_id"), *done = req_query(r, "done"), *method;
 	struct stmt *st;
-	struct vm *vm, *it;
+	struct vm *vm;
 	unsigned char raw[16];
-	char	 when[32], op[33];
-	int64_t	 id;
+	char	 op[33];
 	int	 state;
 
 	st = db_q(r->db, Q_ADMIN_ORDER_GET);
@@ -178,24 +179,12 @@ order_page(struct request *r, int status, const char *error)
 	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such order.");
 	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
-	id = db_int(st, 0);
-	cur = db_text(r->db, st, 7);
-	vm_set(vm, "public_id", db_text(r->db, st, 1));
-	vm_set(vm, "state", db_text(r->db, st, 2));
+	/* The staff's own columns first: order_view_vm() resets st. */
 	state = order_state_parse(db_text(r->db, st, 2));
-	vm_set(vm, "subtotal", money_str(r->a, db_int(st, 3), cur));
-	vm_set(vm, "discount", money_str(r->a, db_int(st, 4), cur));
-	vm_set_bool(vm, "has_discount", db_int(st, 4) != 0);
-	vm_set(vm, "tax", money_str(r->a, db_int(st, 5), cur));
-	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
-	vm_set(vm, "total", money_str(r->a, db_int(st, 6), cur));
 	method = db_text(r->db, st, 8);
-	vm_set(vm, "method", *method ? method : "none yet");
-	time_human(when, db_int(st, 9));
-	vm_set(vm, "created", when);
 	vm_set_int(vm, "cid", db_int(st, 10));
 	vm_set(vm, "email", db_text(r->db, st, 11));
-	db_reset(st);
+	order_view_vm(r, vm, st);
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set_bool(vm, "can_cancel", state == ORDER_PENDING && has_perm(r, "orders.write"));
 	/* The refund form: a wallet-paid order the state machine lets go
@@ -215,33 +204,6 @@ order_page(struct request *r, int status, const char *error)
 		vm_set(vm, "notice", "The order is cancelled and its stock is back on sale.");
 	if (done != NULL && strcmp(done, "refunded") == 0)
 		vm_set(vm, "notice", "The order is refunded to the customer's wallet.");
-
-	st = db_q(r->db, Q_ORDER_ITEMS_OF);
-	db_bind_int(r->db, st, ":order", id);
-	while (db_step(r->db, st) == DB_ROW) {
-		it = vm_push(vm, "items");
-		vm_set(it, "name", db_text(r->db, st, 1));
-		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
-		vm_set(it, "state", db_text(r->db, st, 5));
-	}
-	db_reset(st);
-	st = db_q(r->db, Q_ORDER_EVENTS);
-	db_bind_int(r->db, st, ":order", id);
-	while (db_step(r->db, st) == DB_ROW) {
-		it = vm_push(vm, "events");
-		vm_set(it, "kind", db_text(r->db, st, 0));
-		time_human(when, db_int(st, 1));
-		vm_set(it, "at", when);
-		iso8601(when, db_int(st, 1));
-		vm_set(it, "at_iso", when);
-		vm_set(it, "actor", db_text(r->db, st, 2));
-		vm_set(it, "note", db_text(r->db, st, 4));
-	}
-	db_reset(st);
-	st = db_q(r->db, Q_INVOICE_OF_ORDER);
-	db_bind_int(r->db, st, ":order", id);
-	vm_set(vm, "invoice", db_step(r->db, st) == DB_ROW ? db_text(r->db, st, 1) : "");
-	db_reset(st);
 	page_render(r, "pages/admin/order", vm);
 	if (status)
 		r->status = status;

@@ -9,7 +9,7 @@
  *
  *   wallet CUSTOMER AMOUNT KIND KEY [GATE]
  *        post a signed amount to the customer's wallet (made in USD if
- *        missing); prints "ok|replay|insufficient|limit|none BALANCE";
+ *        missing); prints "ok|replay|insufficient|limit|none|conflict BALANCE";
  *        status 0 for ok and replay, 3 for a refusal
  *   balance CUSTOMER
  *        prints "CACHED LEDGER_SUM" of the customer's wallet
@@ -67,7 +67,7 @@ t_wallet(struct db *db, int argc, char **argv)
 {
 	static const char *const word[WALLET__MAX] = {
 		[WALLET_OK] = "ok", [WALLET_REPLAY] = "replay", [WALLET_INSUFFICIENT] = "insufficient",
-		[WALLET_LIMIT] = "limit", [WALLET_NONE] = "none",
+		[WALLET_LIMIT] = "limit", [WALLET_NONE] = "none", [WALLET_CONFLICT] = "conflict",
 	};
 	struct wallet_entry e;
 	enum wallet_rc rc;

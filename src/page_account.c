@@ -42,7 +42,6 @@
 #include "view.h"
 
 #define CHANGE_EMAIL_TTL	(24 * 3600)
-#define UA_SHOWN		120
 
 /* Variables every account email gets. */
 static struct json_object *
@@ -393,13 +392,8 @@ void
 page_account_sessions(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
-	const struct principal *p = r->principal[SESS_CUSTOMER];
 	struct stmt *st;
-	struct vm *vm, *it;
-	int64_t	 now = now_unix();
-	char	 t[32];
-	const char *ua;
-	int	 others = 0;
+	struct vm *vm;
 
 	if (a == NULL)
 		return;
@@ -413,27 +407,8 @@ page_account_sessions(struct request *r)
 			req_fail(r, 404, "There is no such session.");
 	}
 	vm = acct_vm(r, a, "Where you are signed in", "sessions");
-	st = db_q(r->db, Q_ACCT_SESSIONS);
-	db_bind_int(r->db, st, ":cid", a->id);
-	db_bind_int(r->db, st, ":now", now);
-	db_bind_int(r->db, st, ":idle", now - r->app->conf.customer_idle);
-	while (db_step(r->db, st) == DB_ROW) {
-		it = vm_push(vm, "sessions");
-		vm_set_int(it, "id", db_int(st, 0));
-		iso8601(t, db_int(st, 1));
-		vm_set(it, "created", arena_strdup(r->a, t));
-		iso8601(t, db_int(st, 2));
-		vm_set(it, "seen", arena_strdup(r->a, t));
-		vm_set(it, "ip", db_text(r->db, st, 3));
-		ua = db_text(r->db, st, 4);
-		vm_set(it, "ua", *ua ? arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN : strlen(ua)) :
-		    "(unknown)");
-		if (db_int(st, 0) == p->session_id)
-			vm_set_bool(it, "current", 1);
-		else
-			others++;
-	}
-	vm_set_bool(vm, "others", others > 0);
+	vm_set_bool(vm, "others", acct_sessions_vm(r, vm, a->id,
+	    r->principal[SESS_CUSTOMER]->session_id) > 0);
 	page_render(r, "pages/account_sessions", vm);
 }
 

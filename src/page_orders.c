@@ -1,7 +1,7 @@
 /*
  * page_orders.c: the customer's orders, /orders (paginated) and
  * /orders/{public_id} (items, amounts, state, the timeline of
- * order_events).  An order is found by its public id and its owner
+ * order_events: order_view.c, shared with the staff's page).  An order is found by its public id and its owner
  * together, so another customer's order is a 404, the same page as no
  * order at all.
  */
@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
+#include "order_view.h"
 #include "response.h"
 #include "session.h"
 #include "ui.h"
@@ -71,12 +72,13 @@ page_orders(struct request *r)
 	page_render(r, "pages/orders", vm);
 }
 
-/* GET /orders/{public_id} (customers): 404 unless it is theirs. */
+/* GET /orders/{public_id} (customers): 404 unless it is theirs.
+ * ?ok=paid shows the thank-you notice.  200, 404. */
 void
 page_order(struct request *r)
 {
-	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, id;
-	const char *cur, *pub = req_param(r, "public_id");
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id;
+	const char *pub = req_param(r, "public_id"), *ok = req_query(r, "ok");
 	struct stmt *st;
 	struct vm *vm;
 
@@ -86,49 +88,7 @@ page_order(struct request *r)
 	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such order.");
 	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
-	id = db_int(st, 0);
-	cur = db_text(r->db, st, 7);
-	vm_set(vm, "public_id", db_text(r->db, st, 1));
-	vm_set(vm, "state", db_text(r->db, st, 2));
-	vm_set(vm, "subtotal", money_str(r->a, db_int(st, 3), cur));
-	vm_set(vm, "discount", money_str(r->a, db_int(st, 4), cur));
-	vm_set_bool(vm, "has_discount", db_int(st, 4) != 0);
-	vm_set(vm, "tax", money_str(r->a, db_int(st, 5), cur));
-	vm_set_bool(vm, "has_tax", db_int(st, 5) != 0);
-	vm_set(vm, "total", money_str(r->a, db_int(st, 6), cur));
-	vm_set(vm, "method", db_text(r->db, st, 8));
-	vm_set(vm, "created", when(r, db_int(st, 9)));
-	db_reset(st);
-	vm_set_bool(vm, "paid_now", req_query(r, "ok") != NULL &&
-	    strcmp(req_query(r, "ok"), "paid") == 0);
-
-	st = db_q(r->db, Q_ORDER_ITEMS_OF);
-	db_bind_int(r->db, st, ":order", id);
-	while (db_step(r->db, st) == DB_ROW) {
-		struct vm *it = vm_push(vm, "items");
-
-		vm_set(it, "name", db_text(r->db, st, 1));
-		vm_set(it, "slug", db_text(r->db, st, 2));
-		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
-		vm_set(it, "state", db_text(r->db, st, 5));
-	}
-	st = db_q(r->db, Q_ORDER_EVENTS);
-	db_bind_int(r->db, st, ":order", id);
-	while (db_step(r->db, st) == DB_ROW) {
-		struct vm *it = vm_push(vm, "events");
-
-		vm_set(it, "kind", db_text(r->db, st, 0));
-		vm_set(it, "at", when(r, db_int(st, 1)));
-		vm_set(it, "note", db_text(r->db, st, 4));
-	}
-	/* The invoice page itself is /invoices/{number} (the wallet pages'
-	 * slice builds it). */
-	st = db_q(r->db, Q_INVOICE_OF_ORDER);
-	db_bind_int(r->db, st, ":order", id);
-	if (db_step(r->db, st) == DB_ROW)
-		vm_set(vm, "invoice", db_text(r->db, st, 1));
-	else
-		vm_set(vm, "invoice", "");
-	db_reset(st);
+	order_view_vm(r, vm, st);
+	vm_set_bool(vm, "paid_now", ok != NULL && strcmp(ok, "paid") == 0);
 	page_render(r, "pages/order", vm);
 }

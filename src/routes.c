@@ -122,6 +122,10 @@ const struct route routes[] = {
 	{ M_POST, "/admin/customers/{id:int}/wallet", admin_customer_wallet_post, WHO_STAFF, "wallet.adjust", CSRF_CHECK, 0, &admin_customer_wallet_form },
 	{ M_POST, "/admin/customers/{id:int}/disable", admin_customer_disable_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/customers/{id:int}/enable", admin_customer_enable_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
+	/* The staff's customer page: ending a customer's sessions
+	 * (admin_customers.c). */
+	{ M_POST, "/admin/customers/{id:int}/sessions/end", admin_customer_session_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &admin_customer_session_end_form },
+	{ M_POST, "/admin/customers/{id:int}/sessions/end-all", admin_customer_sessions_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 

@@ -24,6 +24,7 @@ const char *const wallet_rc_text[WALLET__MAX] = {
 	[WALLET_INSUFFICIENT] = "The wallet balance is not enough for this payment.",
 	[WALLET_LIMIT] = "That would take the wallet balance above the largest amount allowed.",
 	[WALLET_NONE] = "There is no such wallet.",
+	[WALLET_CONFLICT] = "That operation was recorded before with another amount or kind.",
 };
 
 int64_t
@@ -71,17 +72,21 @@ wallet_post(struct db *db, const struct wallet_entry *e, int64_t *balance, int64
 	st = db_q(db, Q_WALLET_TX_BY_KEY);
 	db_bind_text(db, st, ":key", e->idem_key);
 	if (db_step(db, st) == DB_ROW) {
+		enum wallet_rc rc = WALLET_REPLAY;
+
 		id = db_int(st, 0);
+		/* The same key with other values is the operation sent again
+		 * changed (a form resubmitted with another amount): refused,
+		 * and the caller says so; which values is its business. */
 		if (db_int(st, 1) != e->wallet || db_int(st, 2) != e->amount ||
 		    strcmp(db_text(db, st, 3), e->kind) != 0)
-			db_fail(db, "wallet_post: key %s was used for another entry (ledger row %" PRId64 ")",
-			    e->idem_key, id);
+			rc = WALLET_CONFLICT;
 		db_reset(st);
 		if (tx_id != NULL)
 			*tx_id = id;
-		if (balance != NULL)
-			*balance = wallet_balance(db, e->wallet);
-		return WALLET_REPLAY;
+		if (balance != NULL && (bal = wallet_balance(db, e->wallet)) >= 0)
+			*balance = bal;
+		return rc;
 	}
 	db_reset(st);
 

@@ -25,6 +25,7 @@ enum wallet_rc {
 	WALLET_INSUFFICIENT,	/* a debit larger than the balance: nothing written */
 	WALLET_LIMIT,		/* the balance would pass MONEY_MAX: nothing written */
 	WALLET_NONE,		/* no such wallet: nothing written */
+	WALLET_CONFLICT,	/* this key was written before for another entry: nothing new */
 	WALLET__MAX
 };
 /* A sentence for each outcome, for a page's message or a command's. */
@@ -62,12 +63,15 @@ int64_t	wallet_of_customer(struct db *, int64_t customer, const char *currency);
  * the caller's transaction.  A debit that would take the balance below
  * zero is WALLET_INSUFFICIENT with nothing written (not a CHECK
  * failure); a key already used for the same wallet, amount and kind is
- * WALLET_REPLAY with nothing written.  A key used before for a
- * different entry, an amount of 0 or beyond MONEY_MAX, or a call
- * outside a transaction is a hard error (db_fail).  *balance (may be
- * NULL) gets the balance after, or as it stands when nothing was
- * written.  *tx_id (may be NULL) the ledger row's id (the earlier row's
- * on a replay, 0 when nothing was written).  Allocates nothing.
+ * WALLET_REPLAY with nothing written; a key used before for a different
+ * wallet, amount or kind is WALLET_CONFLICT with nothing written (the
+ * same operation sent again with other values: an answer for the
+ * caller, a 409 on a page, not a crash).  An amount of 0 or beyond
+ * MONEY_MAX, or a call outside a transaction, is a hard error
+ * (db_fail).  *balance (may be NULL) gets the balance after, or as it
+ * stands when nothing was written.  *tx_id (may be NULL) the ledger
+ * row's id (the earlier row's on a replay or a conflict, 0 when
+ * nothing was written).  Allocates nothing.
  */
 enum wallet_rc wallet_post(struct db *, const struct wallet_entry *e, int64_t *balance, int64_t *tx_id);
 

@@ -115,8 +115,11 @@ p = tc("wallet", 1, 40, "topup", "fund-1")
 t.is_((p.returncode, p.stdout.strip()), (0, "replay 40"), "the same credit retried (same key) is a replay")
 t.is_(q("SELECT count(*), sum(amount_minor) FROM wallet_transactions"), [(1, 40)], "and wrote one ledger row")
 p = tc("wallet", 1, 41, "topup", "fund-1")
-t.ok(p.returncode == 1 and "fund-1 was used for another entry" in p.stderr,
-     "the key reused for another amount is a hard error", p.stdout + p.stderr)
+t.ok(p.returncode == 3 and p.stdout.strip() == "conflict 40" and "recorded before" in p.stderr,
+     "the key reused for another amount is a conflict, answered (not a crash)", p.stdout + p.stderr)
+p = tc("wallet", 1, 40, "adjustment", "fund-1")
+t.ok(p.returncode == 3 and p.stdout.strip() == "conflict 40", "and so is the key reused for another kind",
+     p.stdout + p.stderr)
 p = tc("wallet", 1, -41, "purchase", "too-much")
 t.ok(p.returncode == 3 and p.stdout.strip() == "insufficient 40" and "not enough" in p.stderr,
      "a debit beyond the balance is refused with a clear message, not a constraint error", p.stdout + p.stderr)

@@ -5,27 +5,24 @@ double (issue 11): /wallet shows the ledger and a balance equal to its
 sum; a staff credit needs wallet.adjust (403 without), a recent
 re-authentication and a reason, writes one audit row with the balance
 before and after, mails the customer, and moves money once on a double
-submit; a debit below zero is refused with a clear message and writes
+submit; the same form sent again with another amount or direction is a
+409 that writes nothing; a debit below zero is refused with a clear message and writes
 nothing; an invoice shows the details copied at issue even after the
 settings change; another customer's invoice is a 404, and so is a
 staff invoice page to a role without orders.read; a role with more than
 32 permissions keeps them all."""
-import base64
-import hashlib
-import hmac
 import html
 import os
 import re
-import struct
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP  # noqa: E402
+from pxstaff import Staff  # noqa: E402
 from pxweb import Browser, Shop, csrf_of  # noqa: E402
 
 t = TAP()
 s = Shop(workers=2).start()
 sql = s.sql
-PW = "correct horse battery staple"
 PW_A, PW_B = "tangerine orbit lamp 41", "quiet harbor violin 77"
 
 
@@ -60,48 +57,9 @@ def balance(cid):
     return [int(x) for x in tc("balance", cid).stdout.split()]
 
 
-# -- staff (TOTP computed here, RFC 6238) --
-def totp(secret, step):
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    o = h[-1] & 15
-    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
-
-
-class Staff:
-    def __init__(self, addr, role):
-        s.cli("user", "add", "--role", role, "--name", addr.split("@")[0], addr, input=PW + "\n")
-        self.addr = addr
-        self.b = Browser(s)
-        self.last = -1
-        s.next_step(30, 5)
-        self.b.form("/admin/login", "/admin/login", {"email": addr, "password": PW})
-        r = self.b.get("/admin/2fa/setup")
-        self.secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
-        self.last = int(s.now() // 30) - 1
-        r = self.b.post("/admin/2fa/setup", {"code": totp(self.secret, self.last), "csrf": csrf_of(r.text)})
-        self.codes = re.findall(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>", r.text)
-
-    def code(self):
-        cur = int(s.now() // 30)
-        if cur > self.last:
-            self.last = cur
-            return totp(self.secret, cur)
-        return self.codes.pop()
-
-    def reauth(self, nxt):
-        return self.b.form("/admin/reauth?next=" + nxt, "/admin/reauth",
-                           {"password": PW, "code": self.code(), "next": nxt})
-
-    def get(self, path):
-        return self.b.get(path)
-
-    def form(self, page, path, fields):
-        return self.b.form(page, path, fields)
-
-
-ada = Staff("ada@example.com", "super_admin")
-sam = Staff("sam@example.com", "support")
+# -- staff (t/lib/pxstaff.py: 2FA enrolled, re-authentication on demand) --
+ada = Staff(s, "ada@example.com", "super_admin")
+sam = Staff(s, "sam@example.com", "support")
 
 # -- the wallet page --
 tc("wallet", aid, 5000, "topup", "t-1")
@@ -174,6 +132,14 @@ t.ok(r.status == 303 and loc(r) == page + "?done=credited", "the credit: 303 to 
 r2 = ada.b.post(post, fields)
 t.ok(r2.status == 303 and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
      "the same form again (double submit) moves the money once", (r2.status, ntx() - n0, balance(aid)))
+r3 = ada.b.post(post, dict(fields, amount="12.00"))
+t.ok(r3.status == 409 and "already used for a different amount or direction" in html.unescape(r3.text) and
+     "Nothing was changed" in r3.text and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
+     "the same form again with another amount: 409 with a clear message, nothing written", r3.status)
+t.ok(op(r3) != fields["op"] and 'value="12.00"' in r3.text, "and the page offers a new form with the amount kept")
+r3 = ada.b.post(post, dict(fields, direction="debit"))
+t.ok(r3.status == 409 and ntx() == n0 + 1 and balance(aid) == [5050, 5050],
+     "the same form again as a debit: 409, nothing written", r3.status)
 a = audits()
 t.ok(len(a) == 1 and a[0][0] == "wallet.credited" and a[0][1] == "customer:%d" % aid and
      "$40.50 -> $50.50" in a[0][2] and "goodwill for the outage" in a[0][2],
@@ -273,7 +239,7 @@ t.ok(r.status == 200 and "Alice Liddell" in r.text, "staff with orders.read open
 sql("INSERT INTO roles (name, label) VALUES ('auditor', 'Auditor')")
 sql("INSERT INTO role_permissions (role_id, permission_id) SELECT r.id, p.id FROM roles r, permissions p "
     "WHERE r.name = 'auditor' AND p.name IN ('audit.read', 'customers.read')")
-aud = Staff("aud@example.com", "auditor")
+aud = Staff(s, "aud@example.com", "auditor")
 r = aud.get("/admin/invoices/" + number)
 t.ok(r.status == 403 and "Alice" not in r.text, "a role without orders.read cannot open it", r.status)
 
@@ -283,7 +249,7 @@ sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40
     "INSERT INTO permissions (name, label) SELECT printf('aaa.extra%02d', i), 'extra' FROM n")
 sql("INSERT INTO role_permissions (role_id, permission_id) SELECT r.id, p.id FROM roles r, permissions p "
     "WHERE r.name = 'wide' AND (p.name LIKE 'aaa.%' OR p.name IN ('customers.read', 'wallet.adjust'))")
-wide = Staff("wide@example.com", "wide")
+wide = Staff(s, "wide@example.com", "wide")
 r = wide.get(page)
 t.ok(r.status == 200 and 'action="%s"' % post in r.text,
      "a role with 42 permissions keeps the ones sorted after the 32nd (customers.read, wallet.adjust)", r.status)

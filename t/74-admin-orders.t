@@ -5,39 +5,22 @@ in UTC days with both ends included, a part of the customer's email,
 LIKE's own % and _ taken literally), a malformed date listed as an error
 with nothing shown, pagination at 50, the invoice link, and the
 dashboard's link."""
-import base64
-import hashlib
-import hmac
 import os
 import re
-import struct
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP  # noqa: E402
-from pxweb import Browser, Shop, csrf_of  # noqa: E402
+from pxstaff import Staff  # noqa: E402
+from pxweb import Shop, csrf_of  # noqa: E402
 
 t = TAP()
 s = Shop(workers=2).start()
 sql = s.sql
-PW = "correct horse battery staple"
-
-
-def totp(secret, step):
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    o = h[-1] & 15
-    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
 
 
 def staff(addr, role):
-    s.cli("user", "add", "--role", role, addr, input=PW + "\n")
-    b = Browser(s)
-    s.next_step(30, 5)
-    b.form("/admin/login", "/admin/login", {"email": addr, "password": PW})
-    r = b.get("/admin/2fa/setup")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
-    b.post("/admin/2fa/setup", {"code": totp(secret, int(s.now() // 30) - 1), "csrf": csrf_of(r.text)})
-    return b
+    """A signed-in staff member's browser (t/lib/pxstaff.py)."""
+    return Staff(s, addr, role).b
 
 
 def html_ok(r, name):

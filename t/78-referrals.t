@@ -21,16 +21,13 @@ nginx over TLS with the work daemon and an SMTP double.
 - /account/referrals (the link from base_url, masked names, totals)
   shows a customer only their own; staff see referrals on the customer's
   page; the settings form; `seed --demo --customer` seeds a referral."""
-import base64
-import hashlib
-import hmac
 import os
 import re
 import sqlite3
-import struct
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP, wait_for  # noqa: E402
+import pxstaff  # noqa: E402
 from pxweb import Browser, Shop, csrf_of  # noqa: E402
 
 t = TAP()
@@ -55,35 +52,9 @@ def tc(*args, check=True):
     return s.cli("test-commerce", *[str(a) for a in args], check=check)
 
 
-def totp(secret, step):
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    o = h[-1] & 15
-    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
-
-
-class Staff:
-    def __init__(self, addr, role):
-        s.cli("user", "add", "--role", role, addr, input=PW + "\n")
-        self.b = Browser(s, tls=True)
-        s.next_step(30, 5)
-        self.b.form("/admin/login", "/admin/login", {"email": addr, "password": PW})
-        r = self.b.get("/admin/2fa/setup")
-        self.secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
-        self.last = int(s.now() // 30) - 1
-        r = self.b.post("/admin/2fa/setup", {"code": totp(self.secret, self.last), "csrf": csrf_of(r.text)})
-        self.codes = re.findall(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>", r.text)
-
-    def code(self):
-        cur = int(s.now() // 30)
-        if cur > self.last:
-            self.last = cur
-            return totp(self.secret, cur)
-        return self.codes.pop()
-
-    def reauth(self, nxt):
-        return self.b.form("/admin/reauth?next=" + nxt, "/admin/reauth",
-                           {"password": PW, "code": self.code(), "next": nxt})
+def Staff(addr, role):
+    """A signed-in staff member over TLS (t/lib/pxstaff.py)."""
+    return pxstaff.Staff(s, addr, role, pw=PW, tls=True)
 
 
 def visitor():

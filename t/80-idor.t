@@ -162,6 +162,8 @@ CASES = {
     "/admin/customers/{id:int}/wallet": ("staff", 1),
     "/admin/customers/{id:int}/disable": ("staff", 1),
     "/admin/customers/{id:int}/enable": ("staff", 1),
+    "/admin/customers/{id:int}/sessions/end": ("staff", 1),
+    "/admin/customers/{id:int}/sessions/end-all": ("staff", 1),
     "/admin/staff/{id:int}/disable": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/enable": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/role": ("staff", staff_id["ada@example.com"]),
@@ -243,7 +245,8 @@ t.ok(A["invoice"] not in b_sess.req("GET", "/wallet").text and A["order"] not in
 # -- staff without the permission: 403 on every commerce route --
 sweep = [(m, p, perm) for m, p, who, perm in routes if who == "staff" and perm in COMMERCE]
 t.ok(len(sweep) >= 12, "%d staff routes need a commerce permission" % len(sweep))
-body = {"/admin/customers/{id:int}/wallet": "&direction=credit&amount=1&reason=x&op=" + "a" * 32}
+body = {"/admin/customers/{id:int}/wallet": "&direction=credit&amount=1&reason=x&op=" + "a" * 32,
+        "/admin/customers/{id:int}/sessions/end": "&session=%d" % A["other_session"]}
 for m, p, perm in sweep:
     obj = CASES[p][1] if p in CASES else None
     path = fill(p, obj) + ("?from=2026-01-01&to=2026-01-02" if "/exports/" in p else "")
