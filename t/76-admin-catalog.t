@@ -10,41 +10,19 @@ category or brand in use cannot be.  Every change writes one audit row
 with the changed fields before and after, and moves the catalog version
 in the same transaction, so the public pages, cached before, show it on
 the next request.  One worker, so every request meets the same cache."""
-import base64
-import hashlib
-import hmac
 import html
 import os
 import re
-import struct
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP, Stack, wait_for  # noqa: E402
+from pxstaff import Staff  # noqa: E402
 from pxweb import Browser, csrf_of  # noqa: E402
 
 t = TAP()
 s = Stack(workers=1).start()
 sql = s.sql
-PW = "correct horse battery staple"
 GIB = 1073741824
-
-
-def totp(secret, step):
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    o = h[-1] & 15
-    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
-
-
-def staff(addr, role):
-    s.cli("user", "add", "--role", role, addr, input=PW + "\n")
-    b = Browser(s)
-    s.next_step(30, 5)
-    b.form("/admin/login", "/admin/login", {"email": addr, "password": PW})
-    r = b.get("/admin/2fa/setup")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
-    b.post("/admin/2fa/setup", {"code": totp(secret, int(s.now() // 30) - 1), "csrf": csrf_of(r.text)})
-    return b
 
 
 def html_ok(r, name):
@@ -94,9 +72,9 @@ def warm(path):
 
 
 sql("INSERT INTO settings (key, value) VALUES ('shop.currency', 'USD')")
-ada = staff("ada@example.com", "super_admin")
-mgr = staff("mgr@example.com", "manager")
-sam = staff("sam@example.com", "support")
+ada = Staff(s, "ada@example.com", "super_admin")
+mgr = Staff(s, "mgr@example.com", "manager")
+sam = Staff(s, "sam@example.com", "support")
 CSRF = csrf_of(ada.get("/admin/plans/new").text)
 
 # -- who may open it --
