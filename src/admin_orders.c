@@ -218,8 +218,9 @@ admin_order(struct request *r)
 
 /*
  * POST /admin/orders/{public_id}/cancel — no fields but the CSRF token.
- * A pending order: cancelled, its items' stock back on their plans, an
- * audit row, one transaction; 303 to its page.  Any other state: 409
+ * A pending order: cancelled, its items' stock back on their plans, its
+ * coupon use released (order_cancel_pending), an audit row, one
+ * transaction; 303 to its page.  Any other state: 409
  * with the reason, nothing written.  No such order: 404.
  */
 void
@@ -230,7 +231,7 @@ admin_order_cancel_post(struct request *r)
 	const char *pub = req_param(r, "public_id");
 	struct stmt *st;
 	int64_t	 id, released;
-	int	 state;
+	int	 state, coupon;
 
 	db_begin(r->db);
 	st = db_q(r->db, Q_ADMIN_ORDER_GET);
@@ -242,22 +243,19 @@ admin_order_cancel_post(struct request *r)
 	id = db_int(st, 0);
 	db_reset(st);
 	/* Read inside the write transaction: the state cannot move between
-	 * this check and the transition. */
+	 * this check and the transition (order_cancel_pending). */
 	state = order_state(r->db, id);
-	if (state != ORDER_PENDING) {
+	if (state != ORDER_PENDING ||
+	    !order_cancel_pending(r->db, id, &who, "cancelled by staff", &released, &coupon)) {
 		db_rollback(r->db);
 		order_page(r, 409, arena_printf(r->a, "This order is %s: only a pending (unpaid) order "
 		    "can be cancelled. A paid order is refunded instead.",
 		    state >= 0 ? order_state_name[state] : "gone"));
 		return;
 	}
-	order_transition(r->db, id, ORDER_CANCELLED, &who, "cancelled by staff");
-	st = db_q(r->db, Q_ADMIN_ORDER_RELEASE_STOCK);
-	db_bind_int(r->db, st, ":order", id);
-	db_step(r->db, st);
-	released = db_changes(r->db);
 	req_audit(r, "order.cancelled", arena_printf(r->a, "order:%lld", (long long)id),
-	    "order %s cancelled while pending; stock released on %lld plan(s)", pub, (long long)released);
+	    "order %s cancelled while pending; stock released on %lld plan(s)%s", pub, (long long)released,
+	    coupon ? "; coupon use released" : "");
 	db_commit(r->db);
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=cancelled", pub));
 }

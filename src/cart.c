@@ -96,6 +96,22 @@ cart_count(struct request *r)
 	return db_one_int(r->db, st, 0);
 }
 
+const char *
+cart_coupon(struct request *r, int64_t cart)
+{
+	struct stmt *st;
+	const char *code = NULL;
+
+	if (cart <= 0)
+		return NULL;
+	st = db_q(r->db, Q_CART_COUPON_GET);
+	db_bind_int(r->db, st, ":cart", cart);
+	if (db_step(r->db, st) == DB_ROW && *(code = db_text(r->db, st, 0)) == '\0')
+		code = NULL;
+	db_reset(st);
+	return code;
+}
+
 void
 cart_merge(struct request *r, int64_t customer)
 {
@@ -112,6 +128,13 @@ cart_merge(struct request *r, int64_t customer)
 	db_bind_int(r->db, st, ":now", now_unix());
 	to = db_one_int(r->db, st, 0);
 	st = db_q(r->db, Q_CART_MERGE);
+	db_bind_int(r->db, st, ":from", from);
+	db_bind_int(r->db, st, ":to", to);
+	db_step(r->db, st);
+	/* The coupon typed before signing in comes along, unless the
+	 * customer's own cart has one already (theirs wins, as a line's
+	 * quantity adds up but a cart holds one coupon). */
+	st = db_q(r->db, Q_CART_COUPON_MERGE);
 	db_bind_int(r->db, st, ":from", from);
 	db_bind_int(r->db, st, ":to", to);
 	db_step(r->db, st);

@@ -38,6 +38,19 @@ int64_t	cart_count(struct request *);
  * transaction.  Nothing to do without the cookie. */
 void	cart_merge(struct request *, int64_t customer);
 
+/* The coupon code the cart applied (as stored), or NULL for none or no
+ * cart.  Read only. */
+const char *cart_coupon(struct request *, int64_t cart);
+/*
+ * Judge the cart's coupon again (coupon.c) for the request's customer
+ * (0 for an anonymous cart) over cart's lines, whose kept total is
+ * total, and fill a page's "coupon" (the code), "discount",
+ * "after_discount", or "coupon_bad" with "coupon_reason".  Returns the
+ * discount in minor units (0 without a coupon or when it no longer
+ * applies).  Read only.  (page_cart.c)
+ */
+int64_t	cart_coupon_fill(struct request *, struct vm *, int64_t cart, int64_t total);
+
 /* Fill a page's "lines" (name, qty, price kept, price now, what moved),
  * "total", "changed" and "empty" from cart (0: none).  Returns the
  * number of lines; *total the kept total in minor units. */

@@ -28,6 +28,11 @@
  *        coupon CODE if given; prints "ok|replay|... PUBLIC_ID"
  *        (a coupon refusal: "coupon:REASON -"); status 0 for ok and
  *        replay, 3 for a refusal (nothing written)
+ *   pending CUSTOMER PLAN QTY [coupon=CODE]
+ *        an unpaid order as a gateway checkout (issue 13) will leave
+ *        it: QTY items of plan PLAN at its price now, the stock taken,
+ *        the coupon's redemption written, no money; prints "ID
+ *        PUBLIC_ID" (a coupon refusal: "coupon:REASON -", status 3)
  *
  * GATE: a file to wait for (up to 10 s) after opening the database and
  * before the transaction, so that many processes really race.
@@ -51,6 +56,14 @@
 #include "wallet.h"
 
 static const struct actor cli_actor = { "cli", 0, NULL, NULL };
+
+/* A coupon refusal as one word, for the tests to match. */
+static const char *const cword[COUPON__MAX] = {
+	[COUPON_OK] = "ok", [COUPON_UNKNOWN] = "unknown", [COUPON_NOT_STARTED] = "not-started",
+	[COUPON_EXPIRED] = "expired", [COUPON_EXHAUSTED] = "exhausted",
+	[COUPON_CUSTOMER_LIMIT] = "customer-limit", [COUPON_MIN_AMOUNT] = "min-amount",
+	[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
+};
 
 static void
 gate(const char *path)
@@ -195,12 +208,6 @@ t_checkout(struct db *db, int argc, char **argv)
 		[CHECKOUT_CURRENCY] = "currency", [CHECKOUT_BAD_KEY] = "bad-key",
 		[CHECKOUT_COUPON] = "coupon",
 	};
-	static const char *const cword[COUPON__MAX] = {
-		[COUPON_OK] = "ok", [COUPON_UNKNOWN] = "unknown", [COUPON_NOT_STARTED] = "not-started",
-		[COUPON_EXPIRED] = "expired", [COUPON_EXHAUSTED] = "exhausted",
-		[COUPON_CUSTOMER_LIMIT] = "customer-limit", [COUPON_MIN_AMOUNT] = "min-amount",
-		[COUPON_FIRST_ORDER] = "first-order", [COUPON_NOT_APPLICABLE] = "not-applicable",
-	};
 	const char *coupon = NULL;
 	int	 g;
 	static const struct actor cust_actor = { "customer", 0, NULL, NULL };
@@ -245,6 +252,74 @@ t_checkout(struct db *db, int argc, char **argv)
 	return rc == CHECKOUT_OK || rc == CHECKOUT_REPLAY ? 0 : 3;
 }
 
+static int
+t_pending(struct db *db, int argc, char **argv)
+{
+	struct checkout_line l;
+	struct coupon_apply ca;
+	struct order_new on;
+	struct stmt *st;
+	const char *pub;
+	int64_t	 cust, order, k;
+	int	 replay, crc;
+
+	memset(&l, 0, sizeof(l));
+	memset(&ca, 0, sizeof(ca));
+	if (argc < 5 || parse_i64(argv[2], &cust) != 0 || parse_i64(argv[3], &l.plan) != 0 ||
+	    parse_i64(argv[4], &l.qty) != 0 || l.qty < 1 || l.qty > 100)
+		return 2;
+	db_begin(db);
+	st = db_q(db, Q_CHECKOUT_PLAN);
+	db_bind_int(db, st, ":plan", l.plan);
+	if (db_step(db, st) != DB_ROW) {
+		db_rollback(db);
+		return 2;
+	}
+	l.price = db_int(st, 1);
+	l.currency = db_text(db, st, 2);
+	l.name = db_text(db, st, 4);
+	l.stock = db_is_null(st, 3) ? -1 : db_int(st, 3);
+	db_reset(st);
+	if (argc > 5 && strncmp(argv[5], "coupon=", 7) == 0 &&
+	    (crc = coupon_check(db, argv[5] + 7, cust, &l, 1, &ca)) != COUPON_OK) {
+		db_rollback(db);
+		printf("coupon:%s -\n", cword[crc]);
+		fprintf(stderr, "1000proxy: %s\n", coupon_rc_text[crc]);
+		return 3;
+	}
+	st = db_q(db, Q_CHECKOUT_TAKE_STOCK);
+	db_bind_int(db, st, ":plan", l.plan);
+	db_bind_int(db, st, ":n", l.qty);
+	db_step(db, st);
+	db_reset(st);
+	if (l.stock >= 0 && db_changes(db) != 1) {
+		db_rollback(db);
+		printf("sold-out -\n");
+		return 3;
+	}
+	memset(&on, 0, sizeof(on));
+	on.customer = cust;
+	on.subtotal = l.price * l.qty;
+	on.discount = ca.discount;
+	on.currency = l.currency;
+	order = order_create(db, &on, &cli_actor, &pub, &replay);
+	if (ca.coupon > 0)
+		coupon_redeem(db, &ca, cust, order);
+	for (k = 0; k < l.qty; k++) {
+		st = db_q(db, Q_CHECKOUT_ITEM_INSERT);
+		db_bind_int(db, st, ":order", order);
+		db_bind_int(db, st, ":plan", l.plan);
+		db_bind_int(db, st, ":price", l.price);
+		db_bind_text(db, st, ":currency", l.currency);
+		if (db_step(db, st) != DB_ROW)
+			db_fail(db, "order item insert returned no row");
+		db_reset(st);
+	}
+	db_commit(db);
+	printf("%" PRId64 " %s\n", order, pub);
+	return 0;
+}
+
 int
 cmd_test_commerce(const struct conf *c, int argc, char **argv)
 {
@@ -254,7 +329,7 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 	} verbs[] = {
 		{ "wallet", t_wallet }, { "balance", t_balance }, { "order-new", t_order_new },
 		{ "order-move", t_order_move }, { "invoice", t_invoice }, { "receipt", t_receipt },
-		{ "checkout", t_checkout },
+		{ "checkout", t_checkout }, { "pending", t_pending },
 	};
 	struct arena *a;
 	struct db *db;
@@ -290,6 +365,6 @@ cmd_test_commerce(const struct conf *c, int argc, char **argv)
 	if (rc != 2)
 		return rc;
 usage:
-	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice|receipt|checkout ...\n");
+	fprintf(stderr, "usage: 1000proxy test-commerce wallet|balance|order-new|order-move|invoice|receipt|checkout|pending ...\n");
 	return 2;
 }

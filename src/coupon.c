@@ -151,3 +151,15 @@ coupon_redeem(struct db *db, const struct coupon_apply *c, int64_t customer, int
 	db_step(db, st);
 	db_reset(st);
 }
+
+int
+coupon_release(struct db *db, int64_t order_id)
+{
+	struct stmt *st = db_q(db, Q_COUPON_RELEASE);
+
+	db_bind_int(db, st, ":order", order_id);
+	db_bind_int(db, st, ":now", now_unix());
+	db_step(db, st);
+	db_reset(st);
+	return db_changes(db) > 0;
+}

@@ -55,4 +55,14 @@ enum coupon_rc coupon_check(struct db *, const char *code, int64_t customer,
  * caller's transaction (one coupon per order: a second is a hard error). */
 void	coupon_redeem(struct db *, const struct coupon_apply *, int64_t customer, int64_t order);
 
+/*
+ * Give back the coupon use of order (a cancelled or refunded order),
+ * inside the caller's transaction: its coupon_redemptions row gets
+ * released_at, so coupon_check no longer counts it against max_uses or
+ * max_uses_per_customer.  The row stays (the history of who used what).
+ * Returns 1 when a use was released, 0 when the order had no coupon or
+ * its use was released already (a second call changes nothing).
+ */
+int	coupon_release(struct db *, int64_t order_id);
+
 #endif

@@ -11,12 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "order.h"
 #include "referral.h"
 #include "spool.h"
 #include "util.h"
+#include "valid.h"
 
 /*
  * reconcile: spool recovery.  With the spool lock (no work daemon runs)
@@ -139,6 +142,103 @@ cron_prune(const struct conf *c, int argc, char **argv)
 	return 0;
 }
 
+/* The unpaid-order expiry when staff set none (minutes). */
+#define ORDERS_EXPIRE_DEFAULT	60
+/* How many orders one query of cron orders picks up (it repeats). */
+#define ORDERS_EXPIRE_BATCH	200
+
+/*
+ * orders: cancel unpaid orders.  An order still pending
+ * orders.expire_minutes (a setting; default 60, 0 turns the expiry off)
+ * after it was made is cancelled as staff would cancel it
+ * (order_cancel_pending: the state, the stock back, the coupon use
+ * back) with an audit row by "system", one BEGIN IMMEDIATE transaction
+ * per order.  The state is read again under the write lock, so a second
+ * run at once, or a staff cancel or a payment that got there first,
+ * leaves the order alone: each order is cancelled once.  A database
+ * error ends the task (db.h): that order's transaction rolls back,
+ * stderr, exit 1; the orders before it stay cancelled.
+ */
+static int
+cron_orders(const struct conf *c, int argc, char **argv)
+{
+	static const struct actor sys = { "system", 0, NULL, NULL };
+	struct db *db;
+	struct arena *a;
+	struct stmt *st;
+	const char *v = NULL, *pubs[ORDERS_EXPIRE_BATCH];
+	char	 err[512];
+	int64_t	 minutes = ORDERS_EXPIRE_DEFAULT, ids[ORDERS_EXPIRE_BATCH], before, cancelled = 0;
+	int64_t	 skipped = 0, plans;
+	size_t	 n, i;
+	int	 coupon;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: 1000proxy cron orders\n");
+		return 2;
+	}
+	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "1000proxy: cron orders: %s\n", err);
+		return 1;
+	}
+	a = arena_new(4096);
+	db_set_arena(db, a);
+	st = db_q(db, Q_SETTING_GET);
+	db_bind_text(db, st, ":key", "orders.expire_minutes");
+	if (db_step(db, st) == DB_ROW)
+		v = db_text(db, st, 0);
+	db_reset(st);
+	if (v != NULL && !valid_int(v, 0, 366 * 24 * 60, &minutes)) {
+		fprintf(stderr, "1000proxy: cron orders: setting orders.expire_minutes \"%s\" is not "
+		    "0..527040; using %d\n", v, ORDERS_EXPIRE_DEFAULT);
+		minutes = ORDERS_EXPIRE_DEFAULT;
+	}
+	if (minutes == 0) {
+		printf("orders: expiry off (orders.expire_minutes = 0)\n");
+		goto out;
+	}
+	before = now_unix() - minutes * 60;
+	for (;;) {
+		/* The ids first, the statement reset, then the writes: no read
+		 * stays open across the transactions. */
+		st = db_q(db, Q_ORDERS_EXPIRED);
+		db_bind_int(db, st, ":before", before);
+		db_bind_int(db, st, ":limit", ORDERS_EXPIRE_BATCH);
+		for (n = 0; n < ORDERS_EXPIRE_BATCH && db_step(db, st) == DB_ROW; n++) {
+			ids[n] = db_int(st, 0);
+			pubs[n] = db_text(db, st, 1);	/* a copy in the arena */
+		}
+		db_reset(st);
+		for (i = 0; i < n; i++) {
+			db_begin(db);
+			if (!order_cancel_pending(db, ids[i], &sys, "unpaid after the expiry time",
+			    &plans, &coupon)) {
+				db_rollback(db);
+				skipped++;
+				continue;
+			}
+			audit(db, &sys, "order.expired", arena_printf(a, "order:%lld", (long long)ids[i]),
+			    "order %s cancelled: unpaid after %lld minutes; stock released on %lld plan(s)%s",
+			    pubs[i], (long long)minutes, (long long)plans, coupon ? "; coupon use released" : "");
+			db_commit(db);
+			cancelled++;
+		}
+		arena_reset(a);
+		if (n < ORDERS_EXPIRE_BATCH)
+			break;
+	}
+	printf("orders: %lld unpaid order%s older than %lld minute%s cancelled", (long long)cancelled,
+	    cancelled == 1 ? "" : "s", (long long)minutes, minutes == 1 ? "" : "s");
+	if (skipped)
+		printf(" (%lld moved on meanwhile)", (long long)skipped);
+	printf("\n");
+out:
+	db_close(db);
+	arena_free(a);
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(const struct conf *, int, char **);
@@ -150,6 +250,8 @@ static const struct {
 	    "after job_keep_days" },
 	{ "referrals", cron_referrals, "credit the referral commissions whose hold has passed to their "
 	    "referrers' wallets, and mail them" },
+	{ "orders", cron_orders, "cancel orders left unpaid longer than the setting orders.expire_minutes "
+	    "(default 60), giving back their stock and coupon use" },
 };
 
 int

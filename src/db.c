@@ -328,6 +328,27 @@ mig_fk_check(sqlite3 *db, char *err, size_t errsz)
 	return 0;
 }
 
+/* 1 when migration v has its row, 0 when not, -1 on error. */
+static int
+mig_applied(sqlite3 *db, int v, char *err, size_t errsz)
+{
+	sqlite3_stmt *st;
+	int	 rc;
+
+	if (sqlite3_prepare_v2(db, sql_mig_applied, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":version"), v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errsz, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return rc == SQLITE_ROW;
+}
+
 /* The row that says migration v (file name) is applied. */
 static int
 mig_record(sqlite3 *db, int v, const char *name, char *err, size_t errsz)
@@ -454,8 +475,23 @@ db_migrate(struct db *dbh, const char *dir, char *err, size_t errsz)
 		int	 v = atoi(names[i]);
 		char	 path[4096], *sql;
 
-		if (v <= have)
+		if (v <= have) {
+			/* A file numbered below the newest applied one that
+			 * never ran (two branches merged out of order) would be
+			 * skipped for ever on this database and applied on a
+			 * fresh one: the schemas would differ without a word.
+			 * Refuse, naming it; renumbering it above the newest
+			 * is the fix. */
+			int	 a = mig_applied(db, v, err, errsz);
+
+			if (a == 0)
+				snprintf(err, errsz, "%s was never applied and is numbered below "
+				    "the newest applied migration (%d): renumber it above %d",
+				    names[i], have, have);
+			if (a != 1)
+				rc = -1;
 			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if ((sql = file_read(path)) == NULL) {
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));

@@ -193,4 +193,19 @@ extern const struct form page_register_form;
 extern const struct form page_reset_form;
 extern const struct form page_tokens_form;
 
+/* Coupons on the cart (page_cart.c) and staff's coupons
+ * (admin_coupons.c). */
+void	page_cart_coupon_post(struct request *);
+void	page_cart_coupon_remove_post(struct request *);
+extern const struct form page_cart_coupon_form;
+extern const struct form page_cart_coupon_remove_form;
+void	admin_coupons(struct request *);
+void	admin_coupon_new(struct request *);
+void	admin_coupon_create_post(struct request *);
+void	admin_coupon_edit(struct request *);
+void	admin_coupon_edit_post(struct request *);
+void	admin_coupon_activate_post(struct request *);
+void	admin_coupon_deactivate_post(struct request *);
+extern const struct form admin_coupon_form;
+
 #endif

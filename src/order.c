@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "coupon.h"
 #include "db.h"
 #include "invoice.h"
 #include "money.h"
@@ -217,4 +218,32 @@ order_transition(struct db *db, int64_t order, enum order_state to, const struct
 	if (to == ORDER_PAID)
 		invoice_order_paid(db, order, now);
 	return (enum order_state)from;
+}
+
+int
+order_cancel_pending(struct db *db, int64_t order, const struct actor *who, const char *note,
+    int64_t *plans, int *coupon)
+{
+	struct stmt *st;
+	int64_t	 n;
+	int	 c;
+
+	if (!db_in_tx(db))
+		db_fail(db, "order_cancel_pending outside a transaction (order %" PRId64 ")", order);
+	/* Read under the write lock: nobody can move it between this look
+	 * and the transition below. */
+	if (order_state(db, order) != ORDER_PENDING)
+		return 0;
+	order_transition(db, order, ORDER_CANCELLED, who, note);
+	st = db_q(db, Q_ADMIN_ORDER_RELEASE_STOCK);
+	db_bind_int(db, st, ":order", order);
+	db_step(db, st);
+	n = db_changes(db);
+	db_reset(st);
+	c = coupon_release(db, order);
+	if (plans != NULL)
+		*plans = n;
+	if (coupon != NULL)
+		*coupon = c;
+	return 1;
 }

@@ -89,6 +89,19 @@ int64_t	order_create(struct db *, const struct order_new *, const struct actor *
 enum order_state order_transition(struct db *, int64_t order, enum order_state to,
 	    const struct actor *, const char *note);
 
+/*
+ * Cancel an unpaid order, inside the caller's BEGIN IMMEDIATE
+ * transaction: when it is pending now, move it to cancelled (note on
+ * the event), give its items' stock back to their plans and its coupon
+ * use back (coupon_release), set *plans (may be NULL) to the number of
+ * plans whose stock came back and *coupon to 1 when a use was released,
+ * and return 1.  In any other state write nothing and return 0, so a
+ * staff cancel and the expiry racing on one order cancel it once.  The
+ * caller writes the audit row (it knows who and why).
+ */
+int	order_cancel_pending(struct db *, int64_t order, const struct actor *, const char *note,
+	    int64_t *plans, int *coupon);
+
 /* The order's state now, or -1 when there is no such order. */
 int	order_state(struct db *, int64_t order);
 

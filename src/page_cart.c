@@ -9,6 +9,7 @@
 #include "cart.h"
 #include "catalog.h"
 #include "checkout.h"
+#include "coupon.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -69,18 +70,60 @@ cart_fill(struct request *r, struct vm *vm, int64_t cart, int64_t *total)
 	return n;
 }
 
+int64_t
+cart_coupon_fill(struct request *r, struct vm *vm, int64_t cart, int64_t total)
+{
+	struct checkout_line *l;
+	struct coupon_apply ca;
+	const char *code = cart_coupon(r, cart);
+	enum coupon_rc rc;
+	size_t	 n;
+
+	if (code == NULL)
+		return 0;
+	vm_set(vm, "coupon", code);
+	n = checkout_lines(r->db, cart, &l);
+	if (n == 0)
+		return 0;
+	/* An anonymous cart passes the per-customer rules here; checkout
+	 * judges them with the customer known. */
+	if ((rc = coupon_check(r->db, code, cart_owner(r), l, n, &ca)) != COUPON_OK) {
+		vm_set_bool(vm, "coupon_bad", 1);
+		vm_set(vm, "coupon_reason", coupon_rc_text[rc]);
+		return 0;
+	}
+	vm_set(vm, "discount", money_str(r->a, ca.discount, l[0].currency));
+	vm_set(vm, "after_discount", money_str(r->a, total - ca.discount, l[0].currency));
+	return ca.discount;
+}
+
+/* The cart page; error: the page's message; typed: the coupon field as
+ * the visitor typed it (a refused code is shown again); reason: why
+ * that code was refused. */
 static void
-cart_show(struct request *r, const char *error)
+cart_page(struct request *r, const char *error, const char *typed, const char *reason)
 {
 	struct vm *vm = page_vm(r, "Your cart");
-	int64_t	 total;
+	int64_t	 total, cart = cart_of(r, 0);
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
-	cart_fill(r, vm, cart_of(r, 0), &total);
+	cart_fill(r, vm, cart, &total);
+	cart_coupon_fill(r, vm, cart, total);
 	vm_set_bool(vm, "signed_in_cart", cart_owner(r) != 0);
 	if (error != NULL)
 		vm_set(vm, "error", error);
+	vm_set(vm, "typed", typed != NULL ? typed : "");
+	if (reason != NULL)
+		vm_set(vm, "coupon_refused", reason);
+	if (req_query(r, "done") != NULL && strcmp(req_query(r, "done"), "coupon") == 0)
+		vm_set(vm, "notice", coupon_rc_text[COUPON_OK]);
 	page_render(r, "pages/cart", vm);
+}
+
+static void
+cart_show(struct request *r, const char *error)
+{
+	cart_page(r, error, NULL, NULL);
 }
 
 /* GET /cart (and the GET of each cart POST, for a refused token): the
@@ -254,4 +297,89 @@ page_cart_accept_post(struct request *r)
 	}
 	db_commit(r->db);
 	resp_redirect(r, 303, cart_owner(r) ? "/checkout" : "/cart");
+}
+
+static const struct field page_cart_coupon_fields[] = {
+	{ "code", FK_TEXT, FIELD_REQUIRED, 0, 64 },
+};
+const struct form page_cart_coupon_form = { FORM(page_cart_coupon_fields) };
+
+/*
+ * POST /cart/coupon — code, csrf: apply a coupon to the cart.  The code
+ * is judged now (coupon_check, for the signed-in customer or, for an
+ * anonymous cart, without the per-customer rules) and kept on the cart
+ * only when it applies, as stored (its case); it replaces any earlier
+ * one.  Checkout judges it again inside its transaction.  303 to
+ * /cart?done=coupon; 400 with the cart and the code kept for a code
+ * that is no code (3 to 32 letters, digits, '-' and '_'); 409 with the
+ * reason (unknown, not started, expired, used up, your limit, minimum
+ * not reached, first order only, not for these plans) or an empty
+ * cart, nothing written.
+ */
+void
+page_cart_coupon_post(struct request *r)
+{
+	const char *code = form_get(r, "code");
+	struct checkout_line *l;
+	struct coupon_apply ca;
+	struct stmt *st;
+	enum coupon_rc rc;
+	int64_t	 cart;
+	size_t	 n;
+
+	if (!form_valid(r, "code") || !valid_coupon_code(code)) {
+		r->status = 400;
+		cart_page(r, NULL, form_valid(r, "code") ? code : "",
+		    "A coupon code is 3 to 32 letters, digits, dashes or underscores.");
+		return;
+	}
+	db_begin(r->db);
+	cart = cart_of(r, 0);
+	if ((n = checkout_lines(r->db, cart, &l)) == 0) {
+		db_rollback(r->db);
+		r->status = 409;
+		cart_page(r, NULL, code, "Your cart is empty: add a plan before a coupon.");
+		return;
+	}
+	if ((rc = coupon_check(r->db, code, cart_owner(r), l, n, &ca)) != COUPON_OK) {
+		db_rollback(r->db);
+		r->status = 409;
+		cart_page(r, NULL, code, coupon_rc_text[rc]);
+		return;
+	}
+	st = db_q(r->db, Q_CART_COUPON_SET);
+	db_bind_text(r->db, st, ":code", ca.code);
+	db_bind_int(r->db, st, ":now", now_unix());
+	db_bind_int(r->db, st, ":cart", cart);
+	db_step(r->db, st);
+	db_commit(r->db);
+	resp_redirect(r, 303, "/cart?done=coupon");
+}
+
+static const struct field page_cart_coupon_remove_fields[] = {
+	{ "next", FK_SLUG, 0, 0, 16 },
+};
+const struct form page_cart_coupon_remove_form = { FORM(page_cart_coupon_remove_fields) };
+
+/* POST /cart/coupon/remove — next (optional: "checkout"), csrf: the
+ * cart without its coupon.  303 to /cart, or /checkout for a signed-in
+ * customer who came from there. */
+void
+page_cart_coupon_remove_post(struct request *r)
+{
+	const char *next = form_get(r, "next");
+	int64_t	 cart;
+	struct stmt *st;
+
+	db_begin(r->db);
+	if ((cart = cart_of(r, 0)) != 0) {
+		st = db_q(r->db, Q_CART_COUPON_SET);
+		db_bind_null(r->db, st, ":code");
+		db_bind_int(r->db, st, ":now", now_unix());
+		db_bind_int(r->db, st, ":cart", cart);
+		db_step(r->db, st);
+	}
+	db_commit(r->db);
+	resp_redirect(r, 303, next != NULL && strcmp(next, "checkout") == 0 && cart_owner(r) ?
+	    "/checkout" : "/cart");
 }

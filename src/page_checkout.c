@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "cart.h"
 #include "checkout.h"
+#include "coupon.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -32,7 +33,7 @@ static void
 checkout_show(struct request *r, const char *error)
 {
 	struct vm *vm = page_vm(r, "Checkout");
-	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, total, bal, sub, tax, rate;
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, total, bal, sub, tax, rate, cart, off;
 	int	 incl;
 	const char *wcur;
 	struct stmt *st;
@@ -40,8 +41,13 @@ checkout_show(struct request *r, const char *error)
 	char	 idem[33];
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
-	cart_fill(r, vm, cart_of(r, 0), &total);
-	checkout_tax(r->db, total, &sub, &tax, &rate, &incl);
+	cart = cart_of(r, 0);
+	cart_fill(r, vm, cart, &total);
+	/* The coupon as checkout would judge it now: its discount comes
+	 * off before the tax (checkout_tax_discounted); one that no longer
+	 * applies hides the pay button behind its reason. */
+	off = cart_coupon_fill(r, vm, cart, total);
+	checkout_tax_discounted(r->db, total, off, &sub, &tax, &rate, &incl);
 	st = db_q(r->db, Q_ACCT_CUSTOMER);
 	db_bind_int(r->db, st, ":id", cust);
 	buf_init(&b);
@@ -64,10 +70,10 @@ checkout_show(struct request *r, const char *error)
 	money_format(&b, tax, wcur);
 	vm_set(vm, "tax", b.p);
 	buf_reset(&b);
-	money_format(&b, sub + tax, wcur);
+	money_format(&b, sub - off + tax, wcur);
 	vm_set(vm, "pay_total", b.p);
 	buf_free(&b);
-	vm_set_bool(vm, "short_funds", bal < sub + tax);
+	vm_set_bool(vm, "short_funds", bal < sub - off + tax);
 	token_new(idem);
 	vm_set(vm, "idem", idem);
 	if (error != NULL)
@@ -91,7 +97,9 @@ const struct form page_checkout_form = { FORM(page_checkout_fields) };
  * POST /checkout — idem (the page's 32 hex digits), csrf.  One BEGIN
  * IMMEDIATE transaction (checkout.h) with the order confirmation mail
  * (order_mail.c): 303 to /orders/{public_id} when
- * paid, or when this token paid before (nothing new written).  409 with
+ * paid, or when this token paid before (nothing new written).  The
+ * cart's coupon is judged again in the transaction: one that stopped
+ * applying is a 409 with its reason, nothing written.  409 with
  * the checkout page and what changed, or 402 for a short wallet, or 409
  * for a sold-out plan, an empty cart: nothing written.  400 for a
  * malformed token.
@@ -117,7 +125,8 @@ page_checkout_post(struct request *r)
 	db_begin(r->db);
 	cart = cart_of(r, 0);
 	n = checkout_lines(r->db, cart, &l);
-	rc = checkout_wallet(r->db, p->user_id, l, n, idem, &who, &res);
+	/* The cart's coupon, judged again inside this transaction. */
+	rc = checkout_wallet_coupon(r->db, p->user_id, l, n, cart_coupon(r, cart), idem, &who, &res);
 	if (rc == CHECKOUT_OK) {
 		st = db_q(r->db, Q_CART_CLEAR);
 		db_bind_int(r->db, st, ":cart", cart);
@@ -128,7 +137,9 @@ page_checkout_post(struct request *r)
 	if (rc != CHECKOUT_OK && rc != CHECKOUT_REPLAY) {
 		db_rollback(r->db);
 		r->status = rc == CHECKOUT_INSUFFICIENT ? 402 : rc == CHECKOUT_BAD_KEY ? 400 : 409;
-		checkout_show(r, res.plan_name ? arena_printf(r->a, "%s (%s)",
+		checkout_show(r, rc == CHECKOUT_COUPON ? arena_printf(r->a, "%s %s",
+		    checkout_rc_text[rc], coupon_rc_text[res.coupon_rc]) :
+		    res.plan_name ? arena_printf(r->a, "%s (%s)",
 		    checkout_rc_text[rc], res.plan_name) : checkout_rc_text[rc]);
 		return;
 	}

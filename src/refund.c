@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "coupon.h"
 #include "db.h"
 #include "money.h"
 #include "order.h"
@@ -83,7 +84,9 @@ refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff
 	} else
 		res->balance = wallet_balance(db, e.wallet);
 	res->referral = referral_reverse(db, order, who);
-	/* coupon_release(db, order);  (issue 11, coupons: the lead wires it) */
+	/* The coupon use comes back: a refunded order's redemption no
+	 * longer counts against the coupon's limits (coupon.h). */
+	res->coupon = coupon_release(db, order);
 	st = db_q(db, Q_REFUND_DISCARD_JOBS);
 	db_bind_int(db, st, ":order", order);
 	db_bind_int(db, st, ":now", now_unix());
@@ -94,10 +97,10 @@ refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff
 	db_step(db, st);
 	audit(db, who, "order.refunded", arena_printf(a, "order:%" PRId64, order),
 	    "order %s (%s) refunded to the wallet: %s (ledger row %" PRId64 ", balance %s); "
-	    "%" PRId64 " provision job%s discarded%s%s; reason: %s", res->public_id, res->state,
+	    "%" PRId64 " provision job%s discarded%s%s%s; reason: %s", res->public_id, res->state,
 	    money_str(a, res->amount, res->currency), res->wallet_tx,
 	    money_str(a, res->balance, res->currency), res->jobs_discarded,
 	    res->jobs_discarded == 1 ? "" : "s", res->referral ? "; " : "",
-	    res->referral ? res->referral : "", reason);
+	    res->referral ? res->referral : "", res->coupon ? "; coupon use released" : "", reason);
 	return REFUND_OK;
 }

@@ -39,6 +39,7 @@ struct refund_result {
 	int64_t		 wallet_tx;	/* the refund's ledger row (0: total 0) */
 	int64_t		 jobs_discarded;
 	const char	*referral;	/* what happened to a commission, or NULL */
+	int		 coupon;	/* 1: the order's coupon use was released */
 };
 
 /*
@@ -47,7 +48,8 @@ struct refund_result {
  * order_transition() (order.c decides which states may be refunded), a
  * 'refund' credit of the order's total (key "refund:<order>", so an
  * order is refunded at most once whatever asks), the referral commission
- * reversed (referral_reverse), the order's provision jobs that have not
+ * reversed (referral_reverse), its coupon use released (coupon_release),
+ * the order's provision jobs that have not
  * run discarded, its paid invoice marked 'refunded', and one audit row naming reason and staff.  staff is
  * the staff member's id for the ledger row (0: none).  An order that is
  * 'refunded' already is REFUND_REPLAY (nothing moves twice).  res is

@@ -172,6 +172,21 @@ const struct route routes[] = {
 	{ M_POST, "/admin/brands/{id:int}/move", admin_brand_move_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_catalog_move_form },
 	{ M_POST, "/admin/brands/{id:int}/delete", admin_brand_delete_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
 
+	/* Coupons (couponcart): applied on the cart by anyone (page_cart.c,
+	 * a GET of each POST shows the cart for a refused token); staff's
+	 * list, create, edit, activate, deactivate (admin_coupons.c). */
+	{ M_GET,  "/cart/coupon",	page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/coupon",	page_cart_coupon_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_coupon_form },
+	{ M_GET,  "/cart/coupon/remove", page_cart,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/cart/coupon/remove", page_cart_coupon_remove_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_cart_coupon_remove_form },
+	{ M_GET,  "/admin/coupons",	admin_coupons, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/coupons/new",	admin_coupon_new, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/coupons/new",	admin_coupon_create_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_coupon_form },
+	{ M_GET,  "/admin/coupons/{id:int}", admin_coupon_edit, WHO_STAFF, "plans.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/coupons/{id:int}", admin_coupon_edit_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &admin_coupon_form },
+	{ M_POST, "/admin/coupons/{id:int}/activate", admin_coupon_activate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/coupons/{id:int}/deactivate", admin_coupon_deactivate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

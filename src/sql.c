@@ -630,6 +630,57 @@ const char *const sql_text[Q__MAX] = {
 	 * the revoke page of another's session is a 404). */
 	[Q_ACCT_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND customer_id = :cid "
 	    "AND kind = 'customer'",
+	/* Coupons on the cart, their release and staff's coupons
+	 * (couponcart: page_cart.c, coupon.c, cron.c, admin_coupons.c).
+	 * The cart keeps the code as typed; coupon.c judges it each time. */
+	[Q_CART_COUPON_GET] = "SELECT coalesce(coupon_code, '') FROM carts WHERE id = :cart",
+	[Q_CART_COUPON_SET] = "UPDATE carts SET coupon_code = :code, updated_at = :now WHERE id = :cart",
+	/* Sign-in merge: the anonymous cart's code goes to the customer's
+	 * cart only when that cart has none (theirs was chosen by them). */
+	[Q_CART_COUPON_MERGE] = "UPDATE carts SET coupon_code = (SELECT coupon_code FROM carts WHERE id = :from) "
+	    "WHERE id = :to AND coupon_code IS NULL",
+	/* A cancelled (or refunded) order gives its coupon use back; a second
+	 * release changes nothing (the first time stays). */
+	[Q_COUPON_RELEASE] = "UPDATE coupon_redemptions SET released_at = :now "
+	    "WHERE order_id = :order AND released_at IS NULL",
+	/* cron orders: pending orders created before :before, oldest first
+	 * (001's orders_state index), a bounded batch per run. */
+	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
+	    "ORDER BY created_at, id LIMIT :limit",
+	/* /admin/coupons: every coupon with its figures; uses and the
+	 * discount given count only unreleased redemptions (a cancelled
+	 * order's use came back), released ones are counted apart. */
+	[Q_ADMIN_COUPONS] = "SELECT c.id, c.code, c.kind, c.percent, c.amount_minor, c.currency, c.scope, "
+	    "coalesce(p.name, ''), coalesce(k.name, ''), c.starts_at, c.ends_at, c.max_uses, "
+	    "c.max_uses_per_customer, c.min_order_minor, c.first_order_only, c.active, "
+	    "coalesce(sum(r.id IS NOT NULL AND r.released_at IS NULL), 0), "
+	    "coalesce(sum(CASE WHEN r.released_at IS NULL THEN r.discount_minor END), 0), "
+	    "coalesce(sum(r.released_at IS NOT NULL), 0) "
+	    "FROM coupons c LEFT JOIN plans p ON p.id = c.plan_id "
+	    "LEFT JOIN server_categories k ON k.id = c.category_id "
+	    "LEFT JOIN coupon_redemptions r ON r.coupon_id = c.id "
+	    "GROUP BY c.id ORDER BY c.active DESC, c.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ADMIN_COUPON_COUNT] = "SELECT count(*) FROM coupons",
+	[Q_ADMIN_COUPON_GET] = "SELECT id, code, kind, percent, amount_minor, currency, scope, plan_id, "
+	    "category_id, starts_at, ends_at, max_uses, max_uses_per_customer, min_order_minor, "
+	    "first_order_only, active, note FROM coupons WHERE id = :id",
+	[Q_ADMIN_COUPON_CODE_TAKEN] = "SELECT count(*) FROM coupons WHERE code = :code AND id <> :id",
+	[Q_ADMIN_COUPON_INSERT] = "INSERT INTO coupons (code, kind, percent, amount_minor, currency, scope, "
+	    "plan_id, category_id, starts_at, ends_at, max_uses, max_uses_per_customer, min_order_minor, "
+	    "first_order_only, active, note) VALUES (:code, :kind, :percent, :amount, :currency, :scope, "
+	    ":plan, :category, :starts, :ends, :max_uses, :max_cust, :min_order, :first, 1, :note) RETURNING id",
+	[Q_ADMIN_COUPON_UPDATE] = "UPDATE coupons SET code = :code, kind = :kind, percent = :percent, "
+	    "amount_minor = :amount, currency = :currency, scope = :scope, plan_id = :plan, "
+	    "category_id = :category, starts_at = :starts, ends_at = :ends, max_uses = :max_uses, "
+	    "max_uses_per_customer = :max_cust, min_order_minor = :min_order, first_order_only = :first, "
+	    "note = :note, updated_at = unixepoch() WHERE id = :id",
+	[Q_ADMIN_COUPON_SET_ACTIVE] = "UPDATE coupons SET active = :active, updated_at = unixepoch() "
+	    "WHERE id = :id AND active <> :active",
+	/* The choices of the coupon form's scope target. */
+	[Q_ADMIN_COUPON_PLANS] = "SELECT id, name FROM plans ORDER BY name, id",
+	[Q_ADMIN_COUPON_CATEGORIES] = "SELECT id, name FROM server_categories ORDER BY name, id",
+	[Q_ADMIN_CATEGORY_EXISTS] = "SELECT count(*) FROM server_categories WHERE id = :id",
+	[Q_ADMIN_PLAN_EXISTS] = "SELECT count(*) FROM plans WHERE id = :id",
 	/* The staff's catalogue panels (admin_plans.c, admin_taxonomy.c).  Every write here
 	 * moves catalog_version through 008's triggers, in the same
 	 * transaction, so the cached public pages refresh on the next
@@ -921,6 +972,22 @@ const char *const sql_name[Q__MAX] = {
 	[Q_EXPORT_ORDERS] = "EXPORT_ORDERS",
 	[Q_EXPORT_LEDGER] = "EXPORT_LEDGER",
 	[Q_ACCT_SESSION_OWNED] = "ACCT_SESSION_OWNED",
+	[Q_CART_COUPON_GET] = "CART_COUPON_GET",
+	[Q_CART_COUPON_SET] = "CART_COUPON_SET",
+	[Q_CART_COUPON_MERGE] = "CART_COUPON_MERGE",
+	[Q_COUPON_RELEASE] = "COUPON_RELEASE",
+	[Q_ORDERS_EXPIRED] = "ORDERS_EXPIRED",
+	[Q_ADMIN_COUPONS] = "ADMIN_COUPONS",
+	[Q_ADMIN_COUPON_COUNT] = "ADMIN_COUPON_COUNT",
+	[Q_ADMIN_COUPON_GET] = "ADMIN_COUPON_GET",
+	[Q_ADMIN_COUPON_CODE_TAKEN] = "ADMIN_COUPON_CODE_TAKEN",
+	[Q_ADMIN_COUPON_INSERT] = "ADMIN_COUPON_INSERT",
+	[Q_ADMIN_COUPON_UPDATE] = "ADMIN_COUPON_UPDATE",
+	[Q_ADMIN_COUPON_SET_ACTIVE] = "ADMIN_COUPON_SET_ACTIVE",
+	[Q_ADMIN_COUPON_PLANS] = "ADMIN_COUPON_PLANS",
+	[Q_ADMIN_COUPON_CATEGORIES] = "ADMIN_COUPON_CATEGORIES",
+	[Q_ADMIN_CATEGORY_EXISTS] = "ADMIN_CATEGORY_EXISTS",
+	[Q_ADMIN_PLAN_EXISTS] = "ADMIN_PLAN_EXISTS",
 	[Q_ACAT_PLANS] = "ACAT_PLANS",
 	[Q_ACAT_PLAN_GET] = "ACAT_PLAN_GET",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "ACAT_PLAN_SLUG_TAKEN",
@@ -966,6 +1033,7 @@ const char sql_mig_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
     "applied_at INTEGER NOT NULL DEFAULT (unixepoch())) STRICT";
 const char sql_mig_version[] = "SELECT max(version) FROM schema_migrations";
+const char sql_mig_applied[] = "SELECT 1 FROM schema_migrations WHERE version = :version";
 const char sql_mig_record[] = "INSERT INTO schema_migrations(version, name) "
     "VALUES (:version, :name)";
 /* A rebuild migration: foreign keys off (only outside a transaction does

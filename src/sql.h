@@ -228,6 +228,22 @@ enum q {
 	Q_EXPORT_ORDERS,
 	Q_EXPORT_LEDGER,
 	Q_ACCT_SESSION_OWNED,
+	Q_CART_COUPON_GET,
+	Q_CART_COUPON_SET,
+	Q_CART_COUPON_MERGE,
+	Q_COUPON_RELEASE,
+	Q_ORDERS_EXPIRED,
+	Q_ADMIN_COUPONS,
+	Q_ADMIN_COUPON_COUNT,
+	Q_ADMIN_COUPON_GET,
+	Q_ADMIN_COUPON_CODE_TAKEN,
+	Q_ADMIN_COUPON_INSERT,
+	Q_ADMIN_COUPON_UPDATE,
+	Q_ADMIN_COUPON_SET_ACTIVE,
+	Q_ADMIN_COUPON_PLANS,
+	Q_ADMIN_COUPON_CATEGORIES,
+	Q_ADMIN_CATEGORY_EXISTS,
+	Q_ADMIN_PLAN_EXISTS,
 	Q_ACAT_PLANS,
 	Q_ACAT_PLAN_GET,
 	Q_ACAT_PLAN_SLUG_TAKEN,
@@ -271,6 +287,7 @@ extern const char *const sql_name[Q__MAX];
 /* The migration runner's statements (db_migrate), kept out of the table
  * above because they run before the schema it needs exists. */
 extern const char sql_mig_table[];
+extern const char sql_mig_applied[];
 extern const char sql_mig_version[];
 extern const char sql_mig_record[];
 extern const char sql_mig_rebuild_on[];

@@ -73,6 +73,20 @@ valid_slug(const char *s, size_t max)
 	return 1;
 }
 
+int
+valid_coupon_code(const char *s)
+{
+	size_t	 i, n;
+
+	if (s == NULL || (n = strlen(s)) < 3 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 /* The code point of the UTF-8 sequence at *p (valid: checked before),
  * advancing *p past it. */
 static unsigned

@@ -58,6 +58,10 @@ int	valid_text(const char *, size_t max);
 /* A person's display name: valid_line() of at most 100 characters. */
 int	valid_name(const char *);
 
+/* A coupon code as the coupons table takes it: 3 to 32 of A-Z, a-z,
+ * 0-9, '_' and '-' (codes compare case-blind). */
+int	valid_coupon_code(const char *);
+
 /* A decimal integer in [min, max] (optional '-', no spaces, no '+', no
  * leading zeros), into *out when out is not NULL. */
 int	valid_int(const char *, int64_t min, int64_t max, int64_t *out);

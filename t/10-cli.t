@@ -142,6 +142,19 @@ p = run("migrate", conf=conf)
 t.ok(p.returncode == 0 and "(0 migrations applied)" in p.stdout, "migrate again applies nothing", p.stdout)
 t.is_(version(vals["database"]), LATEST, "schema version is the latest")
 
+# A file numbered below the newest applied one that never ran (two
+# branches merged out of order) is refused by name, not skipped.
+conf_o, vals_o = conf_for("mig-order")
+run("migrate", conf=conf_o)
+below = sorted(int(f[:3]) for f in MIGRATIONS)[-2]
+c = sqlite3.connect(vals_o["database"])
+c.execute("DELETE FROM schema_migrations WHERE version = ?", (below,))
+c.commit()
+c.close()
+p = run("migrate", conf=conf_o)
+t.ok(p.returncode != 0 and "was never applied" in p.stderr and "renumber" in p.stderr,
+     "a migration below the newest that never ran is refused by name", p.stdout + p.stderr)
+
 sqlbad = os.path.join(tmp, "sql-bad")
 shutil.copytree(os.path.join(SRC, "sql"), sqlbad)
 write(os.path.join(sqlbad, "900_bad.sql"),

@@ -160,7 +160,7 @@ def fill(db):
         x("INSERT INTO plans (id, slug, name, protocol, server_id, inbound_id, category_id, brand_id, "
           "price_minor, duration_days) VALUES (?, ?, ?, 'vless', ?, ?, ?, ?, ?, 30)",
           (i, "plan%d" % i, "Plan %d" % i, i, i, i, i, 100 * i))
-        x("INSERT INTO carts (id, customer_id) VALUES (?, ?)", (i, i))
+        x("INSERT INTO carts (id, customer_id, coupon_code) VALUES (?, ?, ?)", (i, i, "PLAN%d" % i))
         x("INSERT INTO carts (id, token_hash) VALUES (?, ?)", (10 + i, bytes([i]) * 32))
         x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency) VALUES (?, ?, ?, 'USD')",
           (i, i, 100 * i))

@@ -59,10 +59,13 @@ s.sql("UPDATE customers SET billing_name = 'Cora Client', billing_address = '3 Q
       (cid,))
 oid, opub = s.cli("test-commerce", "order-new", str(cid), "1000", "0", "200").stdout.split()[:2]
 invoice = s.cli("test-commerce", "invoice", oid, "commit").stdout.split()[0]
+# A coupon for the staff's coupon pages (list and form).
+coupon_id = s.sql("INSERT INTO coupons (code, kind, percent, max_uses) VALUES ('A11Y10', 'percent', 10, 5) "
+                  "RETURNING id")[0][0]
 
 env = dict(os.environ, PX_CLOCK_FILE=s.clock_file, PX_CUST_EMAIL=CUST[0], PX_CUST_PW=CUST[1],
            PX_STAFF_EMAIL=STAFF[0], PX_STAFF_PW=STAFF[1], PX_CUST_ID=str(cid), PX_INVOICE=invoice,
-           PX_ORDER=opub)
+           PX_ORDER=opub, PX_COUPON_ID=str(coupon_id))
 try:
     p = subprocess.run([node, os.path.join(SRC, "t", "browser", "a11y.cjs"), pw, pw, base, out], env=env,
                        capture_output=True, text=True, timeout=240)
@@ -80,7 +83,7 @@ CUSTOMER = ["account", "account-email", "account-password", "account-sessions", 
             "orders", "tokens", "account-2fa-setup", "account-codes", "account-2fa-on", "token-created", "tokens-list",
             "wallet", "invoice", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
-               "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-order", "admin-customer", "admin-settings", "admin-invoice",
+               "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-order", "admin-customer", "admin-settings", "admin-coupons", "admin-coupon-new", "admin-coupon", "admin-invoice",
                "admin-plans", "admin-plan", "admin-plan-new", "admin-categories", "admin-category", "admin-brands",
                "admin-login-2fa"]
 want = PUBLIC + CUSTOMER + STAFF_PAGES

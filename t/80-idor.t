@@ -124,6 +124,10 @@ for pat, purpose, col, uid in (("/verify/{token}", "verify", "customer_id", 1),
         "unixepoch() - 60)" % col, (sha(tok), purpose, uid))
     spent[pat] = tok
 
+# A coupon for the staff's coupon routes (no customer owns one: the
+# permission sweep below covers them).
+coupon_id = sql("INSERT INTO coupons (code, kind, percent) VALUES ('IDOR10', 'percent', 10) RETURNING id")[0][0]
+
 MISSING = {"public_id": "zzzzzzzzzzzzzzzzzzzz", "number": "2099-999999", "id": "999999", "token": "q" * 32}
 
 
@@ -168,6 +172,9 @@ CASES = {
     "/admin/staff/{id:int}/enable": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/role": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/reset-2fa": ("staff", staff_id["ada@example.com"]),
+    "/admin/coupons/{id:int}": ("staff", coupon_id),
+    "/admin/coupons/{id:int}/activate": ("staff", coupon_id),
+    "/admin/coupons/{id:int}/deactivate": ("staff", coupon_id),
 }
 # The catalogue panels (admin_plans.c, admin_taxonomy.c): the seeded
 # plan, category and brand 1, every action on them.

@@ -158,6 +158,9 @@ async function staff(ctx) {
   await look('admin-order', await open('/admin/orders/' + process.env.PX_ORDER));
   await look('admin-customer', await open('/admin/customers/' + process.env.PX_CUST_ID));
   await look('admin-settings', await open('/admin/settings'));
+  await look('admin-coupons', await open('/admin/coupons'));
+  await look('admin-coupon-new', await open('/admin/coupons/new'));
+  await look('admin-coupon', await open('/admin/coupons/' + process.env.PX_COUPON_ID));
   await look('admin-plans', await open('/admin/plans'));
   await look('admin-plan', await open('/admin/plans/1'));
   await look('admin-plan-new', await open('/admin/plans/new'));
