@@ -30,6 +30,7 @@
 #include "http.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "valid.h"
 #include "view.h"
 
@@ -62,14 +63,7 @@ catalog_notice(struct request *r, struct vm *vm)
 const char *
 catalog_shop_currency(struct request *r)
 {
-	struct stmt *st = db_q(r->db, Q_SETTING_GET);
-	const char *v = "";
-
-	db_bind_text(r->db, st, ":key", "shop.currency");
-	if (db_step(r->db, st) == DB_ROW)
-		v = db_text(r->db, st, 0);
-	db_reset(st);
-	return v;
+	return setting_text(r->db, "shop.currency", "");
 }
 
 const char *

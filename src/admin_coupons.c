@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "setting.h"
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
@@ -61,14 +62,9 @@ struct cform {
 static const char *
 shop_currency(struct request *r)
 {
-	struct stmt *st = db_q(r->db, Q_SETTING_GET);
-	const char *v = "USD";
+	const char *v = setting_text(r->db, "shop.currency", "");
 
-	db_bind_text(r->db, st, ":key", "shop.currency");
-	if (db_step(r->db, st) == DB_ROW && money_known(db_text(r->db, st, 0)))
-		v = db_text(r->db, st, 0);
-	db_reset(st);
-	return v;
+	return money_known(v) ? v : "USD";
 }
 
 /* minor units as the form shows them, "12.50", "1250" (JPY): money.c's

@@ -39,6 +39,7 @@
 #include "page_wallet.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "spool.h"
 #include "util.h"
 #include "ui.h"
@@ -373,7 +374,7 @@ wallet_mail(struct request *r, const struct cust *c, int64_t tx, int credit, con
 	json_object_object_add(v, "amount", json_object_new_string(amount));
 	json_object_object_add(v, "balance", json_object_new_string(balance));
 	json_object_object_add(v, "reason", json_object_new_string(reason));
-	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "site_name", json_object_new_string(shop_name(r->db, r->a, &r->app->conf)));
 	json_object_object_add(v, "wallet_url", json_object_new_string(
 	    arena_printf(r->a, "%s/wallet", r->app->conf.base_url)));
 	return mailq_add(r, c->email, credit ? "emails/wallet_credit" : "emails/wallet_debit", v,

@@ -4,7 +4,9 @@
  *   GET  /admin/settings     (settings.write) the form
  *   POST /admin/settings     (settings.write) save; one audit row per change
  *
- * The keys (the settings table, one row each):
+ * The keys (the settings table, one row each; setting.c reads them):
+ *   shop.name        the name on every page and mail (setting.h's
+ *                    shop_name), the configuration's site_name if empty
  *   seller.name, seller.address, seller.tax_id   copied into every invoice
  *                                                at issue (invoice.c)
  *   tax.rate_bp      the tax rate in basis points (2000 = 20 %), 0..10000
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "setting.h"
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
@@ -35,19 +38,6 @@
 #include "ui.h"
 #include "valid.h"
 #include "view.h"
-
-static const char *
-setting(struct request *r, const char *key, const char *dflt)
-{
-	struct stmt *st = db_q(r->db, Q_SETTING_GET);
-	const char *v = dflt;
-
-	db_bind_text(r->db, st, ":key", key);
-	if (db_step(r->db, st) == DB_ROW)
-		v = db_text(r->db, st, 0);
-	db_reset(st);
-	return v;
-}
 
 /* basis points as the percentage typed in the form: 2000 "20", 750 "7.5". */
 static const char *
@@ -64,25 +54,28 @@ static void
 settings_page(struct request *r, int status, const char *error)
 {
 	struct vm *vm = page_vm(r, "Settings");
-	const char *cur = setting(r, "shop.currency", "");
+	const char *cur = setting_text(r->db, "shop.currency", "");
 	int	 post = r->method == M_POST && r->fields != NULL;
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
-	vm_set(vm, "seller_name", post ? form_get(r, "seller_name") : setting(r, "seller.name", ""));
+	vm_set(vm, "shop_name", post && form_get(r, "shop_name") ? form_get(r, "shop_name") :
+	    setting_text(r->db, "shop.name", ""));
+	vm_set(vm, "site_name_conf", r->app->conf.site_name);
+	vm_set(vm, "seller_name", post ? form_get(r, "seller_name") : setting_text(r->db, "seller.name", ""));
 	vm_set(vm, "seller_address", post ? form_get(r, "seller_address") :
-	    setting(r, "seller.address", ""));
+	    setting_text(r->db, "seller.address", ""));
 	vm_set(vm, "seller_tax_id", post ? form_get(r, "seller_tax_id") :
-	    setting(r, "seller.tax_id", ""));
+	    setting_text(r->db, "seller.tax_id", ""));
 	vm_set(vm, "tax_rate", post ? form_get(r, "tax_rate") :
-	    bp_text(r, setting(r, "tax.rate_bp", "0")));
+	    bp_text(r, setting_text(r->db, "tax.rate_bp", "0")));
 	vm_set_bool(vm, "inclusive", post ? form_get(r, "tax_inclusive") != NULL :
-	    strcmp(setting(r, "tax.inclusive", "0"), "1") == 0);
+	    strcmp(setting_text(r->db, "tax.inclusive", "0"), "1") == 0);
 	vm_set(vm, "referral_percent", post ? form_get(r, "referral_percent") :
-	    bp_text(r, setting(r, "referral.percent_bp", "0")));
+	    bp_text(r, setting_text(r->db, "referral.percent_bp", "0")));
 	vm_set(vm, "referral_hold_days", post ? form_get(r, "referral_hold_days") :
-	    setting(r, "referral.hold_days", "14"));
+	    setting_text(r->db, "referral.hold_days", "14"));
 	vm_set(vm, "order_expire_minutes", post ? form_get(r, "order_expire_minutes") :
-	    setting(r, "orders.expire_minutes", "60"));
+	    setting_text(r->db, "orders.expire_minutes", "60"));
 	vm_set(vm, "currency", *cur ? cur : "");
 	vm_set_bool(vm, "currency_set", *cur != '\0');
 	vm_set(vm, "f_currency", post && form_get(r, "currency") ? form_get(r, "currency") : "");
@@ -103,6 +96,7 @@ admin_settings(struct request *r)
 }
 
 static const struct field admin_settings_fields[] = {
+	{ "shop_name", FK_TEXT, 0, 0, 80 },
 	{ "seller_name", FK_TEXT, FIELD_REQUIRED, 0, 200 },
 	{ "seller_address", FK_TEXT, FIELD_REQUIRED, 0, 300 },
 	{ "seller_tax_id", FK_TEXT, FIELD_REQUIRED, 0, 64 },
@@ -122,7 +116,7 @@ const struct form admin_settings_form = { FORM(admin_settings_fields) };
 static void
 put(struct request *r, const char *key, const char *value)
 {
-	const char *old = setting(r, key, NULL);
+	const char *old = setting_text(r->db, key, NULL);
 	struct stmt *st;
 
 	if (old != NULL && strcmp(old, value) == 0)
@@ -136,7 +130,8 @@ put(struct request *r, const char *key, const char *value)
 }
 
 /*
- * POST /admin/settings — seller_name, seller_address, seller_tax_id
+ * POST /admin/settings — shop_name (empty: the configuration's
+ * site_name; absent: kept), seller_name, seller_address, seller_tax_id
  * (one line each), tax_rate (a percentage with at most two decimals,
  * 0..100), tax_inclusive (a checkbox), currency (a known ISO 4217 code,
  * only while none is set), referral_percent (as tax_rate),
@@ -153,6 +148,12 @@ admin_settings_post(struct request *r)
 	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0;
 	size_t	 i;
 	static const char *const text[] = { "seller_name", "seller_address", "seller_tax_id" };
+
+	if (form_get(r, "shop_name") != NULL && !form_valid(r, "shop_name")) {
+		settings_page(r, 400, "The shop's name is one line without control characters, at "
+		    "most 80 characters.");
+		return;
+	}
 
 	for (i = 0; i < NELEM(text); i++)
 		if (!form_valid(r, text[i])) {
@@ -189,7 +190,7 @@ admin_settings_post(struct request *r)
 		return;
 	}
 	db_begin(r->db);
-	set = setting(r, "shop.currency", "");
+	set = setting_text(r->db, "shop.currency", "");
 	if (cur != NULL && *cur != '\0') {
 		if (*set != '\0' && strcmp(set, cur) != 0) {
 			db_rollback(r->db);
@@ -199,6 +200,8 @@ admin_settings_post(struct request *r)
 		}
 		put(r, "shop.currency", cur);
 	}
+	if (form_get(r, "shop_name") != NULL)
+		put(r, "shop.name", form_get(r, "shop_name"));
 	put(r, "seller.name", form_get(r, "seller_name"));
 	put(r, "seller.address", form_get(r, "seller_address"));
 	put(r, "seller.tax_id", form_get(r, "seller_tax_id"));

@@ -32,6 +32,7 @@
 #include "password.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
@@ -307,7 +308,7 @@ admin_staff_invite_post(struct request *r)
 	json_object_object_add(v, "name", json_object_new_string(name));
 	json_object_object_add(v, "inviter", json_object_new_string(me));
 	json_object_object_add(v, "role", json_object_new_string(label));
-	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "site_name", json_object_new_string(shop_name(r->db, r->a, &r->app->conf)));
 	job = mailq_add(r, email, "emails/invite", v,
 	    arena_printf(r->a, "invite:%lld:%s", (long long)sid, r->id));
 	req_audit(r, "staff.invited", staff_target(r, sid), "%s as %s", email,

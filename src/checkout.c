@@ -16,11 +16,13 @@
 #include "checkout.h"
 #include "coupon.h"
 #include "db.h"
+#include "setting.h"
 #include "invoice.h"
 #include "money.h"
 #include "order.h"
 #include "referral.h"
 #include "spool.h"
+#include "testpause.h"
 #include "util.h"
 #include "wallet.h"
 
@@ -35,6 +37,8 @@ const char *const checkout_rc_text[CHECKOUT__MAX] = {
 	[CHECKOUT_CURRENCY] = "Your cart mixes currencies, or is not in your wallet's currency. Nothing was charged.",
 	[CHECKOUT_BAD_KEY] = "This checkout form is not valid. Please open the checkout page again.",
 	[CHECKOUT_COUPON] = "Your coupon can no longer be used. Nothing was charged.",
+	[CHECKOUT_RENEWAL] = "A service in your cart can no longer be renewed (its order was refunded, "
+	    "cancelled or failed). Nothing was charged: please remove it.",
 };
 
 size_t
@@ -70,6 +74,9 @@ checkout_lines(struct db *db, int64_t cart, struct checkout_line **out)
 		l[n].active = (int)db_int(st, 7);
 		l[n].stock = db_is_null(st, 8) ? -1 : db_int(st, 8);
 		l[n].plan = db_int(st, 9);
+		l[n].renewal_of = db_int(st, 10);
+		l[n].renewal_order = db_text(db, st, 11);
+		l[n].renewal_n = db_int(st, 12);
 		n++;
 	}
 	*out = l;
@@ -81,20 +88,6 @@ checkout_line_changed(const struct checkout_line *l)
 {
 	return l->price != l->price_now || strcmp(l->currency, l->currency_now) != 0 ||
 	    !l->active || (l->stock >= 0 && l->stock < l->qty);
-}
-
-/* A setting's value, or dflt when it is not set. */
-static const char *
-setting(struct db *db, const char *key, const char *dflt)
-{
-	struct stmt *st = db_q(db, Q_SETTING_GET);
-	const char *v = dflt;
-
-	db_bind_text(db, st, ":key", key);
-	if (db_step(db, st) == DB_ROW)
-		v = db_text(db, st, 0);
-	db_reset(st);
-	return v;
 }
 
 void
@@ -115,9 +108,9 @@ checkout_tax_discounted(struct db *db, int64_t lines, int64_t discount, int64_t 
 	 * subtotal - discount + tax is what is paid either way. */
 	if (discount < 0 || discount > lines)
 		db_fail(db, "checkout: discount %" PRId64 " outside 0..%" PRId64, discount, lines);
-	if (parse_i64(setting(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
+	if (parse_i64(setting_text(db, "tax.rate_bp", "0"), rate) != 0 || *rate < 0 || *rate > 10000)
 		*rate = 0;
-	*inclusive = strcmp(setting(db, "tax.inclusive", "0"), "1") == 0;
+	*inclusive = strcmp(setting_text(db, "tax.inclusive", "0"), "1") == 0;
 	if ((*tax = money_tax(lines - discount, (int)*rate, *inclusive)) < 0)
 		db_fail(db, "checkout: tax out of range");
 	*subtotal = *inclusive ? lines - *tax : lines;
@@ -179,6 +172,10 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	}
 	if (n == 0)
 		return CHECKOUT_EMPTY;
+	/* The pause points (test mode only, testpause.h) sit between the
+	 * steps, so that t/83-checkout-kill.t can kill -9 the process at
+	 * each and show that all of it or none of it is there. */
+	test_pause("checkout:begin");
 
 	/* The plans as they stand inside the write lock: what the cart
 	 * showed must still be what is charged, and the stock must hold
@@ -186,7 +183,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	currency = l[0].currency;
 	/* The shop's one currency, once set (admin_settings.c): a plan in
 	 * another is not sold. */
-	shop = setting(db, "shop.currency", "");
+	shop = setting_text(db, "shop.currency", "");
 	if (*shop != '\0' && strcmp(shop, currency) != 0)
 		return CHECKOUT_CURRENCY;
 	servers = arena_alloc(db_arena(db), n * sizeof(*servers));
@@ -195,6 +192,17 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 
 		if (l[i].qty < 1 || l[i].qty > 100)
 			db_fail(db, "checkout line of quantity %" PRId64, l[i].qty);
+		/* A renewal renews this customer's item of an order that is
+		 * still renewable (refunded since, or failed: not any more). */
+		if (l[i].renewal_of > 0) {
+			st = db_q(db, Q_CHECKOUT_RENEWAL_OK);
+			db_bind_int(db, st, ":item", l[i].renewal_of);
+			db_bind_int(db, st, ":customer", customer);
+			if (db_one_int(db, st, 0) != 1) {
+				res->plan_name = l[i].name;
+				return CHECKOUT_RENEWAL;
+			}
+		}
 		st = db_q(db, Q_CHECKOUT_PLAN);
 		db_bind_int(db, st, ":plan", l[i].plan);
 		if (db_step(db, st) != DB_ROW || db_int(st, 0) != 1) {
@@ -223,6 +231,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		items += l[i].qty;
 	}
 	res->plan_name = NULL;
+	test_pause("checkout:stock");
 
 	/* The coupon, judged again under the write lock: its uses are
 	 * counted here, so the redemption row written below (same
@@ -252,8 +261,11 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		db_fail(db, "checkout: idempotency key appeared inside the transaction");
 	res->total = subtotal - ca.discount + tax;
 	res->discount = ca.discount;
-	if (ca.coupon > 0)
+	test_pause("checkout:order");
+	if (ca.coupon > 0) {
 		coupon_redeem(db, &ca, customer, res->order);
+		test_pause("checkout:coupon");
+	}
 
 	/* N items of quantity 1 (one proxy each), each with its provision
 	 * job in the panel's lane; the job's key names the item, so a
@@ -270,16 +282,21 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			db_bind_int(db, st, ":plan", l[i].plan);
 			db_bind_int(db, st, ":price", l[i].price);
 			db_bind_text(db, st, ":currency", currency);
+			db_bind_int(db, st, ":renewal_of", l[i].renewal_of);
 			if (db_step(db, st) != DB_ROW)
 				db_fail(db, "order item insert returned no row");
 			item = db_int(st, 0);
 			db_reset(st);
 			res->jobs[res->njobs++] = spool_enqueue_at(db, "provision",
 			    arena_printf(db_arena(db), "provision:item:%" PRId64, item),
+			    l[i].renewal_of > 0 ?
+			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64
+			    ",\"renewal_of\":%" PRId64 "}", res->order, item, l[i].renewal_of) :
 			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64 "}",
 			    res->order, item), 0, servers[i]);
 		}
 	}
+	test_pause("checkout:items");
 
 	/* The money last: a refusal here rolls everything above back.  The
 	 * ledger has no currency of its own: a wallet in another currency
@@ -307,17 +324,22 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			db_fail(db, "checkout debit: %s", wallet_rc_text[wrc]);
 	} else
 		res->balance = wallet_balance(db, wallet);
+	test_pause("checkout:debit");
 
 	/* A referred customer's paid order accrues its referrer's pending
 	 * commission, in this transaction: a rolled-back checkout leaves
 	 * none (referral.c). */
 	referral_accrue(db, customer, res->order, res->total, currency);
+	test_pause("checkout:referral");
 	/* Paid first, then invoiced: the invoice copies the order's state
 	 * and paid_at, so a wallet order's invoice is issued paid. */
 	order_transition(db, res->order, ORDER_PAID, who, "wallet");
+	test_pause("checkout:paid");
 	invoice_issue(db, res->order, &res->invoice);
+	test_pause("checkout:invoice");
 	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
 	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);
+	test_pause("checkout:audit");
 	return CHECKOUT_OK;
 }

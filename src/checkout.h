@@ -9,6 +9,12 @@
  * the caller rolls back, so a refusal writes nothing and takes no
  * invoice number.
  *
+ * Renewals: a line with renewal_of makes items that carry it, whose
+ * provision jobs say "renewal_of": ITEM (the job extends that item's
+ * client); the renewed item is checked again inside the transaction
+ * (still the customer's, its order still renewable), or the checkout is
+ * CHECKOUT_RENEWAL.
+ *
  * Coupons: checkout_wallet_coupon re-checks the code inside the
  * transaction (coupon.h) and writes its coupon_redemptions row with the
  * order; the order keeps subtotal - discount + tax = total, the tax
@@ -40,6 +46,14 @@ struct checkout_line {
 	const char	*currency_now;
 	int		 active;
 	int64_t		 stock;		/* -1: unlimited */
+	/* A renewal line (page_orders.c, Renew): the order item whose
+	 * client the new item extends, 0 for a new purchase; its order's
+	 * public id and its place in that order, for "Renewal of ORDER item
+	 * N".  Checkout copies renewal_of into the order item and its
+	 * provision job's payload. */
+	int64_t		 renewal_of;
+	const char	*renewal_order;
+	int64_t		 renewal_n;
 };
 
 enum checkout_rc {
@@ -53,6 +67,7 @@ enum checkout_rc {
 	CHECKOUT_CURRENCY,	/* lines in more than one currency, or not the wallet's */
 	CHECKOUT_BAD_KEY,	/* the key belongs to another customer's order */
 	CHECKOUT_COUPON,	/* the coupon is no longer usable (res->coupon_rc says why) */
+	CHECKOUT_RENEWAL,	/* a renewed item is no longer renewable (or not the customer's) */
 	CHECKOUT__MAX
 };
 /* A sentence for each outcome, for a page or a command. */

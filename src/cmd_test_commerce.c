@@ -206,7 +206,7 @@ t_checkout(struct db *db, int argc, char **argv)
 		[CHECKOUT_CHANGED] = "changed", [CHECKOUT_UNAVAILABLE] = "unavailable",
 		[CHECKOUT_SOLD_OUT] = "sold-out", [CHECKOUT_INSUFFICIENT] = "insufficient",
 		[CHECKOUT_CURRENCY] = "currency", [CHECKOUT_BAD_KEY] = "bad-key",
-		[CHECKOUT_COUPON] = "coupon",
+		[CHECKOUT_COUPON] = "coupon", [CHECKOUT_RENEWAL] = "renewal",
 	};
 	const char *coupon = NULL;
 	int	 g;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "testpause.h"
 #include "util.h"
 #include "valid.h"
 
@@ -91,6 +92,8 @@ static const struct cdef defs[] = {
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "
 	    "seconds that every process adds to the clock; never in production"),
+	S(test_pause_file, "", "test mode only (ignored unless test_routes = yes): a file naming a "
+	    "pause point (testpause.h) where a process waits to be killed; never in production"),
 };
 
 #undef S
@@ -255,6 +258,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	/* The clock follows the configuration loaded last, and a test
 	 * clock only ever runs with the test routes (util.c). */
 	clock_use_file(c->test_routes ? c->test_clock_file : NULL);
+	test_pause_use_file(c->test_routes ? c->test_pause_file : NULL);
 	return 0;
 }
 

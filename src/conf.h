@@ -63,6 +63,7 @@ struct conf {
 	int	 require_customer_totp;
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */
+	char	*test_pause_file;	/* only with test_routes (testpause.h) */
 };
 
 /* Fill c with defaults, then read path (NULL: defaults only).  On error

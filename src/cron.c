@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "setting.h"
 #include "order.h"
 #include "referral.h"
 #include "spool.h"
@@ -184,11 +185,7 @@ cron_orders(const struct conf *c, int argc, char **argv)
 	}
 	a = arena_new(4096);
 	db_set_arena(db, a);
-	st = db_q(db, Q_SETTING_GET);
-	db_bind_text(db, st, ":key", "orders.expire_minutes");
-	if (db_step(db, st) == DB_ROW)
-		v = db_text(db, st, 0);
-	db_reset(st);
+	v = setting_text(db, "orders.expire_minutes", NULL);
 	if (v != NULL && !valid_int(v, 0, 366 * 24 * 60, &minutes)) {
 		fprintf(stderr, "1000proxy: cron orders: setting orders.expire_minutes \"%s\" is not "
 		    "0..527040; using %d\n", v, ORDERS_EXPIRE_DEFAULT);

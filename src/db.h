@@ -47,7 +47,7 @@ struct db;
 struct stmt;	/* one prepared statement of the table; owned by its db */
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 12
+#define PX_SCHEMA_VERSION 13
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 
@@ -159,6 +159,8 @@ int	 db_ping(struct db *);
  * or dflt on no row or any error, without the fail handler: for code
  * outside a unit of work's error path (the page cache's validator). */
 int64_t	 db_peek_int(struct db *, enum q, int64_t dflt);
+/* The same for text, copied into a: NULL when there is no row or on an error. */
+const char	*db_peek_text(struct db *, enum q, struct arena *);
 /* `check`'s integrity and foreign-key checks: how many problems, -1 on
  * an error (no fail handler). */
 int64_t	 db_integrity_problems(struct db *);

@@ -26,6 +26,8 @@ void	page_checkout(struct request *);
 void	page_checkout_post(struct request *);
 void	page_orders(struct request *);
 void	page_order(struct request *);
+void	page_order_renew_post(struct request *);
+extern const struct form page_order_renew_form;
 extern const struct form page_cart_add_form;
 extern const struct form page_cart_update_form;
 extern const struct form page_cart_remove_form;

@@ -31,6 +31,7 @@
 #include "curl_lib.h"
 #include "conf.h"
 #include "db.h"
+#include "setting.h"
 #include "spool.h"
 #include "util.h"
 #include "valid.h"
@@ -170,7 +171,7 @@ build_message(struct work *w, struct job *j, struct mail *m, struct buf *out)
 		goto out;
 	}
 	vm = vm_new(j->a);
-	vm_set(vm, "site_name", w->conf->site_name);
+	vm_set(vm, "site_name", shop_name(w->db, j->a, w->conf));
 	vm_set(vm, "base_url", w->conf->base_url);
 	/* Strings, booleans, null (a key given without a value: empty, not
 	 * missing, which strict mode below refuses) and lists of objects,

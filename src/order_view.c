@@ -33,7 +33,7 @@ order_view_vm(struct request *r, struct vm *vm, struct stmt *head)
 	struct stmt *st;
 	struct vm *it;
 	const char *cur, *method;
-	int64_t	 id;
+	int64_t	 id, n = 0;
 
 	id = db_int(head, 0);
 	cur = db_text(r->db, head, 7);
@@ -50,14 +50,22 @@ order_view_vm(struct request *r, struct vm *vm, struct stmt *head)
 	set_when(vm, "created", "created_iso", db_int(head, 9));
 	db_reset(head);
 
-	st = db_q(r->db, Q_ORDER_ITEMS_OF);
+	/* With each item its renewal facts (page_orders.c's Renew button;
+	 * the staff's page names the order a renewal renews). */
+	st = db_q(r->db, Q_ORDER_ITEMS_RENEW);
 	db_bind_int(r->db, st, ":order", id);
 	while (db_step(r->db, st) == DB_ROW) {
 		it = vm_push(vm, "items");
+		vm_set_int(it, "id", db_int(st, 0));
+		vm_set_int(it, "n", ++n);
 		vm_set(it, "name", db_text(r->db, st, 1));
 		vm_set(it, "slug", db_text(r->db, st, 2));
 		vm_set(it, "price", money_str(r->a, db_int(st, 3), db_text(r->db, st, 4)));
 		vm_set(it, "state", db_text(r->db, st, 5));
+		vm_set_bool(it, "renewable", db_int(st, 6) == 1);
+		vm_set_bool(it, "is_renewal", db_int(st, 8) > 0);
+		vm_set(it, "renewal_order", db_text(r->db, st, 7));
+		vm_set_int(it, "renewal_n", db_int(st, 8));
 	}
 	db_reset(st);
 

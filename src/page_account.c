@@ -35,6 +35,7 @@
 #include "password.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "spool.h"
 #include "throttle.h"
 #include "ui.h"
@@ -52,7 +53,7 @@ mail_vars(struct request *r, const struct acct *a)
 
 	iso8601(when, now_unix());
 	json_object_object_add(v, "name", json_object_new_string(*a->name ? a->name : a->email));
-	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "site_name", json_object_new_string(shop_name(r->db, r->a, &r->app->conf)));
 	json_object_object_add(v, "account_url", json_object_new_string(
 	    arena_printf(r->a, "%s/account", r->app->conf.base_url)));
 	json_object_object_add(v, "when", json_object_new_string(when));

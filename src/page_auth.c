@@ -27,6 +27,7 @@
 #include "referral.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "signin.h"
 #include "spool.h"
 #include "throttle.h"
@@ -94,7 +95,7 @@ link_vars(struct request *r, const char *path, const char *tok, const char *name
 	json_object_object_add(v, "link", json_object_new_string(
 	    arena_printf(r->a, "%s%s%s", r->app->conf.base_url, path, tok)));
 	json_object_object_add(v, "name", json_object_new_string(name ? name : ""));
-	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "site_name", json_object_new_string(shop_name(r->db, r->a, &r->app->conf)));
 	return v;
 }
 

@@ -16,6 +16,7 @@
 #include "money.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "ui.h"
 #include "valid.h"
 #include "view.h"
@@ -55,6 +56,12 @@ cart_fill(struct request *r, struct vm *vm, int64_t cart, int64_t *total)
 		vm_set_bool(it, "short", l[i].active && l[i].stock >= 0 && l[i].stock < l[i].qty);
 		vm_set_int(it, "left", l[i].stock < 0 ? 0 : l[i].stock);
 		vm_set_bool(it, "changed", c);
+		/* A renewal line (page_orders.c): one period of the service,
+		 * removed by the item it renews, its quantity fixed. */
+		vm_set_bool(it, "renewal", l[i].renewal_of > 0);
+		vm_set_int(it, "renewal_of", l[i].renewal_of);
+		vm_set(it, "renewal_order", l[i].renewal_order);
+		vm_set_int(it, "renewal_n", l[i].renewal_n);
 		changed |= c;
 		*total += l[i].price * l[i].qty;
 	}
@@ -67,6 +74,17 @@ cart_fill(struct request *r, struct vm *vm, int64_t cart, int64_t *total)
 	buf_free(&b);
 	vm_set_bool(vm, "changed", changed);
 	vm_set_bool(vm, "empty", n == 0);
+	/* Tax added on top is said before checkout too: the cart's total is
+	 * not what the wallet will be charged (checkout.c adds it). */
+	{
+		int64_t	 bp = setting_int(r->db, "tax.rate_bp", 0, 0, 10000);
+
+		if (bp > 0 && strcmp(setting_text(r->db, "tax.inclusive", "0"), "1") != 0)
+			vm_set(vm, "tax_note", arena_printf(r->a, "Prices exclude tax: %s %% is added "
+			    "at checkout.", money_rate_str(r->a, bp)));
+		else
+			vm_set(vm, "tax_note", "");
+	}
 	return n;
 }
 
@@ -257,21 +275,35 @@ page_cart_update_post(struct request *r)
 
 static const struct field page_cart_remove_fields[] = {
 	{ "plan", FK_SLUG, FIELD_REQUIRED, 0, 64 },
+	{ "renewal", FK_INT, 0, 1, INT64_MAX },
 };
 const struct form page_cart_remove_form = { FORM(page_cart_remove_fields) };
 
-/* POST /cart/remove — plan, csrf: drop the line.  303 to /cart. */
+/*
+ * POST /cart/remove — plan, renewal (optional: the order item a renewal
+ * line renews), csrf: drop the plan's plain line, or with renewal that
+ * renewal line.  303 to /cart; 400 with the cart for a bad renewal.
+ */
 void
 page_cart_remove_post(struct request *r)
 {
-	int64_t	 cart;
+	const char *ren = form_get(r, "renewal");
+	int64_t	 cart, item = 0;
 	struct stmt *st;
 
+	if (ren != NULL && *ren != '\0' && (!form_valid(r, "renewal") || parse_i64(ren, &item) != 0)) {
+		r->status = 400;
+		cart_show(r, "That cart line is not valid.");
+		return;
+	}
 	db_begin(r->db);
 	if ((cart = cart_of(r, 0)) != 0) {
-		st = db_q(r->db, Q_CART_ITEM_DELETE);
+		st = db_q(r->db, item > 0 ? Q_CART_RENEWAL_DELETE : Q_CART_ITEM_DELETE);
 		db_bind_int(r->db, st, ":cart", cart);
-		db_bind_text(r->db, st, ":slug", form_get(r, "plan"));
+		if (item > 0)
+			db_bind_int(r->db, st, ":renewal_of", item);
+		else
+			db_bind_text(r->db, st, ":slug", form_get(r, "plan"));
 		db_step(r->db, st);
 	}
 	db_commit(r->db);

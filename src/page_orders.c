@@ -3,12 +3,15 @@
  * /orders/{public_id} (items, amounts, state, the timeline of
  * order_events: order_view.c, shared with the staff's page).  An order is found by its public id and its owner
  * together, so another customer's order is a 404, the same page as no
- * order at all.
+ * order at all.  Each item of a paid (or further along) order can be
+ * renewed: POST /orders/{public_id}/renew puts its plan in the cart as a
+ * renewal line of that item (checkout.h, "Renewals").
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "cart.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
@@ -18,6 +21,7 @@
 #include "session.h"
 #include "ui.h"
 #include "util.h"
+#include "valid.h"
 #include "view.h"
 
 #define ORDERS_PAGE 20
@@ -72,10 +76,11 @@ page_orders(struct request *r)
 	page_render(r, "pages/orders", vm);
 }
 
-/* GET /orders/{public_id} (customers): 404 unless it is theirs.
- * ?ok=paid shows the thank-you notice.  200, 404. */
-void
-page_order(struct request *r)
+/* The order page of the route's public_id, with error shown if not
+ * NULL; 404 unless the order is the customer's.  ?ok=paid shows the
+ * thank-you notice. */
+static void
+order_show(struct request *r, const char *error)
 {
 	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id;
 	const char *pub = req_param(r, "public_id"), *ok = req_query(r, "ok");
@@ -90,5 +95,82 @@ page_order(struct request *r)
 	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
 	order_view_vm(r, vm, st);
 	vm_set_bool(vm, "paid_now", ok != NULL && strcmp(ok, "paid") == 0);
+	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
+	if (error != NULL)
+		vm_set(vm, "error", error);
 	page_render(r, "pages/order", vm);
+}
+
+/* GET /orders/{public_id} (customers): 404 unless it is theirs. */
+void
+page_order(struct request *r)
+{
+	order_show(r, NULL);
+}
+
+static const struct field page_order_renew_fields[] = {
+	/* Not required: another customer's order is a 404 whatever the form
+	 * holds (t/80-idor.t), so the handler looks at the order first. */
+	{ "item", FK_INT, 0, 1, INT64_MAX },
+};
+const struct form page_order_renew_form = { FORM(page_order_renew_fields) };
+
+/*
+ * POST /orders/{public_id}/renew — item (an order item id), csrf.  Puts
+ * the item's plan, at its price now, in the customer's cart as a
+ * renewal line of the item (of the item it renewed, for a renewal):
+ * quantity 1, and a second Renew keeps the one line.  303 to /cart.
+ * 404 when the order is not the customer's (whatever the form holds) or
+ * the item not in it; 400 for a missing or malformed item; 409 with the order page when the order is not
+ * (or no longer) renewable or the plan is no longer sold: nothing added.
+ */
+void
+page_order_renew_post(struct request *r)
+{
+	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id, item, root, plan, cart;
+	const char *name, *it = form_get(r, "item");
+	struct stmt *st;
+	int	 active, renewable;
+
+	st = db_q(r->db, Q_ORDER_OF_CUSTOMER);
+	db_bind_text(r->db, st, ":public_id", req_param(r, "public_id"));
+	db_bind_int(r->db, st, ":customer", cust);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	db_reset(st);
+	if (it == NULL || !form_valid(r, "item") || parse_i64(it, &item) != 0)
+		req_fail(r, 400, "The item to renew is not valid.");
+	db_begin(r->db);
+	st = db_q(r->db, Q_RENEW_ITEM);
+	db_bind_int(r->db, st, ":item", item);
+	db_bind_text(r->db, st, ":public_id", req_param(r, "public_id"));
+	db_bind_int(r->db, st, ":customer", cust);
+	if (db_step(r->db, st) != DB_ROW)
+		req_fail(r, 404, "There is no such order.");
+	root = db_int(st, 0);
+	plan = db_int(st, 1);
+	active = db_int(st, 2) == 1;
+	name = db_text(r->db, st, 3);
+	renewable = db_int(st, 4) == 1;
+	db_reset(st);
+	if (!renewable || !active) {
+		db_rollback(r->db);
+		r->status = 409;
+		order_show(r, !renewable ?
+		    "This service cannot be renewed: only a paid service can. Nothing was added to your cart." :
+		    arena_printf(r->a, "The plan %s is no longer sold, so this service cannot be renewed. "
+		    "Nothing was added to your cart.", name));
+		return;
+	}
+	cart = cart_of(r, 1);
+	st = db_q(r->db, Q_CART_RENEWAL_ADD);
+	db_bind_int(r->db, st, ":cart", cart);
+	db_bind_int(r->db, st, ":plan", plan);
+	db_bind_int(r->db, st, ":renewal_of", root);
+	db_bind_int(r->db, st, ":now", now_unix());
+	if (db_step(r->db, st) != DB_ROW)
+		db_fail(r->db, "renewal line of plan %lld not written", (long long)plan);
+	db_reset(st);
+	db_commit(r->db);
+	resp_redirect(r, 303, "/cart");
 }

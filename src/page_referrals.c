@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "db.h"
+#include "setting.h"
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
@@ -83,9 +84,9 @@ page_referrals(struct request *r)
 	}
 	db_reset(st);
 	vm_set(vm, "percent", money_rate_str(r->a,
-	    referral_setting(r->db, "referral.percent_bp", 0, 0, 10000)));
-	vm_set_bool(vm, "paying", referral_setting(r->db, "referral.percent_bp", 0, 0, 10000) > 0);
-	vm_set_int(vm, "hold_days", referral_setting(r->db, "referral.hold_days",
+	    setting_int(r->db, "referral.percent_bp", 0, 0, 10000)));
+	vm_set_bool(vm, "paying", setting_int(r->db, "referral.percent_bp", 0, 0, 10000) > 0);
+	vm_set_int(vm, "hold_days", setting_int(r->db, "referral.hold_days",
 	    REFERRAL_HOLD_DEFAULT, 0, 365));
 
 	st = db_q(r->db, Q_REFERRAL_REFERRED_LIST);

@@ -27,6 +27,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "db.h"
+#include "setting.h"
 #include "http.h"
 #include "mailq.h"
 #include "money.h"
@@ -153,26 +154,13 @@ referral_attribute(struct request *r, int64_t cid, const char *email)
 }
 
 int64_t
-referral_setting(struct db *db, const char *key, int64_t dflt, int64_t min, int64_t max)
-{
-	struct stmt *st = db_q(db, Q_SETTING_GET);
-	int64_t	 v = dflt;
-
-	db_bind_text(db, st, ":key", key);
-	if (db_step(db, st) == DB_ROW && !valid_int(db_text(db, st, 0), min, max, &v))
-		v = dflt;
-	db_reset(st);
-	return v;
-}
-
-int64_t
 referral_accrue(struct db *db, int64_t customer, int64_t order, int64_t total,
     const char *currency)
 {
 	struct stmt *st;
 	int64_t	 bp, referral, amount, hold;
 
-	bp = referral_setting(db, "referral.percent_bp", 0, 0, 10000);
+	bp = setting_int(db, "referral.percent_bp", 0, 0, 10000);
 	if (bp == 0 || total <= 0)
 		return 0;
 	st = db_q(db, Q_REFERRAL_OF_REFERRED);
@@ -187,7 +175,7 @@ referral_accrue(struct db *db, int64_t customer, int64_t order, int64_t total,
 	amount = (int64_t)((uint64_t)total * (uint64_t)bp / 10000u);
 	if (amount == 0)
 		return 0;
-	hold = referral_setting(db, "referral.hold_days", REFERRAL_HOLD_DEFAULT, 0, 365);
+	hold = setting_int(db, "referral.hold_days", REFERRAL_HOLD_DEFAULT, 0, 365);
 	st = db_q(db, Q_REFERRAL_COMMISSION_INSERT);
 	db_bind_int(db, st, ":referral", referral);
 	db_bind_int(db, st, ":order", order);

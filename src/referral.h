@@ -54,11 +54,6 @@ void	referral_visit(struct request *);
  */
 int64_t	referral_attribute(struct request *, int64_t cid, const char *email);
 /*
- * A setting as an integer in [min, max], or dflt when it is not set or
- * not such a number.
- */
-int64_t	referral_setting(struct db *, const char *key, int64_t dflt, int64_t min, int64_t max);
-/*
  * At checkout, inside its transaction, after the debit: when customer
  * was referred and referral.percent_bp > 0, a pending commission of
  * total * percent_bp / 10000 (rounded down) in currency, available

@@ -107,6 +107,9 @@ const struct route routes[] = {
 	{ M_POST, "/checkout",		page_checkout_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_checkout_form },
 	{ M_GET,  "/orders",		page_orders,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/orders/{public_id}", page_order,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	/* Renewal (page_orders.c): an item of a paid order into the cart as
+	 * a renewal line of that item. */
+	{ M_POST, "/orders/{public_id}/renew", page_order_renew_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_order_renew_form },
 
 	/* Money pages: the customer's wallet and invoices (page_wallet.c,
 	 * page_invoice.c); staff's customers, invoices and settings

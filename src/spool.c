@@ -130,49 +130,90 @@ fsync_dir(const char *path)
 	return rc;
 }
 
-/* Write tmp/NAME, fsync it, rename into new/, fsync new/ (maildir). */
+/*
+ * Write tmp/NAME for each job, fsync each, rename each into new/, then
+ * fsync new/ once (maildir).  One directory fsync covers every rename
+ * before it, so a commit that made several jobs (a checkout's provision
+ * jobs and its mail) pays n + 1 fsyncs, not 2n.  A job whose file could
+ * not be written is left to the periodic scan (spool.h); *done counts
+ * the files renamed into new/.
+ */
 static int
-wake_once(const char *dir, int64_t id, const char *kind, char *err, size_t errsz)
+wake_batch(const char *dir, size_t n, const int64_t *ids, const char *const *kinds,
+    size_t *done, char *err, size_t errsz)
 {
 	char	 name[128], tmp[4096], dst[4096], rnd[9];
 	unsigned char r[4];
 	struct buf b;
-	int	 fd;
+	int	 fd, rc = 0;
 	ssize_t	 w;
+	size_t	 i;
 
-	random_bytes(r, sizeof(r));
-	hex_encode(rnd, r, sizeof(r));
-	snprintf(name, sizeof(name), "%" PRId64 ".%" PRId64 ".%ld.%s", id, now_unix(),
-	    (long)getpid(), rnd);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
-	snprintf(dst, sizeof(dst), "%s/new/%s", dir, name);
-	buf_init(&b);
-	buf_printf(&b, "{\"job\":%" PRId64 ",\"kind\":", id);
-	buf_json_str(&b, kind);
-	buf_puts(&b, "}\n" SPOOL_END_MARKER "\n");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
-		snprintf(err, errsz, "%.300s: %s", tmp, strerror(errno));
-		buf_free(&b);
-		return errno == ENOENT ? -2 : -1;
-	}
-	w = write(fd, b.p, b.len);
-	if (w != (ssize_t)b.len || fsync(fd) != 0) {
-		snprintf(err, errsz, "%.300s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+	*done = 0;
+	for (i = 0; i < n; i++) {
+		random_bytes(r, sizeof(r));
+		hex_encode(rnd, r, sizeof(r));
+		snprintf(name, sizeof(name), "%" PRId64 ".%" PRId64 ".%ld.%s", ids[i], now_unix(),
+		    (long)getpid(), rnd);
+		snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
+		snprintf(dst, sizeof(dst), "%s/new/%s", dir, name);
+		buf_init(&b);
+		buf_printf(&b, "{\"job\":%" PRId64 ",\"kind\":", ids[i]);
+		buf_json_str(&b, kinds[i]);
+		buf_puts(&b, "}\n" SPOOL_END_MARKER "\n");
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+			snprintf(err, errsz, "%.300s: %s", tmp, strerror(errno));
+			buf_free(&b);
+			if (errno == ENOENT && *done == 0)
+				return -2;
+			rc = -1;
+			continue;
+		}
+		w = write(fd, b.p, b.len);
+		if (w != (ssize_t)b.len || fsync(fd) != 0) {
+			snprintf(err, errsz, "%.300s: %s", tmp, w < 0 ? strerror(errno) : "short write");
+			close(fd);
+			unlink(tmp);
+			buf_free(&b);
+			rc = -1;
+			continue;
+		}
 		close(fd);
-		unlink(tmp);
 		buf_free(&b);
-		return -1;
+		if (rename(tmp, dst) != 0) {
+			snprintf(err, errsz, "rename %.300s: %s", tmp, strerror(errno));
+			unlink(tmp);
+			rc = -1;
+			continue;
+		}
+		(*done)++;
 	}
-	close(fd);
-	buf_free(&b);
-	if (rename(tmp, dst) != 0) {
-		snprintf(err, errsz, "rename %.300s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
+	if (*done > 0) {
+		snprintf(tmp, sizeof(tmp), "%s/new", dir);
+		if (fsync_dir(tmp) != 0) {
+			snprintf(err, errsz, "fsync %.300s: %s", tmp, strerror(errno));
+			rc = -1;
+		}
 	}
-	snprintf(tmp, sizeof(tmp), "%s/new", dir);
-	if (fsync_dir(tmp) != 0) {
-		snprintf(err, errsz, "fsync %.300s: %s", tmp, strerror(errno));
+	return rc;
+}
+
+int
+spool_wake_many(const struct conf *c, size_t n, const int64_t *ids, const char *const *kinds)
+{
+	char	 err[512];
+	size_t	 done;
+	int	 rc;
+
+	if (n == 0)
+		return 0;
+	rc = wake_batch(c->spool_dir, n, ids, kinds, &done, err, sizeof(err));
+	/* First use of a fresh spool: make the directories and try again. */
+	if (rc == -2 && spool_init(c->spool_dir, err, sizeof(err)) == 0)
+		rc = wake_batch(c->spool_dir, n, ids, kinds, &done, err, sizeof(err));
+	if (rc != 0) {
+		log_sys("spool", "wake %zu job%s from %" PRId64 ": %s (the periodic scan will find "
+		    "what is missing)", n, n == 1 ? "" : "s", ids[0], err);
 		return -1;
 	}
 	return 0;
@@ -181,19 +222,7 @@ wake_once(const char *dir, int64_t id, const char *kind, char *err, size_t errsz
 int
 spool_wake(const struct conf *c, int64_t job_id, const char *kind)
 {
-	char	 err[512];
-	int	 rc;
-
-	rc = wake_once(c->spool_dir, job_id, kind, err, sizeof(err));
-	/* First use of a fresh spool: make the directories and try again. */
-	if (rc == -2 && spool_init(c->spool_dir, err, sizeof(err)) == 0)
-		rc = wake_once(c->spool_dir, job_id, kind, err, sizeof(err));
-	if (rc != 0) {
-		log_sys("spool", "wake job %" PRId64 ": %s (the periodic scan will find it)",
-		    job_id, err);
-		return -1;
-	}
-	return 0;
+	return spool_wake_many(c, 1, &job_id, &kind);
 }
 
 int

@@ -62,6 +62,9 @@ int64_t	 spool_enqueue_at(struct db *, const char *kind, const char *idem_key,
  * finds the row.
  */
 int	 spool_wake(const struct conf *, int64_t job_id, const char *kind);
+/* The same for n jobs committed together: one fsync of new/ for all. */
+int	 spool_wake_many(const struct conf *, size_t n, const int64_t *ids,
+	    const char *const *kinds);
 
 /* Create spool_dir and its subdirectories; -1 with err set. */
 int	 spool_init(const char *dir, char *err, size_t errsz);

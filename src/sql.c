@@ -28,6 +28,9 @@
 #define PLAN_PAGE " LIMIT :limit OFFSET :offset"
 
 /* Job kinds that call a payment gateway: one lane, and first in line. */
+/* Whether order item i of order o may be renewed (Q_ORDER_ITEMS_RENEW ...). */
+#define RENEWABLE \
+	"(o.state IN ('paid','provisioning','active','completed') AND i.state NOT IN ('failed','cancelled'))"
 #define JOB_GATEWAY_KINDS \
 	"('payment_create','payment_capture','refund','gateway_followup')"
 
@@ -411,20 +414,28 @@ const char *const sql_text[Q__MAX] = {
 	    "ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
 	[Q_CART_ITEM_ADD] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
 	    "SELECT :cart, id, :qty, price_minor, currency, :now FROM plans WHERE slug = :slug AND active = 1 "
-	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "ON CONFLICT (cart_id, plan_id) WHERE renewal_of IS NULL "
+	    "DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
 	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency RETURNING id",
+	/* The plain line of a plan (renewal lines: Q_CART_RENEWAL_*). */
 	[Q_CART_ITEM_SET_QTY] = "UPDATE cart_items SET quantity = :qty WHERE cart_id = :cart "
-	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug) AND renewal_of IS NULL",
 	[Q_CART_ITEM_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart "
-	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug)",
+	    "AND plan_id = (SELECT id FROM plans WHERE slug = :slug) AND renewal_of IS NULL",
+	/* Columns 10-12: the order item a renewal line renews (0 if none),
+	 * its order's public id and its place in that order (1, 2 ...). */
 	[Q_CART_ITEMS] = "SELECT p.slug, p.name, ci.quantity, ci.unit_price_minor, ci.currency, p.price_minor, "
-	    "p.currency, p.active, p.stock, p.id FROM cart_items ci JOIN plans p ON p.id = ci.plan_id "
+	    "p.currency, p.active, p.stock, p.id, coalesce(ci.renewal_of, 0), coalesce(ro.public_id, ''), "
+	    "CASE WHEN ri.id IS NULL THEN 0 ELSE (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = ri.order_id AND x.id <= ri.id) END "
+	    "FROM cart_items ci JOIN plans p ON p.id = ci.plan_id "
+	    "LEFT JOIN order_items ri ON ri.id = ci.renewal_of LEFT JOIN orders ro ON ro.id = ri.order_id "
 	    "WHERE ci.cart_id = :cart ORDER BY ci.id",
 	[Q_CART_COUNT] = "SELECT coalesce(sum(quantity), 0) FROM cart_items WHERE cart_id = :cart",
 	[Q_CART_MERGE] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, added_at) "
 	    "SELECT :to, plan_id, quantity, unit_price_minor, currency, added_at FROM cart_items "
-	    "WHERE cart_id = :from "
-	    "ON CONFLICT (cart_id, plan_id) DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
+	    "WHERE cart_id = :from AND renewal_of IS NULL "
+	    "ON CONFLICT (cart_id, plan_id) WHERE renewal_of IS NULL DO UPDATE SET quantity = min(100, quantity + excluded.quantity), "
 	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency",
 	[Q_CART_DELETE] = "DELETE FROM carts WHERE id = :cart",
 	[Q_CART_CLEAR] = "DELETE FROM cart_items WHERE cart_id = :cart",
@@ -432,8 +443,8 @@ const char *const sql_text[Q__MAX] = {
 	    "FROM plans p WHERE p.id = cart_items.plan_id AND cart_items.cart_id = :cart",
 	[Q_CHECKOUT_PLAN] = "SELECT active, price_minor, currency, stock, name, server_id FROM plans WHERE id = :plan",
 	[Q_CHECKOUT_TAKE_STOCK] = "UPDATE plans SET stock = stock - :n WHERE id = :plan AND stock IS NOT NULL AND stock >= :n",
-	[Q_CHECKOUT_ITEM_INSERT] = "INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency) "
-	    "VALUES (:order, :plan, 1, :price, :currency) RETURNING id",
+	[Q_CHECKOUT_ITEM_INSERT] = "INSERT INTO order_items (order_id, plan_id, quantity, unit_price_minor, currency, "
+	    "renewal_of) VALUES (:order, :plan, 1, :price, :currency, nullif(:renewal_of, 0)) RETURNING id",
 	[Q_ORDERS_OF_CUSTOMER_COUNT] = "SELECT count(*) FROM orders WHERE customer_id = :customer",
 	[Q_ORDERS_OF_CUSTOMER] = "SELECT public_id, state, total_minor, currency, created_at, "
 	    "(SELECT count(*) FROM order_items i WHERE i.order_id = orders.id) FROM orders "
@@ -681,6 +692,32 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ADMIN_COUPON_CATEGORIES] = "SELECT id, name FROM server_categories ORDER BY name, id",
 	[Q_ADMIN_CATEGORY_EXISTS] = "SELECT count(*) FROM server_categories WHERE id = :id",
 	[Q_ADMIN_PLAN_EXISTS] = "SELECT count(*) FROM plans WHERE id = :id",
+	/* Renewal (page_orders.c, page_cart.c, checkout.c).  An item can be
+	 * renewed while its order is paid or further along and the item has
+	 * not failed or been cancelled: RENEWABLE, the one definition.  A
+	 * renewal renews the item that holds the client: an item that is
+	 * itself a renewal stands for the item it renewed. */
+	[Q_ORDER_ITEMS_RENEW] = "SELECT i.id, p.name, p.slug, i.unit_price_minor, i.currency, i.state, "
+	    RENEWABLE ", coalesce(ro.public_id, ''), "
+	    "CASE WHEN ri.id IS NULL THEN 0 ELSE (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = ri.order_id AND x.id <= ri.id) END "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id JOIN plans p ON p.id = i.plan_id "
+	    "LEFT JOIN order_items ri ON ri.id = i.renewal_of LEFT JOIN orders ro ON ro.id = ri.order_id "
+	    "WHERE i.order_id = :order ORDER BY i.id",
+	[Q_RENEW_ITEM] = "SELECT coalesce(i.renewal_of, i.id), p.id, p.active, p.name, " RENEWABLE " "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE i.id = :item AND o.public_id = :public_id AND o.customer_id = :customer",
+	[Q_CART_RENEWAL_ADD] = "INSERT INTO cart_items (cart_id, plan_id, quantity, unit_price_minor, currency, "
+	    "added_at, renewal_of) SELECT :cart, id, 1, price_minor, currency, :now, :renewal_of FROM plans "
+	    "WHERE id = :plan AND active = 1 "
+	    "ON CONFLICT (cart_id, renewal_of) WHERE renewal_of IS NOT NULL DO UPDATE SET "
+	    "unit_price_minor = excluded.unit_price_minor, currency = excluded.currency RETURNING id",
+	[Q_CART_RENEWAL_DELETE] = "DELETE FROM cart_items WHERE cart_id = :cart AND renewal_of = :renewal_of",
+	[Q_CHECKOUT_RENEWAL_OK] = "SELECT " RENEWABLE " FROM order_items i JOIN orders o ON o.id = i.order_id "
+	    "WHERE i.id = :item AND o.customer_id = :customer",
+	/* The shop's name as staff set it (setting.c), read with
+	 * db_peek_text: the layout of an error page reads it too. */
+	[Q_SHOP_NAME] = "SELECT value FROM settings WHERE key = 'shop.name' AND value <> ''",
 	/* The staff's catalogue panels (admin_plans.c, admin_taxonomy.c).  Every write here
 	 * moves catalog_version through 008's triggers, in the same
 	 * transaction, so the cached public pages refresh on the next
@@ -988,6 +1025,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ADMIN_COUPON_CATEGORIES] = "ADMIN_COUPON_CATEGORIES",
 	[Q_ADMIN_CATEGORY_EXISTS] = "ADMIN_CATEGORY_EXISTS",
 	[Q_ADMIN_PLAN_EXISTS] = "ADMIN_PLAN_EXISTS",
+	[Q_ORDER_ITEMS_RENEW] = "ORDER_ITEMS_RENEW",
+	[Q_RENEW_ITEM] = "RENEW_ITEM",
+	[Q_CART_RENEWAL_ADD] = "CART_RENEWAL_ADD",
+	[Q_CART_RENEWAL_DELETE] = "CART_RENEWAL_DELETE",
+	[Q_CHECKOUT_RENEWAL_OK] = "CHECKOUT_RENEWAL_OK",
+	[Q_SHOP_NAME] = "SHOP_NAME",
 	[Q_ACAT_PLANS] = "ACAT_PLANS",
 	[Q_ACAT_PLAN_GET] = "ACAT_PLAN_GET",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "ACAT_PLAN_SLUG_TAKEN",

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "response.h"
 #include "session.h"
+#include "setting.h"
 #include "ui.h"
 #include "view.h"
 
@@ -53,7 +54,7 @@ page_vm(struct request *r, const char *title)
 {
 	struct vm *vm = vm_new(r->a);
 
-	vm_set(vm, "site_name", r->app->conf.site_name);
+	vm_set(vm, "site_name", shop_name(r->db, r->a, &r->app->conf));
 	vm_set(vm, "title", title);
 	vm_set(vm, "request_id", r->id);
 	vm_set(vm, "path", r->path);

@@ -225,6 +225,9 @@ def fill(db):
             x("INSERT INTO ticket_messages (ticket_id, staff_id, body, internal) VALUES (?, ?, 'noted', 1)",
               (tid, cust))
     x("INSERT INTO invoice_counters (year, last) VALUES (2026, 106)")
+    # A renewal line in customer 1's cart (013): it points at an order item.
+    x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency, renewal_of) "
+      "VALUES (1, 1, 100, 'USD', 1)")
     # Customer 1 was referred by 2 and 3 by 1; order 1 (customer 1's) earned
     # customer 2 a commission that became available (its ledger row), order
     # 5 (customer 3's) one still pending.

@@ -203,6 +203,23 @@ t.ok(r.status == 400 and sql("SELECT value FROM settings WHERE key = 'seller.nam
      "a tax rate above 100 %: 400, nothing written", r.status)
 r = sam.get("/admin/settings")
 t.is_(r.status, 403, "settings need settings.write")
+# The shop's name: every page and mail (setting.c's shop_name), cached pages too.
+anon_home = Browser(s).get("/")
+t.ok(anon_home.status == 200 and "Harbour Proxies" not in anon_home.text, "the home page before a shop name is set")
+base = {"seller_name": "Proxy & Co Ltd", "seller_address": "1 Harbour Road, Dublin",
+        "seller_tax_id": "IE1234567X", "tax_rate": "20", "tax_inclusive": "1"}
+r = ada.form("/admin/settings", "/admin/settings", dict(base, shop_name="Harbour \x07Proxies"))
+t.ok(r.status == 400 and not sql("SELECT 1 FROM settings WHERE key = 'shop.name'"),
+     "a shop name with a control character: 400, nothing written", r.status)
+r = ada.form("/admin/settings", "/admin/settings", dict(base, shop_name="Harbour Proxies"))
+t.ok(r.status == 303 and sql("SELECT value FROM settings WHERE key = 'shop.name'") == [("Harbour Proxies",)] and
+     sql("SELECT count(*) FROM audit_log WHERE action = 'settings.changed' AND target = 'setting:shop.name'")[0][0] == 1,
+     "the shop's name is saved and audited", r.status)
+t.ok("Harbour Proxies" in Browser(s).get("/").text and "Harbour Proxies" in ada.get("/admin/settings").text,
+     "every page shows it at once, the cached home page too")
+r = ada.form("/admin/settings", "/admin/settings", dict(base, shop_name=""))
+t.ok(r.status == 303 and "Harbour Proxies" not in Browser(s).get("/").text,
+     "emptied, the configuration's site_name shows again")
 
 sql("UPDATE customers SET billing_name = 'Alice Liddell', billing_address = '2 Rabbit Hole, Oxford' WHERE id = ?",
     (aid,))

@@ -121,6 +121,13 @@ r = anon.form("/cart/add?plan=" + slug1, "/cart/add", {"plan": slug1, "qty": "2"
 t.ok(r.status == 303, "an anonymous visitor fills a cart", r.status)
 r = anon.get("/cart")
 t.ok('action="/cart/coupon"' in r.text and 'for="coupon-code"' in r.text, "the cart has a labelled coupon form")
+t.ok('id="tax-note"' not in r.text, "no tax set: the cart says nothing of tax")
+sql("INSERT INTO settings (key, value) VALUES ('tax.rate_bp', '1950'), ('tax.inclusive', '0')")
+t.ok('id="tax-note"' in anon.get("/cart").text and "19.5 % is added at checkout" in anon.get("/cart").text,
+     "tax added on top: the cart says so before checkout")
+sql("UPDATE settings SET value = '1' WHERE key = 'tax.inclusive'")
+t.ok('id="tax-note"' not in anon.get("/cart").text, "prices that include the tax: no note")
+sql("DELETE FROM settings WHERE key IN ('tax.rate_bp', 'tax.inclusive')")
 coupon("PCT10", percent=10)
 r = apply(anon, "pct10")
 t.ok(r.status == 303 and loc(r) == "/cart?done=coupon", "a good code (any case) is applied", (r.status, loc(r)))

@@ -150,6 +150,7 @@ def state_of_a():
 # "staff" (covered by the permission sweep below, with the object).
 CASES = {
     "/orders/{public_id}": ("customer", A["order"]),
+    "/orders/{public_id}/renew": ("customer", A["order"]),
     "/invoices/{number}": ("customer", A["invoice"]),
     "/account/tokens/{id:int}/revoke": ("customer", A["token_id"]),
     "/account/sessions/{id:int}/revoke": ("customer", A["other_session"]),

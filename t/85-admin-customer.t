@@ -177,8 +177,9 @@ tc("order-move", sql("SELECT id FROM orders WHERE public_id = ?", (pub,))[0][0],
 
 def view(r):
     body = html.unescape(r.text)
-    items = re.findall(r"<tr><td>(?:<a href=\"/plans/[^\"]+\">)?([^<]+)(?:</a>)?</td><td[^>]*>([^<]+)</td>"
-                       r"<td>([^<]+)</td></tr>", body)
+    # The customer's rows lead with the item number and end with Renew.
+    items = re.findall(r"<tr>(?:<td>\d+</td>)?<td>(?:<a href=\"/plans/[^\"]+\">)?([^<]+)(?:</a>)?</td>"
+                       r"<td[^>]*>([^<]+)</td><td>([^<]+)</td>", body)
     totals = re.search(r'<dl class="specs totals">(.*?)</dl>', body, re.S)
     events = re.findall(r'<strong>([a-z]+)</strong> <time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)">'
                         r'(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</time>', body)
