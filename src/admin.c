@@ -88,6 +88,7 @@ admin_home(struct request *r)
 	db_reset(st);
 	vm_set_bool(vm, "can_customers", has_perm(r, "customers.read"));
 	vm_set_bool(vm, "can_orders", has_perm(r, "orders.read"));
+	vm_set_bool(vm, "can_catalog", has_perm(r, "plans.write"));
 	vm_set_bool(vm, "can_settings", has_perm(r, "settings.write"));
 	vm_set_bool(vm, "can_coupons", has_perm(r, "plans.write"));
 	vm_set_bool(vm, "can_staff", has_perm(r, "staff.manage"));

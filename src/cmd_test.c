@@ -1260,6 +1260,13 @@ t_valid(void)
 	}
 	ok(valid_line("\xc3\xa9\xc3\xa9\xc3\xa9", 3) && !valid_line("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3),
 	    "valid_line counts characters, not bytes");
+	ok(valid_text("one\r\ntwo\n\tthree", 100) && valid_text("", 1) &&
+	    valid_text("\xc3\xa9\xc3\xa9", 2) && !valid_text("\xc3\xa9\xc3\xa9\xc3\xa9", 2),
+	    "valid_text takes CRLF, LF and tab and counts characters");
+	ok(!valid_text("a\x01", 100) && !valid_text("a\x7f", 100) &&
+	    !valid_text("a\xc2\x85", 100) && !valid_text("a\xe2\x80\xae", 100) &&
+	    !valid_text("a\xe2\x80\xa8", 100) && !valid_text("\xff", 100) && !valid_text(NULL, 1),
+	    "valid_text refuses other C0, DEL, C1, bidi overrides, U+2028 and bad UTF-8");
 	memset(big, 'n', 101);
 	big[101] = '\0';
 	ok(!valid_name(big) && (big[100] = '\0', valid_name(big)), "valid_name: 100 characters, not 101");

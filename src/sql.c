@@ -726,6 +726,80 @@ const char *const sql_text[Q__MAX] = {
 	[Q_EXPORT_LEDGER_COUNT] = "SELECT count(*) FROM wallet_transactions t "
 	    "JOIN wallets w ON w.id = t.wallet_id WHERE t.created_at >= :from AND t.created_at < :to "
 	    "AND (:cid IS NULL OR w.customer_id = :cid)",
+	/* The staff's catalogue panels (admin_plans.c, admin_taxonomy.c).  Every write here
+	 * moves catalog_version through 008's triggers, in the same
+	 * transaction, so the cached public pages refresh on the next
+	 * request.  The list counts a plan's orders in one pass over
+	 * order_items (no index on plan_id: a GROUP BY beats one scan per
+	 * plan). */
+	[Q_ACAT_PLANS] = "SELECT p.id, p.slug, p.name, p.active, p.sort, p.price_minor, p.currency, p.stock, "
+	    "p.protocol, s.name, coalesce(o.n, 0), p.featured, p.duration_days, p.traffic_bytes, "
+	    "coalesce(c.name, ''), coalesce(b.name, '') FROM plans p JOIN servers s ON s.id = p.server_id "
+	    "LEFT JOIN server_categories c ON c.id = p.category_id LEFT JOIN server_brands b ON b.id = p.brand_id "
+	    "LEFT JOIN (SELECT plan_id, count(DISTINCT order_id) AS n FROM order_items GROUP BY plan_id) o "
+	    "ON o.plan_id = p.id ORDER BY p.sort, p.name, p.id",
+	[Q_ACAT_PLAN_GET] = "SELECT id, slug, name, description, protocol, server_id, inbound_id, category_id, "
+	    "brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, active, "
+	    "stock, sort FROM plans WHERE id = :id",
+	[Q_ACAT_PLAN_SLUG_TAKEN] = "SELECT count(*) FROM plans WHERE slug = :slug AND id IS NOT :id",
+	[Q_ACAT_PLAN_INSERT] = "INSERT INTO plans (slug, name, description, protocol, server_id, inbound_id, "
+	    "category_id, brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, "
+	    "active, stock, sort) VALUES (:slug, :name, :description, :protocol, :server, :inbound, :category, "
+	    ":brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, :sort)",
+	[Q_ACAT_PLAN_UPDATE] = "UPDATE plans SET slug = :slug, name = :name, description = :description, "
+	    "protocol = :protocol, server_id = :server, inbound_id = :inbound, category_id = :category, "
+	    "brand_id = :brand, price_minor = :price, currency = :currency, duration_days = :days, "
+	    "traffic_bytes = :traffic, device_limit = :devices, featured = :featured, active = :active, "
+	    "stock = :stock, sort = :sort, updated_at = unixepoch() WHERE id = :id",
+	[Q_ACAT_PLAN_SET_ACTIVE] = "UPDATE plans SET active = :active, updated_at = unixepoch() "
+	    "WHERE id = :id AND active <> :active",
+	[Q_ACAT_PLAN_ORDER] = "SELECT id, sort FROM plans ORDER BY sort, name, id",
+	[Q_ACAT_PLAN_SET_SORT] = "UPDATE plans SET sort = :sort, updated_at = unixepoch() WHERE id = :id",
+	[Q_ACAT_PLAN_REFS] = "SELECT (SELECT count(DISTINCT order_id) FROM order_items WHERE plan_id = :id), "
+	    "(SELECT count(*) FROM cart_items WHERE plan_id = :id), "
+	    "(SELECT count(*) FROM coupons WHERE plan_id = :id)",
+	[Q_ACAT_PLAN_DELETE] = "DELETE FROM plans WHERE id = :id",
+	[Q_ACAT_SERVERS] = "SELECT id, name, country_code, city FROM servers ORDER BY name, id",
+	[Q_ACAT_SERVER_NAME] = "SELECT name FROM servers WHERE id = :id",
+	[Q_ACAT_INBOUNDS] = "SELECT i.id, s.name, i.panel_inbound_id, i.remark, i.protocol, i.port "
+	    "FROM server_inbounds i JOIN servers s ON s.id = i.server_id ORDER BY s.name, i.panel_inbound_id, i.id",
+	[Q_ACAT_INBOUND_GET] = "SELECT server_id, protocol FROM server_inbounds WHERE id = :id",
+	/* Categories and brands: one shape, two tables.  REFS counts what
+	 * would break if the row went: plans, servers and (categories
+	 * only) coupons naming it. */
+	[Q_ACAT_CATEGORIES] = "SELECT c.id, c.slug, c.name, c.description, c.sort, c.active, "
+	    "(SELECT count(*) FROM plans WHERE category_id = c.id), "
+	    "(SELECT count(*) FROM servers WHERE category_id = c.id) "
+	    "FROM server_categories c ORDER BY c.sort, c.name, c.id",
+	[Q_ACAT_CATEGORY_GET] = "SELECT id, slug, name, description, sort, active FROM server_categories WHERE id = :id",
+	[Q_ACAT_CATEGORY_SLUG_TAKEN] = "SELECT count(*) FROM server_categories WHERE slug = :slug AND id IS NOT :id",
+	[Q_ACAT_CATEGORY_INSERT] = "INSERT INTO server_categories (slug, name, description, sort, active) "
+	    "VALUES (:slug, :name, :description, :sort, :active)",
+	[Q_ACAT_CATEGORY_UPDATE] = "UPDATE server_categories SET slug = :slug, name = :name, "
+	    "description = :description, sort = :sort, active = :active WHERE id = :id",
+	[Q_ACAT_CATEGORY_SET_ACTIVE] = "UPDATE server_categories SET active = :active WHERE id = :id AND active <> :active",
+	[Q_ACAT_CATEGORY_ORDER] = "SELECT id, sort FROM server_categories ORDER BY sort, name, id",
+	[Q_ACAT_CATEGORY_SET_SORT] = "UPDATE server_categories SET sort = :sort WHERE id = :id",
+	[Q_ACAT_CATEGORY_REFS] = "SELECT (SELECT count(*) FROM plans WHERE category_id = :id), "
+	    "(SELECT count(*) FROM servers WHERE category_id = :id), "
+	    "(SELECT count(*) FROM coupons WHERE category_id = :id)",
+	[Q_ACAT_CATEGORY_DELETE] = "DELETE FROM server_categories WHERE id = :id",
+	[Q_ACAT_BRANDS] = "SELECT b.id, b.slug, b.name, b.description, b.sort, b.active, "
+	    "(SELECT count(*) FROM plans WHERE brand_id = b.id), "
+	    "(SELECT count(*) FROM servers WHERE brand_id = b.id) "
+	    "FROM server_brands b ORDER BY b.sort, b.name, b.id",
+	[Q_ACAT_BRAND_GET] = "SELECT id, slug, name, description, sort, active FROM server_brands WHERE id = :id",
+	[Q_ACAT_BRAND_SLUG_TAKEN] = "SELECT count(*) FROM server_brands WHERE slug = :slug AND id IS NOT :id",
+	[Q_ACAT_BRAND_INSERT] = "INSERT INTO server_brands (slug, name, description, sort, active) "
+	    "VALUES (:slug, :name, :description, :sort, :active)",
+	[Q_ACAT_BRAND_UPDATE] = "UPDATE server_brands SET slug = :slug, name = :name, "
+	    "description = :description, sort = :sort, active = :active WHERE id = :id",
+	[Q_ACAT_BRAND_SET_ACTIVE] = "UPDATE server_brands SET active = :active WHERE id = :id AND active <> :active",
+	[Q_ACAT_BRAND_ORDER] = "SELECT id, sort FROM server_brands ORDER BY sort, name, id",
+	[Q_ACAT_BRAND_SET_SORT] = "UPDATE server_brands SET sort = :sort WHERE id = :id",
+	[Q_ACAT_BRAND_REFS] = "SELECT (SELECT count(*) FROM plans WHERE brand_id = :id), "
+	    "(SELECT count(*) FROM servers WHERE brand_id = :id), 0",
+	[Q_ACAT_BRAND_DELETE] = "DELETE FROM server_brands WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -967,6 +1041,40 @@ const char *const sql_name[Q__MAX] = {
 	[Q_SHOP_NAME] = "SHOP_NAME",
 	[Q_EXPORT_ORDERS_COUNT] = "EXPORT_ORDERS_COUNT",
 	[Q_EXPORT_LEDGER_COUNT] = "EXPORT_LEDGER_COUNT",
+	[Q_ACAT_PLANS] = "ACAT_PLANS",
+	[Q_ACAT_PLAN_GET] = "ACAT_PLAN_GET",
+	[Q_ACAT_PLAN_SLUG_TAKEN] = "ACAT_PLAN_SLUG_TAKEN",
+	[Q_ACAT_PLAN_INSERT] = "ACAT_PLAN_INSERT",
+	[Q_ACAT_PLAN_UPDATE] = "ACAT_PLAN_UPDATE",
+	[Q_ACAT_PLAN_SET_ACTIVE] = "ACAT_PLAN_SET_ACTIVE",
+	[Q_ACAT_PLAN_ORDER] = "ACAT_PLAN_ORDER",
+	[Q_ACAT_PLAN_SET_SORT] = "ACAT_PLAN_SET_SORT",
+	[Q_ACAT_PLAN_REFS] = "ACAT_PLAN_REFS",
+	[Q_ACAT_PLAN_DELETE] = "ACAT_PLAN_DELETE",
+	[Q_ACAT_SERVERS] = "ACAT_SERVERS",
+	[Q_ACAT_SERVER_NAME] = "ACAT_SERVER_NAME",
+	[Q_ACAT_INBOUNDS] = "ACAT_INBOUNDS",
+	[Q_ACAT_INBOUND_GET] = "ACAT_INBOUND_GET",
+	[Q_ACAT_CATEGORIES] = "ACAT_CATEGORIES",
+	[Q_ACAT_CATEGORY_GET] = "ACAT_CATEGORY_GET",
+	[Q_ACAT_CATEGORY_SLUG_TAKEN] = "ACAT_CATEGORY_SLUG_TAKEN",
+	[Q_ACAT_CATEGORY_INSERT] = "ACAT_CATEGORY_INSERT",
+	[Q_ACAT_CATEGORY_UPDATE] = "ACAT_CATEGORY_UPDATE",
+	[Q_ACAT_CATEGORY_SET_ACTIVE] = "ACAT_CATEGORY_SET_ACTIVE",
+	[Q_ACAT_CATEGORY_ORDER] = "ACAT_CATEGORY_ORDER",
+	[Q_ACAT_CATEGORY_SET_SORT] = "ACAT_CATEGORY_SET_SORT",
+	[Q_ACAT_CATEGORY_REFS] = "ACAT_CATEGORY_REFS",
+	[Q_ACAT_CATEGORY_DELETE] = "ACAT_CATEGORY_DELETE",
+	[Q_ACAT_BRANDS] = "ACAT_BRANDS",
+	[Q_ACAT_BRAND_GET] = "ACAT_BRAND_GET",
+	[Q_ACAT_BRAND_SLUG_TAKEN] = "ACAT_BRAND_SLUG_TAKEN",
+	[Q_ACAT_BRAND_INSERT] = "ACAT_BRAND_INSERT",
+	[Q_ACAT_BRAND_UPDATE] = "ACAT_BRAND_UPDATE",
+	[Q_ACAT_BRAND_SET_ACTIVE] = "ACAT_BRAND_SET_ACTIVE",
+	[Q_ACAT_BRAND_ORDER] = "ACAT_BRAND_ORDER",
+	[Q_ACAT_BRAND_SET_SORT] = "ACAT_BRAND_SET_SORT",
+	[Q_ACAT_BRAND_REFS] = "ACAT_BRAND_REFS",
+	[Q_ACAT_BRAND_DELETE] = "ACAT_BRAND_DELETE",
 };
 
 /*

@@ -135,6 +135,36 @@ valid_line(const char *s, size_t max)
 	return 1;
 }
 
+/*
+ * valid_line's rule with line breaks and tabs let through: a plan's or a
+ * category's description is a paragraph or two typed into a textarea,
+ * which browsers send with CRLF.  Everything else valid_line refuses
+ * stays refused (NUL, other C0, DEL, C1, U+2028/2029, bidi controls).
+ */
+int
+valid_text(const char *s, size_t max)
+{
+	const unsigned char *p, *end;
+	size_t	 n, chars = 0;
+	unsigned c;
+
+	if (s == NULL || !utf8_valid(s, (n = strlen(s)), 1))
+		return 0;
+	p = (const unsigned char *)s;
+	end = p + n;
+	while (p < end) {
+		c = next_cp(&p);
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') ||
+		    (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+		    c == 0x061c || c == 0x200e || c == 0x200f ||
+		    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+			return 0;
+		if (++chars > max)
+			return 0;
+	}
+	return 1;
+}
+
 int
 valid_name(const char *s)
 {
@@ -315,6 +345,8 @@ field_ok(const struct field *f, const char *v)
 		return valid_slug(v, max);
 	case FK_URL:
 		return valid_url(v);
+	case FK_PARA:
+		return valid_text(v, max);
 	case FK_FLAG:
 		return 1;
 	}

@@ -52,6 +52,9 @@ int	valid_slug(const char *, size_t max);
  * around them.  Empty is valid (the caller says when it is required).
  */
 int	valid_line(const char *, size_t max);
+/* valid_line() that also takes line breaks (LF, CR) and tabs: a
+ * multi-line description typed into a textarea. */
+int	valid_text(const char *, size_t max);
 /* A person's display name: valid_line() of at most 100 characters. */
 int	valid_name(const char *);
 
@@ -95,6 +98,7 @@ enum field_kind {
 	FK_SLUG,	/* valid_slug of at most max bytes */
 	FK_URL,		/* valid_url */
 	FK_FLAG,	/* a checkbox: present or absent */
+	FK_PARA,	/* lines of text (valid_text) of at most max characters */
 };
 
 #define FIELD_REQUIRED	0x01	/* must be in the body (it may be empty) */

@@ -9,7 +9,8 @@ sessions, delete, 2FA setup and the recovery codes, tokens and a new
 token, the wallet, an invoice, the second-factor sign-in) and a staff
 member's (2FA enrolment and codes, dashboard, staff, audit, security,
 tokens, re-authentication, customers, a customer, settings, an invoice,
-the second-factor sign-in), signed in through the forms with TOTP codes
+the catalogue's plans, a plan, a new plan, categories, a category and
+brands, the second-factor sign-in), signed in through the forms with TOTP codes
 computed in node.  On each, axe-core (npm axe-core, run in the page) with
 the tags wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa at 1280px and at
 390px, plus the structural rules heading-order, page-has-heading-one,
@@ -83,6 +84,7 @@ CUSTOMER = ["account", "account-email", "account-password", "account-sessions", 
             "wallet", "invoice", "login-2fa"]
 STAFF_PAGES = ["admin-2fa-setup", "admin-codes", "admin", "admin-staff", "admin-audit", "admin-security",
                "admin-tokens", "admin-reauth", "admin-customers", "admin-orders", "admin-order", "admin-customer", "admin-settings", "admin-coupons", "admin-coupon-new", "admin-coupon", "admin-invoice",
+               "admin-plans", "admin-plan", "admin-plan-new", "admin-categories", "admin-category", "admin-brands",
                "admin-login-2fa"]
 want = PUBLIC + CUSTOMER + STAFF_PAGES
 t.is_([x for x in want if x not in pages], [], "all %d pages were visited" % len(want))

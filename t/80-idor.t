@@ -177,6 +177,11 @@ CASES = {
     "/admin/coupons/{id:int}/activate": ("staff", coupon_id),
     "/admin/coupons/{id:int}/deactivate": ("staff", coupon_id),
 }
+# The catalogue panels (admin_plans.c, admin_taxonomy.c): the seeded
+# plan, category and brand 1, every action on them.
+for base in ("/admin/plans", "/admin/categories", "/admin/brands"):
+    for tail in ("", "/activate", "/deactivate", "/move", "/delete"):
+        CASES[base + "/{id:int}" + tail] = ("staff", 1)
 patterns = sorted({p for _, p, _, _ in named})
 for p in patterns:
     t.ok(p in CASES, "%s has an IDOR case in t/80-idor.t" % p)

@@ -161,6 +161,12 @@ async function staff(ctx) {
   await look('admin-coupons', await open('/admin/coupons'));
   await look('admin-coupon-new', await open('/admin/coupons/new'));
   await look('admin-coupon', await open('/admin/coupons/' + process.env.PX_COUPON_ID));
+  await look('admin-plans', await open('/admin/plans'));
+  await look('admin-plan', await open('/admin/plans/1'));
+  await look('admin-plan-new', await open('/admin/plans/new'));
+  await look('admin-categories', await open('/admin/categories'));
+  await look('admin-category', await open('/admin/categories/1'));
+  await look('admin-brands', await open('/admin/brands'));
   await look('admin-invoice', await open('/admin/invoices/' + process.env.PX_INVOICE));
   // Sign in again: the staff second-factor page.
   await ctx.clearCookies();
