@@ -12,6 +12,7 @@ int	cmd_seed(const struct conf *, int argc, char **argv);
 int	cmd_check(const struct conf *, int argc, char **argv);
 int	cmd_request(const struct conf *, int argc, char **argv);
 int	cmd_user(const struct conf *, int argc, char **argv);
+int	cmd_server(const struct conf *, int argc, char **argv);
 int	cmd_work(const struct conf *, int argc, char **argv);
 int	cmd_cron(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);

@@ -211,4 +211,16 @@ void	admin_coupon_activate_post(struct request *);
 void	admin_coupon_deactivate_post(struct request *);
 extern const struct form admin_coupon_form;
 
+/* admin_servers.c (issue 12, servers12) */
+void	admin_servers(struct request *);
+void	admin_servers_post(struct request *);
+void	admin_server_new(struct request *);
+void	admin_server(struct request *);
+void	admin_server_post(struct request *);
+void	admin_server_enable_post(struct request *);
+void	admin_server_disable_post(struct request *);
+void	admin_server_maintenance_post(struct request *);
+void	admin_server_delete_post(struct request *);
+extern const struct form admin_server_form;
+
 #endif

@@ -66,6 +66,7 @@ static const struct cmd cmds[] = {
 	{ "config", cmd_config },
 	{ "request", cmd_request },
 	{ "user", cmd_user },
+	{ "server", cmd_server },
 	{ "work", cmd_work },
 	{ "cron", cmd_cron },
 	{ "mail-test", cmd_mail_test },

@@ -190,6 +190,18 @@ const struct route routes[] = {
 	{ M_POST, "/admin/coupons/{id:int}/activate", admin_coupon_activate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/coupons/{id:int}/deactivate", admin_coupon_deactivate_post, WHO_STAFF, "plans.write", CSRF_CHECK, 0, &form_none },
 
+	/* The servers panel (servers12, issue 12): the 3X-UI panels, behind
+	 * servers.write (admin_servers.c). */
+	{ M_GET,  "/admin/servers",	admin_servers, WHO_STAFF, "servers.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/servers",	admin_servers_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &admin_server_form },
+	{ M_GET,  "/admin/servers/new",	admin_server_new, WHO_STAFF, "servers.write", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/servers/{id:int}", admin_server, WHO_STAFF, "servers.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/servers/{id:int}", admin_server_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &admin_server_form },
+	{ M_POST, "/admin/servers/{id:int}/enable", admin_server_enable_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/servers/{id:int}/disable", admin_server_disable_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/servers/{id:int}/maintenance", admin_server_maintenance_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/servers/{id:int}/delete", admin_server_delete_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

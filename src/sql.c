@@ -800,6 +800,35 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ACAT_BRAND_REFS] = "SELECT (SELECT count(*) FROM plans WHERE brand_id = :id), "
 	    "(SELECT count(*) FROM servers WHERE brand_id = :id), 0",
 	[Q_ACAT_BRAND_DELETE] = "DELETE FROM server_brands WHERE id = :id",
+	/* The servers panel (admin_servers.c, cmd_server.c). */
+	[Q_ASRV_LIST] = "SELECT s.id, s.name, s.country_code, s.country, s.city, coalesce(c.name, ''), "
+	    "coalesce(b.name, ''), s.state, s.health, s.tls_verify, s.capacity, s.panel_url, "
+	    "s.last_error, s.max_concurrency, s.panel_version, "
+	    "(SELECT count(*) FROM plans WHERE server_id = s.id) "
+	    "FROM servers s LEFT JOIN server_categories c ON c.id = s.category_id "
+	    "LEFT JOIN server_brands b ON b.id = s.brand_id ORDER BY s.name, s.id",
+	[Q_ASRV_GET] = "SELECT id, name, country_code, country, city, category_id, brand_id, panel_url, "
+	    "panel_user, panel_password_sealed IS NOT NULL, panel_token_sealed IS NOT NULL, "
+	    "public_host, tls_verify, capacity, max_concurrency, state, health, panel_version, "
+	    "last_error FROM servers WHERE id = :id",
+	[Q_ASRV_NAME_TAKEN] = "SELECT 1 FROM servers WHERE name = :name AND id != :id",
+	[Q_ASRV_INSERT] = "INSERT INTO servers (name, country_code, country, city, category_id, brand_id, "
+	    "panel_url, panel_user, public_host, tls_verify, capacity, max_concurrency, updated_at) "
+	    "VALUES (:name, :cc, :country, :city, :category, :brand, :url, :user, :host, :tls, "
+	    ":capacity, :maxc, unixepoch())",
+	[Q_ASRV_UPDATE] = "UPDATE servers SET name = :name, country_code = :cc, country = :country, city = :city, "
+	    "category_id = :category, brand_id = :brand, panel_url = :url, panel_user = :user, "
+	    "public_host = :host, tls_verify = :tls, capacity = :capacity, max_concurrency = :maxc, "
+	    "updated_at = unixepoch() WHERE id = :id",
+	[Q_ASRV_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed, updated_at = unixepoch() WHERE id = :id",
+	[Q_ASRV_SET_TOKEN] = "UPDATE servers SET panel_token_sealed = :sealed, updated_at = unixepoch() WHERE id = :id",
+	[Q_ASRV_SET_STATE] = "UPDATE servers SET state = :state, updated_at = unixepoch() "
+	    "WHERE id = :id AND state != :state",
+	[Q_ASRV_REFS] = "SELECT (SELECT count(*) FROM plans WHERE server_id = :id), "
+	    "(SELECT count(*) FROM provisioned_clients WHERE server_id = :id) + "
+	    "(SELECT count(*) FROM jobs WHERE server_id = :id)",
+	[Q_ASRV_DELETE] = "DELETE FROM servers WHERE id = :id",
+	[Q_ASRV_SECRETS] = "SELECT panel_password_sealed, panel_token_sealed FROM servers WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1075,6 +1104,17 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ACAT_BRAND_SET_SORT] = "ACAT_BRAND_SET_SORT",
 	[Q_ACAT_BRAND_REFS] = "ACAT_BRAND_REFS",
 	[Q_ACAT_BRAND_DELETE] = "ACAT_BRAND_DELETE",
+	[Q_ASRV_LIST] = "ASRV_LIST",
+	[Q_ASRV_GET] = "ASRV_GET",
+	[Q_ASRV_NAME_TAKEN] = "ASRV_NAME_TAKEN",
+	[Q_ASRV_INSERT] = "ASRV_INSERT",
+	[Q_ASRV_UPDATE] = "ASRV_UPDATE",
+	[Q_ASRV_SET_PASSWORD] = "ASRV_SET_PASSWORD",
+	[Q_ASRV_SET_TOKEN] = "ASRV_SET_TOKEN",
+	[Q_ASRV_SET_STATE] = "ASRV_SET_STATE",
+	[Q_ASRV_REFS] = "ASRV_REFS",
+	[Q_ASRV_DELETE] = "ASRV_DELETE",
+	[Q_ASRV_SECRETS] = "ASRV_SECRETS",
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "http.h"
@@ -308,6 +309,30 @@ valid_url(const char *u)
 		p += 1 + pn;
 	}
 	return *p == '\0' || *p == '/' || *p == '?';
+}
+
+/*
+ * A host for share links: an IPv4 address, an IPv6 one (bare, as links
+ * bracket it themselves), or a DNS name of two labels or more whose last
+ * label is not all digits (so "1.2.3.999" is neither).
+ */
+int
+valid_host(const char *s)
+{
+	unsigned char addr[16];
+	const char *last;
+	size_t	 n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > 253)
+		return 0;
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return 1;
+	if (strchr(s, ':') != NULL)
+		return inet_pton(AF_INET6, s, addr) == 1;
+	if (!host_name_ok(s, n, 2))
+		return 0;
+	last = strrchr(s, '.') + 1;
+	return strspn(last, "0123456789") != strlen(last);
 }
 
 /* ---- declared form fields ---- */

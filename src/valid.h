@@ -87,6 +87,12 @@ int	valid_money(const char *, const char *currency, int64_t max, int64_t *minor)
  */
 int	valid_url(const char *);
 
+/*
+ * A public host for share links: an IPv4 or IPv6 address (bare) or a DNS
+ * name of two labels or more, at most 253 bytes.
+ */
+int	valid_host(const char *);
+
 /* ---- declared form fields ---- */
 
 enum field_kind {

@@ -153,8 +153,10 @@ def fill(db):
           (i, "order:%d" % i))
         x("INSERT INTO server_categories (id, slug, name) VALUES (?, ?, ?)", (i, "cat%d" % i, "Cat %d" % i))
         x("INSERT INTO server_brands (id, slug, name) VALUES (?, ?, ?)", (i, "brand%d" % i, "Brand %d" % i))
-        x("INSERT INTO servers (id, name, country_code, country, category_id, brand_id, panel_url, public_host) "
-          "VALUES (?, ?, 'DE', 'Germany', ?, ?, 'http://127.0.0.1:1', 'h')", (i, "srv%d" % i, i, i))
+        x("INSERT INTO servers (id, name, country_code, country, category_id, brand_id, panel_url, public_host, "
+          "tls_verify, capacity, panel_version, detected_generation, last_error, last_error_at, updated_at) "
+          "VALUES (?, ?, 'DE', 'Germany', ?, ?, 'http://127.0.0.1:1', 'h', 0, ?, '2.6.0', 'g2', 'e', 1, 1)",
+          (i, "srv%d" % i, i, i, 100 * i))
         x("INSERT INTO server_inbounds (id, server_id, panel_inbound_id, protocol, port) "
           "VALUES (?, ?, ?, 'vless', 443)", (i, i, i))
         x("INSERT INTO plans (id, slug, name, protocol, server_id, inbound_id, category_id, brand_id, "

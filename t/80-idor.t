@@ -39,7 +39,7 @@ OBJ = re.compile(r"\{(public_id|number|id(:int)?|token)\}")
 named = [r for r in routes if OBJ.search(r[1])]
 t.ok(len(named) >= 20, "the route table names %d routes with an object in the path" % len(named))
 COMMERCE = {"plans.write", "orders.read", "orders.write", "customers.read", "customers.write", "wallet.adjust",
-            "settings.write"}
+            "settings.write", "servers.write"}
 
 s = Shop(workers=2).start()
 sql = s.sql
@@ -182,6 +182,9 @@ CASES = {
 for base in ("/admin/plans", "/admin/categories", "/admin/brands"):
     for tail in ("", "/activate", "/deactivate", "/move", "/delete"):
         CASES[base + "/{id:int}" + tail] = ("staff", 1)
+# The servers panel (admin_servers.c): the seeded server 1, every action.
+for tail in ("", "/enable", "/disable", "/maintenance", "/delete"):
+    CASES["/admin/servers/{id:int}" + tail] = ("staff", 1)
 patterns = sorted({p for _, p, _, _ in named})
 for p in patterns:
     t.ok(p in CASES, "%s has an IDOR case in t/80-idor.t" % p)
