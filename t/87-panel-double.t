@@ -322,6 +322,44 @@ try:
          "§1.3 v2.2.5 – v2.8.3: with X-Requested-With a 401 {success:false, msg:'Your session has expired…'}",
          (code, obj))
     p.stop()
+    p = Panel("q-exact", "--inbound", "vless:443", "--quirk", "email-exact", "--panel-version", "2.4.0")
+    p.login()
+    code, obj = p.js("POST", "panel/api/inbounds/addClient", form={"id": "1", "settings": json.dumps(
+        {"clients": [vless("Ann"), vless("ann", cid="c-2")]})})
+    t.ok(obj.get("success") is True and
+         [c["email"] for c in p.state()["inbounds"][0]["settings"]["clients"]] == ["Ann", "ann"],
+         "--quirk email-exact: §4.1 before v2.4.4 the duplicate check is exact-match (Ann and ann both added)", obj)
+    p.stop()
+    seedf = os.path.join(TMP, "inbounds.json")
+    with open(seedf, "w") as f:
+        json.dump([{"protocol": "vless", "port": 8443, "remark": "NL-1", "listen": "",
+                    "streamSettings": {"network": "tcp", "security": "reality",
+                                       "realitySettings": {"serverNames": ["a.example"], "shortIds": ["ab"]}},
+                    "settings": json.dumps({"clients": [vless("seeded", totalGB=99)], "decryption": "none"})}], f)
+    clk = os.path.join(TMP, "clock")
+    with open(clk, "w") as f:
+        f.write("0\n")
+    p = Panel("seeded", "--inbounds", seedf, "--xray-state", "stop", "--clock-file", clk)
+    p.login()
+    code, obj = p.js("GET", "panel/api/inbounds/list")
+    ib = obj["obj"][0]
+    t.ok(ib["remark"] == "NL-1" and ib["port"] == 8443 and json.loads(ib["streamSettings"])["security"] == "reality"
+         and ib["clientStats"][0]["email"] == "seeded" and ib["clientStats"][0]["total"] == 99,
+         "--inbounds FILE seeds inbounds (settings as a string or an object) with their clients' traffic rows", ib)
+    t.is_(p.js("GET", "panel/api/server/status")[1]["obj"]["xray"]["state"], "stop",
+          "--xray-state: §2.1 status obj xray{state}")
+    p.js("POST", "panel/api/inbounds/updateClient/" + vless("seeded")["id"], form={"id": "1", "settings": json.dumps(
+        {"clients": [vless("seeded", expiryTime=int(time.time() * 1000) + 3600 * 1000)]})})
+    p.control("traffic", email="seeded", up=1, down=1)
+    en0 = [x for x in p.state()["traffics"] if x["email"] == "seeded"][0]["enable"]
+    with open(clk, "w") as f:
+        f.write("7200\n")
+    p.control("traffic", email="seeded", up=1, down=1)
+    en1 = [x for x in p.state()["traffics"] if x["email"] == "seeded"][0]["enable"]
+    t.ok(en0 is True and en1 is False,
+         "--clock-file: §5 step 3 a client past its expiryTime (on the test clock) is disabled at the next tick",
+         (en0, en1))
+    p.stop()
     p = Panel("q-null", "--inbound", "vless:443", "--quirk", "traffics-null")
     p.login()
     t.is_(p.js("GET", "panel/api/inbounds/getClientTraffics/nobody")[1], {"success": True, "msg": "", "obj": None},
@@ -514,12 +552,14 @@ try:
     p.js("POST", "panel/api/inbounds/addClient", form={"id": "1", "settings": json.dumps({"clients": [vless("pat")]})})
     p.control("traffic", email="pat", up=11, down=22)
     p.stop()
+    jar, op = p.jar, p.op
     p.start()
-    p.login()
+    p.jar, p.op = jar, op
     code, obj = p.js("GET", "panel/api/inbounds/getClientTraffics/pat")
     t.ok(obj["success"] and obj["obj"]["up"] == 11 and obj["obj"]["down"] == 22
          and len(p.js("GET", "panel/api/inbounds/list")[1]["obj"]) == 1,
-         "--state: a restarted double keeps its inbounds, clients and traffic", obj)
+         "--state: a restarted double keeps its inbounds, clients, traffic and (§1.2, a signed cookie store) "
+         "its sessions", obj)
     p.stop()
     p.start("--reset-traffic")
     p.login()

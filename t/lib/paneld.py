@@ -36,6 +36,8 @@ State (kept in memory):
                       its inbounds, clients and traffic
   --reset-traffic     zero every traffic counter at start
   --xray-state S      server/status xray.state: running (default), stop, error
+  --clock-file FILE   seconds added to the clock (px.py's test clock file):
+                      expiry and lastOnline follow the shop's test clock
 
 Contract quirks (off unless named; --quirk is repeatable):
   ss2022-overwrite    v3.6.0 (section 4.3): in one /clients/add over a trojan
@@ -45,6 +47,8 @@ Contract quirks (off unless named; --quirk is repeatable):
   traffics-null       <= v2.8.0: getClientTraffics of an unknown email is
                       success:true, obj:null (not success:false)
   email-exact         < v2.4.4: the duplicate email check is case-sensitive
+                      (the double still keeps one traffic row per
+                      lower-cased email, so Ann and ann share a row)
 Always on, as the contract describes them: duplicate emails refused, the G2
 "no client remained in Inbound", the G3 idempotent re-add with one subId.
 
@@ -66,7 +70,8 @@ Fault injection (all calls, or those whose route contains --fault-route):
   --fault-after N     the first N matching calls are served normally
   --fault-count N     then N calls get the fault (0 = all of them)
   --fault-acted       the call acts before its reply is damaged (a client
-                      that lost the reply must find the change made)
+                      that lost the reply must find the change made); by
+                      default a faulted call does not act (slow always acts)
 Faults and traffic can also be set while running through the control
 routes, which are outside {base} and need no login:
   GET  /_double/state     {"inbounds":[...],"clients":[...],"traffics":[...],
@@ -86,6 +91,8 @@ can answer, as smtpd.py's delayed message).  The counts are rewritten to
 """
 import argparse
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -102,8 +109,10 @@ OPTS = None
 LOCK = threading.Lock()
 STATS = {"in_flight": 0, "max_in_flight": 0, "calls": {}, "logins": 0, "logins_refused": 0,
          "abandoned": 0, "expired": 0, "faults": 0, "inbounds": 0, "clients": 0}
-TOKENS = {}            # session id -> CSRF token (v3)
-SESSIONS = {}          # session id -> {"user": bool, "calls": n, "at": t}
+# Sessions live in the cookie, HMAC-signed with the panel's secret, as
+# gin-contrib's cookie store keeps them (section 1.2): a restarted double
+# (--state) still accepts them.  Only the call counts are kept here.
+CALLS = {}             # session id -> authenticated API calls (--expire-after)
 FAILS = {}             # (ip, user) -> [failure times] (v3 login limiter)
 FAULT = {"kind": "", "route": "", "after": 0, "count": 0, "msg": "", "seconds": 0, "acted": False,
          "seen": 0}
@@ -111,7 +120,7 @@ FAULT = {"kind": "", "route": "", "after": 0, "count": 0, "msg": "", "seconds": 
 # real panel keeps them), one traffic row per email, and the v3 clients
 # table (records), which can differ from the inbounds' copies (a quirk).
 DB = {"inbounds": [], "traffics": {}, "records": {}, "next_inbound": 1, "next_traffic": 1,
-      "next_record": 1, "onlines": {}}
+      "next_record": 1, "onlines": {}, "secret": secrets.token_hex(32), "epoch": 0}
 NOT_FOUND = object()
 
 
@@ -120,7 +129,17 @@ def vtuple(s):
 
 
 def now_ms():
-    return int(time.time() * 1000)
+    """The panel's clock: the wall clock plus the stack's test clock
+    (--clock-file, whole seconds, as px.py's Stack.advance writes it), so
+    expiry follows the shop's clock without sleeping."""
+    off = 0
+    if OPTS.clock_file:
+        try:
+            with open(OPTS.clock_file) as f:
+                off = int(f.read().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            pass
+    return int((time.time() + off) * 1000)
 
 
 def save():
@@ -161,6 +180,28 @@ def peer_gone(sock):
             except OSError:
                 return True
     return False
+
+
+def seal(payload):
+    raw = base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).rstrip(b"=").decode()
+    mac = hmac.new(DB["secret"].encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
+    return raw + "." + mac
+
+
+def unseal(value):
+    """The session in a cookie value, or None when forged or of an old epoch
+    (section 1.2: v3.1+ LOGIN_EPOCH; the double bumps it on /_double/expire)."""
+    raw, _, mac = (value or "").partition(".")
+    want = hmac.new(DB["secret"].encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
+    if not raw or not hmac.compare_digest(mac, want):
+        return None
+    try:
+        sess = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except ValueError:
+        return None
+    if sess.get("user") and sess.get("epoch") != DB["epoch"]:
+        return None
+    return sess
 
 
 class PanelError(Exception):
@@ -906,13 +947,15 @@ class Handler(BaseHTTPRequestHandler):
     def cookie_header(self, sess):
         v = vtuple(OPTS.panel_version)
         path = OPTS.base if v >= (2, 9, 0) else "/"
-        return "3x-ui=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax" % (sess, path, OPTS.session_max_age * 60)
+        return "3x-ui=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax" % (seal(sess), path,
+                                                                           OPTS.session_max_age * 60)
 
-    def session_id(self):
+    def session(self):
+        """The session carried by the request's 3x-ui cookie, or None."""
         for part in (self.headers.get("Cookie") or "").split(";"):
             k, _, v = part.strip().partition("=")
             if k == "3x-ui":
-                return v
+                return unseal(v)
         return None
 
     def enter(self, route):
@@ -982,12 +1025,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def csrf_token(self):
         tok = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
-        sess = self.session_id()
-        with LOCK:
-            if sess not in SESSIONS:
-                sess = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
-                SESSIONS[sess] = {"user": False, "calls": 0, "at": time.time()}
-            TOKENS[sess] = tok
+        sess = self.session() or {"sid": secrets.token_hex(16), "user": False}
+        sess["csrf"] = tok
         return self.reply(200, {"obj": tok, "success": True}, cookie=self.cookie_header(sess))
 
     def form(self, raw):
@@ -1001,14 +1040,13 @@ class Handler(BaseHTTPRequestHandler):
         return form if isinstance(form, dict) else None
 
     def csrf_ok(self, sess, form=None):
-        with LOCK:
-            want = TOKENS.get(sess)
+        want = (sess or {}).get("csrf")
         got = self.headers.get("X-CSRF-Token") or (form or {}).get("_csrf")
         return want is not None and got == want
 
     def login(self, raw):
         route = "login"
-        sess = self.session_id()
+        sess = self.session()
         form = self.form(raw)
         if OPTS.csrf and not self.csrf_ok(sess, form):
             return self.reply(403)
@@ -1037,10 +1075,9 @@ class Handler(BaseHTTPRequestHandler):
             msg = "Invalid username or password or two-factor code."
         cookie = None
         if ok:
-            with LOCK:
-                if not OPTS.csrf or sess not in SESSIONS:
-                    sess = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
-                SESSIONS[sess] = {"user": True, "calls": 0, "at": time.time()}
+            # the CSRF token is not rotated (section 1.1); a new session id
+            sess = {"sid": secrets.token_hex(16), "user": True, "at": time.time(), "epoch": DB["epoch"],
+                    "csrf": (sess or {}).get("csrf") if OPTS.csrf else None}
             cookie = self.cookie_header(sess)
         elif OPTS.csrf and user:
             with LOCK:
@@ -1053,22 +1090,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def logout(self, method):
         v = vtuple(OPTS.panel_version)
-        sess = self.session_id()
-        clear = "3x-ui=; Path=%s; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax" % (
-            OPTS.base if v >= (2, 9, 0) else "/")
+        sess = self.session()
+        path = OPTS.base if v >= (2, 9, 0) else "/"
+        clear = "3x-ui=; Path=%s; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+        hdrs = [("Set-Cookie", clear % path)]
         if v >= (3, 0, 2):
             if method != "POST":
                 return self.reply(404)
             if not self.csrf_ok(sess):
                 return self.reply(403)
+            if path != "/":
+                hdrs.append(("Set-Cookie", clear % "/"))    # the second, Path=/ one (section 1.2)
             with LOCK:
-                SESSIONS.pop(sess, None)
-            return self.reply(200, {"success": True}, cookie=clear)
+                CALLS[(sess or {}).get("sid")] = 1 << 62    # a replayed cookie stays logged out
+            return self.reply(200, {"success": True}, headers=hdrs)
         if method != "GET":
             return self.reply(404)
         with LOCK:
-            SESSIONS.pop(sess, None)
-        self.send_body(307, b"", None, [("Location", OPTS.base), ("Set-Cookie", clear)])
+            CALLS[(sess or {}).get("sid")] = 1 << 62
+        self.send_body(307, b"", None, [("Location", OPTS.base)] + hdrs)
 
     def unauthenticated(self):
         """Section 1.3: by version, a 404, a 307 redirect or (XHR only) a 401."""
@@ -1094,19 +1134,18 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if OPTS.api_token and OPTS.csrf and auth == "Bearer " + OPTS.api_token:
             return True
-        sess = self.session_id()
+        sess = self.session()
         with LOCK:
-            s = SESSIONS.get(sess)
-            live = s is not None and s["user"]
-            if live and OPTS.session_ttl and time.time() - s["at"] > OPTS.session_ttl:
+            live = sess is not None and sess.get("user")
+            if live and OPTS.session_ttl and time.time() - sess.get("at", 0) > OPTS.session_ttl:
                 live = False
-            if live and OPTS.expire_after and s["calls"] >= OPTS.expire_after:
+            n = CALLS.get(sess["sid"], 0) if live else 0
+            if live and (n >= (1 << 62) or (OPTS.expire_after and n >= OPTS.expire_after)):
                 live = False
-            if not live and s is not None and s["user"]:
-                SESSIONS.pop(sess, None)
+            if sess is not None and sess.get("user") and not live:
                 event("session expired")
             if live:
-                s["calls"] += 1
+                CALLS[sess["sid"]] = n + 1
         if not live:
             self.unauthenticated()
             return False
@@ -1142,7 +1181,8 @@ class Handler(BaseHTTPRequestHandler):
         q = self.query()
         key = "/".join(parts)
         fault = self.fault_for(key)
-        if fault and not fault["acted"]:
+        if fault and not fault["acted"] and fault["kind"] != "slow":
+            # the panel failed before acting (slow is an answer, so it acts)
             return self.do_fault(fault, env(True, "", None))
         with LOCK:
             try:
@@ -1248,7 +1288,7 @@ class Handler(BaseHTTPRequestHandler):
                 out = {"inbounds": [inbound_out(ib) for ib in DB["inbounds"]],
                        "clients": [record_out(r) for r in DB["records"].values()],
                        "traffics": list(DB["traffics"].values()), "onlines": sorted(DB["onlines"]),
-                       "stats": STATS, "fault": FAULT, "sessions": sum(1 for s in SESSIONS.values() if s["user"])}
+                       "stats": STATS, "fault": FAULT, "epoch": DB["epoch"]}
                 # the state view shows settings as objects whatever the generation
                 for ib, src in zip(out["inbounds"], DB["inbounds"]):
                     ib["settings"], ib["streamSettings"] = src["settings"], src["streamSettings"]
@@ -1264,8 +1304,8 @@ class Handler(BaseHTTPRequestHandler):
                 persist()
                 return self.reply(200 if ok else 404, {"ok": ok})
             if what == "expire" and method == "POST":
-                for s in SESSIONS.values():
-                    s["user"] = False
+                DB["epoch"] += 1
+                persist()
                 return self.reply(200, {"ok": True})
         return self.reply(404)
 
@@ -1310,6 +1350,7 @@ def main():
     ap.add_argument("--inbounds", default="")
     ap.add_argument("--state", default="")
     ap.add_argument("--reset-traffic", action="store_true")
+    ap.add_argument("--clock-file", default="")
     ap.add_argument("--xray-state", default="running", choices=("running", "stop", "error"))
     ap.add_argument("--quirk", action="append", default=[],
                     choices=("ss2022-overwrite", "traffics-null", "email-exact"))
