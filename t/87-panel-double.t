@@ -597,6 +597,11 @@ try:
     t.is_(p.js("GET", "panel/api/inbounds/list")[1], {"success": False, "msg": "Something went wrong (xray is not "
                                                       "running\n)", "obj": None},
           "fault refuse: §2.0 HTTP 200 success:false with the message")
+    p.control("fault", kind="hostile")
+    code, _, body = p.call("GET", "panel/api/inbounds/list")
+    t.ok(code == 200 and body.startswith(b'{"success":"true","msg":"\\u0000') and body.count(b"[") == 5000,
+         "fault hostile: valid JSON of the wrong shape (a string success, a NUL in msg, obj nested 5000 deep)",
+         body[:80])
     p.control("fault", kind="slow", seconds=1.0)
     t0 = time.time()
     code, obj = p.js("GET", "panel/api/inbounds/list")

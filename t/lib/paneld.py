@@ -65,7 +65,9 @@ Fault injection (all calls, or those whose route contains --fault-route):
                       larger than the body, then the connection is closed),
                       oversized (200, a valid envelope of --oversize bytes),
                       refuse (200 success:false with --fault-msg), slow (the
-                      body trickles over --slow seconds)
+                      body trickles over --slow seconds), hostile (200, valid
+                      JSON of the wrong shape: "success":"true", a NUL in
+                      msg, obj nested 5000 deep)
   --fault-route SUB   only routes containing SUB (default: under panel/api/)
   --fault-after N     the first N matching calls are served normally
   --fault-count N     then N calls get the fault (0 = all of them)
@@ -1258,6 +1260,12 @@ class Handler(BaseHTTPRequestHandler):
             head, tail = b'{"success":true,"msg":"","obj":"', b'"}'
             big = head + b"x" * max(0, OPTS.oversize - len(head) - len(tail)) + tail
             return self.send_body(200, big, "application/json; charset=utf-8")
+        if k == "hostile":
+            # valid JSON of the wrong shape: a string success, a NUL and
+            # markup in msg, an obj nested 5000 deep (a stack-eating parser)
+            body = (b'{"success":"true","msg":"\\u0000<script>alert(1)</script>","obj":' + b"[" * 5000 +
+                    b"]" * 5000 + b"}")
+            return self.send_body(200, body, "application/json; charset=utf-8")
         if k == "refuse":
             return self.reply(200, {"success": False, "msg": f["msg"] or "Something went wrong (refused by the double\n)",
                                     "obj": None}, sort=False)
@@ -1358,7 +1366,8 @@ def main():
     ap.add_argument("--delay", type=float, default=0)
     ap.add_argument("--expire-after", type=int, default=0)
     ap.add_argument("--session-ttl", type=float, default=0)
-    ap.add_argument("--fault", default="", choices=("", "500", "malformed", "truncated", "oversized", "refuse", "slow"))
+    ap.add_argument("--fault", default="", choices=("", "500", "malformed", "truncated", "oversized", "refuse", "slow",
+                                                   "hostile"))
     ap.add_argument("--fault-route", default="")
     ap.add_argument("--fault-after", type=int, default=0)
     ap.add_argument("--fault-count", type=int, default=0)
