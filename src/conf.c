@@ -52,7 +52,7 @@ static const struct cdef defs[] = {
 	I(max_body, "1048576", 1024, 67108864, "largest request body accepted, bytes"),
 	I(max_fields, "200", 1, 10000, "most form, query, cookie or JSON fields in one request"),
 	I(max_field_len, "65536", 16, 16777216, "longest single field value or JSON string, bytes"),
-	I(cache_size_kb, "2048", 64, 1048576, "SQLite page cache per connection, KiB"),
+	I(cache_size_kb, "1536", 64, 1048576, "SQLite page cache per connection, KiB"),
 	I(page_cache_kb, "512", 0, 65536, "per-worker cache of rendered anonymous pages, KiB (0: off)"),
 	S(log_file, "", "request log file; empty: standard error"),
 	S(smtp_url, "", "smtp://host:587/ehlo-name (STARTTLS) or smtps://host:465/ehlo-name; empty: mail is not sent"),

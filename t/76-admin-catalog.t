@@ -31,19 +31,7 @@ def html_ok(r, name):
 
 
 def cache_state(r):
-    """The log's verdict on response r ("hit", "miss", "bypass" or None)."""
-    rid = r.header("x-request-id")
-    found = {}
-
-    def seen():
-        for x in s.log_lines():
-            if x.get("id") == rid and "status" in x:
-                found["line"] = x
-                return True
-        return False
-    if not wait_for(seen, 5):
-        return "no log line for " + str(rid)
-    return found["line"].get("cache")
+    return s.cache_verdict(r)
 
 
 def one(q, args=()):

@@ -123,16 +123,7 @@ t.ok(r.status in (302, 404) and not r.all("set-cookie"), "an over-long code: no 
 
 
 def cache_state(r):
-    rid = r.header("x-request-id")
-    found = {}
-
-    def seen():
-        for x in s.log_lines():
-            if x.get("id") == rid and "status" in x:
-                found["line"] = x
-                return True
-        return False
-    return found["line"].get("cache") if wait_for(seen, 5) else None
+    return s.cache_verdict(r)
 
 
 states = [cache_state(s.get("/plans", headers={"Cookie": "%s=%s" % (COOKIE, first)}, tls=True)) for _ in range(6)]

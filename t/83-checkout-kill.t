@@ -24,6 +24,7 @@ import sys
 import threading
 from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from pxweb import Client as WebClient  # noqa: E402
 from px import BIN, TAP, Stack, wait_for  # noqa: E402
 
 t = TAP()
@@ -35,39 +36,8 @@ sql = s.sql
 SPOOL = os.path.join(s.dir, "spool")
 
 
-class Client:
-    def __init__(self, ua):
-        self.jar = {}
-        self.ua = ua
-
-    def headers(self, extra=None):
-        h = {"User-Agent": self.ua}
-        if self.jar:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
-        h.update(extra or {})
-        return h
-
-    def store(self, r):
-        for sc in r.all("set-cookie"):
-            name, _, val = sc.split(";")[0].partition("=")
-            if val == "" or "max-age=0" in sc.lower():
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = val
-        return r
-
-    def get(self, path):
-        return self.store(s.get(path, headers=self.headers(), tls=True))
-
-    def raw_post(self, path, fields):
-        h = self.headers({"Content-Type": "application/x-www-form-urlencoded"})
-        return self.store(s.request("POST", path, headers=h, body=urlencode(fields), tls=True))
-
-    def post(self, path, fields, page=None):
-        f = dict(fields)
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', self.get(page or path).text)
-        f["csrf"] = m.group(1) if m else ""
-        return self.raw_post(path, f)
+def Client(ua):
+    return WebClient(s, ua)
 
 
 def cli(*args):

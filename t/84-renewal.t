@@ -15,6 +15,7 @@ import subprocess
 import sys
 from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from pxweb import Client as WebClient  # noqa: E402
 from px import BIN, TAP, Stack  # noqa: E402
 
 t = TAP()
@@ -23,47 +24,8 @@ s.start()
 sql = s.sql
 
 
-class Client:
-    def __init__(self, ua):
-        self.jar = {}
-        self.ua = ua
-
-    def headers(self, extra=None):
-        h = {"User-Agent": self.ua}
-        if self.jar:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
-        h.update(extra or {})
-        return h
-
-    def store(self, r):
-        for sc in r.all("set-cookie"):
-            name, _, val = sc.split(";")[0].partition("=")
-            if val == "" or "max-age=0" in sc.lower():
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = val
-        return r
-
-    def get(self, path):
-        return self.store(s.get(path, headers=self.headers(), tls=True))
-
-    def token(self, page):
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', self.get(page).text)
-        return m.group(1) if m else ""
-
-    def raw_post(self, path, fields):
-        h = self.headers({"Content-Type": "application/x-www-form-urlencoded"})
-        return self.store(s.request("POST", path, headers=h, body=urlencode(fields), tls=True))
-
-    def post(self, path, fields, page=None):
-        f = dict(fields)
-        f["csrf"] = self.token(page or path)
-        return self.raw_post(path, f)
-
-    def checkout(self):
-        r = self.get("/checkout")
-        idem = re.search(r'name="idem" value="([0-9a-f]{32})"', r.text)
-        return self.post("/checkout", {"idem": idem.group(1) if idem else ""}, page="/checkout")
+def Client(ua):
+    return WebClient(s, ua)
 
 
 def loc(r):

@@ -113,3 +113,52 @@ def link_in(msg, path_prefix):
 
 def wait(seconds):
     time.sleep(seconds)
+
+
+class Client:
+    """A cookie jar with a User-Agent over the stack's TLS (or plain) front:
+    the commerce tests' client (carts and sessions live in its jar)."""
+
+    def __init__(self, stack, ua, tls=True):
+        self.s = stack
+        self.jar = {}
+        self.ua = ua
+        self.tls = tls
+
+    def headers(self, extra=None):
+        h = {"User-Agent": self.ua}
+        if self.jar:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
+        h.update(extra or {})
+        return h
+
+    def store(self, r):
+        for sc in r.all("set-cookie"):
+            name, _, val = sc.split(";")[0].partition("=")
+            if val == "" or "max-age=0" in sc.lower():
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = val
+        return r
+
+    def get(self, path):
+        return self.store(self.s.get(path, headers=self.headers(), tls=self.tls))
+
+    def token(self, page):
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', self.get(page).text)
+        return m.group(1) if m else ""
+
+    def raw_post(self, path, fields):
+        h = self.headers({"Content-Type": "application/x-www-form-urlencoded"})
+        return self.store(self.s.request("POST", path, headers=h, body=urlencode(fields), tls=self.tls))
+
+    def post(self, path, fields, page=None):
+        f = dict(fields)
+        f["csrf"] = self.token(page or path)
+        return self.raw_post(path, f)
+
+    def checkout(self):
+        """Open /checkout and pay with the form's idempotency token."""
+        r = self.get("/checkout")
+        idem = re.search(r'name="idem" value="([0-9a-f]{32})"', r.text)
+        return self.post("/checkout", {"idem": idem.group(1) if idem else ""}, page="/checkout")
