@@ -52,7 +52,7 @@ Contract quirks (off unless named; --quirk is repeatable):
 Always on, as the contract describes them: duplicate emails refused, the G2
 "no client remained in Inbound", the G3 idempotent re-add with one subId.
 
-Fault injection (all calls, or those whose route contains --fault-route):
+Fault injection:
   --hang S            every call waits S seconds before answering (a panel
                       that hangs for the client's whole timeout)
   --delay S           a login waits S seconds before answering
@@ -68,7 +68,9 @@ Fault injection (all calls, or those whose route contains --fault-route):
                       body trickles over --slow seconds), hostile (200, valid
                       JSON of the wrong shape: "success":"true", a NUL in
                       msg, obj nested 5000 deep)
-  --fault-route SUB   only routes containing SUB (default: under panel/api/)
+  --fault-route SUB   only API routes whose path under {base}panel/api/
+                      contains SUB, e.g. "clients/add" (default: every API
+                      route; login and csrf-token are never faulted)
   --fault-after N     the first N matching calls are served normally
   --fault-count N     then N calls get the fault (0 = all of them)
   --fault-acted       the call acts before its reply is damaged (a client
