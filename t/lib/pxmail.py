@@ -159,6 +159,28 @@ class PanelDouble:
         except FileNotFoundError:
             return ""
 
+    def state(self):
+        """The double's state: inbounds, clients, traffics, onlines, stats
+        (GET /_double/state, see t/lib/paneld.py)."""
+        import json
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/_double/state" % self.port, timeout=10) as r:
+            return json.loads(r.read())
+
+    def control(self, what, **body):
+        """POST /_double/<what> (fault, traffic, expire) with a JSON body."""
+        import json
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request("http://127.0.0.1:%d/_double/%s" % (self.port, what),
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read() or b"{}")
+
     def add_server(self, stack, sid, max_concurrency=2, password=None):
         """A servers row for this panel, its password sealed by the binary."""
         stack.sql("INSERT INTO servers (id, name, country_code, country, panel_url, panel_user, "
