@@ -829,6 +829,34 @@ const char *const sql_text[Q__MAX] = {
 	    "(SELECT count(*) FROM jobs WHERE server_id = :id)",
 	[Q_ASRV_DELETE] = "DELETE FROM servers WHERE id = :id",
 	[Q_ASRV_SECRETS] = "SELECT panel_password_sealed, panel_token_sealed FROM servers WHERE id = :id",
+	/*
+	 * The panel client's jobs (xui.c, job_server_test.c).  RECORD keeps
+	 * the last failure (staff see it after a later success) and sets
+	 * the version and generation only when they were detected.
+	 */
+	[Q_XUI_SERVER] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
+	    "panel_token_sealed, tls_verify FROM servers WHERE id = :id",
+	[Q_XUI_RECORD] = "UPDATE servers SET health = :health, last_checked_at = :now, "
+	    "panel_version = CASE WHEN :gen IS NULL THEN panel_version ELSE :version END, "
+	    "detected_generation = coalesce(:gen, detected_generation), "
+	    "last_error = CASE WHEN :err = '' THEN last_error ELSE :err END, "
+	    "last_error_at = CASE WHEN :err = '' THEN last_error_at ELSE :now END WHERE id = :id",
+	/* server_sync (job_server_sync.c): :seen is a JSON array of the
+	 * panel's inbound ids; what is not in it vanished from the panel. */
+	[Q_XUI_INBOUND_KNOWN] = "SELECT 1 FROM server_inbounds WHERE server_id = :sid "
+	    "AND panel_inbound_id = :pid",
+	[Q_XUI_INBOUND_UPSERT] = "INSERT INTO server_inbounds (server_id, panel_inbound_id, remark, "
+	    "protocol, port, network, security, settings_json, active) VALUES (:sid, :pid, :remark, "
+	    ":protocol, :port, :network, :security, :settings, :active) "
+	    "ON CONFLICT (server_id, panel_inbound_id) DO UPDATE SET remark = excluded.remark, "
+	    "protocol = excluded.protocol, port = excluded.port, network = excluded.network, "
+	    "security = excluded.security, settings_json = excluded.settings_json, "
+	    "active = excluded.active",
+	[Q_XUI_INBOUND_VANISHED] = "SELECT panel_inbound_id FROM server_inbounds WHERE server_id = :sid "
+	    "AND active = 1 AND panel_inbound_id NOT IN (SELECT value FROM json_each(:seen)) "
+	    "ORDER BY panel_inbound_id",
+	[Q_XUI_INBOUND_DEACTIVATE] = "UPDATE server_inbounds SET active = 0 WHERE server_id = :sid "
+	    "AND panel_inbound_id NOT IN (SELECT value FROM json_each(:seen))",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1115,6 +1143,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ASRV_REFS] = "ASRV_REFS",
 	[Q_ASRV_DELETE] = "ASRV_DELETE",
 	[Q_ASRV_SECRETS] = "ASRV_SECRETS",
+	[Q_XUI_SERVER] = "XUI_SERVER",
+	[Q_XUI_RECORD] = "XUI_RECORD",
+	[Q_XUI_INBOUND_KNOWN] = "XUI_INBOUND_KNOWN",
+	[Q_XUI_INBOUND_UPSERT] = "XUI_INBOUND_UPSERT",
+	[Q_XUI_INBOUND_VANISHED] = "XUI_INBOUND_VANISHED",
+	[Q_XUI_INBOUND_DEACTIVATE] = "XUI_INBOUND_DEACTIVATE",
 };
 
 /*

@@ -77,6 +77,8 @@ struct job_kind {
 extern const struct job_kind job_kind_email;
 /* The panel connection test (job_server_test.c). */
 extern const struct job_kind job_kind_server_test;
+/* Sync inbounds from a panel (job_server_sync.c). */
+extern const struct job_kind job_kind_server_sync;
 
 /*
  * Record that the job reached step, in a commit of its own, and renew

@@ -1,0 +1,63 @@
+/*
+ * xui.h: the 3X-UI panel client (contracts/3x-ui.md), used by the work
+ * daemon's panel jobs.  One handle per panel: it signs in (G2 cookie,
+ * v3 cookie + CSRF, or a v3 Bearer token), detects the API generation,
+ * and makes calls that come back as the {success, msg, obj} envelope.
+ */
+#ifndef PX_XUI_H
+#define PX_XUI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct arena;
+struct conf;
+struct xui;
+
+/* The reply of one call.  obj belongs to root; xui_env_free() frees both. */
+struct xui_env {
+	int		 success;
+	const char	*msg;		/* "" when absent */
+	struct json_object *obj;	/* NULL for JSON null */
+	struct json_object *root;
+	long		 http;
+};
+
+/* A handle for one panel.  password or token may be NULL (not both);
+ * a token is sent as Bearer and skips login.  Strings are copied into a.
+ * NULL with err set when libcurl cannot be loaded or the URL is bad. */
+struct xui *xui_open(struct arena *a, const struct conf *c, const char *name,
+	    const char *base, const char *user, const char *password,
+	    const char *token, int tls_verify, char *err, size_t errsz);
+/* Sign in (or, with a token, only detect v3 auth): 0, or -1 with
+ * xui_error() set (the panel's msg when it refused). */
+int	xui_login(struct xui *);
+/* method "GET" or "POST"; path under {base}; body JSON text or NULL.
+ * 0 with env filled (success may be false), or -1 with xui_error() set:
+ * unreachable, timeout, a reply over the size cap, not an envelope.  An
+ * expired session is signed in again once. */
+int	xui_call(struct xui *, const char *method, const char *path, const char *body,
+	    struct xui_env *env);
+void	xui_env_free(struct xui_env *);
+/* Generation detection (section 0): server/status and, on v3.0, the
+ * clients route.  Fills version ("" when the panel does not say) and
+ * gen ("g2" or "g3"); xray (its state) when non-NULL.  0 or -1. */
+int	xui_detect(struct xui *, char *version, size_t vsz, const char **gen,
+	    char *xray, size_t xsz);
+const char *xui_error(const struct xui *);
+/* The last failure's kind: "unreachable" (transport, timeout, size cap),
+ * "refused" (success:false), "bad_reply" (not an envelope, or a session
+ * that would not stay), "no_credentials". */
+const char *xui_fail(const struct xui *);
+/* The last reply's HTTP status (0: none). */
+long	xui_http(const struct xui *);
+/* Whether the panel speaks v3 authentication (csrf-token answered). */
+int	xui_v3auth(const struct xui *);
+/* Logins made so far (a re-login after expiry counts). */
+int	xui_logins(const struct xui *);
+/* Frees the handle's curl state and wipes the secrets. */
+void	xui_close(struct xui *);
+
+#endif

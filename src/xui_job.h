@@ -1,0 +1,28 @@
+/*
+ * xui_job.h: what the panel jobs (server_test, server_sync) share: the
+ * panel's row opened as a client handle, and the outcome recorded on it.
+ */
+#ifndef PX_XUI_JOB_H
+#define PX_XUI_JOB_H
+
+struct job;
+struct work;
+struct xui;
+
+/* What run() hands to record(). */
+struct xui_outcome {
+	const char	*health;	/* 'up' or 'down' */
+	const char	*version;	/* panelVersion, "" when the panel does not say */
+	const char	*gen;		/* "g2", "g3", or NULL: not detected */
+	const char	*err;		/* "" or the failure for servers.last_error */
+	void		*more;		/* the job's own state */
+};
+
+/* The panel's handle, its secrets unsealed with w's key.  NULL with
+ * *kind set: "no_credentials", "bad_url", or "retry" (libcurl did not
+ * load: j->err says why); *why says it for staff. */
+struct xui *xui_job_open(struct work *, struct job *, const char **kind, const char **why);
+/* Inside record(): health, last_checked_at, version, generation, last_error. */
+void	xui_job_record(struct work *, struct job *, const struct xui_outcome *);
+
+#endif
