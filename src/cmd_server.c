@@ -13,8 +13,15 @@
  *                                  prints the new server's id
  *   server list                    a table of every server
  *
- * `server test` and `server sync` come with the panel client (a later
- * slice of issue 12).  The secret is sealed (seal.c) under the key file
+ *   server test ID [--no-wait]     enqueue a server_test job (Test connection)
+ *   server sync ID [--no-wait]     enqueue a server_sync job (Sync inbounds)
+ *                                  as the web's buttons do (audited, actor
+ *                                  "cli"); by default wait for the work
+ *                                  daemon to finish it and print its result
+ *                                  (JSON); exit 1 when it failed or did not
+ *                                  finish within 3 * panel_timeout + 30 s
+ *
+ * The secret is sealed (seal.c) under the key file
  * with "server:ID:panel_password" (or ":panel_token") as associated data,
  * as admin_servers.c does and job_server_test.c opens it.  add writes one
  * audit row (actor "cli") naming the fields, never the secret.
@@ -33,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -40,8 +48,10 @@
 #include "conf.h"
 #include "db.h"
 #include "seal.h"
+#include "spool.h"
 #include "util.h"
 #include "valid.h"
+#include "xui_job.h"
 
 #define SECRET_MAX	1000
 
@@ -52,7 +62,7 @@ static const char usage[] =
     "                            [--max-concurrency N] [--no-tls-verify] [--token]\n"
     "                            (the password, or with --token the API token, on stdin)\n"
     "       1000proxy server list\n"
-    "       (server test and server sync come with the panel client)\n";
+    "       1000proxy server test|sync ID [--no-wait]\n";
 
 /* The first line of standard input into out, without echo on a tty. */
 static void
@@ -336,9 +346,89 @@ server_test_open(const struct conf *c, int argc, char **argv)
 	return rc;
 }
 
+/* `server test|sync ID [--no-wait]`: enqueue, wait, print the result. */
+static int
+server_job(const struct conf *c, int argc, char **argv)
+{
+	static const struct actor cli = { "cli", 0, NULL, NULL };
+	const char *kind = strcmp(argv[1], "test") == 0 ? "server_test" : "server_sync";
+	struct arena *a;
+	struct stmt *st;
+	struct db *db;
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	int64_t	 id, job, waited, limit = (3 * c->panel_timeout + 30) * 5;
+	int	 wait = 1, rc = 1, found;
+
+	if (argc < 3 || argc > 4 || valid_int(argv[2], 1, INT64_MAX, &id) != 1 ||
+	    (argc == 4 && strcmp(argv[3], "--no-wait") != 0)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	wait = argc == 3;
+	if ((db = open_db(c, &a)) == NULL)
+		return 1;
+	db_begin(db);
+	st = db_q(db, Q_ASRV_GET);
+	db_bind_int(db, st, ":id", id);
+	found = db_step(db, st) == DB_ROW;
+	db_reset(st);
+	if (!found) {
+		db_rollback(db);
+		db_close(db);
+		arena_free(a);
+		fprintf(stderr, "1000proxy: no server %" PRId64 "\n", id);
+		return 1;
+	}
+	job = xui_job_enqueue(db, kind, id);
+	audit(db, &cli, strcmp(kind, "server_test") == 0 ? "server.test" : "server.sync",
+	    arena_printf(a, "server:%" PRId64, id), "job: %" PRId64 "; via command line", job);
+	db_commit(db);
+	spool_wake(c, job, kind);
+	if (!wait) {
+		printf("%" PRId64 "\n", job);
+		rc = 0;
+		goto out;
+	}
+	for (waited = 0; waited < limit; waited++) {
+		const char *state;
+
+		st = db_q(db, Q_XUI_JOB_RESULT);
+		db_bind_int(db, st, ":id", job);
+		if (db_step(db, st) != DB_ROW) {
+			db_reset(st);
+			break;
+		}
+		state = db_text(db, st, 0);
+		if (strcmp(state, "done") == 0) {
+			const char *res = db_text(db, st, 1);
+
+			printf("%s\n", res);
+			/* Both kinds say "ok":true when the panel answered as asked. */
+			rc = strstr(res, "\"ok\":true") != NULL ? 0 : 1;
+			db_reset(st);
+			goto out;
+		}
+		if (strcmp(state, "failed") == 0) {
+			fprintf(stderr, "1000proxy: job %" PRId64 " failed: %s\n", job, db_text(db, st, 2));
+			db_reset(st);
+			goto out;
+		}
+		db_reset(st);
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "1000proxy: job %" PRId64 " did not finish in time (is `1000proxy work` "
+	    "running?)\n", job);
+out:
+	db_close(db);
+	arena_free(a);
+	return rc;
+}
+
 int
 cmd_server(const struct conf *c, int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "test") == 0 || strcmp(argv[1], "sync") == 0))
+		return server_job(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return server_add(c, argc, argv);
 	if (argc == 2 && strcmp(argv[1], "list") == 0)

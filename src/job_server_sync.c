@@ -2,7 +2,8 @@
  * job_server_sync.c: the server_sync job, "Sync inbounds" for a 3X-UI
  * panel.
  *
- * It lists the panel's inbounds (GET {base}panel/api/inbounds/list, the
+ * It signs in, reads server/status (the version and generation, recorded
+ * as server_test does), then lists the panel's inbounds (GET {base}panel/api/inbounds/list, the
  * same route in G2 and G3, contract 2.1 and 2.2) and, in the transaction
  * that finishes the job, upserts server_inbounds: protocol, port,
  * remark, network, security, and in settings_json what the share links
@@ -149,7 +150,8 @@ server_sync_run(struct work *w, struct job *j)
 	struct sync *s = arena_zalloc(j->a, sizeof(*s));
 	struct xui_env env;
 	struct xui *x;
-	const char *kind, *why;
+	const char *kind, *why, *gen;
+	char	 version[64];
 
 	j->ctx = out;
 	out->more = s;
@@ -173,22 +175,30 @@ server_sync_run(struct work *w, struct job *j)
 		xui_close(x);
 		return JOB_RETRY;
 	}
-	if (xui_call(x, "GET", "panel/api/inbounds/list", NULL, &env) != 0)
+	/* The status first: the version and generation on the row stay
+	 * current, and the settings' shape follows the generation. */
+	if (xui_detect(x, version, sizeof(version), &gen, NULL, 0) != 0) {
 		s->msg = arena_strdup(j->a, xui_error(x));
-	else {
-		if (!env.success)
-			s->msg = arena_printf(j->a, "inbounds/list refused: %s", env.msg);
-		else if (read_list(j, env.obj, s, &why) != 0)
-			s->msg = why;
-		else {
-			s->ok = 1;
-			out->health = "up";
-		}
-		xui_env_free(&env);
+		goto out;
 	}
+	out->version = arena_strdup(j->a, version);
+	out->gen = gen;
+	if (xui_call(x, "GET", "panel/api/inbounds/list", NULL, &env) != 0) {
+		s->msg = arena_strdup(j->a, xui_error(x));
+		goto out;
+	}
+	if (!env.success)
+		s->msg = arena_printf(j->a, "inbounds/list refused: %s", env.msg);
+	else if (read_list(j, env.obj, s, &why) != 0)
+		s->msg = why;
+	else {
+		s->ok = 1;
+		out->health = "up";
+	}
+	xui_env_free(&env);
+out:
 	if (!s->ok)
 		out->err = s->msg;
-	j->ctx = out;
 	xui_close(x);
 	return JOB_DONE;
 }

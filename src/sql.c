@@ -857,6 +857,13 @@ const char *const sql_text[Q__MAX] = {
 	    "ORDER BY panel_inbound_id",
 	[Q_XUI_INBOUND_DEACTIVATE] = "UPDATE server_inbounds SET active = 0 WHERE server_id = :sid "
 	    "AND panel_inbound_id NOT IN (SELECT value FROM json_each(:seen))",
+	/* `server test|sync --wait` and /admin/servers/{id}: a job's end,
+	 * the panel's inbounds, the panel's last test or sync. */
+	[Q_XUI_JOB_RESULT] = "SELECT state, result, last_error FROM jobs WHERE id = :id",
+	[Q_XUI_INBOUNDS] = "SELECT panel_inbound_id, protocol, port, remark, network, security, active "
+	    "FROM server_inbounds WHERE server_id = :sid ORDER BY active DESC, panel_inbound_id",
+	[Q_XUI_LAST_JOB] = "SELECT id, state, result, last_error, updated_at FROM jobs "
+	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1149,6 +1156,9 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUND_UPSERT] = "XUI_INBOUND_UPSERT",
 	[Q_XUI_INBOUND_VANISHED] = "XUI_INBOUND_VANISHED",
 	[Q_XUI_INBOUND_DEACTIVATE] = "XUI_INBOUND_DEACTIVATE",
+	[Q_XUI_JOB_RESULT] = "XUI_JOB_RESULT",
+	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
+	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 };
 
 /*

@@ -8,9 +8,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "seal.h"
+#include "spool.h"
 #include "util.h"
 #include "work.h"
 #include "xui.h"
@@ -101,4 +104,18 @@ xui_job_record(struct work *w, struct job *j, const struct xui_outcome *o)
 	db_bind_text(w->db, st, ":err", o->err != NULL ? o->err : "");
 	db_bind_int(w->db, st, ":id", j->server_id);
 	db_step(w->db, st);
+}
+
+int64_t
+xui_job_enqueue(struct db *db, const char *kind, int64_t server_id)
+{
+	static unsigned n;
+	struct timespec ts;
+	char	 key[128];
+
+	/* Unique per press: a test is run again when asked again. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(key, sizeof(key), "%s:%" PRId64 ":%lld.%09ld:%ld:%u", kind, server_id,
+	    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), n++);
+	return spool_enqueue_at(db, kind, key, "{}", 0, server_id);
 }

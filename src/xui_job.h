@@ -25,4 +25,13 @@ struct xui *xui_job_open(struct work *, struct job *, const char **kind, const c
 /* Inside record(): health, last_checked_at, version, generation, last_error. */
 void	xui_job_record(struct work *, struct job *, const struct xui_outcome *);
 
+/*
+ * Enqueue a server_test or server_sync job for the panel in the caller's
+ * transaction (the web's button, `1000proxy server test|sync`): its id,
+ * the caller wakes it after the commit.  Every press is a new job.
+ */
+struct db;
+#include <stdint.h>
+int64_t	 xui_job_enqueue(struct db *, const char *kind, int64_t server_id);
+
 #endif
