@@ -364,6 +364,7 @@ server_form(struct request *r, int status, const char *error, int64_t id)
 		vm_set(vm, "f_version", *s.version ? s.version : "not detected yet");
 		if (*s.last_error)
 			vm_set(vm, "f_last_error", s.last_error);
+		admin_server_panel_vm(r, vm, id);
 	} else {
 		vm_set(vm, "action", "/admin/servers");
 		vm_set(vm, "heading", "New server");

@@ -223,4 +223,11 @@ void	admin_server_maintenance_post(struct request *);
 void	admin_server_delete_post(struct request *);
 extern const struct form admin_server_form;
 
+/* admin_server_sync.c (issue 12, xuisync12): Test connection, Sync
+ * inbounds, and what a server's page shows of them. */
+struct vm;
+void	admin_server_test_post(struct request *);
+void	admin_server_sync_post(struct request *);
+void	admin_server_panel_vm(struct request *, struct vm *, int64_t server_id);
+
 #endif

@@ -200,6 +200,9 @@ const struct route routes[] = {
 	{ M_POST, "/admin/servers/{id:int}/enable", admin_server_enable_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/servers/{id:int}/disable", admin_server_disable_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/servers/{id:int}/maintenance", admin_server_maintenance_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+	/* The panel client's buttons (xuisync12, issue 12): admin_server_sync.c. */
+	{ M_POST, "/admin/servers/{id:int}/test", admin_server_test_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/servers/{id:int}/sync", admin_server_sync_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/servers/{id:int}/delete", admin_server_delete_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 
 	/* Test-only routes: 404 unless test_routes = yes. */

@@ -15,8 +15,10 @@ import os
 import sys
 import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP  # noqa: E402
+from px import TAP, Stack, wait_for  # noqa: E402
 from pxmail import PanelDouble, Spool  # noqa: E402
+from pxstaff import Staff  # noqa: E402
+from pxweb import csrf_of  # noqa: E402
 
 t = TAP()
 s = Spool(conf={"work_runners": "2", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60"})
@@ -162,4 +164,48 @@ log = open(s.log).read()
 t.ok("xui" in log and "inbounds/list" in log, "one log line per panel call")
 t.ok("right" not in log and TOKEN not in log and "pw-panel" not in log, "no password or token in the log")
 s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
+
+
+# -- the buttons on /admin/servers/{id} --
+class Web(Spool):
+    """A full stack (pool, nginx, demo seed) with `work` on demand."""
+
+    def __init__(self, conf):
+        Stack.__init__(self, workers=1, conf=dict({"work_poll_ms": "50"}, **conf))
+        self.spool = os.path.join(self.dir, "spool")
+        self.works = []
+
+
+s = Web({"work_runners": "2", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60"}).start()
+w = s.start_work()
+pw = PanelDouble(s, "web", "--gen", "current", "--csrf", "--inbound", "vless:443:web-vless")
+sid = int(s.cli("server", "add", "--name", "webpanel", "--country-code", "DE", "--country", "Germany",
+                "--url", pw.url, "--user", pw.user, "--host", "127.0.0.1", input=pw.password + "\n").stdout)
+ada = Staff(s, "ada@example.com", "super_admin")
+sam = Staff(s, "sam@example.com", "support")
+page = "/admin/servers/%d" % sid
+r = ada.get(page)
+good, errs = s.html_ok(r.body)
+t.ok(r.status == 200 and "Test connection" in r.text and "Sync inbounds" in r.text and good,
+     "the server's page has both buttons (well-formed HTML)", errs)
+csrf = csrf_of(r.text)
+t.is_(ada.post(page + "/test", {}).status, 403, "without the CSRF token: refused")
+t.is_(sam.post(page + "/sync", {"csrf": csrf_of(sam.get("/admin").text)}).status, 403,
+      "support (no servers.write): 403")
+t.is_(ada.post("/admin/servers/99999/test", {"csrf": csrf}).status, 404, "an unknown server: 404")
+r = ada.post(page + "/test", {"csrf": csrf})
+t.ok(r.status == 303 and (r.header("location") or "").endswith(page), "Test connection: 303 back to the page",
+     r.status)
+r = ada.post(page + "/sync", {"csrf": csrf})
+t.is_(r.status, 303, "Sync inbounds: 303")
+t.is_(s.sql("SELECT count(*) FROM audit_log WHERE action IN ('server.test', 'server.sync') AND target = ?",
+            ("server:%d" % sid,))[0][0], 2, "one audit row per press")
+t.ok(wait_for(lambda: s.sql("SELECT count(*) FROM jobs WHERE server_id = ? AND state = 'done'", (sid,))[0][0] == 2,
+              20), "work ran both jobs")
+r = ada.get(page)
+t.ok("Last test (job" in r.text and "done: signed in" in r.text and "web-vless" in r.text
+     and "3.6.0" in r.text, "after a reload: the last test, the last sync and the inbounds", r.text[-2500:])
+w.terminate()
+w.wait(10)
+s.check_sanitizers(t, "no sanitizer report from the pool, work or the commands")
 t.done()
