@@ -113,9 +113,10 @@ xui_job_enqueue(struct db *db, const char *kind, int64_t server_id)
 	struct timespec ts;
 	char	 key[128];
 
-	/* Unique per press: a test is run again when asked again. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(key, sizeof(key), "%s:%" PRId64 ":%lld.%09ld:%ld:%u", kind, server_id,
-	    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), n++);
+	/* Unique per press: a test is run again when asked again.  (The
+	 * monotonic clock and the pid only tell presses apart.) */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(key, sizeof(key), "%s:%" PRId64 ":%" PRId64 ":%lld.%09ld:%ld:%u", kind, server_id,
+	    now_unix(), (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), n++);
 	return spool_enqueue_at(db, kind, key, "{}", 0, server_id);
 }

@@ -183,7 +183,7 @@ for base in ("/admin/plans", "/admin/categories", "/admin/brands"):
     for tail in ("", "/activate", "/deactivate", "/move", "/delete"):
         CASES[base + "/{id:int}" + tail] = ("staff", 1)
 # The servers panel (admin_servers.c): the seeded server 1, every action.
-for tail in ("", "/enable", "/disable", "/maintenance", "/delete"):
+for tail in ("", "/enable", "/disable", "/maintenance", "/delete", "/test", "/sync"):
     CASES["/admin/servers/{id:int}" + tail] = ("staff", 1)
 patterns = sorted({p for _, p, _, _ in named})
 for p in patterns:
