@@ -3,7 +3,8 @@
  *
  *   test-unit      TAP unit tests of the arena, buffers and escaping,
  *                  UTF-8, the parsers, the router, config and views,
- *                  TOTP/base32/recovery codes, sealing and QR codes
+ *                  TOTP/base32/recovery codes, sealing, QR codes and
+ *                  3X-UI share links (links.c)
  *   test-views     load every template; exit 1 naming the first error
  *   test-render T  render template T with a model read as key=value
  *                  lines on stdin (a value "@html:" prefix marks it trusted)
@@ -1433,6 +1434,11 @@ t_links(void)
 	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?alpn=http%2F1.1&encryption=none&fp=firefox"
 	    "&host=cdn.example.com&path=%2Fws%3Fed%3D2048&security=tls&sni=cdn.example.com&type=ws#DE-1-bob",
 	    "links 6.2 vless ws tls: host from headers.Host, values QueryEscape'd, no flow off tcp");
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"tls\",\"tlsSettings\":{\"serverName\":"
+	    "\"s.example\",\"settings\":{\"allowInsecure\":true}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?allowInsecure=1&encryption=none&flow=xtls-rprx-vision"
+	    "&security=tls&sni=s.example&type=tcp#DE-1-bob",
+	    "links 6.2 vless tcp tls v2: allowInsecure=1 as the v2 sub server adds it, flow on tcp+tls");
 	in.stream_json = "{\"network\":\"grpc\",\"security\":\"none\",\"grpcSettings\":"
 	    "{\"serviceName\":\"svc\",\"authority\":\"\",\"multiMode\":true}}";
 	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&mode=multi&security=none"
@@ -1502,6 +1508,19 @@ t_links(void)
 	in.stream_json = "{\"network\":\"grpc\",\"grpcSettings\":{\"serviceName\":\"svc\",\"authority\":\"a.example\",\"multiMode\":true}}";
 	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiYXV0aG9yaXR5IjogImEuZXhhbXBsZSIsCiAgImlkIjogImI4MzEzODFkLTYzMjQtNGQ1My1hZDRmLThjZGE0OGIzMDgxMSIsCiAgIm5ldCI6ICJncnBjIiwKICAicGF0aCI6ICJzdmMiLAogICJwb3J0IjogODQ0MywKICAicHMiOiAiXHUwMDNjYlx1MDAzZSBcdTAwMjYgXCJxXCItYm9iIiwKICAic2N5IjogImFlcy0xMjgtZ2NtIiwKICAidGxzIjogIm5vbmUiLAogICJ0eXBlIjogIm11bHRpIiwKICAidiI6ICIyIgp9",
 	    "links 6.3 vmess grpc multiMode: type multi, authority, ps JSON-escaped as Go does");
+
+	in.remark = "DE-1";
+	in.gen = LINK_GEN_V2;
+	in.security = "zero";
+	in.stream_json = "{\"network\":\"ws\",\"security\":\"tls\",\"wsSettings\":{\"path\":\"/vm\"},"
+	    "\"tlsSettings\":{\"serverName\":\"\",\"alpn\":[],\"settings\":{\"allowInsecure\":false}}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiYWxsb3dJbnNlY3VyZSI6IGZhbHNlLAogICJob3N0IjogIiIsCiAgImlkIjogImI4MzEzODFkLTYzMjQtNGQ1My1hZDRmLThjZGE0OGIzMDgxMSIsCiAgIm5ldCI6ICJ3cyIsCiAgInBhdGgiOiAiL3ZtIiwKICAicG9ydCI6IDg0NDMsCiAgInBzIjogIkRFLTEtYm9iIiwKICAic2N5IjogInplcm8iLAogICJzbmkiOiAiIiwKICAidGxzIjogInRscyIsCiAgInR5cGUiOiAibm9uZSIsCiAgInYiOiAiMiIKfQ==",
+	    "links 6.3 vmess ws v2: host and sni present even empty, no empty alpn, allowInsecure bool, scy zero kept");
+	in.gen = LINK_GEN_V35;
+	in.security = "";
+	in.stream_json = "{\"network\":\"kcp\",\"kcpSettings\":{\"header\":{\"type\":\"srtp\"},\"seed\":\"sd\"}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiaWQiOiAiYjgzMTM4MWQtNjMyNC00ZDUzLWFkNGYtOGNkYTQ4YjMwODExIiwKICAibmV0IjogImtjcCIsCiAgInBhdGgiOiAic2QiLAogICJwb3J0IjogODQ0MywKICAicHMiOiAiREUtMS1ib2IiLAogICJzY3kiOiAiYXV0byIsCiAgInRscyI6ICJub25lIiwKICAidHlwZSI6ICJzcnRwIiwKICAidiI6ICIyIgp9",
+	    "links 6.3 vmess kcp: type is the header type, path the seed");
 
 	/* 6.4 shadowsocks */
 	in = base;

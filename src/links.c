@@ -374,6 +374,10 @@ security_query(struct query *q, const struct parsed *p, const struct link_in *in
 		qadd(q, "alpn", alpn->p);
 		qadd(q, "sni", jstr(p->tls, "serverName"));
 		qadd(q, "fp", jstr(s, "fingerprint"));
+		/* The v2 sub server passes it on; v3 replaced it (contract: vcn, pcs). */
+		if (in->gen == LINK_GEN_V2 &&
+		    json_object_get_boolean(json_object_object_get(s, "allowInsecure")))
+			qadd(q, "allowInsecure", "1");
 	} else if (strcmp(p->sec, "reality") == 0) {
 		qadd(q, "pbk", jstr(s, "publicKey"));
 		qadd(q, "fp", jstr(s, "fingerprint"));
@@ -445,8 +449,9 @@ vmess(struct buf *b, const struct link_in *in, const struct parsed *p)
 {
 	/* Kept in Go's (byte) key order; NULL value: key absent. */
 	const char	*add, *alpn = NULL, *authority = NULL, *fp = NULL, *host = NULL,
-			*mode = NULL, *path = NULL, *sni = NULL, *type = "none", *scy = in->security;
-	struct json_object *req, *s;
+			*mode = NULL, *path = NULL, *sni = NULL, *type = "none", *t,
+			*scy = in->security;
+	struct json_object *req, *s = NULL, *insecure = NULL;
 	struct buf	 j, a, r;
 
 	buf_init(&a);
@@ -458,35 +463,48 @@ vmess(struct buf *b, const struct link_in *in, const struct parsed *p)
 	if (in->gen >= LINK_GEN_V35 && (*scy == '\0' || strcmp(scy, "none") == 0 ||
 	    strcmp(scy, "zero") == 0))
 		scy = "auto";
+	/*
+	 * As the Go code: a key that applies to the transport is written
+	 * even when empty (JSON has no empty-component problem), so
+	 * "" here means present and NULL absent.
+	 */
+#define OR_EMPTY(x) ((x) != NULL ? (x) : "")
 	if (strcmp(p->net, "tcp") == 0) {
+		if ((t = jstr(jobj(p->tr, "header"), "type")) != NULL)
+			type = t;
 		if (tcp_http(p)) {
 			req = jobj(jobj(p->tr, "header"), "request");
-			type = "http";
-			path = jfirst(req, "path");
-			host = jfirst(jobj(req, "headers"), "Host");
+			path = OR_EMPTY(jfirst(req, "path"));
+			host = OR_EMPTY(jfirst(jobj(req, "headers"), "Host"));
 		}
 	} else if (strcmp(p->net, "kcp") == 0) {
-		type = jstr(jobj(p->tr, "header"), "type");
-		path = jstr(p->tr, "seed");
+		type = OR_EMPTY(jstr(jobj(p->tr, "header"), "type"));
+		path = OR_EMPTY(jstr(p->tr, "seed"));
 	} else if (strcmp(p->net, "ws") == 0 || strcmp(p->net, "httpupgrade") == 0) {
-		path = jstr(p->tr, "path");
-		host = transport_host(p->tr);
+		path = OR_EMPTY(jstr(p->tr, "path"));
+		host = OR_EMPTY(transport_host(p->tr));
 	} else if (strcmp(p->net, "grpc") == 0) {
-		path = jstr(p->tr, "serviceName");
-		authority = jstr(p->tr, "authority");
+		path = OR_EMPTY(jstr(p->tr, "serviceName"));
+		authority = OR_EMPTY(jstr(p->tr, "authority"));
 		if (json_object_get_boolean(json_object_object_get(p->tr, "multiMode")))
 			type = "multi";
 	} else if (strcmp(p->net, "xhttp") == 0) {
-		path = jstr(p->tr, "path");
-		host = transport_host(p->tr);
-		mode = jstr(p->tr, "mode");
+		path = OR_EMPTY(jstr(p->tr, "path"));
+		host = OR_EMPTY(transport_host(p->tr));
+		mode = OR_EMPTY(jstr(p->tr, "mode"));
 	}
+#undef OR_EMPTY
 	if (strcmp(p->sec, "tls") == 0) {
 		s = jobj(p->tls, "settings");
 		alpn_join(&a, p->tls);
-		alpn = a.p;
+		alpn = a.len > 0 ? a.p : NULL;
 		sni = jstr(p->tls, "serverName");
 		fp = jstr(s, "fingerprint");
+		/* v2: a bool whenever the key is there (true or false). */
+		if (in->gen != LINK_GEN_V2 || s == NULL ||
+		    !json_object_object_get_ex(s, "allowInsecure", &insecure) ||
+		    !json_object_is_type(insecure, json_type_boolean))
+			insecure = NULL;
 	} else if (strcmp(p->sec, "reality") == 0) {
 		buf_free(&a);
 		buf_free(&j);
@@ -498,9 +516,12 @@ vmess(struct buf *b, const struct link_in *in, const struct parsed *p)
 	if (nonempty(in->email))
 		buf_printf(&r, "%s%s", r.len > 0 ? "-" : "", in->email);
 
-#define JS(k, v) do { if (nonempty(v)) { buf_puts(&j, ",\n  \"" k "\": "); buf_json_str(&j, (v)); } } while (0)
+#define JS(k, v) do { if ((v) != NULL) { buf_puts(&j, ",\n  \"" k "\": "); buf_json_str(&j, (v)); } } while (0)
 	buf_puts(&j, "{\n  \"add\": ");
 	buf_json_str(&j, add);
+	if (insecure != NULL)
+		buf_printf(&j, ",\n  \"allowInsecure\": %s",
+		    json_object_get_boolean(insecure) ? "true" : "false");
 	JS("alpn", alpn);
 	JS("authority", authority);
 	JS("fp", fp);
@@ -519,7 +540,7 @@ vmess(struct buf *b, const struct link_in *in, const struct parsed *p)
 	buf_puts(&j, ",\n  \"tls\": ");
 	buf_json_str(&j, p->sec);
 	buf_puts(&j, ",\n  \"type\": ");
-	buf_json_str(&j, nonempty(type) ? type : "none");
+	buf_json_str(&j, type);
 	buf_puts(&j, ",\n  \"v\": \"2\"\n}");
 #undef JS
 	buf_puts(b, "vmess://");
