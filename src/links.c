@@ -21,8 +21,12 @@
  *  - the usage parts of the remark (traffic and days left) are left
  *    out, as the panel's own displays do (section 6.5): the shop shows
  *    usage itself and the link must not change as traffic flows.
+ * Read from the v2 sub server's source beyond the contract: tls
+ * `allowInsecure=1` (vmess: a bool) on v2 links only, since v3 moved
+ * to vcn/pcs.
  * Not covered yet: externalProxy (one link per entry), v3 tls extras
- * (ech, vcn, pcs), v3 kcp and xhttp extras, v3.6 shareAddr.
+ * (ech, vcn, pcs), v3 kcp and xhttp extras, v3.6 shareAddr and node
+ * addresses (the caller passes the host to use).
  */
 #include "config.h"
 
@@ -236,7 +240,7 @@ transport_host(struct json_object *t)
 	return nonempty(h) ? h : jfirst(jobj(t, "headers"), "Host");
 }
 
-/* Comma-joined alpn into a (static per call site) buffer. */
+/* The tls alpn list comma-joined into b (caller-owned). */
 static void
 alpn_join(struct buf *b, struct json_object *tls)
 {
@@ -424,14 +428,13 @@ vless_trojan(struct buf *b, const struct link_in *in, const struct parsed *p, in
 	return 0;
 }
 
+/* Standard base64 of s[0..n), padded; url: RawURLEncoding (no padding). */
 static void
 base64_std(struct buf *b, const char *s, size_t n, int url)
 {
-	unsigned char	*enc = malloc(4 * ((n + 2) / 3) + 1);
+	unsigned char	*enc = xmalloc(4 * ((n + 2) / 3) + 1);
 	int		 m, i;
 
-	if (enc == NULL)
-		abort();
 	m = EVP_EncodeBlock(enc, (const unsigned char *)s, (int)n);
 	if (url) {
 		while (m > 0 && enc[m - 1] == '=')
