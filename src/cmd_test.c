@@ -1595,6 +1595,13 @@ t_links(void)
 	in.port = 0;
 	lk_refused(&in, "links: port 0 refused");
 	in = base;
+	in.host = "evil.example/x?y=1#";
+	lk_refused(&in, "links 6.1: a host with / ? = # refused, not spliced into the link");
+	in.host = "";
+	lk_refused(&in, "links 6.1: no public host and no routable listen refused");
+	in.host = NULL;
+	lk_refused(&in, "links 6.1: a NULL host refused");
+	in = base;
 	in.protocol = "vmess";
 	in.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\"," LK_REALITY "}";
 	lk_refused(&in, "links: vmess over reality (xray has none) refused");

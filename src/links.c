@@ -198,6 +198,24 @@ link_addr(const struct link_in *in)
 	return in->host;
 }
 
+/*
+ * A host name, IPv4 or (bracketed or bare) IPv6 address: anything else
+ * (a "/", "@", "?", "#", space...) would change what the link means.
+ */
+static int
+addr_ok(const char *a)
+{
+	const unsigned char *u;
+
+	if (a == NULL)
+		return 0;
+	for (u = (const unsigned char *)a; *u; u++)
+		if (!((*u >= 'A' && *u <= 'Z') || (*u >= 'a' && *u <= 'z') ||
+		    (*u >= '0' && *u <= '9') || strchr(".-_:[]", *u) != NULL))
+			return 0;
+	return *a != '\0';
+}
+
 static void
 put_hostport(struct buf *b, const char *addr, int port)
 {
@@ -617,7 +635,7 @@ link_build(struct buf *out, const struct link_in *in, const char **err)
 	int		 rc = -1;
 
 	*err = NULL;
-	if (in->protocol == NULL || !nonempty(link_addr(in)) || in->port <= 0 ||
+	if (in->protocol == NULL || !addr_ok(link_addr(in)) || in->port <= 0 ||
 	    in->port > 65535 || !nonempty(in->id)) {
 		*err = "the inbound has no protocol, address or port, or the client no id";
 		return -1;
