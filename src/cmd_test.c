@@ -3,7 +3,8 @@
  *
  *   test-unit      TAP unit tests of the arena, buffers and escaping,
  *                  UTF-8, the parsers, the router, config and views,
- *                  TOTP/base32/recovery codes, sealing and QR codes
+ *                  TOTP/base32/recovery codes, sealing, QR codes and
+ *                  3X-UI share links (links.c)
  *   test-views     load every template; exit 1 naming the first error
  *   test-render T  render template T with a model read as key=value
  *                  lines on stdin (a value "@html:" prefix marks it trusted)
@@ -31,6 +32,7 @@
 #include "conf.h"
 #include "csv.h"
 #include "http.h"
+#include "links.h"
 #include "money.h"
 #include "order.h"
 #include "parse_probe.h"
@@ -1354,6 +1356,257 @@ t_csv(void)
 	buf_free(&b);
 }
 
+/*
+ * links.c: each expected link is derived by hand from the contract's
+ * algorithm (../shared/contracts/3x-ui.md section 6, quoted in each
+ * name); the base64 of vmess/ss and the spx hash were computed apart.
+ */
+#define LK_UUID	"b831381d-6324-4d53-ad4f-8cda48b30811"
+#define LK_VLESS	"{\"clients\":[],\"decryption\":\"none\",\"encryption\":\"none\"}"
+#define LK_REALITY	"\"realitySettings\":{\"serverNames\":[\"www.example.com\",\"b.example\"]," \
+	"\"shortIds\":[\"6ba85179e30d4fc2\",\"\"],\"settings\":{\"publicKey\":\"PBK_abc\"," \
+	"\"fingerprint\":\"chrome\",\"spiderX\":\"/\"}}"
+
+static void
+lk_is(const struct link_in *in, const char *want, const char *what)
+{
+	struct buf	 b;
+	const char	*err = NULL;
+	int		 rc;
+
+	buf_init(&b);
+	rc = link_build(&b, in, &err);
+	is_str(rc == 0 ? b.p : err, want, what);
+	buf_free(&b);
+}
+
+/* A refusal: -1, a reason, and nothing appended to what was there. */
+static void
+lk_refused(const struct link_in *in, const char *what)
+{
+	struct buf	 b;
+	const char	*err = NULL;
+	int		 rc;
+
+	buf_init(&b);
+	buf_puts(&b, "keep");
+	rc = link_build(&b, in, &err);
+	ok(rc == -1 && err != NULL && strcmp(b.p, "keep") == 0, what);
+	buf_free(&b);
+}
+
+static void
+t_links(void)
+{
+	struct link_in	 base = {
+		.gen = LINK_GEN_V35, .host = "de1.example.net", .protocol = "vless",
+		.port = 443, .listen = "", .remark = "DE-1", .settings_json = LK_VLESS,
+		.stream_json = "{\"network\":\"tcp\",\"security\":\"none\"}", .id = LK_UUID,
+		.email = "bob", .flow = "xtls-rprx-vision", .security = "", .sub_id = "sub123",
+	};
+	struct link_in	 in;
+
+	ok(link_gen_of("v2.8.11") == LINK_GEN_V2 && link_gen_of("3.1.0") == LINK_GEN_V2 &&
+	    link_gen_of("v3.2.0") == LINK_GEN_V32 && link_gen_of("v3.3.9") == LINK_GEN_V32 &&
+	    link_gen_of("v3.4.1") == LINK_GEN_V34 && link_gen_of("v3.5.0") == LINK_GEN_V35 &&
+	    link_gen_of("v3.6.0") == LINK_GEN_V35 && link_gen_of("") == LINK_GEN_V35,
+	    "links: link generation from the panel version (section 0 boundaries)");
+
+	/* 6.2 vless */
+	in = base;
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\"," LK_REALITY
+	    ",\"tcpSettings\":{\"header\":{\"type\":\"none\"}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&flow=xtls-rprx-vision"
+	    "&fp=chrome&pbk=PBK_abc&security=reality&sid=6ba85179e30d4fc2&sni=www.example.com"
+	    "&spx=%2F43c81d5490d4697&type=tcp#DE-1-bob",
+	    "links 6.2 vless tcp reality: sorted keys, flow on tcp+reality, spx v3.5 sha256(spiderX|subId)");
+	in.sub_id = "";
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\",\"realitySettings\":"
+	    "{\"serverNames\":[\"r.example\"],\"shortIds\":[\"ab\"],\"settings\":{\"publicKey\":\"K\"}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&flow=xtls-rprx-vision"
+	    "&pbk=K&security=reality&sid=ab&sni=r.example&spx=%2Fa04f6d14217f968&type=tcp#DE-1-bob",
+	    "links 6.2 vless reality: spx from email without subId; no empty fp");
+	in = base;
+	in.gen = LINK_GEN_V2;
+	in.stream_json = "{\"network\":\"ws\",\"security\":\"tls\",\"wsSettings\":{\"path\":\"/ws?ed=2048\","
+	    "\"host\":\"\",\"headers\":{\"Host\":\"cdn.example.com\"}},\"tlsSettings\":{\"serverName\":"
+	    "\"cdn.example.com\",\"alpn\":[\"http/1.1\"],\"settings\":{\"fingerprint\":\"firefox\"}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?alpn=http%2F1.1&encryption=none&fp=firefox"
+	    "&host=cdn.example.com&path=%2Fws%3Fed%3D2048&security=tls&sni=cdn.example.com&type=ws#DE-1-bob",
+	    "links 6.2 vless ws tls: host from headers.Host, values QueryEscape'd, no flow off tcp");
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"tls\",\"tlsSettings\":{\"serverName\":"
+	    "\"s.example\",\"settings\":{\"allowInsecure\":true}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?allowInsecure=1&encryption=none&flow=xtls-rprx-vision"
+	    "&security=tls&sni=s.example&type=tcp#DE-1-bob",
+	    "links 6.2 vless tcp tls v2: allowInsecure=1 as the v2 sub server adds it, flow on tcp+tls");
+	in.stream_json = "{\"network\":\"grpc\",\"security\":\"none\",\"grpcSettings\":"
+	    "{\"serviceName\":\"svc\",\"authority\":\"\",\"multiMode\":true}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&mode=multi&security=none"
+	    "&serviceName=svc&type=grpc#DE-1-bob",
+	    "links 6.2 vless grpc none: mode=multi, empty authority left out, explicit security=none");
+	in.stream_json = "{\"network\":\"httpupgrade\",\"httpupgradeSettings\":{\"path\":\"/up\",\"host\":\"h.example\"}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&host=h.example&path=%2Fup"
+	    "&security=none&type=httpupgrade#DE-1-bob", "links 6.2 vless httpupgrade: path, host");
+	in.stream_json = "{\"network\":\"kcp\",\"kcpSettings\":{\"header\":{\"type\":\"wechat-video\"},\"seed\":\"s e\"}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&headerType=wechat-video"
+	    "&security=none&seed=s+e&type=kcp#DE-1-bob", "links 6.2 vless kcp: headerType, seed (space as +)");
+	in.stream_json = "{\"network\":\"tcp\",\"tcpSettings\":{\"header\":{\"type\":\"http\",\"request\":"
+	    "{\"path\":[\"/\"],\"headers\":{\"Host\":[\"example.com\"]}}}}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&headerType=http&host=example.com"
+	    "&path=%2F&security=none&type=tcp#DE-1-bob",
+	    "links 6.2 vless tcp http header: headerType, path[0], Host; no flow without tls");
+	in.settings_json = "{\"clients\":[],\"decryption\":\"x\",\"encryption\":\"mlkem768x25519plus.native.0rtt.k\"}";
+	in.stream_json = "{\"network\":\"xhttp\",\"xhttpSettings\":{\"path\":\"/x\",\"mode\":\"auto\"}}";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=mlkem768x25519plus.native.0rtt.k"
+	    "&mode=auto&path=%2Fx&security=none&type=xhttp#DE-1-bob",
+	    "links 6.2 vless xhttp before v3.4: no flow");
+	in.gen = LINK_GEN_V34;
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=mlkem768x25519plus.native.0rtt.k"
+	    "&flow=xtls-rprx-vision&mode=auto&path=%2Fx&security=none&type=xhttp#DE-1-bob",
+	    "links 6.2 vless xhttp v3.4+: flow with vless encryption");
+
+	/* 6.2 trojan */
+	in = base;
+	in.protocol = "trojan";
+	in.gen = LINK_GEN_V32;
+	in.id = "p@ss w&rd=";
+	in.settings_json = "{\"clients\":[],\"fallbacks\":[]}";
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"tls\",\"tlsSettings\":{\"serverName\":"
+	    "\"t.example\",\"alpn\":[\"h2\",\"http/1.1\"],\"settings\":{\"fingerprint\":\"chrome\"}}}";
+	lk_is(&in, "trojan://p%40ss%20w%26rd%3D@de1.example.net:443?alpn=h2%2Chttp%2F1.1&fp=chrome"
+	    "&security=tls&sni=t.example&type=tcp#DE-1-bob",
+	    "links 6.2 trojan tcp tls: password QueryEscape'd with %20, alpn comma-joined, no flow on tls");
+	in.id = "abcDEF1234";
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\"," LK_REALITY "}";
+	lk_is(&in, "trojan://abcDEF1234@de1.example.net:443?flow=xtls-rprx-vision&fp=chrome&pbk=PBK_abc"
+	    "&security=reality&sid=6ba85179e30d4fc2&sni=www.example.com&spx=%2F43c81d5490d4697&type=tcp#DE-1-bob",
+	    "links 6.2 trojan tcp reality: flow on reality+tcp only");
+	in.stream_json = "{\"network\":\"ws\",\"wsSettings\":{\"path\":\"/t\"}}";
+	lk_is(&in, "trojan://abcDEF1234@de1.example.net:443?path=%2Ft&security=none&type=ws#DE-1-bob",
+	    "links 6.2 trojan ws: an explicit security=none (issue 12), empty host left out");
+
+	/* 6.3 vmess */
+	in = base;
+	in.protocol = "vmess";
+	in.port = 8443;
+	in.settings_json = "{\"clients\":[]}";
+	in.stream_json = "{\"network\":\"ws\",\"security\":\"tls\",\"wsSettings\":{\"path\":\"/vm\","
+	    "\"headers\":{\"Host\":\"cdn.example.com\"}},\"tlsSettings\":{\"serverName\":\"cdn.example.com\","
+	    "\"alpn\":[\"http/1.1\"],\"settings\":{\"fingerprint\":\"chrome\"}}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiYWxwbiI6ICJodHRwLzEuMSIsCiAgImZwIjogImNocm9tZSIsCiAgImhvc3QiOiAiY2RuLmV4YW1wbGUuY29tIiwKICAiaWQiOiAiYjgzMTM4MWQtNjMyNC00ZDUzLWFkNGYtOGNkYTQ4YjMwODExIiwKICAibmV0IjogIndzIiwKICAicGF0aCI6ICIvdm0iLAogICJwb3J0IjogODQ0MywKICAicHMiOiAiREUtMS1ib2IiLAogICJzY3kiOiAiYXV0byIsCiAgInNuaSI6ICJjZG4uZXhhbXBsZS5jb20iLAogICJ0bHMiOiAidGxzIiwKICAidHlwZSI6ICJub25lIiwKICAidiI6ICIyIgp9",
+	    "links 6.3 vmess ws tls v3.5: sorted keys, 2-space indent, padded base64, no aid, scy \"\" -> auto");
+	in.stream_json = "{\"network\":\"tcp\"}";
+	in.security = "none";
+	in.gen = LINK_GEN_V34;
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiaWQiOiAiYjgzMTM4MWQtNjMyNC00ZDUzLWFkNGYtOGNkYTQ4YjMwODExIiwKICAibmV0IjogInRjcCIsCiAgInBvcnQiOiA4NDQzLAogICJwcyI6ICJERS0xLWJvYiIsCiAgInNjeSI6ICJub25lIiwKICAidGxzIjogIm5vbmUiLAogICJ0eXBlIjogIm5vbmUiLAogICJ2IjogIjIiCn0=",
+	    "links 6.3 vmess tcp none before v3.5: scy none kept, type none");
+	in.gen = LINK_GEN_V35;
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiaWQiOiAiYjgzMTM4MWQtNjMyNC00ZDUzLWFkNGYtOGNkYTQ4YjMwODExIiwKICAibmV0IjogInRjcCIsCiAgInBvcnQiOiA4NDQzLAogICJwcyI6ICJERS0xLWJvYiIsCiAgInNjeSI6ICJhdXRvIiwKICAidGxzIjogIm5vbmUiLAogICJ0eXBlIjogIm5vbmUiLAogICJ2IjogIjIiCn0=",
+	    "links 6.3 vmess tcp none v3.5+: scy none -> auto");
+	in.security = "aes-128-gcm";
+	in.remark = "<b> & \"q\"";
+	in.stream_json = "{\"network\":\"grpc\",\"grpcSettings\":{\"serviceName\":\"svc\",\"authority\":\"a.example\",\"multiMode\":true}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiYXV0aG9yaXR5IjogImEuZXhhbXBsZSIsCiAgImlkIjogImI4MzEzODFkLTYzMjQtNGQ1My1hZDRmLThjZGE0OGIzMDgxMSIsCiAgIm5ldCI6ICJncnBjIiwKICAicGF0aCI6ICJzdmMiLAogICJwb3J0IjogODQ0MywKICAicHMiOiAiXHUwMDNjYlx1MDAzZSBcdTAwMjYgXCJxXCItYm9iIiwKICAic2N5IjogImFlcy0xMjgtZ2NtIiwKICAidGxzIjogIm5vbmUiLAogICJ0eXBlIjogIm11bHRpIiwKICAidiI6ICIyIgp9",
+	    "links 6.3 vmess grpc multiMode: type multi, authority, ps JSON-escaped as Go does");
+
+	in.remark = "DE-1";
+	in.gen = LINK_GEN_V2;
+	in.security = "zero";
+	in.stream_json = "{\"network\":\"ws\",\"security\":\"tls\",\"wsSettings\":{\"path\":\"/vm\"},"
+	    "\"tlsSettings\":{\"serverName\":\"\",\"alpn\":[],\"settings\":{\"allowInsecure\":false}}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiYWxsb3dJbnNlY3VyZSI6IGZhbHNlLAogICJob3N0IjogIiIsCiAgImlkIjogImI4MzEzODFkLTYzMjQtNGQ1My1hZDRmLThjZGE0OGIzMDgxMSIsCiAgIm5ldCI6ICJ3cyIsCiAgInBhdGgiOiAiL3ZtIiwKICAicG9ydCI6IDg0NDMsCiAgInBzIjogIkRFLTEtYm9iIiwKICAic2N5IjogInplcm8iLAogICJzbmkiOiAiIiwKICAidGxzIjogInRscyIsCiAgInR5cGUiOiAibm9uZSIsCiAgInYiOiAiMiIKfQ==",
+	    "links 6.3 vmess ws v2: host and sni present even empty, no empty alpn, allowInsecure bool, scy zero kept");
+	in.gen = LINK_GEN_V35;
+	in.security = "";
+	in.stream_json = "{\"network\":\"kcp\",\"kcpSettings\":{\"header\":{\"type\":\"srtp\"},\"seed\":\"sd\"}}";
+	lk_is(&in, "vmess://ewogICJhZGQiOiAiZGUxLmV4YW1wbGUubmV0IiwKICAiaWQiOiAiYjgzMTM4MWQtNjMyNC00ZDUzLWFkNGYtOGNkYTQ4YjMwODExIiwKICAibmV0IjogImtjcCIsCiAgInBhdGgiOiAic2QiLAogICJwb3J0IjogODQ0MywKICAicHMiOiAiREUtMS1ib2IiLAogICJzY3kiOiAiYXV0byIsCiAgInRscyI6ICJub25lIiwKICAidHlwZSI6ICJzcnRwIiwKICAidiI6ICIyIgp9",
+	    "links 6.3 vmess kcp: type is the header type, path the seed");
+
+	/* 6.4 shadowsocks */
+	in = base;
+	in.protocol = "shadowsocks";
+	in.gen = LINK_GEN_V2;
+	in.id = "pw?/>>";
+	in.settings_json = "{\"method\":\"aes-256-gcm\",\"password\":\"\",\"network\":\"tcp,udp\",\"clients\":[]}";
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"none\"}";
+	lk_is(&in, "ss://YWVzLTI1Ni1nY206cHc/Lz4+@de1.example.net:443?type=tcp#DE-1-bob",
+	    "links 6.4 ss v2 sub: StdEncoding padded method:password, no security key");
+	in.gen = LINK_GEN_V34;
+	lk_is(&in, "ss://YWVzLTI1Ni1nY206cHc_Lz4-@de1.example.net:443?type=tcp#DE-1-bob",
+	    "links 6.4 ss legacy v3.2+: RawURLEncoding");
+	in.id = "Y2xpZW50S2V5MTIzNDU2Nw==";
+	in.settings_json = "{\"method\":\"2022-blake3-aes-128-gcm\",\"password\":\"c2VydmVyS2V5MTIzNDU2Nw==\",\"clients\":[]}";
+	lk_is(&in, "ss://2022-blake3-aes-128-gcm:c2VydmVyS2V5MTIzNDU2Nw%3D%3D:Y2xpZW50S2V5MTIzNDU2Nw%3D%3D"
+	    "@de1.example.net:443?type=tcp#DE-1-bob",
+	    "links 6.4 ss-2022 v3.4+: SIP022 percent-encoded method:serverPsk:clientPsk");
+	in.gen = LINK_GEN_V2;
+	lk_is(&in, "ss://MjAyMi1ibGFrZTMtYWVzLTEyOC1nY206YzJWeWRtVnlTMlY1TVRJek5EVTJOdz09OlkyeHBaVzUwUzJWNU1USXpORFUyTnc9PQ=="
+	    "@de1.example.net:443?type=tcp#DE-1-bob",
+	    "links 6.4 ss-2022 v2 sub: base64 of method:serverPassword:clientPassword");
+	in.gen = LINK_GEN_V34;
+	in.stream_json = "{\"network\":\"tcp\",\"tcpSettings\":{\"header\":{\"type\":\"http\",\"request\":"
+	    "{\"path\":[\"/\"],\"headers\":{\"Host\":[\"example.com\"]}}}}}";
+	lk_is(&in, "ss://2022-blake3-aes-128-gcm:c2VydmVyS2V5MTIzNDU2Nw%3D%3D:Y2xpZW50S2V5MTIzNDU2Nw%3D%3D"
+	    "@de1.example.net:443?plugin=obfs-local%3Bobfs%3Dhttp%3Bobfs-host%3Dexample.com&type=tcp#DE-1-bob",
+	    "links 6.4 ss tcp http header v3.4+: SIP002 obfs plugin");
+	in.settings_json = "{\"method\":\"2022-blake3-aes-128-gcm\",\"clients\":[]}";
+	lk_refused(&in, "links 6.4 ss-2022 without the inbound key: refused");
+	in.settings_json = "{\"clients\":[]}";
+	lk_refused(&in, "links 6.4 ss without a method: refused");
+
+	/* 6.5 remark and 6.1 address: hostile inputs */
+	in = base;
+	in.gen = LINK_GEN_V2;
+	in.remark = "A#&=? \xc3\x9c|";
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&security=none&type=tcp"
+	    "#A%23&=?%20%C3%9C%7C-bob", "links 6.5 remark v2: url.URL.String() fragment escaping");
+	in.gen = LINK_GEN_V32;
+	lk_is(&in, "vless://" LK_UUID "@de1.example.net:443?encryption=none&security=none&type=tcp"
+	    "#A%23%26%3D%3F%20%C3%9C%7C-bob", "links 6.5 remark v3.2+: QueryEscape, + as %20");
+	in.remark = "";
+	in.email = "";
+	in.host = "2001:db8::1";
+	lk_is(&in, "vless://" LK_UUID "@[2001:db8::1]:443?encryption=none&security=none&type=tcp",
+	    "links 6.1 IPv6 host bracketed; 6.5 empty remark and email: no fragment");
+	in.listen = "::";
+	in.remark = "DE-1";
+	lk_is(&in, "vless://" LK_UUID "@[2001:db8::1]:443?encryption=none&security=none&type=tcp#DE-1",
+	    "links 6.1 listen :: is not routable: the public host; 6.5 empty email skipped");
+	in.listen = "10.1.2.3";
+	lk_is(&in, "vless://" LK_UUID "@10.1.2.3:443?encryption=none&security=none&type=tcp#DE-1",
+	    "links 6.1 a routable listen wins over the public host");
+
+	in = base;
+	in.settings_json = "";
+	lk_refused(&in, "links: empty settings JSON refused, nothing appended");
+	in.settings_json = "{\"clients\":[";
+	lk_refused(&in, "links: malformed settings JSON refused");
+	in.settings_json = "[]";
+	lk_refused(&in, "links: settings JSON that is not an object refused");
+	in = base;
+	in.stream_json = "null";
+	lk_refused(&in, "links: stream settings null refused");
+	in.stream_json = "{\"network\":\"quic\"}";
+	lk_refused(&in, "links: an unknown transport refused");
+	in = base;
+	in.protocol = "wireguard";
+	lk_refused(&in, "links: an unsold protocol refused");
+	in = base;
+	in.port = 0;
+	lk_refused(&in, "links: port 0 refused");
+	in = base;
+	in.host = "evil.example/x?y=1#";
+	lk_refused(&in, "links 6.1: a host with / ? = # refused, not spliced into the link");
+	in.host = "";
+	lk_refused(&in, "links 6.1: no public host and no routable listen refused");
+	in.host = NULL;
+	lk_refused(&in, "links 6.1: a NULL host refused");
+	in = base;
+	in.protocol = "vmess";
+	in.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\"," LK_REALITY "}";
+	lk_refused(&in, "links: vmess over reality (xray has none) refused");
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1374,6 +1627,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_qr();
 	t_valid();
 	t_csv();
+	t_links();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }
