@@ -152,24 +152,16 @@ server_sync_run(struct work *w, struct job *j)
 	struct xui *x;
 	const char *kind, *why, *gen;
 	char	 version[64];
+	int	 start;
 
 	j->ctx = out;
 	out->more = s;
 	out->health = "down";
 	out->err = "";
-	if (j->server_id <= 0) {
-		snprintf(j->err, sizeof(j->err), "server_sync needs jobs.server_id");
-		return JOB_FAIL;
-	}
-	if ((x = xui_job_open(w, j, &kind, &why)) == NULL) {
-		if (strcmp(kind, "retry") == 0)
-			return JOB_RETRY;
-		if (strcmp(kind, "no_server") == 0) {
-			snprintf(j->err, sizeof(j->err), "%s", why);
-			return JOB_FAIL;
-		}
-		out->err = s->msg = why;
-		return JOB_DONE;
+	if ((start = xui_job_start(w, j, &x, &kind, &why)) != -1) {
+		if (start == JOB_DONE)
+			out->err = s->msg = why;
+		return (enum job_rc)start;
 	}
 	if (job_step(w, j, "list") != 0) {
 		xui_close(x);

@@ -68,24 +68,17 @@ server_test_run(struct work *w, struct job *j)
 	const char *kind, *why, *gen;
 	char	 version[64], xray[64];
 	enum job_rc rc = JOB_DONE;
+	int	 start;
 
 	j->ctx = out;
 	out->health = "down";
 	out->err = "";
-	if (j->server_id <= 0) {
-		snprintf(j->err, sizeof(j->err), "server_test needs jobs.server_id");
-		return JOB_FAIL;
-	}
-	if ((x = xui_job_open(w, j, &kind, &why)) == NULL) {
-		if (strcmp(kind, "retry") == 0)
-			return JOB_RETRY;
-		if (strcmp(kind, "no_server") == 0) {
-			snprintf(j->err, sizeof(j->err), "%s", why);
-			return JOB_FAIL;
+	if ((start = xui_job_start(w, j, &x, &kind, &why)) != -1) {
+		if (start == JOB_DONE) {
+			out->err = why;
+			set_result(j, kind, NULL, out, "", why, 0);
 		}
-		out->err = why;
-		set_result(j, kind, NULL, out, "", why, 0);
-		return JOB_DONE;
+		return (enum job_rc)start;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (job_step(w, j, "login") != 0) {

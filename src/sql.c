@@ -331,9 +331,6 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
 	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
 	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
-	[Q_SERVER_PANEL] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
-	    "panel_token_sealed IS NOT NULL FROM servers WHERE id = :id",
-	[Q_SERVER_SET_HEALTH] = "UPDATE servers SET health = :health, last_checked_at = :now WHERE id = :id",
 	[Q_SERVER_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed WHERE id = :id",
 	/*
 	 * The wallet (wallet.c).  A wallet's balance_minor is the sum of its
@@ -992,8 +989,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_JOB_PRUNE] = "JOB_PRUNE",
 	[Q_MAIL_LOG_HAS] = "MAIL_LOG_HAS",
 	[Q_MAIL_LOG_INSERT] = "MAIL_LOG_INSERT",
-	[Q_SERVER_PANEL] = "SERVER_PANEL",
-	[Q_SERVER_SET_HEALTH] = "SERVER_SET_HEALTH",
 	[Q_SERVER_SET_PASSWORD] = "SERVER_SET_PASSWORD",
 	[Q_WALLET_OF_CUSTOMER] = "WALLET_OF_CUSTOMER",
 	[Q_WALLET_ENSURE] = "WALLET_ENSURE",

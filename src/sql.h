@@ -138,8 +138,6 @@ enum q {
 	Q_JOB_RETRY,
 	Q_JOB_DISCARD,
 	Q_JOB_PRUNE,
-	Q_SERVER_PANEL,
-	Q_SERVER_SET_HEALTH,
 	Q_SERVER_SET_PASSWORD,
 	/* the money model: wallet.c, order.c, invoice.c */
 	Q_WALLET_OF_CUSTOMER,

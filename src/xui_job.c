@@ -86,6 +86,24 @@ xui_job_open(struct work *w, struct job *j, const char **kind, const char **why)
 	return x;
 }
 
+int
+xui_job_start(struct work *w, struct job *j, struct xui **x, const char **kind, const char **why)
+{
+	if (j->server_id <= 0) {
+		snprintf(j->err, sizeof(j->err), "%s needs jobs.server_id", j->kind);
+		return JOB_FAIL;
+	}
+	if ((*x = xui_job_open(w, j, kind, why)) != NULL)
+		return -1;
+	if (strcmp(*kind, "retry") == 0)
+		return JOB_RETRY;
+	if (strcmp(*kind, "no_server") == 0) {
+		snprintf(j->err, sizeof(j->err), "%s", *why);
+		return JOB_FAIL;
+	}
+	return JOB_DONE;
+}
+
 void
 xui_job_record(struct work *w, struct job *j, const struct xui_outcome *o)
 {

@@ -22,6 +22,13 @@ struct xui_outcome {
  * *kind set: "no_credentials", "bad_url", or "retry" (libcurl did not
  * load: j->err says why); *why says it for staff. */
 struct xui *xui_job_open(struct work *, struct job *, const char **kind, const char **why);
+/* xui_job_open for a job's run(), with what the panel jobs do when it
+ * fails: -1 with *x open, go on; else the job_rc run() returns:
+ * JOB_FAIL (no jobs.server_id, no such server: j->err says), JOB_RETRY
+ * (libcurl did not load), or JOB_DONE with *kind and *why when the
+ * panel's row cannot be used (the caller records why). */
+int	 xui_job_start(struct work *, struct job *, struct xui **x, const char **kind,
+	    const char **why);
 /* Inside record(): health, last_checked_at, version, generation, last_error. */
 void	xui_job_record(struct work *, struct job *, const struct xui_outcome *);
 

@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlparse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, SRC, TAP, Stack, terminate, wait_for  # noqa: E402
 from pxmail import SMTPDouble, make_ca  # noqa: E402
+from pxweb import Client as WebClient  # noqa: E402
 
 t = TAP()
 
@@ -100,35 +101,12 @@ def calm():
 
 
 # -- a browser: cookie jar, user agent, CSRF token from the form page --
-class Client:
+class Client(WebClient):
+    """pxweb's client, with a post that can send a given or no CSRF token
+    and extra headers, and the session cookie by name."""
+
     def __init__(self, ua, tls=True, stack=None):
-        self.jar = {}
-        self.ua = ua
-        self.tls = tls
-        self.st = stack or s
-
-    def headers(self, extra=None):
-        h = {"User-Agent": self.ua}
-        if self.jar:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.jar.items())
-        h.update(extra or {})
-        return h
-
-    def store(self, r):
-        for sc in r.all("set-cookie"):
-            name, _, val = sc.split(";")[0].partition("=")
-            if val == "" or "max-age=0" in sc.lower():
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = val
-        return r
-
-    def get(self, path):
-        return self.store(self.st.get(path, headers=self.headers(), tls=self.tls))
-
-    def token(self, page):
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', self.get(page).text)
-        return m.group(1) if m else ""
+        super().__init__(stack or s, ua, tls)
 
     def post(self, path, fields, csrf=True, page=None, headers=None):
         f = dict(fields)
@@ -138,7 +116,7 @@ class Client:
             f["csrf"] = csrf
         h = self.headers({"Content-Type": "application/x-www-form-urlencoded"})
         h.update(headers or {})
-        return self.store(self.st.request("POST", path, headers=h, body=urlencode(f), tls=self.tls))
+        return self.store(self.s.request("POST", path, headers=h, body=urlencode(f), tls=self.tls))
 
     def session_cookie(self):
         return self.jar.get("__Host-px_c" if self.tls else "px_c")
