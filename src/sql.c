@@ -10,19 +10,21 @@
 
 #define PLAN_COLS \
 	"p.slug, p.name, p.description, p.protocol, p.price_minor, p.currency, " \
-	"p.duration_days, p.traffic_bytes, p.device_limit, s.country_code, " \
-	"s.country, s.city, c.name, b.name, p.stock "
+	"p.duration_days, p.traffic_bytes, p.device_limit, " \
+	"coalesce(s.country_code, p.country_code, ''), " \
+	"coalesce(s.country, (SELECT min(x.country) FROM servers x WHERE x.country_code = p.country_code), ''), " \
+	"coalesce(s.city, ''), c.name, b.name, p.stock "
 
 #define PLAN_FROM \
-	"FROM plans p JOIN servers s ON s.id = p.server_id " \
+	"FROM plans p LEFT JOIN servers s ON s.id = p.server_id " \
 	"LEFT JOIN server_categories c ON c.id = p.category_id " \
 	"LEFT JOIN server_brands b ON b.id = p.brand_id "
 
 #define PLAN_FILTER \
-	"WHERE p.active = 1 AND s.state <> 'disabled' " \
+	"WHERE p.active = 1 AND (s.id IS NULL OR s.state <> 'disabled') " \
 	"AND (:category IS NULL OR c.slug = :category) " \
 	"AND (:brand IS NULL OR b.slug = :brand) " \
-	"AND (:country IS NULL OR s.country_code = :country) " \
+	"AND (:country IS NULL OR coalesce(s.country_code, p.country_code) = :country) " \
 	"AND (:protocol IS NULL OR p.protocol = :protocol) "
 
 #define PLAN_PAGE " LIMIT :limit OFFSET :offset"
@@ -730,8 +732,8 @@ const char *const sql_text[Q__MAX] = {
 	 * order_items (no index on plan_id: a GROUP BY beats one scan per
 	 * plan). */
 	[Q_ACAT_PLANS] = "SELECT p.id, p.slug, p.name, p.active, p.sort, p.price_minor, p.currency, p.stock, "
-	    "p.protocol, s.name, coalesce(o.n, 0), p.featured, p.duration_days, p.traffic_bytes, "
-	    "coalesce(c.name, ''), coalesce(b.name, '') FROM plans p JOIN servers s ON s.id = p.server_id "
+	    "p.protocol, coalesce(s.name, ''), coalesce(o.n, 0), p.featured, p.duration_days, p.traffic_bytes, "
+	    "coalesce(c.name, ''), coalesce(b.name, '') FROM plans p LEFT JOIN servers s ON s.id = p.server_id "
 	    "LEFT JOIN server_categories c ON c.id = p.category_id LEFT JOIN server_brands b ON b.id = p.brand_id "
 	    "LEFT JOIN (SELECT plan_id, count(DISTINCT order_id) AS n FROM order_items GROUP BY plan_id) o "
 	    "ON o.plan_id = p.id ORDER BY p.sort, p.name, p.id",
@@ -741,13 +743,15 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "SELECT count(*) FROM plans WHERE slug = :slug AND id IS NOT :id",
 	[Q_ACAT_PLAN_INSERT] = "INSERT INTO plans (slug, name, description, protocol, server_id, inbound_id, "
 	    "category_id, brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, "
-	    "active, stock, sort) VALUES (:slug, :name, :description, :protocol, :server, :inbound, :category, "
-	    ":brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, :sort)",
+	    "active, stock, sort, country_code) VALUES (:slug, :name, :description, :protocol, :server, :inbound, "
+	    ":category, :brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, :sort, "
+	    "(SELECT country_code FROM servers WHERE id = :server))",
 	[Q_ACAT_PLAN_UPDATE] = "UPDATE plans SET slug = :slug, name = :name, description = :description, "
 	    "protocol = :protocol, server_id = :server, inbound_id = :inbound, category_id = :category, "
 	    "brand_id = :brand, price_minor = :price, currency = :currency, duration_days = :days, "
 	    "traffic_bytes = :traffic, device_limit = :devices, featured = :featured, active = :active, "
-	    "stock = :stock, sort = :sort, updated_at = unixepoch() WHERE id = :id",
+	    "stock = :stock, sort = :sort, country_code = (SELECT country_code FROM servers WHERE id = :server), "
+	    "updated_at = unixepoch() WHERE id = :id",
 	[Q_ACAT_PLAN_SET_ACTIVE] = "UPDATE plans SET active = :active, updated_at = unixepoch() "
 	    "WHERE id = :id AND active <> :active",
 	[Q_ACAT_PLAN_ORDER] = "SELECT id, sort FROM plans ORDER BY sort, name, id",

@@ -218,15 +218,18 @@ def fill(db):
             x("INSERT INTO wallet_transactions (wallet_id, amount_minor, kind, order_id, payment_id, staff_id, "
               "idempotency_key) VALUES (?, ?, 'purchase', ?, ?, ?, ?)", (cust, -price if price < 500 else -250,
                                                                          oid, pid, cust, "buy-%d" % oid))
-            x("INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, "
-              "client_uuid, sub_id) VALUES (?, ?, ?, ?, ?, 'uuid', ?)",
-              (first, cust, cust, cust, "px-%d" % first, "sub%d" % first))
+            pc = x("INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, "
+                   "client_uuid, sub_id) VALUES (?, ?, ?, ?, ?, 'uuid', ?)",
+                   (first, cust, cust, cust, "px-%d" % first, "sub%d" % first)).lastrowid
+            x("INSERT INTO usage_daily (client_id, day, up_bytes, down_bytes) VALUES (?, 20000, 1, 2)", (pc,))
             tid = x("INSERT INTO tickets (customer_id, subject, assigned_staff_id, order_id) VALUES (?, 'help', ?, ?)",
                     (cust, cust, oid)).lastrowid
             x("INSERT INTO ticket_messages (ticket_id, customer_id, body) VALUES (?, ?, 'hello')", (tid, cust))
             x("INSERT INTO ticket_messages (ticket_id, staff_id, body, internal) VALUES (?, ?, 'noted', 1)",
               (tid, cust))
     x("INSERT INTO invoice_counters (year, last) VALUES (2026, 106)")
+    for cust in (1, 2, 3):
+        x("INSERT INTO subscriptions (customer_id, token_hash) VALUES (?, ?)", (cust, bytes([cust]) * 32))
     # A renewal line in customer 1's cart (013): it points at an order item.
     x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency, renewal_of) "
       "VALUES (1, 1, 100, 'USD', 1)")
