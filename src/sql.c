@@ -865,6 +865,8 @@ const char *const sql_text[Q__MAX] = {
 	    "FROM server_inbounds WHERE server_id = :sid ORDER BY active DESC, panel_inbound_id",
 	[Q_XUI_LAST_JOB] = "SELECT id, state, result, last_error, updated_at FROM jobs "
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
+	/* client_job.c: the panel lane of a client's job. */
+	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1158,6 +1160,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_JOB_RESULT] = "XUI_JOB_RESULT",
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
+	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
 };
 
 /*
