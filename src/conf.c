@@ -88,6 +88,10 @@ static const struct cdef defs[] = {
 	I(mail_client_hourly, "20", 1, 100000, "mail-sending forms (register, password reset, email change) one client address may send per hour; then 429"),
 	I(mail_recipient_hourly, "5", 1, 100000, "mails those forms send to one address per hour; past it they send nothing, silently"),
 	I(mail_recipient_daily, "10", 1, 100000, "mails those forms send to one address per day; past it they send nothing, silently"),
+	I(sub_rate_limit, "30", 1, 100000, "requests a minute one client address may make to one subscription URL "
+	    "(and unknown ones); then 429"),
+	I(sub_cache_seconds, "5", 0, 3600, "seconds each worker keeps a subscription body it built (0: never)"),
+	I(sub_update_hours, "12", 1, 720, "the Profile-Update-Interval a subscription suggests to client apps, hours"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "

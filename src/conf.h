@@ -60,6 +60,9 @@ struct conf {
 	int64_t	 mail_client_hourly;
 	int64_t	 mail_recipient_hourly;
 	int64_t	 mail_recipient_daily;
+	int64_t	 sub_rate_limit;
+	int64_t	 sub_cache_seconds;
+	int64_t	 sub_update_hours;
 	int	 require_customer_totp;
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */

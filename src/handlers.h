@@ -230,4 +230,16 @@ void	admin_server_test_post(struct request *);
 void	admin_server_sync_post(struct request *);
 void	admin_server_panel_vm(struct request *, struct vm *, int64_t server_id);
 
+/* The customer's proxies (issue 12, svc12): page_services.c,
+ * page_sub.c, api_services.c. */
+void	page_services(struct request *);
+void	page_service(struct request *);
+void	page_service_regenerate_post(struct request *);
+void	page_service_auto_renew_post(struct request *);
+extern const struct form page_service_auto_renew_form;
+void	page_sub_new_post(struct request *);
+void	page_sub(struct request *);
+void	api_services(struct request *);
+void	api_service(struct request *);
+
 #endif

@@ -82,10 +82,24 @@ cpu_ms(void)
  * one request at a time. */
 static double cpu_at_start;
 
+const char *
+log_path(const char *path, char *out, size_t n)
+{
+	static const char sub[] = "/sub/";
+
+	if (path == NULL)
+		path = "-";
+	if (strncmp(path, sub, sizeof(sub) - 1) != 0 || strlen(path) <= sizeof(sub) - 1 + 4)
+		return path;
+	snprintf(out, n, "%s%.4s...", sub, path + sizeof(sub) - 1);
+	return out;
+}
+
 void
 log_request(const struct request *r, size_t bytes)
 {
 	struct buf b;
+	char	 lp[32];
 
 	buf_init(&b);
 	stamp(&b);
@@ -94,7 +108,7 @@ log_request(const struct request *r, size_t bytes)
 	buf_puts(&b, ",\"method\":");
 	buf_json_str(&b, r->method_name ? r->method_name : "-");
 	buf_puts(&b, ",\"path\":");
-	buf_json_str(&b, r->path ? r->path : "-");
+	buf_json_str(&b, log_path(r->path, lp, sizeof(lp)));
 	buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"wall_ms\":%.3f,\"cpu_ms\":%.3f,\"user\":%lld,\"pid\":%d",
 	    r->status, bytes, (now_mono() - r->t0) * 1e3, cpu_ms() - cpu_at_start,
 	    (long long)r->user_id, (int)getpid());

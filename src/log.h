@@ -15,6 +15,11 @@ int	log_open(const char *path);
 int	log_fileno(void);
 /* The one line per request: time, id, method, path, status, bytes, wall ms, cpu ms, user. */
 void	log_request(const struct request *, size_t bytes);
+/* path as logs may show it, into out (n bytes): a capability in the path
+ * (the subscription token of /sub/{token}) is cut to its first four
+ * characters and "..." in out; any other path is returned as it is.
+ * Safe anywhere: no allocation. */
+const char *log_path(const char *path, char *out, size_t n);
 /* A diagnostic tagged with the request id (JSON line, level "error"). */
 void	log_msg(const struct request *, const char *fmt, ...) PX_PRINTF(2, 3);
 /* A diagnostic from a daemon (pool master, work): JSON line. */

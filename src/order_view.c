@@ -30,7 +30,7 @@ set_when(struct vm *vm, const char *key, const char *iso_key, int64_t t)
 int64_t
 order_view_vm(struct request *r, struct vm *vm, struct stmt *head)
 {
-	struct stmt *st;
+	struct stmt *st, *sv;
 	struct vm *it;
 	const char *cur, *method;
 	int64_t	 id, n = 0;
@@ -66,6 +66,12 @@ order_view_vm(struct request *r, struct vm *vm, struct stmt *head)
 		vm_set_bool(it, "is_renewal", db_int(st, 8) > 0);
 		vm_set(it, "renewal_order", db_text(r->db, st, 7));
 		vm_set_int(it, "renewal_n", db_int(st, 8));
+		/* The item's proxy, for the customer's link to /services/{id}. */
+		sv = db_q(r->db, Q_SVC_OF_ITEM);
+		db_bind_int(r->db, sv, ":item", db_int(st, 0));
+		if (db_step(r->db, sv) == DB_ROW)
+			vm_set_int(it, "service", db_int(sv, 0));
+		db_reset(sv);
 	}
 	db_reset(st);
 

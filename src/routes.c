@@ -205,6 +205,19 @@ const struct route routes[] = {
 	{ M_POST, "/admin/servers/{id:int}/sync", admin_server_sync_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/servers/{id:int}/delete", admin_server_delete_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 
+	/* The customer's proxies (svc12, issue 12): page_services.c, the
+	 * subscription URL (page_sub.c: the token is the credential, so
+	 * anyone holding it; rate-limited there) and the API
+	 * (api_services.c). */
+	{ M_GET,  "/services",		page_services,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/services/subscription", page_sub_new_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/services/{id:int}",	page_service,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/services/{id:int}/regenerate", page_service_regenerate_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/services/{id:int}/auto-renew", page_service_auto_renew_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_service_auto_renew_form },
+	{ M_GET,  "/sub/{token}",	page_sub,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/api/v1/services",	api_services,	WHO_API, "read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/api/v1/services/{id:int}", api_service, WHO_API, "read", CSRF_NONE, 0, NULL },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

@@ -867,6 +867,63 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 	/* client_job.c: the panel lane of a client's job. */
 	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
+	/* The customer's proxies (svc.c, page_services.c, api_services.c,
+	 * page_sub.c).  SVC_COLS are svc_read()'s columns; a client is
+	 * "regenerating" while the job its button asked for (client_job.h:
+	 * op gen:<cred_gen + 1>) has not landed. */
+#define SVC_COLS "pc.id, pc.order_item_id, pc.state, pc.expires_at, pc.traffic_limit_bytes, " \
+	"pc.up_bytes, pc.down_bytes, pc.online, pc.last_synced_at, pc.auto_renew, pc.cred_gen, " \
+	"pc.email, pc.client_uuid, pc.flow, pc.sub_id, pc.panel_json, i.protocol, i.port, i.remark, " \
+	"i.settings_json, s.public_host, s.panel_version, s.country, s.city, p.name, o.public_id, " \
+	"EXISTS (SELECT 1 FROM jobs j WHERE j.idem_key = 'regenerate:client:' || pc.id || ':gen:' || " \
+	"(pc.cred_gen + 1) AND j.state IN ('pending','running')), s.name "
+#define SVC_FROM "FROM provisioned_clients pc JOIN server_inbounds i ON i.id = pc.inbound_id " \
+	"JOIN servers s ON s.id = pc.server_id JOIN order_items oi ON oi.id = pc.order_item_id " \
+	"JOIN orders o ON o.id = oi.order_id JOIN plans p ON p.id = oi.plan_id "
+	[Q_SVC_LIST] = "SELECT " SVC_COLS SVC_FROM "WHERE pc.customer_id = :customer "
+	    "AND pc.state NOT IN ('pending','deleted') ORDER BY pc.id DESC",
+	[Q_SVC_GET] = "SELECT " SVC_COLS SVC_FROM "WHERE pc.id = :id AND pc.customer_id = :customer "
+	    "AND pc.state <> 'pending'",
+	/* The subscription: active clients only, and none past its expiry
+	 * even before cron expire has suspended it. */
+	[Q_SVC_SUB] = "SELECT " SVC_COLS SVC_FROM "WHERE pc.customer_id = :customer AND pc.state = 'active' "
+	    "AND (pc.expires_at IS NULL OR pc.expires_at > :now) ORDER BY pc.id",
+	/* Paid items without a working client yet: being set up, or failed
+	 * for good (the customer sees "we are on it", never the reason). */
+	[Q_SVC_PENDING] = "SELECT oi.id, oi.state, p.name, o.public_id FROM order_items oi "
+	    "JOIN orders o ON o.id = oi.order_id JOIN plans p ON p.id = oi.plan_id "
+	    "WHERE o.customer_id = :customer AND o.paid_at IS NOT NULL "
+	    "AND o.state NOT IN ('cancelled','refunded') AND oi.renewal_of IS NULL "
+	    "AND oi.state IN ('pending','provisioning','failed') AND NOT EXISTS (SELECT 1 FROM "
+	    "provisioned_clients pc WHERE pc.order_item_id = oi.id AND pc.state <> 'pending') "
+	    "ORDER BY oi.id DESC",
+	/* The order page's link to an item's proxy (a renewal's: the one it renewed). */
+	[Q_SVC_OF_ITEM] = "SELECT pc.id FROM order_items oi JOIN provisioned_clients pc "
+	    "ON pc.order_item_id = coalesce(oi.renewal_of, oi.id) WHERE oi.id = :item "
+	    "AND pc.state NOT IN ('pending','deleted')",
+	[Q_SVC_AUTO_RENEW] = "UPDATE provisioned_clients SET auto_renew = :on, updated_at = :now "
+	    "WHERE id = :id AND customer_id = :customer AND state NOT IN ('pending','deleted') RETURNING id",
+	[Q_SVC_SUB_GEN] = "SELECT gen FROM subscriptions WHERE customer_id = :customer",
+	[Q_SVC_SUB_CREATE] = "INSERT INTO subscriptions (customer_id, gen, token_hash) "
+	    "VALUES (:customer, 0, :hash) ON CONFLICT (customer_id) DO NOTHING",
+	[Q_SVC_SUB_BUMP] = "UPDATE subscriptions SET gen = gen + 1, token_hash = :hash, created_at = :now "
+	    "WHERE customer_id = :customer AND gen = :old",
+	/* /sub/{token}: the owner must still be a customer in good standing. */
+	[Q_SVC_SUB_LOOKUP] = "SELECT su.customer_id, su.gen, coalesce(nullif(c.name, ''), c.email) "
+	    "FROM subscriptions su JOIN customers c ON c.id = su.customer_id "
+	    "WHERE su.token_hash = :hash AND c.state = 'active'",
+	[Q_SVC_SUB_USED] = "UPDATE subscriptions SET last_used_at = :now WHERE customer_id = :customer",
+	/* Subscription-Userinfo: the active clients' traffic, their summed
+	 * limit (0 when any is unlimited) and the earliest expiry. */
+	[Q_SVC_SUB_TOTALS] = "SELECT coalesce(sum(up_bytes), 0), coalesce(sum(down_bytes), 0), "
+	    "CASE WHEN min(traffic_limit_bytes) = 0 THEN 0 ELSE coalesce(sum(traffic_limit_bytes), 0) END, "
+	    "coalesce(min(expires_at), 0) FROM provisioned_clients WHERE customer_id = :customer "
+	    "AND state = 'active' AND (expires_at IS NULL OR expires_at > :now)",
+	/* Fixed-window request counters (throttle.c, throttle_hit). */
+	[Q_RATE_HIT] = "INSERT INTO rate_counts (key, window_start, count) VALUES (:key, :window, 1) "
+	    "ON CONFLICT (key) DO UPDATE SET count = CASE WHEN window_start = :window THEN count + 1 ELSE 1 END, "
+	    "window_start = :window RETURNING count",
+	[Q_RATE_PRUNE] = "DELETE FROM rate_counts WHERE window_start < :before",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1161,6 +1218,20 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
+	[Q_SVC_LIST] = "SVC_LIST",
+	[Q_SVC_GET] = "SVC_GET",
+	[Q_SVC_SUB] = "SVC_SUB",
+	[Q_SVC_PENDING] = "SVC_PENDING",
+	[Q_SVC_OF_ITEM] = "SVC_OF_ITEM",
+	[Q_SVC_AUTO_RENEW] = "SVC_AUTO_RENEW",
+	[Q_SVC_SUB_GEN] = "SVC_SUB_GEN",
+	[Q_SVC_SUB_CREATE] = "SVC_SUB_CREATE",
+	[Q_SVC_SUB_BUMP] = "SVC_SUB_BUMP",
+	[Q_SVC_SUB_LOOKUP] = "SVC_SUB_LOOKUP",
+	[Q_SVC_SUB_USED] = "SVC_SUB_USED",
+	[Q_SVC_SUB_TOTALS] = "SVC_SUB_TOTALS",
+	[Q_RATE_HIT] = "RATE_HIT",
+	[Q_RATE_PRUNE] = "RATE_PRUNE",
 };
 
 /*

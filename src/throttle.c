@@ -178,3 +178,23 @@ mail_throttle(struct request *r, const char *to)
 	}
 	return MAIL_SEND;
 }
+
+int64_t
+throttle_hit(struct request *r, const char *key, int64_t window)
+{
+	struct stmt *st;
+	int64_t	 now = now_unix(), start = now - now % window, n;
+
+	/* Pruning one key in 64 keeps the table small without a cron task. */
+	if ((now ^ (int64_t)key[strlen(key) / 2]) % 64 == 0) {
+		st = db_q(r->db, Q_RATE_PRUNE);
+		db_bind_int(r->db, st, ":before", start - window);
+		db_step(r->db, st);
+		db_reset(st);
+	}
+	st = db_q(r->db, Q_RATE_HIT);
+	db_bind_text(r->db, st, ":key", key);
+	db_bind_int(r->db, st, ":window", start);
+	n = db_one_int(r->db, st, 1);
+	return n;
+}

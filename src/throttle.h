@@ -43,4 +43,13 @@ int	mail_client_over(struct request *);
  * MAIL_REFUSE the caller rolls back (nothing is counted). */
 enum mail_verdict mail_throttle(struct request *, const char *to);
 
+/*
+ * Request counting for routes anyone with a URL may call (page_sub.c):
+ * count one request of key in the current fixed window of `window`
+ * seconds, inside the caller's write transaction, and return the count
+ * so far in this window (the caller compares it with its limit).  Rows
+ * of windows that ended long ago are pruned as it goes.
+ */
+int64_t	throttle_hit(struct request *, const char *key, int64_t window);
+
 #endif

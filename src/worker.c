@@ -259,7 +259,7 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
 static void
 timeout_log(const struct request *r, int streamed)
 {
-	char	 when[32];
+	char	 when[32], lp[32];
 	struct buf lb;
 
 	to_log_len = 0;
@@ -270,7 +270,7 @@ timeout_log(const struct request *r, int streamed)
 	    r != NULL ? r->id : "-");
 	buf_json_str(&lb, r != NULL && r->method_name ? r->method_name : "-");
 	buf_puts(&lb, ",\"path\":");
-	buf_json_str(&lb, r != NULL && r->path ? r->path : "-");
+	buf_json_str(&lb, log_path(r != NULL ? r->path : NULL, lp, sizeof(lp)));
 	buf_printf(&lb, ",\"status\":%d,\"msg\":\"request timed out after %d s%s\",\"pid\":%d}\n",
 	    streamed ? r->status : 504, to_seconds, r == NULL ? " before its parameters were read" :
 	    streamed ? " while streaming its body: the body is cut" : "", (int)getpid());
@@ -538,6 +538,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct buf h;
 	struct limits lim;
 	struct sink sink = { t->write_now, timeout_streaming, t->ctx };
+	char	 lp[32];
 	int64_t	 len;
 	int	 rc, cut;
 
@@ -566,7 +567,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	timeout_prepare(&r, fd, fcgi_id);
 	if (slot != NULL) {
 		memcpy(slot->id, r.id, sizeof(slot->id));
-		snprintf(slot->path, sizeof(slot->path), "%s", r.path ? r.path : "-");
+		snprintf(slot->path, sizeof(slot->path), "%s", log_path(r.path, lp, sizeof(lp)));
 		slot->busy = 1;
 	}
 	if (rc == 0)

@@ -230,6 +230,8 @@ def fill(db):
     x("INSERT INTO invoice_counters (year, last) VALUES (2026, 106)")
     for cust in (1, 2, 3):
         x("INSERT INTO subscriptions (customer_id, token_hash) VALUES (?, ?)", (cust, bytes([cust]) * 32))
+    # 020: a subscription URL's request counter (throttle_hit).
+    x("INSERT INTO rate_counts (key, window_start, count) VALUES ('sub:0011223344556677:127.0.0.1', 1767225600, 3)")
     # A renewal line in customer 1's cart (013): it points at an order item.
     x("INSERT INTO cart_items (cart_id, plan_id, unit_price_minor, currency, renewal_of) "
       "VALUES (1, 1, 100, 'USD', 1)")

@@ -29,6 +29,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, TAP  # noqa: E402
 from pxweb import Browser, Shop, csrf_of  # noqa: E402
+import pxsvc  # noqa: E402
 
 t = TAP()
 routes = []
@@ -177,6 +178,21 @@ CASES = {
     "/admin/coupons/{id:int}/activate": ("staff", coupon_id),
     "/admin/coupons/{id:int}/deactivate": ("staff", coupon_id),
 }
+# The customer's proxies (page_services.c, api_services.c, page_sub.c):
+# a client each for A and B on the seeded server 1, and A's subscription
+# URL after A asked for a new one (the old token is spent).
+ib = pxsvc.inbound(sql, 1, "vless", 443, pxsvc.VLESS_REALITY, flow="xtls-rprx-vision")
+for cid in (1, 2):
+    own[cid]["client"] = pxsvc.client(sql, cid, ib, auto_renew=0)[0]
+sub_old = re.search(r'/sub/([A-Za-z0-9_-]+)', A["session"].req("GET", "/services").text).group(1)
+t.is_(A["session"].req("POST", "/services/subscription").status, 303, "A asks for a new subscription URL")
+CASES.update({
+    "/services/{id:int}": ("customer", A["client"]),
+    "/services/{id:int}/regenerate": ("customer", A["client"]),
+    "/services/{id:int}/auto-renew": ("customer", A["client"]),
+    "/api/v1/services/{id:int}": ("api", A["client"]),
+    "/sub/{token}": ("capability", sub_old),
+})
 # The catalogue panels (admin_plans.c, admin_taxonomy.c): the seeded
 # plan, category and brand 1, every action on them.
 for base in ("/admin/plans", "/admin/categories", "/admin/brands"):
@@ -206,7 +222,7 @@ for p in patterns:
                  % (m, p, want), (r.status, r0.status, r.body[:200]))
         elif kind == "api":
             r = api(B["token"], fill(p, obj), m)
-            r0 = api(B["token"], fill(p, MISSING["public_id"]), m)
+            r0 = api(B["token"], fill(p, MISSING["id" if "{id" in p else "public_id"]), m)
             want = 404 if routed else 405
             t.ok(r.status == want and r0.status == want and r.json()["error"]["code"] == r0.json()["error"]["code"],
                  "%s %s: B's token on A's order: %d JSON, as for none" % (m, p, want), (r.status, r.body[:200]))
@@ -246,6 +262,10 @@ t.is_(A["session"].req("GET", "/invoices/" + A["invoice"]).status, 200, "A opens
 t.is_(A["session"].req("GET", "/account/sessions/%d/revoke" % A["other_session"]).status, 200,
       "A opens the revoke page of A's own session: 200")
 t.is_(b_sess.req("GET", "/orders/" + B["order"]).status, 200, "B opens B's order: 200")
+t.is_(A["session"].req("GET", "/services/%d" % A["client"]).status, 200, "A opens A's proxy: 200")
+t.is_(sql("SELECT auto_renew, cred_gen FROM provisioned_clients WHERE id = ?", (A["client"],)) +
+      sql("SELECT count(*) FROM jobs WHERE kind = 'regenerate'"), [(0, 0), (0,)],
+      "B's posts changed nothing of A's proxy and asked no regenerate job")
 t.is_(state_of_a(), before, "nothing of A's changed: order state, token, sessions, ledger, account, staff token")
 t.ok(A["order"] not in api(B["token"], "/api/v1/orders").text and
      api(B["token"], "/api/v1/wallet").json()["balance"]["minor"] == 5000 and
