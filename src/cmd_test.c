@@ -4,7 +4,8 @@
  *   test-unit      TAP unit tests of the arena, buffers and escaping,
  *                  UTF-8, the parsers, the router, config and views,
  *                  TOTP/base32/recovery codes, sealing, QR codes and
- *                  3X-UI share links (links.c)
+ *                  3X-UI share links (links.c) and subscription
+ *                  formats (sub.c)
  *   test-views     load every template; exit 1 naming the first error
  *   test-render T  render template T with a model read as key=value
  *                  lines on stdin (a value "@html:" prefix marks it trusted)
@@ -39,6 +40,7 @@
 #include "qr.h"
 #include "route.h"
 #include "seal.h"
+#include "sub.h"
 #include "totp.h"
 #include "valid.h"
 #include "view.h"
@@ -1607,6 +1609,208 @@ t_links(void)
 	lk_refused(&in, "links: vmess over reality (xray has none) refused");
 }
 
+/*
+ * sub.c: the subscription formats.  The base64 body is checked against
+ * link_build's own links; the structured ones by their full text (Clash)
+ * or by parsing them back (sing-box, v2ray), each built by hand from the
+ * inbound the test gives.
+ */
+static void
+sub_out(enum sub_format f, const struct link_in *in, size_t n, struct buf *b, size_t *skipped)
+{
+	buf_reset(b);
+	sub_write(b, f, in, n, skipped);
+}
+
+static struct json_object *
+jpath(struct json_object *o, const char *path)
+{
+	char	 part[64];
+	const char *p = path, *e;
+	size_t	 n;
+
+	while (o != NULL && *p != '\0') {
+		e = strchr(p, '.');
+		n = e ? (size_t)(e - p) : strlen(p);
+		snprintf(part, sizeof(part), "%.*s", (int)n, p);
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)atoi(part));
+		else if (!json_object_object_get_ex(o, part, &o))
+			o = NULL;
+		p += n + (e ? 1 : 0);
+	}
+	return o;
+}
+
+static const char *
+jps(struct json_object *o, const char *path)
+{
+	struct json_object *v = jpath(o, path);
+
+	return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "(none)";
+}
+
+static void
+t_sub(void)
+{
+	struct link_in	 in[4] = { {
+		.gen = LINK_GEN_V35, .host = "de1.example.net", .protocol = "vless",
+		.port = 443, .listen = "", .remark = "DE-1", .settings_json = LK_VLESS,
+		.stream_json = "{\"network\":\"tcp\",\"security\":\"reality\"," LK_REALITY
+		    ",\"tcpSettings\":{\"header\":{\"type\":\"none\"}}}", .id = LK_UUID,
+		.email = "bob", .flow = "xtls-rprx-vision", .security = "", .sub_id = "sub123",
+	} };
+	struct buf	 b, links;
+	struct json_object *o;
+	size_t		 skipped = 9;
+	unsigned char	 enc[2048];
+	const char	*err;
+
+	buf_init(&b);
+	buf_init(&links);
+	ok(sub_format_of("clash", NULL) == SUB_CLASH && sub_format_of("singbox", "clash") == SUB_SINGBOX &&
+	    sub_format_of("v2ray", NULL) == SUB_V2RAY && sub_format_of("base64", "mihomo") == SUB_BASE64 &&
+	    sub_format_of("yaml", NULL) == -1 && sub_format_of("", NULL) == -1,
+	    "sub: ?format= names the format whatever the User-Agent; an unknown one is -1");
+	ok(sub_format_of(NULL, "ClashMetaForAndroid/2.8.9.Meta") == SUB_CLASH &&
+	    sub_format_of(NULL, "mihomo/1.18.1") == SUB_CLASH && sub_format_of(NULL, "Stash/2.4.7") == SUB_CLASH &&
+	    sub_format_of(NULL, "SFA/1.8.0 (Android 14)") == SUB_SINGBOX &&
+	    sub_format_of(NULL, "SFI/1.8.0") == SUB_SINGBOX && sub_format_of(NULL, "sing-box 1.9.0") == SUB_SINGBOX &&
+	    sub_format_of(NULL, "v2rayNG/1.8.5") == SUB_BASE64 && sub_format_of(NULL, NULL) == SUB_BASE64,
+	    "sub: by User-Agent clash/mihomo/stash -> clash, sing-box/SFA/SFI -> singbox, else base64");
+
+	/* A second client: vmess ws tls; a third: trojan grpc; a fourth: ss-2022. */
+	in[1] = in[0];
+	in[1].protocol = "vmess";
+	in[1].port = 8443;
+	in[1].remark = "NL \"1\"\n- x: y";
+	in[1].email = "ann";
+	in[1].security = "";
+	in[1].settings_json = "{}";
+	in[1].stream_json = "{\"network\":\"ws\",\"security\":\"tls\",\"tlsSettings\":{\"serverName\":\"cdn.example\","
+	    "\"alpn\":[\"http/1.1\"],\"settings\":{\"fingerprint\":\"chrome\"}},\"wsSettings\":{\"path\":\"/ws\","
+	    "\"headers\":{\"Host\":\"cdn.example\"}}}";
+	in[2] = in[0];
+	in[2].protocol = "trojan";
+	in[2].id = "p@ss word";
+	in[2].email = "cy";
+	in[2].settings_json = "{}";
+	in[2].stream_json = "{\"network\":\"grpc\",\"security\":\"tls\",\"tlsSettings\":{\"serverName\":\"tr.example\","
+	    "\"alpn\":[\"h2\"]},\"grpcSettings\":{\"serviceName\":\"svc\"}}";
+	in[3] = in[0];
+	in[3].protocol = "shadowsocks";
+	in[3].id = "Y2xpZW50a2V5MTIzNDU2Nw==";
+	in[3].email = "dee";
+	in[3].settings_json = "{\"method\":\"2022-blake3-aes-128-gcm\",\"password\":\"c2VydmVya2V5MTIzNDU2Nw==\"}";
+	in[3].stream_json = "{\"network\":\"tcp\",\"security\":\"none\"}";
+
+	sub_out(SUB_BASE64, in, 4, &b, &skipped);
+	for (size_t i = 0; i < 4; i++) {
+		if (i > 0)
+			buf_putc(&links, '\n');
+		link_build(&links, &in[i], &err);
+	}
+	EVP_EncodeBlock(enc, (const unsigned char *)links.p, (int)links.len);
+	is_str(b.p, (const char *)enc, "sub base64: StdEncoding of link_build's links joined by \\n");
+	ok(skipped == 0, "sub base64: nothing skipped");
+
+	sub_out(SUB_CLASH, in, 4, &b, &skipped);
+	is_str(b.p,
+	    "mixed-port: 7890\nallow-lan: false\nmode: rule\nlog-level: info\nproxies:\n"
+	    "  - name: \"DE-1-bob\"\n    type: vless\n    server: \"de1.example.net\"\n    port: 443\n"
+	    "    udp: true\n    uuid: \"" LK_UUID "\"\n    flow: \"xtls-rprx-vision\"\n    network: tcp\n"
+	    "    tls: true\n    servername: \"www.example.com\"\n    client-fingerprint: \"chrome\"\n"
+	    "    reality-opts:\n      public-key: \"PBK_abc\"\n      short-id: \"6ba85179e30d4fc2\"\n"
+	    "  - name: \"NL \\\"1\\\"\\n- x: y-ann\"\n    type: vmess\n    server: \"de1.example.net\"\n"
+	    "    port: 8443\n    udp: true\n    uuid: \"" LK_UUID "\"\n    alterId: 0\n    cipher: \"auto\"\n"
+	    "    network: ws\n    tls: true\n    servername: \"cdn.example\"\n    client-fingerprint: \"chrome\"\n"
+	    "    alpn:\n      - \"http/1.1\"\n    ws-opts:\n      path: \"/ws\"\n      headers:\n"
+	    "        Host: \"cdn.example\"\n"
+	    "  - name: \"DE-1-cy\"\n    type: trojan\n    server: \"de1.example.net\"\n    port: 443\n"
+	    "    udp: true\n    password: \"p@ss word\"\n    network: grpc\n    sni: \"tr.example\"\n"
+	    "    alpn:\n      - \"h2\"\n    grpc-opts:\n      grpc-service-name: \"svc\"\n"
+	    "  - name: \"DE-1-dee\"\n    type: ss\n    server: \"de1.example.net\"\n    port: 443\n"
+	    "    udp: true\n    cipher: \"2022-blake3-aes-128-gcm\"\n"
+	    "    password: \"c2VydmVya2V5MTIzNDU2Nw==:Y2xpZW50a2V5MTIzNDU2Nw==\"\n"
+	    "proxy-groups:\n  - name: \"Proxy\"\n    type: select\n    proxies:\n      - \"DE-1-bob\"\n"
+	    "      - \"NL \\\"1\\\"\\n- x: y-ann\"\n      - \"DE-1-cy\"\n      - \"DE-1-dee\"\n      - \"DIRECT\"\n"
+	    "rules:\n  - \"MATCH,Proxy\"\n",
+	    "sub clash: vless reality, vmess ws tls, trojan grpc, ss-2022 (server:client key); "
+	    "a hostile remark stays one quoted scalar");
+
+	sub_out(SUB_SINGBOX, in, 4, &b, &skipped);
+	o = json_tokener_parse(b.p);
+	ok(o != NULL && skipped == 0 &&
+	    strcmp(jps(o, "outbounds.0.type"), "selector") == 0 &&
+	    strcmp(jps(o, "outbounds.0.outbounds.3"), "DE-1-dee") == 0 &&
+	    strcmp(jps(o, "outbounds.1.type"), "vless") == 0 &&
+	    strcmp(jps(o, "outbounds.1.server"), "de1.example.net") == 0 &&
+	    json_object_get_int(jpath(o, "outbounds.1.server_port")) == 443 &&
+	    strcmp(jps(o, "outbounds.1.uuid"), LK_UUID) == 0 &&
+	    strcmp(jps(o, "outbounds.1.flow"), "xtls-rprx-vision") == 0 &&
+	    strcmp(jps(o, "outbounds.1.tls.server_name"), "www.example.com") == 0 &&
+	    strcmp(jps(o, "outbounds.1.tls.reality.public_key"), "PBK_abc") == 0 &&
+	    strcmp(jps(o, "outbounds.1.tls.reality.short_id"), "6ba85179e30d4fc2") == 0 &&
+	    strcmp(jps(o, "outbounds.1.tls.utls.fingerprint"), "chrome") == 0 &&
+	    strcmp(jps(o, "outbounds.2.type"), "vmess") == 0 &&
+	    strcmp(jps(o, "outbounds.2.security"), "auto") == 0 &&
+	    strcmp(jps(o, "outbounds.2.transport.type"), "ws") == 0 &&
+	    strcmp(jps(o, "outbounds.2.transport.path"), "/ws") == 0 &&
+	    strcmp(jps(o, "outbounds.2.transport.headers.Host"), "cdn.example") == 0 &&
+	    strcmp(jps(o, "outbounds.2.tls.alpn.0"), "http/1.1") == 0 &&
+	    strcmp(jps(o, "outbounds.3.password"), "p@ss word") == 0 &&
+	    strcmp(jps(o, "outbounds.3.transport.service_name"), "svc") == 0 &&
+	    strcmp(jps(o, "outbounds.4.type"), "shadowsocks") == 0 &&
+	    strcmp(jps(o, "outbounds.4.method"), "2022-blake3-aes-128-gcm") == 0 &&
+	    strcmp(jps(o, "outbounds.5.type"), "direct") == 0,
+	    "sub singbox: parses; selector, the four outbounds with tls/reality/utls/transport, direct");
+	json_object_put(o);
+
+	sub_out(SUB_V2RAY, in, 4, &b, &skipped);
+	o = json_tokener_parse(b.p);
+	ok(o != NULL && skipped == 0 &&
+	    strcmp(jps(o, "outbounds.0.protocol"), "vless") == 0 &&
+	    strcmp(jps(o, "outbounds.0.settings.vnext.0.address"), "de1.example.net") == 0 &&
+	    strcmp(jps(o, "outbounds.0.settings.vnext.0.users.0.id"), LK_UUID) == 0 &&
+	    strcmp(jps(o, "outbounds.0.settings.vnext.0.users.0.flow"), "xtls-rprx-vision") == 0 &&
+	    strcmp(jps(o, "outbounds.0.streamSettings.realitySettings.publicKey"), "PBK_abc") == 0 &&
+	    strcmp(jps(o, "outbounds.0.streamSettings.realitySettings.spiderX"), "/") == 0 &&
+	    strcmp(jps(o, "outbounds.1.settings.vnext.0.users.0.security"), "auto") == 0 &&
+	    strcmp(jps(o, "outbounds.1.streamSettings.wsSettings.headers.Host"), "cdn.example") == 0 &&
+	    strcmp(jps(o, "outbounds.2.settings.servers.0.password"), "p@ss word") == 0 &&
+	    strcmp(jps(o, "outbounds.2.streamSettings.grpcSettings.serviceName"), "svc") == 0 &&
+	    strcmp(jps(o, "outbounds.3.settings.servers.0.method"), "2022-blake3-aes-128-gcm") == 0 &&
+	    strcmp(jps(o, "outbounds.4.protocol"), "freedom") == 0,
+	    "sub v2ray: parses; vnext/servers, users, stream settings per transport, freedom last");
+	json_object_put(o);
+
+	/* Two clients with one name; kcp, which Clash and sing-box lack. */
+	in[1] = in[0];
+	in[2] = in[0];
+	in[2].stream_json = "{\"network\":\"kcp\",\"security\":\"none\",\"kcpSettings\":{\"seed\":\"s\"}}";
+	sub_out(SUB_CLASH, in, 3, &b, &skipped);
+	ok(skipped == 1 && strstr(b.p, "  - name: \"DE-1-bob\"\n") != NULL &&
+	    strstr(b.p, "  - name: \"DE-1-bob 2\"\n") != NULL && strstr(b.p, "kcp") == NULL,
+	    "sub clash: a repeated name becomes \"name 2\"; a kcp client is left out and counted");
+	sub_out(SUB_SINGBOX, in, 3, &b, &skipped);
+	ok(skipped == 1, "sub singbox: kcp left out and counted");
+	sub_out(SUB_V2RAY, in, 3, &b, &skipped);
+	ok(skipped == 0 && strstr(b.p, "\"kcpSettings\"") != NULL, "sub v2ray: kcp kept with its settings");
+	in[1].port = 0;
+	sub_out(SUB_BASE64, in, 2, &b, &skipped);
+	buf_reset(&links);
+	link_build(&links, &in[0], &err);
+	EVP_EncodeBlock(enc, (const unsigned char *)links.p, (int)links.len);
+	ok(skipped == 1 && strcmp(b.p, (const char *)enc) == 0,
+	    "sub base64: a client link_build refuses is left out and counted, no empty line");
+	sub_out(SUB_CLASH, in, 0, &b, &skipped);
+	ok(strstr(b.p, "proxies:\n  []\n") != NULL, "sub clash: no clients is an empty list, still YAML");
+	sub_out(SUB_BASE64, in, 0, &b, &skipped);
+	ok(b.len == 0, "sub base64: no clients is an empty body");
+	buf_free(&b);
+	buf_free(&links);
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1628,6 +1832,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_valid();
 	t_csv();
 	t_links();
+	t_sub();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }
