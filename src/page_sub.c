@@ -267,7 +267,8 @@ page_sub(struct request *r)
 			    why ? why : "?");
 	}
 	cache_put(r->app->conf.sub_cache_seconds, h, format, gen, &body, userinfo, title);
-	r->cache = r->app->conf.sub_cache_seconds > 0 ? "miss" : NULL;
+	if (r->app->conf.sub_cache_seconds > 0)
+		r->cache = "miss";
 	sub_send(r, format, body.p ? body.p : "", body.len, userinfo, title);
 	buf_free(&body);
 }
