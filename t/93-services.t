@@ -16,7 +16,9 @@ inserted with SQL as the provisioning job leaves them (t/lib/pxsvc.py).
   token never reaches the log; the route is rate-limited;
 - regenerate and auto-renew are CSRF-checked POSTs, audited, one job per
   regeneration, "regenerating" until it lands; a new subscription URL
-  turns the old one into a 404.
+  turns the old one into a 404;
+- an inbound synced from the panel double (server_sync) gives the links
+  the contract gives: vless with its encryption, SS-2022 with its key.
 """
 import base64
 import hashlib
@@ -24,12 +26,14 @@ import json
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP  # noqa: E402
-from px import Stack  # noqa: E402
+from px import BIN, Stack  # noqa: E402
+from pxmail import PanelDouble  # noqa: E402
 import pxsvc  # noqa: E402
 import tinyyaml  # noqa: E402
 
@@ -337,6 +341,36 @@ t.is_(s.get("/sub/" + new).status, 200, "the new one works")
 t.is_(sql("SELECT gen FROM subscriptions WHERE customer_id = 1")[0][0], 1, "gen 1")
 t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'subscription.regenerate'")[0][0], 1, "audited")
 t.ok(sql("SELECT last_used_at FROM subscriptions WHERE customer_id = 1")[0][0] is not None, "last_used_at kept")
+
+# -- from a panel's inbounds to the link: what server_sync stores is what
+# the links need (vless encryption, the SS-2022 inbound key) --
+seed = os.path.join(s.dir, "inbounds.json")
+with open(seed, "w") as f:
+    json.dump([{"protocol": "vless", "port": 443, "remark": "pv",
+                "settings": {"clients": [], "decryption": "none", "encryption": "none"},
+                "streamSettings": {"network": "ws", "security": "none", "wsSettings": {"path": "/v"}}},
+               {"protocol": "shadowsocks", "port": 8388, "remark": "p22"}], f)
+panel = PanelDouble(s, "panel", "--gen", "current", "--csrf", "--inbounds", seed)
+work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=subprocess.DEVNULL,
+                        stderr=open(os.path.join(s.dir, "work.stderr"), "ab"))
+sid = int(s.cli("server", "add", "--name", "pd", "--country-code", "NL", "--country", "Netherlands", "--url",
+                panel.url, "--user", panel.user, "--host", "nl1.example.net", input=panel.password + "\n").stdout)
+rs = s.cli("server", "sync", str(sid), check=False)
+t.ok(rs.returncode == 0, "the panel's inbounds synced", rs.stdout + rs.stderr)
+ss_key = [i for i in panel.state()["inbounds"] if i["protocol"] == "shadowsocks"][0]["settings"]["password"]
+pib = dict(sql("SELECT protocol, id FROM server_inbounds WHERE server_id = ?", (sid,)))
+c_pv, _, i_pv = pxsvc.client(sql, 2, pib["vless"], cred=U1, email="pv-bob")
+c_p22, _, _ = pxsvc.client(sql, 2, pib["shadowsocks"], cred="Y2xpZW50a2V5MTIzNDU2Nw==", email="p22-bob")
+t.is_(link_of(bob.get("/services/%d" % c_pv).text),
+      "vless://%s@nl1.example.net:443?encryption=none&path=%%2Fv&security=none&type=ws#pv-pv-bob" % U1,
+      "a synced vless inbound's link carries the panel's encryption=none (6.2)")
+t.is_(link_of(bob.get("/services/%d" % c_p22).text),
+      "ss://2022-blake3-aes-128-gcm:%s:Y2xpZW50a2V5MTIzNDU2Nw%%3D%%3D@nl1.example.net:8388?type=tcp#p22-p22-bob"
+      % ss_key.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D"),
+      "a synced SS-2022 inbound's link carries its key (6.4, SIP022 from v3.4)")
+work.terminate()
+work.wait(10)
+panel.stop()
 
 # -- rate limit (last: it holds for the rest of the minute) --
 codes = [s.get("/sub/" + new).status for _ in range(RATE + 5)]
