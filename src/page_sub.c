@@ -48,7 +48,7 @@
 #include "util.h"
 
 #define SUB_CACHE	8
-#define SUB_CACHE_MAX	(256 * 1024)
+#define SUB_CACHE_MAX	(64 * 1024)	/* 8 x 64 KiB at most: the worker stays in its 8 MB */
 #define SUB_WINDOW	60
 
 struct sub_entry {

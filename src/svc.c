@@ -176,6 +176,8 @@ svc_sub_url(struct request *r, int64_t cust)
 	int64_t		 gen = -1;
 	unsigned char	 h[32];
 	char		 tok[SVC_TOKEN_LEN + 1];
+	const char	*base;
+	size_t		 n;
 
 	st = db_q(r->db, Q_SVC_SUB_GEN);
 	db_bind_int(r->db, st, ":customer", cust);
@@ -201,5 +203,9 @@ svc_sub_url(struct request *r, int64_t cust)
 	}
 	if (svc_token_derive(r->app->key, cust, gen, tok) != 0)
 		req_fail(r, 500, "The subscription token could not be made.");
-	return arena_printf(r->a, "%s/sub/%s", r->app->conf.base_url, tok);
+	base = r->app->conf.base_url;
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return arena_printf(r->a, "%.*s/sub/%s", (int)n, base, tok);
 }
