@@ -867,6 +867,11 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 	/* client_job.c: the panel lane of a client's job. */
 	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
+	/* xui_job.c: a kept panel session's row (columns 1-6 are its
+	 * fingerprint), the generation forced and detected. */
+	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
+	    "panel_token_sealed, tls_verify, state, api_generation, detected_generation "
+	    "FROM servers WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1161,6 +1166,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
+	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 };
 
 /*
