@@ -17,16 +17,18 @@ from pxmail import PanelDouble
 from pxweb import Client
 
 
-def panel(s, name, gen, *inbounds, extra=()):
+def panel(s, name, gen, *inbounds, extra=(), persist=True):
     """A panel double of generation gen ("classic"/"current") with inbounds
-    like "vless:20001:remark"; its state persists in its dir (a restart
-    with restart() keeps the clients)."""
+    like "vless:20001:remark"; with persist its state is kept in a file
+    (a restart with restart() keeps the clients; the double rewrites it
+    after every change)."""
     args = ["--gen", gen]
     for ib in inbounds:
         args += ["--inbound", ib]
-    state = os.path.join(s.dir, name + ".state.json")
-    p = PanelDouble(s, name, *(args + ["--state", state] + list(extra)))
-    p.name, p.args = name, args + ["--state", state] + list(extra)
+    if persist:
+        args += ["--state", os.path.join(s.dir, name + ".state.json")]
+    p = PanelDouble(s, name, *(args + list(extra)))
+    p.name, p.args = name, args + list(extra)
     return p
 
 
