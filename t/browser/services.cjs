@@ -1,6 +1,8 @@
 // services.cjs: the customer's proxies in Debian's chromium (playwright-
-// core), for t/54-browser-services.t: sign in through the form, open
-// /services, see the proxy there and open its page, copy the share link
+// core), for t/54-browser-services.t: sign in through the form, buy a
+// plan (its page, the cart, checkout paid from the wallet), follow the
+// header's Proxies link and reload until the proxy is active (`work`
+// provisions it on the panel double meanwhile), open its page, copy the share link
 // (select, Ctrl+C, read the clipboard back), decode the QR code (the
 // page's SVG drawn on a canvas, its pixels decoded by the npm package
 // jsqr in node), and open the subscription URL from the browser (a fetch
@@ -11,7 +13,7 @@
 //   node services.cjs NODE_MODULES_DIR BASE_URL OUT_DIR
 //
 // Environment: PX_CUST_EMAIL, PX_CUST_PW (a verified customer without
-// 2FA), PX_CLIENT (the id of the client to open).  Prints one JSON
+// 2FA, with money), PX_PLAN (the slug of the plan to buy).  Prints one JSON
 // object: {pages: {NAME: {status, axe: {1280, 390}}}, console,
 // pageerrors, csp, facts, error}.
 'use strict';
@@ -105,13 +107,37 @@ async function main() {
     await Promise.all([page.waitForNavigation(), page.click('main form button[type="submit"]')]);
     run.facts.after_login = page.url().replace(base, '');
 
-    // The header's "Proxies" link, as a person finds the page.
+    // Buy: the plan's page, "Add to cart", the cart's add form, checkout.
+    here = 'buy';
+    const go = async (sel) => (await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(sel)]))[0];
+    await page.goto(base + '/plans/' + process.env.PX_PLAN, { waitUntil: 'load' });
+    await go('main a[href^="/cart/add"], main form[action="/cart/add"] button[type=submit]');
+    await go('form[action="/cart/add"] button[type=submit]');
+    await page.goto(base + '/checkout', { waitUntil: 'load' });
+    await go('form[action="/checkout"] button[type=submit]');
+    run.facts.order_url = page.url().replace(base, '');
+    run.facts.paid_at = Date.now();
+
+    // The header's "Proxies" link, as a person finds the page; reloaded
+    // until the proxy is there (the item says "being set up" meanwhile).
     here = 'services';
     let resp;
     [resp] = await Promise.all([page.waitForNavigation(), page.click('header a[href="/services"]')]);
+    run.facts.first_look = (await page.textContent('main')).replace(/\s+/g, ' ');
+    let link = null;
+    for (let i = 0; i < 150 && !link; i++) {
+      link = await page.$('main a[href^="/services/"]');
+      if (!link) {
+        await page.waitForTimeout(200);
+        resp = await page.reload({ waitUntil: 'load' });
+      }
+    }
+    run.facts.active_after_ms = Date.now() - run.facts.paid_at;
     await look('services', resp);
-    const id = process.env.PX_CLIENT;
-    run.facts.listed = await page.$('main a[href="/services/' + id + '"]') !== null;
+    const href = link ? await link.getAttribute('href') : '/services/0';
+    const id = href.split('/').pop();
+    run.facts.client = id;
+    run.facts.listed = link !== null;
     run.facts.sub_url = await page.$eval('#sub-url', (e) => e.value);
     run.facts.sub_qr = await qr(page, 'img.qr');
 
