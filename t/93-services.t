@@ -261,6 +261,10 @@ t.ok(log and all(token not in json.dumps(x) for x in s.log_lines()) and
      any(x["path"] == "/sub/%s..." % token[:4] for x in log),
      "the request log shows /sub/ with the token cut to 4 characters, never whole")
 t.ok(any(x.get("cache") == "hit" for x in log), "a repeated fetch within sub_cache_seconds is served from the cache")
+with open(os.path.join(s.dir, "nginx-access.log")) as f:
+    alog = f.read()
+t.ok(token not in alog and ("GET /sub/%s... HTTP" % token[:4]) in alog,
+     "nginx's access log cuts the token to 4 characters too (etc/nginx's px_masked format)")
 
 # -- state changes reach the subscription once the cache has expired --
 sql("UPDATE provisioned_clients SET state = 'suspended' WHERE id = ?", (c_trojan,))
