@@ -8,7 +8,8 @@ current API generation: a client added on the double through its API
 (as the shop's panel client sends it), the share link the shop builds
 from the inbound it synced (`1000proxy test-link`, links.c), turned into
 a v2ray client config (t/lib/v2client.py, the README's helper), carries
-an HTTP request through the double's v2ray to a local HTTP server; the
+an HTTP request through the double's v2ray to a local HTTP server (and
+v2ray's byte counters reach the double's client traffic); the
 client deleted on the double stops working while another client of the
 same inbound still does.  server/status reports xray from the process
 (running, then error when v2ray dies), and v2ray ends with the double,
@@ -217,7 +218,8 @@ for gen, sid, flags, ss_method in rounds:
     with open(seed, "w") as f:
         json.dump(demo_inbounds(ss_method), f)
     core_dir = os.path.join(s.dir, "core-" + gen)
-    p = PanelDouble(s, "panel-" + gen, "--inbounds", seed, "--core", V2RAY, "--core-dir", core_dir, *flags)
+    p = PanelDouble(s, "panel-" + gen, "--inbounds", seed, "--core", V2RAY, "--core-dir", core_dir,
+                    "--core-stats", "0.5", *flags)
     doubles[gen] = p
     t.ok(wait_for(lambda: core(p)["state"] == "running", 15), "%s: the double runs v2ray" % gen, core(p))
     r = s.cli("server", "add", "--name", "demo-" + gen, "--country-code", "DE", "--country", "Germany",
@@ -253,6 +255,12 @@ for gen, sid, flags, ss_method in rounds:
         tok = "%s-%s-%s" % (gen, proto, uuid.uuid4().hex[:8])
         got = fetch(socks, tok) if socks else ""
         t.is_(got, "through /" + tok, "%s %s: an HTTP request goes through the demo's v2ray" % (gen, proto))
+
+        def used():
+            rows = [r for r in p.state()["traffics"] if r["email"] == c["email"]]
+            return rows and rows[0]["up"] > 0 and rows[0]["down"] > 0 and rows[0]["down"] > len(tok)
+        t.ok(wait_for(used, 10), "%s %s: v2ray's byte counters reach the double's clientStats" % (gen, proto),
+             [r for r in p.state()["traffics"] if r["email"] == c["email"]])
         n = core(p)["restarts"]
         r = api.delete(pid, proto, c)
         t.ok(r.get("success"), "%s %s: the client is deleted on the double" % (gen, proto), r)

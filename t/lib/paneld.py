@@ -24,6 +24,8 @@ Generation and version (section 0):
   --api-token T       a Bearer token accepted on /panel/api/* (v3, section
                       1.4); it skips the session and CSRF
   --user, --password  the panel's credentials (admin/admin)
+  --password-file F   the password from F's first line (not in ps)
+  --port N            listen on 127.0.0.1:N (default: an ephemeral port)
   --session-max-age M the cookie's Max-Age in minutes (360)
 
 State (kept in memory):
@@ -38,6 +40,31 @@ State (kept in memory):
   --xray-state S      server/status xray.state: running (default), stop, error
   --clock-file FILE   seconds added to the clock (px.py's test clock file):
                       expiry and lastOnline follow the shop's test clock
+
+The proxy core (off unless --core):
+  --core BIN          run BIN (Debian 12's /usr/bin/v2ray, 4.34) as the
+                      panel's Xray: a v2ray server config written from the
+                      inbounds and the clients a real core serves (enabled,
+                      within quota, unexpired), v2ray restarted when that
+                      changes (debounced), server/status xray.state from
+                      the process; v2ray ends with the double
+  --core-dir DIR      where config.json and v2ray.log go
+  --core-listen A     the address of inbounds whose listen is empty
+                      (127.0.0.1)
+  --core-debounce S   how long the wanted config must be stable (0.3)
+  --core-stats S      every S seconds (5; 0 = never) read v2ray's per-user
+                      byte counters (StatsService through v2ctl, the
+                      --core-ctl binary, default v2ctl beside --core, on
+                      --core-api-port, default a free one) into the
+                      clients' traffic rows, as a traffic tick
+  GET /_double/core   {"state","error","pid","restarts","pending",
+                      "skipped","config"}: pending is true until v2ray
+                      serves what the panel holds
+VMess and VLESS over tcp or ws, Trojan, TLS from certificate files and
+Shadowsocks with aes-128-gcm, aes-256-gcm or chacha20(-ietf)-poly1305
+are served; v2ray 4.34 holds one Shadowsocks user per inbound, so the
+newest servable client of each is served; what is not served (REALITY,
+Shadowsocks 2022, other transports) is named in xray.errorMsg.
 
 Contract quirks (off unless named; --quirk is repeatable):
   ss2022-overwrite    v3.6.0 (section 4.3): in one /clients/add over a trojan
@@ -939,7 +966,7 @@ START = time.time()
 # are not served at all (also named there).
 
 CORE = {"proc": None, "state": "stop", "error": "", "restarts": 0, "served": None, "stopped": False,
-        "force": False, "skipped": [], "log": None}
+        "force": False, "skipped": [], "log": None, "api_port": 0}
 CORE_CIPHERS = ("aes-128-gcm", "aes-256-gcm", "chacha20-poly1305", "chacha20-ietf-poly1305")
 
 
@@ -1046,7 +1073,48 @@ def core_config():
                          "settings": settings, "streamSettings": stream})
     conf = {"log": {"loglevel": "warning"}, "inbounds": inbounds,
             "outbounds": [{"protocol": "freedom", "tag": "direct"}]}
+    if OPTS.core_stats > 0:
+        # per-user counters behind the gRPC StatsService on loopback
+        # (read by core_stats_pull with v2ctl): the double's clientStats
+        # then count what really went through
+        conf["stats"] = {}
+        conf["api"] = {"tag": "api", "services": ["StatsService"]}
+        conf["policy"] = {"levels": {"0": {"statsUserUplink": True, "statsUserDownlink": True}}}
+        conf["inbounds"].append({"tag": "api", "listen": "127.0.0.1", "port": CORE["api_port"],
+                                 "protocol": "dokodemo-door", "settings": {"address": "127.0.0.1"}})
+        conf["routing"] = {"rules": [{"type": "field", "inboundTag": ["api"], "outboundTag": "api"}]}
     return json.dumps(conf, indent=1, sort_keys=True), skipped
+
+
+STAT_RE = re.compile(r'name:\s*"user>>>(.*?)>>>traffic>>>(uplink|downlink)"\s*(?:value:\s*(\d+))?')
+
+
+def core_stats_pull():
+    """Move v2ray's per-user byte counters into the double's traffic rows
+    (a traffic tick per client, as Xray's stats reach 3X-UI's
+    client_traffics), resetting them in v2ray.  Before every restart too:
+    v2ray's counters die with the process."""
+    p = CORE["proc"]
+    if OPTS.core_stats <= 0 or p is None or p.poll() is not None:
+        return
+    try:
+        r = subprocess.run([OPTS.core_ctl, "api", "--server=127.0.0.1:%d" % CORE["api_port"],
+                            "StatsService.QueryStats", 'pattern: "user>>>" reset: true'],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    delta = {}
+    for email, way, value in STAT_RE.findall(r.stdout.decode("utf-8", "replace")):
+        if value and int(value) > 0:
+            d = delta.setdefault(email, [0, 0])
+            d[0 if way == "uplink" else 1] += int(value)
+    if delta:
+        with LOCK:
+            for email, (up, down) in delta.items():
+                tick(email, up, down)
+            persist()
+            save()
+        event("core stats %d clients" % len(delta))
 
 
 def core_stop():
@@ -1078,6 +1146,7 @@ def core_ports_open(text, deadline):
 
 def core_apply(text, skipped):
     """Write the config, check it with v2ray -test, restart v2ray."""
+    core_stats_pull()
     path = os.path.join(OPTS.core_dir, "config.json")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -1114,8 +1183,11 @@ def core_child():
 def core_loop():
     """The restart thread: apply the wanted config once it has been stable
     for --core-debounce seconds (or at once for restartXrayService)."""
-    seen, since = None, 0.0
+    seen, since, pulled = None, 0.0, time.time()
     while True:
+        if OPTS.core_stats > 0 and time.time() - pulled >= OPTS.core_stats:
+            core_stats_pull()
+            pulled = time.time()
         with LOCK:
             want = core_config()
             stopped, force = CORE["stopped"], CORE["force"]
@@ -1157,6 +1229,13 @@ def core_status():
 
 def core_start():
     os.makedirs(OPTS.core_dir, exist_ok=True)
+    if OPTS.core_stats > 0:
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", OPTS.core_api_port))
+        CORE["api_port"] = sk.getsockname()[1]
+        sk.close()
+        if not OPTS.core_ctl:
+            OPTS.core_ctl = os.path.join(os.path.dirname(OPTS.core), "v2ctl")
     CORE["log"] = open(os.path.join(OPTS.core_dir, "v2ray.log"), "ab")
 
     def bye(signum, frame):
@@ -1631,13 +1710,21 @@ def main():
     ap.add_argument("--fault-count", type=int, default=0)
     ap.add_argument("--fault-msg", default="")
     ap.add_argument("--fault-acted", action="store_true")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--password-file", default="")
     ap.add_argument("--core", default="")
     ap.add_argument("--core-dir", default="")
     ap.add_argument("--core-listen", default="127.0.0.1")
     ap.add_argument("--core-debounce", type=float, default=0.3)
+    ap.add_argument("--core-stats", type=float, default=5.0)
+    ap.add_argument("--core-api-port", type=int, default=0)
+    ap.add_argument("--core-ctl", default="")
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--oversize", type=int, default=16 << 20)
     OPTS = ap.parse_args()
+    if OPTS.password_file:
+        with open(OPTS.password_file) as f:
+            OPTS.password = f.readline().rstrip("\r\n")
     if OPTS.gen == "current":
         OPTS.csrf = True
     if not OPTS.panel_version:
@@ -1651,7 +1738,7 @@ def main():
         if not OPTS.core_dir:
             ap.error("--core needs --core-dir")
         core_start()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", OPTS.port), Handler)
     srv.daemon_threads = True
     save()
     tmp = OPTS.port_file + ".tmp"
