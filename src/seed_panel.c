@@ -11,7 +11,8 @@
  * onto its inbound of the same protocol, adds the plans a protocol still
  * lacks there, and leaves every other display-only plan on show but sold
  * out, so that any plan a newcomer can buy provisions for real.  One
- * audit row (actor "cli").  Running it again changes nothing.
+ * audit row (actor "cli") when it changed anything; running it again
+ * changes nothing and says so.
  *
  * Refuses (exit 1, nothing written) a server that does not exist, has no
  * sealed secret, or has not synced an active inbound of each of the four
@@ -36,8 +37,8 @@ seed_demo_panel(const struct conf *c, const char *name)
 	struct arena *a;
 	struct db *db;
 	char	 err[1024], path[4096], *sql = NULL;
-	int64_t	 sid, sealed, protos, live, sold;
-	int	 rc = 1;
+	int64_t	 sid, sealed, protos, live, sold, before;
+	int	 rc = 1, changed;
 
 	if ((db = db_open_ready(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: %s\n", err);
@@ -69,6 +70,7 @@ seed_demo_panel(const struct conf *c, const char *name)
 	st = db_q(db, Q_DEMO_PANEL_SET);
 	db_bind_int(db, st, ":id", sid);
 	db_step(db, st);
+	before = db_total_changes(db);
 	if (db_exec(db, sql, err, sizeof(err)) != 0) {
 		db_rollback(db);
 		fprintf(stderr, "1000proxy: seed --demo-panel: %s\n", err);
@@ -81,12 +83,15 @@ seed_demo_panel(const struct conf *c, const char *name)
 	live = db_int(st, 0);
 	sold = db_int(st, 1);
 	db_reset(st);
-	audit(db, &cli, "plans.demo_panel", arena_printf(a, "server:%lld", (long long)sid),
-	    "demo plans bound to %s via seed --demo-panel: %lld live, %lld display-only sold out",
-	    name, (long long)live, (long long)sold);
+	/* A run that changed no plan or server is no staff-visible act. */
+	if (db_total_changes(db) != before)
+		audit(db, &cli, "plans.demo_panel", arena_printf(a, "server:%lld", (long long)sid),
+		    "demo plans bound to %s via seed --demo-panel: %lld live, %lld sold out",
+		    name, (long long)live, (long long)sold);
+	changed = db_total_changes(db) != before;
 	db_commit(db);
-	printf("demo panel %s (server %lld): %lld plans provision on it; %lld display-only plans sold out\n",
-	    name, (long long)sid, (long long)live, (long long)sold);
+	printf("demo panel %s (server %lld): %lld plans provision on it; %lld plans sold out%s\n",
+	    name, (long long)sid, (long long)live, (long long)sold, changed ? "" : "; nothing changed");
 	rc = 0;
 out:
 	free(sql);
