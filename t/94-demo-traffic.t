@@ -11,7 +11,9 @@ a v2ray client config (t/lib/v2client.py, the README's helper), carries
 an HTTP request through the double's v2ray to a local HTTP server (and
 v2ray's byte counters reach the double's client traffic); the
 client deleted on the double stops working while another client of the
-same inbound still does.  server/status reports xray from the process
+same inbound still does.  A client over its quota, or past its expiry on
+the test clock, is no longer served; stopXrayService and
+restartXrayService stop and start v2ray.  server/status reports xray from the process
 (running, then error when v2ray dies), and v2ray ends with the double,
 even on a SIGKILL.  Without v2ray the test is a loud skip, and a
 failure under CI=true."""
@@ -219,7 +221,7 @@ for gen, sid, flags, ss_method in rounds:
         json.dump(demo_inbounds(ss_method), f)
     core_dir = os.path.join(s.dir, "core-" + gen)
     p = PanelDouble(s, "panel-" + gen, "--inbounds", seed, "--core", V2RAY, "--core-dir", core_dir,
-                    "--core-stats", "0.5", *flags)
+                    "--core-stats", "0.5", "--clock-file", s.clock_file, *flags)
     doubles[gen] = p
     t.ok(wait_for(lambda: core(p)["state"] == "running", 15), "%s: the double runs v2ray" % gen, core(p))
     r = s.cli("server", "add", "--name", "demo-" + gen, "--country-code", "DE", "--country", "Germany",
@@ -273,6 +275,48 @@ for gen, sid, flags, ss_method in rounds:
         socks2, info = v2client(r.stdout.strip(), "--ca", CERT)
         t.is_(fetch(socks2, tok + "-keep") if socks2 else "", "through /%s-keep" % tok,
               "%s %s: the other client of the inbound still works" % (gen, proto))
+    if gen == "classic":
+        # -- only what a real core would serve: quota, expiry, xray stop --
+        iid, pid = ibs["vmess"]
+        vm_port = json.load(open(seed))[0]["port"]
+
+        def serving(c, what):
+            """Add c, settle, and return a SOCKS port whose link works."""
+            n = core(p)["restarts"]
+            api.add(pid, c)
+            settled(p, n)
+            link = s.cli("test-link", str(iid), c["id"], c["email"]).stdout.strip()
+            port, _ = v2client(link)
+            t.is_(fetch(port, what) if port else "", "through /" + what, "classic: %s works at first" % what)
+            return port
+        q = new_client("vmess", "quota-classic", ss_method)
+        q["totalGB"] = 1 << 20
+        qport = serving(q, "quota")
+        n = core(p)["restarts"]
+        t.ok(p.control("traffic", email=q["email"], up=0, down=2 << 20).get("ok"), "classic: 2 MiB used of 1 MiB")
+        settled(p, n)
+        t.is_(fetch(qport, "quota-over") if qport else "x", "",
+              "classic: a client over its quota is no longer served (v2ray restarted without it)")
+        e = new_client("vmess", "expiry-classic", ss_method)
+        e["expiryTime"] = int((s.now() + 3600) * 1000)
+        eport = serving(e, "expiry")
+        n = core(p)["restarts"]
+        s.advance(7200)
+        settled(p, n)
+        t.is_(fetch(eport, "expiry-after") if eport else "x", "",
+              "classic: past its expiry on the test clock, the client is no longer served")
+        keep = new_client("vmess", "keep-xray-classic", ss_method)
+        kport = serving(keep, "keep-xray")
+        r = api.call("POST", "panel/api/server/stopXrayService")
+        t.ok(r.get("success") and wait_for(lambda: core(p)["state"] == "stop" and not port_open(vm_port), 10),
+             "classic: stopXrayService stops v2ray, its ports close", core(p))
+        st = status(sid)
+        t.is_(st.get("xray"), "stop", "classic: server/status says xray stop")
+        r = api.call("POST", "panel/api/server/restartXrayService")
+        t.ok(r.get("success") and wait_for(lambda: core(p)["state"] == "running" and port_open(vm_port), 15),
+             "classic: restartXrayService starts it again", core(p))
+        t.is_(fetch(kport, "keep-again") if kport else "", "through /keep-again",
+              "classic: and the client's link works again")
     for x in clients_run:
         terminate(x, 5)
     clients_run.clear()
