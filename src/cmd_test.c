@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "csv.h"
 #include "http.h"
+#include "inbound_warn.h"
 #include "links.h"
 #include "money.h"
 #include "order.h"
@@ -1607,6 +1608,64 @@ t_links(void)
 	lk_refused(&in, "links: vmess over reality (xray has none) refused");
 }
 
+/* inbound_warn.c: the three inbounds real clients will not use, and
+ * their look-alikes that are fine. */
+static void
+t_inbound_warn(void)
+{
+#define IWS(net, sec, extra) "{\"stream\":{\"network\":\"" net "\",\"security\":\"" sec "\"" extra "}}"
+	const char *h2 = ",\"tlsSettings\":{\"serverName\":\"a.example.com\",\"alpn\":[\"h2\",\"http/1.1\"]}";
+	const char *h11 = ",\"tlsSettings\":{\"alpn\":[\"http/1.1\"]}";
+	char	 b[512];
+
+	ok(inbound_warnings("vless", IWS("tcp", "none", ""), "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: VLESS without TLS to a public name");
+	ok(inbound_warnings("trojan", IWS("ws", "none", ""), "203.0.113.7") == IW_PLAIN_PUBLIC,
+	    "inbound warn: Trojan without TLS to a public address");
+	ok(inbound_warnings("vless", "{}", NULL) == IW_PLAIN_PUBLIC,
+	    "inbound warn: no stream settings read as tcp without security");
+	ok(inbound_warnings("vless", "not json", "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: unparsable settings read as an empty object");
+	ok(inbound_warnings("vless", IWS("tcp", "reality", ""), "de1.example.com") == 0 &&
+	    inbound_warnings("trojan", IWS("tcp", "tls", ""), "de1.example.com") == 0,
+	    "inbound warn: VLESS with REALITY and Trojan with TLS are fine");
+	ok(inbound_warnings("vless", IWS("tcp", "none", ""), "127.0.0.1") == 0 &&
+	    inbound_warnings("vless", IWS("tcp", "none", ""), "localhost") == 0 &&
+	    inbound_warnings("trojan", IWS("tcp", "none", ""), "[::1]") == 0 &&
+	    inbound_warnings("vless", IWS("tcp", "none", ""), "192.168.1.10") == 0 &&
+	    inbound_warnings("vless", IWS("tcp", "none", ""), "10.0.0.1") == 0 &&
+	    inbound_warnings("vless", IWS("tcp", "none", ""), "172.20.1.1") == 0,
+	    "inbound warn: without TLS to a loopback or private host is no warning");
+	ok(inbound_host_public("172.32.0.1") && inbound_host_public("2001:db8::1") &&
+	    !inbound_host_public("fd00::1") && !inbound_host_public("fe80::1") &&
+	    !inbound_host_public("shop.localhost"), "inbound warn: public and private hosts told apart");
+	ok(inbound_warnings("vmess", IWS("tcp", "none", ""), "de1.example.com") == 0 &&
+	    inbound_warnings("shadowsocks", "{\"stream\":{\"network\":\"tcp\"},\"method\":\"aes-256-gcm\"}",
+	    "de1.example.com") == 0, "inbound warn: VMess and Shadowsocks over tcp without TLS are fine");
+	snprintf(b, sizeof(b), IWS("ws", "tls", "%s"), h2);
+	ok(inbound_warnings("vmess", b, "de1.example.com") == IW_WS_TLS_H2 &&
+	    inbound_warnings("vless", b, "de1.example.com") == IW_WS_TLS_H2,
+	    "inbound warn: ws + TLS whose ALPN offers h2");
+	snprintf(b, sizeof(b), IWS("ws", "tls", "%s"), h11);
+	ok(inbound_warnings("vmess", b, "de1.example.com") == 0, "inbound warn: ws + TLS with ALPN http/1.1 only is fine");
+	snprintf(b, sizeof(b), IWS("grpc", "tls", "%s"), h2);
+	ok(inbound_warnings("vless", b, "de1.example.com") == 0, "inbound warn: h2 on grpc is fine (not a websocket)");
+	ok(inbound_warnings("vmess", IWS("ws", "tls", ",\"tlsSettings\":{\"alpn\":\"h2,http/1.1\"}"),
+	    "x.example.com") == IW_WS_TLS_H2, "inbound warn: an ALPN as comma-joined text is read too");
+	ok(inbound_warnings("shadowsocks", IWS("ws", "none", ""), "de1.example.com") == IW_SS_WS,
+	    "inbound warn: Shadowsocks over ws");
+	snprintf(b, sizeof(b), IWS("ws", "none", ""));
+	ok(inbound_warnings("trojan", b, "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: Trojan over plain ws has only the TLS warning");
+	ok(inbound_warnings("shadowsocks", IWS("ws", "tls", ",\"tlsSettings\":{\"alpn\":[\"h2\"]}"),
+	    "de1.example.com") == (IW_WS_TLS_H2 | IW_SS_WS), "inbound warn: two problems, two bits");
+	ok(inbound_warn_text(IW_PLAIN_PUBLIC) != NULL && inbound_warn_text(IW_WS_TLS_H2) != NULL &&
+	    inbound_warn_text(IW_SS_WS) != NULL && inbound_warn_text(0) == NULL && inbound_warn_text(3) == NULL,
+	    "inbound warn: a sentence for each bit, none for others");
+	ok(inbound_warnings(NULL, NULL, NULL) == 0, "inbound warn: no protocol, no warning");
+#undef IWS
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1628,6 +1687,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_valid();
 	t_csv();
 	t_links();
+	t_inbound_warn();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }
