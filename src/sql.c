@@ -867,6 +867,70 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 	/* client_job.c: the panel lane of a client's job. */
 	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
+	/* /admin/jobs (admin_jobs.c): the panels to filter by, the depth per
+	 * kind and per panel of what is not finished, and the list (:panel -1:
+	 * any, 0: jobs of no panel, else that panel's). */
+	[Q_AJOB_PANELS] = "SELECT id, name FROM servers ORDER BY name, id",
+	[Q_AJOB_DEPTH_KIND] = "SELECT kind, sum(state = 'pending'), sum(state = 'running'), sum(state = 'failed') FROM jobs "
+	    "WHERE state IN ('pending','running','failed') GROUP BY kind ORDER BY kind",
+	[Q_AJOB_DEPTH_PANEL] = "SELECT j.server_id, coalesce(s.name, ''), coalesce(s.health, ''), sum(j.state = 'pending'), "
+	    "sum(j.state = 'running'), sum(j.state = 'failed') FROM jobs j LEFT JOIN servers s ON s.id = j.server_id "
+	    "WHERE j.server_id IS NOT NULL AND j.state IN ('pending','running','failed') "
+	    "GROUP BY j.server_id ORDER BY 2, 1",
+	[Q_AJOB_LIST] = "SELECT j.id, j.kind, j.state, j.attempts, j.step, j.next_attempt_at, coalesce(j.server_id, 0), "
+	    "coalesce(s.name, ''), j.last_error, j.created_at, j.updated_at, coalesce(j.claimed_by, '') "
+	    "FROM jobs j LEFT JOIN servers s ON s.id = j.server_id WHERE (:state IS NULL OR j.state = :state) "
+	    "AND (:kind IS NULL OR j.kind = :kind) AND (:panel < 0 OR coalesce(j.server_id, 0) = :panel) "
+	    "ORDER BY j.id DESC LIMIT :limit OFFSET :offset",
+	/* /admin/clients (admin_clients.c): the list (the email matches the
+	 * client's panel email or its customer's), one client, its usage per
+	 * day, its jobs (the provision job of its item and every job asked on
+	 * the client through client_job.c, whose keys name it). */
+	[Q_ACLI_LIST] = "SELECT pc.id, pc.email, pc.state, pc.server_id, s.name, cu.id, cu.email, coalesce(pc.expires_at, 0), "
+	    "pc.up_bytes + pc.down_bytes, pc.traffic_limit_bytes, o.public_id, p.name, pc.online "
+	    "FROM provisioned_clients pc JOIN servers s ON s.id = pc.server_id JOIN customers cu ON cu.id = pc.customer_id "
+	    "JOIN order_items oi ON oi.id = pc.order_item_id JOIN orders o ON o.id = oi.order_id "
+	    "JOIN plans p ON p.id = oi.plan_id "
+	    "WHERE (:email IS NULL OR pc.email LIKE :email ESCAPE '\\' OR cu.email LIKE :email ESCAPE '\\') "
+	    "AND (:state IS NULL OR pc.state = :state) AND (:panel IS NULL OR pc.server_id = :panel) "
+	    "ORDER BY pc.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ACLI_GET] = "SELECT pc.id, pc.email, pc.state, pc.server_id, s.name, cu.id, cu.email, pc.expires_at, "
+	    "pc.up_bytes + pc.down_bytes, pc.traffic_limit_bytes, o.public_id, p.name, pc.online, pc.last_synced_at, "
+	    "i.panel_inbound_id, i.remark, i.protocol, i.port, pc.client_uuid, pc.sub_id, pc.cred_gen, "
+	    "pc.suspended_reason, pc.panel_enable, pc.panel_json, pc.limit_ip, pc.created_at, pc.order_item_id "
+	    "FROM provisioned_clients pc JOIN servers s ON s.id = pc.server_id JOIN customers cu ON cu.id = pc.customer_id "
+	    "JOIN server_inbounds i ON i.id = pc.inbound_id JOIN order_items oi ON oi.id = pc.order_item_id "
+	    "JOIN orders o ON o.id = oi.order_id JOIN plans p ON p.id = oi.plan_id WHERE pc.id = :id",
+	[Q_ACLI_USAGE] = "SELECT day, up_bytes, down_bytes FROM usage_daily WHERE client_id = :id "
+	    "ORDER BY day DESC LIMIT :days",
+	[Q_ACLI_JOBS] = "SELECT j.id, j.kind, j.state, j.last_error, j.created_at FROM jobs j "
+	    "WHERE j.idem_key = 'provision:item:' || (SELECT order_item_id FROM provisioned_clients WHERE id = :id) "
+	    "OR j.idem_key GLOB '*:client:' || :id || ':*' ORDER BY j.id DESC LIMIT 20",
+	[Q_ACLI_STATE] = "SELECT state, cred_gen FROM provisioned_clients WHERE id = :id",
+	/* refund_item_to_wallet (refund.c): the item, its order, and how many
+	 * of the order's other items still stand; the item refunds given so
+	 * far; whether an item's refund is in the ledger; the item cancelled
+	 * and its provision job discarded. */
+	[Q_RFI_ITEM] = "SELECT i.order_id, i.state, i.unit_price_minor, o.total_minor, o.subtotal_minor, o.currency, "
+	    "o.customer_id, coalesce(o.payment_method, ''), o.public_id, o.state, (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = i.order_id AND x.id <> i.id AND x.state <> 'cancelled') "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id",
+	[Q_RFI_REFUNDED] = "SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions WHERE order_id = :order "
+	    "AND kind = 'refund' AND idempotency_key GLOB 'refund:item:*'",
+	[Q_RFI_KEY] = "SELECT 1 FROM wallet_transactions WHERE idempotency_key = :key",
+	[Q_RFI_CANCEL] = "UPDATE order_items SET state = 'cancelled' WHERE id = :id AND state = 'failed'",
+	[Q_RFI_DISCARD_JOB] = "UPDATE jobs SET state = 'discarded', done_at = :now, updated_at = :now, last_error = 'item refunded' "
+	    "WHERE idem_key = 'provision:item:' || :id AND state IN ('pending','failed')",
+	/* An order's failed items (admin_order_items.c): the item with its
+	 * provision job, the item of an order by public id, its job, and the
+	 * item back to provisioning on a retry. */
+	[Q_AOI_FAILED] = "SELECT i.id, p.name, i.last_error, i.unit_price_minor, i.currency, coalesce(j.id, 0), coalesce(j.state, ''), "
+	    "coalesce(j.last_error, ''), coalesce(j.attempts, 0) FROM order_items i JOIN plans p ON p.id = i.plan_id "
+	    "LEFT JOIN jobs j ON j.idem_key = 'provision:item:' || i.id WHERE i.order_id = :order AND i.state = 'failed' "
+	    "ORDER BY i.id",
+	[Q_AOI_ITEM] = "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id AND o.public_id = :public_id",
+	[Q_AOI_JOB] = "SELECT id FROM jobs WHERE idem_key = 'provision:item:' || :id",
+	[Q_AOI_REQUEUE] = "UPDATE order_items SET state = 'provisioning' WHERE id = :id AND state = 'failed'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1161,6 +1225,24 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
+	[Q_AJOB_PANELS] = "AJOB_PANELS",
+	[Q_AJOB_DEPTH_KIND] = "AJOB_DEPTH_KIND",
+	[Q_AJOB_DEPTH_PANEL] = "AJOB_DEPTH_PANEL",
+	[Q_AJOB_LIST] = "AJOB_LIST",
+	[Q_ACLI_LIST] = "ACLI_LIST",
+	[Q_ACLI_GET] = "ACLI_GET",
+	[Q_ACLI_USAGE] = "ACLI_USAGE",
+	[Q_ACLI_JOBS] = "ACLI_JOBS",
+	[Q_ACLI_STATE] = "ACLI_STATE",
+	[Q_RFI_ITEM] = "RFI_ITEM",
+	[Q_RFI_REFUNDED] = "RFI_REFUNDED",
+	[Q_RFI_KEY] = "RFI_KEY",
+	[Q_RFI_CANCEL] = "RFI_CANCEL",
+	[Q_RFI_DISCARD_JOB] = "RFI_DISCARD_JOB",
+	[Q_AOI_FAILED] = "AOI_FAILED",
+	[Q_AOI_ITEM] = "AOI_ITEM",
+	[Q_AOI_JOB] = "AOI_JOB",
+	[Q_AOI_REQUEUE] = "AOI_REQUEUE",
 };
 
 /*
