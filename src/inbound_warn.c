@@ -137,7 +137,8 @@ inbound_host_public(const char *host)
 }
 
 unsigned
-inbound_warnings(const char *protocol, const char *settings_json, const char *public_host)
+inbound_warnings(const char *protocol, const char *network, const char *security,
+    const char *settings_json, const char *public_host)
 {
 	struct json_object *root = NULL, *stream;
 	const char *net, *sec;
@@ -148,8 +149,8 @@ inbound_warnings(const char *protocol, const char *settings_json, const char *pu
 	if (settings_json != NULL)
 		root = json_tokener_parse(settings_json);
 	stream = obj_of(root, "stream");
-	net = str_of(stream, "network", "tcp");
-	sec = str_of(stream, "security", "none");
+	net = str_of(stream, "network", network != NULL && *network ? network : "tcp");
+	sec = str_of(stream, "security", security != NULL && *security ? security : "none");
 	if ((strcmp(protocol, "vless") == 0 || strcmp(protocol, "trojan") == 0) &&
 	    strcmp(sec, "tls") != 0 && strcmp(sec, "reality") != 0 &&
 	    inbound_host_public(public_host))

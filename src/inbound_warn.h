@@ -20,11 +20,14 @@ enum inbound_warn {
 
 /*
  * The problems of an inbound of protocol with settings_json (NULL or
- * unparsable: read as an empty object, tcp without security) reached at
- * public_host (NULL: treated as public).  0 when clients will use it.
+ * unparsable: read as an empty object) reached at public_host (NULL:
+ * treated as public).  network and security are the inbound's columns
+ * (server_inbounds.network, .security; NULL: tcp, none), read where the
+ * stream settings do not say (rows made before a sync, or by hand).  0
+ * when clients will use it.
  */
-unsigned	 inbound_warnings(const char *protocol, const char *settings_json,
-		    const char *public_host);
+unsigned	 inbound_warnings(const char *protocol, const char *network, const char *security,
+		    const char *settings_json, const char *public_host);
 /* The sentence staff read for one bit (a static string; NULL for none). */
 const char	*inbound_warn_text(unsigned bit);
 /* 1 when host is a public address or name (not loopback, private,
