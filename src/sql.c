@@ -64,7 +64,7 @@ const char *const sql_text[Q__MAX] = {
 	    "coalesce(:run_at, unixepoch())) ON CONFLICT(idem_key) DO NOTHING",
 	[Q_JOB_ID_BY_IDEM] = "SELECT id FROM jobs WHERE idem_key = :idem_key",
 	[Q_PLANS_FEATURED] = "SELECT " PLAN_COLS PLAN_FROM
-	    "WHERE p.active = 1 AND p.featured = 1 AND s.state <> 'disabled' "
+	    "WHERE p.active = 1 AND p.featured = 1 AND (s.id IS NULL OR s.state <> 'disabled') "
 	    "ORDER BY p.sort, p.price_minor LIMIT 6",
 	[Q_PLANS_COUNT] = "SELECT count(*) " PLAN_FROM PLAN_FILTER,
 	[Q_PLANS_PAGE_PRICE_ASC] = "SELECT " PLAN_COLS PLAN_FROM PLAN_FILTER
@@ -79,8 +79,14 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE p.slug = :slug AND p.active = 1",
 	[Q_CATEGORIES] = "SELECT slug, name FROM server_categories WHERE active = 1 ORDER BY sort, name",
 	[Q_BRANDS] = "SELECT slug, name FROM server_brands WHERE active = 1 ORDER BY sort, name",
+	/* A location counts the plans bound to its server and the pool
+	 * plans (no inbound) whose pool takes it in: by server, category
+	 * and country, each where set. */
 	[Q_LOCATIONS] = "SELECT s.country_code, s.country, s.city, count(p.id) "
-	    "FROM servers s LEFT JOIN plans p ON p.server_id = s.id AND p.active = 1 "
+	    "FROM servers s LEFT JOIN plans p ON p.active = 1 AND (p.server_id = s.id OR "
+	    "(p.server_id IS NULL AND p.inbound_id IS NULL "
+	    "AND (p.category_id IS NULL OR p.category_id = s.category_id) "
+	    "AND (p.country_code IS NULL OR p.country_code = s.country_code))) "
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
@@ -733,25 +739,28 @@ const char *const sql_text[Q__MAX] = {
 	 * plan). */
 	[Q_ACAT_PLANS] = "SELECT p.id, p.slug, p.name, p.active, p.sort, p.price_minor, p.currency, p.stock, "
 	    "p.protocol, coalesce(s.name, ''), coalesce(o.n, 0), p.featured, p.duration_days, p.traffic_bytes, "
-	    "coalesce(c.name, ''), coalesce(b.name, '') FROM plans p LEFT JOIN servers s ON s.id = p.server_id "
+	    "coalesce(c.name, ''), coalesce(b.name, ''), coalesce(p.inbound_id, 0), coalesce(p.server_id, 0), "
+	    "coalesce(p.category_id, 0), coalesce(p.country_code, ''), p.traffic_reset "
+	    "FROM plans p LEFT JOIN servers s ON s.id = p.server_id "
 	    "LEFT JOIN server_categories c ON c.id = p.category_id LEFT JOIN server_brands b ON b.id = p.brand_id "
 	    "LEFT JOIN (SELECT plan_id, count(DISTINCT order_id) AS n FROM order_items GROUP BY plan_id) o "
 	    "ON o.plan_id = p.id ORDER BY p.sort, p.name, p.id",
 	[Q_ACAT_PLAN_GET] = "SELECT id, slug, name, description, protocol, server_id, inbound_id, category_id, "
 	    "brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, active, "
-	    "stock, sort FROM plans WHERE id = :id",
+	    "stock, sort, coalesce(country_code, ''), traffic_reset FROM plans WHERE id = :id",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "SELECT count(*) FROM plans WHERE slug = :slug AND id IS NOT :id",
 	[Q_ACAT_PLAN_INSERT] = "INSERT INTO plans (slug, name, description, protocol, server_id, inbound_id, "
 	    "category_id, brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, "
-	    "active, stock, sort, country_code) VALUES (:slug, :name, :description, :protocol, :server, :inbound, "
-	    ":category, :brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, :sort, "
-	    "(SELECT country_code FROM servers WHERE id = :server))",
+	    "active, stock, sort, country_code, traffic_reset) VALUES (:slug, :name, :description, :protocol, :server, "
+	    ":inbound, :category, :brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, "
+	    ":sort, coalesce(:country, (SELECT country_code FROM servers WHERE id = :server)), :traffic_reset)",
 	[Q_ACAT_PLAN_UPDATE] = "UPDATE plans SET slug = :slug, name = :name, description = :description, "
 	    "protocol = :protocol, server_id = :server, inbound_id = :inbound, category_id = :category, "
 	    "brand_id = :brand, price_minor = :price, currency = :currency, duration_days = :days, "
 	    "traffic_bytes = :traffic, device_limit = :devices, featured = :featured, active = :active, "
-	    "stock = :stock, sort = :sort, country_code = (SELECT country_code FROM servers WHERE id = :server), "
-	    "updated_at = unixepoch() WHERE id = :id",
+	    "stock = :stock, sort = :sort, "
+	    "country_code = coalesce(:country, (SELECT country_code FROM servers WHERE id = :server)), "
+	    "traffic_reset = :traffic_reset, updated_at = unixepoch() WHERE id = :id",
 	[Q_ACAT_PLAN_SET_ACTIVE] = "UPDATE plans SET active = :active, updated_at = unixepoch() "
 	    "WHERE id = :id AND active <> :active",
 	[Q_ACAT_PLAN_ORDER] = "SELECT id, sort FROM plans ORDER BY sort, name, id",
@@ -931,6 +940,18 @@ const char *const sql_text[Q__MAX] = {
 	[Q_AOI_ITEM] = "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id AND o.public_id = :public_id",
 	[Q_AOI_JOB] = "SELECT id FROM jobs WHERE idem_key = 'provision:item:' || :id",
 	[Q_AOI_REQUEUE] = "UPDATE order_items SET state = 'provisioning' WHERE id = :id AND state = 'failed'",
+	/* The inbounds a plan binding selects (admin_plans.c): one inbound
+	 * (:inbound, whatever its state), or the pool: the active inbounds of
+	 * the protocol on panels that are not disabled, narrowed by each of
+	 * server, category and country that is set.  The form counts them and
+	 * both the form and the list check them (inbound_warn.c). */
+	[Q_APLAN_POOL] = "SELECT i.id, i.protocol, i.network, i.security, i.settings_json, s.public_host, i.remark, s.name, "
+	    "i.panel_inbound_id FROM server_inbounds i JOIN servers s ON s.id = i.server_id "
+	    "WHERE i.protocol = :protocol AND ((:inbound IS NOT NULL AND i.id = :inbound) OR (:inbound IS NULL "
+	    "AND i.active = 1 AND s.state <> 'disabled' AND (:server IS NULL OR s.id = :server) "
+	    "AND (:category IS NULL OR s.category_id = :category) AND (:country IS NULL OR s.country_code = :country))) "
+	    "ORDER BY s.name, i.panel_inbound_id",
+	[Q_APLAN_COUNTRIES] = "SELECT country_code, min(country) FROM servers GROUP BY country_code ORDER BY 2",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1243,6 +1264,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AOI_ITEM] = "AOI_ITEM",
 	[Q_AOI_JOB] = "AOI_JOB",
 	[Q_AOI_REQUEUE] = "AOI_REQUEUE",
+	[Q_APLAN_POOL] = "APLAN_POOL",
+	[Q_APLAN_COUNTRIES] = "APLAN_COUNTRIES",
 };
 
 /*
