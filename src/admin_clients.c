@@ -58,14 +58,17 @@ when(struct request *r, int64_t t)
 	return arena_strdup(r->a, b);
 }
 
-/* n bytes as the shop shows them ("1.5 GB"); no database call while
- * the buffer holds memory (db.h). */
+/* n bytes as the shop shows them ("1.5 GB"; buf_bytes says
+ * "Unlimited" for 0, which is a limit's word, not a usage's); no
+ * database call while the buffer holds memory (db.h). */
 static const char *
 bytes(struct request *r, int64_t n)
 {
 	struct buf b;
 	const char *s;
 
+	if (n <= 0)
+		return "0 B";
 	buf_init(&b);
 	buf_bytes(&b, n);
 	s = arena_strdup(r->a, b.p);
