@@ -28,6 +28,7 @@
 #include "http.h"
 #include "jobctl.h"
 #include "money.h"
+#include "order.h"
 #include "refund.h"
 #include "response.h"
 #include "session.h"
@@ -36,6 +37,15 @@
 #include "view.h"
 
 /* The failed items of order_id into vm ("failed_items", "has_failed"). */
+/* Whether an order in state (order_state_parse) still takes a retry
+ * or a refund of its items: one the state machine lets go to refunded
+ * (paid, provisioning, active, failed), not one refunded or final. */
+static int
+order_open(int state)
+{
+	return state >= 0 && order_can_transition((enum order_state)state, ORDER_REFUNDED);
+}
+
 void
 admin_order_failed_items_vm(struct request *r, struct vm *vm, int64_t order_id)
 {
@@ -43,7 +53,8 @@ admin_order_failed_items_vm(struct request *r, struct vm *vm, int64_t order_id)
 	struct vm *it;
 	const char *msg;
 	int64_t	 n = 0;
-	int	 can_retry = has_perm(r, "orders.write");
+	int	 open = order_open(order_state(r->db, order_id));
+	int	 can_retry = open && has_perm(r, "orders.write");
 	int	 can_refund = can_retry && has_perm(r, "wallet.adjust");
 
 	db_bind_int(r->db, st, ":order", order_id);
@@ -69,9 +80,10 @@ admin_order_failed_items_vm(struct request *r, struct vm *vm, int64_t order_id)
 }
 
 /* The item {id} of order {public_id}, inside the open transaction: the
- * item id, or req_fail 404 (rolled back) when it is not that order's. */
+ * item id and *order_state (order_state_parse), or req_fail 404 (rolled
+ * back) when it is not that order's. */
 static int64_t
-item_of_order(struct request *r)
+item_of_order(struct request *r, int *order_state)
 {
 	struct stmt *st = db_q(r->db, Q_AOI_ITEM);
 	int64_t	 id = req_param_int(r, "id");
@@ -83,6 +95,7 @@ item_of_order(struct request *r)
 		db_rollback(r->db);
 		req_fail(r, 404, "There is no such item on this order.");
 	}
+	*order_state = order_state_parse(db_text(r->db, st, 1));
 	db_reset(st);
 	return id;
 }
@@ -110,9 +123,20 @@ admin_order_item_retry_post(struct request *r)
 	struct stmt *st;
 	int64_t	 item, job = 0;
 	enum jobctl_rc rc;
+	int	 ostate;
 
 	db_begin(r->db);
-	item = item_of_order(r);
+	item = item_of_order(r, &ostate);
+	/* A refunded order's jobs were discarded with its money: running
+	 * them again would give a proxy for nothing. */
+	if (!order_open(ostate)) {
+		db_rollback(r->db);
+		admin_message(r, 409, "Not retried", arena_printf(r->a, "The order is %s: its items are "
+		    "no longer provisioned. Nothing was changed.", ostate >= 0 ? order_state_name[ostate] :
+		    "gone"), arena_printf(r->a, "/admin/orders/%s", req_param(r, "public_id")),
+		    "Back to the order");
+		return;
+	}
 	st = db_q(r->db, Q_AOI_JOB);
 	db_bind_int(r->db, st, ":id", item);
 	if (db_step(r->db, st) == DB_ROW)
@@ -164,13 +188,14 @@ admin_order_item_refund_post(struct request *r)
 	struct refund_result res;
 	enum refund_rc rc;
 	int64_t	 item;
+	int	 ostate;
 
 	if (!has_perm(r, "wallet.adjust"))
 		req_fail(r, 403, "Refunding to the wallet moves money: it needs the wallet.adjust permission.");
 	if (!admin_reauth_ok(r, arena_printf(r->a, "/admin/orders/%s", pub)))
 		return;
 	db_begin(r->db);
-	item = item_of_order(r);
+	item = item_of_order(r, &ostate);
 	rc = refund_item_to_wallet(r->db, item, "provisioning failed", p->user_id, &who, &res);
 	if (rc == REFUND_REPLAY) {
 		db_rollback(r->db);

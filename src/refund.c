@@ -147,12 +147,19 @@ refund_item_to_wallet(struct db *db, int64_t item, const char *reason, int64_t s
 	others = db_int(st, 10);
 	db_reset(st);
 	key = arena_printf(a, "refund:item:%" PRId64, item);
+	/* A refunded order gave back its items with it (a failed item of
+	 * it stays 'failed'): its money never moves again. */
+	if (strcmp(ostate, "refunded") == 0)
+		return REFUND_REPLAY;
+	if (order_state_parse(ostate) < 0 ||
+	    !order_can_transition((enum order_state)order_state_parse(ostate), ORDER_REFUNDED))
+		return REFUND_STATE;
 	if (strcmp(res->state, "cancelled") == 0) {
 		st = db_q(db, Q_RFI_KEY);
 		db_bind_text(db, st, ":key", key);
 		done = db_step(db, st) == DB_ROW;
 		db_reset(st);
-		return done || strcmp(ostate, "refunded") == 0 ? REFUND_REPLAY : REFUND_STATE;
+		return done ? REFUND_REPLAY : REFUND_STATE;
 	}
 	if (strcmp(res->state, "failed") != 0)
 		return REFUND_STATE;

@@ -68,9 +68,10 @@ enum refund_rc refund_to_wallet(struct db *, int64_t order, const char *reason, 
  * item's share of what was paid (total * unit price / subtotal) is
  * credited under the ledger key "refund:item:<item>", the item becomes
  * 'cancelled', its provision job that has not run is discarded, and one
- * audit row "order_item.refunded" is written.  An item refunded before
- * is REFUND_REPLAY (the money never moves twice); an item in another
- * state REFUND_STATE; res as for refund_to_wallet (public_id, state:
+ * audit row "order_item.refunded" is written.  An item refunded before,
+ * or of an order refunded already, is REFUND_REPLAY (the money never
+ * moves twice); an item in another state, or of an order the state
+ * machine does not let go to refunded, REFUND_STATE; res as for refund_to_wallet (public_id, state:
  * the item's state, customer, amount, currency, balance).
  */
 enum refund_rc refund_item_to_wallet(struct db *, int64_t item, const char *reason, int64_t staff,

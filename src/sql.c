@@ -937,7 +937,7 @@ const char *const sql_text[Q__MAX] = {
 	    "coalesce(j.last_error, ''), coalesce(j.attempts, 0) FROM order_items i JOIN plans p ON p.id = i.plan_id "
 	    "LEFT JOIN jobs j ON j.idem_key = 'provision:item:' || i.id WHERE i.order_id = :order AND i.state = 'failed' "
 	    "ORDER BY i.id",
-	[Q_AOI_ITEM] = "SELECT i.id FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id AND o.public_id = :public_id",
+	[Q_AOI_ITEM] = "SELECT i.id, o.state FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id AND o.public_id = :public_id",
 	[Q_AOI_JOB] = "SELECT id FROM jobs WHERE idem_key = 'provision:item:' || :id",
 	[Q_AOI_REQUEUE] = "UPDATE order_items SET state = 'provisioning' WHERE id = :id AND state = 'failed'",
 	/* The inbounds a plan binding selects (admin_plans.c): one inbound

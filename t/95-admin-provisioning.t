@@ -435,6 +435,19 @@ t.ok(r.status == 303 and int(tc("balance", 2)[0]) == bal2 + total3 and
      (r.status, bal2, tc("balance", 2)))
 t.is_(one("SELECT count(*) FROM wallet_transactions t JOIN wallets w ON w.id = t.wallet_id "
           "WHERE w.customer_id = 2 AND t.kind = 'refund'"), 1, "one refund row for it")
+# A refunded order's failed item: neither retried nor refunded again.
+F4 = many[0]
+sql("UPDATE order_items SET state = 'failed', last_error = 'x' WHERE id = ?", (F4,))
+sql("UPDATE jobs SET state = 'failed' WHERE idem_key = ?", ("provision:item:%d" % F4,))
+op = re.search(r'name="op" value="([0-9a-f]{32})"', ada.get("/admin/orders/" + ORD4).text).group(1)
+r = ada.post("/admin/orders/%s/refund" % ORD4, {"csrf": ACSRF, "op": op, "reason": "panel gone"})
+t.is_(one("SELECT state FROM orders WHERE public_id = ?", (ORD4,)), "refunded", "a failed item's order refunded whole")
+bal3 = int(tc("balance", 2)[0])
+r = ada.post("/admin/orders/%s/items/%d/refund" % (ORD4, F4), {"csrf": ACSRF})
+t.ok(r.status == 303 and int(tc("balance", 2)[0]) == bal3, "its item's refund afterwards: nothing moves", r.status)
+r = ada.post("/admin/orders/%s/items/%d/retry" % (ORD4, F4), {"csrf": ACSRF})
+t.ok(r.status == 409 and job_of(F4)[1] == "discarded", "nor is its provisioning retried: 409", (r.status, job_of(F4)))
+t.ok("Retry provisioning" not in ada.get("/admin/orders/" + ORD4).text, "and the page offers neither")
 ledger_ok = all(int(a) == int(b) for a, b in (tc("balance", 1), tc("balance", 2)))
 t.ok(ledger_ok, "cached balances equal the ledger sums")
 s.check_sanitizers(t)
