@@ -894,7 +894,8 @@ const char *const sql_text[Q__MAX] = {
 	/* /admin/clients (admin_clients.c): the list (the email matches the
 	 * client's panel email or its customer's), one client, its usage per
 	 * day, its jobs (the provision job of its item and every job asked on
-	 * the client through client_job.c, whose keys name it). */
+	 * the client through client_job.c, whose keys "KIND:client:ID:OP" it
+	 * finds as ranges of the idem_key index, one per kind, not a scan). */
 	[Q_ACLI_LIST] = "SELECT pc.id, pc.email, pc.state, pc.server_id, s.name, cu.id, cu.email, coalesce(pc.expires_at, 0), "
 	    "pc.up_bytes + pc.down_bytes, pc.traffic_limit_bytes, o.public_id, p.name, pc.online "
 	    "FROM provisioned_clients pc JOIN servers s ON s.id = pc.server_id JOIN customers cu ON cu.id = pc.customer_id "
@@ -914,7 +915,13 @@ const char *const sql_text[Q__MAX] = {
 	    "ORDER BY day DESC LIMIT :days",
 	[Q_ACLI_JOBS] = "SELECT j.id, j.kind, j.state, j.last_error, j.created_at FROM jobs j "
 	    "WHERE j.idem_key = 'provision:item:' || (SELECT order_item_id FROM provisioned_clients WHERE id = :id) "
-	    "OR j.idem_key GLOB '*:client:' || :id || ':*' ORDER BY j.id DESC LIMIT 20",
+	    "OR (j.idem_key > 'suspend:client:' || :id || ':' AND j.idem_key < 'suspend:client:' || :id || ';') "
+	    "OR (j.idem_key > 'resume:client:' || :id || ':' AND j.idem_key < 'resume:client:' || :id || ';') "
+	    "OR (j.idem_key > 'deprovision:client:' || :id || ':' AND j.idem_key < 'deprovision:client:' || :id || ';') "
+	    "OR (j.idem_key > 'reset_traffic:client:' || :id || ':' AND j.idem_key < 'reset_traffic:client:' || :id || ';') "
+	    "OR (j.idem_key > 'regenerate:client:' || :id || ':' AND j.idem_key < 'regenerate:client:' || :id || ';') "
+	    "OR (j.idem_key > 'renew:client:' || :id || ':' AND j.idem_key < 'renew:client:' || :id || ';') "
+	    "ORDER BY j.id DESC LIMIT 20",
 	[Q_ACLI_STATE] = "SELECT state, cred_gen FROM provisioned_clients WHERE id = :id",
 	/* refund_item_to_wallet (refund.c): the item, its order, and how many
 	 * of the order's other items still stand; the item refunds given so
