@@ -265,7 +265,11 @@ r = ada.post("/admin/clients/%d/deprovision" % C1, {"csrf": ACSRF})
 new = client_jobs(C1)[n0:]
 t.ok(r.status == 303 and len(new) == 1 and new[0][0] == "deprovision", "after re-authentication: one deprovision job",
      (r.status, new))
-t.ok("deleted from its panel" in text(ada.get(r.header("location"))), "the page says what will happen")
+page = ada.get(r.header("location")).text
+t.ok("deleted from its panel" in html.unescape(page), "the page says what will happen")
+t.is_(sorted(re.findall(r'<tr class="client-job" data-kind="(\w+)"', page)),
+      ["deprovision", "provision", "regenerate", "reset_traffic", "suspend"],
+      "the client's page lists its jobs: its provision and each asked on it")
 
 # -- plan binding: one inbound or a location pool --
 PLAN = {"slug": "pool-de", "name": "Germany pool", "description": "", "protocol": "vless", "binding": "pool",
