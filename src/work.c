@@ -51,6 +51,7 @@
 #include "util.h"
 #include "view.h"
 #include "work.h"
+#include "xui_job.h"
 
 /* The handler table: one row per job kind.  Kinds the schema knows
  * but nobody handles yet fail with a clear last_error. */
@@ -58,6 +59,8 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_email,
 	&job_kind_server_test,
 	&job_kind_server_sync,
+	&job_kind_provision,
+	&job_kind_renew,
 };
 
 /* A runner that exits with this status could not start (bad schema,
@@ -609,6 +612,7 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	if (ino >= 0)
 		close(ino);
 	arena_free(a);
+	xui_job_cache_free(&w);
 	explicit_bzero(w.key, sizeof(w.key));
 	views_free(w.views);
 	db_close(w.db);

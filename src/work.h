@@ -31,6 +31,7 @@ struct arena;
 struct conf;
 struct db;
 struct views;
+struct xui_cache;
 
 /* What the runner owns; handlers read it, never keep pointers into it. */
 struct work {
@@ -39,6 +40,7 @@ struct work {
 	struct views	*views;
 	unsigned char	 key[32];	/* the key file's key: unseal() panel secrets */
 	char		 runner[64];	/* this runner's name: jobs.claimed_by */
+	struct xui_cache *xui_cache;	/* kept panel sessions (xui_job.c) */
 };
 
 /* One claimed job; strings live in the attempt's arena. */
@@ -79,6 +81,9 @@ extern const struct job_kind job_kind_email;
 extern const struct job_kind job_kind_server_test;
 /* Sync inbounds from a panel (job_server_sync.c). */
 extern const struct job_kind job_kind_server_sync;
+/* A paid order item onto a panel, and renewals (job_provision.c). */
+extern const struct job_kind job_kind_provision;
+extern const struct job_kind job_kind_renew;
 
 /*
  * Record that the job reached step, in a commit of its own, and renew
