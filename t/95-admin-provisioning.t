@@ -16,18 +16,21 @@
   use (VLESS/Trojan without TLS, ws+TLS with h2 in ALPN, SS over ws);
 - failed order items: the panel's message, retry provisioning, refund to
   the wallet (re-authenticated, once);
-- 403 for roles without the permissions.
+- 403 for roles without the permissions;
+- end to end with `work` and the panel double: a provisioning the panel
+  refuses shows the panel's message to staff, and their retry provisions.
 
-No `work` runs here: the job rows stay as the pages left them."""
+Until the end no `work` runs: the job rows stay as the pages left them."""
 import html
 import json
 import os
 import re
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP, Stack  # noqa: E402
+from px import TAP, Stack, wait_for  # noqa: E402
 from pxstaff import Staff  # noqa: E402
-from pxweb import csrf_of  # noqa: E402
+from pxweb import Shop, csrf_of  # noqa: E402
+import pxprov as pv  # noqa: E402
 
 t = TAP()
 s = Stack(workers=1).start()
@@ -455,4 +458,45 @@ t.ok("Retry provisioning" not in ada.get("/admin/orders/" + ORD4).text, "and the
 ledger_ok = all(int(a) == int(b) for a, b in (tc("balance", 1), tc("balance", 2)))
 t.ok(ledger_ok, "cached balances equal the ledger sums")
 s.check_sanitizers(t)
+s.stop()
+
+# -- a real provisioning that fails, and staff retry it --
+# The whole system this time: `work` provisions against the panel double
+# (prov's job), the panel refuses, staff see its message on the order and
+# retry from there, and the client lands on /admin/clients with what the
+# panel read back.
+s2 = Shop(workers=1, tls=True, conf={"work_runners": "2", "panel_timeout": "5", "retry_max_age": "3600"}).start()
+g3 = pv.panel(s2, "g3", "current", "vless:20011:V3")
+sid = pv.server(s2, g3, "current-panel")
+ib = pv.inbounds(s2, sid)["vless"][0]
+pv.plan(s2, "e2e-vless", "vless", inbound=ib, server=sid)
+ops = Staff(s2, "ops@shop.example", "super_admin")
+alice, _ = pv.customer(s2, "alice")
+g3.control("fault", kind="refuse", route="clients/add", msg="inbound is full (panel says no)")
+o = pv.buy(alice, "e2e-vless")
+t.is_(pv.wait_order(s2, o), "failed", "e2e: the panel refuses the add: the order fails")
+item = pv.items(s2, o)[0]
+r = ops.get("/admin/orders/" + o)
+t.ok('data-item="%d"' % item in r.text and "inbound is full (panel says no)" in html.unescape(r.text),
+     "e2e: the staff's order page shows the failed item with the panel's message")
+rows = re.findall(r'<tr class="client" data-client="\d+" data-state="(\w+)">', ops.get("/admin/clients").text)
+t.ok("active" not in rows, "e2e: /admin/clients shows no active client (the placed one, if any, is not active)",
+     rows)
+g3.control("fault", kind="")
+csrf2 = csrf_of(r.text)
+r = ops.post("/admin/orders/%s/items/%d/retry" % (o, item), {"csrf": csrf2})
+t.is_(r.status, 303, "e2e: staff retry the item")
+wait_for(lambda: s2.sql("SELECT state FROM order_items WHERE id = ?", (item,))[0][0] in ("active", "failed"), 60, 0.1)
+t.is_(s2.sql("SELECT state FROM order_items WHERE id = ?", (item,))[0][0], "active",
+      "e2e: work provisions it this time: the item is active")
+cl = s2.sql("SELECT id, email, state, panel_json FROM provisioned_clients WHERE order_item_id = ?", (item,))
+t.ok(len(cl) == 1 and cl[0][2] == "active" and cl[0][1] in cl[0][3], "e2e: one client, active, with the read-back", cl)
+r = ops.get("/admin/clients?email=" + cl[0][1])
+t.ok(re.findall(r'<tr class="client" data-client="(\d+)"', r.text) == [str(cl[0][0])],
+     "e2e: /admin/clients finds it by its panel email")
+r = ops.get("/admin/clients/%d" % cl[0][0])
+t.ok(r.status == 200 and cl[0][3] in html.unescape(r.text), "e2e: its page shows what the panel read back")
+t.ok(len([c for ib_ in g3.state()["inbounds"] for c in ib_["settings"]["clients"]]) == 1,
+     "e2e: the panel holds exactly one client")
+s2.check_sanitizers(t)
 t.done()
