@@ -185,7 +185,9 @@ cact_applies(enum cact a, const char *state)
 	case CACT_SUSPEND:
 		return strcmp(state, "active") == 0;
 	case CACT_RESUME:
-		return strcmp(state, "suspended") == 0 || strcmp(state, "expired") == 0;
+		/* An expired client is resumed by its renewal, not by staff
+		 * (the job would find its occasion passed). */
+		return strcmp(state, "suspended") == 0;
 	case CACT_RESET:
 	case CACT_REGENERATE:
 		return strcmp(state, "active") == 0 || strcmp(state, "suspended") == 0;
