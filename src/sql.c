@@ -939,6 +939,11 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE p.traffic_reset = 'monthly' AND pc.state IN ('active', 'suspended') "
 	    "AND coalesce(pc.period_start, pc.created_at) + :period <= :now "
 	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* xui_job.c: a kept panel session's row (columns 1-6 are its
+	 * fingerprint), the generation forced and detected. */
+	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
+	    "panel_token_sealed, tls_verify, state, api_generation, detected_generation "
+	    "FROM servers WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1247,6 +1252,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_LIFE_MAIL_INFO] = "LIFE_MAIL_INFO",
 	[Q_LIFE_RENEW_DUE] = "LIFE_RENEW_DUE",
 	[Q_LIFE_RESET_DUE] = "LIFE_RESET_DUE",
+	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 };
 
 /*
