@@ -59,6 +59,12 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_email,
 	&job_kind_server_test,
 	&job_kind_server_sync,
+	/* The client's lifecycle (job_client.c). */
+	&job_kind_suspend,
+	&job_kind_resume,
+	&job_kind_deprovision,
+	&job_kind_reset_traffic,
+	&job_kind_regenerate,
 };
 
 /* A runner that exits with this status could not start (bad schema,

@@ -81,6 +81,12 @@ extern const struct job_kind job_kind_email;
 extern const struct job_kind job_kind_server_test;
 /* Sync inbounds from a panel (job_server_sync.c). */
 extern const struct job_kind job_kind_server_sync;
+/* The client's lifecycle on its panel (job_client.c). */
+extern const struct job_kind job_kind_suspend;
+extern const struct job_kind job_kind_resume;
+extern const struct job_kind job_kind_deprovision;
+extern const struct job_kind job_kind_reset_traffic;
+extern const struct job_kind job_kind_regenerate;
 
 /*
  * Record that the job reached step, in a commit of its own, and renew
