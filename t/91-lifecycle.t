@@ -40,10 +40,10 @@ t.ok(r.returncode == 0, "the panel's inbounds are synced", r.stdout + r.stderr)
 ib, pib = sql("SELECT id, panel_inbound_id FROM server_inbounds WHERE server_id = ? AND port = 443", (sid,))[0]
 
 
-def plan(slug, price, days, traffic=0, reset="never"):
+def plan(slug, price, days, traffic=0, reset="never", proto="vless", srv=None, inb=None):
     sql("INSERT INTO plans (slug, name, protocol, server_id, inbound_id, price_minor, currency, duration_days, "
-        "traffic_bytes, traffic_reset) VALUES (?, ?, 'vless', ?, ?, ?, 'USD', ?, ?, ?)",
-        (slug, "Plan " + slug, sid, ib, price, days, traffic, reset))
+        "traffic_bytes, traffic_reset) VALUES (?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?)",
+        (slug, "Plan " + slug, proto, srv or sid, inb or ib, price, days, traffic, reset))
     return sql("SELECT id FROM plans WHERE slug = ?", (slug,))[0][0]
 
 
@@ -63,30 +63,36 @@ def customer(addr, funds):
 
 
 class Panel:
-    """The panel's own API as its UI calls it (classic: cookie login)."""
+    """The panel's own API as its UI calls it: classic with a cookie login
+    and a form body, current with a Bearer token and a JSON body."""
 
-    def __init__(self):
+    def __init__(self, d, token=None):
+        self.d, self.token = d, token
         self.op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
-    def call(self, path, form=None):
+    def call(self, path, body):
         for _ in range(2):
-            self.op.open(urllib.request.Request(p.url + "login", data=urllib.parse.urlencode(
-                {"username": p.user, "password": p.password}).encode()), timeout=10).read()
+            if self.token:
+                req = urllib.request.Request(self.d.url + path, data=json.dumps(body).encode(), headers={
+                    "Authorization": "Bearer " + self.token, "Content-Type": "application/json"})
+            else:
+                self.op.open(urllib.request.Request(self.d.url + "login", data=urllib.parse.urlencode(
+                    {"username": self.d.user, "password": self.d.password}).encode()), timeout=10).read()
+                req = urllib.request.Request(self.d.url + path, data=urllib.parse.urlencode(body).encode())
             try:
-                with self.op.open(urllib.request.Request(p.url + path, data=urllib.parse.urlencode(
-                        form or {}).encode()), timeout=10) as r:
+                with self.op.open(req, timeout=10) as r:
                     return json.loads(r.read())
             except (urllib.error.HTTPError, ValueError):
                 continue
         return {}
 
 
-panel = Panel()
+PANELS = {sid: (p, Panel(p))}
 
 
-def pclient(email):
+def pclient(email, d=None):
     """The client object the panel holds (settings), or None."""
-    for i in p.state()["inbounds"]:
+    for i in (d or p).state()["inbounds"]:
         for c in i["settings"].get("clients", []):
             if c.get("email", "").lower() == email.lower():
                 return c
@@ -98,8 +104,8 @@ def pcalls(sub):
     return sum(n for k, n in p.stats().get("calls", {}).items() if sub in k)
 
 
-def ptraffic(email):
-    for row in p.state()["traffics"]:
+def ptraffic(email, d=None):
+    for row in (d or p).state()["traffics"]:
         if row["email"].lower() == email.lower():
             return row
     return None
@@ -121,16 +127,24 @@ def buy(cid, pid, key):
     job = sql("SELECT id FROM jobs WHERE kind = 'provision' AND idem_key = ?", ("provision:item:%d" % item,))[0][0]
     state, err, _ = job_done(job)
     if state != "done" and "no handler" in err:
-        days, traffic = sql("SELECT duration_days, traffic_bytes FROM plans WHERE id = ?", (pid,))[0]
-        email, cred, exp = "px-%d" % item, str(uuid.uuid4()), int(s.now()) + days * DAY
-        res = panel.call("panel/api/inbounds/addClient", {"id": pib, "settings": json.dumps({"clients": [
-            {"id": cred, "email": email, "enable": True, "expiryTime": exp * 1000, "totalGB": traffic,
-             "limitIp": 0, "flow": "", "subId": "sub%d" % item, "reset": 0}]})})
+        days, traffic, srv, inb, proto = sql("SELECT p.duration_days, p.traffic_bytes, p.server_id, p.inbound_id, "
+                                             "p.protocol FROM plans p WHERE p.id = ?", (pid,))[0]
+        pin = sql("SELECT panel_inbound_id FROM server_inbounds WHERE id = ?", (inb,))[0][0]
+        d, api = PANELS[srv]
+        email, exp = "px-%d" % item, int(s.now()) + days * DAY
+        cred = str(uuid.uuid4()) if proto in ("vless", "vmess") else uuid.uuid4().hex
+        c = {"email": email, "enable": True, "expiryTime": exp * 1000, "totalGB": traffic, "limitIp": 0,
+             "subId": "sub%d" % item, "reset": 0}
+        c.update({"id": cred, "flow": ""} if proto in ("vless", "vmess") else {"password": cred})
+        if api.token:
+            res = api.call("panel/api/clients/add", {"client": c, "inboundIds": [pin]})
+        else:
+            res = api.call("panel/api/inbounds/addClient", {"id": pin, "settings": json.dumps({"clients": [c]})})
         t.ok(res.get("success"), "client %s added on the panel" % email, res)
         sql("INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, client_uuid, "
             "sub_id, state, traffic_limit_bytes, expires_at, period_start, panel_enable) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, unixepoch(), 1)",
-            (item, cid, sid, ib, email, cred, "sub%d" % item, traffic, exp))
+            (item, cid, srv, inb, email, cred, "sub%d" % item, traffic, exp))
     else:
         t.is_(state, "done", "the provision job of item %d is done" % item)
     rows = sql("SELECT id FROM provisioned_clients WHERE order_item_id = ?", (item,))
@@ -179,8 +193,9 @@ def wait_state(client_id, state, timeout=30):
 def enqueue(kind, client_id, op):
     """A job as client_job_enqueue writes it (the buttons that ask for
     regenerate come with the customer's pages)."""
+    srv = sql("SELECT server_id FROM provisioned_clients WHERE id = ?", (client_id,))[0][0]
     sql("INSERT INTO jobs (kind, idem_key, payload, server_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (kind, "%s:client:%d:%s" % (kind, client_id, op), json.dumps({"client": client_id, "op": op}), sid))
+        (kind, "%s:client:%d:%s" % (kind, client_id, op), json.dumps({"client": client_id, "op": op}), srv))
     return sql("SELECT id FROM jobs WHERE idem_key = ?", ("%s:client:%d:%s" % (kind, client_id, op),))[0][0]
 
 
@@ -237,6 +252,10 @@ t.ok(state == "done" and st[0] == "suspended" and st[1] == "staff" and st[2] == 
 t.is_(pcalls("updateClient"), calls + 1, "the panel was updated exactly once")
 t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'client.suspend' AND target = ?",
           ("client:%d" % c_kill,))[0][0], 1, "one audit row for the suspend")
+state, err, res = job_done(enqueue("resume", c_kill, "staff:2"))
+st = client(c_kill)
+t.ok(state == "done" and st[0] == "active" and st[1] == "" and st[2] == 1 and pclient(st[3]).get("enable") is True,
+     "resume: active in the shop and enabled on the panel", (state, err, st))
 
 # -- quota: suspended when over the limit; the monthly reset reaches the panel --
 c_q, _ = buy(ann, quota, "quota-1")
@@ -346,6 +365,48 @@ t.ok(m is not None, "Bob is told his wallet is short")
 time.sleep(1)
 t.is_(len(s.find_mail("bob@example.com", "could not be renewed")), 1, "... once")
 t.is_(sql("SELECT count(*) FROM order_items WHERE renewal_of = ?", (item_b,))[0][0], 0, "no renewal order")
+
+# -- the current generation (v3.6.0, Bearer token), a trojan client --
+TOKEN = "L" * 48
+g3 = PanelDouble(s, "current", "--gen", "current", "--csrf", "--api-token", TOKEN, "--clock-file", s.clock_file,
+                 "--inbound", "trojan:9443:t3", "--inbound", "trojan:9444:spare")
+sid3 = int(s.cli("server", "add", "--name", "life3", "--country-code", "DE", "--country", "Germany",
+                 "--url", g3.url, "--user", g3.user, "--host", "127.0.0.1", "--token", input=TOKEN + "\n").stdout)
+r = s.cli("server", "sync", str(sid3), check=False)
+t.ok(r.returncode == 0, "current: inbounds synced", r.stdout + r.stderr)
+PANELS[sid3] = (g3, Panel(g3, TOKEN))
+ib3 = sql("SELECT id FROM server_inbounds WHERE server_id = ? AND port = 9443", (sid3,))[0][0]
+tro = plan("trojan3", 300, 365, traffic=5 * GB, proto="trojan", srv=sid3, inb=ib3)
+c3, _ = buy(ann, tro, "g3-1")
+e3 = client(c3)[3]
+t.is_((pclient(e3, g3) or {}).get("password"), client(c3)[4], "current: the panel holds the shop's password")
+state, err, res = job_done(enqueue("regenerate", c3, "gen:1"))
+st = client(c3)
+t.ok(state == "done" and st[5] == 1 and (pclient(e3, g3) or {}).get("password") == st[4],
+     "current: regenerate puts the new password on the panel", (state, err, st, pclient(e3, g3)))
+pc = pclient(e3, g3) or {}
+t.ok(pc.get("totalGB") == 5 * GB and pc.get("expiryTime") == st[6] * 1000,
+     "current: the full replacement kept the quota and the expiry", pc)
+state, err, res = job_done(enqueue("suspend", c3, "staff:1"))
+st = client(c3)
+t.ok(state == "done" and st[0] == "suspended" and (pclient(e3, g3) or {}).get("enable") is False,
+     "current: suspend disables the client", (state, err, st))
+g3.control("traffic", email=e3, up=1000, down=2000)
+state, err, res = job_done(enqueue("reset_traffic", c3, "staff:2"))
+tr = ptraffic(e3, g3) or {}
+st = client(c3)
+t.ok(state == "done" and tr.get("up") == 0 and tr.get("down") == 0 and st[0] == "suspended"
+     and (pclient(e3, g3) or {}).get("enable") is False,
+     "current: reset_traffic zeroes the panel's counters; a staff-suspended client stays off", (state, err, st, tr))
+state, err, res = job_done(enqueue("resume", c3, "staff:3"))
+t.ok(state == "done" and client(c3)[0] == "active" and (pclient(e3, g3) or {}).get("enable") is True,
+     "current: resume enables it", (state, err))
+state, err, res = job_done(enqueue("deprovision", c3, "staff:4"))
+t.ok(state == "done" and client(c3)[0] == "deleted" and pclient(e3, g3) is None,
+     "current: deprovision deletes it from the panel", (state, err, client(c3)))
+j = enqueue("deprovision", c3, "staff:5")
+state, err, res = job_done(j)
+t.ok(state == "done" and "skipped" in json.loads(res or "{}"), "a second deprovision does nothing", res)
 
 t.ok(s.work.poll() is None, "work is still running")
 s.check_sanitizers(t, "no sanitizer report from work, cron or the commands")
