@@ -24,7 +24,8 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, TAP, under_ci, wait_for  # noqa: E402
 from pxmail import PanelDouble, runner_pids  # noqa: E402
-from pxweb import Shop  # noqa: E402
+from pxstaff import Staff  # noqa: E402
+from pxweb import Shop, csrf_of  # noqa: E402
 
 DAY = 86400
 GB = 1 << 30
@@ -199,6 +200,25 @@ def enqueue(kind, client_id, op):
     return sql("SELECT id FROM jobs WHERE idem_key = ?", ("%s:client:%d:%s" % (kind, client_id, op),))[0][0]
 
 
+# -- the lifecycle's settings on /admin/settings --
+ada = Staff(s, "ada@example.com", "super_admin")
+r = ada.b.get("/admin/settings")
+good, errs = s.html_ok(r.body)
+t.ok(r.status == 200 and 'name="expire_grace_days" value="3"' in r.text and 'name="remind_days" value="3"' in r.text
+     and 'name="renew_days" value="1"' in r.text and good, "the settings form has the lifecycle's days (defaults)",
+     errs)
+base = {"seller_name": "Shop", "seller_address": "1 Road", "seller_tax_id": "X1", "tax_rate": "0",
+        "csrf": csrf_of(r.text)}
+for field, bad in (("expire_grace_days", "366"), ("remind_days", "0"), ("renew_days", "61"), ("remind_days", "x")):
+    t.is_(ada.b.post("/admin/settings", dict(base, **{field: bad})).status, 400, "settings: %s=%s is a 400" % (field, bad))
+t.is_(sql("SELECT count(*) FROM settings WHERE key LIKE 'clients.%'")[0][0], 0, "... and writes nothing")
+t.is_(ada.b.post("/admin/settings", dict(base, expire_grace_days="2", remind_days="3", renew_days="1")).status, 303,
+      "the lifecycle's days save")
+t.is_(dict(sql("SELECT key, value FROM settings WHERE key LIKE 'clients.%'")),
+      {"clients.expire_grace_days": "2", "clients.remind_days": "3", "clients.renew_days": "1"}, "... as settings")
+t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'settings.changed' AND target LIKE 'setting:clients.%'")[0][0],
+      3, "each change audited")
+
 short = plan("short", 500, 30)
 quota = plan("quota", 700, 365, traffic=10 * GB, reset="monthly")
 ann = customer("ann@example.com", 100000)
@@ -314,7 +334,10 @@ st = wait_state(c_e, "suspended")
 t.ok(st[1] == "expired" and st[2] == 0 and pclient(email_e).get("enable") is False,
      "at expiry: suspended (expired) in the shop and on the panel", st)
 t.is_(len(jobs("suspend", c_e)), 1, "one suspend job")
-s.advance(3 * DAY)
+s.advance(DAY)
+cron("expire")
+t.is_(jobs("deprovision", c_e), [], "one day into the grace period (clients.expire_grace_days 2): kept")
+s.advance(DAY)
 cron("expire")
 st = wait_state(c_e, "deleted")
 t.ok(st[0] == "deleted" and pclient(email_e) is None, "after the grace period: deleted on the panel", st)
