@@ -389,6 +389,17 @@ time.sleep(1)
 t.is_(len(s.find_mail("bob@example.com", "could not be renewed")), 1, "... once")
 t.is_(sql("SELECT count(*) FROM order_items WHERE renewal_of = ?", (item_b,))[0][0], 0, "no renewal order")
 
+# -- classic panels keep an inbound's last client: deprovision disables it --
+ib_spare = sql("SELECT id FROM server_inbounds WHERE server_id = ? AND port = 8443", (sid,))[0][0]
+lone = plan("lone", 100, 365, srv=sid, inb=ib_spare)
+c_l, _ = buy(ann, lone, "lone-1")
+state, err, res = job_done(enqueue("deprovision", c_l, "staff:1"))
+st = client(c_l)
+t.ok(state == "done" and st[0] == "deleted" and st[2] == 0 and (pclient(st[3]) or {}).get("enable") is False
+     and "last client" in json.loads(res or "{}").get("note", ""),
+     "the inbound's last client: the panel refuses the delete, the client is disabled and says so",
+     (state, err, st, res))
+
 # -- the current generation (v3.6.0, Bearer token), a trojan client --
 TOKEN = "L" * 48
 g3 = PanelDouble(s, "current", "--gen", "current", "--csrf", "--api-token", TOKEN, "--clock-file", s.clock_file,
