@@ -124,7 +124,10 @@ usage(const char *task)
  * (job suspend, op expired:<expires_at>); a client past its expiry and
  * the grace period (clients.expire_grace_days) is deleted from its panel
  * (job deprovision, op grace:<expires_at>).  A renewal moves expires_at,
- * so the next expiry is a new occasion.
+ * so the next expiry is a new occasion.  A client suspended at expiry
+ * whose expiry a renewal has moved past now is resumed (job resume, op
+ * renew:<the latest renewal's order item>): the renewal's job asks for
+ * the same, and this makes sure it happens.
  */
 int
 cron_expire(const struct conf *c, int argc, char **argv)
@@ -133,7 +136,7 @@ cron_expire(const struct conf *c, int argc, char **argv)
 	struct db *db;
 	struct stmt *st;
 	int64_t	 ids[LIFE_BATCH], exp[LIFE_BATCH], after, now, grace;
-	int	 suspended = 0, deleted = 0, pass;
+	int	 suspended = 0, deleted = 0, resumed = 0, pass;
 	size_t	 n, i;
 
 	(void)argv;
@@ -143,32 +146,38 @@ cron_expire(const struct conf *c, int argc, char **argv)
 		return 1;
 	grace = setting_int(db, "clients.expire_grace_days", 3, 0, 365);
 	now = now_unix();
-	for (pass = 0; pass < 2; pass++) {
+	/* Pass 0 suspends, 1 deletes, 2 resumes what a renewal moved past
+	 * now (op renew:<item>, the key the renewal's own job asks with,
+	 * so the two are one job). */
+	for (pass = 0; pass < 3; pass++) {
 		after = 0;
 		do {
-			st = db_q(db, pass == 0 ? Q_LIFE_EXPIRE_DUE : Q_LIFE_GRACE_DUE);
-			if (pass == 0)
-				db_bind_int(db, st, ":now", now);
-			else
+			st = db_q(db, pass == 0 ? Q_LIFE_EXPIRE_DUE : pass == 1 ? Q_LIFE_GRACE_DUE :
+			    Q_LIFE_RESUME_DUE);
+			if (pass == 1)
 				db_bind_int(db, st, ":before", now - grace * 86400);
+			else
+				db_bind_int(db, st, ":now", now);
 			n = life_batch(db, st, after, ids, exp);
 			for (i = 0; i < n; i++) {
 				const char *op = arena_printf(a, "%s:%" PRId64,
-				    pass == 0 ? "expired" : "grace", exp[i]);
+				    pass == 0 ? "expired" : pass == 1 ? "grace" : "renew", exp[i]);
 
 				if (pass == 0)
 					suspended += ask(c, db, "suspend", ids[i], op);
-				else
+				else if (pass == 1)
 					deleted += ask(c, db, "deprovision", ids[i], op);
+				else
+					resumed += ask(c, db, "resume", ids[i], op);
 				after = ids[i];
 			}
 			arena_reset(a);
 		} while (n == LIFE_BATCH);
 	}
 	life_close(db, a);
-	printf("expire: %d suspend job%s and %d deprovision job%s (after %" PRId64 " day%s of grace) asked\n",
-	    suspended, suspended == 1 ? "" : "s", deleted, deleted == 1 ? "" : "s", grace,
-	    grace == 1 ? "" : "s");
+	printf("expire: %d suspend job%s, %d deprovision job%s (after %" PRId64 " day%s of grace) and "
+	    "%d resume job%s (renewed) asked\n", suspended, suspended == 1 ? "" : "s", deleted,
+	    deleted == 1 ? "" : "s", grace, grace == 1 ? "" : "s", resumed, resumed == 1 ? "" : "s");
 	return 0;
 }
 

