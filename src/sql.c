@@ -880,13 +880,15 @@ const char *const sql_text[Q__MAX] = {
 	/* job_client.c: regenerate's new credential, once per generation. */
 	[Q_JCLIENT_CRED] = "UPDATE provisioned_clients SET client_uuid = :cred, cred_gen = :gen, "
 	    "panel_enable = :enable, panel_json = :json, updated_at = :now WHERE id = :id AND cred_gen < :gen",
-	/* job_client.c: reset_traffic's new period: the period's usage and the sync's
-	 * baseline start again from 0 (the panel's counters were reset), the 80%
-	 * mail may go again; a client suspended for its quota is active again. */
+	/* job_client.c: reset_traffic's new period (or, asked by staff, the
+	 * same one): the period's usage and the sync's baseline start again
+	 * from 0 (the panel's counters were reset), the 80% mail may go
+	 * again; a client suspended for its quota is active again.  A period
+	 * never moves back. */
 	[Q_JCLIENT_PERIOD] = "UPDATE provisioned_clients SET period_start = :start, up_bytes = 0, down_bytes = 0, "
 	    "panel_up = 0, panel_down = 0, quota_reminded_at = NULL, state = :state, suspended_reason = :reason, "
 	    "panel_enable = :enable, panel_json = :json, updated_at = :now "
-	    "WHERE id = :id AND coalesce(period_start, 0) < :start",
+	    "WHERE id = :id AND coalesce(period_start, 0) <= :start",
 	/* cron_life.c expire: active clients past their expiry (id > :after: the
 	 * task pages through them; the jobs it asks for change no row). */
 	[Q_LIFE_EXPIRE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state = 'active' "

@@ -375,12 +375,16 @@ st = client(c3)
 t.ok(state == "done" and st[0] == "suspended" and (pclient(e3, g3) or {}).get("enable") is False,
      "current: suspend disables the client", (state, err, st))
 g3.control("traffic", email=e3, up=1000, down=2000)
+sql("UPDATE provisioned_clients SET up_bytes = 1000, down_bytes = 2000, quota_reminded_at = 1 WHERE id = ?", (c3,))
+period = client(c3)[7]
 state, err, res = job_done(enqueue("reset_traffic", c3, "staff:2"))
 tr = ptraffic(e3, g3) or {}
 st = client(c3)
 t.ok(state == "done" and tr.get("up") == 0 and tr.get("down") == 0 and st[0] == "suspended"
      and (pclient(e3, g3) or {}).get("enable") is False,
      "current: reset_traffic zeroes the panel's counters; a staff-suspended client stays off", (state, err, st, tr))
+t.ok(sql("SELECT up_bytes + down_bytes FROM provisioned_clients WHERE id = ?", (c3,))[0][0] == 0 and st[7] == period
+     and st[8] is None, "a staff reset zeroes the shop's count too and keeps the period", st)
 state, err, res = job_done(enqueue("resume", c3, "staff:3"))
 t.ok(state == "done" and client(c3)[0] == "active" and (pclient(e3, g3) or {}).get("enable") is True,
      "current: resume enables it", (state, err))
