@@ -959,6 +959,88 @@ const char *const sql_text[Q__MAX] = {
 	    "AND (:category IS NULL OR s.category_id = :category) AND (:country IS NULL OR s.country_code = :country))) "
 	    "ORDER BY s.name, i.panel_inbound_id",
 	[Q_APLAN_COUNTRIES] = "SELECT country_code, min(country) FROM servers GROUP BY country_code ORDER BY 2",
+	/* job_client.c: the client a lifecycle job acts on, with its inbound on the panel
+	 * and what its mail and its expected state need. */
+	[Q_JCLIENT_GET] = "SELECT pc.id, pc.server_id, pc.email, pc.client_uuid, pc.state, pc.suspended_reason, "
+	    "pc.cred_gen, coalesce(pc.expires_at, 0), pc.traffic_limit_bytes, pc.limit_ip, pc.order_item_id, "
+	    "pc.sub_id, pc.flow, coalesce(pc.period_start, 0), pc.up_bytes + pc.down_bytes, "
+	    "si.panel_inbound_id, si.protocol, si.settings_json, pc.customer_id "
+	    "FROM provisioned_clients pc JOIN server_inbounds si ON si.id = pc.inbound_id WHERE pc.id = :id",
+	/* job_client.c: what a suspend, resume or deprovision leaves (the panel's read-back). */
+	[Q_JCLIENT_STATE] = "UPDATE provisioned_clients SET state = :state, suspended_reason = :reason, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now WHERE id = :id",
+	/* job_client.c: regenerate's new credential, once per generation. */
+	[Q_JCLIENT_CRED] = "UPDATE provisioned_clients SET client_uuid = :cred, cred_gen = :gen, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now WHERE id = :id AND cred_gen < :gen",
+	/* job_client.c: reset_traffic's new period (or, asked by staff, the
+	 * same one): the period's usage and the sync's baseline start again
+	 * from 0 (the panel's counters were reset), the 80% mail may go
+	 * again; a client suspended for its quota is active again.  A period
+	 * never moves back. */
+	[Q_JCLIENT_PERIOD] = "UPDATE provisioned_clients SET period_start = :start, up_bytes = 0, down_bytes = 0, "
+	    "panel_up = 0, panel_down = 0, quota_reminded_at = NULL, state = :state, suspended_reason = :reason, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now "
+	    "WHERE id = :id AND coalesce(period_start, 0) <= :start",
+	/* cron_life.c expire: active clients past their expiry (id > :after: the
+	 * task pages through them; the jobs it asks for change no row). */
+	[Q_LIFE_EXPIRE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state = 'active' "
+	    "AND expires_at IS NOT NULL AND expires_at <= :now AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c expire: clients past their expiry and the grace period. */
+	[Q_LIFE_GRACE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state IN ('active', 'suspended', 'expired') "
+	    "AND expires_at IS NOT NULL AND expires_at <= :before AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c quota: active clients whose period's use reached the limit. */
+	[Q_LIFE_QUOTA_DUE] = "SELECT id, coalesce(period_start, 0) FROM provisioned_clients WHERE state = 'active' "
+	    "AND traffic_limit_bytes > 0 AND up_bytes + down_bytes >= traffic_limit_bytes "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: active clients expiring within the window and not
+	 * reminded of this expiry (a renewal moves the expiry past an old reminded_at). */
+	[Q_LIFE_REMIND_EXPIRY_DUE] = "SELECT id FROM provisioned_clients WHERE state = 'active' AND expires_at > :now "
+	    "AND expires_at <= :now + :window AND (reminded_at IS NULL OR reminded_at < expires_at - :window) "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: the same test under the write lock, and the mark:
+	 * one change means this run mails. */
+	[Q_LIFE_REMIND_EXPIRY_MARK] = "UPDATE provisioned_clients SET reminded_at = :now WHERE id = :id AND state = 'active' "
+	    "AND expires_at > :now AND expires_at <= :now + :window "
+	    "AND (reminded_at IS NULL OR reminded_at < expires_at - :window)",
+	/* cron_life.c remind: active clients at 80% of their quota, not yet told
+	 * this period. */
+	[Q_LIFE_REMIND_QUOTA_DUE] = "SELECT id FROM provisioned_clients WHERE state = 'active' AND traffic_limit_bytes > 0 "
+	    "AND (up_bytes + down_bytes) * 5 >= traffic_limit_bytes * 4 AND quota_reminded_at IS NULL "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: the 80% test under the write lock, and the mark. */
+	[Q_LIFE_REMIND_QUOTA_MARK] = "UPDATE provisioned_clients SET quota_reminded_at = :now WHERE id = :id AND state = 'active' "
+	    "AND traffic_limit_bytes > 0 AND (up_bytes + down_bytes) * 5 >= traffic_limit_bytes * 4 "
+	    "AND quota_reminded_at IS NULL",
+	/* cron_life.c: what a lifecycle mail says about a client. */
+	[Q_LIFE_MAIL_INFO] = "SELECT c.email, c.name, p.name, coalesce(pc.expires_at, 0), pc.traffic_limit_bytes, "
+	    "pc.up_bytes + pc.down_bytes, pc.auto_renew, coalesce(pc.period_start, 0), p.price_minor, p.currency, "
+	    "pc.email FROM provisioned_clients pc JOIN customers c ON c.id = pc.customer_id "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id WHERE pc.id = :id",
+	/* cron_life.c renew: auto-renewing clients due (expiry within :lead, not past
+	 * the grace period; a client staff suspended waits for staff), with the
+	 * plan the renewal buys as a cart line would carry it. */
+	[Q_LIFE_RENEW_DUE] = "SELECT pc.id, pc.customer_id, pc.order_item_id, pc.expires_at, p.id, p.slug, p.name, "
+	    "p.price_minor, p.currency FROM provisioned_clients pc "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE pc.auto_renew = 1 AND (pc.state = 'active' OR (pc.state = 'suspended' "
+	    "AND pc.suspended_reason IN ('expired', 'quota'))) AND pc.expires_at IS NOT NULL "
+	    "AND pc.expires_at <= :now + :lead AND pc.expires_at > :now - :grace "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* cron_life.c traffic-reset: clients of monthly-reset plans whose period
+	 * (from period_start, else the client's start) has run its 30 days. */
+	[Q_LIFE_RESET_DUE] = "SELECT pc.id, coalesce(pc.period_start, pc.created_at) FROM provisioned_clients pc "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE p.traffic_reset = 'monthly' AND pc.state IN ('active', 'suspended') "
+	    "AND coalesce(pc.period_start, pc.created_at) + :period <= :now "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* cron_life.c expire: clients suspended at expiry whose expiry a
+	 * renewal has moved past now, with the latest renewal's item (the
+	 * resume's op renew:<item>, as the renewal's own job names it). */
+	[Q_LIFE_RESUME_DUE] = "SELECT pc.id, (SELECT max(i.id) FROM order_items i "
+	    "WHERE i.renewal_of = pc.order_item_id) FROM provisioned_clients pc "
+	    "WHERE pc.state = 'suspended' AND pc.suspended_reason = 'expired' AND pc.expires_at > :now "
+	    "AND EXISTS (SELECT 1 FROM order_items i WHERE i.renewal_of = pc.order_item_id) "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
 	/* xui_job.c: a kept panel session's row (columns 1-6 are its
 	 * fingerprint), the generation forced and detected. */
 	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
@@ -1378,6 +1460,21 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AOI_REQUEUE] = "AOI_REQUEUE",
 	[Q_APLAN_POOL] = "APLAN_POOL",
 	[Q_APLAN_COUNTRIES] = "APLAN_COUNTRIES",
+	[Q_JCLIENT_GET] = "JCLIENT_GET",
+	[Q_JCLIENT_STATE] = "JCLIENT_STATE",
+	[Q_JCLIENT_CRED] = "JCLIENT_CRED",
+	[Q_JCLIENT_PERIOD] = "JCLIENT_PERIOD",
+	[Q_LIFE_EXPIRE_DUE] = "LIFE_EXPIRE_DUE",
+	[Q_LIFE_GRACE_DUE] = "LIFE_GRACE_DUE",
+	[Q_LIFE_QUOTA_DUE] = "LIFE_QUOTA_DUE",
+	[Q_LIFE_REMIND_EXPIRY_DUE] = "LIFE_REMIND_EXPIRY_DUE",
+	[Q_LIFE_REMIND_EXPIRY_MARK] = "LIFE_REMIND_EXPIRY_MARK",
+	[Q_LIFE_REMIND_QUOTA_DUE] = "LIFE_REMIND_QUOTA_DUE",
+	[Q_LIFE_REMIND_QUOTA_MARK] = "LIFE_REMIND_QUOTA_MARK",
+	[Q_LIFE_MAIL_INFO] = "LIFE_MAIL_INFO",
+	[Q_LIFE_RENEW_DUE] = "LIFE_RENEW_DUE",
+	[Q_LIFE_RESET_DUE] = "LIFE_RESET_DUE",
+	[Q_LIFE_RESUME_DUE] = "LIFE_RESUME_DUE",
 	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 	[Q_PROV_ITEM] = "PROV_ITEM",
 	[Q_PROV_CLIENT_BY_ITEM] = "PROV_CLIENT_BY_ITEM",
