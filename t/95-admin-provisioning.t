@@ -18,7 +18,8 @@
   the wallet (re-authenticated, once);
 - 403 for roles without the permissions;
 - end to end with `work` and the panel double: a provisioning the panel
-  refuses shows the panel's message to staff, and their retry provisions.
+  refuses shows the panel's message to staff, and their retry provisions;
+  their suspend, resume, regenerate and deprovision reach the panel.
 
 Until the end no `work` runs: the job rows stay as the pages left them."""
 import html
@@ -498,5 +499,41 @@ r = ops.get("/admin/clients/%d" % cl[0][0])
 t.ok(r.status == 200 and cl[0][3] in html.unescape(r.text), "e2e: its page shows what the panel read back")
 t.ok(len([c for ib_ in g3.state()["inbounds"] for c in ib_["settings"]["clients"]]) == 1,
      "e2e: the panel holds exactly one client")
+
+
+# Staff actions on it run on the panel (life's jobs): suspend, resume,
+# regenerate, then deprovision after re-authentication.
+def panel_clients():
+    return [c for ib_ in g3.state()["inbounds"] for c in ib_["settings"]["clients"]]
+
+
+def act(action, done):
+    page = ops.get("/admin/clients/%d" % CID)
+    r = ops.post("/admin/clients/%d/%s" % (CID, action), {"csrf": csrf_of(page.text)})
+    ok = r.status == 303
+    wait_for(lambda: done(), 30, 0.1)
+    return ok and done()
+
+
+CID, CEMAIL = cl[0][0], cl[0][1]
+cred0 = s2.sql("SELECT client_uuid FROM provisioned_clients WHERE id = ?", (CID,))[0][0]
+t.ok(act("suspend", lambda: [c.get("enable") for c in panel_clients()] == [False]) and
+     s2.sql("SELECT state, suspended_reason FROM provisioned_clients WHERE id = ?", (CID,))[0] == ("suspended", "staff"),
+     "e2e: staff suspend: the panel's client is disabled, the shop's suspended by staff")
+t.ok(act("resume", lambda: [c.get("enable") for c in panel_clients()] == [True]) and
+     s2.sql("SELECT state FROM provisioned_clients WHERE id = ?", (CID,))[0][0] == "active",
+     "e2e: staff resume: enabled again")
+t.ok(act("regenerate", lambda: s2.sql("SELECT cred_gen FROM provisioned_clients WHERE id = ?", (CID,))[0][0] == 1) and
+     s2.sql("SELECT client_uuid FROM provisioned_clients WHERE id = ?", (CID,))[0][0] != cred0 and
+     [c.get("id") for c in panel_clients()] == [s2.sql("SELECT client_uuid FROM provisioned_clients WHERE id = ?",
+                                                       (CID,))[0][0]],
+     "e2e: staff regenerate: a new credential on the panel and in the shop")
+ops.reauth("/admin/clients/%d" % CID)
+t.ok(act("deprovision", lambda: panel_clients() == []) and
+     s2.sql("SELECT state FROM provisioned_clients WHERE id = ?", (CID,))[0][0] == "deleted",
+     "e2e: staff deprovision (re-authenticated): gone from the panel, deleted in the shop")
+t.is_(s2.sql("SELECT kind, state FROM jobs WHERE idem_key GLOB ? ORDER BY id", ("*:client:%d:*" % CID,)),
+      [("suspend", "done"), ("resume", "done"), ("regenerate", "done"), ("deprovision", "done")],
+      "e2e: one job per action, each done")
 s2.check_sanitizers(t)
 t.done()
