@@ -211,13 +211,13 @@ static void
 t_order_machine(void)
 {
 	static const int rank[ORDER__MAX] = {
-		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_ACTIVE] = 3,
-		[ORDER_FAILED] = 3, [ORDER_COMPLETED] = 4, [ORDER_CANCELLED] = 4, [ORDER_REFUNDED] = 5,
+		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_FAILED] = 3,
+		[ORDER_ACTIVE] = 4, [ORDER_COMPLETED] = 5, [ORDER_CANCELLED] = 5, [ORDER_REFUNDED] = 6,
 	};
 	static const char *const want =
 	    "pending>paid pending>cancelled paid>provisioning paid>active paid>failed paid>refunded "
 	    "provisioning>active provisioning>failed provisioning>refunded active>completed "
-	    "active>refunded failed>refunded ";
+	    "active>refunded failed>active failed>refunded ";
 	struct buf b;
 	int	 f, to, forward = 1;
 

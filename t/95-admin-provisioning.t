@@ -490,6 +490,8 @@ t.is_(r.status, 303, "e2e: staff retry the item")
 wait_for(lambda: s2.sql("SELECT state FROM order_items WHERE id = ?", (item,))[0][0] in ("active", "failed"), 60, 0.1)
 t.is_(s2.sql("SELECT state FROM order_items WHERE id = ?", (item,))[0][0], "active",
       "e2e: work provisions it this time: the item is active")
+t.is_(s2.sql("SELECT state FROM orders WHERE public_id = ?", (o,))[0][0], "active",
+      "e2e: and the order, failed before, is active again")
 cl = s2.sql("SELECT id, email, state, panel_json FROM provisioned_clients WHERE order_item_id = ?", (item,))
 t.ok(len(cl) == 1 and cl[0][2] == "active" and cl[0][1] in cl[0][3], "e2e: one client, active, with the read-back", cl)
 r = ops.get("/admin/clients?email=" + cl[0][1])
