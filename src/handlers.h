@@ -241,5 +241,20 @@ void	page_sub_new_post(struct request *);
 void	page_sub(struct request *);
 void	api_services(struct request *);
 void	api_service(struct request *);
+/* admin_jobs.c, admin_clients.c, admin_order_items.c (issue 12, admin12) */
+void	admin_jobs(struct request *);
+void	admin_job_retry_post(struct request *);
+void	admin_job_discard_post(struct request *);
+void	admin_clients(struct request *);
+void	admin_client(struct request *);
+void	admin_client_suspend_post(struct request *);
+void	admin_client_resume_post(struct request *);
+void	admin_client_reset_post(struct request *);
+void	admin_client_regenerate_post(struct request *);
+void	admin_client_deprovision_post(struct request *);
+void	admin_order_item_retry_post(struct request *);
+void	admin_order_item_refund_post(struct request *);
+struct vm;
+void	admin_order_failed_items_vm(struct request *, struct vm *, int64_t order_id);
 
 #endif
