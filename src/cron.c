@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cmd.h"
 #include "conf.h"
+#include "cron_sync.h"
 #include "db.h"
 #include "setting.h"
 #include "order.h"
@@ -249,6 +250,14 @@ static const struct {
 	    "referrers' wallets, and mail them" },
 	{ "orders", cron_orders, "cancel orders left unpaid longer than the setting orders.expire_minutes "
 	    "(default 60), giving back their stock and coupon use" },
+	/* Kept in step with the panels (sync12, cron_sync.c). */
+	{ "traffic-sync", cron_traffic_sync, "enqueue one traffic sync per panel (usage, online state), at most "
+	    "one per traffic_sync_minutes slot and none while one is pending" },
+	{ "drift", cron_drift, "[--fix] [server-id]: report panel clients the shop does not know, shop clients "
+	    "missing on panels, and expiry, quota or enable differences; --fix repairs them from the shop's side "
+	    "(in work, audited)" },
+	{ "alerts", cron_alerts, "mail staff once when a panel has not answered for alert_down_minutes or its "
+	    "traffic is older than alert_stale_minutes; cleared when it recovers" },
 };
 
 int

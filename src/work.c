@@ -58,6 +58,7 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_email,
 	&job_kind_server_test,
 	&job_kind_server_sync,
+	&job_kind_traffic_sync,
 };
 
 /* A runner that exits with this status could not start (bad schema,

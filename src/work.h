@@ -79,6 +79,8 @@ extern const struct job_kind job_kind_email;
 extern const struct job_kind job_kind_server_test;
 /* Sync inbounds from a panel (job_server_sync.c). */
 extern const struct job_kind job_kind_server_sync;
+/* Usage and online state from a panel, and drift (job_traffic_sync.c). */
+extern const struct job_kind job_kind_traffic_sync;
 
 /*
  * Record that the job reached step, in a commit of its own, and renew
