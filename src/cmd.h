@@ -28,5 +28,6 @@ int	cmd_test_parse(const struct conf *, int argc, char **argv);
 int	cmd_test_spool(const struct conf *, int argc, char **argv);
 int	cmd_test_migrate(const struct conf *, int argc, char **argv);
 int	cmd_test_commerce(const struct conf *, int argc, char **argv);
+int	cmd_test_xui(const struct conf *, int argc, char **argv);
 
 #endif

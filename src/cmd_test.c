@@ -33,6 +33,7 @@
 #include "csv.h"
 #include "http.h"
 #include "links.h"
+#include "xui_client.h"
 #include "money.h"
 #include "order.h"
 #include "parse_probe.h"
@@ -1607,6 +1608,49 @@ t_links(void)
 	lk_refused(&in, "links: vmess over reality (xray has none) refused");
 }
 
+/*
+ * xui_client.c's derived credentials: the expected values were computed
+ * apart (Python: HKDF-SHA256 of the key, no salt, info "1000proxy client
+ * cred v1"; HMAC-SHA256 of "cred:ITEM:GEN"), so a change of derivation,
+ * which would strand every provisioned client, fails here.
+ */
+static void
+t_client_cred(void)
+{
+	unsigned char key[32];
+	char	 out[64], out2[64], sub[17];
+
+	memset(key, 0x2a, sizeof(key));
+	ok(client_cred(key, 5, 0, "vless", NULL, out, sizeof(out)) == 0, "client_cred: vless");
+	is_str(out, "53ebf7c0-b974-484d-8f50-81c9e0c94a06", "client_cred: a version 4 UUID from HMAC(item 5, gen 0)");
+	client_cred(key, 5, 0, "vmess", NULL, out2, sizeof(out2));
+	is_str(out2, out, "client_cred: vmess derives the same UUID");
+	client_cred(key, 5, 0, "trojan", NULL, out, sizeof(out));
+	is_str(out, "53ebf7c0b974684d4f5081c9e0c94a06", "client_cred: trojan: 32 hex digits");
+	client_cred(key, 5, 1, "trojan", NULL, out, sizeof(out));
+	is_str(out, "487e07d833da2c54e66d1cab66c3dbe1", "client_cred: cred_gen 1 (regenerate) derives another");
+	client_cred(key, 5, 0, "shadowsocks", "2022-blake3-aes-256-gcm", out, sizeof(out));
+	is_str(out, "U+v3wLl0aE1PUIHJ4MlKBqjliQ2RNXN6Vy7Ob/bSMFc=",
+	    "client_cred: SS-2022 aes-256: base64 of 32 bytes");
+	client_cred(key, 5, 0, "shadowsocks", "2022-blake3-chacha20-poly1305", out2, sizeof(out2));
+	is_str(out2, out, "client_cred: SS-2022 chacha20: 32 bytes too");
+	client_cred(key, 5, 0, "shadowsocks", "2022-blake3-aes-128-gcm", out, sizeof(out));
+	is_str(out, "U+v3wLl0aE1PUIHJ4MlKBg==", "client_cred: SS-2022 aes-128: base64 of 16 bytes");
+	client_cred(key, 5, 0, "shadowsocks", "aes-256-gcm", out, sizeof(out));
+	is_str(out, "53ebf7c0b974684d4f5081c9e0c94a06", "client_cred: legacy shadowsocks: hex");
+	ok(client_cred(key, 5, 0, "shadowsocks", "2022-blake3-unknown", out, sizeof(out)) == -1,
+	    "client_cred: an unknown SS-2022 method is refused");
+	ok(client_cred(key, 5, 0, "wireguard", NULL, out, sizeof(out)) == -1,
+	    "client_cred: a protocol the shop does not sell is refused");
+	ok(client_cred(key, 5, 0, "vless", NULL, out, 10) == -1, "client_cred: a short buffer is refused");
+	client_sub_id(key, 5, sub);
+	is_str(sub, "1qi2vsgsqvol197o", "client_sub_id: 16 of [a-z0-9] from HMAC(sub:5)");
+	client_email(5, out, sizeof(out));
+	is_str(out, "px-5", "client_email: px-<item>");
+	ok(client_ss2022_keylen("2022-blake3-aes-128-gcm") == 16 &&
+	    client_ss2022_keylen("aes-256-gcm") == 0, "client_ss2022_keylen");
+}
+
 int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
@@ -1628,6 +1672,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_valid();
 	t_csv();
 	t_links();
+	t_client_cred();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }

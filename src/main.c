@@ -81,6 +81,7 @@ static const struct cmd cmds[] = {
 	{ "test-spool", cmd_test_spool },
 	{ "test-migrate", cmd_test_migrate },
 	{ "test-commerce", cmd_test_commerce },
+	{ "test-xui", cmd_test_xui },
 };
 
 int

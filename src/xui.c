@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #define XUI_REPLY_MAX	(4 << 20)
 
 struct xui {
-	struct arena	*a;
+	struct arena	*a;		/* per-call strings (xui_use_arena) */
 	const struct curl_lib *cu;
 	CURL		*h;
 	const char	*name;
@@ -36,7 +37,9 @@ struct xui {
 	const char	*user;
 	char		*pw;
 	char		*token;
-	char		*csrf;
+	char		*csrf;		/* NULL, or csrfbuf */
+	char		 csrfbuf[256];
+	const char	*gen;		/* "g2" or "g3" */
 	int		 v3auth;
 	int		 logged_in;
 	int		 logins;
@@ -84,6 +87,7 @@ xui_open(struct arena *a, const struct conf *c, const char *name, const char *ba
 	}
 	x = arena_zalloc(a, sizeof(*x));
 	x->a = a;
+	x->gen = "g2";
 	x->name = arena_strdup(a, name);
 	x->base = n > 0 && base[n - 1] == '/' ? arena_strdup(a, base) : arena_printf(a, "%s/", base);
 	x->user = arena_strdup(a, user);
@@ -222,8 +226,12 @@ xui_login(struct xui *x)
 	x->v3auth = 0;
 	if (code == 200 && (o = json_tokener_parse(x->body.p ? x->body.p : "")) != NULL) {
 		if (json_object_is_type(o, json_type_object) &&
-		    json_object_object_get_ex(o, "obj", &v) && json_object_is_type(v, json_type_string)) {
-			x->csrf = arena_strdup(x->a, json_object_get_string(v));
+		    json_object_object_get_ex(o, "obj", &v) && json_object_is_type(v, json_type_string) &&
+		    strlen(json_object_get_string(v)) < sizeof(x->csrfbuf)) {
+			/* In the handle, not an arena: a kept handle signs in
+			 * again under another job's arena. */
+			snprintf(x->csrfbuf, sizeof(x->csrfbuf), "%s", json_object_get_string(v));
+			x->csrf = x->csrfbuf;
 			x->v3auth = 1;
 		}
 		json_object_put(o);
@@ -350,11 +358,42 @@ xui_detect(struct xui *x, char *version, size_t vsz, const char **gen, char *xra
 		/* panelVersion appears in v3.1.0, the first G3 release. */
 		if (sscanf(version, "%d.%d", &major, &minor) == 2 && (major > 3 || (major == 3 && minor >= 1)))
 			*gen = "g3";
+		x->gen = *gen;
 		return 0;
 	}
 	/* No panelVersion: v3.0.x (v3 auth, G2 routes) or v1/v2.  G1 is
 	 * legacy (section 0) and not spoken. */
+	x->gen = *gen;
 	return 0;
+}
+
+const char *
+xui_gen(const struct xui *x)
+{
+	return x->gen;
+}
+
+void
+xui_set_gen(struct xui *x, const char *gen)
+{
+	x->gen = gen != NULL && strcmp(gen, "g3") == 0 ? "g3" : "g2";
+}
+
+void
+xui_set_error(struct xui *x, const char *fail, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	x->fail = fail;
+	va_start(ap, fmt);
+	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	va_end(ap);
+}
+
+void
+xui_use_arena(struct xui *x, struct arena *a)
+{
+	x->a = a;
 }
 
 const char *

@@ -57,6 +57,19 @@ long	xui_http(const struct xui *);
 int	xui_v3auth(const struct xui *);
 /* Logins made so far (a re-login after expiry counts). */
 int	xui_logins(const struct xui *);
+/* The API generation the client calls speak (xui_client.h): "g2"
+ * (the default) or "g3"; xui_detect() sets it, xui_set_gen() forces it
+ * (a generation remembered on the server row). */
+const char *xui_gen(const struct xui *);
+void	xui_set_gen(struct xui *, const char *gen);
+/* Set the failure kind (as xui_fail()) and message, for the layers
+ * above the transport (xui_client.c). */
+void	xui_set_error(struct xui *, const char *fail, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Where per-call strings (URLs, headers) go.  xui_open()'s arena holds
+ * the handle itself; a handle kept across jobs (xui_job.c) is given
+ * each job's arena here, so it never grows. */
+void	xui_use_arena(struct xui *, struct arena *);
 /* Frees the handle's curl state and wipes the secrets. */
 void	xui_close(struct xui *);
 
