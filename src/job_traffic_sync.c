@@ -27,11 +27,14 @@
  * deltas also go to usage_daily (UTC day).
  *
  * Two syncs of one panel at once (cron twice, a drift run beside the
- * cron's sync): each notes the second before it lists; a sync that
- * finds another traffic_sync of the same panel finished at or after
- * that second records nothing (its list may be older than the baseline
- * the other stored, and applying it would count the difference twice).
- * Skipping is always safe: the baseline stays, the next sync counts it.
+ * cron's sync): each notes the time (ms) before it lists, and keeps it
+ * in its result; a sync that finds another sync of the same panel that
+ * listed at or after it and has already recorded its counts records
+ * nothing (its list may be older than the baseline the other stored,
+ * and applying it would count the difference twice).  One that listed
+ * earlier and recorded first is no obstacle: the later list holds
+ * counters at or above that baseline.  Skipping is always safe: the
+ * baseline stays, the next sync counts it.
  *
  * A panel that does not answer: health down and last_error in a
  * transaction of its own, and the job is retried with backoff while it
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -70,6 +74,7 @@ struct tsync {
 	size_t		 n, cap;
 	int		 ok, onlines_ok, want_drift;
 	int64_t		 listed_at;	/* now_unix() before the list */
+	int64_t		 listed_ms;	/* the same in ms (the order of two lists) */
 	const char	*msg;
 	struct xui_outcome out;
 	struct drift_report drift;
@@ -271,8 +276,10 @@ generation(struct work *w, struct job *j, struct xui *x, struct tsync *s)
 	if (db_step(w->db, st) == DB_ROW)
 		gen = db_text(w->db, st, 0);
 	db_reset(st);
-	if (strcmp(gen, "g2") == 0 || strcmp(gen, "g3") == 0)
+	if (strcmp(gen, "g2") == 0 || strcmp(gen, "g3") == 0) {
+		xui_set_gen(x, gen);
 		return gen;
+	}
 	if (xui_detect(x, version, sizeof(version), &gen, NULL, 0) != 0)
 		return NULL;
 	s->out.version = arena_strdup(j->a, version);
@@ -338,6 +345,15 @@ traffic_sync_run(struct work *w, struct job *j)
 		return failed(w, j, s);
 	}
 	s->listed_at = now_unix();
+	{
+		struct timespec ts;
+
+		/* Wall-clock ms on the business clock (the test clock's
+		 * offset included), as the results of other syncs hold it. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s->listed_ms = ((int64_t)ts.tv_sec + (s->listed_at - (int64_t)time(NULL))) * 1000 +
+		    ts.tv_nsec / 1000000;
+	}
 	if (xui_call(x, "GET", "panel/api/inbounds/list", NULL, &env) != 0) {
 		s->msg = arena_strdup(j->a, xui_error(x));
 		xui_close(x);
@@ -407,6 +423,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	db_bind_int(w->db, st, ":sid", j->server_id);
 	db_bind_int(w->db, st, ":id", j->id);
 	db_bind_int(w->db, st, ":listed", s->listed_at);
+	db_bind_int(w->db, st, ":listed_ms", s->listed_ms);
 	s->superseded = db_one_int(w->db, st, 0) > 0;
 	if (!s->superseded) {
 		if (s->onlines_ok) {
@@ -472,6 +489,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	json_object_object_add(r, "resets", json_object_new_int64(s->resets));
 	json_object_object_add(r, "onlines", json_object_new_boolean(s->onlines_ok));
 	json_object_object_add(r, "superseded", json_object_new_boolean(s->superseded));
+	json_object_object_add(r, "listed_ms", json_object_new_int64(s->listed_ms));
 	if (s->want_drift)
 		json_object_object_add(r, "drift", drift_json(&s->drift));
 	json_object_object_add(r, "msg", json_object_new_string(s->superseded ?

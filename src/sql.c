@@ -872,7 +872,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_TSYNC_GENERATION] = "SELECT CASE WHEN api_generation <> 'auto' THEN api_generation "
 	    "ELSE coalesce(detected_generation, '') END FROM servers WHERE id = :id",
 	[Q_TSYNC_SUPERSEDED] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' "
-	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed",
+	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed "
+	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_ms') >= :listed_ms",
 	[Q_TSYNC_OFFLINE] = "UPDATE provisioned_clients SET online = 0 WHERE server_id = :sid AND online = 1",
 	[Q_TSYNC_CLIENT] = "SELECT id, panel_up, panel_down FROM provisioned_clients "
 	    "WHERE server_id = :sid AND email = :email AND state <> 'deleted'",

@@ -63,7 +63,6 @@ def shop(s, sid, clients, state="active", expires_at=None, limit=0, plan=None):
         x("INSERT OR IGNORE INTO plans (id, slug, name, protocol, server_id, price_minor, duration_days) "
           "VALUES (?, ?, ?, 'vless', ?, 100, 30)", (plan, "plan%d" % plan, "Plan %d" % plan, sid))
     out = {}
-    x("BEGIN")
     for e, u, k in clients:
         item = int(e.split("-")[1])
         x("INSERT INTO order_items (id, order_id, plan_id, unit_price_minor, currency) VALUES (?, 1, ?, 100, 'USD')",
