@@ -12,9 +12,12 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "db.h"
 #include "drift.h"
 #include "util.h"
+#include "xui.h"
+#include "xui_client.h"
 
 static struct drift_item *
 add(struct arena *a, struct drift_report *r, size_t *cap, enum drift_kind kind)
@@ -168,4 +171,147 @@ drift_json(const struct drift_report *r)
 	json_object_object_add(o, "missing", mis);
 	json_object_object_add(o, "differ", dif);
 	return o;
+}
+
+/* The shop's row of an item's client. */
+struct shoprow {
+	const char	*email, *cred, *sub_id, *flow, *state, *protocol;
+	int64_t		 limit_ip, total, expires, inbound;
+};
+
+static int
+shop_row(struct db *db, int64_t id, struct shoprow *r)
+{
+	struct stmt *st = db_q(db, Q_DRIFT_FIX_CLIENT);
+	int	 found;
+
+	db_bind_int(db, st, ":id", id);
+	if ((found = db_step(db, st) == DB_ROW)) {
+		r->email = db_text(db, st, 0);
+		r->cred = db_text(db, st, 1);
+		r->sub_id = db_text(db, st, 2);
+		r->flow = db_text(db, st, 3);
+		r->limit_ip = db_int(st, 4);
+		r->total = db_int(st, 5);
+		r->expires = db_int(st, 6);
+		r->state = db_text(db, st, 7);
+		r->inbound = db_int(st, 8);
+		r->protocol = db_text(db, st, 9);
+	}
+	db_reset(st);
+	return found;
+}
+
+/* The credential G2 addresses a client by (4.2). */
+static const char *
+client_key(const char *protocol, const struct xui_client *c)
+{
+	if (strcmp(protocol, "vless") == 0 || strcmp(protocol, "vmess") == 0)
+		return c->id ? c->id : "";
+	if (strcmp(protocol, "trojan") == 0)
+		return c->password ? c->password : "";
+	return c->email;
+}
+
+static const char *
+failed(struct arena *a, struct xui *x, const char *what)
+{
+	return arena_printf(a, "%s failed: %s", what, xui_error(x));
+}
+
+void
+drift_fix(struct db *db, struct xui *x, struct arena *a, struct drift_report *r)
+{
+	struct xui_client c;
+	struct shoprow sr;
+	size_t	 i;
+	int	 got;
+
+	for (i = 0; i < r->n; i++) {
+		struct drift_item *it = &r->it[i];
+		int64_t	 inbound;
+
+		if (it->client <= 0) {
+			it->fix = "left alone: not a client the shop made";
+			continue;
+		}
+		if (!shop_row(db, it->client, &sr)) {
+			it->fix = "left alone: the shop's inbound of this client is gone";
+			continue;
+		}
+		inbound = it->kind == DRIFT_MISSING ? sr.inbound : it->inbound;
+		if (it->kind == DRIFT_MISSING) {
+			memset(&c, 0, sizeof(c));
+			c.email = sr.email;
+			if (strcmp(sr.protocol, "vless") == 0 || strcmp(sr.protocol, "vmess") == 0)
+				c.id = sr.cred;
+			else
+				c.password = sr.cred;
+			c.flow = sr.flow;
+			c.sub_id = sr.sub_id;
+			c.limit_ip = sr.limit_ip;
+			c.total = sr.total;
+			c.expiry_ms = sr.expires * 1000;
+			c.enable = 1;
+			if (xui_client_add(x, inbound, sr.protocol, &c) != 0) {
+				it->fix = failed(a, x, "add");
+				continue;
+			}
+			if (strcmp(sr.state, "active") != 0) {
+				c.enable = 0;
+				if (xui_client_update(x, inbound, sr.protocol, sr.email,
+				    client_key(sr.protocol, &c), &c) != 0) {
+					it->fix = failed(a, x, "added, but disabling it");
+					continue;
+				}
+			}
+			it->fix = "fixed";
+			continue;
+		}
+		if ((got = xui_client_get(x, a, inbound, sr.protocol, sr.email, 0, &c)) != 1) {
+			it->fix = got == 0 ? "gone from the panel meanwhile" : failed(a, x, "get");
+			if (got == 0 && it->kind == DRIFT_UNKNOWN)
+				it->fix = "fixed";
+			continue;
+		}
+		if (it->kind == DRIFT_UNKNOWN) {
+			if (xui_client_delete(x, inbound, sr.protocol, sr.email, client_key(sr.protocol, &c)) != 0)
+				it->fix = failed(a, x, "delete");
+			else
+				it->fix = "fixed";
+			continue;
+		}
+		/* DRIFT_DIFFER: the panel's client whole, the shop's three fields. */
+		c.enable = strcmp(sr.state, "active") == 0;
+		c.expiry_ms = sr.expires * 1000;
+		c.total = sr.total;
+		if (xui_client_update(x, inbound, sr.protocol, sr.email, client_key(sr.protocol, &c), &c) != 0)
+			it->fix = failed(a, x, "update");
+		else
+			it->fix = "fixed";
+	}
+}
+
+void
+drift_audit(struct db *db, struct arena *a, int64_t server, const struct drift_report *r)
+{
+	static const struct actor sys = { "system", 0, NULL, NULL };
+	size_t	 i;
+
+	for (i = 0; i < r->n; i++) {
+		const struct drift_item *it = &r->it[i];
+		const char *kind;
+
+		if (*it->fix == '\0')
+			continue;
+		if (it->kind == DRIFT_DIFFER)
+			kind = arena_printf(a, "differed in%s%s%s", it->d_enable ? " enable" : "",
+			    it->d_expiry ? " expiry" : "", it->d_total ? " quota" : "");
+		else
+			kind = it->kind == DRIFT_MISSING ? "missing on the panel" :
+			    "on the panel, deleted in the shop";
+		audit(db, &sys, "drift.fix", it->client > 0 ? arena_printf(a, "client:%" PRId64, it->client) :
+		    arena_printf(a, "server:%" PRId64, server), "%s on panel %" PRId64 ": %s; cron drift --fix: %s",
+		    it->email, server, it->client > 0 ? kind : "unknown to the shop", it->fix);
+	}
 }

@@ -64,6 +64,22 @@ struct drift_report {
  */
 void	drift_compare(struct db *, struct arena *a, int64_t server, const char *const *emails,
 	    const struct drift_panel *pc, size_t n, struct drift_report *out);
+/*
+ * Repair from the shop's side over x (a signed-in panel handle of the
+ * job that compared): a differing client gets the shop's expiry, quota
+ * and enable (the panel's client read back first, then replaced whole
+ * with those three changed: xui_client_update); a missing one is added
+ * with the shop's stored credential, subId, flow, limit, expiry and
+ * quota (and disabled after, unless active: a G3 add always enables);
+ * one the shop deleted is deleted.  A client the shop never made is
+ * left alone: the reseller may keep clients of their own on the panel.
+ * Each item's fix says "fixed", "left alone: ..." or the panel's error.
+ * Reads the database outside any transaction; panel calls only.
+ */
+struct xui;
+void	drift_fix(struct db *, struct xui *, struct arena *, struct drift_report *);
+/* One audit row per repair tried, in the caller's transaction. */
+void	drift_audit(struct db *, struct arena *, int64_t server, const struct drift_report *);
 /* The report as {"shop":N,"unknown":[...],"missing":[...],"differ":[...]}. */
 struct json_object *drift_json(const struct drift_report *);
 

@@ -72,7 +72,7 @@ struct pclient {
 struct tsync {
 	struct pclient	*c;
 	size_t		 n, cap;
-	int		 ok, onlines_ok, want_drift;
+	int		 ok, onlines_ok, want_drift, want_fix;
 	int64_t		 listed_at;	/* now_unix() before the list */
 	int64_t		 listed_ms;	/* the same in ms (the order of two lists) */
 	const char	*msg;
@@ -328,6 +328,7 @@ traffic_sync_run(struct work *w, struct job *j)
 	s->out.err = "";
 	if ((pl = json_tokener_parse(j->payload)) != NULL) {
 		s->want_drift = boolean(pl, "drift", 0);
+		s->want_fix = s->want_drift && boolean(pl, "fix", 0);
 		json_object_put(pl);
 	}
 	if ((start = xui_job_start(w, j, &x, &kind, &why)) != -1) {
@@ -388,6 +389,13 @@ traffic_sync_run(struct work *w, struct job *j)
 			emails[i] = s->c[i].email;
 		}
 		drift_compare(w->db, j->a, j->server_id, emails, pc, s->n, &s->drift);
+		if (s->want_fix && s->drift.n > 0) {
+			if (job_step(w, j, "fix") != 0) {
+				xui_close(x);
+				return JOB_RETRY;
+			}
+			drift_fix(w->db, x, j->a, &s->drift);
+		}
 	}
 	xui_close(x);
 	return rc;
@@ -490,8 +498,10 @@ traffic_sync_record(struct work *w, struct job *j)
 	json_object_object_add(r, "onlines", json_object_new_boolean(s->onlines_ok));
 	json_object_object_add(r, "superseded", json_object_new_boolean(s->superseded));
 	json_object_object_add(r, "listed_ms", json_object_new_int64(s->listed_ms));
-	if (s->want_drift)
+	if (s->want_drift) {
 		json_object_object_add(r, "drift", drift_json(&s->drift));
+		drift_audit(w->db, j->a, j->server_id, &s->drift);
+	}
 	json_object_object_add(r, "msg", json_object_new_string(s->superseded ?
 	    "another sync of this panel finished meanwhile: nothing counted (the next sync counts it)" :
 	    arena_printf(j->a, "%zu panel clients, %" PRId64 " of the shop's, %" PRId64

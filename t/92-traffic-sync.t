@@ -23,7 +23,7 @@ from pxmail import PanelDouble, Spool  # noqa: E402
 import pxsync  # noqa: E402
 
 t = TAP()
-s = Spool(conf={"work_runners": "3", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60",
+s = Spool(conf={"work_runners": "4", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60",
                 "traffic_sync_minutes": "1", "alert_down_minutes": "3", "alert_stale_minutes": "5"})
 s.setup()
 w = s.start_work()
@@ -154,7 +154,6 @@ t.ok(ok, "both syncs finished", twins)
 t.is_(usage("px-102")[:2], (1000, 2000), "two syncs at once count the traffic once")
 t.ok(sum(1 for x in twins if x.get("superseded")) == 1 or sum(x.get("up", 0) for x in twins) == 1000,
      "one of them stood back (or the second saw no new traffic)", twins)
-t.diag("twins: %s" % [(x.get("superseded"), x.get("up")) for x in twins])
 p1.control("fault", kind="")
 
 # two cron runs at once enqueue one job per panel and slot
@@ -249,5 +248,28 @@ r = cron("drift", check=False)
 t.ok(any("differs: px-201" in ln and "quota: shop 5368709120, panel 0" in ln for ln in r.stdout.splitlines()),
      "drift: quota differs; without an id every panel is checked", r.stdout)
 t.ok("panel 1 (panel-1): 3 shop clients, 0 differences" in r.stdout, "drift: panel 1 agrees", r.stdout)
+
+# --fix: repaired from the shop's side through the panel client, audited
+r = cron("drift", "--fix", "2", check=False)
+out = r.stdout
+for e in ("px-201", "px-202", "px-203", "px-204", "px-205"):
+    t.ok(any(e in ln and ln.endswith("-> fixed") for ln in out.splitlines()), "drift --fix: %s fixed" % e, out)
+t.ok(any("stranger" in ln and "left alone" in ln for ln in out.splitlines()),
+     "drift --fix: a client the shop never made is left alone", out)
+t.is_(r.returncode, 1, "... so drift remains: exit 1")
+st = {c["email"]: c for ib in p2.state()["inbounds"] for c in ib["settings"]["clients"]}
+t.is_(st.get("px-202", {}).get("expiryTime"), exp * 1000, "px-202: the shop's expiry on the panel")
+t.is_(st.get("px-203", {}).get("enable"), False, "px-203: disabled on the panel (suspended in the shop)")
+t.is_(st.get("px-201", {}).get("totalGB"), 5368709120, "px-201: the shop's quota on the panel")
+t.is_(st.get("px-204", {}).get("id"), "99999999-8888-4777-8666-555555555555",
+      "px-204: added with the shop's credential")
+t.ok("px-205" not in st, "px-205 (deleted in the shop) removed from the panel")
+t.ok("stranger" in st, "the stranger is still there")
+aud = s.sql("SELECT target, actor_kind, detail FROM audit_log WHERE action = 'drift.fix' ORDER BY id")
+t.ok(len([a for a in aud if a[0].startswith("client:")]) == 5 and all(a[1] == "system" for a in aud[1:]),
+     "one audit row per repair (and the request by the command line)", aud)
+t.ok(aud[0][0] == "server:2" and "repair" in aud[0][2], "the --fix request itself is audited", aud[0])
+r = cron("drift", "2", check=False)
+t.ok("1 difference" in r.stdout and "stranger" in r.stdout, "after --fix only the stranger remains", r.stdout)
 
 t.done()
