@@ -887,6 +887,8 @@ const char *const sql_text[Q__MAX] = {
 	    "CASE WHEN :traffic THEN :now ELSE traffic_synced_at END WHERE id = :id",
 	[Q_DRIFT_SHOP] = "SELECT id, email, state, coalesce(expires_at, 0), traffic_limit_bytes "
 	    "FROM provisioned_clients WHERE server_id = :sid AND state <> 'pending' ORDER BY email",
+	[Q_SYNC_SERVER_HEALTH] = "SELECT last_ok_at, traffic_synced_at, alert_down_at IS NOT NULL, "
+	    "alert_stale_at IS NOT NULL FROM servers WHERE id = :id",
 	[Q_DRIFT_FIX_CLIENT] = "SELECT pc.email, pc.client_uuid, pc.sub_id, pc.flow, pc.limit_ip, "
 	    "pc.traffic_limit_bytes, coalesce(pc.expires_at, 0), pc.state, si.panel_inbound_id, si.protocol "
 	    "FROM provisioned_clients pc JOIN server_inbounds si ON si.id = pc.inbound_id WHERE pc.id = :id",
@@ -1207,6 +1209,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TSYNC_DAILY] = "TSYNC_DAILY",
 	[Q_TSYNC_SERVER_OK] = "TSYNC_SERVER_OK",
 	[Q_DRIFT_SHOP] = "DRIFT_SHOP",
+	[Q_SYNC_SERVER_HEALTH] = "SYNC_SERVER_HEALTH",
 	[Q_DRIFT_FIX_CLIENT] = "DRIFT_FIX_CLIENT",
 	[Q_CSYNC_SERVERS] = "CSYNC_SERVERS",
 	[Q_CSYNC_PENDING] = "CSYNC_PENDING",

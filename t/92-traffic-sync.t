@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from px import BIN, TAP, wait_for  # noqa: E402
 from pxmail import PanelDouble, Spool  # noqa: E402
 import pxsync  # noqa: E402
+from pxstaff import Staff  # noqa: E402
 
 t = TAP()
 s = Spool(conf={"work_runners": "4", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60",
@@ -271,5 +272,29 @@ t.ok(len([a for a in aud if a[0].startswith("client:")]) == 5 and all(a[1] == "s
 t.ok(aud[0][0] == "server:2" and "repair" in aud[0][2], "the --fix request itself is audited", aud[0])
 r = cron("drift", "2", check=False)
 t.ok("1 difference" in r.stdout and "stranger" in r.stdout, "after --fix only the stranger remains", r.stdout)
+
+# -- the panels' health for staff: /healthz detail and /admin/servers --
+s.start_pool()
+s.start_nginx()
+r = s.get("/healthz")
+t.ok(r.status == 200 and "panels" not in r.json(), "anonymous /healthz: no panel detail", r.text)
+boss = Staff(s, "boss@example.com", "manager")
+r = boss.get("/healthz")
+pj = {p["id"]: p for p in r.json().get("panels", [])}
+t.ok(pj.get(1, {}).get("alert_down") is True and pj.get(1, {}).get("last_ok_at"),
+     "staff /healthz: panel 1 down alert open, its last answer", pj.get(1))
+t.ok(pj.get(2, {}).get("health") == "up" and pj.get(2, {}).get("traffic_synced_at"),
+     "staff /healthz: panel 2 up, its last traffic sync", pj.get(2))
+sam = Staff(s, "sam@example.com", "support")
+t.ok("panels" not in sam.get("/healthz").json(), "support (no servers.write): no panel detail")
+r = boss.get("/admin/servers")
+row1 = r.text[r.text.find('id="server-1"'):]
+row1 = row1[:row1.find("</tr>")]
+t.ok("traffic: 20" in row1 and "staff alerted" in row1, "/admin/servers: last answer, traffic sync, alert", row1)
+row2 = r.text[r.text.find('id="server-2"'):]
+row2 = row2[:row2.find("</tr>")]
+t.ok("traffic: 20" in row2 and "staff alerted" not in row2, "/admin/servers: panel 2 without an alert", row2)
+ok, errs = s.html_ok(r.body)
+t.ok(ok, "/admin/servers is well-formed", errs)
 
 t.done()
