@@ -253,7 +253,7 @@ static const struct {
 	/* Kept in step with the panels (sync12, cron_sync.c). */
 	{ "traffic-sync", cron_traffic_sync, "enqueue one traffic sync per panel (usage, online state), at most "
 	    "one per traffic_sync_minutes slot and none while one is pending" },
-	{ "drift", cron_drift, "[--fix] [server-id]: report panel clients the shop does not know, shop clients "
+	{ "drift", cron_drift, "[--fix] [--quiet] [server-id]: report panel clients the shop does not know, shop clients "
 	    "missing on panels, and expiry, quota or enable differences; --fix repairs them from the shop's side "
 	    "(in work, audited)" },
 	{ "alerts", cron_alerts, "mail staff once when a panel has not answered for alert_down_minutes or its "

@@ -171,9 +171,10 @@ print_item(const char *panel, const char *kind, struct json_object *e)
 }
 
 /*
- * drift [--fix] [SERVER_ID]: a traffic_sync job with {"drift":true} per
+ * drift [--fix] [--quiet] [SERVER_ID]: a traffic_sync job with {"drift":true} per
  * panel (with "fix":true, the job repairs from the shop's side), then
- * wait for them and print the report.  Exit 0 when no panel drifts (or
+ * wait for them and print the report (--quiet: nothing for a panel
+ * that agrees, so cron mails only drift).  Exit 0 when no panel drifts (or
  * every difference was repaired), 1 when some drift remains or a panel
  * did not answer, 2 on usage.
  */
@@ -189,15 +190,17 @@ cron_drift(const struct conf *c, int argc, char **argv)
 	int64_t	 only = 0, *jobs, waited, limit = (3 * c->panel_timeout + 30) * 5, now;
 	const char **kinds, *payload;
 	size_t	 i, left;
-	int	 fix = 0, k, rc = 0, *seen;
+	int	 fix = 0, quiet = 0, k, rc = 0, *seen;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--fix") == 0)
 			fix = 1;
+		else if (strcmp(argv[k], "--quiet") == 0)
+			quiet = 1;
 		else if (only == 0 && parse_i64(argv[k], &only) == 0 && only > 0)
 			continue;
 		else {
-			fprintf(stderr, "usage: 1000proxy cron drift [--fix] [server-id]\n");
+			fprintf(stderr, "usage: 1000proxy cron drift [--fix] [--quiet] [server-id]\n");
 			return 2;
 		}
 	}
@@ -205,7 +208,8 @@ cron_drift(const struct conf *c, int argc, char **argv)
 		return 1;
 	panels_load(db, a, only, &p);
 	if (p.n == 0) {
-		printf("drift: no panel%s\n", only ? " with that id (or it is disabled)" : "");
+		if (!quiet || only)
+			printf("drift: no panel%s\n", only ? " with that id (or it is disabled)" : "");
 		db_close(db);
 		arena_free(a);
 		return only ? 1 : 0;
@@ -269,6 +273,13 @@ cron_drift(const struct conf *c, int argc, char **argv)
 				for (x = 0; x < 3; x++)
 					if (json_object_object_get_ex(d, sect[x], &v))
 						total += json_object_array_length(v);
+				if (quiet && total == 0) {
+					json_object_put(r);
+					db_reset(st);
+					seen[i] = 1;
+					left--;
+					continue;
+				}
 				printf("panel %" PRId64 " (%s): %" PRId64 " shop client%s, %zu difference%s\n",
 				    p.id[i], p.name[i], json_object_object_get_ex(d, "shop", &v) ?
 				    json_object_get_int64(v) : 0, json_object_get_int64(v) == 1 ? "" : "s",

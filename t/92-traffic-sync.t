@@ -272,6 +272,8 @@ t.ok(len([a for a in aud if a[0].startswith("client:")]) == 5 and all(a[1] == "s
 t.ok(aud[0][0] == "server:2" and "repair" in aud[0][2], "the --fix request itself is audited", aud[0])
 r = cron("drift", "2", check=False)
 t.ok("1 difference" in r.stdout and "stranger" in r.stdout, "after --fix only the stranger remains", r.stdout)
+r = cron("drift", "--quiet", check=False)
+t.ok("panel-1" not in r.stdout and "stranger" in r.stdout, "drift --quiet: nothing for a panel that agrees", r.stdout)
 
 # -- the panels' health for staff: /healthz detail and /admin/servers --
 s.start_pool()
