@@ -80,6 +80,7 @@ struct tsync {
 	struct drift_report drift;
 	/* filled by record() */
 	int64_t		 matched, counted_up, counted_down, resets;
+	int64_t		 parse_ms;	/* reading the list (JSON to the sorted array) */
 	int		 superseded;
 };
 
@@ -117,6 +118,15 @@ boolean(struct json_object *o, const char *k, int def)
 	if (o == NULL || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_boolean))
 		return def;
 	return json_object_get_boolean(v);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -320,6 +330,7 @@ traffic_sync_run(struct work *w, struct job *j)
 	struct xui *x;
 	const char *kind, *why, *gen;
 	enum job_rc rc;
+	int64_t	 t0;
 	int	 start;
 
 	j->ctx = s;
@@ -360,6 +371,7 @@ traffic_sync_run(struct work *w, struct job *j)
 		xui_close(x);
 		return failed(w, j, s);
 	}
+	t0 = mono_ms();
 	if (!env.success)
 		s->msg = arena_printf(j->a, "inbounds/list refused: %s", env.msg);
 	else if (read_list(j, s, env.obj) == 0)
@@ -371,6 +383,7 @@ traffic_sync_run(struct work *w, struct job *j)
 	}
 	if (s->n > 1)
 		qsort(s->c, s->n, sizeof(*s->c), by_email);
+	s->parse_ms = mono_ms() - t0;
 	if (xui_call(x, "POST", strcmp(gen, "g3") == 0 ? "panel/api/clients/onlines" :
 	    "panel/api/inbounds/onlines", NULL, &env) == 0) {
 		if (env.success)
@@ -408,7 +421,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	struct tsync *s = j->ctx;
 	struct json_object *r = json_object_new_object();
 	struct stmt *st, *get, *put, *day;
-	int64_t	 now = now_unix(), today = now / 86400;
+	int64_t	 now = now_unix(), today = now / 86400, t0 = mono_ms();
 	size_t	 i;
 
 	if (!s->ok) {
@@ -498,6 +511,9 @@ traffic_sync_record(struct work *w, struct job *j)
 	json_object_object_add(r, "onlines", json_object_new_boolean(s->onlines_ok));
 	json_object_object_add(r, "superseded", json_object_new_boolean(s->superseded));
 	json_object_object_add(r, "listed_ms", json_object_new_int64(s->listed_ms));
+	/* What the shop's side cost: reading the list, writing the counts. */
+	json_object_object_add(r, "parse_ms", json_object_new_int64(s->parse_ms));
+	json_object_object_add(r, "record_ms", json_object_new_int64(mono_ms() - t0));
 	if (s->want_drift) {
 		json_object_object_add(r, "drift", drift_json(&s->drift));
 		drift_audit(w->db, j->a, j->server_id, &s->drift);
