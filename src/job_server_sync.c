@@ -164,8 +164,7 @@ server_sync_run(struct work *w, struct job *j)
 		return (enum job_rc)start;
 	}
 	if (job_step(w, j, "list") != 0) {
-		xui_close(x);
-		return JOB_RETRY;
+			return JOB_RETRY;
 	}
 	/* The status first: the version and generation on the row stay
 	 * current, and the settings' shape follows the generation. */
@@ -191,7 +190,6 @@ server_sync_run(struct work *w, struct job *j)
 out:
 	if (!s->ok)
 		out->err = s->msg;
-	xui_close(x);
 	return JOB_DONE;
 }
 

@@ -102,7 +102,6 @@ server_test_run(struct work *w, struct job *j)
 	set_result(j, "ok", x, out, xray, strcmp(xray, "running") == 0 || xray[0] == '\0' ?
 	    "signed in" : arena_printf(j->a, "signed in; xray is %s", xray), ms_since(&t0));
 out:
-	xui_close(x);
 	return rc;
 }
 

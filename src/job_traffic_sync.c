@@ -272,24 +272,17 @@ read_onlines(struct tsync *s, struct json_object *arr)
 	}
 }
 
-/* The generation to speak: what staff forced, else what was detected,
- * else ask the panel (which the record then stores). */
+/* The generation to speak: the row's (forced, else detected: set on
+ * the handle by xui_job_start), else ask the panel (which the record
+ * then stores). */
 static const char *
 generation(struct work *w, struct job *j, struct xui *x, struct tsync *s)
 {
-	struct stmt *st;
-	const char *gen = "";
+	const char *gen;
 	char	 version[64];
 
-	st = db_q(w->db, Q_TSYNC_GENERATION);
-	db_bind_int(w->db, st, ":id", j->server_id);
-	if (db_step(w->db, st) == DB_ROW)
-		gen = db_text(w->db, st, 0);
-	db_reset(st);
-	if (strcmp(gen, "g2") == 0 || strcmp(gen, "g3") == 0) {
-		xui_set_gen(x, gen);
-		return gen;
-	}
+	if (xui_job_generation_known(w, j))
+		return xui_gen(x);
 	if (xui_detect(x, version, sizeof(version), &gen, NULL, 0) != 0)
 		return NULL;
 	s->out.version = arena_strdup(j->a, version);
@@ -347,13 +340,10 @@ traffic_sync_run(struct work *w, struct job *j)
 			s->out.err = s->msg = why;
 		return (enum job_rc)start;
 	}
-	if (job_step(w, j, "list") != 0) {
-		xui_close(x);
+	if (job_step(w, j, "list") != 0)
 		return JOB_RETRY;
-	}
 	if ((gen = generation(w, j, x, s)) == NULL) {
 		s->msg = arena_strdup(j->a, xui_error(x));
-		xui_close(x);
 		return failed(w, j, s);
 	}
 	s->listed_at = now_unix();
@@ -368,7 +358,6 @@ traffic_sync_run(struct work *w, struct job *j)
 	}
 	if (xui_call(x, "GET", "panel/api/inbounds/list", NULL, &env) != 0) {
 		s->msg = arena_strdup(j->a, xui_error(x));
-		xui_close(x);
 		return failed(w, j, s);
 	}
 	t0 = mono_ms();
@@ -378,7 +367,6 @@ traffic_sync_run(struct work *w, struct job *j)
 		s->ok = 1;
 	xui_env_free(&env);
 	if (!s->ok) {
-		xui_close(x);
 		return failed(w, j, s);
 	}
 	if (s->n > 1)
@@ -403,14 +391,11 @@ traffic_sync_run(struct work *w, struct job *j)
 		}
 		drift_compare(w->db, j->a, j->server_id, emails, pc, s->n, &s->drift);
 		if (s->want_fix && s->drift.n > 0) {
-			if (job_step(w, j, "fix") != 0) {
-				xui_close(x);
+			if (job_step(w, j, "fix") != 0)
 				return JOB_RETRY;
-			}
 			drift_fix(w->db, x, j->a, &s->drift);
 		}
 	}
-	xui_close(x);
 	return rc;
 }
 

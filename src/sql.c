@@ -867,10 +867,13 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 	/* client_job.c: the panel lane of a client's job. */
 	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
+	/* xui_job.c: a kept panel session's row (columns 1-6 are its
+	 * fingerprint), the generation forced and detected. */
+	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
+	    "panel_token_sealed, tls_verify, state, api_generation, detected_generation "
+	    "FROM servers WHERE id = :id",
 	/* Traffic sync, drift and panel alerts (sync12: job_traffic_sync.c,
 	 * drift.c, cron_sync.c, page_health.c). */
-	[Q_TSYNC_GENERATION] = "SELECT CASE WHEN api_generation <> 'auto' THEN api_generation "
-	    "ELSE coalesce(detected_generation, '') END FROM servers WHERE id = :id",
 	[Q_TSYNC_SUPERSEDED] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' "
 	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed "
 	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_ms') >= :listed_ms",
@@ -1201,7 +1204,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
-	[Q_TSYNC_GENERATION] = "TSYNC_GENERATION",
+	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 	[Q_TSYNC_SUPERSEDED] = "TSYNC_SUPERSEDED",
 	[Q_TSYNC_OFFLINE] = "TSYNC_OFFLINE",
 	[Q_TSYNC_CLIENT] = "TSYNC_CLIENT",

@@ -51,6 +51,7 @@
 #include "util.h"
 #include "view.h"
 #include "work.h"
+#include "xui_job.h"
 
 /* The handler table: one row per job kind.  Kinds the schema knows
  * but nobody handles yet fail with a clear last_error. */
@@ -610,6 +611,7 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	if (ino >= 0)
 		close(ino);
 	arena_free(a);
+	xui_job_cache_free(&w);
 	explicit_bzero(w.key, sizeof(w.key));
 	views_free(w.views);
 	db_close(w.db);

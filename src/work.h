@@ -31,6 +31,7 @@ struct arena;
 struct conf;
 struct db;
 struct views;
+struct xui_cache;
 
 /* What the runner owns; handlers read it, never keep pointers into it. */
 struct work {
@@ -39,6 +40,7 @@ struct work {
 	struct views	*views;
 	unsigned char	 key[32];	/* the key file's key: unseal() panel secrets */
 	char		 runner[64];	/* this runner's name: jobs.claimed_by */
+	struct xui_cache *xui_cache;	/* kept panel sessions (xui_job.c) */
 };
 
 /* One claimed job; strings live in the attempt's arena. */

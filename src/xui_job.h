@@ -5,6 +5,7 @@
 #ifndef PX_XUI_JOB_H
 #define PX_XUI_JOB_H
 
+struct arena;
 struct job;
 struct work;
 struct xui;
@@ -22,13 +23,23 @@ struct xui_outcome {
  * *kind set: "no_credentials", "bad_url", or "retry" (libcurl did not
  * load: j->err says why); *why says it for staff. */
 struct xui *xui_job_open(struct work *, struct job *, const char **kind, const char **why);
-/* xui_job_open for a job's run(), with what the panel jobs do when it
- * fails: -1 with *x open, go on; else the job_rc run() returns:
+/* The same with the handle in arena own (a kept handle's). */
+struct xui *xui_job_open_in(struct work *, struct job *, struct arena *own, const char **kind,
+	    const char **why);
+/* The runner's kept session for the job's panel (see "Panel session
+ * reuse" in xui_job.c): the caller must NOT xui_close() it.  The
+ * generation is set from the row (forced, else last detected); when
+ * neither is known the caller runs xui_detect().
+ * -1 with *x open, go on; else the job_rc run() returns:
  * JOB_FAIL (no jobs.server_id, no such server: j->err says), JOB_RETRY
  * (libcurl did not load), or JOB_DONE with *kind and *why when the
  * panel's row cannot be used (the caller records why). */
 int	 xui_job_start(struct work *, struct job *, struct xui **x, const char **kind,
 	    const char **why);
+/* Whether the row knows the panel's generation (forced or detected). */
+int	xui_job_generation_known(struct work *, struct job *);
+/* Close every kept handle (the runner's end). */
+void	xui_job_cache_free(struct work *);
 /* Inside record(): health, last_checked_at, version, generation, last_error. */
 void	xui_job_record(struct work *, struct job *, const struct xui_outcome *);
 
