@@ -27,8 +27,9 @@
  * deltas also go to usage_daily (UTC day).
  *
  * Two syncs of one panel at once (cron twice, a drift run beside the
- * cron's sync): each notes the time (ms) before it lists, and keeps it
- * in its result; a sync that finds another sync of the same panel that
+ * cron's sync): each notes the time (monotonic, in us) before it lists
+ * and keeps it in its result; a sync that finds another sync of the
+ * same panel that
  * listed at or after it and has already recorded its counts records
  * nothing (its list may be older than the baseline the other stored,
  * and applying it would count the difference twice).  One that listed
@@ -74,7 +75,7 @@ struct tsync {
 	size_t		 n, cap;
 	int		 ok, onlines_ok, want_drift, want_fix;
 	int64_t		 listed_at;	/* now_unix() before the list */
-	int64_t		 listed_ms;	/* the same in ms (the order of two lists) */
+	int64_t		 listed_us;	/* CLOCK_MONOTONIC, us: the order of two lists */
 	const char	*msg;
 	struct xui_outcome out;
 	struct drift_report drift;
@@ -350,11 +351,11 @@ traffic_sync_run(struct work *w, struct job *j)
 	{
 		struct timespec ts;
 
-		/* Wall-clock ms on the business clock (the test clock's
-		 * offset included), as the results of other syncs hold it. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		s->listed_ms = ((int64_t)ts.tv_sec + (s->listed_at - (int64_t)time(NULL))) * 1000 +
-		    ts.tv_nsec / 1000000;
+		/* The order of two lists: CLOCK_MONOTONIC is one clock for
+		 * every runner of the machine, and a sync this one must stand
+		 * back for finished after this list began, so in this boot. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s->listed_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	}
 	if (xui_call(x, "GET", "panel/api/inbounds/list", NULL, &env) != 0) {
 		s->msg = arena_strdup(j->a, xui_error(x));
@@ -429,7 +430,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	db_bind_int(w->db, st, ":sid", j->server_id);
 	db_bind_int(w->db, st, ":id", j->id);
 	db_bind_int(w->db, st, ":listed", s->listed_at);
-	db_bind_int(w->db, st, ":listed_ms", s->listed_ms);
+	db_bind_int(w->db, st, ":listed_us", s->listed_us);
 	s->superseded = db_one_int(w->db, st, 0) > 0;
 	if (!s->superseded) {
 		if (s->onlines_ok) {
@@ -495,7 +496,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	json_object_object_add(r, "resets", json_object_new_int64(s->resets));
 	json_object_object_add(r, "onlines", json_object_new_boolean(s->onlines_ok));
 	json_object_object_add(r, "superseded", json_object_new_boolean(s->superseded));
-	json_object_object_add(r, "listed_ms", json_object_new_int64(s->listed_ms));
+	json_object_object_add(r, "listed_us", json_object_new_int64(s->listed_us));
 	/* What the shop's side cost: reading the list, writing the counts. */
 	json_object_object_add(r, "parse_ms", json_object_new_int64(s->parse_ms));
 	json_object_object_add(r, "record_ms", json_object_new_int64(mono_ms() - t0));

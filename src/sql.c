@@ -876,7 +876,7 @@ const char *const sql_text[Q__MAX] = {
 	 * drift.c, cron_sync.c, page_health.c). */
 	[Q_TSYNC_SUPERSEDED] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' "
 	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed "
-	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_ms') >= :listed_ms",
+	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_us') >= :listed_us",
 	[Q_TSYNC_OFFLINE] = "UPDATE provisioned_clients SET online = 0 WHERE server_id = :sid AND online = 1",
 	[Q_TSYNC_CLIENT] = "SELECT id, panel_up, panel_down FROM provisioned_clients "
 	    "WHERE server_id = :sid AND email = :email AND state <> 'deleted'",
