@@ -872,6 +872,106 @@ const char *const sql_text[Q__MAX] = {
 	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
 	    "panel_token_sealed, tls_verify, state, api_generation, detected_generation "
 	    "FROM servers WHERE id = :id",
+	/* job_provision.c: the order item, its order and its plan. */
+	[Q_PROV_ITEM] = "SELECT i.id, i.order_id, i.state, coalesce(i.renewal_of, 0), o.customer_id, "
+	    "o.state, o.public_id, p.id, p.name, p.protocol, coalesce(p.server_id, 0), "
+	    "coalesce(p.inbound_id, 0), coalesce(p.category_id, 0), coalesce(p.country_code, ''), "
+	    "p.duration_days, p.traffic_bytes, p.device_limit, p.traffic_reset "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE i.id = :item",
+	/* A client with its inbound, by order item or by id. */
+#define PROV_CLIENT "SELECT c.id, c.server_id, c.inbound_id, c.email, c.client_uuid, c.sub_id, " \
+	"c.state, coalesce(c.expires_at, 0), c.traffic_limit_bytes, c.limit_ip, c.flow, c.cred_gen, " \
+	"si.panel_inbound_id, si.protocol, si.settings_json, si.network, si.security " \
+	"FROM provisioned_clients c JOIN server_inbounds si ON si.id = c.inbound_id "
+	[Q_PROV_CLIENT_BY_ITEM] = PROV_CLIENT "WHERE c.order_item_id = :item",
+	[Q_PROV_CLIENT_BY_ID] = PROV_CLIENT "WHERE c.id = :id",
+#undef PROV_CLIENT
+	/* Placement: the inbounds a plan may use, with free capacity on
+	 * the inbound and on its panel, panels last marked down last, then
+	 * the fewest clients (pending, active and suspended clients hold a
+	 * slot).  0 / '' leaves a filter out. */
+#define PROV_HELD "c.state IN ('pending', 'active', 'suspended')"
+#define PROV_POOL "si.active = 1 AND si.protocol = :protocol " \
+	"AND (:inbound = 0 OR si.id = :inbound) AND (:server = 0 OR s.id = :server) " \
+	"AND (:category = 0 OR s.category_id = :category) AND (:country = '' OR s.country_code = :country) "
+	[Q_PROV_CANDIDATES] = "SELECT si.id, si.server_id, si.panel_inbound_id FROM server_inbounds si "
+	    "JOIN servers s ON s.id = si.server_id WHERE " PROV_POOL "AND s.state = 'active' "
+	    "AND (s.capacity IS NULL OR (SELECT count(*) FROM provisioned_clients c WHERE "
+	    "c.server_id = s.id AND " PROV_HELD ") < s.capacity) "
+	    "AND (si.capacity = 0 OR (SELECT count(*) FROM provisioned_clients c WHERE "
+	    "c.inbound_id = si.id AND " PROV_HELD ") < si.capacity) "
+	    "ORDER BY s.health = 'down', (SELECT count(*) FROM provisioned_clients c WHERE "
+	    "c.server_id = s.id AND " PROV_HELD "), (SELECT count(*) FROM provisioned_clients c "
+	    "WHERE c.inbound_id = si.id AND " PROV_HELD "), si.id",
+	[Q_PROV_MAINTENANCE] = "SELECT count(*) FROM server_inbounds si JOIN servers s ON "
+	    "s.id = si.server_id WHERE " PROV_POOL "AND s.state = 'maintenance'",
+	/* Inside the placing transaction: the inbound still has room. */
+	[Q_PROV_CAPACITY_OK] = "SELECT si.active = 1 AND s.state = 'active' "
+	    "AND (s.capacity IS NULL OR (SELECT count(*) FROM provisioned_clients c WHERE "
+	    "c.server_id = s.id AND " PROV_HELD ") < s.capacity) "
+	    "AND (si.capacity = 0 OR (SELECT count(*) FROM provisioned_clients c WHERE "
+	    "c.inbound_id = si.id AND " PROV_HELD ") < si.capacity) "
+	    "FROM server_inbounds si JOIN servers s ON s.id = si.server_id WHERE si.id = :inbound",
+#undef PROV_POOL
+#undef PROV_HELD
+	[Q_PROV_INBOUND_ROW] = "SELECT settings_json, network, security FROM server_inbounds "
+	    "WHERE id = :id",
+	[Q_PROV_CLIENT_INSERT] = "INSERT INTO provisioned_clients (order_item_id, customer_id, "
+	    "server_id, inbound_id, email, client_uuid, sub_id, state, traffic_limit_bytes, expires_at, "
+	    "limit_ip, flow, cred_gen, period_start, updated_at) VALUES (:item, :customer, :server, "
+	    ":inbound, :email, :cred, :sub, 'pending', :traffic, :expires, :limit_ip, :flow, 0, :now, "
+	    ":now) RETURNING id",
+	/* The job into its panel's lane, while this runner holds it. */
+	[Q_PROV_JOB_SERVER] = "UPDATE jobs SET server_id = :server WHERE id = :id "
+	    "AND claimed_by = :runner AND state = 'running'",
+	[Q_PROV_ITEM_STATE] = "UPDATE order_items SET state = :state, last_error = :err WHERE id = :item",
+	/* Items still in progress, and failed ones, of an order. */
+	[Q_PROV_ORDER_ITEMS_LEFT] = "SELECT count(*) FILTER (WHERE state IN ('pending', 'provisioning')), "
+	    "count(*) FILTER (WHERE state = 'failed') FROM order_items WHERE order_id = :order",
+	/* A permanent failure gives the pending client's slot back. */
+	[Q_PROV_CLIENT_RELEASE] = "UPDATE provisioned_clients SET state = 'deleted', updated_at = :now "
+	    "WHERE order_item_id = :item AND state = 'pending'",
+	/* Staff who handle orders: mailed when an item fails for good. */
+	[Q_PROV_STAFF_MAIL] = "SELECT s.id, s.email FROM staff s JOIN role_permissions rp ON "
+	    "rp.role_id = s.role_id JOIN permissions p ON p.id = rp.permission_id "
+	    "WHERE p.name = 'orders.write' AND s.state = 'active' ORDER BY s.id",
+	/* The generation a job detected, when the row had none. */
+	[Q_PROV_SERVER_GEN] = "UPDATE servers SET detected_generation = :gen, panel_version = :version "
+	    "WHERE id = :id AND detected_generation IS NULL",
+	/* The read back, with 'done' (record). */
+	[Q_PROV_CLIENT_ACTIVE] = "UPDATE provisioned_clients SET state = 'active', client_uuid = :cred, "
+	    "flow = :flow, limit_ip = :limit_ip, panel_enable = :enable, panel_json = :json, "
+	    "expires_at = :expires, traffic_limit_bytes = :total, suspended_reason = '', "
+	    "updated_at = :now WHERE id = :id",
+	[Q_PROV_CLIENT_RENEWED] = "UPDATE provisioned_clients SET state = 'active', client_uuid = :cred, "
+	    "flow = :flow, limit_ip = :limit_ip, panel_enable = :enable, panel_json = :json, "
+	    "expires_at = :expires, traffic_limit_bytes = :total, suspended_reason = '', "
+	    "reminded_at = NULL, "
+	    "up_bytes = CASE WHEN :reset THEN 0 ELSE up_bytes END, "
+	    "down_bytes = CASE WHEN :reset THEN 0 ELSE down_bytes END, "
+	    "panel_up = CASE WHEN :reset THEN 0 ELSE panel_up END, "
+	    "panel_down = CASE WHEN :reset THEN 0 ELSE panel_down END, "
+	    "period_start = CASE WHEN :reset THEN :now ELSE period_start END, "
+	    "quota_reminded_at = CASE WHEN :reset THEN NULL ELSE quota_reminded_at END, "
+	    "updated_at = :now WHERE id = :id",
+	/* Renewals (sql/017). */
+	[Q_PROV_RENEWAL_OF] = "SELECT coalesce(renewal_of, 0) FROM order_items WHERE id = :item",
+	[Q_PROV_RENEWAL_GET] = "SELECT client_id, target_expires_at, applied_at, traffic_bytes "
+	    "FROM client_renewals WHERE order_item_id = :item",
+	/* Where a new renewal starts: the latest of the stored expiry, the
+	 * targets of renewals before it, and now (an expired client). */
+	[Q_PROV_RENEWAL_BASE] = "SELECT max(coalesce(c.expires_at, 0), coalesce((SELECT "
+	    "max(r.target_expires_at) FROM client_renewals r WHERE r.client_id = c.id), 0), :now) "
+	    "FROM provisioned_clients c WHERE c.id = :client",
+	[Q_PROV_RENEWAL_INSERT] = "INSERT INTO client_renewals (order_item_id, client_id, "
+	    "target_expires_at, traffic_bytes) VALUES (:item, :client, :target, :traffic)",
+	/* The expiry the panel must hold: no renewal may shorten another. */
+	[Q_PROV_RENEWAL_MAX] = "SELECT max(coalesce(c.expires_at, 0), coalesce((SELECT "
+	    "max(r.target_expires_at) FROM client_renewals r WHERE r.client_id = c.id), 0)) "
+	    "FROM provisioned_clients c WHERE c.id = :client",
+	[Q_PROV_RENEWAL_APPLIED] = "UPDATE client_renewals SET applied_at = :now "
+	    "WHERE order_item_id = :item AND applied_at IS NULL",
 	/* Traffic sync, drift and panel alerts (sync12: job_traffic_sync.c,
 	 * drift.c, cron_sync.c, page_health.c). */
 	[Q_TSYNC_SUPERSEDED] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' "
@@ -1205,6 +1305,28 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
 	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
+	[Q_PROV_ITEM] = "PROV_ITEM",
+	[Q_PROV_CLIENT_BY_ITEM] = "PROV_CLIENT_BY_ITEM",
+	[Q_PROV_CLIENT_BY_ID] = "PROV_CLIENT_BY_ID",
+	[Q_PROV_CANDIDATES] = "PROV_CANDIDATES",
+	[Q_PROV_MAINTENANCE] = "PROV_MAINTENANCE",
+	[Q_PROV_CAPACITY_OK] = "PROV_CAPACITY_OK",
+	[Q_PROV_INBOUND_ROW] = "PROV_INBOUND_ROW",
+	[Q_PROV_CLIENT_INSERT] = "PROV_CLIENT_INSERT",
+	[Q_PROV_JOB_SERVER] = "PROV_JOB_SERVER",
+	[Q_PROV_ITEM_STATE] = "PROV_ITEM_STATE",
+	[Q_PROV_ORDER_ITEMS_LEFT] = "PROV_ORDER_ITEMS_LEFT",
+	[Q_PROV_CLIENT_RELEASE] = "PROV_CLIENT_RELEASE",
+	[Q_PROV_STAFF_MAIL] = "PROV_STAFF_MAIL",
+	[Q_PROV_SERVER_GEN] = "PROV_SERVER_GEN",
+	[Q_PROV_CLIENT_ACTIVE] = "PROV_CLIENT_ACTIVE",
+	[Q_PROV_CLIENT_RENEWED] = "PROV_CLIENT_RENEWED",
+	[Q_PROV_RENEWAL_OF] = "PROV_RENEWAL_OF",
+	[Q_PROV_RENEWAL_GET] = "PROV_RENEWAL_GET",
+	[Q_PROV_RENEWAL_BASE] = "PROV_RENEWAL_BASE",
+	[Q_PROV_RENEWAL_INSERT] = "PROV_RENEWAL_INSERT",
+	[Q_PROV_RENEWAL_MAX] = "PROV_RENEWAL_MAX",
+	[Q_PROV_RENEWAL_APPLIED] = "PROV_RENEWAL_APPLIED",
 	[Q_TSYNC_SUPERSEDED] = "TSYNC_SUPERSEDED",
 	[Q_TSYNC_OFFLINE] = "TSYNC_OFFLINE",
 	[Q_TSYNC_CLIENT] = "TSYNC_CLIENT",

@@ -59,6 +59,8 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_email,
 	&job_kind_server_test,
 	&job_kind_server_sync,
+	&job_kind_provision,
+	&job_kind_renew,
 	&job_kind_traffic_sync,
 };
 

@@ -81,6 +81,9 @@ extern const struct job_kind job_kind_email;
 extern const struct job_kind job_kind_server_test;
 /* Sync inbounds from a panel (job_server_sync.c). */
 extern const struct job_kind job_kind_server_sync;
+/* A paid order item onto a panel, and renewals (job_provision.c). */
+extern const struct job_kind job_kind_provision;
+extern const struct job_kind job_kind_renew;
 /* Usage and online state from a panel, and drift (job_traffic_sync.c). */
 extern const struct job_kind job_kind_traffic_sync;
 

@@ -222,6 +222,8 @@ def fill(db):
                    "client_uuid, sub_id) VALUES (?, ?, ?, ?, ?, 'uuid', ?)",
                    (first, cust, cust, cust, "px-%d" % first, "sub%d" % first)).lastrowid
             x("INSERT INTO usage_daily (client_id, day, up_bytes, down_bytes) VALUES (?, 20000, 1, 2)", (pc,))
+            x("INSERT INTO client_renewals (order_item_id, client_id, target_expires_at, traffic_bytes) "
+              "VALUES (?, ?, 1900000000, 0)", (first, pc))
             tid = x("INSERT INTO tickets (customer_id, subject, assigned_staff_id, order_id) VALUES (?, 'help', ?, ?)",
                     (cust, cust, oid)).lastrowid
             x("INSERT INTO ticket_messages (ticket_id, customer_id, body) VALUES (?, ?, 'hello')", (tid, cust))
