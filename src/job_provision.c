@@ -43,7 +43,9 @@
  * again with its stored credential.
  *
  * Failures.  A panel that does not answer at placement is skipped (the
- * pool fails over); later it is a retry with backoff (the spool's).  A
+ * pool fails over); later it is a retry with backoff (the spool's), as
+ * is a server row that cannot be used (no credentials, a bad URL: staff
+ * fix it and the job goes on).  A
  * refusal (success:false: the panel's msg), no capacity anywhere in the
  * pool, or a plan whose inbound is gone is permanent: the item becomes
  * 'failed' with order_items.last_error = the panel's message, the order
@@ -358,9 +360,12 @@ session(struct work *w, struct job *j, int64_t server, struct xui **x, const cha
 	if (rc != -1) {
 		j->server_id = keep;
 		if (rc == JOB_DONE) {
-			/* The row cannot be used (no credentials, bad URL). */
+			/* The row cannot be used (no credentials, a bad URL):
+			 * staff fix it on /admin/servers and the retry goes on,
+			 * so the customer's item waits rather than fails. */
+			*why = arena_printf(j->a, "server %" PRId64 ": %s", server, *why);
 			snprintf(j->err, sizeof(j->err), "%s", *why);
-			return JOB_FAIL;
+			return JOB_RETRY;
 		}
 		*why = arena_strdup(j->a, j->err);
 		return rc;
@@ -803,6 +808,11 @@ prov_run(struct work *w, struct job *j)
 	}
 	if (p->it.renewal_of > 0)
 		return renew(w, j, p);
+	if (strcmp(j->kind, "renew") == 0) {
+		snprintf(j->err, sizeof(j->err), "renew job: order item %" PRId64 " renews nothing",
+		    p->it.id);
+		return JOB_FAIL;
+	}
 	return provision(w, j, p);
 }
 

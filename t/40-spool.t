@@ -94,7 +94,8 @@ t.ok(r.returncode == 0 and "work daemon running" in r.stdout, "reconcile beside 
 wait_for(lambda: s.files("new") == [], 5)
 t.ok(wait_for(lambda: len(s.job_files("cur", a)) >= 1, 5), "the daemon claimed the waiting files into cur/",
      (s.files("new"), s.files("cur")))
-pv = s.cli("test-spool", "enqueue", "provision", "prov-1", '{"order_item":1}').stdout.strip()
+# A kind the schema knows and nobody handles yet (payments: issue 13).
+pv = s.cli("test-spool", "enqueue", "gateway_followup", "gw-1", '{"payment":1}').stdout.strip()
 t.ok(wait_for(lambda: (s.job(pv) or ("",))[0] == "failed", 10), "a job of a kind with no handler fails",
      s.job(pv))
 t.ok("no handler" in s.job(pv)[2], "... with a clear last_error", s.job(pv))
