@@ -207,7 +207,7 @@ cmd_test_migrate(const struct conf *c, int argc, char **argv)
 /* seed --demo [--customer]: the demo catalog, once; refuses a database
  * with plans.  The seed is a script (db_exec); a database error ends the
  * command.  --customer adds the demo shopper (seed_customer above), on
- * every run, idempotently. */
+ * every run, idempotently.  --demo-panel NAME is seed_panel.c's. */
 int
 cmd_seed(const struct conf *c, int argc, char **argv)
 {
@@ -217,10 +217,13 @@ cmd_seed(const struct conf *c, int argc, char **argv)
 	struct arena *a = NULL;
 	int	 customer = 0, rc;
 
+	if (argc == 3 && strcmp(argv[1], "--demo-panel") == 0)
+		return seed_demo_panel(c, argv[2]);
 	if (argc == 3 && strcmp(argv[2], "--customer") == 0)
 		customer = 1;
 	if (argc < 2 || argc > 2 + customer || strcmp(argv[1], "--demo") != 0) {
-		fprintf(stderr, "usage: 1000proxy seed --demo [--customer]\n");
+		fprintf(stderr, "usage: 1000proxy seed --demo [--customer]\n"
+		    "       1000proxy seed --demo-panel NAME\n");
 		return 2;
 	}
 	if ((db = db_open(c->database, c->cache_size_kb, err, sizeof(err))) == NULL) {

@@ -27,6 +27,7 @@ usage(FILE *f)
 	    "  migrate           bring the database schema up to date\n"
 	    "  seed --demo [--customer]  load the demo catalog into an empty database\n"
 	    "                    (--customer: and the demo shopper, idempotently)\n"
+	    "  seed --demo-panel NAME  bind the demo plans to the synced live panel NAME\n"
 	    "  check             validate the configuration and the database\n"
 	    "  config            print the configuration with every default and its help\n"
 	    "  request           answer one CGI request from the environment and stdin\n"
@@ -82,6 +83,7 @@ static const struct cmd cmds[] = {
 	{ "test-migrate", cmd_test_migrate },
 	{ "test-commerce", cmd_test_commerce },
 	{ "test-xui", cmd_test_xui },
+	{ "test-link", cmd_test_link },
 };
 
 int

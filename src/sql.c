@@ -1010,6 +1010,21 @@ const char *const sql_text[Q__MAX] = {
 	    "AND s.state = 'active' ORDER BY s.id",
 	[Q_HEALTH_PANELS] = "SELECT id, name, state, health, last_ok_at, traffic_synced_at, alert_down_at, "
 	    "alert_stale_at, last_error FROM servers WHERE state <> 'disabled' ORDER BY id",
+	/* seed --demo-panel (seed_panel.c): the live panel by name, whether
+	 * its secret is sealed, and how many of the four protocols its
+	 * synced, active inbounds offer; the setting sql/demo/panel.sql
+	 * reads; what the panel serves afterwards. */
+	[Q_DEMO_PANEL_FIND] = "SELECT s.id, (s.panel_password_sealed IS NOT NULL OR "
+	    "s.panel_token_sealed IS NOT NULL), (SELECT count(DISTINCT i.protocol) FROM server_inbounds i "
+	    "WHERE i.server_id = s.id AND i.active = 1) FROM servers s WHERE s.name = :name",
+	[Q_DEMO_PANEL_SET] = "INSERT INTO settings (key, value) VALUES ('demo.panel_server', :id) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[Q_DEMO_PANEL_PLANS] = "SELECT (SELECT count(*) FROM plans WHERE server_id = :id AND inbound_id IS NOT NULL "
+	    "AND active = 1), (SELECT count(*) FROM plans WHERE active = 1 AND stock = 0)",
+	/* test-link (cmd_test_link.c): a synced inbound with what its links
+	 * need from the server row. */
+	[Q_TEST_LINK_INBOUND] = "SELECT i.protocol, i.port, i.remark, i.settings_json, s.public_host, "
+	    "s.panel_version FROM server_inbounds i JOIN servers s ON s.id = i.server_id WHERE i.id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1345,6 +1360,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_ALERT_STALE_CLEAR] = "ALERT_STALE_CLEAR",
 	[Q_ALERT_STAFF] = "ALERT_STAFF",
 	[Q_HEALTH_PANELS] = "HEALTH_PANELS",
+	[Q_DEMO_PANEL_FIND] = "DEMO_PANEL_FIND",
+	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
+	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",
+	[Q_TEST_LINK_INBOUND] = "TEST_LINK_INBOUND",
 };
 
 /*

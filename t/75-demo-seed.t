@@ -7,13 +7,20 @@ coupon rows; a second run changes nothing (one customer, one ledger row,
 walk-through, through nginx over TLS: the demo customer signs in with the
 printed password, adds a plan, pays from the wallet (19 % tax added), and
 sees the order and its invoice.  And the tests' own stacks (`seed
---demo`) get no customer."""
+--demo`) get no customer.  Then `seed --demo-panel` (the demo's live
+panel, issue 12): refused before the panel exists and before its sync;
+after `server add` and `server sync` against the panel double, every
+plan a customer can buy is bound to the live panel's synced inbound of
+its protocol, the others stay on show but sold out, once (audited) and
+idempotently."""
+import json
 import os
 import re
 import sys
 from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP, Stack  # noqa: E402
+from pxmail import PanelDouble, Spool  # noqa: E402
 
 EMAIL, PW = "customer@demo.example", "demo customer passphrase 1000"
 t = TAP()
@@ -121,4 +128,61 @@ p = s.cli("check", check=False)
 t.ok(p.returncode == 0, "check is still ok after the purchase", p.stdout)
 s.check_sanitizers(t)
 s.stop()
+
+# -- seed --demo-panel: the demo's plans onto its live panel, as
+# ./quickstart demo does after `server add` and `server sync` --
+d = Spool(conf={"panel_timeout": "10", "smtp_timeout": "10", "work_lease": "60"})
+d.setup()
+d.cli("seed", "--demo")
+before = d.sql("SELECT * FROM plans ORDER BY id")
+p = d.cli("seed", "--demo-panel", "fra-demo", check=False)
+t.ok(p.returncode == 1 and "no server named fra-demo" in p.stderr, "--demo-panel: no such server, exit 1", p.stderr)
+seed = os.path.join(d.dir, "inbounds.json")
+with open(seed, "w") as f:
+    json.dump([{"protocol": "vmess", "port": 20001, "remark": "fra-vmess-ws",
+                "streamSettings": {"network": "ws", "security": "none", "wsSettings": {"path": "/vmess"}}},
+               {"protocol": "vless", "port": 20002, "remark": "fra-vless-ws-tls",
+                "streamSettings": {"network": "ws", "security": "tls", "wsSettings": {"path": "/vless"}}},
+               {"protocol": "trojan", "port": 20003, "remark": "fra-trojan-tls",
+                "streamSettings": {"network": "tcp", "security": "tls"}},
+               {"protocol": "shadowsocks", "port": 20004, "remark": "fra-ss-aead",
+                "settings": {"method": "aes-256-gcm", "password": "", "network": "tcp,udp", "clients": []}}], f)
+panel = PanelDouble(d, "panel", "--inbounds", seed)
+r = d.cli("server", "add", "--name", "fra-demo", "--country-code", "DE", "--country", "Germany", "--city",
+          "Frankfurt", "--category", "1", "--brand", "1", "--url", panel.url, "--user", panel.user,
+          "--host", "127.0.0.1", input=panel.password + "\n")
+sid = int(r.stdout)
+p = d.cli("seed", "--demo-panel", "fra-demo", check=False)
+t.ok(p.returncode == 1 and "server sync" in p.stderr and d.sql("SELECT * FROM plans ORDER BY id") == before,
+     "--demo-panel before the sync: exit 1, nothing written", p.stderr)
+d.start_work()
+r = d.cli("server", "sync", str(sid), check=False)
+t.ok(r.returncode == 0, "the live panel's inbounds synced through work", r.stdout + r.stderr)
+p = d.cli("seed", "--demo-panel", "fra-demo", check=False)
+t.ok(p.returncode == 0 and "5 plans provision on it; 8 plans sold out" in p.stdout,
+     "--demo-panel: five plans on the live panel, eight sold out", (p.stdout, p.stderr))
+buyable = d.sql("SELECT p.slug, p.protocol, s.name, i.protocol, i.active FROM plans p "
+                "LEFT JOIN servers s ON s.id = p.server_id LEFT JOIN server_inbounds i ON i.id = p.inbound_id "
+                "WHERE p.active = 1 AND (p.stock IS NULL OR p.stock > 0) ORDER BY p.id")
+t.ok(len(buyable) == 5 and all(b[2] == "fra-demo" and b[3] == b[1] and b[4] == 1 for b in buyable),
+     "every plan a customer can buy is bound to a synced inbound of its protocol on the live panel", buyable)
+t.is_(sorted({b[1] for b in buyable}), ["shadowsocks", "trojan", "vless", "vmess"],
+      "one of each of the four kinds can be bought")
+t.is_(d.sql("SELECT count(*), sum(stock = 0), sum(featured) FROM plans p JOIN servers s ON s.id = p.server_id "
+            "WHERE s.panel_password_sealed IS NULL AND p.active = 1"), [(8, 8, 0)],
+      "the other eight plans stay on show (active), sold out, not featured")
+t.is_(d.sql("SELECT name, state FROM servers ORDER BY id"),
+      [("fra-1", "disabled"), ("ams-1", "active"), ("sgp-1", "active"), ("fra-demo", "active")],
+      "the display-only Frankfurt server, left without plans, leaves the locations")
+t.ok("WebSocket and TLS" in d.sql("SELECT description FROM plans WHERE slug = 'fra-vless-starter'")[0][0],
+     "the moved VLESS plan no longer promises Reality")
+snap = d.sql("SELECT * FROM plans ORDER BY id")
+p = d.cli("seed", "--demo-panel", "fra-demo", check=False)
+t.ok(p.returncode == 0 and "nothing changed" in p.stdout and d.sql("SELECT * FROM plans ORDER BY id") == snap,
+     "a second run changes nothing and says so", p.stdout)
+t.is_(d.sql("SELECT actor, target FROM audit_log WHERE action = 'plans.demo_panel'"), [("cli", "server:%d" % sid)],
+      "one audit row, by the command line")
+p = d.cli("check", check=False)
+t.ok(p.returncode == 0, "check is ok", p.stdout)
+d.stop()
 t.done()

@@ -24,6 +24,8 @@ Generation and version (section 0):
   --api-token T       a Bearer token accepted on /panel/api/* (v3, section
                       1.4); it skips the session and CSRF
   --user, --password  the panel's credentials (admin/admin)
+  --password-file F   the password from F's first line (not in ps)
+  --port N            listen on 127.0.0.1:N (default: an ephemeral port)
   --session-max-age M the cookie's Max-Age in minutes (360)
 
 State (kept in memory):
@@ -38,6 +40,31 @@ State (kept in memory):
   --xray-state S      server/status xray.state: running (default), stop, error
   --clock-file FILE   seconds added to the clock (px.py's test clock file):
                       expiry and lastOnline follow the shop's test clock
+
+The proxy core (off unless --core):
+  --core BIN          run BIN (Debian 12's /usr/bin/v2ray, 4.34) as the
+                      panel's Xray: a v2ray server config written from the
+                      inbounds and the clients a real core serves (enabled,
+                      within quota, unexpired), v2ray restarted when that
+                      changes (debounced), server/status xray.state from
+                      the process; v2ray ends with the double
+  --core-dir DIR      where config.json and v2ray.log go
+  --core-listen A     the address of inbounds whose listen is empty
+                      (127.0.0.1)
+  --core-debounce S   how long the wanted config must be stable (0.3)
+  --core-stats S      every S seconds (5; 0 = never) read v2ray's per-user
+                      byte counters (StatsService through v2ctl, the
+                      --core-ctl binary, default v2ctl beside --core, on
+                      --core-api-port, default a free one) into the
+                      clients' traffic rows, as a traffic tick
+  GET /_double/core   {"state","error","pid","restarts","pending",
+                      "skipped","config"}: pending is true until v2ray
+                      serves what the panel holds
+VMess and VLESS over tcp or ws, Trojan, TLS from certificate files and
+Shadowsocks with aes-128-gcm, aes-256-gcm or chacha20(-ietf)-poly1305
+are served; v2ray 4.34 holds one Shadowsocks user per inbound, so the
+newest servable client of each is served; what is not served (REALITY,
+Shadowsocks 2022, other transports) is named in xray.errorMsg.
 
 Contract quirks (off unless named; --quirk is repeatable):
   ss2022-overwrite    v3.6.0 (section 4.3): in one /clients/add over a trojan
@@ -102,7 +129,9 @@ import os
 import re
 import secrets
 import select
+import signal
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -901,7 +930,8 @@ def server_status():
     st = {"cpu": 1.5, "cpuCores": 2, "logicalPro": 2, "cpuSpeedMhz": 2400,
           "mem": {"current": 512 << 20, "total": 2048 << 20}, "swap": {"current": 0, "total": 0},
           "disk": {"current": 5 << 30, "total": 20 << 30},
-          "xray": {"state": OPTS.xray_state, "errorMsg": "" if OPTS.xray_state != "error" else "xray exited",
+          "xray": core_xray() if OPTS.core else
+                  {"state": OPTS.xray_state, "errorMsg": "" if OPTS.xray_state != "error" else "xray exited",
                    "version": "25.10.15"},
           "uptime": int(time.time() - START), "loads": [0.1, 0.1, 0.05], "tcpCount": 10, "udpCount": 2,
           "netIO": {"up": 0, "down": 0}, "netTraffic": {"sent": 0, "recv": 0},
@@ -913,6 +943,307 @@ def server_status():
 
 
 START = time.time()
+
+
+# -- the proxy core (--core): v2ray serving the double's inbounds -------------
+#
+# With --core, the double stands for the whole panel, Xray included: it
+# writes a v2ray 4.34 server config from its inbounds and the clients a
+# real core would serve (enabled inbound, enabled client, traffic row
+# enabled, not expired), and (re)starts v2ray whenever that config
+# changes.  One thread polls the wanted config (so expiry by the clock,
+# quota by a traffic tick and every API change are all seen alike) and
+# restarts only once it has been stable for --core-debounce seconds: a
+# burst of adds costs one restart.  v2ray 4.34 has no hot reload, so a
+# restart drops open connections, as Xray's restart in 3X-UI does.
+#
+# What v2ray 4.34 serves (and what the demo sells): VMess (alterId 0, so
+# AEAD) and VLESS, each over tcp or ws, Trojan, TLS from certificate
+# files, and Shadowsocks with a legacy AEAD cipher.  Its Shadowsocks
+# inbound holds ONE user (multi-user Shadowsocks is Xray's), so the
+# double serves the newest servable client of each Shadowsocks inbound
+# and names the others in xray.errorMsg; Shadowsocks 2022 and REALITY
+# are not served at all (also named there).
+
+CORE = {"proc": None, "state": "stop", "error": "", "restarts": 0, "served": None, "stopped": False,
+        "force": False, "skipped": [], "log": None, "api_port": 0}
+CORE_CIPHERS = ("aes-128-gcm", "aes-256-gcm", "chacha20-poly1305", "chacha20-ietf-poly1305")
+
+
+def core_servable(c):
+    """Whether a real core would accept this client now (section 5's
+    enable, quota and expiry, as the traffic row keeps them)."""
+    if not c.get("email") or c.get("enable", True) in (False, "false", 0):
+        return False
+    row = DB["traffics"].get(c["email"].lower())
+    exp = int(c.get("expiryTime") or 0)
+    if row is not None:
+        if not row["enable"]:
+            return False
+        exp = row["expiryTime"]
+        if row["total"] > 0 and row["up"] + row["down"] >= row["total"]:
+            return False
+    return not (exp > 0 and exp <= now_ms())
+
+
+def core_stream(ss, skipped, where):
+    """v2ray 4.34 streamSettings from the inbound's (3X-UI) streamSettings,
+    or None when v2ray cannot serve it."""
+    net = ss.get("network") or "tcp"
+    sec = ss.get("security") or "none"
+    out = {"network": net, "security": sec}
+    if net == "ws":
+        ws = ss.get("wsSettings") or {}
+        hdrs = dict(ws.get("headers") or {})
+        if ws.get("host"):
+            hdrs["Host"] = ws["host"]
+        out["wsSettings"] = {"path": ws.get("path") or "/", "headers": hdrs}
+    elif net == "tcp":
+        hdr = (ss.get("tcpSettings") or {}).get("header") or {"type": "none"}
+        if hdr.get("type", "none") != "none":
+            skipped.append("%s: tcp header %s" % (where, hdr.get("type")))
+            return None
+    else:
+        skipped.append("%s: network %s" % (where, net))
+        return None
+    if sec == "tls":
+        tls = ss.get("tlsSettings") or {}
+        certs = []
+        for c in tls.get("certificates") or []:
+            x = {}
+            for k in ("certificateFile", "keyFile", "certificate", "key"):
+                if c.get(k):
+                    x[k] = c[k]
+            if x:
+                certs.append(x)
+        if not certs:
+            skipped.append("%s: tls without a certificate" % where)
+            return None
+        out["tlsSettings"] = {"certificates": certs, "alpn": tls.get("alpn") or ["http/1.1"]}
+        if tls.get("serverName"):
+            out["tlsSettings"]["serverName"] = tls["serverName"]
+    elif sec != "none":
+        skipped.append("%s: security %s" % (where, sec))
+        return None
+    return out
+
+
+def core_config():
+    """(the v2ray config as JSON text, what could not be served)."""
+    skipped = []
+    inbounds = []
+    for ib in DB["inbounds"]:
+        if not ib["enable"]:
+            continue
+        where = "inbound %d (%s)" % (ib["id"], ib["remark"])
+        proto = ib["protocol"]
+        clients = [c for c in ib["settings"].get("clients") or [] if core_servable(c)]
+        if not clients:
+            continue            # no user: the port stays closed, as Xray's would refuse
+        stream = core_stream(ib["streamSettings"] or {}, skipped, where)
+        if stream is None:
+            continue
+        if proto in ("vmess", "vless"):
+            users = [{"id": c.get("id", ""), "email": c["email"], "level": 0} for c in clients if c.get("id")]
+            for u in users:
+                if proto == "vmess":
+                    u["alterId"] = 0
+            settings = {"clients": users}
+            if proto == "vless":
+                settings["decryption"] = "none"
+        elif proto == "trojan":
+            settings = {"clients": [{"password": c["password"], "email": c["email"], "level": 0}
+                                    for c in clients if c.get("password")]}
+        elif proto == "shadowsocks":
+            newest = max(clients, key=lambda c: (int(c.get("created_at") or 0), ib["settings"]["clients"].index(c)))
+            method = newest.get("method") or ib["settings"].get("method", "")
+            if method not in CORE_CIPHERS:
+                skipped.append("%s: cipher %s" % (where, method or "(none)"))
+                continue
+            for c in clients:
+                if c is not newest:
+                    skipped.append("%s: %s (v2ray 4.34 serves one shadowsocks user per port)" % (where, c["email"]))
+            settings = {"method": method, "password": newest.get("password", ""), "email": newest["email"],
+                        "level": 0, "network": "tcp,udp"}
+        else:
+            skipped.append("%s: protocol %s" % (where, proto))
+            continue
+        listen = ib["listen"] if ib["listen"] not in ("", "0.0.0.0", "::") else OPTS.core_listen
+        inbounds.append({"tag": ib["tag"], "listen": listen, "port": ib["port"], "protocol": proto,
+                         "settings": settings, "streamSettings": stream})
+    conf = {"log": {"loglevel": "warning"}, "inbounds": inbounds,
+            "outbounds": [{"protocol": "freedom", "tag": "direct"}]}
+    if OPTS.core_stats > 0:
+        # per-user counters behind the gRPC StatsService on loopback
+        # (read by core_stats_pull with v2ctl): the double's clientStats
+        # then count what really went through
+        conf["stats"] = {}
+        conf["api"] = {"tag": "api", "services": ["StatsService"]}
+        conf["policy"] = {"levels": {"0": {"statsUserUplink": True, "statsUserDownlink": True}}}
+        conf["inbounds"].append({"tag": "api", "listen": "127.0.0.1", "port": CORE["api_port"],
+                                 "protocol": "dokodemo-door", "settings": {"address": "127.0.0.1"}})
+        conf["routing"] = {"rules": [{"type": "field", "inboundTag": ["api"], "outboundTag": "api"}]}
+    return json.dumps(conf, indent=1, sort_keys=True), skipped
+
+
+STAT_RE = re.compile(r'name:\s*"user>>>(.*?)>>>traffic>>>(uplink|downlink)"\s*(?:value:\s*(\d+))?')
+
+
+def core_stats_pull():
+    """Move v2ray's per-user byte counters into the double's traffic rows
+    (a traffic tick per client, as Xray's stats reach 3X-UI's
+    client_traffics), resetting them in v2ray.  Before every restart too:
+    v2ray's counters die with the process."""
+    p = CORE["proc"]
+    if OPTS.core_stats <= 0 or p is None or p.poll() is not None:
+        return
+    try:
+        r = subprocess.run([OPTS.core_ctl, "api", "--server=127.0.0.1:%d" % CORE["api_port"],
+                            "StatsService.QueryStats", 'pattern: "user>>>" reset: true'],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    delta = {}
+    for email, way, value in STAT_RE.findall(r.stdout.decode("utf-8", "replace")):
+        if value and int(value) > 0:
+            d = delta.setdefault(email, [0, 0])
+            d[0 if way == "uplink" else 1] += int(value)
+    if delta:
+        with LOCK:
+            for email, (up, down) in delta.items():
+                tick(email, up, down)
+            persist()
+            save()
+        event("core stats %d clients" % len(delta))
+
+
+def core_stop():
+    p = CORE["proc"]
+    CORE["proc"] = None
+    if p is not None and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def core_ports_open(text, deadline):
+    """Wait until every inbound of the config accepts a connection."""
+    ports = [(i["listen"], i["port"]) for i in json.loads(text)["inbounds"]]
+    while ports and time.time() < deadline:
+        if CORE["proc"] is None or CORE["proc"].poll() is not None:
+            return False
+        host, port = ports[0]
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            ports.pop(0)
+        except OSError:
+            time.sleep(0.05)
+    return not ports
+
+
+def core_apply(text, skipped):
+    """Write the config, check it with v2ray -test, restart v2ray."""
+    core_stats_pull()
+    path = os.path.join(OPTS.core_dir, "config.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    core_stop()
+    CORE["skipped"] = skipped
+    chk = subprocess.run([OPTS.core, "-test", "-config", path], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=30)
+    if chk.returncode != 0:
+        CORE.update(state="error", error="v2ray -test: " + chk.stdout.decode("utf-8", "replace")[-400:].strip())
+        event("core config refused")
+        return
+    CORE["proc"] = subprocess.Popen([OPTS.core, "-config", path], stdin=subprocess.DEVNULL,
+                                    stdout=CORE["log"], stderr=subprocess.STDOUT, preexec_fn=core_child)
+    CORE["restarts"] += 1
+    if core_ports_open(text, time.time() + 10):
+        CORE.update(state="running", error="")
+    else:
+        CORE.update(state="error", error="v2ray exited or did not listen (see %s)" %
+                    os.path.join(OPTS.core_dir, "v2ray.log"))
+    event("core restart %d %s" % (CORE["restarts"], CORE["state"]))
+
+
+def core_child():
+    # v2ray dies with the double, even on a SIGKILL (PR_SET_PDEATHSIG).
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def core_loop():
+    """The restart thread: apply the wanted config once it has been stable
+    for --core-debounce seconds (or at once for restartXrayService)."""
+    seen, since, pulled = None, 0.0, time.time()
+    while True:
+        if OPTS.core_stats > 0 and time.time() - pulled >= OPTS.core_stats:
+            core_stats_pull()
+            pulled = time.time()
+        with LOCK:
+            want = core_config()
+            stopped, force = CORE["stopped"], CORE["force"]
+            CORE["force"] = False
+        if stopped:
+            if CORE["proc"] is not None:
+                core_stop()
+                CORE["served"] = None
+            CORE["state"] = "stop"
+        elif force or want[0] != CORE["served"]:
+            if want[0] != seen:
+                seen, since = want[0], time.time()
+            if force or time.time() - since >= OPTS.core_debounce:
+                core_apply(*want)
+                CORE["served"] = want[0]
+        elif CORE["proc"] is not None and CORE["proc"].poll() is not None and CORE["state"] == "running":
+            CORE.update(state="error", error="v2ray exited with status %d" % CORE["proc"].returncode)
+            event("core exited")
+        time.sleep(0.1)
+
+
+def core_xray():
+    """server/status xray from the process (section 2.1's ServerStatus)."""
+    st = CORE["state"]
+    msg = CORE["error"] if st == "error" else ""
+    if st == "running" and CORE["skipped"]:
+        msg = "not served: " + "; ".join(CORE["skipped"])
+    return {"state": st, "errorMsg": msg, "version": "4.34.0"}
+
+
+def core_status():
+    """/_double/core: whether the served config is the wanted one."""
+    want = core_config()[0]
+    p = CORE["proc"]
+    return {"state": CORE["state"], "error": CORE["error"], "pid": p.pid if p is not None else 0,
+            "restarts": CORE["restarts"], "pending": want != CORE["served"] and not CORE["stopped"],
+            "skipped": CORE["skipped"], "config": os.path.join(OPTS.core_dir, "config.json")}
+
+
+def core_start():
+    os.makedirs(OPTS.core_dir, exist_ok=True)
+    if OPTS.core_stats > 0:
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", OPTS.core_api_port))
+        CORE["api_port"] = sk.getsockname()[1]
+        sk.close()
+        if not OPTS.core_ctl:
+            OPTS.core_ctl = os.path.join(os.path.dirname(OPTS.core), "v2ctl")
+    CORE["log"] = open(os.path.join(OPTS.core_dir, "v2ray.log"), "ab")
+
+    def bye(signum, frame):
+        core_stop()
+        os._exit(0)
+    signal.signal(signal.SIGTERM, bye)
+    signal.signal(signal.SIGINT, bye)
+    threading.Thread(target=core_loop, daemon=True).start()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -1206,6 +1537,8 @@ class Handler(BaseHTTPRequestHandler):
                         res = env(True, "", ["25.10.15"])
                     elif parts[1:] in (["restartXrayService"], ["stopXrayService"]) and method == "POST":
                         OPTS.xray_state = "running" if parts[1] == "restartXrayService" else "stop"
+                        CORE["stopped"] = parts[1] == "stopXrayService"
+                        CORE["force"] = parts[1] == "restartXrayService"
                         res = env(True, "")
                     else:
                         res = NOT_FOUND
@@ -1316,6 +1649,8 @@ class Handler(BaseHTTPRequestHandler):
                 ok = tick(body.get("email", ""), int(body.get("up", 0)), int(body.get("down", 0)))
                 persist()
                 return self.reply(200 if ok else 404, {"ok": ok})
+            if what == "core" and method == "GET" and OPTS.core:
+                return self.reply(200, core_status())
             if what == "expire" and method == "POST":
                 DB["epoch"] += 1
                 persist()
@@ -1378,9 +1713,21 @@ def main():
     ap.add_argument("--fault-count", type=int, default=0)
     ap.add_argument("--fault-msg", default="")
     ap.add_argument("--fault-acted", action="store_true")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--password-file", default="")
+    ap.add_argument("--core", default="")
+    ap.add_argument("--core-dir", default="")
+    ap.add_argument("--core-listen", default="127.0.0.1")
+    ap.add_argument("--core-debounce", type=float, default=0.3)
+    ap.add_argument("--core-stats", type=float, default=5.0)
+    ap.add_argument("--core-api-port", type=int, default=0)
+    ap.add_argument("--core-ctl", default="")
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--oversize", type=int, default=16 << 20)
     OPTS = ap.parse_args()
+    if OPTS.password_file:
+        with open(OPTS.password_file) as f:
+            OPTS.password = f.readline().rstrip("\r\n")
     if OPTS.gen == "current":
         OPTS.csrf = True
     if not OPTS.panel_version:
@@ -1390,7 +1737,11 @@ def main():
     FAULT.update({"kind": OPTS.fault, "route": OPTS.fault_route, "after": OPTS.fault_after,
                   "count": OPTS.fault_count, "msg": OPTS.fault_msg, "seconds": OPTS.slow, "acted": OPTS.fault_acted})
     seed()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if OPTS.core:
+        if not OPTS.core_dir:
+            ap.error("--core needs --core-dir")
+        core_start()
+    srv = ThreadingHTTPServer(("127.0.0.1", OPTS.port), Handler)
     srv.daemon_threads = True
     save()
     tmp = OPTS.port_file + ".tmp"
