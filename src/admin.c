@@ -90,6 +90,7 @@ admin_home(struct request *r)
 	vm_set_bool(vm, "can_orders", has_perm(r, "orders.read"));
 	vm_set_bool(vm, "can_catalog", has_perm(r, "plans.write"));
 	vm_set_bool(vm, "can_servers", has_perm(r, "servers.write"));
+	vm_set_bool(vm, "can_jobs", has_perm(r, "jobs.manage"));
 	vm_set_bool(vm, "can_settings", has_perm(r, "settings.write"));
 	vm_set_bool(vm, "can_coupons", has_perm(r, "plans.write"));
 	vm_set_bool(vm, "can_staff", has_perm(r, "staff.manage"));

@@ -172,6 +172,7 @@ order_page(struct request *r, int status, const char *error)
 	struct vm *vm;
 	unsigned char raw[16];
 	char	 op[33];
+	int64_t	 id;
 	int	 state;
 
 	st = db_q(r->db, Q_ADMIN_ORDER_GET);
@@ -180,6 +181,7 @@ order_page(struct request *r, int status, const char *error)
 		req_fail(r, 404, "There is no such order.");
 	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
 	/* The staff's own columns first: order_view_vm() resets st. */
+	id = db_int(st, 0);
 	state = order_state_parse(db_text(r->db, st, 2));
 	method = db_text(r->db, st, 8);
 	vm_set_int(vm, "cid", db_int(st, 10));
@@ -204,6 +206,12 @@ order_page(struct request *r, int status, const char *error)
 		vm_set(vm, "notice", "The order is cancelled and its stock is back on sale.");
 	if (done != NULL && strcmp(done, "refunded") == 0)
 		vm_set(vm, "notice", "The order is refunded to the customer's wallet.");
+	/* Failed items: the panel's message, retry, refund (admin_order_items.c). */
+	admin_order_failed_items_vm(r, vm, id);
+	if (done != NULL && strcmp(done, "item-retried") == 0)
+		vm_set(vm, "notice", "The item's provisioning runs again.");
+	if (done != NULL && strcmp(done, "item-refunded") == 0)
+		vm_set(vm, "notice", "The failed item is refunded to the customer's wallet.");
 	page_render(r, "pages/admin/order", vm);
 	if (status)
 		r->status = status;

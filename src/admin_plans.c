@@ -23,12 +23,15 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin_catalog.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "inbound_warn.h"
 #include "money.h"
 #include "response.h"
 #include "session.h"
@@ -96,6 +99,12 @@ exists(struct request *r, enum q q, int64_t id)
 struct plan {
 	int64_t		 id;
 	const char	*slug, *name, *description, *protocol, *currency;
+	/* Where its clients go: "inbound" (inbound, and its server) or
+	 * "pool" (the protocol's active inbounds narrowed by server,
+	 * category and country, each optional but not all absent). */
+	const char	*binding;
+	const char	*country;				/* "": none */
+	const char	*reset;					/* never, monthly */
 	int64_t		 server, inbound, category, brand;	/* 0: none */
 	int64_t		 price, days, traffic, devices;
 	int64_t		 stock;					/* -1: unlimited */
@@ -116,7 +125,7 @@ plan_get(struct request *r, int64_t id, struct plan *p)
 		p->name = db_text(r->db, st, 2);
 		p->description = db_text(r->db, st, 3);
 		p->protocol = db_text(r->db, st, 4);
-		p->server = db_int(st, 5);
+		p->server = db_is_null(st, 5) ? 0 : db_int(st, 5);
 		p->inbound = db_is_null(st, 6) ? 0 : db_int(st, 6);
 		p->category = db_is_null(st, 7) ? 0 : db_int(st, 7);
 		p->brand = db_is_null(st, 8) ? 0 : db_int(st, 8);
@@ -129,6 +138,12 @@ plan_get(struct request *r, int64_t id, struct plan *p)
 		p->active = (int)db_int(st, 15);
 		p->stock = db_is_null(st, 16) ? -1 : db_int(st, 16);
 		p->sort = db_int(st, 17);
+		p->country = db_text(r->db, st, 18);
+		p->reset = db_text(r->db, st, 19);
+		p->binding = p->inbound > 0 ? "inbound" : "pool";
+		/* An inbound plan's country is its server's copy, not a choice. */
+		if (p->inbound > 0)
+			p->country = "";
 		ok = 1;
 	}
 	db_reset(st);
@@ -146,10 +161,13 @@ static const struct field admin_plan_fields[] = {
 	{ "name", FK_TEXT, FIELD_REQUIRED, 0, CATALOG_NAME_MAX },
 	{ "description", FK_PARA, FIELD_REQUIRED, 0, PLAN_DESC_MAX },
 	{ "protocol", FK_SLUG, FIELD_REQUIRED, 0, 16 },
+	{ "binding", FK_SLUG, 0, 0, 16 },
 	{ "server", FK_TEXT, FIELD_REQUIRED, 0, 20 },
 	{ "inbound", FK_TEXT, FIELD_REQUIRED, 0, 20 },
 	{ "category", FK_TEXT, FIELD_REQUIRED, 0, 20 },
 	{ "brand", FK_TEXT, FIELD_REQUIRED, 0, 20 },
+	{ "country", FK_TEXT, 0, 0, 2 },
+	{ "traffic_reset", FK_SLUG, 0, 0, 16 },
 	{ "currency", FK_TEXT, FIELD_REQUIRED, 0, 3 },
 	{ "price", FK_TEXT, FIELD_REQUIRED, 0, 32 },
 	{ "duration_days", FK_TEXT, FIELD_REQUIRED, 0, 8 },
@@ -161,6 +179,63 @@ static const struct field admin_plan_fields[] = {
 	{ "active", FK_FLAG, 0, 0, 0 },
 };
 const struct form admin_plan_form = { FORM(admin_plan_fields) };
+
+/* A declared optional field's value, "" when absent. */
+static const char *
+fget(struct request *r, const char *name)
+{
+	const char *v = form_get(r, name);
+
+	return v != NULL ? v : "";
+}
+
+/*
+ * The inbounds a binding selects (Q_APLAN_POOL): inbound > 0 is that
+ * one inbound, else the pool of protocol narrowed by server, category
+ * and country (0 or "": not narrowed).  With vm, each problem of each
+ * inbound (inbound_warn.c) goes into its list "warnings" (inbound,
+ * text).  Returns how many inbounds it selects.  Allocates in the
+ * request's arena.
+ */
+static int64_t
+binding_inbounds(struct request *r, struct vm *vm, const char *protocol, int64_t inbound,
+    int64_t server, int64_t category, const char *country)
+{
+	struct stmt *st = db_q(r->db, Q_APLAN_POOL);
+	struct vm *it;
+	unsigned w, bit;
+	int64_t	 n = 0;
+
+	db_bind_text(r->db, st, ":protocol", protocol);
+	bind_opt(r, st, ":inbound", inbound);
+	bind_opt(r, st, ":server", server);
+	bind_opt(r, st, ":category", category);
+	db_bind_text(r->db, st, ":country", country != NULL && *country ? country : NULL);
+	while (db_step(r->db, st) == DB_ROW) {
+		n++;
+		if (vm == NULL)
+			continue;
+		w = inbound_warnings(db_text(r->db, st, 1), db_text(r->db, st, 2), db_text(r->db, st, 3),
+		    db_text(r->db, st, 4), db_text(r->db, st, 5));
+		for (bit = 1; w != 0 && bit <= w; bit <<= 1) {
+			if ((w & bit) == 0)
+				continue;
+			it = vm_push(vm, "warnings");
+			vm_setf(it, "inbound", "%s #%lld %s", db_text(r->db, st, 7),
+			    (long long)db_int(st, 8), db_text(r->db, st, 6));
+			vm_set(it, "text", inbound_warn_text(bit));
+		}
+	}
+	db_reset(st);
+	return n;
+}
+
+static int64_t
+plan_inbounds(struct request *r, struct vm *vm, const struct plan *p)
+{
+	return binding_inbounds(r, vm, p->protocol, strcmp(p->binding, "inbound") == 0 ? p->inbound : 0,
+	    p->server, p->category, p->country);
+}
 
 /*
  * Read and check the plan form into *p, inside the caller's transaction
@@ -194,19 +269,49 @@ plan_read(struct request *r, struct plan *p, const struct plan *old)
 			p->protocol = protocols[i];
 	if (p->protocol == NULL)
 		return "Choose the protocol: VLESS, VMess, Trojan or Shadowsocks.";
-	if (!valid_int(form_get(r, "server"), 1, INT64_MAX, &p->server) ||
-	    !exists(r, Q_ACAT_SERVER_NAME, p->server))
+	if (!opt_id(form_get(r, "category"), &p->category) ||
+	    (p->category > 0 && !exists(r, Q_ACAT_CATEGORY_GET, p->category)))
+		return "Choose one of the categories, or none.";
+	if (!opt_id(form_get(r, "brand"), &p->brand) ||
+	    (p->brand > 0 && !exists(r, Q_ACAT_BRAND_GET, p->brand)))
+		return "Choose one of the brands, or none.";
+	if (!opt_id(form_get(r, "server"), &p->server) ||
+	    (p->server > 0 && !exists(r, Q_ACAT_SERVER_NAME, p->server)))
 		return "Choose one of the servers.";
 	if (!opt_id(form_get(r, "inbound"), &p->inbound))
 		return "Choose one of the inbounds, or none.";
-	if (p->inbound > 0) {
+	s = fget(r, "country");
+	if (*s != '\0') {
+		if (strlen(s) != 2 || !isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]))
+			return "The country is a two-letter code such as DE, or none.";
+		p->country = arena_printf(r->a, "%c%c", toupper((unsigned char)s[0]),
+		    toupper((unsigned char)s[1]));
+	} else
+		p->country = "";
+	s = fget(r, "traffic_reset");
+	p->reset = *s == '\0' || strcmp(s, "never") == 0 ? "never" :
+	    strcmp(s, "monthly") == 0 ? "monthly" : NULL;
+	if (p->reset == NULL)
+		return "The traffic reset is never or monthly.";
+	/* No binding field (a form of before pools): an inbound named is
+	 * the inbound binding, else the pool. */
+	s = fget(r, "binding");
+	if (*s == '\0')
+		s = p->inbound > 0 ? "inbound" : "pool";
+	if (strcmp(s, "inbound") == 0) {
 		int	 ok = 0;
 
+		p->binding = "inbound";
+		if (p->inbound == 0)
+			return "Choose the plan's inbound, or bind it to a location pool.";
 		st = db_q(r->db, Q_ACAT_INBOUND_GET);
 		db_bind_int(r->db, st, ":id", p->inbound);
-		if (db_step(r->db, st) == DB_ROW)
-			ok = db_int(st, 0) != p->server ? -1 :
+		if (db_step(r->db, st) == DB_ROW) {
+			ok = p->server > 0 && db_int(st, 0) != p->server ? -1 :
 			    strcmp(db_text(r->db, st, 1), p->protocol) != 0 ? -2 : 1;
+			if (ok == 1)
+				p->server = db_int(st, 0);
+		}
 		db_reset(st);
 		if (ok == 0)
 			return "Choose one of the inbounds, or none.";
@@ -214,13 +319,21 @@ plan_read(struct request *r, struct plan *p, const struct plan *old)
 			return "That inbound is on another server: choose one of the plan's server, or none.";
 		if (ok == -2)
 			return "That inbound serves another protocol than the plan's.";
-	}
-	if (!opt_id(form_get(r, "category"), &p->category) ||
-	    (p->category > 0 && !exists(r, Q_ACAT_CATEGORY_GET, p->category)))
-		return "Choose one of the categories, or none.";
-	if (!opt_id(form_get(r, "brand"), &p->brand) ||
-	    (p->brand > 0 && !exists(r, Q_ACAT_BRAND_GET, p->brand)))
-		return "Choose one of the brands, or none.";
+		/* The plan's country is its server's (the catalog filters on it). */
+		p->country = "";
+	} else if (strcmp(s, "pool") == 0) {
+		p->binding = "pool";
+		p->inbound = 0;
+		if (p->server == 0 && p->category == 0 && *p->country == '\0')
+			return "A location pool names at least a server, a category or a country.";
+		/* A pool that holds nothing sells orders that can never be
+		 * placed. */
+		if (plan_inbounds(r, NULL, p) == 0)
+			return arena_printf(r->a, "This location pool has no active inbound serving %s: "
+			    "placement could never put a client there. Sync the panels' inbounds or widen "
+			    "the pool.", p->protocol);
+	} else
+		return "Bind the plan to one inbound or to a location pool.";
 	/* The shop's one currency, as checkout enforces it: a plan in
 	 * another could be shown but never sold. */
 	p->currency = form_get(r, "currency");
@@ -260,8 +373,10 @@ plan_bind(struct request *r, struct stmt *st, const struct plan *p)
 	db_bind_text(r->db, st, ":name", p->name);
 	db_bind_text(r->db, st, ":description", p->description);
 	db_bind_text(r->db, st, ":protocol", p->protocol);
-	db_bind_int(r->db, st, ":server", p->server);
+	bind_opt(r, st, ":server", p->server);
 	bind_opt(r, st, ":inbound", p->inbound);
+	db_bind_text(r->db, st, ":country", *p->country ? p->country : NULL);
+	db_bind_text(r->db, st, ":traffic_reset", p->reset);
 	bind_opt(r, st, ":category", p->category);
 	bind_opt(r, st, ":brand", p->brand);
 	db_bind_int(r->db, st, ":price", p->price);
@@ -297,10 +412,13 @@ plan_diff(struct request *r, const struct plan *a, const struct plan *b)
 	catalog_diff(r, &d, "description", BEFORE(catalog_quote(r, a->description)),
 	    catalog_quote(r, b->description));
 	catalog_diff(r, &d, "protocol", BEFORE(a->protocol), b->protocol);
-	catalog_diff(r, &d, "server", BEFORE(catalog_int(r, a->server)), catalog_int(r, b->server));
+	catalog_diff(r, &d, "binding", BEFORE(a->binding), b->binding);
+	catalog_diff(r, &d, "server", BEFORE(opt_text(r, a->server)), opt_text(r, b->server));
 	catalog_diff(r, &d, "inbound", BEFORE(opt_text(r, a->inbound)), opt_text(r, b->inbound));
 	catalog_diff(r, &d, "category", BEFORE(opt_text(r, a->category)), opt_text(r, b->category));
 	catalog_diff(r, &d, "brand", BEFORE(opt_text(r, a->brand)), opt_text(r, b->brand));
+	catalog_diff(r, &d, "country", BEFORE(*a->country ? a->country : "none"), *b->country ? b->country : "none");
+	catalog_diff(r, &d, "traffic_reset", BEFORE(a->reset), b->reset);
 	catalog_diff(r, &d, "price", BEFORE(money_str(r->a, a->price, a->currency)),
 	    money_str(r->a, b->price, b->currency));
 	catalog_diff(r, &d, "duration_days", BEFORE(catalog_int(r, a->days)), catalog_int(r, b->days));
@@ -318,13 +436,52 @@ plan_diff(struct request *r, const struct plan *a, const struct plan *b)
 /* The select lists of the plan form, with sel_* (as text) selected. */
 static void
 plan_options(struct request *r, struct vm *vm, const char *sel_proto, const char *sel_server,
-    const char *sel_inbound, const char *sel_cat, const char *sel_brand)
+    const char *sel_inbound, const char *sel_cat, const char *sel_brand, const char *sel_country,
+    const char *sel_reset, const char *sel_binding)
 {
+	static const char *const resets[] = { "never", "monthly" };
+	int	 any;
 	struct stmt *st;
 	struct vm *it;
 	const char *id;
 	size_t	 i;
 
+	if (sel_country == NULL)
+		sel_country = "";
+	if (sel_reset == NULL || *sel_reset == '\0')
+		sel_reset = "never";
+	if (sel_binding == NULL || *sel_binding == '\0')
+		sel_binding = sel_inbound != NULL && *sel_inbound ? "inbound" : "pool";
+	if (sel_server == NULL)
+		sel_server = "";
+	vm_set_bool(vm, "bind_inbound", strcmp(sel_binding, "inbound") == 0);
+	vm_set_bool(vm, "bind_pool", strcmp(sel_binding, "inbound") != 0);
+	vm_set_bool(vm, "no_server", *sel_server == '\0');
+	vm_set_bool(vm, "no_country", *sel_country == '\0');
+	for (i = 0; i < NELEM(resets); i++) {
+		it = vm_push(vm, "resets");
+		vm_set(it, "value", resets[i]);
+		vm_set_bool(it, "selected", strcmp(sel_reset, resets[i]) == 0);
+	}
+	any = 0;
+	st = db_q(r->db, Q_APLAN_COUNTRIES);
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "countries");
+		vm_set(it, "value", db_text(r->db, st, 0));
+		vm_setf(it, "label", "%s (%s)", db_text(r->db, st, 1), db_text(r->db, st, 0));
+		if (strcasecmp(sel_country, db_text(r->db, st, 0)) == 0) {
+			vm_set_bool(it, "selected", 1);
+			any = 1;
+		}
+	}
+	db_reset(st);
+	/* A country no server is in (yet): kept, so a save does not drop it. */
+	if (*sel_country != '\0' && !any) {
+		it = vm_push(vm, "countries");
+		vm_set(it, "value", sel_country);
+		vm_set(it, "label", sel_country);
+		vm_set_bool(it, "selected", 1);
+	}
 	for (i = 0; i < NELEM(protocols); i++) {
 		it = vm_push(vm, "protocols");
 		vm_set(it, "value", protocols[i]);
@@ -379,6 +536,44 @@ opt_id_text(struct request *r, int64_t v)
 }
 
 /*
+ * The binding's facts on the form, from stored or typed values (text;
+ * a value that does not parse shows nothing): for a pool, how many
+ * active inbounds it holds ("pool_info"); for either, the warnings of
+ * its inbounds.
+ */
+static void
+binding_vm(struct request *r, struct vm *vm, const char *proto, const char *binding,
+    const char *inbound, const char *server, const char *category, const char *country)
+{
+	int64_t	 ib = 0, sv = 0, cat = 0, n;
+	int	 pool;
+	size_t	 i;
+
+	for (i = 0; i < NELEM(protocols); i++)
+		if (proto != NULL && strcmp(proto, protocols[i]) == 0)
+			break;
+	if (i == NELEM(protocols) || !opt_id(inbound ? inbound : "", &ib) ||
+	    !opt_id(server ? server : "", &sv) || !opt_id(category ? category : "", &cat))
+		return;
+	if (binding == NULL || *binding == '\0')
+		binding = ib > 0 ? "inbound" : "pool";
+	pool = strcmp(binding, "inbound") != 0;
+	if (pool)
+		ib = 0;
+	else if (ib == 0)
+		return;
+	if (pool && sv == 0 && cat == 0 && (country == NULL || *country == '\0'))
+		return;
+	if (pool && country != NULL && strlen(country) == 2)
+		country = arena_printf(r->a, "%c%c", toupper((unsigned char)country[0]),
+		    toupper((unsigned char)country[1]));
+	n = binding_inbounds(r, vm, protocols[i], ib, sv, cat, pool ? country : NULL);
+	if (pool)
+		vm_set(vm, "pool_info", arena_printf(r->a, "This pool holds %lld active %s inbound%s.",
+		    (long long)n, protocols[i], n == 1 ? "" : "s"));
+}
+
+/*
  * The plan form: a new plan (id 0) or plan id, with an optional error
  * (status set after).  After a POST it shows what was typed; else the
  * stored plan, or the defaults of a new one (the shop's currency, at
@@ -415,7 +610,10 @@ plan_form(struct request *r, int status, const char *error, int64_t id)
 		vm_set_bool(vm, "f_active", form_get(r, "active") != NULL);
 		proto = form_get(r, "protocol");
 		plan_options(r, vm, proto, form_get(r, "server"), form_get(r, "inbound"),
-		    form_get(r, "category"), form_get(r, "brand"));
+		    form_get(r, "category"), form_get(r, "brand"), form_get(r, "country"),
+		    form_get(r, "traffic_reset"), form_get(r, "binding"));
+		binding_vm(r, vm, proto, form_get(r, "binding"), form_get(r, "inbound"),
+		    form_get(r, "server"), form_get(r, "category"), form_get(r, "country"));
 	} else if (id) {
 		vm_set(vm, "f_slug", p.slug);
 		vm_set(vm, "f_name", p.name);
@@ -433,8 +631,10 @@ plan_form(struct request *r, int status, const char *error, int64_t id)
 			vm_set(vm, "warning", arena_printf(r->a, "This plan is priced in %s, not in the "
 			    "shop's %s, so checkout refuses it: saving asks for a price in %s.",
 			    p.currency, shop, shop));
-		plan_options(r, vm, p.protocol, catalog_int(r, p.server), opt_id_text(r, p.inbound),
-		    opt_id_text(r, p.category), opt_id_text(r, p.brand));
+		plan_options(r, vm, p.protocol, opt_id_text(r, p.server), opt_id_text(r, p.inbound),
+		    opt_id_text(r, p.category), opt_id_text(r, p.brand), p.country, p.reset, p.binding);
+		binding_vm(r, vm, p.protocol, p.binding, opt_id_text(r, p.inbound), opt_id_text(r, p.server),
+		    opt_id_text(r, p.category), p.country);
 	} else {
 		struct stmt *st = db_q(r->db, Q_ACAT_PLAN_ORDER);
 		int64_t	 last = 0;
@@ -454,7 +654,7 @@ plan_form(struct request *r, int status, const char *error, int64_t id)
 		vm_set(vm, "f_sort", catalog_int(r, last < CATALOG_SORT_LIMIT - 10 ? last + 10 : last));
 		vm_set_bool(vm, "f_featured", 0);
 		vm_set_bool(vm, "f_active", 1);
-		plan_options(r, vm, proto, "", "", "", "");
+		plan_options(r, vm, proto, "", "", "", "", "", "never", "inbound");
 	}
 	if (error != NULL)
 		vm_set(vm, "error", error);
@@ -509,6 +709,22 @@ plans_page(struct request *r, int status, const char *error)
 		buf_free(&b);
 		vm_set(it, "category", db_text(r->db, st, 14));
 		vm_set(it, "brand", db_text(r->db, st, 15));
+		/* Where its clients go, and what real clients will not use
+		 * there (inbound_warn.c). */
+		{
+			int64_t	 ib = db_int(st, 16), sv = db_int(st, 17), cat = db_int(st, 18), k;
+			const char *cc = db_text(r->db, st, 19);
+
+			if (ib > 0)
+				vm_setf(it, "binding", "%s, inbound %lld", db_text(r->db, st, 9), (long long)ib);
+			else
+				vm_setf(it, "binding", "pool:%s%s%s%s%s%s", sv ? " server " : "", sv ? db_text(r->db, st, 9) : "",
+				    cat ? " category " : "", cat ? db_text(r->db, st, 14) : "", *cc ? " country " : "", cc);
+			vm_set_bool(it, "monthly", strcmp(db_text(r->db, st, 20), "monthly") == 0);
+			k = binding_inbounds(r, it, db_text(r->db, st, 8), ib, ib > 0 ? 0 : sv, ib > 0 ? 0 : cat,
+			    ib > 0 ? NULL : cc);
+			vm_set_bool(it, "empty_pool", ib == 0 && k == 0);
+		}
 		n++;
 	}
 	db_reset(st);

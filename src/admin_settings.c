@@ -21,6 +21,9 @@
  *                    window) before cron credits it (0..365, default 14)
  *   orders.expire_minutes  minutes an unpaid order waits before cron
  *                    cancels it (5..10080, default 60)
+ *   clients.expire_grace_days, clients.remind_days, clients.renew_days
+ *                    the provisioned clients' lifecycle (cron_life.h;
+ *                    the table life[] below)
  * A change to the seller's details reaches only invoices issued after it.
  */
 #include "config.h"
@@ -39,6 +42,21 @@
 #include "valid.h"
 #include "view.h"
 
+/* The lifecycle's whole-day settings (cron_life.h): form field, key,
+ * range, default, and what a refusal says. */
+static const struct {
+	const char	*field, *key;
+	int64_t		 min, max;
+	const char	*dflt, *why;
+} life[] = {
+	{ "expire_grace_days", "clients.expire_grace_days", 0, 365, "3",
+	    "The grace period before an expired client is deleted is a whole number of days from 0 to 365." },
+	{ "remind_days", "clients.remind_days", 1, 60, "3",
+	    "The expiry reminder goes a whole number of days from 1 to 60 ahead." },
+	{ "renew_days", "clients.renew_days", 0, 60, "1",
+	    "Auto-renew runs a whole number of days from 0 to 60 before expiry." },
+};
+
 /* basis points as the percentage typed in the form: 2000 "20", 750 "7.5". */
 static const char *
 bp_text(struct request *r, const char *bp)
@@ -56,6 +74,7 @@ settings_page(struct request *r, int status, const char *error)
 	struct vm *vm = page_vm(r, "Settings");
 	const char *cur = setting_text(r->db, "shop.currency", "");
 	int	 post = r->method == M_POST && r->fields != NULL;
+	size_t	 i;
 
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set(vm, "shop_name", post && form_get(r, "shop_name") ? form_get(r, "shop_name") :
@@ -76,6 +95,9 @@ settings_page(struct request *r, int status, const char *error)
 	    setting_text(r->db, "referral.hold_days", "14"));
 	vm_set(vm, "order_expire_minutes", post ? form_get(r, "order_expire_minutes") :
 	    setting_text(r->db, "orders.expire_minutes", "60"));
+	for (i = 0; i < NELEM(life); i++)
+		vm_set(vm, life[i].field, post ? form_get(r, life[i].field) :
+		    setting_text(r->db, life[i].key, life[i].dflt));
 	vm_set(vm, "currency", *cur ? cur : "");
 	vm_set_bool(vm, "currency_set", *cur != '\0');
 	vm_set(vm, "f_currency", post && form_get(r, "currency") ? form_get(r, "currency") : "");
@@ -108,6 +130,9 @@ static const struct field admin_settings_fields[] = {
 	{ "referral_percent", FK_TEXT, 0, 0, 16 },
 	{ "referral_hold_days", FK_INT, 0, 0, 365 },
 	{ "order_expire_minutes", FK_INT, 0, 5, 10080 },
+	{ "expire_grace_days", FK_INT, 0, 0, 365 },
+	{ "remind_days", FK_INT, 0, 1, 60 },
+	{ "renew_days", FK_INT, 0, 0, 60 },
 };
 const struct form admin_settings_form = { FORM(admin_settings_fields) };
 
@@ -135,8 +160,9 @@ put(struct request *r, const char *key, const char *value)
  * (one line each), tax_rate (a percentage with at most two decimals,
  * 0..100), tax_inclusive (a checkbox), currency (a known ISO 4217 code,
  * only while none is set), referral_percent (as tax_rate),
- * referral_hold_days (0..365), order_expire_minutes (5..10080), csrf;
- * the last three may be absent (their settings are then kept).  Each changed key is written and
+ * referral_hold_days (0..365), order_expire_minutes (5..10080),
+ * expire_grace_days (0..365), remind_days (1..60), renew_days (0..60), csrf;
+ * the last six may be absent (their settings are then kept).  Each changed key is written and
  * audited with its old and new value, all in one transaction.  303 to
  * /admin/settings?done=saved; 400 for a bad field (nothing written); 409
  * for a currency when one is set already.
@@ -145,7 +171,7 @@ void
 admin_settings_post(struct request *r)
 {
 	const char *cur = form_get(r, "currency"), *set, *ref;
-	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0;
+	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0, days[NELEM(life)];
 	size_t	 i;
 	static const char *const text[] = { "seller_name", "seller_address", "seller_tax_id" };
 
@@ -185,6 +211,12 @@ admin_settings_post(struct request *r)
 		    "10080 (a week).");
 		return;
 	}
+	for (i = 0; i < NELEM(life); i++)
+		if (form_get(r, life[i].field) != NULL &&
+		    !valid_int(form_get(r, life[i].field), life[i].min, life[i].max, &days[i])) {
+			settings_page(r, 400, life[i].why);
+			return;
+		}
 	if (cur != NULL && *cur != '\0' && !money_known(cur)) {
 		settings_page(r, 400, "The currency must be an ISO 4217 code such as USD or EUR.");
 		return;
@@ -213,6 +245,9 @@ admin_settings_post(struct request *r)
 		put(r, "referral.hold_days", arena_printf(r->a, "%lld", (long long)hold));
 	if (form_get(r, "order_expire_minutes") != NULL)
 		put(r, "orders.expire_minutes", arena_printf(r->a, "%lld", (long long)expire));
+	for (i = 0; i < NELEM(life); i++)
+		if (form_get(r, life[i].field) != NULL)
+			put(r, life[i].key, arena_printf(r->a, "%lld", (long long)days[i]));
 	db_commit(r->db);
 	resp_redirect(r, 303, "/admin/settings?done=saved");
 }

@@ -36,6 +36,7 @@
 #include "audit.h"
 #include "db.h"
 #include "http.h"
+#include "jobctl.h"
 #include "pool.h"
 #include "response.h"
 #include "seal.h"
@@ -147,43 +148,28 @@ job_show(struct db *db, int64_t id)
 	return 0;
 }
 
-/* retry or discard: one guarded UPDATE and its audit row, one commit. */
+/* retry or discard through jobctl.c (the same as /admin/jobs): one
+ * guarded UPDATE and its audit row, one commit, then the files. */
 static int
-job_change(struct db *db, struct arena *a, const struct conf *c, int64_t id, int retry)
+job_change(struct db *db, const struct conf *c, int64_t id, int retry)
 {
-	struct stmt *st;
-	const char *kind;
+	const char *kind = NULL, *state = NULL;
+	enum jobctl_rc rc;
 
 	db_begin(db);
-	st = db_q(db, retry ? Q_JOB_RETRY : Q_JOB_DISCARD);
-	db_bind_int(db, st, ":id", id);
-	db_bind_int(db, st, ":now", now_unix());
-	if (db_step(db, st) != DB_ROW) {
+	rc = jobctl_change(db, id, retry, &cli_actor, NULL, &kind, &state);
+	if (rc != JOBCTL_OK) {
 		db_rollback(db);
-		st = db_q(db, Q_JOB_GET);
-		db_bind_int(db, st, ":id", id);
-		if (db_step(db, st) != DB_ROW)
+		if (rc == JOBCTL_NONE)
 			fprintf(stderr, "1000proxy: job: no job %" PRId64 "\n", id);
 		else
 			fprintf(stderr, "1000proxy: job %" PRId64 " is %s: only %s jobs can be %s\n",
-			    id, db_text(db, st, 2), retry ? "failed or discarded" : "pending or failed",
+			    id, state, retry ? "failed or discarded" : "pending or failed",
 			    retry ? "retried" : "discarded");
 		return 1;
 	}
-	kind = db_text(db, st, 0);
-	db_step(db, st);
-	audit(db, &cli_actor, retry ? "job.retry" : "job.discard",
-	    arena_printf(a, "job:%" PRId64, id), "%s", kind);
 	db_commit(db);
-	/* The files follow the row: a retried job wakes anew, a discarded
-	 * one's wake-up is filed away (a runner would skip it anyway). */
-	spool_move_job(c->spool_dir, id, "failed", "done");
-	if (retry)
-		spool_wake(c, id, kind);
-	else {
-		spool_move_job(c->spool_dir, id, "new", "done");
-		spool_move_job(c->spool_dir, id, "cur", "done");
-	}
+	jobctl_files(c, id, kind, retry);
 	printf("job %" PRId64 " (%s) %s\n", id, kind, retry ? "is pending again" : "discarded");
 	return 0;
 }
@@ -206,9 +192,9 @@ cmd_job(const struct conf *c, int argc, char **argv)
 	else if (strcmp(argv[1], "show") == 0)
 		rc = job_show(db, id);
 	else if (strcmp(argv[1], "retry") == 0)
-		rc = job_change(db, a, c, id, 1);
+		rc = job_change(db, c, id, 1);
 	else if (strcmp(argv[1], "discard") == 0)
-		rc = job_change(db, a, c, id, 0);
+		rc = job_change(db, c, id, 0);
 	cli_close(db, a);
 	if (rc != 2)
 		return rc;

@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "csv.h"
 #include "http.h"
+#include "inbound_warn.h"
 #include "links.h"
 #include "xui_client.h"
 #include "money.h"
@@ -210,13 +211,13 @@ static void
 t_order_machine(void)
 {
 	static const int rank[ORDER__MAX] = {
-		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_ACTIVE] = 3,
-		[ORDER_FAILED] = 3, [ORDER_COMPLETED] = 4, [ORDER_CANCELLED] = 4, [ORDER_REFUNDED] = 5,
+		[ORDER_PENDING] = 0, [ORDER_PAID] = 1, [ORDER_PROVISIONING] = 2, [ORDER_FAILED] = 3,
+		[ORDER_ACTIVE] = 4, [ORDER_COMPLETED] = 5, [ORDER_CANCELLED] = 5, [ORDER_REFUNDED] = 6,
 	};
 	static const char *const want =
 	    "pending>paid pending>cancelled paid>provisioning paid>active paid>failed paid>refunded "
 	    "provisioning>active provisioning>failed provisioning>refunded active>completed "
-	    "active>refunded failed>refunded ";
+	    "active>refunded failed>active failed>refunded ";
 	struct buf b;
 	int	 f, to, forward = 1;
 
@@ -1608,6 +1609,70 @@ t_links(void)
 	lk_refused(&in, "links: vmess over reality (xray has none) refused");
 }
 
+/* inbound_warn.c: the three inbounds real clients will not use, and
+ * their look-alikes that are fine. */
+static void
+t_inbound_warn(void)
+{
+#define IWS(net, sec, extra) "{\"stream\":{\"network\":\"" net "\",\"security\":\"" sec "\"" extra "}}"
+	const char *h2 = ",\"tlsSettings\":{\"serverName\":\"a.example.com\",\"alpn\":[\"h2\",\"http/1.1\"]}";
+	const char *h11 = ",\"tlsSettings\":{\"alpn\":[\"http/1.1\"]}";
+	char	 b[512];
+
+	ok(inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: VLESS without TLS to a public name");
+	ok(inbound_warnings("trojan", NULL, NULL, IWS("ws", "none", ""), "203.0.113.7") == IW_PLAIN_PUBLIC,
+	    "inbound warn: Trojan without TLS to a public address");
+	ok(inbound_warnings("vless", NULL, NULL, "{}", NULL) == IW_PLAIN_PUBLIC,
+	    "inbound warn: no stream settings read as tcp without security");
+	ok(inbound_warnings("vless", NULL, NULL, "not json", "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: unparsable settings read as an empty object");
+	ok(inbound_warnings("vless", NULL, NULL, IWS("tcp", "reality", ""), "de1.example.com") == 0 &&
+	    inbound_warnings("trojan", NULL, NULL, IWS("tcp", "tls", ""), "de1.example.com") == 0,
+	    "inbound warn: VLESS with REALITY and Trojan with TLS are fine");
+	ok(inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "127.0.0.1") == 0 &&
+	    inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "localhost") == 0 &&
+	    inbound_warnings("trojan", NULL, NULL, IWS("tcp", "none", ""), "[::1]") == 0 &&
+	    inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "192.168.1.10") == 0 &&
+	    inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "10.0.0.1") == 0 &&
+	    inbound_warnings("vless", NULL, NULL, IWS("tcp", "none", ""), "172.20.1.1") == 0,
+	    "inbound warn: without TLS to a loopback or private host is no warning");
+	ok(inbound_host_public("172.32.0.1") && inbound_host_public("2001:db8::1") &&
+	    !inbound_host_public("fd00::1") && !inbound_host_public("fe80::1") &&
+	    !inbound_host_public("shop.localhost"), "inbound warn: public and private hosts told apart");
+	ok(inbound_warnings("vmess", NULL, NULL, IWS("tcp", "none", ""), "de1.example.com") == 0 &&
+	    inbound_warnings("shadowsocks", NULL, NULL, "{\"stream\":{\"network\":\"tcp\"},\"method\":\"aes-256-gcm\"}",
+	    "de1.example.com") == 0, "inbound warn: VMess and Shadowsocks over tcp without TLS are fine");
+	snprintf(b, sizeof(b), IWS("ws", "tls", "%s"), h2);
+	ok(inbound_warnings("vmess", NULL, NULL, b, "de1.example.com") == IW_WS_TLS_H2 &&
+	    inbound_warnings("vless", NULL, NULL, b, "de1.example.com") == IW_WS_TLS_H2,
+	    "inbound warn: ws + TLS whose ALPN offers h2");
+	snprintf(b, sizeof(b), IWS("ws", "tls", "%s"), h11);
+	ok(inbound_warnings("vmess", NULL, NULL, b, "de1.example.com") == 0, "inbound warn: ws + TLS with ALPN http/1.1 only is fine");
+	snprintf(b, sizeof(b), IWS("grpc", "tls", "%s"), h2);
+	ok(inbound_warnings("vless", NULL, NULL, b, "de1.example.com") == 0, "inbound warn: h2 on grpc is fine (not a websocket)");
+	ok(inbound_warnings("vmess", NULL, NULL, IWS("ws", "tls", ",\"tlsSettings\":{\"alpn\":\"h2,http/1.1\"}"),
+	    "x.example.com") == IW_WS_TLS_H2, "inbound warn: an ALPN as comma-joined text is read too");
+	ok(inbound_warnings("shadowsocks", NULL, NULL, IWS("ws", "none", ""), "de1.example.com") == IW_SS_WS,
+	    "inbound warn: Shadowsocks over ws");
+	snprintf(b, sizeof(b), IWS("ws", "none", ""));
+	ok(inbound_warnings("trojan", NULL, NULL, b, "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: Trojan over plain ws has only the TLS warning");
+	ok(inbound_warnings("shadowsocks", NULL, NULL, IWS("ws", "tls", ",\"tlsSettings\":{\"alpn\":[\"h2\"]}"),
+	    "de1.example.com") == (IW_WS_TLS_H2 | IW_SS_WS), "inbound warn: two problems, two bits");
+	ok(inbound_warn_text(IW_PLAIN_PUBLIC) != NULL && inbound_warn_text(IW_WS_TLS_H2) != NULL &&
+	    inbound_warn_text(IW_SS_WS) != NULL && inbound_warn_text(0) == NULL && inbound_warn_text(3) == NULL,
+	    "inbound warn: a sentence for each bit, none for others");
+	ok(inbound_warnings(NULL, NULL, NULL, NULL, NULL) == 0, "inbound warn: no protocol, no warning");
+	ok(inbound_warnings("vless", "tcp", "reality", "{}", "de1.example.com") == 0 &&
+	    inbound_warnings("trojan", "tcp", "none", "{}", "de1.example.com") == IW_PLAIN_PUBLIC &&
+	    inbound_warnings("shadowsocks", "ws", "none", "{}", "de1.example.com") == IW_SS_WS,
+	    "inbound warn: the columns are read where the stream settings do not say");
+	ok(inbound_warnings("vless", "tcp", "reality", IWS("tcp", "none", ""), "de1.example.com") == IW_PLAIN_PUBLIC,
+	    "inbound warn: the stream settings win over the columns");
+#undef IWS
+}
+
 /*
  * xui_client.c's derived credentials: the expected values were computed
  * apart (Python: HKDF-SHA256 of the key, no salt, info "1000proxy client
@@ -1672,6 +1737,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_valid();
 	t_csv();
 	t_links();
+	t_inbound_warn();
 	t_client_cred();
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cmd.h"
 #include "conf.h"
+#include "cron_life.h"
 #include "cron_sync.h"
 #include "db.h"
 #include "setting.h"
@@ -250,6 +251,16 @@ static const struct {
 	    "referrers' wallets, and mail them" },
 	{ "orders", cron_orders, "cancel orders left unpaid longer than the setting orders.expire_minutes "
 	    "(default 60), giving back their stock and coupon use" },
+	/* The provisioned client's lifecycle (cron_life.c). */
+	{ "expire", cron_expire, "suspend clients past their expiry on their panel, and delete them after "
+	    "the setting clients.expire_grace_days (default 3)" },
+	{ "quota", cron_quota, "suspend clients whose traffic this period reached their limit" },
+	{ "remind", cron_remind, "mail customers clients.remind_days (default 3) before expiry and at 80% "
+	    "of the quota, once each" },
+	{ "renew", cron_renew, "auto-renew clients from the wallet clients.renew_days (default 1) before "
+	    "expiry, or mail once that the wallet is short" },
+	{ "traffic-reset", cron_traffic_reset, "reset on the panel the traffic of clients of monthly plans "
+	    "whose 30-day period has run" },
 	/* Kept in step with the panels (sync12, cron_sync.c). */
 	{ "traffic-sync", cron_traffic_sync, "enqueue one traffic sync per panel (usage, online state), at most "
 	    "one per traffic_sync_minutes slot and none while one is pending" },

@@ -230,4 +230,20 @@ void	admin_server_test_post(struct request *);
 void	admin_server_sync_post(struct request *);
 void	admin_server_panel_vm(struct request *, struct vm *, int64_t server_id);
 
+/* admin_jobs.c, admin_clients.c, admin_order_items.c (issue 12, admin12) */
+void	admin_jobs(struct request *);
+void	admin_job_retry_post(struct request *);
+void	admin_job_discard_post(struct request *);
+void	admin_clients(struct request *);
+void	admin_client(struct request *);
+void	admin_client_suspend_post(struct request *);
+void	admin_client_resume_post(struct request *);
+void	admin_client_reset_post(struct request *);
+void	admin_client_regenerate_post(struct request *);
+void	admin_client_deprovision_post(struct request *);
+void	admin_order_item_retry_post(struct request *);
+void	admin_order_item_refund_post(struct request *);
+struct vm;
+void	admin_order_failed_items_vm(struct request *, struct vm *, int64_t order_id);
+
 #endif

@@ -242,7 +242,9 @@ settle_order(struct work *w, const struct item *it, const char *note)
 	int64_t	 open, failed;
 	int	 s = order_state(w->db, it->order);
 
-	if (s != ORDER_PAID && s != ORDER_PROVISIONING)
+	/* A failed order comes back only through staff retrying its items:
+	 * it becomes active once none is left open or failed. */
+	if (s != ORDER_PAID && s != ORDER_PROVISIONING && s != ORDER_FAILED)
 		return;
 	st = db_q(w->db, Q_PROV_ORDER_ITEMS_LEFT);
 	db_bind_int(w->db, st, ":order", it->order);
@@ -251,6 +253,8 @@ settle_order(struct work *w, const struct item *it, const char *note)
 	open = db_int(st, 0);
 	failed = db_int(st, 1);
 	db_reset(st);
+	if (s == ORDER_FAILED && (open > 0 || failed > 0))
+		return;
 	if (open > 0) {
 		if (s == ORDER_PAID)
 			order_transition(w->db, it->order, ORDER_PROVISIONING, &work_actor, NULL);

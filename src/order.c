@@ -32,9 +32,10 @@ const char *const order_state_name[ORDER__MAX] = {
  * completed, cancelled and refunded are final.  Only an unpaid order
  * can be cancelled (a paid one is refunded); an order paid from the
  * wallet whose provisioning needs no panel call may go straight to
- * active; a failed provisioning can only be refunded (a retry of the
- * job that succeeds is the provisioning issue's to record, as the job's
- * step, not as a step back of the order).
+ * active.  A failed order is refunded, or becomes active when staff
+ * retry its failed items and every one of them provisions (the
+ * customer paid for a working proxy; "failed" is where staff step in,
+ * not an end).  Active ranks above failed, so this is still forward.
  */
 static const unsigned allowed[ORDER__MAX] = {
 	[ORDER_PENDING] = TO(ORDER_PAID) | TO(ORDER_CANCELLED),
@@ -43,7 +44,7 @@ static const unsigned allowed[ORDER__MAX] = {
 	[ORDER_ACTIVE] = TO(ORDER_COMPLETED) | TO(ORDER_REFUNDED),
 	[ORDER_COMPLETED] = 0,
 	[ORDER_CANCELLED] = 0,
-	[ORDER_FAILED] = TO(ORDER_REFUNDED),
+	[ORDER_FAILED] = TO(ORDER_ACTIVE) | TO(ORDER_REFUNDED),
 	[ORDER_REFUNDED] = 0,
 };
 #undef TO

@@ -58,4 +58,23 @@ struct refund_result {
 enum refund_rc refund_to_wallet(struct db *, int64_t order, const char *reason, int64_t staff,
 	    const struct actor *, struct refund_result *res);
 
+/*
+ * Refund one failed order item (a proxy that could not be provisioned)
+ * to the wallet, inside the caller's transaction.  The item must be
+ * 'failed' and its order paid from the wallet.  When it is the order's
+ * last item still standing (every other one cancelled), this is the
+ * refund of the order (refund_to_wallet: state, coupon, referral,
+ * invoice), less what earlier item refunds gave back.  Otherwise the
+ * item's share of what was paid (total * unit price / subtotal) is
+ * credited under the ledger key "refund:item:<item>", the item becomes
+ * 'cancelled', its provision job that has not run is discarded, and one
+ * audit row "order_item.refunded" is written.  An item refunded before,
+ * or of an order refunded already, is REFUND_REPLAY (the money never
+ * moves twice); an item in another state, or of an order the state
+ * machine does not let go to refunded, REFUND_STATE; res as for refund_to_wallet (public_id, state:
+ * the item's state, customer, amount, currency, balance).
+ */
+enum refund_rc refund_item_to_wallet(struct db *, int64_t item, const char *reason, int64_t staff,
+	    const struct actor *, struct refund_result *res);
+
 #endif

@@ -205,6 +205,24 @@ const struct route routes[] = {
 	{ M_POST, "/admin/servers/{id:int}/sync", admin_server_sync_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/servers/{id:int}/delete", admin_server_delete_post, WHO_STAFF, "servers.write", CSRF_CHECK, 0, &form_none },
 
+	/* Running provisioning (admin12, issue 12): /admin/jobs behind
+	 * jobs.manage (admin_jobs.c); /admin/clients, read with orders.read
+	 * and acted on with orders.write (admin_clients.c); an order's
+	 * failed items retried or refunded (admin_order_items.c; the refund
+	 * also needs wallet.adjust, checked by its handler). */
+	{ M_GET,  "/admin/jobs",	admin_jobs, WHO_STAFF, "jobs.manage", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/jobs/{id:int}/retry", admin_job_retry_post, WHO_STAFF, "jobs.manage", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/jobs/{id:int}/discard", admin_job_discard_post, WHO_STAFF, "jobs.manage", CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/admin/clients",	admin_clients, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/clients/{id:int}", admin_client, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/clients/{id:int}/suspend", admin_client_suspend_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/clients/{id:int}/resume", admin_client_resume_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/clients/{id:int}/reset-traffic", admin_client_reset_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/clients/{id:int}/regenerate", admin_client_regenerate_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/clients/{id:int}/deprovision", admin_client_deprovision_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/retry", admin_order_item_retry_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/refund", admin_order_item_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

@@ -64,7 +64,7 @@ const char *const sql_text[Q__MAX] = {
 	    "coalesce(:run_at, unixepoch())) ON CONFLICT(idem_key) DO NOTHING",
 	[Q_JOB_ID_BY_IDEM] = "SELECT id FROM jobs WHERE idem_key = :idem_key",
 	[Q_PLANS_FEATURED] = "SELECT " PLAN_COLS PLAN_FROM
-	    "WHERE p.active = 1 AND p.featured = 1 AND s.state <> 'disabled' "
+	    "WHERE p.active = 1 AND p.featured = 1 AND (s.id IS NULL OR s.state <> 'disabled') "
 	    "ORDER BY p.sort, p.price_minor LIMIT 6",
 	[Q_PLANS_COUNT] = "SELECT count(*) " PLAN_FROM PLAN_FILTER,
 	[Q_PLANS_PAGE_PRICE_ASC] = "SELECT " PLAN_COLS PLAN_FROM PLAN_FILTER
@@ -79,8 +79,14 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE p.slug = :slug AND p.active = 1",
 	[Q_CATEGORIES] = "SELECT slug, name FROM server_categories WHERE active = 1 ORDER BY sort, name",
 	[Q_BRANDS] = "SELECT slug, name FROM server_brands WHERE active = 1 ORDER BY sort, name",
+	/* A location counts the plans bound to its server and the pool
+	 * plans (no inbound) whose pool takes it in: by server, category
+	 * and country, each where set. */
 	[Q_LOCATIONS] = "SELECT s.country_code, s.country, s.city, count(p.id) "
-	    "FROM servers s LEFT JOIN plans p ON p.server_id = s.id AND p.active = 1 "
+	    "FROM servers s LEFT JOIN plans p ON p.active = 1 AND (p.server_id = s.id OR "
+	    "(p.server_id IS NULL AND p.inbound_id IS NULL "
+	    "AND (p.category_id IS NULL OR p.category_id = s.category_id) "
+	    "AND (p.country_code IS NULL OR p.country_code = s.country_code))) "
 	    "WHERE s.state <> 'disabled' GROUP BY s.id ORDER BY s.country, s.city",
 	[Q_COUNTRIES] = "SELECT country_code, min(country) FROM servers "
 	    "WHERE state <> 'disabled' GROUP BY country_code ORDER BY 2",
@@ -733,25 +739,28 @@ const char *const sql_text[Q__MAX] = {
 	 * plan). */
 	[Q_ACAT_PLANS] = "SELECT p.id, p.slug, p.name, p.active, p.sort, p.price_minor, p.currency, p.stock, "
 	    "p.protocol, coalesce(s.name, ''), coalesce(o.n, 0), p.featured, p.duration_days, p.traffic_bytes, "
-	    "coalesce(c.name, ''), coalesce(b.name, '') FROM plans p LEFT JOIN servers s ON s.id = p.server_id "
+	    "coalesce(c.name, ''), coalesce(b.name, ''), coalesce(p.inbound_id, 0), coalesce(p.server_id, 0), "
+	    "coalesce(p.category_id, 0), coalesce(p.country_code, ''), p.traffic_reset "
+	    "FROM plans p LEFT JOIN servers s ON s.id = p.server_id "
 	    "LEFT JOIN server_categories c ON c.id = p.category_id LEFT JOIN server_brands b ON b.id = p.brand_id "
 	    "LEFT JOIN (SELECT plan_id, count(DISTINCT order_id) AS n FROM order_items GROUP BY plan_id) o "
 	    "ON o.plan_id = p.id ORDER BY p.sort, p.name, p.id",
 	[Q_ACAT_PLAN_GET] = "SELECT id, slug, name, description, protocol, server_id, inbound_id, category_id, "
 	    "brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, active, "
-	    "stock, sort FROM plans WHERE id = :id",
+	    "stock, sort, coalesce(country_code, ''), traffic_reset FROM plans WHERE id = :id",
 	[Q_ACAT_PLAN_SLUG_TAKEN] = "SELECT count(*) FROM plans WHERE slug = :slug AND id IS NOT :id",
 	[Q_ACAT_PLAN_INSERT] = "INSERT INTO plans (slug, name, description, protocol, server_id, inbound_id, "
 	    "category_id, brand_id, price_minor, currency, duration_days, traffic_bytes, device_limit, featured, "
-	    "active, stock, sort, country_code) VALUES (:slug, :name, :description, :protocol, :server, :inbound, "
-	    ":category, :brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, :sort, "
-	    "(SELECT country_code FROM servers WHERE id = :server))",
+	    "active, stock, sort, country_code, traffic_reset) VALUES (:slug, :name, :description, :protocol, :server, "
+	    ":inbound, :category, :brand, :price, :currency, :days, :traffic, :devices, :featured, :active, :stock, "
+	    ":sort, coalesce(:country, (SELECT country_code FROM servers WHERE id = :server)), :traffic_reset)",
 	[Q_ACAT_PLAN_UPDATE] = "UPDATE plans SET slug = :slug, name = :name, description = :description, "
 	    "protocol = :protocol, server_id = :server, inbound_id = :inbound, category_id = :category, "
 	    "brand_id = :brand, price_minor = :price, currency = :currency, duration_days = :days, "
 	    "traffic_bytes = :traffic, device_limit = :devices, featured = :featured, active = :active, "
-	    "stock = :stock, sort = :sort, country_code = (SELECT country_code FROM servers WHERE id = :server), "
-	    "updated_at = unixepoch() WHERE id = :id",
+	    "stock = :stock, sort = :sort, "
+	    "country_code = coalesce(:country, (SELECT country_code FROM servers WHERE id = :server)), "
+	    "traffic_reset = :traffic_reset, updated_at = unixepoch() WHERE id = :id",
 	[Q_ACAT_PLAN_SET_ACTIVE] = "UPDATE plans SET active = :active, updated_at = unixepoch() "
 	    "WHERE id = :id AND active <> :active",
 	[Q_ACAT_PLAN_ORDER] = "SELECT id, sort FROM plans ORDER BY sort, name, id",
@@ -867,6 +876,171 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE server_id = :sid AND kind = :kind ORDER BY id DESC LIMIT 1",
 	/* client_job.c: the panel lane of a client's job. */
 	[Q_CLIENT_JOB_SERVER] = "SELECT server_id FROM provisioned_clients WHERE id = :id",
+	/* /admin/jobs (admin_jobs.c): the panels to filter by, the depth per
+	 * kind and per panel of what is not finished, and the list (:panel -1:
+	 * any, 0: jobs of no panel, else that panel's). */
+	[Q_AJOB_PANELS] = "SELECT id, name FROM servers ORDER BY name, id",
+	[Q_AJOB_DEPTH_KIND] = "SELECT kind, sum(state = 'pending'), sum(state = 'running'), sum(state = 'failed') FROM jobs "
+	    "WHERE state IN ('pending','running','failed') GROUP BY kind ORDER BY kind",
+	[Q_AJOB_DEPTH_PANEL] = "SELECT j.server_id, coalesce(s.name, ''), coalesce(s.health, ''), sum(j.state = 'pending'), "
+	    "sum(j.state = 'running'), sum(j.state = 'failed') FROM jobs j LEFT JOIN servers s ON s.id = j.server_id "
+	    "WHERE j.server_id IS NOT NULL AND j.state IN ('pending','running','failed') "
+	    "GROUP BY j.server_id ORDER BY 2, 1",
+	[Q_AJOB_LIST] = "SELECT j.id, j.kind, j.state, j.attempts, j.step, j.next_attempt_at, coalesce(j.server_id, 0), "
+	    "coalesce(s.name, ''), j.last_error, j.created_at, j.updated_at, coalesce(j.claimed_by, '') "
+	    "FROM jobs j LEFT JOIN servers s ON s.id = j.server_id WHERE (:state IS NULL OR j.state = :state) "
+	    "AND (:kind IS NULL OR j.kind = :kind) AND (:panel < 0 OR coalesce(j.server_id, 0) = :panel) "
+	    "ORDER BY j.id DESC LIMIT :limit OFFSET :offset",
+	/* /admin/clients (admin_clients.c): the list (the email matches the
+	 * client's panel email or its customer's), one client, its usage per
+	 * day, its jobs (the provision job of its item and every job asked on
+	 * the client through client_job.c, whose keys "KIND:client:ID:OP" it
+	 * finds as ranges of the idem_key index, one per kind, not a scan). */
+	[Q_ACLI_LIST] = "SELECT pc.id, pc.email, pc.state, pc.server_id, s.name, cu.id, cu.email, coalesce(pc.expires_at, 0), "
+	    "pc.up_bytes + pc.down_bytes, pc.traffic_limit_bytes, o.public_id, p.name, pc.online "
+	    "FROM provisioned_clients pc JOIN servers s ON s.id = pc.server_id JOIN customers cu ON cu.id = pc.customer_id "
+	    "JOIN order_items oi ON oi.id = pc.order_item_id JOIN orders o ON o.id = oi.order_id "
+	    "JOIN plans p ON p.id = oi.plan_id "
+	    "WHERE (:email IS NULL OR pc.email LIKE :email ESCAPE '\\' OR cu.email LIKE :email ESCAPE '\\') "
+	    "AND (:state IS NULL OR pc.state = :state) AND (:panel IS NULL OR pc.server_id = :panel) "
+	    "ORDER BY pc.id DESC LIMIT :limit OFFSET :offset",
+	[Q_ACLI_GET] = "SELECT pc.id, pc.email, pc.state, pc.server_id, s.name, cu.id, cu.email, pc.expires_at, "
+	    "pc.up_bytes + pc.down_bytes, pc.traffic_limit_bytes, o.public_id, p.name, pc.online, pc.last_synced_at, "
+	    "i.panel_inbound_id, i.remark, i.protocol, i.port, pc.client_uuid, pc.sub_id, pc.cred_gen, "
+	    "pc.suspended_reason, pc.panel_enable, pc.panel_json, pc.limit_ip, pc.created_at, pc.order_item_id "
+	    "FROM provisioned_clients pc JOIN servers s ON s.id = pc.server_id JOIN customers cu ON cu.id = pc.customer_id "
+	    "JOIN server_inbounds i ON i.id = pc.inbound_id JOIN order_items oi ON oi.id = pc.order_item_id "
+	    "JOIN orders o ON o.id = oi.order_id JOIN plans p ON p.id = oi.plan_id WHERE pc.id = :id",
+	[Q_ACLI_USAGE] = "SELECT day, up_bytes, down_bytes FROM usage_daily WHERE client_id = :id "
+	    "ORDER BY day DESC LIMIT :days",
+	[Q_ACLI_JOBS] = "SELECT j.id, j.kind, j.state, j.last_error, j.created_at FROM jobs j "
+	    "WHERE j.idem_key = 'provision:item:' || (SELECT order_item_id FROM provisioned_clients WHERE id = :id) "
+	    "OR (j.idem_key > 'suspend:client:' || :id || ':' AND j.idem_key < 'suspend:client:' || :id || ';') "
+	    "OR (j.idem_key > 'resume:client:' || :id || ':' AND j.idem_key < 'resume:client:' || :id || ';') "
+	    "OR (j.idem_key > 'deprovision:client:' || :id || ':' AND j.idem_key < 'deprovision:client:' || :id || ';') "
+	    "OR (j.idem_key > 'reset_traffic:client:' || :id || ':' AND j.idem_key < 'reset_traffic:client:' || :id || ';') "
+	    "OR (j.idem_key > 'regenerate:client:' || :id || ':' AND j.idem_key < 'regenerate:client:' || :id || ';') "
+	    "OR (j.idem_key > 'renew:client:' || :id || ':' AND j.idem_key < 'renew:client:' || :id || ';') "
+	    "ORDER BY j.id DESC LIMIT 20",
+	[Q_ACLI_STATE] = "SELECT state, cred_gen FROM provisioned_clients WHERE id = :id",
+	/* refund_item_to_wallet (refund.c): the item, its order, and how many
+	 * of the order's other items still stand; the item refunds given so
+	 * far; whether an item's refund is in the ledger; the item cancelled
+	 * and its provision job discarded. */
+	[Q_RFI_ITEM] = "SELECT i.order_id, i.state, i.unit_price_minor, o.total_minor, o.subtotal_minor, o.currency, "
+	    "o.customer_id, coalesce(o.payment_method, ''), o.public_id, o.state, (SELECT count(*) FROM order_items x "
+	    "WHERE x.order_id = i.order_id AND x.id <> i.id AND x.state <> 'cancelled') "
+	    "FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id",
+	[Q_RFI_REFUNDED] = "SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions WHERE order_id = :order "
+	    "AND kind = 'refund' AND idempotency_key GLOB 'refund:item:*'",
+	[Q_RFI_KEY] = "SELECT 1 FROM wallet_transactions WHERE idempotency_key = :key",
+	[Q_RFI_CANCEL] = "UPDATE order_items SET state = 'cancelled' WHERE id = :id AND state = 'failed'",
+	[Q_RFI_DISCARD_JOB] = "UPDATE jobs SET state = 'discarded', done_at = :now, updated_at = :now, last_error = 'item refunded' "
+	    "WHERE idem_key = 'provision:item:' || :id AND state IN ('pending','failed')",
+	/* An order's failed items (admin_order_items.c): the item with its
+	 * provision job, the item of an order by public id, its job, and the
+	 * item back to provisioning on a retry. */
+	[Q_AOI_FAILED] = "SELECT i.id, p.name, i.last_error, i.unit_price_minor, i.currency, coalesce(j.id, 0), coalesce(j.state, ''), "
+	    "coalesce(j.last_error, ''), coalesce(j.attempts, 0) FROM order_items i JOIN plans p ON p.id = i.plan_id "
+	    "LEFT JOIN jobs j ON j.idem_key = 'provision:item:' || i.id WHERE i.order_id = :order AND i.state = 'failed' "
+	    "ORDER BY i.id",
+	[Q_AOI_ITEM] = "SELECT i.id, o.state FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.id = :id AND o.public_id = :public_id",
+	[Q_AOI_JOB] = "SELECT id FROM jobs WHERE idem_key = 'provision:item:' || :id",
+	[Q_AOI_REQUEUE] = "UPDATE order_items SET state = 'provisioning' WHERE id = :id AND state = 'failed'",
+	/* The inbounds a plan binding selects (admin_plans.c): one inbound
+	 * (:inbound, whatever its state), or the pool: the active inbounds of
+	 * the protocol on panels that are not disabled, narrowed by each of
+	 * server, category and country that is set.  The form counts them and
+	 * both the form and the list check them (inbound_warn.c). */
+	[Q_APLAN_POOL] = "SELECT i.id, i.protocol, i.network, i.security, i.settings_json, s.public_host, i.remark, s.name, "
+	    "i.panel_inbound_id FROM server_inbounds i JOIN servers s ON s.id = i.server_id "
+	    "WHERE i.protocol = :protocol AND ((:inbound IS NOT NULL AND i.id = :inbound) OR (:inbound IS NULL "
+	    "AND i.active = 1 AND s.state <> 'disabled' AND (:server IS NULL OR s.id = :server) "
+	    "AND (:category IS NULL OR s.category_id = :category) AND (:country IS NULL OR s.country_code = :country))) "
+	    "ORDER BY s.name, i.panel_inbound_id",
+	[Q_APLAN_COUNTRIES] = "SELECT country_code, min(country) FROM servers GROUP BY country_code ORDER BY 2",
+	/* job_client.c: the client a lifecycle job acts on, with its inbound on the panel
+	 * and what its mail and its expected state need. */
+	[Q_JCLIENT_GET] = "SELECT pc.id, pc.server_id, pc.email, pc.client_uuid, pc.state, pc.suspended_reason, "
+	    "pc.cred_gen, coalesce(pc.expires_at, 0), pc.traffic_limit_bytes, pc.limit_ip, pc.order_item_id, "
+	    "pc.sub_id, pc.flow, coalesce(pc.period_start, 0), pc.up_bytes + pc.down_bytes, "
+	    "si.panel_inbound_id, si.protocol, si.settings_json, pc.customer_id "
+	    "FROM provisioned_clients pc JOIN server_inbounds si ON si.id = pc.inbound_id WHERE pc.id = :id",
+	/* job_client.c: what a suspend, resume or deprovision leaves (the panel's read-back). */
+	[Q_JCLIENT_STATE] = "UPDATE provisioned_clients SET state = :state, suspended_reason = :reason, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now WHERE id = :id",
+	/* job_client.c: regenerate's new credential, once per generation. */
+	[Q_JCLIENT_CRED] = "UPDATE provisioned_clients SET client_uuid = :cred, cred_gen = :gen, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now WHERE id = :id AND cred_gen < :gen",
+	/* job_client.c: reset_traffic's new period (or, asked by staff, the
+	 * same one): the period's usage and the sync's baseline start again
+	 * from 0 (the panel's counters were reset), the 80% mail may go
+	 * again; a client suspended for its quota is active again.  A period
+	 * never moves back. */
+	[Q_JCLIENT_PERIOD] = "UPDATE provisioned_clients SET period_start = :start, up_bytes = 0, down_bytes = 0, "
+	    "panel_up = 0, panel_down = 0, quota_reminded_at = NULL, state = :state, suspended_reason = :reason, "
+	    "panel_enable = :enable, panel_json = :json, updated_at = :now "
+	    "WHERE id = :id AND coalesce(period_start, 0) <= :start",
+	/* cron_life.c expire: active clients past their expiry (id > :after: the
+	 * task pages through them; the jobs it asks for change no row). */
+	[Q_LIFE_EXPIRE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state = 'active' "
+	    "AND expires_at IS NOT NULL AND expires_at <= :now AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c expire: clients past their expiry and the grace period. */
+	[Q_LIFE_GRACE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state IN ('active', 'suspended', 'expired') "
+	    "AND expires_at IS NOT NULL AND expires_at <= :before AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c quota: active clients whose period's use reached the limit. */
+	[Q_LIFE_QUOTA_DUE] = "SELECT id, coalesce(period_start, 0) FROM provisioned_clients WHERE state = 'active' "
+	    "AND traffic_limit_bytes > 0 AND up_bytes + down_bytes >= traffic_limit_bytes "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: active clients expiring within the window and not
+	 * reminded of this expiry (a renewal moves the expiry past an old reminded_at). */
+	[Q_LIFE_REMIND_EXPIRY_DUE] = "SELECT id FROM provisioned_clients WHERE state = 'active' AND expires_at > :now "
+	    "AND expires_at <= :now + :window AND (reminded_at IS NULL OR reminded_at < expires_at - :window) "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: the same test under the write lock, and the mark:
+	 * one change means this run mails. */
+	[Q_LIFE_REMIND_EXPIRY_MARK] = "UPDATE provisioned_clients SET reminded_at = :now WHERE id = :id AND state = 'active' "
+	    "AND expires_at > :now AND expires_at <= :now + :window "
+	    "AND (reminded_at IS NULL OR reminded_at < expires_at - :window)",
+	/* cron_life.c remind: active clients at 80% of their quota, not yet told
+	 * this period. */
+	[Q_LIFE_REMIND_QUOTA_DUE] = "SELECT id FROM provisioned_clients WHERE state = 'active' AND traffic_limit_bytes > 0 "
+	    "AND (up_bytes + down_bytes) * 5 >= traffic_limit_bytes * 4 AND quota_reminded_at IS NULL "
+	    "AND id > :after ORDER BY id LIMIT :limit",
+	/* cron_life.c remind: the 80% test under the write lock, and the mark. */
+	[Q_LIFE_REMIND_QUOTA_MARK] = "UPDATE provisioned_clients SET quota_reminded_at = :now WHERE id = :id AND state = 'active' "
+	    "AND traffic_limit_bytes > 0 AND (up_bytes + down_bytes) * 5 >= traffic_limit_bytes * 4 "
+	    "AND quota_reminded_at IS NULL",
+	/* cron_life.c: what a lifecycle mail says about a client. */
+	[Q_LIFE_MAIL_INFO] = "SELECT c.email, c.name, p.name, coalesce(pc.expires_at, 0), pc.traffic_limit_bytes, "
+	    "pc.up_bytes + pc.down_bytes, pc.auto_renew, coalesce(pc.period_start, 0), p.price_minor, p.currency, "
+	    "pc.email FROM provisioned_clients pc JOIN customers c ON c.id = pc.customer_id "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id WHERE pc.id = :id",
+	/* cron_life.c renew: auto-renewing clients due (expiry within :lead, not past
+	 * the grace period; a client staff suspended waits for staff), with the
+	 * plan the renewal buys as a cart line would carry it. */
+	[Q_LIFE_RENEW_DUE] = "SELECT pc.id, pc.customer_id, pc.order_item_id, pc.expires_at, p.id, p.slug, p.name, "
+	    "p.price_minor, p.currency FROM provisioned_clients pc "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE pc.auto_renew = 1 AND (pc.state = 'active' OR (pc.state = 'suspended' "
+	    "AND pc.suspended_reason IN ('expired', 'quota'))) AND pc.expires_at IS NOT NULL "
+	    "AND pc.expires_at <= :now + :lead AND pc.expires_at > :now - :grace "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* cron_life.c traffic-reset: clients of monthly-reset plans whose period
+	 * (from period_start, else the client's start) has run its 30 days. */
+	[Q_LIFE_RESET_DUE] = "SELECT pc.id, coalesce(pc.period_start, pc.created_at) FROM provisioned_clients pc "
+	    "JOIN order_items i ON i.id = pc.order_item_id JOIN plans p ON p.id = i.plan_id "
+	    "WHERE p.traffic_reset = 'monthly' AND pc.state IN ('active', 'suspended') "
+	    "AND coalesce(pc.period_start, pc.created_at) + :period <= :now "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
+	/* cron_life.c expire: clients suspended at expiry whose expiry a
+	 * renewal has moved past now, with the latest renewal's item (the
+	 * resume's op renew:<item>, as the renewal's own job names it). */
+	[Q_LIFE_RESUME_DUE] = "SELECT pc.id, (SELECT max(i.id) FROM order_items i "
+	    "WHERE i.renewal_of = pc.order_item_id) FROM provisioned_clients pc "
+	    "WHERE pc.state = 'suspended' AND pc.suspended_reason = 'expired' AND pc.expires_at > :now "
+	    "AND EXISTS (SELECT 1 FROM order_items i WHERE i.renewal_of = pc.order_item_id) "
+	    "AND pc.id > :after ORDER BY pc.id LIMIT :limit",
 	/* xui_job.c: a kept panel session's row (columns 1-6 are its
 	 * fingerprint), the generation forced and detected. */
 	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
@@ -1319,6 +1493,41 @@ const char *const sql_name[Q__MAX] = {
 	[Q_XUI_INBOUNDS] = "XUI_INBOUNDS",
 	[Q_XUI_LAST_JOB] = "XUI_LAST_JOB",
 	[Q_CLIENT_JOB_SERVER] = "CLIENT_JOB_SERVER",
+	[Q_AJOB_PANELS] = "AJOB_PANELS",
+	[Q_AJOB_DEPTH_KIND] = "AJOB_DEPTH_KIND",
+	[Q_AJOB_DEPTH_PANEL] = "AJOB_DEPTH_PANEL",
+	[Q_AJOB_LIST] = "AJOB_LIST",
+	[Q_ACLI_LIST] = "ACLI_LIST",
+	[Q_ACLI_GET] = "ACLI_GET",
+	[Q_ACLI_USAGE] = "ACLI_USAGE",
+	[Q_ACLI_JOBS] = "ACLI_JOBS",
+	[Q_ACLI_STATE] = "ACLI_STATE",
+	[Q_RFI_ITEM] = "RFI_ITEM",
+	[Q_RFI_REFUNDED] = "RFI_REFUNDED",
+	[Q_RFI_KEY] = "RFI_KEY",
+	[Q_RFI_CANCEL] = "RFI_CANCEL",
+	[Q_RFI_DISCARD_JOB] = "RFI_DISCARD_JOB",
+	[Q_AOI_FAILED] = "AOI_FAILED",
+	[Q_AOI_ITEM] = "AOI_ITEM",
+	[Q_AOI_JOB] = "AOI_JOB",
+	[Q_AOI_REQUEUE] = "AOI_REQUEUE",
+	[Q_APLAN_POOL] = "APLAN_POOL",
+	[Q_APLAN_COUNTRIES] = "APLAN_COUNTRIES",
+	[Q_JCLIENT_GET] = "JCLIENT_GET",
+	[Q_JCLIENT_STATE] = "JCLIENT_STATE",
+	[Q_JCLIENT_CRED] = "JCLIENT_CRED",
+	[Q_JCLIENT_PERIOD] = "JCLIENT_PERIOD",
+	[Q_LIFE_EXPIRE_DUE] = "LIFE_EXPIRE_DUE",
+	[Q_LIFE_GRACE_DUE] = "LIFE_GRACE_DUE",
+	[Q_LIFE_QUOTA_DUE] = "LIFE_QUOTA_DUE",
+	[Q_LIFE_REMIND_EXPIRY_DUE] = "LIFE_REMIND_EXPIRY_DUE",
+	[Q_LIFE_REMIND_EXPIRY_MARK] = "LIFE_REMIND_EXPIRY_MARK",
+	[Q_LIFE_REMIND_QUOTA_DUE] = "LIFE_REMIND_QUOTA_DUE",
+	[Q_LIFE_REMIND_QUOTA_MARK] = "LIFE_REMIND_QUOTA_MARK",
+	[Q_LIFE_MAIL_INFO] = "LIFE_MAIL_INFO",
+	[Q_LIFE_RENEW_DUE] = "LIFE_RENEW_DUE",
+	[Q_LIFE_RESET_DUE] = "LIFE_RESET_DUE",
+	[Q_LIFE_RESUME_DUE] = "LIFE_RESUME_DUE",
 	[Q_XUI_SESSION_ROW] = "XUI_SESSION_ROW",
 	[Q_PROV_ITEM] = "PROV_ITEM",
 	[Q_PROV_CLIENT_BY_ITEM] = "PROV_CLIENT_BY_ITEM",

@@ -61,6 +61,12 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_server_sync,
 	&job_kind_provision,
 	&job_kind_renew,
+	/* The client's lifecycle (job_client.c). */
+	&job_kind_suspend,
+	&job_kind_resume,
+	&job_kind_deprovision,
+	&job_kind_reset_traffic,
+	&job_kind_regenerate,
 	&job_kind_traffic_sync,
 };
 

@@ -84,6 +84,12 @@ extern const struct job_kind job_kind_server_sync;
 /* A paid order item onto a panel, and renewals (job_provision.c). */
 extern const struct job_kind job_kind_provision;
 extern const struct job_kind job_kind_renew;
+/* The client's lifecycle on its panel (job_client.c). */
+extern const struct job_kind job_kind_suspend;
+extern const struct job_kind job_kind_resume;
+extern const struct job_kind job_kind_deprovision;
+extern const struct job_kind job_kind_reset_traffic;
+extern const struct job_kind job_kind_regenerate;
 /* Usage and online state from a panel, and drift (job_traffic_sync.c). */
 extern const struct job_kind job_kind_traffic_sync;
 

@@ -39,7 +39,7 @@ OBJ = re.compile(r"\{(public_id|number|id(:int)?|token)\}")
 named = [r for r in routes if OBJ.search(r[1])]
 t.ok(len(named) >= 20, "the route table names %d routes with an object in the path" % len(named))
 COMMERCE = {"plans.write", "orders.read", "orders.write", "customers.read", "customers.write", "wallet.adjust",
-            "settings.write", "servers.write"}
+            "settings.write", "servers.write", "jobs.manage"}
 
 s = Shop(workers=2).start()
 sql = s.sql
@@ -132,7 +132,9 @@ MISSING = {"public_id": "zzzzzzzzzzzzzzzzzzzz", "number": "2099-999999", "id": "
 
 
 def fill(pattern, obj):
-    return re.sub(r"\{(\w+)(:int)?\}", lambda m: str(obj), pattern)
+    """Each placeholder of pattern from obj, or from the tuple obj in turn."""
+    objs = list(obj) if isinstance(obj, tuple) else None
+    return re.sub(r"\{(\w+)(:int)?\}", lambda m: str(objs.pop(0) if objs is not None else obj), pattern)
 
 
 def state_of_a():
@@ -141,7 +143,9 @@ def state_of_a():
             sql("SELECT count(*) FROM sessions WHERE customer_id = 1")[0][0],
             sql("SELECT count(*) FROM wallet_transactions")[0][0],
             sql("SELECT state FROM customers WHERE id = 1")[0][0],
-            sql("SELECT revoked_at FROM api_tokens WHERE id = ?", (ada_tok_id,))[0][0])
+            sql("SELECT revoked_at FROM api_tokens WHERE id = ?", (ada_tok_id,))[0][0],
+            sql("SELECT count(*), group_concat(state) FROM jobs")[0],
+            sql("SELECT group_concat(state) FROM order_items")[0][0])
 
 
 # Which of A's objects a route's placeholder names, and who tries it.
@@ -182,6 +186,21 @@ CASES = {
 for base in ("/admin/plans", "/admin/categories", "/admin/brands"):
     for tail in ("", "/activate", "/deactivate", "/move", "/delete"):
         CASES[base + "/{id:int}" + tail] = ("staff", 1)
+# Provisioning for staff (admin12): a job, A's provisioned client on the
+# seeded server 1 and its failed order item, every action on them.
+a_item = sql("INSERT INTO order_items (order_id, plan_id, unit_price_minor, currency, state) "
+             "VALUES (?, 1, 1000, 'USD', 'failed') RETURNING id", (A["order_id"],))[0][0]
+a_client = sql("INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, "
+               "client_uuid, sub_id, state) VALUES (?, 1, 1, 1, 'idor-a', 'u-idor-a', 'sub-idor-a', 'active') "
+               "RETURNING id", (a_item,))[0][0]
+a_job = sql("INSERT INTO jobs (kind, idem_key, state, last_error) VALUES ('email', 'idor:job', 'failed', 'x') "
+            "RETURNING id")[0][0]
+for tail in ("/retry", "/discard"):
+    CASES["/admin/jobs/{id:int}" + tail] = ("staff", a_job)
+for tail in ("", "/suspend", "/resume", "/reset-traffic", "/regenerate", "/deprovision"):
+    CASES["/admin/clients/{id:int}" + tail] = ("staff", a_client)
+for tail in ("/retry", "/refund"):
+    CASES["/admin/orders/{public_id}/items/{id:int}" + tail] = ("staff", (A["order"], a_item))
 # The servers panel (admin_servers.c): the seeded server 1, every action.
 for tail in ("", "/enable", "/disable", "/maintenance", "/delete", "/test", "/sync"):
     CASES["/admin/servers/{id:int}" + tail] = ("staff", 1)

@@ -17,6 +17,7 @@ import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, TAP, terminate, wait_for  # noqa: E402
+from pxmail import runner_pids  # noqa: E402
 from pxweb import Shop  # noqa: E402
 import pxprov as pv  # noqa: E402
 
@@ -61,15 +62,28 @@ def paused(point, timeout=30):
 
 
 def kill_work(runner):
-    """SIGKILL the paused runner and its master, then start work again."""
+    """SIGKILL the work master, then the paused runner (the master first,
+    so it cannot start a replacement), wait until every runner is gone
+    (they die with the master: PR_SET_PDEATHSIG), then start work again."""
     master = s.work
-    os.kill(runner, signal.SIGKILL)
+    pids = [runner] + runner_pids(master)
     os.kill(master.pid, signal.SIGKILL)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     master.wait(10)
-    wait_for(lambda: not os.path.exists("/proc/%d" % runner), 10)
+    wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 10)
     disarm()
     err = open(os.path.join(s.dir, "work.stderr"), "ab")
-    s.work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=err, stderr=err)
+    for _ in range(40):
+        s.work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=err, stderr=err)
+        # A runner forked in the instant before the kill may still hold
+        # the spool's lock for a moment: then the new daemon refuses.
+        if not wait_for(lambda: s.work.poll() is not None, 0.5):
+            return
+        time.sleep(0.25)
 
 
 def clients_on(p, email):
