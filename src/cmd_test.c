@@ -1411,7 +1411,8 @@ t_links(void)
 	ok(link_gen_of("v2.8.11") == LINK_GEN_V2 && link_gen_of("3.1.0") == LINK_GEN_V2 &&
 	    link_gen_of("v3.2.0") == LINK_GEN_V32 && link_gen_of("v3.3.9") == LINK_GEN_V32 &&
 	    link_gen_of("v3.4.1") == LINK_GEN_V34 && link_gen_of("v3.5.0") == LINK_GEN_V35 &&
-	    link_gen_of("v3.6.0") == LINK_GEN_V35 && link_gen_of("") == LINK_GEN_V35,
+	    link_gen_of("v3.6.0") == LINK_GEN_V35 && link_gen_of("") == LINK_GEN_V2 &&
+	    link_gen_of(NULL) == LINK_GEN_V2 && link_gen_of("next") == LINK_GEN_V35,
 	    "links: link generation from the panel version (section 0 boundaries)");
 
 	/* 6.2 vless */

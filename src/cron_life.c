@@ -185,14 +185,15 @@ cron_expire(const struct conf *c, int argc, char **argv)
  * quota: an active client whose use this period (up + down, kept by
  * traffic sync) reached its limit is suspended on its panel (job
  * suspend, op quota:<period_start or 0>): the next period is a new
- * occasion.
+ * occasion.  A client past its expiry is left to expire.
  */
 int
 cron_quota(const struct conf *c, int argc, char **argv)
 {
 	struct arena *a;
 	struct db *db;
-	int64_t	 ids[LIFE_BATCH], start[LIFE_BATCH], after = 0;
+	struct stmt *st;
+	int64_t	 ids[LIFE_BATCH], start[LIFE_BATCH], after = 0, now;
 	int	 asked = 0;
 	size_t	 n, i;
 
@@ -201,8 +202,11 @@ cron_quota(const struct conf *c, int argc, char **argv)
 		return usage("quota");
 	if ((db = life_open(c, "quota", &a)) == NULL)
 		return 1;
+	now = now_unix();
 	do {
-		n = life_batch(db, db_q(db, Q_LIFE_QUOTA_DUE), after, ids, start);
+		st = db_q(db, Q_LIFE_QUOTA_DUE);
+		db_bind_int(db, st, ":now", now);
+		n = life_batch(db, st, after, ids, start);
 		for (i = 0; i < n; i++) {
 			asked += ask(c, db, "suspend", ids[i], arena_printf(a, "quota:%" PRId64, start[i]));
 			after = ids[i];

@@ -7,7 +7,8 @@
  * same route in G2 and G3, contract 2.1 and 2.2) and, in the transaction
  * that finishes the job, upserts server_inbounds: protocol, port,
  * remark, network, security, and in settings_json what the share links
- * need ({"stream": streamSettings} plus "method" for shadowsocks).  An
+ * need ({"stream": streamSettings}, plus "method" and "password" for
+ * shadowsocks, "encryption" for vless).  An
  * inbound disabled on the panel is inactive here; one that vanished from
  * the panel is marked inactive, never deleted (plans may point at it).
  * Protocols the shop does not sell (wireguard, dokodemo, http ...) are
@@ -132,8 +133,20 @@ read_list(struct job *j, struct json_object *list, struct sync *s, const char **
 		ib->security = arena_strdup(j->a, str(st, "security", "none"));
 		out = json_object_new_object();
 		json_object_object_add(out, "stream", st != NULL ? st : json_object_new_object());
-		if (strcmp(proto, "shadowsocks") == 0 && (set = sub_object(o, "settings")) != NULL) {
-			json_object_object_add(out, "method", json_object_new_string(str(set, "method", "")));
+		/* The inbound settings a link carries (contract section 6):
+		 * vless's encryption, and shadowsocks's method and, for the
+		 * 2022 methods, the server key that precedes the client's in
+		 * every link (so it is no more secret than a link). */
+		if ((set = sub_object(o, "settings")) != NULL) {
+			if (strcmp(proto, "shadowsocks") == 0) {
+				json_object_object_add(out, "method",
+				    json_object_new_string(str(set, "method", "")));
+				if (*str(set, "password", "") != '\0')
+					json_object_object_add(out, "password",
+					    json_object_new_string(str(set, "password", "")));
+			} else if (strcmp(proto, "vless") == 0 && *str(set, "encryption", "") != '\0')
+				json_object_object_add(out, "encryption",
+				    json_object_new_string(str(set, "encryption", "")));
 			json_object_put(set);
 		}
 		ib->settings = arena_strdup(j->a, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));

@@ -52,8 +52,12 @@ link_gen_of(const char *v)
 	long	 maj, min;
 	char	*end;
 
-	if (v == NULL)
-		return LINK_GEN_V35;
+	/* Only v3.1.0+ says its version (contract section 0): a panel that
+	 * answered without one is older, and builds v2 links.  (Inbounds
+	 * come from a sync, which records the version, so "" here is never
+	 * a panel the shop has not heard from.) */
+	if (v == NULL || *v == '\0')
+		return LINK_GEN_V2;
 	if (*v == 'v' || *v == 'V')
 		v++;
 	maj = strtol(v, &end, 10);

@@ -20,7 +20,8 @@ enum link_gen {
 	LINK_GEN_V35		/* v3.5.0+: vmess scy normalised */
 };
 
-/* The link generation of a panel version text ("v3.4.1", "2.8.11"); unknown -> newest. */
+/* The link generation of a panel version text ("v3.4.1", "2.8.11"); "" (a
+ * panel below v3.1, which does not say) -> v2; unreadable -> newest. */
 enum link_gen	link_gen_of(const char *panel_version);
 
 struct link_in {

@@ -988,10 +988,11 @@ const char *const sql_text[Q__MAX] = {
 	/* cron_life.c expire: clients past their expiry and the grace period. */
 	[Q_LIFE_GRACE_DUE] = "SELECT id, expires_at FROM provisioned_clients WHERE state IN ('active', 'suspended', 'expired') "
 	    "AND expires_at IS NOT NULL AND expires_at <= :before AND id > :after ORDER BY id LIMIT :limit",
-	/* cron_life.c quota: active clients whose period's use reached the limit. */
+	/* cron_life.c quota: active clients whose period's use reached the
+	 * limit (one past its expiry is expire's: one suspend, not two). */
 	[Q_LIFE_QUOTA_DUE] = "SELECT id, coalesce(period_start, 0) FROM provisioned_clients WHERE state = 'active' "
 	    "AND traffic_limit_bytes > 0 AND up_bytes + down_bytes >= traffic_limit_bytes "
-	    "AND id > :after ORDER BY id LIMIT :limit",
+	    "AND (expires_at IS NULL OR expires_at > :now) AND id > :after ORDER BY id LIMIT :limit",
 	/* cron_life.c remind: active clients expiring within the window and not
 	 * reminded of this expiry (a renewal moves the expiry past an old reminded_at). */
 	[Q_LIFE_REMIND_EXPIRY_DUE] = "SELECT id FROM provisioned_clients WHERE state = 'active' AND expires_at > :now "

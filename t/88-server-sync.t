@@ -58,7 +58,8 @@ def inbounds(sid):
 seed = os.path.join(s.dir, "inbounds.json")
 with open(seed, "w") as f:
     json.dump([{"protocol": "vless", "port": 443, "remark": "de-vless",
-                "streamSettings": {"network": "ws", "security": "tls", "wsSettings": {"path": "/x"}}},
+                "streamSettings": {"network": "ws", "security": "tls", "wsSettings": {"path": "/x"}},
+                "settings": {"clients": [], "decryption": "none", "encryption": "none"}},
                {"protocol": "wireguard", "port": 51820, "remark": "wg"},
                {"protocol": "trojan", "port": 8443, "remark": "off", "enable": False},
                {"protocol": "shadowsocks", "port": 8388, "remark": "ss"}], f)
@@ -82,6 +83,10 @@ t.is_([r[1:7] for r in ib], [("vless", 443, "de-vless", "ws", "tls", 1), ("troja
 st = json.loads(ib[0][7])
 t.is_(st.get("stream", {}).get("wsSettings"), {"path": "/x"}, "stream settings kept for links (G2: parsed from a string)")
 t.is_(json.loads(ib[2][7]).get("method"), "2022-blake3-aes-128-gcm", "shadowsocks: the method kept")
+ssk = [i for i in pc.state()["inbounds"] if i["protocol"] == "shadowsocks"][0]["settings"]["password"]
+t.ok(ssk and json.loads(ib[2][7]).get("password") == ssk,
+     "shadowsocks 2022: the server key kept (every link carries it before the client's)")
+t.is_(json.loads(ib[0][7]).get("encryption"), "none", "vless: the inbound's encryption kept for the link")
 
 # the vmess inbound vanishes from the panel
 jar = http.cookiejar.CookieJar()
