@@ -419,6 +419,33 @@ static const struct {
  * server's state, health, location, category and brand, capacity, panel
  * and the buttons that apply; TLS verification off is a warning.
  */
+/* The panel's last answer and last traffic sync (cron traffic-sync,
+ * cron alerts: sync12), and whether an alert is open. */
+static void
+panel_health(struct request *r, struct vm *it, int64_t id)
+{
+	struct stmt *st = db_q(r->db, Q_SYNC_SERVER_HEALTH);
+	char	 t[32];
+
+	db_bind_int(r->db, st, ":id", id);
+	if (db_step(r->db, st) == DB_ROW) {
+		if (db_is_null(st, 0))
+			vm_set(it, "last_ok", "never");
+		else {
+			time_human(t, db_int(st, 0));
+			vm_set(it, "last_ok", t);
+		}
+		if (db_is_null(st, 1))
+			vm_set(it, "traffic_synced", "never");
+		else {
+			time_human(t, db_int(st, 1));
+			vm_set(it, "traffic_synced", t);
+		}
+		vm_set_bool(it, "alert", db_int(st, 2) || db_int(st, 3));
+	}
+	db_reset(st);
+}
+
 static void
 servers_page(struct request *r, int status, const char *error)
 {
@@ -451,6 +478,7 @@ servers_page(struct request *r, int status, const char *error)
 		vm_set(it, "version", db_text(r->db, st, 14));
 		vm_set_int(it, "plans", db_int(st, 15));
 		vm_set_bool(it, "deletable", db_int(st, 15) == 0);
+		panel_health(r, it, db_int(st, 0));
 		n++;
 	}
 	db_reset(st);

@@ -75,6 +75,12 @@ static const struct cdef defs[] = {
 	I(work_mail_lanes, "1", 1, 32, "emails in flight at once"),
 	I(work_gateway_lanes, "2", 1, 32, "payment gateway jobs in flight at once"),
 	I(panel_timeout, "20", 1, 600, "seconds one call to a 3X-UI panel may take"),
+	I(traffic_sync_minutes, "5", 1, 1440, "cron traffic-sync enqueues at most one traffic sync per panel "
+	    "in each slot of this many minutes; a failing sync is retried within its slot"),
+	I(alert_down_minutes, "15", 1, 10080, "cron alerts mails staff once when a panel has not answered "
+	    "for this many minutes"),
+	I(alert_stale_minutes, "30", 1, 10080, "cron alerts mails staff once when a panel's traffic has not "
+	    "been synced for this many minutes"),
 	I(job_keep_days, "30", 0, 3650, "cron prune deletes finished job rows older than this many days"),
 	S(run_dir, "/run/1000proxy", "directory for lock files shared by every 1000proxy process"),
 	S(common_passwords, PX_DATADIR "/common-passwords.txt", "the list of refused common passwords"),

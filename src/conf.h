@@ -47,6 +47,9 @@ struct conf {
 	int64_t	 work_mail_lanes;
 	int64_t	 work_gateway_lanes;
 	int64_t	 panel_timeout;
+	int64_t	 traffic_sync_minutes;
+	int64_t	 alert_down_minutes;
+	int64_t	 alert_stale_minutes;
 	int64_t	 job_keep_days;
 	char	*run_dir;
 	char	*common_passwords;

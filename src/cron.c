@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "cron_life.h"
+#include "cron_sync.h"
 #include "db.h"
 #include "setting.h"
 #include "order.h"
@@ -260,6 +261,14 @@ static const struct {
 	    "expiry, or mail once that the wallet is short" },
 	{ "traffic-reset", cron_traffic_reset, "reset on the panel the traffic of clients of monthly plans "
 	    "whose 30-day period has run" },
+	/* Kept in step with the panels (sync12, cron_sync.c). */
+	{ "traffic-sync", cron_traffic_sync, "enqueue one traffic sync per panel (usage, online state), at most "
+	    "one per traffic_sync_minutes slot and none while one is pending" },
+	{ "drift", cron_drift, "[--fix] [--quiet] [server-id]: report panel clients the shop does not know, shop clients "
+	    "missing on panels, and expiry, quota or enable differences; --fix repairs them from the shop's side "
+	    "(in work, audited)" },
+	{ "alerts", cron_alerts, "mail staff once when a panel has not answered for alert_down_minutes or its "
+	    "traffic is older than alert_stale_minutes; cleared when it recovers" },
 };
 
 int

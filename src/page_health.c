@@ -3,18 +3,53 @@
  *
  * 200 with {"status":"ok",...} when the database answers; 503 when it
  * does not.  Spool depth is counted from the job table (the source of
- * truth), failed jobs likewise.
+ * truth), failed jobs likewise.  A signed-in staff member (second
+ * factor done) with servers.write also gets "panels": each panel's
+ * health, when it last answered and last had its traffic synced, and
+ * whether an alert is open (cron alerts); nobody else learns the
+ * panels' names or errors.
  */
 #include "config.h"
+
+#include <json-c/json.h>
 
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "session.h"
+
+/* The panels' health as a JSON array (staff only). */
+static void
+panels(struct request *r)
+{
+	struct json_object *arr = json_object_new_array(), *o;
+	struct stmt *st = db_q(r->db, Q_HEALTH_PANELS);
+
+	while (db_step(r->db, st) == DB_ROW) {
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(db_int(st, 0)));
+		json_object_object_add(o, "name", json_object_new_string(db_text(r->db, st, 1)));
+		json_object_object_add(o, "state", json_object_new_string(db_text(r->db, st, 2)));
+		json_object_object_add(o, "health", json_object_new_string(db_text(r->db, st, 3)));
+		json_object_object_add(o, "last_ok_at", db_is_null(st, 4) ? NULL :
+		    json_object_new_int64(db_int(st, 4)));
+		json_object_object_add(o, "traffic_synced_at", db_is_null(st, 5) ? NULL :
+		    json_object_new_int64(db_int(st, 5)));
+		json_object_object_add(o, "alert_down", json_object_new_boolean(!db_is_null(st, 6)));
+		json_object_object_add(o, "alert_stale", json_object_new_boolean(!db_is_null(st, 7)));
+		json_object_object_add(o, "last_error", json_object_new_string(db_text(r->db, st, 8)));
+		json_object_array_add(arr, o);
+	}
+	db_reset(st);
+	buf_printf(r->out, ",\"panels\":%s", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+}
 
 /* GET /healthz — JSON; 200 or 503. */
 void
 page_healthz(struct request *r)
 {
+	const struct principal *staff = NULL;
 	int64_t	 pending = -1, failed = -1;
 	int	 ok;
 
@@ -24,11 +59,19 @@ page_healthz(struct request *r)
 	if (ok) {
 		pending = db_one_int(r->db, db_q(r->db, Q_JOBS_PENDING_COUNT), -1);
 		failed = db_one_int(r->db, db_q(r->db, Q_JOBS_FAILED_COUNT), -1);
+		/* The route is open to anyone; the detail only to staff who
+		 * may change servers, signed in with their second factor. */
+		staff = session_load(r, SESS_STAFF);
+		if (staff != NULL && (!staff->mfa_ok || !has_perm(r, "servers.write")))
+			staff = NULL;
 	}
 	r->status = ok ? 200 : 503;
 	r->resp_ctype = "application/json";
 	buf_printf(r->out, "{\"status\":\"%s\",\"database\":\"%s\",\"spool_pending\":%lld,"
-	    "\"jobs_failed\":%lld,\"worker_pid_requests\":%llu}\n",
+	    "\"jobs_failed\":%lld,\"worker_pid_requests\":%llu",
 	    ok ? "ok" : "unavailable", ok ? "ok" : "error",
 	    (long long)pending, (long long)failed, (unsigned long long)r->app->served);
+	if (staff != NULL)
+		panels(r);
+	buf_printf(r->out, "}\n");
 }

@@ -1204,6 +1204,44 @@ const char *const sql_text[Q__MAX] = {
 	    "FROM provisioned_clients c WHERE c.id = :client",
 	[Q_PROV_RENEWAL_APPLIED] = "UPDATE client_renewals SET applied_at = :now "
 	    "WHERE order_item_id = :item AND applied_at IS NULL",
+	/* Traffic sync, drift and panel alerts (sync12: job_traffic_sync.c,
+	 * drift.c, cron_sync.c, page_health.c). */
+	[Q_TSYNC_SUPERSEDED] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' "
+	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed "
+	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_us') >= :listed_us",
+	[Q_TSYNC_OFFLINE] = "UPDATE provisioned_clients SET online = 0 WHERE server_id = :sid AND online = 1",
+	[Q_TSYNC_CLIENT] = "SELECT id, panel_up, panel_down FROM provisioned_clients "
+	    "WHERE server_id = :sid AND email = :email AND state <> 'deleted'",
+	[Q_TSYNC_APPLY] = "UPDATE provisioned_clients SET up_bytes = up_bytes + :dup, "
+	    "down_bytes = down_bytes + :ddown, panel_up = :up, panel_down = :down, "
+	    "online = CASE WHEN :online < 0 THEN online ELSE :online END, last_synced_at = :now WHERE id = :id",
+	[Q_TSYNC_DAILY] = "INSERT INTO usage_daily (client_id, day, up_bytes, down_bytes) "
+	    "VALUES (:id, :day, :up, :down) ON CONFLICT (client_id, day) DO UPDATE SET "
+	    "up_bytes = up_bytes + excluded.up_bytes, down_bytes = down_bytes + excluded.down_bytes",
+	[Q_TSYNC_SERVER_OK] = "UPDATE servers SET last_ok_at = :now, traffic_synced_at = "
+	    "CASE WHEN :traffic THEN :now ELSE traffic_synced_at END WHERE id = :id",
+	[Q_DRIFT_SHOP] = "SELECT id, email, state, coalesce(expires_at, 0), traffic_limit_bytes "
+	    "FROM provisioned_clients WHERE server_id = :sid AND state <> 'pending' ORDER BY email",
+	[Q_SYNC_SERVER_HEALTH] = "SELECT last_ok_at, traffic_synced_at, alert_down_at IS NOT NULL, "
+	    "alert_stale_at IS NOT NULL FROM servers WHERE id = :id",
+	[Q_DRIFT_FIX_CLIENT] = "SELECT pc.email, pc.client_uuid, pc.sub_id, pc.flow, pc.limit_ip, "
+	    "pc.traffic_limit_bytes, coalesce(pc.expires_at, 0), pc.state, si.panel_inbound_id, si.protocol "
+	    "FROM provisioned_clients pc JOIN server_inbounds si ON si.id = pc.inbound_id WHERE pc.id = :id",
+	[Q_CSYNC_SERVERS] = "SELECT id, name FROM servers WHERE state <> 'disabled' ORDER BY id",
+	[Q_CSYNC_PENDING] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' AND server_id = :sid "
+	    "AND state IN ('pending', 'running')",
+	[Q_ALERT_SERVERS] = "SELECT id, name, coalesce(last_ok_at, created_at), "
+	    "coalesce(traffic_synced_at, created_at), alert_down_at, alert_stale_at, last_error, "
+	    "last_ok_at, traffic_synced_at FROM servers WHERE state = 'active' ORDER BY id",
+	[Q_ALERT_DOWN_SET] = "UPDATE servers SET alert_down_at = :now WHERE id = :id AND alert_down_at IS NULL",
+	[Q_ALERT_DOWN_CLEAR] = "UPDATE servers SET alert_down_at = NULL WHERE id = :id AND alert_down_at IS NOT NULL",
+	[Q_ALERT_STALE_SET] = "UPDATE servers SET alert_stale_at = :now WHERE id = :id AND alert_stale_at IS NULL",
+	[Q_ALERT_STALE_CLEAR] = "UPDATE servers SET alert_stale_at = NULL WHERE id = :id AND alert_stale_at IS NOT NULL",
+	[Q_ALERT_STAFF] = "SELECT s.id, s.email FROM staff s JOIN role_permissions rp ON rp.role_id = s.role_id "
+	    "JOIN permissions p ON p.id = rp.permission_id WHERE p.name = 'servers.write' "
+	    "AND s.state = 'active' ORDER BY s.id",
+	[Q_HEALTH_PANELS] = "SELECT id, name, state, health, last_ok_at, traffic_synced_at, alert_down_at, "
+	    "alert_stale_at, last_error FROM servers WHERE state <> 'disabled' ORDER BY id",
 	/* seed --demo-panel (seed_panel.c): the live panel by name, whether
 	 * its secret is sealed, and how many of the four protocols its
 	 * synced, active inbounds offer; the setting sql/demo/panel.sql
@@ -1585,6 +1623,24 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PROV_RENEWAL_INSERT] = "PROV_RENEWAL_INSERT",
 	[Q_PROV_RENEWAL_MAX] = "PROV_RENEWAL_MAX",
 	[Q_PROV_RENEWAL_APPLIED] = "PROV_RENEWAL_APPLIED",
+	[Q_TSYNC_SUPERSEDED] = "TSYNC_SUPERSEDED",
+	[Q_TSYNC_OFFLINE] = "TSYNC_OFFLINE",
+	[Q_TSYNC_CLIENT] = "TSYNC_CLIENT",
+	[Q_TSYNC_APPLY] = "TSYNC_APPLY",
+	[Q_TSYNC_DAILY] = "TSYNC_DAILY",
+	[Q_TSYNC_SERVER_OK] = "TSYNC_SERVER_OK",
+	[Q_DRIFT_SHOP] = "DRIFT_SHOP",
+	[Q_SYNC_SERVER_HEALTH] = "SYNC_SERVER_HEALTH",
+	[Q_DRIFT_FIX_CLIENT] = "DRIFT_FIX_CLIENT",
+	[Q_CSYNC_SERVERS] = "CSYNC_SERVERS",
+	[Q_CSYNC_PENDING] = "CSYNC_PENDING",
+	[Q_ALERT_SERVERS] = "ALERT_SERVERS",
+	[Q_ALERT_DOWN_SET] = "ALERT_DOWN_SET",
+	[Q_ALERT_DOWN_CLEAR] = "ALERT_DOWN_CLEAR",
+	[Q_ALERT_STALE_SET] = "ALERT_STALE_SET",
+	[Q_ALERT_STALE_CLEAR] = "ALERT_STALE_CLEAR",
+	[Q_ALERT_STAFF] = "ALERT_STAFF",
+	[Q_HEALTH_PANELS] = "HEALTH_PANELS",
 	[Q_DEMO_PANEL_FIND] = "DEMO_PANEL_FIND",
 	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
 	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",

@@ -67,6 +67,7 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_deprovision,
 	&job_kind_reset_traffic,
 	&job_kind_regenerate,
+	&job_kind_traffic_sync,
 };
 
 /* A runner that exits with this status could not start (bad schema,

@@ -90,6 +90,8 @@ extern const struct job_kind job_kind_resume;
 extern const struct job_kind job_kind_deprovision;
 extern const struct job_kind job_kind_reset_traffic;
 extern const struct job_kind job_kind_regenerate;
+/* Usage and online state from a panel, and drift (job_traffic_sync.c). */
+extern const struct job_kind job_kind_traffic_sync;
 
 /*
  * Record that the job reached step, in a commit of its own, and renew

@@ -273,6 +273,14 @@ xui_job_record(struct work *w, struct job *j, const struct xui_outcome *o)
 	db_bind_text(w->db, st, ":err", o->err != NULL ? o->err : "");
 	db_bind_int(w->db, st, ":id", j->server_id);
 	db_step(w->db, st);
+	/* The panel answered: cron alerts counts its silence from here. */
+	if (strcmp(o->health, "up") == 0) {
+		st = db_q(w->db, Q_TSYNC_SERVER_OK);
+		db_bind_int(w->db, st, ":id", j->server_id);
+		db_bind_int(w->db, st, ":now", now_unix());
+		db_bind_int(w->db, st, ":traffic", 0);
+		db_step(w->db, st);
+	}
 }
 
 int64_t
