@@ -81,6 +81,7 @@ struct tsync {
 	struct drift_report drift;
 	/* filled by record() */
 	int64_t		 matched, counted_up, counted_down, resets;
+	int64_t		 deferred;	/* changed by a job since the list: next sync */
 	int64_t		 parse_ms;	/* reading the list (JSON to the sorted array) */
 	int		 superseded;
 };
@@ -454,6 +455,17 @@ traffic_sync_record(struct work *w, struct job *j)
 			id = db_int(get, 0);
 			bu = db_int(get, 1);
 			bd = db_int(get, 2);
+			/* Changed by a job since (or in the second) we listed: a
+			 * traffic reset or a renewal may have zeroed the baseline
+			 * after the panel gave us its old counters, which would
+			 * count the last period again.  Skipping is always safe:
+			 * baseline and usage stay, and the next sync counts the
+			 * difference. */
+			if (db_int(get, 3) >= s->listed_at) {
+				db_reset(get);
+				s->deferred++;
+				continue;
+			}
 			db_reset(get);
 			s->matched++;
 			/* Below the baseline: the panel reset or restarted. */
@@ -491,6 +503,7 @@ traffic_sync_record(struct work *w, struct job *j)
 	json_object_object_add(r, "ok", json_object_new_boolean(1));
 	json_object_object_add(r, "panel_clients", json_object_new_int64((int64_t)s->n));
 	json_object_object_add(r, "matched", json_object_new_int64(s->matched));
+	json_object_object_add(r, "deferred", json_object_new_int64(s->deferred));
 	json_object_object_add(r, "up", json_object_new_int64(s->counted_up));
 	json_object_object_add(r, "down", json_object_new_int64(s->counted_down));
 	json_object_object_add(r, "resets", json_object_new_int64(s->resets));

@@ -1210,7 +1210,7 @@ const char *const sql_text[Q__MAX] = {
 	    "AND server_id = :sid AND id <> :id AND state = 'done' AND done_at >= :listed "
 	    "AND json_extract(result, '$.superseded') = 0 AND json_extract(result, '$.listed_us') >= :listed_us",
 	[Q_TSYNC_OFFLINE] = "UPDATE provisioned_clients SET online = 0 WHERE server_id = :sid AND online = 1",
-	[Q_TSYNC_CLIENT] = "SELECT id, panel_up, panel_down FROM provisioned_clients "
+	[Q_TSYNC_CLIENT] = "SELECT id, panel_up, panel_down, coalesce(updated_at, 0) FROM provisioned_clients "
 	    "WHERE server_id = :sid AND email = :email AND state <> 'deleted'",
 	[Q_TSYNC_APPLY] = "UPDATE provisioned_clients SET up_bytes = up_bytes + :dup, "
 	    "down_bytes = down_bytes + :ddown, panel_up = :up, panel_down = :down, "
@@ -1227,12 +1227,17 @@ const char *const sql_text[Q__MAX] = {
 	[Q_DRIFT_FIX_CLIENT] = "SELECT pc.email, pc.client_uuid, pc.sub_id, pc.flow, pc.limit_ip, "
 	    "pc.traffic_limit_bytes, coalesce(pc.expires_at, 0), pc.state, si.panel_inbound_id, si.protocol "
 	    "FROM provisioned_clients pc JOIN server_inbounds si ON si.id = pc.inbound_id WHERE pc.id = :id",
-	[Q_CSYNC_SERVERS] = "SELECT id, name FROM servers WHERE state <> 'disabled' ORDER BY id",
+	/* A row without credentials is not a panel the shop can reach yet
+	 * (a server shown in the catalog, or one staff are still setting
+	 * up: /admin/servers says so): neither synced nor alerted on. */
+	[Q_CSYNC_SERVERS] = "SELECT id, name FROM servers WHERE state <> 'disabled' "
+	    "AND (panel_password_sealed IS NOT NULL OR panel_token_sealed IS NOT NULL) ORDER BY id",
 	[Q_CSYNC_PENDING] = "SELECT count(*) FROM jobs WHERE kind = 'traffic_sync' AND server_id = :sid "
 	    "AND state IN ('pending', 'running')",
 	[Q_ALERT_SERVERS] = "SELECT id, name, coalesce(last_ok_at, created_at), "
 	    "coalesce(traffic_synced_at, created_at), alert_down_at, alert_stale_at, last_error, "
-	    "last_ok_at, traffic_synced_at FROM servers WHERE state = 'active' ORDER BY id",
+	    "last_ok_at, traffic_synced_at FROM servers WHERE state = 'active' "
+	    "AND (panel_password_sealed IS NOT NULL OR panel_token_sealed IS NOT NULL) ORDER BY id",
 	[Q_ALERT_DOWN_SET] = "UPDATE servers SET alert_down_at = :now WHERE id = :id AND alert_down_at IS NULL",
 	[Q_ALERT_DOWN_CLEAR] = "UPDATE servers SET alert_down_at = NULL WHERE id = :id AND alert_down_at IS NOT NULL",
 	[Q_ALERT_STALE_SET] = "UPDATE servers SET alert_stale_at = :now WHERE id = :id AND alert_stale_at IS NULL",

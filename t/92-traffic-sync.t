@@ -102,6 +102,29 @@ ok, res, row = traffic_sync(1)
 t.is_(usage("px-101")[:2], (150, 1500), "usage adds up across syncs")
 ok, res, row = traffic_sync(1)
 t.is_(usage("px-101")[:2], (150, 1500), "a sync without new traffic adds nothing")
+# A server row without credentials (shown in the catalog, or still being
+# set up) is not a panel the shop can reach: no sync job, no alert.
+s.sql("INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
+      "VALUES (99, 'no-creds', 'NL', 'Netherlands', 'http://127.0.0.1:1/', 'nl.example')")
+traffic_sync(1)
+t.is_(len(sync_jobs(99)), 0, "a server without credentials gets no traffic sync job")
+s.advance(3600)
+cron("alerts")
+t.is_(s.sql("SELECT alert_down_at, alert_stale_at FROM servers WHERE id = 99")[0], (None, None),
+      "nor an alert")
+s.sql("DELETE FROM servers WHERE id = 99")
+# A client a job changed at or after the list (a traffic reset or a
+# renewal may zero its baseline after the panel gave its old counters):
+# this sync leaves it alone, the next counts the difference once.
+p1.control("traffic", email="px-103", up=15, down=27)
+s.sql("UPDATE provisioned_clients SET updated_at = ? WHERE email = 'px-103'", (int(s.now()) + 3600,))
+ok, res, row = traffic_sync(1)
+t.ok(ok and res.get("deferred") == 1 and usage("px-103")[:2] == (5, 7),
+     "a client changed by a job since the list is left to the next sync", (res, usage("px-103")))
+s.sql("UPDATE provisioned_clients SET updated_at = 0 WHERE email = 'px-103'")
+ok, res, row = traffic_sync(1)
+t.ok(ok and res.get("deferred") == 0 and usage("px-103")[:2] == (20, 34),
+     "and the next sync counts it, once", (res, usage("px-103")))
 
 # a panel-side reset of the client's counters, then new traffic below the old baseline
 import http.cookiejar  # noqa: E402
