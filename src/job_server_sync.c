@@ -33,6 +33,7 @@
 #include "work.h"
 #include "xui.h"
 #include "xui_job.h"
+#include "json_get.h"
 
 struct inbound {
 	int64_t		 id;
@@ -50,38 +51,6 @@ struct sync {
 };
 
 static const char *const sold[] = { "vless", "vmess", "trojan", "shadowsocks" };
-
-/* A string member, or def. */
-static const char *
-str(struct json_object *o, const char *k, const char *def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return def;
-}
-
-/* settings / streamSettings: an object (G3) or JSON text of one (G2).
- * The caller puts the result; NULL when it is neither. */
-static struct json_object *
-sub_object(struct json_object *ib, const char *k)
-{
-	struct json_object *v, *o;
-
-	if (!json_object_object_get_ex(ib, k, &v))
-		return NULL;
-	if (json_object_is_type(v, json_type_object))
-		return json_object_get(v);
-	if (json_object_is_type(v, json_type_string) &&
-	    (o = json_tokener_parse(json_object_get_string(v))) != NULL) {
-		if (json_object_is_type(o, json_type_object))
-			return o;
-		json_object_put(o);
-	}
-	return NULL;
-}
 
 /* The list into s; 0, or -1 with *why. */
 static int
@@ -107,7 +76,7 @@ read_list(struct job *j, struct json_object *list, struct sync *s, const char **
 		    !json_object_object_get_ex(o, "id", &v) || !json_object_is_type(v, json_type_int) ||
 		    (ib->id = json_object_get_int64(v)) <= 0 ||
 		    !json_object_object_get_ex(o, "port", &v) || !json_object_is_type(v, json_type_int) ||
-		    (proto = str(o, "protocol", NULL)) == NULL) {
+		    (proto = jstr_or(o, "protocol", NULL)) == NULL) {
 			*why = arena_printf(j->a, "inbounds/list: element %zu is not an inbound", i);
 			return -1;
 		}
@@ -120,33 +89,33 @@ read_list(struct job *j, struct json_object *list, struct sync *s, const char **
 			json_object_object_add(u, "id", json_object_new_int64(ib->id));
 			json_object_object_add(u, "protocol", json_object_new_string(proto));
 			json_object_object_add(u, "port", json_object_new_int64(ib->port));
-			json_object_object_add(u, "remark", json_object_new_string(str(o, "remark", "")));
+			json_object_object_add(u, "remark", json_object_new_string(jstr_or(o, "remark", "")));
 			json_object_array_add(s->unsupported, u);
 			continue;
 		}
 		ib->protocol = arena_strdup(j->a, proto);
-		ib->remark = arena_strdup(j->a, str(o, "remark", ""));
+		ib->remark = arena_strdup(j->a, jstr_or(o, "remark", ""));
 		ib->enable = !json_object_object_get_ex(o, "enable", &v) ||
 		    !json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v);
-		st = sub_object(o, "streamSettings");
-		ib->network = arena_strdup(j->a, str(st, "network", "tcp"));
-		ib->security = arena_strdup(j->a, str(st, "security", "none"));
+		st = jsub(o, "streamSettings");
+		ib->network = arena_strdup(j->a, jstr_or(st, "network", "tcp"));
+		ib->security = arena_strdup(j->a, jstr_or(st, "security", "none"));
 		out = json_object_new_object();
 		json_object_object_add(out, "stream", st != NULL ? st : json_object_new_object());
 		/* The inbound settings a link carries (contract section 6):
 		 * vless's encryption, and shadowsocks's method and, for the
 		 * 2022 methods, the server key that precedes the client's in
 		 * every link (so it is no more secret than a link). */
-		if ((set = sub_object(o, "settings")) != NULL) {
+		if ((set = jsub(o, "settings")) != NULL) {
 			if (strcmp(proto, "shadowsocks") == 0) {
 				json_object_object_add(out, "method",
-				    json_object_new_string(str(set, "method", "")));
-				if (*str(set, "password", "") != '\0')
+				    json_object_new_string(jstr_or(set, "method", "")));
+				if (*jstr_or(set, "password", "") != '\0')
 					json_object_object_add(out, "password",
-					    json_object_new_string(str(set, "password", "")));
-			} else if (strcmp(proto, "vless") == 0 && *str(set, "encryption", "") != '\0')
+					    json_object_new_string(jstr_or(set, "password", "")));
+			} else if (strcmp(proto, "vless") == 0 && *jstr_or(set, "encryption", "") != '\0')
 				json_object_object_add(out, "encryption",
-				    json_object_new_string(str(set, "encryption", "")));
+				    json_object_new_string(jstr_or(set, "encryption", "")));
 			json_object_put(set);
 		}
 		ib->settings = arena_strdup(j->a, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));

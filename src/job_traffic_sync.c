@@ -61,6 +61,7 @@
 #include "work.h"
 #include "xui.h"
 #include "xui_job.h"
+#include "json_get.h"
 
 /* One client as the inbound list shows it. */
 struct pclient {
@@ -85,17 +86,6 @@ struct tsync {
 	int64_t		 parse_ms;	/* reading the list (JSON to the sorted array) */
 	int		 superseded;
 };
-
-static const char *
-str(struct json_object *o, const char *k, const char *def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return def;
-}
 
 /* An integer member (JSON int, or a double holding one), or def. */
 static int64_t
@@ -183,7 +173,7 @@ read_settings(struct job *j, struct tsync *s, struct json_object *ib, int64_t in
 		n = json_object_array_length(cl);
 		for (i = 0; i < n; i++) {
 			struct json_object *c = json_object_array_get_idx(cl, i);
-			const char *email = str(c, "email", "");
+			const char *email = jstr_or(c, "email", "");
 			struct pclient *p;
 
 			if (*email == '\0')
@@ -230,7 +220,7 @@ read_list(struct job *j, struct tsync *s, struct json_object *list)
 			m = json_object_array_length(st);
 			for (k = 0; k < m; k++) {
 				struct json_object *c = json_object_array_get_idx(st, k);
-				const char *email = str(c, "email", "");
+				const char *email = jstr_or(c, "email", "");
 				int64_t	 up = num(c, "up", -1), down = num(c, "down", -1);
 				struct pclient *p;
 

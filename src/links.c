@@ -37,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "links.h"
+#include "json_get.h"
 
 #define MAXQ	24
 
@@ -71,54 +72,6 @@ link_gen_of(const char *v)
 	if (maj == 3 && min < 5)
 		return LINK_GEN_V34;
 	return LINK_GEN_V35;
-}
-
-/* A string member, or NULL when absent or not a string. */
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static struct json_object *
-jobj(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
-static struct json_object *
-jarr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_array))
-		return NULL;
-	return v;
-}
-
-/* The first string of an array member, or the member itself when a string. */
-static const char *
-jfirst(struct json_object *o, const char *key)
-{
-	struct json_object *a = jarr(o, key), *e;
-
-	if (a == NULL)
-		return jstr(o, key);
-	if (json_object_array_length(a) == 0)
-		return NULL;
-	e = json_object_array_get_idx(a, 0);
-	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
 }
 
 static int

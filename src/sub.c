@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "sub.h"
+#include "json_get.h"
 
 const char *const sub_format_names[SUB__MAX] = { "base64", "clash", "singbox", "v2ray" };
 
@@ -47,44 +48,6 @@ struct proxy {
 	int		 insecure;
 	struct json_object *stream, *settings;	/* owned */
 };
-
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static struct json_object *
-jobj(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
-/* The first string of an array member, or the member when a string. */
-static const char *
-jfirst(struct json_object *o, const char *key)
-{
-	struct json_object *v, *e;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	if (json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
-		return NULL;
-	e = json_object_array_get_idx(v, 0);
-	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-}
 
 static int
 nonempty(const char *s)

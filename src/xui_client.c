@@ -30,6 +30,7 @@
 #include "util.h"
 #include "xui.h"
 #include "xui_client.h"
+#include "json_get.h"
 
 /* The subkey label of client credentials: never the seal key itself. */
 #define CRED_LABEL	"1000proxy client cred v1"
@@ -132,60 +133,6 @@ client_sub_id(const unsigned char key[32], int64_t item, char out[17])
 
 /* ---- reading replies ---- */
 
-static const char *
-jstr(struct json_object *o, const char *k, const char *def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return def;
-}
-
-static int64_t
-jint(struct json_object *o, const char *k, int64_t def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_int))
-		return json_object_get_int64(v);
-	return def;
-}
-
-static int
-jbool(struct json_object *o, const char *k, int def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v);
-	return def;
-}
-
-/* settings: an object (G3) or JSON text of one (G2); the caller puts
- * the result.  NULL when it is neither. */
-static struct json_object *
-sub_object(struct json_object *o, const char *k)
-{
-	struct json_object *v, *p;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, k, &v))
-		return NULL;
-	if (json_object_is_type(v, json_type_object))
-		return json_object_get(v);
-	if (json_object_is_type(v, json_type_string) &&
-	    (p = json_tokener_parse(json_object_get_string(v))) != NULL) {
-		if (json_object_is_type(p, json_type_object))
-			return p;
-		json_object_put(p);
-	}
-	return NULL;
-}
-
 /* The panel's msg for the job's error: the trailing newline that
  * fmt.Sprintln leaves inside "(...\n)" (2.0) is dropped. */
 static void
@@ -206,19 +153,19 @@ refused(struct xui *x, const char *what, const char *msg)
 static int
 read_client(struct arena *a, struct json_object *o, int record, struct xui_client *c)
 {
-	const char *email = jstr(o, "email", NULL);
+	const char *email = jstr_or(o, "email", NULL);
 
 	memset(c, 0, sizeof(*c));
 	if (email == NULL || *email == '\0')
 		return -1;
 	c->email = arena_strdup(a, email);
-	c->id = arena_strdup(a, record ? jstr(o, "uuid", "") : jstr(o, "id", ""));
-	c->password = arena_strdup(a, jstr(o, "password", ""));
-	c->flow = arena_strdup(a, jstr(o, "flow", ""));
-	c->security = arena_strdup(a, jstr(o, "security", ""));
-	c->method = arena_strdup(a, jstr(o, "method", ""));
-	c->sub_id = arena_strdup(a, jstr(o, "subId", ""));
-	c->comment = arena_strdup(a, jstr(o, "comment", ""));
+	c->id = arena_strdup(a, record ? jstr_or(o, "uuid", "") : jstr_or(o, "id", ""));
+	c->password = arena_strdup(a, jstr_or(o, "password", ""));
+	c->flow = arena_strdup(a, jstr_or(o, "flow", ""));
+	c->security = arena_strdup(a, jstr_or(o, "security", ""));
+	c->method = arena_strdup(a, jstr_or(o, "method", ""));
+	c->sub_id = arena_strdup(a, jstr_or(o, "subId", ""));
+	c->comment = arena_strdup(a, jstr_or(o, "comment", ""));
 	c->limit_ip = jint(o, "limitIp", 0);
 	c->total = jint(o, "totalGB", 0);
 	c->expiry_ms = jint(o, "expiryTime", 0);
@@ -304,7 +251,7 @@ g2_get(struct xui *x, struct arena *a, int64_t inbound, const char *email, struc
 		xui_env_free(&env);
 		return -1;
 	}
-	set = sub_object(env.obj, "settings");
+	set = jsub(env.obj, "settings");
 	if (set == NULL || !json_object_object_get_ex(set, "clients", &cl) ||
 	    !(json_object_is_type(cl, json_type_array) || json_object_is_type(cl, json_type_null))) {
 		xui_set_error(x, "bad_reply", "inbounds/get/%" PRId64 ": no settings.clients", inbound);
@@ -314,7 +261,7 @@ g2_get(struct xui *x, struct arena *a, int64_t inbound, const char *email, struc
 	n = json_object_is_type(cl, json_type_array) ? json_object_array_length(cl) : 0;
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(cl, i);
-		if (strcasecmp(jstr(o, "email", ""), email) != 0)
+		if (strcasecmp(jstr_or(o, "email", ""), email) != 0)
 			continue;
 		if (read_client(a, o, 0, out) != 0) {
 			xui_set_error(x, "bad_reply", "inbounds/get: a client of the wrong shape");
@@ -547,7 +494,7 @@ list_inbound(struct xui *x, struct arena *a, struct json_object *ib, int64_t inb
 	struct json_object *set, *cl, *st = NULL, *o, *t;
 	size_t	 i, k, m, ns;
 
-	set = sub_object(ib, "settings");
+	set = jsub(ib, "settings");
 	if (set == NULL || !json_object_object_get_ex(set, "clients", &cl) ||
 	    !(json_object_is_type(cl, json_type_array) || json_object_is_type(cl, json_type_null))) {
 		json_object_put(set);
@@ -570,7 +517,7 @@ list_inbound(struct xui *x, struct arena *a, struct json_object *ib, int64_t inb
 		c->inbound = inbound;
 		for (k = 0; k < ns; k++) {
 			t = json_object_array_get_idx(st, k);
-			if (strcasecmp(jstr(t, "email", ""), c->email) == 0) {
+			if (strcasecmp(jstr_or(t, "email", ""), c->email) == 0) {
 				read_traffic(t, c);
 				break;
 			}
