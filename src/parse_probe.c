@@ -1,6 +1,7 @@
 /*
- * parse_probe.c: the parsers of request.c and view.c, and utf8_valid,
- * driven from raw bytes without the transport (STYLE.md section 15).
+ * parse_probe.c: the parsers of request.c and view.c, utf8_valid, and
+ * the panel reply readers of xui.c and xui_client.c, driven from raw
+ * bytes without the transport (STYLE.md section 15).
  * fuzz/fuzz_*.c call probe_run() from LLVMFuzzerTestOneInput(); the
  * `test-parse` command calls it on stdin.  See parse_probe.h.
  */
@@ -13,10 +14,13 @@
 
 #include "http.h"
 #include "parse_probe.h"
+#include "util.h"
 #include "view.h"
+#include "xui.h"
+#include "xui_client.h"
 
 const char *const probe_names[PROBE__MAX] = {
-	"query", "cookie", "multipart", "json", "template", "utf8"
+	"query", "cookie", "multipart", "json", "template", "utf8", "xui"
 };
 
 /* Small limits, so that the fuzzer reaches every limit check. */
@@ -199,6 +203,47 @@ probe_template(const uint8_t *data, size_t n)
 	return rc;
 }
 
+/*
+ * A panel's reply body: the envelope, then obj read as the inbound list
+ * (or one inbound) the traffic sync and the client calls read.  Every
+ * client read has an email, counters that are not negative and the
+ * object's JSON kept.
+ */
+static int
+probe_xui(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(4096);
+	struct xui_env env;
+	struct xui_client *c;
+	struct json_object *ib;
+	char	 err[256], *s;
+	size_t	 i, j, k, m;
+	int	 rc, list;
+
+	s = arena_alloc(a, n + 1);
+	memcpy(s, data, n);
+	s[n] = '\0';
+	err[0] = '\0';
+	rc = xui_envelope_parse(s, n, 200, &env, err, sizeof(err));
+	MUST(rc == 0 || err[0] != '\0');
+	if (rc == 0) {
+		MUST(env.msg != NULL && env.root != NULL);
+		list = env.obj != NULL && json_object_is_type(env.obj, json_type_array);
+		m = list ? json_object_array_length(env.obj) : 1;
+		for (i = 0; i < m; i++) {
+			ib = list ? json_object_array_get_idx(env.obj, i) : env.obj;
+			if (xui_client_read_inbound(a, ib, (int64_t)i, &c, &k) != 0)
+				continue;
+			for (j = 0; j < k; j++)
+				MUST(c[j].email != NULL && c[j].email[0] != '\0' && c[j].up >= 0 &&
+				    c[j].down >= 0 && c[j].json != NULL);
+		}
+		xui_env_free(&env);
+	}
+	arena_free(a);
+	return rc == 0 ? 0 : 502;
+}
+
 int
 probe_run(enum probe p, const uint8_t *data, size_t n)
 {
@@ -211,6 +256,8 @@ probe_run(enum probe p, const uint8_t *data, size_t n)
 
 	if (p == PROBE_TEMPLATE)
 		return probe_template(data, n);
+	if (p == PROBE_XUI)
+		return probe_xui(data, n);
 	if (p == PROBE_UTF8) {
 		int nlok = n > 0 && (data[0] & 1);
 

@@ -159,27 +159,25 @@ exchange(struct xui *x, const char *method, const char *path, const char *body, 
 	return code;
 }
 
-/* The body as an envelope: 0, or -1 with x->err. */
-static int
-envelope(struct xui *x, long code, struct xui_env *env)
+int
+xui_envelope_parse(const char *body, size_t len, long code, struct xui_env *env, char *err,
+    size_t errsz)
 {
 	struct json_object *o, *v;
 
 	memset(env, 0, sizeof(*env));
 	env->http = code;
 	env->msg = "";
-	x->fail = "bad_reply";
-	if (strlen(x->body.p ? x->body.p : "") != x->body.len ||
-	    (o = json_tokener_parse(x->body.p ? x->body.p : "")) == NULL) {
-		snprintf(x->err, sizeof(x->err), "HTTP %ld: the reply is not a {success, msg, obj} "
+	/* A NUL inside the body would hide the rest from the parser. */
+	if (body == NULL || strlen(body) != len || (o = json_tokener_parse(body)) == NULL) {
+		snprintf(err, errsz, "HTTP %ld: the reply is not a {success, msg, obj} "
 		    "envelope%s", code, code == 403 ? " (403: the panel refused the CSRF token)" : "");
 		return -1;
 	}
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "success", &v) || !json_object_is_type(v, json_type_boolean)) {
 		json_object_put(o);
-		snprintf(x->err, sizeof(x->err), "HTTP %ld: the reply is not a {success, msg, obj} "
-		    "envelope", code);
+		snprintf(err, errsz, "HTTP %ld: the reply is not a {success, msg, obj} envelope", code);
 		return -1;
 	}
 	env->root = o;
@@ -189,6 +187,15 @@ envelope(struct xui *x, long code, struct xui_env *env)
 	if (json_object_object_get_ex(o, "obj", &v))
 		env->obj = v;
 	return 0;
+}
+
+/* The body as an envelope: 0, or -1 with x->err. */
+static int
+envelope(struct xui *x, long code, struct xui_env *env)
+{
+	x->fail = "bad_reply";
+	return xui_envelope_parse(x->body.p ? x->body.p : "", x->body.len, code, env, x->err,
+	    sizeof(x->err));
 }
 
 void

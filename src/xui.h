@@ -41,6 +41,12 @@ int	xui_login(struct xui *);
 int	xui_call(struct xui *, const char *method, const char *path, const char *body,
 	    struct xui_env *env);
 void	xui_env_free(struct xui_env *);
+/* The reply body (len bytes, NUL-terminated) of HTTP status code as an
+ * envelope: 0 with env filled (free it with xui_env_free), or -1 with
+ * err set.  Pure: what every call's reply goes through, and what the
+ * fuzz probe "xui" drives. */
+int	xui_envelope_parse(const char *body, size_t len, long code, struct xui_env *env,
+	    char *err, size_t errsz);
 /* Generation detection (section 0): server/status and, on v3.0, the
  * clients route.  Fills version ("" when the panel does not say) and
  * gen ("g2" or "g3"); xray (its state) when non-NULL.  0 or -1. */

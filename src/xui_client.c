@@ -487,18 +487,19 @@ xui_client_reset_traffic(struct xui *x, int64_t inbound, const char *email)
 }
 
 /* The clients of one inbound object with their clientStats. */
-static int
-list_inbound(struct xui *x, struct arena *a, struct json_object *ib, int64_t inbound,
+int
+xui_client_read_inbound(struct arena *a, struct json_object *ib, int64_t inbound,
     struct xui_client **out, size_t *n)
 {
 	struct json_object *set, *cl, *st = NULL, *o, *t;
 	size_t	 i, k, m, ns;
 
+	*out = NULL;
+	*n = 0;
 	set = jsub(ib, "settings");
 	if (set == NULL || !json_object_object_get_ex(set, "clients", &cl) ||
 	    !(json_object_is_type(cl, json_type_array) || json_object_is_type(cl, json_type_null))) {
 		json_object_put(set);
-		xui_set_error(x, "bad_reply", "inbound %" PRId64 ": no settings.clients", inbound);
 		return -1;
 	}
 	m = json_object_is_type(cl, json_type_array) ? json_object_array_length(cl) : 0;
@@ -526,6 +527,16 @@ list_inbound(struct xui *x, struct arena *a, struct json_object *ib, int64_t inb
 	}
 	json_object_put(set);
 	return 0;
+}
+
+static int
+list_inbound(struct xui *x, struct arena *a, struct json_object *ib, int64_t inbound,
+    struct xui_client **out, size_t *n)
+{
+	if (xui_client_read_inbound(a, ib, inbound, out, n) == 0)
+		return 0;
+	xui_set_error(x, "bad_reply", "inbound %" PRId64 ": no settings.clients", inbound);
+	return -1;
 }
 
 int

@@ -127,4 +127,13 @@ int	xui_client_list(struct xui *, struct arena *a, int64_t inbound,
  * add and update send; section 3.2 field order), in a. */
 const char *xui_client_json(struct arena *a, const char *protocol, const struct xui_client *c);
 
+/*
+ * The clients of one inbound object as a panel lists it (settings as an
+ * object or JSON text, with clientStats), into *out (n of them, in a):
+ * 0, or -1 when the inbound has no settings.clients.  Pure: the panel
+ * reply reader that xui_client_list uses and the fuzz probe "xui" drives.
+ */
+int	xui_client_read_inbound(struct arena *, struct json_object *ib, int64_t inbound,
+	    struct xui_client **out, size_t *n);
+
 #endif
