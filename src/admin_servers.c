@@ -31,6 +31,7 @@
 
 #include <string.h>
 
+#include "admin.h"
 #include "admin_catalog.h"
 #include "db.h"
 #include "handlers.h"
@@ -588,6 +589,12 @@ admin_server_post(struct request *r)
 	struct stmt *st;
 	int	 pw, token;
 
+	/* Replacing a panel's password or token changes who the shop acts
+	 * as on that panel: a fresh sign-in first (ASVS V3.7.1).  The typed
+	 * secret is not carried through the redirect; it is typed again. */
+	if ((*secret_get(r, "panel_password") != '\0' || *secret_get(r, "panel_token") != '\0') &&
+	    !admin_reauth_ok(r, arena_printf(r->a, "/admin/servers/%lld", (long long)id)))
+		return;
 	db_begin(r->db);
 	if (!server_get(r, id, &old)) {
 		db_rollback(r->db);

@@ -137,9 +137,16 @@ r = ada.post("/admin/servers/%d" % NEW, form(panel_password=""))
 t.ok(r.status == 303 and r.header("location").endswith("done=unchanged") and
      one("SELECT panel_password_sealed FROM servers WHERE id = ?", (NEW,)) == blob,
      "saving with an empty password keeps the stored one; nothing changed, nothing audited", r.header("location"))
+sql("UPDATE sessions SET reauth_at = NULL WHERE staff_id = (SELECT id FROM staff WHERE email = 'ada@example.com')")
+r = ada.post("/admin/servers/%d" % NEW, form(panel_password=PW2, tls_verify=None, capacity="250"))
+t.ok(r.status == 303 and "/admin/reauth" in (r.header("location") or "") and
+     one("SELECT panel_password_sealed FROM servers WHERE id = ?", (NEW,)) == blob and
+     sql("SELECT capacity FROM servers WHERE id = ?", (NEW,)) != [(250,)] and not audits("server.updated"),
+     "replacing the password without a fresh sign-in: to /admin/reauth, nothing written", r.header("location"))
+ada.reauth("/admin/servers/%d" % NEW)
 r = ada.post("/admin/servers/%d" % NEW, form(panel_password=PW2, panel_token=TOK, tls_verify=None,
                                             capacity="250", city="Offenbach"))
-t.ok(r.status == 303 and r.header("location").endswith("done=saved"), "an edit saves: 303", r.status)
+t.ok(r.status == 303 and r.header("location").endswith("done=saved"), "after it, an edit saves: 303", r.status)
 t.is_(sql("SELECT tls_verify, capacity, city FROM servers WHERE id = ?", (NEW,)), [(0, 250, "Offenbach")],
       "TLS off, capacity 250, the city stored")
 t.ok(opens(NEW, "password", PW2) == 0 and opens(NEW, "token", TOK) == 0,
