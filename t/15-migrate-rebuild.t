@@ -211,6 +211,11 @@ def fill(db):
                     (oid, cust, "cs_%d" % oid, price, "pay-%d" % oid)).lastrowid
             x("INSERT INTO gateway_events (gateway, event_id, event_type, payment_id, payload) "
               "VALUES ('stripe', ?, 'checkout.session.completed', ?, '{}')", ("evt_%d" % oid, pid))
+            x("INSERT INTO refunds (payment_id, order_id, amount_minor, currency, destination, idempotency_key) "
+              "VALUES (?, ?, 1, 'USD', 'gateway', ?)", (pid, oid, "refund-%d" % oid))
+            x("INSERT INTO gateway_secrets (name, sealed, hint) VALUES (?, x'00', 'abcd')",
+              ("stripe.key_%d" % oid,))
+            x("INSERT INTO paypal_certs (url, pem) VALUES (?, 'PEM')", ("https://api.paypal.com/c/%d" % oid,))
             inv = x("INSERT INTO invoices (number, payment_id, customer_id, subtotal_minor, total_minor, currency) "
                     "VALUES (?, ?, ?, ?, ?, 'USD')", ("2026-%06d" % (100 + oid), pid, cust, price, price)).lastrowid
             x("INSERT INTO invoice_lines (invoice_id, line_no, description, quantity, unit_price_minor, amount_minor) "
