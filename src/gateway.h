@@ -123,6 +123,11 @@ struct gw_ops {
 	/* work: refund (NULL for NOWPayments: manual) */
 	int	(*refund)(struct gw_call *, const struct gw_payment *, const struct gw_refund_req *,
 		    struct gw_refund_done *);
+	/* work, for cron payments' report of gateway payments the shop
+	 * does not know: the gateway's recent payments (created since
+	 * since, unix seconds) as up to nobs observations (ref and state
+	 * at least); how many, or -1.  NULL when the gateway cannot list. */
+	int	(*recent)(struct gw_call *, int64_t since, struct pay_observation *obs, int nobs);
 	/*
 	 * worker: verify a delivery and read it into up to nobs
 	 * observations (source "webhook").  Returns how many (0: a valid
