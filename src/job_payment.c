@@ -14,7 +14,9 @@
  *                     gateway's view of the payment now (lookup),
  *                     applied through payment_apply; and paypal13's
  *                     {"verify":"paypal",...} deliveries, handed to
- *                     paypal_verify_followup().
+ *                     paypal_verify_followup() (paypal13), and the
+ *                     {"recent":...} report, to gateway_recent_run()
+ *                     (settings13).
  *
  * Each call is made with no transaction open; what it found is written
  * in one transaction of its own (payment_apply's event key makes a
@@ -327,6 +329,10 @@ const struct job_kind job_kind_payment_capture = {
  * until that lands it is NULL and such a job fails for staff to see.
  */
 extern enum job_rc paypal_verify_followup(struct work *, struct job *) __attribute__((weak));
+/* settings13's recent-payments report ({"recent":...}, job_gateway_recent.c),
+ * by weak reference in the same way. */
+extern int gateway_recent_wants(const char *payload) __attribute__((weak));
+extern enum job_rc gateway_recent_run(struct work *, struct job *) __attribute__((weak));
 
 static enum job_rc
 followup_run(struct work *w, struct job *j)
@@ -338,6 +344,9 @@ followup_run(struct work *w, struct job *j)
 	const char *source;
 	int	 verify;
 
+	if (gateway_recent_wants != NULL && gateway_recent_run != NULL &&
+	    gateway_recent_wants(j->payload))
+		return gateway_recent_run(w, j);
 	o = json_tokener_parse(j->payload);
 	verify = jstr(o, "verify") != NULL;
 	source = strcmp(jstr_or(o, "source", "return"), "reconcile") == 0 ? "reconcile" : "return";
