@@ -10,6 +10,13 @@
  *       print "t=T,v1=<hex>": the C signer, for cross-checks with npm's.
  *   test-stripe verify SECRET NOW TOLERANCE HEADER   (body on stdin)
  *       print the verdict (stripe_sig_text) and exit 0 only when verified.
+ *   test-stripe call BASE SECRET_KEY OP ARGS...   (test_routes only)
+ *       one outgoing operation of gw_stripe_ops against BASE (the double):
+ *         create PUBLIC_ID AMOUNT CURRENCY IDEM_KEY RETURN_URL CANCEL_URL [EMAIL]
+ *         lookup PUBLIC_ID REF
+ *         refund PUBLIC_ID REF REF2 AMOUNT IDEM_KEY REFUND_ID [REASON]
+ *         recent SINCE
+ *       Prints one JSON object {"rc","err","permanent",...what came back}.
  */
 #include "config.h"
 
@@ -22,7 +29,9 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "gateway.h"
 #include "gw_stripe.h"
+#include "http_out.h"
 #include "payment.h"
 #include "util.h"
 
@@ -356,6 +365,108 @@ read_stdin(size_t *n)
 	return b.p;
 }
 
+/* test-stripe call BASE KEY OP ARGS... (see the top of this file). */
+static int
+call_op(const struct conf *cf, int argc, char **argv)
+{
+	struct json_object *r = json_object_new_object(), *arr;
+	struct arena *a = arena_new(16384);
+	struct gw_call c;
+	struct gw_payment p;
+	const char *op = argv[4];
+	int	 rc = -1, i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&p, 0, sizeof(p));
+	c.a = a;
+	c.base = argv[2];
+	c.secret = argv[3];
+	c.http = http_out_open(a, "stripe", cf->gateway_timeout, cf->gateway_ca_file, 1, c.err,
+	    sizeof(c.err));
+	p.public_id = argc > 5 ? argv[5] : "";
+	p.purpose = "order";
+	p.description = "Order TEST";
+	if (c.http == NULL)
+		;
+	else if (strcmp(op, "create") == 0 && argc >= 11) {
+		struct gw_created cr = { NULL, NULL, NULL };
+
+		p.amount = strtoll(argv[6], NULL, 10);
+		p.currency = argv[7];
+		p.idem_key = argv[8];
+		p.return_url = argv[9];
+		p.cancel_url = argv[10];
+		p.email = argc > 11 ? argv[11] : NULL;
+		p.order_public = "ORDTEST";
+		if ((rc = gw_stripe_ops.create(&c, &p, &cr)) == 0) {
+			json_object_object_add(r, "ref", json_object_new_string(cr.ref));
+			json_object_object_add(r, "ref2", cr.ref2 ? json_object_new_string(cr.ref2) : NULL);
+			json_object_object_add(r, "url", json_object_new_string(cr.url));
+		}
+	} else if (strcmp(op, "lookup") == 0 && argc >= 7) {
+		struct pay_observation o;
+
+		p.ref = argv[6];
+		memset(&o, 0, sizeof(o));
+		o.source = "return";
+		if ((rc = gw_stripe_ops.lookup(&c, &p, &o)) == 0) {
+			json_object_object_add(r, "state", json_object_new_string(o.state >= 0 ?
+			    pay_state_name[o.state] : "unknown"));
+			json_object_object_add(r, "amount", json_object_new_int64(o.amount));
+			json_object_object_add(r, "currency", o.currency ? json_object_new_string(o.currency) : NULL);
+			json_object_object_add(r, "ref2", o.ref2 ? json_object_new_string(o.ref2) : NULL);
+			json_object_object_add(r, "event_id", json_object_new_string(o.event_id));
+			json_object_object_add(r, "source", json_object_new_string(o.source));
+		}
+	} else if (strcmp(op, "refund") == 0 && argc >= 11) {
+		struct gw_refund_req rq;
+		struct gw_refund_done done = { NULL, 0 };
+
+		p.ref = *argv[6] ? argv[6] : NULL;
+		p.ref2 = *argv[7] ? argv[7] : NULL;
+		memset(&rq, 0, sizeof(rq));
+		rq.amount = strtoll(argv[8], NULL, 10);
+		rq.currency = "USD";
+		rq.idem_key = argv[9];
+		rq.refund = strtoll(argv[10], NULL, 10);
+		rq.reason = argc > 11 ? argv[11] : NULL;
+		if ((rc = gw_stripe_ops.refund(&c, &p, &rq, &done)) == 0) {
+			json_object_object_add(r, "ref", json_object_new_string(done.ref));
+			json_object_object_add(r, "state", json_object_new_int(done.state));
+		}
+	} else if (strcmp(op, "recent") == 0 && argc >= 6) {
+		struct pay_observation obs[250];
+
+		rc = gw_stripe_ops.recent(&c, strtoll(argv[5], NULL, 10), obs, 250);
+		arr = json_object_new_array();
+		for (i = 0; i < rc; i++) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "ref", json_object_new_string(obs[i].ref));
+			json_object_object_add(e, "state", json_object_new_string(obs[i].state >= 0 ?
+			    pay_state_name[obs[i].state] : "unknown"));
+			json_object_object_add(e, "amount", json_object_new_int64(obs[i].amount));
+			json_object_object_add(e, "payment_public", obs[i].payment_public ?
+			    json_object_new_string(obs[i].payment_public) : NULL);
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(r, "sessions", arr);
+		if (rc > 0)
+			rc = 0;
+	} else {
+		snprintf(c.err, sizeof(c.err), "unknown operation or missing arguments");
+	}
+	json_object_object_add(r, "rc", json_object_new_int(rc));
+	json_object_object_add(r, "err", json_object_new_string(rc == 0 ? "" : c.err));
+	json_object_object_add(r, "permanent", json_object_new_boolean(c.permanent));
+	printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	if (c.http != NULL)
+		http_out_close(c.http);
+	json_object_put(r);
+	arena_free(a);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 cmd_test_stripe(const struct conf *cf, int argc, char **argv)
 {
@@ -363,7 +474,13 @@ cmd_test_stripe(const struct conf *cf, int argc, char **argv)
 	size_t	 n;
 	int	 rc;
 
-	(void)cf;
+	if (argc >= 5 && strcmp(argv[1], "call") == 0) {
+		if (!cf->test_routes) {
+			fprintf(stderr, "1000proxy: test-stripe call needs test_routes = yes\n");
+			return 2;
+		}
+		return call_op(cf, argc, argv);
+	}
 	if (argc >= 2 && strcmp(argv[1], "unit") == 0) {
 		t_vectors();
 		t_verify();
@@ -389,6 +506,6 @@ cmd_test_stripe(const struct conf *cf, int argc, char **argv)
 		return rc == STRIPE_SIG_OK ? 0 : 1;
 	}
 	fprintf(stderr, "usage: 1000proxy test-stripe unit | sign SECRET T | "
-	    "verify SECRET NOW TOLERANCE HEADER\n");
+	    "verify SECRET NOW TOLERANCE HEADER | call BASE KEY OP ARGS...\n");
 	return 2;
 }

@@ -25,7 +25,10 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "db.h"
+#include "gateway.h"
 #include "gw_stripe.h"
+#include "http_out.h"
 #include "json_get.h"
 #include "payment.h"
 #include "util.h"
@@ -357,3 +360,325 @@ stripe_event_read(struct arena *a, const char *body, size_t len, struct pay_obse
 		o->state = state;
 	return 1;
 }
+
+/* ---- outgoing calls (work only) ---- */
+
+const char *
+stripe_poll_id(struct arena *a, const struct pay_observation *o)
+{
+	return arena_printf(a, "poll:%s:%s:%" PRId64, o->ref ? o->ref : "",
+	    o->state >= 0 && o->state < PAY__MAX ? pay_state_name[o->state] : "unknown", o->amount);
+}
+
+/* JSON text of a reply into an object (depth-limited), or NULL. */
+static struct json_object *
+parse_reply(const char *body, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(STRIPE_JSON_DEPTH);
+	struct json_object *o;
+
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/*
+ * One call to Stripe: method on base + path, body (form-encoded, may be
+ * NULL), the Idempotency-Key idem (POST only; NULL: none).  0 with *out
+ * the reply's object (put it) and *raw its text; -1 with c->err and
+ * c->permanent set: a transport error, a 5xx, 409 or 429 may be retried
+ * (Stripe's own rule, 1.1); any other 4xx will not get better.
+ */
+static int
+call(struct gw_call *c, const char *method, const char *path, const char *idem,
+    const char *body, struct json_object **out, const char **raw)
+{
+	const char	*hdrs[4];
+	struct http_reply rep;
+	struct json_object *o, *e;
+	size_t		 n = 0;
+
+	*out = NULL;
+	c->permanent = 0;
+	if (c->secret == NULL || *c->secret == '\0') {
+		snprintf(c->err, sizeof(c->err), "stripe.secret_key is not set");
+		c->permanent = 1;
+		return -1;
+	}
+	hdrs[n++] = arena_printf(c->a, "Authorization: Bearer %s", c->secret);
+	hdrs[n++] = "Stripe-Version: " STRIPE_API_VERSION;
+	if (idem != NULL)
+		hdrs[n++] = arena_printf(c->a, "Idempotency-Key: %s", idem);
+	hdrs[n] = NULL;
+	if (http_out_call(c->http, c->a, method, arena_printf(c->a, "%s%s", c->base, path), hdrs,
+	    body, body ? strlen(body) : 0, body ? "application/x-www-form-urlencoded" : NULL,
+	    &rep, c->err, sizeof(c->err)) != 0)
+		return -1;
+	o = parse_reply(rep.body, rep.len);
+	if (rep.status >= 200 && rep.status < 300) {
+		if (o == NULL) {
+			snprintf(c->err, sizeof(c->err), "Stripe answered %ld without a JSON object",
+			    rep.status);
+			return -1;
+		}
+		*out = o;
+		if (raw != NULL)
+			*raw = rep.body;
+		return 0;
+	}
+	e = jobj(o, "error");
+	snprintf(c->err, sizeof(c->err), "Stripe answered %ld%s%s%s%s%s%s", rep.status,
+	    e ? " " : (o ? "" : " (not JSON)"), jstr_or(e, "type", ""),
+	    jstr(e, "code") ? "/" : "", jstr_or(e, "code", ""),
+	    jstr(e, "message") ? ": " : "", jstr_or(e, "message", ""));
+	c->permanent = rep.status >= 400 && rep.status < 500 && rep.status != 409 &&
+	    rep.status != 429;
+	json_object_put(o);
+	return -1;
+}
+
+/* "&key=value" with the value escaped, appended to b (keys are ours:
+ * Stripe's bracket notation sent bare, as stripe-node sends it). */
+static void
+form_add(struct arena *a, struct buf *b, const char *key, const char *value)
+{
+	if (b->len)
+		buf_putc(b, '&');
+	buf_printf(b, "%s=%s", key, http_out_form_escape(a, value));
+}
+
+/* Lower-case copy of a currency code, in a. */
+static const char *
+lower3(struct arena *a, const char *s)
+{
+	char	*l = arena_strdup(a, s);
+	char	*p;
+
+	for (p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return l;
+}
+
+/* create: a Checkout Session for the payment (1.2), keyed by the
+ * payment's idempotency key (1.3): a retried job gets the same session. */
+static int
+stripe_create(struct gw_call *c, const struct gw_payment *p, struct gw_created *cr)
+{
+	struct json_object *o;
+	struct buf b;
+	const char *body, *id, *url;
+	int	 rc;
+
+	buf_init(&b);
+	form_add(c->a, &b, "mode", "payment");
+	form_add(c->a, &b, "line_items[0][price_data][currency]", lower3(c->a, p->currency));
+	form_add(c->a, &b, "line_items[0][price_data][product_data][name]",
+	    p->description && *p->description ? p->description : "Payment");
+	form_add(c->a, &b, "line_items[0][price_data][unit_amount]",
+	    arena_printf(c->a, "%" PRId64, p->amount));
+	form_add(c->a, &b, "line_items[0][quantity]", "1");
+	/* Stripe puts the session id where {CHECKOUT_SESSION_ID} stands:
+	 * the return page can ask for that session at once. */
+	form_add(c->a, &b, "success_url", arena_printf(c->a, "%s%ssession_id={CHECKOUT_SESSION_ID}",
+	    p->return_url, strchr(p->return_url, '?') ? "&" : "?"));
+	form_add(c->a, &b, "cancel_url", p->cancel_url);
+	form_add(c->a, &b, "client_reference_id", p->public_id);
+	form_add(c->a, &b, "metadata[payment]", p->public_id);
+	form_add(c->a, &b, "metadata[purpose]", p->purpose);
+	if (p->order_public != NULL)
+		form_add(c->a, &b, "metadata[order]", p->order_public);
+	/* On the PaymentIntent too, so its charge's refunds name us. */
+	form_add(c->a, &b, "payment_intent_data[metadata][payment]", p->public_id);
+	if (p->email != NULL && *p->email)
+		form_add(c->a, &b, "customer_email", p->email);
+	body = arena_strdup(c->a, b.p ? b.p : "");
+	buf_free(&b);
+	if (call(c, "POST", "/v1/checkout/sessions", p->idem_key, body, &o, NULL) != 0)
+		return -1;
+	id = jstr(o, "id");
+	url = jstr(o, "url");
+	rc = 0;
+	if (id == NULL || strncmp(id, "cs_", 3) != 0 || url == NULL ||
+	    (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
+		/* A replayed key whose session was completed or expired
+		 * has no url: the customer cannot pay it again. */
+		snprintf(c->err, sizeof(c->err), "Stripe's session %s has no checkout url (status %s)",
+		    id ? id : "(none)", jstr_or(o, "status", "unknown"));
+		c->permanent = 1;
+		rc = -1;
+	} else {
+		cr->ref = arena_strdup(c->a, id);
+		cr->ref2 = dup_or_null(c->a, id_of(o, "payment_intent"));
+		cr->url = arena_strdup(c->a, url);
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* lookup: the session now (the fulfilment guide's "retrieve the
+ * session", 1.5), as an observation keyed by what it says. */
+static int
+stripe_lookup(struct gw_call *c, const struct gw_payment *p, struct pay_observation *obs)
+{
+	struct json_object *o;
+	const char *raw, *src = obs->source ? obs->source : "reconcile";
+	int	 rc;
+
+	pay_observation_init(obs, "stripe", src);
+	obs->payment = p->id;
+	if (p->ref == NULL || *p->ref == '\0') {
+		snprintf(c->err, sizeof(c->err), "no Checkout Session is recorded for payment %s yet",
+		    p->public_id);
+		return -1;
+	}
+	if (call(c, "GET", arena_printf(c->a, "/v1/checkout/sessions/%s",
+	    http_out_form_escape(c->a, p->ref)), NULL, NULL, &o, &raw) != 0)
+		return -1;
+	rc = stripe_session_read(c->a, o, obs, NULL);
+	json_object_put(o);
+	if (rc != 0) {
+		snprintf(c->err, sizeof(c->err), "Stripe answered something that is not a session");
+		return -1;
+	}
+	obs->event_type = "checkout.session";
+	obs->event_id = stripe_poll_id(c->a, obs);
+	obs->payload = raw;
+	return 0;
+}
+
+/* refund: POST /v1/refunds on the PaymentIntent (1.6), keyed by the
+ * refund row's idempotency key. */
+static int
+stripe_refund(struct gw_call *c, const struct gw_payment *p, const struct gw_refund_req *rq,
+    struct gw_refund_done *done)
+{
+	struct json_object *o;
+	struct buf b;
+	const char *pi = p->ref2, *body, *st;
+	int	 rc = 0;
+
+	if (pi == NULL || *pi == '\0') {
+		/* The PaymentIntent is on the session once it is paid. */
+		if (p->ref == NULL || call(c, "GET", arena_printf(c->a, "/v1/checkout/sessions/%s",
+		    http_out_form_escape(c->a, p->ref)), NULL, NULL, &o, NULL) != 0) {
+			if (p->ref == NULL)
+				snprintf(c->err, sizeof(c->err), "payment %s has no Stripe session",
+				    p->public_id);
+			return -1;
+		}
+		pi = dup_or_null(c->a, id_of(o, "payment_intent"));
+		json_object_put(o);
+		if (pi == NULL) {
+			snprintf(c->err, sizeof(c->err), "session %s has no PaymentIntent: nothing was paid",
+			    p->ref);
+			c->permanent = 1;
+			return -1;
+		}
+	}
+	buf_init(&b);
+	form_add(c->a, &b, "payment_intent", pi);
+	form_add(c->a, &b, "amount", arena_printf(c->a, "%" PRId64, rq->amount));
+	/* Stripe takes three reasons; staff's own words go in metadata. */
+	if (rq->reason != NULL && (strcmp(rq->reason, "duplicate") == 0 ||
+	    strcmp(rq->reason, "fraudulent") == 0 || strcmp(rq->reason, "requested_by_customer") == 0))
+		form_add(c->a, &b, "reason", rq->reason);
+	else if (rq->reason != NULL && *rq->reason)
+		form_add(c->a, &b, "metadata[reason]", arena_strndup(c->a, rq->reason, 400));
+	form_add(c->a, &b, "metadata[payment]", p->public_id);
+	form_add(c->a, &b, "metadata[refund]", arena_printf(c->a, "%" PRId64, rq->refund));
+	body = arena_strdup(c->a, b.p ? b.p : "");
+	buf_free(&b);
+	if (call(c, "POST", "/v1/refunds", rq->idem_key, body, &o, NULL) != 0)
+		return -1;
+	if (jstr(o, "id") == NULL) {
+		snprintf(c->err, sizeof(c->err), "Stripe's refund reply has no id");
+		rc = -1;
+	} else {
+		done->ref = arena_strdup(c->a, jstr(o, "id"));
+		st = jstr_or(o, "status", "");
+		done->state = strcmp(st, "succeeded") == 0 ? 1 :
+		    strcmp(st, "failed") == 0 || strcmp(st, "canceled") == 0 ? -1 : 0;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* recent: the sessions created since since, newest first, a page of up
+ * to 100 at a time, at most nobs of them. */
+static int
+stripe_recent(struct gw_call *c, int64_t since, struct pay_observation *obs, int nobs)
+{
+	struct json_object *o, *data, *s;
+	const char *after = NULL;
+	int	 n = 0, more = 1;
+	size_t	 i, len;
+
+	while (more && n < nobs) {
+		if (call(c, "GET", arena_printf(c->a, "/v1/checkout/sessions?limit=100&created[gte]=%" PRId64
+		    "%s%s", since, after ? "&starting_after=" : "",
+		    after ? http_out_form_escape(c->a, after) : ""), NULL, NULL, &o, NULL) != 0)
+			return -1;
+		data = jarr(o, "data");
+		len = data ? json_object_array_length(data) : 0;
+		for (i = 0; i < len && n < nobs; i++) {
+			s = json_object_array_get_idx(data, i);
+			pay_observation_init(&obs[n], "stripe", "reconcile");
+			if (stripe_session_read(c->a, s, &obs[n], &obs[n].payment_public) != 0)
+				continue;
+			obs[n].event_type = "checkout.session";
+			obs[n].event_id = stripe_poll_id(c->a, &obs[n]);
+			obs[n].payload = arena_strdup(c->a, json_object_to_json_string_ext(s,
+			    JSON_C_TO_STRING_PLAIN));
+			after = obs[n].ref;
+			n++;
+		}
+		more = jbool(o, "has_more", 0) && len > 0 && after != NULL;
+		json_object_put(o);
+	}
+	return n;
+}
+
+/* ---- the webhook (web worker) ---- */
+
+static int
+stripe_verify(struct db *db, const struct conf *cf, const unsigned char key[32], struct arena *a,
+    const struct gw_hook *h, struct pay_observation *obs, int nobs, char *err, size_t errsz)
+{
+	const char *secret[1], *pub = NULL;
+	enum stripe_sig_rc v;
+	int	 rc;
+
+	(void)cf;
+	if (nobs < 1)
+		return 0;
+	secret[0] = gw_secret(db, key, "stripe.webhook_secret");
+	v = stripe_sig_verify(h->header(h->ctx, "Stripe-Signature"), h->body, h->len, secret,
+	    secret[0] != NULL ? 1 : 0, h->now, STRIPE_TOLERANCE, NULL);
+	if (v != STRIPE_SIG_OK) {
+		snprintf(err, errsz, "%s", stripe_sig_text[v]);
+		return -1;
+	}
+	pay_observation_init(&obs[0], "stripe", "webhook");
+	rc = stripe_event_read(a, h->body, h->len, &obs[0], &pub, err, errsz);
+	/* payment_apply finds ours by it, at this gateway only. */
+	if (rc == 1)
+		obs[0].payment_public = pub;
+	return rc;
+}
+
+const struct gw_ops gw_stripe_ops = {
+	.id = GW_STRIPE,
+	.create = stripe_create,
+	.lookup = stripe_lookup,
+	.capture = NULL,
+	.refund = stripe_refund,
+	.recent = stripe_recent,
+	.verify = stripe_verify,
+};
