@@ -263,5 +263,8 @@ void	page_pay_retry_post(struct request *);
 void	page_pay_return(struct request *);
 void	page_wallet_topup_post(struct request *);
 extern const struct form page_wallet_topup_form;
+/* webhook.c: the gateways' deliveries (issue 13) */
+void	page_webhook_post(struct request *);
+extern const struct form webhook_form;
 
 #endif
