@@ -1262,6 +1262,50 @@ const char *const sql_text[Q__MAX] = {
 	 * need from the server row. */
 	[Q_TEST_LINK_INBOUND] = "SELECT i.protocol, i.port, i.remark, i.settings_json, s.public_host, "
 	    "s.panel_version FROM server_inbounds i JOIN servers s ON s.id = i.server_id WHERE i.id = :id",
+	/*
+	 * Refunds of gateway payments (refund.c, job_refund.c).  A payment
+	 * with its order; what its refunds add up to (not failed: the cap;
+	 * succeeded: refunded_minor; succeeded through the gateway: what the
+	 * gateway's cumulative figure is compared with); a refund by key, by
+	 * the gateway's id, the oldest pending gateway refund of an amount
+	 * (or of at most an amount); the row written, settled, failed; the
+	 * payment's refunded amount and state; the order's clients for the
+	 * refund policy; who is mailed; the payment's refunds for a page.
+	 */
+	[Q_RP_PAYMENT] = "SELECT p.id, coalesce(p.order_id, 0), p.customer_id, p.gateway, p.purpose, p.amount_minor, "
+	    "p.currency, p.refunded_minor, p.state, p.fulfilled_at IS NOT NULL, p.public_id, "
+	    "coalesce(o.public_id, ''), coalesce(o.state, ''), p.held_reason, coalesce(p.received_minor, -1) "
+	    "FROM payments p LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = :id",
+	[Q_RP_SUMS] = "SELECT coalesce(sum(CASE WHEN state <> 'failed' THEN amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN state = 'succeeded' THEN amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN state = 'succeeded' AND destination = 'gateway' THEN amount_minor END), 0), "
+	    "count(*) FROM refunds WHERE payment_id = :payment",
+	[Q_RP_BY_KEY] = "SELECT id, amount_minor, currency FROM refunds WHERE idempotency_key = :key",
+	[Q_RP_BY_REF] = "SELECT id, state FROM refunds WHERE payment_id = :payment AND gateway_ref = :ref",
+	[Q_RP_PENDING_MATCH] = "SELECT id, amount_minor FROM refunds WHERE payment_id = :payment "
+	    "AND destination = 'gateway' AND state = 'pending' AND gateway_ref IS NULL "
+	    "AND (:amount IS NULL OR amount_minor = :amount) ORDER BY id LIMIT 1",
+	[Q_RP_PENDING_UPTO] = "SELECT id, amount_minor FROM refunds WHERE payment_id = :payment "
+	    "AND destination = 'gateway' AND state = 'pending' AND amount_minor <= :amount ORDER BY id LIMIT 1",
+	[Q_RP_INSERT] = "INSERT INTO refunds (payment_id, order_id, amount_minor, currency, destination, origin, "
+	    "state, gateway_ref, reason, staff_id, idempotency_key) VALUES (:payment, :order, :amount, :currency, "
+	    ":destination, :origin, :state, :ref, :reason, :staff, :key)",
+	[Q_RP_SUCCEED] = "UPDATE refunds SET state = 'succeeded', gateway_ref = coalesce(gateway_ref, :ref), "
+	    "updated_at = unixepoch() WHERE id = :id AND state = 'pending'",
+	[Q_RP_FAIL] = "UPDATE refunds SET state = 'failed', last_error = :error, updated_at = unixepoch() "
+	    "WHERE id = :id AND state = 'pending'",
+	[Q_RP_SET_REF] = "UPDATE refunds SET gateway_ref = :ref, updated_at = unixepoch() "
+	    "WHERE id = :id AND gateway_ref IS NULL",
+	[Q_RP_WALLET_TX] = "UPDATE refunds SET wallet_tx_id = :tx WHERE id = :id",
+	[Q_RP_PAY_MOVE] = "UPDATE payments SET refunded_minor = :refunded, state = :state, updated_at = unixepoch() "
+	    "WHERE id = :id",
+	[Q_RP_GET] = "SELECT r.id, r.payment_id, r.amount_minor, r.currency, r.destination, r.origin, r.state, "
+	    "coalesce(r.gateway_ref, ''), r.reason, r.idempotency_key FROM refunds r WHERE r.id = :id",
+	[Q_RP_CLIENTS] = "SELECT c.id, c.state FROM provisioned_clients c JOIN order_items i ON i.id = c.order_item_id "
+	    "WHERE i.order_id = :order AND c.state <> 'deleted' ORDER BY c.id",
+	[Q_RP_MAIL] = "SELECT email, name FROM customers WHERE id = :id",
+	[Q_RP_LIST] = "SELECT id, amount_minor, currency, destination, origin, state, coalesce(gateway_ref, ''), "
+	    "reason, last_error, created_at, updated_at FROM refunds WHERE payment_id = :payment ORDER BY id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1650,6 +1694,22 @@ const char *const sql_name[Q__MAX] = {
 	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
 	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",
 	[Q_TEST_LINK_INBOUND] = "TEST_LINK_INBOUND",
+	[Q_RP_PAYMENT] = "RP_PAYMENT",
+	[Q_RP_SUMS] = "RP_SUMS",
+	[Q_RP_BY_KEY] = "RP_BY_KEY",
+	[Q_RP_BY_REF] = "RP_BY_REF",
+	[Q_RP_PENDING_MATCH] = "RP_PENDING_MATCH",
+	[Q_RP_PENDING_UPTO] = "RP_PENDING_UPTO",
+	[Q_RP_INSERT] = "RP_INSERT",
+	[Q_RP_SUCCEED] = "RP_SUCCEED",
+	[Q_RP_FAIL] = "RP_FAIL",
+	[Q_RP_SET_REF] = "RP_SET_REF",
+	[Q_RP_WALLET_TX] = "RP_WALLET_TX",
+	[Q_RP_PAY_MOVE] = "RP_PAY_MOVE",
+	[Q_RP_GET] = "RP_GET",
+	[Q_RP_CLIENTS] = "RP_CLIENTS",
+	[Q_RP_MAIL] = "RP_MAIL",
+	[Q_RP_LIST] = "RP_LIST",
 };
 
 /*

@@ -400,6 +400,23 @@ enum q {
 	Q_DEMO_PANEL_SET,
 	Q_DEMO_PANEL_PLANS,
 	Q_TEST_LINK_INBOUND,
+	/* refunds of gateway payments (refund.c, job_refund.c) */
+	Q_RP_PAYMENT,
+	Q_RP_SUMS,
+	Q_RP_BY_KEY,
+	Q_RP_BY_REF,
+	Q_RP_PENDING_MATCH,
+	Q_RP_PENDING_UPTO,
+	Q_RP_INSERT,
+	Q_RP_SUCCEED,
+	Q_RP_FAIL,
+	Q_RP_SET_REF,
+	Q_RP_WALLET_TX,
+	Q_RP_PAY_MOVE,
+	Q_RP_GET,
+	Q_RP_CLIENTS,
+	Q_RP_MAIL,
+	Q_RP_LIST,
 	Q__MAX
 };
 
