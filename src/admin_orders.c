@@ -38,6 +38,7 @@
 #include "refund.h"
 #include "response.h"
 #include "session.h"
+#include "spool.h"
 #include "ui.h"
 #include "util.h"
 #include "valid.h"
@@ -345,5 +346,7 @@ admin_order_refund_post(struct request *r)
 		return;
 	}
 	db_commit(r->db);
+	if (res.pay.njobs > 0)
+		spool_wake_many(&r->app->conf, res.pay.njobs, res.pay.jobs, res.pay.kinds);
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=refunded", pub));
 }

@@ -38,6 +38,8 @@ const char *const refund_rc_text[REFUND__MAX] = {
 	[REFUND_NONE] = "There is no such order.",
 };
 
+static int64_t apply_policy(struct db *, int64_t order, struct pay_apply_result *);
+
 enum refund_rc
 refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff,
     const struct actor *who, struct refund_result *res)
@@ -111,6 +113,8 @@ refund_to_wallet(struct db *db, int64_t order, const char *reason, int64_t staff
 	st = db_q(db, Q_REFUND_INVOICE);
 	db_bind_int(db, st, ":order", order);
 	db_step(db, st);
+	/* The proxies the money paid for, per payments.refund_policy. */
+	apply_policy(db, order, &res->pay);
 	audit(db, who, "order.refunded", arena_printf(a, "order:%" PRId64, order),
 	    "order %s (%s) refunded to the wallet: %s (ledger row %" PRId64 ", balance %s); "
 	    "%" PRId64 " provision job%s discarded%s%s%s; reason: %s", res->public_id, res->state,

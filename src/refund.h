@@ -43,6 +43,9 @@ struct refund_result {
 	int64_t		 jobs_discarded;
 	const char	*referral;	/* what happened to a commission, or NULL */
 	int		 coupon;	/* 1: the order's coupon use was released */
+	/* The refund policy's client jobs (refund_to_wallet): wake them
+	 * after COMMIT (spool_wake_many with pay.njobs, pay.jobs, pay.kinds). */
+	struct pay_apply_result pay;
 };
 
 /*
@@ -53,7 +56,8 @@ struct refund_result {
  * order is refunded at most once whatever asks), the referral commission
  * reversed (referral_reverse), its coupon use released (coupon_release),
  * the order's provision jobs that have not
- * run discarded, its paid invoice marked 'refunded', and one audit row naming reason and staff.  staff is
+ * run discarded, its paid invoice marked 'refunded', the refund policy
+ * applied to its proxies (refund_policy_get), and one audit row naming reason and staff.  staff is
  * the staff member's id for the ledger row (0: none).  An order that is
  * 'refunded' already is REFUND_REPLAY (nothing moves twice).  res is
  * filled on REFUND_OK and REFUND_REPLAY (strings in the db's arena).
