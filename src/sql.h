@@ -400,6 +400,10 @@ enum q {
 	Q_DEMO_PANEL_SET,
 	Q_DEMO_PANEL_PLANS,
 	Q_TEST_LINK_INBOUND,
+	Q_GWSECRET_GET,
+	Q_GWSECRET_PUT,
+	Q_GWSECRET_DEL,
+	Q_GWSECRET_LIST,
 	/* refunds of gateway payments (refund.c, job_refund.c) */
 	Q_RP_PAYMENT,
 	Q_RP_SUMS,
