@@ -1314,6 +1314,11 @@ const char *const sql_text[Q__MAX] = {
 	[Q_RP_MAIL] = "SELECT email, name FROM customers WHERE id = :id",
 	[Q_RP_LIST] = "SELECT id, amount_minor, currency, destination, origin, state, coalesce(gateway_ref, ''), "
 	    "reason, last_error, created_at, updated_at FROM refunds WHERE payment_id = :payment ORDER BY id",
+	/* The refund job (job_refund.c): the refund, its payment, the customer. */
+	[Q_JR_LOAD] = "SELECT r.amount_minor, r.currency, r.state, r.reason, r.idempotency_key, p.id, p.public_id, "
+	    "p.purpose, coalesce(p.order_id, 0), o.public_id, p.amount_minor, p.currency, p.gateway_ref, "
+	    "p.gateway_ref2, p.idempotency_key, p.gateway, c.email FROM refunds r JOIN payments p ON p.id = r.payment_id "
+	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id WHERE r.id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1722,6 +1727,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_RP_CLIENTS] = "RP_CLIENTS",
 	[Q_RP_MAIL] = "RP_MAIL",
 	[Q_RP_LIST] = "RP_LIST",
+	[Q_JR_LOAD] = "JR_LOAD",
 };
 
 /*

@@ -421,6 +421,7 @@ enum q {
 	Q_RP_CLIENTS,
 	Q_RP_MAIL,
 	Q_RP_LIST,
+	Q_JR_LOAD,
 	Q__MAX
 };
 

@@ -68,6 +68,8 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_reset_traffic,
 	&job_kind_regenerate,
 	&job_kind_traffic_sync,
+	/* Refunds through a payment gateway (job_refund.c). */
+	&job_kind_refund,
 };
 
 /* A runner that exits with this status could not start (bad schema,
