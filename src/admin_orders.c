@@ -209,6 +209,12 @@ order_page(struct request *r, int status, const char *error)
 		vm_set(vm, "notice", "The order is refunded to the customer's wallet.");
 	/* Failed items: the panel's message, retry, refund (admin_order_items.c). */
 	admin_order_failed_items_vm(r, vm, id);
+	/* Payments through a gateway, each with its refund form (admin_payments.c). */
+	admin_order_payments_vm(r, vm, id);
+	if (done != NULL && strcmp(done, "refund-queued") == 0)
+		vm_set(vm, "notice", "The refund is on its way to the gateway.");
+	if (done != NULL && strcmp(done, "payment-refunded") == 0)
+		vm_set(vm, "notice", "The refund is recorded.");
 	if (done != NULL && strcmp(done, "item-retried") == 0)
 		vm_set(vm, "notice", "The item's provisioning runs again.");
 	if (done != NULL && strcmp(done, "item-refunded") == 0)

@@ -1319,6 +1319,28 @@ const char *const sql_text[Q__MAX] = {
 	    "p.purpose, coalesce(p.order_id, 0), o.public_id, p.amount_minor, p.currency, p.gateway_ref, "
 	    "p.gateway_ref2, p.idempotency_key, p.gateway, c.email FROM refunds r JOIN payments p ON p.id = r.payment_id "
 	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id WHERE r.id = :id",
+	/*
+	 * /admin/payments (admin_payments.c): the list, newest first, each
+	 * filter off when NULL (gateway, state, held only, a part of the
+	 * customer's email); one payment by public id; its gateway events
+	 * oldest first (payloads shown escaped); an order's payments.
+	 */
+	[Q_AP_LIST] = "SELECT p.public_id, p.gateway, p.purpose, p.state, p.amount_minor, p.currency, p.refunded_minor, "
+	    "p.held_reason, p.created_at, c.id, c.email, coalesce(o.public_id, '') FROM payments p "
+	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id "
+	    "WHERE p.gateway <> 'wallet' AND (:gateway IS NULL OR p.gateway = :gateway) AND (:state IS NULL OR p.state = :state) "
+	    "AND (:held IS NULL OR p.held_reason <> '') AND (:email IS NULL OR c.email LIKE :email ESCAPE '\\') "
+	    "ORDER BY p.id DESC LIMIT :limit OFFSET :offset",
+	[Q_AP_GET] = "SELECT p.id, p.public_id, p.gateway, p.purpose, p.state, p.amount_minor, p.currency, p.refunded_minor, "
+	    "coalesce(p.received_minor, -1), p.held_reason, coalesce(p.held_at, 0), coalesce(p.fulfilled_at, 0), "
+	    "coalesce(p.fulfilled_by, ''), coalesce(p.gateway_ref, ''), coalesce(p.gateway_ref2, ''), p.last_error, "
+	    "p.created_at, p.updated_at, c.id, c.email, coalesce(o.public_id, ''), p.idempotency_key "
+	    "FROM payments p JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id "
+	    "WHERE p.public_id = :public_id AND p.gateway <> 'wallet'",
+	[Q_AP_EVENTS] = "SELECT event_id, event_type, outcome, source, received_at, payload FROM gateway_events "
+	    "WHERE payment_id = :payment ORDER BY id",
+	[Q_AP_ORDER_PAYMENTS] = "SELECT public_id, gateway, state, amount_minor, currency, refunded_minor, held_reason, id "
+	    "FROM payments WHERE order_id = :order AND gateway <> 'wallet' ORDER BY id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1728,6 +1750,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_RP_MAIL] = "RP_MAIL",
 	[Q_RP_LIST] = "RP_LIST",
 	[Q_JR_LOAD] = "JR_LOAD",
+	[Q_AP_LIST] = "AP_LIST",
+	[Q_AP_GET] = "AP_GET",
+	[Q_AP_EVENTS] = "AP_EVENTS",
+	[Q_AP_ORDER_PAYMENTS] = "AP_ORDER_PAYMENTS",
 };
 
 /*

@@ -422,6 +422,10 @@ enum q {
 	Q_RP_MAIL,
 	Q_RP_LIST,
 	Q_JR_LOAD,
+	Q_AP_LIST,
+	Q_AP_GET,
+	Q_AP_EVENTS,
+	Q_AP_ORDER_PAYMENTS,
 	Q__MAX
 };
 
