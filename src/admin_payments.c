@@ -54,33 +54,6 @@
 #define PAYMENTS_MAX_PAGE	100000
 #define REASON_MAX		500
 
-/*
- * Until core13's payment.c is linked, these stand in (as gateway.c's
- * weak gw_ops tables do): a held payment cannot be resolved, and the
- * request ends with 500 instead of pretending.  payment.c's definitions
- * replace them at link time.
- */
-__attribute__((weak)) int
-payment_release(struct db *db, int64_t payment, const struct actor *who, struct pay_apply_result *res)
-{
-	(void)who;
-	(void)res;
-	db_fail(db, "payment_release(%" PRId64 "): payment.c is not linked", payment);
-}
-
-__attribute__((weak)) int
-payment_credit_wallet(struct db *db, int64_t payment, int64_t staff, const struct actor *who)
-{
-	(void)staff;
-	(void)who;
-	db_fail(db, "payment_credit_wallet(%" PRId64 "): payment.c is not linked", payment);
-}
-
-static const char *const pay_states[] = {
-	"created", "pending", "partially_paid", "succeeded", "failed", "expired", "cancelled",
-	"partially_refunded", "refunded",
-};
-
 /* Whether a payment has money to give back, and how much is left
  * (refund.c's rule: what arrived, at most the payment, less every
  * refund that has not failed). */
@@ -213,9 +186,7 @@ admin_payments(struct request *r)
 		page = 1;
 	if (gw != NULL && gw_parse(gw) < 0)
 		gw = NULL;
-	for (i = 0; state != NULL && i < NELEM(pay_states) && strcmp(state, pay_states[i]) != 0; i++)
-		continue;
-	if (state != NULL && i == NELEM(pay_states))
+	if (state != NULL && pay_state_parse(state) < 0)
 		state = NULL;
 	if (held != NULL && strcmp(held, "1") != 0)
 		held = NULL;
@@ -229,10 +200,10 @@ admin_payments(struct request *r)
 		vm_set_bool(it, "selected", gw != NULL && strcmp(gw, gw_name[i]) == 0);
 	}
 	vm_set_bool(vm, "gw_any", gw == NULL);
-	for (i = 0; i < NELEM(pay_states); i++) {
+	for (i = 0; i < PAY__MAX; i++) {
 		it = vm_push(vm, "states");
-		vm_set(it, "name", pay_states[i]);
-		vm_set_bool(it, "selected", state != NULL && strcmp(state, pay_states[i]) == 0);
+		vm_set(it, "name", pay_state_name[i]);
+		vm_set_bool(it, "selected", state != NULL && strcmp(state, pay_state_name[i]) == 0);
 	}
 	vm_set_bool(vm, "state_any", state == NULL);
 	st = db_q(r->db, Q_AP_LIST);

@@ -267,29 +267,6 @@ refund_dest_parse(const char *s)
 	return -1;
 }
 
-/*
- * The schema's payment states by enum pay_state.  payment.c's
- * pay_state_name says the same; refunds keep their own copy so that
- * refund.c links into every program without payment.c's dependencies.
- */
-static const char *const pstate[PAY__MAX] = {
-	[PAY_CREATED] = "created", [PAY_PENDING] = "pending", [PAY_PARTIALLY_PAID] = "partially_paid",
-	[PAY_SUCCEEDED] = "succeeded", [PAY_FAILED] = "failed", [PAY_EXPIRED] = "expired",
-	[PAY_CANCELLED] = "cancelled", [PAY_PARTIALLY_REFUNDED] = "partially_refunded",
-	[PAY_REFUNDED] = "refunded",
-};
-
-static int
-pstate_parse(const char *s)
-{
-	int	 i;
-
-	for (i = 0; i < PAY__MAX; i++)
-		if (strcmp(s, pstate[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* Append a job to res's list (a new array in the db's arena). */
 static void
 jobs_add(struct db *db, struct pay_apply_result *res, int64_t job, const char *kind)
@@ -540,7 +517,7 @@ settle(struct db *db, int64_t payment, const struct actor *who, struct pay_apply
 	if (pay_load(db, payment, &p) != 0)
 		return;
 	sums_load(db, payment, &s);
-	from = pstate_parse(p.state);
+	from = pay_state_parse(p.state);
 	to = from;
 	if (s.done >= p.amount)
 		to = PAY_REFUNDED;
@@ -557,7 +534,7 @@ settle(struct db *db, int64_t payment, const struct actor *who, struct pay_apply
 	st = db_q(db, Q_RP_PAY_MOVE);
 	db_bind_int(db, st, ":id", payment);
 	db_bind_int(db, st, ":refunded", s.done);
-	db_bind_text(db, st, ":state", pstate[to]);
+	db_bind_text(db, st, ":state", pay_state_name[to]);
 	db_step(db, st);
 	if (to != PAY_REFUNDED || from == PAY_REFUNDED || p.order == 0)
 		return;
@@ -618,7 +595,7 @@ refund_insert(struct db *db, const struct rp_pay *p, int64_t amount, const char 
 static int64_t
 refundable(const struct rp_pay *p)
 {
-	int	 st = pstate_parse(p->state);
+	int	 st = pay_state_parse(p->state);
 
 	if (*p->held != '\0' && !p->fulfilled)
 		return p->received >= 0 && p->received < p->amount ? p->received : p->amount;
@@ -645,7 +622,7 @@ refund_payment(struct db *db, const struct refund_ask *ask, const struct actor *
 		return RPAY_NONE;
 	res->currency = p.currency;
 	res->pay.payment = p.id;
-	res->pay.from = res->pay.to = pstate_parse(p.state);
+	res->pay.from = res->pay.to = pay_state_parse(p.state);
 	key = arena_printf(a, "refund:%" PRId64 ":%" PRId64, p.id, ask->seq);
 	st = db_q(db, Q_RP_BY_KEY);
 	db_bind_text(db, st, ":key", key);
@@ -783,14 +760,14 @@ refund_seen(struct db *db, int64_t payment, const struct pay_observation *obs,
 	struct rp_sums s;
 	struct stmt *st;
 	const char *ref = obs->refund_ref;
-	int64_t	 id, amount, delta;
+	int64_t	 id, amount, delta, total;
 	int	 moved = 0, ref_used = 0;
 
 	if (pay_load(db, payment, &p) != 0)
 		return PAY_STALE;
 	if (res != NULL) {
 		res->payment = payment;
-		res->from = res->to = pstate_parse(p.state);
+		res->from = res->to = pay_state_parse(p.state);
 	}
 	if (ref != NULL && *ref == '\0')
 		ref = NULL;
@@ -835,11 +812,16 @@ refund_seen(struct db *db, int64_t payment, const struct pay_observation *obs,
 			}
 		}
 	}
-	if (obs->refunded_total >= 0) {
+	/* A gateway that says "refunded" and no figure (NOWPayments'
+	 * status) has given back the whole payment. */
+	total = obs->refunded_total;
+	if (total < 0 && obs->state == PAY_REFUNDED && !(ref != NULL && obs->refund_amount > 0))
+		total = p.amount;
+	if (total >= 0) {
 		/* Refunds are cumulative amounts (contract section 6): what
 		 * the gateway has given back beyond what we know of. */
 		sums_load(db, payment, &s);
-		delta = obs->refunded_total - s.at_gateway;
+		delta = total - s.at_gateway;
 		while (delta > 0) {
 			st = db_q(db, Q_RP_PENDING_UPTO);
 			db_bind_int(db, st, ":payment", payment);
@@ -860,7 +842,7 @@ refund_seen(struct db *db, int64_t payment, const struct pay_observation *obs,
 		if (delta > 0)
 			moved |= record_foreign(db, &p, delta, ref_used ? NULL : ref,
 			    ref != NULL && !ref_used ? arena_printf(a, "refund:%" PRId64 ":gw:%s", payment, ref) :
-			    arena_printf(a, "refund:%" PRId64 ":gw-total:%" PRId64, payment, obs->refunded_total),
+			    arena_printf(a, "refund:%" PRId64 ":gw-total:%" PRId64, payment, total),
 			    obs, who, res);
 	}
 	if (!moved)
