@@ -1408,6 +1408,30 @@ const char *const sql_text[Q__MAX] = {
 	    "WHERE payment_id = :payment ORDER BY id",
 	[Q_AP_ORDER_PAYMENTS] = "SELECT public_id, gateway, state, amount_minor, currency, refunded_minor, held_reason, id "
 	    "FROM payments WHERE order_id = :order AND gateway <> 'wallet' ORDER BY id",
+	/*
+	 * cmd_test_refund.c (test-unit): what the refund cases count (see
+	 * its enum), a proxy for an order's first item and a pending
+	 * commission on it, and a refund job claimed as a runner would.
+	 */
+	[Q_TEST_RF_COUNTS] = "SELECT (SELECT count(*) FROM refunds), "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE state = 'succeeded'), "
+	    "(SELECT count(*) FROM refunds WHERE state = 'failed'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'suspend' AND idem_key GLOB 'suspend:client:*:refund:*'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'refund'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'email' AND idem_key GLOB 'refund-issued:*'), "
+	    "(SELECT count(*) FROM referral_commissions WHERE state = 'reversed'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund_seen'), "
+	    "(SELECT count(*) FROM refunds WHERE origin = 'gateway'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund_excess')",
+	[Q_TEST_RF_CLIENT] = "INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, "
+	    "client_uuid, sub_id, state) SELECT i.id, o.customer_id, 1, 1, 'c-' || i.id, 'uuid-' || i.id, 'sub-' || i.id, "
+	    "'active' FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.order_id = :order",
+	[Q_TEST_RF_COMMISSION] = "INSERT INTO referral_commissions (referral_id, order_id, amount_minor, currency, "
+	    "available_at) VALUES (1, :order, 100, 'USD', unixepoch() + 86400)",
+	[Q_TEST_RF_CLAIM] = "UPDATE jobs SET state = 'running', claimed_by = :runner, attempts = attempts + 1, "
+	    "lease_until = unixepoch() + 60 WHERE kind = 'refund' AND payload = :payload AND state IN ('pending','running') "
+	    "RETURNING id, attempts",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1845,6 +1869,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AP_GET] = "AP_GET",
 	[Q_AP_EVENTS] = "AP_EVENTS",
 	[Q_AP_ORDER_PAYMENTS] = "AP_ORDER_PAYMENTS",
+	[Q_TEST_RF_COUNTS] = "TEST_RF_COUNTS",
+	[Q_TEST_RF_CLIENT] = "TEST_RF_CLIENT",
+	[Q_TEST_RF_COMMISSION] = "TEST_RF_COMMISSION",
+	[Q_TEST_RF_CLAIM] = "TEST_RF_CLAIM",
 };
 
 /*
