@@ -1271,6 +1271,14 @@ const char *const sql_text[Q__MAX] = {
 	 * need from the server row. */
 	[Q_TEST_LINK_INBOUND] = "SELECT i.protocol, i.port, i.remark, i.settings_json, s.public_host, "
 	    "s.panel_version FROM server_inbounds i JOIN servers s ON s.id = i.server_id WHERE i.id = :id",
+	/* gateway.c: the payment gateways' sealed secrets (gateway.h). */
+	[Q_GWSECRET_GET] = "SELECT sealed FROM gateway_secrets WHERE name = :name",
+	[Q_GWSECRET_PUT] = "INSERT INTO gateway_secrets (name, sealed, hint, updated_by, updated_at) "
+	    "VALUES (:name, :sealed, :hint, nullif(:staff, 0), unixepoch()) ON CONFLICT (name) DO UPDATE SET "
+	    "sealed = excluded.sealed, hint = excluded.hint, updated_by = excluded.updated_by, "
+	    "updated_at = excluded.updated_at",
+	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
+	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
 	/* payment.c (issue 13): payments, their events and fulfilment. */
 	[Q_PAY_INSERT] = "INSERT INTO payments (public_id, order_id, customer_id, gateway, purpose, amount_minor, "
 	    "currency, idempotency_key, expires_at, created_at, updated_at) VALUES (:public_id, :order, "
@@ -1330,13 +1338,6 @@ const char *const sql_text[Q__MAX] = {
 	    "(SELECT count(*) FROM audit_log WHERE action = 'order.paid')",
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
 	/* gateway.c: the payment gateways' sealed secrets (gateway.h). */
-	[Q_GWSECRET_GET] = "SELECT sealed FROM gateway_secrets WHERE name = :name",
-	[Q_GWSECRET_PUT] = "INSERT INTO gateway_secrets (name, sealed, hint, updated_by, updated_at) "
-	    "VALUES (:name, :sealed, :hint, nullif(:staff, 0), unixepoch()) ON CONFLICT (name) DO UPDATE SET "
-	    "sealed = excluded.sealed, hint = excluded.hint, updated_by = excluded.updated_by, "
-	    "updated_at = excluded.updated_at",
-	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
-	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
 	/*
 	 * Refunds of gateway payments (refund.c, job_refund.c).  A payment
 	 * with its order; what its refunds add up to (not failed: the cap;
@@ -1820,6 +1821,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
 	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",
 	[Q_TEST_LINK_INBOUND] = "TEST_LINK_INBOUND",
+	[Q_GWSECRET_GET] = "GWSECRET_GET",
+	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
+	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
+	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
 	[Q_PAY_INSERT] = "PAY_INSERT",
 	[Q_PAY_BY_IDEM] = "PAY_BY_IDEM",
 	[Q_PAY_GET] = "PAY_GET",
@@ -1844,10 +1849,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
-	[Q_GWSECRET_GET] = "GWSECRET_GET",
-	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
-	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
-	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
 	[Q_RP_PAYMENT] = "RP_PAYMENT",
 	[Q_RP_SUMS] = "RP_SUMS",
 	[Q_RP_BY_KEY] = "RP_BY_KEY",
