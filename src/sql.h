@@ -428,6 +428,11 @@ enum q {
 	Q_TEST_PAY_ROW,
 	Q_TEST_PAY_COUNTS,
 	Q_TEST_PAY_PUBLIC,
+	Q_PAY_FOR_GATEWAY,
+	Q_PAY_OF_CUSTOMER,
+	Q_PAY_JOB_NOW,
+	Q_PAY_ORDER_SEQ,
+	Q_PAY_LATEST_OF_ORDER,
 	/* refunds of gateway payments (refund.c, job_refund.c) */
 	Q_RP_PAYMENT,
 	Q_RP_SUMS,
