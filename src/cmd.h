@@ -30,6 +30,7 @@ int	cmd_test_migrate(const struct conf *, int argc, char **argv);
 int	cmd_test_commerce(const struct conf *, int argc, char **argv);
 int	cmd_test_xui(const struct conf *, int argc, char **argv);
 int	cmd_test_link(const struct conf *, int argc, char **argv);
+int	cmd_test_paypal(const struct conf *, int argc, char **argv);
 /* seed --demo-panel NAME (seed_panel.c): the demo's plans onto its live panel. */
 int	seed_demo_panel(const struct conf *, const char *name);
 
