@@ -11,7 +11,7 @@
  *        rule; the event and order readers
  *   cert PEM CA_FILE NOW
  *        pp_cert_check: prints "ok NOT_AFTER" (status 0) or "bad WHY"
- *        (status 1); CA_FILE "-" skips the chain
+ *        (status 1); CA_FILE "-" skips the chain, "" is the system's
  *   verify PEM TID TTIME WEBHOOK_ID BODY_FILE SIG_B64
  *        prints "verified" (status 0) or "bad WHY" (status 1)
  *   url URL HOSTS
@@ -144,6 +144,9 @@ unit_url(void)
 		{ "https://127.0.0.1:44x3/certs/x.pem", "127.0.0.1", 0 },
 		{ "https://localhost:4433/certs/x.pem", "127.0.0.1", 0 },
 		{ "https://localhost:4433/certs/x.pem", "127.0.0.1, localhost", 1 },
+		{ "https://1.127.0.0.1/x.pem", "127.0.0.1", 0 },
+		{ "https://api.paypal.com/c", "paypal.com", 1 },
+		{ "https://evilpaypal.com/c", "paypal.com", 0 },
 		{ "https:///x", ".paypal.com", 0 },
 		{ "", ".paypal.com", 0 },
 		{ "file:///etc/passwd", ".paypal.com", 0 },

@@ -27,11 +27,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "conf.h"
 #include "db.h"
+#include "gateway.h"
 #include "gw_paypal.h"
+#include "http_out.h"
 #include "json_get.h"
 #include "money.h"
 #include "payment.h"
+#include "setting.h"
 #include "util.h"
 
 /* ---- CRC-32 ---- */
@@ -82,13 +86,20 @@ host_matches(const char *host, size_t n, const char *ent, size_t en)
 {
 	if (en == 0)
 		return 0;
+	if (n == en && strncasecmp(host, ent, n) == 0)
+		return 1;
+	/* An address is itself only: "1.127.0.0.1" is a name anyone's
+	 * DNS may answer for. */
+	if (strspn(ent, "0123456789.:[]") >= en)
+		return 0;
 	if (ent[0] == '.') {
 		/* ".paypal.com": paypal.com itself or anything under it. */
 		if (n == en - 1 && strncasecmp(host, ent + 1, n) == 0)
 			return 1;
 		return n > en && strncasecmp(host + n - en, ent, en) == 0;
 	}
-	return n == en && strncasecmp(host, ent, n) == 0;
+	/* "paypal.com": a suffix too, on a label boundary. */
+	return n > en && host[n - en - 1] == '.' && strncasecmp(host + n - en, ent, en) == 0;
 }
 
 int
@@ -213,12 +224,13 @@ pp_cert_check(const char *pem, const char *ca_file, int64_t now, int64_t *not_af
 		snprintf(err, errsz, "certificate CN is not %s*%s", PP_CERT_CN_PREFIX, PP_CERT_CN_SUFFIX);
 		goto out;
 	}
-	if (ca_file != NULL && *ca_file != '\0') {
+	if (ca_file != NULL) {
 		if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL) {
 			snprintf(err, errsz, "out of memory");
 			goto out;
 		}
-		if (X509_STORE_load_file(store, ca_file) != 1) {
+		if (*ca_file == '\0' ? X509_STORE_set_default_paths(store) != 1 :
+		    X509_STORE_load_file(store, ca_file) != 1) {
 			snprintf(err, errsz, "cannot read paypal_ca_file %s", ca_file);
 			goto out;
 		}
@@ -596,3 +608,565 @@ out:
 	json_object_put(ev);
 	return n;
 }
+
+/* ---- outgoing calls (work only: http_out.h) ---- */
+
+/*
+ * The access token of this process (one work runner), kept until a
+ * minute before expires_in says, for one API base and client id.  A
+ * runner is one process handling one job at a time: no lock.  Never
+ * logged; freed and replaced on refresh.
+ */
+static struct {
+	char	*who;		/* base "\n" client id */
+	char	*token;
+	double	 until;		/* now_mono() */
+} tok;
+
+/* Forget the cached token (test-paypal, and a runner that changes key). */
+void
+pp_token_forget(void)
+{
+	if (tok.token != NULL)
+		explicit_bzero(tok.token, strlen(tok.token));
+	free(tok.who);
+	free(tok.token);
+	memset(&tok, 0, sizeof(tok));
+}
+
+/* The gateway's word for an error reply: "NAME: ISSUE", in a. */
+static const char *
+pp_issue(struct arena *a, struct json_object *o)
+{
+	struct json_object *d = jarr(o, "details");
+	const char	*name = jstr(o, "name"), *issue = NULL;
+
+	if (d != NULL && json_object_array_length(d) > 0)
+		issue = jstr(json_object_array_get_idx(d, 0), "issue");
+	if (name == NULL)
+		name = jstr(o, "error");
+	return arena_printf(a, "%s%s%s", name ? name : "", issue ? ": " : "", issue ? issue : "");
+}
+
+/* err and permanent for a reply that is not the one wanted: 4xx other
+ * than 408/409/429 will not get better by retrying; 5xx may. */
+static int
+pp_refused(struct gw_call *c, const char *what, const struct http_reply *rep, struct json_object *o)
+{
+	c->permanent = rep->status >= 400 && rep->status < 500 && rep->status != 408 &&
+	    rep->status != 409 && rep->status != 429;
+	snprintf(c->err, sizeof(c->err), "PayPal %s: HTTP %ld %.200s", what, rep->status,
+	    o != NULL ? pp_issue(c->a, o) : "");
+	return -1;
+}
+
+static const char *
+pp_token(struct gw_call *c, int fresh)
+{
+	struct http_reply rep;
+	struct json_object *o;
+	const char	*colon, *hdr[2], *t;
+	char		*who, *basic;
+	size_t		 n;
+	int64_t		 ttl;
+
+	if (c->secret == NULL || (colon = strchr(c->secret, ':')) == NULL || colon == c->secret) {
+		snprintf(c->err, sizeof(c->err), "PayPal: paypal.client_id and paypal.client_secret are not set");
+		c->permanent = 1;
+		return NULL;
+	}
+	who = arena_printf(c->a, "%s\n%.*s", c->base, (int)(colon - c->secret), c->secret);
+	if (!fresh && tok.token != NULL && strcmp(tok.who, who) == 0 && now_mono() < tok.until)
+		return tok.token;
+	pp_token_forget();
+	n = strlen(c->secret);
+	basic = arena_alloc(c->a, 4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)basic, (const unsigned char *)c->secret, (int)n);
+	hdr[0] = arena_printf(c->a, "Authorization: Basic %s", basic);
+	hdr[1] = NULL;
+	if (http_out_call(c->http, c->a, "POST", arena_printf(c->a, "%s/v1/oauth2/token", c->base), hdr,
+	    "grant_type=client_credentials", 29, "application/x-www-form-urlencoded", &rep, c->err,
+	    sizeof(c->err)) != 0) {
+		c->permanent = 0;
+		return NULL;
+	}
+	o = parse_body(rep.body, rep.len);
+	if (rep.status != 200 || (t = jstr(o, "access_token")) == NULL || *t == '\0') {
+		if (rep.status == 401)
+			snprintf(c->err, sizeof(c->err), "PayPal refused the client id and secret (HTTP 401)");
+		else
+			pp_refused(c, "token", &rep, o);
+		c->permanent = rep.status == 401 || c->permanent;
+		json_object_put(o);
+		return NULL;
+	}
+	ttl = jint(o, "expires_in", 300);
+	tok.who = xstrdup(who);
+	tok.token = xstrdup(t);
+	tok.until = now_mono() + (double)(ttl > 120 ? ttl - 60 : ttl / 2);
+	json_object_put(o);
+	return tok.token;
+}
+
+/*
+ * One API call with the Bearer token, refreshed once on a 401 (a token
+ * PayPal revoked or expired early).  rid: PayPal-Request-Id or NULL.
+ * 0 with *rep and *o (the parsed JSON object or NULL; the caller puts
+ * it), or -1 with c->err (transport: retry; no token: as pp_token says).
+ */
+static int
+pp_api(struct gw_call *c, const char *method, const char *path, const char *rid, const char *body,
+    struct http_reply *rep, struct json_object **o)
+{
+	const char	*t, *hdr[4];
+	int		 tries, n;
+
+	*o = NULL;
+	for (tries = 0; tries < 2; tries++) {
+		if ((t = pp_token(c, tries > 0)) == NULL)
+			return -1;
+		n = 0;
+		hdr[n++] = arena_printf(c->a, "Authorization: Bearer %s", t);
+		if (rid != NULL)
+			hdr[n++] = arena_printf(c->a, "PayPal-Request-Id: %s", rid);
+		hdr[n++] = "Prefer: return=representation";
+		hdr[n] = NULL;
+		if (http_out_call(c->http, c->a, method, arena_printf(c->a, "%s%s", c->base, path), hdr,
+		    body, body != NULL ? strlen(body) : 0, strcmp(method, "GET") == 0 ? NULL :
+		    "application/json", rep, c->err, sizeof(c->err)) != 0) {
+			c->permanent = 0;
+			return -1;
+		}
+		if (rep->status != 401)
+			break;
+	}
+	*o = parse_body(rep->body, rep->len);
+	return 0;
+}
+
+/* s cut to at most n bytes on a UTF-8 boundary, in a. */
+static const char *
+utf8_cut(struct arena *a, const char *s, size_t n)
+{
+	size_t	 l = strlen(s);
+
+	if (l <= n)
+		return s;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return arena_strndup(a, s, n);
+}
+
+/* An id PayPal gave us, safe in a URL path. */
+static int
+id_ok(const char *s)
+{
+	size_t	 n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == n;
+}
+
+/* Contract 2.3: create the order; the customer approves it at the
+ * "payer-action" (or "approve") link. */
+static int
+pp_create(struct gw_call *c, const struct gw_payment *p, struct gw_created *out)
+{
+	struct pay_observation obs;
+	struct http_reply rep;
+	struct json_object *o;
+	struct buf	 b, v;
+	const char	*approve, *body;
+	int		 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&b);
+	buf_init(&v);
+	money_plain(&v, p->amount, p->currency);
+	buf_puts(&b, "{\"intent\":\"CAPTURE\",\"purchase_units\":[{\"reference_id\":");
+	buf_json_str(&b, p->public_id);
+	/* custom_id comes back on the capture and in webhooks: how a
+	 * delivery finds the payment; invoice_id must be unique per
+	 * account, and a payment's public id is. */
+	buf_puts(&b, ",\"custom_id\":");
+	buf_json_str(&b, p->public_id);
+	buf_puts(&b, ",\"invoice_id\":");
+	buf_json_str(&b, p->public_id);
+	buf_puts(&b, ",\"description\":");
+	buf_json_str(&b, utf8_cut(c->a, p->description != NULL ? p->description : "Payment", 127));
+	buf_puts(&b, ",\"amount\":{\"currency_code\":");
+	buf_json_str(&b, p->currency);
+	buf_puts(&b, ",\"value\":");
+	buf_json_str(&b, v.p);
+	buf_puts(&b, "}}],\"payment_source\":{\"paypal\":{\"experience_context\":{\"return_url\":");
+	buf_json_str(&b, p->return_url);
+	buf_puts(&b, ",\"cancel_url\":");
+	buf_json_str(&b, p->cancel_url);
+	buf_puts(&b, ",\"user_action\":\"PAY_NOW\",\"shipping_preference\":\"NO_SHIPPING\"}}}}");
+	body = arena_strdup(c->a, b.p);
+	buf_free(&b);
+	buf_free(&v);
+	if (pp_api(c, "POST", "/v2/checkout/orders", p->idem_key, body, &rep, &o) != 0)
+		return -1;
+	pp_obs_init(&obs, "return");
+	if ((rep.status != 200 && rep.status != 201) || pp_order_read(c->a, o, &obs, &approve, NULL) != 0) {
+		pp_refused(c, "create order", &rep, o);
+	} else if (approve == NULL || !id_ok(obs.ref) ||
+	    (strncmp(approve, "https://", 8) != 0 && strncmp(approve, "http://", 7) != 0)) {
+		snprintf(c->err, sizeof(c->err), "PayPal create order: no approve link in the reply");
+		c->permanent = 0;
+	} else {
+		out->ref = obs.ref;
+		out->url = approve;
+		rc = 0;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* GET the order into obs. */
+static int
+pp_get_order(struct gw_call *c, const char *ref, struct pay_observation *obs, const char **status)
+{
+	struct http_reply rep;
+	struct json_object *o;
+	int		 rc = -1;
+
+	if (pp_api(c, "GET", arena_printf(c->a, "/v2/checkout/orders/%s", ref), NULL, NULL, &rep, &o) != 0)
+		return -1;
+	if (rep.status != 200 || pp_order_read(c->a, o, obs, NULL, status) != 0)
+		pp_refused(c, "show order", &rep, o);
+	else {
+		obs->payload = rep.body;
+		rc = 0;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * Contract 2.4: capture, with PayPal-Request-Id "capture:<payment>" so
+ * that a retry after a timeout is the same capture (201 first, 200 on a
+ * replay).  ORDER_ALREADY_CAPTURED (captured under another request id,
+ * or after PayPal forgot ours) is read by looking the order up.
+ */
+static int
+pp_capture(struct gw_call *c, const struct gw_payment *p, struct pay_observation *obs)
+{
+	struct http_reply rep;
+	struct json_object *o;
+	const char	*issue;
+	int		 rc = -1;
+
+	if (!id_ok(p->ref)) {
+		snprintf(c->err, sizeof(c->err), "PayPal capture: the payment has no PayPal order");
+		c->permanent = 1;
+		return -1;
+	}
+	if (pp_api(c, "POST", arena_printf(c->a, "/v2/checkout/orders/%s/capture", p->ref),
+	    arena_printf(c->a, "capture:%" PRId64, p->id), "{}", &rep, &o) != 0)
+		return -1;
+	obs->gateway = "paypal";
+	obs->payment = p->id;
+	if ((rep.status == 200 || rep.status == 201) && pp_order_read(c->a, o, obs, NULL, NULL) == 0) {
+		obs->payload = rep.body;
+		rc = 0;
+	} else if (rep.status == 422 && o != NULL &&
+	    strstr((issue = pp_issue(c->a, o)), "ORDER_ALREADY_CAPTURED") != NULL) {
+		rc = pp_get_order(c, p->ref, obs, NULL);
+	} else {
+		pp_refused(c, "capture", &rep, o);
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * The order as PayPal has it.  An order the buyer approved but nobody
+ * captured (the buyer closed the tab before the return page, the
+ * CHECKOUT.ORDER.APPROVED delivery lost) is captured here: the buyer
+ * asked to pay, and reconciliation is the last chance to do it.
+ */
+static int
+pp_lookup(struct gw_call *c, const struct gw_payment *p, struct pay_observation *obs)
+{
+	const char	*status;
+
+	if (!id_ok(p->ref)) {
+		snprintf(c->err, sizeof(c->err), "PayPal lookup: the payment has no PayPal order yet");
+		c->permanent = 1;
+		return -1;
+	}
+	obs->gateway = "paypal";
+	obs->payment = p->id;
+	if (pp_get_order(c, p->ref, obs, &status) != 0)
+		return -1;
+	if (status != NULL && strcmp(status, "APPROVED") == 0)
+		return pp_capture(c, p, obs);
+	return 0;
+}
+
+/* Contract 2.5: refund a capture (all of it, or an amount), with the
+ * refund row's key as PayPal-Request-Id. */
+static int
+pp_refund(struct gw_call *c, const struct gw_payment *p, const struct gw_refund_req *r,
+    struct gw_refund_done *done)
+{
+	struct pay_observation obs;
+	struct http_reply rep;
+	struct json_object *o;
+	struct buf	 b, v;
+	const char	*cap = p->ref2, *st, *body;
+	int		 rc = -1;
+
+	memset(done, 0, sizeof(*done));
+	if (!id_ok(cap)) {
+		/* The capture id was not recorded (a capture seen only by
+		 * lookup): the order knows it. */
+		pp_obs_init(&obs, "staff");
+		if (!id_ok(p->ref) || pp_get_order(c, p->ref, &obs, NULL) != 0 || !id_ok(obs.ref2)) {
+			if (c->err[0] == '\0')
+				snprintf(c->err, sizeof(c->err), "PayPal refund: no capture to refund");
+			return -1;
+		}
+		cap = obs.ref2;
+	}
+	buf_init(&b);
+	buf_init(&v);
+	money_plain(&v, r->amount, r->currency);
+	buf_puts(&b, "{\"amount\":{\"value\":");
+	buf_json_str(&b, v.p);
+	buf_puts(&b, ",\"currency_code\":");
+	buf_json_str(&b, r->currency);
+	buf_puts(&b, "}");
+	if (r->reason != NULL && *r->reason != '\0') {
+		buf_puts(&b, ",\"note_to_payer\":");
+		buf_json_str(&b, utf8_cut(c->a, r->reason, 255));
+	}
+	buf_puts(&b, "}");
+	body = arena_strdup(c->a, b.p);
+	buf_free(&b);
+	buf_free(&v);
+	if (pp_api(c, "POST", arena_printf(c->a, "/v2/payments/captures/%s/refund", cap), r->idem_key,
+	    body, &rep, &o) != 0)
+		return -1;
+	if ((rep.status == 200 || rep.status == 201) && (st = jstr(o, "status")) != NULL &&
+	    id_ok(jstr(o, "id"))) {
+		done->ref = astr(c->a, o, "id");
+		done->state = strcmp(st, "COMPLETED") == 0 ? 1 :
+		    strcmp(st, "PENDING") == 0 ? 0 : -1;
+		rc = 0;
+	} else {
+		pp_refused(c, "refund", &rep, o);
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* Transaction Search (GET /v1/reporting/transactions): the captures
+ * since since, for cron payments' report (at most 31 days back, the
+ * API's window). */
+static int
+pp_recent(struct gw_call *c, int64_t since, struct pay_observation *obs, int nobs)
+{
+	struct http_reply rep;
+	struct json_object *o, *rows, *ti;
+	const char	*st, *id;
+	char		 from[32], to[32];
+	int64_t		 now = now_unix();
+	size_t		 i;
+	int		 n = 0;
+
+	if (since < now - 31 * 86400)
+		since = now - 31 * 86400;
+	iso8601(from, since);
+	iso8601(to, now);
+	if (pp_api(c, "GET", arena_printf(c->a, "/v1/reporting/transactions?start_date=%s&end_date=%s"
+	    "&fields=transaction_info&page_size=100", from, to), NULL, NULL, &rep, &o) != 0)
+		return -1;
+	if (rep.status != 200 || (rows = jarr(o, "transaction_details")) == NULL) {
+		pp_refused(c, "transaction search", &rep, o);
+		json_object_put(o);
+		return -1;
+	}
+	for (i = 0; i < json_object_array_length(rows) && n < nobs; i++) {
+		ti = jobj(json_object_array_get_idx(rows, i), "transaction_info");
+		if ((id = jstr(ti, "transaction_id")) == NULL)
+			continue;
+		pp_obs_init(&obs[n], "reconcile");
+		obs[n].ref2 = arena_strdup(c->a, id);
+		st = jstr_or(ti, "transaction_status", "");
+		obs[n].state = strcmp(st, "S") == 0 ? PAY_SUCCEEDED : strcmp(st, "P") == 0 ? PAY_PENDING :
+		    strcmp(st, "D") == 0 ? PAY_FAILED : strcmp(st, "V") == 0 ? PAY_REFUNDED : -1;
+		obs[n].amount = pp_amount(jobj(ti, "transaction_amount"), &obs[n].currency);
+		if (obs[n].currency != NULL)
+			obs[n].currency = arena_strdup(c->a, obs[n].currency);
+		obs[n].event_id = poll_id(c->a, &obs[n]);
+		obs[n].event_type = "transaction";
+		obs[n].payload = arena_strdup(c->a, json_object_to_json_string_ext(
+		    json_object_array_get_idx(rows, i), JSON_C_TO_STRING_PLAIN));
+		n++;
+	}
+	json_object_put(o);
+	return n;
+}
+
+/* ---- webhooks (the worker: no outgoing calls) ---- */
+
+void
+pp_find(struct db *db, struct pay_observation *obs, const char *custom)
+{
+	struct stmt	*st = db_q(db, Q_PAYPAL_PAYMENT_FIND);
+
+	if (custom != NULL)
+		db_bind_text(db, st, ":pub", custom);
+	else
+		db_bind_null(db, st, ":pub");
+	if (obs->ref != NULL)
+		db_bind_text(db, st, ":ref", obs->ref);
+	else
+		db_bind_null(db, st, ":ref");
+	if (obs->ref2 != NULL)
+		db_bind_text(db, st, ":ref2", obs->ref2);
+	else
+		db_bind_null(db, st, ":ref2");
+	obs->payment = db_one_int(db, st, 0);
+}
+
+/* A header value fit to go into a job payload and a signed string:
+ * printable ASCII, at most max bytes. */
+static int
+header_ok(const char *s, size_t max)
+{
+	size_t	 i, n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+const char *
+pp_setting_verify(struct db *db)
+{
+	return strcmp(setting_text(db, "payments.paypal.verify", "postback"), "offline") == 0 ?
+	    "offline" : "postback";
+}
+
+const char *
+pp_job_payload(struct arena *a, const char *tid, const char *ttime, const char *sig,
+    const char *url, const char *algo, const char *body, size_t len)
+{
+	struct buf	 b;
+	const char	*out;
+
+	buf_init(&b);
+	buf_puts(&b, "{\"verify\":\"paypal\",\"event\":{\"transmission_id\":");
+	buf_json_str(&b, tid);
+	buf_puts(&b, ",\"transmission_time\":");
+	buf_json_str(&b, ttime);
+	buf_puts(&b, ",\"transmission_sig\":");
+	buf_json_str(&b, sig);
+	buf_puts(&b, ",\"cert_url\":");
+	buf_json_str(&b, url);
+	buf_puts(&b, ",\"auth_algo\":");
+	buf_json_str(&b, algo);
+	buf_puts(&b, ",\"body\":");
+	buf_json_str(&b, arena_strndup(a, body, len));
+	buf_puts(&b, "}}");
+	out = arena_strdup(a, b.p);
+	buf_free(&b);
+	return out;
+}
+
+/*
+ * gw_ops.verify (gw_paypal.h has the design): -1 for what can never
+ * verify, the observations when the cached certificate verifies it, -2
+ * (obs[0] the job for work) when only work can.
+ */
+static int
+pp_verify(struct db *db, const struct conf *conf, const unsigned char key[32], struct arena *a,
+    const struct gw_hook *h, struct pay_observation *obs, int nobs, char *err, size_t errsz)
+{
+	struct pay_observation ev[2];
+	struct stmt	*st;
+	const char	*tid = h->header(h->ctx, "PAYPAL-TRANSMISSION-ID");
+	const char	*ttime = h->header(h->ctx, "PAYPAL-TRANSMISSION-TIME");
+	const char	*sig = h->header(h->ctx, "PAYPAL-TRANSMISSION-SIG");
+	const char	*url = h->header(h->ctx, "PAYPAL-CERT-URL");
+	const char	*algo = h->header(h->ctx, "PAYPAL-AUTH-ALGO");
+	const char	*whid, *pem = NULL, *custom;
+	int64_t		 not_after = 0;
+	int		 n, approved, i;
+
+	if (!header_ok(tid, 64) || strspn(tid, "0123456789abcdefABCDEF-") != strlen(tid) ||
+	    !header_ok(ttime, 64) || !header_ok(sig, 1024) || !header_ok(url, 512)) {
+		snprintf(err, errsz, "PayPal transmission headers missing or malformed");
+		return -1;
+	}
+	if (algo == NULL || strcmp(algo, "SHA256withRSA") != 0) {
+		snprintf(err, errsz, "PAYPAL-AUTH-ALGO is not SHA256withRSA");
+		return -1;
+	}
+	if (!pp_cert_url_ok(url, conf->paypal_cert_hosts, err, errsz))
+		return -1;
+	if (!utf8_valid(h->body, h->len, 1)) {
+		snprintf(err, errsz, "body is not UTF-8 text");
+		return -1;
+	}
+	if ((n = pp_event_read(a, h->body, h->len, ev, 2, &approved, &custom, err, errsz)) < 0)
+		return -1;
+	if ((whid = gw_secret(db, key, "paypal.webhook_id")) == NULL) {
+		snprintf(err, errsz, "paypal.webhook_id is not set: no delivery can verify");
+		return -1;
+	}
+	if (strcmp(pp_setting_verify(db), "offline") == 0) {
+		st = db_q(db, Q_PAYPAL_CERT_GET);
+		db_bind_text(db, st, ":url", url);
+		if (db_step(db, st) == DB_ROW) {
+			pem = db_text(db, st, 0);
+			not_after = db_int(st, 1);
+		}
+		db_reset(st);
+	}
+	if (pem != NULL && not_after >= h->now) {
+		if (pp_sig_verify(pem, pp_expected(a, tid, ttime, whid, h->body, h->len), sig, err,
+		    errsz) != 1)
+			return -1;
+		/* Verified.  An approval needs the capture, which only work
+		 * can make: it goes there as any other deferred delivery
+		 * (and verifies again at once, from the same cache). */
+		if (!approved) {
+			for (i = 0; i < n && i < nobs; i++) {
+				obs[i] = ev[i];
+				pp_find(db, &obs[i], custom);
+			}
+			return n < nobs ? n : nobs;
+		}
+	} else if (n == 0) {
+		/* Nothing we act on, and nothing to verify it with here: not
+		 * worth a job. */
+		return 0;
+	}
+	if (nobs < 1) {
+		snprintf(err, errsz, "no room for the deferred delivery");
+		return -1;
+	}
+	pp_obs_init(&obs[0], "webhook");
+	obs[0].event_id = arena_printf(a, PP_VERIFY_KEY_PREFIX "%s", tid);
+	obs[0].event_type = n > 0 ? ev[0].event_type : "unverified";
+	obs[0].payload = pp_job_payload(a, tid, ttime, sig, url, algo, h->body, h->len);
+	return -2;
+}
+
+const struct gw_ops gw_paypal_ops = {
+	.id = GW_PAYPAL,
+	.create = pp_create,
+	.lookup = pp_lookup,
+	.capture = pp_capture,
+	.refund = pp_refund,
+	.recent = pp_recent,
+	.verify = pp_verify,
+};

@@ -75,15 +75,17 @@ const char *pp_expected(struct arena *a, const char *tid, const char *ttime,
 /*
  * Whether url may be fetched as a signing certificate: https://, no
  * user info, a host (optionally :port) that is on hosts (comma or space
- * separated; ".paypal.com" matches paypal.com and any host under it,
- * "127.0.0.1" only itself; compared case-insensitively).  1 or 0 with
- * err saying why.
+ * separated host suffixes: ".paypal.com" and "paypal.com" both match
+ * paypal.com and any host under it, an address such as "127.0.0.1" only
+ * itself; compared case-insensitively).  1 or 0 with err saying why.
  */
 int	pp_cert_url_ok(const char *url, const char *hosts, char *err, size_t errsz);
 /*
  * Check a signing certificate (PEM): it parses; it chains to a CA of
- * ca_file (NULL or "": the check is skipped, for the real 2017 vector
- * whose DigiCert chain is gone); it is valid at now (unix seconds); its
+ * ca_file ("": the system's; NULL: the chain is not checked, only for
+ * test-paypal and the real 2017 vector, whose DigiCert chain is gone),
+ * the rest of the PEM taken as the untrusted intermediates; it is valid
+ * at now (unix seconds, the injected clock in tests); its
  * subject CN follows the CN rule.  0 with *not_after (may be NULL) set,
  * or -1 with err.
  */
@@ -122,6 +124,15 @@ int	pp_order_read(struct arena *a, struct json_object *o, struct pay_observation
 int	pp_capture_read(struct arena *a, struct json_object *c, struct pay_observation *obs);
 /* PayPal's "15.00" in currency as minor units, or -1. */
 int64_t	pp_amount(struct json_object *amount, const char **currency);
+
+/* The setting payments.paypal.verify: "postback" (the default) or
+ * "offline". */
+const char *pp_setting_verify(struct db *);
+/* The payload of the deferred delivery's job (above), in a. */
+const char *pp_job_payload(struct arena *a, const char *tid, const char *ttime, const char *sig,
+	    const char *url, const char *algo, const char *body, size_t len);
+/* Forget this process's cached OAuth token. */
+void	pp_token_forget(void);
 
 /* The payments row a verified observation is about (by our public id
  * echoed as custom_id, the order id, or the capture id), or 0: sets
