@@ -33,12 +33,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "work.h"
+
 struct arena;
 struct db;
-struct job;
+struct gw_call;
+struct http_out;
 struct json_object;
 struct pay_observation;
-struct work;
 
 /* The CN rule of the Java SDK: the signing certificate's subject CN
  * starts with this and ends with ".paypal.com". */
@@ -140,12 +142,27 @@ void	pp_token_forget(void);
 void	pp_find(struct db *, struct pay_observation *obs, const char *custom_id);
 
 /*
- * work: the gateway_followup step {"verify":"paypal"} (job_paypal.c).
- * The gateway_followup handler (job_payment.c) hands a job whose
- * payload has "verify":"paypal" to these, run() then record().
+ * work: the PayPal calls behind the gateway_followup step.
+ * pp_postback: POST /v1/notifications/verify-webhook-signature with the
+ * raw body spliced in; 1 SUCCESS, 0 FAILURE, -1 with c->err (retry
+ * unless c->permanent).
+ * pp_cert_fetch: GET a signing certificate (the caller checked the URL
+ * with pp_cert_url_ok) over h; 0 with *pem in a, or -1 with err and
+ * *permanent (not a certificate, a 4xx) or not (transport, 5xx).
  */
-int	paypal_verify_job(const char *payload);
-int	paypal_verify_run(struct work *, struct job *);		/* enum job_rc */
-int	paypal_verify_record(struct work *, struct job *);
+int	pp_postback(struct gw_call *c, const char *tid, const char *ttime, const char *sig,
+	    const char *url, const char *algo, const char *webhook_id, const char *body, size_t len);
+int	pp_cert_fetch(struct http_out *h, struct arena *a, const char *url, const char **pem,
+	    int *permanent, char *err, size_t errsz);
+
+/*
+ * work: the gateway_followup step {"verify":"paypal"} (job_paypal.c),
+ * which job_payment.c's gateway_followup hands such a job to: verify
+ * (postback, or the certificate fetched, checked and cached), then
+ * apply the events through payment_apply, capturing an approved order
+ * first; a delivery that does not verify is recorded 'rejected' and
+ * changes nothing.  Returns enum job_rc.
+ */
+enum job_rc paypal_verify_followup(struct work *, struct job *);
 
 #endif
