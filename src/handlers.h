@@ -257,4 +257,8 @@ void	admin_order_item_refund_post(struct request *);
 struct vm;
 void	admin_order_failed_items_vm(struct request *, struct vm *, int64_t order_id);
 
+/* webhook.c: the gateways' deliveries (issue 13) */
+void	page_webhook_post(struct request *);
+extern const struct form webhook_form;
+
 #endif

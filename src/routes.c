@@ -235,6 +235,11 @@ const struct route routes[] = {
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/retry", admin_order_item_retry_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/refund", admin_order_item_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 
+	/* Payment webhooks (stripe13, issue 13; webhook.c): one route for
+	 * every gateway, signature-checked by the gateway's verify; no
+	 * cookies, no CSRF (WHO_WEBHOOK). */
+	{ M_POST, "/webhooks/{slug}",	page_webhook_post, WHO_WEBHOOK, NULL, CSRF_NONE, 0, &webhook_form },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
