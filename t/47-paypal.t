@@ -23,8 +23,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, SRC, TAP  # noqa: E402
+from px import BIN, SRC, TAP, wait_for  # noqa: E402
 from pxpaypal import PayPalDouble  # noqa: E402
+from pxweb import Shop  # noqa: E402
 
 t = TAP()
 TMP = tempfile.mkdtemp(prefix="px47-")
@@ -163,4 +164,235 @@ t.is_(postback(json.dumps(json.loads(body), separators=(",", ":")).encode()), "F
 
 pp.stop()
 sink.shutdown()
+
+# ---- part 2: the shop's webhook route and work's verification ----
+#
+# Payments are set up as a gateway checkout leaves them (an order
+# pending with its items, a payments row 'pending' naming the PayPal
+# order, which the double holds with our public id as custom_id); the
+# double's deliveries then go to the shop through nginx.
+
+s = Shop(conf={"gateway_timeout": "3", "paypal_cert_hosts": "127.0.0.1"})
+pp = PayPalDouble(TMP, webhook="http://127.0.0.1:%d/webhooks/paypal" % s.port)
+s.extra.update(paypal_api_url=pp.url, paypal_ca_file=pp.ca, gateway_ca_file=pp.ca)
+s.start()
+for name, value in (("paypal.client_id", pp.client_id), ("paypal.client_secret", pp.client_secret),
+                    ("paypal.webhook_id", pp.webhook_id)):
+    s.cli("gateway", "set", name, input=value + "\n")
+s.cli("gateway", "enable", "paypal")
+
+
+def setting(key, value):
+    s.sql("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+          (key, value))
+
+
+setting("payments.paypal.verify", "offline")
+CUST = s.sql("INSERT INTO customers (email, name, password_hash) VALUES ('pp@example.com', 'PP', 'x') RETURNING id")[0][0]
+PLAN, PRICE, CUR = s.sql("SELECT id, price_minor, currency FROM plans WHERE active = 1 AND price_minor > 0 "
+                         "ORDER BY id LIMIT 1")[0]
+DEC = 0 if CUR == "JPY" else 2
+SEQ = [0]
+
+
+def value(minor):
+    return str(minor) if DEC == 0 else "%d.%02d" % (minor // 100, minor % 100)
+
+
+def papi(method, path, body=None, rid=None):
+    global tok
+    st, obj = api(method, path, body, rid)
+    if st == 401:
+        tok = json.loads(subprocess.run(["curl", "-s", "-u", "px-client:px-secret", "-d",
+                                         "grant_type=client_credentials", pp.url + "/v1/oauth2/token"],
+                                        capture_output=True, text=True).stdout)["access_token"]
+        st, obj = api(method, path, body, rid)
+    return st, obj
+
+
+def new_payment(topup=False, approve=True, capture=True):
+    """(payment id, public id, PayPal order id, capture id or None)."""
+    SEQ[0] += 1
+    pub = "ppt%029d" % SEQ[0]
+    if topup:
+        order, amount = None, 2500
+    else:
+        r = s.cli("test-commerce", "pending", str(CUST), str(PLAN), "1")
+        order = int(r.stdout.split()[0])
+        amount = s.sql("SELECT total_minor FROM orders WHERE id = ?", (order,))[0][0]
+    st, o = papi("POST", "/v2/checkout/orders", {"intent": "CAPTURE", "purchase_units": [
+        {"custom_id": pub, "invoice_id": pub, "amount": {"currency_code": CUR, "value": value(amount)}}],
+        "payment_source": {"paypal": {"experience_context": {"return_url": "http://x/r", "cancel_url": "http://x/c"}}}},
+        rid="pay:test:%d" % SEQ[0])
+    pid = s.sql("INSERT INTO payments (public_id, order_id, customer_id, gateway, purpose, gateway_ref, amount_minor, "
+                "currency, state, idempotency_key) VALUES (?, ?, ?, 'paypal', ?, ?, ?, ?, 'pending', ?) RETURNING id",
+                (pub, order, CUST, "topup" if topup else "order", o["id"], amount, CUR, "test:%d" % SEQ[0]))[0][0]
+    cap = None
+    if approve:
+        pp.ctl("approve", order=o["id"])
+    if approve and capture:
+        st, c = papi("POST", "/v2/checkout/orders/%s/capture" % o["id"], None, rid="capture:%d" % pid)
+        cap = c["purchase_units"][0]["payments"]["captures"][0]["id"]
+    return pid, pub, o["id"], cap
+
+
+def pay(pid):
+    return dict(zip(("state", "fulfilled_at", "gateway_ref2", "held_reason", "order_id"), s.sql(
+        "SELECT state, fulfilled_at, gateway_ref2, held_reason, order_id FROM payments WHERE id = ?", (pid,))[0]))
+
+
+def events(pid=None):
+    if pid is None:
+        return s.sql("SELECT count(*) FROM gateway_events WHERE gateway = 'paypal'")[0][0]
+    return [tuple(r) for r in s.sql("SELECT event_type, outcome FROM gateway_events WHERE payment_id = ? ORDER BY id",
+                                    (pid,))]
+
+
+def jobs_of(kind):
+    return s.sql("SELECT count(*) FROM jobs WHERE kind = ?", (kind,))[0][0]
+
+
+def wait_job_done(key, timeout=30):
+    ok = wait_for(lambda: (s.sql("SELECT state FROM jobs WHERE idem_key LIKE ?", (key,)) or [[""]])[0][0]
+                  in ("done", "failed"), timeout)
+    row = s.sql("SELECT state, result, last_error FROM jobs WHERE idem_key LIKE ?", (key,))
+    return row[0] if ok and row else (row[0] if row else None)
+
+
+def paid_events(order):
+    return s.sql("SELECT count(*) FROM order_events WHERE order_id = ? AND kind = 'paid'", (order,))[0][0]
+
+
+# A: offline, certificate not cached yet: the worker queues it, work
+# fetches the certificate over https from the allowed host, checks it and
+# verifies; the order is paid once.
+pid, pub, oid, cap = new_payment()
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+t.is_(r["statuses"], [200], "offline, no certificate yet: the delivery is answered 200 (queued for work)")
+row = wait_job_done("paypal:verify:%")
+t.ok(row and row[0] == "done" and '"verified":true' in (row[1] or ""),
+     "work verified it with the certificate it fetched", row)
+p = pay(pid)
+t.ok(p["state"] == "succeeded" and p["fulfilled_at"] and p["gateway_ref2"] == cap,
+     "the payment is succeeded and fulfilled, the capture id recorded", p)
+t.is_(paid_events(p["order_id"]), 1, "the order was paid once")
+t.is_(s.sql("SELECT count(*) FROM paypal_certs WHERE url = ?", (pp.cert_url("good"),))[0][0], 1,
+      "the certificate is cached by its URL")
+t.is_(pp.state()["stats"]["cert_fetches"], 1, "fetched once")
+
+# B: offline with the certificate cached: verified in the worker itself.
+pid, pub, oid, cap = new_payment()
+jobs_before = jobs_of("gateway_followup")
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+p = pay(pid)
+t.ok(r["statuses"] == [200] and p["state"] == "succeeded" and p["fulfilled_at"],
+     "with the certificate cached the worker verifies and applies at once", (r, p))
+t.is_(jobs_of("gateway_followup"), jobs_before, "no job for work")
+t.is_(pp.state()["stats"]["cert_fetches"], 1, "and no second certificate fetch")
+
+# C: the same delivery again, twice: nothing new.
+n_ev = events()
+r2 = pp.ctl("deliver", id=r["id"], times=2)
+t.ok(r2["statuses"] == [200, 200] and events() == n_ev and paid_events(p["order_id"]) == 1,
+     "a duplicated delivery is 200 and changes nothing (one event row, paid once)", (r2, events(), n_ev))
+
+# D: out of order: PENDING arriving after COMPLETED is recorded stale.
+r3 = pp.ctl("deliver", event="PAYMENT.CAPTURE.PENDING", order=oid)
+t.ok(r3["statuses"] == [200] and pay(pid)["state"] == "succeeded" and
+     ("PAYMENT.CAPTURE.PENDING", "stale") in events(pid),
+     "a late PENDING after COMPLETED is recorded stale and the payment stays succeeded", events(pid))
+
+# E: a tampered body, the certificate cached: 400, nothing stored.
+pid, pub, oid, cap = new_payment()
+n_ev, n_jobs = events(), jobs_of("gateway_followup")
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, tamper=True)
+t.ok(r["statuses"] == [400] and events() == n_ev and jobs_of("gateway_followup") == n_jobs and
+     pay(pid)["state"] == "pending", "a tampered delivery is 400: no event, no job, the payment unchanged", r)
+
+# F: a certificate URL on a host that is not allowed: 400 at once.
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, cert_host="localhost")
+t.ok(r["statuses"] == [400] and events() == n_ev and jobs_of("gateway_followup") == n_jobs,
+     "a certificate URL on a host not in paypal_cert_hosts is 400, nothing stored", r)
+
+# G, H: a certificate from an unknown CA, and one with another CN: work
+# fetches it, refuses it, records the delivery rejected; nothing changes.
+for signer, what in (("rogue", "an unknown CA"), ("badcn", "a CN that is not PayPal's")):
+    r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, signer=signer)
+    key = "paypal:verify:%"
+    row = wait_for(lambda: s.sql("SELECT count(*) FROM gateway_events WHERE outcome = 'rejected' AND "
+                                 "event_id LIKE 'paypal:verify:%' AND payload LIKE ?", ("%" + oid + "%",))[0][0] >= 1
+                   and s.sql("SELECT count(*) FROM jobs WHERE kind = 'gateway_followup' AND state NOT IN ('done','failed')")[0][0] == 0, 30)
+    rej = s.sql("SELECT count(*) FROM gateway_events WHERE outcome = 'rejected'")[0][0]
+    t.ok(r["statuses"] == [200] and row and pay(pid)["state"] == "pending" and not pay(pid)["fulfilled_at"] and
+         s.sql("SELECT count(*) FROM paypal_certs WHERE url = ?", (pp.cert_url(signer),))[0][0] == 0,
+         "a certificate from %s: queued, then rejected by work (%d rejected), not cached, the payment unchanged"
+         % (what, rej), (r, pay(pid)))
+    s.sql("DELETE FROM gateway_events WHERE outcome = 'rejected'")
+
+# The same payment's genuine delivery still lands.
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+t.ok(r["statuses"] == [200] and pay(pid)["state"] == "succeeded", "its genuine delivery still applies", r)
+
+# I: CHECKOUT.ORDER.APPROVED: verified (from the cache) but handed to
+# work, which captures with PayPal-Request-Id capture:<payment>.
+pid, pub, oid, cap = new_payment(capture=False)
+r = pp.ctl("deliver", event="CHECKOUT.ORDER.APPROVED", order=oid)
+t.is_(r["statuses"], [200], "an approval is answered 200")
+wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 30)
+p = pay(pid)
+calls = [c for c in pp.state()["calls"] if c[1] == "/v2/checkout/orders/%s/capture" % oid]
+t.ok(p["state"] == "succeeded" and p["fulfilled_at"] and calls and all(c[2] == "capture:%d" % pid for c in calls),
+     "work captured the approved order with PayPal-Request-Id capture:<payment> and fulfilled it", (p, calls))
+
+# J: the capture times out (the double acts, then answers too late): the
+# retry sends the same PayPal-Request-Id and gets the same capture.
+pid, pub, oid, cap = new_payment(capture=False)
+pp.ctl("fault", route="capture", kind="slow", seconds=5, count=1)
+r = pp.ctl("deliver", event="CHECKOUT.ORDER.APPROVED", order=oid)
+wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 60)
+st = pp.state()
+calls = [c for c in st["calls"] if c[1] == "/v2/checkout/orders/%s/capture" % oid]
+caps = [c for c in st["captures"].values() if c["supplementary_data"]["related_ids"]["order_id"] == oid]
+t.ok(pay(pid)["state"] == "succeeded" and len(calls) >= 2 and len({c[2] for c in calls}) == 1 and len(caps) == 1,
+     "a capture retried after a timeout reuses its PayPal-Request-Id: %d calls, one capture" % len(calls), (calls, caps))
+t.is_(paid_events(pay(pid)["order_id"]), 1, "and the order is paid once")
+
+# K: a top-up: the wallet is credited once.
+bal = lambda: (s.sql("SELECT coalesce(sum(amount_minor), 0) FROM wallet_transactions t JOIN wallets w "
+                     "ON w.id = t.wallet_id WHERE w.customer_id = ?", (CUST,)) or [[0]])[0][0]
+b0 = bal()
+pid, pub, oid, cap = new_payment(topup=True)
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, times=2)
+t.ok(r["statuses"] == [200, 200] and pay(pid)["state"] == "succeeded" and bal() - b0 == 2500,
+     "a top-up delivered twice credits the wallet once (%+d)" % (bal() - b0), (r, pay(pid)))
+
+# L: postback mode: every delivery goes to work, which asks PayPal with
+# the raw body spliced in; a tampered one comes back FAILURE.
+setting("payments.paypal.verify", "postback")
+pid, pub, oid, cap = new_payment()
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, tamper=True)
+t.is_(r["statuses"], [200], "postback mode: a delivery is queued for work (200)")
+wait_for(lambda: pp.state()["stats"]["verify_failure"] >= 1 and s.sql(
+    "SELECT count(*) FROM jobs WHERE kind = 'gateway_followup' AND state NOT IN ('done','failed')")[0][0] == 0, 30)
+t.ok(pay(pid)["state"] == "pending" and s.sql("SELECT count(*) FROM gateway_events WHERE outcome = 'rejected'")[0][0] == 1,
+     "a tampered delivery: the postback says FAILURE, recorded rejected, the payment unchanged", pay(pid))
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 30)
+t.ok(pay(pid)["state"] == "succeeded" and pp.state()["stats"]["verify_success"] >= 1,
+     "the genuine one: SUCCESS, applied", pay(pid))
+
+# M: an access token PayPal revoked: refreshed once, the call goes on.
+before = pp.state()["stats"]["tokens"]
+pp.ctl("expire_tokens")
+pid, pub, oid, cap = new_payment()
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 30)
+t.ok(pay(pid)["state"] == "succeeded" and pp.state()["stats"]["tokens"] - before == 2,
+     "a revoked token: one 401, one new token for work, the postback goes on", pp.state()["stats"])
+
+t.ok(s.sql("SELECT count(*) FROM payments WHERE fulfilled_at IS NOT NULL AND state <> 'succeeded'")[0][0] == 0,
+     "no payment fulfilled without being succeeded")
+s.check_sanitizers(t)
+pp.stop()
+s.stop()
 t.done()
