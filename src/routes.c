@@ -111,6 +111,16 @@ const struct route routes[] = {
 	 * a renewal line of that item. */
 	{ M_POST, "/orders/{public_id}/renew", page_order_renew_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_order_renew_form },
 
+	/* Gateway payments, the customer's side (issue 13, page_pay.c):
+	 * the "redirecting to payment" page, its retry, the return from the
+	 * gateway (a cross-site top-level GET: it shows the state and
+	 * enqueues the follow-up, nothing else), and the wallet top-up. */
+	{ M_GET,  "/pay/{public_id}",	page_pay,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/pay/{public_id}/retry", page_pay_retry_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/pay/return/{gw}/{public_id}", page_pay_return, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/wallet/topup",	page_wallet,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/wallet/topup",	page_wallet_topup_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_wallet_topup_form },
+
 	/* Money pages: the customer's wallet and invoices (page_wallet.c,
 	 * page_invoice.c); staff's customers, invoices and settings
 	 * (admin_customers.c, page_invoice.c, admin_settings.c). */

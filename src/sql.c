@@ -1337,6 +1337,20 @@ const char *const sql_text[Q__MAX] = {
 	    "(SELECT count(*) FROM wallet_transactions), "
 	    "(SELECT count(*) FROM audit_log WHERE action = 'order.paid')",
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
+	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
+	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
+	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE id = :id",
+	/* page_pay.c: the customer's payment, by its public id and its owner together. */
+	[Q_PAY_OF_CUSTOMER] = "SELECT " PAY_COLS ", coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
+	    "coalesce((SELECT o.state FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE public_id = :public_id AND customer_id = :customer",
+	/* A payment_create job still waiting (its backoff) made due now by the customer's retry. */
+	[Q_PAY_JOB_NOW] = "UPDATE jobs SET next_attempt_at = :now, updated_at = :now WHERE idem_key = :key "
+	    "AND state = 'pending' RETURNING id",
+	[Q_PAY_ORDER_SEQ] = "SELECT count(*) FROM payments WHERE order_id = :order AND id <= :id",
+	/* page_checkout.c: a replayed gateway checkout lands on the order's latest payment. */
+	[Q_PAY_LATEST_OF_ORDER] = "SELECT public_id FROM payments WHERE order_id = :order ORDER BY id DESC LIMIT 1",
 	/* PayPal webhooks (gw_paypal.c, job_paypal.c): a signing certificate
 	 * work fetched and checked, by its URL. */
 	[Q_PAYPAL_CERT_GET] = "SELECT pem, coalesce(not_after, 0) FROM paypal_certs WHERE url = :url",
@@ -1776,6 +1790,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
+	[Q_PAY_FOR_GATEWAY] = "PAY_FOR_GATEWAY",
+	[Q_PAY_OF_CUSTOMER] = "PAY_OF_CUSTOMER",
+	[Q_PAY_JOB_NOW] = "PAY_JOB_NOW",
+	[Q_PAY_ORDER_SEQ] = "PAY_ORDER_SEQ",
+	[Q_PAY_LATEST_OF_ORDER] = "PAY_LATEST_OF_ORDER",
 	[Q_PAYPAL_CERT_GET] = "PAYPAL_CERT_GET",
 	[Q_PAYPAL_CERT_PUT] = "PAYPAL_CERT_PUT",
 	[Q_PAYPAL_PAYMENT_FIND] = "PAYPAL_PAYMENT_FIND",
