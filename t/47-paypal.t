@@ -19,13 +19,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import re
 import threading
 import time
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import BIN, SRC, TAP, wait_for  # noqa: E402
 from pxpaypal import PayPalDouble  # noqa: E402
-from pxweb import Shop  # noqa: E402
+from pxweb import Client, Shop  # noqa: E402
 
 t = TAP()
 TMP = tempfile.mkdtemp(prefix="px47-")
@@ -172,7 +175,7 @@ sink.shutdown()
 # order, which the double holds with our public id as custom_id); the
 # double's deliveries then go to the shop through nginx.
 
-s = Shop(conf={"gateway_timeout": "3", "paypal_cert_hosts": "127.0.0.1"})
+s = Shop(tls=True, conf={"gateway_timeout": "3", "paypal_cert_hosts": "127.0.0.1", "work_runners": "3"})
 pp = PayPalDouble(TMP, webhook="http://127.0.0.1:%d/webhooks/paypal" % s.port)
 s.extra.update(paypal_api_url=pp.url, paypal_ca_file=pp.ca, gateway_ca_file=pp.ca)
 s.start()
@@ -389,6 +392,120 @@ r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
 wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 30)
 t.ok(pay(pid)["state"] == "succeeded" and pp.state()["stats"]["tokens"] - before == 2,
      "a revoked token: one 401, one new token for work, the postback goes on", pp.state()["stats"])
+
+# ---- part 3: a customer pays through the pages ----
+#
+# /checkout with PayPal -> /pay/{id} -> the double's approve page -> back
+# to /pay/return/paypal/{id}, while the double also delivers
+# CHECKOUT.ORDER.APPROVED and PAYMENT.CAPTURE.COMPLETED as they happen:
+# the return page's capture and the approval's capture share
+# PayPal-Request-Id capture:<payment>, so there is one capture, and the
+# order is fulfilled once.
+setting("payments.paypal.verify", "offline")
+pp.ctl("config", auto_webhooks=True)
+c = Client(s, "px-test paypal")
+PW = "paypal orbit lamp 47"
+c.post("/register", {"email": "paula@example.com", "name": "Paula", "password": PW, "terms": "1"})
+for _ in range(10):
+    r = c.post("/login", {"email": "paula@example.com", "password": PW})
+    if r.status == 303:
+        break
+    time.sleep(0.3)
+t.is_(r.status, 303, "the customer signs in")
+paula = s.sql("SELECT id FROM customers WHERE email = 'paula@example.com'")[0][0]
+slug = s.sql("SELECT slug FROM plans WHERE id = ?", (PLAN,))[0][0]
+s.sql("UPDATE plans SET stock = 100 WHERE id = ?", (PLAN,))
+
+
+def follow_pay(pub, timeout=30):
+    """/pay/{pub} as a browser on its meta refresh: where it sends us."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        r = c.get("/pay/" + pub)
+        if r.status == 303:
+            return r.header("location")
+        if r.status != 200:
+            return None
+        time.sleep(0.05)
+    return None
+
+
+def approve_in_browser(url):
+    """The double's approve page as a browser: GET it, press Pay now;
+    the 303 back to the shop's return page (path and query)."""
+    with urllib.request.urlopen(url, timeout=30) as r:
+        page = r.read().decode()
+    token = re.search(r'name=token value=([A-Z0-9]+)', page).group(1)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    op = urllib.request.build_opener(NoRedirect)
+    try:
+        op.open(urllib.request.Request(pp.url + "/checkoutnow", data=urllib.parse.urlencode(
+            {"token": token, "action": "approve"}).encode(), method="POST"), timeout=30)
+    except urllib.error.HTTPError as e:
+        loc = e.headers["Location"]
+        u = urllib.parse.urlsplit(loc)
+        return page, u.path + ("?" + u.query if u.query else "")
+    return page, None
+
+
+c.post("/cart/add", {"plan": slug, "qty": "1"}, page="/cart/add?plan=" + slug)
+r = c.get("/checkout")
+t.ok("PayPal" in r.text and 'value="paypal"' in r.text, "/checkout offers PayPal")
+idem = re.search(r'name="idem" value="([0-9a-f]{32})"', r.text).group(1)
+r = c.post("/checkout", {"idem": idem, "method": "paypal"}, page="/checkout")
+m = re.match(r"^/pay/([0-9a-f]{32})$", r.header("location") or "")
+t.ok(r.status == 303 and m, "paying with PayPal: 303 to /pay/{id}", (r.status, r.header("location")))
+pub = m.group(1)
+pid, pkey = s.sql("SELECT id, idempotency_key FROM payments WHERE public_id = ?", (pub,))[0]
+loc = follow_pay(pub)
+oid = s.sql("SELECT gateway_ref FROM payments WHERE id = ?", (pid,))[0][0]
+t.ok(loc == pp.url + "/checkoutnow?token=%s" % oid, "/pay/{id} sends the customer to PayPal's approve link", loc)
+creates = [x for x in pp.state()["calls"] if x[0] == "POST" and x[1] == "/v2/checkout/orders" and x[2] == pkey]
+t.ok([x[3] for x in creates if x[3] != 401] == [201], "the order was created once, with the payment's key %s as "
+     "PayPal-Request-Id (a runner whose token part 2 revoked refreshes it first)" % pkey, creates)
+page, ret = approve_in_browser(loc)
+t.ok(ret and ret.startswith("/pay/return/paypal/%s?token=%s&PayerID=" % (pub, oid)),
+     "approving sends the customer back to /pay/return/paypal/{id}?token=&PayerID=", ret)
+r = c.get(ret)
+t.ok(r.status in (200, 303), "the return page answers", r.status)
+t.ok(wait_for(lambda: pay(pid)["fulfilled_at"] is not None, 30), "the order is fulfilled", pay(pid))
+time.sleep(1)  # the late deliveries and the other capture job land
+st = pp.state()
+caps = [x for x in st["captures"].values() if x["supplementary_data"]["related_ids"]["order_id"] == oid]
+ccalls = [x for x in st["calls"] if x[1] == "/v2/checkout/orders/%s/capture" % oid]
+t.ok(len(caps) == 1 and ccalls and {x[2] for x in ccalls} == {"capture:%d" % pid},
+     "one capture, every capture call with PayPal-Request-Id capture:%d (%d call(s))" % (pid, len(ccalls)), ccalls)
+order = pay(pid)["order_id"]
+t.is_(paid_events(order), 1, "paid once, whether the return page, the approval or the capture's webhook came first")
+t.ok(s.sql("SELECT count(*) FROM gateway_events WHERE payment_id = ?", (pid,))[0][0] >= 2,
+     "the webhooks are recorded beside the return page's capture", events(pid))
+r = c.get(ret)
+t.ok(r.status == 303 and "/orders/" in (r.header("location") or ""), "the return page now sends the customer to the order",
+     (r.status, r.header("location")))
+t.is_(s.sql("SELECT count(*) FROM jobs WHERE kind = 'payment_capture' AND payload LIKE ?", ('%%%d%%' % pid,))[0][0], 1,
+      "a reload enqueues no second capture")
+
+# A top-up through PayPal: the wallet credited once.
+bal0 = s.sql("SELECT coalesce(balance_minor, 0) FROM wallets WHERE customer_id = ?", (paula,))
+bal0 = bal0[0][0] if bal0 else 0
+r = c.get("/wallet")
+t.ok('value="paypal"' in r.text, "/wallet offers a top-up through PayPal")
+idem = re.search(r'name="idem" value="([0-9a-f]{32})"', r.text).group(1)
+r = c.post("/wallet/topup", {"amount": "25.00", "method": "paypal", "idem": idem}, page="/wallet")
+m = re.match(r"^/pay/([0-9a-f]{32})$", r.header("location") or "")
+t.ok(r.status == 303 and m, "a top-up of 25.00: 303 to /pay/{id}", (r.status, r.header("location")))
+tpub = m.group(1)
+tpid = s.sql("SELECT id FROM payments WHERE public_id = ?", (tpub,))[0][0]
+page, ret = approve_in_browser(follow_pay(tpub))
+t.ok("25.00" in page, "the approve page shows 25.00")
+c.get(ret)
+t.ok(wait_for(lambda: pay(tpid)["fulfilled_at"] is not None, 30), "the top-up is fulfilled", pay(tpid))
+time.sleep(1)
+t.is_(s.sql("SELECT balance_minor FROM wallets WHERE customer_id = ?", (paula,))[0][0] - bal0, 2500,
+      "the wallet is credited 25.00 once")
 
 t.ok(s.sql("SELECT count(*) FROM payments WHERE fulfilled_at IS NOT NULL AND state <> 'succeeded'")[0][0] == 0,
      "no payment fulfilled without being succeeded")
