@@ -30,6 +30,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from pxweb import Client, Shop  # noqa: E402
 from px import SRC, TAP, terminate, wait_for  # noqa: E402
+from pxpaypal import PayPalDouble  # noqa: E402
 
 t = TAP()
 s = Shop(workers=2, tls=True, conf={"work_runners": "3", "gateway_timeout": "3", "smtp_timeout": "10", "panel_timeout": "5", "work_lease": "30"})
@@ -64,13 +65,18 @@ class StripeDouble:
 
 
 d = StripeDouble(s)
-s.doubles = [d]
-s.extra.update(stripe_api_url=d.base, stripe_checkout_origin=d.base)
+pp = PayPalDouble(s.dir)
+s.doubles = [d, pp]
+s.extra.update(stripe_api_url=d.base, stripe_checkout_origin=d.base, paypal_api_url=pp.url,
+               paypal_checkout_origin=pp.url)
 s.start()
 sql = s.sql
 s.cli("gateway", "set", "stripe.secret_key", input="sk_test_core13\n")
 s.cli("gateway", "set", "stripe.webhook_secret", input="whsec_test_secret\n")
 s.cli("gateway", "enable", "stripe")
+s.cli("gateway", "set", "paypal.client_id", input=pp.client_id + "\n")
+s.cli("gateway", "set", "paypal.client_secret", input=pp.client_secret + "\n")
+s.cli("gateway", "set", "paypal.webhook_id", input=pp.webhook_id + "\n")
 
 c = Client(s, "px-test pay")
 PW = "tangerine orbit lamp 41"
@@ -291,6 +297,42 @@ t.is_(len(d.state().get("sessions", {})), nsess + 1, "one session made in all")
 t.is_(payment(pub5)[7], payment(pub4)[7], "for the same order")
 t.is_(sql("SELECT idempotency_key FROM payments WHERE public_id = ?", (pub5,))[0][0],
       "pay:order:%d:stripe:2" % payment(pub4)[7], "keyed pay:order:<order>:stripe:2")
+
+# -- PayPal: approved by the buyer, captured by the return page's job --
+s.cli("gateway", "enable", "paypal")
+fill_cart()
+r, form = checkout_form("paypal")
+t.ok('id="pay-paypal"' in r.text and 'id="pay-stripe"' in r.text, "/checkout offers both enabled gateways")
+r = c.raw_post("/checkout", form)
+ppub = pay_id(r.header("location"))
+loc, _, _ = follow_pay(ppub) if ppub else (None, 0, 0)
+pref = payment(ppub)[5] if ppub else None
+t.ok(isinstance(loc, str) and loc.startswith(pp.url) and pref and pref in loc,
+     "paying by PayPal: /pay/{id} sends the buyer to the approve page of the PayPal order", (loc, pref))
+ap = pp.ctl("approve", order=pref)
+t.ok(("/pay/return/paypal/" + ppub) in ap.get("redirect", ""), "approved, PayPal sends the buyer to the return page",
+     ap)
+r = c.get("/pay/return/paypal/" + ppub)
+t.ok(r.status == 200 and 'http-equiv="refresh"' in r.text, "the return page: confirming, refreshing itself",
+     (r.status, r.header("location")))
+t.is_(sql("SELECT count(*) FROM jobs WHERE kind = 'payment_capture' AND idem_key = ?",
+          ("capture:%d" % payment(ppub)[0],))[0][0], 1, "one capture job for the payment")
+
+
+def returned():
+    r = c.get("/pay/return/paypal/" + ppub)
+    return r.status == 303 and r.header("location").endswith("?ok=paid")
+
+
+t.ok(wait_for(returned, 20), "once captured, the return page sends the buyer to the paid order", payment(ppub))
+pp6 = payment(ppub)
+t.ok(pp6[1] == "succeeded" and pp6[4] == "return", "the payment succeeded, fulfilled by the return's capture", pp6)
+t.is_(sql("SELECT state FROM orders WHERE id = ?", (pp6[7],))[0][0], "paid", "the order is paid")
+caps = pp.state().get("captures", {})
+t.is_(len(caps), 1, "PayPal holds one capture")
+t.is_(sql("SELECT count(*) FROM jobs WHERE kind = 'payment_capture'")[0][0], 1,
+      "reloads of the return page made no second capture job")
+s.cli("gateway", "disable", "paypal")
 
 # -- the order expiry and a payment in flight --
 sql("INSERT INTO settings (key, value) VALUES ('orders.expire_minutes', '5'), ('payments.expire_minutes', '60') "
