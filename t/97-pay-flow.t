@@ -22,58 +22,25 @@ pool behind nginx over TLS, `work`, the SMTP double, and the Stripe double
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from pxweb import Client, Shop  # noqa: E402
-from px import SRC, TAP, terminate, wait_for  # noqa: E402
+from px import TAP, wait_for  # noqa: E402
 from pxpaypal import PayPalDouble  # noqa: E402
+from pxpay import StripeDouble  # noqa: E402
 
 t = TAP()
-s = Shop(workers=2, tls=True, conf={"work_runners": "3", "gateway_timeout": "3", "smtp_timeout": "10", "panel_timeout": "5", "work_lease": "30"})
-
-
-class StripeDouble:
-    def __init__(self, shop):
-        self.p = subprocess.Popen([sys.executable, os.path.join(SRC, "t", "lib", "stripe_double.py"),
-                                   "--port", "0", "--webhook",
-                                   "http://127.0.0.1:%d/webhooks/stripe" % shop.port,
-                                   "--clock-file", shop.clock_file],
-                                  stdout=subprocess.PIPE, stderr=open(os.path.join(shop.dir, "stripe.log"), "ab"),
-                                  text=True)
-        self.port = int(self.p.stdout.readline().strip())
-        self.base = "http://127.0.0.1:%d" % self.port
-
-    def call(self, path, body=None, method=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method or ("POST" if data else "GET"),
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return {"http": e.code, "body": e.read().decode(errors="replace")}
-
-    def state(self):
-        return self.call("/_double/state")
-
-    def stop(self):
-        terminate(self.p)
-
-
+s = Shop(workers=2, tls=True, conf={"work_runners": "3", "gateway_timeout": "3", "smtp_timeout": "10",
+                                    "panel_timeout": "5", "work_lease": "30"})
 d = StripeDouble(s)
 pp = PayPalDouble(s.dir)
 s.doubles = [d, pp]
-s.extra.update(stripe_api_url=d.base, stripe_checkout_origin=d.base, paypal_api_url=pp.url,
-               paypal_checkout_origin=pp.url)
+s.extra.update(paypal_api_url=pp.url, paypal_checkout_origin=pp.url)
 s.start()
 sql = s.sql
-s.cli("gateway", "set", "stripe.secret_key", input="sk_test_core13\n")
-s.cli("gateway", "set", "stripe.webhook_secret", input="whsec_test_secret\n")
-s.cli("gateway", "enable", "stripe")
+d.configure(s)
 s.cli("gateway", "set", "paypal.client_id", input=pp.client_id + "\n")
 s.cli("gateway", "set", "paypal.client_secret", input=pp.client_secret + "\n")
 s.cli("gateway", "set", "paypal.webhook_id", input=pp.webhook_id + "\n")
