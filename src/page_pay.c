@@ -168,6 +168,9 @@ pay_page(struct request *r, const struct pay_view *p, const char *self, int refr
 	if (p->order > 0)
 		vm_set(vm, "order", p->order_public);
 	vm_set_bool(vm, "retry", retry);
+	/* The way back to an unfinished checkout (it is the gateway's). */
+	if (strcmp(p->state, "pending") == 0 && *p->url != '\0')
+		vm_set(vm, "checkout_url", p->url);
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
 	page_render(r, "pages/pay", vm);
 }
