@@ -21,23 +21,20 @@ The processes are stopped at the test-only pause points
   retry with the same key is answered from the gateway's store, one
   checkout session.
 """
-import fcntl
 import os
-import signal
-import subprocess
 import sys
 import threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from pxweb import Client, Shop  # noqa: E402
-from px import BIN, TAP, wait_for  # noqa: E402
+from px import TAP, wait_for  # noqa: E402
+from pxkill import Pauser  # noqa: E402
 from pxpay import Payer, StripeDouble, pay_id, session_of  # noqa: E402
 
 t = TAP()
 s = Shop(workers=2, tls=True, conf={"work_runners": "2", "gateway_timeout": "2", "smtp_timeout": "10",
                                     "panel_timeout": "5", "work_lease": "30", "retry_base": "2",
                                     "retry_cap": "2"})
-PAUSE = os.path.join(s.dir, "pause")
-s.extra["test_pause_file"] = PAUSE
+pz = Pauser(s)
 d = StripeDouble(s)
 s.doubles = [d]
 s.start()
@@ -59,66 +56,6 @@ sql("INSERT INTO referrals (referrer_id, referred_id) SELECT id, ? FROM customer
 sql("INSERT INTO settings (key, value) VALUES ('referral.percent_bp', '1000') "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 payer = Payer(s, c, slug)
-
-
-def arm(point):
-    try:
-        os.unlink(PAUSE + ".hit")
-    except FileNotFoundError:
-        pass
-    with open(PAUSE + ".tmp", "w") as f:
-        f.write(point + "\n")
-    os.replace(PAUSE + ".tmp", PAUSE)
-
-
-def disarm():
-    try:
-        os.unlink(PAUSE)
-    except FileNotFoundError:
-        pass
-
-
-def paused(point, timeout=20):
-    def hit():
-        try:
-            with open(PAUSE + ".hit") as f:
-                return f.read().split()
-        except FileNotFoundError:
-            return None
-    if not wait_for(lambda: hit() is not None, timeout):
-        return None
-    name, pid = hit()
-    return int(pid) if name == point else None
-
-
-def kill_worker(pid):
-    before = set(s.worker_pids())
-    os.kill(pid, signal.SIGKILL)
-    return wait_for(lambda: len(set(s.worker_pids()) - before - {pid}) >= 1 and
-                    len(s.worker_pids()) >= s.workers, 15)
-
-
-def kill_work(runner):
-    """SIGKILL the paused runner and work's master (its other runners die
-    with it), then start work again."""
-    os.kill(runner, signal.SIGKILL)
-    os.kill(s.work.pid, signal.SIGKILL)
-    s.work.wait(10)
-    disarm()
-
-    # The other runners die with the master (PR_SET_PDEATHSIG), a moment
-    # later; until the last one has gone the spool lock is still held.
-    def free():
-        with open(os.path.join(s.dir, "spool", "lock"), "a") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                return False
-            fcntl.flock(f, fcntl.LOCK_UN)
-            return True
-    wait_for(free, 10)
-    err = open(os.path.join(s.dir, "work.stderr"), "ab")
-    s.work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=err, stderr=err)
 
 
 def one(q, a=()):
@@ -173,18 +110,18 @@ for step in ("begin", "stock", "order", "items", "payment"):
     _, form = payer.form("stripe")
     before = snapshot()
     nsess = d.sessions()
-    arm(point)
+    pz.arm(point)
     box = {}
     th = threading.Thread(target=lambda: box.update(r=c.raw_post("/checkout", form)))
     th.start()
-    pid = paused(point)
+    pid = pz.paused(point)
     t.ok(pid is not None and pid in s.worker_pids(), "%s: a pool worker is paused there" % point, pid)
     if pid is None:
-        disarm()
+        pz.disarm()
         th.join(60)
         continue
-    t.ok(kill_worker(pid), "%s: killed with SIGKILL, the pool replaces the worker" % point)
-    disarm()
+    t.ok(pz.kill_worker(pid), "%s: killed with SIGKILL, the pool replaces the worker" % point)
+    pz.disarm()
     th.join(60)
     t.ok(box.get("r") is not None and box["r"].status == 502, "%s: the request gets nginx's 502" % point)
     t.is_(snapshot(), before, "%s: nothing of the checkout exists (order, items, payment, job, stock, ...)" % point)
@@ -199,15 +136,15 @@ for step in ("begin", "stock", "order", "items", "payment"):
 point = "checkout:pay-committed"
 payer.fill_cart()
 _, form = payer.form("stripe")
-arm(point)
+pz.arm(point)
 box = {}
 th = threading.Thread(target=lambda: box.update(r=c.raw_post("/checkout", form)))
 th.start()
-pid = paused(point)
+pid = pz.paused(point)
 t.ok(pid is not None and pid in s.worker_pids(), "%s: a pool worker is paused after COMMIT" % point, pid)
 if pid is not None:
-    kill_worker(pid)
-disarm()
+    pz.kill_worker(pid)
+pz.disarm()
 th.join(60)
 pubs = sql("SELECT p.public_id FROM payments p JOIN orders o ON o.id = p.order_id "
            "WHERE o.idempotency_key = ?", (form["idem"],))
@@ -229,19 +166,19 @@ for point in STEPS:
     res = d.call("/_double/complete/" + sess, {"deliver": "none"})
     ev = (res.get("events") or [None])[0]
     before = snapshot()
-    arm(point)
+    pz.arm(point)
     box = {}
     th = threading.Thread(target=lambda: box.update(r=d.call("/_double/deliver", {"event": ev})))
     th.start()
-    pid = paused(point)
+    pid = pz.paused(point)
     t.ok(pid is not None and pid in s.worker_pids(), "%s: the worker serving the webhook is paused there" % point,
          pid)
     if pid is None:
-        disarm()
+        pz.disarm()
         th.join(60)
         continue
-    t.ok(kill_worker(pid), "%s: killed with SIGKILL" % point)
-    disarm()
+    t.ok(pz.kill_worker(pid), "%s: killed with SIGKILL" % point)
+    pz.disarm()
     th.join(60)
     t.is_(snapshot(), before, "%s: nothing of the webhook exists (event, payment state, order, invoice, jobs, "
           "commission, audit)" % point)
@@ -254,17 +191,17 @@ for point in STEPS:
 # -- work killed around the gateway's checkout --
 for point in ("payment_create:call", "payment_create:called"):
     nsess = d.sessions()
-    arm(point)
+    pz.arm(point)
     payer.fill_cart()
     _, form = payer.form("stripe")
     r = c.raw_post("/checkout", form)
     pub = pay_id(r.header("location"))
-    pid = paused(point)
+    pid = pz.paused(point)
     t.ok(pid is not None and pid != s.work.pid, "%s: a work runner is paused there" % point, pid)
     if pid is None:
-        disarm()
+        pz.disarm()
         continue
-    kill_work(pid)
+    pz.kill_work(pid)
     loc, _, _ = payer.follow(pub, timeout=40)
     sess = session_of(loc if isinstance(loc, str) else None)
     t.ok(sess is not None and payer.payment(pub)[5] == sess,
@@ -284,15 +221,15 @@ for point in ("payment:claimed", "checkout:invoice", "payment_apply:committed"):
     loc, _, _ = payer.follow(pub)
     sess = session_of(loc if isinstance(loc, str) else None)
     d.call("/_double/complete/" + sess, {"deliver": "none"})
-    arm(point)
+    pz.arm(point)
     r = c.get("/pay/return/stripe/" + pub)
     t.ok(r.status == 200, "%s: the return page enqueues the look-up" % point)
-    pid = paused(point)
+    pid = pz.paused(point)
     t.ok(pid is not None and pid not in s.worker_pids(), "%s: the work runner applying it is paused" % point, pid)
     if pid is None:
-        disarm()
+        pz.disarm()
         continue
-    kill_work(pid)
+    pz.kill_work(pid)
     t.ok(wait_for(lambda: payer.payment(pub)[3] is not None and
                   one("SELECT count(*) FROM jobs WHERE idem_key = ? AND state = 'done'",
                       ("followup:return:%d" % payer.payment(pub)[0],)) == 1, 40),
