@@ -1346,7 +1346,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
 	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
 	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
-	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), '') "
+	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
+	    "coalesce((SELECT o.state FROM orders o WHERE o.id = payments.order_id), '') "
 	    "FROM payments WHERE id = :id",
 	/* page_pay.c: the customer's payment, by its public id and its owner together. */
 	[Q_PAY_OF_CUSTOMER] = "SELECT " PAY_COLS ", coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
