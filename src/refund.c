@@ -620,11 +620,13 @@ static int64_t
 refundable(const struct rp_pay *p)
 {
 	int	 st = pstate_parse(p->state);
+	/* Never more than arrived: an underpaid payment that staff
+	 * credited to the wallet, or one held, gives back what came. */
+	int64_t	 came = p->received >= 0 && p->received < p->amount ? p->received : p->amount;
 
-	if (*p->held != '\0' && !p->fulfilled)
-		return p->received >= 0 && p->received < p->amount ? p->received : p->amount;
-	if (p->fulfilled || st == PAY_SUCCEEDED || st == PAY_PARTIALLY_REFUNDED || st == PAY_REFUNDED)
-		return p->amount;
+	if ((*p->held != '\0' && !p->fulfilled) || p->fulfilled || st == PAY_SUCCEEDED ||
+	    st == PAY_PARTIALLY_REFUNDED || st == PAY_REFUNDED)
+		return came;
 	return 0;
 }
 
