@@ -43,6 +43,12 @@
 	"coalesce(received_minor, -1), state, refunded_minor, held_reason, coalesce(fulfilled_at, 0), " \
 	"idempotency_key, coalesce(checkout_url, ''), last_error, coalesce(expires_at, 0), created_at "
 
+/* A payment p that keeps its pending order from expiring (cron orders):
+ * still open and not past its own expiry, or paid and held for staff. */
+#define PAY_HOLDS_ORDER \
+	"((p.state IN ('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) " \
+	"OR (p.held_reason <> '' AND p.fulfilled_at IS NULL))"
+
 /* The due jobs whose lane has room (work.c): the claim takes the first,
  * and a runner that took one asks whether another is waiting. */
 #define JOB_CLAIMABLE \
@@ -669,8 +675,7 @@ const char *const sql_text[Q__MAX] = {
 	/* cron orders: pending orders created before :before, oldest first
 	 * (001's orders_state index), a bounded batch per run. */
 	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
-	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.state IN "
-	    "('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) "
+	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND " PAY_HOLDS_ORDER ") "
 	    "ORDER BY created_at, id LIMIT :limit",
 	/* /admin/coupons: every coupon with its figures; uses and the
 	 * discount given count only unreleased redemptions (a cancelled
@@ -1327,8 +1332,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ITEMS] = "SELECT i.id, coalesce(i.renewal_of, 0), coalesce(p.server_id, 0) FROM order_items i "
 	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order AND i.state = 'pending' ORDER BY i.id",
 	/* cron orders: an order with a payment still open and not past its expiry is left alone. */
-	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = :order AND state IN "
-	    "('created','pending','partially_paid') AND coalesce(expires_at, 0) > :now)",
+	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = :order AND "
+	    PAY_HOLDS_ORDER ")",
+	[Q_PAY_ORDERS_WAITING] = "SELECT count(*) FROM orders o WHERE o.state = 'pending' AND o.created_at < :before "
+	    "AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND " PAY_HOLDS_ORDER ")",
 	/* cmd_test_payment.c: what the payment unit tests look at. */
 	[Q_TEST_PAY_ROW] = "SELECT state, held_reason, fulfilled_at IS NOT NULL, coalesce(received_minor, -1), "
 	    "refunded_minor FROM payments WHERE id = :id",
@@ -1351,7 +1358,6 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PAY_ORDER_SEQ] = "SELECT count(*) FROM payments WHERE order_id = :order AND id <= :id",
 	/* page_checkout.c: a replayed gateway checkout lands on the order's latest payment. */
 	[Q_PAY_LATEST_OF_ORDER] = "SELECT public_id FROM payments WHERE order_id = :order ORDER BY id DESC LIMIT 1",
-	/* gateway.c: the payment gateways' sealed secrets (gateway.h). */
 	/*
 	 * Refunds of gateway payments (refund.c, job_refund.c).  A payment
 	 * with its order; what its refunds add up to (not failed: the cap;
@@ -1447,6 +1453,29 @@ const char *const sql_text[Q__MAX] = {
 	[Q_TEST_RF_CLAIM] = "UPDATE jobs SET state = 'running', claimed_by = :runner, attempts = attempts + 1, "
 	    "lease_until = unixepoch() + 60 WHERE kind = 'refund' AND payload = :payload AND state IN ('pending','running') "
 	    "RETURNING id, attempts",
+	/* PayPal webhooks (gw_paypal.c, job_paypal.c): a signing certificate
+	 * work fetched and checked, by its URL. */
+	[Q_PAYPAL_CERT_GET] = "SELECT pem, coalesce(not_after, 0) FROM paypal_certs WHERE url = :url",
+	[Q_PAYPAL_CERT_PUT] = "INSERT INTO paypal_certs (url, pem, not_after, fetched_at) "
+	    "VALUES (:url, :pem, :not_after, :now) ON CONFLICT(url) DO UPDATE SET pem = excluded.pem, "
+	    "not_after = excluded.not_after, fetched_at = excluded.fetched_at",
+	/* The payment a verified delivery is about: our public id echoed as
+	 * custom_id first, else the order id, else the capture id. */
+	[Q_PAYPAL_PAYMENT_FIND] = "SELECT id FROM payments WHERE gateway = 'paypal' AND "
+	    "(public_id = :pub OR gateway_ref = :ref OR gateway_ref2 = :ref2) "
+	    "ORDER BY coalesce(public_id = :pub, 0) DESC, coalesce(gateway_ref = :ref, 0) DESC, id LIMIT 1",
+	/* What a capture from job_paypal.c needs of its payment. */
+	[Q_PAYPAL_PAYMENT_LOAD] = "SELECT p.id, p.public_id, p.purpose, coalesce(p.order_id, 0), o.public_id, "
+	    "p.amount_minor, p.currency, p.gateway_ref, p.gateway_ref2, p.idempotency_key, p.state "
+	    "FROM payments p LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = :id AND p.gateway = 'paypal'",
+	/* A deferred delivery's own row (if webhook.c kept one): gone once
+	 * the events inside are applied under their WH- ids ... */
+	[Q_PAYPAL_EVENT_DROP] = "DELETE FROM gateway_events WHERE gateway = 'paypal' AND event_id = :id "
+	    "AND outcome = 'unverified'",
+	/* ... or marked rejected when it does not verify (kept for staff). */
+	[Q_PAYPAL_EVENT_REJECT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payload, "
+	    "outcome, source, processed_at) VALUES ('paypal', :id, :type, :payload, 'rejected', 'webhook', :now) "
+	    "ON CONFLICT(gateway, event_id) DO UPDATE SET outcome = 'rejected', processed_at = excluded.processed_at",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1860,6 +1889,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ORDER] = "CHECKOUT_FULFIL_ORDER",
 	[Q_CHECKOUT_FULFIL_ITEMS] = "CHECKOUT_FULFIL_ITEMS",
 	[Q_PAY_ORDER_OPEN] = "PAY_ORDER_OPEN",
+	[Q_PAY_ORDERS_WAITING] = "PAY_ORDERS_WAITING",
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
@@ -1893,6 +1923,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_RF_CLIENT] = "TEST_RF_CLIENT",
 	[Q_TEST_RF_COMMISSION] = "TEST_RF_COMMISSION",
 	[Q_TEST_RF_CLAIM] = "TEST_RF_CLAIM",
+	[Q_PAYPAL_CERT_GET] = "PAYPAL_CERT_GET",
+	[Q_PAYPAL_CERT_PUT] = "PAYPAL_CERT_PUT",
+	[Q_PAYPAL_PAYMENT_FIND] = "PAYPAL_PAYMENT_FIND",
+	[Q_PAYPAL_PAYMENT_LOAD] = "PAYPAL_PAYMENT_LOAD",
+	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
+	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
 };
 
 /*
