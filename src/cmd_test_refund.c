@@ -362,6 +362,18 @@ run(struct db *db, struct conf *c, const unsigned char key[32])
 	is_int(ask(db, pay3, 1000, REFUND_TO_WALLET, 2, &res), RPAY_OK, "its amount may be refunded again");
 	is_int(order_state(db, order3), ORDER_REFUNDED, "(to the wallet: the order refunded)");
 
+	/* -- a webhook that could not match ours records the gateway's id
+	 * first: our row gives way when the job's reply names that id -- */
+	pay3 = paid(db, "stripe", "k5", &order3);
+	is_int(ask(db, pay3, 300, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "300 through stripe again");
+	r2 = res.refund;
+	is_int(seen(db, pay3, "evt_q1", arena_printf(db_arena(db), "re_stand_in_%d", sg.made), 250, 250),
+	    PAY_APPLIED, "the gateway's webhook says 250 under an id not yet ours: recorded as its own");
+	is_int(job_once(db, c, key, r2), JOB_DONE, "then the job's reply names that id");
+	s = pstate(db, pay3, &ref);
+	ok(strcmp(s, "partially_refunded") == 0 && ref == 250, "the money counted once: 250");
+	is_int(count(db, C_FAILED), 2, "our row gave way (failed, naming the other)");
+
 	/* -- what a gateway or a purpose refuses -- */
 	pay = paid(db, "nowpayments", "k4", &order);
 	is_int(ask(db, pay, 100, REFUND_TO_GATEWAY, 1, &res), RPAY_NO_API,
