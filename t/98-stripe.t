@@ -146,6 +146,19 @@ r = d.call("create", "pubwire3", 500, "USD", "pay:order:9:stripe:1", RET + "x", 
 r2 = d.call("create", "pubwire3", 500, "USD", "pay:order:9:stripe:1", RET + "x", RET + "y")
 t.ok(r.get("rc") == -1 and not r.get("permanent") and r2.get("rc") == 0,
      "a reset connection stores nothing: the retry with the same key makes the session", [r, r2])
+d.control("fault", mode="slow", seconds=1.5, count=1, path="/v1/checkout/sessions")
+slow = {}
+th = threading.Thread(target=lambda: slow.update(r=d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1",
+                                                           RET + "x", RET + "y")))
+th.start()
+wait_for(lambda: any(x["headers"].get("Idempotency-Key") == "pay:order:10:stripe:1" for x in d.requests()), 10)
+r = d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1", RET + "x", RET + "y")
+th.join(30)
+r2 = d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1", RET + "x", RET + "y")
+t.ok(r.get("rc") == -1 and not r.get("permanent") and "idempotency_key_in_use" in r.get("err", "") and
+     slow.get("r", {}).get("rc") == 0 and r2.get("ref") == slow["r"].get("ref"),
+     "the same key while its first call is still at Stripe: 409 in use, retryable; then the first's session",
+     (r, slow.get("r"), r2))
 r = d.call("create", "pubwire1", 2999, "EUR", "pay:order:7:stripe:1", RET + "pubwire1", RET + "c")
 t.ok(r.get("rc") == -1 and r.get("permanent") and "idempotency_error" in r.get("err", ""),
      "the same key for another amount: idempotency_error, permanent", r)
