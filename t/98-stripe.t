@@ -576,6 +576,10 @@ t.ok(r.get("rc") == 0 and r.get("state") == 1 and r2.get("ref") == r.get("ref") 
 r = d.call("refund", pub, sid, "", 5000, "refund:%d:2" % pid, 78)
 t.ok(r.get("rc") == -1 and r.get("permanent") and "amount_too_large" in r.get("err", ""),
      "a refund beyond what is left: refused by Stripe, permanent", r)
+r = d.call("refund", pub, sid, "", 100, "refund:%d:3" % pid, 79, "\u00e9" * 300)
+got = [x for x in d.state()["refunds"] if x["metadata"].get("refund") == "79"]
+t.ok(r.get("rc") == 0 and got and got[0]["metadata"].get("reason") == "\u00e9" * 200 and got[0]["reason"] is None,
+     "staff's own reason goes in metadata, cut at 400 bytes on a character boundary", got[:1])
 r = d.call("recent", int(s.now()) - 3600)
 t.ok(r.get("rc") == 0 and any(x["ref"] == sid and x["payment_public"] == pub for x in r.get("sessions", [])),
      "recent: the sessions created in the last hour, with our public ids", len(r.get("sessions", [])))
