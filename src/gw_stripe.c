@@ -467,6 +467,21 @@ lower3(struct arena *a, const char *s)
 	return l;
 }
 
+/* s cut to at most max bytes without splitting a UTF-8 character (a
+ * metadata value is at most 500 characters at Stripe), in a. */
+static const char *
+cut_utf8(struct arena *a, const char *s, size_t max)
+{
+	size_t	 n = strnlen(s, max + 1);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return arena_strndup(a, s, n);
+}
+
 /* create: a Checkout Session for the payment (1.2), keyed by the
  * payment's idempotency key (1.3): a retried job gets the same session. */
 static int
@@ -591,7 +606,7 @@ stripe_refund(struct gw_call *c, const struct gw_payment *p, const struct gw_ref
 	    strcmp(rq->reason, "fraudulent") == 0 || strcmp(rq->reason, "requested_by_customer") == 0))
 		form_add(c->a, &b, "reason", rq->reason);
 	else if (rq->reason != NULL && *rq->reason)
-		form_add(c->a, &b, "metadata[reason]", arena_strndup(c->a, rq->reason, strnlen(rq->reason, 400)));
+		form_add(c->a, &b, "metadata[reason]", cut_utf8(c->a, rq->reason, 400));
 	form_add(c->a, &b, "metadata[payment]", p->public_id);
 	form_add(c->a, &b, "metadata[refund]", arena_printf(c->a, "%" PRId64, rq->refund));
 	body = arena_strdup(c->a, b.p ? b.p : "");

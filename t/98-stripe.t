@@ -146,6 +146,19 @@ r = d.call("create", "pubwire3", 500, "USD", "pay:order:9:stripe:1", RET + "x", 
 r2 = d.call("create", "pubwire3", 500, "USD", "pay:order:9:stripe:1", RET + "x", RET + "y")
 t.ok(r.get("rc") == -1 and not r.get("permanent") and r2.get("rc") == 0,
      "a reset connection stores nothing: the retry with the same key makes the session", [r, r2])
+d.control("fault", mode="slow", seconds=1.5, count=1, path="/v1/checkout/sessions")
+slow = {}
+th = threading.Thread(target=lambda: slow.update(r=d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1",
+                                                           RET + "x", RET + "y")))
+th.start()
+wait_for(lambda: any(x["headers"].get("Idempotency-Key") == "pay:order:10:stripe:1" for x in d.requests()), 10)
+r = d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1", RET + "x", RET + "y")
+th.join(30)
+r2 = d.call("create", "pubwire4", 700, "USD", "pay:order:10:stripe:1", RET + "x", RET + "y")
+t.ok(r.get("rc") == -1 and not r.get("permanent") and "idempotency_key_in_use" in r.get("err", "") and
+     slow.get("r", {}).get("rc") == 0 and r2.get("ref") == slow["r"].get("ref"),
+     "the same key while its first call is still at Stripe: 409 in use, retryable; then the first's session",
+     (r, slow.get("r"), r2))
 r = d.call("create", "pubwire1", 2999, "EUR", "pay:order:7:stripe:1", RET + "pubwire1", RET + "c")
 t.ok(r.get("rc") == -1 and r.get("permanent") and "idempotency_error" in r.get("err", ""),
      "the same key for another amount: idempotency_error, permanent", r)
@@ -563,6 +576,10 @@ t.ok(r.get("rc") == 0 and r.get("state") == 1 and r2.get("ref") == r.get("ref") 
 r = d.call("refund", pub, sid, "", 5000, "refund:%d:2" % pid, 78)
 t.ok(r.get("rc") == -1 and r.get("permanent") and "amount_too_large" in r.get("err", ""),
      "a refund beyond what is left: refused by Stripe, permanent", r)
+r = d.call("refund", pub, sid, "", 100, "refund:%d:3" % pid, 79, "\u00e9" * 300)
+got = [x for x in d.state()["refunds"] if x["metadata"].get("refund") == "79"]
+t.ok(r.get("rc") == 0 and got and got[0]["metadata"].get("reason") == "\u00e9" * 200 and got[0]["reason"] is None,
+     "staff's own reason goes in metadata, cut at 400 bytes on a character boundary", got[:1])
 r = d.call("recent", int(s.now()) - 3600)
 t.ok(r.get("rc") == 0 and any(x["ref"] == sid and x["payment_public"] == pub for x in r.get("sessions", [])),
      "recent: the sessions created in the last hour, with our public ids", len(r.get("sessions", [])))

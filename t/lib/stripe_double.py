@@ -23,7 +23,8 @@ replies, Stripe's error envelope {"error":{"type","code","message",
 "param"}}, Request-Id on every reply, Idempotency-Key on POST (the first
 reply stored, a 500 included, and replayed with Idempotent-Replayed: true;
 the same key with other parameters or another path: 400 idempotency_error;
-nothing stored for a validation error or a reset connection).
+nothing stored for a validation error or a reset connection; a key whose
+first request is still being served: 409 idempotency_key_in_use).
   POST /v1/checkout/sessions            create (1.2; with Stripe-Version
                                         2026-10-28.endive or later,
                                         payment_method_types is refused)
@@ -102,6 +103,7 @@ EVENTS = {}         # evt id -> (event dict, raw body)
 EVENT_ORDER = []
 DELIVERIES = []     # {"event","type","status","header","t"}
 IDEM = {}           # key -> {"fp","status","body"}
+INFLIGHT = set()    # keys of requests being served
 REQUESTS = []
 FAULTS = []         # {"path","method","mode","count","seconds","store"}
 API_VERSION = "2026-10-28.endive"
@@ -581,8 +583,6 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        if fault and fault["mode"] == "slow":
-            time.sleep(fault["seconds"])
         idem = self.headers.get("Idempotency-Key") if method == "POST" else None
         body_text = raw.decode("utf-8", "replace")
         if idem is not None:
@@ -590,6 +590,17 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(400, invalid("Idempotency-Key must be at most 255 characters.").body())
             with LOCK:
                 prev = IDEM.get(idem)
+                busy = prev is None and idem in INFLIGHT
+                if prev is None and not busy:
+                    INFLIGHT.add(idem)
+            if busy:
+                # Another request holds the key: nothing is stored for
+                # this one, which may simply be retried (1.3).
+                return self.reply(409, StripeError(
+                    409, "idempotency_error", "There is currently another in-progress request using this "
+                    "Idempotent Key (that probably means you submitted twice, and the other request is still "
+                    "going through): %s. Please try again later." % idem, None,
+                    "idempotency_key_in_use").body())
             if prev is not None:
                 if prev["fp"] != (method, path, body_text):
                     return self.reply(400, StripeError(
@@ -600,6 +611,18 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(prev["status"], None, {"Idempotent-Replayed": "true",
                                                           "Original-Request": prev["req"]},
                                   raw=prev["body"])
+        try:
+            self.serve(method, path, u.query, raw, idem, body_text, fault)
+        finally:
+            if idem is not None:
+                with LOCK:
+                    INFLIGHT.discard(idem)
+
+    def serve(self, method, path, query, raw, idem, body_text, fault):
+        """The request past its key: a slow fault holds it (and it still
+        acts, as a reply lost in transit), a 5xx fault answers instead."""
+        if fault and fault["mode"] == "slow":
+            time.sleep(fault["seconds"])
         if fault and fault["mode"] in ("500", "503", "429"):
             st = int(fault["mode"])
             err = StripeError(st, "api_error", "An unknown error occurred",
@@ -614,7 +637,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(st, None, {"Stripe-Should-Retry": "true"} if st != 500 else None, raw=body)
         try:
             with LOCK:
-                status, obj, after = self.api(method, path, u.query, raw)
+                status, obj, after = self.api(method, path, query, raw)
         except StripeError as e:
             # A validation error is not stored under the key (1.3).
             return self.reply(e.status, e.body())
@@ -623,9 +646,13 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 IDEM[idem] = {"fp": (method, path, body_text), "status": status, "body": body,
                               "req": rid("req_", 14)}
-        self.reply(status, None, raw=body)
+        # The effect happened whether or not the caller is still there.
         for eids in after:
             threading.Thread(target=deliver, args=(eids,), daemon=True).start()
+        try:
+            self.reply(status, None, raw=body)
+        except OSError:
+            self.close_connection = True
 
     def api(self, method, path, query, raw):
         """(status, object, [event id lists to deliver after replying])."""
