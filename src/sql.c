@@ -1270,6 +1270,9 @@ const char *const sql_text[Q__MAX] = {
 	    "updated_at = excluded.updated_at",
 	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
 	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
+	/* settings13 (issue 13): /admin/settings/payments shows a sealed
+	 * secret by its hint only (admin_settings_payments.c). */
+	[Q_GATEWAY_SECRET_HINT] = "SELECT hint, updated_at FROM gateway_secrets WHERE name = :name",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1662,6 +1665,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
 	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
 	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
+	[Q_GATEWAY_SECRET_HINT] = "GATEWAY_SECRET_HINT",
 };
 
 /*

@@ -404,6 +404,8 @@ enum q {
 	Q_GWSECRET_PUT,
 	Q_GWSECRET_DEL,
 	Q_GWSECRET_LIST,
+	/* settings13: payment settings, CSP, cron payments */
+	Q_GATEWAY_SECRET_HINT,
 	Q__MAX
 };
 
