@@ -1340,6 +1340,26 @@ const char *const sql_text[Q__MAX] = {
 	    "(SELECT count(*) FROM wallet_transactions), "
 	    "(SELECT count(*) FROM audit_log WHERE action = 'order.paid')",
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
+	/* cron payments (settings13, cron_payments.c): open payments
+	 * (the partial index payments_open) past the reconcile delay and
+	 * not yet past their expiry; those past it without their look-up;
+	 * those whose look-up after expiry has finished. */
+	[Q_CPAY_STALE] = "SELECT id FROM payments WHERE state IN ('created','pending','partially_paid') "
+	    "AND gateway <> 'wallet' AND created_at <= :before AND coalesce(expires_at, created_at + :grace) > :now "
+	    "ORDER BY created_at, id LIMIT :limit",
+	[Q_CPAY_EXPIRE_ASK] = "SELECT p.id FROM payments p WHERE p.state IN ('created','pending') "
+	    "AND p.gateway <> 'wallet' AND coalesce(p.expires_at, p.created_at + :grace) <= :now "
+	    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.idem_key = 'gateway_followup:expire:' || p.id) "
+	    "ORDER BY p.id LIMIT :limit",
+	[Q_CPAY_EXPIRE_DUE] = "SELECT p.id, p.gateway, p.public_id FROM payments p JOIN jobs j "
+	    "ON j.idem_key = 'gateway_followup:expire:' || p.id WHERE p.state IN ('created','pending') "
+	    "AND p.gateway <> 'wallet' AND j.state IN ('done','failed') ORDER BY p.id LIMIT :limit",
+	/* The report: gateway payments the shop does not know, as the
+	 * recent lists found them (job_gateway_recent.c). */
+	[Q_CPAY_UNKNOWN_COUNT] = "SELECT count(*) FROM gateway_events WHERE outcome = 'unknown' "
+	    "AND source = 'reconcile' AND received_at >= :since",
+	[Q_CPAY_KNOWN] = "SELECT count(*) FROM payments WHERE gateway = :gateway AND (gateway_ref = :ref "
+	    "OR gateway_ref2 = :ref OR public_id = :public)",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1757,6 +1777,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
+	[Q_CPAY_STALE] = "CPAY_STALE",
+	[Q_CPAY_EXPIRE_ASK] = "CPAY_EXPIRE_ASK",
+	[Q_CPAY_EXPIRE_DUE] = "CPAY_EXPIRE_DUE",
+	[Q_CPAY_UNKNOWN_COUNT] = "CPAY_UNKNOWN_COUNT",
+	[Q_CPAY_KNOWN] = "CPAY_KNOWN",
 };
 
 /*

@@ -430,6 +430,12 @@ enum q {
 	Q_TEST_PAY_ROW,
 	Q_TEST_PAY_COUNTS,
 	Q_TEST_PAY_PUBLIC,
+	/* settings13: cron payments (cron_payments.c, job_gateway_recent.c) */
+	Q_CPAY_STALE,
+	Q_CPAY_EXPIRE_ASK,
+	Q_CPAY_EXPIRE_DUE,
+	Q_CPAY_UNKNOWN_COUNT,
+	Q_CPAY_KNOWN,
 	Q__MAX
 };
 
