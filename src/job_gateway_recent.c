@@ -13,8 +13,8 @@
  * entry carries too little to move a payment.
  *
  * The gateway_followup handler (job_payment.c) hands a payload with
- * "recent" here: run() makes the call with no transaction open,
- * record() writes inside the transaction that marks the job done.
+ * "recent" here: the call with no transaction open, then one
+ * transaction for what it found (as the handler's own look-ups do).
  */
 #include "config.h"
 
@@ -63,6 +63,8 @@ call_secret(struct work *w, struct job *j, enum gw_id gw)
 		return gw_secret(w->db, w->key, "nowpayments.api_key");
 	}
 }
+
+static void	 record(struct work *, struct job *, struct recent *);
 
 int
 gateway_recent_wants(const char *payload)
@@ -115,14 +117,18 @@ gateway_recent_run(struct work *w, struct job *j)
 		snprintf(j->err, sizeof(j->err), "%s: %s", gw_name[r->gw], call.err);
 		return call.permanent ? JOB_FAIL : JOB_RETRY;
 	}
+	db_begin(w->db);
+	record(w, j, r);
+	db_commit(w->db);
 	return JOB_DONE;
 }
 
-int
-gateway_recent_record(struct work *w, struct job *j)
+/* Record and log each listed payment the shop does not know; the
+ * result says how many.  Inside the caller's transaction. */
+static void
+record(struct work *w, struct job *j, struct recent *r)
 {
 	static const struct actor sys = { "system", 0, NULL, NULL };
-	struct recent *r = j->ctx;
 	struct pay_apply_result res;
 	struct pay_observation *o;
 	struct json_object *out, *refs;
@@ -168,5 +174,4 @@ gateway_recent_record(struct work *w, struct job *j)
 	json_object_object_add(out, "refs", refs);
 	j->result = arena_strdup(j->a, json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
 	json_object_put(out);
-	return 0;
 }

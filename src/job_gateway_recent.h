@@ -9,8 +9,8 @@
 
 /* 1 when a gateway_followup payload is a report ({"recent": ...}). */
 int		 gateway_recent_wants(const char *payload);
-/* The job's run() and record() for such a payload (work.h). */
+/* The job's run() for such a payload (work.h): the gateway's list, then
+ * one transaction recording the payments the shop does not know. */
 enum job_rc	 gateway_recent_run(struct work *, struct job *);
-int		 gateway_recent_record(struct work *, struct job *);
 
 #endif
