@@ -38,6 +38,7 @@ int	cmd_test_migrate(const struct conf *, int argc, char **argv);
 int	cmd_test_commerce(const struct conf *, int argc, char **argv);
 int	cmd_test_xui(const struct conf *, int argc, char **argv);
 int	cmd_test_link(const struct conf *, int argc, char **argv);
+int	cmd_test_stripe(const struct conf *, int argc, char **argv);
 /* test-unit SQLDIR: payment.c's cases on a throwaway database migrated
  * from SQLDIR (cmd_test_payment.c), numbered on from *n; 0 or -1. */
 int	test_payment(const char *sqldir, int *n, int *fail);

@@ -1360,6 +1360,20 @@ const char *const sql_text[Q__MAX] = {
 	    "AND source = 'reconcile' AND received_at >= :since",
 	[Q_CPAY_KNOWN] = "SELECT count(*) FROM payments WHERE gateway = :gateway AND (gateway_ref = :ref "
 	    "OR gateway_ref2 = :ref OR public_id = :public)",
+	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
+	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
+	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE id = :id",
+	/* page_pay.c: the customer's payment, by its public id and its owner together. */
+	[Q_PAY_OF_CUSTOMER] = "SELECT " PAY_COLS ", coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
+	    "coalesce((SELECT o.state FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE public_id = :public_id AND customer_id = :customer",
+	/* A payment_create job still waiting (its backoff) made due now by the customer's retry. */
+	[Q_PAY_JOB_NOW] = "UPDATE jobs SET next_attempt_at = :now, updated_at = :now WHERE idem_key = :key "
+	    "AND state = 'pending' RETURNING id",
+	[Q_PAY_ORDER_SEQ] = "SELECT count(*) FROM payments WHERE order_id = :order AND id <= :id",
+	/* page_checkout.c: a replayed gateway checkout lands on the order's latest payment. */
+	[Q_PAY_LATEST_OF_ORDER] = "SELECT public_id FROM payments WHERE order_id = :order ORDER BY id DESC LIMIT 1",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1782,6 +1796,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_CPAY_EXPIRE_DUE] = "CPAY_EXPIRE_DUE",
 	[Q_CPAY_UNKNOWN_COUNT] = "CPAY_UNKNOWN_COUNT",
 	[Q_CPAY_KNOWN] = "CPAY_KNOWN",
+	[Q_PAY_FOR_GATEWAY] = "PAY_FOR_GATEWAY",
+	[Q_PAY_OF_CUSTOMER] = "PAY_OF_CUSTOMER",
+	[Q_PAY_JOB_NOW] = "PAY_JOB_NOW",
+	[Q_PAY_ORDER_SEQ] = "PAY_ORDER_SEQ",
+	[Q_PAY_LATEST_OF_ORDER] = "PAY_LATEST_OF_ORDER",
 };
 
 /*
