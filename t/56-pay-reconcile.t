@@ -27,6 +27,7 @@ from pxmail import Spool  # noqa: E402
 from pxweb import Shop  # noqa: E402
 import pxprov as pv  # noqa: E402
 import pxstripe as ps  # noqa: E402
+from pxstaff import Staff  # noqa: E402
 
 t = TAP()
 s = Spool()
@@ -181,6 +182,10 @@ s.advance(3600)
 cron()
 wait_for(lambda: not sql("SELECT 1 FROM jobs WHERE kind = 'gateway_followup' AND state IN ('pending','running')"), 20)
 t.is_(len(unknown()), 1, "the next hour's report finds it again and records nothing twice")
+ada = Staff(s, "ada@example.com", "super_admin", tls=True)
+r = ada.get("/admin/payments")
+t.ok(r.status == 200 and "1 payment(s) at a gateway that the shop does not know" in r.text,
+     "/admin/payments shows the count", r.status)
 d.stop()
 s.check_sanitizers(t)
 t.done()
