@@ -43,6 +43,12 @@
 	"coalesce(received_minor, -1), state, refunded_minor, held_reason, coalesce(fulfilled_at, 0), " \
 	"idempotency_key, coalesce(checkout_url, ''), last_error, coalesce(expires_at, 0), created_at "
 
+/* A payment p that keeps its pending order from expiring (cron orders):
+ * still open and not past its own expiry, or paid and held for staff. */
+#define PAY_HOLDS_ORDER \
+	"((p.state IN ('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) " \
+	"OR (p.held_reason <> '' AND p.fulfilled_at IS NULL))"
+
 /* The due jobs whose lane has room (work.c): the claim takes the first,
  * and a runner that took one asks whether another is waiting. */
 #define JOB_CLAIMABLE \
@@ -669,8 +675,7 @@ const char *const sql_text[Q__MAX] = {
 	/* cron orders: pending orders created before :before, oldest first
 	 * (001's orders_state index), a bounded batch per run. */
 	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
-	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.state IN "
-	    "('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) "
+	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND " PAY_HOLDS_ORDER ") "
 	    "ORDER BY created_at, id LIMIT :limit",
 	/* /admin/coupons: every coupon with its figures; uses and the
 	 * discount given count only unreleased redemptions (a cancelled
@@ -1330,8 +1335,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ITEMS] = "SELECT i.id, coalesce(i.renewal_of, 0), coalesce(p.server_id, 0) FROM order_items i "
 	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order AND i.state = 'pending' ORDER BY i.id",
 	/* cron orders: an order with a payment still open and not past its expiry is left alone. */
-	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = :order AND state IN "
-	    "('created','pending','partially_paid') AND coalesce(expires_at, 0) > :now)",
+	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = :order AND "
+	    PAY_HOLDS_ORDER ")",
+	[Q_PAY_ORDERS_WAITING] = "SELECT count(*) FROM orders o WHERE o.state = 'pending' AND o.created_at < :before "
+	    "AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND " PAY_HOLDS_ORDER ")",
 	/* cmd_test_payment.c: what the payment unit tests look at. */
 	[Q_TEST_PAY_ROW] = "SELECT state, held_reason, fulfilled_at IS NOT NULL, coalesce(received_minor, -1), "
 	    "refunded_minor FROM payments WHERE id = :id",
@@ -1884,6 +1891,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ORDER] = "CHECKOUT_FULFIL_ORDER",
 	[Q_CHECKOUT_FULFIL_ITEMS] = "CHECKOUT_FULFIL_ITEMS",
 	[Q_PAY_ORDER_OPEN] = "PAY_ORDER_OPEN",
+	[Q_PAY_ORDERS_WAITING] = "PAY_ORDERS_WAITING",
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",

@@ -29,9 +29,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from px import TAP, wait_for  # noqa: E402
 from pxstaff import Staff  # noqa: E402
 from pxweb import Shop, csrf_of  # noqa: E402
+import pxstripe as ps  # noqa: E402
 
 t = TAP()
-s = Shop(workers=2).start()
+# gateway_timeout 2 s and retries after 1-2 s: a refund call the double
+# holds for 2.5 s times out, and its retry comes after the double is done.
+s = Shop(workers=2, conf={"gateway_timeout": "2", "retry_base": "2", "retry_cap": "2"})
+d = ps.StripeDouble(s)
+s.start()
+d.configure()
 sql = s.sql
 
 
@@ -255,6 +261,76 @@ r = ada.post("/admin/payments/%s/credit" % hpub, {"csrf": csrf_of(ada.get("/admi
 t.ok(r.status == 409 and balance() == before + 700, "a second credit: 409, nothing moves", r.status)
 t.is_(ada.get("/admin/payments/00000000000000000000").status, 404, "an unknown payment: 404")
 t.ok('href="/admin/payments"' in ada.get("/admin").text, "the staff menu links it")
+
+# -- through the Stripe double (gw_stripe_ops, /webhooks/stripe) --
+RET = "https://shop.example/pay/return/stripe/"
+
+
+def stripe_order(key):
+    """An order paid at the double: a pending order, its payment and
+    session (gw_stripe's create), the customer pays, the webhook fulfils."""
+    oid, pub = tc("pending", 1, plan, 1)
+    amount = one("SELECT total_minor FROM orders WHERE id = ?", (oid,))
+    pid = one("INSERT INTO payments (order_id, customer_id, gateway, amount_minor, currency, idempotency_key, state) "
+              "VALUES (?, 1, 'stripe', ?, 'USD', ?, 'created') RETURNING id", (oid, amount, "pay:" + key))
+    ppub = one("SELECT public_id FROM payments WHERE id = ?", (pid,))
+    r = d.call("create", ppub, amount, "USD", "pay:" + key, RET + ppub, "https://shop.example/pay/%s?c=1" % ppub)
+    sql("UPDATE payments SET gateway_ref = ?, checkout_url = ?, state = 'pending' WHERE id = ?", (r["ref"], r["url"], pid))
+    d.control("complete/" + r["ref"])
+    wait_for(lambda: one("SELECT state FROM orders WHERE id = ?", (oid,)) != "pending", 10)
+    return int(oid), pub, pid, ppub, r["ref"], amount
+
+
+oid4, opub4, pid4, ppub4, sid4, total4 = stripe_order("k4")
+t.ok(total4 > 300, "(the order's total leaves room for three refunds)", total4)
+t.ok(one("SELECT state FROM orders WHERE id = ?", (oid4,)) in ("paid", "provisioning", "active") and
+     one("SELECT fulfilled_at IS NOT NULL FROM payments WHERE id = ?", (pid4,)) == 1,
+     "an order paid at the Stripe double, fulfilled by its webhook")
+pi4 = one("SELECT gateway_ref2 FROM payments WHERE id = ?", (pid4,))
+
+# A refund through Stripe whose reply is lost: the double holds the call
+# past gateway_timeout (the refund is made all the same), and its
+# charge.refunded webhook is refused while the endpoint secret is gone,
+# so the shop learns of it only by retrying the call.
+d.control("fault", mode="slow", seconds=2.5, count=1, path="/v1/refunds", method="POST")
+s.cli("gateway", "set", "stripe.webhook_secret", input="\n")
+r = mgr.post("/admin/payments/%s/refund" % ppub4, {"csrf": CSRF, "seq": "1", "destination": "gateway",
+                                                    "reason": "double charged", "amount": "2.00", "from": "order"})
+t.ok(r.status == 303 and (r.header("location") or "").endswith("?done=refund-queued"),
+     "a refund of 2.00 through Stripe: queued", (r.status, r.header("location")))
+rid4 = one("SELECT id FROM refunds WHERE payment_id = ?", (pid4,))
+wait_for(lambda: one("SELECT state FROM refunds WHERE id = ?", (rid4,)) != "pending", 20)
+posts = [x for x in d.requests() if x["method"] == "POST" and x["path"] == "/v1/refunds"]
+keys = {x["headers"].get("Idempotency-Key") for x in posts}
+at_double = [x for x in d.state()["refunds"] if x["payment_intent"] == pi4]
+t.ok(len(posts) == 2 and keys == {"refund:%d:1" % pid4} and len(at_double) == 1 and at_double[0]["amount"] == 200,
+     "timed out, then retried with the same Idempotency-Key: one refund at the double",
+     (len(posts), keys, at_double))
+t.is_(sql("SELECT state, gateway_ref FROM refunds WHERE id = ?", (rid4,)), [("succeeded", at_double[0]["id"])],
+      "the refund succeeded with Stripe's id")
+t.is_(sql("SELECT state, refunded_minor FROM payments WHERE id = ?", (pid4,)), [("partially_refunded", 200)],
+      "the payment partially_refunded")
+t.is_(one("SELECT attempts FROM jobs WHERE kind = 'refund' AND idem_key = ?", ("refund:%d:1" % pid4,)), 2,
+      "by the refund job's second attempt")
+d.configure(enable=False)
+
+# A refund made in Stripe's dashboard arrives by webhook, once.
+r = d.control("refund", session=sid4, amount=100)
+t.is_(r["deliveries"][0]["status"], 200, "a dashboard refund of 1.00: charge.refunded answered 200")
+t.is_(sql("SELECT amount_minor, destination, origin, state, gateway_ref FROM refunds WHERE payment_id = ? "
+          "AND origin = 'gateway'", (pid4,)), [(100, "gateway", "gateway", "succeeded", r["refund"]["id"])],
+      "recorded as a refund made at the gateway")
+t.is_(one("SELECT refunded_minor FROM payments WHERE id = ?", (pid4,)), 300, "the payment's refunded amount 3.00")
+r = d.control("deliver", event=r["events"][0])
+t.ok(r["deliveries"][0]["status"] == 200 and one("SELECT count(*) FROM refunds WHERE payment_id = ?", (pid4,)) == 2,
+     "the same event again: 200, recorded once", r)
+t.is_(one("SELECT count(*) FROM audit_log WHERE action = 'payment.refund_seen' AND target = ?", ("payment:%d" % pid4,)),
+      1, "one payment.refund_seen audit row")
+r = d.control("refund", session=sid4)
+wait_for(lambda: one("SELECT state FROM orders WHERE id = ?", (oid4,)) == "refunded", 10)
+t.ok(one("SELECT state FROM payments WHERE id = ?", (pid4,)) == "refunded" and
+     one("SELECT state FROM orders WHERE id = ?", (oid4,)) == "refunded",
+     "the rest refunded in the dashboard: the payment and the order refunded")
 
 s.check_sanitizers(t)
 t.done()
