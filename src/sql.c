@@ -1477,6 +1477,29 @@ const char *const sql_text[Q__MAX] = {
 	[Q_TEST_RF_CLAIM] = "UPDATE jobs SET state = 'running', claimed_by = :runner, attempts = attempts + 1, "
 	    "lease_until = unixepoch() + 60 WHERE kind = 'refund' AND payload = :payload AND state IN ('pending','running') "
 	    "RETURNING id, attempts",
+	/* PayPal webhooks (gw_paypal.c, job_paypal.c): a signing certificate
+	 * work fetched and checked, by its URL. */
+	[Q_PAYPAL_CERT_GET] = "SELECT pem, coalesce(not_after, 0) FROM paypal_certs WHERE url = :url",
+	[Q_PAYPAL_CERT_PUT] = "INSERT INTO paypal_certs (url, pem, not_after, fetched_at) "
+	    "VALUES (:url, :pem, :not_after, :now) ON CONFLICT(url) DO UPDATE SET pem = excluded.pem, "
+	    "not_after = excluded.not_after, fetched_at = excluded.fetched_at",
+	/* The payment a verified delivery is about: our public id echoed as
+	 * custom_id first, else the order id, else the capture id. */
+	[Q_PAYPAL_PAYMENT_FIND] = "SELECT id FROM payments WHERE gateway = 'paypal' AND "
+	    "(public_id = :pub OR gateway_ref = :ref OR gateway_ref2 = :ref2) "
+	    "ORDER BY coalesce(public_id = :pub, 0) DESC, coalesce(gateway_ref = :ref, 0) DESC, id LIMIT 1",
+	/* What a capture from job_paypal.c needs of its payment. */
+	[Q_PAYPAL_PAYMENT_LOAD] = "SELECT p.id, p.public_id, p.purpose, coalesce(p.order_id, 0), o.public_id, "
+	    "p.amount_minor, p.currency, p.gateway_ref, p.gateway_ref2, p.idempotency_key, p.state "
+	    "FROM payments p LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = :id AND p.gateway = 'paypal'",
+	/* A deferred delivery's own row (if webhook.c kept one): gone once
+	 * the events inside are applied under their WH- ids ... */
+	[Q_PAYPAL_EVENT_DROP] = "DELETE FROM gateway_events WHERE gateway = 'paypal' AND event_id = :id "
+	    "AND outcome = 'unverified'",
+	/* ... or marked rejected when it does not verify (kept for staff). */
+	[Q_PAYPAL_EVENT_REJECT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payload, "
+	    "outcome, source, processed_at) VALUES ('paypal', :id, :type, :payload, 'rejected', 'webhook', :now) "
+	    "ON CONFLICT(gateway, event_id) DO UPDATE SET outcome = 'rejected', processed_at = excluded.processed_at",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1930,6 +1953,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_RF_CLIENT] = "TEST_RF_CLIENT",
 	[Q_TEST_RF_COMMISSION] = "TEST_RF_COMMISSION",
 	[Q_TEST_RF_CLAIM] = "TEST_RF_CLAIM",
+	[Q_PAYPAL_CERT_GET] = "PAYPAL_CERT_GET",
+	[Q_PAYPAL_CERT_PUT] = "PAYPAL_CERT_PUT",
+	[Q_PAYPAL_PAYMENT_FIND] = "PAYPAL_PAYMENT_FIND",
+	[Q_PAYPAL_PAYMENT_LOAD] = "PAYPAL_PAYMENT_LOAD",
+	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
+	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
 };
 
 /*
