@@ -30,6 +30,10 @@ int	cmd_test_migrate(const struct conf *, int argc, char **argv);
 int	cmd_test_commerce(const struct conf *, int argc, char **argv);
 int	cmd_test_xui(const struct conf *, int argc, char **argv);
 int	cmd_test_link(const struct conf *, int argc, char **argv);
+/* NOWPayments (cmd_test_nowpay.c): test-nowpay, and test-unit's part. */
+int	cmd_test_nowpay(const struct conf *, int argc, char **argv);
+void	test_unit_nowpay(void (*ok)(int, const char *),
+	    void (*is)(const char *, const char *, const char *));
 /* seed --demo-panel NAME (seed_panel.c): the demo's plans onto its live panel. */
 int	seed_demo_panel(const struct conf *, const char *name);
 

@@ -1945,6 +1945,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_sub();
 	t_inbound_warn();
 	t_client_cred();
+	test_unit_nowpay(ok, is_str);
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }
