@@ -113,6 +113,11 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 		{ " { \"z\" : [ {\"b\":1,\"a\":2} , 3 ] , \"A\" : {} , \"aa\":true,\"a\":false } ",
 		  "{\"A\":{},\"a\":false,\"aa\":true,\"z\":[{\"a\":2,\"b\":1},3]}" },
 		{ "{\"\xc3\xa9\":1,\"z\":2,\"~\":3}", "{\"z\":2,\"~\":3,\"\xc3\xa9\":1}" },
+		/* as JavaScript: U+1F600 (a surrogate pair) before U+FF01;
+		 * array-index keys first, numerically; "01" is not one */
+		{ "{\"\xef\xbc\x81\":1,\"\xf0\x9f\x98\x80\":2}", "{\"\xf0\x9f\x98\x80\":2,\"\xef\xbc\x81\":1}" },
+		{ "{\"b\":1,\"10\":2,\"9\":3,\"01\":4,\"4294967295\":5,\"a\":6}",
+		  "{\"9\":3,\"10\":2,\"01\":4,\"4294967295\":5,\"a\":6,\"b\":1}" },
 	};
 	static const char *const refused[] = {
 		"{\"a\":1,\"a\":2}", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"a\\u0000\"]", "[1,]",

@@ -571,9 +571,98 @@ js_string(struct buf *b, const char *s, size_t n)
 	buf_putc(b, '"');
 }
 
+/* An array index as JavaScript objects know it ("0", "7", "42", below
+ * 2^32 - 1, no leading zero), or -1. */
+static int64_t
+js_index(const char *k, size_t n)
+{
+	int64_t	 v = 0;
+	size_t	 i;
+
+	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (k[i] < '0' || k[i] > '9')
+			return -1;
+		v = v * 10 + (k[i] - '0');
+	}
+	return v < INT64_C(4294967295) ? v : -1;
+}
+
+/* The next UTF-16 code unit of UTF-8 text s (valid: np_parse checked
+ * it), advancing *i; *lo holds a pending low surrogate. */
+static unsigned
+utf16_next(const unsigned char *s, size_t *i, unsigned *lo)
+{
+	unsigned long cp;
+
+	if (*lo != 0) {
+		unsigned u = *lo;
+
+		*lo = 0;
+		return u;
+	}
+	cp = s[*i];
+	if (cp < 0x80)
+		*i += 1;
+	else if (cp < 0xe0) {
+		cp = ((cp & 0x1f) << 6) | (s[*i + 1] & 0x3f);
+		*i += 2;
+	} else if (cp < 0xf0) {
+		cp = ((cp & 0x0f) << 12) | ((unsigned long)(s[*i + 1] & 0x3f) << 6) | (s[*i + 2] & 0x3f);
+		*i += 3;
+	} else {
+		cp = ((cp & 0x07) << 18) | ((unsigned long)(s[*i + 1] & 0x3f) << 12) |
+		    ((unsigned long)(s[*i + 2] & 0x3f) << 6) | (s[*i + 3] & 0x3f);
+		*i += 4;
+	}
+	if (cp < 0x10000)
+		return (unsigned)cp;
+	cp -= 0x10000;
+	*lo = 0xdc00 + (unsigned)(cp & 0x3ff);
+	return 0xd800 + (unsigned)(cp >> 10);
+}
+
+/*
+ * The order JSON.stringify(sortObject(o)) writes an object's keys in:
+ * Array.prototype.sort compares UTF-16 code units (byte order of UTF-8
+ * but for characters past U+FFFF against U+E000-U+FFFF), and an object
+ * then lists its array-index keys first, in numeric order.
+ */
+static int
+js_key_cmp(const void *x, const void *y)
+{
+	const struct np_member *a = *(const struct np_member *const *)x;
+	const struct np_member *b = *(const struct np_member *const *)y;
+	int64_t	 ia = js_index(a->key, a->keylen), ib = js_index(b->key, b->keylen);
+	size_t	 i = 0, j = 0;
+	unsigned la = 0, lb = 0;
+
+	if (ia >= 0 || ib >= 0) {
+		if (ia < 0)
+			return 1;
+		if (ib < 0)
+			return -1;
+		return ia < ib ? -1 : ia > ib;
+	}
+	while ((i < a->keylen || la) && (j < b->keylen || lb)) {
+		unsigned ua = utf16_next((const unsigned char *)a->key, &i, &la);
+		unsigned ub = utf16_next((const unsigned char *)b->key, &j, &lb);
+
+		if (ua != ub)
+			return ua < ub ? -1 : 1;
+	}
+	if (i < a->keylen || la)
+		return 1;
+	if (j < b->keylen || lb)
+		return -1;
+	return 0;
+}
+
 static void
 canon(struct buf *b, const struct np_val *v)
 {
+	const struct np_member **ord;
 	size_t	 i;
 
 	switch (v->t) {
@@ -592,15 +681,20 @@ canon(struct buf *b, const struct np_val *v)
 		buf_putc(b, ']');
 		break;
 	case NP_OBJ:
+		ord = xcalloc(v->count ? v->count : 1, sizeof(*ord));
+		for (i = 0; i < v->count; i++)
+			ord[i] = &v->m[i];
+		qsort(ord, v->count, sizeof(*ord), js_key_cmp);
 		buf_putc(b, '{');
 		for (i = 0; i < v->count; i++) {
 			if (i > 0)
 				buf_putc(b, ',');
-			js_string(b, v->m[i].key, v->m[i].keylen);
+			js_string(b, ord[i]->key, ord[i]->keylen);
 			buf_putc(b, ':');
-			canon(b, v->m[i].val);
+			canon(b, ord[i]->val);
 		}
 		buf_putc(b, '}');
+		free(ord);
 		break;
 	}
 }

@@ -10,7 +10,10 @@
  * with the IPN secret, over what NOWPayments' documented Node recipe
  * computes from the body: JSON.stringify(sortObject(JSON.parse(body))).
  * np_canonical() reproduces that from the raw bytes without a round trip
- * through C doubles: keys sorted recursively by byte order, compact,
+ * through C doubles: keys sorted recursively as JavaScript orders them
+ * (by UTF-16 code units, which for the ASCII keys NOWPayments sends is
+ * byte order; an object lists array-index keys such as "7" first, in
+ * numeric order), compact,
  * strings re-escaped as JSON.stringify escapes them (so "\/" arrives as
  * "/" and "\u00e9" as the raw UTF-8, as JS would write them), numbers in
  * JavaScript's shortest round-trip form (for a body that JS wrote, that
@@ -37,7 +40,7 @@ struct np_val {
 	const char	*s;	/* NP_STR: the decoded text (valid UTF-8, no NUL);
 				 * NP_NUM: the number as JavaScript prints it */
 	size_t		 n;	/* strlen(s) */
-	struct np_member *m;	/* NP_OBJ: members sorted by key, keys unique */
+	struct np_member *m;	/* NP_OBJ: members sorted by key bytes, keys unique */
 	struct np_val	**v;	/* NP_ARR: items in order */
 	size_t		 count;	/* members or items */
 };
