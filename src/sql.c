@@ -1262,6 +1262,9 @@ const char *const sql_text[Q__MAX] = {
 	 * need from the server row. */
 	[Q_TEST_LINK_INBOUND] = "SELECT i.protocol, i.port, i.remark, i.settings_json, s.public_host, "
 	    "s.panel_version FROM server_inbounds i JOIN servers s ON s.id = i.server_id WHERE i.id = :id",
+	/* An IPN names our payment by its public_id (the invoice's order_id). */
+	[Q_NP_PAYMENT_BY_PUBLIC] = "SELECT id FROM payments WHERE public_id = :public_id "
+	    "AND gateway = 'nowpayments'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1650,6 +1653,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
 	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",
 	[Q_TEST_LINK_INBOUND] = "TEST_LINK_INBOUND",
+	[Q_NP_PAYMENT_BY_PUBLIC] = "NP_PAYMENT_BY_PUBLIC",
 };
 
 /*

@@ -400,6 +400,8 @@ enum q {
 	Q_DEMO_PANEL_SET,
 	Q_DEMO_PANEL_PLANS,
 	Q_TEST_LINK_INBOUND,
+	/* NOWPayments (gw_nowpayments.c) */
+	Q_NP_PAYMENT_BY_PUBLIC,
 	Q__MAX
 };
 

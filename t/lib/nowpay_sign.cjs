@@ -12,8 +12,11 @@
 //                                               replacer array: nested
 //                                               objects become {})
 //   node nowpay_sign.cjs --lines                one JSON object per input
-//        line, {"secret": S, "body": B[, "legacy": true]}, one signature
-//        per output line (the NOWPayments double keeps one running)
+//        line, {"secret": S, "body": B} or {"secret": S, "object": O}
+//        (then the body is JSON.stringify(O), as a Node sender writes
+//        it), with "legacy": true for the older recipe; one JSON object
+//        per output line, {"body": B, "sig": HEX} or {"error": MSG}
+//        (the NOWPayments double keeps one running)
 'use strict';
 const crypto = require('crypto');
 
@@ -48,11 +51,12 @@ if (argv[0] === '--lines') {
 		let out;
 		try {
 			const m = JSON.parse(line);
-			out = sign(m.secret, m.legacy ? legacyCanon(m.body) : canon(m.body));
+			const body = typeof m.body === 'string' ? m.body : JSON.stringify(m.object);
+			out = { body: body, sig: sign(m.secret, m.legacy ? legacyCanon(body) : canon(body)) };
 		} catch (e) {
-			out = 'error: ' + e.message;
+			out = { error: e.message };
 		}
-		process.stdout.write(out + '\n');
+		process.stdout.write(JSON.stringify(out) + '\n');
 	});
 } else if (argv[0] === '--canon') {
 	process.stdout.write(canon(readStdin()));
