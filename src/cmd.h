@@ -5,6 +5,8 @@
 #ifndef PX_CMD_H
 #define PX_CMD_H
 
+#include <stddef.h>
+
 struct conf;
 
 int	cmd_migrate(const struct conf *, int argc, char **argv);
@@ -17,6 +19,12 @@ int	cmd_work(const struct conf *, int argc, char **argv);
 int	cmd_cron(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);
 int	cmd_job(const struct conf *, int argc, char **argv);
+int	cmd_gateway(const struct conf *, int argc, char **argv);
+/* The first line of standard input into out (n bytes), without echo on
+ * a terminal, where it asks with prompt; 1 when it was a terminal.  A
+ * secret never comes as an argument (argv is visible to every user in
+ * ps).  In cmd_server.c. */
+int	cmd_read_secret(const char *prompt, char *out, size_t n);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_arena(const struct conf *, int argc, char **argv);

@@ -64,15 +64,17 @@ static const char usage[] =
     "       1000proxy server list\n"
     "       1000proxy server test|sync ID [--no-wait]\n";
 
-/* The first line of standard input into out, without echo on a tty. */
-static void
-read_secret(char *out, size_t n)
+/* The first line of standard input into out, without echo on a tty
+ * (asking with prompt there); whether it was a tty.  `user add` and
+ * `gateway set` read theirs the same way (cmd.h). */
+int
+cmd_read_secret(const char *prompt, char *out, size_t n)
 {
 	struct termios old, quiet;
 	int	 tty = isatty(0);
 
 	if (tty) {
-		fprintf(stderr, "Panel password or token: ");
+		fprintf(stderr, "%s", prompt);
 		tcgetattr(0, &old);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -85,6 +87,7 @@ read_secret(char *out, size_t n)
 		fprintf(stderr, "\n");
 	}
 	out[strcspn(out, "\r\n")] = '\0';
+	return tty;
 }
 
 static struct db *
@@ -186,7 +189,7 @@ server_add(const struct conf *c, int argc, char **argv)
 		return fail("the capacity is a whole number of clients from 1 to 1000000");
 	if (!valid_int(maxc, 1, 16, &maxc_n))
 		return fail("the maximum of concurrent panel calls is 1 to 16");
-	read_secret(secret, sizeof(secret));
+	cmd_read_secret("Panel password or token: ", secret, sizeof(secret));
 	if (*secret == '\0' || strlen(secret) > SECRET_MAX) {
 		explicit_bzero(secret, sizeof(secret));
 		return fail("give the panel password (or with --token the API token) on standard input, "
@@ -325,7 +328,7 @@ server_test_open(const struct conf *c, int argc, char **argv)
 	    (strcmp(argv[3], "password") != 0 && strcmp(argv[3], "token") != 0))
 		return 2;
 	col = strcmp(argv[3], "token") == 0;
-	read_secret(want, sizeof(want));
+	cmd_read_secret("Secret: ", want, sizeof(want));
 	if (seal_key_load(c->key_file, key, 0, err, sizeof(err)) != 0)
 		return fail(err);
 	if ((db = open_db(c, &a)) == NULL)

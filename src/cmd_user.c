@@ -25,29 +25,6 @@
 #include "valid.h"
 
 static int
-read_secret(const char *prompt, char *out, size_t n)
-{
-	struct termios old, quiet;
-	int	 tty = isatty(0);
-
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		tcgetattr(0, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(0, TCSANOW, &quiet);
-	}
-	if (fgets(out, (int)n, stdin) == NULL)
-		out[0] = '\0';
-	if (tty) {
-		tcsetattr(0, TCSANOW, &old);
-		fprintf(stderr, "\n");
-	}
-	out[strcspn(out, "\r\n")] = '\0';
-	return tty;
-}
-
-static int
 user_add(const struct conf *c, int argc, char **argv)
 {
 	const char *role = "super_admin", *name = "", *email = NULL, *why;
@@ -86,9 +63,9 @@ user_add(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: the name must be at most 100 characters of text\n");
 		return 1;
 	}
-	tty = read_secret("Password: ", pw, sizeof(pw));
+	tty = cmd_read_secret("Password: ", pw, sizeof(pw));
 	if (tty) {
-		read_secret("Again: ", pw2, sizeof(pw2));
+		cmd_read_secret("Again: ", pw2, sizeof(pw2));
 		if (strcmp(pw, pw2) != 0) {
 			fprintf(stderr, "1000proxy: the passwords differ\n");
 			return 1;

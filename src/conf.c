@@ -75,6 +75,22 @@ static const struct cdef defs[] = {
 	I(work_mail_lanes, "1", 1, 32, "emails in flight at once"),
 	I(work_gateway_lanes, "2", 1, 32, "payment gateway jobs in flight at once"),
 	I(panel_timeout, "20", 1, 600, "seconds one call to a 3X-UI panel may take"),
+	S(stripe_api_url, "", "Stripe's API base URL; empty: https://api.stripe.com (tests name a double)"),
+	S(stripe_checkout_origin, "", "the origin Stripe Checkout pages are served from (CSP form-action); "
+	    "empty: https://checkout.stripe.com"),
+	S(paypal_api_url, "", "PayPal's API base URL; empty: https://api-m.paypal.com in live mode, "
+	    "https://api-m.sandbox.paypal.com in test mode"),
+	S(paypal_checkout_origin, "", "the origin PayPal's approval pages are served from (CSP form-action); "
+	    "empty: https://www.paypal.com, or https://www.sandbox.paypal.com in test mode"),
+	S(nowpayments_api_url, "", "NOWPayments' API base URL; empty: https://api.nowpayments.io, or "
+	    "https://api-sandbox.nowpayments.io in test mode"),
+	S(nowpayments_checkout_origin, "", "the origin NOWPayments invoice pages are served from (CSP "
+	    "form-action); empty: https://nowpayments.io, or https://sandbox.nowpayments.io in test mode"),
+	I(gateway_timeout, "20", 1, 120, "seconds one call to a payment gateway may take"),
+	S(gateway_ca_file, "", "CA bundle to verify payment gateways with; empty: the system's"),
+	S(paypal_cert_hosts, ".paypal.com", "comma-separated host suffixes PayPal webhook signing "
+	    "certificates may be fetched from (https only)"),
+	S(paypal_ca_file, "", "CA bundle a PayPal webhook signing certificate must chain to; empty: the system's"),
 	I(traffic_sync_minutes, "5", 1, 1440, "cron traffic-sync enqueues at most one traffic sync per panel "
 	    "in each slot of this many minutes; a failing sync is retried within its slot"),
 	I(alert_down_minutes, "15", 1, 10080, "cron alerts mails staff once when a panel has not answered "

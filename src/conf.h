@@ -47,6 +47,16 @@ struct conf {
 	int64_t	 work_mail_lanes;
 	int64_t	 work_gateway_lanes;
 	int64_t	 panel_timeout;
+	char	*stripe_api_url;	/* payment gateways (gateway.h): "" = the gateway's own */
+	char	*stripe_checkout_origin;
+	char	*paypal_api_url;
+	char	*paypal_checkout_origin;
+	char	*nowpayments_api_url;
+	char	*nowpayments_checkout_origin;
+	int64_t	 gateway_timeout;
+	char	*gateway_ca_file;
+	char	*paypal_cert_hosts;
+	char	*paypal_ca_file;
 	int64_t	 traffic_sync_minutes;
 	int64_t	 alert_down_minutes;
 	int64_t	 alert_stale_minutes;

@@ -258,8 +258,8 @@ struct parsed {
 	struct json_object *tls;	/* tlsSettings or realitySettings */
 };
 
-static int
-parse_inputs(const struct link_in *in, struct parsed *p, const char **err)
+const char *
+link_net_settings_key(const char *net)
 {
 	static const struct { const char *net, *key; } tk[] = {
 		{ "tcp", "tcpSettings" }, { "kcp", "kcpSettings" }, { "ws", "wsSettings" },
@@ -267,6 +267,17 @@ parse_inputs(const struct link_in *in, struct parsed *p, const char **err)
 		{ "xhttp", "xhttpSettings" },
 	};
 	size_t	 i;
+
+	for (i = 0; i < sizeof(tk) / sizeof(tk[0]); i++)
+		if (strcmp(net, tk[i].net) == 0)
+			return tk[i].key;
+	return NULL;
+}
+
+static int
+parse_inputs(const struct link_in *in, struct parsed *p, const char **err)
+{
+	const char *key;
 
 	memset(p, 0, sizeof(*p));
 	if (in->stream_json == NULL || in->settings_json == NULL ||
@@ -280,14 +291,11 @@ parse_inputs(const struct link_in *in, struct parsed *p, const char **err)
 	p->net = jstr(p->stream, "network");
 	if (!nonempty(p->net))
 		p->net = "tcp";
-	for (i = 0; i < sizeof(tk) / sizeof(tk[0]); i++)
-		if (strcmp(p->net, tk[i].net) == 0)
-			break;
-	if (i == sizeof(tk) / sizeof(tk[0])) {
+	if ((key = link_net_settings_key(p->net)) == NULL) {
 		*err = "unsupported transport";
 		return -1;
 	}
-	p->tr = jobj(p->stream, tk[i].key);
+	p->tr = jobj(p->stream, key);
 	p->sec = jstr(p->stream, "security");
 	if (!nonempty(p->sec))
 		p->sec = "none";

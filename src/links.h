@@ -48,4 +48,9 @@ struct link_in {
  */
 int	link_build(struct buf *out, const struct link_in *in, const char **err);
 
+/* The streamSettings key that holds a transport's settings ("ws" ->
+ * "wsSettings"), or NULL for a transport the shop does not sell; links
+ * and subscriptions (sub.c) read the same one. */
+const char *link_net_settings_key(const char *net);
+
 #endif

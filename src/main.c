@@ -39,6 +39,8 @@ usage(FILE *f)
 	    "  mail-test ADDRESS enqueue a test email to ADDRESS\n"
 	    "  job list|show|retry|discard\n"
 	    "                    list the job rows; retry a failed job, discard a pending one\n"
+	    "  gateway list|set|enable|disable|mode\n"
+	    "                    configure the payment gateways (secrets on stdin)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -72,6 +74,7 @@ static const struct cmd cmds[] = {
 	{ "cron", cmd_cron },
 	{ "mail-test", cmd_mail_test },
 	{ "job", cmd_job },
+	{ "gateway", cmd_gateway },
 	{ "test-unit", cmd_test_unit },
 	{ "test-arena", cmd_test_arena },
 	{ "test-views", cmd_test_views },

@@ -1262,6 +1262,14 @@ const char *const sql_text[Q__MAX] = {
 	 * need from the server row. */
 	[Q_TEST_LINK_INBOUND] = "SELECT i.protocol, i.port, i.remark, i.settings_json, s.public_host, "
 	    "s.panel_version FROM server_inbounds i JOIN servers s ON s.id = i.server_id WHERE i.id = :id",
+	/* gateway.c: the payment gateways' sealed secrets (gateway.h). */
+	[Q_GWSECRET_GET] = "SELECT sealed FROM gateway_secrets WHERE name = :name",
+	[Q_GWSECRET_PUT] = "INSERT INTO gateway_secrets (name, sealed, hint, updated_by, updated_at) "
+	    "VALUES (:name, :sealed, :hint, nullif(:staff, 0), unixepoch()) ON CONFLICT (name) DO UPDATE SET "
+	    "sealed = excluded.sealed, hint = excluded.hint, updated_by = excluded.updated_by, "
+	    "updated_at = excluded.updated_at",
+	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
+	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
 	/* An IPN names our payment by its public_id (the invoice's order_id). */
 	[Q_NP_PAYMENT_BY_PUBLIC] = "SELECT id FROM payments WHERE public_id = :public_id "
 	    "AND gateway = 'nowpayments'",
@@ -1653,6 +1661,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_DEMO_PANEL_SET] = "DEMO_PANEL_SET",
 	[Q_DEMO_PANEL_PLANS] = "DEMO_PANEL_PLANS",
 	[Q_TEST_LINK_INBOUND] = "TEST_LINK_INBOUND",
+	[Q_GWSECRET_GET] = "GWSECRET_GET",
+	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
+	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
+	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
 	[Q_NP_PAYMENT_BY_PUBLIC] = "NP_PAYMENT_BY_PUBLIC",
 };
 

@@ -26,6 +26,7 @@
 
 #include "sub.h"
 #include "json_get.h"
+#include "links.h"
 
 const char *const sub_format_names[SUB__MAX] = { "base64", "clash", "singbox", "v2ray" };
 
@@ -113,19 +114,7 @@ proxy_read(struct proxy *p, const struct link_in *in)
 	p->net = jstr(p->stream, "network");
 	if (!nonempty(p->net))
 		p->net = "tcp";
-	if (strcmp(p->net, "tcp") == 0)
-		key = "tcpSettings";
-	else if (strcmp(p->net, "ws") == 0)
-		key = "wsSettings";
-	else if (strcmp(p->net, "grpc") == 0)
-		key = "grpcSettings";
-	else if (strcmp(p->net, "httpupgrade") == 0)
-		key = "httpupgradeSettings";
-	else if (strcmp(p->net, "kcp") == 0)
-		key = "kcpSettings";
-	else if (strcmp(p->net, "xhttp") == 0)
-		key = "xhttpSettings";
-	else
+	if ((key = link_net_settings_key(p->net)) == NULL)
 		goto bad;
 	tr = jobj(p->stream, key);
 	if (strcmp(p->net, "tcp") == 0) {
@@ -522,18 +511,8 @@ v2ray_stream(const struct proxy *p)
 	}
 	/* The transport's settings as the inbound holds them: client and
 	 * server read the same keys for every transport here. */
-	if (strcmp(p->net, "tcp") == 0)
-		key = "tcpSettings";
-	else if (strcmp(p->net, "ws") == 0)
-		key = "wsSettings";
-	else if (strcmp(p->net, "grpc") == 0)
-		key = "grpcSettings";
-	else if (strcmp(p->net, "httpupgrade") == 0)
-		key = "httpupgradeSettings";
-	else if (strcmp(p->net, "kcp") == 0)
-		key = "kcpSettings";
-	else
-		key = "xhttpSettings";
+	if ((key = link_net_settings_key(p->net)) == NULL)
+		key = "xhttpSettings";	/* cannot happen: the parse refused it */
 	if (strcmp(p->net, "ws") == 0 || strcmp(p->net, "httpupgrade") == 0) {
 		t = json_object_new_object();
 		json_object_object_add(t, "path", json_object_new_string(nonempty(p->path) ? p->path : "/"));

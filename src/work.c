@@ -872,6 +872,8 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	/* A lease shorter than a call would let a second runner take a job
 	 * whose first runner is still waiting for its reply. */
 	longest = c->smtp_timeout > c->panel_timeout ? c->smtp_timeout : c->panel_timeout;
+	if (c->gateway_timeout > longest)
+		longest = c->gateway_timeout;
 	if (c->work_lease <= longest + 5) {
 		fprintf(stderr, "1000proxy: work: work_lease (%lld s) must exceed the longest call "
 		    "timeout (%lld s) by more than 5 s\n", (long long)c->work_lease, (long long)longest);
