@@ -148,16 +148,62 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
     const char *coupon, const char *idem_key, const struct actor *who,
     struct checkout_result *res)
 {
-	struct coupon_apply ca;
-	struct order_new on;
 	struct wallet_entry we;
 	struct stmt *st;
+	const char *currency;
+	int64_t	 wallet;
+	enum checkout_rc rc;
+	enum wallet_rc wrc;
+
+	rc = checkout_place(db, customer, l, n, coupon, "wallet", idem_key, who, res);
+	if (rc != CHECKOUT_OK)
+		return rc;
+	currency = l[0].currency;
+
+	/* The money last: a refusal here rolls everything above back.  The
+	 * ledger has no currency of its own: a wallet in another currency
+	 * than the plans' is refused, never debited. */
+	wallet = wallet_of_customer(db, customer, currency);
+	st = db_q(db, Q_ACCT_CUSTOMER);
+	db_bind_int(db, st, ":id", customer);
+	if (db_step(db, st) != DB_ROW || strcmp(db_text(db, st, 7), currency) != 0)
+		return CHECKOUT_CURRENCY;
+	db_reset(st);
+	memset(&we, 0, sizeof(we));
+	we.wallet = wallet;
+	we.amount = -res->total;
+	we.kind = "purchase";
+	we.order = res->order;
+	we.memo = arena_printf(db_arena(db), "Order %s", res->public_id);
+	we.idem_key = arena_printf(db_arena(db), "buy:%" PRId64, res->order);
+	if (res->total > 0) {
+		wrc = wallet_post(db, &we, &res->balance, NULL);
+		if (wrc == WALLET_INSUFFICIENT)
+			return CHECKOUT_INSUFFICIENT;
+		if (wrc == WALLET_NONE)
+			return CHECKOUT_CURRENCY;
+		if (wrc != WALLET_OK)
+			db_fail(db, "checkout debit: %s", wallet_rc_text[wrc]);
+	} else
+		res->balance = wallet_balance(db, wallet);
+	test_pause("checkout:debit");
+	checkout_fulfil(db, res->order, "wallet", who, res);
+	return CHECKOUT_OK;
+}
+
+enum checkout_rc
+checkout_place(struct db *db, int64_t customer, const struct checkout_line *l, size_t n,
+    const char *coupon, const char *method, const char *idem_key, const struct actor *who,
+    struct checkout_result *res)
+{
+	struct coupon_apply ca;
+	struct order_new on;
+	struct stmt *st;
 	const char *currency, *shop;
-	int64_t	 subtotal = 0, wallet, *servers, items = 0, rate = 0, tax;
+	int64_t	 subtotal = 0, items = 0, rate = 0, tax;
 	int	 inclusive;
 	size_t	 i;
 	int	 replay;
-	enum wallet_rc wrc;
 
 	memset(res, 0, sizeof(*res));
 	if (idem_key == NULL || *idem_key == '\0')
@@ -186,7 +232,6 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	shop = setting_text(db, "shop.currency", "");
 	if (*shop != '\0' && strcmp(shop, currency) != 0)
 		return CHECKOUT_CURRENCY;
-	servers = arena_alloc(db_arena(db), n * sizeof(*servers));
 	for (i = 0; i < n; i++) {
 		int64_t	 stock;
 
@@ -215,7 +260,6 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		if (strcmp(l[i].currency, currency) != 0)
 			return CHECKOUT_CURRENCY;
 		stock = db_is_null(st, 3) ? -1 : db_int(st, 3);
-		servers[i] = db_int(st, 5);
 		db_reset(st);
 		if (stock >= 0) {
 			st = db_q(db, Q_CHECKOUT_TAKE_STOCK);
@@ -254,7 +298,7 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 	on.tax_rate_bp = (int)rate;
 	on.prices_include_tax = inclusive;
 	on.currency = currency;
-	on.method = "wallet";
+	on.method = method;
 	on.idem_key = idem_key;
 	res->order = order_create(db, &on, who, &res->public_id, &replay);
 	if (replay)	/* a key made between our look and now: cannot happen under the lock */
@@ -267,16 +311,12 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 		test_pause("checkout:coupon");
 	}
 
-	/* N items of quantity 1 (one proxy each), each with its provision
-	 * job in the panel's lane; the job's key names the item, so a
-	 * retried enqueue finds the job it made. */
-	res->jobs = arena_alloc(db_arena(db), (size_t)items * sizeof(*res->jobs));
+	/* N items of quantity 1 (one proxy each); their provision jobs
+	 * come with the payment (checkout_fulfil). */
 	for (i = 0; i < n; i++) {
 		int64_t	 k;
 
 		for (k = 0; k < l[i].qty; k++) {
-			int64_t	 item;
-
 			st = db_q(db, Q_CHECKOUT_ITEM_INSERT);
 			db_bind_int(db, st, ":order", res->order);
 			db_bind_int(db, st, ":plan", l[i].plan);
@@ -285,61 +325,79 @@ checkout_wallet_coupon(struct db *db, int64_t customer, const struct checkout_li
 			db_bind_int(db, st, ":renewal_of", l[i].renewal_of);
 			if (db_step(db, st) != DB_ROW)
 				db_fail(db, "order item insert returned no row");
-			item = db_int(st, 0);
 			db_reset(st);
-			res->jobs[res->njobs++] = spool_enqueue_at(db, "provision",
-			    arena_printf(db_arena(db), "provision:item:%" PRId64, item),
-			    l[i].renewal_of > 0 ?
-			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64
-			    ",\"renewal_of\":%" PRId64 "}", res->order, item, l[i].renewal_of) :
-			    arena_printf(db_arena(db), "{\"order\":%" PRId64 ",\"order_item\":%" PRId64 "}",
-			    res->order, item), 0, servers[i]);
 		}
 	}
 	test_pause("checkout:items");
+	return CHECKOUT_OK;
+}
 
-	/* The money last: a refusal here rolls everything above back.  The
-	 * ledger has no currency of its own: a wallet in another currency
-	 * than the plans' is refused, never debited. */
-	wallet = wallet_of_customer(db, customer, currency);
-	st = db_q(db, Q_ACCT_CUSTOMER);
-	db_bind_int(db, st, ":id", customer);
-	if (db_step(db, st) != DB_ROW || strcmp(db_text(db, st, 7), currency) != 0)
-		return CHECKOUT_CURRENCY;
+void
+checkout_fulfil(struct db *db, int64_t order, const char *method, const struct actor *who,
+    struct checkout_result *res)
+{
+	struct arena *a = db_arena(db);
+	struct stmt *st;
+	const char *currency;
+	int64_t	 customer, items, cap;
+
+	st = db_q(db, Q_CHECKOUT_FULFIL_ORDER);
+	db_bind_int(db, st, ":order", order);
+	if (db_step(db, st) != DB_ROW)
+		db_fail(db, "checkout: no order %" PRId64 " to fulfil", order);
+	res->order = order;
+	res->public_id = db_text(db, st, 0);
+	customer = db_int(st, 1);
+	res->total = db_int(st, 2);
+	currency = db_text(db, st, 3);
+	res->discount = db_int(st, 4);
+	items = db_int(st, 5);
 	db_reset(st);
-	memset(&we, 0, sizeof(we));
-	we.wallet = wallet;
-	we.amount = -res->total;
-	we.kind = "purchase";
-	we.order = res->order;
-	we.memo = arena_printf(db_arena(db), "Order %s", res->public_id);
-	we.idem_key = arena_printf(db_arena(db), "buy:%" PRId64, res->order);
-	if (res->total > 0) {
-		wrc = wallet_post(db, &we, &res->balance, NULL);
-		if (wrc == WALLET_INSUFFICIENT)
-			return CHECKOUT_INSUFFICIENT;
-		if (wrc == WALLET_NONE)
-			return CHECKOUT_CURRENCY;
-		if (wrc != WALLET_OK)
-			db_fail(db, "checkout debit: %s", wallet_rc_text[wrc]);
-	} else
-		res->balance = wallet_balance(db, wallet);
-	test_pause("checkout:debit");
+
+	/* One provision job per item, in the panel's lane; the job's key
+	 * names the item, so a retried enqueue finds the job it made. */
+	cap = items > 0 ? items : 1;
+	res->jobs = arena_alloc(a, (size_t)cap * sizeof(*res->jobs));
+	res->njobs = 0;
+	st = db_q(db, Q_CHECKOUT_FULFIL_ITEMS);
+	db_bind_int(db, st, ":order", order);
+	{
+		int64_t	*ids = arena_alloc(a, (size_t)cap * sizeof(*ids));
+		int64_t	*ren = arena_alloc(a, (size_t)cap * sizeof(*ren));
+		int64_t	*srv = arena_alloc(a, (size_t)cap * sizeof(*srv));
+		int64_t	 k, m = 0;
+
+		/* The rows first, the statement reset, then the inserts. */
+		while (m < cap && db_step(db, st) == DB_ROW) {
+			ids[m] = db_int(st, 0);
+			ren[m] = db_int(st, 1);
+			srv[m] = db_int(st, 2);
+			m++;
+		}
+		db_reset(st);
+		for (k = 0; k < m; k++)
+			res->jobs[res->njobs++] = spool_enqueue_at(db, "provision",
+			    arena_printf(a, "provision:item:%" PRId64, ids[k]),
+			    ren[k] > 0 ?
+			    arena_printf(a, "{\"order\":%" PRId64 ",\"order_item\":%" PRId64
+			    ",\"renewal_of\":%" PRId64 "}", order, ids[k], ren[k]) :
+			    arena_printf(a, "{\"order\":%" PRId64 ",\"order_item\":%" PRId64 "}",
+			    order, ids[k]), 0, srv[k]);
+	}
 
 	/* A referred customer's paid order accrues its referrer's pending
 	 * commission, in this transaction: a rolled-back checkout leaves
 	 * none (referral.c). */
-	referral_accrue(db, customer, res->order, res->total, currency);
+	referral_accrue(db, customer, order, res->total, currency);
 	test_pause("checkout:referral");
 	/* Paid first, then invoiced: the invoice copies the order's state
-	 * and paid_at, so a wallet order's invoice is issued paid. */
-	order_transition(db, res->order, ORDER_PAID, who, "wallet");
+	 * and paid_at, so the invoice is issued paid. */
+	order_transition(db, order, ORDER_PAID, who, method);
 	test_pause("checkout:paid");
-	invoice_issue(db, res->order, &res->invoice);
+	invoice_issue(db, order, &res->invoice);
 	test_pause("checkout:invoice");
-	audit(db, who, "order.paid", arena_printf(db_arena(db), "order:%s", res->public_id),
-	    "wallet, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", res->total, currency,
+	audit(db, who, "order.paid", arena_printf(a, "order:%s", res->public_id),
+	    "%s, %" PRId64 " %s, %" PRId64 " item%s, invoice %s", method, res->total, currency,
 	    items, items == 1 ? "" : "s", res->invoice);
 	test_pause("checkout:audit");
-	return CHECKOUT_OK;
 }

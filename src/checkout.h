@@ -119,4 +119,34 @@ enum checkout_rc checkout_wallet_coupon(struct db *, int64_t customer,
 	    const struct checkout_line *, size_t n, const char *coupon, const char *idem_key,
 	    const struct actor *who, struct checkout_result *res);
 
+/*
+ * The checkout split (issue 13): a gateway's checkout places the order
+ * now and fulfils it when the payment arrives (payment.c).
+ *
+ * checkout_place: everything of checkout_wallet_coupon that comes
+ * before the money, inside the caller's transaction: the key looked at
+ * (CHECKOUT_REPLAY, CHECKOUT_BAD_KEY as there), the plans, prices and
+ * stock checked and the stock taken, the coupon judged and redeemed, a
+ * 'pending' order with payment_method method and its items.  No job, no
+ * money, no invoice.  res->order, public_id, total and discount on
+ * CHECKOUT_OK; any other outcome is the caller's to roll back.  An
+ * order left pending gives its stock and coupon use back when it is
+ * cancelled (order_cancel_pending, the expiry).
+ */
+enum checkout_rc checkout_place(struct db *, int64_t customer, const struct checkout_line *,
+	    size_t n, const char *coupon, const char *method, const char *idem_key,
+	    const struct actor *who, struct checkout_result *res);
+/*
+ * checkout_fulfil: a placed order is paid, inside the caller's
+ * transaction: one provision job per item (res->jobs, to wake after
+ * COMMIT), the referral commission accrued, the order moved to paid
+ * (note: method), its invoice issued paid (res->invoice), one audit row
+ * "order.paid".  The order must be pending (order_transition refuses
+ * anything else: a hard error); the caller makes sure it is fulfilled
+ * once (payment.c: payments.fulfilled_at).  res->order, public_id and
+ * total filled.
+ */
+void	checkout_fulfil(struct db *, int64_t order, const char *method, const struct actor *who,
+	    struct checkout_result *res);
+
 #endif

@@ -38,6 +38,10 @@ int	cmd_test_migrate(const struct conf *, int argc, char **argv);
 int	cmd_test_commerce(const struct conf *, int argc, char **argv);
 int	cmd_test_xui(const struct conf *, int argc, char **argv);
 int	cmd_test_link(const struct conf *, int argc, char **argv);
+int	cmd_test_stripe(const struct conf *, int argc, char **argv);
+/* test-unit SQLDIR: payment.c's cases on a throwaway database migrated
+ * from SQLDIR (cmd_test_payment.c), numbered on from *n; 0 or -1. */
+int	test_payment(const char *sqldir, int *n, int *fail);
 /* NOWPayments (cmd_test_nowpay.c): test-nowpay, and test-unit's part. */
 int	cmd_test_nowpay(const struct conf *, int argc, char **argv);
 void	test_unit_nowpay(void (*ok)(int, const char *),

@@ -1925,8 +1925,6 @@ int
 cmd_test_unit(const struct conf *c, int argc, char **argv)
 {
 	(void)c;
-	(void)argc;
-	(void)argv;
 	t_arena();
 	t_escape();
 	t_money();
@@ -1945,6 +1943,10 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_sub();
 	t_inbound_warn();
 	t_client_cred();
+	/* With the tree's sql/ (t/00-unit.t): the payment state machine on
+	 * a throwaway database. */
+	if (argc > 1)
+		test_payment(argv[1], &tap_n, &tap_fail);
 	test_unit_nowpay(ok, is_str);
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;

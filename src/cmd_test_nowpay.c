@@ -218,7 +218,7 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 		ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == 0 &&
 		    o.state == PAY_PARTIALLY_PAID && o.amount == 312 && strcmp(o.currency, "EUR") == 0 &&
 		    strcmp(o.ref, "4522625843") == 0 && strcmp(o.event_id, "55:partially_paid:0.0001") == 0 &&
-		    oid != NULL && strcmp(oid, "ab12") == 0,
+		    oid != NULL && strcmp(oid, "ab12") == 0 && o.payment_public == oid,
 		    "nowpay: a quarter of 12.50 EUR arrived: 3.12, invoice and order_id read");
 	}
 	{

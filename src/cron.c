@@ -158,7 +158,11 @@ cron_prune(const struct conf *c, int argc, char **argv)
  * back) with an audit row by "system", one BEGIN IMMEDIATE transaction
  * per order.  The state is read again under the write lock, so a second
  * run at once, or a staff cancel or a payment that got there first,
- * leaves the order alone: each order is cancelled once.  A database
+ * leaves the order alone: each order is cancelled once.  An order with a
+ * gateway payment still open (created, pending or partially paid) and
+ * not past that payment's expires_at is left alone too (issue 13): its
+ * customer may be paying it now; the payment's own expiry, or
+ * reconciliation, ends it first.  A database
  * error ends the task (db.h): that order's transaction rolls back,
  * stderr, exit 1; the orders before it stay cancelled.
  */
@@ -172,7 +176,7 @@ cron_orders(const struct conf *c, int argc, char **argv)
 	const char *v = NULL, *pubs[ORDERS_EXPIRE_BATCH];
 	char	 err[512];
 	int64_t	 minutes = ORDERS_EXPIRE_DEFAULT, ids[ORDERS_EXPIRE_BATCH], before, cancelled = 0;
-	int64_t	 skipped = 0, plans;
+	int64_t	 skipped = 0, paying = 0, plans;
 	size_t	 n, i;
 	int	 coupon;
 
@@ -203,6 +207,7 @@ cron_orders(const struct conf *c, int argc, char **argv)
 		 * stays open across the transactions. */
 		st = db_q(db, Q_ORDERS_EXPIRED);
 		db_bind_int(db, st, ":before", before);
+		db_bind_int(db, st, ":now", now_unix());
 		db_bind_int(db, st, ":limit", ORDERS_EXPIRE_BATCH);
 		for (n = 0; n < ORDERS_EXPIRE_BATCH && db_step(db, st) == DB_ROW; n++) {
 			ids[n] = db_int(st, 0);
@@ -211,6 +216,18 @@ cron_orders(const struct conf *c, int argc, char **argv)
 		db_reset(st);
 		for (i = 0; i < n; i++) {
 			db_begin(db);
+			/* A payment of it still open and not past its own
+			 * expiry (payments.expires_at): the customer may be
+			 * paying right now; cancelling would turn that payment
+			 * into one held as "order no longer payable". */
+			st = db_q(db, Q_PAY_ORDER_OPEN);
+			db_bind_int(db, st, ":order", ids[i]);
+			db_bind_int(db, st, ":now", now_unix());
+			if (db_one_int(db, st, 0) == 1) {
+				db_rollback(db);
+				paying++;
+				continue;
+			}
 			if (!order_cancel_pending(db, ids[i], &sys, "unpaid after the expiry time",
 			    &plans, &coupon)) {
 				db_rollback(db);
@@ -231,6 +248,9 @@ cron_orders(const struct conf *c, int argc, char **argv)
 	    cancelled == 1 ? "" : "s", (long long)minutes, minutes == 1 ? "" : "s");
 	if (skipped)
 		printf(" (%lld moved on meanwhile)", (long long)skipped);
+	if (paying)
+		printf("; %lld left alone while a payment of %s is open", (long long)paying,
+		    paying == 1 ? "it" : "each");
 	printf("\n");
 out:
 	db_close(db);

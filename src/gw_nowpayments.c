@@ -119,11 +119,7 @@ rank(int state)
 static void
 obs_blank(struct pay_observation *o, const char *source)
 {
-	memset(o, 0, sizeof(*o));
-	o->gateway = "nowpayments";
-	o->source = source;
-	o->state = -1;
-	o->amount = o->refunded_total = o->refund_amount = -1;
+	pay_observation_init(o, "nowpayments", source);
 }
 
 /*
@@ -273,8 +269,30 @@ np_lookup(struct gw_call *c, const struct gw_payment *p, struct pay_observation 
 		return poll_obs(c, r, obs);
 	}
 	if (p->ref == NULL || *p->ref == '\0') {
-		call_err(c, "NOWPayments: payment %s has no invoice yet", p->public_id);
-		return -1;
+		/* No invoice recorded (payment_create lost its reply, or has
+		 * not run): a payment made under our order_id is the answer;
+		 * none says nothing about the state. */
+		if ((list = np_list(c, arena_printf(c->a, "limit=%d&page=0&sortBy=created_at&orderBy=desc",
+		    NP_PAGE))) == NULL)
+			return -1;
+		for (i = 0; i < list->count; i++) {
+			const char *oid = np_scalar(list->v[i], "order_id");
+			int	 st = np_state(np_scalar(list->v[i], "payment_status"));
+
+			if (oid != NULL && strcmp(oid, p->public_id) == 0 && rank(st) > br) {
+				br = rank(st);
+				best = list->v[i];
+			}
+		}
+		if (best == NULL) {
+			obs_blank(obs, src);
+			obs->event_id = arena_printf(c->a, "poll:%s:none", p->public_id);
+			obs->event_type = "invoice.none";
+			obs->payload = "{}";
+			return 0;
+		}
+		obs->source = src;
+		return poll_obs(c, best, obs);
 	}
 	{
 		struct buf b;
@@ -385,13 +403,10 @@ np_verify(struct db *db, const struct conf *cf, const unsigned char key[32], str
 	obs_blank(&obs[0], "webhook");
 	if (np_observe(a, v, &obs[0], &oid, err, errsz) != 0)
 		return -1;	/* signed, but not a payment */
+	/* the raw bytes, as received (payment.h); payment_public is the
+	 * order_id np_observe read */
 	obs[0].payload = arena_strndup(a, h->body, h->len);
-	if (oid != NULL && *oid != '\0') {
-		struct stmt *st = db_q(db, Q_NP_PAYMENT_BY_PUBLIC);
-
-		db_bind_text(db, st, ":public_id", oid);
-		obs[0].payment = db_one_int(db, st, 0);
-	}
+	(void)oid;
 	return 1;
 }
 

@@ -257,4 +257,14 @@ void	admin_order_item_refund_post(struct request *);
 struct vm;
 void	admin_order_failed_items_vm(struct request *, struct vm *, int64_t order_id);
 
+/* page_pay.c (issue 13): /pay pages and the wallet top-up */
+void	page_pay(struct request *);
+void	page_pay_retry_post(struct request *);
+void	page_pay_return(struct request *);
+void	page_wallet_topup_post(struct request *);
+extern const struct form page_wallet_topup_form;
+/* webhook.c: the gateways' deliveries (issue 13) */
+void	page_webhook_post(struct request *);
+extern const struct form webhook_form;
+
 #endif

@@ -90,6 +90,10 @@ struct request {
 	const char	*cookie_header;
 	const char	*csrf_header;	/* X-CSRF-Token */
 	int		 https;
+	/* Any other parameter of the transport (req_header): a webhook's
+	 * signature headers.  NULL outside a worker. */
+	const char	*(*env)(void *ctx, const char *name);
+	void		*env_ctx;
 
 	/* Parsed inputs. */
 	struct kvlist	 query;
@@ -151,6 +155,9 @@ const char	*req_query(const struct request *, const char *);
 const char	*req_form(const struct request *, const char *);
 const char	*req_param(const struct request *, const char *);
 const char	*req_cookie(const struct request *, const char *);
+/* A request header by its HTTP name ("Stripe-Signature"), as the
+ * transport passes it (HTTP_STRIPE_SIGNATURE); NULL when absent. */
+const char	*req_header(const struct request *, const char *name);
 int64_t		 req_param_int(const struct request *, const char *);
 const char	*kv_get(const struct kvlist *, const char *);
 void		 kv_add(struct arena *, struct kvlist *, const char *k,

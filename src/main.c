@@ -87,6 +87,7 @@ static const struct cmd cmds[] = {
 	{ "test-commerce", cmd_test_commerce },
 	{ "test-xui", cmd_test_xui },
 	{ "test-link", cmd_test_link },
+	{ "test-stripe", cmd_test_stripe },
 	{ "test-nowpay", cmd_test_nowpay },
 };
 

@@ -966,6 +966,7 @@ np_observe(struct arena *a, const struct np_val *p, struct pay_observation *obs,
 	int	 ex;
 
 	*order_id = oid != NULL && (oid->t == NP_STR || oid->t == NP_NUM) ? oid->s : NULL;
+	obs->payment_public = *order_id != NULL && **order_id != '\0' ? *order_id : NULL;
 	if (pid == NULL || *pid == '\0' || status == NULL || *status == '\0') {
 		snprintf(err, errsz, "a payment object without payment_id or payment_status");
 		return -1;

@@ -123,7 +123,8 @@ int64_t	np_received(int64_t price_minor, const char *actually_paid, const char *
  *   refunded_total / refund_ref / refund_amount for 'refunded': the whole
  *              price (NOWPayments refunds are whole and made by hand)
  * *order_id is set to the order_id member (our payment's public_id) or
- * NULL.  Returns 0, or -1 when payment_id or payment_status is missing
+ * NULL, and so is obs->payment_public (payment_apply finds the payment
+ * by it first).  Returns 0, or -1 when payment_id or payment_status is missing
  * (err set).
  */
 int	np_observe(struct arena *a, const struct np_val *p, struct pay_observation *obs,

@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "money.h"
+#include "page_pay.h"
 #include "page_wallet.h"
 #include "session.h"
 #include "ui.h"
@@ -126,7 +127,8 @@ wallet_ledger_vm(struct request *r, struct vm *vm, int64_t customer, int64_t pag
 /*
  * GET /wallet — ?page (1..100000; anything else is page 1).  The
  * balance and one page of the ledger: kind, amount in the wallet's
- * currency, the order or payment, the memo, the time.  200; 303 to
+ * currency, the order or payment, the memo, the time; the top-up form
+ * when a gateway is enabled (POST /wallet/topup, page_pay.c).  200; 303 to
  * /account/2fa when the shop requires TOTP and it is not enrolled.
  */
 void
@@ -139,5 +141,7 @@ page_wallet(struct request *r)
 		return;
 	vm = acct_vm(r, a, "Your wallet", "wallet");
 	wallet_ledger_vm(r, vm, a->id, wallet_page_number(r), "/wallet");
+	/* The top-up form through every enabled gateway (page_pay.c). */
+	pay_topup_vm(r, vm, a->currency);
 	page_render(r, "pages/wallet", vm);
 }

@@ -78,6 +78,11 @@ struct pay_observation {
 	int64_t		 refunded_total;	/* -1 unknown */
 	const char	*refund_ref;
 	int64_t		 refund_amount;		/* -1 unknown */
+	/* Added by core13: ours by its public id, as the gateways echo it
+	 * (Stripe client_reference_id / metadata[payment], PayPal
+	 * custom_id, NOWPayments order_id); NULL: not echoed.  payment_apply
+	 * looks by payment, then payment_public, then ref, then ref2. */
+	const char	*payment_public;
 };
 /* An observation with every field unknown (-1 / NULL). */
 void	pay_observation_init(struct pay_observation *, const char *gateway, const char *source);

@@ -111,6 +111,16 @@ const struct route routes[] = {
 	 * a renewal line of that item. */
 	{ M_POST, "/orders/{public_id}/renew", page_order_renew_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_order_renew_form },
 
+	/* Gateway payments, the customer's side (issue 13, page_pay.c):
+	 * the "redirecting to payment" page, its retry, the return from the
+	 * gateway (a cross-site top-level GET: it shows the state and
+	 * enqueues the follow-up, nothing else), and the wallet top-up. */
+	{ M_GET,  "/pay/{public_id}",	page_pay,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/pay/{public_id}/retry", page_pay_retry_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/pay/return/{gw}/{public_id}", page_pay_return, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/wallet/topup",	page_wallet,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/wallet/topup",	page_wallet_topup_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_wallet_topup_form },
+
 	/* Money pages: the customer's wallet and invoices (page_wallet.c,
 	 * page_invoice.c); staff's customers, invoices and settings
 	 * (admin_customers.c, page_invoice.c, admin_settings.c). */
@@ -234,6 +244,11 @@ const struct route routes[] = {
 	{ M_POST, "/admin/clients/{id:int}/deprovision", admin_client_deprovision_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/retry", admin_order_item_retry_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/refund", admin_order_item_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+
+	/* Payment webhooks (stripe13, issue 13; webhook.c): one route for
+	 * every gateway, signature-checked by the gateway's verify; no
+	 * cookies, no CSRF (WHO_WEBHOOK). */
+	{ M_POST, "/webhooks/{slug}",	page_webhook_post, WHO_WEBHOOK, NULL, CSRF_NONE, 0, &webhook_form },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

@@ -36,6 +36,13 @@
 #define JOB_GATEWAY_KINDS \
 	"('payment_create','payment_capture','refund','gateway_followup')"
 
+/* A payment as payment.c reads it (payment.c, pay_read). */
+#define PAY_COLS \
+	"id, public_id, coalesce(order_id, 0), customer_id, gateway, purpose, " \
+	"coalesce(gateway_ref, ''), coalesce(gateway_ref2, ''), amount_minor, currency, " \
+	"coalesce(received_minor, -1), state, refunded_minor, held_reason, coalesce(fulfilled_at, 0), " \
+	"idempotency_key, coalesce(checkout_url, ''), last_error, coalesce(expires_at, 0), created_at "
+
 /* The due jobs whose lane has room (work.c): the claim takes the first,
  * and a runner that took one asks whether another is waiting. */
 #define JOB_CLAIMABLE \
@@ -662,6 +669,8 @@ const char *const sql_text[Q__MAX] = {
 	/* cron orders: pending orders created before :before, oldest first
 	 * (001's orders_state index), a bounded batch per run. */
 	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
+	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.state IN "
+	    "('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) "
 	    "ORDER BY created_at, id LIMIT :limit",
 	/* /admin/coupons: every coupon with its figures; uses and the
 	 * discount given count only unreleased redemptions (a cancelled
@@ -1270,9 +1279,78 @@ const char *const sql_text[Q__MAX] = {
 	    "updated_at = excluded.updated_at",
 	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
 	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
-	/* An IPN names our payment by its public_id (the invoice's order_id). */
-	[Q_NP_PAYMENT_BY_PUBLIC] = "SELECT id FROM payments WHERE public_id = :public_id "
-	    "AND gateway = 'nowpayments'",
+	/* payment.c (issue 13): payments, their events and fulfilment. */
+	[Q_PAY_INSERT] = "INSERT INTO payments (public_id, order_id, customer_id, gateway, purpose, amount_minor, "
+	    "currency, idempotency_key, expires_at, created_at, updated_at) VALUES (:public_id, :order, "
+	    ":customer, :gateway, :purpose, :amount, :currency, :key, :expires, :now, :now) RETURNING id",
+	[Q_PAY_BY_IDEM] = "SELECT id, public_id, customer_id FROM payments WHERE idempotency_key = :key",
+	[Q_PAY_GET] = "SELECT " PAY_COLS " FROM payments WHERE id = :id",
+	[Q_PAY_BY_PUBLIC] = "SELECT " PAY_COLS " FROM payments WHERE public_id = :public_id",
+	/* A reference is the gateway's first (session, order, invoice) or second (PaymentIntent, capture, payment id). */
+	[Q_PAY_BY_REF] = "SELECT " PAY_COLS " FROM payments WHERE gateway = :gateway AND (gateway_ref = :ref "
+	    "OR gateway_ref2 = :ref) ORDER BY id LIMIT 1",
+	/* The UNIQUE (gateway, event_id) key: no row back is a replay. */
+	[Q_PAY_EVENT_INSERT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payment_id, payload, outcome, "
+	    "source, received_at, processed_at) VALUES (:gateway, :event_id, :type, nullif(:payment, 0), "
+	    ":payload, :outcome, :source, :now, :now) ON CONFLICT (gateway, event_id) DO NOTHING RETURNING id",
+	[Q_PAY_EVENT_OUTCOME] = "UPDATE gateway_events SET outcome = :outcome, processed_at = :now WHERE id = :id",
+	[Q_PAY_SET_STATE] = "UPDATE payments SET state = :state, received_minor = CASE WHEN :received >= 0 THEN :received "
+	    "ELSE received_minor END, updated_at = :now WHERE id = :id",
+	[Q_PAY_SET_REF] = "UPDATE payments SET gateway_ref = :ref, updated_at = :now WHERE id = :id AND gateway_ref IS NULL",
+	[Q_PAY_SET_REF2] = "UPDATE payments SET gateway_ref2 = :ref2, updated_at = :now WHERE id = :id AND gateway_ref2 IS NULL",
+	[Q_PAY_HOLD] = "UPDATE payments SET held_reason = :reason, held_at = :now, updated_at = :now "
+	    "WHERE id = :id AND held_reason = ''",
+	/* Staff resolved a hold (payment_release, payment_credit_wallet): held_at stays as the record. */
+	[Q_PAY_UNHOLD] = "UPDATE payments SET held_reason = '', updated_at = :now WHERE id = :id AND held_reason <> '' "
+	    "AND fulfilled_at IS NULL RETURNING id",
+	/* Fulfilment exactly once: whoever sets fulfilled_at first. */
+	[Q_PAY_FULFIL] = "UPDATE payments SET fulfilled_at = :now, fulfilled_by = :by, updated_at = :now "
+	    "WHERE id = :id AND fulfilled_at IS NULL RETURNING id",
+	[Q_PAY_CREATED] = "UPDATE payments SET gateway_ref = coalesce(gateway_ref, :ref), "
+	    "gateway_ref2 = coalesce(gateway_ref2, :ref2), checkout_url = coalesce(checkout_url, :url), "
+	    "state = CASE WHEN state = 'created' THEN 'pending' ELSE state END, last_error = '', "
+	    "updated_at = :now WHERE id = :id",
+	[Q_PAY_CREATE_FAILED] = "UPDATE payments SET state = 'failed', last_error = :why, updated_at = :now "
+	    "WHERE id = :id AND state = 'created'",
+	[Q_PAY_SET_ERROR] = "UPDATE payments SET last_error = :why, updated_at = :now WHERE id = :id",
+	[Q_PAY_SET_REFUNDED] = "UPDATE payments SET refunded_minor = max(refunded_minor, :total), state = :state, "
+	    "updated_at = :now WHERE id = :id",
+	[Q_PAY_MAIL] = "SELECT c.email, c.name, p.public_id, p.amount_minor, p.currency, p.gateway, p.purpose, "
+	    "coalesce(o.public_id, ''), coalesce((SELECT number FROM invoices WHERE order_id = p.order_id), "
+	    "(SELECT number FROM invoices WHERE payment_id = p.id), ''), p.state, "
+	    "coalesce(w.balance_minor, 0), coalesce(w.currency, p.currency) FROM payments p "
+	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id "
+	    "LEFT JOIN wallets w ON w.customer_id = p.customer_id WHERE p.id = :id",
+	/* checkout.c, checkout_fulfil: the placed order and its items still to provision. */
+	[Q_CHECKOUT_FULFIL_ORDER] = "SELECT public_id, customer_id, total_minor, currency, discount_minor, (SELECT count(*) "
+	    "FROM order_items i WHERE i.order_id = o.id AND i.state = 'pending') FROM orders o WHERE id = :order",
+	[Q_CHECKOUT_FULFIL_ITEMS] = "SELECT i.id, coalesce(i.renewal_of, 0), coalesce(p.server_id, 0) FROM order_items i "
+	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order AND i.state = 'pending' ORDER BY i.id",
+	/* cron orders: an order with a payment still open and not past its expiry is left alone. */
+	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = :order AND state IN "
+	    "('created','pending','partially_paid') AND coalesce(expires_at, 0) > :now)",
+	/* cmd_test_payment.c: what the payment unit tests look at. */
+	[Q_TEST_PAY_ROW] = "SELECT state, held_reason, fulfilled_at IS NOT NULL, coalesce(received_minor, -1), "
+	    "refunded_minor FROM payments WHERE id = :id",
+	[Q_TEST_PAY_COUNTS] = "SELECT (SELECT count(*) FROM gateway_events), (SELECT count(*) FROM jobs WHERE kind = 'provision'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'email'), (SELECT count(*) FROM invoices), "
+	    "(SELECT count(*) FROM wallet_transactions), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'order.paid')",
+	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
+	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
+	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
+	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE id = :id",
+	/* page_pay.c: the customer's payment, by its public id and its owner together. */
+	[Q_PAY_OF_CUSTOMER] = "SELECT " PAY_COLS ", coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
+	    "coalesce((SELECT o.state FROM orders o WHERE o.id = payments.order_id), '') "
+	    "FROM payments WHERE public_id = :public_id AND customer_id = :customer",
+	/* A payment_create job still waiting (its backoff) made due now by the customer's retry. */
+	[Q_PAY_JOB_NOW] = "UPDATE jobs SET next_attempt_at = :now, updated_at = :now WHERE idem_key = :key "
+	    "AND state = 'pending' RETURNING id",
+	[Q_PAY_ORDER_SEQ] = "SELECT count(*) FROM payments WHERE order_id = :order AND id <= :id",
+	/* page_checkout.c: a replayed gateway checkout lands on the order's latest payment. */
+	[Q_PAY_LATEST_OF_ORDER] = "SELECT public_id FROM payments WHERE order_id = :order ORDER BY id DESC LIMIT 1",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1665,7 +1743,35 @@ const char *const sql_name[Q__MAX] = {
 	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
 	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
 	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
-	[Q_NP_PAYMENT_BY_PUBLIC] = "NP_PAYMENT_BY_PUBLIC",
+	[Q_PAY_INSERT] = "PAY_INSERT",
+	[Q_PAY_BY_IDEM] = "PAY_BY_IDEM",
+	[Q_PAY_GET] = "PAY_GET",
+	[Q_PAY_BY_PUBLIC] = "PAY_BY_PUBLIC",
+	[Q_PAY_BY_REF] = "PAY_BY_REF",
+	[Q_PAY_EVENT_INSERT] = "PAY_EVENT_INSERT",
+	[Q_PAY_EVENT_OUTCOME] = "PAY_EVENT_OUTCOME",
+	[Q_PAY_SET_STATE] = "PAY_SET_STATE",
+	[Q_PAY_SET_REF] = "PAY_SET_REF",
+	[Q_PAY_SET_REF2] = "PAY_SET_REF2",
+	[Q_PAY_HOLD] = "PAY_HOLD",
+	[Q_PAY_UNHOLD] = "PAY_UNHOLD",
+	[Q_PAY_FULFIL] = "PAY_FULFIL",
+	[Q_PAY_CREATED] = "PAY_CREATED",
+	[Q_PAY_CREATE_FAILED] = "PAY_CREATE_FAILED",
+	[Q_PAY_SET_ERROR] = "PAY_SET_ERROR",
+	[Q_PAY_SET_REFUNDED] = "PAY_SET_REFUNDED",
+	[Q_PAY_MAIL] = "PAY_MAIL",
+	[Q_CHECKOUT_FULFIL_ORDER] = "CHECKOUT_FULFIL_ORDER",
+	[Q_CHECKOUT_FULFIL_ITEMS] = "CHECKOUT_FULFIL_ITEMS",
+	[Q_PAY_ORDER_OPEN] = "PAY_ORDER_OPEN",
+	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
+	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
+	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
+	[Q_PAY_FOR_GATEWAY] = "PAY_FOR_GATEWAY",
+	[Q_PAY_OF_CUSTOMER] = "PAY_OF_CUSTOMER",
+	[Q_PAY_JOB_NOW] = "PAY_JOB_NOW",
+	[Q_PAY_ORDER_SEQ] = "PAY_ORDER_SEQ",
+	[Q_PAY_LATEST_OF_ORDER] = "PAY_LATEST_OF_ORDER",
 };
 
 /*

@@ -45,6 +45,7 @@
 #include "curl_lib.h"
 #include "db.h"
 #include "audit.h"
+#include "job_payment.h"
 #include "log.h"
 #include "spool.h"
 #include "seal.h"
@@ -68,6 +69,10 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_reset_traffic,
 	&job_kind_regenerate,
 	&job_kind_traffic_sync,
+	/* issue 13: the payment jobs (job_payment.c) */
+	&job_kind_payment_create,
+	&job_kind_payment_capture,
+	&job_kind_gateway_followup,
 };
 
 /* A runner that exits with this status could not start (bad schema,

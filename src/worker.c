@@ -459,6 +459,8 @@ read_params(struct request *r, const struct transport *t, const struct limits *l
 	r->user_agent = t->param(t->ctx, "HTTP_USER_AGENT");
 	r->cookie_header = t->param(t->ctx, "HTTP_COOKIE");
 	r->csrf_header = t->param(t->ctx, "HTTP_X_CSRF_TOKEN");
+	r->env = t->param;
+	r->env_ctx = t->ctx;
 	https = t->param(t->ctx, "HTTPS");
 	r->https = https != NULL && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0);
 
