@@ -13,14 +13,18 @@
 #include <json-c/json.h>
 
 #include "http.h"
+#include "money.h"
+#include "nowpay.h"
 #include "parse_probe.h"
+#include "payment.h"
 #include "util.h"
 #include "view.h"
 #include "xui.h"
 #include "xui_client.h"
 
 const char *const probe_names[PROBE__MAX] = {
-	"query", "cookie", "multipart", "json", "template", "utf8", "xui"
+	"query", "cookie", "multipart", "json", "template", "utf8", "xui",
+	"nowpay"
 };
 
 /* Small limits, so that the fuzzer reaches every limit check. */
@@ -244,6 +248,61 @@ probe_xui(const uint8_t *data, size_t n)
 	return rc == 0 ? 0 : 502;
 }
 
+/*
+ * A NOWPayments IPN body (nowpay.c): what the worker's verify reads.
+ * Invariants: the canonical text of an accepted body is itself accepted
+ * and canonical (a fixed point), is JSON that json-c reads, and holds no
+ * raw control character; the observation of a payment object has an
+ * event id and a state in range; amounts are -1 or within MONEY_MAX; the
+ * signature check of a body against its own HMAC holds and against a
+ * flipped one fails.
+ */
+static int
+probe_nowpay(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(4096);
+	struct np_val *v, *v2;
+	struct pay_observation o;
+	struct json_object *j;
+	const char *c, *c2, *oid;
+	char	 err[256], hex[129];
+	size_t	 cl, cl2, i;
+	int	 rc = 0;
+
+	v = np_parse(a, (const char *)data, n, err, sizeof(err));
+	if (v == NULL) {
+		MUST(err[0] != '\0');
+		arena_free(a);
+		return 400;
+	}
+	c = np_canonical(a, v, &cl);
+	MUST(strlen(c) == cl);
+	for (i = 0; i < cl; i++)
+		MUST((unsigned char)c[i] >= 0x20);
+	v2 = np_parse(a, c, cl, err, sizeof(err));
+	MUST(v2 != NULL);
+	c2 = np_canonical(a, v2, &cl2);
+	MUST(cl2 == cl && memcmp(c, c2, cl) == 0);
+	j = json_tokener_parse(c);
+	MUST(j != NULL || v->t != NP_OBJ);
+	json_object_put(j);
+	np_sig_hex("fuzz", c, cl, hex);
+	MUST(np_sig_ok("fuzz", c, cl, hex));
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	MUST(!np_sig_ok("fuzz", c, cl, hex));
+	memset(&o, 0, sizeof(o));
+	o.state = -1;
+	o.amount = o.refunded_total = o.refund_amount = -1;
+	if (np_observe(a, v, &o, &oid, err, sizeof(err)) == 0) {
+		MUST(o.event_id != NULL && o.ref2 != NULL);
+		MUST(o.state >= -1 && o.state < PAY__MAX);
+		MUST(o.amount >= -1 && o.amount <= MONEY_MAX);
+	} else
+		rc = 422;
+	arena_free(a);
+	return rc;
+}
+
 int
 probe_run(enum probe p, const uint8_t *data, size_t n)
 {
@@ -258,6 +317,8 @@ probe_run(enum probe p, const uint8_t *data, size_t n)
 		return probe_template(data, n);
 	if (p == PROBE_XUI)
 		return probe_xui(data, n);
+	if (p == PROBE_NOWPAY)
+		return probe_nowpay(data, n);
 	if (p == PROBE_UTF8) {
 		int nlok = n > 0 && (data[0] & 1);
 
