@@ -193,4 +193,192 @@ try:
 finally:
     terminate(dbl)
 
+# -- part 3: the shop ---------------------------------------------------------
+from px import wait_for  # noqa: E402
+from pxweb import Shop  # noqa: E402
+import pxprov as pv  # noqa: E402
+import pxnowpay as pn  # noqa: E402
+
+s = Shop(workers=2, tls=True, conf={"work_runners": "2", "gateway_timeout": "5", "retry_max_age": "3600"})
+d = pn.NowPayDouble(s)
+s.start()
+d.configure()
+sql = s.sql
+pv.plan(s, "np-basic", "vless", country="DE", price=1500)
+c, cid = pv.customer(s, 1, funds=100)
+
+
+def pay_row(pub):
+    r = sql("SELECT id, state, gateway_ref, gateway_ref2, received_minor, held_reason, fulfilled_at, "
+            "fulfilled_by, order_id, amount_minor FROM payments WHERE public_id = ?", (pub,))
+    k = ("id", "state", "ref", "ref2", "received", "held", "fulfilled_at", "fulfilled_by", "order", "amount")
+    return dict(zip(k, r[0])) if r else {}
+
+
+def order_of(p):
+    r = sql("SELECT state, paid_at FROM orders WHERE id = ?", (p["order"],))
+    return r[0] if r else (None, None)
+
+
+def events(pid):
+    return [tuple(e) for e in sql("SELECT event_id, outcome, source FROM gateway_events "
+                                  "WHERE gateway = 'nowpayments' AND payment_id = ? ORDER BY id", (pid,))]
+
+
+def nevents():
+    return sql("SELECT count(*) FROM gateway_events WHERE gateway = 'nowpayments'")[0][0]
+
+
+def balance():
+    r = sql("SELECT balance_minor FROM wallets WHERE customer_id = ? AND currency = 'USD'", (cid,))
+    return r[0][0] if r else 0
+
+
+def invoices_for(pub):
+    return [i for i in d.state()["invoices"] if i["order_id"] == pub]
+
+
+def new_order():
+    pub = pn.order_via(c, "np-basic")
+    if not isinstance(pub, str):
+        t.diag("checkout by NOWPayments: %s %s" % (pub.status, pub.text[:300]))
+        return None, None
+    return pub, d.invoice_of(c, pub)
+
+
+def setting(k, v):
+    sql("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (k, v))
+
+
+# An order paid in full through the invoice page.
+c.post("/cart/add", {"plan": "np-basic", "qty": "1"}, page="/cart/add?plan=np-basic")
+r = c.get("/checkout")
+t.ok('name="method" value="nowpayments"' in r.text and "by Crypto (NOWPayments)</button>" in r.text and
+     "from my wallet</button>" in r.text, "checkout offers Crypto (NOWPayments) beside the wallet",
+     r.text[r.text.find("<main"):][:1500])
+idem = re.search(r'name="idem" value="([0-9a-f]{32})"', r.text).group(1)
+r = c.post("/checkout", {"idem": idem, "method": "nowpayments"}, page="/checkout")
+pub = (r.header("location") or "").rsplit("/", 1)[-1]
+url = d.invoice_of(c, pub)
+t.ok(url is not None and url.startswith(d.base + "/payment/?iid="), "/pay/{id} sends the customer to the invoice",
+     url)
+inv = invoices_for(pub)
+t.ok(len(inv) == 1 and inv[0]["price_amount"] == "15.00" and inv[0]["price_currency"] == "usd" and
+     inv[0]["ipn_callback_url"] == "http://127.0.0.1:%d/webhooks/nowpayments" % s.port and
+     inv[0]["success_url"].endswith("/pay/return/nowpayments/" + pub) and inv[0]["is_fixed_rate"] is True,
+     "one invoice: 15.00 usd, order_id our public id, the IPN and return URLs", inv)
+b0 = balance()
+code, loc = d.pay_page(url, "full")
+t.ok(code == 303 and loc.endswith("/pay/return/nowpayments/" + pub), "the invoice page paid, back to our return page",
+     (code, loc))
+p = pay_row(pub)
+t.ok(p.get("state") == "succeeded" and p["fulfilled_at"] and p["fulfilled_by"] == "webhook" and
+     p["received"] == 1500 and p["ref"] == inv[0]["id"] and p["ref2"], "the IPNs paid it: succeeded, 15.00 received,"
+     " fulfilled by the webhook, invoice and payment ids recorded", p)
+t.ok(order_of(p)[0] not in (None, "pending", "cancelled"), "the order is paid (%s)" % order_of(p)[0])
+ev = events(p["id"])
+t.ok([e[0].split(":")[1] for e in ev] == ["waiting", "confirming", "confirmed", "sending", "finished"] and
+     all(e[2] == "webhook" for e in ev), "one event per status change, keyed payment_id:status:actually_paid", ev)
+dl = [x for x in d.state()["deliveries"] if x["payment_id"] == int(p["ref2"])]
+t.ok(len(dl) == 5 and all(x["code"] == 200 for x in dl), "each IPN answered 200", [x["code"] for x in dl])
+n0 = nevents()
+r = d.control("deliver", payment_id=int(p["ref2"]), status="finished", count=3)
+r2 = d.control("deliver", payment_id=int(p["ref2"]), status="waiting")
+t.ok(all(x["code"] == 200 for x in r["deliveries"] + r2["deliveries"]) and nevents() == n0 and
+     pay_row(pub)["fulfilled_at"] == p["fulfilled_at"],
+     "finished three times more and waiting again (replays, out of order): 200, nothing recorded, nothing changed")
+r = c.get("/pay/return/nowpayments/" + pub)
+t.ok(r.status in (200, 303), "the return page (%d)" % r.status)
+wait_for(lambda: any(e[2] == "return" for e in events(p["id"])), 15)
+t.ok(sql("SELECT count(*) FROM payments WHERE id = ? AND fulfilled_at = ?", (p["id"], p["fulfilled_at"]))[0][0] == 1
+     and sql("SELECT count(*) FROM invoices WHERE order_id = ?", (p["order"],))[0][0] == 1,
+     "the return page's lookup changed nothing: fulfilled once, one invoice", events(p["id"])[-2:])
+t.is_(balance(), b0, "the wallet did not move")
+
+# Tampered, legacy-signed and unsigned IPNs: 400, nothing stored.
+n0 = nevents()
+bad = [d.control("deliver", payment_id=int(p["ref2"]), tamper={"actually_paid": 1}),
+       d.control("deliver", payment_id=int(p["ref2"]), legacy=True),
+       d.control("deliver", payment_id=int(p["ref2"]), nosig=True),
+       d.control("deliver", payment_id=int(p["ref2"]), sig="0" * 128)]
+t.ok([x["deliveries"][0]["code"] for x in bad] == [400] * 4 and nevents() == n0,
+     "a tampered amount, the legacy recipe, no signature, a wrong one: 400 each, nothing stored",
+     [x["deliveries"][0]["code"] for x in bad])
+
+# A top-up through the invoice: the wallet credited once.
+tp = pn.topup_via(c, "20.00")
+t.ok(isinstance(tp, str), "a top-up by NOWPayments goes to /pay/{id}", getattr(tp, "status", tp))
+url = d.invoice_of(c, tp) if isinstance(tp, str) else None
+b0 = balance()
+code, loc = d.pay_page(url, "full") if url else (0, None)
+pt = pay_row(tp) if isinstance(tp, str) else {}
+d.control("deliver", payment_id=int(pt.get("ref2") or 0), status="finished", count=2)
+t.ok(pt.get("state") == "succeeded" and balance() == b0 + 2000 and
+     sql("SELECT count(*) FROM wallet_transactions WHERE payment_id = ?", (pt.get("id"),))[0][0] == 1,
+     "top-up: 20.00 credited once, replays included (%d)" % (balance() - b0), pt)
+
+# partially_paid, then finished (payments.mismatch hold, the default).
+pub, url = new_order()
+pid = d.control("pay", order_id=pub, fraction="0.5", statuses=["waiting", "confirming", "partially_paid"])["payment_id"]
+p = pay_row(pub)
+t.ok(p["state"] == "partially_paid" and p["received"] == 750 and not p["fulfilled_at"] and p["held"],
+     "hold: half arrived: partially_paid, 7.50 received, held for staff, not fulfilled", p)
+full = d.state()
+pay_amount = [x for x in full["payments"] if x["payment_id"] == pid][0]["pay_amount"]
+d.control("status", payment_id=pid, status="finished", actually_paid=str(pay_amount))
+p = pay_row(pub)
+t.ok(p["state"] == "succeeded" and p["received"] == 1500 and p["fulfilled_at"] and
+     order_of(p)[0] not in ("pending", "cancelled"), "then the rest arrived: finished, fulfilled once", p)
+
+# Under- and over-payment under payments.mismatch = hold.
+pub, url = new_order()
+b0 = balance()
+d.pay_page(url, "partial")
+p = pay_row(pub)
+t.ok(p["state"] == "partially_paid" and p["held"] and not p["fulfilled_at"] and balance() == b0 and
+     order_of(p)[0] == "pending", "hold: an under-payment is held, nothing credited, the order still pending", p)
+pub, url = new_order()
+d.pay_page(url, "over")
+p = pay_row(pub)
+t.ok(p["state"] == "succeeded" and p["received"] == 1800 and p["held"] and not p["fulfilled_at"] and
+     balance() == b0 and order_of(p)[0] == "pending", "hold: 120 % is held, not fulfilled, nothing credited", p)
+
+# And under payments.mismatch = wallet.
+setting("payments.mismatch", "wallet")
+pub, url = new_order()
+b0 = balance()
+d.pay_page(url, "partial")
+p = pay_row(pub)
+t.ok(p["state"] == "partially_paid" and balance() == b0 + 750 and not p["held"] and order_of(p)[0] == "pending",
+     "wallet: what arrived of an under-payment (7.50) is credited, the order stays unpaid (%d)" % (balance() - b0), p)
+pub, url = new_order()
+b0 = balance()
+d.pay_page(url, "over")
+p = pay_row(pub)
+t.ok(p["state"] == "succeeded" and p["fulfilled_at"] and balance() == b0 + 300 and
+     order_of(p)[0] not in ("pending", "cancelled"),
+     "wallet: 120 %% fulfils the order and credits the 3.00 over (%d)" % (balance() - b0), p)
+r = d.control("deliver", payment_id=int(p["ref2"]), status="finished", count=2)
+t.is_(balance(), b0 + 300, "replays of it credit nothing more")
+setting("payments.mismatch", "hold")
+
+# Expired.
+pub, url = new_order()
+d.control("pay", order_id=pub, fraction="0", statuses=["waiting", "expired"])
+p = pay_row(pub)
+t.ok(p["state"] == "expired" and not p["fulfilled_at"] and order_of(p)[0] == "pending",
+     "expired: the payment expired, the order still pending for another try", p)
+
+# The gateway down while the invoice is made: a retry, one invoice.
+d.control("fault", kind="500", route="POST /v1/invoice", count=2)
+pub, url = new_order()
+t.ok(url is not None and len(invoices_for(pub)) == 1, "two 500s on POST /v1/invoice: the job retried, one invoice",
+     invoices_for(pub))
+d.control("fault", kind="")
+
+t.ok(sql("SELECT count(*) FROM wallets w WHERE balance_minor <> (SELECT coalesce(sum(amount_minor), 0) "
+         "FROM wallet_transactions x WHERE x.wallet_id = w.id)")[0][0] == 0,
+     "every wallet's balance is the sum of its ledger")
+s.check_sanitizers(t)
 t.done()

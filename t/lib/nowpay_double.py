@@ -339,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"message": "OK"}
         if path == "/v1/invoice" and method == "POST":
             try:
-                b = json.loads(raw or b"{}")
+                b = json.loads(raw or b"{}", parse_float=D)
                 price = D(str(b["price_amount"]))
                 cur = str(b["price_currency"]).lower()
             except (ValueError, KeyError, TypeError, decimal.InvalidOperation):
