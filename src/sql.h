@@ -492,5 +492,7 @@ extern const char sql_mig_fk_enabled[];
 extern const char sql_mig_legacy_enabled[];
 extern const char sql_mig_fk_check[];
 extern const char sql_mig_fk_columns[];
+/* test-unit's refund cases: their fixture (cmd_test_refund.c). */
+extern const char sql_test_refund_fixture[];
 
 #endif

@@ -22,55 +22,28 @@ pool behind nginx over TLS, `work`, the SMTP double, and the Stripe double
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from pxweb import Client, Shop  # noqa: E402
-from px import SRC, TAP, terminate, wait_for  # noqa: E402
+from px import TAP, wait_for  # noqa: E402
+from pxpaypal import PayPalDouble  # noqa: E402
+from pxpay import StripeDouble  # noqa: E402
 
 t = TAP()
-s = Shop(workers=2, tls=True, conf={"work_runners": "3", "gateway_timeout": "3", "smtp_timeout": "10", "panel_timeout": "5", "work_lease": "30"})
-
-
-class StripeDouble:
-    def __init__(self, shop):
-        self.p = subprocess.Popen([sys.executable, os.path.join(SRC, "t", "lib", "stripe_double.py"),
-                                   "--port", "0", "--webhook",
-                                   "http://127.0.0.1:%d/webhooks/stripe" % shop.port,
-                                   "--clock-file", shop.clock_file],
-                                  stdout=subprocess.PIPE, stderr=open(os.path.join(shop.dir, "stripe.log"), "ab"),
-                                  text=True)
-        self.port = int(self.p.stdout.readline().strip())
-        self.base = "http://127.0.0.1:%d" % self.port
-
-    def call(self, path, body=None, method=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method or ("POST" if data else "GET"),
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return {"http": e.code, "body": e.read().decode(errors="replace")}
-
-    def state(self):
-        return self.call("/_double/state")
-
-    def stop(self):
-        terminate(self.p)
-
-
+s = Shop(workers=2, tls=True, conf={"work_runners": "3", "gateway_timeout": "3", "smtp_timeout": "10",
+                                    "panel_timeout": "5", "work_lease": "30"})
 d = StripeDouble(s)
-s.doubles = [d]
-s.extra.update(stripe_api_url=d.base, stripe_checkout_origin=d.base)
+pp = PayPalDouble(s.dir)
+s.doubles = [d, pp]
+s.extra.update(paypal_api_url=pp.url, paypal_checkout_origin=pp.url)
 s.start()
 sql = s.sql
-s.cli("gateway", "set", "stripe.secret_key", input="sk_test_core13\n")
-s.cli("gateway", "set", "stripe.webhook_secret", input="whsec_test_secret\n")
-s.cli("gateway", "enable", "stripe")
+d.configure(s)
+s.cli("gateway", "set", "paypal.client_id", input=pp.client_id + "\n")
+s.cli("gateway", "set", "paypal.client_secret", input=pp.client_secret + "\n")
+s.cli("gateway", "set", "paypal.webhook_id", input=pp.webhook_id + "\n")
 
 c = Client(s, "px-test pay")
 PW = "tangerine orbit lamp 41"
@@ -292,11 +265,53 @@ t.is_(payment(pub5)[7], payment(pub4)[7], "for the same order")
 t.is_(sql("SELECT idempotency_key FROM payments WHERE public_id = ?", (pub5,))[0][0],
       "pay:order:%d:stripe:2" % payment(pub4)[7], "keyed pay:order:<order>:stripe:2")
 
+# -- PayPal: approved by the buyer, captured by the return page's job --
+s.cli("gateway", "enable", "paypal")
+fill_cart()
+r, form = checkout_form("paypal")
+t.ok('id="pay-paypal"' in r.text and 'id="pay-stripe"' in r.text, "/checkout offers both enabled gateways")
+r = c.raw_post("/checkout", form)
+ppub = pay_id(r.header("location"))
+loc, _, _ = follow_pay(ppub) if ppub else (None, 0, 0)
+pref = payment(ppub)[5] if ppub else None
+t.ok(isinstance(loc, str) and loc.startswith(pp.url) and pref and pref in loc,
+     "paying by PayPal: /pay/{id} sends the buyer to the approve page of the PayPal order", (loc, pref))
+ap = pp.ctl("approve", order=pref)
+t.ok(("/pay/return/paypal/" + ppub) in ap.get("redirect", ""), "approved, PayPal sends the buyer to the return page",
+     ap)
+r = c.get("/pay/return/paypal/" + ppub)
+t.ok(r.status == 200 and 'http-equiv="refresh"' in r.text, "the return page: confirming, refreshing itself",
+     (r.status, r.header("location")))
+t.is_(sql("SELECT count(*) FROM jobs WHERE kind = 'payment_capture' AND idem_key = ?",
+          ("capture:%d" % payment(ppub)[0],))[0][0], 1, "one capture job for the payment")
+
+
+def returned():
+    r = c.get("/pay/return/paypal/" + ppub)
+    return r.status == 303 and r.header("location").endswith("?ok=paid")
+
+
+t.ok(wait_for(returned, 20), "once captured, the return page sends the buyer to the paid order", payment(ppub))
+pp6 = payment(ppub)
+t.ok(pp6[1] == "succeeded" and pp6[4] == "return", "the payment succeeded, fulfilled by the return's capture", pp6)
+t.is_(sql("SELECT state FROM orders WHERE id = ?", (pp6[7],))[0][0], "paid", "the order is paid")
+caps = pp.state().get("captures", {})
+t.is_(len(caps), 1, "PayPal holds one capture")
+t.is_(sql("SELECT count(*) FROM jobs WHERE kind = 'payment_capture'")[0][0], 1,
+      "reloads of the return page made no second capture job")
+s.cli("gateway", "disable", "paypal")
+
 # -- the order expiry and a payment in flight --
 sql("INSERT INTO settings (key, value) VALUES ('orders.expire_minutes', '5'), ('payments.expire_minutes', '60') "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 pub6, sess6, _ = pay_to_checkout()
 o6 = payment(pub6)[7]
+r = c.get("/pay/%s?cancelled=1" % pub6)
+t.ok(r.status == 200 and "Nothing was charged" in r.text and 'id="pay-checkout"' in r.text and sess6 in r.text,
+     "back from the gateway without paying: /pay/{id} says so and links back to the checkout")
+r = c.get("/orders/" + sql("SELECT public_id FROM orders WHERE id = ?", (o6,))[0][0])
+t.ok(r.status == 200 and ('href="/pay/%s"' % pub6) in r.text, "the pending order's page links its payment")
+t.ok(s.html_ok(r.body), "the order page is well-formed")
 s.advance(10 * 60)
 p = s.cli("cron", "orders")
 t.ok(sql("SELECT state FROM orders WHERE id = ?", (o6,))[0][0] == "pending" and "left alone" in p.stdout,
