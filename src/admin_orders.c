@@ -38,6 +38,7 @@
 #include "refund.h"
 #include "response.h"
 #include "session.h"
+#include "spool.h"
 #include "ui.h"
 #include "util.h"
 #include "valid.h"
@@ -208,6 +209,12 @@ order_page(struct request *r, int status, const char *error)
 		vm_set(vm, "notice", "The order is refunded to the customer's wallet.");
 	/* Failed items: the panel's message, retry, refund (admin_order_items.c). */
 	admin_order_failed_items_vm(r, vm, id);
+	/* Payments through a gateway, each with its refund form (admin_payments.c). */
+	admin_order_payments_vm(r, vm, id);
+	if (done != NULL && strcmp(done, "refund-queued") == 0)
+		vm_set(vm, "notice", "The refund is on its way to the gateway.");
+	if (done != NULL && strcmp(done, "payment-refunded") == 0)
+		vm_set(vm, "notice", "The refund is recorded.");
 	if (done != NULL && strcmp(done, "item-retried") == 0)
 		vm_set(vm, "notice", "The item's provisioning runs again.");
 	if (done != NULL && strcmp(done, "item-refunded") == 0)
@@ -345,5 +352,7 @@ admin_order_refund_post(struct request *r)
 		return;
 	}
 	db_commit(r->db);
+	if (res.pay.njobs > 0)
+		spool_wake_many(&r->app->conf, res.pay.njobs, res.pay.jobs, res.pay.kinds);
 	resp_redirect(r, 303, arena_printf(r->a, "/admin/orders/%s?done=refunded", pub));
 }

@@ -42,6 +42,10 @@ int	cmd_test_stripe(const struct conf *, int argc, char **argv);
 /* test-unit SQLDIR: payment.c's cases on a throwaway database migrated
  * from SQLDIR (cmd_test_payment.c), numbered on from *n; 0 or -1. */
 int	test_payment(const char *sqldir, int *n, int *fail);
+/* test-unit SQLDIR: refund.c's and job_refund.c's cases the same way
+ * (cmd_test_refund.c). */
+int	test_refund(const char *sqldir, int *n, int *fail);
+int	cmd_test_paypal(const struct conf *, int argc, char **argv);
 /* NOWPayments (cmd_test_nowpay.c): test-nowpay, and test-unit's part. */
 int	cmd_test_nowpay(const struct conf *, int argc, char **argv);
 void	test_unit_nowpay(void (*ok)(int, const char *),

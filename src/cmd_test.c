@@ -1945,8 +1945,11 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 	t_client_cred();
 	/* With the tree's sql/ (t/00-unit.t): the payment state machine on
 	 * a throwaway database. */
-	if (argc > 1)
+	if (argc > 1) {
 		test_payment(argv[1], &tap_n, &tap_fail);
+		/* ... and refunds of gateway payments (cmd_test_refund.c). */
+		test_refund(argv[1], &tap_n, &tap_fail);
+	}
 	test_unit_nowpay(ok, is_str);
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;

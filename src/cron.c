@@ -162,7 +162,9 @@ cron_prune(const struct conf *c, int argc, char **argv)
  * gateway payment still open (created, pending or partially paid) and
  * not past that payment's expires_at is left alone too (issue 13): its
  * customer may be paying it now; the payment's own expiry, or
- * reconciliation, ends it first.  A database
+ * reconciliation, ends it first.  So is one whose payment arrived and
+ * is held for staff (a mismatch): staff fulfil it or give the money
+ * back, and cancelling would take that choice away.  A database
  * error ends the task (db.h): that order's transaction rolls back,
  * stderr, exit 1; the orders before it stay cancelled.
  */
@@ -244,12 +246,16 @@ cron_orders(const struct conf *c, int argc, char **argv)
 		if (n < ORDERS_EXPIRE_BATCH)
 			break;
 	}
+	st = db_q(db, Q_PAY_ORDERS_WAITING);
+	db_bind_int(db, st, ":before", before);
+	db_bind_int(db, st, ":now", now_unix());
+	paying += db_one_int(db, st, 0);
 	printf("orders: %lld unpaid order%s older than %lld minute%s cancelled", (long long)cancelled,
 	    cancelled == 1 ? "" : "s", (long long)minutes, minutes == 1 ? "" : "s");
 	if (skipped)
 		printf(" (%lld moved on meanwhile)", (long long)skipped);
 	if (paying)
-		printf("; %lld left alone while a payment of %s is open", (long long)paying,
+		printf("; %lld left alone (a payment of %s open or held for staff)", (long long)paying,
 		    paying == 1 ? "it" : "each");
 	printf("\n");
 out:

@@ -266,5 +266,15 @@ extern const struct form page_wallet_topup_form;
 /* webhook.c: the gateways' deliveries (issue 13) */
 void	page_webhook_post(struct request *);
 extern const struct form webhook_form;
+/* admin_payments.c (issue 13, refunds): /admin/payments, a payment's
+ * page, its refund, a held payment resolved; the order page's payments
+ * with their refund forms. */
+void	admin_payments(struct request *);
+void	admin_payment(struct request *);
+void	admin_payment_refund_post(struct request *);
+extern const struct form admin_payment_refund_form;
+void	admin_payment_release_post(struct request *);
+void	admin_payment_credit_post(struct request *);
+void	admin_order_payments_vm(struct request *, struct vm *, int64_t order_id);
 
 #endif

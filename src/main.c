@@ -88,6 +88,7 @@ static const struct cmd cmds[] = {
 	{ "test-xui", cmd_test_xui },
 	{ "test-link", cmd_test_link },
 	{ "test-stripe", cmd_test_stripe },
+	{ "test-paypal", cmd_test_paypal },
 	{ "test-nowpay", cmd_test_nowpay },
 };
 

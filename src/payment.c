@@ -37,6 +37,7 @@
 #include "money.h"
 #include "order.h"
 #include "payment.h"
+#include "refund.h"
 #include "session.h"
 #include "setting.h"
 #include "spool.h"
@@ -427,45 +428,6 @@ pay_set_refs(struct db *db, const struct pay_row *p, const struct pay_observatio
 	}
 }
 
-/*
- * A refund seen at the gateway: the cumulative amount on the payment,
- * its state partially_refunded or refunded.  1 when the payment moved,
- * 0 when the event says nothing new (an earlier total, a replayed
- * refund): the caller records it as stale.
- *
- * REFUND13: this is the marked call site for refund13's refund_seen()
- * (refund.h), which records the refund row (origin 'gateway') or
- * completes the shop's own, and applies the refund policy.  Until it is
- * merged, only the payment's cumulative refunded_minor and its state
- * are recorded here.
- */
-static int
-pay_refund_seen(struct db *db, const struct pay_row *p, const struct pay_observation *o,
-    const struct actor *who, int *to)
-{
-	struct stmt *st;
-	int64_t	 total = o->refunded_total;
-
-	(void)who;
-	*to = p->state;
-	if (total < 0 && o->refund_amount > 0)
-		total = p->refunded + o->refund_amount;
-	if (total < 0 && o->state == PAY_REFUNDED)
-		total = p->amount;
-	if (total > p->amount)
-		total = p->amount;
-	if (total <= p->refunded)
-		return 0;
-	*to = total >= p->amount ? PAY_REFUNDED : PAY_PARTIALLY_REFUNDED;
-	st = db_q(db, Q_PAY_SET_REFUNDED);
-	db_bind_int(db, st, ":id", p->id);
-	db_bind_int(db, st, ":total", total);
-	db_bind_text(db, st, ":state", pay_state_name[*to]);
-	db_bind_int(db, st, ":now", now_unix());
-	db_step(db, st);
-	return 1;
-}
-
 static void
 event_outcome(struct db *db, int64_t ev, const char *outcome)
 {
@@ -605,7 +567,10 @@ payment_apply(struct db *db, const struct pay_observation *o, const struct actor
 			/* Refunded before the shop saw it paid: nothing is
 			 * fulfilled from it any more, and staff should know. */
 			pay_hold(db, &p, who, "refunded at the gateway before the shop saw it paid");
-		if (!pay_refund_seen(db, &p, o, who, &res->to)) {
+		/* refund.c records the refund row (or completes the shop's
+		 * own), moves the payment and the order, applies the refund
+		 * policy and mails the customer. */
+		if (refund_seen(db, p.id, o, who, res) != PAY_APPLIED) {
 			event_outcome(db, ev, "stale");
 			return PAY_STALE;
 		}

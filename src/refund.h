@@ -12,7 +12,10 @@
 #ifndef PX_REFUND_H
 #define PX_REFUND_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "payment.h"
 
 struct actor;
 struct db;
@@ -40,6 +43,9 @@ struct refund_result {
 	int64_t		 jobs_discarded;
 	const char	*referral;	/* what happened to a commission, or NULL */
 	int		 coupon;	/* 1: the order's coupon use was released */
+	/* The refund policy's client jobs (refund_to_wallet): wake them
+	 * after COMMIT (spool_wake_many with pay.njobs, pay.jobs, pay.kinds). */
+	struct pay_apply_result pay;
 };
 
 /*
@@ -50,7 +56,8 @@ struct refund_result {
  * order is refunded at most once whatever asks), the referral commission
  * reversed (referral_reverse), its coupon use released (coupon_release),
  * the order's provision jobs that have not
- * run discarded, its paid invoice marked 'refunded', and one audit row naming reason and staff.  staff is
+ * run discarded, its paid invoice marked 'refunded', the refund policy
+ * applied to its proxies (refund_policy_get), and one audit row naming reason and staff.  staff is
  * the staff member's id for the ledger row (0: none).  An order that is
  * 'refunded' already is REFUND_REPLAY (nothing moves twice).  res is
  * filled on REFUND_OK and REFUND_REPLAY (strings in the db's arena).
@@ -76,5 +83,115 @@ enum refund_rc refund_to_wallet(struct db *, int64_t order, const char *reason, 
  */
 enum refund_rc refund_item_to_wallet(struct db *, int64_t item, const char *reason, int64_t staff,
 	    const struct actor *, struct refund_result *res);
+
+/* ---- refunds of a gateway payment (issue 13) ---- */
+
+/*
+ * The setting payments.refund_policy: what happens to the order's
+ * proxies when its payment is refunded whole (a partial refund leaves
+ * the service alone).  'suspend' (the default) disables the clients on
+ * their panels, 'deprovision' deletes them, 'none' leaves them; through
+ * client_job_enqueue(), op "refund:<order>".  Wallet refunds of a whole
+ * order (refund_to_wallet) follow it too.
+ */
+enum refund_policy { REFUND_POLICY_SUSPEND, REFUND_POLICY_DEPROVISION, REFUND_POLICY_NONE,
+	REFUND_POLICY__MAX };
+extern const char *const refund_policy_name[REFUND_POLICY__MAX];
+enum refund_policy refund_policy_get(struct db *);
+
+enum refund_dest { REFUND_TO_GATEWAY, REFUND_TO_WALLET, REFUND_TO_MANUAL, REFUND_DEST__MAX };
+/* "gateway", "wallet", "manual" (the schema's names). */
+extern const char *const refund_dest_name[REFUND_DEST__MAX];
+/* The destination named s, or -1. */
+int	refund_dest_parse(const char *s);
+
+enum refund_pay_rc {
+	RPAY_OK,		/* the refund is written (and done, or queued for the gateway) */
+	RPAY_REPLAY,		/* this form's refund was written before: nothing new */
+	RPAY_NONE,		/* no such payment */
+	RPAY_UNPAID,		/* the payment never arrived (or is held): nothing to give back */
+	RPAY_AMOUNT,		/* the amount is 0 or more than what is left: nothing written */
+	RPAY_NO_API,		/* the gateway has no refund API (NOWPayments): wallet or manual */
+	RPAY_LIMIT,		/* the wallet credit would pass the wallet's limit */
+	RPAY_TOPUP_WALLET,	/* a top-up goes back through its gateway or by hand, not to the wallet */
+	RPAY__MAX
+};
+extern const char *const refund_pay_rc_text[RPAY__MAX];
+
+/* What staff ask for (the refund form on the order page, /admin/payments). */
+struct refund_ask {
+	int64_t		 payment;
+	int64_t		 amount;	/* minor units; 0: everything that is left */
+	enum refund_dest dest;
+	const char	*reason;	/* one line, required by the form */
+	int64_t		 staff;		/* the staff member (refunds.staff_id, the ledger row) */
+	int64_t		 seq;		/* the form's refund number: how many refunds the payment
+					 * had when the form was shown, plus one.  The key is
+					 * "refund:<payment>:<seq>", so a resubmitted form (or a
+					 * second tab) is RPAY_REPLAY, never a second refund. */
+};
+
+struct refund_pay_result {
+	int64_t		 refund;	/* refunds.id */
+	int64_t		 amount;
+	const char	*currency;
+	int64_t		 left;		/* what may still be refunded after this one */
+	int64_t		 job;		/* the refund job (gateway), or 0 */
+	/* The payment before and after, and every job this wrote (the
+	 * refund job, policy jobs, the mail): wake them all after COMMIT
+	 * (spool_wake_many with pay.njobs, pay.jobs, pay.kinds). */
+	struct pay_apply_result pay;
+};
+
+/*
+ * Refund part or all of a payment that arrived, inside the caller's
+ * transaction.  Checks in words first (what is left: the amount of the
+ * payment less every refund that has not failed; the trigger
+ * refunds_cap is only the belt), then writes the refunds row under its
+ * key "refund:<payment>:<seq>" before anything else:
+ *   - wallet: the row 'succeeded' with a 'refund' credit of the amount
+ *     (wallet_post, the same key) at once;
+ *   - manual: the row 'succeeded' at once (staff paid it back by hand);
+ *   - gateway: the row 'pending' and a 'refund' job (payload
+ *     {"refund":ID}, the gateway lane) that work runs through
+ *     gw_ops(id)->refund with the row's key; refund_job_done() settles it.
+ * A refund that completes moves payments.refunded_minor and its state
+ * (partially_refunded, refunded); the whole payment refunded refunds the
+ * order (state, referral commission, coupon, provision jobs, invoice,
+ * the refund policy); the customer gets the "refund issued" mail.  One
+ * audit row "payment.refund" by who.
+ */
+enum refund_pay_rc refund_payment(struct db *, const struct refund_ask *, const struct actor *who,
+	    struct refund_pay_result *res);
+
+/*
+ * A refund observed at the gateway, from payment_apply() (a webhook,
+ * the return page's follow-up, reconciliation), inside its transaction:
+ * obs->refund_ref with obs->refund_amount (one refund) and/or
+ * obs->refunded_total (the gateway's cumulative refunded amount).  A
+ * pending refund of ours is completed (matched by its gateway reference,
+ * else the oldest pending gateway refund of that amount); a refund the
+ * shop did not make (the gateway's dashboard) is recorded with origin
+ * 'gateway'; then as refund_payment: the payment's refunded amount and
+ * state, the order, the policy, the mail.  A refund seen before changes
+ * nothing.  A cumulative amount past what the payment can hold is
+ * recorded only up to the payment (logged and audited).  res->payment,
+ * from and to are set; its jobs are appended to.  Returns PAY_APPLIED
+ * when something moved, PAY_STALE when the observation said nothing new.
+ */
+enum pay_apply_rc refund_seen(struct db *, int64_t payment, const struct pay_observation *,
+	    const struct actor *, struct pay_apply_result *);
+
+/*
+ * The refund job's result, in the transaction that marks the job done
+ * (job_refund.c): state 1 succeeded (ref the gateway's refund id), 0
+ * still pending at the gateway (ref recorded; a webhook or the next
+ * lookup completes it), -1 failed (why recorded; the amount may be
+ * refunded again).  Settles the payment as refund_seen does.  The jobs
+ * written are appended to res (may be NULL: then the caller cannot wake
+ * them; work's poll finds them).
+ */
+void	refund_job_done(struct db *, int64_t refund, int state, const char *ref, const char *why,
+	    const struct actor *, struct pay_apply_result *res);
 
 #endif

@@ -244,6 +244,15 @@ const struct route routes[] = {
 	{ M_POST, "/admin/clients/{id:int}/deprovision", admin_client_deprovision_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/retry", admin_order_item_retry_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/orders/{public_id}/items/{id:int}/refund", admin_order_item_refund_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	/* Payments and refunds (refund13, issue 13; admin_payments.c): seen
+	 * with orders.read; a refund needs refunds.issue, a held payment
+	 * fulfilled orders.write, credited to the wallet wallet.adjust; each
+	 * POST also a fresh re-authentication (checked by its handler). */
+	{ M_GET,  "/admin/payments",	admin_payments, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/payments/{public_id}", admin_payment, WHO_STAFF, "orders.read", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/payments/{public_id}/refund", admin_payment_refund_post, WHO_STAFF, "refunds.issue", CSRF_CHECK, 0, &admin_payment_refund_form },
+	{ M_POST, "/admin/payments/{public_id}/release", admin_payment_release_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/payments/{public_id}/credit", admin_payment_credit_post, WHO_STAFF, "wallet.adjust", CSRF_CHECK, 0, &form_none },
 
 	/* Payment webhooks (stripe13, issue 13; webhook.c): one route for
 	 * every gateway, signature-checked by the gateway's verify; no

@@ -43,6 +43,12 @@
 	"coalesce(received_minor, -1), state, refunded_minor, held_reason, coalesce(fulfilled_at, 0), " \
 	"idempotency_key, coalesce(checkout_url, ''), last_error, coalesce(expires_at, 0), created_at "
 
+/* A payment p that keeps its pending order from expiring (cron orders):
+ * still open and not past its own expiry, or paid and held for staff. */
+#define PAY_HOLDS_ORDER \
+	"((p.state IN ('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) " \
+	"OR (p.held_reason <> '' AND p.fulfilled_at IS NULL))"
+
 /* The due jobs whose lane has room (work.c): the claim takes the first,
  * and a runner that took one asks whether another is waiting. */
 #define JOB_CLAIMABLE \
@@ -669,8 +675,7 @@ const char *const sql_text[Q__MAX] = {
 	/* cron orders: pending orders created before :before, oldest first
 	 * (001's orders_state index), a bounded batch per run. */
 	[Q_ORDERS_EXPIRED] = "SELECT id, public_id FROM orders WHERE state = 'pending' AND created_at < :before "
-	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.state IN "
-	    "('created','pending','partially_paid') AND coalesce(p.expires_at, 0) > :now) "
+	    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND " PAY_HOLDS_ORDER ") "
 	    "ORDER BY created_at, id LIMIT :limit",
 	/* /admin/coupons: every coupon with its figures; uses and the
 	 * discount given count only unreleased redemptions (a cancelled
@@ -1327,8 +1332,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ITEMS] = "SELECT i.id, coalesce(i.renewal_of, 0), coalesce(p.server_id, 0) FROM order_items i "
 	    "JOIN plans p ON p.id = i.plan_id WHERE i.order_id = :order AND i.state = 'pending' ORDER BY i.id",
 	/* cron orders: an order with a payment still open and not past its expiry is left alone. */
-	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = :order AND state IN "
-	    "('created','pending','partially_paid') AND coalesce(expires_at, 0) > :now)",
+	[Q_PAY_ORDER_OPEN] = "SELECT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = :order AND "
+	    PAY_HOLDS_ORDER ")",
+	[Q_PAY_ORDERS_WAITING] = "SELECT count(*) FROM orders o WHERE o.state = 'pending' AND o.created_at < :before "
+	    "AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND " PAY_HOLDS_ORDER ")",
 	/* cmd_test_payment.c: what the payment unit tests look at. */
 	[Q_TEST_PAY_ROW] = "SELECT state, held_reason, fulfilled_at IS NOT NULL, coalesce(received_minor, -1), "
 	    "refunded_minor FROM payments WHERE id = :id",
@@ -1351,6 +1358,124 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PAY_ORDER_SEQ] = "SELECT count(*) FROM payments WHERE order_id = :order AND id <= :id",
 	/* page_checkout.c: a replayed gateway checkout lands on the order's latest payment. */
 	[Q_PAY_LATEST_OF_ORDER] = "SELECT public_id FROM payments WHERE order_id = :order ORDER BY id DESC LIMIT 1",
+	/*
+	 * Refunds of gateway payments (refund.c, job_refund.c).  A payment
+	 * with its order; what its refunds add up to (not failed: the cap;
+	 * succeeded: refunded_minor; succeeded through the gateway: what the
+	 * gateway's cumulative figure is compared with); a refund by key, by
+	 * the gateway's id, the oldest pending gateway refund of an amount
+	 * (or of at most an amount); the row written, settled, failed; the
+	 * payment's refunded amount and state; the order's clients for the
+	 * refund policy; who is mailed; the payment's refunds for a page.
+	 */
+	[Q_RP_PAYMENT] = "SELECT p.id, coalesce(p.order_id, 0), p.customer_id, p.gateway, p.purpose, p.amount_minor, "
+	    "p.currency, p.refunded_minor, p.state, p.fulfilled_at IS NOT NULL, p.public_id, "
+	    "coalesce(o.public_id, ''), coalesce(o.state, ''), p.held_reason, coalesce(p.received_minor, -1) "
+	    "FROM payments p LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = :id",
+	[Q_RP_SUMS] = "SELECT coalesce(sum(CASE WHEN state <> 'failed' THEN amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN state = 'succeeded' THEN amount_minor END), 0), "
+	    "coalesce(sum(CASE WHEN state = 'succeeded' AND destination = 'gateway' THEN amount_minor END), 0), "
+	    "count(*) FROM refunds WHERE payment_id = :payment",
+	[Q_RP_BY_KEY] = "SELECT id, amount_minor, currency FROM refunds WHERE idempotency_key = :key",
+	[Q_RP_BY_REF] = "SELECT id, state FROM refunds WHERE payment_id = :payment AND gateway_ref = :ref",
+	[Q_RP_PENDING_MATCH] = "SELECT id, amount_minor FROM refunds WHERE payment_id = :payment "
+	    "AND destination = 'gateway' AND state = 'pending' AND gateway_ref IS NULL "
+	    "AND (:amount IS NULL OR amount_minor = :amount) ORDER BY id LIMIT 1",
+	[Q_RP_PENDING_UPTO] = "SELECT id, amount_minor FROM refunds WHERE payment_id = :payment "
+	    "AND destination = 'gateway' AND state = 'pending' AND amount_minor <= :amount ORDER BY id LIMIT 1",
+	[Q_RP_INSERT] = "INSERT INTO refunds (payment_id, order_id, amount_minor, currency, destination, origin, "
+	    "state, gateway_ref, reason, staff_id, idempotency_key) VALUES (:payment, :order, :amount, :currency, "
+	    ":destination, :origin, :state, :ref, :reason, :staff, :key)",
+	[Q_RP_SUCCEED] = "UPDATE refunds SET state = 'succeeded', gateway_ref = coalesce(gateway_ref, :ref), "
+	    "updated_at = unixepoch() WHERE id = :id AND state = 'pending'",
+	[Q_RP_FAIL] = "UPDATE refunds SET state = 'failed', last_error = :error, updated_at = unixepoch() "
+	    "WHERE id = :id AND state = 'pending'",
+	[Q_RP_SET_REF] = "UPDATE refunds SET gateway_ref = :ref, updated_at = unixepoch() "
+	    "WHERE id = :id AND gateway_ref IS NULL",
+	[Q_RP_WALLET_TX] = "UPDATE refunds SET wallet_tx_id = :tx WHERE id = :id",
+	[Q_RP_PAY_MOVE] = "UPDATE payments SET refunded_minor = :refunded, state = :state, updated_at = unixepoch() "
+	    "WHERE id = :id",
+	[Q_RP_GET] = "SELECT r.id, r.payment_id, r.amount_minor, r.currency, r.destination, r.origin, r.state, "
+	    "coalesce(r.gateway_ref, ''), r.reason, r.idempotency_key FROM refunds r WHERE r.id = :id",
+	[Q_RP_CLIENTS] = "SELECT c.id, c.state FROM provisioned_clients c JOIN order_items i ON i.id = c.order_item_id "
+	    "WHERE i.order_id = :order AND c.state <> 'deleted' ORDER BY c.id",
+	[Q_RP_MAIL] = "SELECT email, name FROM customers WHERE id = :id",
+	[Q_RP_LIST] = "SELECT id, amount_minor, currency, destination, origin, state, coalesce(gateway_ref, ''), "
+	    "reason, last_error, created_at, updated_at FROM refunds WHERE payment_id = :payment ORDER BY id",
+	/* The refund job (job_refund.c): the refund, its payment, the customer. */
+	[Q_JR_LOAD] = "SELECT r.amount_minor, r.currency, r.state, r.reason, r.idempotency_key, p.id, p.public_id, "
+	    "p.purpose, coalesce(p.order_id, 0), o.public_id, p.amount_minor, p.currency, p.gateway_ref, "
+	    "p.gateway_ref2, p.idempotency_key, p.gateway, c.email FROM refunds r JOIN payments p ON p.id = r.payment_id "
+	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id WHERE r.id = :id",
+	/*
+	 * /admin/payments (admin_payments.c): the list, newest first, each
+	 * filter off when NULL (gateway, state, held only, a part of the
+	 * customer's email); one payment by public id; its gateway events
+	 * oldest first (payloads shown escaped); an order's payments.
+	 */
+	[Q_AP_LIST] = "SELECT p.public_id, p.gateway, p.purpose, p.state, p.amount_minor, p.currency, p.refunded_minor, "
+	    "p.held_reason, p.created_at, c.id, c.email, coalesce(o.public_id, '') FROM payments p "
+	    "JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id "
+	    "WHERE p.gateway <> 'wallet' AND (:gateway IS NULL OR p.gateway = :gateway) AND (:state IS NULL OR p.state = :state) "
+	    "AND (:held IS NULL OR p.held_reason <> '') AND (:email IS NULL OR c.email LIKE :email ESCAPE '\\') "
+	    "ORDER BY p.id DESC LIMIT :limit OFFSET :offset",
+	[Q_AP_GET] = "SELECT p.id, p.public_id, p.gateway, p.purpose, p.state, p.amount_minor, p.currency, p.refunded_minor, "
+	    "coalesce(p.received_minor, -1), p.held_reason, coalesce(p.held_at, 0), coalesce(p.fulfilled_at, 0), "
+	    "coalesce(p.fulfilled_by, ''), coalesce(p.gateway_ref, ''), coalesce(p.gateway_ref2, ''), p.last_error, "
+	    "p.created_at, p.updated_at, c.id, c.email, coalesce(o.public_id, ''), p.idempotency_key "
+	    "FROM payments p JOIN customers c ON c.id = p.customer_id LEFT JOIN orders o ON o.id = p.order_id "
+	    "WHERE p.public_id = :public_id AND p.gateway <> 'wallet'",
+	[Q_AP_EVENTS] = "SELECT event_id, event_type, outcome, source, received_at, payload FROM gateway_events "
+	    "WHERE payment_id = :payment ORDER BY id",
+	[Q_AP_ORDER_PAYMENTS] = "SELECT public_id, gateway, state, amount_minor, currency, refunded_minor, held_reason, id "
+	    "FROM payments WHERE order_id = :order AND gateway <> 'wallet' ORDER BY id",
+	/*
+	 * cmd_test_refund.c (test-unit): what the refund cases count (see
+	 * its enum), a proxy for an order's first item and a pending
+	 * commission on it, and a refund job claimed as a runner would.
+	 */
+	[Q_TEST_RF_COUNTS] = "SELECT (SELECT count(*) FROM refunds), "
+	    "(SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE state = 'succeeded'), "
+	    "(SELECT count(*) FROM refunds WHERE state = 'failed'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'suspend' AND idem_key GLOB 'suspend:client:*:refund:*'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'refund'), "
+	    "(SELECT count(*) FROM jobs WHERE kind = 'email' AND idem_key GLOB 'refund-issued:*'), "
+	    "(SELECT count(*) FROM referral_commissions WHERE state = 'reversed'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund_seen'), "
+	    "(SELECT count(*) FROM refunds WHERE origin = 'gateway'), "
+	    "(SELECT count(*) FROM audit_log WHERE action = 'payment.refund_excess')",
+	[Q_TEST_RF_CLIENT] = "INSERT INTO provisioned_clients (order_item_id, customer_id, server_id, inbound_id, email, "
+	    "client_uuid, sub_id, state) SELECT i.id, o.customer_id, 1, 1, 'c-' || i.id, 'uuid-' || i.id, 'sub-' || i.id, "
+	    "'active' FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.order_id = :order",
+	[Q_TEST_RF_COMMISSION] = "INSERT INTO referral_commissions (referral_id, order_id, amount_minor, currency, "
+	    "available_at) VALUES (1, :order, 100, 'USD', unixepoch() + 86400)",
+	[Q_TEST_RF_CLAIM] = "UPDATE jobs SET state = 'running', claimed_by = :runner, attempts = attempts + 1, "
+	    "lease_until = unixepoch() + 60 WHERE kind = 'refund' AND payload = :payload AND state IN ('pending','running') "
+	    "RETURNING id, attempts",
+	/* PayPal webhooks (gw_paypal.c, job_paypal.c): a signing certificate
+	 * work fetched and checked, by its URL. */
+	[Q_PAYPAL_CERT_GET] = "SELECT pem, coalesce(not_after, 0) FROM paypal_certs WHERE url = :url",
+	[Q_PAYPAL_CERT_PUT] = "INSERT INTO paypal_certs (url, pem, not_after, fetched_at) "
+	    "VALUES (:url, :pem, :not_after, :now) ON CONFLICT(url) DO UPDATE SET pem = excluded.pem, "
+	    "not_after = excluded.not_after, fetched_at = excluded.fetched_at",
+	/* The payment a verified delivery is about: our public id echoed as
+	 * custom_id first, else the order id, else the capture id. */
+	[Q_PAYPAL_PAYMENT_FIND] = "SELECT id FROM payments WHERE gateway = 'paypal' AND "
+	    "(public_id = :pub OR gateway_ref = :ref OR gateway_ref2 = :ref2) "
+	    "ORDER BY coalesce(public_id = :pub, 0) DESC, coalesce(gateway_ref = :ref, 0) DESC, id LIMIT 1",
+	/* What a capture from job_paypal.c needs of its payment. */
+	[Q_PAYPAL_PAYMENT_LOAD] = "SELECT p.id, p.public_id, p.purpose, coalesce(p.order_id, 0), o.public_id, "
+	    "p.amount_minor, p.currency, p.gateway_ref, p.gateway_ref2, p.idempotency_key, p.state "
+	    "FROM payments p LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = :id AND p.gateway = 'paypal'",
+	/* A deferred delivery's own row (if webhook.c kept one): gone once
+	 * the events inside are applied under their WH- ids ... */
+	[Q_PAYPAL_EVENT_DROP] = "DELETE FROM gateway_events WHERE gateway = 'paypal' AND event_id = :id "
+	    "AND outcome = 'unverified'",
+	/* ... or marked rejected when it does not verify (kept for staff). */
+	[Q_PAYPAL_EVENT_REJECT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payload, "
+	    "outcome, source, processed_at) VALUES ('paypal', :id, :type, :payload, 'rejected', 'webhook', :now) "
+	    "ON CONFLICT(gateway, event_id) DO UPDATE SET outcome = 'rejected', processed_at = excluded.processed_at",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1764,6 +1889,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_CHECKOUT_FULFIL_ORDER] = "CHECKOUT_FULFIL_ORDER",
 	[Q_CHECKOUT_FULFIL_ITEMS] = "CHECKOUT_FULFIL_ITEMS",
 	[Q_PAY_ORDER_OPEN] = "PAY_ORDER_OPEN",
+	[Q_PAY_ORDERS_WAITING] = "PAY_ORDERS_WAITING",
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
@@ -1772,6 +1898,37 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PAY_JOB_NOW] = "PAY_JOB_NOW",
 	[Q_PAY_ORDER_SEQ] = "PAY_ORDER_SEQ",
 	[Q_PAY_LATEST_OF_ORDER] = "PAY_LATEST_OF_ORDER",
+	[Q_RP_PAYMENT] = "RP_PAYMENT",
+	[Q_RP_SUMS] = "RP_SUMS",
+	[Q_RP_BY_KEY] = "RP_BY_KEY",
+	[Q_RP_BY_REF] = "RP_BY_REF",
+	[Q_RP_PENDING_MATCH] = "RP_PENDING_MATCH",
+	[Q_RP_PENDING_UPTO] = "RP_PENDING_UPTO",
+	[Q_RP_INSERT] = "RP_INSERT",
+	[Q_RP_SUCCEED] = "RP_SUCCEED",
+	[Q_RP_FAIL] = "RP_FAIL",
+	[Q_RP_SET_REF] = "RP_SET_REF",
+	[Q_RP_WALLET_TX] = "RP_WALLET_TX",
+	[Q_RP_PAY_MOVE] = "RP_PAY_MOVE",
+	[Q_RP_GET] = "RP_GET",
+	[Q_RP_CLIENTS] = "RP_CLIENTS",
+	[Q_RP_MAIL] = "RP_MAIL",
+	[Q_RP_LIST] = "RP_LIST",
+	[Q_JR_LOAD] = "JR_LOAD",
+	[Q_AP_LIST] = "AP_LIST",
+	[Q_AP_GET] = "AP_GET",
+	[Q_AP_EVENTS] = "AP_EVENTS",
+	[Q_AP_ORDER_PAYMENTS] = "AP_ORDER_PAYMENTS",
+	[Q_TEST_RF_COUNTS] = "TEST_RF_COUNTS",
+	[Q_TEST_RF_CLIENT] = "TEST_RF_CLIENT",
+	[Q_TEST_RF_COMMISSION] = "TEST_RF_COMMISSION",
+	[Q_TEST_RF_CLAIM] = "TEST_RF_CLAIM",
+	[Q_PAYPAL_CERT_GET] = "PAYPAL_CERT_GET",
+	[Q_PAYPAL_CERT_PUT] = "PAYPAL_CERT_PUT",
+	[Q_PAYPAL_PAYMENT_FIND] = "PAYPAL_PAYMENT_FIND",
+	[Q_PAYPAL_PAYMENT_LOAD] = "PAYPAL_PAYMENT_LOAD",
+	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
+	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
 };
 
 /*

@@ -44,6 +44,7 @@ admin_chrome(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "here_jobs", strncmp(r->path, "/admin/jobs", 11) == 0);
 	vm_set_bool(vm, "nav_clients", has_perm(r, "orders.read"));
 	vm_set_bool(vm, "here_clients", strncmp(r->path, "/admin/clients", 14) == 0);
+	vm_set_bool(vm, "here_payments", strncmp(r->path, "/admin/payments", 15) == 0);
 	vm_set_bool(vm, "here_catalog", strncmp(r->path, "/admin/plans", 12) == 0 ||
 	    strncmp(r->path, "/admin/categories", 17) == 0 || strncmp(r->path, "/admin/brands", 13) == 0);
 	vm_set_bool(vm, "here_customers", strncmp(r->path, "/admin/customers", 16) == 0);

@@ -73,6 +73,8 @@ static const struct job_kind *const kinds[] = {
 	&job_kind_payment_create,
 	&job_kind_payment_capture,
 	&job_kind_gateway_followup,
+	/* Refunds through a payment gateway (job_refund.c). */
+	&job_kind_refund,
 };
 
 /* A runner that exits with this status could not start (bad schema,

@@ -92,6 +92,12 @@ extern const struct job_kind job_kind_reset_traffic;
 extern const struct job_kind job_kind_regenerate;
 /* Usage and online state from a panel, and drift (job_traffic_sync.c). */
 extern const struct job_kind job_kind_traffic_sync;
+/* A payment refunded through its gateway (job_refund.c).  The run step
+ * with the gateway's operations given (NULL: gw_ops of the payment's
+ * gateway), for the unit tests' stand-in. */
+struct gw_ops;
+extern const struct job_kind job_kind_refund;
+enum job_rc job_refund_run_ops(struct work *, struct job *, const struct gw_ops *);
 
 /*
  * Record that the job reached step, in a commit of its own, and renew

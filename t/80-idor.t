@@ -220,6 +220,18 @@ for tail in ("/retry", "/refund"):
 # The servers panel (admin_servers.c): the seeded server 1, every action.
 for tail in ("", "/enable", "/disable", "/maintenance", "/delete", "/test", "/sync"):
     CASES["/admin/servers/{id:int}" + tail] = ("staff", 1)
+# Payments and refunds (refund13, issue 13): a payment of A's order
+# through stripe, every action on it.
+a_pay = sql("INSERT INTO payments (order_id, customer_id, gateway, amount_minor, currency, state, idempotency_key) "
+            "VALUES (?, 1, 'stripe', 1000, 'USD', 'succeeded', 'idor:pay') RETURNING public_id", (A["order_id"],))[0][0]
+for tail in ("", "/refund", "/release", "/credit"):
+    CASES["/admin/payments/{public_id}" + tail] = ("staff", a_pay)
+# The customer's side of a payment (core13, issue 13): A's payment's
+# page, its retry and its return page, tried by B.
+MISSING["gw"] = "stripe"
+CASES["/pay/{public_id}"] = ("customer", a_pay)
+CASES["/pay/{public_id}/retry"] = ("customer", a_pay)
+CASES["/pay/return/{gw}/{public_id}"] = ("customer", ("stripe", a_pay))
 patterns = sorted({p for _, p, _, _ in named})
 for p in patterns:
     t.ok(p in CASES, "%s has an IDOR case in t/80-idor.t" % p)
