@@ -88,6 +88,7 @@ for name, header, tol, at in cases:
 
 # -- the double speaks the wire format of the official client --
 s = Shop(workers=3, tls=True, conf={"work_runners": "2", "gateway_timeout": "5", "retry_max_age": "3600"})
+s.extra["test_pause_file"] = os.path.join(s.dir, "pause")
 d = ps.StripeDouble(s)
 r = ps.npm("stripe_client.cjs", None, d.port, d.key)
 cr = r.get("created") or {}
@@ -359,6 +360,182 @@ for k in range(5):
 t.ok(sorted(out) == [200, 200] and balance() == b0 + 400 and credits(pid)[0] == 1 and
      pay(pid)["state"] == "succeeded",
      "two events for one payment at the same instant (5 rounds): both 200, credited once", (out, pay(pid)))
+
+# -- through the shop's pages: /checkout, /pay, the double's page, the return --
+import http.client  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+slug, price = sql("SELECT slug, price_minor FROM plans WHERE active = 1 AND currency = 'USD' "
+                  "ORDER BY price_minor LIMIT 1")[0]
+
+
+def to_gateway(c, start):
+    """Follow /pay/{id} until it sends the customer to Stripe: (public
+    id, checkout url)."""
+    pub = start.split("/")[-1]
+    url = {}
+
+    def ready():
+        r = c.get("/pay/" + pub)
+        if r.status == 303 and (r.header("location") or "").startswith(d.base):
+            url["u"] = r.header("location")
+            return True
+        return False
+    wait_for(ready, 20, 0.1)
+    return pub, url.get("u")
+
+
+def customer_pays(url):
+    """The customer on the double's checkout page: GET it, press Pay.
+    Returns (page text, where the 303 goes)."""
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("GET", u.path)
+    page = conn.getresponse().read().decode()
+    m = re.search(r'<form method="post" action="([^"]+)"', page)
+    conn.request("POST", m.group(1) if m else u.path, body=b"", headers={"Content-Type":
+                                                                          "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    return page, r.getheader("Location")
+
+
+def order_of(pub):
+    return sql("SELECT o.id, o.public_id, o.state FROM payments p JOIN orders o ON o.id = p.order_id "
+               "WHERE p.public_id = ?", (pub,))[0]
+
+
+def fulfilments(order_id):
+    inv = sql("SELECT count(*) FROM invoices WHERE order_id = ?", (order_id,))[0][0]
+    jobs = sql("SELECT count(*) FROM jobs WHERE kind = 'provision' AND json_extract(payload, '$.order') = ?",
+               (order_id,))[0][0]
+    paid = sql("SELECT count(*) FROM order_events WHERE order_id = ? AND kind = 'paid'", (order_id,))[0][0]
+    return inv, jobs, paid
+
+
+def checkout_stripe(c):
+    c.post("/cart/add", {"plan": slug, "qty": "1"}, page="/cart/add?plan=" + slug)
+    page = c.get("/checkout")
+    idem = re.search(r'name="idem" value="([0-9a-f]{32})"', page.text)
+    has = 'id="pay-stripe"' in page.text
+    r = c.post("/checkout", {"idem": idem.group(1) if idem else "", "method": "stripe"}, page="/checkout")
+    return has, r
+
+
+has, r = checkout_stripe(cl)
+t.ok(has and r.status == 303 and (r.header("location") or "").startswith("/pay/"),
+     "checkout offers Stripe and sends the customer to /pay/{id}", (has, r.status, r.header("location")))
+pub, url = to_gateway(cl, r.header("location") or "")
+t.ok(url is not None and "/c/pay/cs_test_" in url, "/pay/{id} moves on to Stripe's checkout once work made it", url)
+oid, opub, ostate = order_of(pub)
+t.is_(ostate, "pending", "the order waits for its payment")
+page, back = customer_pays(url)
+t.ok(">Pay USD " in page and back and back.startswith(s.extra.get("base_url", "http://127.0.0.1:%d" % s.port) +
+                                                     "/pay/return/stripe/" + pub + "?session_id=cs_test_"),
+     "the customer pays on the double's page and is sent back to the return page", back)
+r = cl.get(urlsplit(back).path + "?" + urlsplit(back).query)
+t.ok(r.status in (200, 303), "the return page answers (%d)" % r.status)
+t.ok(wait_for(lambda: order_of(pub)[2] not in ("pending",), 20) and fulfilments(oid) == (1, 1, 1),
+     "order paid through Stripe: fulfilled once (one invoice, one provision job, one 'paid')",
+     (order_of(pub), fulfilments(oid)))
+time.sleep(1.5)
+t.ok(fulfilments(oid) == (1, 1, 1) and
+     sql("SELECT count(*) FROM gateway_events e JOIN payments p ON p.id = e.payment_id WHERE p.public_id = ? "
+         "AND e.outcome = 'applied'", (pub,))[0][0] >= 1,
+     "...and still once after the return page's follow-up ran too", fulfilments(oid))
+
+# The webhook and the return page's follow-up at the same instant: each
+# in turn is stopped inside payment_apply's transaction (the test pause
+# point payment:state, after the state moved, before fulfilment) while
+# the other arrives and waits for the write lock; then both go on.
+PAUSE = s.extra["test_pause_file"]
+
+
+def pause(point):
+    for f in (PAUSE + ".hit", PAUSE):
+        try:
+            os.unlink(f)
+        except FileNotFoundError:
+            pass
+    if point:
+        with open(PAUSE + ".tmp", "w") as f:
+            f.write(point)
+        os.replace(PAUSE + ".tmp", PAUSE)
+
+
+def paused_pid(point, timeout=20):
+    got = {}
+
+    def hit():
+        try:
+            with open(PAUSE + ".hit") as f:
+                got["v"] = f.read().split()
+                return True
+        except FileNotFoundError:
+            return False
+    if not wait_for(hit, timeout, 0.05) or got["v"][0] != point:
+        return None
+    return int(got["v"][1])
+
+
+def pay_id(pub):
+    return sql("SELECT id FROM payments WHERE public_id = ?", (pub,))[0][0]
+
+
+for first in ("return", "webhook"):
+    has, r = checkout_stripe(cl)
+    pub, url = to_gateway(cl, r.header("location") or "")
+    sid = [x for x in d.state()["sessions"] if x["client_reference_id"] == pub][0]["id"]
+    evs = d.control("complete/" + sid, deliver="none")["events"]
+    oid = order_of(pub)[0]
+    res = {}
+
+    def hook():
+        res["hook"] = d.control("deliver", event=evs[0])["deliveries"][0]["status"]
+
+    def back_page():
+        res["return"] = cl.get("/pay/return/stripe/%s?session_id=%s" % (pub, sid)).status
+    pause("payment:state")
+    th1 = threading.Thread(target=back_page if first == "return" else hook)
+    th1.start()
+    pid = paused_pid("payment:state")
+    th2 = threading.Thread(target=hook if first == "return" else back_page)
+    th2.start()
+    time.sleep(0.7)
+    held = pay(pay_id(pub))["fulfilled_at"] is None
+    pause(None)
+    th1.join(30)
+    th2.join(30)
+    wait_for(lambda: sql("SELECT count(*) FROM jobs WHERE idem_key = ? AND state IN ('pending','running')",
+                         ("followup:return:%d" % pay_id(pub),))[0][0] == 0 and
+             sql("SELECT count(*) FROM jobs WHERE idem_key = ?", ("followup:return:%d" % pay_id(pub),))[0][0] == 1,
+             20)
+    by = pay(pay_id(pub))["fulfilled_by"]
+    outcomes = sorted(x[0] for x in sql("SELECT e.source || ':' || e.outcome FROM gateway_events e "
+                                        "WHERE e.payment_id = ?", (pay_id(pub),)))
+    t.ok(pid is not None and held and res.get("hook") == 200 and fulfilments(oid) == (1, 1, 1) and by == first and
+         len(outcomes) == 2,
+         "the %s stopped inside its transaction while the other arrives: one fulfilment, by the %s (%s)"
+         % ("return page's follow-up" if first == "return" else "webhook", first, ", ".join(outcomes)),
+         (pid, held, res, fulfilments(oid), by, outcomes))
+
+# A top-up from /wallet through Stripe.
+b0 = balance()
+w = cl.get("/wallet")
+idem = re.search(r'name="idem" value="([0-9a-f]{32})"', w.text)
+r = cl.post("/wallet/topup", {"amount": "12.34", "method": "stripe", "idem": idem.group(1) if idem else ""},
+            page="/wallet")
+pub, url = to_gateway(cl, r.header("location") or "")
+page, back = customer_pays(url)
+t.ok(wait_for(lambda: balance() == b0 + 1234, 20) and
+     sql("SELECT count(*) FROM wallet_transactions x JOIN payments p ON p.id = x.payment_id "
+         "WHERE p.public_id = ?", (pub,))[0][0] == 1,
+     "a top-up through /wallet and Stripe: credited once (%d)" % (balance() - b0))
+r = cl.get(urlsplit(back).path + "?" + urlsplit(back).query)
+time.sleep(1)
+t.ok(balance() == b0 + 1234 and (r.status == 303 and r.header("location") == "/wallet"),
+     "the return page after the webhook: on to the wallet, nothing credited twice", (r.status, r.header("location")))
 
 # A refund made in Stripe's dashboard arrives as charge.refunded.
 pid, pub, sid = topup(9, 2000)
