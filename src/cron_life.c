@@ -120,6 +120,47 @@ usage(const char *task)
 }
 
 /*
+ * One sweep of a due query (its :after and :limit bound by life_batch):
+ * every client it returns gets job kind asked with op "<prefix>:<v>",
+ * v the row's second column, in batches by id.  The query's one time
+ * parameter is bound as bind = at; a monthly reset (period set) binds
+ * :period too and names the period that holds now instead.  Returns how
+ * many jobs were new.
+ */
+struct sweep {
+	enum q		 q;
+	const char	*bind;
+	int64_t		 at;
+	const char	*kind, *prefix;
+	int		 period;
+};
+
+static int
+sweep(const struct conf *c, struct db *db, struct arena *a, const struct sweep *sw, int64_t now)
+{
+	struct stmt *st;
+	int64_t	 ids[LIFE_BATCH], v[LIFE_BATCH], after = 0;
+	int	 asked = 0;
+	size_t	 n, i;
+
+	do {
+		st = db_q(db, sw->q);
+		db_bind_int(db, st, sw->bind, sw->at);
+		if (sw->period)
+			db_bind_int(db, st, ":period", LIFE_PERIOD);
+		n = life_batch(db, st, after, ids, v);
+		for (i = 0; i < n; i++) {
+			int64_t	 x = sw->period ? v[i] + (now - v[i]) / LIFE_PERIOD * LIFE_PERIOD : v[i];
+
+			asked += ask(c, db, sw->kind, ids[i], arena_printf(a, "%s:%" PRId64, sw->prefix, x));
+			after = ids[i];
+		}
+		arena_reset(a);
+	} while (n == LIFE_BATCH);
+	return asked;
+}
+
+/*
  * expire: an active client past its expiry is suspended on its panel
  * (job suspend, op expired:<expires_at>); a client past its expiry and
  * the grace period (clients.expire_grace_days) is deleted from its panel
@@ -134,10 +175,8 @@ cron_expire(const struct conf *c, int argc, char **argv)
 {
 	struct arena *a;
 	struct db *db;
-	struct stmt *st;
-	int64_t	 ids[LIFE_BATCH], exp[LIFE_BATCH], after, now, grace;
-	int	 suspended = 0, deleted = 0, resumed = 0, pass;
-	size_t	 n, i;
+	int64_t	 now, grace;
+	int	 suspended, deleted, resumed;
 
 	(void)argv;
 	if (argc != 1)
@@ -146,34 +185,15 @@ cron_expire(const struct conf *c, int argc, char **argv)
 		return 1;
 	grace = setting_int(db, "clients.expire_grace_days", 3, 0, 365);
 	now = now_unix();
-	/* Pass 0 suspends, 1 deletes, 2 resumes what a renewal moved past
-	 * now (op renew:<item>, the key the renewal's own job asks with,
-	 * so the two are one job). */
-	for (pass = 0; pass < 3; pass++) {
-		after = 0;
-		do {
-			st = db_q(db, pass == 0 ? Q_LIFE_EXPIRE_DUE : pass == 1 ? Q_LIFE_GRACE_DUE :
-			    Q_LIFE_RESUME_DUE);
-			if (pass == 1)
-				db_bind_int(db, st, ":before", now - grace * 86400);
-			else
-				db_bind_int(db, st, ":now", now);
-			n = life_batch(db, st, after, ids, exp);
-			for (i = 0; i < n; i++) {
-				const char *op = arena_printf(a, "%s:%" PRId64,
-				    pass == 0 ? "expired" : pass == 1 ? "grace" : "renew", exp[i]);
-
-				if (pass == 0)
-					suspended += ask(c, db, "suspend", ids[i], op);
-				else if (pass == 1)
-					deleted += ask(c, db, "deprovision", ids[i], op);
-				else
-					resumed += ask(c, db, "resume", ids[i], op);
-				after = ids[i];
-			}
-			arena_reset(a);
-		} while (n == LIFE_BATCH);
-	}
+	/* Suspend, then delete, then resume what a renewal moved past now
+	 * (op renew:<item>, the key the renewal's own job asks with, so the
+	 * two are one job). */
+	suspended = sweep(c, db, a, &(struct sweep){ Q_LIFE_EXPIRE_DUE, ":now", now,
+	    "suspend", "expired", 0 }, now);
+	deleted = sweep(c, db, a, &(struct sweep){ Q_LIFE_GRACE_DUE, ":before", now - grace * 86400,
+	    "deprovision", "grace", 0 }, now);
+	resumed = sweep(c, db, a, &(struct sweep){ Q_LIFE_RESUME_DUE, ":now", now,
+	    "resume", "renew", 0 }, now);
 	life_close(db, a);
 	printf("expire: %d suspend job%s, %d deprovision job%s (after %" PRId64 " day%s of grace) and "
 	    "%d resume job%s (renewed) asked\n", suspended, suspended == 1 ? "" : "s", deleted,
@@ -192,27 +212,16 @@ cron_quota(const struct conf *c, int argc, char **argv)
 {
 	struct arena *a;
 	struct db *db;
-	struct stmt *st;
-	int64_t	 ids[LIFE_BATCH], start[LIFE_BATCH], after = 0, now;
-	int	 asked = 0;
-	size_t	 n, i;
+	int64_t	 now = now_unix();
+	int	 asked;
 
 	(void)argv;
 	if (argc != 1)
 		return usage("quota");
 	if ((db = life_open(c, "quota", &a)) == NULL)
 		return 1;
-	now = now_unix();
-	do {
-		st = db_q(db, Q_LIFE_QUOTA_DUE);
-		db_bind_int(db, st, ":now", now);
-		n = life_batch(db, st, after, ids, start);
-		for (i = 0; i < n; i++) {
-			asked += ask(c, db, "suspend", ids[i], arena_printf(a, "quota:%" PRId64, start[i]));
-			after = ids[i];
-		}
-		arena_reset(a);
-	} while (n == LIFE_BATCH);
+	asked = sweep(c, db, a, &(struct sweep){ Q_LIFE_QUOTA_DUE, ":now", now, "suspend", "quota", 0 },
+	    now);
 	life_close(db, a);
 	printf("quota: %d suspend job%s asked\n", asked, asked == 1 ? "" : "s");
 	return 0;
@@ -230,30 +239,16 @@ cron_traffic_reset(const struct conf *c, int argc, char **argv)
 {
 	struct arena *a;
 	struct db *db;
-	struct stmt *st;
-	int64_t	 ids[LIFE_BATCH], start[LIFE_BATCH], after = 0, now;
-	int	 asked = 0;
-	size_t	 n, i;
+	int64_t	 now = now_unix();
+	int	 asked;
 
 	(void)argv;
 	if (argc != 1)
 		return usage("traffic-reset");
 	if ((db = life_open(c, "traffic-reset", &a)) == NULL)
 		return 1;
-	now = now_unix();
-	do {
-		st = db_q(db, Q_LIFE_RESET_DUE);
-		db_bind_int(db, st, ":now", now);
-		db_bind_int(db, st, ":period", LIFE_PERIOD);
-		n = life_batch(db, st, after, ids, start);
-		for (i = 0; i < n; i++) {
-			int64_t	 s = start[i] + (now - start[i]) / LIFE_PERIOD * LIFE_PERIOD;
-
-			asked += ask(c, db, "reset_traffic", ids[i], arena_printf(a, "period:%" PRId64, s));
-			after = ids[i];
-		}
-		arena_reset(a);
-	} while (n == LIFE_BATCH);
+	asked = sweep(c, db, a, &(struct sweep){ Q_LIFE_RESET_DUE, ":now", now, "reset_traffic",
+	    "period", 1 }, now);
 	life_close(db, a);
 	printf("traffic-reset: %d reset_traffic job%s asked\n", asked, asked == 1 ? "" : "s");
 	return 0;

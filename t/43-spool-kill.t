@@ -17,7 +17,8 @@ t = TAP()
 
 
 def stack(*smtp_args, **conf):
-    base = {"work_runners": "3", "panel_timeout": "10", "smtp_timeout": "10", "work_lease": "30"}
+    base = {"work_runners": "3", "panel_timeout": "10", "smtp_timeout": "10", "gateway_timeout": "10",
+            "work_lease": "30"}
     base.update(conf)
     s = Spool(conf=base)
     ca, _, _ = make_ca(s.dir)

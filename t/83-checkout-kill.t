@@ -18,19 +18,19 @@ coupon form is not on this branch), the same checkout code in a
 process of its own."""
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from pxkill import Pauser  # noqa: E402
 from pxweb import Client as WebClient  # noqa: E402
-from px import BIN, TAP, Stack, wait_for  # noqa: E402
+from px import BIN, TAP, Stack  # noqa: E402
 
 t = TAP()
 s = Stack(workers=2, tls=True)
-PAUSE = os.path.join(s.dir, "pause")
-s.extra["test_pause_file"] = PAUSE
+pz = Pauser(s)
+arm, disarm, paused = pz.arm, pz.disarm, pz.paused
 s.start()
 sql = s.sql
 SPOOL = os.path.join(s.dir, "spool")
@@ -75,35 +75,6 @@ def snapshot():
     }
 
 
-def arm(point):
-    try:
-        os.unlink(PAUSE + ".hit")
-    except FileNotFoundError:
-        pass
-    with open(PAUSE + ".tmp", "w") as f:
-        f.write(point + "\n")
-    os.replace(PAUSE + ".tmp", PAUSE)
-
-
-def disarm():
-    try:
-        os.unlink(PAUSE)
-    except FileNotFoundError:
-        pass
-
-
-def paused(point, timeout=20):
-    """The pid paused at point, or None."""
-    def hit():
-        try:
-            with open(PAUSE + ".hit") as f:
-                return f.read().split()
-        except FileNotFoundError:
-            return None
-    if not wait_for(lambda: hit() is not None, timeout):
-        return None
-    name, pid = hit()
-    return int(pid) if name == point else None
 
 
 def last_invoice():
@@ -148,11 +119,6 @@ def normal_checkout(name):
     return m.group(1) if m else ""
 
 
-def kill_worker(pid):
-    before = set(s.worker_pids())
-    os.kill(pid, signal.SIGKILL)
-    return wait_for(lambda: len(set(s.worker_pids()) - before - {pid}) >= 1 and
-                    len(s.worker_pids()) >= s.workers, 15)
 
 
 # -- a customer with a funded wallet and a plan with a stock --
@@ -189,7 +155,7 @@ for step in STEPS:
         disarm()
         th.join(60)
         continue
-    t.ok(kill_worker(pid), "%s: killed with SIGKILL, the pool replaces the worker" % point)
+    t.ok(pz.kill_worker(pid), "%s: killed with SIGKILL, the pool replaces the worker" % point)
     disarm()
     th.join(60)
     r = box.get("r")
@@ -236,7 +202,7 @@ th, box = background_post(form)
 pid = paused("checkout:committed")
 t.ok(pid is not None and pid in s.worker_pids(), "checkout:committed: a pool worker is paused after COMMIT", pid)
 if pid is not None:
-    kill_worker(pid)
+    pz.kill_worker(pid)
 disarm()
 th.join(60)
 after = snapshot()
@@ -276,7 +242,7 @@ th, box = background_post(form)
 pid = paused("checkout:woken")
 t.ok(pid is not None and pid in s.worker_pids(), "checkout:woken: a pool worker is paused before the response", pid)
 if pid is not None:
-    kill_worker(pid)
+    pz.kill_worker(pid)
 disarm()
 th.join(60)
 order = sql("SELECT id, public_id FROM orders WHERE idempotency_key = ? AND state = 'paid'", (form["idem"],))

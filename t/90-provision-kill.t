@@ -11,79 +11,24 @@ lost" (paneld's acted faults): an add or update that happened but whose
 reply never arrived is found by the next read, never repeated into a
 second client or a second extension."""
 import os
-import signal
-import subprocess
 import sys
-import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, TAP, terminate, wait_for  # noqa: E402
-from pxmail import runner_pids  # noqa: E402
+from px import TAP, terminate  # noqa: E402
+from pxkill import Pauser  # noqa: E402
 from pxweb import Shop  # noqa: E402
 import pxprov as pv  # noqa: E402
 
 t = TAP()
 s = Shop(workers=2, tls=True, conf={"work_runners": "2", "panel_timeout": "5", "smtp_timeout": "10",
                                     "work_lease": "60", "retry_max_age": "3600"})
-PAUSE = os.path.join(s.dir, "pause")
-s.extra["test_pause_file"] = PAUSE
+pz = Pauser(s)
+arm, disarm, paused = pz.arm, pz.disarm, pz.paused
 s.start()
 sql = s.sql
 
 
-def arm(point):
-    try:
-        os.unlink(PAUSE + ".hit")
-    except FileNotFoundError:
-        pass
-    with open(PAUSE + ".tmp", "w") as f:
-        f.write(point + "\n")
-    os.replace(PAUSE + ".tmp", PAUSE)
 
 
-def disarm():
-    try:
-        os.unlink(PAUSE)
-    except FileNotFoundError:
-        pass
-
-
-def paused(point, timeout=30):
-    """The pid paused at point, or None."""
-    def hit():
-        try:
-            with open(PAUSE + ".hit") as f:
-                return f.read().split()
-        except FileNotFoundError:
-            return None
-    if not wait_for(lambda: hit() is not None, timeout):
-        return None
-    name, pid = hit()
-    return int(pid) if name == point else None
-
-
-def kill_work(runner):
-    """SIGKILL the work master, then the paused runner (the master first,
-    so it cannot start a replacement), wait until every runner is gone
-    (they die with the master: PR_SET_PDEATHSIG), then start work again."""
-    master = s.work
-    pids = [runner] + runner_pids(master)
-    os.kill(master.pid, signal.SIGKILL)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    master.wait(10)
-    wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in pids), 10)
-    disarm()
-    err = open(os.path.join(s.dir, "work.stderr"), "ab")
-    for _ in range(40):
-        s.work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=err, stderr=err)
-        # A runner forked in the instant before the kill may still hold
-        # the spool's lock for a moment: then the new daemon refuses.
-        if not wait_for(lambda: s.work.poll() is not None, 0.5):
-            return
-        time.sleep(0.25)
 
 
 def clients_on(p, email):
@@ -112,7 +57,7 @@ for slug, p in (("k2-vless", g2), ("k3-ss", g3)):
         if pid is None:
             disarm()
             continue
-        kill_work(pid)
+        pz.kill_work(pid)
         t.is_(pv.wait_order(s, o, 60), "active", "%s: killed at %s, the order becomes active after the "
               "restart" % (slug, point))
         item = pv.items(s, o)[0]
@@ -136,7 +81,7 @@ for slug, p in (("k2-vless", g2), ("k3-ss", g3)):
         if pid is None:
             disarm()
             continue
-        kill_work(pid)
+        pz.kill_work(pid)
         t.is_(pv.wait_order(s, o, 60), "active", "%s: killed at %s, the renewal becomes active" % (slug, point))
         after = pv.client_row(s, item)
         found, rec = pv.on_panel(p, after["email"])

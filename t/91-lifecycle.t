@@ -26,7 +26,8 @@ from pxweb import Shop, csrf_of  # noqa: E402
 DAY = 86400
 GB = 1 << 30
 t = TAP()
-s = Shop(workers=1, conf={"work_runners": "2", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "20"}).start()
+s = Shop(workers=1, conf={"work_runners": "2", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "20",
+                          "gateway_timeout": "10"}).start()
 sql = s.sql
 p = PanelDouble(s, "panel", "--clock-file", s.clock_file, "--inbound", "vless:443:de-vless",
                 "--inbound", "vless:8443:spare")
