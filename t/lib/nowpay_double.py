@@ -57,7 +57,8 @@ Control routes for tests (not NOWPayments):
                                    signing), "legacy": true (the older recipe's
                                    signature), "sig": "..." (this header), "nosig":
                                    true, "count": N} -> {"deliveries": [...]}
-Each delivery is recorded: {"payment_id","status","code","body","sig"}.
+Each delivery is recorded: {"payment_id","status","code","body","sig","at","ms"} (ms: the
+shop's answer time as the double saw it).
 """
 import argparse
 import decimal
@@ -190,6 +191,7 @@ def deliver(p, snap, tamper=None, legacy=False, sig=None, nosig=False, count=1):
     header = sig if sig is not None else good
     for _ in range(max(1, count)):
         code = 0
+        t0 = time.monotonic()
         if url:
             hdrs = {"Content-Type": "application/json", "User-Agent": "NOWPayments IPN (double)"}
             if not nosig:
@@ -204,7 +206,8 @@ def deliver(p, snap, tamper=None, legacy=False, sig=None, nosig=False, count=1):
             except (urllib.error.URLError, OSError):
                 code = 0
         rec = {"payment_id": p["payment_id"], "status": snap["payment_status"], "code": code,
-               "body": body, "sig": header if not nosig else None, "at": time.time()}
+               "body": body, "sig": header if not nosig else None, "at": time.time(),
+               "ms": round((time.monotonic() - t0) * 1000, 2)}
         with LOCK:
             DELIVERIES.append(rec)
         out.append(rec)
