@@ -1500,6 +1500,9 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PAYPAL_EVENT_REJECT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payload, "
 	    "outcome, source, processed_at) VALUES ('paypal', :id, :type, :payload, 'rejected', 'webhook', :now) "
 	    "ON CONFLICT(gateway, event_id) DO UPDATE SET outcome = 'rejected', processed_at = excluded.processed_at",
+	/* cmd_test_payment.c: a setting for one case (payments.mismatch). */
+	[Q_TEST_PAY_SETTING] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1959,6 +1962,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PAYPAL_PAYMENT_LOAD] = "PAYPAL_PAYMENT_LOAD",
 	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
 	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
+	[Q_TEST_PAY_SETTING] = "TEST_PAY_SETTING",
 };
 
 /*
@@ -1999,3 +2003,13 @@ const char sql_test_refund_fixture[] =
     "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD'), (2, 'USD');"
     "INSERT INTO referrals (id, referrer_id, referred_id) VALUES (1, 2, 1);"
     "INSERT INTO staff (id, email, name, password_hash, role_id) VALUES (1, 's@example.com', 'S', 'x', 1);";
+/* test-unit's payment cases (cmd_test_payment.c): a panel, a plan, a
+ * customer with a wallet, run as a script (db_exec) as the seed is. */
+const char sql_test_payment_fixture[] =
+    "INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
+    "VALUES (1, 'p1', 'DE', 'Germany', 'http://127.0.0.1:9/', 'p1.invalid');"
+    "INSERT INTO plans (id, slug, name, protocol, server_id, price_minor, currency, duration_days, stock) "
+    "VALUES (1, 'p', 'Plan', 'vless', 1, 1000, 'USD', 30, 10);"
+    "INSERT INTO customers (id, email, name, password_hash, currency) "
+    "VALUES (1, 'a@example.com', 'A', 'x', 'USD');"
+    "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD');";
