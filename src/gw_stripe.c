@@ -407,8 +407,9 @@ call(struct gw_call *c, const char *method, const char *path, const char *idem,
 
 	*out = NULL;
 	c->permanent = 0;
-	if (c->secret == NULL || *c->secret == '\0') {
-		snprintf(c->err, sizeof(c->err), "stripe.secret_key is not set");
+	/* A line break in the key would end its header and start another. */
+	if (c->secret == NULL || *c->secret == '\0' || strpbrk(c->secret, "\r\n") != NULL) {
+		snprintf(c->err, sizeof(c->err), "stripe.secret_key is not set (or not one line)");
 		c->permanent = 1;
 		return -1;
 	}
