@@ -378,6 +378,22 @@ p = pay(pid)
 t.ok(r["statuses"] == [200] and p["state"] == "succeeded" and p["fulfilled_at"],
      "with the certificate cached the worker verifies and applies at once", (r, p))
 t.is_(jobs_of("gateway_followup"), jobs_before, "no job for work")
+
+
+def maps_have_curl(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libcurl" in f.read()
+    except OSError:
+        return False
+
+
+wp = s.worker_pids()
+runners = [int(x) for x in subprocess.run(["pgrep", "-P", str(s.work.pid)], capture_output=True,
+                                          text=True).stdout.split()]
+t.ok(wp and not any(maps_have_curl(x) for x in wp) and any(maps_have_curl(x) for x in runners),
+     "the web workers that verified PayPal deliveries never loaded libcurl (%d checked; "
+     "the work runner that fetched the certificate did)" % len(wp))
 t.is_(pp.state()["stats"]["cert_fetches"], 1, "and no second certificate fetch")
 
 # C: the same delivery again, twice: nothing new.
