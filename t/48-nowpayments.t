@@ -400,6 +400,14 @@ t.ok(url is not None and len(invoices_for(pub)) == 1, "two 500s on POST /v1/invo
      invoices_for(pub))
 d.control("fault", kind="")
 
+# The list refusing our key (a 4xx: the real list may want more than the
+# API key): the look by order_id is skipped, the invoice still made.
+d.control("fault", kind="403", route="GET /v1/payment/")
+pub, url = new_order()
+t.ok(url is not None and len(invoices_for(pub)) == 1, "the list answering 403: the invoice is made all the same",
+     invoices_for(pub))
+d.control("fault", kind="")
+
 t.ok(sql("SELECT count(*) FROM wallets w WHERE balance_minor <> (SELECT coalesce(sum(amount_minor), 0) "
          "FROM wallet_transactions x WHERE x.wallet_id = w.id)")[0][0] == 0,
      "every wallet's balance is the sum of its ledger")
