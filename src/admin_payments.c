@@ -76,10 +76,10 @@ left_to_refund(struct request *r, int64_t payment)
 	held = db_text(r->db, st, 13);
 	received = db_int(st, 14);
 	db_reset(st);
-	if (*held != '\0' && !fulfilled)
+	/* Never more than arrived (refund.c, refundable). */
+	if ((*held != '\0' && !fulfilled) || fulfilled || strcmp(state, "succeeded") == 0 ||
+	    strcmp(state, "partially_refunded") == 0)
 		base = received >= 0 && received < amount ? received : amount;
-	else if (fulfilled || strcmp(state, "succeeded") == 0 || strcmp(state, "partially_refunded") == 0)
-		base = amount;
 	else
 		return 0;
 	st = db_q(r->db, Q_RP_SUMS);
@@ -102,6 +102,22 @@ next_seq(struct request *r, int64_t payment)
 		n = db_int(st, 3);
 	db_reset(st);
 	return n + 1;
+}
+
+/* Whether the payment has refunds that have not failed: its money is
+ * (partly) back with the customer, so it is neither fulfilled nor
+ * credited any more. */
+static int
+has_refunds(struct request *r, int64_t payment)
+{
+	struct stmt *st = db_q(r->db, Q_RP_SUMS);
+	int64_t	 committed = 0;
+
+	db_bind_int(r->db, st, ":payment", payment);
+	if (db_step(r->db, st) == DB_ROW)
+		committed = db_int(st, 0);
+	db_reset(st);
+	return committed > 0;
 }
 
 /*
@@ -289,7 +305,7 @@ payment_page(struct request *r, int status, const char *error)
 	vm_set(vm, "received", received >= 0 ? money_str(r->a, received, cur) : "not known");
 	held = db_text(r->db, st, 9);
 	vm_set(vm, "held_reason", held);
-	vm_set_bool(vm, "is_held", *held != '\0' && db_int(st, 11) == 0);
+	vm_set_bool(vm, "is_held", *held != '\0' && db_int(st, 11) == 0 && !has_refunds(r, db_int(st, 0)));
 	t = db_int(st, 11);
 	time_human(when, t);
 	vm_set(vm, "fulfilled", t > 0 ? arena_printf(r->a, "%s (%s)", when, db_text(r->db, st, 12)) : "no");
@@ -511,6 +527,12 @@ admin_payment_release_post(struct request *r)
 		return;
 	memset(&res, 0, sizeof(res));
 	db_begin(r->db);
+	if (has_refunds(r, id)) {
+		db_rollback(r->db);
+		payment_page(r, 409, "This payment was refunded (in part): it can no longer be fulfilled. "
+		    "Nothing was changed.");
+		return;
+	}
 	if (payment_release(r->db, id, &who, &res) != 0) {
 		db_rollback(r->db);
 		payment_page(r, 409, "This payment is not held (or was resolved already). Nothing was changed.");
@@ -540,6 +562,12 @@ admin_payment_credit_post(struct request *r)
 	if (!admin_reauth_ok(r, arena_printf(r->a, "/admin/payments/%s", req_param(r, "public_id"))))
 		return;
 	db_begin(r->db);
+	if (has_refunds(r, id)) {
+		db_rollback(r->db);
+		payment_page(r, 409, "This payment was refunded (in part): what is left of it is refunded, "
+		    "not credited. Nothing was changed.");
+		return;
+	}
 	if (payment_credit_wallet(r->db, id, p->user_id, &who) != 0) {
 		db_rollback(r->db);
 		payment_page(r, 409, "This payment is not held (or was resolved already). Nothing was changed.");

@@ -9,8 +9,9 @@
  * seen, NOWPayments' under- and over-payment under both settings, and
  * staff's resolutions of a held payment.
  *
- * The fixture is a script (db_exec, as the seed is); the checks read
- * through the statement table (Q_TEST_PAY_*).  A hard error ends the
+ * The fixture is a script (sql_test_payment_fixture in sql.c, run by
+ * db_exec as the seed is); the checks read through the statement table
+ * (Q_TEST_PAY_*).  A hard error ends the
  * process (the command's default fail handler): the test then fails by
  * its missing plan.
  */
@@ -32,16 +33,6 @@
 #include "wallet.h"
 
 static const struct actor hook = { "webhook:stripe", 0, NULL, NULL };
-
-static const char fixture[] =
-    "INSERT INTO server_categories (id, slug, name) VALUES (1, 'c', 'C');"
-    "INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
-    "VALUES (1, 'p1', 'DE', 'Germany', 'http://127.0.0.1:9/', 'p1.invalid');"
-    "INSERT INTO plans (id, slug, name, protocol, server_id, price_minor, currency, duration_days, stock) "
-    "VALUES (1, 'p', 'Plan', 'vless', 1, 1000, 'USD', 30, 10);"
-    "INSERT INTO customers (id, email, name, password_hash, currency) "
-    "VALUES (1, 'a@example.com', 'A', 'x', 'USD');"
-    "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD');";
 
 static int *tn, *tf;
 
@@ -189,7 +180,6 @@ run(struct db *db)
 	struct pay_observation o;
 	struct seen s;
 	int64_t	 order, order2, pay, pay2, n, jobs, mails;
-	char	 err[256];
 	int	 replay;
 
 	ok(pay_state_parse("partially_paid") == PAY_PARTIALLY_PAID && pay_state_parse("x") == -1,
@@ -331,8 +321,13 @@ run(struct db *db)
 	ok(apply(db, "nowpayments", "2:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
 	    &res) == PAY_HELD, "partially paid under 'hold': held");
 	is_int(balance(db), 1900, "nothing credited");
-	ok(db_exec(db, "INSERT INTO settings (key, value) VALUES ('payments.mismatch', 'wallet')", err,
-	    sizeof(err)) == 0, "payments.mismatch = wallet");
+	{
+		struct stmt *st = db_q(db, Q_TEST_PAY_SETTING);
+
+		db_bind_text(db, st, ":key", "payments.mismatch");
+		db_bind_text(db, st, ":value", "wallet");
+		db_step(db, st);
+	}
 	pay = newpay(db, 0, "nowpayments", 1000, "topup:jkl", &replay);
 	ok(apply(db, "nowpayments", "3:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
 	    &res) == PAY_APPLIED && res.fulfilled, "partially paid under 'wallet': what arrived is credited");
@@ -406,7 +401,7 @@ test_payment(const char *sqldir, int *n, int *fail)
 	a = arena_new(1 << 16);
 	if ((db = db_open(path, 2048, err, sizeof(err))) == NULL || db_migrate(db, sqldir, err,
 	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
-	    db_exec(db, fixture, err, sizeof(err)) != 0) {
+	    db_exec(db, sql_test_payment_fixture, err, sizeof(err)) != 0) {
 		printf("# %s\n", err);
 		ok(0, "a migrated database");
 	} else {

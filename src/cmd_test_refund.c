@@ -39,18 +39,6 @@
 static const struct actor hook = { "webhook:stripe", 0, NULL, NULL };
 static const struct actor staff = { "staff", 1, "127.0.0.1", "t" };
 
-static const char fixture[] =
-    "INSERT INTO server_categories (id, slug, name) VALUES (1, 'c', 'C');"
-    "INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
-    "VALUES (1, 'p1', 'DE', 'Germany', 'http://127.0.0.1:9/', 'p1.invalid');"
-    "INSERT INTO server_inbounds (id, server_id, panel_inbound_id, protocol, port) VALUES (1, 1, 1, 'vless', 443);"
-    "INSERT INTO plans (id, slug, name, protocol, server_id, price_minor, currency, duration_days, stock) "
-    "VALUES (1, 'p', 'Plan', 'vless', 1, 1000, 'USD', 30, 100);"
-    "INSERT INTO customers (id, email, name, password_hash, currency) "
-    "VALUES (1, 'a@example.com', 'A', 'x', 'USD'), (2, 'r@example.com', 'R', 'x', 'USD');"
-    "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD'), (2, 'USD');"
-    "INSERT INTO referrals (id, referrer_id, referred_id) VALUES (1, 2, 1);"
-    "INSERT INTO staff (id, email, name, password_hash, role_id) VALUES (1, 's@example.com', 'S', 'x', 1);";
 
 static int *tn, *tf;
 
@@ -374,6 +362,18 @@ run(struct db *db, struct conf *c, const unsigned char key[32])
 	is_int(ask(db, pay3, 1000, REFUND_TO_WALLET, 2, &res), RPAY_OK, "its amount may be refunded again");
 	is_int(order_state(db, order3), ORDER_REFUNDED, "(to the wallet: the order refunded)");
 
+	/* -- a webhook that could not match ours records the gateway's id
+	 * first: our row gives way when the job's reply names that id -- */
+	pay3 = paid(db, "stripe", "k5", &order3);
+	is_int(ask(db, pay3, 300, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "300 through stripe again");
+	r2 = res.refund;
+	is_int(seen(db, pay3, "evt_q1", arena_printf(db_arena(db), "re_stand_in_%d", sg.made), 250, 250),
+	    PAY_APPLIED, "the gateway's webhook says 250 under an id not yet ours: recorded as its own");
+	is_int(job_once(db, c, key, r2), JOB_DONE, "then the job's reply names that id");
+	s = pstate(db, pay3, &ref);
+	ok(strcmp(s, "partially_refunded") == 0 && ref == 250, "the money counted once: 250");
+	is_int(count(db, C_FAILED), 2, "our row gave way (failed, naming the other)");
+
 	/* -- what a gateway or a purpose refuses -- */
 	pay = paid(db, "nowpayments", "k4", &order);
 	is_int(ask(db, pay, 100, REFUND_TO_GATEWAY, 1, &res), RPAY_NO_API,
@@ -408,7 +408,7 @@ test_refund(const char *sqldir, int *n, int *fail)
 	a = arena_new(1 << 16);
 	if ((db = db_open(path, 2048, err, sizeof(err))) == NULL || db_migrate(db, sqldir, err,
 	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
-	    db_exec(db, fixture, err, sizeof(err)) != 0) {
+	    db_exec(db, sql_test_refund_fixture, err, sizeof(err)) != 0) {
 		printf("# %s\n", err);
 		ok(0, "a migrated database");
 	} else {

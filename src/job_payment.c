@@ -85,6 +85,7 @@ struct pay_job {
 	struct gw_payment p;
 	enum gw_id	 gw;
 	const char	*state;
+	const char	*order_state;	/* "" for a top-up */
 	struct gw_created created;
 	struct pay_observation obs;
 	const char	*why;	/* payment_create: the reason it failed for good */
@@ -124,6 +125,7 @@ load(struct work *w, struct job *j, struct pay_job *pj)
 	pj->p.idem_key = db_text(w->db, st, 15);
 	pj->p.email = db_text(w->db, st, 20);
 	pj->p.order_public = pj->p.order > 0 ? db_text(w->db, st, 21) : NULL;
+	pj->order_state = db_text(w->db, st, 22);
 	db_reset(st);
 	if (gw < 0) {
 		snprintf(j->err, sizeof(j->err), "payment %" PRId64 " is not a gateway's", id);
@@ -209,6 +211,13 @@ create_run(struct work *w, struct job *j)
 	 * 'done'), or given up: nothing to do. */
 	if (strcmp(pj->state, "created") != 0)
 		return JOB_DONE;
+	/* An order cancelled (or paid otherwise) while the job waited:
+	 * no checkout for it, the customer is told on /pay. */
+	if (pj->p.order > 0 && strcmp(pj->order_state, "pending") != 0) {
+		pj->why = arena_printf(j->a, "the order is no longer waiting for a payment (%s)",
+		    pj->order_state);
+		return JOB_DONE;
+	}
 	if (!gw_enabled(w->db, pj->gw)) {
 		pj->why = arena_printf(j->a, "%s is not enabled for payments any more", gw_label[pj->gw]);
 		return JOB_DONE;

@@ -83,18 +83,31 @@ static void
 order_show(struct request *r, const char *error)
 {
 	int64_t	 cust = r->principal[SESS_CUSTOMER]->user_id;
-	const char *pub = req_param(r, "public_id"), *ok = req_query(r, "ok");
+	const char *pub = req_param(r, "public_id"), *ok = req_query(r, "ok"), *order_state_now;
 	struct stmt *st;
 	struct vm *vm;
+	int64_t	 order_id;
 
 	st = db_q(r->db, Q_ORDER_OF_CUSTOMER);
 	db_bind_text(r->db, st, ":public_id", pub);
 	db_bind_int(r->db, st, ":customer", cust);
 	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such order.");
+	order_id = db_int(st, 0);
+	order_state_now = db_text(r->db, st, 2);
 	vm = page_vm(r, arena_printf(r->a, "Order %s", pub));
 	order_view_vm(r, vm, st);
 	vm_set_bool(vm, "paid_now", ok != NULL && strcmp(ok, "paid") == 0);
+	/* A pending order paid through a gateway: the way back to its
+	 * latest payment's page (page_pay.c). */
+	if (strcmp(order_state_now, "pending") == 0) {
+		struct stmt *ps = db_q(r->db, Q_PAY_LATEST_OF_ORDER);
+
+		db_bind_int(r->db, ps, ":order", order_id);
+		if (db_step(r->db, ps) == DB_ROW)
+			vm_set(vm, "pay_link", db_text(r->db, ps, 0));
+		db_reset(ps);
+	}
 	vm_set(vm, "csrf", csrf_token(r, SESS_CUSTOMER));
 	if (error != NULL)
 		vm_set(vm, "error", error);

@@ -620,11 +620,13 @@ static int64_t
 refundable(const struct rp_pay *p)
 {
 	int	 st = pstate_parse(p->state);
+	/* Never more than arrived: an underpaid payment that staff
+	 * credited to the wallet, or one held, gives back what came. */
+	int64_t	 came = p->received >= 0 && p->received < p->amount ? p->received : p->amount;
 
-	if (*p->held != '\0' && !p->fulfilled)
-		return p->received >= 0 && p->received < p->amount ? p->received : p->amount;
-	if (p->fulfilled || st == PAY_SUCCEEDED || st == PAY_PARTIALLY_REFUNDED || st == PAY_REFUNDED)
-		return p->amount;
+	if ((*p->held != '\0' && !p->fulfilled) || p->fulfilled || st == PAY_SUCCEEDED ||
+	    st == PAY_PARTIALLY_REFUNDED || st == PAY_REFUNDED)
+		return came;
 	return 0;
 }
 
@@ -882,7 +884,7 @@ refund_job_done(struct db *db, int64_t refund, int state, const char *ref, const
 	struct arena *a = db_arena(db);
 	struct rp_pay p;
 	struct stmt *st;
-	int64_t	 payment, amount;
+	int64_t	 payment, amount, other;
 	const char *rstate;
 
 	st = db_q(db, Q_RP_GET);
@@ -897,17 +899,31 @@ refund_job_done(struct db *db, int64_t refund, int state, const char *ref, const
 	db_reset(st);
 	if (pay_load(db, payment, &p) != 0)
 		return;
-	if (ref != NULL && *ref != '\0') {
-		st = db_q(db, Q_RP_SET_REF);
-		db_bind_int(db, st, ":id", refund);
-		db_bind_text(db, st, ":ref", ref);
-		/* A webhook may have recorded this id on a row of its own
-		 * (the refund_seen race): the constraint keeps that one. */
-		(void)db_step_try(db, st);
-	}
 	/* Settled before (a webhook overtook the reply): nothing more. */
 	if (strcmp(rstate, "pending") != 0)
 		return;
+	if (ref != NULL && *ref == '\0')
+		ref = NULL;
+	if (ref != NULL) {
+		/* A webhook that could not match this refund by amount
+		 * recorded the gateway's id on a row of its own (origin
+		 * 'gateway'): that row holds the money; this one gives way. */
+		st = db_q(db, Q_RP_BY_REF);
+		db_bind_int(db, st, ":payment", payment);
+		db_bind_text(db, st, ":ref", ref);
+		other = db_step(db, st) == DB_ROW ? db_int(st, 0) : 0;
+		db_reset(st);
+		if (other != 0 && other != refund) {
+			state = -1;
+			why = arena_printf(a, "recorded from the gateway's webhook as refund %" PRId64, other);
+			ref = NULL;
+		} else {
+			st = db_q(db, Q_RP_SET_REF);
+			db_bind_int(db, st, ":id", refund);
+			db_bind_text(db, st, ":ref", ref);
+			db_step(db, st);
+		}
+	}
 	if (state > 0) {
 		if (complete(db, &p, refund, amount, ref, who, res)) {
 			audit(db, who, "payment.refund_done", arena_printf(a, "payment:%" PRId64, payment),

@@ -1346,7 +1346,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
 	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
 	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
-	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), '') "
+	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
+	    "coalesce((SELECT o.state FROM orders o WHERE o.id = payments.order_id), '') "
 	    "FROM payments WHERE id = :id",
 	/* page_pay.c: the customer's payment, by its public id and its owner together. */
 	[Q_PAY_OF_CUSTOMER] = "SELECT " PAY_COLS ", coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
@@ -1476,6 +1477,9 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PAYPAL_EVENT_REJECT] = "INSERT INTO gateway_events (gateway, event_id, event_type, payload, "
 	    "outcome, source, processed_at) VALUES ('paypal', :id, :type, :payload, 'rejected', 'webhook', :now) "
 	    "ON CONFLICT(gateway, event_id) DO UPDATE SET outcome = 'rejected', processed_at = excluded.processed_at",
+	/* cmd_test_payment.c: a setting for one case (payments.mismatch). */
+	[Q_TEST_PAY_SETTING] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1929,6 +1933,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PAYPAL_PAYMENT_LOAD] = "PAYPAL_PAYMENT_LOAD",
 	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
 	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
+	[Q_TEST_PAY_SETTING] = "TEST_PAY_SETTING",
 };
 
 /*
@@ -1953,3 +1958,29 @@ const char sql_mig_legacy_enabled[] = "PRAGMA legacy_alter_table";
 const char sql_mig_fk_check[] = "PRAGMA foreign_key_check";
 const char sql_mig_fk_columns[] = "SELECT group_concat(\"from\", ',') "
     "FROM pragma_foreign_key_list(:table) WHERE id = :fkid";
+
+/* test-unit's refund cases (cmd_test_refund.c): a panel with an
+ * inbound, a plan, two customers with wallets (one referred by the
+ * other) and a staff member, run as a script (db_exec) as the seed is. */
+const char sql_test_refund_fixture[] =
+    "INSERT INTO server_categories (id, slug, name) VALUES (1, 'c', 'C');"
+    "INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
+    "VALUES (1, 'p1', 'DE', 'Germany', 'http://127.0.0.1:9/', 'p1.invalid');"
+    "INSERT INTO server_inbounds (id, server_id, panel_inbound_id, protocol, port) VALUES (1, 1, 1, 'vless', 443);"
+    "INSERT INTO plans (id, slug, name, protocol, server_id, price_minor, currency, duration_days, stock) "
+    "VALUES (1, 'p', 'Plan', 'vless', 1, 1000, 'USD', 30, 100);"
+    "INSERT INTO customers (id, email, name, password_hash, currency) "
+    "VALUES (1, 'a@example.com', 'A', 'x', 'USD'), (2, 'r@example.com', 'R', 'x', 'USD');"
+    "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD'), (2, 'USD');"
+    "INSERT INTO referrals (id, referrer_id, referred_id) VALUES (1, 2, 1);"
+    "INSERT INTO staff (id, email, name, password_hash, role_id) VALUES (1, 's@example.com', 'S', 'x', 1);";
+/* test-unit's payment cases (cmd_test_payment.c): a panel, a plan, a
+ * customer with a wallet, run as a script (db_exec) as the seed is. */
+const char sql_test_payment_fixture[] =
+    "INSERT INTO servers (id, name, country_code, country, panel_url, public_host) "
+    "VALUES (1, 'p1', 'DE', 'Germany', 'http://127.0.0.1:9/', 'p1.invalid');"
+    "INSERT INTO plans (id, slug, name, protocol, server_id, price_minor, currency, duration_days, stock) "
+    "VALUES (1, 'p', 'Plan', 'vless', 1, 1000, 'USD', 30, 10);"
+    "INSERT INTO customers (id, email, name, password_hash, currency) "
+    "VALUES (1, 'a@example.com', 'A', 'x', 'USD');"
+    "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD');";

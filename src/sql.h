@@ -466,6 +466,7 @@ enum q {
 	Q_PAYPAL_PAYMENT_LOAD,
 	Q_PAYPAL_EVENT_DROP,
 	Q_PAYPAL_EVENT_REJECT,
+	Q_TEST_PAY_SETTING,
 	Q__MAX
 };
 
@@ -484,5 +485,9 @@ extern const char sql_mig_fk_enabled[];
 extern const char sql_mig_legacy_enabled[];
 extern const char sql_mig_fk_check[];
 extern const char sql_mig_fk_columns[];
+/* test-unit's refund cases: their fixture (cmd_test_refund.c). */
+extern const char sql_test_refund_fixture[];
+/* test-unit's payment cases: their fixture (cmd_test_payment.c). */
+extern const char sql_test_payment_fixture[];
 
 #endif

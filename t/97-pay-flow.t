@@ -306,6 +306,12 @@ sql("INSERT INTO settings (key, value) VALUES ('orders.expire_minutes', '5'), ('
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 pub6, sess6, _ = pay_to_checkout()
 o6 = payment(pub6)[7]
+r = c.get("/pay/%s?cancelled=1" % pub6)
+t.ok(r.status == 200 and "Nothing was charged" in r.text and 'id="pay-checkout"' in r.text and sess6 in r.text,
+     "back from the gateway without paying: /pay/{id} says so and links back to the checkout")
+r = c.get("/orders/" + sql("SELECT public_id FROM orders WHERE id = ?", (o6,))[0][0])
+t.ok(r.status == 200 and ('href="/pay/%s"' % pub6) in r.text, "the pending order's page links its payment")
+t.ok(s.html_ok(r.body), "the order page is well-formed")
 s.advance(10 * 60)
 p = s.cli("cron", "orders")
 t.ok(sql("SELECT state FROM orders WHERE id = ?", (o6,))[0][0] == "pending" and "left alone" in p.stdout,

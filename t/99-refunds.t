@@ -259,6 +259,21 @@ t.ok(r.status == 303 and balance() == before + 700 and
      "credited: what arrived is in the wallet, one audit row", (r.status, before, balance()))
 r = ada.post("/admin/payments/%s/credit" % hpub, {"csrf": csrf_of(ada.get("/admin/payments/" + hpub).text)})
 t.ok(r.status == 409 and balance() == before + 700, "a second credit: 409, nothing moves", r.status)
+t.ok("Up to <strong class=\"refund-left\">$7.00</strong>" in ada.get("/admin/payments/" + hpub).text,
+     "credited, it may still be refunded: what arrived (7.00), never the 10.00 it was for")
+hid2 = one("INSERT INTO payments (customer_id, order_id, gateway, amount_minor, currency, state, received_minor, "
+           "idempotency_key, held_reason, held_at) VALUES (1, ?, 'stripe', 1000, 'USD', 'succeeded', 1000, "
+           "'pay:held2', 'the order was cancelled before the payment arrived', unixepoch()) RETURNING id",
+           (int(tc("pending", 1, plan, 1)[0]),))
+hpub2 = one("SELECT public_id FROM payments WHERE id = ?", (hid2,))
+r = ada.post("/admin/payments/%s/refund" % hpub2, {"csrf": csrf_of(ada.get("/admin/payments/" + hpub2).text),
+                                                    "seq": "1", "destination": "manual", "reason": "x", "amount": "1.00"})
+t.is_(r.status, 303, "a held payment refunded in part (by hand)")
+r = ada.get("/admin/payments/" + hpub2)
+t.ok("/release" not in r.text and "/credit" not in r.text, "its page no longer offers fulfil or credit")
+r = ada.post("/admin/payments/%s/release" % hpub2, {"csrf": csrf_of(r.text)})
+t.ok(r.status == 409 and one("SELECT fulfilled_at IS NULL FROM payments WHERE id = ?", (hid2,)) == 1,
+     "fulfilling it after a refund: 409, nothing fulfilled", r.status)
 t.is_(ada.get("/admin/payments/00000000000000000000").status, 404, "an unknown payment: 404")
 t.ok('href="/admin/payments"' in ada.get("/admin").text, "the staff menu links it")
 

@@ -54,6 +54,15 @@ class StripeDouble:
     def state(self):
         return self.call("/_double/state")
 
+    def requests(self):
+        """Every API request the double saw: method, path, headers, body."""
+        return self.call("/_double/requests")
+
+    def calls_with_key(self, path, key):
+        """How many POSTs to path carried Idempotency-Key key."""
+        return len([x for x in self.requests() if x.get("method") == "POST" and x.get("path") == path and
+                    {k.lower(): v for k, v in x.get("headers", {}).items()}.get("idempotency-key") == key])
+
     def sessions(self):
         return len(self.state().get("sessions", {}))
 
