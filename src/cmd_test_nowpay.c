@@ -159,6 +159,18 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 		c = canon_of(a, cases[i].in, err, sizeof(err));
 		is(c, cases[i].want, what);
 	}
+	{
+		struct buf b;
+
+		buf_init(&b);
+		buf_putc(&b, '[');
+		for (i = 0; i < 500; i++)
+			buf_putc(&b, '1');
+		buf_puts(&b, "e-480]");
+		c = canon_of(a, b.p, err, sizeof(err));
+		is(c, "[11111111111111110000]", "nowpay: a number of 500 digits is read whole, exponent and all");
+		buf_free(&b);
+	}
 	for (i = 0; i < NELEM(refused); i++) {
 		char	 what[160];
 

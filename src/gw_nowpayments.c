@@ -180,10 +180,18 @@ np_create(struct gw_call *c, const struct gw_payment *p, struct gw_created *out)
 	int	 ex;
 
 	memset(out, 0, sizeof(*out));
-	if ((list = np_list(c, arena_printf(c->a, "limit=%d&page=0&sortBy=created_at&orderBy=desc",
-	    NP_PAGE))) == NULL)
-		return -1;
-	for (i = 0; i < list->count; i++) {
+	list = np_list(c, arena_printf(c->a, "limit=%d&page=0&sortBy=created_at&orderBy=desc", NP_PAGE));
+	if (list == NULL && !c->permanent)
+		return -1;	/* NOWPayments down: the invoice waits for the retry */
+	if (list == NULL) {
+		/* The list refused us (an account whose key may not list
+		 * payments): the look is an insurance, not the job. */
+		log_sys("work", "nowpayments: payment %" PRId64 ": no look by order_id before the "
+		    "invoice: %s", p->id, c->err);
+		c->permanent = 0;
+		c->err[0] = '\0';
+	}
+	for (i = 0; list != NULL && i < list->count; i++) {
 		const char *oid = np_scalar(list->v[i], "order_id");
 		const char *inv = np_scalar(list->v[i], "invoice_id");
 

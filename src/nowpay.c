@@ -192,29 +192,18 @@ rd_string(struct rd *r, size_t *len)
 		}
 	}
 out:
-	if (!r->failed && !utf8_valid(b.p ? b.p : "", b.len, 1)) {
-		/* utf8_valid refuses C0 controls but tab, CR and LF; JSON
-		 * escapes may carry \b and \f: check the UTF-8 alone. */
+	if (!r->failed && b.len > 0) {
+		/* Valid UTF-8?  utf8_valid also refuses the C0 controls and
+		 * DEL, which escapes (\b, \u007f) may put here: judge a
+		 * copy with those masked. */
+		char	*t = xmalloc(b.len);
 		size_t	 i;
-		int	 ctl = 0;
 
 		for (i = 0; i < b.len; i++)
-			if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f)
-				ctl = 1;
-		if (!ctl)
+			t[i] = (unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f ? ' ' : b.p[i];
+		if (!utf8_valid(t, b.len, 0))
 			rd_fail(r, "invalid UTF-8 in a string");
-		else {
-			/* Check again with the controls masked. */
-			char	*t = xmalloc(b.len + 1);
-
-			memcpy(t, b.p, b.len);
-			for (i = 0; i < b.len; i++)
-				if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
-					t[i] = ' ';
-			if (!utf8_valid(t, b.len, 0))
-				rd_fail(r, "invalid UTF-8 in a string");
-			free(t);
-		}
+		free(t);
 	}
 	s = arena_strndup(r->a, b.p ? b.p : "", b.len);
 	*len = b.len;
@@ -232,16 +221,12 @@ out:
 static const char *
 js_number(struct arena *a, const char *tok, size_t n)
 {
-	char	 in[400], e[40], digits[24], out[64];
+	char	 e[40], digits[24], out[64];
 	double	 v;
 	int	 p, k = 0, exp10, i, o = 0;
 	char	*q;
 
-	if (n >= sizeof(in))
-		n = sizeof(in) - 1;	/* read enough digits for a double anyway */
-	memcpy(in, tok, n);
-	in[n] = '\0';
-	v = strtod(in, NULL);
+	v = strtod(arena_strndup(a, tok, n), NULL);
 	if (!isfinite(v))
 		return "null";	/* JSON.stringify(Infinity) */
 	if (v == 0)

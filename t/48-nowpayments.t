@@ -296,6 +296,46 @@ t.ok(sql("SELECT count(*) FROM payments WHERE id = ? AND fulfilled_at = ?", (p["
      "the return page's lookup changed nothing: fulfilled once, one invoice", events(p["id"])[-2:])
 t.is_(balance(), b0, "the wallet did not move")
 
+# Delivered newest first, each twice: finished arrives before waiting.
+pub, url = new_order()
+r = d.control("pay", order_id=pub, reverse=True, duplicate=2)
+p = pay_row(pub)
+ev = events(p["id"])
+t.ok(p["state"] == "succeeded" and p["fulfilled_at"] and [x["code"] for x in r["deliveries"]] == [200] * 10 and
+     [e[1] for e in ev] == ["applied"] + ["stale"] * 4,
+     "IPNs newest first and each twice: paid by the first, the older four recorded stale, the repeats nothing", ev)
+
+# The IPN and the return page's lookup at the same instant: one fulfilment.
+import threading  # noqa: E402
+pub, url = new_order()
+r = d.control("pay", order_id=pub, deliver=False)
+ref2 = r["payment_id"]
+go = threading.Barrier(2)
+
+
+def ipn():
+    go.wait()
+    d.control("deliver", payment_id=ref2, status="finished")
+
+
+def back():
+    go.wait()
+    c.get("/pay/return/nowpayments/" + pub)
+
+
+th = [threading.Thread(target=ipn), threading.Thread(target=back)]
+for x in th:
+    x.start()
+for x in th:
+    x.join()
+wait_for(lambda: len(events(pay_row(pub)["id"])) >= 2, 15)
+p = pay_row(pub)
+t.ok(p["state"] == "succeeded" and p["fulfilled_at"] and
+     sql("SELECT count(*) FROM invoices WHERE order_id = ?", (p["order"],))[0][0] == 1 and
+     sorted(e[2] for e in events(p["id"])) == ["return", "webhook"],
+     "an IPN and the return page's lookup at once: one fulfilment (by %s), both recorded" % p["fulfilled_by"],
+     events(p["id"]))
+
 # Tampered, legacy-signed and unsigned IPNs: 400, nothing stored.
 n0 = nevents()
 bad = [d.control("deliver", payment_id=int(p["ref2"]), tamper={"actually_paid": 1}),
@@ -397,6 +437,14 @@ t.ok(all(x["code"] == 200 for x in r["deliveries"]) and ms[-1] < 3000,
 d.control("fault", kind="500", route="POST /v1/invoice", count=2)
 pub, url = new_order()
 t.ok(url is not None and len(invoices_for(pub)) == 1, "two 500s on POST /v1/invoice: the job retried, one invoice",
+     invoices_for(pub))
+d.control("fault", kind="")
+
+# The list refusing our key (a 4xx: the real list may want more than the
+# API key): the look by order_id is skipped, the invoice still made.
+d.control("fault", kind="403", route="GET /v1/payment/")
+pub, url = new_order()
+t.ok(url is not None and len(invoices_for(pub)) == 1, "the list answering 403: the invoice is made all the same",
      invoices_for(pub))
 d.control("fault", kind="")
 

@@ -38,7 +38,7 @@ The customer's side (a browser can pay, no JavaScript):
                                    success_url (partially_paid_url for partial)
 Control routes for tests (not NOWPayments):
   GET  /_double/state              {"invoices","payments","deliveries","calls"}
-  POST /_double/fault              {"kind": "500"|"slow"|"reset"|"lost"|"",
+  POST /_double/fault              {"kind": "500"|"403"|"slow"|"reset"|"lost"|"",
                                    "route": substring of "METHOD /path",
                                    "after": N, "count": N (0: all), "seconds": S}
                                    lost: the call acts, then the connection drops
@@ -330,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(f["seconds"])
         elif f and f["kind"] == "500":
             return self.error(500, "INTERNAL_ERROR", "Internal server error (double)")
+        elif f and f["kind"] == "403":
+            return self.error(403, "FORBIDDEN", "Authorization header is required (double)")
         elif f and f["kind"] == "reset":
             return self.reset()
         code, obj = self.api_do(method, path, q, raw)
