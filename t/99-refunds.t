@@ -320,7 +320,8 @@ keys = {x["headers"].get("Idempotency-Key") for x in posts}
 at_double = [x for x in d.state()["refunds"] if x["payment_intent"] == pi4]
 t.ok(len(posts) == 2 and keys == {"refund:%d:1" % pid4} and len(at_double) == 1 and at_double[0]["amount"] == 200,
      "timed out, then retried with the same Idempotency-Key: one refund at the double",
-     (len(posts), keys, at_double))
+     (len(posts), keys, at_double, sql("SELECT state, last_error FROM refunds WHERE id = ?", (rid4,)),
+      sql("SELECT state, attempts, last_error FROM jobs WHERE kind = 'refund'")))
 t.is_(sql("SELECT state, gateway_ref FROM refunds WHERE id = ?", (rid4,)), [("succeeded", at_double[0]["id"])],
       "the refund succeeded with Stripe's id")
 t.is_(sql("SELECT state, refunded_minor FROM payments WHERE id = ?", (pid4,)), [("partially_refunded", 200)],
