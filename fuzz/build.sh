@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$here/../src
 OUT=${OUT:-$here/out}
 CC=${CC:-clang}
-TARGETS="query cookie multipart json template utf8 xui"
+TARGETS="query cookie multipart json template utf8 xui nowpay stripe paypal"
 
 mkdir -p "$OUT/artifacts"
 # A config.h for the few sources we compile (configure's is not needed).
@@ -28,7 +28,8 @@ for t in $TARGETS; do
 	# shellcheck disable=SC2086
 	$CC $cflags -DPX_PROBE=PROBE_$P -o "$OUT/fuzz_$t" "$here/target.c" \
 	    "$src/parse_probe.c" "$src/request.c" "$src/view.c" "$src/util.c" \
-	    "$src/xui.c" "$src/xui_client.c" "$src/json_get.c" "$src/curl_lib.c" "$src/log.c" "$src/seal.c" $libs
+	    "$src/xui.c" "$src/xui_client.c" "$src/json_get.c" "$src/curl_lib.c" "$src/log.c" "$src/seal.c" \
+	    "$src/nowpay.c" "$src/money.c" "$src/gw_stripe.c" "$src/gw_paypal.c" "$here/stubs.c" $libs
 done
 
 [ "${1:-}" = run ] || exit 0

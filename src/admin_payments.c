@@ -222,6 +222,14 @@ admin_payments(struct request *r)
 		vm_set_bool(it, "selected", state != NULL && strcmp(state, pay_state_name[i]) == 0);
 	}
 	vm_set_bool(vm, "state_any", state == NULL);
+	/* cron payments' report (settings13, job_gateway_recent.c): gateway
+	 * payments the shop does not know, over the last 30 days. */
+	st = db_q(r->db, Q_CPAY_UNKNOWN_COUNT);
+	db_bind_int(r->db, st, ":since", now_unix() - 30 * 86400);
+	n = db_one_int(r->db, st, 0);
+	vm_set_bool(vm, "has_unknown", n > 0);
+	vm_set_int(vm, "unknown", n);
+	n = 0;
 	st = db_q(r->db, Q_AP_LIST);
 	if (gw != NULL)
 		db_bind_text(r->db, st, ":gateway", gw);

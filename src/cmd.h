@@ -46,6 +46,10 @@ int	test_payment(const char *sqldir, int *n, int *fail);
  * (cmd_test_refund.c). */
 int	test_refund(const char *sqldir, int *n, int *fail);
 int	cmd_test_paypal(const struct conf *, int argc, char **argv);
+/* NOWPayments (cmd_test_nowpay.c): test-nowpay, and test-unit's part. */
+int	cmd_test_nowpay(const struct conf *, int argc, char **argv);
+void	test_unit_nowpay(void (*ok)(int, const char *),
+	    void (*is)(const char *, const char *, const char *));
 /* seed --demo-panel NAME (seed_panel.c): the demo's plans onto its live panel. */
 int	seed_demo_panel(const struct conf *, const char *name);
 

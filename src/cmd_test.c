@@ -1950,6 +1950,7 @@ cmd_test_unit(const struct conf *c, int argc, char **argv)
 		/* ... and refunds of gateway payments (cmd_test_refund.c). */
 		test_refund(argv[1], &tap_n, &tap_fail);
 	}
+	test_unit_nowpay(ok, is_str);
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
 }

@@ -20,6 +20,14 @@
  *        pp_event_read: one line per observation "TYPE EVENT_ID STATE
  *        REF REF2 AMOUNT CURRENCY REFUND_REF REFUND_AMOUNT CUSTOM
  *        APPROVED" (status 0), or "bad WHY" (status 1)
+ *   call BASE ID:SECRET OP ARGS...
+ *        one gw_paypal_ops operation against BASE (the double), as work
+ *        makes it; prints "ok ..." (status 0) or "err permanent|retry
+ *        WHY" (status 1):
+ *          create PUBLIC_ID AMOUNT CURRENCY KEY   "ok REF URL"
+ *          capture PAYMENT REF | lookup PAYMENT REF   "ok OBSERVATION"
+ *          refund PAYMENT REF REF2|- AMOUNT CURRENCY KEY   "ok REFUND STATE"
+ *          recent SINCE   "ok N" and one observation a line
  */
 #include "config.h"
 
@@ -31,7 +39,9 @@
 #include <json-c/json.h>
 
 #include "cmd.h"
+#include "gateway.h"
 #include "gw_paypal.h"
+#include "http_out.h"
 #include "payment.h"
 #include "util.h"
 
@@ -269,6 +279,77 @@ unit_orders(struct arena *a)
 	}
 }
 
+/* The call verb: argv[2] BASE, argv[3] ID:SECRET, argv[4] OP. */
+static int
+call(struct arena *a, int argc, char **argv)
+{
+	struct pay_observation obs[8];
+	struct gw_payment p;
+	struct gw_created cr;
+	struct gw_refund_req rq;
+	struct gw_refund_done rd;
+	struct gw_call	 c;
+	const char	*op = argv[4];
+	char		 err[512];
+	int64_t		 v;
+	int		 rc = -1, n, i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&p, 0, sizeof(p));
+	c.a = a;
+	c.base = argv[2];
+	c.secret = argv[3];
+	if ((c.http = http_out_open(a, "paypal", 10, NULL, 1, err, sizeof(err))) == NULL) {
+		printf("err retry %s\n", err);
+		return 1;
+	}
+	pp_obs_init(&obs[0], "reconcile");
+	if (strcmp(op, "create") == 0 && argc == 9 && parse_i64(argv[6], &v) == 0) {
+		p.public_id = argv[5];
+		p.amount = v;
+		p.currency = argv[7];
+		p.idem_key = argv[8];
+		p.description = "Order test";
+		p.return_url = arena_printf(a, "https://shop.example/pay/return/paypal/%s", argv[5]);
+		p.cancel_url = arena_printf(a, "https://shop.example/pay/%s?cancelled=1", argv[5]);
+		if ((rc = gw_paypal_ops.create(&c, &p, &cr)) == 0)
+			printf("ok %s %s\n", cr.ref, cr.url);
+	} else if ((strcmp(op, "capture") == 0 || strcmp(op, "lookup") == 0) && argc == 7 &&
+	    parse_i64(argv[5], &p.id) == 0) {
+		p.ref = argv[6];
+		rc = (*op == 'c' ? gw_paypal_ops.capture : gw_paypal_ops.lookup)(&c, &p, &obs[0]);
+		if (rc == 0)
+			printf("ok %s\n", obs_line(a, &obs[0], NULL, 0));
+	} else if (strcmp(op, "refund") == 0 && argc == 11 && parse_i64(argv[5], &p.id) == 0 &&
+	    parse_i64(argv[8], &v) == 0) {
+		p.ref = argv[6];
+		p.ref2 = strcmp(argv[7], "-") == 0 ? NULL : argv[7];
+		memset(&rq, 0, sizeof(rq));
+		rq.amount = v;
+		rq.currency = argv[9];
+		rq.idem_key = argv[10];
+		rq.reason = "test refund";
+		if ((rc = gw_paypal_ops.refund(&c, &p, &rq, &rd)) == 0)
+			printf("ok %s %d\n", rd.ref, rd.state);
+	} else if (strcmp(op, "recent") == 0 && argc == 6 && parse_i64(argv[5], &v) == 0) {
+		if ((n = gw_paypal_ops.recent(&c, v, obs, 8)) >= 0) {
+			printf("ok %d\n", n);
+			for (i = 0; i < n; i++)
+				printf("%s\n", obs_line(a, &obs[i], NULL, 0));
+			rc = 0;
+		}
+	} else {
+		fprintf(stderr, "test-paypal call: bad arguments for %s\n", op);
+		http_out_close(c.http);
+		return 2;
+	}
+	if (rc != 0)
+		printf("err %s %s\n", c.permanent ? "permanent" : "retry", c.err);
+	http_out_close(c.http);
+	pp_token_forget();
+	return rc == 0 ? 0 : 1;
+}
+
 int
 cmd_test_paypal(const struct conf *conf, int argc, char **argv)
 {
@@ -334,9 +415,11 @@ cmd_test_paypal(const struct conf *conf, int argc, char **argv)
 			rc = 0;
 		}
 		free(body);
+	} else if (strcmp(verb, "call") == 0 && argc >= 5) {
+		rc = call(a, argc, argv);
 	} else {
 		fprintf(stderr, "usage: test-paypal unit DIR | cert PEM CA NOW | verify PEM TID TTIME "
-		    "WEBHOOK_ID BODY SIG | url URL HOSTS | event BODY\n");
+		    "WEBHOOK_ID BODY SIG | url URL HOSTS | event BODY | call BASE ID:SECRET OP ...\n");
 	}
 	arena_free(a);
 	return rc;

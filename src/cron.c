@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "cron_life.h"
+#include "cron_payments.h"
 #include "cron_sync.h"
 #include "db.h"
 #include "setting.h"
@@ -295,6 +296,10 @@ static const struct {
 	    "(in work, audited)" },
 	{ "alerts", cron_alerts, "mail staff once when a panel has not answered for alert_down_minutes or its "
 	    "traffic is older than alert_stale_minutes; cleared when it recovers" },
+	/* Payments kept in step with their gateways (issue 13, cron_payments.c). */
+	{ "payments", cron_payments, "ask the gateway about payments still open after "
+	    "payments.reconcile_minutes (default 10) and after their expiry, expire those it does not call "
+	    "paid, and ask each gateway for its recent payments the shop does not know" },
 };
 
 int

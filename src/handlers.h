@@ -127,6 +127,9 @@ void	admin_export_ledger(struct request *);
 /* admin_settings.c */
 void	admin_settings(struct request *);
 void	admin_settings_post(struct request *);
+/* admin_settings_payments.c */
+void	admin_settings_payments(struct request *);
+void	admin_settings_payments_post(struct request *);
 /* page_referrals.c, and the staff's refund in admin_orders.c (issue 11, referrals) */
 void	page_referral_visit(struct request *);
 void	page_referrals(struct request *);
@@ -180,6 +183,7 @@ extern const struct form admin_plan_form;
 extern const struct form admin_reauth_form;
 extern const struct form admin_security_unlock_form;
 extern const struct form admin_settings_form;
+extern const struct form admin_settings_payments_form;
 extern const struct form admin_staff_invite_form;
 extern const struct form admin_staff_role_form;
 extern const struct form admin_taxonomy_form;

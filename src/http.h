@@ -60,6 +60,13 @@ struct app {
 	void		*slot;		/* this worker's scoreboard slot (pool.c) */
 	unsigned char	 key[32];	/* the key file's key: for seal()/unseal() only */
 	unsigned char	 presession_key[32];	/* its HKDF subkey for pre-session CSRF (seal.h) */
+	/* CSP form-action's sources beyond 'self': the checkout origins of
+	 * the enabled payment gateways (worker.c builds it, response.c
+	 * writes it); NULL: 'self' only.  Rebuilt when the catalog version
+	 * (which every settings write moves, sql/008) differs from
+	 * form_action_version. */
+	char		*form_action;
+	int64_t		 form_action_version;
 	/* The HTML error page in the shop's layout (ui.c), plugged in by
 	 * app_init so that response.c needs nothing above it; NULL: errors
 	 * answer in JSON. */

@@ -57,6 +57,7 @@
 #include "conf.h"
 #include "db.h"
 #include "drift.h"
+#include "testpause.h"
 #include "util.h"
 #include "work.h"
 #include "xui.h"
@@ -338,6 +339,10 @@ traffic_sync_run(struct work *w, struct job *j)
 		s->msg = arena_strdup(j->a, xui_error(x));
 		return failed(w, j, s);
 	}
+	/* t/92 holds one of two twin syncs here, before it notes its time,
+	 * until the other's list has reached the panel: the order of the
+	 * two notes is then the order of the two lists (test mode only). */
+	test_pause(arena_printf(j->a, "traffic_sync:list:%s", j->idem_key));
 	s->listed_at = now_unix();
 	{
 		struct timespec ts;

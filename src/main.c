@@ -89,6 +89,7 @@ static const struct cmd cmds[] = {
 	{ "test-link", cmd_test_link },
 	{ "test-stripe", cmd_test_stripe },
 	{ "test-paypal", cmd_test_paypal },
+	{ "test-nowpay", cmd_test_nowpay },
 };
 
 int

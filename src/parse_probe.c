@@ -7,20 +7,28 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "gw_paypal.h"
+#include "gw_stripe.h"
 #include "http.h"
+#include "money.h"
+#include "nowpay.h"
 #include "parse_probe.h"
+#include "payment.h"
 #include "util.h"
 #include "view.h"
 #include "xui.h"
 #include "xui_client.h"
 
 const char *const probe_names[PROBE__MAX] = {
-	"query", "cookie", "multipart", "json", "template", "utf8", "xui"
+	"query", "cookie", "multipart", "json", "template", "utf8", "xui",
+	"nowpay", "stripe", "paypal"
 };
 
 /* Small limits, so that the fuzzer reaches every limit check. */
@@ -244,6 +252,205 @@ probe_xui(const uint8_t *data, size_t n)
 	return rc == 0 ? 0 : 502;
 }
 
+/*
+ * A NOWPayments IPN body (nowpay.c): what the worker's verify reads.
+ * Invariants: the canonical text of an accepted body is itself accepted
+ * and canonical (a fixed point), is JSON that json-c reads, and holds no
+ * raw control character; the observation of a payment object has an
+ * event id and a state in range; amounts are -1 or within MONEY_MAX; the
+ * signature check of a body against its own HMAC holds and against a
+ * flipped one fails.
+ */
+static int
+probe_nowpay(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(4096);
+	struct np_val *v, *v2;
+	struct pay_observation o;
+	struct json_object *j;
+	const char *c, *c2, *oid;
+	char	 err[256], hex[129];
+	size_t	 cl, cl2, i;
+	int	 rc = 0;
+
+	v = np_parse(a, (const char *)data, n, err, sizeof(err));
+	if (v == NULL) {
+		MUST(err[0] != '\0');
+		arena_free(a);
+		return 400;
+	}
+	c = np_canonical(a, v, &cl);
+	MUST(strlen(c) == cl);
+	for (i = 0; i < cl; i++)
+		MUST((unsigned char)c[i] >= 0x20);
+	v2 = np_parse(a, c, cl, err, sizeof(err));
+	MUST(v2 != NULL);
+	c2 = np_canonical(a, v2, &cl2);
+	MUST(cl2 == cl && memcmp(c, c2, cl) == 0);
+	j = json_tokener_parse(c);
+	MUST(j != NULL || v->t != NP_OBJ);
+	json_object_put(j);
+	np_sig_hex("fuzz", c, cl, hex);
+	MUST(np_sig_ok("fuzz", c, cl, hex));
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	MUST(!np_sig_ok("fuzz", c, cl, hex));
+	memset(&o, 0, sizeof(o));
+	o.state = -1;
+	o.amount = o.refunded_total = o.refund_amount = -1;
+	if (np_observe(a, v, &o, &oid, err, sizeof(err)) == 0) {
+		MUST(o.event_id != NULL && o.ref2 != NULL);
+		MUST(o.state >= -1 && o.state < PAY__MAX);
+		MUST(o.amount >= -1 && o.amount <= MONEY_MAX);
+	} else
+		rc = 422;
+	arena_free(a);
+	return rc;
+}
+
+/* The bytes up to the first newline (NUL-terminated, in a) and the rest. */
+static const char *
+first_line(struct arena *a, const uint8_t *data, size_t n, const char **rest, size_t *rn)
+{
+	const uint8_t *nl = memchr(data, '\n', n);
+	size_t	 hl = nl ? (size_t)(nl - data) : n;
+
+	*rest = nl ? (const char *)nl + 1 : (const char *)data + n;
+	*rn = nl ? n - hl - 1 : 0;
+	return arena_strndup(a, (const char *)data, hl);
+}
+
+/*
+ * A Stripe delivery (gw_stripe.c): the Stripe-Signature verifier over
+ * the body, then the event reader.  Invariants: a verdict in range; the
+ * header that stripe_sig_hex makes for the body verifies, and with the
+ * fuzzed header's items after it still verifies unless they hold an
+ * empty v1 (malformed); a read event has an id and a state in range.
+ */
+static int
+probe_stripe(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(4096);
+	static const char *const secrets[] = { "whsec_fuzz" };
+	struct pay_observation o;
+	const char *hdr, *body, *pub = NULL;
+	char	 hex[65], err[256];
+	size_t	 bn;
+	int64_t	 t = 0, now = 1700000000;
+	int	 rc, rd;
+
+	hdr = first_line(a, data, n, &body, &bn);
+	rc = stripe_sig_verify(hdr, body, bn, secrets, 1, now, STRIPE_TOLERANCE, &t);
+	MUST(rc >= 0 && rc < STRIPE_SIG__MAX);
+	stripe_sig_hex("whsec_fuzz", now - 10, body, bn, hex);
+	MUST(stripe_sig_verify(arena_printf(a, "t=%" PRId64 ",v1=%s", now - 10, hex), body, bn,
+	    secrets, 1, now, STRIPE_TOLERANCE, NULL) == STRIPE_SIG_OK);
+	MUST(stripe_sig_verify(arena_printf(a, "t=%" PRId64 ",v1=%s", now - 301, hex), body, bn,
+	    secrets, 1, now, STRIPE_TOLERANCE, NULL) != STRIPE_SIG_OK);
+	pp_obs_init(&o, "webhook");
+	o.gateway = "stripe";
+	rd = stripe_event_read(a, body, bn, &o, &pub, err, sizeof(err));
+	MUST(rd >= -1 && rd <= 1);
+	if (rd == 1)
+		MUST(o.event_id != NULL && o.state >= -1 && o.state < PAY__MAX && o.amount >= -1);
+	if (rd == -1)
+		MUST(err[0] != '\0');
+	arena_free(a);
+	return rc == STRIPE_SIG_OK ? 0 : 400 + rc;
+}
+
+/* PayPal's 2017 signing certificate (t/vectors/paypal-webhook-rsa). */
+static const char pp_vector_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIILDCCBxSgAwIBAgIQDEd6EXcAnHmtnx4u7tJZlTANBgkqhkiG9w0BAQsFADB1\n"
+	"MQswCQYDVQQGEwJVUzEVMBMGA1UEChMMRGlnaUNlcnQgSW5jMRkwFwYDVQQLExB3\n"
+	"d3cuZGlnaWNlcnQuY29tMTQwMgYDVQQDEytEaWdpQ2VydCBTSEEyIEV4dGVuZGVk\n"
+	"IFZhbGlkYXRpb24gU2VydmVyIENBMB4XDTE3MDIxODAwMDAwMFoXDTE5MDQyNjEy\n"
+	"MDAwMFowggElMR0wGwYDVQQPDBRQcml2YXRlIE9yZ2FuaXphdGlvbjETMBEGCysG\n"
+	"AQQBgjc8AgEDEwJVUzEZMBcGCysGAQQBgjc8AgECEwhEZWxhd2FyZTEQMA4GA1UE\n"
+	"BRMHMzAxNDI2NzEWMBQGA1UECRMNMjIxMSBOIDFzdCBTdDEOMAwGA1UEERMFOTUx\n"
+	"MzExCzAJBgNVBAYTAlVTMRMwEQYDVQQIEwpDYWxpZm9ybmlhMREwDwYDVQQHEwhT\n"
+	"YW4gSm9zZTEVMBMGA1UEChMMUGF5UGFsLCBJbmMuMRgwFgYDVQQLEw9QYXJ0bmVy\n"
+	"IFN1cHBvcnQxNDAyBgNVBAMTK21lc3NhZ2V2ZXJpZmljYXRpb25jZXJ0cy5zYW5k\n"
+	"Ym94LnBheXBhbC5jb20wggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQDT\n"
+	"AsLQcHFGG0mvLNAlu3FJ/6QUr1EbUSBYnqF/oRbirzJRWbT3JWpFr2palaFNnfpC\n"
+	"wLB/KY+UX3xDLB5Ic38piG6FzRe1TiZcxhdIbOY21OvVVFatXfM62lzwX3RASpbV\n"
+	"A1cbCoDBSbgyplSPINVd8Gyf+qtJxbW7M6cVuZae1Nx0mA63SfNnRpBwOvYAUkCr\n"
+	"uCCjIVLqRuWbRzn0wvayVMWasw047rHhtFmaYBwJ1L4sn5NL+HDQ5wSMb1EE46v/\n"
+	"aGGdv7bcHhc4Re0C1pFW032MVb85eRD7OtvD2hZM2O5JwiwHMBXzxEjrIbGCA6be\n"
+	"3acmzYKxYLZHYt6KlQDBAgMBAAGjggQEMIIEADAfBgNVHSMEGDAWgBQ901Cl1qCt\n"
+	"7vNKYApl0yHU+PjWDzAdBgNVHQ4EFgQUgPw27mYvKgltHUaTXExjogwMhv8wNgYD\n"
+	"VR0RBC8wLYIrbWVzc2FnZXZlcmlmaWNhdGlvbmNlcnRzLnNhbmRib3gucGF5cGFs\n"
+	"LmNvbTAOBgNVHQ8BAf8EBAMCBaAwHQYDVR0lBBYwFAYIKwYBBQUHAwEGCCsGAQUF\n"
+	"BwMCMHUGA1UdHwRuMGwwNKAyoDCGLmh0dHA6Ly9jcmwzLmRpZ2ljZXJ0LmNvbS9z\n"
+	"aGEyLWV2LXNlcnZlci1nMS5jcmwwNKAyoDCGLmh0dHA6Ly9jcmw0LmRpZ2ljZXJ0\n"
+	"LmNvbS9zaGEyLWV2LXNlcnZlci1nMS5jcmwwSwYDVR0gBEQwQjA3BglghkgBhv1s\n"
+	"AgEwKjAoBggrBgEFBQcCARYcaHR0cHM6Ly93d3cuZGlnaWNlcnQuY29tL0NQUzAH\n"
+	"BgVngQwBATCBiAYIKwYBBQUHAQEEfDB6MCQGCCsGAQUFBzABhhhodHRwOi8vb2Nz\n"
+	"cC5kaWdpY2VydC5jb20wUgYIKwYBBQUHMAKGRmh0dHA6Ly9jYWNlcnRzLmRpZ2lj\n"
+	"ZXJ0LmNvbS9EaWdpQ2VydFNIQTJFeHRlbmRlZFZhbGlkYXRpb25TZXJ2ZXJDQS5j\n"
+	"cnQwDAYDVR0TAQH/BAIwADCCAfgGCisGAQQB1nkCBAIEggHoBIIB5AHiAHYApLkJ\n"
+	"kLQYWBSHuxOizGdwCjw1mAT5G9+443fNDsgN3BAAAAFaTqxLiAAABAMARzBFAiEA\n"
+	"pDFqvEjdtugwxjKvZqJ1Y1A1F1UX9EIvZL5Ar02YSe4CIBEf0EzZiic7u3IzI8BU\n"
+	"y0oFKh11VL1YIBAZfIj744o/AHYAVhQGmi/XwuzT9eG9RLI+x0Z2ubyZEVzA75SY\n"
+	"VdaJ0N0AAAFaTqxM2wAABAMARzBFAiEAn3lwWc95wltvaOnBaM09VQN9xhHHkwec\n"
+	"w5+tdHhSimgCIC1BaJ0RodgykU0ii2QzuzEoR8ci6qF+Pj6j1GE5wvU4AHcA7ku9\n"
+	"t3XOYLrhQmkfq+GeZqMPfl+wctiDAMR7iXqo/csAAAFaTqxOhwAABAMASDBGAiEA\n"
+	"/+kyQku3N/kwrubEfHSM4h20mZTvrAoRZovA5qwpVLICIQDyOQQu9r6kets5tO0b\n"
+	"YDXmaVWypOdS/ocseU11p5vBYAB3ALvZ37wfinG1k5Qjl6qSe0c4V5UKq1LoGpCW\n"
+	"ZDaOHtGFAAABWk6sTEUAAAQDAEgwRgIhALIDDduHsT0LymHxdrOWzzEaDLhVSl5i\n"
+	"vHAgWBcdl5AAAiEAgIYoXQHtSAiPyH4METNmAZAhiwo9uwTavdrjLsFJ2nowDQYJ\n"
+	"KoZIhvcNAQELBQADggEBAMxgCr0MTAbu7aE8ryfK3q8grN4rJOzBBzh8tSKYW4PU\n"
+	"FhAc6ZaW2/PNV+H8oYOP3nB28neglNjR/XZCyd7IRJoxSfwzUZhOBAzTFP0sp5Cu\n"
+	"GZN24j2SrxcKCaq3mszLmwgiRzuDUnRFdI2OHep6EcDelfURGz8w6eTaLw7m3FZr\n"
+	"gJSmmAOntirVZeVPLou74ykxWUm0kEi/OxNQWlgAlAHUcGZHpcupddK/dNRmCFSw\n"
+	"RBeiGwaLsz2SXYNvTs4it8cisAxTwBD1iqyXEKRSx6HpsmIOznwENimrR8Cz3jtz\n"
+	"QJmshPGmEbrpkKaJ7/DJO5EuMKFF6jYKjKiORugFKfU=\n"
+	"-----END CERTIFICATE-----\n";
+
+/*
+ * A PayPal delivery (gw_paypal.c): the event reader, the signed string
+ * with the body's CRC-32, the certificate URL rule and the RSA check of
+ * a fuzzed base64 signature.  Invariants: a count in range with an id
+ * for each observation; the signed string ends in the body's CRC-32; an
+ * accepted certificate URL is https; no fuzzed signature verifies.
+ */
+static int
+probe_paypal(const uint8_t *data, size_t n)
+{
+	struct arena *a = arena_new(4096);
+	struct pay_observation obs[4];
+	const char *line, *body, *custom = NULL, *f[4] = { "", "", "", "" }, *exp;
+	char	 err[256], *p, *q, crc[16];
+	size_t	 bn, i;
+	int	 rc, approved = 0, k;
+
+	line = first_line(a, data, n, &body, &bn);
+	p = arena_strdup(a, line);
+	for (k = 0; k < 4 && p != NULL; k++) {
+		q = k < 3 ? strchr(p, '|') : NULL;
+		if (q != NULL)
+			*q++ = '\0';
+		f[k] = p;
+		p = q;
+	}
+	for (i = 0; i < NELEM(obs); i++)
+		pp_obs_init(&obs[i], "webhook");
+	rc = pp_event_read(a, body, bn, obs, (int)NELEM(obs), &approved, &custom, err, sizeof(err));
+	MUST(rc >= -1 && rc <= (int)NELEM(obs));
+	for (k = 0; k < rc; k++)
+		MUST(obs[k].event_id != NULL && obs[k].state >= -1 && obs[k].state < PAY__MAX &&
+		    obs[k].amount >= -1);
+	exp = pp_expected(a, f[0], f[1], "WH-FUZZ", body, bn);
+	snprintf(crc, sizeof(crc), "|%u", (unsigned)pp_crc32(body, bn));
+	MUST(exp != NULL && strlen(exp) >= strlen(crc) &&
+	    strcmp(exp + strlen(exp) - strlen(crc), crc) == 0);
+	if (pp_cert_url_ok(f[2], PP_CERT_HOSTS_DEFAULT, err, sizeof(err)))
+		MUST(strncmp(f[2], "https://", 8) == 0);
+	MUST(pp_sig_verify(pp_vector_pem, exp, f[3], err, sizeof(err)) == 0);
+	arena_free(a);
+	return rc < 0 ? 400 : 0;
+}
+
 int
 probe_run(enum probe p, const uint8_t *data, size_t n)
 {
@@ -258,6 +465,12 @@ probe_run(enum probe p, const uint8_t *data, size_t n)
 		return probe_template(data, n);
 	if (p == PROBE_XUI)
 		return probe_xui(data, n);
+	if (p == PROBE_NOWPAY)
+		return probe_nowpay(data, n);
+	if (p == PROBE_STRIPE)
+		return probe_stripe(data, n);
+	if (p == PROBE_PAYPAL)
+		return probe_paypal(data, n);
 	if (p == PROBE_UTF8) {
 		int nlok = n > 0 && (data[0] & 1);
 

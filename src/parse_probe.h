@@ -18,6 +18,9 @@ enum probe {
 	PROBE_TEMPLATE,		/* view_compile_string, then a render */
 	PROBE_UTF8,		/* utf8_valid against a reference decoder */
 	PROBE_XUI,		/* a panel reply: envelope, then the inbound list's clients */
+	PROBE_NOWPAY,		/* a NOWPayments IPN: read, canonical form, observation */
+	PROBE_STRIPE,		/* first line: Stripe-Signature; rest: the event body */
+	PROBE_PAYPAL,		/* first line: "tid|time|cert_url|sig"; rest: the event body */
 	PROBE__MAX
 };
 extern const char *const probe_names[PROBE__MAX];

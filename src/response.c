@@ -197,16 +197,22 @@ req_bind_db(struct request *r)
 }
 
 /*
- * Sent with every response, the timeout page too.  form-action stays
- * 'self' until a gateway's checkout needs its host here (DESIGN.md,
- * payments); HSTS only over TLS, where the browser honours it.
+ * Sent with every response, the timeout page too.  form-action is
+ * 'self' plus form_action (NULL: none), the enabled payment gateways'
+ * checkout origins: browsers apply form-action to the redirects that
+ * follow a form's submission, and a checkout form ends at the gateway
+ * (DESIGN.md, payments; worker.c builds the list).  HSTS only over TLS,
+ * where the browser honours it.
  */
 static void
-security_headers(int https, struct buf *h)
+security_headers(int https, const char *form_action, struct buf *h)
 {
 	buf_puts(h, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
 	    "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
-	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'\r\n"
+	    "form-action 'self'");
+	if (form_action != NULL && *form_action != '\0')
+		buf_printf(h, " %s", form_action);
+	buf_puts(h, "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: strict-origin-when-cross-origin\r\n"
 	    "X-Frame-Options: DENY\r\n"
@@ -218,7 +224,7 @@ security_headers(int https, struct buf *h)
 
 static void
 write_head(struct buf *h, int status, const char *ctype, size_t len, const char *id,
-    int https, const struct kvlist *extra)
+    int https, const char *form_action, const struct kvlist *extra)
 {
 	size_t	 i;
 
@@ -231,22 +237,31 @@ write_head(struct buf *h, int status, const char *ctype, size_t len, const char 
 	buf_printf(h, "X-Request-Id: %s\r\n", id);
 	if (extra == NULL || kv_get(extra, "Cache-Control") == NULL)
 		buf_puts(h, "Cache-Control: no-store\r\n");
-	security_headers(https, h);
+	security_headers(https, form_action, h);
 	for (i = 0; extra != NULL && i < extra->n; i++)
 		buf_printf(h, "%s: %s\r\n", extra->v[i].key, extra->v[i].val);
 	buf_puts(h, "\r\n");
 }
 
+/* The gateways' origins for form-action, when the request's app has them. */
+static const char *
+form_action_of(const struct request *r)
+{
+	return r->app != NULL ? r->app->form_action : NULL;
+}
+
 void
 resp_head(const struct request *r, size_t body_len, struct buf *h)
 {
-	write_head(h, r->status, r->resp_ctype, body_len, r->id, r->https, &r->resp_headers);
+	write_head(h, r->status, r->resp_ctype, body_len, r->id, r->https, form_action_of(r),
+	    &r->resp_headers);
 }
 
 void
 resp_head_streamed(const struct request *r, struct buf *h)
 {
-	write_head(h, r->status, r->resp_ctype, (size_t)-1, r->id, r->https, &r->resp_headers);
+	write_head(h, r->status, r->resp_ctype, (size_t)-1, r->id, r->https, form_action_of(r),
+	    &r->resp_headers);
 }
 
 /* Send what out holds (a HEAD request's body is counted, not sent, as
@@ -298,6 +313,6 @@ void
 resp_timeout(const char *id, int https, struct buf *out)
 {
 	write_head(out, 504, "text/html; charset=utf-8", sizeof(timeout_page) - 1, id, https,
-	    NULL);
+	    NULL, NULL);
 	buf_add(out, timeout_page, sizeof(timeout_page) - 1);
 }

@@ -142,6 +142,11 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 
+	/* Payment settings (issue 13, settings13: admin_settings_payments.c):
+	 * the gateways, their sealed secrets and the payment policies. */
+	{ M_GET,  "/admin/settings/payments", admin_settings_payments, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/settings/payments", admin_settings_payments_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_payments_form },
+
 	/* Referrals and the staff's refund to the wallet (issue 11,
 	 * referrals: page_referrals.c, admin_orders.c).  The refund also
 	 * needs wallet.adjust, checked by its handler (one permission a

@@ -1284,6 +1284,9 @@ const char *const sql_text[Q__MAX] = {
 	    "updated_at = excluded.updated_at",
 	[Q_GWSECRET_DEL] = "DELETE FROM gateway_secrets WHERE name = :name",
 	[Q_GWSECRET_LIST] = "SELECT name, hint, updated_at FROM gateway_secrets ORDER BY name",
+	/* settings13 (issue 13): /admin/settings/payments shows a sealed
+	 * secret by its hint only (admin_settings_payments.c). */
+	[Q_GATEWAY_SECRET_HINT] = "SELECT hint, updated_at FROM gateway_secrets WHERE name = :name",
 	/* payment.c (issue 13): payments, their events and fulfilment. */
 	[Q_PAY_INSERT] = "INSERT INTO payments (public_id, order_id, customer_id, gateway, purpose, amount_minor, "
 	    "currency, idempotency_key, expires_at, created_at, updated_at) VALUES (:public_id, :order, "
@@ -1344,6 +1347,26 @@ const char *const sql_text[Q__MAX] = {
 	    "(SELECT count(*) FROM wallet_transactions), "
 	    "(SELECT count(*) FROM audit_log WHERE action = 'order.paid')",
 	[Q_TEST_PAY_PUBLIC] = "SELECT public_id FROM payments WHERE id = :id",
+	/* cron payments (settings13, cron_payments.c): open payments
+	 * (the partial index payments_open) past the reconcile delay and
+	 * not yet past their expiry; those past it without their look-up;
+	 * those whose look-up after expiry has finished. */
+	[Q_CPAY_STALE] = "SELECT id FROM payments WHERE state IN ('created','pending','partially_paid') "
+	    "AND gateway <> 'wallet' AND created_at <= :before AND coalesce(expires_at, created_at + :grace) > :now "
+	    "ORDER BY created_at, id LIMIT :limit",
+	[Q_CPAY_EXPIRE_ASK] = "SELECT p.id FROM payments p WHERE p.state IN ('created','pending') "
+	    "AND p.gateway <> 'wallet' AND coalesce(p.expires_at, p.created_at + :grace) <= :now "
+	    "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.idem_key = 'gateway_followup:expire:' || p.id) "
+	    "ORDER BY p.id LIMIT :limit",
+	[Q_CPAY_EXPIRE_DUE] = "SELECT p.id, p.gateway, p.public_id FROM payments p JOIN jobs j "
+	    "ON j.idem_key = 'gateway_followup:expire:' || p.id WHERE p.state IN ('created','pending') "
+	    "AND p.gateway <> 'wallet' AND j.state IN ('done','failed') ORDER BY p.id LIMIT :limit",
+	/* The report: gateway payments the shop does not know, as the
+	 * recent lists found them (job_gateway_recent.c). */
+	[Q_CPAY_UNKNOWN_COUNT] = "SELECT count(*) FROM gateway_events WHERE outcome = 'unknown' "
+	    "AND source = 'reconcile' AND received_at >= :since",
+	[Q_CPAY_KNOWN] = "SELECT count(*) FROM payments WHERE gateway = :gateway AND (gateway_ref = :ref "
+	    "OR gateway_ref2 = :ref OR public_id = :public)",
 	/* job_payment.c: a payment with what a gateway call needs (the customer's email, the order's public id). */
 	[Q_PAY_FOR_GATEWAY] = "SELECT " PAY_COLS ", (SELECT email FROM customers WHERE id = payments.customer_id), "
 	    "coalesce((SELECT o.public_id FROM orders o WHERE o.id = payments.order_id), ''), "
@@ -1872,6 +1895,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_GWSECRET_PUT] = "GWSECRET_PUT",
 	[Q_GWSECRET_DEL] = "GWSECRET_DEL",
 	[Q_GWSECRET_LIST] = "GWSECRET_LIST",
+	[Q_GATEWAY_SECRET_HINT] = "GATEWAY_SECRET_HINT",
 	[Q_PAY_INSERT] = "PAY_INSERT",
 	[Q_PAY_BY_IDEM] = "PAY_BY_IDEM",
 	[Q_PAY_GET] = "PAY_GET",
@@ -1897,6 +1921,11 @@ const char *const sql_name[Q__MAX] = {
 	[Q_TEST_PAY_ROW] = "TEST_PAY_ROW",
 	[Q_TEST_PAY_COUNTS] = "TEST_PAY_COUNTS",
 	[Q_TEST_PAY_PUBLIC] = "TEST_PAY_PUBLIC",
+	[Q_CPAY_STALE] = "CPAY_STALE",
+	[Q_CPAY_EXPIRE_ASK] = "CPAY_EXPIRE_ASK",
+	[Q_CPAY_EXPIRE_DUE] = "CPAY_EXPIRE_DUE",
+	[Q_CPAY_UNKNOWN_COUNT] = "CPAY_UNKNOWN_COUNT",
+	[Q_CPAY_KNOWN] = "CPAY_KNOWN",
 	[Q_PAY_FOR_GATEWAY] = "PAY_FOR_GATEWAY",
 	[Q_PAY_OF_CUSTOMER] = "PAY_OF_CUSTOMER",
 	[Q_PAY_JOB_NOW] = "PAY_JOB_NOW",

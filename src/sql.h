@@ -404,6 +404,8 @@ enum q {
 	Q_GWSECRET_PUT,
 	Q_GWSECRET_DEL,
 	Q_GWSECRET_LIST,
+	/* settings13: payment settings, CSP, cron payments */
+	Q_GATEWAY_SECRET_HINT,
 	Q_PAY_INSERT,
 	Q_PAY_BY_IDEM,
 	Q_PAY_GET,
@@ -429,6 +431,12 @@ enum q {
 	Q_TEST_PAY_ROW,
 	Q_TEST_PAY_COUNTS,
 	Q_TEST_PAY_PUBLIC,
+	/* settings13: cron payments (cron_payments.c, job_gateway_recent.c) */
+	Q_CPAY_STALE,
+	Q_CPAY_EXPIRE_ASK,
+	Q_CPAY_EXPIRE_DUE,
+	Q_CPAY_UNKNOWN_COUNT,
+	Q_CPAY_KNOWN,
 	Q_PAY_FOR_GATEWAY,
 	Q_PAY_OF_CUSTOMER,
 	Q_PAY_JOB_NOW,

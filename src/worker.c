@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <setjmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,6 +48,7 @@
 
 #include "cache.h"
 #include "db.h"
+#include "gateway.h"
 #include "log.h"
 #include "pool.h"
 #include "response.h"
@@ -94,6 +96,86 @@ app_fini(struct app *app)
 	app->views = NULL;
 	cache_free(app->cache);
 	app->cache = NULL;
+	free(app->form_action);
+	app->form_action = NULL;
+}
+
+/* ---- CSP form-action ---- */
+
+/* An origin fit for the header: scheme, host, port; nothing that could
+ * end the directive (';', ',', a quote, a space) or the header line. */
+static int
+origin_ok(const char *o)
+{
+	const char *p;
+
+	if (strncmp(o, "https://", 8) != 0 && strncmp(o, "http://", 7) != 0)
+		return 0;
+	for (p = o; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '.' || *p == '-' || *p == ':' || *p == '/'))
+			return 0;
+	return 1;
+}
+
+/* The sources in r's arena: each enabled gateway's checkout origin, a
+ * space between.  Runs SQL: only under form_action_fail's handler. */
+static const char *
+form_action_build(struct request *r)
+{
+	const char *out = "", *o;
+	int	 gw;
+
+	for (gw = 0; gw < GW__MAX; gw++) {
+		if (!gw_enabled(r->db, gw))
+			continue;
+		o = gw_checkout_origin(r->db, &r->app->conf, gw);
+		if (!origin_ok(o)) {
+			log_sys("worker", "%s_checkout_origin is not an origin: left out of form-action",
+			    gw_name[gw]);
+			continue;
+		}
+		out = arena_printf(r->a, "%s%s%s", out, *out ? " " : "", o);
+	}
+	return out;
+}
+
+static void
+form_action_fail(void *ctx, const char *msg)
+{
+	log_sys("worker", "form-action: %s", msg);
+	longjmp(*(jmp_buf *)ctx, 1);
+}
+
+/*
+ * Keep app->form_action in step with the settings: rebuilt when the
+ * catalog version (every settings write moves it, sql/008) differs from
+ * the one it was built at, so an enabled or disabled gateway reaches
+ * every worker's next response, and an unchanged shop costs one
+ * single-row read per request.  A database error keeps what the worker
+ * had (logged): the header must never fail a request.  Before the
+ * request's own fail handler exists; leaves the db as req_bind_db has
+ * it.
+ */
+static void
+form_action_refresh(struct request *r)
+{
+	struct app *app = r->app;
+	int64_t	 v = db_peek_int(r->db, Q_CATALOG_VERSION, -1);
+	const char *built;
+	jmp_buf	 jb;
+
+	if (v < 0 || (v == app->form_action_version && app->form_action != NULL))
+		return;
+	db_on_fail(r->db, form_action_fail, &jb);
+	if (setjmp(jb) == 0) {
+		built = form_action_build(r);
+		free(app->form_action);
+		app->form_action = xstrdup(built);
+		app->form_action_version = v;
+	}
+	db_reset_all(r->db);
+	req_bind_db(r);
 }
 
 /* ---- transport ---- */
@@ -574,6 +656,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	}
 	if (rc == 0)
 		rc = read_body(&r, t, &lim, len);
+	form_action_refresh(&r);
 	if (rc != 0)
 		parse_error(&r, rc);
 	else if (!cache_lookup(&r))	/* cache.c says when it may answer */

@@ -9,7 +9,21 @@ signed string, PayPal's real 2017 vector verified at an injected clock
 and refused with webhook_id NotToBeFound) and the C verifier against
 deliveries signed by the double with the openssl command line (an
 independent signer): its certificate chains to the double's CA, a rogue
-CA's and a wrong CN's do not, a changed byte does not verify.
+CA's and a wrong CN's do not, a changed byte does not verify.  Then each
+outgoing call on the wire (test-paypal call): create with the payment's
+PayPal-Request-Id, capture and its replay, ORDER_NOT_APPROVED,
+ORDER_ALREADY_CAPTURED, lookup capturing an approved order, refunds and
+their replay, Transaction Search, 500/reset/401.
+
+Part 2, the shop: deliveries through nginx to /webhooks/paypal and
+work's verification (offline and postback), duplicates, out of order,
+tampered, a disallowed certificate host, an unknown CA, a wrong CN, an
+approval captured by work, a capture timeout retried with the same
+PayPal-Request-Id, a top-up, a dashboard refund, a revoked token.
+
+Part 3, a customer: /checkout with PayPal, /pay, the double's approve
+page, /pay/return while the webhooks arrive: one capture, paid once; a
+top-up through PayPal credited once.
 """
 import atexit
 import http.server
@@ -165,6 +179,79 @@ t.is_(postback(body), "SUCCESS", "double's postback: the raw body spliced in ver
 t.is_(postback(json.dumps(json.loads(body), separators=(",", ":")).encode()), "FAILURE",
       "double's postback: the same event re-serialised does not (as PayPal's)")
 
+# ---- part 1b: the outgoing calls, as work makes them, on the wire ----
+
+CRED = "%s:%s" % (pp.client_id, pp.client_secret)
+
+
+def call(*args):
+    rc, out, err = px("test-paypal", "call", pp.url, CRED, *[str(a) for a in args])
+    return rc, out.split("\n")
+
+
+rc, out = call("create", "pubwire1", 1999, "EUR", "pay:order:7:paypal:1")
+ref, url = (out[0].split()[1:3] if rc == 0 else ("", ""))
+t.ok(rc == 0 and url == pp.url + "/checkoutnow?token=" + ref, "create: a PayPal order and its payer-action link", out)
+o = pp.state()["orders"].get(ref, {})
+unit = (o.get("purchase_units") or [{}])[0]
+t.ok(o.get("status") == "PAYER_ACTION_REQUIRED" and unit.get("custom_id") == "pubwire1" and
+     unit.get("invoice_id") == "pubwire1" and unit.get("amount") == {"currency_code": "EUR", "value": "19.99"},
+     "the order carries our public id as custom_id and invoice_id, and 19.99 EUR as PayPal writes it", o)
+calls = pp.state()["calls"]
+t.ok([c[2] for c in calls if c[1] == "/v2/checkout/orders" and c[0] == "POST"][-1] == "pay:order:7:paypal:1" and
+     any(c[1] == "/v1/oauth2/token" for c in calls), "with an OAuth token, and PayPal-Request-Id = the payment's key")
+rc, out2 = call("create", "pubwire1", 1999, "EUR", "pay:order:7:paypal:1")
+t.ok(rc == 0 and out2[0].split()[1] == ref, "the same key again: the same order (PayPal replays it)", out2)
+rc, out = call("capture", 7, ref)
+t.ok(rc == 1 and out[0].startswith("err permanent") and "ORDER_NOT_APPROVED" in out[0],
+     "capture before the buyer approved: a permanent refusal, ORDER_NOT_APPROVED", out)
+rc, out = call("lookup", 7, ref)
+t.ok(rc == 0 and out[0].split()[3] == "1", "lookup of an unapproved order: pending", out)
+pp.ctl("approve", order=ref)
+rc, out = call("lookup", 7, ref)
+f = out[0].split() if rc == 0 else []
+t.ok(rc == 0 and f[3] == "3" and f[4] == ref and f[6] == "1999" and f[7] == "EUR",
+     "lookup of an approved order captures it: succeeded, 1999 EUR", out)
+cap7 = f[5] if f else ""
+t.ok([c[2] for c in pp.state()["calls"] if c[1] == "/v2/checkout/orders/%s/capture" % ref][-1] == "capture:7",
+     "... with PayPal-Request-Id capture:7")
+rc, out = call("capture", 7, ref)
+t.ok(rc == 0 and out[0].split()[5] == cap7 and out[0].split()[3] == "3",
+     "capture again with the same key: PayPal's replay, the same capture", out)
+rc, out = call("capture", 8, ref)
+t.ok(rc == 0 and out[0].split()[5] == cap7, "a capture under another key: ORDER_ALREADY_CAPTURED, read from the order", out)
+t.is_(len([c for c in pp.state()["captures"].values() if c["supplementary_data"]["related_ids"]["order_id"] == ref]), 1,
+      "one capture at PayPal")
+rc, out = call("refund", 7, ref, cap7, 500, "EUR", "refund:1")
+rid = out[0].split()[1] if rc == 0 else ""
+t.ok(rc == 0 and out[0].split()[2] == "1", "a partial refund of 5.00: completed", out)
+rc, out = call("refund", 7, ref, cap7, 500, "EUR", "refund:1")
+t.ok(rc == 0 and out[0].split()[1] == rid, "the same refund key again: the same refund", out)
+t.ok([c[2] for c in pp.state()["calls"] if c[1].endswith("/refund")] == ["refund:1", "refund:1"],
+     "PayPal-Request-Id = the refund's key")
+rc, out = call("refund", 7, ref, "-", 1500, "EUR", "refund:2")
+t.ok(rc == 1 and "permanent" in out[0] and "REFUND_AMOUNT_EXCEEDED" in out[0],
+     "a refund beyond what is left (the capture id found through the order): refused for good", out)
+rc, out = call("refund", 7, ref, "-", 1499, "EUR", "refund:3")
+t.ok(rc == 0 and pp.state()["captures"][cap7]["status"] == "REFUNDED", "the rest: the capture is refunded", out)
+rc, out = call("lookup", 7, ref)
+t.ok(rc == 0 and out[0].split()[3] == "8", "lookup then reads it refunded", out)
+rc, out = call("recent", int(time.time()) - 3600)
+t.ok(rc == 0 and any(l.split()[4] == cap7 for l in out[1:]), "recent (Transaction Search) lists the capture", out)
+pp.ctl("fault", route="create", kind="500", count=1)
+rc, out = call("create", "pubwire2", 100, "USD", "pay:order:9:paypal:1")
+t.ok(rc == 1 and out[0].startswith("err retry"), "a 500 from PayPal: worth a retry", out)
+rc, out = call("create", "pubwire2", 100, "USD", "pay:order:9:paypal:1")
+t.ok(rc == 0, "... and the retry makes the order", out)
+pp.ctl("fault", route="create", kind="reset", count=1, acted=True)
+rc, out = call("create", "pubwire3", 100, "USD", "pay:order:10:paypal:1")
+rc2, out2 = call("create", "pubwire3", 100, "USD", "pay:order:10:paypal:1")
+t.ok(rc == 1 and "retry" in out[0] and rc2 == 0 and
+     len([o for o in pp.state()["orders"].values() if o["purchase_units"][0].get("custom_id") == "pubwire3"]) == 1,
+     "a connection reset after PayPal made the order: the retry gets the same order, not a second", (out, out2))
+rc, out, _ = px("test-paypal", "call", pp.url, "px-client:wrong", "lookup", "7", ref)
+t.ok(rc == 1 and "permanent" in out and "401" in out, "wrong client credentials: a permanent 401", out)
+
 pp.stop()
 sink.shutdown()
 
@@ -291,6 +378,22 @@ p = pay(pid)
 t.ok(r["statuses"] == [200] and p["state"] == "succeeded" and p["fulfilled_at"],
      "with the certificate cached the worker verifies and applies at once", (r, p))
 t.is_(jobs_of("gateway_followup"), jobs_before, "no job for work")
+
+
+def maps_have_curl(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libcurl" in f.read()
+    except OSError:
+        return False
+
+
+wp = s.worker_pids()
+runners = [int(x) for x in subprocess.run(["pgrep", "-P", str(s.work.pid)], capture_output=True,
+                                          text=True).stdout.split()]
+t.ok(wp and not any(maps_have_curl(x) for x in wp) and any(maps_have_curl(x) for x in runners),
+     "the web workers that verified PayPal deliveries never loaded libcurl (%d checked; "
+     "the work runner that fetched the certificate did)" % len(wp))
 t.is_(pp.state()["stats"]["cert_fetches"], 1, "and no second certificate fetch")
 
 # C: the same delivery again, twice: nothing new.
@@ -368,6 +471,19 @@ pid, pub, oid, cap = new_payment(topup=True)
 r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, times=2)
 t.ok(r["statuses"] == [200, 200] and pay(pid)["state"] == "succeeded" and bal() - b0 == 2500,
      "a top-up delivered twice credits the wallet once (%+d)" % (bal() - b0), (r, pay(pid)))
+
+# K2: a refund made in PayPal's own dashboard arrives as
+# PAYMENT.CAPTURE.REFUNDED (the resource is the refund; its link "up" is
+# the capture): recorded on the payment, once.
+pid, pub, oid, cap = new_payment()
+pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
+st, rf = papi("POST", "/v2/payments/captures/%s/refund" % cap, {"amount": {"currency_code": CUR, "value": value(100)}},
+              rid="dashboard:1")
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.REFUNDED", refund=rf["id"])
+r2 = pp.ctl("deliver", id=r["id"])
+row = s.sql("SELECT state, refunded_minor FROM payments WHERE id = ?", (pid,))[0]
+t.ok(st == 201 and r["statuses"] == [200] and r2["statuses"] == [200] and tuple(row) == ("partially_refunded", 100),
+     "a refund made at PayPal arrives by webhook: the payment partially refunded by 1.00, once", (st, r, r2, row))
 
 # L: postback mode: every delivery goes to work, which asks PayPal with
 # the raw body spliced in; a tampered one comes back FAILURE.
@@ -507,8 +623,9 @@ time.sleep(1)
 t.is_(s.sql("SELECT balance_minor FROM wallets WHERE customer_id = ?", (paula,))[0][0] - bal0, 2500,
       "the wallet is credited 25.00 once")
 
-t.ok(s.sql("SELECT count(*) FROM payments WHERE fulfilled_at IS NOT NULL AND state <> 'succeeded'")[0][0] == 0,
-     "no payment fulfilled without being succeeded")
+t.ok(s.sql("SELECT count(*) FROM payments WHERE fulfilled_at IS NOT NULL AND state NOT IN "
+           "('succeeded', 'partially_refunded', 'refunded')")[0][0] == 0,
+     "no payment fulfilled that was not paid")
 s.check_sanitizers(t)
 pp.stop()
 s.stop()

@@ -26,6 +26,8 @@ from pxstaff import Staff  # noqa: E402
 t = TAP()
 s = Spool(conf={"work_runners": "4", "panel_timeout": "5", "smtp_timeout": "10", "work_lease": "60",
                 "traffic_sync_minutes": "1", "alert_down_minutes": "3", "alert_stale_minutes": "5"})
+PAUSE = os.path.join(s.dir, "pause")
+s.extra["test_pause_file"] = PAUSE
 s.setup()
 w = s.start_work()
 pxsync.shop_base(s)
@@ -168,11 +170,23 @@ t.is_(usage("px-101")[:2], (187, 1870), "a restart that kept its counters counts
 t.is_(sum(r[1] for r in daily("px-101")), 187, "usage_daily adds up to the client's usage")
 
 # two syncs of one panel at once: the first list to arrive is slowed, so
-# the sync that listed first records last and must stand back
+# the sync that listed first records last and must stand back.  twin-b
+# is held before it notes its time (a pause point) until twin-a's list
+# has reached the double and been slowed: otherwise twin-b could note
+# its time second yet reach the panel first, and the order the test
+# assumes would not be the order that happened.
 p1.control("traffic", email="px-102", up=1000, down=2000)
 p1.control("fault", kind="slow", route="inbounds/list", seconds=3, count=1)
+faults0 = p1.state()["stats"]["faults"]
+with open(PAUSE + ".tmp", "w") as f:
+    f.write("traffic_sync:list:twin-b\n")
+os.replace(PAUSE + ".tmp", PAUSE)
 s.sql("INSERT INTO jobs (kind, idem_key, payload, server_id) VALUES ('traffic_sync', 'twin-a', '{}', 1), "
       "('traffic_sync', 'twin-b', '{}', 1)")
+held = wait_for(lambda: os.path.exists(PAUSE + ".hit"), 20)
+slowed = wait_for(lambda: p1.state()["stats"]["faults"] > faults0, 20)
+t.ok(held and slowed, "twin-b held before its list while twin-a's list is slowed", (held, slowed))
+os.unlink(PAUSE)
 ok = wait_for(lambda: all(r[0] == "done" for r in s.sql("SELECT state FROM jobs WHERE idem_key LIKE 'twin-%'")), 30)
 twins = [json.loads(r[0]) for r in s.sql("SELECT result FROM jobs WHERE idem_key LIKE 'twin-%' ORDER BY id")]
 t.ok(ok, "both syncs finished", twins)
