@@ -590,7 +590,8 @@ stripe_refund(struct gw_call *c, const struct gw_payment *p, const struct gw_ref
 	    strcmp(rq->reason, "fraudulent") == 0 || strcmp(rq->reason, "requested_by_customer") == 0))
 		form_add(c->a, &b, "reason", rq->reason);
 	else if (rq->reason != NULL && *rq->reason)
-		form_add(c->a, &b, "metadata[reason]", arena_strndup(c->a, rq->reason, 400));
+		form_add(c->a, &b, "metadata[reason]", arena_strndup(c->a, rq->reason,
+		    strnlen(rq->reason, 400)));
 	form_add(c->a, &b, "metadata[payment]", p->public_id);
 	form_add(c->a, &b, "metadata[refund]", arena_printf(c->a, "%" PRId64, rq->refund));
 	body = arena_strdup(c->a, b.p ? b.p : "");

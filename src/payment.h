@@ -138,7 +138,8 @@ int64_t	payment_new(struct db *, const struct payment_new *, const char **public
 
 /* Record what payment_create got from the gateway (in its job's
  * record()): gateway_ref, gateway_ref2 (may be NULL), checkout_url, and
- * created -> pending.  A payment no longer 'created' is left alone. */
+ * created -> pending.  A payment no longer 'created' keeps its state (a
+ * webhook got there first), but the references it lacks are recorded. */
 void	payment_created(struct db *, int64_t payment, const char *ref, const char *ref2,
 	    const char *url);
 /* Record why payment_create failed for good (shown on /pay/{id} with a
