@@ -181,16 +181,7 @@ gw_secret_put(struct db *db, const unsigned char key[32], const char *name, cons
 	return 0;
 }
 
-/*
- * The gateways' operation tables live in gw_stripe.c, gw_paypal.c and
- * gw_nowpayments.c.  Until each lands, a weak empty table stands in (an
- * operation that is NULL is "not available"), so the tree links while
- * the three are written in parallel.
- */
-__attribute__((weak)) const struct gw_ops gw_stripe_ops = { .id = GW_STRIPE };
-__attribute__((weak)) const struct gw_ops gw_paypal_ops = { .id = GW_PAYPAL };
-__attribute__((weak)) const struct gw_ops gw_nowpayments_ops = { .id = GW_NOWPAYMENTS };
-
+/* The operation tables: gw_stripe.c, gw_paypal.c, gw_nowpayments.c. */
 const struct gw_ops *
 gw_ops(enum gw_id id)
 {

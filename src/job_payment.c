@@ -43,7 +43,9 @@
 #include "conf.h"
 #include "db.h"
 #include "gateway.h"
+#include "gw_paypal.h"
 #include "http_out.h"
+#include "job_gateway_recent.h"
 #include "job_payment.h"
 #include "json_get.h"
 #include "log.h"
@@ -332,17 +334,6 @@ const struct job_kind job_kind_payment_capture = {
 
 /* ---- gateway_followup ---- */
 
-/*
- * paypal13's step for a webhook delivery the worker could not verify
- * ({"verify":"paypal",...}), defined in gw_paypal.c.  A weak reference:
- * until that lands it is NULL and such a job fails for staff to see.
- */
-extern enum job_rc paypal_verify_followup(struct work *, struct job *) __attribute__((weak));
-/* settings13's recent-payments report ({"recent":...}, job_gateway_recent.c),
- * by weak reference in the same way. */
-extern int gateway_recent_wants(const char *payload) __attribute__((weak));
-extern enum job_rc gateway_recent_run(struct work *, struct job *) __attribute__((weak));
-
 static enum job_rc
 followup_run(struct work *w, struct job *j)
 {
@@ -353,19 +344,17 @@ followup_run(struct work *w, struct job *j)
 	const char *source;
 	int	 verify;
 
-	if (gateway_recent_wants != NULL && gateway_recent_run != NULL &&
-	    gateway_recent_wants(j->payload))
+	/* The recent-payments report (cron payments, job_gateway_recent.c)
+	 * and a PayPal delivery the worker could not verify (gw_paypal.c)
+	 * ride on this kind too. */
+	if (gateway_recent_wants(j->payload))
 		return gateway_recent_run(w, j);
 	o = json_tokener_parse(j->payload);
 	verify = jstr(o, "verify") != NULL;
 	source = strcmp(jstr_or(o, "source", "return"), "reconcile") == 0 ? "reconcile" : "return";
 	json_object_put(o);
-	if (verify) {
-		if (paypal_verify_followup != NULL)
-			return paypal_verify_followup(w, j);
-		snprintf(j->err, sizeof(j->err), "PayPal webhook verification is not in this version");
-		return JOB_FAIL;
-	}
+	if (verify)
+		return paypal_verify_followup(w, j);
 	if (load(w, j, pj) != 0)
 		return JOB_FAIL;
 	ops = gw_ops(pj->gw);
