@@ -1056,6 +1056,25 @@ pp_setting_verify(struct db *db)
 }
 
 const char *
+pp_verify_key(struct arena *a, const char *tid, const char *sig, const char *body, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char	 hex[17];
+	int	 k;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, sig, strlen(sig) + 1) != 1 ||
+	    EVP_DigestUpdate(ctx, body, len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		mdlen = 0;
+	EVP_MD_CTX_free(ctx);
+	for (k = 0; k < 8; k++)
+		snprintf(hex + 2 * k, 3, "%02x", mdlen ? md[k] : 0);
+	return arena_printf(a, PP_VERIFY_KEY_PREFIX "%s:%s", tid, hex);
+}
+
+const char *
 pp_job_payload(struct arena *a, const char *tid, const char *ttime, const char *sig,
     const char *url, const char *algo, const char *body, size_t len)
 {
@@ -1156,7 +1175,7 @@ pp_verify(struct db *db, const struct conf *conf, const unsigned char key[32], s
 		return -1;
 	}
 	pp_obs_init(&obs[0], "webhook");
-	obs[0].event_id = arena_printf(a, PP_VERIFY_KEY_PREFIX "%s", tid);
+	obs[0].event_id = pp_verify_key(a, tid, sig, h->body, h->len);
 	obs[0].event_type = n > 0 ? ev[0].event_type : "unverified";
 	obs[0].payload = pp_job_payload(a, tid, ttime, sig, url, algo, h->body, h->len);
 	return -2;

@@ -133,6 +133,16 @@ const char *pp_setting_verify(struct db *);
 /* The payload of the deferred delivery's job (above), in a. */
 const char *pp_job_payload(struct arena *a, const char *tid, const char *ttime, const char *sig,
 	    const char *url, const char *algo, const char *body, size_t len);
+/*
+ * The key of a deferred delivery's job and of its gateway_events row:
+ * PP_VERIFY_KEY_PREFIX, the transmission id, and 16 hex digits of
+ * SHA-256 over the signature and the body.  Why not the transmission id
+ * alone: anyone may post a delivery naming a real transmission id; keyed
+ * by the id only, a forged one sent first would take the key, and the
+ * real delivery would be merged into its (failing) job and lost.
+ */
+const char *pp_verify_key(struct arena *a, const char *tid, const char *sig, const char *body,
+	    size_t len);
 /* Forget this process's cached OAuth token. */
 void	pp_token_forget(void);
 

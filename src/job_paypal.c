@@ -136,7 +136,7 @@ reject(struct work *w, struct job *j, const struct delivery *d, const char *why)
 
 	db_begin(w->db);
 	st = db_q(w->db, Q_PAYPAL_EVENT_REJECT);
-	db_bind_text(w->db, st, ":id", arena_printf(j->a, PP_VERIFY_KEY_PREFIX "%s", d->tid));
+	db_bind_text(w->db, st, ":id", pp_verify_key(j->a, d->tid, d->sig, d->body, d->len));
 	db_bind_text(w->db, st, ":type", "unverified");
 	db_bind_text(w->db, st, ":payload", d->body);
 	db_bind_int(w->db, st, ":now", now_unix());
@@ -273,7 +273,7 @@ paypal_verify_followup(struct work *w, struct job *j)
 		db_step(w->db, st);
 	}
 	st = db_q(w->db, Q_PAYPAL_EVENT_DROP);
-	db_bind_text(w->db, st, ":id", arena_printf(j->a, PP_VERIFY_KEY_PREFIX "%s", d.tid));
+	db_bind_text(w->db, st, ":id", pp_verify_key(j->a, d.tid, d.sig, d.body, d.len));
 	db_step(w->db, st);
 	why = "";
 	for (i = 0; i < n; i++) {

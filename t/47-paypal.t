@@ -435,9 +435,22 @@ for signer, what in (("rogue", "an unknown CA"), ("badcn", "a CN that is not Pay
          % (what, rej), (r, pay(pid)))
     s.sql("DELETE FROM gateway_events WHERE outcome = 'rejected'")
 
-# The same payment's genuine delivery still lands.
-r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid)
-t.ok(r["statuses"] == [200] and pay(pid)["state"] == "succeeded", "its genuine delivery still applies", r)
+# The same payment's genuine delivery still lands, even when a forger
+# sent a delivery naming its transmission id first: the deferred job and
+# its event are keyed by the signature and body too, so the forged one
+# cannot take the genuine one's key.
+TID = "0f0ed000-1584-11e7-abf0-6b62a8a99ac4"
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, signer="rogue", tid=TID)
+wait_for(lambda: s.sql("SELECT count(*) FROM gateway_events WHERE outcome = 'rejected' AND event_id LIKE ?",
+                       ("paypal:verify:%s:%%" % TID,))[0][0] == 1, 30)
+t.ok(r["statuses"] == [200] and pay(pid)["state"] == "pending",
+     "a forged delivery naming a transmission id is queued and rejected; the payment unchanged", r)
+s.sql("DELETE FROM paypal_certs")   # so the genuine one is deferred to work as well
+r = pp.ctl("deliver", event="PAYMENT.CAPTURE.COMPLETED", order=oid, tid=TID)
+wait_for(lambda: pay(pid)["state"] == "succeeded", 30)
+t.ok(r["statuses"] == [200] and pay(pid)["state"] == "succeeded",
+     "the genuine delivery with that transmission id still applies", (r, pay(pid)))
+s.sql("DELETE FROM gateway_events WHERE outcome = 'rejected'")   # as G and H: L counts its own
 
 # I: CHECKOUT.ORDER.APPROVED: verified (from the cache) but handed to
 # work, which captures with PayPal-Request-Id capture:<payment>.

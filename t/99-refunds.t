@@ -318,7 +318,9 @@ wait_for(lambda: one("SELECT state FROM refunds WHERE id = ?", (rid4,)) != "pend
 posts = [x for x in d.requests() if x["method"] == "POST" and x["path"] == "/v1/refunds"]
 keys = {x["headers"].get("Idempotency-Key") for x in posts}
 at_double = [x for x in d.state()["refunds"] if x["payment_intent"] == pi4]
-t.ok(len(posts) == 2 and keys == {"refund:%d:1" % pid4} and len(at_double) == 1 and at_double[0]["amount"] == 200,
+# Two calls at least: a retry that meets the first call still held at the
+# double is answered 409 idempotency_key_in_use and tries again later.
+t.ok(len(posts) >= 2 and keys == {"refund:%d:1" % pid4} and len(at_double) == 1 and at_double[0]["amount"] == 200,
      "timed out, then retried with the same Idempotency-Key: one refund at the double",
      (len(posts), keys, at_double, sql("SELECT state, last_error FROM refunds WHERE id = ?", (rid4,)),
       sql("SELECT state, attempts, last_error FROM jobs WHERE kind = 'refund'")))
@@ -326,8 +328,8 @@ t.is_(sql("SELECT state, gateway_ref FROM refunds WHERE id = ?", (rid4,)), [("su
       "the refund succeeded with Stripe's id")
 t.is_(sql("SELECT state, refunded_minor FROM payments WHERE id = ?", (pid4,)), [("partially_refunded", 200)],
       "the payment partially_refunded")
-t.is_(one("SELECT attempts FROM jobs WHERE kind = 'refund' AND idem_key = ?", ("refund:%d:1" % pid4,)), 2,
-      "by the refund job's second attempt")
+t.ok(one("SELECT attempts FROM jobs WHERE kind = 'refund' AND idem_key = ?", ("refund:%d:1" % pid4,)) >= 2,
+     "by a later attempt of the refund job")
 d.configure(enable=False)
 
 # A refund made in Stripe's dashboard arrives by webhook, once.

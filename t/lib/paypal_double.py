@@ -53,6 +53,8 @@ Control (JSON in and out):
   POST /_double/deliver   {"event": TYPE, "order"|"capture"|"refund": ID,
                           or "id": a stored event's id to send again;
                           "signer": good|rogue|badcn, "cert_host",
+                          "tid": the transmission id to send (a forger's
+                          copy of a real one); default a fresh one;
                           "tamper": true (a byte of the body changed after
                           signing), "webhook_id", "times": N}:
                           delivers now; returns {"id","statuses"}
@@ -269,9 +271,9 @@ def event_for(spec):
         return make_event(etype, refund_obj(REFUNDS[spec["refund"]]), "refund")
 
 
-def deliver(eid, body, signer="good", cert_host=None, tamper=False, webhook_id=None, url=None):
+def deliver(eid, body, signer="good", cert_host=None, tamper=False, webhook_id=None, url=None, tid=None):
     """POST one delivery; returns the shop's status (0: unreachable)."""
-    tid = str(uuid.uuid1())
+    tid = tid or str(uuid.uuid1())
     ttime = now_iso()
     crc = zlib.crc32(body.encode()) & 0xFFFFFFFF
     expected = "%s|%s|%s|%d" % (tid, ttime, webhook_id or ARGS.webhook_id, crc)
@@ -696,7 +698,8 @@ class Handler(BaseHTTPRequestHandler):
             if what == "event":
                 return self.reply(200, {"id": eid, "body": body})
             st = [deliver(eid, body, b.get("signer", "good"), b.get("cert_host"), b.get("tamper"),
-                          b.get("webhook_id"), b.get("url")) for _ in range(int(b.get("times", 1)))]
+                          b.get("webhook_id"), b.get("url"), b.get("tid"))
+                  for _ in range(int(b.get("times", 1)))]
             return self.reply(200, {"id": eid, "statuses": st})
         return self.reply(404, {"error": "no such control route"})
 
