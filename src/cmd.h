@@ -40,16 +40,15 @@ int	cmd_test_xui(const struct conf *, int argc, char **argv);
 int	cmd_test_link(const struct conf *, int argc, char **argv);
 int	cmd_test_stripe(const struct conf *, int argc, char **argv);
 /* test-unit SQLDIR: payment.c's cases on a throwaway database migrated
- * from SQLDIR (cmd_test_payment.c), numbered on from *n; 0 or -1. */
-int	test_payment(const char *sqldir, int *n, int *fail);
+ * from SQLDIR (cmd_test_payment.c), numbered on (tap.h); 0 or -1. */
+int	test_payment(const char *sqldir);
 /* test-unit SQLDIR: refund.c's and job_refund.c's cases the same way
  * (cmd_test_refund.c). */
-int	test_refund(const char *sqldir, int *n, int *fail);
+int	test_refund(const char *sqldir);
 int	cmd_test_paypal(const struct conf *, int argc, char **argv);
 /* NOWPayments (cmd_test_nowpay.c): test-nowpay, and test-unit's part. */
 int	cmd_test_nowpay(const struct conf *, int argc, char **argv);
-void	test_unit_nowpay(void (*ok)(int, const char *),
-	    void (*is)(const char *, const char *, const char *));
+void	test_unit_nowpay(void);
 /* seed --demo-panel NAME (seed_panel.c): the demo's plans onto its live panel. */
 int	seed_demo_panel(const struct conf *, const char *name);
 

@@ -27,6 +27,7 @@
 #include "cmd.h"
 #include "nowpay.h"
 #include "payment.h"
+#include "tap.h"
 #include "util.h"
 
 /* The derived vector (README.md there says how it was made). */
@@ -90,7 +91,7 @@ obs_init(struct pay_observation *o)
 }
 
 void
-test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const char *, const char *))
+test_unit_nowpay(void)
 {
 	struct arena *a = arena_new(8192);
 	struct pay_observation o;
@@ -128,18 +129,18 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 
 	/* The vector, byte for byte. */
 	c = canon_of(a, vec_body, err, sizeof(err));
-	is(c, vec_canon, "nowpay: the vector's canonical text, byte for byte");
+	tap_is_str(c, vec_canon, "nowpay: the vector's canonical text, byte for byte");
 	np_sig_hex("test_ipn_secret", vec_canon, strlen(vec_canon), hex);
-	is(hex, vec_sig, "nowpay: the vector's HMAC-SHA512");
-	ok(c != NULL && np_sig_ok("test_ipn_secret", c, strlen(c), vec_sig), "nowpay: the vector verifies");
+	tap_is_str(hex, vec_sig, "nowpay: the vector's HMAC-SHA512");
+	tap_ok(c != NULL && np_sig_ok("test_ipn_secret", c, strlen(c), vec_sig), "nowpay: the vector verifies");
 	for (i = 0; i < 128; i++)
 		upper[i] = (char)(vec_sig[i] >= 'a' ? vec_sig[i] - 32 : vec_sig[i]);
 	upper[128] = '\0';
-	ok(c != NULL && np_sig_ok("test_ipn_secret", c, strlen(c), upper), "nowpay: upper-case hex verifies too");
-	ok(c != NULL && !np_sig_ok("test_ipn_secret", c, strlen(c), vec_legacy_sig),
+	tap_ok(c != NULL && np_sig_ok("test_ipn_secret", c, strlen(c), upper), "nowpay: upper-case hex verifies too");
+	tap_ok(c != NULL && !np_sig_ok("test_ipn_secret", c, strlen(c), vec_legacy_sig),
 	    "nowpay: the legacy recipe's signature (nested objects as {}) is refused");
-	ok(c != NULL && !np_sig_ok("other_secret", c, strlen(c), vec_sig), "nowpay: another secret does not verify");
-	ok(c != NULL && !np_sig_ok("test_ipn_secret", c, strlen(c), "c5e1") &&
+	tap_ok(c != NULL && !np_sig_ok("other_secret", c, strlen(c), vec_sig), "nowpay: another secret does not verify");
+	tap_ok(c != NULL && !np_sig_ok("test_ipn_secret", c, strlen(c), "c5e1") &&
 	    !np_sig_ok("test_ipn_secret", c, strlen(c), "") && !np_sig_ok("", c, strlen(c), vec_sig),
 	    "nowpay: a short signature, an empty one and an empty secret never verify");
 	{
@@ -148,7 +149,7 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 
 		p[strlen("\"actually_paid\":1")] = '6';
 		tc = canon_of(a, t, err, sizeof(err));
-		ok(tc != NULL && !np_sig_ok("test_ipn_secret", tc, strlen(tc), vec_sig),
+		tap_ok(tc != NULL && !np_sig_ok("test_ipn_secret", tc, strlen(tc), vec_sig),
 		    "nowpay: a tampered amount does not verify");
 	}
 
@@ -157,7 +158,7 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 
 		tap_name(what, sizeof(what), "nowpay: canonical of ", cases[i].in);
 		c = canon_of(a, cases[i].in, err, sizeof(err));
-		is(c, cases[i].want, what);
+		tap_is_str(c, cases[i].want, what);
 	}
 	{
 		struct buf b;
@@ -168,55 +169,55 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 			buf_putc(&b, '1');
 		buf_puts(&b, "e-480]");
 		c = canon_of(a, b.p, err, sizeof(err));
-		is(c, "[11111111111111110000]", "nowpay: a number of 500 digits is read whole, exponent and all");
+		tap_is_str(c, "[11111111111111110000]", "nowpay: a number of 500 digits is read whole, exponent and all");
 		buf_free(&b);
 	}
 	for (i = 0; i < NELEM(refused); i++) {
 		char	 what[160];
 
 		tap_name(what, sizeof(what), "nowpay: refused: ", refused[i]);
-		ok(np_parse(a, refused[i], strlen(refused[i]), err, sizeof(err)) == NULL && err[0] != '\0', what);
+		tap_ok(np_parse(a, refused[i], strlen(refused[i]), err, sizeof(err)) == NULL && err[0] != '\0', what);
 	}
 
 	/* The status map. */
-	ok(np_state("waiting") == PAY_PENDING && np_state("confirming") == PAY_PENDING &&
+	tap_ok(np_state("waiting") == PAY_PENDING && np_state("confirming") == PAY_PENDING &&
 	    np_state("confirmed") == PAY_PENDING && np_state("sending") == PAY_PENDING,
 	    "nowpay: waiting, confirming, confirmed, sending are pending");
-	ok(np_state("partially_paid") == PAY_PARTIALLY_PAID && np_state("finished") == PAY_SUCCEEDED &&
+	tap_ok(np_state("partially_paid") == PAY_PARTIALLY_PAID && np_state("finished") == PAY_SUCCEEDED &&
 	    np_state("failed") == PAY_FAILED && np_state("expired") == PAY_EXPIRED &&
 	    np_state("refunded") == PAY_REFUNDED, "nowpay: partially_paid, finished, failed, expired, refunded");
-	ok(np_state("Finished") == -1 && np_state("") == -1 && np_state(NULL) == -1,
+	tap_ok(np_state("Finished") == -1 && np_state("") == -1 && np_state(NULL) == -1,
 	    "nowpay: other words say nothing about the state");
 
 	/* Amounts, in integers, rounded down. */
 	{
 		int64_t	 m = -7;
 
-		ok(np_received(1500, "15", "15") == 1500 && np_received(1500, "7.5", "15") == 750,
+		tap_ok(np_received(1500, "15", "15") == 1500 && np_received(1500, "7.5", "15") == 750,
 		    "nowpay: received: all, half");
-		ok(np_received(1000, "0.00033333", "0.001") == 333 && np_received(100, "1", "3") == 33,
+		tap_ok(np_received(1000, "0.00033333", "0.001") == 333 && np_received(100, "1", "3") == 33,
 		    "nowpay: received: rounded down");
-		ok(np_received(1000, "0.0012", "0.001") == 1200, "nowpay: received: over-payment");
-		ok(np_received(1000, "0", "0.001") == 0 && np_received(1000, "1", "0") == -1 &&
+		tap_ok(np_received(1000, "0.0012", "0.001") == 1200, "nowpay: received: over-payment");
+		tap_ok(np_received(1000, "0", "0.001") == 0 && np_received(1000, "1", "0") == -1 &&
 		    np_received(1000, "x", "1") == -1 && np_received(1000, "-1", "1") == -1,
 		    "nowpay: received: nothing; no pay_amount; not a number");
-		ok(np_received(999999999999999, "1.23456789012345678", "1.23456789012345678") == 999999999999999,
+		tap_ok(np_received(999999999999999, "1.23456789012345678", "1.23456789012345678") == 999999999999999,
 		    "nowpay: received: eighteen decimals, the largest price");
-		ok(np_received(1000, "1e-30", "1") == 0 && np_received(1000, "1", "1e-30") == -1,
+		tap_ok(np_received(1000, "1e-30", "1") == 0 && np_received(1000, "1", "1e-30") == -1,
 		    "nowpay: received: far below a minor unit is 0, far above MONEY_MAX is -1");
-		ok(np_minor("15.499", 2, &m) == 0 && m == 1549, "nowpay: 15.499 USD is 1549 cents (down)");
-		ok(np_minor("1e2", 2, &m) == 0 && m == 10000 && np_minor("7", 0, &m) == 0 && m == 7,
+		tap_ok(np_minor("15.499", 2, &m) == 0 && m == 1549, "nowpay: 15.499 USD is 1549 cents (down)");
+		tap_ok(np_minor("1e2", 2, &m) == 0 && m == 10000 && np_minor("7", 0, &m) == 0 && m == 7,
 		    "nowpay: 1e2 USD, 7 JPY");
-		ok(np_minor("-1", 2, &m) != 0 && np_minor("1x", 2, &m) != 0 && np_minor("", 2, &m) != 0 &&
+		tap_ok(np_minor("-1", 2, &m) != 0 && np_minor("1x", 2, &m) != 0 && np_minor("", 2, &m) != 0 &&
 		    np_minor("1e30", 2, &m) != 0, "nowpay: a minor amount that is not one is refused");
 	}
 
 	/* The vector as an observation. */
 	v = np_parse(a, vec_body, strlen(vec_body), err, sizeof(err));
 	obs_init(&o);
-	ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == 0, "nowpay: the vector reads");
-	is(o.event_id, "123456789:finished:15", "nowpay: event id payment_id:status:actually_paid");
-	ok(o.state == PAY_SUCCEEDED && o.amount == 100 && o.currency != NULL &&
+	tap_ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == 0, "nowpay: the vector reads");
+	tap_is_str(o.event_id, "123456789:finished:15", "nowpay: event id payment_id:status:actually_paid");
+	tap_ok(o.state == PAY_SUCCEEDED && o.amount == 100 && o.currency != NULL &&
 	    strcmp(o.currency, "USD") == 0 && o.ref == NULL && oid == NULL &&
 	    o.ref2 != NULL && strcmp(o.ref2, "123456789") == 0,
 	    "nowpay: finished, 1.00 USD in full, no invoice, payment 123456789");
@@ -227,7 +228,7 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 
 		v = np_parse(a, part, strlen(part), err, sizeof(err));
 		obs_init(&o);
-		ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == 0 &&
+		tap_ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == 0 &&
 		    o.state == PAY_PARTIALLY_PAID && o.amount == 312 && strcmp(o.currency, "EUR") == 0 &&
 		    strcmp(o.ref, "4522625843") == 0 && strcmp(o.event_id, "55:partially_paid:0.0001") == 0 &&
 		    oid != NULL && strcmp(oid, "ab12") == 0 && o.payment_public == oid,
@@ -238,7 +239,7 @@ test_unit_nowpay(void (*ok)(int, const char *), void (*is)(const char *, const c
 
 		v = np_parse(a, nop, strlen(nop), err, sizeof(err));
 		obs_init(&o);
-		ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == -1,
+		tap_ok(v != NULL && np_observe(a, v, &o, &oid, err, sizeof(err)) == -1,
 		    "nowpay: a payment object without payment_id is refused");
 	}
 	(void)len;

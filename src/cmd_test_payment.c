@@ -29,29 +29,11 @@
 #include "db.h"
 #include "order.h"
 #include "payment.h"
+#include "tap.h"
 #include "util.h"
 #include "wallet.h"
 
 static const struct actor hook = { "webhook:stripe", 0, NULL, NULL };
-
-static int *tn, *tf;
-
-static void
-ok(int cond, const char *what)
-{
-	(*tn)++;
-	if (!cond)
-		(*tf)++;
-	printf("%sok %d - payment: %s\n", cond ? "" : "not ", *tn, what);
-}
-
-static void
-is_int(int64_t got, int64_t want, const char *what)
-{
-	ok(got == want, what);
-	if (got != want)
-		printf("#   got:  %" PRId64 "\n#   want: %" PRId64 "\n", got, want);
-}
 
 /* A payment as the checks see it. */
 struct seen {
@@ -182,44 +164,44 @@ run(struct db *db)
 	int64_t	 order, order2, pay, pay2, n, jobs, mails;
 	int	 replay;
 
-	ok(pay_state_parse("partially_paid") == PAY_PARTIALLY_PAID && pay_state_parse("x") == -1,
+	tap_ok(pay_state_parse("partially_paid") == PAY_PARTIALLY_PAID && pay_state_parse("x") == -1,
 	    "pay_state_parse");
 
 	/* -- an order paid once, whatever comes after -- */
 	order = place(db, "k-order-1");
-	ok(order > 0 && order_state(db, order) == ORDER_PENDING, "checkout_place: a pending order");
-	is_int(count(db, 1), 0, "checkout_place: no provision job before the money");
+	tap_ok(order > 0 && order_state(db, order) == ORDER_PENDING, "checkout_place: a pending order");
+	tap_is_int(count(db, 1), 0, "checkout_place: no provision job before the money");
 	pay = newpay(db, order, "stripe", 1000, "pay:order:1:stripe:1", &replay);
-	ok(pay > 0 && !replay, "payment_new: a created payment");
-	is_int(newpay(db, order, "stripe", 1000, "pay:order:1:stripe:1", &replay), pay,
+	tap_ok(pay > 0 && !replay, "payment_new: a created payment");
+	tap_is_int(newpay(db, order, "stripe", 1000, "pay:order:1:stripe:1", &replay), pay,
 	    "payment_new: the same key returns the same payment");
-	ok(replay, "payment_new: ... as a replay");
+	tap_ok(replay, "payment_new: ... as a replay");
 	created(db, pay, "cs_1");
 	s = row(db, pay);
-	ok(strcmp(s.state, "pending") == 0, "payment_created: created -> pending");
-	ok(apply(db, "stripe", "evt_1", 0, "cs_1", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_APPLIED &&
+	tap_ok(strcmp(s.state, "pending") == 0, "payment_created: created -> pending");
+	tap_ok(apply(db, "stripe", "evt_1", 0, "cs_1", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_APPLIED &&
 	    res.fulfilled && res.payment == pay, "succeeded by reference: applied and fulfilled");
-	ok(order_state(db, order) == ORDER_PAID, "the order is paid");
-	is_int(count(db, 1), 1, "one provision job");
-	is_int(count(db, 3), 1, "one invoice");
-	is_int(count(db, 5), 1, "one order.paid audit row");
+	tap_ok(order_state(db, order) == ORDER_PAID, "the order is paid");
+	tap_is_int(count(db, 1), 1, "one provision job");
+	tap_is_int(count(db, 3), 1, "one invoice");
+	tap_is_int(count(db, 5), 1, "one order.paid audit row");
 	mails = count(db, 2);
-	ok(mails == 1 && res.njobs == 2, "the payment-received mail and the job to wake");
+	tap_ok(mails == 1 && res.njobs == 2, "the payment-received mail and the job to wake");
 	n = count(db, 0);
-	ok(apply(db, "stripe", "evt_1", 0, "cs_1", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_DUPLICATE,
+	tap_ok(apply(db, "stripe", "evt_1", 0, "cs_1", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_DUPLICATE,
 	    "the same event again: duplicate");
-	is_int(count(db, 0), n, "a duplicate records nothing");
-	ok(apply(db, "stripe", "evt_2", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_STALE &&
+	tap_is_int(count(db, 0), n, "a duplicate records nothing");
+	tap_ok(apply(db, "stripe", "evt_2", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_STALE &&
 	    !res.fulfilled, "another event saying succeeded: stale, not fulfilled again");
-	ok(apply(db, "stripe", "evt_3", pay, NULL, PAY_PENDING, -1, NULL, &res) == PAY_STALE,
+	tap_ok(apply(db, "stripe", "evt_3", pay, NULL, PAY_PENDING, -1, NULL, &res) == PAY_STALE,
 	    "pending after succeeded: stale");
-	ok(apply(db, "stripe", "evt_4", pay, NULL, PAY_FAILED, -1, NULL, &res) == PAY_STALE,
+	tap_ok(apply(db, "stripe", "evt_4", pay, NULL, PAY_FAILED, -1, NULL, &res) == PAY_STALE,
 	    "failed after succeeded: stale");
-	is_int(count(db, 1), 1, "still one provision job");
-	is_int(count(db, 2), mails, "no second mail");
-	is_int(count(db, 3), 1, "still one invoice");
+	tap_is_int(count(db, 1), 1, "still one provision job");
+	tap_is_int(count(db, 2), mails, "no second mail");
+	tap_is_int(count(db, 3), 1, "still one invoice");
 	s = row(db, pay);
-	ok(strcmp(s.state, "succeeded") == 0 && s.fulfilled && s.received == 1000,
+	tap_ok(strcmp(s.state, "succeeded") == 0 && s.fulfilled && s.received == 1000,
 	    "the payment: succeeded, fulfilled, 1000 received");
 
 	/* -- refunds seen at the gateway, cumulative -- */
@@ -229,98 +211,98 @@ run(struct db *db)
 	o.ref = "cs_1";
 	o.refunded_total = 300;
 	db_begin(db);
-	ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.to == PAY_PARTIALLY_REFUNDED,
+	tap_ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.to == PAY_PARTIALLY_REFUNDED,
 	    "a partial refund: partially_refunded");
 	o.event_id = "evt_r2";
 	o.refunded_total = 200;
-	ok(payment_apply(db, &o, &hook, &res) == PAY_STALE, "an earlier refund total: stale");
+	tap_ok(payment_apply(db, &o, &hook, &res) == PAY_STALE, "an earlier refund total: stale");
 	o.event_id = "evt_r3";
 	o.refunded_total = 1000;
-	ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.to == PAY_REFUNDED,
+	tap_ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.to == PAY_REFUNDED,
 	    "the rest refunded: refunded");
 	db_commit(db);
 	s = row(db, pay);
-	ok(strcmp(s.state, "refunded") == 0 && s.refunded == 1000, "refunded_minor 1000");
-	ok(apply(db, "stripe", "evt_5", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_STALE,
+	tap_ok(strcmp(s.state, "refunded") == 0 && s.refunded == 1000, "refunded_minor 1000");
+	tap_ok(apply(db, "stripe", "evt_5", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_STALE,
 	    "a late succeeded after the refund: stale");
 
 	/* -- amount and currency mismatches are held -- */
 	order = order2 = place(db, "k-order-2");
 	pay = newpay(db, order, "stripe", 1000, "pay:order:2:stripe:1", &replay);
 	created(db, pay, "cs_2");
-	ok(apply(db, "stripe", "evt_6", pay, NULL, PAY_SUCCEEDED, 999, "USD", &res) == PAY_HELD &&
+	tap_ok(apply(db, "stripe", "evt_6", pay, NULL, PAY_SUCCEEDED, 999, "USD", &res) == PAY_HELD &&
 	    !res.fulfilled, "one cent short: held");
 	s = row(db, pay);
-	ok(*s.held != '\0' && !s.fulfilled && order_state(db, order) == ORDER_PENDING,
+	tap_ok(*s.held != '\0' && !s.fulfilled && order_state(db, order) == ORDER_PENDING,
 	    "held: reason kept, not fulfilled, the order still pending");
-	is_int(count(db, 1), 1, "no provision job for a held payment");
+	tap_is_int(count(db, 1), 1, "no provision job for a held payment");
 	order = place(db, "k-order-3");
 	pay2 = newpay(db, order, "stripe", 1000, "pay:order:3:stripe:1", &replay);
-	ok(apply(db, "stripe", "evt_7", pay2, NULL, PAY_SUCCEEDED, 1000, "EUR", &res) == PAY_HELD,
+	tap_ok(apply(db, "stripe", "evt_7", pay2, NULL, PAY_SUCCEEDED, 1000, "EUR", &res) == PAY_HELD,
 	    "another currency: held");
 	s = row(db, pay2);
-	ok(s.received == -1, "an amount in another currency is not recorded as received");
-	ok(apply(db, "stripe", "evt_7b", 0, "cs_none", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_UNKNOWN,
+	tap_ok(s.received == -1, "an amount in another currency is not recorded as received");
+	tap_ok(apply(db, "stripe", "evt_7b", 0, "cs_none", PAY_SUCCEEDED, 1000, "USD", &res) == PAY_UNKNOWN,
 	    "a reference of no payment of ours: unknown (recorded for the report)");
 
 	/* staff fulfil the short one as if it matched */
 	db_begin(db);
-	ok(payment_release(db, pay, &hook, &res) == 0 && res.fulfilled, "payment_release fulfils a held payment");
-	ok(payment_release(db, pay, &hook, &res) == -1, "and only once");
+	tap_ok(payment_release(db, pay, &hook, &res) == 0 && res.fulfilled, "payment_release fulfils a held payment");
+	tap_ok(payment_release(db, pay, &hook, &res) == -1, "and only once");
 	db_commit(db);
-	ok(order_state(db, order2) == ORDER_PAID, "its order is paid");
-	is_int(count(db, 1), 2, "with its provision job");
+	tap_ok(order_state(db, order2) == ORDER_PAID, "its order is paid");
+	tap_is_int(count(db, 1), 2, "with its provision job");
 
 	/* -- an order cancelled by the expiry meanwhile: held, never fulfilled -- */
 	order = place(db, "k-order-4");
 	pay = newpay(db, order, "paypal", 1000, "pay:order:4:paypal:1", &replay);
 	db_begin(db);
-	ok(order_cancel_pending(db, order, &hook, "expired", NULL, NULL) == 1, "the order expires");
+	tap_ok(order_cancel_pending(db, order, &hook, "expired", NULL, NULL) == 1, "the order expires");
 	db_commit(db);
-	ok(apply(db, "paypal", "WH-1", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_HELD,
+	tap_ok(apply(db, "paypal", "WH-1", pay, NULL, PAY_SUCCEEDED, 1000, "USD", &res) == PAY_HELD,
 	    "paid after the order was cancelled: held");
 	s = row(db, pay);
-	ok(strstr(s.held, "no longer payable") != NULL && order_state(db, order) == ORDER_CANCELLED,
+	tap_ok(strstr(s.held, "no longer payable") != NULL && order_state(db, order) == ORDER_CANCELLED,
 	    "\"order no longer payable\", the order stays cancelled");
 	db_begin(db);
-	ok(payment_credit_wallet(db, pay, 0, &hook) == 0, "staff credit what arrived to the wallet");
+	tap_ok(payment_credit_wallet(db, pay, 0, &hook) == 0, "staff credit what arrived to the wallet");
 	db_commit(db);
-	is_int(balance(db), 1000, "the wallet holds it");
+	tap_is_int(balance(db), 1000, "the wallet holds it");
 	db_begin(db);
-	ok(payment_credit_wallet(db, pay, 0, &hook) == -1, "and only once");
+	tap_ok(payment_credit_wallet(db, pay, 0, &hook) == -1, "and only once");
 	db_commit(db);
 
 	/* -- a top-up: the wallet credited once, with its receipt -- */
 	pay = newpay(db, 0, "stripe", 500, "topup:abc", &replay);
 	created(db, pay, "cs_t");
 	n = count(db, 3);
-	ok(apply(db, "stripe", "evt_t1", 0, "cs_t", PAY_SUCCEEDED, 500, "USD", &res) == PAY_APPLIED &&
+	tap_ok(apply(db, "stripe", "evt_t1", 0, "cs_t", PAY_SUCCEEDED, 500, "USD", &res) == PAY_APPLIED &&
 	    res.fulfilled, "a top-up paid: applied");
-	is_int(balance(db), 1500, "the wallet is credited 500");
-	is_int(count(db, 3), n + 1, "with a receipt");
-	ok(apply(db, "stripe", "evt_t1", 0, "cs_t", PAY_SUCCEEDED, 500, "USD", &res) == PAY_DUPLICATE &&
+	tap_is_int(balance(db), 1500, "the wallet is credited 500");
+	tap_is_int(count(db, 3), n + 1, "with a receipt");
+	tap_ok(apply(db, "stripe", "evt_t1", 0, "cs_t", PAY_SUCCEEDED, 500, "USD", &res) == PAY_DUPLICATE &&
 	    apply(db, "stripe", "evt_t2", 0, "cs_t", PAY_SUCCEEDED, 500, "USD", &res) == PAY_STALE,
 	    "replayed and repeated: nothing more");
-	is_int(balance(db), 1500, "credited once");
+	tap_is_int(balance(db), 1500, "credited once");
 
 	/* -- failed and expired end an unpaid payment; money after it still counts -- */
 	pay = newpay(db, 0, "nowpayments", 400, "topup:def", &replay);
 	created(db, pay, "inv_1");
 	jobs = count(db, 2);
-	ok(apply(db, "nowpayments", "1:expired:0", pay, NULL, PAY_EXPIRED, -1, NULL, &res) == PAY_APPLIED,
+	tap_ok(apply(db, "nowpayments", "1:expired:0", pay, NULL, PAY_EXPIRED, -1, NULL, &res) == PAY_APPLIED,
 	    "expired: applied");
-	is_int(count(db, 2), jobs + 1, "the payment-failed mail");
-	ok(apply(db, "nowpayments", "1:waiting:0", pay, NULL, PAY_PENDING, -1, NULL, &res) == PAY_STALE,
+	tap_is_int(count(db, 2), jobs + 1, "the payment-failed mail");
+	tap_ok(apply(db, "nowpayments", "1:waiting:0", pay, NULL, PAY_PENDING, -1, NULL, &res) == PAY_STALE,
 	    "pending after expired: stale");
-	ok(apply(db, "nowpayments", "1:finished:400", pay, NULL, PAY_SUCCEEDED, 400, "USD", &res) ==
+	tap_ok(apply(db, "nowpayments", "1:finished:400", pay, NULL, PAY_SUCCEEDED, 400, "USD", &res) ==
 	    PAY_APPLIED && res.fulfilled, "crypto that arrives after the expiry is credited");
-	is_int(balance(db), 1900, "the wallet holds it");
+	tap_is_int(balance(db), 1900, "the wallet holds it");
 
 	/* -- NOWPayments short and over, payments.mismatch = hold, then wallet -- */
 	pay = newpay(db, 0, "nowpayments", 1000, "topup:ghi", &replay);
-	ok(apply(db, "nowpayments", "2:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
+	tap_ok(apply(db, "nowpayments", "2:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
 	    &res) == PAY_HELD, "partially paid under 'hold': held");
-	is_int(balance(db), 1900, "nothing credited");
+	tap_is_int(balance(db), 1900, "nothing credited");
 	{
 		struct stmt *st = db_q(db, Q_TEST_PAY_SETTING);
 
@@ -329,21 +311,21 @@ run(struct db *db)
 		db_step(db, st);
 	}
 	pay = newpay(db, 0, "nowpayments", 1000, "topup:jkl", &replay);
-	ok(apply(db, "nowpayments", "3:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
+	tap_ok(apply(db, "nowpayments", "3:partially_paid:300", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
 	    &res) == PAY_APPLIED && res.fulfilled, "partially paid under 'wallet': what arrived is credited");
-	is_int(balance(db), 2200, "300 credited");
-	ok(apply(db, "nowpayments", "3:partially_paid:300b", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
+	tap_is_int(balance(db), 2200, "300 credited");
+	tap_ok(apply(db, "nowpayments", "3:partially_paid:300b", pay, NULL, PAY_PARTIALLY_PAID, 300, "USD",
 	    &res) == PAY_STALE, "the same amount again: stale");
-	is_int(balance(db), 2200, "credited once");
+	tap_is_int(balance(db), 2200, "credited once");
 	order = place(db, "k-order-5");
 	pay = newpay(db, order, "nowpayments", 1000, "pay:order:5:nowpayments:1", &replay);
-	ok(apply(db, "nowpayments", "4:finished:1200", pay, NULL, PAY_SUCCEEDED, 1200, "USD", &res) ==
+	tap_ok(apply(db, "nowpayments", "4:finished:1200", pay, NULL, PAY_SUCCEEDED, 1200, "USD", &res) ==
 	    PAY_APPLIED && res.fulfilled, "over-paid under 'wallet': fulfilled");
-	ok(order_state(db, order) == ORDER_PAID, "the order is paid");
-	is_int(balance(db), 2400, "and the 200 over credited");
+	tap_ok(order_state(db, order) == ORDER_PAID, "the order is paid");
+	tap_is_int(balance(db), 2400, "and the 200 over credited");
 	order = place(db, "k-order-6");
 	pay = newpay(db, order, "stripe", 1000, "pay:order:6:stripe:1", &replay);
-	ok(apply(db, "stripe", "evt_8", pay, NULL, PAY_SUCCEEDED, 1200, "USD", &res) == PAY_HELD,
+	tap_ok(apply(db, "stripe", "evt_8", pay, NULL, PAY_SUCCEEDED, 1200, "USD", &res) == PAY_HELD,
 	    "over-paid at Stripe: held whatever the setting");
 
 	/* -- an event before payment_create recorded the reference -- */
@@ -366,12 +348,12 @@ run(struct db *db)
 	o.amount = 1000;
 	o.currency = "USD";
 	db_begin(db);
-	ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.fulfilled && res.from == PAY_CREATED,
+	tap_ok(payment_apply(db, &o, &hook, &res) == PAY_APPLIED && res.fulfilled && res.from == PAY_CREATED,
 	    "found by public id while still 'created': fulfilled");
 	payment_created(db, pay, "cs_7", NULL, "https://checkout.invalid/7");
 	db_commit(db);
 	s = row(db, pay);
-	ok(strcmp(s.state, "succeeded") == 0, "payment_created afterwards leaves the state alone");
+	tap_ok(strcmp(s.state, "succeeded") == 0, "payment_created afterwards leaves the state alone");
 
 	/* -- payment_create failing for good -- */
 	pay = newpay(db, 0, "paypal", 700, "topup:mno", &replay);
@@ -379,11 +361,11 @@ run(struct db *db)
 	payment_create_failed(db, pay, "HTTP 401");
 	db_commit(db);
 	s = row(db, pay);
-	ok(strcmp(s.state, "failed") == 0, "payment_create_failed: created -> failed");
+	tap_ok(strcmp(s.state, "failed") == 0, "payment_create_failed: created -> failed");
 }
 
 int
-test_payment(const char *sqldir, int *n, int *fail)
+test_payment(const char *sqldir)
 {
 	char	 dir[] = "/tmp/px-payment-XXXXXX", path[512], err[1024];
 	struct arena *a;
@@ -391,10 +373,9 @@ test_payment(const char *sqldir, int *n, int *fail)
 	const char *sfx[] = { "", "-wal", "-shm" };
 	size_t	 i;
 
-	tn = n;
-	tf = fail;
+	tap_prefix = "payment: ";
 	if (mkdtemp(dir) == NULL) {
-		ok(0, "a temp directory");
+		tap_ok(0, "a temp directory");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/t.db", dir);
@@ -403,7 +384,7 @@ test_payment(const char *sqldir, int *n, int *fail)
 	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
 	    db_exec(db, sql_test_payment_fixture, err, sizeof(err)) != 0) {
 		printf("# %s\n", err);
-		ok(0, "a migrated database");
+		tap_ok(0, "a migrated database");
 	} else {
 		db_set_arena(db, a);
 		run(db);

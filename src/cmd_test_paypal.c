@@ -43,18 +43,8 @@
 #include "gw_paypal.h"
 #include "http_out.h"
 #include "payment.h"
+#include "tap.h"
 #include "util.h"
-
-static int tap_n, tap_fail;
-
-static void
-ok(int cond, const char *what)
-{
-	tap_n++;
-	if (!cond)
-		tap_fail++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tap_n, what);
-}
 
 /* The value of header name in headers.txt's "NAME: value" lines, in a. */
 static const char *
@@ -102,7 +92,7 @@ unit_vector(struct arena *a, const char *dir)
 	body = file_read(arena_printf(a, "%s/body.json", dir));
 	cert = file_read(arena_printf(a, "%s/cert.pem", dir));
 	hdr = file_read(arena_printf(a, "%s/headers.txt", dir));
-	ok(body != NULL && cert != NULL && hdr != NULL, "vector: the three files read");
+	tap_ok(body != NULL && cert != NULL && hdr != NULL, "vector: the three files read");
 	if (body == NULL || cert == NULL || hdr == NULL)
 		goto out;
 	blen = strlen(body);
@@ -110,27 +100,27 @@ unit_vector(struct arena *a, const char *dir)
 	ttime = header_of(a, hdr, "PAYPAL-TRANSMISSION-TIME");
 	sig = header_of(a, hdr, "PAYPAL-TRANSMISSION-SIG");
 	url = header_of(a, hdr, "PAYPAL-CERT-URL");
-	ok(blen == 1636 && pp_crc32(body, blen) == 3494065244u, "vector: CRC-32 of the 1636-byte body is 3494065244");
+	tap_ok(blen == 1636 && pp_crc32(body, blen) == 3494065244u, "vector: CRC-32 of the 1636-byte body is 3494065244");
 	exp = pp_expected(a, nz(tid), nz(ttime), "96605875FF6516633", body, blen);
-	ok(strcmp(exp, "071f7d20-1584-11e7-abf0-6b62a8a99ac4|2017-03-30T20:04:05Z|"
+	tap_ok(strcmp(exp, "071f7d20-1584-11e7-abf0-6b62a8a99ac4|2017-03-30T20:04:05Z|"
 	    "96605875FF6516633|3494065244") == 0, "vector: the signed string");
-	ok(pp_sig_verify(cert, exp, sig, err, sizeof(err)) == 1,
+	tap_ok(pp_sig_verify(cert, exp, sig, err, sizeof(err)) == 1,
 	    "vector: PayPal's real signature verifies with its certificate");
-	ok(pp_sig_verify(cert, pp_expected(a, tid, ttime, "NotToBeFound", body, blen), sig, err,
+	tap_ok(pp_sig_verify(cert, pp_expected(a, tid, ttime, "NotToBeFound", body, blen), sig, err,
 	    sizeof(err)) == 0, "vector: with webhook_id NotToBeFound it does not (as the Java SDK's test)");
 	body[100] ^= 1;
-	ok(pp_sig_verify(cert, pp_expected(a, tid, ttime, "96605875FF6516633", body, blen), sig, err,
+	tap_ok(pp_sig_verify(cert, pp_expected(a, tid, ttime, "96605875FF6516633", body, blen), sig, err,
 	    sizeof(err)) == 0, "vector: one bit of the body changed, it does not");
 	body[100] ^= 1;
 	/* 2018-01-01: inside 2017-02-18..2019-04-26.  The DigiCert chain
 	 * is not shipped, so the chain check is skipped (CA NULL). */
-	ok(pp_cert_check(cert, NULL, 1514764800, &na, err, sizeof(err)) == 0 && na == 1556280000,
+	tap_ok(pp_cert_check(cert, NULL, 1514764800, &na, err, sizeof(err)) == 0 && na == 1556280000,
 	    "vector: the certificate passes the date and CN rules at an injected 2018 clock");
-	ok(pp_cert_check(cert, NULL, 1764979200, &na, err, sizeof(err)) == -1 &&
+	tap_ok(pp_cert_check(cert, NULL, 1764979200, &na, err, sizeof(err)) == -1 &&
 	    strstr(err, "not valid") != NULL, "vector: at a 2025 clock it has expired");
-	ok(pp_cert_check(cert, NULL, 1483228800, &na, err, sizeof(err)) == -1,
+	tap_ok(pp_cert_check(cert, NULL, 1483228800, &na, err, sizeof(err)) == -1,
 	    "vector: at a 2017-01-01 clock it is not valid yet");
-	ok(pp_cert_url_ok(url, ".paypal.com", err, sizeof(err)) == 1,
+	tap_ok(pp_cert_url_ok(url, ".paypal.com", err, sizeof(err)) == 1,
 	    "vector: its certificate URL passes the default host rule");
 out:
 	free(body);
@@ -167,7 +157,7 @@ unit_url(void)
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		snprintf(what, sizeof(what), "url: %s on [%s] %s", c[i].url, c[i].hosts,
 		    c[i].want ? "allowed" : "refused");
-		ok(pp_cert_url_ok(c[i].url, c[i].hosts, err, sizeof(err)) == c[i].want, what);
+		tap_ok(pp_cert_url_ok(c[i].url, c[i].hosts, err, sizeof(err)) == c[i].want, what);
 	}
 }
 
@@ -229,11 +219,11 @@ unit_events(struct arena *a)
 		    sizeof(err));
 		got = n == 1 ? obs_line(a, &obs[0], custom, appr) : arena_printf(a, "%d", n);
 		snprintf(what, sizeof(what), "event %zu: %s", i, c[i].want);
-		ok(strcmp(got, c[i].want) == 0, what);
+		tap_ok(strcmp(got, c[i].want) == 0, what);
 		if (strcmp(got, c[i].want) != 0)
 			printf("#   got: %s\n", got);
 		if (n == 1)
-			ok(obs[0].payload != NULL && strcmp(obs[0].payload, c[i].body) == 0 &&
+			tap_ok(obs[0].payload != NULL && strcmp(obs[0].payload, c[i].body) == 0 &&
 			    strcmp(obs[0].source, "webhook") == 0 && obs[0].payment == 0,
 			    "event: the raw body is the payload, source webhook");
 	}
@@ -272,7 +262,7 @@ unit_orders(struct arena *a)
 		json_object_put(o);
 		got = rc == 0 ? obs_line(a, &obs, NULL, 0) : "-1";
 		snprintf(what, sizeof(what), "order %zu: %s", i, c[i].want);
-		ok(strcmp(got, c[i].want) == 0 && (c[i].approve == NULL ? appr == NULL :
+		tap_ok(strcmp(got, c[i].want) == 0 && (c[i].approve == NULL ? appr == NULL :
 		    appr != NULL && strcmp(appr, c[i].approve) == 0), what);
 		if (strcmp(got, c[i].want) != 0)
 			printf("#   got: %s\n", got);
@@ -363,14 +353,13 @@ cmd_test_paypal(const struct conf *conf, int argc, char **argv)
 	(void)conf;
 	if (strcmp(verb, "unit") == 0 && argc == 3) {
 		printf("# CRC-32 check value\n");
-		ok(pp_crc32("123456789", 9) == 0xCBF43926u && pp_crc32("", 0) == 0,
+		tap_ok(pp_crc32("123456789", 9) == 0xCBF43926u && pp_crc32("", 0) == 0,
 		    "crc32: the standard check value of \"123456789\" and of nothing");
 		unit_vector(a, argv[2]);
 		unit_url();
 		unit_events(a);
 		unit_orders(a);
-		printf("1..%d\n", tap_n);
-		rc = tap_fail ? 1 : 0;
+		rc = tap_plan();
 	} else if (strcmp(verb, "cert") == 0 && argc == 5) {
 		pem = file_read(argv[2]);
 		if (parse_i64(argv[4], &now) != 0) {

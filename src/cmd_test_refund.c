@@ -32,6 +32,7 @@
 #include "order.h"
 #include "payment.h"
 #include "refund.h"
+#include "tap.h"
 #include "util.h"
 #include "wallet.h"
 #include "work.h"
@@ -39,33 +40,6 @@
 static const struct actor hook = { "webhook:stripe", 0, NULL, NULL };
 static const struct actor staff = { "staff", 1, "127.0.0.1", "t" };
 
-
-static int *tn, *tf;
-
-static void
-ok(int cond, const char *what)
-{
-	(*tn)++;
-	if (!cond)
-		(*tf)++;
-	printf("%sok %d - refund: %s\n", cond ? "" : "not ", *tn, what);
-}
-
-static void
-is_int(int64_t got, int64_t want, const char *what)
-{
-	ok(got == want, what);
-	if (got != want)
-		printf("#   got:  %" PRId64 "\n#   want: %" PRId64 "\n", got, want);
-}
-
-static void
-is_str(const char *got, const char *want, const char *what)
-{
-	ok(strcmp(got, want) == 0, what);
-	if (strcmp(got, want) != 0)
-		printf("#   got:  %s\n#   want: %s\n", got, want);
-}
 
 /* Q_TEST_RF_COUNTS's column what (see sql.c). */
 static int64_t
@@ -275,7 +249,7 @@ run(struct db *db, struct conf *c, const unsigned char key[32])
 
 	/* -- a stripe order paid, with a proxy and a pending commission -- */
 	pay = paid(db, "stripe", "k1", &order);
-	ok(pay > 0 && order_state(db, order) == ORDER_PAID, "an order paid through stripe");
+	tap_ok(pay > 0 && order_state(db, order) == ORDER_PAID, "an order paid through stripe");
 	db_begin(db);
 	{
 		struct stmt *st = db_q(db, Q_TEST_RF_CLIENT);
@@ -289,102 +263,102 @@ run(struct db *db, struct conf *c, const unsigned char key[32])
 	db_commit(db);
 
 	/* -- partial refunds up to the payment and never beyond -- */
-	is_int(ask(db, pay, 300, REFUND_TO_WALLET, 1, &res), RPAY_OK, "300 of 1000 to the wallet");
-	is_int(res.left, 700, "700 left");
+	tap_is_int(ask(db, pay, 300, REFUND_TO_WALLET, 1, &res), RPAY_OK, "300 of 1000 to the wallet");
+	tap_is_int(res.left, 700, "700 left");
 	s = pstate(db, pay, &ref);
-	ok(strcmp(s, "partially_refunded") == 0 && ref == 300, "the payment partially_refunded, 300");
+	tap_ok(strcmp(s, "partially_refunded") == 0 && ref == 300, "the payment partially_refunded, 300");
 	db_begin(db);
-	is_int(wallet_balance(db, wallet_of_customer(db, 1, "USD")), 300, "the wallet credited 300");
+	tap_is_int(wallet_balance(db, wallet_of_customer(db, 1, "USD")), 300, "the wallet credited 300");
 	db_commit(db);
-	is_int(order_state(db, order), ORDER_PAID, "a partial refund leaves the order paid");
-	is_int(ask(db, pay, 300, REFUND_TO_WALLET, 1, &res), RPAY_REPLAY, "the same form again: a replay");
-	is_int(count(db, C_REFUNDS), 1, "one refund row");
-	is_int(ask(db, pay, 400, REFUND_TO_MANUAL, 2, &res), RPAY_OK, "400 more, paid back by hand");
-	is_int(ask(db, pay, 301, REFUND_TO_WALLET, 3, &res), RPAY_AMOUNT,
+	tap_is_int(order_state(db, order), ORDER_PAID, "a partial refund leaves the order paid");
+	tap_is_int(ask(db, pay, 300, REFUND_TO_WALLET, 1, &res), RPAY_REPLAY, "the same form again: a replay");
+	tap_is_int(count(db, C_REFUNDS), 1, "one refund row");
+	tap_is_int(ask(db, pay, 400, REFUND_TO_MANUAL, 2, &res), RPAY_OK, "400 more, paid back by hand");
+	tap_is_int(ask(db, pay, 301, REFUND_TO_WALLET, 3, &res), RPAY_AMOUNT,
 	    "a third of 301 would pass the payment: refused in words");
-	ok(count(db, C_REFUNDS) == 2 && count(db, C_SUCCEEDED_SUM) == 700, "nothing written by the refusal");
-	is_int(count(db, C_SUSPEND_JOBS), 0, "no policy job yet");
-	is_int(ask(db, pay, 0, REFUND_TO_WALLET, 3, &res), RPAY_OK, "the rest (amount 0: all that is left)");
-	is_int(res.amount, 300, "which is 300");
+	tap_ok(count(db, C_REFUNDS) == 2 && count(db, C_SUCCEEDED_SUM) == 700, "nothing written by the refusal");
+	tap_is_int(count(db, C_SUSPEND_JOBS), 0, "no policy job yet");
+	tap_is_int(ask(db, pay, 0, REFUND_TO_WALLET, 3, &res), RPAY_OK, "the rest (amount 0: all that is left)");
+	tap_is_int(res.amount, 300, "which is 300");
 	s = pstate(db, pay, &ref);
-	ok(strcmp(s, "refunded") == 0 && ref == 1000, "the payment refunded, 1000");
-	is_int(order_state(db, order), ORDER_REFUNDED, "the order refunded");
-	is_int(count(db, C_SUSPEND_JOBS), 1, "the refund policy (suspend): one suspend job for its proxy");
-	is_int(count(db, C_REVERSED), 1, "the referral commission reversed");
-	is_int(count(db, C_MAILS), 3, "a refund_issued mail per refund");
-	is_int(count(db, C_AUDIT_REFUND), 3, "one payment.refund audit row per staff refund");
-	is_int(ask(db, pay, 0, REFUND_TO_WALLET, 4, &res), RPAY_AMOUNT, "nothing is left: refused");
+	tap_ok(strcmp(s, "refunded") == 0 && ref == 1000, "the payment refunded, 1000");
+	tap_is_int(order_state(db, order), ORDER_REFUNDED, "the order refunded");
+	tap_is_int(count(db, C_SUSPEND_JOBS), 1, "the refund policy (suspend): one suspend job for its proxy");
+	tap_is_int(count(db, C_REVERSED), 1, "the referral commission reversed");
+	tap_is_int(count(db, C_MAILS), 3, "a refund_issued mail per refund");
+	tap_is_int(count(db, C_AUDIT_REFUND), 3, "one payment.refund audit row per staff refund");
+	tap_is_int(ask(db, pay, 0, REFUND_TO_WALLET, 4, &res), RPAY_AMOUNT, "nothing is left: refused");
 
 	/* -- through the gateway: the job, a timeout, one refund -- */
 	pay2 = paid(db, "stripe", "k2", &order2);
-	is_int(ask(db, pay2, 400, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "400 through stripe");
+	tap_is_int(ask(db, pay2, 400, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "400 through stripe");
 	r2 = res.refund;
-	ok(res.job > 0 && count(db, C_REFUND_JOBS) == 1, "a refund job written with it");
+	tap_ok(res.job > 0 && count(db, C_REFUND_JOBS) == 1, "a refund job written with it");
 	s = pstate(db, pay2, &ref);
-	ok(strcmp(s, "succeeded") == 0 && ref == 0, "the payment does not move before the gateway says so");
-	is_int(ask(db, pay2, 700, REFUND_TO_WALLET, 2, &res), RPAY_AMOUNT,
+	tap_ok(strcmp(s, "succeeded") == 0 && ref == 0, "the payment does not move before the gateway says so");
+	tap_is_int(ask(db, pay2, 700, REFUND_TO_WALLET, 2, &res), RPAY_AMOUNT,
 	    "the pending refund counts against the cap");
 	sg.mode = 1;
-	is_int(job_once(db, c, key, r2), JOB_RETRY,
+	tap_is_int(job_once(db, c, key, r2), JOB_RETRY,
 	    "the gateway refunds and the reply is lost: retry");
 	s = pstate(db, pay2, &ref);
-	is_int(ref, 0, "still nothing recorded");
-	is_int(job_once(db, c, key, r2), JOB_DONE, "the retry: done");
-	ok(sg.calls == 2 && sg.made == 1, "two calls with one key: one refund at the gateway");
+	tap_is_int(ref, 0, "still nothing recorded");
+	tap_is_int(job_once(db, c, key, r2), JOB_DONE, "the retry: done");
+	tap_ok(sg.calls == 2 && sg.made == 1, "two calls with one key: one refund at the gateway");
 	s = pstate(db, pay2, &ref);
-	ok(strcmp(s, "partially_refunded") == 0 && ref == 400, "the payment partially_refunded, 400");
+	tap_ok(strcmp(s, "partially_refunded") == 0 && ref == 400, "the payment partially_refunded, 400");
 
 	/* -- seen at the gateway -- */
-	is_int(seen(db, pay2, "evt_r1", "re_stand_in_0", 400, 400), PAY_STALE,
+	tap_is_int(seen(db, pay2, "evt_r1", "re_stand_in_0", 400, 400), PAY_STALE,
 	    "the webhook of our own refund: nothing new");
-	is_int(seen(db, pay2, "evt_r2", "re_dash_1", 100, 500), PAY_APPLIED,
+	tap_is_int(seen(db, pay2, "evt_r2", "re_dash_1", 100, 500), PAY_APPLIED,
 	    "a refund made in the dashboard: recorded");
-	is_int(count(db, C_FOREIGN), 1, "as origin 'gateway'");
-	is_int(seen(db, pay2, "evt_r3", "re_dash_1", 100, 500), PAY_STALE, "delivered again: recorded once");
-	is_int(seen(db, pay2, "evt_r4", NULL, -1, 500), PAY_STALE, "the same total: nothing new");
-	is_int(seen(db, pay2, "evt_r5", NULL, -1, 650), PAY_APPLIED, "a higher total: the difference recorded");
+	tap_is_int(count(db, C_FOREIGN), 1, "as origin 'gateway'");
+	tap_is_int(seen(db, pay2, "evt_r3", "re_dash_1", 100, 500), PAY_STALE, "delivered again: recorded once");
+	tap_is_int(seen(db, pay2, "evt_r4", NULL, -1, 500), PAY_STALE, "the same total: nothing new");
+	tap_is_int(seen(db, pay2, "evt_r5", NULL, -1, 650), PAY_APPLIED, "a higher total: the difference recorded");
 	s = pstate(db, pay2, &ref);
-	ok(strcmp(s, "partially_refunded") == 0 && ref == 650, "650 refunded");
-	is_int(seen(db, pay2, "evt_r6", NULL, -1, 5000), PAY_APPLIED, "a total beyond the payment");
+	tap_ok(strcmp(s, "partially_refunded") == 0 && ref == 650, "650 refunded");
+	tap_is_int(seen(db, pay2, "evt_r6", NULL, -1, 5000), PAY_APPLIED, "a total beyond the payment");
 	s = pstate(db, pay2, &ref);
-	ok(strcmp(s, "refunded") == 0 && ref == 1000, "recorded up to the payment: refunded");
-	is_int(count(db, C_AUDIT_EXCESS), 1, "and the excess audited");
-	is_int(order_state(db, order2), ORDER_REFUNDED, "the order refunded by the gateway's refunds");
+	tap_ok(strcmp(s, "refunded") == 0 && ref == 1000, "recorded up to the payment: refunded");
+	tap_is_int(count(db, C_AUDIT_EXCESS), 1, "and the excess audited");
+	tap_is_int(order_state(db, order2), ORDER_REFUNDED, "the order refunded by the gateway's refunds");
 
 	/* -- a permanent refusal frees the amount -- */
 	pay3 = paid(db, "stripe", "k3", &order3);
-	is_int(ask(db, pay3, 1000, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "the whole of a third payment");
+	tap_is_int(ask(db, pay3, 1000, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "the whole of a third payment");
 	sg.mode = 2;
-	is_int(job_once(db, c, key, res.refund), JOB_DONE, "the gateway refuses it for good");
-	is_int(count(db, C_FAILED), 1, "the refund failed");
+	tap_is_int(job_once(db, c, key, res.refund), JOB_DONE, "the gateway refuses it for good");
+	tap_is_int(count(db, C_FAILED), 1, "the refund failed");
 	s = pstate(db, pay3, &ref);
-	ok(strcmp(s, "succeeded") == 0 && ref == 0, "the payment untouched");
-	is_int(ask(db, pay3, 1000, REFUND_TO_WALLET, 2, &res), RPAY_OK, "its amount may be refunded again");
-	is_int(order_state(db, order3), ORDER_REFUNDED, "(to the wallet: the order refunded)");
+	tap_ok(strcmp(s, "succeeded") == 0 && ref == 0, "the payment untouched");
+	tap_is_int(ask(db, pay3, 1000, REFUND_TO_WALLET, 2, &res), RPAY_OK, "its amount may be refunded again");
+	tap_is_int(order_state(db, order3), ORDER_REFUNDED, "(to the wallet: the order refunded)");
 
 	/* -- a webhook that could not match ours records the gateway's id
 	 * first: our row gives way when the job's reply names that id -- */
 	pay3 = paid(db, "stripe", "k5", &order3);
-	is_int(ask(db, pay3, 300, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "300 through stripe again");
+	tap_is_int(ask(db, pay3, 300, REFUND_TO_GATEWAY, 1, &res), RPAY_OK, "300 through stripe again");
 	r2 = res.refund;
-	is_int(seen(db, pay3, "evt_q1", arena_printf(db_arena(db), "re_stand_in_%d", sg.made), 250, 250),
+	tap_is_int(seen(db, pay3, "evt_q1", arena_printf(db_arena(db), "re_stand_in_%d", sg.made), 250, 250),
 	    PAY_APPLIED, "the gateway's webhook says 250 under an id not yet ours: recorded as its own");
-	is_int(job_once(db, c, key, r2), JOB_DONE, "then the job's reply names that id");
+	tap_is_int(job_once(db, c, key, r2), JOB_DONE, "then the job's reply names that id");
 	s = pstate(db, pay3, &ref);
-	ok(strcmp(s, "partially_refunded") == 0 && ref == 250, "the money counted once: 250");
-	is_int(count(db, C_FAILED), 2, "our row gave way (failed, naming the other)");
+	tap_ok(strcmp(s, "partially_refunded") == 0 && ref == 250, "the money counted once: 250");
+	tap_is_int(count(db, C_FAILED), 2, "our row gave way (failed, naming the other)");
 
 	/* -- what a gateway or a purpose refuses -- */
 	pay = paid(db, "nowpayments", "k4", &order);
-	is_int(ask(db, pay, 100, REFUND_TO_GATEWAY, 1, &res), RPAY_NO_API,
+	tap_is_int(ask(db, pay, 100, REFUND_TO_GATEWAY, 1, &res), RPAY_NO_API,
 	    "NOWPayments has no refund API: refused in words");
-	is_int(ask(db, pay, 100, REFUND_TO_MANUAL, 1, &res), RPAY_OK, "by hand it is recorded");
-	is_int(ask(db, 999999, 100, REFUND_TO_WALLET, 1, &res), RPAY_NONE, "no such payment");
-	is_str(refund_dest_name[refund_dest_parse("manual")], "manual", "destination names");
+	tap_is_int(ask(db, pay, 100, REFUND_TO_MANUAL, 1, &res), RPAY_OK, "by hand it is recorded");
+	tap_is_int(ask(db, 999999, 100, REFUND_TO_WALLET, 1, &res), RPAY_NONE, "no such payment");
+	tap_is_str(refund_dest_name[refund_dest_parse("manual")], "manual", "destination names");
 }
 
 int
-test_refund(const char *sqldir, int *n, int *fail)
+test_refund(const char *sqldir)
 {
 	char	 dir[] = "/tmp/px-refund-XXXXXX", path[512], err[1024];
 	unsigned char key[32];
@@ -394,10 +368,9 @@ test_refund(const char *sqldir, int *n, int *fail)
 	const char *sfx[] = { "", "-wal", "-shm" };
 	size_t	 i;
 
-	tn = n;
-	tf = fail;
+	tap_prefix = "refund: ";
 	if (mkdtemp(dir) == NULL) {
-		ok(0, "a temp directory");
+		tap_ok(0, "a temp directory");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/t.db", dir);
@@ -410,7 +383,7 @@ test_refund(const char *sqldir, int *n, int *fail)
 	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
 	    db_exec(db, sql_test_refund_fixture, err, sizeof(err)) != 0) {
 		printf("# %s\n", err);
-		ok(0, "a migrated database");
+		tap_ok(0, "a migrated database");
 	} else {
 		db_set_arena(db, a);
 		db_begin(db);
