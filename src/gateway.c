@@ -75,44 +75,42 @@ trim_slash(struct arena *a, const char *s)
 	return arena_strndup(a, s, n);
 }
 
+/* Each gateway's own hosts, by mode: the API, and where customers pay. */
+static const struct {
+	const char	*api[2], *checkout[2];	/* [0] test, [1] live */
+} own[GW__MAX] = {
+	[GW_STRIPE] = {
+		{ "https://api.stripe.com", "https://api.stripe.com" },
+		{ "https://checkout.stripe.com", "https://checkout.stripe.com" } },
+	[GW_PAYPAL] = {
+		{ "https://api-m.sandbox.paypal.com", "https://api-m.paypal.com" },
+		{ "https://www.sandbox.paypal.com", "https://www.paypal.com" } },
+	[GW_NOWPAYMENTS] = {
+		{ "https://api-sandbox.nowpayments.io", "https://api.nowpayments.io" },
+		{ "https://sandbox.nowpayments.io", "https://nowpayments.io" } },
+};
+
+/* The configured URL when set (trimmed), else the gateway's own. */
+static const char *
+url_of(struct db *db, const char *set, const char *const mine[2], enum gw_id id)
+{
+	if (set != NULL && *set != '\0')
+		return trim_slash(db_arena(db), set);
+	return mine[gw_live(db, id)];
+}
+
 const char *
 gw_api_base(struct db *db, const struct conf *c, enum gw_id id)
 {
-	const char *set = id == GW_STRIPE ? c->stripe_api_url :
-	    id == GW_PAYPAL ? c->paypal_api_url : c->nowpayments_api_url;
-	int	 live;
-
-	if (set != NULL && *set != '\0')
-		return trim_slash(db_arena(db), set);
-	live = gw_live(db, id);
-	switch (id) {
-	case GW_STRIPE:
-		return "https://api.stripe.com";
-	case GW_PAYPAL:
-		return live ? "https://api-m.paypal.com" : "https://api-m.sandbox.paypal.com";
-	default:
-		return live ? "https://api.nowpayments.io" : "https://api-sandbox.nowpayments.io";
-	}
+	return url_of(db, id == GW_STRIPE ? c->stripe_api_url : id == GW_PAYPAL ?
+	    c->paypal_api_url : c->nowpayments_api_url, own[id].api, id);
 }
 
 const char *
 gw_checkout_origin(struct db *db, const struct conf *c, enum gw_id id)
 {
-	const char *set = id == GW_STRIPE ? c->stripe_checkout_origin :
-	    id == GW_PAYPAL ? c->paypal_checkout_origin : c->nowpayments_checkout_origin;
-	int	 live;
-
-	if (set != NULL && *set != '\0')
-		return trim_slash(db_arena(db), set);
-	live = gw_live(db, id);
-	switch (id) {
-	case GW_STRIPE:
-		return "https://checkout.stripe.com";
-	case GW_PAYPAL:
-		return live ? "https://www.paypal.com" : "https://www.sandbox.paypal.com";
-	default:
-		return live ? "https://nowpayments.io" : "https://sandbox.nowpayments.io";
-	}
+	return url_of(db, id == GW_STRIPE ? c->stripe_checkout_origin : id == GW_PAYPAL ?
+	    c->paypal_checkout_origin : c->nowpayments_checkout_origin, own[id].checkout, id);
 }
 
 /* The associated data that binds a sealed secret to its name. */
