@@ -452,6 +452,8 @@ mismatch_to_wallet(struct db *db)
  * received in cur): judge it and fulfil, hold, or credit the wallet.
  * PAY_APPLIED or PAY_HELD.
  */
+static int	pay_unhold(struct db *, int64_t);
+
 static enum pay_apply_rc
 pay_money(struct db *db, const struct pay_row *p, const struct pay_observation *o, int to,
     const struct actor *who, struct pay_apply_result *res)
@@ -521,6 +523,11 @@ pay_money(struct db *db, const struct pay_row *p, const struct pay_observation *
 			    p->currency);
 		return PAY_APPLIED;
 	}
+	/* The amount is right now.  A hold from an earlier short arrival
+	 * (NOWPayments' partially_paid, then the rest) is over: the
+	 * payment leaves the staff's held list as it is fulfilled. */
+	if (*p->held_reason != '\0')
+		pay_unhold(db, p->id);
 	return pay_fulfil(db, p, by, who, res) == 0 ? PAY_APPLIED : PAY_HELD;
 }
 

@@ -369,8 +369,9 @@ full = d.state()
 pay_amount = [x for x in full["payments"] if x["payment_id"] == pid][0]["pay_amount"]
 d.control("status", payment_id=pid, status="finished", actually_paid=str(pay_amount))
 p = pay_row(pub)
-t.ok(p["state"] == "succeeded" and p["received"] == 1500 and p["fulfilled_at"] and
-     order_of(p)[0] not in ("pending", "cancelled"), "then the rest arrived: finished, fulfilled once", p)
+t.ok(p["state"] == "succeeded" and p["received"] == 1500 and p["fulfilled_at"] and not p["held"] and
+     order_of(p)[0] not in ("pending", "cancelled"),
+     "then the rest arrived: finished, fulfilled once, no longer held for staff", p)
 
 # Under- and over-payment under payments.mismatch = hold.
 pub, url = new_order()
