@@ -367,35 +367,16 @@ run(struct db *db)
 int
 test_payment(const char *sqldir)
 {
-	char	 dir[] = "/tmp/px-payment-XXXXXX", path[512], err[1024];
-	struct arena *a;
+	char	 dir[] = "/tmp/px-payment-XXXXXX";
+	struct arena *a = arena_new(1 << 16);
 	struct db *db;
-	const char *sfx[] = { "", "-wal", "-shm" };
-	size_t	 i;
 
 	tap_prefix = "payment: ";
-	if (mkdtemp(dir) == NULL) {
-		tap_ok(0, "a temp directory");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	a = arena_new(1 << 16);
-	if ((db = db_open(path, 2048, err, sizeof(err))) == NULL || db_migrate(db, sqldir, err,
-	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
-	    db_exec(db, sql_test_payment_fixture, err, sizeof(err)) != 0) {
-		printf("# %s\n", err);
-		tap_ok(0, "a migrated database");
-	} else {
+	if ((db = tap_db_open(dir, sqldir, sql_test_payment_fixture)) != NULL) {
 		db_set_arena(db, a);
 		run(db);
 	}
-	if (db != NULL)
-		db_close(db);
+	tap_db_close(db, dir);
 	arena_free(a);
-	for (i = 0; i < NELEM(sfx); i++) {
-		snprintf(path, sizeof(path), "%s/t.db%s", dir, sfx[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 	return 0;
 }

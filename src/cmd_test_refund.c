@@ -360,44 +360,25 @@ run(struct db *db, struct conf *c, const unsigned char key[32])
 int
 test_refund(const char *sqldir)
 {
-	char	 dir[] = "/tmp/px-refund-XXXXXX", path[512], err[1024];
+	char	 dir[] = "/tmp/px-refund-XXXXXX";
 	unsigned char key[32];
-	struct arena *a;
+	struct arena *a = arena_new(1 << 16);
 	struct conf c;
 	struct db *db;
-	const char *sfx[] = { "", "-wal", "-shm" };
-	size_t	 i;
 
 	tap_prefix = "refund: ";
-	if (mkdtemp(dir) == NULL) {
-		tap_ok(0, "a temp directory");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/t.db", dir);
 	memset(&c, 0, sizeof(c));
 	c.gateway_timeout = 5;
 	c.gateway_ca_file = (char *)"";
 	memset(key, 7, sizeof(key));
-	a = arena_new(1 << 16);
-	if ((db = db_open(path, 2048, err, sizeof(err))) == NULL || db_migrate(db, sqldir, err,
-	    sizeof(err)) < 0 || db_prepare_all(db, err, sizeof(err)) != 0 ||
-	    db_exec(db, sql_test_refund_fixture, err, sizeof(err)) != 0) {
-		printf("# %s\n", err);
-		tap_ok(0, "a migrated database");
-	} else {
+	if ((db = tap_db_open(dir, sqldir, sql_test_refund_fixture)) != NULL) {
 		db_set_arena(db, a);
 		db_begin(db);
 		gw_secret_put(db, key, "stripe.secret_key", "sk_test_unit", 0);
 		db_commit(db);
 		run(db, &c, key);
 	}
-	if (db != NULL)
-		db_close(db);
+	tap_db_close(db, dir);
 	arena_free(a);
-	for (i = 0; i < NELEM(sfx); i++) {
-		snprintf(path, sizeof(path), "%s/t.db%s", dir, sfx[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 	return 0;
 }

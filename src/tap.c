@@ -5,9 +5,14 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "db.h"
 #include "tap.h"
+#include "util.h"
 
 int	 tap_n, tap_fail;
 const char *tap_prefix = "";
@@ -44,4 +49,44 @@ tap_plan(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_fail ? 1 : 0;
+}
+
+struct db *
+tap_db_open(char *dir, const char *sqldir, const char *fixture)
+{
+	char	 path[512], err[1024] = "";
+	struct db *db;
+
+	if (mkdtemp(dir) == NULL) {
+		tap_ok(0, "a temp directory");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	if ((db = db_open(path, 2048, err, sizeof(err))) == NULL ||
+	    db_migrate(db, sqldir, err, sizeof(err)) < 0 ||
+	    db_prepare_all(db, err, sizeof(err)) != 0 ||
+	    db_exec(db, fixture, err, sizeof(err)) != 0) {
+		printf("# %s\n", err);
+		tap_ok(0, "a migrated database");
+		if (db != NULL)
+			db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+tap_db_close(struct db *db, const char *dir)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char	 path[512];
+	size_t	 i;
+
+	if (db != NULL)
+		db_close(db);
+	for (i = 0; i < NELEM(sfx); i++) {
+		snprintf(path, sizeof(path), "%s/t.db%s", dir, sfx[i]);
+		unlink(path);
+	}
+	rmdir(dir);
 }

@@ -18,6 +18,19 @@ void	tap_ok(int cond, const char *what);
 /* tap_ok of got == want, saying both when they differ (NULL is "(null)"). */
 void	tap_is_str(const char *got, const char *want, const char *what);
 void	tap_is_int(int64_t got, int64_t want, const char *what);
+struct db;
+
+/*
+ * A throwaway database for the cases that need one (cmd_test_payment.c,
+ * cmd_test_refund.c): a fresh directory from dir (a mkdtemp template,
+ * changed in place), migrated from sqldir, every statement prepared,
+ * fixture (a SQL script) run.  The connection, or NULL after a failed
+ * "not ok" line; tap_db_close() closes it (NULL is fine) and removes the
+ * files and the directory.
+ */
+struct db *tap_db_open(char *dir, const char *sqldir, const char *fixture);
+void	tap_db_close(struct db *, const char *dir);
+
 /* The plan line "1..N"; the exit status: 1 when a case failed. */
 int	tap_plan(void);
 
