@@ -9,7 +9,6 @@ test stack, and the shop's pages a customer pays through.
     url = d.invoice_of(c, pub)   # /pay/{pub} until its 303 to the invoice
     d.pay_page(url, "full")      # the invoice page's button
 """
-import json
 import os
 import re
 import subprocess
@@ -19,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from pxdouble import DoubleControl
 from px import terminate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +26,7 @@ API_KEY = "NP-TEST-KEY-0000-PXDOUBLE"
 IPN_SECRET = "px-double-ipn-secret/+0001"
 
 
-class NowPayDouble:
+class NowPayDouble(DoubleControl):
     def __init__(self, stack, key=API_KEY, secret=IPN_SECRET):
         self.s = stack
         self.key = key
@@ -52,19 +52,6 @@ class NowPayDouble:
         self.s.cli("gateway", "set", "nowpayments.ipn_secret", input=self.secret + "\n")
         if enable:
             self.s.cli("gateway", "enable", "nowpayments")
-
-    def control(self, what, method="POST", **body):
-        data = json.dumps(body).encode() if method == "POST" else None
-        req = urllib.request.Request(self.base + "/_double/" + what, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return {"http_error": e.code, "body": json.loads(e.read() or b"{}")}
-
-    def state(self):
-        return self.control("state", method="GET")
 
     def invoice_of(self, c, pub, timeout=20):
         """Follow /pay/{pub} as the customer's browser does (its meta

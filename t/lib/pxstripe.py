@@ -11,9 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
+from pxdouble import DoubleControl
 from px import BIN, terminate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,7 +56,7 @@ def npm_verify(payload, header, secret=WEBHOOK_SECRET, tolerance=None, received_
     return npm("stripe_sign.cjs", req)
 
 
-class StripeDouble:
+class StripeDouble(DoubleControl):
     def __init__(self, stack, key=SECRET_KEY, secret=WEBHOOK_SECRET):
         self.s = stack
         self.key = key
@@ -82,19 +81,6 @@ class StripeDouble:
         self.s.cli("gateway", "set", "stripe.webhook_secret", input=self.secret + "\n")
         if enable:
             self.s.cli("gateway", "enable", "stripe")
-
-    def control(self, what, method="POST", **body):
-        data = json.dumps(body).encode() if method == "POST" else None
-        req = urllib.request.Request(self.base + "/_double/" + what, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return {"http_error": e.code, "body": json.loads(e.read() or b"{}")}
-
-    def state(self):
-        return self.control("state", method="GET")
 
     def requests(self):
         return self.control("requests", method="GET")
