@@ -212,6 +212,9 @@ cron("traffic-sync")
 wait_for(lambda: s.sql("SELECT health FROM servers WHERE id = 1")[0][0] == "down", 20)
 h, le = s.sql("SELECT health, last_error FROM servers WHERE id = 1")[0]
 t.ok(h == "down" and le, "panel down: health down, last_error says why", (h, le))
+# The health is recorded in the failed attempt, a moment before the job
+# is put back: wait for that, not for the health alone.
+wait_for(lambda: sync_jobs(1)[-1][1] != "running", 20)
 t.is_(sync_jobs(1)[-1][1], "pending", "... and the sync is retried later")
 t.is_(usage("px-101")[:2], (187, 1870), "... usage untouched")
 
