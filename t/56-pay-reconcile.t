@@ -165,7 +165,11 @@ def unknown():
 s.advance(3600)
 before = len(sql("SELECT 1 FROM jobs WHERE idem_key LIKE 'gateway_followup:recent:stripe:%'"))
 out = cron()
-wait_for(lambda: unknown() != [], 30)
+# the event commits inside the job; its result is written when the job is
+# marked done, a moment later: wait for that
+wait_for(lambda: unknown() != [] and sql("SELECT 1 FROM jobs WHERE idem_key LIKE 'gateway_followup:recent:stripe:%' "
+                                         "AND state = 'done' AND id = (SELECT MAX(id) FROM jobs WHERE idem_key "
+                                         "LIKE 'gateway_followup:recent:stripe:%')"), 30)
 t.is_(unknown(), [("recent:" + stranger, "reconcile", "unknown")],
       "the recent-payments report records the stranger once, as unknown")
 res = sql("SELECT result FROM jobs WHERE idem_key LIKE 'gateway_followup:recent:stripe:%' ORDER BY id DESC LIMIT 1")
