@@ -77,6 +77,7 @@ struct conf {
 	int64_t	 sub_cache_seconds;
 	int64_t	 sub_update_hours;
 	int	 require_customer_totp;
+	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */
 	char	*test_pause_file;	/* only with test_routes (testpause.h) */
