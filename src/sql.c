@@ -1523,16 +1523,20 @@ const char *const sql_text[Q__MAX] = {
 	    "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset",
 	[Q_AMAIL_ONE] = AMAIL_COLS "WHERE j.id = :id AND j.kind = 'email'",
 	/* The dashboard: mail queued now, failed in the last 24 hours (a
-	 * failed job's updated_at is when it failed: Q_JOB_FAIL). */
-	[Q_AMAIL_COUNTS] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email'), "
+	 * failed job's updated_at is when it failed: Q_JOB_FAIL).  "+kind"
+	 * keeps the planner off jobs_kind, which would read every email ever
+	 * sent: the pending rows of jobs_state are few; the failed ones are
+	 * a range of jobs_failed (migration 024). */
+	[Q_AMAIL_COUNTS] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email'), "
 	    "(SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' AND updated_at >= :since)",
 	/* The mail banner on every staff page and /healthz's mail line, in
-	 * one statement: email jobs failed since :since (jobs_state's range
-	 * of failed rows, which staff keep short by retrying or discarding)
-	 * and the setting mail.alert_failures (NULL: the default). */
+	 * one statement: email jobs failed since :since (a range of the
+	 * partial index jobs_failed, migration 024), the setting
+	 * mail.alert_failures (NULL: the default) and the email jobs
+	 * pending (jobs_state's range of pending rows; "+kind" as above). */
 	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
 	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
-	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email')",
+	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email')",
 };
 
 const char *const sql_name[Q__MAX] = {
