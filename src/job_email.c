@@ -53,6 +53,7 @@ struct mail {
 	char		 line[256];	/* the server's last reply line */
 	char		 reply[512];	/* its last whole reply (lines joined by \n) */
 	int		 more;		/* the last line was "NNN-": the reply goes on */
+	int		 quit;		/* QUIT is out: keep the replies before it */
 };
 
 static size_t
@@ -71,7 +72,7 @@ read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 
 /*
  * Keeps the server's replies (never what we send: that includes the AUTH
- * credentials): the last line for last_error, and the last whole reply,
+ * credentials; only QUIT is looked at): the last line for last_error, and the last whole reply,
  * a multi-line one (RFC 5321 4.2.1: "250-..." lines, then "250 ...")
  * joined by newlines, for mail_log.reply.  libcurl hands over one line
  * per call.  Bytes that are not printable ASCII become '?'.
@@ -83,7 +84,11 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 	size_t	 k, have;
 
 	(void)h;
-	if (type != CURLINFO_HEADER_IN)
+	/* A refused MAIL or RCPT makes libcurl close the connection before
+	 * easy_perform() returns: the 221 to its QUIT is not the answer. */
+	if (type == CURLINFO_HEADER_OUT && n >= 4 && strncmp(data, "QUIT", 4) == 0)
+		m->quit = 1;
+	if (type != CURLINFO_HEADER_IN || m->quit)
 		return 0;
 	while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
 		n--;

@@ -21,6 +21,8 @@ stored: the model is a server that commits only when it can acknowledge.
                                        blind); repeatable, the first match wins
   --rcpt-fail-count N                  ... for the first N matching RCPTs only
                                        (then 250: a 4xx-then-2xx mailbox)
+  --mail-reply REPLY                   reply this to MAIL FROM instead of 250
+  --mail-reply-count N                 ... for the first N MAIL commands only
   --quit-delay S                       hold the 221 to QUIT for S seconds.
 A REPLY (here or --data-reply) of several lines separated by "\n" goes
 out in the multi-line form of RFC 5321 4.2.1: "550-first", "550 last".
@@ -46,7 +48,7 @@ import time
 
 OPTS = None
 LOCK = threading.Lock()
-STATE = {"seq": 0, "data_replies": 0, "delays": 0, "rcpt_fails": 0, "sessions": 0}
+STATE = {"seq": 0, "data_replies": 0, "delays": 0, "rcpt_fails": 0, "sessions": 0, "mail_replies": 0}
 
 
 def event(line):
@@ -126,6 +128,14 @@ class Session(socketserver.BaseRequestHandler):
     def send(self, line):
         self.sock.sendall(line.encode() + b"\r\n")
 
+    def mail_fault(self):
+        """Whether --mail-reply answers this MAIL (counted)."""
+        with LOCK:
+            if not OPTS.mail_reply or (0 <= OPTS.mail_reply_count <= STATE["mail_replies"]):
+                return False
+            STATE["mail_replies"] += 1
+            return True
+
     def send_reply(self, text):
         self.sock.sendall(b"".join(x.encode() + b"\r\n" for x in reply_lines(text)))
 
@@ -203,6 +213,10 @@ class Session(socketserver.BaseRequestHandler):
                     self.send("530 5.7.0 Authentication required")
                 elif not arg.upper().startswith("FROM:<"):
                     self.send("501 5.5.4 Syntax: MAIL FROM:<address>")
+                elif self.mail_fault():
+                    self.reset()
+                    event("MAIL refused: %s" % " / ".join(reply_lines(OPTS.mail_reply)))
+                    self.send_reply(OPTS.mail_reply)
                 else:
                     self.reset()
                     self.mail_from = arg[5:].split(">")[0] + ">"
@@ -356,6 +370,8 @@ def main():
     ap.add_argument("--delay-count", type=int, default=-1)
     ap.add_argument("--rcpt-fail", action="append", default=[])
     ap.add_argument("--rcpt-fail-count", type=int, default=-1)
+    ap.add_argument("--mail-reply", default="")
+    ap.add_argument("--mail-reply-count", type=int, default=-1)
     ap.add_argument("--quit-delay", type=float, default=0)
     OPTS = ap.parse_args()
     os.makedirs(OPTS.dir, exist_ok=True)
