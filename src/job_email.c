@@ -21,11 +21,14 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "curl_lib.h"
 #include "conf.h"
@@ -54,6 +57,8 @@ struct mail {
 	char		 reply[512];	/* its last whole reply (lines joined by \n) */
 	int		 more;		/* the last line was "NNN-": the reply goes on */
 	int		 quit;		/* QUIT is out: keep the replies before it */
+	int		 waiting;	/* a command (or the end of DATA) awaits its reply */
+	curl_socket_t	 fd;		/* the connection's socket, or -1 */
 };
 
 static size_t
@@ -67,7 +72,27 @@ read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 	if (n > 0)
 		memcpy(dst, m->body.p + m->sent, n);
 	m->sent += n;
+	/* The whole body is out (libcurl, knowing its size, may not ask
+	 * again): the end of DATA follows, and then its reply is due. */
+	if (m->sent == m->body.len)
+		m->waiting = 1;
 	return n;
+}
+
+/*
+ * After a timeout libcurl (7.88) keeps the connection, and says QUIT on
+ * it when the handle is cleaned up, while the reply to the end of DATA
+ * may still be due; then it waits for an answer.  A server that is
+ * merely slow would take the message in that wait while the job is
+ * retried, and it would go out twice.  So a connection with a reply
+ * still due is cut instead: the server sees us gone before it can say
+ * 250 (RFC 5321 6.1: a message is the server's once it has said so).
+ */
+static void
+cut(struct mail *m)
+{
+	if (m->fd != CURL_SOCKET_BAD)
+		shutdown(m->fd, SHUT_RDWR);
 }
 
 /*
@@ -86,8 +111,14 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 	(void)h;
 	/* A refused MAIL or RCPT makes libcurl close the connection before
 	 * easy_perform() returns: the 221 to its QUIT is not the answer. */
-	if (type == CURLINFO_HEADER_OUT && n >= 4 && strncmp(data, "QUIT", 4) == 0)
+	if (type == CURLINFO_HEADER_OUT && n >= 4 && strncmp(data, "QUIT", 4) == 0) {
 		m->quit = 1;
+		/* A reply still due: cut instead (see cut()). */
+		if (m->waiting)
+			cut(m);
+	}
+	if (type == CURLINFO_HEADER_OUT)
+		m->waiting = 1;
 	if (type != CURLINFO_HEADER_IN || m->quit)
 		return 0;
 	while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
@@ -101,7 +132,30 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 	have = m->more ? strlen(m->reply) : 0;
 	snprintf(m->reply + have, sizeof(m->reply) - have, "%s%s", have ? "\n" : "", m->line);
 	m->more = strlen(m->line) > 3 && m->line[3] == '-';
+	if (!m->more)
+		m->waiting = 0;
 	return 0;
+}
+
+/* The connection's socket, for cut(), from its opening to its close. */
+static int
+sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct mail *m = arg;
+
+	(void)purpose;
+	m->fd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+static int
+closesocket_cb(void *arg, curl_socket_t fd)
+{
+	struct mail *m = arg;
+
+	if (fd == m->fd)
+		m->fd = CURL_SOCKET_BAD;
+	return close(fd);
 }
 
 /*
@@ -167,6 +221,11 @@ smtp_send(struct work *w, struct job *j, struct mail *m)
 	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, m->errbuf);
 	cu->easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	cu->easy_setopt(h, CURLOPT_DEBUGDATA, m);
+	m->fd = CURL_SOCKET_BAD;
+	cu->easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	cu->easy_setopt(h, CURLOPT_SOCKOPTDATA, m);
+	cu->easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+	cu->easy_setopt(h, CURLOPT_CLOSESOCKETDATA, m);
 	cu->easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	rc = cu->easy_perform(h);
 	cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -208,6 +267,8 @@ email_after(struct work *w, struct job *j)
 
 	(void)w;
 	if (m->h != NULL) {
+		if (m->waiting)
+			cut(m);
 		m->cu->easy_cleanup(m->h);
 		m->h = NULL;
 	}
