@@ -355,8 +355,8 @@ const char *const sql_text[Q__MAX] = {
 	    "AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.job_id = jobs.id) RETURNING id",
 	/* job_email.c: the proof that a message went out, written with 'done'. */
 	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
-	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
-	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
+	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id, reply) "
+	    "VALUES (:job, :rcpt, :subject, :msgid, :reply) ON CONFLICT(job_id) DO NOTHING",
 	[Q_SERVER_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed WHERE id = :id",
 	/*
 	 * The wallet (wallet.c).  A wallet's balance_minor is the sum of its
