@@ -96,11 +96,12 @@ cut(struct mail *m)
 }
 
 /*
- * Keeps the server's replies (never what we send: that includes the AUTH
- * credentials; only QUIT is looked at): the last line for last_error, and the last whole reply,
- * a multi-line one (RFC 5321 4.2.1: "250-..." lines, then "250 ...")
- * joined by newlines, for mail_log.reply.  libcurl hands over one line
- * per call.  Bytes that are not printable ASCII become '?'.
+ * Keeps the server's replies (of what we send, which includes the AUTH
+ * credentials, only QUIT is looked at, and that a command is out): the
+ * last line for last_error, and the last whole reply, a multi-line one
+ * (RFC 5321 4.2.1: "250-..." lines, then "250 ...") joined by newlines,
+ * for mail_log.reply.  libcurl hands over one line per call.  Bytes that
+ * are not printable ASCII become '?'.
  */
 static int
 debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
