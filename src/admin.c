@@ -16,6 +16,7 @@
 #include "response.h"
 #include "session.h"
 #include "ui.h"
+#include "util.h"
 #include "view.h"
 
 const char *
@@ -49,8 +50,9 @@ admin_message(struct request *r, int status, const char *heading, const char *me
 }
 
 /*
- * GET /admin — the dashboard: customers, orders, failed jobs and open
- * tickets, each only when the role may read it, and links to the
+ * GET /admin — the dashboard: customers, orders, failed jobs, open
+ * tickets, mail queued and failed in the last 24 hours, each only when
+ * the role may read it, and links to the
  * sections the role may open.  200.
  */
 void
@@ -86,6 +88,25 @@ admin_home(struct request *r)
 		}
 	}
 	db_reset(st);
+	/* Mail (issue 14): queued now and failed in the last 24 hours, each
+	 * a link to the mail log filtered so. */
+	if (has_perm(r, "mail.read")) {
+		st = db_q(r->db, Q_AMAIL_COUNTS);
+		db_bind_int(r->db, st, ":since", now_unix() - 86400);
+		if (db_step(r->db, st) == DB_ROW) {
+			it = vm_push(vm, "counts");
+			vm_set(it, "label", "Mail queued");
+			vm_set(it, "link", "/admin/mail?state=queued");
+			vm_set_int(it, "n", db_int(st, 0));
+			it = vm_push(vm, "counts");
+			vm_set(it, "label", "Mail failed (24 h)");
+			vm_set(it, "link", "/admin/mail?state=failed");
+			vm_set_int(it, "n", db_int(st, 1));
+			vm_set_bool(it, "bad", db_int(st, 1) > 0);
+		}
+		db_reset(st);
+	}
+	vm_set_bool(vm, "can_mail", has_perm(r, "mail.read"));
 	vm_set_bool(vm, "can_customers", has_perm(r, "customers.read"));
 	vm_set_bool(vm, "can_orders", has_perm(r, "orders.read"));
 	vm_set_bool(vm, "can_catalog", has_perm(r, "plans.write"));

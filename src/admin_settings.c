@@ -24,6 +24,10 @@
  *   clients.expire_grace_days, clients.remind_days, clients.renew_days
  *                    the provisioned clients' lifecycle (cron_life.h;
  *                    the table life[] below)
+ *   mail.alert_failures  more email jobs than this failing within an hour
+ *                    show the mail banner on every staff page and
+ *                    "alert": true in /healthz's mail line (0..100000,
+ *                    default 5; mail_health.h)
  * A change to the seller's details reaches only invoices issued after it.
  */
 #include "config.h"
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mail_health.h"
 #include "db.h"
 #include "setting.h"
 #include "handlers.h"
@@ -98,6 +103,8 @@ settings_page(struct request *r, int status, const char *error)
 	for (i = 0; i < NELEM(life); i++)
 		vm_set(vm, life[i].field, post ? form_get(r, life[i].field) :
 		    setting_text(r->db, life[i].key, life[i].dflt));
+	vm_set(vm, "mail_alert_failures", post ? form_get(r, "mail_alert_failures") :
+	    setting_text(r->db, "mail.alert_failures", "5"));
 	vm_set(vm, "currency", *cur ? cur : "");
 	vm_set_bool(vm, "currency_set", *cur != '\0');
 	vm_set(vm, "f_currency", post && form_get(r, "currency") ? form_get(r, "currency") : "");
@@ -133,6 +140,7 @@ static const struct field admin_settings_fields[] = {
 	{ "expire_grace_days", FK_INT, 0, 0, 365 },
 	{ "remind_days", FK_INT, 0, 1, 60 },
 	{ "renew_days", FK_INT, 0, 0, 60 },
+	{ "mail_alert_failures", FK_INT, 0, 0, MAIL_ALERT_MAX },
 };
 const struct form admin_settings_form = { FORM(admin_settings_fields) };
 
@@ -161,8 +169,9 @@ put(struct request *r, const char *key, const char *value)
  * 0..100), tax_inclusive (a checkbox), currency (a known ISO 4217 code,
  * only while none is set), referral_percent (as tax_rate),
  * referral_hold_days (0..365), order_expire_minutes (5..10080),
- * expire_grace_days (0..365), remind_days (1..60), renew_days (0..60), csrf;
- * the last six may be absent (their settings are then kept).  Each changed key is written and
+ * expire_grace_days (0..365), remind_days (1..60), renew_days (0..60),
+ * mail_alert_failures (0..100000), csrf; the last seven may be absent
+ * (their settings are then kept).  Each changed key is written and
  * audited with its old and new value, all in one transaction.  303 to
  * /admin/settings?done=saved; 400 for a bad field (nothing written); 409
  * for a currency when one is set already.
@@ -171,7 +180,7 @@ void
 admin_settings_post(struct request *r)
 {
 	const char *cur = form_get(r, "currency"), *set, *ref;
-	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0, days[NELEM(life)];
+	int64_t	 bp, ref_bp = 0, hold = 0, expire = 0, alert = 0, days[NELEM(life)];
 	size_t	 i;
 	static const char *const text[] = { "seller_name", "seller_address", "seller_tax_id" };
 
@@ -217,6 +226,12 @@ admin_settings_post(struct request *r)
 			settings_page(r, 400, life[i].why);
 			return;
 		}
+	if (form_get(r, "mail_alert_failures") != NULL &&
+	    !valid_int(form_get(r, "mail_alert_failures"), 0, MAIL_ALERT_MAX, &alert)) {
+		settings_page(r, 400, "The mail alert is a whole number of failed messages in an hour "
+		    "from 0 to 100000.");
+		return;
+	}
 	if (cur != NULL && *cur != '\0' && !money_known(cur)) {
 		settings_page(r, 400, "The currency must be an ISO 4217 code such as USD or EUR.");
 		return;
@@ -248,6 +263,8 @@ admin_settings_post(struct request *r)
 	for (i = 0; i < NELEM(life); i++)
 		if (form_get(r, life[i].field) != NULL)
 			put(r, life[i].key, arena_printf(r->a, "%lld", (long long)days[i]));
+	if (form_get(r, "mail_alert_failures") != NULL)
+		put(r, "mail.alert_failures", arena_printf(r->a, "%lld", (long long)alert));
 	db_commit(r->db);
 	resp_redirect(r, 303, "/admin/settings?done=saved");
 }

@@ -280,5 +280,10 @@ extern const struct form admin_payment_refund_form;
 void	admin_payment_release_post(struct request *);
 void	admin_payment_credit_post(struct request *);
 void	admin_order_payments_vm(struct request *, struct vm *, int64_t order_id);
+/* admin_mail.c (issue 14, mailadmin14) */
+void	admin_mail(struct request *);
+void	admin_mail_one(struct request *);
+void	admin_mail_retry_post(struct request *);
+void	admin_mail_discard_post(struct request *);
 
 #endif

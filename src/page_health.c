@@ -7,16 +7,21 @@
  * factor done) with servers.write also gets "panels": each panel's
  * health, when it last answered and last had its traffic synced, and
  * whether an alert is open (cron alerts); nobody else learns the
- * panels' names or errors.
+ * panels' names or errors.  A staff member with servers.write or
+ * mail.read gets "mail" (issue 14): email jobs queued now, failed in the
+ * last hour, the setting mail.alert_failures and whether more than it
+ * failed (the banner on staff pages says the same).
  */
 #include "config.h"
 
 #include <json-c/json.h>
 
+#include "mail_health.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
 #include "session.h"
+#include "util.h"
 
 /* The panels' health as a JSON array (staff only). */
 static void
@@ -45,6 +50,18 @@ panels(struct request *r)
 	json_object_put(arr);
 }
 
+/* The mail line (staff only): mail_health()'s figures. */
+static void
+mail_line(struct request *r)
+{
+	struct mail_health h;
+
+	mail_health(r->db, now_unix(), &h);
+	buf_printf(r->out, ",\"mail\":{\"queued\":%lld,\"failed_last_hour\":%lld,"
+	    "\"alert_failures\":%lld,\"alert\":%s}", (long long)h.queued, (long long)h.failed_hour,
+	    (long long)h.limit, h.alert ? "true" : "false");
+}
+
 /* GET /healthz — JSON; 200 or 503. */
 void
 page_healthz(struct request *r)
@@ -62,7 +79,7 @@ page_healthz(struct request *r)
 		/* The route is open to anyone; the detail only to staff who
 		 * may change servers, signed in with their second factor. */
 		staff = session_load(r, SESS_STAFF);
-		if (staff != NULL && (!staff->mfa_ok || !has_perm(r, "servers.write")))
+		if (staff != NULL && !staff->mfa_ok)
 			staff = NULL;
 	}
 	r->status = ok ? 200 : 503;
@@ -71,7 +88,9 @@ page_healthz(struct request *r)
 	    "\"jobs_failed\":%lld,\"worker_pid_requests\":%llu",
 	    ok ? "ok" : "unavailable", ok ? "ok" : "error",
 	    (long long)pending, (long long)failed, (unsigned long long)r->app->served);
-	if (staff != NULL)
+	if (staff != NULL && has_perm(r, "servers.write"))
 		panels(r);
+	if (staff != NULL && (has_perm(r, "servers.write") || has_perm(r, "mail.read")))
+		mail_line(r);
 	buf_printf(r->out, "}\n");
 }

@@ -259,6 +259,14 @@ const struct route routes[] = {
 	{ M_POST, "/admin/payments/{public_id}/release", admin_payment_release_post, WHO_STAFF, "orders.write", CSRF_CHECK, 0, &form_none },
 	{ M_POST, "/admin/payments/{public_id}/credit", admin_payment_credit_post, WHO_STAFF, "wallet.adjust", CSRF_CHECK, 0, &form_none },
 
+	/* The staff mail log (mailadmin14, issue 14; admin_mail.c): read
+	 * with mail.read, a message retried or discarded with mail.manage
+	 * (migration 023). */
+	{ M_GET,  "/admin/mail",	admin_mail, WHO_STAFF, "mail.read", CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/mail/{id:int}", admin_mail_one, WHO_STAFF, "mail.read", CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/mail/{id:int}/retry", admin_mail_retry_post, WHO_STAFF, "mail.manage", CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/mail/{id:int}/discard", admin_mail_discard_post, WHO_STAFF, "mail.manage", CSRF_CHECK, 0, &form_none },
+
 	/* Payment webhooks (stripe13, issue 13; webhook.c): one route for
 	 * every gateway, signature-checked by the gateway's verify; no
 	 * cookies, no CSRF (WHO_WEBHOOK). */

@@ -65,6 +65,11 @@
 	"AND (j.kind NOT IN " JOB_GATEWAY_KINDS " OR (SELECT count(*) FROM jobs r WHERE r.kind IN " \
 	JOB_GATEWAY_KINDS " AND r.state = 'running' AND r.lease_until >= :now) < :gateway_lanes) "
 
+#define AMAIL_COLS "SELECT j.id, j.state, j.attempts, j.next_attempt_at, j.last_error, j.created_at, " \
+    "j.payload, j.idem_key, coalesce(CASE WHEN json_valid(j.payload) THEN json_extract(j.payload, '$.to') END, ''), " \
+    "coalesce(CASE WHEN json_valid(j.payload) THEN json_extract(j.payload, '$.template') END, ''), " \
+    "m.subject, m.message_id, m.reply, m.sent_at FROM jobs j LEFT JOIN mail_log m ON m.job_id = j.id "
+
 const char *const sql_text[Q__MAX] = {
 	[Q_HEALTH_PING] = "SELECT count(*) FROM schema_migrations",
 	[Q_JOBS_FAILED_COUNT] = "SELECT count(*) FROM jobs WHERE state = 'failed'",
@@ -1501,6 +1506,31 @@ const char *const sql_text[Q__MAX] = {
 	/* cmd_test_payment.c: a setting for one case (payments.mismatch). */
 	[Q_TEST_PAY_SETTING] = "INSERT INTO settings (key, value) VALUES (:key, :value) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	/*
+	 * The staff mail log (admin_mail.c, issue 14): a message is an email
+	 * job; recipient and template from its payload (json_valid first: a
+	 * payload that is not JSON lists with empty fields instead of failing
+	 * the page), subject, Message-ID, reply and sent time from mail_log
+	 * once sent (NULL before).  Newest first along jobs_kind(kind,
+	 * created_at); :rcpt is a LIKE pattern the handler escapes with '\\'.
+	 */
+	[Q_AMAIL_LIST] = AMAIL_COLS "WHERE j.kind = 'email' AND (:state IS NULL OR j.state = :state) "
+	    "AND (:rcpt IS NULL OR CASE WHEN json_valid(j.payload) THEN json_extract(j.payload, '$.to') END "
+	    "LIKE :rcpt ESCAPE '\\') AND (:tmpl IS NULL OR CASE WHEN json_valid(j.payload) THEN "
+	    "json_extract(j.payload, '$.template') END = :tmpl) "
+	    "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset",
+	[Q_AMAIL_ONE] = AMAIL_COLS "WHERE j.id = :id AND j.kind = 'email'",
+	/* The dashboard: mail queued now, failed in the last 24 hours (a
+	 * failed job's updated_at is when it failed: Q_JOB_FAIL). */
+	[Q_AMAIL_COUNTS] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email'), "
+	    "(SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' AND updated_at >= :since)",
+	/* The mail banner on every staff page and /healthz's mail line, in
+	 * one statement: email jobs failed since :since (jobs_state's range
+	 * of failed rows, which staff keep short by retrying or discarding)
+	 * and the setting mail.alert_failures (NULL: the default). */
+	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
+	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
+	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email')",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1960,6 +1990,10 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PAYPAL_EVENT_DROP] = "PAYPAL_EVENT_DROP",
 	[Q_PAYPAL_EVENT_REJECT] = "PAYPAL_EVENT_REJECT",
 	[Q_TEST_PAY_SETTING] = "TEST_PAY_SETTING",
+	[Q_AMAIL_LIST] = "AMAIL_LIST",
+	[Q_AMAIL_ONE] = "AMAIL_ONE",
+	[Q_AMAIL_COUNTS] = "AMAIL_COUNTS",
+	[Q_MAIL_ALERT] = "MAIL_ALERT",
 };
 
 /*
