@@ -355,8 +355,8 @@ const char *const sql_text[Q__MAX] = {
 	    "AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.job_id = jobs.id) RETURNING id",
 	/* job_email.c: the proof that a message went out, written with 'done'. */
 	[Q_MAIL_LOG_HAS] = "SELECT 1 FROM mail_log WHERE job_id = :job",
-	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id) "
-	    "VALUES (:job, :rcpt, :subject, :msgid) ON CONFLICT(job_id) DO NOTHING",
+	[Q_MAIL_LOG_INSERT] = "INSERT INTO mail_log(job_id, rcpt, subject, message_id, reply) "
+	    "VALUES (:job, :rcpt, :subject, :msgid, :reply) ON CONFLICT(job_id) DO NOTHING",
 	[Q_SERVER_SET_PASSWORD] = "UPDATE servers SET panel_password_sealed = :sealed WHERE id = :id",
 	/*
 	 * The wallet (wallet.c).  A wallet's balance_minor is the sum of its
@@ -1521,16 +1521,20 @@ const char *const sql_text[Q__MAX] = {
 	    "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset",
 	[Q_AMAIL_ONE] = AMAIL_COLS "WHERE j.id = :id AND j.kind = 'email'",
 	/* The dashboard: mail queued now, failed in the last 24 hours (a
-	 * failed job's updated_at is when it failed: Q_JOB_FAIL). */
-	[Q_AMAIL_COUNTS] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email'), "
+	 * failed job's updated_at is when it failed: Q_JOB_FAIL).  "+kind"
+	 * keeps the planner off jobs_kind, which would read every email ever
+	 * sent: the pending rows of jobs_state are few; the failed ones are
+	 * a range of jobs_failed (migration 024). */
+	[Q_AMAIL_COUNTS] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email'), "
 	    "(SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' AND updated_at >= :since)",
 	/* The mail banner on every staff page and /healthz's mail line, in
-	 * one statement: email jobs failed since :since (jobs_state's range
-	 * of failed rows, which staff keep short by retrying or discarding)
-	 * and the setting mail.alert_failures (NULL: the default). */
+	 * one statement: email jobs failed since :since (a range of the
+	 * partial index jobs_failed, migration 024), the setting
+	 * mail.alert_failures (NULL: the default) and the email jobs
+	 * pending (jobs_state's range of pending rows; "+kind" as above). */
 	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
 	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
-	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND kind = 'email')",
+	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email')",
 };
 
 const char *const sql_name[Q__MAX] = {

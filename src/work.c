@@ -492,6 +492,14 @@ run_one(struct work *w, struct arena *a)
 		break;
 	}
 out:
+	/* The outcome is committed (or given up): now the handler may let
+	 * go of what it held, once, whichever way the attempt ended. */
+	if (at->j.after != NULL) {
+		void	(*after)(struct work *, struct job *) = at->j.after;
+
+		at->j.after = NULL;
+		after(w, &at->j);
+	}
 	db_reset_all(w->db);
 	db_on_fail(w->db, NULL, NULL);
 	db_set_arena(w->db, NULL);

@@ -58,6 +58,15 @@ struct job {
 	void		*ctx;		/* handler's state from run() to record() */
 	const char	*result;	/* JSON object recorded in jobs.result, or NULL */
 	char		 err[1024];	/* why, for JOB_RETRY and JOB_FAIL (last_error) */
+	/*
+	 * Set by run() when the attempt holds something that must outlive
+	 * the commit of its outcome (job_email.c: the SMTP connection, whose
+	 * QUIT must follow the commit of the mail_log row).  The runner calls
+	 * it once, after that commit (or its rollback), on every way out of
+	 * the attempt, a database error included, before the arena is reset.
+	 * It must not use the database.
+	 */
+	void		(*after)(struct work *, struct job *);
 };
 
 enum job_rc {

@@ -74,7 +74,8 @@ def listed(page):
 
 
 # ---------------------------------------------------------------- demo = no
-s = MailShop(["--data-reply", "554 5.7.1 Message refused", "--data-reply-count", "1"])
+s = MailShop(["--data-reply", "554 5.7.1 Message refused", "--data-reply-count", "1",
+              "--rcpt-fail", "bounce@*=550 5.1.1 No such user"])
 s.start()
 s.sql("INSERT INTO settings (key, value) VALUES ('shop.name', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (EVIL,))
@@ -88,6 +89,9 @@ sam = Staff(s, "sam@example.com", "support")
 ann = Staff(s, "ann@example.com", "analyst")
 S = enqueue(s, "mail-s", "sent@example.com")
 t.ok(wait_for(lambda: state(s, S) == "done", 20), "the next message is sent")
+B = enqueue(s, "mail-b", "bounce@example.com")
+t.ok(wait_for(lambda: state(s, B) == "failed", 20), "550 at RCPT: failed", state(s, B))
+t.is_(s.sql("SELECT attempts FROM jobs WHERE id = ?", (B,))[0][0], 1, "... at once, not retried for days")
 BAD = enqueue(s, "mail-bad", "x<script>@example.com")
 NOT = enqueue(s, "mail-nope", "nope@example.com", "emails/nope")
 t.ok(wait_for(lambda: state(s, BAD) == "failed" and state(s, NOT) == "failed", 20),
@@ -110,14 +114,17 @@ page = r.text
 t.is_(r.status, 200, "support (mail.read) opens /admin/mail")
 good, errs = s.html_ok(r.body)
 t.ok(good, "the mail log is well-formed HTML", errs)
-t.ok(listed(page)[:1] == [V] and set(listed(page)) >= {F, S, BAD, NOT, Q, V}, "every message, newest first",
+t.ok(listed(page)[:1] == [V] and set(listed(page)) >= {F, S, B, BAD, NOT, Q, V}, "every message, newest first",
      listed(page))
 t.ok('data-state="failed"' in row(page, F) and "fail@example.com" in row(page, F) and
      "SMTP 554" in row(page, F) and "Message refused" in row(page, F),
      "the 554: failed, with the server's answer", row(page, F))
+t.ok('data-state="failed"' in row(page, B) and "550 5.1.1 No such user" in row(page, B),
+     "the 550 at RCPT: failed, with the server's answer", row(page, B))
 sr = row(page, S)
 msgid = s.sql("SELECT message_id FROM mail_log WHERE job_id = ?", (S,))[0][0]
 t.ok('data-state="sent"' in sr and html.escape(msgid) in sr and ">test<" in sr, "sent: template and Message-ID", sr)
+t.ok("250 2.0.0 Ok: queued as" in sr, "sent: the last answer is the server's reply to the end of DATA", sr)
 t.ok("Test email from Sh&lt;script&gt;alert(1)&lt;/script&gt;p" in sr, "the subject (from mail_log) is escaped", sr)
 t.ok("<script>" not in page, "no raw <script> anywhere in the page")
 t.ok("x&lt;script&gt;@example.com" in row(page, BAD) and "recipient" in row(page, BAD),
@@ -130,7 +137,7 @@ t.ok('data-state="queued"' in qr and "Test email from" in qr and "UTC" in qr,
 
 # -- filters --
 r = sam.get("/admin/mail?state=failed")
-t.ok(r.status == 200 and set(listed(r.text)) == {F, BAD, NOT}, "state=failed", listed(r.text))
+t.ok(r.status == 200 and set(listed(r.text)) == {F, B, BAD, NOT}, "state=failed", listed(r.text))
 r = sam.get("/admin/mail?state=queued")
 t.is_(listed(r.text), [Q], "state=queued")
 r = sam.get("/admin/mail?to=SENT%40example")
@@ -213,32 +220,33 @@ Q2 = enqueue(s, "mail-q2", "later2@example.com", "emails/test", None, "run_at=+3
 r = sam.get("/admin")
 t.ok('href="/admin/mail?state=queued"><span class="n">1</span> <span class="label">Mail queued' in r.text,
      "dashboard: mail queued, linking to the log", r.text[r.text.find("stats"):][:800])
-t.ok('href="/admin/mail?state=failed"><span class="n">2</span> <span class="label">Mail failed (24 h)' in r.text,
+t.ok('href="/admin/mail?state=failed"><span class="n">3</span> <span class="label">Mail failed (24 h)' in r.text,
      "dashboard: mail failed in the last 24 hours")
 t.ok("Mail queued" not in ann.get("/admin").text, "... not for a role without mail.read")
-# Two failed in the last hour (BAD, NOT); the default limit is 5.
-t.ok("mail-banner" not in sam.get("/admin").text, "two failures, limit 5: no banner")
+# Three failed in the last hour (B, BAD, NOT); the default limit is 5.
+t.ok("mail-banner" not in sam.get("/admin").text, "three failures, limit 5: no banner")
 settings = {"seller_name": "S", "seller_address": "A", "seller_tax_id": "T", "tax_rate": "0"}
 r = ada.form("/admin/settings", "/admin/settings", dict(settings, mail_alert_failures="x"))
 t.ok(r.status == 400 and "mail alert" in r.text, "mail_alert_failures must be a number", r.status)
-r = ada.form("/admin/settings", "/admin/settings", dict(settings, mail_alert_failures="2"))
-t.ok(r.status == 303 and s.sql("SELECT value FROM settings WHERE key = 'mail.alert_failures'") == [("2",)],
+r = ada.form("/admin/settings", "/admin/settings", dict(settings, mail_alert_failures="3"))
+t.ok(r.status == 303 and s.sql("SELECT value FROM settings WHERE key = 'mail.alert_failures'") == [("3",)],
      "the setting saves", r.status)
 t.ok(s.sql("SELECT count(*) FROM audit_log WHERE action = 'settings.changed' AND target = "
            "'setting:mail.alert_failures'")[0][0] == 1, "... audited")
-t.ok('value="2"' in ada.get("/admin/settings").text, "... and shows on the general settings page")
-t.ok("mail-banner" not in sam.get("/admin").text, "two failures, limit 2: no banner (more than the limit)")
+t.ok('name="mail_alert_failures" value="3"' in ada.get("/admin/settings").text,
+     "... and shows on the general settings page")
+t.ok("mail-banner" not in sam.get("/admin").text, "three failures, limit 3: no banner (more than the limit)")
 hz = json.loads(sam.get("/healthz").text)
-t.is_(hz.get("mail"), {"queued": 1, "failed_last_hour": 2, "alert_failures": 2, "alert": False},
+t.is_(hz.get("mail"), {"queued": 1, "failed_last_hour": 3, "alert_failures": 3, "alert": False},
       "/healthz: the mail line for staff with mail.read")
 t.ok("panels" not in hz, "... without the panels (servers.write)")
-ada.form("/admin/settings", "/admin/settings", dict(settings, mail_alert_failures="1"))
+ada.form("/admin/settings", "/admin/settings", dict(settings, mail_alert_failures="2"))
 for who, name in ((sam, "support"), (ann, "analyst"), (ada, "super_admin")):
     for path in ("/admin", "/admin/settings", "/admin/tokens"):
         r = who.get(path)
         if r.status != 200:
             continue
-        t.ok("mail-banner" in r.text and "2 messages failed to send in the last hour" in r.text,
+        t.ok("mail-banner" in r.text and "3 messages failed to send in the last hour" in r.text,
              "banner past the limit: %s on %s" % (name, path))
 t.ok('see the <a href="/admin/mail?state=failed">mail log' in sam.get("/admin").text,
      "... linking to the failed mail for mail.read")
@@ -265,8 +273,8 @@ sam = Staff(s, "sam@example.com", "support")
 t.is_(s.sql("SELECT attempts FROM jobs WHERE id = ?", (R,))[0][0], 2, "... at the second attempt")
 t.is_(len(s.find_mail("retry@example.com", "Test email")), 1, "... one message arrived")
 r = sam.get("/admin/mail")
-t.ok('data-state="sent"' in row(r.text, R) and ">2<" in row(r.text, R), "the log: sent, two attempts",
-     row(r.text, R))
+t.ok('data-state="sent"' in row(r.text, R) and ">2<" in row(r.text, R) and "250 2.0.0 Ok" in row(r.text, R),
+     "the log: sent, two attempts, the server's 250", row(r.text, R))
 r = sam.get("/admin/mail/%d" % R)
 good, errs = s.html_ok(r.body)
 t.ok(good, "the message page with its body is well-formed HTML", errs)

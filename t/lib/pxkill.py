@@ -83,3 +83,54 @@ class Pauser:
         os.kill(pid, signal.SIGKILL)
         return wait_for(lambda: len(set(s.worker_pids()) - before - {pid}) >= 1 and
                         len(s.worker_pids()) >= s.workers, 15)
+
+
+# -- the whole daemon at once (t/57-mail-kill.t) --
+
+def start_work_group(stack):
+    """Start `work` as the leader of a process group of its own (its
+    runners and its recovery child join it), so kill_work_group() can end
+    all of them with one kill(2).  The daemon refuses to start while a
+    killed one's processes still hold the spool's lock: then try again.
+    Returns the Popen; stack.works keeps it for stop()."""
+    err = open(os.path.join(stack.dir, "work.stderr"), "ab")
+    for _ in range(40):
+        p = subprocess.Popen([BIN, "-c", stack.conf, "work"], stdout=err, stderr=err,
+                             start_new_session=True)
+        if not wait_for(lambda: p.poll() is not None, 0.3):
+            stack.works.append(p)
+            return p
+        time.sleep(0.1)
+    raise RuntimeError("work did not start: " + open(os.path.join(stack.dir, "work.stderr")).read()[-2000:])
+
+
+def group_pids(pgid):
+    """Live (not zombie) processes of process group pgid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after ")".
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+def kill_work_group(stack, p):
+    """SIGKILL the work daemon started by start_work_group(): master,
+    runners and any recovery child in the same instant (killpg), no master
+    left to start a replacement runner; wait until none is alive."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait(10)
+    if p in stack.works:
+        stack.works.remove(p)
+    return wait_for(lambda: not group_pids(p.pid), 10)

@@ -16,6 +16,20 @@ Fault injection:
   --delay-count N                      ... for the first N messages only.
 If the client has gone away when the delay ends, the message is NOT
 stored: the model is a server that commits only when it can acknowledge.
+  --rcpt-fail 'PATTERN=REPLY'          reply REPLY to RCPT TO:<addr> when the
+                                       address matches PATTERN (fnmatch, case
+                                       blind); repeatable, the first match wins
+  --rcpt-fail-count N                  ... for the first N matching RCPTs only
+                                       (then 250: a 4xx-then-2xx mailbox)
+  --mail-reply REPLY                   reply this to MAIL FROM instead of 250
+  --mail-reply-count N                 ... for the first N MAIL commands only
+  --quit-delay S                       hold the 221 to QUIT for S seconds.
+A REPLY (here or --data-reply) of several lines separated by "\n" goes
+out in the multi-line form of RFC 5321 4.2.1: "550-first", "550 last".
+Every QUIT is logged as "QUIT session N after NNNN ..." (the messages
+stored in that session, or "none"), and "QUIT replied session N" once the
+221 is sent: with --quit-delay a test can look at the client's state
+while its QUIT waits.
 
 The demo's sink (./quickstart demo):
   --sink                               numbering continues after the highest
@@ -28,6 +42,7 @@ The port (127.0.0.1, ephemeral) is written to --port-file and printed.
 """
 import argparse
 import base64
+import fnmatch
 import json
 import os
 import select
@@ -40,7 +55,7 @@ import time
 
 OPTS = None
 LOCK = threading.Lock()
-STATE = {"seq": 0, "data_replies": 0, "delays": 0}
+STATE = {"seq": 0, "data_replies": 0, "delays": 0, "rcpt_fails": 0, "sessions": 0, "mail_replies": 0}
 
 
 def event(line):
@@ -72,8 +87,40 @@ def peer_gone(sock):
     return False
 
 
+def reply_lines(text):
+    """REPLY text as wire lines: several lines (split on a newline or a
+    literal backslash-n) take the multi-line form, every line but the last
+    "NNN-", the last "NNN " (RFC 5321 4.2.1)."""
+    lines = [x for x in text.replace("\\n", "\n").split("\n") if x]
+    code = lines[0][:3]
+    out = []
+    for i, x in enumerate(lines):
+        # "NNN text" or "NNN-text" lose their code (every line gets the
+        # first line's); a bare "text" is kept whole.
+        rest = x[4:] if x[:3].isdigit() and x[3:4] in (" ", "-", "") else x
+        out.append(code + ("-" if i < len(lines) - 1 else " ") + rest)
+    return out
+
+
+def rcpt_fault(addr):
+    """The reply a --rcpt-fail rule gives addr, or None (counted)."""
+    for rule in OPTS.rcpt_fail:
+        pat, _, rep = rule.partition("=")
+        if fnmatch.fnmatchcase(addr.lower(), pat.lower()):
+            with LOCK:
+                if OPTS.rcpt_fail_count >= 0 and STATE["rcpt_fails"] >= OPTS.rcpt_fail_count:
+                    return None
+                STATE["rcpt_fails"] += 1
+            return rep
+    return None
+
+
 class Session(socketserver.BaseRequestHandler):
     def setup(self):
+        with LOCK:
+            STATE["sessions"] += 1
+            self.session = STATE["sessions"]
+        self.stored = []
         self.sock = self.request
         self.buf = b""
         self.tls = False
@@ -87,6 +134,17 @@ class Session(socketserver.BaseRequestHandler):
     # -- I/O --
     def send(self, line):
         self.sock.sendall(line.encode() + b"\r\n")
+
+    def mail_fault(self):
+        """Whether --mail-reply answers this MAIL (counted)."""
+        with LOCK:
+            if not OPTS.mail_reply or (0 <= OPTS.mail_reply_count <= STATE["mail_replies"]):
+                return False
+            STATE["mail_replies"] += 1
+            return True
+
+    def send_reply(self, text):
+        self.sock.sendall(b"".join(x.encode() + b"\r\n" for x in reply_lines(text)))
 
     def readline(self):
         while b"\r\n" not in self.buf:
@@ -162,6 +220,10 @@ class Session(socketserver.BaseRequestHandler):
                     self.send("530 5.7.0 Authentication required")
                 elif not arg.upper().startswith("FROM:<"):
                     self.send("501 5.5.4 Syntax: MAIL FROM:<address>")
+                elif self.mail_fault():
+                    self.reset()
+                    event("MAIL refused: %s" % " / ".join(reply_lines(OPTS.mail_reply)))
+                    self.send_reply(OPTS.mail_reply)
                 else:
                     self.reset()
                     self.mail_from = arg[5:].split(">")[0] + ">"
@@ -172,7 +234,13 @@ class Session(socketserver.BaseRequestHandler):
                 elif not arg.upper().startswith("TO:<"):
                     self.send("501 5.5.4 Syntax: RCPT TO:<address>")
                 else:
-                    self.rcpts.append(arg[3:].split(">")[0] + ">")
+                    addr = arg[3:].split(">")[0] + ">"
+                    fault = rcpt_fault(addr[1:-1])
+                    if fault:
+                        event("RCPT refused %s: %s" % (addr, " / ".join(reply_lines(fault))))
+                        self.send_reply(fault)
+                        continue
+                    self.rcpts.append(addr)
                     self.send("250 2.1.5 Ok")
             elif verb == "DATA":
                 if not self.rcpts:
@@ -187,7 +255,11 @@ class Session(socketserver.BaseRequestHandler):
             elif verb == "NOOP":
                 self.send("250 2.0.0 Ok")
             elif verb == "QUIT":
+                event("QUIT session %d after %s" % (self.session, " ".join(self.stored) or "none"))
+                if OPTS.quit_delay:
+                    time.sleep(OPTS.quit_delay)
                 self.send("221 2.0.0 Bye")
+                event("QUIT replied session %d" % self.session)
                 return
             else:
                 self.send("502 5.5.2 Command not recognised")
@@ -255,8 +327,8 @@ class Session(socketserver.BaseRequestHandler):
                 STATE["delays"] += 1
                 delay = OPTS.delay
         if reply_now:
-            event("DATA refused: %s" % reply_now)
-            self.send(reply_now)
+            event("DATA refused: %s" % " / ".join(reply_lines(reply_now)))
+            self.send_reply(reply_now)
             self.reset()
             return True
         if delay:
@@ -277,6 +349,7 @@ class Session(socketserver.BaseRequestHandler):
         with open(base + ".eml.tmp", "wb") as f:
             f.write(msg)
         os.rename(base + ".eml.tmp", base + ".eml")
+        self.stored.append("%04d" % n)
         event("DELIVERED %04d" % n)
         self.send("250 2.0.0 Ok: queued as %04d" % n)
         self.reset()
@@ -313,6 +386,11 @@ def main():
     ap.add_argument("--data-reply-count", type=int, default=-1)
     ap.add_argument("--delay", type=float, default=0)
     ap.add_argument("--delay-count", type=int, default=-1)
+    ap.add_argument("--rcpt-fail", action="append", default=[])
+    ap.add_argument("--rcpt-fail-count", type=int, default=-1)
+    ap.add_argument("--mail-reply", default="")
+    ap.add_argument("--mail-reply-count", type=int, default=-1)
+    ap.add_argument("--quit-delay", type=float, default=0)
     ap.add_argument("--sink", action="store_true")
     OPTS = ap.parse_args()
     os.makedirs(OPTS.dir, exist_ok=True)
