@@ -223,6 +223,9 @@ b_eml = eml_to("olek@example.com")
 t.ok(one.get("to") == "olek@example.com" and b_eml and
      one.get("msgid", "").strip("<>") == str(b_eml[-1][1]["Message-ID"]).strip("<>"),
      "its page shows the To and the Message-ID of the .eml the sink holds", (one.get("to"), one.get("msgid")))
+stem = os.path.basename(b_eml[-1][0]).split(".")[0] if b_eml else "?"
+t.ok(re.match(r"250 .*queued as %s\b" % stem, one.get("answer", "")) is not None,
+     "... and the sink's answer, naming the .eml file it wrote (%s.eml)" % stem, one.get("answer"))
 t.ok(st.get("b_link", "") and st["b_link"].startswith(base + "/verify/"),
      "the body (demo = yes) holds the link under base_url", one.get("body", "")[:400])
 b = st.get("b", {})

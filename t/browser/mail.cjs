@@ -117,6 +117,7 @@ async function staff(ctx) {
   st.mail_one = {
     to: ((await page.textContent('.mail-to').catch(() => '')) || '').trim(),
     msgid: ((await page.textContent('.mail-msgid').catch(() => '')) || '').trim(),
+    answer: ((await page.textContent('.mail-answer').catch(() => '')) || '').trim(),
     body: (await page.textContent('pre.mail-body').catch(() => '')) || '',
   };
   // The body is text, not a link: staff copy the address into the bar.
