@@ -41,6 +41,21 @@
 #define FORGOT_SENT	"If an account uses that address, we have sent it a link to choose a " \
 	"new password. The link works for one hour."
 
+/* A demonstration shop (conf demo = yes, ./quickstart demo) delivers its
+ * mail to a local sink, not to an inbox: a newcomer told only "check your
+ * inbox" waits for a message that never comes.  Said to every address, as
+ * the rest of the page is, so it tells nothing about accounts. */
+#define DEMO_MAIL_HINT	" This is a demonstration shop: its mail is not sent out but " \
+	"kept as files on its own machine (.demo/mail/ beside ./quickstart) and " \
+	"in the staff mail log."
+
+/* The "Check your inbox" page's text, with the demo's hint when it is one. */
+static const char *
+sent_text(struct request *r, const char *text)
+{
+	return r->app->conf.demo ? arena_printf(r->a, "%s%s", text, DEMO_MAIL_HINT) : text;
+}
+
 /* A new single-use email token of purpose for a customer; returns the
  * clear token for the link (only its hash is stored). */
 static const char *
@@ -258,8 +273,8 @@ page_register_post(struct request *r)
 	 * or not: the same answer either way (no account enumeration). */
 	if (req_cookie(r, referral_cookie_name(r)) != NULL)
 		set_cookie(r, referral_cookie_name(r), "", 0);
-	message_page(r, "Check your inbox",
-	    "We have sent a message to the address you gave. Follow the link in it to confirm your account.");
+	message_page(r, "Check your inbox", sent_text(r,
+	    "We have sent a message to the address you gave. Follow the link in it to confirm your account."));
 }
 
 /* GET /verify/{token} — a confirmation button (a GET never changes state). */
@@ -421,7 +436,7 @@ page_forgot_post(struct request *r)
 		return;
 	case MAIL_SILENT:
 		db_commit(r->db);
-		message_page(r, "Check your inbox", FORGOT_SENT);
+		message_page(r, "Check your inbox", sent_text(r, FORGOT_SENT));
 		return;
 	default:
 		break;
@@ -446,7 +461,7 @@ page_forgot_post(struct request *r)
 	 * or not: the same answer either way (no account enumeration). */
 	if (req_cookie(r, referral_cookie_name(r)) != NULL)
 		set_cookie(r, referral_cookie_name(r), "", 0);
-	message_page(r, "Check your inbox", FORGOT_SENT);
+	message_page(r, "Check your inbox", sent_text(r, FORGOT_SENT));
 }
 
 /* GET /password/reset/{token} */

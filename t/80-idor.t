@@ -213,7 +213,8 @@ a_job = sql("INSERT INTO jobs (kind, idem_key, state, last_error) VALUES ('email
             "RETURNING id")[0][0]
 for tail in ("/retry", "/discard"):
     CASES["/admin/jobs/{id:int}" + tail] = ("staff", a_job)
-# The staff mail log (mailadmin14, issue 14): the same email job.
+# The staff mail log (admin_mail.c, issue 14): the same failed email job,
+# its page and both actions.
 for tail in ("", "/retry", "/discard"):
     CASES["/admin/mail/{id:int}" + tail] = ("staff", a_job)
 for tail in ("", "/suspend", "/resume", "/reset-traffic", "/regenerate", "/deprovision"):

@@ -31,6 +31,13 @@ stored in that session, or "none"), and "QUIT replied session N" once the
 221 is sent: with --quit-delay a test can look at the client's state
 while its QUIT waits.
 
+The demo's sink (./quickstart demo):
+  --sink                               numbering continues after the highest
+                                       NNNN.eml already in --dir (a restart
+                                       reuses the directory and overwrites
+                                       nothing), and no NNNN.json is written:
+                                       the directory is the mail to read.
+
 The port (127.0.0.1, ephemeral) is written to --port-file and printed.
 """
 import argparse
@@ -334,10 +341,11 @@ class Session(socketserver.BaseRequestHandler):
             STATE["seq"] += 1
             n = STATE["seq"]
         base = os.path.join(OPTS.dir, "%04d" % n)
-        with open(base + ".json.tmp", "w") as f:
-            json.dump({"from": self.mail_from, "rcpt": self.rcpts, "tls": self.tls,
-                       "auth": self.authed}, f)
-        os.rename(base + ".json.tmp", base + ".json")
+        if not OPTS.sink:
+            with open(base + ".json.tmp", "w") as f:
+                json.dump({"from": self.mail_from, "rcpt": self.rcpts, "tls": self.tls,
+                           "auth": self.authed}, f)
+            os.rename(base + ".json.tmp", base + ".json")
         with open(base + ".eml.tmp", "wb") as f:
             f.write(msg)
         os.rename(base + ".eml.tmp", base + ".eml")
@@ -346,6 +354,16 @@ class Session(socketserver.BaseRequestHandler):
         self.send("250 2.0.0 Ok: queued as %04d" % n)
         self.reset()
         return True
+
+
+def sink_last(d):
+    """--sink: the highest NNNN of the NNNN.eml files in d (0 if none)."""
+    last = 0
+    for name in os.listdir(d):
+        stem, dot, ext = name.partition(".")
+        if ext == "eml" and stem.isdigit():
+            last = max(last, int(stem))
+    return last
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -373,8 +391,11 @@ def main():
     ap.add_argument("--mail-reply", default="")
     ap.add_argument("--mail-reply-count", type=int, default=-1)
     ap.add_argument("--quit-delay", type=float, default=0)
+    ap.add_argument("--sink", action="store_true")
     OPTS = ap.parse_args()
     os.makedirs(OPTS.dir, exist_ok=True)
+    if OPTS.sink:
+        STATE["seq"] = sink_last(OPTS.dir)
     srv = Server(("127.0.0.1", 0), Session)
     port = srv.server_address[1]
     if OPTS.port_file:
