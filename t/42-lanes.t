@@ -11,7 +11,7 @@ import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP, wait_for  # noqa: E402
-from pxmail import PanelDouble, SMTPDouble, Spool, make_ca, rss_pss, runner_pids  # noqa: E402
+from pxmail import PanelDouble, SMTPDouble, Spool, make_ca, rss_of, runner_pids  # noqa: E402
 
 t = TAP()
 TIMEOUT = 5
@@ -80,7 +80,7 @@ res = json.loads(s.sql("SELECT result FROM jobs WHERE id = ?", (ja[0],))[0][0])
 t.ok(res.get("login") == "unreachable" and "timed out" in res.get("msg", ""), "A's outcome: timed out", res)
 t.is_(s.sql("SELECT health FROM servers WHERE id = 1")[0][0], "down", "panel A is down")
 t.ok(len(runner_pids(w)) <= 4, "never more than work_runners = 4 runners", runner_pids(w))
-mem = [rss_pss(pid) for pid in [w.pid] + runner_pids(w)]
+mem = rss_of([w.pid] + runner_pids(w))
 t.diag("work master and runners after the hanging panel, RSS/PSS KiB: %s; sum RSS %d, PSS %d"
        % (" ".join("%d/%d" % m for m in mem), sum(m[0] for m in mem), sum(m[1] for m in mem)))
 s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")
