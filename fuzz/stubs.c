@@ -3,8 +3,8 @@
  * against beyond the parsers, for the fuzz targets alone (build.sh):
  * their webhook readers never reach the database, the network or the
  * payment state machine, so each of those aborts, and a fuzzer that
- * gets there reports it.  The two payment.c names they use for real are
- * copied.
+ * gets there reports it.  The one payment.c function they use for real is
+ * copied; the state names come from pay_state.c.
  */
 #include "config.h"
 
@@ -16,11 +16,6 @@
 #include "http_out.h"
 #include "payment.h"
 #include "setting.h"
-
-const char *const pay_state_name[PAY__MAX] = {
-	"created", "pending", "partially_paid", "succeeded", "failed", "expired",
-	"cancelled", "partially_refunded", "refunded"
-};
 
 void
 pay_observation_init(struct pay_observation *o, const char *gateway, const char *source)

@@ -45,18 +45,6 @@
 #include "util.h"
 #include "wallet.h"
 
-const char *const pay_state_name[PAY__MAX] = {
-	[PAY_CREATED] = "created",
-	[PAY_PENDING] = "pending",
-	[PAY_PARTIALLY_PAID] = "partially_paid",
-	[PAY_SUCCEEDED] = "succeeded",
-	[PAY_FAILED] = "failed",
-	[PAY_EXPIRED] = "expired",
-	[PAY_CANCELLED] = "cancelled",
-	[PAY_PARTIALLY_REFUNDED] = "partially_refunded",
-	[PAY_REFUNDED] = "refunded",
-};
-
 const char *const pay_apply_rc_text[PAY_APPLY__MAX] = {
 	[PAY_APPLIED] = "applied",
 	[PAY_DUPLICATE] = "duplicate",
@@ -69,17 +57,6 @@ const char *const pay_apply_rc_text[PAY_APPLY__MAX] = {
  * setting payments.expire_minutes says nothing; the order expiry leaves
  * an order alone while a payment of it is open (cron.c). */
 #define PAY_EXPIRE_DEFAULT	60
-
-int
-pay_state_parse(const char *s)
-{
-	int	 i;
-
-	for (i = 0; s != NULL && i < PAY__MAX; i++)
-		if (strcmp(s, pay_state_name[i]) == 0)
-			return i;
-	return -1;
-}
 
 void
 pay_observation_init(struct pay_observation *o, const char *gateway, const char *source)

@@ -267,30 +267,6 @@ refund_dest_parse(const char *s)
 	return -1;
 }
 
-/*
- * The schema's payment states by enum pay_state, as payment.c's
- * pay_state_name says them.  Kept here because payment.c calls
- * refund_seen(): refund.c calling back into payment.c would be a circle
- * between files (t/08-layout.t).
- */
-static const char *const pstate[PAY__MAX] = {
-	[PAY_CREATED] = "created", [PAY_PENDING] = "pending", [PAY_PARTIALLY_PAID] = "partially_paid",
-	[PAY_SUCCEEDED] = "succeeded", [PAY_FAILED] = "failed", [PAY_EXPIRED] = "expired",
-	[PAY_CANCELLED] = "cancelled", [PAY_PARTIALLY_REFUNDED] = "partially_refunded",
-	[PAY_REFUNDED] = "refunded",
-};
-
-static int
-pstate_parse(const char *s)
-{
-	int	 i;
-
-	for (i = 0; i < PAY__MAX; i++)
-		if (strcmp(s, pstate[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* Append a job to res's list (a new array in the db's arena). */
 static void
 jobs_add(struct db *db, struct pay_apply_result *res, int64_t job, const char *kind)
@@ -541,7 +517,7 @@ settle(struct db *db, int64_t payment, const struct actor *who, struct pay_apply
 	if (pay_load(db, payment, &p) != 0)
 		return;
 	sums_load(db, payment, &s);
-	from = pstate_parse(p.state);
+	from = pay_state_parse(p.state);
 	to = from;
 	if (s.done >= p.amount)
 		to = PAY_REFUNDED;
@@ -558,7 +534,7 @@ settle(struct db *db, int64_t payment, const struct actor *who, struct pay_apply
 	st = db_q(db, Q_RP_PAY_MOVE);
 	db_bind_int(db, st, ":id", payment);
 	db_bind_int(db, st, ":refunded", s.done);
-	db_bind_text(db, st, ":state", pstate[to]);
+	db_bind_text(db, st, ":state", pay_state_name[to]);
 	db_step(db, st);
 	if (to != PAY_REFUNDED || from == PAY_REFUNDED || p.order == 0)
 		return;
@@ -619,7 +595,7 @@ refund_insert(struct db *db, const struct rp_pay *p, int64_t amount, const char 
 static int64_t
 refundable(const struct rp_pay *p)
 {
-	int	 st = pstate_parse(p->state);
+	int	 st = pay_state_parse(p->state);
 	/* Never more than arrived: an underpaid payment that staff
 	 * credited to the wallet, or one held, gives back what came. */
 	int64_t	 came = p->received >= 0 && p->received < p->amount ? p->received : p->amount;
@@ -648,7 +624,7 @@ refund_payment(struct db *db, const struct refund_ask *ask, const struct actor *
 		return RPAY_NONE;
 	res->currency = p.currency;
 	res->pay.payment = p.id;
-	res->pay.from = res->pay.to = pstate_parse(p.state);
+	res->pay.from = res->pay.to = pay_state_parse(p.state);
 	key = arena_printf(a, "refund:%" PRId64 ":%" PRId64, p.id, ask->seq);
 	st = db_q(db, Q_RP_BY_KEY);
 	db_bind_text(db, st, ":key", key);
@@ -793,7 +769,7 @@ refund_seen(struct db *db, int64_t payment, const struct pay_observation *obs,
 		return PAY_STALE;
 	if (res != NULL) {
 		res->payment = payment;
-		res->from = res->to = pstate_parse(p.state);
+		res->from = res->to = pay_state_parse(p.state);
 	}
 	if (ref != NULL && *ref == '\0')
 		ref = NULL;

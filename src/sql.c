@@ -1321,8 +1321,6 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PAY_CREATE_FAILED] = "UPDATE payments SET state = 'failed', last_error = :why, updated_at = :now "
 	    "WHERE id = :id AND state = 'created'",
 	[Q_PAY_SET_ERROR] = "UPDATE payments SET last_error = :why, updated_at = :now WHERE id = :id",
-	[Q_PAY_SET_REFUNDED] = "UPDATE payments SET refunded_minor = max(refunded_minor, :total), state = :state, "
-	    "updated_at = :now WHERE id = :id",
 	[Q_PAY_MAIL] = "SELECT c.email, c.name, p.public_id, p.amount_minor, p.currency, p.gateway, p.purpose, "
 	    "coalesce(o.public_id, ''), coalesce((SELECT number FROM invoices WHERE order_id = p.order_id), "
 	    "(SELECT number FROM invoices WHERE payment_id = p.id), ''), p.state, "
@@ -1912,7 +1910,6 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PAY_CREATED] = "PAY_CREATED",
 	[Q_PAY_CREATE_FAILED] = "PAY_CREATE_FAILED",
 	[Q_PAY_SET_ERROR] = "PAY_SET_ERROR",
-	[Q_PAY_SET_REFUNDED] = "PAY_SET_REFUNDED",
 	[Q_PAY_MAIL] = "PAY_MAIL",
 	[Q_CHECKOUT_FULFIL_ORDER] = "CHECKOUT_FULFIL_ORDER",
 	[Q_CHECKOUT_FULFIL_ITEMS] = "CHECKOUT_FULFIL_ITEMS",
