@@ -189,10 +189,13 @@ s.stop()
 s = Stack(workers=3).start()
 
 
-def spread(n=60, threads=6):
-    """n GET /plans from parallel clients, so that every worker serves
-    some: (bodies, {pid: [cache states in the order that worker served]})
-    read from the log, where each worker's lines are in its own order."""
+def spread(each=2, threads=6, rounds=20):
+    """Rounds of 30 GET /plans from parallel clients until every worker
+    has served at least `each` of them (the kernel hands a connection to
+    whichever worker accepts first, and on a loaded machine one worker
+    can sit out a whole round): (bodies, {pid: [cache states in the
+    order that worker served]}) read from the log, where each worker's
+    lines are in its own order."""
     import threading
     skip = len(s.log_lines())
     bodies, ids, lock = [], set(), threading.Lock()
@@ -203,19 +206,24 @@ def spread(n=60, threads=6):
             with lock:
                 bodies.append(r.text)
                 ids.add(r.header("x-request-id"))
-    th = [threading.Thread(target=client, args=(n // threads,)) for _ in range(threads)]
-    for x in th:
-        x.start()
-    for x in th:
-        x.join()
-    lines = []
-    wait_for(lambda: len([x for x in s.log_lines()[skip:] if x.get("id") in ids]) == len(ids), 10)
-    for x in s.log_lines()[skip:]:
-        if x.get("id") in ids:
-            lines.append(x)
-    per = {}
-    for x in lines:
-        per.setdefault(x.get("pid"), []).append(x.get("cache"))
+
+    def served():
+        per = {}
+        for x in s.log_lines()[skip:]:
+            if x.get("id") in ids:
+                per.setdefault(x.get("pid"), []).append(x.get("cache"))
+        return per
+
+    for _ in range(rounds):
+        th = [threading.Thread(target=client, args=(30 // threads,)) for _ in range(threads)]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        wait_for(lambda: sum(len(v) for v in served().values()) == len(ids), 10)
+        per = served()
+        if set(per) >= pids and all(len(per[p]) >= each for p in pids):
+            break
     return bodies, per
 
 
@@ -225,7 +233,8 @@ _, warm = spread()
 t.ok(set(warm) == pids and all("hit" in v for v in warm.values()), "every worker has /plans cached", warm)
 sql("UPDATE plans SET price_minor = 497 WHERE slug = 'fra-vless-starter';")
 bodies, after = spread()
-t.ok(len(bodies) == 60 and all("$4.97" in b and "$4.98" not in b for b in bodies),
+t.ok(len(bodies) >= 30 and len(bodies) == sum(len(v) for v in after.values()) and
+     all("$4.97" in b and "$4.98" not in b for b in bodies),
      "after a price change every response, from every worker, shows the new price at once")
 t.ok(set(after) == pids and all(v[0] == "miss" and set(v[1:]) <= {"hit"} for v in after.values()),
      "each worker missed once, then served the new page from its cache", after)

@@ -70,7 +70,10 @@ t.ok(b"\r\n.\r\n.. two dots\r\n" in raw and "\n.. two dots" in body.replace("\r\
 t.ok("Ünïcode Shop" in body and "buyer@example.com" in body, "the body is the rendered template", body)
 log = s.sql("SELECT job_id, rcpt, message_id FROM mail_log")
 t.is_(log, [(jid, "buyer@example.com", want_id)], "mail_log records the job, recipient and Message-ID")
-t.ok(len(s.job_files("done", jid)) == 1 and s.job_files("cur", jid) == [], "the job's file moved to done/")
+# The runner moves the file after the row's commit (the row is the truth):
+# wait for the move rather than read it the instant the row says done.
+t.ok(wait_for(lambda: len(s.job_files("done", jid)) == 1 and s.job_files("cur", jid) == [], 10),
+     "the job's file moved to done/", (s.job_files("cur", jid), s.job_files("done", jid)))
 again = mail_test(s, key="welcome:42")
 t.is_(again, jid, "mail-test with the same key is the same job")
 subprocess.run(["sleep", "0.5"])

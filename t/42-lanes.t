@@ -11,7 +11,7 @@ import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import TAP, wait_for  # noqa: E402
-from pxmail import PanelDouble, SMTPDouble, Spool, make_ca, rss_pss, runner_pids  # noqa: E402
+from pxmail import PanelDouble, SMTPDouble, Spool, make_ca, rss_of, runner_pids  # noqa: E402
 
 t = TAP()
 TIMEOUT = 5
@@ -60,7 +60,13 @@ t.is_(s.sql("SELECT count(*) FROM jobs WHERE kind = 'server_test' AND server_id 
 done_bm = wait_for(lambda: all(state(s, j) == "done" for j in jb + jm), 20)
 took = time.time() - t0
 t.ok(done_bm, "panel B's jobs and the mail complete while A hangs", [s.job(j) for j in jb + jm])
-t.ok(took < TIMEOUT, "... well before A's %d s timeout (%.1f s)" % (TIMEOUT, took))
+# "Before A's timeout" by A's own clock, not the test's: a sanitizer
+# build on a loaded machine took 5.3-5.7 s of wall time for the seven
+# jobs, yet none had waited for A.  What must hold is that no call to A
+# has timed out yet when B's jobs and the mail are done.
+a_timeouts = [x for x in open(s.log).read().splitlines() if "panel=panel-1" in x and "timed out" in x]
+t.ok(done_bm and not a_timeouts, "... before any call to A timed out (%.1f s; A's timeout %d s)" % (took, TIMEOUT),
+     a_timeouts)
 t.ok(all(state(s, j) == "running" for j in ja[:2]) and state(s, ja[2]) == "pending",
      "A's third job waits for its lane (max_concurrency 2), not for a runner",
      [s.job(j) for j in ja])
@@ -80,7 +86,7 @@ res = json.loads(s.sql("SELECT result FROM jobs WHERE id = ?", (ja[0],))[0][0])
 t.ok(res.get("login") == "unreachable" and "timed out" in res.get("msg", ""), "A's outcome: timed out", res)
 t.is_(s.sql("SELECT health FROM servers WHERE id = 1")[0][0], "down", "panel A is down")
 t.ok(len(runner_pids(w)) <= 4, "never more than work_runners = 4 runners", runner_pids(w))
-mem = [rss_pss(pid) for pid in [w.pid] + runner_pids(w)]
+mem = rss_of([w.pid] + runner_pids(w))
 t.diag("work master and runners after the hanging panel, RSS/PSS KiB: %s; sum RSS %d, PSS %d"
        % (" ".join("%d/%d" % m for m in mem), sum(m[0] for m in mem), sum(m[1] for m in mem)))
 s.check_sanitizers(t, "no sanitizer report from work, its runners or the commands")

@@ -513,7 +513,12 @@ def act(action, done):
     page = ops.get("/admin/clients/%d" % CID)
     r = ops.post("/admin/clients/%d/%s" % (CID, action), {"csrf": csrf_of(page.text)})
     ok = r.status == 303
-    wait_for(lambda: done(), 30, 0.1)
+    # The panel changes first; the shop's row is written after the panel
+    # answers and the runner marks the job done after that, so wait for
+    # the action's job (enqueued by the POST) to settle too, or a loaded
+    # machine reads the row or the job a moment early.
+    wait_for(lambda: done() and s2.sql("SELECT count(*) FROM jobs WHERE idem_key GLOB ? AND state IN "
+                                       "('pending', 'running')", ("*:client:%d:*" % CID,))[0][0] == 0, 30, 0.1)
     return ok and done()
 
 

@@ -145,6 +145,7 @@ STATS = {"in_flight": 0, "max_in_flight": 0, "calls": {}, "logins": 0, "logins_r
 # Sessions live in the cookie, HMAC-signed with the panel's secret, as
 # gin-contrib's cookie store keeps them (section 1.2): a restarted double
 # (--state) still accepts them.  Only the call counts are kept here.
+IN_FLIGHT = set()      # handlers of the calls in flight (enter .. leave)
 CALLS = {}             # session id -> authenticated API calls (--expire-after)
 FAILS = {}             # (ip, user) -> [failure times] (v3 login limiter)
 FAULT = {"kind": "", "route": "", "after": 0, "count": 0, "msg": "", "seconds": 0, "acted": False,
@@ -1298,7 +1299,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def enter(self, route):
         with LOCK:
-            STATS["in_flight"] += 1
+            # A call is in flight from its arrival until its reply or
+            # until its client hangs up.  The handler's thread notices a
+            # hang-up a moment late (wait() must be scheduled first), so
+            # a client that gives up on a call and then makes the next
+            # one could be counted twice on a loaded machine, though it
+            # closed the first before it opened the second: drop the
+            # calls whose client has gone before counting this one.
+            for h in [h for h in IN_FLIGHT if peer_gone(h.connection)]:
+                IN_FLIGHT.discard(h)
+            IN_FLIGHT.add(self)
+            STATS["in_flight"] = len(IN_FLIGHT)
             STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
             STATS["calls"][route] = STATS["calls"].get(route, 0) + 1
             save()
@@ -1306,7 +1317,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def leave(self, route):
         with LOCK:
-            STATS["in_flight"] -= 1
+            IN_FLIGHT.discard(self)
+            STATS["in_flight"] = len(IN_FLIGHT)
             save()
         event("leave %s" % route)
 

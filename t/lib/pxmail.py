@@ -207,11 +207,26 @@ def runner_pids(work):
 
 
 def rss_pss(pid):
-    """(RSS, PSS) of a process in KiB."""
+    """(RSS, PSS) of a process in KiB, or None once it has exited.  The
+    pid usually comes from runner_pids(), and a runner may be retired
+    between that read and this one: its /proc directory is then gone
+    (ENOENT), or it is a zombie whose memory is already released, and
+    reading smaps_rollup fails with ESRCH or yields no Rss line.  A
+    process that has gone has no memory to report; callers skip it."""
     vals = {}
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("Rss", "Pss"):
-                vals[k] = int(v.split()[0])
-    return vals.get("Rss", 0), vals.get("Pss", 0)
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Pss"):
+                    vals[k] = int(v.split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    if "Rss" not in vals:
+        return None
+    return vals["Rss"], vals.get("Pss", 0)
+
+
+def rss_of(pids):
+    """[(RSS, PSS)] of those of pids still alive (see rss_pss)."""
+    return [m for m in (rss_pss(pid) for pid in pids) if m is not None]
