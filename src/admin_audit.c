@@ -142,11 +142,7 @@ admin_audit(struct request *r)
 		vm_set(it, "request_id", db_text(r->db, st, 8));
 	}
 	db_reset(st);
-	vm_set_int(vm, "page", page);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (n > AUDIT_PAGE)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, n > AUDIT_PAGE);
 	vm_set_bool(vm, "empty", n == 0);
 	vm_set_bool(vm, "shown", n > 0);
 	page_render(r, "pages/admin/audit", vm);

@@ -271,11 +271,7 @@ admin_coupons(struct request *r)
 	vm_set(vm, "csrf", csrf_token(r, SESS_STAFF));
 	vm_set_bool(vm, "empty", n == 0);
 	vm_set_bool(vm, "shown", n > 0);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (page * COUPONS_PAGE < total)
-		vm_set_int(vm, "next_page", page + 1);
-	vm_set_int(vm, "page", page);
+	ui_pager(vm, page, page * COUPONS_PAGE < total);
 	page_render(r, "pages/admin/coupons", vm);
 }
 

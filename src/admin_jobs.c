@@ -195,11 +195,7 @@ jobs_page(struct request *r, int status, const char *error)
 	db_reset(st);
 	vm_set_bool(vm, "empty", n == 0);
 	vm_set_bool(vm, "shown", n > 0);
-	vm_set_int(vm, "page", page);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (n > JOBS_PAGE)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, n > JOBS_PAGE);
 	if (done != NULL && strcmp(done, "retried") == 0)
 		vm_set(vm, "notice", "The job is pending again: work runs it shortly.");
 	if (done != NULL && strcmp(done, "discarded") == 0)

@@ -221,11 +221,8 @@ mail_page(struct request *r, int status, const char *error)
 	}
 	vm_set_bool(vm, "empty", n == 0 && bad == NULL);
 	vm_set_bool(vm, "shown", n > 0);
-	vm_set_int(vm, "page", page);
-	if (page > 1 && bad == NULL)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (n > MAIL_PAGE)
-		vm_set_int(vm, "next_page", page + 1);
+	/* A refused filter lists nothing: no pager either. */
+	ui_pager(vm, bad == NULL ? page : 1, n > MAIL_PAGE);
 	if (done != NULL && strcmp(done, "retried") == 0)
 		vm_set(vm, "notice", "The message is queued again: work sends it shortly.");
 	if (done != NULL && strcmp(done, "discarded") == 0)

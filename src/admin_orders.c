@@ -141,11 +141,7 @@ admin_orders(struct request *r)
 	db_reset(st);
 	vm_set_bool(vm, "empty", n == 0);
 	vm_set_bool(vm, "shown", n > 0);
-	vm_set_int(vm, "page", page);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (n > ORDERS_PAGE)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, n > ORDERS_PAGE);
 	page_render(r, "pages/admin/orders", vm);
 	if (error != NULL)
 		r->status = 400;

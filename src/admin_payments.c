@@ -271,14 +271,10 @@ admin_payments(struct request *r)
 	}
 	db_reset(st);
 	vm_set_bool(vm, "empty", n == 0);
-	vm_set_int(vm, "page", page);
 	vm_set(vm, "q_gateway", gw != NULL ? gw : "");
 	vm_set(vm, "q_state", state != NULL ? state : "");
 	vm_set(vm, "q_held", held != NULL ? "1" : "");
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (n > PAYMENTS_PAGE)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, n > PAYMENTS_PAGE);
 	page_render(r, "pages/admin/payments", vm);
 }
 

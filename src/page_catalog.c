@@ -208,14 +208,10 @@ page_plans(struct request *r)
 	vm_set(vm, "f_country", country ? country : "");
 	vm_set(vm, "f_protocol", proto ? proto : "");
 	vm_set(vm, "f_sort", sort);
-	vm_set_int(vm, "page", page);
 	vm_set_int(vm, "pages", pages);
 	vm_set_bool(vm, "paginate", pages > 1);
 	cache_allow(r);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (page < pages)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, page < pages);
 	page_render(r, "pages/plans", vm);
 }
 

@@ -66,13 +66,9 @@ page_orders(struct request *r)
 		vm_set_int(it, "items", db_int(st, 5));
 	}
 	vm_set_bool(vm, "empty", total == 0);
-	vm_set_int(vm, "page", page);
 	vm_set_int(vm, "pages", pages);
 	vm_set_bool(vm, "paginate", pages > 1);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (page < pages)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, page < pages);
 	page_render(r, "pages/orders", vm);
 }
 

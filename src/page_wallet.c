@@ -116,12 +116,8 @@ wallet_ledger_vm(struct request *r, struct vm *vm, int64_t customer, int64_t pag
 	vm_set_bool(vm, "ledger_empty", total == 0);
 	vm_set_bool(vm, "ledger_shown", shown > 0);
 	vm_set_int(vm, "ledger_total", total);
-	vm_set_int(vm, "page", page);
 	vm_set(vm, "pager_base", base);
-	if (page > 1)
-		vm_set_int(vm, "prev_page", page - 1);
-	if (page * LEDGER_PAGE < total)
-		vm_set_int(vm, "next_page", page + 1);
+	ui_pager(vm, page, page * LEDGER_PAGE < total);
 }
 
 /*

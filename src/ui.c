@@ -121,6 +121,16 @@ page_vm(struct request *r, const char *title)
 }
 
 void
+ui_pager(struct vm *vm, int64_t page, int more)
+{
+	vm_set_int(vm, "page", page);
+	if (page > 1)
+		vm_set_int(vm, "prev_page", page - 1);
+	if (more)
+		vm_set_int(vm, "next_page", page + 1);
+}
+
+void
 page_render(struct request *r, const char *tmpl, struct vm *vm)
 {
 	struct buf content;

@@ -5,6 +5,8 @@
 #ifndef PX_UI_H
 #define PX_UI_H
 
+#include <stdint.h>
+
 struct request;
 struct vm;
 
@@ -13,6 +15,9 @@ struct vm	*page_vm(struct request *, const char *title);
 /* Render views/<tmpl> into the layout as the response body (text/html).
  * 500 (req_fail) if the template is missing. */
 void		 page_render(struct request *, const char *tmpl, struct vm *);
+/* A list's pager: "page", and "prev_page" / "next_page" when there is a
+ * page before (page > 1) or after (more). */
+void		 ui_pager(struct vm *, int64_t page, int more);
 /* The HTML error page for status with msg (app->error_page). */
 void		 ui_error_page(struct request *, int status, const char *msg);
 
