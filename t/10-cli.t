@@ -51,7 +51,7 @@ t.is_(p.returncode, 2, "unknown option: exit 2")
 p = run("config", conf="/dev/null")
 t.is_(p.returncode, 0, "config exits 0")
 keys = re.findall(r"^([a-z0-9_]+) = ", p.stdout, re.M)
-with open(os.path.join(SRC, "man", "1000proxy.conf.5")) as f:
+with open(os.path.join(SRC, "man", "1000proxy.conf.5.in")) as f:
     man = f.read()
 documented = set()
 for m in re.findall(r"^\.It Cm (.*)$", man, re.M):
