@@ -378,6 +378,15 @@ reload(struct master *m)
 	char	 err[1024];
 	int	 i, old = m->gen;
 
+	/*
+	 * The log first, at the path in force: logrotate's postrotate
+	 * reloads after moving the file, and a reload refused below (a
+	 * configuration broken since the start) must still leave the
+	 * rotated file.  New workers inherit the new descriptor; the old
+	 * ones write their last request's line to the rotated file.
+	 */
+	if (log_open(m->conf.log_file) != 0)
+		log_sys("pool", "cannot reopen log %s: %s", m->conf.log_file, strerror(errno));
 	if (conf_load(&nc, m->conf_path, err, sizeof(err)) != 0) {
 		log_sys("pool", "reload refused: %s", err);
 		return;
@@ -393,7 +402,8 @@ reload(struct master *m)
 	nc.listen = xstrdup(m->conf.listen);
 	conf_free(&m->conf);
 	m->conf = nc;
-	log_open(m->conf.log_file);
+	if (log_open(m->conf.log_file) != 0)
+		log_sys("pool", "cannot open log %s: %s", m->conf.log_file, strerror(errno));
 	/* New workers first; the old ones finish their request and leave. */
 	m->gen++;
 	fill(m);

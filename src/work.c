@@ -20,6 +20,9 @@
  * and at least every work_poll_ms, when it also scans `jobs` for due
  * rows: the row is the truth, so a lost wake-up file only costs one poll
  * interval.  SIGTERM or SIGINT lets every runner finish its current job.
+ * SIGHUP reopens log_file (logrotate's postrotate): the master reopens
+ * its own and relays the signal to every runner, which reopens its own
+ * between jobs.
  */
 #include "config.h"
 
@@ -120,7 +123,7 @@ struct note {
 #define NOTE_IDLE_CURL	'C'	/* idle, with libcurl loaded */
 #define NOTE_MORE	'M'
 
-static volatile sig_atomic_t stopping, child_exited;
+static volatile sig_atomic_t stopping, child_exited, got_hup;
 
 /* The runner's end of the master's pipe (-1 in the master). */
 static int note_fd = -1;
@@ -153,6 +156,30 @@ on_chld(int sig)
 {
 	(void)sig;
 	child_exited = 1;
+}
+
+/* SIGHUP: reopen the log (logrotate has moved it).  The master relays
+ * it to its runners, which hold their own descriptor of the old file. */
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+}
+
+/* Reopen log_file at its path after a SIGHUP; the old descriptor is
+ * kept when the new file cannot be opened (a line is better written to
+ * the rotated file than lost). */
+static void
+reopen_log(const struct conf *c, const char *who)
+{
+	got_hup = 0;
+	if (c->log_file == NULL || *c->log_file == '\0')
+		return;
+	if (log_open(c->log_file) != 0)
+		log_sys("work", "%s: cannot reopen log %s: %s", who, c->log_file, strerror(errno));
+	else
+		log_sys("work", "%s: log reopened", who);
 }
 
 int64_t
@@ -574,8 +601,16 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* SA_RESTART: a HUP during a job's call must not cut its reads
+	 * short; poll() between jobs returns early all the same. */
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
+	/* SIGHUP stayed blocked since the fork (the master's mask), so one
+	 * relayed before this handler existed is delivered here. */
 	sigprocmask(SIG_SETMASK, &sa.sa_mask, NULL);
 
 	memset(&w, 0, sizeof(w));
@@ -614,6 +649,8 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 		struct pollfd pfd;
 		int	 ran = 0;
 
+		if (got_hup)
+			reopen_log(c, w.runner);
 		drain_new(&w, a);
 		arena_reset(a);
 		while (!stopping && run_one(&w, a) > 0) {
@@ -884,6 +921,11 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: work: cannot open log %s\n", c->log_file);
 		return 1;
 	}
+	/* A HUP during start-up (a rotation racing a restart) waits for the
+	 * main loop instead of ending the daemon (its default action). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
 	/* A lease shorter than a call would let a second runner take a job
 	 * whose first runner is still waiting for its reply. */
 	longest = c->smtp_timeout > c->panel_timeout ? c->smtp_timeout : c->panel_timeout;
@@ -928,7 +970,8 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
@@ -936,6 +979,8 @@ cmd_work(const struct conf *c, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_chld;
 	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -961,6 +1006,13 @@ cmd_work(const struct conf *c, int argc, char **argv)
 				if (rn[i].pid > 0)
 					kill(rn[i].pid, SIGTERM);
 			deadline = mono() + (double)longest + 10;
+		}
+		if (got_hup) {
+			/* The master's own lines first, then each runner's. */
+			reopen_log(c, "master");
+			for (i = 0; i < n; i++)
+				if (rn[i].pid > 0)
+					kill(rn[i].pid, SIGHUP);
 		}
 		more = read_notes(rn, n);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -1005,7 +1057,7 @@ cmd_work(const struct conf *c, int argc, char **argv)
 			wait = 1.0;
 		ts.tv_sec = (time_t)wait;
 		ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
-		if (!child_exited && !(stopping && deadline == 0))
+		if (!child_exited && !got_hup && !(stopping && deadline == 0))
 			ppoll(&pfd, 1, &ts, &orig);
 	}
 	log_sys("work", "stopping");
