@@ -20,6 +20,7 @@ int	cmd_cron(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);
 int	cmd_job(const struct conf *, int argc, char **argv);
 int	cmd_gateway(const struct conf *, int argc, char **argv);
+int	cmd_key(const struct conf *, int argc, char **argv);
 /* The first line of standard input into out (n bytes), without echo on
  * a terminal, where it asks with prompt; 1 when it was a terminal.  A
  * secret never comes as an argument (argv is visible to every user in

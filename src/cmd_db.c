@@ -3,16 +3,23 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "audit.h"
 #include "cmd.h"
 #include "db.h"
 #include "password.h"
 #include "pool.h"
+#include "seal.h"
 #include "util.h"
 #include "wallet.h"
 
@@ -151,6 +158,35 @@ seed_customer(const struct conf *c, struct db *db)
 	return 0;
 }
 
+/*
+ * The unit's ExecStartPre runs migrate as the service user: the first
+ * start makes the key file there (logged), so the package and the
+ * operator need not.  Only when it is missing and its directory is
+ * writable: any other trouble with the key is serve's and check's to
+ * report, not a reason for the schema not to move.
+ */
+static void
+migrate_key(const struct conf *c)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	char	 err[1024], dir[PATH_MAX];
+	const char *slash = strrchr(c->key_file, '/');
+	struct stat st;
+
+	if (*c->key_file == '\0' || lstat(c->key_file, &st) == 0 || errno != ENOENT)
+		return;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == c->key_file ? 1 : (int)(slash - c->key_file),
+		    c->key_file);
+	if (access(dir, W_OK) != 0)
+		return;
+	if (seal_key_load(c->key_file, key, 1, err, sizeof(err)) != 0)
+		fprintf(stderr, "1000proxy: %s\n", err);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
 int
 cmd_migrate(const struct conf *c, int argc, char **argv)
 {
@@ -173,6 +209,7 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 	v = db_schema_version(db);
 	printf("schema at version %d (%d migration%s applied)\n", v, n, n == 1 ? "" : "s");
 	db_close(db);
+	migrate_key(c);
 	return v >= PX_SCHEMA_VERSION ? 0 : 1;
 }
 
@@ -271,7 +308,8 @@ customer:
 }
 
 /*
- * check: the configuration loads (main did that), the schema is current,
+ * check: the configuration loads (main did that; it says which file), the
+ * key file and the database exist (it never makes them), the schema is current,
  * every statement prepares, every template parses, SQLite's integrity
  * and foreign-key checks pass, and every cached wallet balance equals
  * the sum of its ledger.  Prints one line per check; exit 1 on any
@@ -282,17 +320,40 @@ cmd_check(const struct conf *c, int argc, char **argv)
 {
 	struct app app;
 	char	 err[1024];
+	struct stat st;
 	long long n;
-	int	 bad = 0;
+	int	 bad = 0, key_mode = APP_KEY_LOAD;
 
 	(void)argc;
 	(void)argv;
-	printf("ok config\n");
-	if (app_init(&app, c, err, sizeof(err)) != 0) {
+	if (c->path != NULL)
+		printf("ok config: %s\n", c->path);
+	else
+		printf("ok config: no file at %s, defaults\n", PX_CONF_DEFAULT);
+	/*
+	 * check creates nothing the service will own: run as root, it
+	 * would make them root's, and the service could not read them
+	 * (the key file) or write them (the database).  It says how to
+	 * make them as the service user instead.
+	 */
+	if (lstat(c->key_file, &st) != 0 && errno == ENOENT) {
+		printf("FAIL key file: no file at %s; create it as the service user: %s\n", c->key_file,
+		    geteuid() == 0 ? "runuser -u 1000proxy -- 1000proxy key init" : "1000proxy key init");
+		key_mode = APP_KEY_NONE;
+		bad = 1;
+	}
+	if (stat(c->database, &st) != 0 && errno == ENOENT) {
+		printf("FAIL database: no file at %s; create it as the service user: %s\n", c->database,
+		    geteuid() == 0 ? "runuser -u 1000proxy -- 1000proxy migrate" : "1000proxy migrate");
+		return 1;
+	}
+	if (app_init_key(&app, c, key_mode, err, sizeof(err)) != 0) {
 		printf("FAIL start-up: %s\n", err);
 		app_fini(&app);		/* a failed app_init leaves the connection open */
 		return 1;
 	}
+	if (key_mode == APP_KEY_LOAD)
+		printf("ok key file %s\n", c->key_file);
 	printf("ok schema version %d, %d statements, templates\n", db_schema_version(app.db), (int)Q__MAX);
 	n = db_integrity_problems(app.db);
 	printf("%s integrity_check\n", n == 0 ? "ok" : "FAIL");

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,19 +34,19 @@ struct cdef {
 #define B(k, d, h) { #k, C_BOOL, offsetof(struct conf, k), d, 0, 1, h }
 
 static const struct cdef defs[] = {
-	S(listen, "unix:/run/1000proxy/fcgi.sock",
+	S(listen, "unix:" PX_RUNSTATEDIR "/1000proxy/fcgi.sock",
 	    "FastCGI socket: unix:/path or 127.0.0.1:port (loopback only)"),
 	S(socket_group, "", "group that owns the unix socket (nginx's), empty: unchanged"),
 	I(socket_mode, "0660", 0, 0777, "mode of the unix socket, octal"),
 	I(workers, "4", 1, 64, "number of pre-forked FastCGI workers"),
 	I(max_requests, "10000", 0, 100000000, "recycle a worker after this many requests (0: never)"),
 	I(request_timeout, "30", 1, 3600, "seconds from accept a request may take before its worker is replaced"),
-	S(pid_file, "/run/1000proxy/1000proxy.pid", "pid file of the pool master"),
-	S(database, "/var/lib/1000proxy/1000proxy.db", "SQLite database file"),
-	S(spool_dir, "/var/lib/1000proxy/spool", "job spool directory"),
+	S(pid_file, PX_RUNSTATEDIR "/1000proxy/1000proxy.pid", "pid file of the pool master"),
+	S(database, PX_LOCALSTATEDIR "/lib/1000proxy/1000proxy.db", "SQLite database file"),
+	S(spool_dir, PX_LOCALSTATEDIR "/lib/1000proxy/spool", "job spool directory"),
 	S(views_dir, PX_DATADIR "/views", "directory of the HTML and email templates"),
 	S(sql_dir, PX_DATADIR "/sql", "directory of the numbered schema migrations"),
-	S(key_file, "/etc/1000proxy/secret.key", "key file for secrets at rest (mode 0600)"),
+	S(key_file, PX_LOCALSTATEDIR "/lib/1000proxy/secret.key", "key file for secrets at rest (mode 0600)"),
 	S(base_url, "http://127.0.0.1:8080", "public URL of the shop, used in links and emails"),
 	S(site_name, "1000proxy", "name of the shop shown on every page"),
 	S(currency, "USD", "ISO 4217 code of the shop's currency"),
@@ -98,7 +99,7 @@ static const struct cdef defs[] = {
 	I(alert_stale_minutes, "30", 1, 10080, "cron alerts mails staff once when a panel's traffic has not "
 	    "been synced for this many minutes"),
 	I(job_keep_days, "30", 0, 3650, "cron prune deletes finished job rows older than this many days"),
-	S(run_dir, "/run/1000proxy", "directory for lock files shared by every 1000proxy process"),
+	S(run_dir, PX_RUNSTATEDIR "/1000proxy", "directory for lock files shared by every 1000proxy process"),
 	S(common_passwords, PX_DATADIR "/common-passwords.txt", "the list of refused common passwords"),
 	I(argon2_m_kib, "7168", 1024, 1048576, "argon2id memory per password hash, KiB"),
 	I(argon2_t, "5", 1, 100, "argon2id passes per password hash"),
@@ -214,8 +215,10 @@ conf_read(struct conf *c, const char *path, char *err, size_t errsz)
 		}
 	if (path == NULL)
 		return 0;
+	/* A file that is there but cannot be read is an error, never
+	 * the defaults: the operator meant something by it. */
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errsz, "%s: cannot open", path);
+		snprintf(err, errsz, "%s: cannot read the configuration: %s", path, strerror(errno));
 		goto fail;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -253,6 +256,12 @@ conf_read(struct conf *c, const char *path, char *err, size_t errsz)
 			goto fail;
 		}
 	}
+	/* fopen() opens a directory; reading it fails (EISDIR). */
+	if (ferror(f)) {
+		snprintf(err, errsz, "%s: cannot read the configuration: %s", path, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
 	fclose(f);
 	return 0;
 fail:
@@ -282,6 +291,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 		conf_free(c);
 		return -1;
 	}
+	c->path = path;
 	/* The clock follows the configuration loaded last, and a test
 	 * clock only ever runs with the test routes (util.c). */
 	clock_use_file(c->test_routes ? c->test_clock_file : NULL);

@@ -8,7 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The configuration file read when neither -c nor $PX_CONF names one;
+ * when it does not exist, the defaults hold. */
+#define PX_CONF_DEFAULT	PX_SYSCONFDIR "/1000proxy.conf"
+
 struct conf {
+	/* The file loaded (not owned: argv, the environment or a
+	 * constant); NULL when there was none and the defaults hold. */
+	const char	*path;
 	char	*listen;		/* "unix:/path" or "127.0.0.1:9000" */
 	char	*socket_group;
 	int64_t	 socket_mode;

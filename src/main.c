@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ usage(FILE *f)
 	    "  seed --demo [--customer]  load the demo catalog into an empty database\n"
 	    "                    (--customer: and the demo shopper, idempotently)\n"
 	    "  seed --demo-panel NAME  bind the demo plans to the synced live panel NAME\n"
-	    "  check             validate the configuration and the database\n"
+	    "  check             validate the configuration, the key file and the database\n"
+	    "  key init          create the key file (as the service user; never replaces one)\n"
 	    "  config            print the configuration with every default and its help\n"
 	    "  request           answer one CGI request from the environment and stdin\n"
 	    "  user add [--role ROLE] [--name NAME] EMAIL\n"
@@ -44,7 +46,7 @@ usage(FILE *f)
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
-	    PX_SYSCONFDIR "/1000proxy.conf");
+	    PX_CONF_DEFAULT);
 	return f == stderr ? 2 : 0;
 }
 
@@ -66,6 +68,7 @@ static const struct cmd cmds[] = {
 	{ "migrate", cmd_migrate },
 	{ "seed", cmd_seed },
 	{ "check", cmd_check },
+	{ "key", cmd_key },
 	{ "config", cmd_config },
 	{ "request", cmd_request },
 	{ "user", cmd_user },
@@ -148,8 +151,18 @@ main(int argc, char **argv)
 		printf("1000proxy %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (conf_path == NULL && access(PX_SYSCONFDIR "/1000proxy.conf", R_OK) == 0)
-		conf_path = PX_SYSCONFDIR "/1000proxy.conf";
+	/*
+	 * Only a default file that is not there at all means "the
+	 * defaults": one that is there but unreadable (mode, owner, a
+	 * dangling link) stops every command naming it and the reason,
+	 * instead of running silently on the defaults.
+	 */
+	if (conf_path == NULL) {
+		struct stat st;
+
+		if (lstat(PX_CONF_DEFAULT, &st) == 0 || errno != ENOENT)
+			conf_path = PX_CONF_DEFAULT;
+	}
 	if (strcmp(argv[0], "serve") == 0)
 		return pool_serve(conf_path, 1);
 	if (conf_load(&c, conf_path, err, sizeof(err)) != 0) {

@@ -26,6 +26,11 @@ int	pool_serve(const char *conf_path, int foreground);
 
 /* Worker side (worker.c). */
 int	app_init(struct app *, const struct conf *, char *err, size_t errsz);
+/* The same, with the key file's treatment: APP_KEY_CREATE (app_init:
+ * made when missing), APP_KEY_LOAD (must exist), APP_KEY_NONE (not
+ * read; `check` reports on it itself, and never creates it). */
+enum { APP_KEY_CREATE, APP_KEY_LOAD, APP_KEY_NONE };
+int	app_init_key(struct app *, const struct conf *, int key_mode, char *err, size_t errsz);
 void	app_fini(struct app *);
 /* Serve FastCGI requests on fd until told to stop or max_requests. */
 int	worker_run(struct app *, int listen_fd, struct slot *);

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include "log.h"
 #include "seal.h"
 #include "util.h"
 
@@ -224,15 +225,20 @@ write_all(int fd, const unsigned char *p, size_t n)
  * Make a new key file at path: O_CREAT|O_EXCL under a random temporary
  * name in the same directory, fsync, link(2) into place (fails rather
  * than overwrites when path appeared meanwhile, which counts as
- * success: the other process's key is as good), fsync the directory so
- * the name survives a crash.  Does not allocate.
+ * success: the other process's key is as good, unless excl, when it is
+ * an error), fsync the directory so the name survives a crash.
+ * Run as root, the file goes to the directory's owner: root making the
+ * key in the service's own directory (/var/lib/1000proxy) must not
+ * leave a key the service cannot read.  Returns 1 when this call made
+ * the key, 0 when another had, -1 on error.  Does not allocate.
  */
 static int
-key_create(const char *path, char *err, size_t errsz)
+key_create(const char *path, int excl, char *err, size_t errsz)
 {
 	unsigned char	 key[SEAL_KEY_LEN], rnd[8];
 	char		 tmp[PATH_MAX], dir[PATH_MAX], hex[2 * sizeof(rnd) + 1];
 	const char	*slash;
+	struct stat	 dst;
 	int		 fd, rc = -1, saved;
 
 	random_bytes(rnd, sizeof(rnd));
@@ -251,6 +257,13 @@ key_create(const char *path, char *err, size_t errsz)
 	if (fd < 0)
 		return seterr(err, errsz, "cannot create key file %s (as %s): %s", path, tmp,
 		    strerror(errno));
+	if (geteuid() == 0 && stat(dir, &dst) == 0 && dst.st_uid != 0 &&
+	    fchown(fd, dst.st_uid, dst.st_gid) != 0) {
+		seterr(err, errsz, "cannot give key file %s to the owner of %s: %s", tmp, dir,
+		    strerror(errno));
+		close(fd);
+		goto done;
+	}
 	random_bytes(key, sizeof(key));
 	/* The umask may only take bits away, but say 0600 explicitly anyway. */
 	if (fchmod(fd, 0600) != 0 || write_all(fd, key, sizeof(key)) != 0 ||
@@ -264,7 +277,11 @@ key_create(const char *path, char *err, size_t errsz)
 		seterr(err, errsz, "cannot write key file %s: %s", tmp, strerror(errno));
 		goto done;
 	}
-	if (link(tmp, path) != 0 && errno != EEXIST) {
+	if (link(tmp, path) != 0) {
+		if (errno == EEXIST && !excl) {
+			rc = 0;
+			goto done;
+		}
 		seterr(err, errsz, "cannot create key file %s: %s", path, strerror(errno));
 		goto done;
 	}
@@ -272,7 +289,7 @@ key_create(const char *path, char *err, size_t errsz)
 		(void)fsync(fd);
 		close(fd);
 	}
-	rc = 0;
+	rc = 1;
 done:
 	(void)unlink(tmp);
 	OPENSSL_cleanse(key, sizeof(key));
@@ -295,8 +312,14 @@ seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
 		return seterr(err, errsz, "no key file configured (key_file)");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 && errno == ENOENT && create) {
-		if (key_create(path, err, errsz) != 0)
+		switch (key_create(path, 0, err, errsz)) {
+		case -1:
 			return -1;
+		case 1:
+			/* Once in the life of an installation: say where. */
+			log_sys("key", "created the key file %s (mode 0600)", path);
+			break;
+		}
 		/* Read it back through the same checks as any other key file. */
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	}
@@ -345,4 +368,24 @@ fail:
 	close(fd);
 	OPENSSL_cleanse(key, SEAL_KEY_LEN);
 	return -1;
+}
+
+int
+seal_key_init(const char *path, char *err, size_t errsz)
+{
+	unsigned char	 key[SEAL_KEY_LEN];
+	struct stat	 st;
+
+	if (path == NULL || *path == '\0')
+		return seterr(err, errsz, "no key file configured (key_file)");
+	if (lstat(path, &st) == 0)
+		return seterr(err, errsz, "key file %s already exists: it is never replaced "
+		    "(the secrets sealed with it could no longer be read)", path);
+	if (key_create(path, 1, err, errsz) < 0)
+		return -1;
+	/* Read it back through the checks every start makes. */
+	if (seal_key_load(path, key, 0, err, errsz) != 0)
+		return -1;
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
 }

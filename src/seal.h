@@ -68,12 +68,20 @@ int	unseal(unsigned char *out, size_t outsz, size_t *outlen,
  * file does not exist, make one from the CSPRNG first: mode 0600,
  * written and fsync'ed under a temporary name, then linked into place
  * (so two processes racing cannot both win, and nobody ever reads a
- * half-written key).  Refuses a key file that is not a regular file,
+ * half-written key; run as root, it goes to the directory's owner, and
+ * the creation is logged).  Refuses a key file that is not a regular file,
  * is readable or writable by group or others, or is not exactly 32
  * bytes.  Returns 0, or -1 with a message for the operator in err (and
  * key wiped).  Does not allocate.
  */
 int	seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN],
 	    int create, char *err, size_t errsz);
+/*
+ * `1000proxy key init`: make the key file at path as seal_key_load()
+ * would, but never over an existing file (or a link, even a dangling
+ * one): 0, or -1 with the reason in err.  Run as root, the file goes to
+ * the owner of its directory.
+ */
+int	seal_key_init(const char *path, char *err, size_t errsz);
 
 #endif

@@ -62,6 +62,12 @@ static volatile sig_atomic_t stopping;
 int
 app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 {
+	return app_init_key(app, conf, APP_KEY_CREATE, err, errsz);
+}
+
+int
+app_init_key(struct app *app, const struct conf *conf, int key_mode, char *err, size_t errsz)
+{
 	memset(app, 0, sizeof(*app));
 	app->conf = *conf;
 	/* Hash memory (argon2) must go back to the system after a login,
@@ -78,7 +84,9 @@ app_init(struct app *app, const struct conf *conf, char *err, size_t errsz)
 	/* The server key seals secrets (seal() derives its own subkey)
 	 * and, through another subkey, signs pre-session CSRF tokens;
 	 * the first process to need it creates it (mode 0600). */
-	if (seal_key_load(conf->key_file, app->key, 1, err, errsz) != 0)
+	if (key_mode == APP_KEY_NONE)
+		return 0;
+	if (seal_key_load(conf->key_file, app->key, key_mode == APP_KEY_CREATE, err, errsz) != 0)
 		return -1;
 	if (seal_subkey(app->presession_key, app->key, SEAL_LABEL_PRESESSION) != 0) {
 		snprintf(err, errsz, "cannot derive the pre-session key (OpenSSL HKDF)");

@@ -56,7 +56,7 @@ s.stop()
 # The units: UMask=0027, and a dedicated group (not nginx's: the pool
 # reaches nginx's group through socket_group and SupplementaryGroups).
 for unit in ("1000proxy.service", "1000proxy-work.service"):
-    text = open(os.path.join(SRC, "etc", "systemd", unit)).read()
+    text = open(os.path.join(SRC, "etc", "systemd", unit + ".in")).read()
     t.ok(re.search(r"^UMask=0027$", text, re.M), "%s: UMask=0027" % unit)
     t.ok(re.search(r"^Group=1000proxy$", text, re.M), "%s: Group=1000proxy" % unit)
 t.done()
