@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make install DESTDIR=...` from the build directory puts the program in
-# sbin, views/sql/public under share/1000proxy, the man pages and the
-# sample config in place; the installed binary's `config` names the
+# sbin, views/sql/public under share/1000proxy, the man pages, the sample
+# config, the systemd units, the nginx site, cron.d and logrotate files
+# in place; the installed binary's `config` names the
 # installed data directory; `make uninstall` removes every file again.
 set -u
 : "${PX_BIN:?PX_BIN is not set}" "${PX_SRC:?PX_SRC is not set}"
@@ -44,6 +45,11 @@ for m in man8/1000proxy.8 man5/1000proxy.conf.5; do
 done
 ok "$(find "$dest" -path '*/etc/1000proxy/1000proxy.conf.sample' | grep -q .; echo $?)" \
     "sample config in sysconfdir/1000proxy"
+# The files made from templates (t/09-paths.t checks the paths in them).
+for f in '*/systemd/system/1000proxy.service' '*/systemd/system/1000proxy-work.service' \
+    '*/etc/nginx/sites-available/1000proxy' '*/etc/cron.d/1000proxy' '*/etc/logrotate.d/1000proxy'; do
+	ok "$(find "$dest" -path "$f" -type f | grep -q .; echo $?)" "installed: $f"
+done
 
 # The installed program was built for the installed paths.
 if [ -n "$sbin" ]; then
