@@ -220,7 +220,8 @@ as_unit 1000proxy-work bg "$(unit 1000proxy-work ExecStart)"
 i=0
 while [ ! -S "$root/run/1000proxy/fcgi.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 ok "$([ -S "$root/run/1000proxy/fcgi.sock" ]; echo $?)" "the pool listens on /run/1000proxy/fcgi.sock"
-ls -l "$root/run/1000proxy/" | sed -e 's/^/#   /'
+in_root ls -l /run/1000proxy/ | sed -e 's/^/#   /'
+is_mode /run/1000proxy/fcgi.sock "1000proxy:www-data 660"
 
 # nginx with the shipped site, its listen lines moved to ephemeral
 # loopback ports in an enabled copy (the default site would take :80).
