@@ -160,7 +160,9 @@ for key, want in (("key_file", os.path.join(state, "secret.key")), ("database", 
 cron = read(os.path.join(sysconf, "cron.d", "1000proxy"))
 t.ok(re.search(r"^PATH=%s:" % re.escape(os.path.dirname(sbin)), cron, re.M), "cron.d's PATH starts with the sbindir")
 rot = read(os.path.join(sysconf, "logrotate.d", "1000proxy"))
-t.ok(rot.startswith(os.path.join(lsd, "log", "1000proxy", "*.log") + " {"), "logrotate names the configured log directory",
+# On a line of its own, after the header comment.
+t.ok(re.search(r"^%s \{" % re.escape(os.path.join(lsd, "log", "1000proxy", "*.log")), rot, re.M),
+     "logrotate names the configured log directory",
      rot[:200])
 sample = read(os.path.join(sysconf, "1000proxy", "1000proxy.conf.sample"))
 pairs = re.findall(r'^# ([a-z_]+) = "(.*)"$', sample, re.M)
