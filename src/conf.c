@@ -46,7 +46,7 @@ static const struct cdef defs[] = {
 	S(spool_dir, PX_LOCALSTATEDIR "/lib/1000proxy/spool", "job spool directory"),
 	S(views_dir, PX_DATADIR "/views", "directory of the HTML and email templates"),
 	S(sql_dir, PX_DATADIR "/sql", "directory of the numbered schema migrations"),
-	S(key_file, PX_LOCALSTATEDIR "/lib/1000proxy/secret.key", "key file for secrets at rest (mode 0600)"),
+	S(key_file, PX_LOCALSTATEDIR "/lib/1000proxy/secret.key", "key file for secrets at rest (mode 0600; `1000proxy key init` makes it)"),
 	S(base_url, "http://127.0.0.1:8080", "public URL of the shop, used in links and emails"),
 	S(site_name, "1000proxy", "name of the shop shown on every page"),
 	S(currency, "USD", "ISO 4217 code of the shop's currency"),
