@@ -11,7 +11,7 @@
 # /healthz answer 200; check every owner and mode the issue lists; purge
 # and check the data stays.
 #
-# Slow (about two minutes) and needs root and the network: make check
+# Slow (50 to 90 s; 2 minutes uncached) and needs root and the network: make check
 # leaves it out; `./quickstart test --deb` runs it (and .ci/run).
 # Environment: PX_SRC (the tree); PX_DEB_CACHE (default
 # /var/cache/1000proxy-deb: the debootstrap tarball and apt's archives).
