@@ -154,6 +154,24 @@ template_filter(struct request *r, const char *s)
 	return views_has(r->app->views, name) ? name : NULL;
 }
 
+/* Both pages end alike: the ?done notice after a retry or discard (the
+ * action's 303 names it), the action's refusal, the status. */
+static void
+render(struct request *r, struct vm *vm, const char *tmpl, int status, const char *error)
+{
+	const char *done = req_query(r, "done");
+
+	if (done != NULL && strcmp(done, "retried") == 0)
+		vm_set(vm, "notice", "The message is queued again: work sends it shortly.");
+	if (done != NULL && strcmp(done, "discarded") == 0)
+		vm_set(vm, "notice", "The message is discarded: it will not be sent.");
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, tmpl, vm);
+	if (status)
+		r->status = status;
+}
+
 /*
  * The log, with an optional error (status set after).  ?state (a staff
  * word above), ?to (part of the recipient's address, matched case-blind
@@ -167,7 +185,7 @@ mail_page(struct request *r, int status, const char *error)
 {
 	struct vm *vm = page_vm(r, "Mail log"), *it;
 	const char *fs = req_query(r, "state"), *to = req_query(r, "to"), *ft = req_query(r, "template");
-	const char *ps = req_query(r, "page"), *done = req_query(r, "done");
+	const char *ps = req_query(r, "page");
 	const char *state = NULL, *tmpl = NULL, *bad = NULL;
 	int64_t	 page = 1, n = 0;
 	struct stmt *st;
@@ -223,15 +241,7 @@ mail_page(struct request *r, int status, const char *error)
 	vm_set_bool(vm, "shown", n > 0);
 	/* A refused filter lists nothing: no pager either. */
 	ui_pager(vm, bad == NULL ? page : 1, n > MAIL_PAGE);
-	if (done != NULL && strcmp(done, "retried") == 0)
-		vm_set(vm, "notice", "The message is queued again: work sends it shortly.");
-	if (done != NULL && strcmp(done, "discarded") == 0)
-		vm_set(vm, "notice", "The message is discarded: it will not be sent.");
-	if (error != NULL)
-		vm_set(vm, "error", error);
-	page_render(r, "pages/admin/mail", vm);
-	if (status)
-		r->status = status;
+	render(r, vm, "pages/admin/mail", status, error);
 }
 
 /* GET /admin/mail — ?state, ?to, ?template, ?page, ?done.  200; 400
@@ -253,7 +263,6 @@ mail_one_page(struct request *r, int64_t id, int status, const char *error)
 	struct vm *vm, *it;
 	struct mail_msg m;
 	struct stmt *st = db_q(r->db, Q_AMAIL_ONE);
-	const char *done = req_query(r, "done");
 	int	 ok;
 
 	db_bind_int(r->db, st, ":id", id);
@@ -275,15 +284,7 @@ mail_one_page(struct request *r, int64_t id, int status, const char *error)
 		vm_set(it, "body", m.body);
 	}
 	vm_set_bool(it, "demo_nobody", c->demo && !ok);
-	if (done != NULL && strcmp(done, "retried") == 0)
-		vm_set(vm, "notice", "The message is queued again: work sends it shortly.");
-	if (done != NULL && strcmp(done, "discarded") == 0)
-		vm_set(vm, "notice", "The message is discarded: it will not be sent.");
-	if (error != NULL)
-		vm_set(vm, "error", error);
-	page_render(r, "pages/admin/mail_one", vm);
-	if (status)
-		r->status = status;
+	render(r, vm, "pages/admin/mail_one", status, error);
 }
 
 /* GET /admin/mail/{id:int} — ?done.  200; 404. */
