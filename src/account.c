@@ -124,7 +124,7 @@ acct_reauth(struct request *r, const struct acct *a, int allow_recovery)
 
 	if ((wait = signin_attempt(r, key, NULL)) > 0)
 		return signin_refuse(r, wait, "Too many failed attempts");
-	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_MAX) {
+	if (pw != NULL && *pw != '\0' && strlen(pw) <= PASSWORD_INPUT_MAX) {
 		if ((v = password_verify(&r->app->conf, pw, a->phc)) < 0)
 			req_fail(r, 503, "The server is busy. Please try again in a moment.");
 		ok = v == 1;

@@ -71,6 +71,15 @@ t_arena(void)
 	tap_ok(arena_used(a) == 0, "arena: reset empties it");
 	tap_is_str(arena_printf(a, "%s-%d", "a", 7), "a-7", "arena: printf");
 	arena_free(a);
+
+	/* V8.3.6: a typed password does not outlive its request. */
+	a = arena_new(4096);
+	p = arena_strdup(a, "password=correct+horse+battery+staple");
+	(void)arena_alloc(a, 1 << 16);	/* a second block, freed wiped */
+	arena_reset(a);
+	tap_ok(arena_wiped(a, p, strlen("password=correct+horse+battery+staple") + 1),
+	    "arena: reset zeroes what the request held (typed passwords)");
+	arena_free(a);
 }
 
 static void

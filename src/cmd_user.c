@@ -29,7 +29,7 @@ user_add(const struct conf *c, int argc, char **argv)
 {
 	const char *role = "super_admin", *name = "", *email = NULL, *why;
 	static const struct actor cli = { "cli", 0, NULL, NULL };
-	char	 pw[256], pw2[256], phc[PHC_MAX], err[512];
+	char	 pw[PASSWORD_INPUT_MAX + 2], pw2[PASSWORD_INPUT_MAX + 2], phc[PHC_MAX], err[512];
 	struct db *db;
 	struct stmt *st;
 	struct arena *a;

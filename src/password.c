@@ -10,10 +10,30 @@
  *
  * The common-password list is mmap'ed read-only and binary-searched, so
  * it costs a few touched pages per check instead of a copy per worker.
+ *
+ * Characters, not bytes (ASVS V2.1.2): a password is NFKC-normalised
+ * (ICU, which libxml2 already brings) before it is counted, compared,
+ * peppered or hashed, so the limits are 12..128 code points whatever
+ * the script, and the composed and decomposed forms of one password
+ * (or a full-width one) are the same password.
+ *
+ * The pepper (ASVS V2.4.5): argon2id is fed HMAC-SHA256 of the
+ * normalised password under the "1000proxy pepper v1" subkey of the key
+ * file's key, so a stolen database alone cannot be brute-forced.  The
+ * hash names the key it was peppered under ("$pepper1$KEYID$argon2id$
+ * ..."), so after `1000proxy key rotate` a retired key still verifies it
+ * and the sign-in re-makes it under the current key.  Plain argon2id
+ * hashes (before the pepper, over the raw bytes) still verify as they
+ * were made and are re-made peppered at the next sign-in.
  */
 #include "config.h"
 
 #include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,12 +47,113 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
 #include "password.h"
+#include "seal.h"
 #include "util.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32
 #define SLOT_WAIT_MS 5000
+#define PEPPER_TAG "$pepper1$"
+#define PEPPER_TAG_LEN (sizeof(PEPPER_TAG) - 1)
+/* "$pepper1$" KEYID, then the argon2id PHC string from its '$'. */
+#define PEPPER_HEAD_LEN (PEPPER_TAG_LEN + SEAL_KID_LEN)
+
+int
+password_nfkc(const char *pw, char out[PASSWORD_NFKC_MAX], size_t *cps)
+{
+	UChar		 src[PASSWORD_INPUT_MAX], dst[PASSWORD_INPUT_MAX];
+	UErrorCode	 e = U_ZERO_ERROR;
+	const UNormalizer2 *nfkc;
+	int32_t		 slen = 0, dlen = 0, olen = 0;
+	size_t		 len = pw != NULL ? strlen(pw) : 0;
+	int		 rc = PW_NFKC_INVALID;
+
+	out[0] = '\0';
+	if (cps != NULL)
+		*cps = 0;
+	if (len > PASSWORD_INPUT_MAX)
+		return PW_NFKC_LONG;
+	/* Controls and broken UTF-8 are refused before ICU sees them
+	 * (ICU would take a lone surrogate or a NUL). */
+	if (pw == NULL || !utf8_valid(pw, len, 0))
+		return PW_NFKC_INVALID;
+	/* UTF-8 never has more UTF-16 units than bytes, so src fits. */
+	u_strFromUTF8(src, PASSWORD_INPUT_MAX, &slen, pw, (int32_t)len, &e);
+	if (U_FAILURE(e))
+		goto done;
+	if ((nfkc = unorm2_getNFKCInstance(&e)) == NULL || U_FAILURE(e))
+		goto done;
+	dlen = unorm2_normalize(nfkc, src, slen, dst, PASSWORD_INPUT_MAX, &e);
+	/* An expansion past 1024 units is far past 128 code points. */
+	if (e == U_BUFFER_OVERFLOW_ERROR || e == U_STRING_NOT_TERMINATED_WARNING) {
+		rc = PW_NFKC_LONG;
+		goto done;
+	}
+	if (U_FAILURE(e))
+		goto done;
+	if (u_countChar32(dst, dlen) > PASSWORD_MAX) {
+		rc = PW_NFKC_LONG;
+		goto done;
+	}
+	/* At most 128 code points of at most 4 bytes: out fits. */
+	u_strToUTF8(out, PASSWORD_NFKC_MAX, &olen, dst, dlen, &e);
+	if (U_FAILURE(e) || olen >= PASSWORD_NFKC_MAX)
+		goto done;
+	out[olen] = '\0';
+	if (cps != NULL)
+		*cps = (size_t)u_countChar32(dst, dlen);
+	rc = 0;
+done:
+	if (rc != 0)
+		OPENSSL_cleanse(out, PASSWORD_NFKC_MAX);
+	OPENSSL_cleanse(src, sizeof(src));
+	OPENSSL_cleanse(dst, sizeof(dst));
+	return rc;
+}
+
+/*
+ * The pepper: HMAC-SHA256 of the normalised password nfkc under the
+ * pepper subkey of key, into mac.  0 or -1.  Does not allocate
+ * (OpenSSL's context aside).
+ */
+static int
+pepper(unsigned char mac[32], const unsigned char key[SEAL_KEY_LEN], const char *nfkc)
+{
+	unsigned char	 sub[SEAL_KEY_LEN];
+	unsigned int	 mlen = 0;
+	int		 rc = -1;
+
+	if (seal_subkey(sub, key, SEAL_LABEL_PEPPER) != 0)
+		return -1;
+	if (HMAC(EVP_sha256(), sub, sizeof(sub), (const unsigned char *)nfkc,
+	    strlen(nfkc), mac, &mlen) != NULL && mlen == 32)
+		rc = 0;
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return rc;
+}
+
+/*
+ * The current key, loading the key file first when this process has
+ * not (the CLI's user commands): NULL when there is none.
+ */
+static const unsigned char *
+pepper_key(const struct conf *c, char id[SEAL_KID_LEN + 1])
+{
+	unsigned char	 key[SEAL_KEY_LEN];
+	char		 err[512];
+	const unsigned char *k;
+
+	if ((k = seal_keyring_current(id)) != NULL)
+		return k;
+	if (seal_key_load(c->key_file, key, 1, err, sizeof(err)) != 0) {
+		log_sys("password", "no pepper: %s", err);
+		return NULL;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return seal_keyring_current(id);
+}
 
 /* Take one of the two hash slots; returns the locked fd or -1. */
 static int
@@ -71,30 +192,86 @@ slot_release(int fd)
 int
 password_hash(const struct conf *c, const char *pw, char out[PHC_MAX])
 {
-	unsigned char salt[SALT_LEN];
-	int	 fd, rc;
+	unsigned char	 salt[SALT_LEN], mac[32];
+	char		 norm[PASSWORD_NFKC_MAX], id[SEAL_KID_LEN + 1], phc[PHC_MAX];
+	const unsigned char *key;
+	int		 fd, rc = -1;
 
+	out[0] = '\0';
+	if (password_nfkc(pw, norm, NULL) != 0)
+		return -1;
+	if ((key = pepper_key(c, id)) == NULL || pepper(mac, key, norm) != 0)
+		goto done;
 	random_bytes(salt, sizeof(salt));
 	if ((fd = slot_acquire(c)) == -1)
-		return -1;
+		goto done;
 	rc = argon2id_hash_encoded((uint32_t)c->argon2_t, (uint32_t)c->argon2_m_kib,
-	    (uint32_t)c->argon2_p, pw, strlen(pw), salt, sizeof(salt), HASH_LEN,
-	    out, PHC_MAX);
+	    (uint32_t)c->argon2_p, mac, sizeof(mac), salt, sizeof(salt), HASH_LEN,
+	    phc, sizeof(phc));
 	slot_release(fd);
-	return rc == ARGON2_OK ? 0 : -1;
+	if (rc == ARGON2_OK && (size_t)snprintf(out, PHC_MAX, PEPPER_TAG "%s%s", id, phc) <
+	    PHC_MAX)
+		rc = 0;
+	else {
+		out[0] = '\0';
+		rc = -1;
+	}
+done:
+	OPENSSL_cleanse(norm, sizeof(norm));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
 }
 
 int
 password_verify(const struct conf *c, const char *pw, const char *phc)
 {
-	int	 fd, rc;
+	unsigned char	 mac[32];
+	char		 norm[PASSWORD_NFKC_MAX], id[SEAL_KID_LEN + 1];
+	const unsigned char *key;
+	int		 fd, rc;
 
-	if (phc == NULL || strncmp(phc, "$argon2id$", 10) != 0)
+	if (phc == NULL)
 		return -1;
-	if ((fd = slot_acquire(c)) == -1)
-		return -1;
-	rc = argon2id_verify(phc, pw, strlen(pw));
-	slot_release(fd);
+	if (strncmp(phc, PEPPER_TAG, PEPPER_TAG_LEN) == 0) {
+		if (strlen(phc) < PEPPER_HEAD_LEN ||
+		    strncmp(phc + PEPPER_HEAD_LEN, "$argon2id$", 10) != 0)
+			return -1;
+		memcpy(id, phc + PEPPER_TAG_LEN, SEAL_KID_LEN);
+		id[SEAL_KID_LEN] = '\0';
+		if (pepper_key(c, NULL) == NULL)
+			return -1;
+		/* Peppered under a key this machine no longer has (a
+		 * deleted retired key, another installation's key file):
+		 * no password opens it.  Said once per try, for the
+		 * operator; the person sees a wrong password. */
+		if ((key = seal_keyring_find(id)) == NULL) {
+			log_sys("password", "a password hash names key %s, which is "
+			    "not in the keyring: that account cannot sign in", id);
+			return 0;
+		}
+		if (password_nfkc(pw, norm, NULL) != 0)
+			return 0;
+		rc = pepper(mac, key, norm);
+		OPENSSL_cleanse(norm, sizeof(norm));
+		if (rc != 0)
+			return -1;
+		if ((fd = slot_acquire(c)) == -1) {
+			OPENSSL_cleanse(mac, sizeof(mac));
+			return -1;
+		}
+		rc = argon2id_verify(phc + PEPPER_HEAD_LEN, (const char *)mac, sizeof(mac));
+		slot_release(fd);
+		OPENSSL_cleanse(mac, sizeof(mac));
+	} else {
+		/* Made before the pepper, over the bytes as typed: verified
+		 * the same way, and re-made at this sign-in. */
+		if (strncmp(phc, "$argon2id$", 10) != 0)
+			return -1;
+		if ((fd = slot_acquire(c)) == -1)
+			return -1;
+		rc = argon2id_verify(phc, pw, strlen(pw));
+		slot_release(fd);
+	}
 	if (rc == ARGON2_OK)
 		return 1;
 	if (rc == ARGON2_VERIFY_MISMATCH)
@@ -129,8 +306,15 @@ int
 password_needs_rehash(const struct conf *c, const char *phc)
 {
 	long	 v, m, t, p;
+	char	 id[SEAL_KID_LEN + 1];
 
-	if (phc == NULL || sscanf(phc, "$argon2id$v=%ld$m=%ld,t=%ld,p=%ld$", &v, &m, &t, &p) != 4)
+	/* Not peppered, or peppered under a key since retired: re-make. */
+	if (phc == NULL || strncmp(phc, PEPPER_TAG, PEPPER_TAG_LEN) != 0 ||
+	    strlen(phc) < PEPPER_HEAD_LEN || seal_keyring_current(id) == NULL ||
+	    strncmp(phc + PEPPER_TAG_LEN, id, SEAL_KID_LEN) != 0)
+		return 1;
+	phc += PEPPER_HEAD_LEN;
+	if (sscanf(phc, "$argon2id$v=%ld$m=%ld,t=%ld,p=%ld$", &v, &m, &t, &p) != 4)
 		return 1;
 	return v < ARGON2_VERSION_NUMBER || m < c->argon2_m_kib || t < c->argon2_t ||
 	    p < c->argon2_p;
@@ -183,11 +367,11 @@ cmp_line(const char *key, const char *p, const char *end)
 int
 password_is_common(const struct conf *c, const char *pw)
 {
-	char	 low[PASSWORD_MAX + 1];
+	char	 low[PASSWORD_NFKC_MAX];
 	size_t	 i, lo, hi;
 	const char *end;
 
-	if (strlen(pw) > PASSWORD_MAX || !map_common(c))
+	if (strlen(pw) >= sizeof(low) || !map_common(c))
 		return 0;
 	for (i = 0; pw[i]; i++)
 		low[i] = (pw[i] >= 'A' && pw[i] <= 'Z') ? (char)(pw[i] + 32) : pw[i];
@@ -221,20 +405,23 @@ password_is_common(const struct conf *c, const char *pw)
 const char *
 password_policy(const struct conf *c, const char *pw, const char *email)
 {
-	size_t	 n = pw ? strlen(pw) : 0, cps = 0, i;
+	char		 norm[PASSWORD_NFKC_MAX];
+	const char	*why = NULL;
+	size_t		 cps = 0;
 
-	if (!utf8_valid(pw ? pw : "", n, 0))
+	switch (password_nfkc(pw ? pw : "", norm, &cps)) {
+	case PW_NFKC_INVALID:
 		return "The password contains characters that cannot be used.";
-	for (i = 0; i < n; i++)		/* count code points, not bytes */
-		if (((unsigned char)pw[i] & 0xc0) != 0x80)
-			cps++;
-	if (cps < PASSWORD_MIN)
-		return "The password must be at least 12 characters long.";
-	if (n > PASSWORD_MAX)
+	case PW_NFKC_LONG:
 		return "The password must be at most 128 characters long.";
-	if (password_is_common(c, pw))
-		return "This password is on a list of commonly used passwords. Please choose another.";
-	if (email != NULL && *email != '\0' && strcasecmp(pw, email) == 0)
-		return "The password must not be your email address.";
-	return NULL;
+	}
+	/* Counted, compared and looked up as it will be hashed. */
+	if (cps < PASSWORD_MIN)
+		why = "The password must be at least 12 characters long.";
+	else if (password_is_common(c, norm))
+		why = "This password is on a list of commonly used passwords. Please choose another.";
+	else if (email != NULL && *email != '\0' && strcasecmp(norm, email) == 0)
+		why = "The password must not be your email address.";
+	OPENSSL_cleanse(norm, sizeof(norm));
+	return why;
 }

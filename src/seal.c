@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -296,35 +297,20 @@ done:
 	return rc;
 }
 
-/* Load (and maybe first create) the key file (see seal.h).  Does not allocate. */
-int
-seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
-    char *err, size_t errsz)
+/*
+ * Read the 32-byte key file at path (already open as fd) into key,
+ * refusing anything but a regular 0600-or-stricter file of exactly 32
+ * bytes.  Closes fd.  Returns 0, or -1 with err set and key wiped.
+ */
+static int
+key_read(int fd, const char *path, unsigned char key[SEAL_KEY_LEN], char *err,
+    size_t errsz)
 {
 	struct stat	 st;
 	unsigned char	 extra;
 	ssize_t		 r;
 	size_t		 got = 0;
-	int		 fd;
 
-	OPENSSL_cleanse(key, SEAL_KEY_LEN);
-	if (path == NULL || *path == '\0')
-		return seterr(err, errsz, "no key file configured (key_file)");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT && create) {
-		switch (key_create(path, 0, err, errsz)) {
-		case -1:
-			return -1;
-		case 1:
-			/* Once in the life of an installation: say where. */
-			log_sys("key", "created the key file %s (mode 0600)", path);
-			break;
-		}
-		/* Read it back through the same checks as any other key file. */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	}
-	if (fd < 0)
-		return seterr(err, errsz, "cannot open key file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		seterr(err, errsz, "cannot stat key file %s: %s", path, strerror(errno));
 		goto fail;
@@ -368,6 +354,180 @@ fail:
 	close(fd);
 	OPENSSL_cleanse(key, SEAL_KEY_LEN);
 	return -1;
+}
+
+/*
+ * The process's keyring: the current key and the retired ones beside
+ * it, as the last seal_key_load() found them.  Process-wide because the
+ * agreed seal()/unseal() and password_hash()/password_verify()
+ * signatures take one key (or none) and every caller keeps them: the
+ * key file's key is still what callers hand in, and the keyring is
+ * where unseal() and the pepper look up a blob's or a hash's older key
+ * by its id.  Written only by seal_key_load(), which every process runs
+ * at start (and a worker again when the key file changes).
+ */
+static struct {
+	int		 loaded;
+	unsigned char	 cur[SEAL_KEY_LEN];
+	char		 cur_id[SEAL_KID_LEN + 1];
+	size_t		 n;
+	unsigned char	 old[SEAL_RETIRED_MAX][SEAL_KEY_LEN];
+	char		 old_id[SEAL_RETIRED_MAX][SEAL_KID_LEN + 1];
+} ring;
+
+int
+seal_key_id(char out[SEAL_KID_LEN + 1], const unsigned char key[SEAL_KEY_LEN])
+{
+	unsigned char	 sub[SEAL_KEY_LEN];
+
+	out[0] = '\0';
+	if (seal_subkey(sub, key, SEAL_LABEL_KID) != 0)
+		return -1;
+	hex_encode(out, sub, SEAL_KID_LEN / 2);
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return 0;
+}
+
+/* Split path into its directory and base name.  Does not allocate. */
+static void
+path_split(const char *path, char *dir, size_t dirsz, const char **base)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		snprintf(dir, dirsz, ".");
+		*base = path;
+	} else {
+		snprintf(dir, dirsz, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		*base = slash + 1;
+	}
+}
+
+/*
+ * Load the retired keys beside path (PATH.old-ID, each checked like the
+ * key file, its name's ID matching its content) into the ring.  A bad
+ * one is an error: a retired key that does not load is a sealed value
+ * or a password that no longer opens.  Returns 0 or -1 with err set.
+ */
+static int
+ring_load_retired(const char *path, char *err, size_t errsz)
+{
+	char		 dir[PATH_MAX], full[PATH_MAX], id[SEAL_KID_LEN + 1];
+	const char	*base, *name;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 bl;
+	int		 fd, rc = 0;
+
+	path_split(path, dir, sizeof(dir), &base);
+	bl = strlen(base);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		name = de->d_name;
+		if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".old-", 5) != 0 ||
+		    strlen(name + bl + 5) != SEAL_KID_LEN ||
+		    strspn(name + bl + 5, "0123456789abcdef") != SEAL_KID_LEN)
+			continue;
+		if (ring.n == SEAL_RETIRED_MAX) {
+			rc = seterr(err, errsz, "more than %d retired keys beside %s: delete "
+			    "the oldest (1000proxy(8), KEY MANAGEMENT)", SEAL_RETIRED_MAX, path);
+			break;
+		}
+		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, name) >= sizeof(full))
+			continue;
+		if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)) < 0) {
+			rc = seterr(err, errsz, "cannot open retired key %s: %s", full,
+			    strerror(errno));
+			break;
+		}
+		if (key_read(fd, full, ring.old[ring.n], err, errsz) != 0) {
+			rc = -1;
+			break;
+		}
+		if (seal_key_id(id, ring.old[ring.n]) != 0 ||
+		    strcmp(id, name + bl + 5) != 0) {
+			OPENSSL_cleanse(ring.old[ring.n], SEAL_KEY_LEN);
+			rc = seterr(err, errsz, "retired key %s holds the key with id %s, "
+			    "not the one its name says", full, id);
+			break;
+		}
+		memcpy(ring.old_id[ring.n], id, sizeof(id));
+		ring.n++;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Load (and maybe first create) the key file (see seal.h).  Does not allocate. */
+int
+seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
+    char *err, size_t errsz)
+{
+	int	 fd;
+
+	OPENSSL_cleanse(key, SEAL_KEY_LEN);
+	if (path == NULL || *path == '\0')
+		return seterr(err, errsz, "no key file configured (key_file)");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && create) {
+		switch (key_create(path, 0, err, errsz)) {
+		case -1:
+			return -1;
+		case 1:
+			/* Once in the life of an installation: say where. */
+			log_sys("key", "created the key file %s (mode 0600)", path);
+			break;
+		}
+		/* Read it back through the same checks as any other key file. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd < 0)
+		return seterr(err, errsz, "cannot open key file %s: %s", path, strerror(errno));
+	if (key_read(fd, path, key, err, errsz) != 0)
+		return -1;
+	seal_keyring_clear();
+	memcpy(ring.cur, key, SEAL_KEY_LEN);
+	if ((seal_key_id(ring.cur_id, key) != 0 &&
+	    seterr(err, errsz, "cannot derive the key id of %s", path) != 0) ||
+	    ring_load_retired(path, err, errsz) != 0) {
+		seal_keyring_clear();
+		OPENSSL_cleanse(key, SEAL_KEY_LEN);
+		return -1;
+	}
+	ring.loaded = 1;
+	return 0;
+}
+
+void
+seal_keyring_clear(void)
+{
+	OPENSSL_cleanse(&ring, sizeof(ring));
+}
+
+const unsigned char *
+seal_keyring_current(char id[SEAL_KID_LEN + 1])
+{
+	if (!ring.loaded)
+		return NULL;
+	if (id != NULL)
+		memcpy(id, ring.cur_id, SEAL_KID_LEN + 1);
+	return ring.cur;
+}
+
+const unsigned char *
+seal_keyring_find(const char *id)
+{
+	size_t	 i;
+
+	if (!ring.loaded || id == NULL)
+		return NULL;
+	if (strcmp(id, ring.cur_id) == 0)
+		return ring.cur;
+	for (i = 0; i < ring.n; i++)
+		if (strcmp(id, ring.old_id[i]) == 0)
+			return ring.old[i];
+	return NULL;
 }
 
 int

@@ -27,6 +27,10 @@
 #define SEAL_VERSION_RAW 1	/* old: under the key file's key; opens only */
 #define SEAL_LABEL	"1000proxy seal v1"
 #define SEAL_LABEL_PRESESSION "1000proxy presession v1"	/* session.c's CSRF HMAC */
+#define SEAL_LABEL_PEPPER "1000proxy pepper v1"	/* password.c's pepper HMAC */
+#define SEAL_LABEL_KID	"1000proxy key id v1"	/* a key's public id */
+#define SEAL_KID_LEN	8	/* hex digits of a key id */
+#define SEAL_RETIRED_MAX 16	/* retired keys kept beside the key file */
 #define SEAL_OVERHEAD	(1 + SEAL_NONCE_LEN + SEAL_TAG_LEN)
 /* Bytes of a sealed blob for n bytes of plaintext. */
 #define SEAL_LEN(n)	((n) + SEAL_OVERHEAD)
@@ -71,11 +75,29 @@ int	unseal(unsigned char *out, size_t outsz, size_t *outlen,
  * half-written key; run as root, it goes to the directory's owner, and
  * the creation is logged).  Refuses a key file that is not a regular file,
  * is readable or writable by group or others, or is not exactly 32
- * bytes.  Returns 0, or -1 with a message for the operator in err (and
- * key wiped).  Does not allocate.
+ * bytes.  Then loads the retired keys beside it (PATH.old-ID) into the
+ * keyring (see below).  Returns 0, or -1 with a message for the
+ * operator in err (and key wiped).  Does not allocate.
  */
 int	seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN],
 	    int create, char *err, size_t errsz);
+/*
+ * A key's id: the first 4 bytes of its SEAL_LABEL_KID subkey, as 8
+ * lowercase hex digits (names a key without revealing it).  0 or -1.
+ */
+int	seal_key_id(char out[SEAL_KID_LEN + 1], const unsigned char key[SEAL_KEY_LEN]);
+/*
+ * The keyring seal_key_load() fills: the key file's key (current) and
+ * the retired keys beside it, PATH.old-ID (mode 0600, kept after
+ * `1000proxy key rotate` so older sealed values and peppered password
+ * hashes still open).  seal_keyring_current() returns the current key
+ * (and its id in id, when not NULL) or NULL when none is loaded;
+ * seal_keyring_find() the key with that id, or NULL.  The pointers stay
+ * valid until the next load or clear.  Do not allocate.
+ */
+const unsigned char *seal_keyring_current(char id[SEAL_KID_LEN + 1]);
+const unsigned char *seal_keyring_find(const char *id);
+void	seal_keyring_clear(void);
 /*
  * `1000proxy key init`: make the key file at path as seal_key_load()
  * would, but never over an existing file (or a link, even a dangling

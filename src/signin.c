@@ -85,7 +85,7 @@ signin_check(struct request *r, const char *pw, const char *phc)
 {
 	int	 v = 0;
 
-	if (pw != NULL && strlen(pw) <= PASSWORD_MAX && phc != NULL && *phc != '\0') {
+	if (pw != NULL && strlen(pw) <= PASSWORD_INPUT_MAX && phc != NULL && *phc != '\0') {
 		if ((v = password_verify(&r->app->conf, pw, phc)) < 0)
 			req_fail(r, 503, "The server is busy. Please try again in a moment.");
 	} else if (password_dummy_verify(&r->app->conf, pw ? pw : "") < 0)
@@ -105,7 +105,7 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 	char	 fresh[PHC_MAX];
 
 	memset(out, 0, sizeof(*out));
-	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_MAX)
+	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > PASSWORD_INPUT_MAX)
 		return SIGNIN_WRONG;
 	kacct = throttle_key_account(r, email);
 	kip = throttle_key_ip(r);

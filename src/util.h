@@ -46,12 +46,16 @@ char	*xstrdup(const char *);
  * does no malloc at all.  In an AddressSanitizer build every object is
  * followed by a poisoned redzone and a reset poisons what it kept, so a
  * read past an object or after the reset is reported as malloc's would
- * be.
+ * be.  Reset and free zero every byte the request used first, so a
+ * typed password does not outlive its request (ASVS V8.3.6).
  */
 struct arena;
 struct arena	*arena_new(size_t first);
 void		 arena_free(struct arena *);
 void		 arena_reset(struct arena *);
+/* Tests only: 1 when p[0..n) (in the kept first block) is all zero
+ * after a reset. */
+int		 arena_wiped(struct arena *, const void *p, size_t n);
 void		*arena_alloc(struct arena *, size_t);
 void		*arena_zalloc(struct arena *, size_t);
 char		*arena_strdup(struct arena *, const char *);
