@@ -917,8 +917,10 @@ t_seal_subkeys(void)
 	/* Sealed by the previous seal.c: key 00..1f, nonce a0..ab. */
 	static const char v1blob[] = "01a0a1a2a3a4a5a6a7a8a9aaab8974180023a470d20311a7a7680eb0fe03c93c"
 	    "743eb7172609de4e5c88a20d2f5eaabaf1";
+	static const char v2blob[] = "02b0b1b2b3b4b5b6b7b8b9babb0800354e4b3d9f141801a1571bc8143670a0"
+	    "0f7d2bc94445e3eda54e9bcb1be0ee6e2576";
 	unsigned char	 key[SEAL_KEY_LEN], sk[SEAL_KEY_LEN], pk[SEAL_KEY_LEN], blob[64], pt[64];
-	char		 hex[2 * SEAL_KEY_LEN + 1];
+	char		 hex[2 * SEAL_KEY_LEN + 1], kid[SEAL_KID_LEN + 1];
 	size_t		 i, n, blen = (sizeof(v1blob) - 1) / 2;
 
 	for (i = 0; i < sizeof(key); i++)
@@ -940,11 +942,26 @@ t_seal_subkeys(void)
 	    memcmp(pt, "old-format totp seed", 20) == 0, "seal: a version 1 blob (raw key, old code) still opens");
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:43:totp") != 0,
 	    "seal: a version 1 blob is still bound to its row");
-	blob[0] = SEAL_VERSION;
+	blob[0] = SEAL_VERSION_SUBKEY;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") != 0,
 	    "seal: a version 1 blob relabelled version 2 fails");
+
+	/* Sealed as seal.c did before the key ids: key 00..1f, nonce b0..bb. */
+	blen = (sizeof(v2blob) - 1) / 2;
+	for (i = 0; i < blen; i++)
+		sscanf(v2blob + 2 * i, "%2hhx", &blob[i]);
+	tap_ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") == 0 && n == 20 &&
+	    memcmp(pt, "v2-format totp seed!", 20) == 0, "seal: a version 2 blob (no key id, old code) still opens");
+	blob[0] = SEAL_VERSION;
+	tap_ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp") != 0,
+	    "seal: a version 2 blob relabelled version 3 fails");
 	tap_ok(seal(blob, sizeof(blob), &n, key, "new totp seed", 13, "x") == 0 && blob[0] == SEAL_VERSION &&
-	    SEAL_VERSION == 2, "seal: new blobs are version 2 (under the subkey)");
+	    SEAL_VERSION == 3 && seal_blob_key_id(blob, n, hex) == 0 && seal_key_id(kid, key) == 0 &&
+	    strcmp(hex, kid) == 0 && strlen(kid) == 8,
+	    "seal: new blobs are version 3 (under the subkey) and name their key");
+	seal_subkey(sk, key, SEAL_LABEL_KID);
+	hex_encode(hex, sk, 4);
+	tap_is_str(kid, hex, "seal: a key id is the first 4 bytes of HKDF-SHA256(key, \"1000proxy key id v1\")");
 }
 
 /*
@@ -973,7 +990,7 @@ t_seal(void)
 	    memcmp(blob + 1, blob2 + 1, SEAL_NONCE_LEN) != 0 && memcmp(blob, blob2, blen) != 0,
 	    "seal: fresh nonce each time");
 	memcpy(blob2, blob, blen);
-	blob2[1 + SEAL_NONCE_LEN + 3] ^= 0x01;
+	blob2[SEAL_HEAD_LEN + SEAL_NONCE_LEN + 3] ^= 0x01;
 	memset(pt, 'x', sizeof(pt));
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0 && n == 0 &&
 	    pt[0] == 0 && pt[slen - 1] == 0, "seal: flipped ciphertext bit fails, output wiped");
@@ -981,16 +998,22 @@ t_seal(void)
 	blob2[blen - 1] ^= 0x80;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped tag bit fails");
 	memcpy(blob2, blob, blen);
-	blob2[2] ^= 0x01;
+	blob2[SEAL_HEAD_LEN + 1] ^= 0x01;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped nonce bit fails");
 	memcpy(blob2, blob, blen);
-	blob2[0] = 3;
+	blob2[1] ^= 0x01;
+	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: flipped key id bit fails");
+	memcpy(blob2, blob, blen);
+	blob2[0] = 4;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: unknown version fails");
 	blob2[0] = 0;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0, "seal: version 0 fails");
 	blob2[0] = SEAL_VERSION_RAW;
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0,
 	    "seal: a new blob relabelled version 1 (raw key) fails");
+	blob2[0] = SEAL_VERSION_SUBKEY;
+	tap_ok(unseal(pt, sizeof(pt), &n, key, blob2, blen, "staff:42:totp") != 0,
+	    "seal: a new blob relabelled version 2 (no key id) fails");
 	tap_ok(unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:43:totp") != 0 &&
 	    unseal(pt, sizeof(pt), &n, key, blob, blen, "staff:42:totp\n") != 0 &&
 	    unseal(pt, sizeof(pt), &n, key, blob, blen, NULL) != 0, "seal: wrong AAD (another row) fails");

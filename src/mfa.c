@@ -58,9 +58,11 @@ mfa_secret_load(struct request *r, enum sess_kind k, int64_t id,
 
 	db_bind_int(r->db, st, ":id", id);
 	if (db_step(r->db, st) == DB_ROW && !db_is_null(st, 0)) {
-		/* Only a seal of exactly one secret's length can open to one. */
+		/* Only a seal of one secret's length (SEAL_LEN now; older
+		 * blobs had no key id and are 4 bytes shorter) can open to
+		 * one: unseal() refuses a longer one for want of room. */
 		sealed = db_blob(st, 0, &n);
-		if (n == SEAL_LEN(TOTP_SECRET_LEN) &&
+		if (n <= SEAL_LEN(TOTP_SECRET_LEN) &&
 		    unseal(key, TOTP_SECRET_LEN, &klen, r->app->key, sealed, n,
 		    totp_aad(r, k, id)) == 0 && klen == TOTP_SECRET_LEN)
 			ok = 1;

@@ -35,9 +35,30 @@
 #include "seal.h"
 #include "util.h"
 
-/* Feed the version byte and the caller's aad to ctx.  Does not allocate. */
+/*
+ * The process's keyring: the current key and the retired ones beside
+ * it, as the last seal_key_load() found them.  Process-wide because the
+ * agreed seal()/unseal() and password_hash()/password_verify()
+ * signatures take one key (or none) and every caller keeps them: the
+ * key file's key is still what callers hand in, and the keyring is
+ * where unseal() and the pepper look up a blob's or a hash's older key
+ * by its id.  Written only by seal_key_load(), which every process runs
+ * at start (and a worker again when the key file changes).
+ */
+static struct {
+	int		 loaded;
+	unsigned char	 cur[SEAL_KEY_LEN];
+	char		 cur_id[SEAL_KID_LEN + 1];
+	size_t		 n;
+	unsigned char	 old[SEAL_RETIRED_MAX][SEAL_KEY_LEN];
+	char		 old_id[SEAL_RETIRED_MAX][SEAL_KID_LEN + 1];
+} ring;
+
+/* Feed the blob's header (version byte, and key id from version 3 on)
+ * and the caller's aad to ctx.  Does not allocate. */
 static int
-seal_aad(EVP_CIPHER_CTX *ctx, int enc, unsigned char version, const char *aad)
+seal_aad(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *head, size_t hlen,
+    const char *aad)
 {
 	int	 n;
 	size_t	 alen = aad != NULL ? strlen(aad) : 0;
@@ -45,16 +66,29 @@ seal_aad(EVP_CIPHER_CTX *ctx, int enc, unsigned char version, const char *aad)
 	if (alen > INT_MAX)
 		return -1;
 	if (enc) {
-		if (EVP_EncryptUpdate(ctx, NULL, &n, &version, 1) != 1 ||
+		if (EVP_EncryptUpdate(ctx, NULL, &n, head, (int)hlen) != 1 ||
 		    (alen > 0 && EVP_EncryptUpdate(ctx, NULL, &n,
 		    (const unsigned char *)aad, (int)alen) != 1))
 			return -1;
 	} else {
-		if (EVP_DecryptUpdate(ctx, NULL, &n, &version, 1) != 1 ||
+		if (EVP_DecryptUpdate(ctx, NULL, &n, head, (int)hlen) != 1 ||
 		    (alen > 0 && EVP_DecryptUpdate(ctx, NULL, &n,
 		    (const unsigned char *)aad, (int)alen) != 1))
 			return -1;
 	}
+	return 0;
+}
+
+/* The raw 4 bytes of key's id (its SEAL_LABEL_KID subkey's first bytes). */
+static int
+key_id_raw(unsigned char id[SEAL_KID_LEN / 2], const unsigned char key[SEAL_KEY_LEN])
+{
+	unsigned char	 sub[SEAL_KEY_LEN];
+
+	if (seal_subkey(sub, key, SEAL_LABEL_KID) != 0)
+		return -1;
+	memcpy(id, sub, SEAL_KID_LEN / 2);
+	OPENSSL_cleanse(sub, sizeof(sub));
 	return 0;
 }
 
@@ -94,26 +128,26 @@ seal(unsigned char *out, size_t outsz, size_t *outlen,
     const char *aad)
 {
 	EVP_CIPHER_CTX	*ctx;
-	unsigned char	*nonce = out + 1, *ct = out + 1 + SEAL_NONCE_LEN;
+	unsigned char	*nonce = out + SEAL_HEAD_LEN, *ct = nonce + SEAL_NONCE_LEN;
 	unsigned char	 sub[SEAL_KEY_LEN];
 	int		 n, fin, rc = -1;
 
 	*outlen = 0;
 	if (ptlen > INT_MAX - SEAL_OVERHEAD || outsz < SEAL_LEN(ptlen))
 		return -1;
-	if (seal_subkey(sub, key, SEAL_LABEL) != 0)
+	out[0] = SEAL_VERSION;
+	if (key_id_raw(out + 1, key) != 0 || seal_subkey(sub, key, SEAL_LABEL) != 0)
 		return -1;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
 		OPENSSL_cleanse(sub, sizeof(sub));
 		return -1;
 	}
-	out[0] = SEAL_VERSION;
 	random_bytes(nonce, SEAL_NONCE_LEN);
 	n = 0;
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, sub, nonce) != 1 ||
-	    seal_aad(ctx, 1, SEAL_VERSION, aad) != 0 ||
+	    seal_aad(ctx, 1, out, SEAL_HEAD_LEN, aad) != 0 ||
 	    (ptlen > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)ptlen) != 1) ||
 	    EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 ||
 	    (size_t)(n + fin) != ptlen ||
@@ -131,47 +165,30 @@ done:
 	return rc;
 }
 
-/* Open a sealed blob (see seal.h).  Does not allocate. */
-int
-unseal(unsigned char *out, size_t outsz, size_t *outlen,
-    const unsigned char key[SEAL_KEY_LEN], const void *blob, size_t bloblen,
-    const char *aad)
+/*
+ * Open b[0..bloblen) whose header is hlen bytes under the AES key k
+ * (the key itself for version 1, its seal subkey after).  Does not
+ * allocate (OpenSSL's context aside).
+ */
+static int
+open_under(unsigned char *out, size_t *outlen, const unsigned char *k,
+    const unsigned char *b, size_t bloblen, size_t hlen, const char *aad)
 {
-	const unsigned char *b = blob, *nonce, *ct, *tag;
+	const unsigned char *nonce = b + hlen, *ct = nonce + SEAL_NONCE_LEN, *tag;
+	unsigned char	 tagcopy[SEAL_TAG_LEN];
 	EVP_CIPHER_CTX	*ctx;
-	unsigned char	 tagcopy[SEAL_TAG_LEN], sub[SEAL_KEY_LEN];
-	const unsigned char *k;
-	size_t		 ctlen;
-	int		 n, fin, rc = -1;
+	size_t		 ctlen = bloblen - hlen - SEAL_NONCE_LEN - SEAL_TAG_LEN;
+	int		 n = 0, fin, rc = -1;
 
-	*outlen = 0;
-	if (blob == NULL || bloblen < SEAL_OVERHEAD || bloblen > INT_MAX ||
-	    (b[0] != SEAL_VERSION && b[0] != SEAL_VERSION_RAW))
-		return -1;
-	ctlen = bloblen - SEAL_OVERHEAD;
-	if (outsz < ctlen)
-		return -1;
-	nonce = b + 1;
-	ct = nonce + SEAL_NONCE_LEN;
 	tag = ct + ctlen;
 	/* OpenSSL's ctrl takes a non-const pointer; do not hand it the caller's. */
 	memcpy(tagcopy, tag, SEAL_TAG_LEN);
-	/* Version 1 predates the subkeys: it is under the key file's key. */
-	if (b[0] == SEAL_VERSION_RAW)
-		k = key;
-	else if (seal_subkey(sub, key, SEAL_LABEL) == 0)
-		k = sub;
-	else
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
-		OPENSSL_cleanse(sub, sizeof(sub));
-		return -1;
-	}
-	n = 0;
 	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_LEN, NULL) != 1 ||
 	    EVP_DecryptInit_ex(ctx, NULL, NULL, k, nonce) != 1 ||
-	    seal_aad(ctx, 0, b[0], aad) != 0 ||
+	    seal_aad(ctx, 0, b, hlen, aad) != 0 ||
 	    (ctlen > 0 && EVP_DecryptUpdate(ctx, out, &n, ct, (int)ctlen) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN,
 	    tagcopy) != 1 ||
@@ -183,9 +200,84 @@ unseal(unsigned char *out, size_t outsz, size_t *outlen,
 done:
 	if (rc != 0 && ctlen > 0)
 		OPENSSL_cleanse(out, ctlen);
-	OPENSSL_cleanse(sub, sizeof(sub));
 	EVP_CIPHER_CTX_free(ctx);
 	return rc;
+}
+
+/* Open b, of version 1 or 2 (no key id), under key: 0 or -1. */
+static int
+open_old(unsigned char *out, size_t *outlen, const unsigned char key[SEAL_KEY_LEN],
+    const unsigned char *b, size_t bloblen, const char *aad)
+{
+	unsigned char	 sub[SEAL_KEY_LEN];
+	int		 rc;
+
+	/* Version 1 predates the subkeys: it is under the key file's key. */
+	if (b[0] == SEAL_VERSION_RAW)
+		return open_under(out, outlen, key, b, bloblen, 1, aad);
+	if (seal_subkey(sub, key, SEAL_LABEL) != 0)
+		return -1;
+	rc = open_under(out, outlen, sub, b, bloblen, 1, aad);
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return rc;
+}
+
+/* Open a sealed blob (see seal.h).  Does not allocate. */
+int
+unseal(unsigned char *out, size_t outsz, size_t *outlen,
+    const unsigned char key[SEAL_KEY_LEN], const void *blob, size_t bloblen,
+    const char *aad)
+{
+	const unsigned char *b = blob, *k = NULL;
+	unsigned char	 sub[SEAL_KEY_LEN], mine[SEAL_KID_LEN / 2];
+	char		 id[SEAL_KID_LEN + 1];
+	size_t		 hlen, i;
+	int		 rc;
+
+	*outlen = 0;
+	if (blob == NULL || bloblen > INT_MAX || bloblen < 1)
+		return -1;
+	hlen = b[0] == SEAL_VERSION ? SEAL_HEAD_LEN : 1;
+	if ((b[0] != SEAL_VERSION && b[0] != SEAL_VERSION_SUBKEY && b[0] != SEAL_VERSION_RAW) ||
+	    bloblen < hlen + SEAL_NONCE_LEN + SEAL_TAG_LEN ||
+	    outsz < bloblen - hlen - SEAL_NONCE_LEN - SEAL_TAG_LEN)
+		return -1;
+	if (b[0] != SEAL_VERSION) {
+		/* No key id: the key handed in, then each retired one (a
+		 * value that a rotation has not re-sealed yet). */
+		if (open_old(out, outlen, key, b, bloblen, aad) == 0)
+			return 0;
+		for (i = 0; i < ring.n; i++)
+			if (open_old(out, outlen, ring.old[i], b, bloblen, aad) == 0)
+				return 0;
+		return -1;
+	}
+	/* Version 3 names its key: the one handed in, or one in the ring. */
+	if (key_id_raw(mine, key) != 0)
+		return -1;
+	if (memcmp(mine, b + 1, sizeof(mine)) == 0)
+		k = key;
+	else {
+		hex_encode(id, b + 1, SEAL_KID_LEN / 2);
+		k = seal_keyring_find(id);
+	}
+	if (k == NULL || seal_subkey(sub, k, SEAL_LABEL) != 0)
+		return -1;
+	rc = open_under(out, outlen, sub, b, bloblen, SEAL_HEAD_LEN, aad);
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return rc;
+}
+
+int
+seal_blob_key_id(const void *blob, size_t bloblen, char id[SEAL_KID_LEN + 1])
+{
+	const unsigned char *b = blob;
+
+	id[0] = '\0';
+	if (blob == NULL || bloblen < SEAL_OVERHEAD || b[0] != SEAL_VERSION)
+		return -1;
+	hex_encode(id, b + 1, SEAL_KID_LEN / 2);
+	return 0;
 }
 
 /* printf into err when there is one; returns -1 for "return seterr(...)". */
@@ -356,35 +448,15 @@ fail:
 	return -1;
 }
 
-/*
- * The process's keyring: the current key and the retired ones beside
- * it, as the last seal_key_load() found them.  Process-wide because the
- * agreed seal()/unseal() and password_hash()/password_verify()
- * signatures take one key (or none) and every caller keeps them: the
- * key file's key is still what callers hand in, and the keyring is
- * where unseal() and the pepper look up a blob's or a hash's older key
- * by its id.  Written only by seal_key_load(), which every process runs
- * at start (and a worker again when the key file changes).
- */
-static struct {
-	int		 loaded;
-	unsigned char	 cur[SEAL_KEY_LEN];
-	char		 cur_id[SEAL_KID_LEN + 1];
-	size_t		 n;
-	unsigned char	 old[SEAL_RETIRED_MAX][SEAL_KEY_LEN];
-	char		 old_id[SEAL_RETIRED_MAX][SEAL_KID_LEN + 1];
-} ring;
-
 int
 seal_key_id(char out[SEAL_KID_LEN + 1], const unsigned char key[SEAL_KEY_LEN])
 {
-	unsigned char	 sub[SEAL_KEY_LEN];
+	unsigned char	 raw[SEAL_KID_LEN / 2];
 
 	out[0] = '\0';
-	if (seal_subkey(sub, key, SEAL_LABEL_KID) != 0)
+	if (key_id_raw(raw, key) != 0)
 		return -1;
-	hex_encode(out, sub, SEAL_KID_LEN / 2);
-	OPENSSL_cleanse(sub, sizeof(sub));
+	hex_encode(out, raw, sizeof(raw));
 	return 0;
 }
 

@@ -3,17 +3,23 @@
  * sealed with AES-256-GCM under a key file kept apart from the database,
  * with the row's identity as associated data.
  *
- * A sealed blob is  version (1 byte) || nonce (12) || ciphertext || tag (16),
- * exactly SEAL_OVERHEAD bytes longer than the plaintext.
+ * A sealed blob is  version (1 byte) || key id (4) || nonce (12) ||
+ * ciphertext || tag (16), exactly SEAL_OVERHEAD bytes longer than the
+ * plaintext; the header (version and key id) is authenticated with the
+ * caller's aad.  The key id names the key file the blob was sealed
+ * under, so after `1000proxy key rotate` a blob not yet re-sealed still
+ * opens under its retired key (the keyring, below).
  *
  * Keys: the key file holds one 32-byte key, and every use gets its own
  * subkey derived from it with HKDF-SHA256 (no salt: the key file is
  * uniformly random already) and a label naming the use, so the key
  * that seals secrets never also signs cookies.  Version 2 blobs are
- * sealed under the "1000proxy seal v1" subkey; version 1 blobs, made
- * before the subkeys existed, were sealed under the key file's key
- * itself and still open (seal() never makes them).  Callers always hand
- * seal() and unseal() the key file's key.
+ * sealed under the "1000proxy seal v1" subkey without a key id, version
+ * 3 ones the same way with one; version 1 blobs, made before the
+ * subkeys existed, were sealed under the key file's key itself.  Both
+ * older versions still open (under the key handed in or a retired one);
+ * seal() makes only version 3.  Callers always hand seal() and unseal()
+ * the key file's key.
  */
 #ifndef PX_SEAL_H
 #define PX_SEAL_H
@@ -23,7 +29,8 @@
 #define SEAL_KEY_LEN	32
 #define SEAL_NONCE_LEN	12
 #define SEAL_TAG_LEN	16
-#define SEAL_VERSION	2	/* under the SEAL_LABEL subkey */
+#define SEAL_VERSION	3	/* under the SEAL_LABEL subkey, with a key id */
+#define SEAL_VERSION_SUBKEY 2	/* old: the same without a key id; opens only */
 #define SEAL_VERSION_RAW 1	/* old: under the key file's key; opens only */
 #define SEAL_LABEL	"1000proxy seal v1"
 #define SEAL_LABEL_PRESESSION "1000proxy presession v1"	/* session.c's CSRF HMAC */
@@ -31,7 +38,8 @@
 #define SEAL_LABEL_KID	"1000proxy key id v1"	/* a key's public id */
 #define SEAL_KID_LEN	8	/* hex digits of a key id */
 #define SEAL_RETIRED_MAX 16	/* retired keys kept beside the key file */
-#define SEAL_OVERHEAD	(1 + SEAL_NONCE_LEN + SEAL_TAG_LEN)
+#define SEAL_HEAD_LEN	(1 + SEAL_KID_LEN / 2)	/* version, raw key id */
+#define SEAL_OVERHEAD	(SEAL_HEAD_LEN + SEAL_NONCE_LEN + SEAL_TAG_LEN)
 /* Bytes of a sealed blob for n bytes of plaintext. */
 #define SEAL_LEN(n)	((n) + SEAL_OVERHEAD)
 
@@ -56,8 +64,10 @@ int	seal(unsigned char *out, size_t outsz, size_t *outlen,
 	    const void *pt, size_t ptlen, const char *aad);
 /*
  * Open a blob made by seal() with the same key and aad into out (room
- * for outsz >= bloblen - SEAL_OVERHEAD bytes); a version 1 blob opens
- * under key itself, a version 2 one under its seal subkey.
+ * for outsz >= bloblen - SEAL_OVERHEAD bytes); a version 3 blob opens
+ * under the key its id names (key, or a key in the keyring), a version
+ * 2 one under the seal subkey of key (or of a retired key), a version 1
+ * one under key itself (or a retired key).
  * *outlen gets the length.
  * Returns 0, or -1 when the blob is short, of an unknown version, was
  * changed, or belongs to another key or row; out is then wiped, so a
@@ -67,6 +77,9 @@ int	seal(unsigned char *out, size_t outsz, size_t *outlen,
 int	unseal(unsigned char *out, size_t outsz, size_t *outlen,
 	    const unsigned char key[SEAL_KEY_LEN],
 	    const void *blob, size_t bloblen, const char *aad);
+/* The id of the key a version 3 blob names, in id: 0, or -1 for an
+ * older blob (no id) or a short one. */
+int	seal_blob_key_id(const void *blob, size_t bloblen, char id[SEAL_KID_LEN + 1]);
 /*
  * Read the 32-byte key at path into key.  When create is set and the
  * file does not exist, make one from the CSPRNG first: mode 0600,

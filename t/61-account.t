@@ -363,7 +363,7 @@ r2 = a.get("/account/2fa")
 t.ok(secret and secret in r2.text.replace(" ", ""), "a reload shows the same pending secret")
 row = sql("SELECT totp_sealed, totp_enabled_at FROM customers WHERE id = ?", (A_ID,))[0]
 raw = base64.b32decode(secret) if secret else b"?"
-t.ok(row[0] is not None and row[1] is None and raw not in row[0] and len(row[0]) == 49,
+t.ok(row[0] is not None and row[1] is None and raw not in row[0] and len(row[0]) == 53,
      "pending: sealed in the database (not in clear), not yet enabled")
 calm()
 r = a.post("/account/2fa/enable", {"password": NEW_A, "code": totp(secret, -2)}, page="/account/2fa")

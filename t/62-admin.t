@@ -233,7 +233,7 @@ t.ok(img is not None and b"<svg" in base64.b64decode(img.group(1).split(",", 1)[
 ada.secret = secret.group(1)
 row = sql("SELECT totp_sealed, totp_enabled_at FROM staff WHERE id = ?", (ada.id,))[0]
 raw = base64.b32decode(ada.secret)
-t.ok(row[0] is not None and row[1] is None and raw not in row[0] and len(row[0]) == 20 + 29,
+t.ok(row[0] is not None and row[1] is None and raw not in row[0] and len(row[0]) == 20 + 33,
      "the pending seed is stored sealed (AES-GCM, not in clear), totp_enabled_at NULL", row)
 r2 = ada.c.get("/admin/2fa/setup")
 t.ok(ada.secret in r2.text, "reloading the setup page keeps the same pending secret")

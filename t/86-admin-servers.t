@@ -91,8 +91,8 @@ t.ok(row and row[0][1:7] == ("DE", "https://panel.example.com:2053/secret/", 1, 
      "the row: country code upper case, the URL ends in one '/', TLS on, unlimited capacity", row and row[0][:7])
 NEW = row[0][0]
 blob = row[0][7]
-t.ok(isinstance(blob, bytes) and PW1.encode() not in blob and len(blob) == len(PW1) + 29 and row[0][8] is None,
-     "the password column is a sealed blob (version, nonce, tag), not the plaintext; no token stored")
+t.ok(isinstance(blob, bytes) and PW1.encode() not in blob and len(blob) == len(PW1) + 33 and row[0][8] is None,
+     "the password column is a sealed blob (version, key id, nonce, tag), not the plaintext; no token stored")
 t.is_(opens(NEW, "password", PW1), 0, "it opens with its own row's identity (server:ID:panel_password)")
 t.is_(opens(NEW, "password", "wrong"), 3, "(and the check would see another plaintext)")
 a = audits("server.created")
