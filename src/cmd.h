@@ -29,7 +29,7 @@ int	cmd_read_secret(const char *prompt, char *out, size_t n);
 /* Hidden test entry points (t/ drives them). */
 int	cmd_test_unit(const struct conf *, int argc, char **argv);
 int	cmd_test_arena(const struct conf *, int argc, char **argv);
-int	cmd_test_password(const struct conf *, int argc, char **argv);
+int	cmd_test_keys(const struct conf *, int argc, char **argv);
 int	cmd_test_views(const struct conf *, int argc, char **argv);
 int	cmd_test_render(const struct conf *, int argc, char **argv);
 int	cmd_test_html(const struct conf *, int argc, char **argv);

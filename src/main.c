@@ -93,7 +93,7 @@ static const struct cmd cmds[] = {
 	{ "test-stripe", cmd_test_stripe },
 	{ "test-paypal", cmd_test_paypal },
 	{ "test-nowpay", cmd_test_nowpay },
-	{ "test-password", cmd_test_password },
+	{ "test-keys", cmd_test_keys },
 };
 
 int

@@ -45,14 +45,24 @@
  * by its id.  Written only by seal_key_load(), which every process runs
  * at start (and a worker again when the key file changes).
  */
-static struct {
+struct keyring {
 	int		 loaded;
 	unsigned char	 cur[SEAL_KEY_LEN];
 	char		 cur_id[SEAL_KID_LEN + 1];
 	size_t		 n;
 	unsigned char	 old[SEAL_RETIRED_MAX][SEAL_KEY_LEN];
 	char		 old_id[SEAL_RETIRED_MAX][SEAL_KID_LEN + 1];
-} ring;
+	/* PATH.ident: the key stable identifiers are derived under (see
+	 * seal_ident_key()); has_ident 0 means the key file's key. */
+	int		 has_ident;
+	unsigned char	 ident[SEAL_KEY_LEN];
+	/* The key file loaded, to notice a rotation (seal_key_refresh()). */
+	dev_t		 dev;
+	ino_t		 ino;
+	struct timespec	 mtime;
+};
+/* ring: in use; next: built by a load, copied over ring when whole. */
+static struct keyring ring, next;
 
 /* Feed the blob's header (version byte, and key id from version 3 on)
  * and the caller's aad to ctx.  Does not allocate. */
@@ -318,15 +328,18 @@ write_all(int fd, const unsigned char *p, size_t n)
  * Make a new key file at path: O_CREAT|O_EXCL under a random temporary
  * name in the same directory, fsync, link(2) into place (fails rather
  * than overwrites when path appeared meanwhile, which counts as
- * success: the other process's key is as good, unless excl, when it is
- * an error), fsync the directory so the name survives a crash.
+ * success with KC_MAYBE: the other process's key is as good, and is an
+ * error with KC_EXCL), or with KC_REPLACE (rotation) rename(2) over
+ * path; then fsync the directory so the name survives a crash.
  * Run as root, the file goes to the directory's owner: root making the
  * key in the service's own directory (/var/lib/1000proxy) must not
  * leave a key the service cannot read.  Returns 1 when this call made
  * the key, 0 when another had, -1 on error.  Does not allocate.
  */
+enum key_create_mode { KC_MAYBE, KC_EXCL, KC_REPLACE };
+
 static int
-key_create(const char *path, int excl, char *err, size_t errsz)
+key_create(const char *path, enum key_create_mode mode, char *err, size_t errsz)
 {
 	unsigned char	 key[SEAL_KEY_LEN], rnd[8];
 	char		 tmp[PATH_MAX], dir[PATH_MAX], hex[2 * sizeof(rnd) + 1];
@@ -370,8 +383,14 @@ key_create(const char *path, int excl, char *err, size_t errsz)
 		seterr(err, errsz, "cannot write key file %s: %s", tmp, strerror(errno));
 		goto done;
 	}
-	if (link(tmp, path) != 0) {
-		if (errno == EEXIST && !excl) {
+	if (mode == KC_REPLACE) {
+		/* Rotation: the new key takes the name in one step. */
+		if (rename(tmp, path) != 0) {
+			seterr(err, errsz, "cannot replace key file %s: %s", path, strerror(errno));
+			goto done;
+		}
+	} else if (link(tmp, path) != 0) {
+		if (errno == EEXIST && mode == KC_MAYBE) {
 			rc = 0;
 			goto done;
 		}
@@ -482,7 +501,7 @@ path_split(const char *path, char *dir, size_t dirsz, const char **base)
  * or a password that no longer opens.  Returns 0 or -1 with err set.
  */
 static int
-ring_load_retired(const char *path, char *err, size_t errsz)
+ring_load_retired(struct keyring *k, const char *path, char *err, size_t errsz)
 {
 	char		 dir[PATH_MAX], full[PATH_MAX], id[SEAL_KID_LEN + 1];
 	const char	*base, *name;
@@ -501,7 +520,7 @@ ring_load_retired(const char *path, char *err, size_t errsz)
 		    strlen(name + bl + 5) != SEAL_KID_LEN ||
 		    strspn(name + bl + 5, "0123456789abcdef") != SEAL_KID_LEN)
 			continue;
-		if (ring.n == SEAL_RETIRED_MAX) {
+		if (k->n == SEAL_RETIRED_MAX) {
 			rc = seterr(err, errsz, "more than %d retired keys beside %s: delete "
 			    "the oldest (1000proxy(8), KEY MANAGEMENT)", SEAL_RETIRED_MAX, path);
 			break;
@@ -513,22 +532,42 @@ ring_load_retired(const char *path, char *err, size_t errsz)
 			    strerror(errno));
 			break;
 		}
-		if (key_read(fd, full, ring.old[ring.n], err, errsz) != 0) {
+		if (key_read(fd, full, k->old[k->n], err, errsz) != 0) {
 			rc = -1;
 			break;
 		}
-		if (seal_key_id(id, ring.old[ring.n]) != 0 ||
+		if (seal_key_id(id, k->old[k->n]) != 0 ||
 		    strcmp(id, name + bl + 5) != 0) {
-			OPENSSL_cleanse(ring.old[ring.n], SEAL_KEY_LEN);
+			OPENSSL_cleanse(k->old[k->n], SEAL_KEY_LEN);
 			rc = seterr(err, errsz, "retired key %s holds the key with id %s, "
 			    "not the one its name says", full, id);
 			break;
 		}
-		memcpy(ring.old_id[ring.n], id, sizeof(id));
-		ring.n++;
+		memcpy(k->old_id[k->n], id, sizeof(id));
+		k->n++;
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Read PATH.ident into k when there is one: 0, or -1 with err set. */
+static int
+ring_load_ident(struct keyring *k, const char *path, char *err, size_t errsz)
+{
+	char	 full[PATH_MAX];
+	int	 fd;
+
+	if ((size_t)snprintf(full, sizeof(full), "%s.ident", path) >= sizeof(full))
+		return seterr(err, errsz, "key file path too long: %s", path);
+	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return seterr(err, errsz, "cannot open %s: %s", full, strerror(errno));
+	}
+	if (key_read(fd, full, k->ident, err, errsz) != 0)
+		return -1;
+	k->has_ident = 1;
+	return 0;
 }
 
 /* Load (and maybe first create) the key file (see seal.h).  Does not allocate. */
@@ -536,14 +575,15 @@ int
 seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
     char *err, size_t errsz)
 {
-	int	 fd;
+	struct stat	 st;
+	int		 fd;
 
 	OPENSSL_cleanse(key, SEAL_KEY_LEN);
 	if (path == NULL || *path == '\0')
 		return seterr(err, errsz, "no key file configured (key_file)");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 && errno == ENOENT && create) {
-		switch (key_create(path, 0, err, errsz)) {
+		switch (key_create(path, KC_MAYBE, err, errsz)) {
 		case -1:
 			return -1;
 		case 1:
@@ -556,18 +596,101 @@ seal_key_load(const char *path, unsigned char key[SEAL_KEY_LEN], int create,
 	}
 	if (fd < 0)
 		return seterr(err, errsz, "cannot open key file %s: %s", path, strerror(errno));
+	OPENSSL_cleanse(&next, sizeof(next));
+	if (fstat(fd, &st) == 0) {
+		next.dev = st.st_dev;
+		next.ino = st.st_ino;
+		next.mtime = st.st_mtim;
+	}
 	if (key_read(fd, path, key, err, errsz) != 0)
 		return -1;
-	seal_keyring_clear();
-	memcpy(ring.cur, key, SEAL_KEY_LEN);
-	if ((seal_key_id(ring.cur_id, key) != 0 &&
+	/* The ring in use changes only once the whole new one has loaded:
+	 * a worker whose reload fails keeps working with what it had. */
+	memcpy(next.cur, key, SEAL_KEY_LEN);
+	if ((seal_key_id(next.cur_id, key) != 0 &&
 	    seterr(err, errsz, "cannot derive the key id of %s", path) != 0) ||
-	    ring_load_retired(path, err, errsz) != 0) {
-		seal_keyring_clear();
+	    ring_load_retired(&next, path, err, errsz) != 0 ||
+	    ring_load_ident(&next, path, err, errsz) != 0) {
+		OPENSSL_cleanse(&next, sizeof(next));
 		OPENSSL_cleanse(key, SEAL_KEY_LEN);
 		return -1;
 	}
-	ring.loaded = 1;
+	next.loaded = 1;
+	memcpy(&ring, &next, sizeof(ring));
+	OPENSSL_cleanse(&next, sizeof(next));
+	return 0;
+}
+
+int
+seal_key_refresh(const char *path, unsigned char key[SEAL_KEY_LEN], char *err, size_t errsz)
+{
+	unsigned char	 fresh[SEAL_KEY_LEN];
+	struct stat	 st;
+
+	/* One stat(2) per call: a rotation renames a new file into place,
+	 * so the inode (or at least the time) differs. */
+	if (!ring.loaded || stat(path, &st) != 0 ||
+	    (st.st_dev == ring.dev && st.st_ino == ring.ino &&
+	    st.st_mtim.tv_sec == ring.mtime.tv_sec && st.st_mtim.tv_nsec == ring.mtime.tv_nsec))
+		return 0;
+	if (seal_key_load(path, fresh, 0, err, errsz) != 0)
+		return -1;
+	memcpy(key, fresh, SEAL_KEY_LEN);
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	return 1;
+}
+
+const unsigned char *
+seal_ident_key(const unsigned char key[SEAL_KEY_LEN])
+{
+	if (ring.loaded && ring.has_ident && CRYPTO_memcmp(key, ring.cur, SEAL_KEY_LEN) == 0)
+		return ring.ident;
+	return key;
+}
+
+size_t
+seal_keyring_retired(size_t i, char id[SEAL_KID_LEN + 1])
+{
+	if (!ring.loaded || i >= ring.n)
+		return 0;
+	memcpy(id, ring.old_id[i], SEAL_KID_LEN + 1);
+	return ring.n;
+}
+
+int
+seal_key_rotate(const char *path, char *err, size_t errsz)
+{
+	unsigned char	 key[SEAL_KEY_LEN];
+	char		 id[SEAL_KID_LEN + 1], link_to[PATH_MAX];
+	struct stat	 st;
+	int		 fd;
+
+	if (path == NULL || *path == '\0')
+		return seterr(err, errsz, "no key file configured (key_file)");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return seterr(err, errsz, "cannot open key file %s: %s", path, strerror(errno));
+	if (key_read(fd, path, key, err, errsz) != 0)
+		return -1;
+	if (seal_key_id(id, key) != 0) {
+		OPENSSL_cleanse(key, sizeof(key));
+		return seterr(err, errsz, "cannot derive the key id of %s", path);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	/* The first rotation keeps the first key as PATH.ident: the
+	 * subscription tokens and panel credentials derived under it stay
+	 * what customers and panels already hold. */
+	snprintf(link_to, sizeof(link_to), "%s.ident", path);
+	if (lstat(link_to, &st) != 0 && link(path, link_to) != 0)
+		return seterr(err, errsz, "cannot keep %s as %s: %s", path, link_to, strerror(errno));
+	/* Retire before replacing: a process that sees the new key file
+	 * must find the old key beside it. */
+	if ((size_t)snprintf(link_to, sizeof(link_to), "%s.old-%s", path, id) >= sizeof(link_to))
+		return seterr(err, errsz, "key file path too long: %s", path);
+	if (link(path, link_to) != 0 && errno != EEXIST)
+		return seterr(err, errsz, "cannot retire %s as %s: %s", path, link_to, strerror(errno));
+	if (key_create(path, KC_REPLACE, err, errsz) < 0)
+		return -1;
+	log_sys("key", "rotated the key file %s: key %s retired as %s", path, id, link_to);
 	return 0;
 }
 
@@ -613,7 +736,7 @@ seal_key_init(const char *path, char *err, size_t errsz)
 	if (lstat(path, &st) == 0)
 		return seterr(err, errsz, "key file %s already exists: it is never replaced "
 		    "(the secrets sealed with it could no longer be read)", path);
-	if (key_create(path, 1, err, errsz) < 0)
+	if (key_create(path, KC_EXCL, err, errsz) < 0)
 		return -1;
 	/* Read it back through the checks every start makes. */
 	if (seal_key_load(path, key, 0, err, errsz) != 0)

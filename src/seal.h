@@ -111,6 +111,32 @@ int	seal_key_id(char out[SEAL_KID_LEN + 1], const unsigned char key[SEAL_KEY_LEN
 const unsigned char *seal_keyring_current(char id[SEAL_KID_LEN + 1]);
 const unsigned char *seal_keyring_find(const char *id);
 void	seal_keyring_clear(void);
+/* The id of the i-th retired key in id; returns how many there are
+ * (0 when i is past the last). */
+size_t	seal_keyring_retired(size_t i, char id[SEAL_KID_LEN + 1]);
+/*
+ * Reload the key file into key (and the keyring) when the file at path
+ * is no longer the one loaded (a rotation renamed a new one into
+ * place): one stat(2) when nothing changed.  1 reloaded, 0 unchanged,
+ * -1 with err set (key and the keyring then stay as they were).
+ */
+int	seal_key_refresh(const char *path, unsigned char key[SEAL_KEY_LEN],
+	    char *err, size_t errsz);
+/*
+ * The key to derive stable identifiers under (subscription tokens,
+ * panel client credentials: values customers and panels hold, which a
+ * rotation must not change): PATH.ident, the key file's key as it was
+ * before the first rotation, when key is the current key and that file
+ * exists; otherwise key itself.  Does not allocate.
+ */
+const unsigned char *seal_ident_key(const unsigned char key[SEAL_KEY_LEN]);
+/*
+ * `1000proxy key rotate`'s file part: keep the key at path as
+ * PATH.old-ID (and, the first time, as PATH.ident), then put a new key
+ * from the CSPRNG in its place (mode 0600, rename(2)).  Re-sealing is
+ * the caller's (cmd_key.c).  0, or -1 with the reason in err.
+ */
+int	seal_key_rotate(const char *path, char *err, size_t errsz);
 /*
  * `1000proxy key init`: make the key file at path as seal_key_load()
  * would, but never over an existing file (or a link, even a dangling

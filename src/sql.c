@@ -1535,6 +1535,31 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
 	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
 	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email')",
+	/* pwkeys16: `1000proxy key rotate|reseal|status` (cmd_key.c).  Every
+	 * sealed column: kind, row id, name (gateway secrets), blob.  A new
+	 * sealed column goes here and gets its RESEAL statement. */
+	[Q_KEY_SEALED_ALL] = "SELECT 'customer', id, '', totp_sealed FROM customers WHERE totp_sealed IS NOT NULL "
+	    "UNION ALL SELECT 'staff', id, '', totp_sealed FROM staff WHERE totp_sealed IS NOT NULL "
+	    "UNION ALL SELECT 'panel_password', id, '', panel_password_sealed FROM servers "
+	    "WHERE panel_password_sealed IS NOT NULL "
+	    "UNION ALL SELECT 'panel_token', id, '', panel_token_sealed FROM servers "
+	    "WHERE panel_token_sealed IS NOT NULL "
+	    "UNION ALL SELECT 'gateway_secret', 0, name, sealed FROM gateway_secrets",
+	/* Compare and set: a value changed since it was read (a person
+	 * enrolling TOTP, staff editing a panel) is left to its writer. */
+	[Q_KEY_RESEAL_CUSTOMER] = "UPDATE customers SET totp_sealed = :new WHERE id = :id AND totp_sealed = :old",
+	[Q_KEY_RESEAL_STAFF] = "UPDATE staff SET totp_sealed = :new WHERE id = :id AND totp_sealed = :old",
+	[Q_KEY_RESEAL_PANEL_PASSWORD] = "UPDATE servers SET panel_password_sealed = :new WHERE id = :id "
+	    "AND panel_password_sealed = :old",
+	[Q_KEY_RESEAL_PANEL_TOKEN] = "UPDATE servers SET panel_token_sealed = :new WHERE id = :id "
+	    "AND panel_token_sealed = :old",
+	[Q_KEY_RESEAL_GATEWAY] = "UPDATE gateway_secrets SET sealed = :new WHERE name = :name AND sealed = :old",
+	/* Password hashes by the key they are peppered under ('' : made
+	 * before the pepper); a deleted account's random hash never signs
+	 * in again and does not count. */
+	[Q_KEY_HASH_KEYS] = "SELECT CASE WHEN h LIKE '$pepper1$%' THEN substr(h, 10, 8) ELSE '' END AS k, count(*) "
+	    "FROM (SELECT password_hash AS h FROM customers WHERE state <> 'deleted' "
+	    "UNION ALL SELECT password_hash FROM staff WHERE password_hash <> '') GROUP BY k ORDER BY k",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1998,6 +2023,13 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AMAIL_ONE] = "AMAIL_ONE",
 	[Q_AMAIL_COUNTS] = "AMAIL_COUNTS",
 	[Q_MAIL_ALERT] = "MAIL_ALERT",
+	[Q_KEY_SEALED_ALL] = "KEY_SEALED_ALL",
+	[Q_KEY_RESEAL_CUSTOMER] = "KEY_RESEAL_CUSTOMER",
+	[Q_KEY_RESEAL_STAFF] = "KEY_RESEAL_STAFF",
+	[Q_KEY_RESEAL_PANEL_PASSWORD] = "KEY_RESEAL_PANEL_PASSWORD",
+	[Q_KEY_RESEAL_PANEL_TOKEN] = "KEY_RESEAL_PANEL_TOKEN",
+	[Q_KEY_RESEAL_GATEWAY] = "KEY_RESEAL_GATEWAY",
+	[Q_KEY_HASH_KEYS] = "KEY_HASH_KEYS",
 };
 
 /*

@@ -147,7 +147,9 @@ svc_token_derive(const unsigned char key[32], int64_t customer, int64_t gen,
 	size_t		 i, o = 0;
 	unsigned	 acc = 0, bits = 0;
 
-	if (seal_subkey(sub, key, SVC_SUB_LABEL) != 0)
+	/* Under the identity key: a subscription link survives a key
+	 * rotation (seal.h, seal_ident_key). */
+	if (seal_subkey(sub, seal_ident_key(key), SVC_SUB_LABEL) != 0)
 		return -1;
 	snprintf(msg, sizeof(msg), "sub:%lld:%lld", (long long)customer, (long long)gen);
 	if (HMAC(EVP_sha256(), sub, sizeof(sub), (const unsigned char *)msg, strlen(msg), mac, &n) == NULL) {

@@ -582,6 +582,22 @@ drain_new(struct work *w, struct arena *a)
 	db_set_arena(w->db, NULL);
 }
 
+/*
+ * A rotated key file (`1000proxy key rotate`): reload before the next
+ * job, so jobs open values re-sealed under the new key and seal under
+ * it.  One stat(2) when nothing changed.  Always returns 0 (a failed
+ * reload keeps the keys the runner had, and says so).
+ */
+static int
+key_refresh(struct work *w)
+{
+	char	 err[512];
+
+	if (seal_key_refresh(w->conf->key_file, w->key, err, sizeof(err)) < 0)
+		log_sys("work", "runner %s keeps its keys: %s", w->runner, err);
+	return 0;
+}
+
 /* A runner's life: its own connection, claim and run until told to stop
  * (SIGTERM: the daemon stops, or the master retires an idle runner). */
 static int
@@ -651,9 +667,10 @@ runner_main(const struct conf *c, const char *name, const char *dead, pid_t mast
 
 		if (got_hup)
 			reopen_log(c, w.runner);
+		key_refresh(&w);
 		drain_new(&w, a);
 		arena_reset(a);
-		while (!stopping && run_one(&w, a) > 0) {
+		while (!stopping && key_refresh(&w) >= 0 && run_one(&w, a) > 0) {
 			arena_reset(a);
 			ran = 1;
 		}

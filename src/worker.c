@@ -618,6 +618,29 @@ parse_error(struct request *r, int status)
 }
 
 /*
+ * Pick up a rotated key file (`1000proxy key rotate` renames a new one
+ * into place): one stat(2) per request, a reload when it changed, so
+ * new values are sealed and new passwords peppered under the new key
+ * from the next request on, with no restart.  A reload that fails keeps
+ * the keys the worker had.
+ */
+static void
+app_key_refresh(struct app *app)
+{
+	char	 err[512];
+
+	switch (seal_key_refresh(app->conf.key_file, app->key, err, sizeof(err))) {
+	case 1:
+		if (seal_subkey(app->presession_key, app->key, SEAL_LABEL_PRESESSION) != 0)
+			log_sys("key", "worker %d: cannot derive the pre-session key", app->worker_id);
+		break;
+	case -1:
+		log_sys("key", "worker %d: keeps its keys: %s", app->worker_id, err);
+		break;
+	}
+}
+
+/*
  * Handle one request from transport t.  fd and fcgi_id describe the
  * connection for the timeout path (-1 for CGI on stdout: fd 1).
  * Returns 1 when a streamed body was cut, else 0.
@@ -634,6 +657,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	int64_t	 len;
 	int	 rc, cut;
 
+	app_key_refresh(app);
 	memset(&r, 0, sizeof(r));
 	r.app = app;
 	r.a = a;

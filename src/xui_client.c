@@ -58,7 +58,9 @@ cred_mac(const unsigned char key[32], const char *msg, unsigned char mac[32])
 	unsigned int mlen = 0;
 	int	 rc = 0;
 
-	if (seal_subkey(sub, key, CRED_LABEL) != 0)
+	/* Under the identity key: what a panel holds for a client
+	 * survives a key rotation (seal.h, seal_ident_key). */
+	if (seal_subkey(sub, seal_ident_key(key), CRED_LABEL) != 0)
 		return -1;
 	if (HMAC(EVP_sha256(), sub, sizeof(sub), (const unsigned char *)msg, strlen(msg),
 	    mac, &mlen) == NULL || mlen != 32)

@@ -100,7 +100,7 @@ kid = m.group(1) if m else ""
 t.ok(all(PEPPERED.match(phc(e)).group(1) == kid for e in ("cjk@example.com", "nfkc@example.com")),
      "every new hash names the same key (the key file's)")
 PLAIN_PW = "an old password from before"
-plain = subprocess.run([BIN, "-c", s.conf, "test-password", "plain"], input=PLAIN_PW + "\n",
+plain = subprocess.run([BIN, "-c", s.conf, "test-keys", "plain"], input=PLAIN_PW + "\n",
                        capture_output=True, text=True).stdout.strip()
 register("old@example.com", "a placeholder password 1")
 s.sql("UPDATE customers SET password_hash = ? WHERE email = 'old@example.com'", (plain,))

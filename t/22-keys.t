@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Key ids and online rotation (ASVS V1.6.1, V1.6.3): `1000proxy key
+rotate` with the pool answering requests throughout puts a new key file in
+place, keeps the old one as KEY.old-ID, re-seals every sealed column under
+the new key (customer and staff TOTP seeds, panel passwords and tokens,
+gateway secrets) and every value still opens; the running workers pick the
+new key up without a restart and seal new values under it; a password
+peppered under the retired key still signs in and is re-made under the new
+one; subscription tokens and panel credentials stay as they were;
+`key status` says what each key still protects."""
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from px import TAP, BIN  # noqa: E402
+from pxweb import Browser, Shop  # noqa: E402
+
+t = TAP()
+s = Shop(workers=2).start()
+KEY = os.path.join(s.dir, "secret.key")
+PW = "correct horse battery staple"
+SK = "sk_test_51Hx-rotate-me-VALUE-WXYZ"
+PANEL_PW, PANEL_TOK = "panel-password-rotate", "panel-token-rotate-0123456789"
+SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
+
+
+def cli(*args, input=None):
+    return s.cli(*args, check=False, input=input)
+
+
+def kid_of(blob):
+    b = bytes(blob)
+    return b[1:5].hex() if b and b[0] == 3 else "v%d" % (b[0] if b else 0)
+
+
+def blobs():
+    return [kid_of(r[0]) for r in s.sql(
+        "SELECT totp_sealed FROM customers WHERE totp_sealed IS NOT NULL UNION ALL "
+        "SELECT totp_sealed FROM staff WHERE totp_sealed IS NOT NULL UNION ALL "
+        "SELECT panel_password_sealed FROM servers WHERE panel_password_sealed IS NOT NULL UNION ALL "
+        "SELECT panel_token_sealed FROM servers WHERE panel_token_sealed IS NOT NULL UNION ALL "
+        "SELECT sealed FROM gateway_secrets")]
+
+
+def hash_kid(table, email):
+    h = s.sql("SELECT password_hash FROM %s WHERE email = ?" % table, (email,))[0][0]
+    m = re.match(r"\$pepper1\$([0-9a-f]{8})\$argon2id\$", h)
+    return m.group(1) if m else h
+
+
+def customer(email):
+    b = Browser(s)
+    b.form("/register", "/register", {"email": email, "name": "K", "password": PW, "terms": "1"})
+    s.sql("UPDATE customers SET email_verified_at = unixepoch() WHERE email = ?", (email,))
+    s.sql("DELETE FROM login_throttle")
+    r = b.form("/login", "/login", {"email": email, "password": PW})
+    return b, r.status
+
+
+def seed_shown(b, page):
+    m = SECRET_RE.search(b.get(page).text)
+    return m.group(1).replace(" ", "") if m else ""
+
+
+# -- one sealed value of every kind, under the first key --
+t.is_(cli("gateway", "set", "stripe.secret_key", input=SK + "\n").returncode, 0, "a gateway secret is sealed")
+r1 = cli("server", "add", "--name", "K1", "--country-code", "DE", "--country", "Germany", "--url",
+         "http://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", input=PANEL_PW + "\n")
+r2 = cli("server", "add", "--name", "K2", "--country-code", "DE", "--country", "Germany", "--url",
+         "http://10.0.0.10:54321", "--user", "api", "--host", "203.0.113.8", "--token", input=PANEL_TOK + "\n")
+SRV1, SRV2 = int(r1.stdout.strip() or 0), int(r2.stdout.strip() or 0)
+t.ok(SRV1 and SRV2, "a panel with a password and one with a token", r1.stderr + r2.stderr)
+cb, st = customer("kim@example.com")
+cust_seed = seed_shown(cb, "/account/2fa")
+t.ok(st == 303 and len(cust_seed) == 32, "a customer's pending TOTP seed is sealed", st)
+cli("user", "add", "--role", "support", "stan@example.com", input=PW + "\n")
+sb = Browser(s)
+sb.form("/admin/login", "/admin/login", {"email": "stan@example.com", "password": PW})
+staff_seed = seed_shown(sb, "/admin/2fa/setup")
+t.ok(len(staff_seed) == 32, "a staff member's pending TOTP seed is sealed")
+before = blobs()
+t.ok(len(before) == 5 and len(set(before)) == 1 and re.match(r"^[0-9a-f]{8}$", before[0]),
+     "five sealed values, each a version 3 blob naming the key file's key", before)
+K0 = before[0]
+t.is_(hash_kid("customers", "kim@example.com"), K0, "the password hash names the same key")
+derived = cli("test-keys", "derive").stdout.strip()
+t.ok(len(derived.split()) == 3, "a subscription token and a panel credential derive", derived)
+
+# -- rotate while the pool answers --
+pids = set(s.worker_pids())
+h = s.hammer("/", threads=2)
+time.sleep(0.3)
+p = cli("key", "rotate")
+time.sleep(0.5)
+statuses = h.stop()
+t.ok(p.returncode == 0, "key rotate succeeds with the service running", p.stdout + p.stderr)
+m = re.search(r"new key ([0-9a-f]{8}) in .*; key ([0-9a-f]{8}) retired as (\S+)", p.stdout)
+K1 = m.group(1) if m else ""
+t.ok(m and m.group(2) == K0 and K1 != K0 and m.group(3) == KEY + ".old-" + K0,
+     "it says which key is new and where the old one went", p.stdout)
+t.ok("re-sealed 5 values under key %s: customer TOTP seeds 1, staff TOTP seeds 1, panel passwords 1, "
+     "panel tokens 1, gateway secrets 1" % K1 in p.stdout and "0 not opened" in p.stdout,
+     "it re-sealed every sealed column and says how many of each", p.stdout)
+t.ok(statuses and all(x == 200 for x in statuses),
+     "the pool answered every request during the rotation (%d requests)" % len(statuses), set(statuses))
+t.is_(set(s.worker_pids()), pids, "no worker restarted")
+modes = [stat.S_IMODE(os.stat(f).st_mode) for f in (KEY, KEY + ".old-" + K0, KEY + ".ident")]
+t.ok(modes == [0o600] * 3, "the new key file, the retired key and the identity key are mode 0600", modes)
+t.is_(blobs(), [K1] * 5, "every sealed value now names the new key")
+
+# -- everything still opens --
+p = cli("gateway", "check", "stripe.secret_key")
+t.ok(p.returncode == 0 and "opens, %d bytes" % len(SK) in p.stdout, "the gateway secret opens", p.stdout + p.stderr)
+t.ok(cli("server", "test-open", str(SRV1), "password", input=PANEL_PW + "\n").returncode == 0 and
+     cli("server", "test-open", str(SRV2), "token", input=PANEL_TOK + "\n").returncode == 0,
+     "the panel password and the panel token open to what was typed")
+t.is_(seed_shown(cb, "/account/2fa"), cust_seed, "the customer's TOTP seed opens in a running worker")
+t.is_(seed_shown(sb, "/admin/2fa/setup"), staff_seed, "the staff member's TOTP seed opens too")
+t.is_(cli("test-keys", "derive").stdout.strip(), derived,
+      "subscription tokens and panel credentials stay as they were (the identity key)")
+
+# -- running workers seal and pepper under the new key --
+cb2, st = customer("lee@example.com")
+seed_shown(cb2, "/account/2fa")
+t.is_(kid_of(s.sql("SELECT totp_sealed FROM customers WHERE email = 'lee@example.com'")[0][0]), K1,
+      "a value sealed by a running worker after the rotation names the new key")
+t.is_(hash_kid("customers", "lee@example.com"), K1, "a new password is peppered under the new key")
+t.is_(set(s.worker_pids()), pids, "by the same workers")
+
+# -- a password peppered under the retired key --
+p = cli("key", "status")
+t.ok(re.search(r"retired key %s \(.*\): 0 sealed values, 2 password hashes: keep it" % K0, p.stdout),
+     "key status: the retired key still peppers two hashes, so it is kept", p.stdout)
+s.sql("DELETE FROM login_throttle")
+r = Browser(s).form("/login", "/login", {"email": "kim@example.com", "password": PW})
+t.is_(r.status, 303, "a password peppered under the retired key signs in")
+t.is_(hash_kid("customers", "kim@example.com"), K1, "and its hash is re-made under the new key")
+sb2 = Browser(s)
+sb2.form("/admin/login", "/admin/login", {"email": "stan@example.com", "password": PW})
+t.is_(hash_kid("staff", "stan@example.com"), K1, "a staff hash too, at its sign-in")
+p = cli("key", "status")
+t.ok(re.search(r"retired key %s \(.*\): 0 sealed values, 0 password hashes: may be deleted" % K0, p.stdout),
+     "key status: then the retired key may be deleted", p.stdout)
+
+# -- reseal is idempotent; a second rotation keeps the identity key --
+p = cli("key", "reseal")
+t.ok(p.returncode == 0 and "re-sealed 0 values" in p.stdout and "6 already under it" in p.stdout,
+     "key reseal finds nothing left to do", p.stdout)
+p = cli("key", "rotate")
+K2 = (re.search(r"new key ([0-9a-f]{8})", p.stdout) or re.search("(x)", "x")).group(1)
+t.ok(p.returncode == 0 and "re-sealed 6 values" in p.stdout and blobs() == [K2] * 6,
+     "a second rotation re-seals all six under a third key", p.stdout + p.stderr)
+t.is_(cli("test-keys", "derive").stdout.strip(), derived, "the derived values still have not changed")
+t.is_(seed_shown(cb, "/account/2fa"), cust_seed, "and the running workers open what it sealed")
+os.unlink(KEY + ".old-" + K0)
+s.sql("DELETE FROM login_throttle")
+t.is_(Browser(s).form("/login", "/login", {"email": "kim@example.com", "password": PW}).status, 303,
+      "deleting a retired key nothing names any more locks nobody out")
+
+s.check_sanitizers(t)
+s.stop()
+t.done()
