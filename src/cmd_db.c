@@ -330,6 +330,16 @@ cmd_check(const struct conf *c, int argc, char **argv)
 		printf("ok config: %s\n", c->path);
 	else
 		printf("ok config: no file at %s, defaults\n", PX_CONF_DEFAULT);
+	/* A secret in a configuration file others may read (ASVS V2.10.3).
+	 * Readable by the group is fine: the package ships it 0640
+	 * root:1000proxy for the service to read.  A warning, not a
+	 * failure: the shop runs, but the operator should act. */
+	if (c->path != NULL && c->secret_in_conf != NULL && stat(c->path, &st) == 0 &&
+	    (st.st_mode & S_IROTH) != 0)
+		printf("WARN config: %s holds %s and others may read it (mode %04o): chmod o-r %s, "
+		    "or move the secret to credentials_file or systemd's LoadCredential= "
+		    "(1000proxy.conf(5))\n", c->path, c->secret_in_conf,
+		    (unsigned)(st.st_mode & 07777), c->path);
 	/*
 	 * check creates nothing the service will own: run as root, it
 	 * would make them root's, and the service could not read them

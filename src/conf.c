@@ -4,14 +4,25 @@
  * The file is "key = value" lines; '#' starts a comment; values may be
  * double-quoted.  An unknown key, a malformed line or a value outside
  * its range stops start-up with the file, the line and the reason.
+ *
+ * Secret keys (P() below: smtp_password) may instead come from a
+ * credentials file (credentials_file: the same syntax, secret keys
+ * only, closed to others) or from systemd's LoadCredential=
+ * ($CREDENTIALS_DIRECTORY/KEY, the value alone), so the configuration
+ * file itself can stay readable while the secrets are not (ASVS
+ * V2.10.3, V6.4.1).  Precedence: systemd's credential, then the
+ * credentials file, then the configuration file.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "testpause.h"
@@ -27,11 +38,13 @@ struct cdef {
 	const char	*def;
 	int64_t		 min, max;
 	const char	*help;
+	int		 secret;	/* never printed; may come from credentials */
 };
 
-#define S(k, d, h) { #k, C_STR, offsetof(struct conf, k), d, 0, 0, h }
-#define I(k, d, lo, hi, h) { #k, C_INT, offsetof(struct conf, k), d, lo, hi, h }
-#define B(k, d, h) { #k, C_BOOL, offsetof(struct conf, k), d, 0, 1, h }
+#define S(k, d, h) { #k, C_STR, offsetof(struct conf, k), d, 0, 0, h, 0 }
+#define P(k, d, h) { #k, C_STR, offsetof(struct conf, k), d, 0, 0, h, 1 }
+#define I(k, d, lo, hi, h) { #k, C_INT, offsetof(struct conf, k), d, lo, hi, h, 0 }
+#define B(k, d, h) { #k, C_BOOL, offsetof(struct conf, k), d, 0, 1, h, 0 }
 
 static const struct cdef defs[] = {
 	S(listen, "unix:" PX_RUNSTATEDIR "/1000proxy/fcgi.sock",
@@ -58,7 +71,8 @@ static const struct cdef defs[] = {
 	S(log_file, "", "request log file; empty: standard error"),
 	S(smtp_url, "", "smtp://host:587/ehlo-name (STARTTLS) or smtps://host:465/ehlo-name; empty: mail is not sent"),
 	S(smtp_user, "", "SMTP AUTH user name"),
-	S(smtp_password, "", "SMTP AUTH password"),
+	P(smtp_password, "", "SMTP AUTH password (better in credentials_file or systemd's "
+	    "LoadCredential=smtp_password)"),
 	S(smtp_from, "noreply@localhost.localdomain", "envelope and header From address"),
 	S(smtp_ca_file, "", "CA bundle to verify the SMTP server with; empty: the system's"),
 	I(smtp_timeout, "60", 1, 600, "seconds one SMTP delivery may take"),
@@ -122,9 +136,14 @@ static const struct cdef defs[] = {
 	    "seconds that every process adds to the clock; never in production"),
 	S(test_pause_file, "", "test mode only (ignored unless test_routes = yes): a file naming a "
 	    "pause point (testpause.h) where a process waits to be killed; never in production"),
+	/* pwkeys16: secrets kept out of the configuration file. */
+	S(credentials_file, "", "a file of \"key = value\" lines for the secret keys (smtp_password), "
+	    "mode 0600 or 0640, never readable by others; systemd's LoadCredential=KEY wins over it; "
+	    "empty: none"),
 };
 
 #undef S
+#undef P
 #undef I
 #undef B
 
@@ -199,13 +218,76 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * Read "key = value" lines from f (named path) into c.  secrets_only:
+ * the credentials file, where any other key is an error.  When a secret
+ * key gets a value, *secret_seen names it.  0, or -1 with err set.
+ */
+static int
+conf_parse(struct conf *c, FILE *f, const char *path, int secrets_only,
+    const char **secret_seen, char *err, size_t errsz)
+{
+	char	 line[4096], why[512];
+	int	 lineno = 0;
+	const struct cdef *d;
+
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char	*k, *v, *eq;
+		size_t	 n;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errsz, "%s:%d: line too long", path, lineno);
+			return -1;
+		}
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(err, errsz, "%s:%d: expected \"key = value\"", path, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		n = strlen(v);
+		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+			v[n - 1] = '\0';
+			v++;
+		} else if ((eq = strstr(v, " #")) != NULL) {
+			*eq = '\0';
+			v = trim(v);
+		}
+		d = find(k);
+		if (secrets_only && (d == NULL || !d->secret)) {
+			snprintf(err, errsz, "%s:%d: \"%s\" is not a secret key; a credentials file "
+			    "holds only secret keys (smtp_password)", path, lineno, k);
+			explicit_bzero(line, sizeof(line));
+			return -1;
+		}
+		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
+			snprintf(err, errsz, "%s:%d: %s", path, lineno, why);
+			return -1;
+		}
+		if (d != NULL && d->secret && *v != '\0' && secret_seen != NULL)
+			*secret_seen = d->key;
+	}
+	explicit_bzero(line, sizeof(line));
+	/* fopen() opens a directory; reading it fails (EISDIR). */
+	if (ferror(f)) {
+		snprintf(err, errsz, "%s: cannot read the configuration: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 conf_read(struct conf *c, const char *path, char *err, size_t errsz)
 {
 	FILE	*f;
-	char	 line[4096], why[512];
+	char	 why[512];
 	size_t	 i;
-	int	 lineno = 0;
+	int	 rc;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < NELEM(defs); i++)
@@ -221,53 +303,85 @@ conf_read(struct conf *c, const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: cannot read the configuration: %s", path, strerror(errno));
 		goto fail;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char	*k, *v, *eq;
-		size_t	 n;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errsz, "%s:%d: line too long", path, lineno);
-			fclose(f);
-			goto fail;
-		}
-		k = trim(line);
-		if (*k == '\0' || *k == '#')
-			continue;
-		if ((eq = strchr(k, '=')) == NULL) {
-			snprintf(err, errsz, "%s:%d: expected \"key = value\"", path, lineno);
-			fclose(f);
-			goto fail;
-		}
-		*eq = '\0';
-		k = trim(k);
-		v = trim(eq + 1);
-		n = strlen(v);
-		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-			v[n - 1] = '\0';
-			v++;
-		} else if ((eq = strstr(v, " #")) != NULL) {
-			*eq = '\0';
-			v = trim(v);
-		}
-		if (conf_set(c, k, v, why, sizeof(why)) != 0) {
-			snprintf(err, errsz, "%s:%d: %s", path, lineno, why);
-			fclose(f);
-			goto fail;
-		}
-	}
-	/* fopen() opens a directory; reading it fails (EISDIR). */
-	if (ferror(f)) {
-		snprintf(err, errsz, "%s: cannot read the configuration: %s", path, strerror(errno));
-		fclose(f);
-		goto fail;
-	}
+	rc = conf_parse(c, f, path, 0, &c->secret_in_conf, err, errsz);
 	fclose(f);
-	return 0;
+	if (rc == 0)
+		return 0;
 fail:
 	/* Nothing survives a failed load: the caller need not conf_free(). */
 	conf_free(c);
 	return -1;
+}
+
+/*
+ * The secrets from outside the configuration file: the credentials
+ * file (refused when others may read it, or when it is not a regular
+ * file), then systemd's credentials directory, which wins.  0, or -1
+ * with err set.
+ */
+static int
+conf_credentials(struct conf *c, char *err, size_t errsz)
+{
+	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
+	char		 path[4096], val[4096], why[512];
+	struct stat	 st;
+	FILE		*f;
+	size_t		 i, n;
+	int		 fd, rc;
+
+	memset(&st, 0, sizeof(st));
+	if (*c->credentials_file != '\0') {
+		fd = open(c->credentials_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			snprintf(err, errsz, "credentials_file %s: %s", c->credentials_file,
+			    strerror(errno));
+			return -1;
+		}
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 007) != 0) {
+			snprintf(err, errsz, "credentials_file %s must be a regular file closed to "
+			    "others (mode %04o; chmod 600, or 640 for the service's group)",
+			    c->credentials_file, (unsigned)(st.st_mode & 07777));
+			close(fd);
+			return -1;
+		}
+		if ((f = fdopen(fd, "r")) == NULL) {
+			close(fd);
+			snprintf(err, errsz, "credentials_file %s: %s", c->credentials_file,
+			    strerror(errno));
+			return -1;
+		}
+		rc = conf_parse(c, f, c->credentials_file, 1, NULL, err, errsz);
+		fclose(f);
+		if (rc != 0)
+			return -1;
+	}
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	for (i = 0; i < NELEM(defs); i++) {
+		if (!defs[i].secret ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, defs[i].key) >= sizeof(path) ||
+		    (f = fopen(path, "r")) == NULL)
+			continue;
+		n = fread(val, 1, sizeof(val) - 1, f);
+		rc = ferror(f) || !feof(f);
+		fclose(f);
+		if (rc) {
+			snprintf(err, errsz, "credential %s: cannot read it, or longer than %zu bytes",
+			    path, sizeof(val) - 1);
+			return -1;
+		}
+		val[n] = '\0';
+		/* The value alone; a file written by echo ends in a newline. */
+		while (n > 0 && (val[n - 1] == '\n' || val[n - 1] == '\r'))
+			val[--n] = '\0';
+		rc = conf_set(c, defs[i].key, val, why, sizeof(why));
+		explicit_bzero(val, sizeof(val));
+		if (rc != 0) {
+			snprintf(err, errsz, "credential %s: %s", path, why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -280,6 +394,10 @@ int
 conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 {
 	if (conf_read(c, path, err, errsz) != 0) {
+		conf_free(c);
+		return -1;
+	}
+	if (conf_credentials(c, err, errsz) != 0) {
 		conf_free(c);
 		return -1;
 	}
@@ -327,7 +445,7 @@ conf_print(const struct conf *c, int with_help)
 		switch (d->type) {
 		case C_STR:
 			/* Never print secrets. */
-			if (strstr(d->key, "password") != NULL && **(char *const *)p)
+			if (d->secret && **(char *const *)p)
 				printf("%s = (set)\n", d->key);
 			else
 				printf("%s = \"%s\"\n", d->key, *(char *const *)p);

@@ -88,6 +88,11 @@ struct conf {
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */
 	char	*test_pause_file;	/* only with test_routes (testpause.h) */
+	/* pwkeys16 */
+	char	*credentials_file;	/* secret keys from a file of their own */
+	/* Not a key: the first secret key the configuration file itself
+	 * set (NULL: none), for `check` to warn when others may read it. */
+	const char *secret_in_conf;
 };
 
 /* Fill c with defaults, then read path (NULL: defaults only).  On error

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Key ids and online rotation (ASVS V1.6.1, V1.6.3): `1000proxy key
+"""Key ids and online rotation (ASVS V1.6.1, V1.6.3), and secrets out of
+the configuration file (V2.10.3, V6.4.1).  `1000proxy key
 rotate` with the pool answering requests throughout puts a new key file in
 place, keeps the old one as KEY.old-ID, re-seals every sealed column under
 the new key (customer and staff TOTP seeds, panel passwords and tokens,
@@ -7,9 +8,13 @@ gateway secrets) and every value still opens; the running workers pick the
 new key up without a restart and seal new values under it; a password
 peppered under the retired key still signs in and is re-made under the new
 one; subscription tokens and panel credentials stay as they were;
-`key status` says what each key still protects."""
+`key status` says what each key still protects.  The SMTP password comes
+from a 0600 credentials file or from systemd's $CREDENTIALS_DIRECTORY (which
+wins), a credentials file others may read stops the start, and `check` warns
+when a configuration file others may read holds a secret."""
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -159,6 +164,72 @@ os.unlink(KEY + ".old-" + K0)
 s.sql("DELETE FROM login_throttle")
 t.is_(Browser(s).form("/login", "/login", {"email": "kim@example.com", "password": PW}).status, 303,
       "deleting a retired key nothing names any more locks nobody out")
+
+
+# -- secrets from a credentials file or systemd's LoadCredential= --
+def restart_work(env=None):
+    s.work.send_signal(signal.SIGTERM)
+    s.work.wait(30)
+    err = open(os.path.join(s.dir, "work.stderr"), "ab")
+    s.work = subprocess.Popen([BIN, "-c", s.conf, "work"], stdout=err, stderr=err,
+                              env=dict(os.environ, **(env or {})))
+
+
+def write(path, text, mode):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+cred = write(os.path.join(s.dir, "credentials"), 'smtp_password = "s3cret"\n', 0o600)
+del s.extra["smtp_password"]
+s.extra["credentials_file"] = cred
+s.write_conf()
+t.ok("s3cret" not in open(s.conf).read(), "the configuration file no longer holds the SMTP password")
+restart_work()
+cli("mail-test", "cred1@example.com")
+t.ok(s.wait_mail("cred1@example.com", "Test email") is not None,
+     "mail goes out with the SMTP password from a 0600 credentials file")
+p = cli("config")
+t.ok(p.returncode == 0 and "smtp_password = (set)" in p.stdout and "s3cret" not in p.stdout,
+     "config shows it set, never its value", p.stdout[-300:] + p.stderr)
+os.chmod(cred, 0o644)
+p = cli("config")
+t.ok(p.returncode == 1 and "closed to others" in p.stderr and "0644" in p.stderr,
+     "a credentials file others may read stops every command", p.stderr)
+write(cred, 'smtp_password = "s3cret"\nworkers = 3\n', 0o600)
+p = cli("config")
+t.ok(p.returncode == 1 and "not a secret key" in p.stderr, "a credentials file holds only secret keys", p.stderr)
+# The wrong password in the file; systemd's credential has the right one.
+write(cred, 'smtp_password = "wrong"\n', 0o640)
+restart_work()
+cli("mail-test", "cred2@example.com")
+time.sleep(3)
+t.ok(not s.find_mail("cred2@example.com", "Test email"), "with a wrong password in the file, no mail goes out")
+cdir = os.path.join(s.dir, "creds")
+os.mkdir(cdir, 0o700)
+write(os.path.join(cdir, "smtp_password"), "s3cret\n", 0o400)
+restart_work({"CREDENTIALS_DIRECTORY": cdir})
+cli("mail-test", "cred3@example.com")
+t.ok(s.wait_mail("cred3@example.com", "Test email") is not None,
+     "systemd's LoadCredential= ($CREDENTIALS_DIRECTORY/smtp_password) wins over the file: the mail goes out")
+
+# -- check warns about a readable configuration file holding a secret --
+del s.extra["credentials_file"]
+s.extra["smtp_password"] = "s3cret"
+s.write_conf()
+os.chmod(s.conf, 0o644)
+p = cli("check")
+t.ok(re.search(r"WARN config: .* holds smtp_password and others may read it \(mode 0644\)", p.stdout),
+     "check warns when a configuration file others may read holds a secret", p.stdout)
+os.chmod(s.conf, 0o640)
+p = cli("check")
+t.ok("WARN" not in p.stdout and "ok config" in p.stdout, "group-readable (0640, the package's) is fine", p.stdout)
+del s.extra["smtp_password"]
+s.write_conf()
+os.chmod(s.conf, 0o644)
+t.ok("WARN" not in cli("check").stdout, "and a readable file without a secret is fine")
 
 s.check_sanitizers(t)
 s.stop()
