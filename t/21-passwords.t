@@ -53,6 +53,10 @@ CJK = "".join(chr(0x4E00 + i * 7) for i in range(128))       # 128 code points, 
 r = register("cjk@example.com", CJK)
 t.ok("Check your inbox" in r.text and signin("cjk@example.com", CJK).status == 303,
      "128 CJK characters (384 bytes) register and sign in")
+# Never truncated (V2.1.3): a 128-character password that differs from
+# the real one only in its last character does not sign in.
+t.is_(signin("cjk@example.com", CJK[:-1] + "\u4E01").status, 200,
+      "a 128-character password differing only in its last character is refused (no truncation)")
 r = register("long@example.com", CJK + "\u4E01")
 t.ok("at most 128 characters" in r.text and phc("long@example.com") == "",
      "129 code points are refused, with the reason")
