@@ -193,6 +193,10 @@ reseal(struct db *db, const unsigned char key[SEAL_KEY_LEN], const char *cur)
 		printf("%s %s %zu", i ? "," : "", kinds[i].what, done[i]);
 	printf("\n%zu already under it, %zu rewritten meanwhile by the service, %zu not opened\n",
 	    already, moved, bad);
+	/* A request in flight when the key changed may have sealed under
+	 * the old key: the next pass finds it. */
+	if (moved > 0)
+		printf("run `1000proxy key reseal` again for the values rewritten meanwhile\n");
 	sealed_free(&l);
 	return bad > 0;
 }

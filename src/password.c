@@ -247,7 +247,9 @@ password_verify(const struct conf *c, const char *pw, const char *phc)
 		if ((key = seal_keyring_find(id)) == NULL) {
 			log_sys("password", "a password hash names key %s, which is "
 			    "not in the keyring: that account cannot sign in", id);
-			return 0;
+			/* The same time as a real verification, so this is
+			 * not told apart from a wrong password. */
+			return password_dummy_verify(c, pw) < 0 ? -1 : 0;
 		}
 		if (password_nfkc(pw, norm, NULL) != 0)
 			return 0;
@@ -288,7 +290,9 @@ password_dummy_verify(const struct conf *c, const char *pw)
 	 * so a 503 does not tell a known account from an unknown one. */
 	static char dummy[PHC_MAX];
 
-	if (dummy[0] == '\0') {
+	/* Re-made when the key rotated or the cost rose: a dummy under a
+	 * deleted key would cost nothing, and time would tell. */
+	if (dummy[0] == '\0' || password_needs_rehash(c, dummy)) {
 		char	 rnd[33];
 		unsigned char b[16];
 
