@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""The ASVS table (issue 16): doc/asvs-l2.md holds one row per ASVS 4.0.3
+Level 2 requirement, and every claim in it that names a test must name a
+test that exists.  The 259 ids come from doc/asvs-l2-1878ff4.md, the
+outside assessment the table started from (kept as it was written).
+
+A row is `| id | requirement | state | evidence |`; the state is holds,
+fails, untested, later or n/a.  A reference is a test file and a case
+name in double quotes: `t/NN-name.t "case"` or `src/cmd_test*.c "case"`
+(the unit cases print their own names).  The case name must occur in
+that file as written, or be what one of the file's format strings (%s,
+%d, ... ; {x} ; $var) prints.  A holds row names at least one; a fails
+row names the slice of issue 16 that takes it, or says no slice does.
+
+Also checked: the header's count tables are the table's counts, the
+threat model covers the boundaries, services and data classes the issue
+names, and the README links both documents.  The checker is run on
+broken copies of the table too, so a broken row is seen to fail.
+
+Run with --counts to print the header's two count tables."""
+import os
+import re
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from px import SRC  # noqa: E402
+
+TABLE = os.path.join(SRC, "doc", "asvs-l2.md")
+BEFORE = os.path.join(SRC, "doc", "asvs-l2-1878ff4.md")
+THREATS = os.path.join(SRC, "doc", "threats.md")
+STATES = ("holds", "fails", "untested", "later", "n/a")
+SLICES = ("pwkeys16", "authflow16", "passkey16", "requests16", "data16", "no slice")
+CHAPTERS = ["V%d" % i for i in range(1, 15)]
+ROW = re.compile(r"^\| (V\d+\.\d+\.\d+) \|")
+REF = re.compile(r'((?:t/\d\d-[A-Za-z0-9_.-]+\.t)|(?:src/cmd_test\w*\.c)) "([^"]+)"')
+
+
+def rows_of(text):
+    """Every table row that starts with an id: (line number, cells)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if ROW.match(line):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            out.append((n, cells))
+    return out
+
+
+def before_states():
+    """id -> state in the 1878ff4 assessment (its last column)."""
+    got = {}
+    for _, cells in rows_of(open(BEFORE, encoding="utf-8").read()):
+        got[cells[0]] = cells[-1].strip("* ").split(" ")[0]
+    return got
+
+
+_files = {}
+
+
+def file_text(path):
+    if path not in _files:
+        full = os.path.join(SRC, path)
+        text = open(full, encoding="utf-8", errors="replace").read() if os.path.isfile(full) else None
+        # Adjacent literals are one string (C and Python both): a name
+        # may be written over two lines.
+        _files[path] = re.sub(r'"\s*\n\s*"', "", text) if text is not None else None
+    return _files[path]
+
+
+LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
+DIRECTIVE = re.compile(r"%%|%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdirfxXoucg]|\{[^{}]*\}|\$\{?\w+\}?")
+_formats = {}
+
+
+def formats_of(path):
+    """The file's string literals that print something variable, as regexes."""
+    if path not in _formats:
+        pats = []
+        for m in LITERAL.finditer(file_text(path)):
+            lit = m.group(1) if m.group(1) is not None else m.group(2)
+            # Only a literal with some fixed words: "%s" or "%s: %s"
+            # alone would match any name at all.
+            if not DIRECTIVE.search(lit) or len(re.sub(r"\W", "", DIRECTIVE.sub("", lit))) < 2:
+                continue
+            lit = lit.replace('\\"', '"').replace("\\'", "'")
+            parts, pos = [], 0
+            for d in DIRECTIVE.finditer(lit):
+                parts.append(re.escape(lit[pos:d.start()]))
+                parts.append("%" if d.group(0) == "%%" else ".+?")
+                pos = d.end()
+            parts.append(re.escape(lit[pos:]))
+            pats.append(re.compile("".join(parts)))
+        _formats[path] = pats
+    return _formats[path]
+
+
+def case_found(path, name):
+    text = file_text(path)
+    if name in text or name.replace('"', '\\"') in text:
+        return True
+    return any(p.fullmatch(name) for p in formats_of(path))
+
+
+def check(text, ids):
+    """Every fault of a table text, as a dict of lists keyed by the test
+    case that reports it; and the counts per chapter."""
+    bad = {k: [] for k in ("malformed", "ids", "holds", "files", "cases", "fails", "sections")}
+    counts = {c: dict.fromkeys(STATES, 0) for c in CHAPTERS}
+    seen = {}
+    chapter = None
+    for n, line in enumerate(text.splitlines(), 1):
+        h = re.match(r"^## (V\d+) ", line)
+        if h:
+            chapter = h.group(1)
+            continue
+        if not ROW.match(line):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) != 4 or not all(cells) or cells[2] not in STATES:
+            bad["malformed"].append("line %d: %s" % (n, line[:120]))
+            continue
+        rid, _, state, ev = cells
+        seen.setdefault(rid, []).append(n)
+        if chapter != rid.split(".")[0]:
+            bad["sections"].append("line %d: %s under %s" % (n, rid, chapter))
+        if rid.split(".")[0] in counts:
+            counts[rid.split(".")[0]][state] += 1
+        refs = REF.findall(ev)
+        if state == "holds" and not refs:
+            bad["holds"].append("%s names no test" % rid)
+        for path, name in refs:
+            if file_text(path) is None:
+                bad["files"].append("%s: %s does not exist" % (rid, path))
+            elif not case_found(path, name):
+                bad["cases"].append('%s: %s has no case "%s"' % (rid, path, name))
+        if state == "fails" and not any(s in ev for s in SLICES):
+            bad["fails"].append("%s: fails without a slice (or 'no slice')" % rid)
+    for rid, lines in seen.items():
+        if rid not in ids:
+            bad["ids"].append("%s is not an ASVS 4.0.3 L2 id" % rid)
+        if len(lines) > 1:
+            bad["ids"].append("%s appears %d times (lines %s)" % (rid, len(lines), lines))
+    for rid in ids:
+        if rid not in seen:
+            bad["ids"].append("%s is missing" % rid)
+    return bad, counts
+
+
+def count_tables(now, before):
+    """The two count tables of the header, as markdown."""
+    out = []
+    for title, counts in (("now", now), ("at 1878ff4 (the outside assessment)", before)):
+        out.append("Counts %s:" % title)
+        out.append("")
+        out.append("| chapter | holds | fails | untested | later | n/a | rows |")
+        out.append("|---|---|---|---|---|---|---|")
+        tot = dict.fromkeys(STATES, 0)
+        for c in CHAPTERS:
+            out.append("| %s | %s | %d |" % (c, " | ".join(str(counts[c][s]) for s in STATES),
+                                            sum(counts[c].values())))
+            for s in STATES:
+                tot[s] += counts[c][s]
+        out.append("| all | %s | %d |" % (" | ".join(str(tot[s]) for s in STATES), sum(tot.values())))
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    from px import TAP
+    t = TAP()
+    before = before_states()
+    ids = list(before)
+    t.is_(len(ids), 259, "doc/asvs-l2-1878ff4.md lists the 259 L2 ids")
+    bcounts = {c: dict.fromkeys(STATES, 0) for c in CHAPTERS}
+    for rid, st in before.items():
+        bcounts[rid.split(".")[0]][st] += 1
+
+    text = open(TABLE, encoding="utf-8").read()
+    bad, counts = check(text, ids)
+    t.ok(not bad["malformed"], "every row has four cells and a known state", bad["malformed"])
+    t.ok(not bad["sections"], "every row sits under its chapter", bad["sections"])
+    t.ok(not bad["ids"], "every one of the 259 ids appears exactly once", bad["ids"])
+    t.ok(not bad["holds"], "every holds row names a test", bad["holds"])
+    t.ok(not bad["files"], "every named test file exists", bad["files"])
+    t.ok(not bad["cases"], "every named case occurs in its file", bad["cases"])
+    t.ok(not (bad["holds"] or bad["files"] or bad["cases"]), "every holds row names a test that exists")
+    t.ok(not bad["fails"], "every fails row names the slice that takes it", bad["fails"])
+    tables = count_tables(counts, bcounts)
+    t.ok(tables in text, "the header's counts are the table's (t/19-asvs.t --counts)", tables)
+    for c in CHAPTERS:
+        print("# %-4s now    %s" % (c, "  ".join("%s %d" % (s, counts[c][s]) for s in STATES)))
+        print("# %-4s before %s" % (c, "  ".join("%s %d" % (s, bcounts[c][s]) for s in STATES)))
+
+    # The checker itself: each kind of broken row must be reported.
+    lines = text.splitlines()
+    first = next(i for i, l in enumerate(lines) if l.startswith("| V2.1.1 |"))
+    holds = next(i for i, l in enumerate(lines) if ROW.match(l) and " | holds | " in l)
+    fails = next(i for i, l in enumerate(lines) if ROW.match(l) and " | fails | " in l)
+
+    def broken(i, new):
+        copy = list(lines)
+        if new is None:
+            del copy[i]
+        else:
+            copy[i] = new
+        return check("\n".join(copy), ids)[0]
+
+    row = lines[holds]
+    cases = [
+        ("a row with three cells", lambda: broken(first, "| V2.1.1 | text | holds |"), "malformed"),
+        ("an unknown state", lambda: broken(first, lines[first].replace(" | holds | ", " | maybe | ")), "malformed"),
+        ("a missing id", lambda: broken(first, None), "ids"),
+        ("a duplicated id", lambda: broken(first + 1, lines[first]), "ids"),
+        ("a holds row naming no test", lambda: broken(holds, re.sub(r'"[^"]*"', "", row)), "holds"),
+        ("a test file that does not exist", lambda: broken(holds, REF.sub(
+            lambda m: 't/99-no-such.t "%s"' % m.group(2), row)), "files"),
+        ("a case name that does not occur", lambda: broken(holds, REF.sub(
+            lambda m: '%s "%s, misspelt"' % (m.group(1), m.group(2)), row)), "cases"),
+        ("a fails row naming no slice", lambda: broken(fails, re.sub(
+            "|".join(SLICES), "someone", lines[fails])), "fails"),
+    ]
+    for what, run, key in cases:
+        got = run()
+        t.ok(got[key], "the check refuses %s" % what, got)
+
+    # The threat model (V1.1.2, V1.1.4, V1.1.5, V1.8.1, V1.8.2, V8.3.4).
+    threats = open(THREATS, encoding="utf-8").read() if os.path.isfile(THREATS) else ""
+    low = threats.lower().replace("`", "")
+    need = ["browser", "nginx", "fastcgi pool", "work daemon", "runner", "cron", "cli", "database",
+            "key file", "spool", "3x-ui", "stripe", "paypal", "nowpayments", "smtp"]
+    t.ok(all(w in low for w in need) and "## trust boundaries" in low and "## data flows" in low,
+         "doc/threats.md covers every trust boundary", [w for w in need if w not in low])
+    services = ["3X-UI", "Stripe", "PayPal", "NOWPayments", "SMTP"]
+    heads = re.findall(r"^### (.+)$", threats, re.M)
+    t.ok(all(any(h.startswith(s) for h in heads) for s in services),
+         "doc/threats.md analyses every remote service", heads)
+    classes = ["secrets", "credentials", "pii", "payment references", "usage", "logs"]
+    t.ok("## sensitive data" in low and all(c in low for c in classes),
+         "doc/threats.md classifies the sensitive data", [c for c in classes if c not in low])
+    tbad, _ = check("\n".join("| V0.0.0 | x | untested | %s |" % l for l in threats.splitlines()), [])
+    t.ok(not tbad["files"] and not tbad["cases"], "every test doc/threats.md names exists",
+         tbad["files"] + tbad["cases"])
+    readme = open(os.path.join(SRC, "README.md"), encoding="utf-8").read()
+    t.ok("doc/asvs-l2.md" in readme and "doc/threats.md" in readme, "README links doc/asvs-l2.md and doc/threats.md")
+    t.done()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--counts"]:
+        b = before_states()
+        bc = {c: dict.fromkeys(STATES, 0) for c in CHAPTERS}
+        for k, v in b.items():
+            bc[k.split(".")[0]][v] += 1
+        _, now = check(open(TABLE, encoding="utf-8").read(), list(b))
+        print(count_tables(now, bc))
+    else:
+        main()
