@@ -17,7 +17,8 @@ threat model covers the boundaries, services and data classes the issue
 names, and the README links both documents.  The checker is run on
 broken copies of the table too, so a broken row is seen to fail.
 
-Run with --counts to print the header's two count tables."""
+Run with --counts to print the header's two count tables, with --write
+to put them into doc/asvs-l2.md (after flipping rows)."""
 import os
 import re
 import sys
@@ -244,12 +245,20 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--counts"]:
+    if sys.argv[1:] in (["--counts"], ["--write"]):
         b = before_states()
         bc = {c: dict.fromkeys(STATES, 0) for c in CHAPTERS}
         for k, v in b.items():
             bc[k.split(".")[0]][v] += 1
-        _, now = check(open(TABLE, encoding="utf-8").read(), list(b))
-        print(count_tables(now, bc))
+        text = open(TABLE, encoding="utf-8").read()
+        _, now = check(text, list(b))
+        tables = count_tables(now, bc)
+        if sys.argv[1] == "--counts":
+            print(tables)
+        else:
+            # Replace the header's tables (from "Counts now:" to the
+            # first chapter) with the table's own counts.
+            a, z = text.index("Counts now:"), text.index("\n## V1 ")
+            open(TABLE, "w", encoding="utf-8").write(text[:a] + tables + text[z:])
     else:
         main()
