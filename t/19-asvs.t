@@ -164,6 +164,75 @@ def count_tables(now, before):
     return "\n".join(out)
 
 
+def c_code(path):
+    """A C file without its comments, string and character literals."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', " ", text, flags=re.S)
+
+
+def static_checks(t):
+    """ASVS rows no other test shows, read from the shipped files."""
+    srcdir = os.path.join(SRC, "src")
+    code = {f: c_code(os.path.join(srcdir, f)) for f in sorted(os.listdir(srcdir)) if f.endswith(".c")}
+    t.ok(len(code) > 40, "the C sources are found", len(code))
+    calls = [(f, m.group(0)) for f, c in code.items()
+             for m in re.finditer(r"\b(?:system|popen|execl|execlp|execle|execv|execvp|execvpe|execve|"
+                                  r"posix_spawnp?|wordexp)\s*\(", c)]
+    t.ok(not calls, "no C source runs a shell or another program (system, popen, exec*, posix_spawn)", calls)
+    calls = [(f, m.group(0)) for f, c in code.items()
+             for m in re.finditer(r"\b(?:rand|random|srand|srandom|drand48|lrand48|rand_r)\s*\(", c)]
+    t.ok(not calls, "no C source draws from rand(), random() or drand48(): RAND_bytes only", calls)
+    calls = [(f, m.group(0)) for f, c in code.items() if not f.startswith("cmd_test")
+             for m in re.finditer(r"Access-Control-|X-Forwarded-|HTTP_X_FORWARDED|HTTP_FORWARDED",
+                                  open(os.path.join(srcdir, f), encoding="utf-8", errors="replace").read())]
+    t.ok(not calls, "no C source sends a CORS header or reads X-Forwarded-* or Forwarded", calls)
+    site = open(os.path.join(SRC, "etc", "nginx", "1000proxy.conf.in"), encoding="utf-8").read()
+    protos = re.findall(r"^\s*ssl_protocols\s+([^;]*);", site, re.M)
+    t.ok(protos and all(p.split() == ["TLSv1.2", "TLSv1.3"] for p in protos),
+         "the shipped nginx site allows TLSv1.2 and TLSv1.3 only", protos)
+    t.ok(re.search(r"^\s*server_tokens\s+off;", site, re.M) and not re.search(r"^\s*autoindex\s+on", site, re.M),
+         "the shipped nginx site hides its version and lists no directory (server_tokens off, no autoindex)")
+    scripts = []
+    for root, _, files in os.walk(os.path.join(SRC, "public")):
+        scripts += [os.path.join(root, f) for f in files if f.endswith(".js")]
+    bad = [(os.path.relpath(f, SRC), m.group(0)) for f in scripts
+           for m in re.finditer(r"\beval\s*\(|\bnew\s+Function\b|\b(?:localStorage|sessionStorage|indexedDB)\b|"
+                                r"document\.cookie", open(f, encoding="utf-8", errors="replace").read())]
+    t.ok(not bad, "no script in public/ uses eval, new Function, web storage or document.cookie",
+         ["%d scripts" % len(scripts)] + bad)
+
+
+def live_checks(t):
+    """The pool's own answers, through nginx, for the same rows."""
+    from px import Stack
+    s = Stack(workers=1).start()
+    pages = ["/", "/plans", "/login", "/register", "/nope"]
+    got = {p: s.get(p) for p in pages}
+    t.ok(all(r.header("x-frame-options") == "DENY" for r in got.values()),
+         "every page carries X-Frame-Options: DENY", {p: r.header("x-frame-options") for p, r in got.items()})
+    t.ok(all("camera=()" in (r.header("permissions-policy") or "") and "microphone=()" in r.header("permissions-policy")
+             and "geolocation=()" in r.header("permissions-policy") for r in got.values()),
+         "every page carries a Permissions-Policy refusing camera, microphone and geolocation")
+    t.ok(all(not re.search(r"\d", r.header("server") or "") and r.header("x-powered-by") is None
+             for r in got.values()), "no answer names a server version or X-Powered-By",
+         {p: r.header("server") for p, r in got.items()})
+    cors = [s.get("/plans", headers={"Origin": o}) for o in ("null", "https://evil.example")]
+    cors.append(s.request("OPTIONS", "/api/v1/me", headers={"Origin": "null", "Access-Control-Request-Method": "GET"}))
+    t.ok(all(not any(k.startswith("access-control-") for k, _ in r.headers) for r in cors),
+         "an Origin of null or of another site gets no CORS header", [r.headers for r in cors])
+    r = s.get("/register", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on",
+                                    "Forwarded": "for=203.0.113.9;proto=https", "X-Forwarded-For": "203.0.113.9"})
+    cookies = r.all("set-cookie")
+    t.ok(r.status == 200 and r.header("strict-transport-security") is None and cookies and
+         not any("Secure" in c or c.startswith("__Host-") for c in cookies),
+         "X-Forwarded-Proto and Forwarded over plain HTTP change nothing: no HSTS, no Secure cookie", cookies)
+    listing = [s.get(p) for p in ("/css/", "/.git/config", "/.env", "/css/.htaccess", "/502.html")]
+    t.ok(all(x.status in (403, 404) and "Index of" not in x.text for x in listing),
+         "no directory listing, dot file or internal error page is served", [x.status for x in listing])
+    s.check_sanitizers(t)
+    s.stop()
+
+
 def main():
     from px import TAP
     t = TAP()
@@ -239,6 +308,8 @@ def main():
     tbad, _ = check("\n".join("| V0.0.0 | x | untested | %s |" % l for l in threats.splitlines()), [])
     t.ok(not tbad["files"] and not tbad["cases"], "every test doc/threats.md names exists",
          tbad["files"] + tbad["cases"])
+    static_checks(t)
+    live_checks(t)
     readme = open(os.path.join(SRC, "README.md"), encoding="utf-8").read()
     t.ok("doc/asvs-l2.md" in readme and "doc/threats.md" in readme, "README links doc/asvs-l2.md and doc/threats.md")
     t.done()
