@@ -192,6 +192,15 @@ def static_checks(t):
          "the shipped nginx site allows TLSv1.2 and TLSv1.3 only", protos)
     t.ok(re.search(r"^\s*server_tokens\s+off;", site, re.M) and not re.search(r"^\s*autoindex\s+on", site, re.M),
          "the shipped nginx site hides its version and lists no directory (server_tokens off, no autoindex)")
+    fields = []
+    for root, _, files in os.walk(os.path.join(SRC, "views")):
+        for f in files:
+            text = open(os.path.join(root, f), encoding="utf-8", errors="replace").read()
+            fields += [(f, m.group(0)) for m in re.finditer(r"<input\b[^>]*>", text) if 'type="password"' in m.group(0)]
+    bad = [x for x in fields if not re.search(r'autocomplete="(?:current|new)-password"', x[1])
+           or re.search(r"\bon(?:paste|copy|cut|drop)\b", x[1])]
+    t.ok(len(fields) >= 10 and not bad,
+         "every password field in views/ names its autocomplete purpose and blocks no paste", [len(fields)] + bad)
     scripts = []
     for root, _, files in os.walk(os.path.join(SRC, "public")):
         scripts += [os.path.join(root, f) for f in files if f.endswith(".js")]
@@ -226,6 +235,10 @@ def live_checks(t):
     t.ok(r.status == 200 and r.header("strict-transport-security") is None and cookies and
          not any("Secure" in c or c.startswith("__Host-") for c in cookies),
          "X-Forwarded-Proto and Forwarded over plain HTTP change nothing: no HSTS, no Secure cookie", cookies)
+    first, second = s.get("/plans?page=2&page=abc"), s.get("/plans?page=abc&page=2")
+    t.ok(first.status == 200 and "Page 2 of 2" in first.text and second.status == 400,
+         "a repeated query field: the first value is the one read, the second never overrides it",
+         (first.status, second.status))
     listing = [s.get(p) for p in ("/css/", "/.git/config", "/.env", "/css/.htaccess", "/502.html")]
     t.ok(all(x.status in (403, 404) and "Index of" not in x.text for x in listing),
          "no directory listing, dot file or internal error page is served", [x.status for x in listing])
