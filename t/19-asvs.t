@@ -7,9 +7,9 @@ outside assessment the table started from (kept as it was written).
 A row is `| id | requirement | state | evidence |`; the state is holds,
 fails, untested, later or n/a.  A reference is a test file and a case
 name in double quotes: `t/NN-name.t "case"` or `src/cmd_test*.c "case"`
-(the unit cases print their own names).  The case name must occur in
-that file as written, or be what one of the file's format strings (%s,
-%d, ... ; {x} ; $var) prints.  A holds row names at least one; a fails
+(the unit cases print their own names).  The case name must be one of
+that file's string literals that end an argument, or what one of them
+prints when it is a format (%s, %d, ... ; {x} ; $var).  A holds row names at least one; a fails
 row names the slice of issue 16 that takes it, or says no slice does.
 
 Also checked: the header's count tables are the table's counts, the
@@ -68,20 +68,28 @@ def file_text(path):
 
 LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
 DIRECTIVE = re.compile(r"%%|%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t)?[sdirfxXoucg]|\{[^{}]*\}|\$\{?\w+\}?")
-_formats = {}
+_names = {}
 
 
-def formats_of(path):
-    """The file's string literals that print something variable, as regexes."""
-    if path not in _formats:
-        pats = []
-        for m in LITERAL.finditer(file_text(path)):
+def names_of(path):
+    """The string literals of a test file that can be a case name: those
+    that end an argument (followed by ')', ',', '%', ';' or the end of
+    the line), each as a literal or, if it prints something variable, as
+    a regex.  A string the test only looks for in a page is followed by
+    ' in', so it is not taken for a name."""
+    if path not in _names:
+        text = file_text(path)
+        exact, pats = set(), []
+        for m in LITERAL.finditer(text):
+            if not re.match(r"[ \t]*(?:[),%;]|\n|$)", text[m.end():m.end() + 8]):
+                continue
             lit = m.group(1) if m.group(1) is not None else m.group(2)
+            lit = lit.replace('\\"', '"').replace("\\'", "'")
+            exact.add(lit)
             # Only a literal with some fixed words: "%s" or "%s: %s"
             # alone would match any name at all.
             if not DIRECTIVE.search(lit) or len(re.sub(r"\W", "", DIRECTIVE.sub("", lit))) < 2:
                 continue
-            lit = lit.replace('\\"', '"').replace("\\'", "'")
             parts, pos = [], 0
             for d in DIRECTIVE.finditer(lit):
                 parts.append(re.escape(lit[pos:d.start()]))
@@ -89,15 +97,13 @@ def formats_of(path):
                 pos = d.end()
             parts.append(re.escape(lit[pos:]))
             pats.append(re.compile("".join(parts)))
-        _formats[path] = pats
-    return _formats[path]
+        _names[path] = (exact, pats)
+    return _names[path]
 
 
 def case_found(path, name):
-    text = file_text(path)
-    if name in text or name.replace('"', '\\"') in text:
-        return True
-    return any(p.fullmatch(name) for p in formats_of(path))
+    exact, pats = names_of(path)
+    return name in exact or any(p.fullmatch(name) for p in pats)
 
 
 def check(text, ids):
