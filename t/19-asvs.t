@@ -22,6 +22,7 @@ to put them into doc/asvs-l2.md (after flipping rows)."""
 import os
 import re
 import sys
+import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from px import SRC  # noqa: E402
 
@@ -248,6 +249,20 @@ def live_checks(t):
     listing = [s.get(p) for p in ("/css/", "/.git/config", "/.env", "/css/.htaccess", "/502.html")]
     t.ok(all(x.status in (403, 404) and "Index of" not in x.text for x in listing),
          "no directory listing, dot file or internal error page is served", [x.status for x in listing])
+    quoted = s.get('/nope%22,%22forged%22:%221%5C')
+    broken = s.get("/nope%0A%7B%22forged2%22:1%7D%0D")
+    ids = {quoted.header("x-request-id"), broken.header("x-request-id")}
+    lines = []
+    for _ in range(50):
+        lines = s.log_lines()
+        if len([x for x in lines if x.get("id") in ids]) == 2:
+            break
+        time.sleep(0.1)
+    mine = {x.get("id"): x for x in lines if x.get("id") in ids}
+    q = mine.get(quoted.header("x-request-id"), {})
+    t.ok(len(mine) == 2 and q.get("path") == '/nope","forged":"1\\' and
+         not any("unparsed" in x or "forged" in x or "forged2" in x for x in lines),
+         "quotes, a backslash, CR and LF in a path cannot forge a log field or line", list(mine.values()))
     s.check_sanitizers(t)
     s.stop()
 
