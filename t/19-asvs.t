@@ -199,6 +199,39 @@ def static_checks(t):
          "the shipped nginx site allows TLSv1.2 and TLSv1.3 only", protos)
     t.ok(re.search(r"^\s*server_tokens\s+off;", site, re.M) and not re.search(r"^\s*autoindex\s+on", site, re.M),
          "the shipped nginx site hides its version and lists no directory (server_tokens off, no autoindex)")
+    # Files nginx serves itself: only these prefixes and exact names; a
+    # location that passes to the pool, redirects or is internal serves
+    # no file.
+    served = []
+    for m in re.finditer(r"^\s*location\s+([^{]+?)\s*\{", site, re.M):
+        depth, i = 1, m.end()
+        while depth and i < len(site):
+            depth += {"{": 1, "}": -1}.get(site[i], 0)
+            i += 1
+        body = site[m.end():i]
+        if not re.search(r"\b(?:fastcgi_pass|return|internal)\b", body):
+            served.append(m.group(1))
+    allowed = {"/css/", "/js/", "= /favicon.svg", "= /robots.txt", "/.well-known/acme-challenge/"}
+    t.ok(served and set(served) <= allowed and not re.search(r"\btry_files\b", site),
+         "the shipped nginx site serves files only under /css/, /js/ and named paths; every other path goes "
+         "to the pool", served)
+    migrations = "\n".join(open(os.path.join(SRC, "sql", f), encoding="utf-8").read()
+                           for f in sorted(os.listdir(os.path.join(SRC, "sql"))) if f.endswith(".sql"))
+    found = re.findall(r"\b\w*(?:hint|question|password_history|password_expir|must_change|"
+                       r"password_changed_at|previous_password)\w*\b", re.sub(r"--[^\n]*", "", migrations), re.I)
+    t.ok(set(x.lower() for x in found) <= {"hint"} and "gateway_secrets" in migrations,
+         "no migration stores a password hint, a secret question, a password history or a password expiry",
+         found)
+    am = open(os.path.join(SRC, "Makefile.am"), encoding="utf-8").read()
+    qs = open(os.path.join(SRC, "quickstart"), encoding="utf-8").read()
+    t.ok(re.search(r"^AM_CFLAGS\s*=.*-Wformat=2", am, re.M) and "--enable-werror" in qs and
+         "PX_PRINTF" in open(os.path.join(SRC, "src", "util.h"), encoding="utf-8").read(),
+         "format strings are checked at build time: -Wformat=2, printf-style helpers declared, warnings errors in CI")
+    urls = sorted(f for f in os.listdir(srcdir) if f.endswith(".c") and not f.startswith("cmd_test") and
+                  "CURLOPT_URL" in open(os.path.join(srcdir, f), encoding="utf-8", errors="replace").read())
+    conns = sorted(f for f, c in code.items() if re.search(r"\bconnect\s*\(", c))
+    t.ok(urls == ["http_out.c", "job_email.c", "xui.c"] and conns == ["pool.c"],
+         "outgoing connections come only from the gateway, mail and panel clients", (urls, conns))
     fields = []
     for root, _, files in os.walk(os.path.join(SRC, "views")):
         for f in files:
@@ -249,6 +282,14 @@ def live_checks(t):
     listing = [s.get(p) for p in ("/css/", "/.git/config", "/.env", "/css/.htaccess", "/502.html")]
     t.ok(all(x.status in (403, 404) and "Index of" not in x.text for x in listing),
          "no directory listing, dot file or internal error page is served", [x.status for x in listing])
+    pw = "violet harbour engine 2210"
+    for who in ("salt-a@example.com", "salt-b@example.com"):
+        s.cli("user", "add", "--role", "support", who, input=pw + "\n")
+    hashes = [h for (h,) in s.sql("SELECT password_hash FROM staff WHERE email LIKE 'salt-_@example.com'")]
+    salts = [re.search(r"\$argon2id\$v=19\$[^$]*\$([A-Za-z0-9+/]+)\$", h) for h in hashes]
+    t.ok(len(salts) == 2 and all(salts) and salts[0].group(1) != salts[1].group(1) and
+         all(len(x.group(1)) >= 22 for x in salts),
+         "one password hashed twice gets two different salts of at least 128 bits", hashes)
     quoted = s.get('/nope%22,%22forged%22:%221%5C')
     broken = s.get("/nope%0A%7B%22forged2%22:1%7D%0D")
     ids = {quoted.header("x-request-id"), broken.header("x-request-id")}
