@@ -232,6 +232,21 @@ def static_checks(t):
     conns = sorted(f for f, c in code.items() if re.search(r"\bconnect\s*\(", c))
     t.ok(urls == ["http_out.c", "job_email.c", "xui.c"] and conns == ["pool.c"],
          "outgoing connections come only from the gateway, mail and panel clients", (urls, conns))
+    limits = {f: re.findall(r"CURLOPT_PROTOCOLS_STR,\s*\"([^\"]*)\"",
+                            open(os.path.join(srcdir, f), encoding="utf-8").read()) for f in urls}
+    follow = [f for f in code if re.search(r"FOLLOWLOCATION\s*,\s*1", open(os.path.join(srcdir, f),
+                                                                          encoding="utf-8").read())]
+    t.ok(all(limits[f] and set(",".join(limits[f]).split(",")) <= {"http", "https", "smtp", "smtps"} for f in urls)
+         and not follow, "every libcurl handle is limited to its protocols and follows no redirect", (limits, follow))
+    remote = []
+    for top in ("views", "public"):
+        for root, _, files in os.walk(os.path.join(SRC, top)):
+            for f in files:
+                text = open(os.path.join(root, f), encoding="utf-8", errors="replace").read()
+                remote += [(f, m.group(0)) for m in re.finditer(
+                    r"<(?:script|link|img|iframe|object|embed)\b[^>]*\b(?:src|href)=\"(?:https?:)?//[^\"]*\"", text)]
+                remote += [(f, m.group(0)) for m in re.finditer(r"@import\s+url\(\s*[\"']?(?:https?:)?//", text)]
+    t.ok(not remote, "no page or stylesheet loads a script, style, image or frame from another origin", remote)
     fields = []
     for root, _, files in os.walk(os.path.join(SRC, "views")):
         for f in files:
