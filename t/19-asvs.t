@@ -224,7 +224,8 @@ def static_checks(t):
          found)
     am = open(os.path.join(SRC, "Makefile.am"), encoding="utf-8").read()
     qs = open(os.path.join(SRC, "quickstart"), encoding="utf-8").read()
-    t.ok(re.search(r"^AM_CFLAGS\s*=.*-Wformat=2", am, re.M) and "--enable-werror" in qs and
+    cflags = re.search(r"^AM_CFLAGS\s*\+?=((?:.*\\\n)*.*)$", am, re.M)
+    t.ok(cflags and "-Wformat=2" in cflags.group(1) and "--enable-werror" in qs and
          "PX_PRINTF" in open(os.path.join(SRC, "src", "util.h"), encoding="utf-8").read(),
          "format strings are checked at build time: -Wformat=2, printf-style helpers declared, warnings errors in CI")
     urls = sorted(f for f in os.listdir(srcdir) if f.endswith(".c") and not f.startswith("cmd_test") and
