@@ -12,7 +12,8 @@
  * it costs a few touched pages per check instead of a copy per worker.
  *
  * Characters, not bytes (ASVS V2.1.2): a password is NFKC-normalised
- * (ICU, which libxml2 already brings) before it is counted, compared,
+ * (utf8proc: ICU did the same at 2 MB more per worker, DESIGN.md's
+ * memory budget) before it is counted, compared,
  * peppered or hashed, so the limits are 12..128 code points whatever
  * the script, and the composed and decomposed forms of one password
  * (or a full-width one) are the same password.
@@ -32,8 +33,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <unicode/unorm2.h>
-#include <unicode/ustring.h>
+#include <utf8proc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,10 +63,12 @@
 int
 password_nfkc(const char *pw, char out[PASSWORD_NFKC_MAX], size_t *cps)
 {
-	UChar		 src[PASSWORD_INPUT_MAX], dst[PASSWORD_INPUT_MAX];
-	UErrorCode	 e = U_ZERO_ERROR;
-	const UNormalizer2 *nfkc;
-	int32_t		 slen = 0, dlen = 0, olen = 0;
+	/* NFKD of up to 1024 bytes, in code points.  NFC composes at most
+	 * four code points into one, so a decomposition longer than this
+	 * composes to far more than 128: too long either way. */
+	utf8proc_int32_t buf[4 * PASSWORD_INPUT_MAX];
+	const int	 opt = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+	utf8proc_ssize_t n, i, o = 0;
 	size_t		 len = pw != NULL ? strlen(pw) : 0;
 	int		 rc = PW_NFKC_INVALID;
 
@@ -75,41 +77,46 @@ password_nfkc(const char *pw, char out[PASSWORD_NFKC_MAX], size_t *cps)
 		*cps = 0;
 	if (len > PASSWORD_INPUT_MAX)
 		return PW_NFKC_LONG;
-	/* Controls and broken UTF-8 are refused before ICU sees them
-	 * (ICU would take a lone surrogate or a NUL). */
+	/* Controls and broken UTF-8 are refused before normalising. */
 	if (pw == NULL || !utf8_valid(pw, len, 0))
 		return PW_NFKC_INVALID;
-	/* UTF-8 never has more UTF-16 units than bytes, so src fits. */
-	u_strFromUTF8(src, PASSWORD_INPUT_MAX, &slen, pw, (int32_t)len, &e);
-	if (U_FAILURE(e))
-		goto done;
-	if ((nfkc = unorm2_getNFKCInstance(&e)) == NULL || U_FAILURE(e))
-		goto done;
-	dlen = unorm2_normalize(nfkc, src, slen, dst, PASSWORD_INPUT_MAX, &e);
-	/* An expansion past 1024 units is far past 128 code points. */
-	if (e == U_BUFFER_OVERFLOW_ERROR || e == U_STRING_NOT_TERMINATED_WARNING) {
+	/* ASCII is its own NFKC: most passwords never touch utf8proc's
+	 * tables (a worker's resident pages, DESIGN.md's budget). */
+	for (i = 0; i < (utf8proc_ssize_t)len && (unsigned char)pw[i] < 0x80; i++)
+		continue;
+	if (i == (utf8proc_ssize_t)len) {
+		if (len > PASSWORD_MAX)
+			return PW_NFKC_LONG;
+		memcpy(out, pw, len + 1);
+		if (cps != NULL)
+			*cps = len;
+		return 0;
+	}
+	/* Caller's buffers, never utf8proc's malloc: nothing of the
+	 * password is left in freed memory (V8.3.6). */
+	n = utf8proc_decompose((const utf8proc_uint8_t *)pw, (utf8proc_ssize_t)len, buf,
+	    (utf8proc_ssize_t)NELEM(buf), opt);
+	if (n > (utf8proc_ssize_t)NELEM(buf)) {
 		rc = PW_NFKC_LONG;
 		goto done;
 	}
-	if (U_FAILURE(e))
+	if (n < 0 || (n = utf8proc_normalize_utf32(buf, n, opt)) < 0)
 		goto done;
-	if (u_countChar32(dst, dlen) > PASSWORD_MAX) {
+	if (n > PASSWORD_MAX) {
 		rc = PW_NFKC_LONG;
 		goto done;
 	}
 	/* At most 128 code points of at most 4 bytes: out fits. */
-	u_strToUTF8(out, PASSWORD_NFKC_MAX, &olen, dst, dlen, &e);
-	if (U_FAILURE(e) || olen >= PASSWORD_NFKC_MAX)
-		goto done;
-	out[olen] = '\0';
+	for (i = 0; i < n; i++)
+		o += utf8proc_encode_char(buf[i], (utf8proc_uint8_t *)out + o);
+	out[o] = '\0';
 	if (cps != NULL)
-		*cps = (size_t)u_countChar32(dst, dlen);
+		*cps = (size_t)n;
 	rc = 0;
 done:
 	if (rc != 0)
 		OPENSSL_cleanse(out, PASSWORD_NFKC_MAX);
-	OPENSSL_cleanse(src, sizeof(src));
-	OPENSSL_cleanse(dst, sizeof(dst));
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
 }
 
