@@ -13,6 +13,13 @@
  * from a break, and a subkey per use costs nothing.  The version byte
  * says which key a blob is under, so blobs sealed before the subkeys
  * (version 1) still open and nothing needs migrating at once.
+ *
+ * Why key ids (version 3): `1000proxy key rotate` replaces the key file
+ * while the service runs and keeps the old key beside it; a blob names
+ * its key, so it opens under the right one without trying each, and
+ * `key status` can tell when a retired key protects nothing any more.
+ * The id is public (in every blob): 4 bytes of an HKDF subkey, which
+ * says nothing of the key.
  */
 #include "config.h"
 
