@@ -32,6 +32,7 @@ csp = page.header("content-security-policy") or ""
 t.ok('<script src="/js/password.js" defer></script>' in page.text and "script-src 'self'" in csp and
      "<script>" not in page.text and "unsafe-inline" not in csp,
      "the page loads it with <script src defer>, no inline script, CSP script-src 'self'")
+t.ok("<script" not in s.get("/plans").text, "a page without a password field loads no script")
 try:
     p = subprocess.run([node, os.path.join(SRC, "t", "browser", "passwords.cjs"), pw, base, out],
                        capture_output=True, text=True, timeout=180,
