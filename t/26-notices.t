@@ -98,6 +98,23 @@ t.ok(len(s.find_mail("ada@example.com", "used sign-in code")) == 1 and
      s.sql("SELECT count(*) FROM jobs WHERE idem_key LIKE 'totp-reused:staff:%'")[0][0] == 1,
      "... (one job for the step)")
 
+# The customer's side (the same mfa.c): a reused code on /login/2fa.
+cb = customer("cora@example.com")
+r = cb.get("/account/2fa")
+csec = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', r.text).group(1).replace(" ", "")
+s.advance(30)
+s.next_step(30, 10)
+step = int(s.now() // 30)
+r = cb.post("/account/2fa/enable", {"password": PW, "code": totp(csec, step), "csrf": csrf_of(r.text)})
+t.ok(r.status == 200 and s.sql("SELECT totp_enabled_at IS NOT NULL FROM customers WHERE email = 'cora@example.com'")
+     [0][0] == 1, "cora turns TOTP on with this step's code", r.status)
+c2 = Browser(s)
+c2.form("/login", "/login", {"email": "cora@example.com", "password": PW})
+r = c2.form("/login/2fa", "/login/2fa", {"code": totp(csec, step)})
+t.ok(r.status != 303, "at sign-in the code spent at enrolment is refused", r.status)
+m = s.wait_mail("cora@example.com", "used sign-in code")
+t.ok(m is not None and "/account/sessions" in body(m), "the customer is mailed about the refused reused code")
+
 # ---- V2.5.5: a staff 2FA reset by another admin is mailed ----
 sam = Staff(s, "sam@example.com", "support")
 sam_id = s.sql("SELECT id FROM staff WHERE email = 'sam@example.com'")[0][0]
