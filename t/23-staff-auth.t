@@ -113,6 +113,8 @@ r = anon.post(path, {"password": "another fine phrase 11", "code": ada.code(),
 t.ok(r.status == 410 and anon.get(path).status == 410, "the link works once: a second use is 410", r.status)
 t.ok(audit("password.reset", "staff:%d" % ada_id) == 1 and audit("password.reset_refused", "staff:%d" % ada_id) >= 1,
      "the reset and the refused attempt are audited")
+m = s.wait_mail("ada@example.com", "password was reset")
+t.ok(m is not None, "after the staff reset a notice is mailed")
 ada.pw = NEWER
 b, r = login("ada@example.com", NEWER, ada.code())
 t.ok(r.status == 303 and b.get("/admin").status == 200, "the new password signs in (with a code)", r.status)
