@@ -473,7 +473,7 @@ const struct form admin_reset_form = { FORM(admin_reset_fields) };
 void
 admin_reset_post(struct request *r)
 {
-	const char *pw = form_get(r, "password"), *why, *how = "", *tkey;
+	const char *pw = form_get(r, "password"), *why, *how = "", *tkey, *email = NULL;
 	int64_t	 tid, sid, wait, job;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
@@ -484,9 +484,10 @@ admin_reset_post(struct request *r)
 	}
 	st = db_q(r->db, Q_STAFF_GET);
 	db_bind_int(r->db, st, ":id", sid);
-	why = db_step(r->db, st) == DB_ROW ? db_text(r->db, st, 1) : NULL;
+	if (db_step(r->db, st) == DB_ROW)
+		email = db_text(r->db, st, 1);
 	db_reset(st);
-	if ((why = password_policy(&r->app->conf, pw ? pw : "", why)) != NULL) {
+	if ((why = password_policy(&r->app->conf, pw ? pw : "", email)) != NULL) {
 		r->status = 400;
 		anon_page(r, "pages/admin/reset", "Choose a new staff password", why);
 		return;
