@@ -23,6 +23,12 @@ struct vm;
  */
 int	staff_second_factor(struct request *, int64_t staff_id, const char *code,
 	    const char **how);
+/*
+ * Password and code again in the same form ("password", "code"): NULL
+ * when right (reauth_at recorded), else a message with r->status 403
+ * or 429; failures audited.  Call outside a transaction.  (admin_auth.c)
+ */
+const char *staff_reauth_fields(struct request *);
 /* The throttle key of a staff member's second factor. */
 const char *staff_2fa_key(struct request *, int64_t staff_id);
 

@@ -28,9 +28,11 @@
 #include "http.h"
 #include "mfa.h"
 #include "next.h"
+#include "notice.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
+#include "spool.h"
 #include "throttle.h"
 #include "totp.h"
 #include "ui.h"
@@ -247,7 +249,7 @@ admin_2fa_setup_post(struct request *r)
 	const char *tkey = staff_2fa_key(r, p->user_id), *code;
 	unsigned char key[TOTP_SECRET_LEN];
 	char	 codes[RC_COUNT][RC_LEN];
-	int64_t	 id = p->user_id, last = 0, step = 0, wait;
+	int64_t	 id = p->user_id, last = 0, step = 0, wait, job;
 	int	 i;
 	struct stmt *st;
 	struct vm *vm;
@@ -293,7 +295,10 @@ admin_2fa_setup_post(struct request *r)
 	/* A privilege change: a new token, now with the second factor done. */
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "2fa.enrolled", staff_target(r, id), "TOTP and %d recovery codes", RC_COUNT);
+	job = staff_device_seen(r, id);
 	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
 
 	vm = page_vm(r, "Your recovery codes");
 	for (i = 0; i < RC_COUNT; i++)
@@ -344,14 +349,15 @@ const struct form admin_login_2fa_form = { FORM(admin_login_2fa_fields) };
 /*
  * POST /admin/login/2fa — code (six digits or a recovery code), next,
  * csrf (F_PARTIAL).  303 to next (or /admin) with a rotated session of
- * mfa_ok = 1; 200 with the form for a wrong, reused or stale code; 429
+ * mfa_ok = 1 (and the device cookie: a browser new to this account
+ * mails a notice, notice.h); 200 with the form for a wrong, reused or stale code; 429
  * while throttled.  Every outcome is audited.
  */
 void
 admin_login_2fa_post(struct request *r)
 {
 	const struct principal *p = r->principal[SESS_STAFF];
-	int64_t	 id = p->user_id, wait;
+	int64_t	 id = p->user_id, wait, job;
 	const char *tkey = staff_2fa_key(r, id), *kip = throttle_key_ip(r), *how;
 
 	if (!p->totp_enrolled) {
@@ -380,7 +386,10 @@ admin_login_2fa_post(struct request *r)
 	signin_attempt_ok(r, tkey, kip);
 	session_start(r, SESS_STAFF, id, 1);
 	req_audit(r, "login", staff_target(r, id), "staff, %s", how);
+	job = staff_device_seen(r, id);
 	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, next_staff(form_get(r, "next"), "/admin"));
 }
 
@@ -446,4 +455,50 @@ admin_reauth_post(struct request *r)
 	req_audit(r, "reauth", staff_target(r, p->user_id), "password and %s", how);
 	db_commit(r->db);
 	resp_redirect(r, 303, next_staff(form_get(r, "next"), "/admin"));
+}
+
+/*
+ * Re-authentication in the same form as a staff credential change or
+ * the end of another session: "password" and "code" (a TOTP or a
+ * recovery code), throttled like a sign-in (account and address keys).
+ * Returns NULL when both are right (reauth_at recorded), otherwise a
+ * message for the form with r->status 403 (429 while throttled); a
+ * failure is audited and committed.  Call outside any transaction.
+ * 503 when no hash slot comes free.
+ */
+const char *
+staff_reauth_fields(struct request *r)
+{
+	const struct principal *p = r->principal[SESS_STAFF];
+	const char *kacct, *kip, *how = "", *phc = "", *msg;
+	int64_t	 wait;
+	struct stmt *st;
+	int	 v, ok = 0;
+
+	kacct = throttle_key_account(r, p->email);
+	kip = throttle_key_ip(r);
+	if ((wait = signin_attempt(r, kacct, kip)) > 0) {
+		msg = signin_refuse(r, wait, "Too many failed attempts");
+		return msg;
+	}
+	st = db_q(r->db, Q_STAFF_GET);
+	db_bind_int(r->db, st, ":id", p->user_id);
+	if (db_step(r->db, st) == DB_ROW)
+		phc = db_text(r->db, st, 5);
+	db_reset(st);
+	v = signin_check(r, req_form(r, "password"), phc);
+	db_begin(r->db);
+	if (v)
+		ok = staff_second_factor(r, p->user_id, req_form(r, "code"), &how);
+	if (!ok) {
+		req_audit(r, "reauth.failed", staff_target(r, p->user_id), "%s",
+		    v ? "wrong second factor" : "wrong password");
+		db_commit(r->db);
+		r->status = 403;
+		return "The password or the code is wrong.";
+	}
+	signin_attempt_ok(r, kacct, kip);
+	session_reauth(r, SESS_STAFF);
+	db_commit(r->db);
+	return NULL;
 }

@@ -29,6 +29,7 @@
 #include "http.h"
 #include "mailq.h"
 #include "mfa.h"
+#include "notice.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -431,13 +432,15 @@ admin_staff_role_post(struct request *r)
 /*
  * POST /admin/staff/{id:int}/reset-2fa — csrf (security.manage).  Drops
  * the TOTP seed, its last step and the recovery codes, and ends every
- * session: the next sign-in goes to enrolment.  303; 404, 409, 403; 303
- * to /admin/reauth.
+ * session: the next sign-in goes to enrolment; the staff member is
+ * mailed a notice.  303; 404, 409, 403; 303 to /admin/reauth.
  */
 void
 admin_staff_reset_2fa_post(struct request *r)
 {
 	struct staff_row t;
+	struct json_object *v;
+	int64_t	 job;
 
 	if (!target_begin(r, &t))
 		return;
@@ -446,7 +449,15 @@ admin_staff_reset_2fa_post(struct request *r)
 	throttle_clear(r, staff_2fa_key(r, t.id));
 	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",
 	    t.email);
+	/* The owner hears of it (V2.5.5): a reset they did not ask for is
+	 * an admin account being taken over. */
+	v = notice_vars(r);
+	json_object_object_add(v, "by", json_object_new_string(r->principal[SESS_STAFF]->email));
+	job = notice_queue(r, SESS_STAFF, t.id, "emails/staff_2fa_reset", v,
+	    arena_printf(r->a, "2fa-reset:%lld:%s", (long long)t.id, r->id));
 	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
 	done(r, "reset");
 }
 

@@ -17,6 +17,8 @@ int	cmd_user(const struct conf *, int argc, char **argv);
 int	cmd_server(const struct conf *, int argc, char **argv);
 int	cmd_work(const struct conf *, int argc, char **argv);
 int	cmd_cron(const struct conf *, int argc, char **argv);
+/* cron tokens: API token expiry reminders (cron_tokens.c). */
+int	cron_tokens(const struct conf *, int argc, char **argv);
 int	cmd_mail_test(const struct conf *, int argc, char **argv);
 int	cmd_job(const struct conf *, int argc, char **argv);
 int	cmd_gateway(const struct conf *, int argc, char **argv);

@@ -119,7 +119,7 @@ static const struct cdef defs[] = {
 	I(argon2_t, "5", 1, 100, "argon2id passes per password hash"),
 	I(argon2_p, "1", 1, 16, "argon2id lanes per password hash"),
 	I(customer_idle, "1800", 60, 86400, "a customer session ends after this many idle seconds"),
-	I(customer_absolute, "604800", 300, 7776000, "a customer session ends this many seconds after sign-in"),
+	I(customer_absolute, "43200", 300, 7776000, "a customer session ends this many seconds after sign-in"),
 	I(staff_idle, "900", 60, 86400, "a staff session ends after this many idle seconds"),
 	I(staff_absolute, "28800", 300, 604800, "a staff session ends this many seconds after sign-in"),
 	I(mail_client_hourly, "20", 1, 100000, "mail-sending forms (register, password reset, email change) one client address may send per hour; then 429"),
@@ -129,6 +129,11 @@ static const struct cdef defs[] = {
 	    "(and unknown ones); then 429"),
 	I(sub_cache_seconds, "5", 0, 3600, "seconds each worker keeps a subscription body it built (0: never)"),
 	I(sub_update_hours, "12", 1, 720, "the Profile-Update-Interval a subscription suggests to client apps, hours"),
+	/* Sign-in notices and API token lifetimes (authflow16, issue 16). */
+	I(token_max_days, "90", 1, 3650, "an API token lives at most this many days; a longer or "
+	    "open-ended one asked for is capped"),
+	I(token_notice_days, "7", 1, 60, "cron tokens mails a token's owner once, this many days before "
+	    "it expires"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(demo, "no", "a demonstration shop: /admin/mail shows message bodies, which can hold sign-in and reset links; never in production"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),

@@ -83,6 +83,8 @@ struct conf {
 	int64_t	 sub_rate_limit;
 	int64_t	 sub_cache_seconds;
 	int64_t	 sub_update_hours;
+	int64_t	 token_max_days;	/* authflow16 */
+	int64_t	 token_notice_days;
 	int	 require_customer_totp;
 	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */
 	int	 test_routes;

@@ -297,6 +297,9 @@ static const struct {
 	{ "alerts", cron_alerts, "mail staff once when a panel has not answered for alert_down_minutes or its "
 	    "traffic is older than alert_stale_minutes; cleared when it recovers" },
 	/* Payments kept in step with their gateways (issue 13, cron_payments.c). */
+	/* API token expiry reminders (issue 16, authflow16: cron_tokens.c). */
+	{ "tokens", cron_tokens, "mail an API token's owner once, token_notice_days (default 7) before "
+	    "the token expires" },
 	{ "payments", cron_payments, "ask the gateway about payments still open after "
 	    "payments.reconcile_minutes (default 10) and after their expiry, expire those it does not call "
 	    "paid, and ask each gateway for its recent payments the shop does not know" },

@@ -286,4 +286,21 @@ void	admin_mail_one(struct request *);
 void	admin_mail_retry_post(struct request *);
 void	admin_mail_discard_post(struct request *);
 
+/* admin_account.c (issue 16, authflow16) */
+void	admin_account(struct request *);
+void	admin_account_session_end(struct request *);
+void	admin_account_session_end_post(struct request *);
+extern const struct form admin_account_session_end_form;
+void	admin_account_password(struct request *);
+void	admin_account_password_post(struct request *);
+extern const struct form admin_account_password_form;
+void	admin_forgot(struct request *);
+void	admin_forgot_post(struct request *);
+extern const struct form admin_forgot_form;
+void	admin_reset(struct request *);
+void	admin_reset_post(struct request *);
+extern const struct form admin_reset_form;
+extern const struct form page_account_session_revoke_form;
+extern const struct form page_account_sessions_revoke_others_form;
+
 #endif

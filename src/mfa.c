@@ -13,6 +13,7 @@
 #include "db.h"
 #include "http.h"
 #include "mfa.h"
+#include "notice.h"
 #include "qr.h"
 #include "response.h"
 #include "seal.h"
@@ -109,6 +110,14 @@ mfa_totp_accept(struct request *r, enum sess_kind k, int64_t id, const char *cod
 		return 0;
 	}
 	ok = totp_verify(key, sizeof(key), code, now_unix(), last, &step);
+	/* A right code of a step already spent is a replay, perhaps by
+	 * someone who watched it typed: the owner is told (V2.8.5).  Not
+	 * during enrolment, where no code was ever spent. */
+	if (!ok && !pending && totp_verify(key, sizeof(key), code, now_unix(), -1, &step)) {
+		OPENSSL_cleanse(key, sizeof(key));
+		notice_totp_reused(r, k, id, step);
+		return 0;
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	if (!ok)
 		return 0;
@@ -117,7 +126,10 @@ mfa_totp_accept(struct request *r, enum sess_kind k, int64_t id, const char *cod
 	db_bind_int(r->db, st, ":id", id);
 	db_bind_int(r->db, st, ":step", step);
 	db_step(r->db, st);
-	return db_changes(r->db) == 1;
+	if (db_changes(r->db) == 1)
+		return 1;
+	notice_totp_reused(r, k, id, step);
+	return 0;
 }
 
 int

@@ -39,7 +39,9 @@ void	mfa_secret_new(struct request *, enum sess_kind, int64_t id,
  * secret, or with pending set its pending one, and its step was newer
  * than the last used: the step is then recorded with "UPDATE ... WHERE
  * totp_last_step < :step", and only a changed row counts, so two
- * workers racing with one code cannot both win.  0 otherwise.
+ * workers racing with one code cannot both win.  0 otherwise; a right
+ * code of a step already used (a replay) also mails its owner a notice
+ * (notice.h, notice_totp_reused).
  */
 int	mfa_totp_accept(struct request *, enum sess_kind, int64_t id,
 	    const char *code, int pending);

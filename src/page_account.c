@@ -383,53 +383,109 @@ page_account_password_post(struct request *r)
 
 /* ---- sessions ---- */
 
+/* The sessions list, with error above it (NULL: none). */
+static void
+sessions_show(struct request *r, const struct acct *a, const char *error)
+{
+	struct vm *vm = acct_vm(r, a, "Where you are signed in", "sessions");
+
+	vm_set_bool(vm, "others", acct_sessions_vm(r, vm, a->id,
+	    r->principal[SESS_CUSTOMER]->session_id) > 0);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, "pages/account_sessions", vm);
+}
+
+/* The confirm form of signing out session id: another session asks for
+ * the password (and a code when TOTP is on) again. */
+static void
+revoke_show(struct request *r, const struct acct *a, int64_t id, const char *error)
+{
+	struct vm *vm = acct_vm(r, a, "Sign out a session", "sessions");
+
+	vm_set_int(vm, "id", id);
+	vm_set_bool(vm, "current", id == r->principal[SESS_CUSTOMER]->session_id);
+	if (error != NULL)
+		vm_set(vm, "error", error);
+	page_render(r, "pages/account_session_revoke", vm);
+}
+
+/* 1 when session id is this customer's. */
+static int
+session_owned(struct request *r, const struct acct *a, int64_t id)
+{
+	struct stmt *st = db_q(r->db, Q_ACCT_SESSION_OWNED);
+
+	db_bind_int(r->db, st, ":id", id);
+	db_bind_int(r->db, st, ":cid", a->id);
+	return db_one_int(r->db, st, 0) == 1;
+}
+
 /*
  * GET /account/sessions (and the re-display of its POSTs): the live
- * sessions of the account, newest activity first, this one marked.  200;
- * 404 on /account/sessions/{id}/revoke when {id} is not one of this
- * customer's sessions (t/80-idor.t: another's id is never a 200).
+ * sessions of the account, newest activity first, this one marked.  200.
+ * GET /account/sessions/{id}/revoke: the confirm form (password and code
+ * again for another session, V3.3.4); 404 when {id} is not one of this
+ * customer's sessions (t/80-idor.t: another's id is never a 200).  A
+ * refused POST's re-display (r->redisplay) keeps its 403 and shows only
+ * this customer's own sessions either way.
  */
 void
 page_account_sessions(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
-	struct stmt *st;
-	struct vm *vm;
+	int64_t	 id;
 
 	if (a == NULL)
 		return;
-	/* A refused POST's re-display (r->redisplay) keeps its 403: it shows
-	 * only this customer's own sessions either way. */
-	if (req_param(r, "id") != NULL && !r->redisplay) {
-		st = db_q(r->db, Q_ACCT_SESSION_OWNED);
-		db_bind_int(r->db, st, ":id", req_param_int(r, "id"));
-		db_bind_int(r->db, st, ":cid", a->id);
-		if (db_one_int(r->db, st, 0) != 1)
-			req_fail(r, 404, "There is no such session.");
+	if (req_param(r, "id") != NULL) {
+		id = req_param_int(r, "id");
+		if (!session_owned(r, a, id)) {
+			if (!r->redisplay)
+				req_fail(r, 404, "There is no such session.");
+			sessions_show(r, a, NULL);
+			return;
+		}
+		revoke_show(r, a, id, NULL);
+		return;
 	}
-	vm = acct_vm(r, a, "Where you are signed in", "sessions");
-	vm_set_bool(vm, "others", acct_sessions_vm(r, vm, a->id,
-	    r->principal[SESS_CUSTOMER]->session_id) > 0);
-	page_render(r, "pages/account_sessions", vm);
+	sessions_show(r, a, NULL);
 }
 
+static const struct field page_account_session_revoke_fields[] = {
+	{ "password", FK_SECRET, 0, 0, 1024 },
+	{ "code", FK_SECRET, 0, 0, 1024 },
+};
+const struct form page_account_session_revoke_form = { FORM(page_account_session_revoke_fields) };
+const struct form page_account_sessions_revoke_others_form = { FORM(page_account_session_revoke_fields) };
+
 /*
- * POST /account/sessions/{id:int}/revoke — csrf.  Deletes that session
- * when it is one of this customer's; 404 otherwise (another customer's
- * id looks exactly like one that does not exist).  Revoking the current
- * session signs out (303 to /); others 303 to /account/sessions?ok=revoked.
+ * POST /account/sessions/{id:int}/revoke — password, code (when TOTP is
+ * on), csrf.  404 when {id} is not one of this customer's sessions
+ * (another customer's id looks exactly like one that does not exist),
+ * checked before the password.  Revoking the current session signs out
+ * (303 to /, no password needed); another needs the password (and code)
+ * again: 403/429 with the confirm form as acct_reauth, else 303 to
+ * /account/sessions?ok=revoked.
  */
 void
 page_account_session_revoke_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
 	int64_t	 id = req_param_int(r, "id");
+	const char *why;
 	struct stmt *st;
 	int	 self;
 
 	if (a == NULL)
 		return;
+	if (!session_owned(r, a, id))
+		req_fail(r, 404, "There is no such session.");
 	self = id == r->principal[SESS_CUSTOMER]->session_id;
+	if (!self && (why = acct_reauth(r, a, 1)) != NULL) {
+		revoke_show(r, a, id, why);
+		return;
+	}
 	db_begin(r->db);
 	st = db_q(r->db, Q_ACCT_SESSION_REVOKE);
 	db_bind_int(r->db, st, ":id", id);
@@ -447,15 +503,22 @@ page_account_session_revoke_post(struct request *r)
 	resp_redirect(r, 303, self ? "/" : "/account/sessions?ok=revoked");
 }
 
-/* POST /account/sessions/revoke-others — csrf.  Ends every session of
- * the account but this one.  303 to /account/sessions?ok=others. */
+/* POST /account/sessions/revoke-others — password, code (when TOTP is
+ * on), csrf.  Ends every session of the account but this one, after the
+ * password (and code) again.  303 to /account/sessions?ok=others;
+ * 403/429 with the list as acct_reauth. */
 void
 page_account_sessions_revoke_others_post(struct request *r)
 {
 	struct acct *a = acct_load(r, 1);
+	const char *why;
 
 	if (a == NULL)
 		return;
+	if ((why = acct_reauth(r, a, 1)) != NULL) {
+		sessions_show(r, a, why);
+		return;
+	}
 	db_begin(r->db);
 	session_end_all(r, SESS_CUSTOMER, a->id, 1);
 	req_audit(r, "session.revoked_others", cust_target(r, a->id), "%lld ended",

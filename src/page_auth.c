@@ -23,6 +23,7 @@
 #include "http.h"
 #include "mailq.h"
 #include "next.h"
+#include "notice.h"
 #include "password.h"
 #include "referral.h"
 #include "response.h"
@@ -485,13 +486,13 @@ const struct form page_reset_form = { FORM(page_reset_fields) };
 
 /* POST /password/reset/{token} — password.  Sets the password, spends
  * every reset and email-change link of the account (this one included),
- * revokes its API tokens and ends every session.  200; 410 for a spent
+ * revokes its API tokens, ends every session and mails a notice.  200; 410 for a spent
  * or expired link; 503 when no hash slot comes free. */
 void
 page_reset_post(struct request *r)
 {
 	const char *pw = form_get(r, "password"), *why;
-	int64_t	 id, cid;
+	int64_t	 id, cid, job;
 	char	 phc[PHC_MAX];
 	struct stmt *st;
 
@@ -541,7 +542,13 @@ page_reset_post(struct request *r)
 	r->user_id = cid;
 	req_audit(r, "password.reset", arena_printf(r->a, "customer:%lld", (long long)cid), "%s",
 	    "all sessions ended, API tokens revoked, pending links spent");
+	/* Told afterwards too (V2.2.3): whoever read the link mail could
+	 * have used it. */
+	job = notice_queue(r, SESS_CUSTOMER, cid, "emails/password_reset_done", notice_vars(r),
+	    arena_printf(r->a, "reset-done:%lld:%s", (long long)cid, r->id));
 	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
 	message_page(r, "Password changed", "Your password is changed. Every session is signed out, "
 	    "every API token of the account is revoked and any pending email change is cancelled. "
 	    "You can sign in now.");

@@ -184,6 +184,8 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 	db_reset(st);
 	vm_set_bool(vm, "has_tokens", n > 0);
 	vm_set(vm, "base", tk->base);
+	vm_set_int(vm, "max_days", r->app->conf.token_max_days);
+	vm_set_int(vm, "notice_days", r->app->conf.token_notice_days);
 	vm_set(vm, "csrf", csrf_token(r, k));
 	vm_set(vm, "api_url", arena_printf(r->a, "%s/api/v1/me", r->app->conf.base_url));
 	if (again)
@@ -200,8 +202,12 @@ tokens_page(struct request *r, enum sess_kind k, const char *error)
 
 		row = vm_push(vm, "expiry");
 		vm_set(row, "value", v);
-		vm_set(row, "label", expiry_days[i] ? arena_printf(r->a, "%d days", expiry_days[i]) :
-		    "Never (not recommended)");
+		if (expiry_days[i] == 0 || expiry_days[i] > r->app->conf.token_max_days)
+			vm_set(row, "label", expiry_days[i] ? arena_printf(r->a, "%d days (capped at %lld)",
+			    expiry_days[i], (long long)r->app->conf.token_max_days) :
+			    arena_printf(r->a, "Never (capped at %lld days)", (long long)r->app->conf.token_max_days));
+		else
+			vm_set(row, "label", arena_printf(r->a, "%d days", expiry_days[i]));
 		vm_set_bool(row, "selected", again && days != NULL ? strcmp(days, v) == 0 :
 		    expiry_days[i] == EXPIRY_DEFAULT);
 	}
@@ -226,11 +232,12 @@ utf8_chars(const char *s)
 
 /*
  * Check the create form: name, scopes, days.  Fills scopes (the picked
- * ones, space-separated, in the table's order) and expires (0: never).
+ * ones, space-separated, in the table's order), expires (never 0: at
+ * most token_max_days away) and capped (1 when the choice was longer).
  * Returns NULL, or the message for the form.
  */
 static const char *
-create_input(struct request *r, enum sess_kind k, const char **scopes, int64_t *expires)
+create_input(struct request *r, enum sess_kind k, const char **scopes, int64_t *expires, int *capped)
 {
 	const struct tok_kind *tk = &kinds[k];
 	const char *name = req_form(r, "name"), *days = req_form(r, "days");
@@ -262,11 +269,15 @@ create_input(struct request *r, enum sess_kind k, const char **scopes, int64_t *
 	if (**scopes == '\0')
 		return "Please choose at least one scope.";
 	if (days == NULL || strcmp(days, "never") == 0)
-		*expires = 0;
+		d = 0;
 	else if (parse_i64(days, &d) != 0 || d < 1 || d > TOKEN_DAYS_MAX)
 		return "Please choose an expiry between 1 and 365 days, or never.";
-	else
-		*expires = now_unix() + d * 86400;
+	/* Every token ends (V3.5.2): "never" and anything past the shop's
+	 * maximum get the maximum, and the page says so. */
+	*capped = d == 0 || d > r->app->conf.token_max_days;
+	if (*capped)
+		d = r->app->conf.token_max_days;
+	*expires = now_unix() + d * 86400;
 	return NULL;
 }
 
@@ -346,6 +357,7 @@ tokens_create(struct request *r, enum sess_kind k)
 	int64_t	 expires, now = now_unix(), id;
 	struct stmt *st;
 	struct vm *vm;
+	int	 capped = 0;
 
 	/* An unverified account may belong to someone who typed another
 	 * person's address: a token made now would outlive the owner's
@@ -356,7 +368,7 @@ tokens_create(struct request *r, enum sess_kind k)
 		    "you) before you create an API token.");
 		return;
 	}
-	if ((why = create_input(r, k, &scopes, &expires)) != NULL) {
+	if ((why = create_input(r, k, &scopes, &expires, &capped)) != NULL) {
 		tokens_page(r, k, why);
 		return;
 	}
@@ -404,6 +416,9 @@ tokens_create(struct request *r, enum sess_kind k)
 		vm_set(vm, "expires", t);
 	} else
 		vm_set(vm, "expires", "never");
+	if (capped)
+		vm_setf(vm, "capped", "Tokens at this shop live at most %lld days, so this one "
+		    "expires then. We mail you a week before.", (long long)r->app->conf.token_max_days);
 	vm_set(vm, "base", kinds[k].base);
 	vm_set(vm, "api_url", arena_printf(r->a, "%s/api/v1/me", r->app->conf.base_url));
 	page_render(r, "pages/token_created", vm);

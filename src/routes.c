@@ -54,9 +54,9 @@ const struct route routes[] = {
 	{ M_POST, "/account/password",	page_account_password_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_password_form },
 	{ M_GET,  "/account/sessions",	page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/account/sessions/{id:int}/revoke", page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/account/sessions/{id:int}/revoke", page_account_session_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/account/sessions/{id:int}/revoke", page_account_session_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_session_revoke_form },
 	{ M_GET,  "/account/sessions/revoke-others", page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/account/sessions/revoke-others", page_account_sessions_revoke_others_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/account/sessions/revoke-others", page_account_sessions_revoke_others_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_sessions_revoke_others_form },
 	{ M_GET,  "/account/delete",	page_account_delete, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/account/delete",	page_account_delete_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_delete_form },
 	{ M_GET,  "/account/2fa",	page_account_2fa, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
@@ -90,6 +90,20 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/audit",	admin_audit, WHO_STAFF, "audit.read", CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/security",	admin_security, WHO_STAFF, "security.manage", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/security/unlock", admin_security_unlock_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0, &admin_security_unlock_form },
+
+	/* A staff member's own account and the staff reset by mail
+	 * (authflow16, issue 16: admin_account.c).  Ending another session
+	 * and changing the password ask for password and code in the form;
+	 * the reset page asks for the second factor too. */
+	{ M_GET,  "/admin/account",	admin_account, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
+	{ M_GET,  "/admin/account/sessions/{id:int}/end", admin_account_session_end, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/account/sessions/{id:int}/end", admin_account_session_end_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &admin_account_session_end_form },
+	{ M_GET,  "/admin/account/password", admin_account_password, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/account/password", admin_account_password_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &admin_account_password_form },
+	{ M_GET,  "/admin/password/forgot", admin_forgot, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/password/forgot", admin_forgot_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_forgot_form },
+	{ M_GET,  "/admin/password/reset/{token}", admin_reset, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/password/reset/{token}", admin_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_reset_form },
 
 	/* The cart (page_cart.c): anyone; an anonymous visitor's by its own
 	 * cookie, CSRF by the pre-session token.  Checkout and orders

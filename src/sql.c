@@ -1560,6 +1560,36 @@ const char *const sql_text[Q__MAX] = {
 	[Q_KEY_HASH_KEYS] = "SELECT CASE WHEN h LIKE '$pepper1$%' THEN substr(h, 10, 8) ELSE '' END AS k, count(*) "
 	    "FROM (SELECT password_hash AS h FROM customers WHERE state <> 'deleted' "
 	    "UNION ALL SELECT password_hash FROM staff WHERE password_hash <> '') GROUP BY k ORDER BY k",
+	/* Sign-in notices, session lists and token lifetimes (authflow16,
+	 * issue 16: admin_account.c, staff_notice.c, cron_tokens.c). */
+	[Q_AF_STAFF_SESSIONS] = "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions WHERE staff_id = :sid "
+	    "AND kind = 'staff' AND mfa_ok = 1 AND expires_at > :now AND last_seen_at > :idle "
+	    "ORDER BY last_seen_at DESC, id DESC LIMIT 100",
+	[Q_AF_STAFF_SESSION_OWNED] = "SELECT count(*) FROM sessions WHERE id = :id AND staff_id = :sid AND kind = 'staff'",
+	[Q_AF_STAFF_SESSION_END] = "DELETE FROM sessions WHERE id = :id AND staff_id = :sid AND kind = 'staff'",
+	[Q_AF_STAFF_RESET_INSERT] = "INSERT INTO email_tokens (token_hash, purpose, staff_id, expires_at) "
+	    "VALUES (:hash, 'reset', :sid, :expires)",
+	[Q_AF_STAFF_RESET_FIND] = "SELECT e.id, s.id, s.email, s.name FROM email_tokens e JOIN staff s ON s.id = e.staff_id "
+	    "WHERE e.token_hash = :hash AND e.purpose = 'reset' AND e.used_at IS NULL AND e.expires_at > :now "
+	    "AND s.state = 'active' AND s.totp_enabled_at IS NOT NULL",
+	[Q_AF_STAFF_RESETS_SPEND] = "UPDATE email_tokens SET used_at = unixepoch() WHERE staff_id = :sid "
+	    "AND purpose = 'reset' AND used_at IS NULL",
+	[Q_AF_STAFF_API_TOKENS_REVOKE] = "UPDATE api_tokens SET revoked_at = unixepoch() WHERE staff_id = :sid "
+	    "AND revoked_at IS NULL",
+	[Q_AF_DEVICE_ADD] = "INSERT INTO staff_devices (staff_id, token_hash, ip, user_agent, first_seen_at, "
+	    "last_seen_at) VALUES (:sid, :hash, :ip, :ua, :now, :now) ON CONFLICT (staff_id, token_hash) DO NOTHING",
+	[Q_AF_DEVICE_TOUCH] = "UPDATE staff_devices SET last_seen_at = :now, ip = :ip, user_agent = :ua "
+	    "WHERE staff_id = :sid AND token_hash = :hash",
+	[Q_AF_DEVICE_COUNT] = "SELECT count(*) FROM staff_devices WHERE staff_id = :sid",
+	[Q_AF_TOKENS_EXPIRING] = "SELECT t.id FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
+	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.revoked_at IS NULL AND t.expiry_mailed_at IS NULL "
+	    "AND t.expires_at > :now AND t.expires_at <= :until AND coalesce(c.state, s.state) = 'active' "
+	    "AND t.id > :after ORDER BY t.id LIMIT :limit",
+	[Q_AF_TOKEN_EXPIRY_MARK] = "UPDATE api_tokens SET expiry_mailed_at = :now WHERE id = :id "
+	    "AND expiry_mailed_at IS NULL AND revoked_at IS NULL",
+	[Q_AF_TOKEN_EXPIRY_MAIL] = "SELECT coalesce(c.email, s.email), coalesce(c.name, s.name), t.name, t.prefix, "
+	    "t.expires_at, t.staff_id IS NOT NULL FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
+	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2030,6 +2060,19 @@ const char *const sql_name[Q__MAX] = {
 	[Q_KEY_RESEAL_PANEL_TOKEN] = "KEY_RESEAL_PANEL_TOKEN",
 	[Q_KEY_RESEAL_GATEWAY] = "KEY_RESEAL_GATEWAY",
 	[Q_KEY_HASH_KEYS] = "KEY_HASH_KEYS",
+	[Q_AF_STAFF_SESSIONS] = "AF_STAFF_SESSIONS",
+	[Q_AF_STAFF_SESSION_OWNED] = "AF_STAFF_SESSION_OWNED",
+	[Q_AF_STAFF_SESSION_END] = "AF_STAFF_SESSION_END",
+	[Q_AF_STAFF_RESET_INSERT] = "AF_STAFF_RESET_INSERT",
+	[Q_AF_STAFF_RESET_FIND] = "AF_STAFF_RESET_FIND",
+	[Q_AF_STAFF_RESETS_SPEND] = "AF_STAFF_RESETS_SPEND",
+	[Q_AF_STAFF_API_TOKENS_REVOKE] = "AF_STAFF_API_TOKENS_REVOKE",
+	[Q_AF_DEVICE_ADD] = "AF_DEVICE_ADD",
+	[Q_AF_DEVICE_TOUCH] = "AF_DEVICE_TOUCH",
+	[Q_AF_DEVICE_COUNT] = "AF_DEVICE_COUNT",
+	[Q_AF_TOKENS_EXPIRING] = "AF_TOKENS_EXPIRING",
+	[Q_AF_TOKEN_EXPIRY_MARK] = "AF_TOKEN_EXPIRY_MARK",
+	[Q_AF_TOKEN_EXPIRY_MAIL] = "AF_TOKEN_EXPIRY_MAIL",
 };
 
 /*

@@ -141,6 +141,10 @@ page_render(struct request *r, const char *tmpl, struct vm *vm)
 		req_fail(r, 500, "view %s: %s", tmpl, view_error());
 	}
 	vm_set_trusted_html(vm, "content", content.p ? content.p : "");
+	/* password.js (issue 16) goes only where a password field is: every
+	 * such page gets its Show control and meter, and the others (the
+	 * printable invoice, the catalogue) stay without any script. */
+	vm_set_bool(vm, "password_js", content.p != NULL && strstr(content.p, "type=\"password\"") != NULL);
 	buf_free(&content);
 	buf_reset(r->out);
 	if (view_render(r->app->views, "layouts/main", vm, r->out) != 0)

@@ -149,6 +149,8 @@ def fill(db):
           (bytes([i]), i))
         x("INSERT INTO api_tokens (token_hash, prefix, name, staff_id) VALUES (?, 'px_', 'ops', ?)",
           (bytes([i, 3]), i))
+        x("INSERT INTO staff_devices (staff_id, token_hash, ip, user_agent) VALUES (?, ?, '10.0.0.1', 'ua')",
+          (i, bytes([i, 4])))
         x("INSERT INTO audit_log (actor_kind, actor_id, action, target) VALUES ('staff', ?, 'test', ?)",
           (i, "order:%d" % i))
         x("INSERT INTO server_categories (id, slug, name) VALUES (?, ?, ?)", (i, "cat%d" % i, "Cat %d" % i))

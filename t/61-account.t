@@ -255,7 +255,7 @@ r = a.get("/account/sessions")
 t.ok(r.text.count("this device") == 1 and "px-test A second device" in r.text and "px-test B" not in r.text,
      "A's sessions: both of A's, this one marked, none of B's", r.text[-2500:])
 html_ok(r, "/account/sessions")
-ids = [int(x) for x in re.findall(r'action="/account/sessions/(\d+)/revoke"', r.text)]
+ids = [int(x) for x in re.findall(r'href="/account/sessions/(\d+)/revoke"', r.text)]
 sid_a2 = sql("SELECT max(id) FROM sessions WHERE customer_id = ?", (cid_of(A),))[0][0]
 t.is_(ids, [sid_a2], "one revoke button, for the other device")
 r = b.post("/account/sessions/%d/revoke" % sid_a2, {}, page="/account/sessions")
@@ -264,13 +264,16 @@ t.is_(a2.get("/account").status, 200, "... and A's other device is still signed 
 r = b.get("/account/sessions/%d/revoke" % sid_a2)
 t.ok(r.status == 404 and "px-test A" not in r.text, "B reading A's session by URL: 404, as for an unknown id")
 t.is_(b.post("/account/sessions/999999/revoke", {}, page="/account/sessions").status, 404, "an unknown id is 404")
-r = a.post("/account/sessions/%d/revoke" % sid_a2, {}, page="/account/sessions")
-t.ok(r.status == 303 and "ok=revoked" in location(r), "A revokes the other device", location(r))
+r = a.post("/account/sessions/%d/revoke" % sid_a2, {}, page="/account/sessions/%d/revoke" % sid_a2)
+t.ok(r.status == 403 and a2.get("/account").status == 200,
+     "A revoking the other device without the password: 403, still signed in (issue 16, V3.3.4)", r.status)
+r = a.post("/account/sessions/%d/revoke" % sid_a2, {"password": PW_A}, page="/account/sessions/%d/revoke" % sid_a2)
+t.ok(r.status == 303 and "ok=revoked" in location(r), "A revokes the other device with the password", location(r))
 r = a2.get("/account")
 t.ok(r.status == 303 and location(r).startswith("/login"), "... which is signed out", location(r))
 login(a2, A, PW_A)
 login(a3, A, PW_A)
-r = a.post("/account/sessions/revoke-others", {}, page="/account/sessions")
+r = a.post("/account/sessions/revoke-others", {"password": PW_A}, page="/account/sessions")
 t.ok(r.status == 303 and a.get("/account").status == 200, "sign out everywhere else: this one stays")
 t.ok(a2.get("/account").status == 303 and a3.get("/account").status == 303, "... the others are signed out")
 t.is_(b.get("/account").status, 200, "... and B is untouched")

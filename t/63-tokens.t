@@ -311,11 +311,12 @@ x("DELETE FROM login_throttle")
 # Name with two scopes, never expiring, Unicode name of 100 characters.
 r = create(A, "/account/tokens", "é" * 100, ["read", "orders"], PW_A, days="never")
 m = TOKEN_RE.search(r.text)
-t.ok(r.status == 200 and m, "a 100-character Unicode name, two scopes, no expiry", r.text[:300])
+t.ok(r.status == 200 and m and "at most 90 days" in r.text,
+     "a 100-character Unicode name, two scopes, never capped at token_max_days (said)", r.text[:300])
 tokA2 = m.group(0) if m else ""
 j = me(tokA2).json() if m else {}
-t.ok(j.get("scopes") == ["read", "orders"] and j.get("token", {}).get("expires_at") is None,
-     "two scopes and a null expires_at", j)
+t.ok(j.get("scopes") == ["read", "orders"] and j.get("token", {}).get("expires_at") is not None,
+     "two scopes and an expires_at (issue 16: every token expires)", j)
 r = create(A, "/account/tokens", "orders only", ["orders"], PW_A)
 tokOrders = TOKEN_RE.search(r.text).group(0)
 r = me(tokOrders)

@@ -112,6 +112,8 @@ staff_id = {e: sql("SELECT id FROM staff WHERE email = ?", (e,))[0][0]
             for e in ("ada@example.com", "sam@example.com", "nob@example.com")}
 ada, sam, nob = (Who("staff", staff_id[e]) for e in ("ada@example.com", "sam@example.com", "nob@example.com"))
 ada_tok, ada_tok_id = api_token(sid=staff_id["ada@example.com"])
+# A second session of ada's, the one sam aims at (admin_account.c, issue 16).
+ada_other = Who("staff", staff_id["ada@example.com"]).sid
 t.ok(nob.req("GET", "/admin").status == 200, "the role without commerce permissions can open /admin")
 
 # Spent capability links of A's (and of ada's invite): a spent link and
@@ -119,7 +121,8 @@ t.ok(nob.req("GET", "/admin").status == 200, "the role without commerce permissi
 spent = {}
 for pat, purpose, col, uid in (("/verify/{token}", "verify", "customer_id", 1),
                                ("/password/reset/{token}", "reset", "customer_id", 1),
-                               ("/admin/invite/{token}", "invite", "staff_id", staff_id["ada@example.com"])):
+                               ("/admin/invite/{token}", "invite", "staff_id", staff_id["ada@example.com"]),
+                               ("/admin/password/reset/{token}", "reset", "staff_id", staff_id["ada@example.com"])):
     tok = secrets.token_hex(16)
     sql("INSERT INTO email_tokens (token_hash, purpose, %s, expires_at, used_at) VALUES (?, ?, ?, unixepoch() + 3600, "
         "unixepoch() - 60)" % col, (sha(tok), purpose, uid))
@@ -145,6 +148,7 @@ def state_of_a():
             sql("SELECT count(*) FROM wallet_transactions")[0][0],
             sql("SELECT state FROM customers WHERE id = 1")[0][0],
             sql("SELECT revoked_at FROM api_tokens WHERE id = ?", (ada_tok_id,))[0][0],
+            sql("SELECT count(*) FROM sessions WHERE id = ?", (ada_other,))[0][0],
             sql("SELECT count(*), group_concat(state) FROM jobs")[0],
             sql("SELECT group_concat(state) FROM order_items")[0][0])
 
@@ -161,6 +165,8 @@ CASES = {
     "/account/sessions/{id:int}/revoke": ("customer", A["other_session"]),
     "/api/v1/orders/{public_id}": ("api", A["order"]),
     "/admin/tokens/{id:int}/revoke": ("staff-own", ada_tok_id),
+    "/admin/account/sessions/{id:int}/end": ("staff-own", ada_other),
+    "/admin/password/reset/{token}": ("capability", spent["/admin/password/reset/{token}"]),
     "/verify/{token}": ("capability", spent["/verify/{token}"]),
     "/password/reset/{token}": ("capability", spent["/password/reset/{token}"]),
     "/admin/invite/{token}": ("capability", spent["/admin/invite/{token}"]),
