@@ -116,6 +116,9 @@ static const struct cdef defs[] = {
 	I(sub_cache_seconds, "5", 0, 3600, "seconds each worker keeps a subscription body it built (0: never)"),
 	I(sub_update_hours, "12", 1, 720, "the Profile-Update-Interval a subscription suggests to client apps, hours"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
+	/* Passkeys (issue 16, passkey16: passkey.c). */
+	S(passkey_rp_id, "", "WebAuthn relying party ID passkeys are bound to: base_url's host or a "
+	    "parent domain of it; empty: base_url's host.  Changing it makes every passkey unusable"),
 	B(demo, "no", "a demonstration shop: /admin/mail shows message bodies, which can hold sign-in and reset links; never in production"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "

@@ -84,6 +84,7 @@ struct conf {
 	int64_t	 sub_cache_seconds;
 	int64_t	 sub_update_hours;
 	int	 require_customer_totp;
+	char	*passkey_rp_id;	/* passkey16: empty means base_url's host */
 	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */
