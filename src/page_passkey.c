@@ -406,8 +406,10 @@ static const struct field add_fields[] = {
 };
 const struct form passkey_add_form = { FORM(add_fields) };
 
+/* The name is checked by the handler, after the passkey is found to be
+ * the caller's (another's is a 404, whatever the body). */
 static const struct field rename_fields[] = {
-	{ "name", FK_TEXT, FIELD_REQUIRED, 0, PK_NAME_MAX },
+	{ "name", FK_TEXT, 0, 0, PK_NAME_MAX },
 };
 const struct form passkey_rename_form = { FORM(rename_fields) };
 
@@ -418,30 +420,120 @@ static const struct field use_fields[] = {
 const struct form passkey_use_form = { FORM(use_fields) };
 
 /* GET /account/passkeys — ?done=added|renamed|deleted.  200. */
-void page_passkeys(struct request *r) { passkeys_page(r, SESS_CUSTOMER, NULL); }
+void
+page_passkeys(struct request *r)
+{
+	passkeys_page(r, SESS_CUSTOMER, NULL);
+}
+
 /* POST /account/passkeys/options — csrf.  200 JSON. */
-void page_passkeys_options_post(struct request *r) { options(r, SESS_CUSTOMER, PK_REGISTER); }
+void
+page_passkeys_options_post(struct request *r)
+{
+	options(r, SESS_CUSTOMER, PK_REGISTER);
+}
+
 /* POST /account/passkeys — name, password, code, credential.  303, 400, 403, 409, 429. */
-void page_passkeys_post(struct request *r) { add(r, SESS_CUSTOMER); }
+void
+page_passkeys_post(struct request *r)
+{
+	add(r, SESS_CUSTOMER);
+}
+
 /* POST /account/passkeys/{id:int}/rename — name.  303, 400, 404. */
-void page_passkey_rename_post(struct request *r) { rename_one(r, SESS_CUSTOMER); }
+void
+page_passkey_rename_post(struct request *r)
+{
+	rename_one(r, SESS_CUSTOMER);
+}
+
 /* POST /account/passkeys/{id:int}/delete.  303, 404. */
-void page_passkey_delete_post(struct request *r) { delete_one(r, SESS_CUSTOMER); }
+void
+page_passkey_delete_post(struct request *r)
+{
+	delete_one(r, SESS_CUSTOMER);
+}
+
 /* GET /admin/passkeys: as /account/passkeys, for staff. */
-void admin_passkeys(struct request *r) { passkeys_page(r, SESS_STAFF, NULL); }
-void admin_passkeys_options_post(struct request *r) { options(r, SESS_STAFF, PK_REGISTER); }
-void admin_passkeys_post(struct request *r) { add(r, SESS_STAFF); }
-void admin_passkey_rename_post(struct request *r) { rename_one(r, SESS_STAFF); }
-void admin_passkey_delete_post(struct request *r) { delete_one(r, SESS_STAFF); }
+void
+admin_passkeys(struct request *r)
+{
+	passkeys_page(r, SESS_STAFF, NULL);
+}
+
+void
+admin_passkeys_options_post(struct request *r)
+{
+	options(r, SESS_STAFF, PK_REGISTER);
+}
+
+void
+admin_passkeys_post(struct request *r)
+{
+	add(r, SESS_STAFF);
+}
+
+void
+admin_passkey_rename_post(struct request *r)
+{
+	rename_one(r, SESS_STAFF);
+}
+
+void
+admin_passkey_delete_post(struct request *r)
+{
+	delete_one(r, SESS_STAFF);
+}
+
 /* POST /login/passkey/options, /admin/login/passkey/options — csrf
  * (pre-session).  200 JSON. */
-void page_login_passkey_options_post(struct request *r) { options(r, SESS_CUSTOMER, PK_SIGNIN); }
-void admin_login_passkey_options_post(struct request *r) { options(r, SESS_STAFF, PK_SIGNIN); }
-void page_login_passkey_post(struct request *r) { signin(r, SESS_CUSTOMER); }
-void admin_login_passkey_post(struct request *r) { signin(r, SESS_STAFF); }
+void
+page_login_passkey_options_post(struct request *r)
+{
+	options(r, SESS_CUSTOMER, PK_SIGNIN);
+}
+
+void
+admin_login_passkey_options_post(struct request *r)
+{
+	options(r, SESS_STAFF, PK_SIGNIN);
+}
+
+void
+page_login_passkey_post(struct request *r)
+{
+	signin(r, SESS_CUSTOMER);
+}
+
+void
+admin_login_passkey_post(struct request *r)
+{
+	signin(r, SESS_STAFF);
+}
+
 /* POST /login/2fa/passkey/options, /admin/login/2fa/passkey/options —
  * csrf (the half-signed-in session).  200 JSON. */
-void page_login_2fa_passkey_options_post(struct request *r) { options(r, SESS_CUSTOMER, PK_2FA); }
-void admin_login_2fa_passkey_options_post(struct request *r) { options(r, SESS_STAFF, PK_2FA); }
-void page_login_2fa_passkey_post(struct request *r) { second_factor(r, SESS_CUSTOMER); }
-void admin_login_2fa_passkey_post(struct request *r) { second_factor(r, SESS_STAFF); }
+void
+page_login_2fa_passkey_options_post(struct request *r)
+{
+	options(r, SESS_CUSTOMER, PK_2FA);
+}
+
+void
+admin_login_2fa_passkey_options_post(struct request *r)
+{
+	options(r, SESS_STAFF, PK_2FA);
+}
+
+void
+page_login_2fa_passkey_post(struct request *r)
+{
+	second_factor(r, SESS_CUSTOMER);
+}
+
+void
+admin_login_2fa_passkey_post(struct request *r)
+{
+	second_factor(r, SESS_STAFF);
+}
+
