@@ -29,6 +29,7 @@
 #include "http.h"
 #include "mailq.h"
 #include "mfa.h"
+#include "passkey.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -438,14 +439,17 @@ void
 admin_staff_reset_2fa_post(struct request *r)
 {
 	struct staff_row t;
+	int64_t	 npk;
 
 	if (!target_begin(r, &t))
 		return;
 	mfa_remove(r, SESS_STAFF, t.id);
+	/* Passkeys are second factors too: a reset takes them all. */
+	npk = pk_remove_all(r, SESS_STAFF, t.id);
 	session_end_all(r, SESS_STAFF, t.id, 0);
 	throttle_clear(r, staff_2fa_key(r, t.id));
-	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",
-	    t.email);
+	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP, recovery codes and %lld passkey%s removed; "
+	    "sessions ended", t.email, (long long)npk, npk == 1 ? "" : "s");
 	db_commit(r->db);
 	done(r, "reset");
 }

@@ -875,3 +875,14 @@ refuse:
 	refused(r, k, "passkey.refused", owner ? owner : uid, why);
 	return why;
 }
+
+int64_t
+pk_remove_all(struct request *r, enum sess_kind k, int64_t id)
+{
+	struct stmt *st = db_q(r->db, Q_PASSKEY_DELETE_ALL);
+
+	bind_owner(r, st, k, id);
+	if (db_step(r->db, st) != DB_DONE)
+		req_fail(r, 500, "passkey delete-all failed");
+	return db_changes(r->db);
+}

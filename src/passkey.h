@@ -114,5 +114,11 @@ const char *pk_register(struct request *, enum sess_kind, int64_t user_id,
  */
 const char *pk_assert(struct request *, enum sess_kind, enum pk_purpose, int64_t user_id,
 	    const char *json, int64_t *who);
+/*
+ * Delete every passkey of user id of kind k (a deleted account, a staff
+ * member's second factor reset).  Returns how many.  Call inside the
+ * caller's transaction.
+ */
+int64_t	pk_remove_all(struct request *, enum sess_kind, int64_t id);
 
 #endif

@@ -1560,6 +1560,7 @@ const char *const sql_text[Q__MAX] = {
 	    "VALUES (:hash, :purpose, :kind, :bind, :expires)",
 	[Q_PASSKEY_CHAL_TAKE] = "DELETE FROM passkey_challenges WHERE hash = :hash AND purpose = :purpose "
 	    "AND kind = :kind AND bind = :bind AND expires_at >= :now",
+	[Q_PASSKEY_DELETE_ALL] = "DELETE FROM passkeys WHERE customer_id IS :cid AND staff_id IS :sid",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2035,6 +2036,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PASSKEY_CHAL_PRUNE] = "PASSKEY_CHAL_PRUNE",
 	[Q_PASSKEY_CHAL_INSERT] = "PASSKEY_CHAL_INSERT",
 	[Q_PASSKEY_CHAL_TAKE] = "PASSKEY_CHAL_TAKE",
+	[Q_PASSKEY_DELETE_ALL] = "PASSKEY_DELETE_ALL",
 };
 
 /*

@@ -288,6 +288,22 @@ r = c.post("/admin/login/2fa/passkey", {"csrf": tok, "credential": cred})
 t.ok(r.status == 303 and r.header("location") == "/admin", "staff: a passkey is the second factor",
      "%d %s" % (r.status, alert(r)))
 
+# A second-factor reset by another staff member takes the passkeys too.
+boss = Staff(s, "boss@example.com", "super_admin")
+ops_id = s.sql("SELECT id FROM staff WHERE email = 'ops@example.com'")[0][0]
+boss.reauth("/admin/staff")
+r = boss.form("/admin/staff", "/admin/staff/%d/reset-2fa" % ops_id, {})
+t.ok(r.status == 303 and s.sql("SELECT count(*) FROM passkeys WHERE staff_id = ?", (ops_id,))[0][0] == 0,
+     "a staff member's second-factor reset removes their passkeys", r.status)
+c, r = signin(a1["key"], 9, page="/admin/login", base="/admin/login/passkey")
+t.ok(r.status == 400 and "not registered" in alert(r), "and they no longer sign in", alert(r))
+# A deleted account's passkeys go with it.
+bob_id = s.sql("SELECT id FROM customers WHERE email = 'bob@example.com'")[0][0]
+t.is_(s.sql("SELECT count(*) FROM passkeys WHERE customer_id = ?", (bob_id,))[0][0], 1, "(Bob has a passkey)")
+r = b.form("/account/delete", "/account/delete", {"password": PW, "confirm": "1"})
+t.ok(r.status in (200, 303) and s.sql("SELECT count(*) FROM passkeys WHERE customer_id = ?", (bob_id,))[0][0] == 0,
+     "deleting an account deletes its passkeys", r.status)
+
 s.check_sanitizers(t)
 s.stop()
 t.done()
