@@ -59,20 +59,6 @@ static const struct pk_kind {
 	[SESS_STAFF] = { "/admin/passkeys", "/admin/login", "/admin", Q_TOKEN_OWNER_PHC_STAFF, "staff" },
 };
 
-static void
-bind_owner(struct request *r, struct stmt *st, enum sess_kind k)
-{
-	int64_t	 uid = r->principal[k]->user_id;
-
-	if (k == SESS_CUSTOMER) {
-		db_bind_int(r->db, st, ":cid", uid);
-		db_bind_null(r->db, st, ":sid");
-	} else {
-		db_bind_null(r->db, st, ":cid");
-		db_bind_int(r->db, st, ":sid", uid);
-	}
-}
-
 static const char *
 when(struct request *r, struct stmt *st, int col, const char *none)
 {
@@ -94,7 +80,7 @@ passkeys_page(struct request *r, enum sess_kind k, const char *error)
 	int	 n = 0;
 
 	st = db_q(r->db, Q_PASSKEY_LIST);
-	bind_owner(r, st, k);
+	pk_bind_owner(r, st, k, r->principal[k]->user_id);
 	while (db_step(r->db, st) == DB_ROW) {
 		row = vm_push(vm, "passkeys");
 		vm_set_int(row, "id", db_int(st, 0));
@@ -221,7 +207,7 @@ own_passkey(struct request *r, enum sess_kind k, int64_t id)
 	const char *name;
 
 	db_bind_int(r->db, st, ":id", id);
-	bind_owner(r, st, k);
+	pk_bind_owner(r, st, k, r->principal[k]->user_id);
 	if (db_step(r->db, st) != DB_ROW)
 		req_fail(r, 404, "There is no such passkey.");
 	name = db_text(r->db, st, 0);
@@ -246,7 +232,7 @@ rename_one(struct request *r, enum sess_kind k)
 	}
 	st = db_q(r->db, Q_PASSKEY_RENAME);
 	db_bind_int(r->db, st, ":id", id);
-	bind_owner(r, st, k);
+	pk_bind_owner(r, st, k, r->principal[k]->user_id);
 	db_bind_text(r->db, st, ":name", name);
 	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "passkey rename failed");
@@ -267,7 +253,7 @@ delete_one(struct request *r, enum sess_kind k)
 	name = own_passkey(r, k, id);
 	st = db_q(r->db, Q_PASSKEY_DELETE);
 	db_bind_int(r->db, st, ":id", id);
-	bind_owner(r, st, k);
+	pk_bind_owner(r, st, k, r->principal[k]->user_id);
 	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "passkey delete failed");
 	req_audit(r, "passkey.deleted", arena_printf(r->a, "passkey:%lld", (long long)id),
@@ -290,6 +276,27 @@ options(struct request *r, enum sess_kind k, enum pk_purpose purpose)
 }
 
 /* ---- signing in ---- */
+
+/*
+ * A passkey was accepted for uid: the throttle's count taken back, a
+ * new session with the second factor done (session_start, as after a
+ * password and a code), a customer's anonymous cart merged, the sign-in
+ * audited, and 303 to next.
+ */
+static void
+signed_in(struct request *r, enum sess_kind k, int64_t uid, const char *kacct, const char *kip)
+{
+	db_begin(r->db);
+	signin_attempt_ok(r, kacct, kip);
+	session_start(r, k, uid, 1);
+	if (k == SESS_CUSTOMER)
+		cart_merge(r, uid);
+	req_audit(r, "login", arena_printf(r->a, "%s:%lld", kinds[k].name, (long long)uid), "%s, passkey",
+	    kinds[k].name);
+	db_commit(r->db);
+	resp_redirect(r, 303, k == SESS_CUSTOMER ? next_customer(form_get(r, "next"), kinds[k].home) :
+	    next_staff(form_get(r, "next"), kinds[k].home));
+}
 
 /* The page a refused passkey sign-in goes back to, with why. */
 static void
@@ -317,7 +324,7 @@ signin_refused(struct request *r, enum sess_kind k, const char *why)
 static void
 signin(struct request *r, enum sess_kind k)
 {
-	const char *kip = throttle_key_ip(r), *why, *target;
+	const char *kip = throttle_key_ip(r), *why;
 	int64_t	 wait, who = 0;
 
 	if ((wait = signin_attempt(r, kip, NULL)) > 0) {
@@ -332,16 +339,7 @@ signin(struct request *r, enum sess_kind k)
 		signin_refused(r, k, why);
 		return;
 	}
-	target = arena_printf(r->a, "%s:%lld", kinds[k].name, (long long)who);
-	db_begin(r->db);
-	signin_attempt_ok(r, kip, NULL);
-	session_start(r, k, who, 1);
-	if (k == SESS_CUSTOMER)
-		cart_merge(r, who);
-	req_audit(r, "login", target, "%s, passkey", kinds[k].name);
-	db_commit(r->db);
-	resp_redirect(r, 303, k == SESS_CUSTOMER ? next_customer(form_get(r, "next"), kinds[k].home) :
-	    next_staff(form_get(r, "next"), kinds[k].home));
+	signed_in(r, k, who, kip, NULL);
 }
 
 /*
@@ -354,7 +352,7 @@ static void
 second_factor(struct request *r, enum sess_kind k)
 {
 	const struct principal *p = r->principal[k];
-	const char *kacct, *kip, *why, *target;
+	const char *kacct, *kip, *why;
 	int64_t	 wait, who = 0;
 
 	if (p->mfa_ok || now_unix() - p->created_at > SESSION_PENDING_MAX) {
@@ -365,7 +363,6 @@ second_factor(struct request *r, enum sess_kind k)
 	 * budget. */
 	kacct = k == SESS_CUSTOMER ? throttle_key_account(r, p->email) : staff_2fa_key(r, p->user_id);
 	kip = throttle_key_ip(r);
-	target = arena_printf(r->a, "%s:%lld", kinds[k].name, (long long)p->user_id);
 	if ((wait = signin_attempt(r, kacct, kip)) > 0)
 		why = signin_refuse(r, wait, "Too many failed attempts");
 	else if (!form_valid(r, "credential"))
@@ -385,15 +382,7 @@ second_factor(struct request *r, enum sess_kind k)
 			r->status = status;
 		return;
 	}
-	db_begin(r->db);
-	signin_attempt_ok(r, kacct, kip);
-	session_start(r, k, p->user_id, 1);
-	if (k == SESS_CUSTOMER)
-		cart_merge(r, p->user_id);
-	req_audit(r, "login", target, "%s, passkey", kinds[k].name);
-	db_commit(r->db);
-	resp_redirect(r, 303, k == SESS_CUSTOMER ? next_customer(form_get(r, "next"), kinds[k].home) :
-	    next_staff(form_get(r, "next"), kinds[k].home));
+	signed_in(r, k, p->user_id, kacct, kip);
 }
 
 /* ---- the routes ---- */

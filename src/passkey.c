@@ -154,8 +154,8 @@ bind_hash(struct request *r, enum sess_kind k, unsigned char out[32])
 	SHA256((const unsigned char *)b, strlen(b), out);
 }
 
-static void
-bind_owner(struct request *r, struct stmt *st, enum sess_kind k, int64_t uid)
+void
+pk_bind_owner(struct request *r, struct stmt *st, enum sess_kind k, int64_t uid)
 {
 	if (k == SESS_CUSTOMER) {
 		db_bind_int(r->db, st, ":cid", uid);
@@ -175,7 +175,7 @@ cred_list(struct request *r, enum sess_kind k, int64_t uid)
 	const void *id;
 	size_t	 n;
 
-	bind_owner(r, st, k, uid);
+	pk_bind_owner(r, st, k, uid);
 	while (db_step(r->db, st) == DB_ROW) {
 		id = db_blob(st, 0, &n);
 		o = json_object_new_object();
@@ -450,14 +450,14 @@ pk_register(struct request *r, enum sess_kind k, int64_t uid, const char *json, 
 	}
 	db_begin(r->db);
 	st = db_q(r->db, Q_PASSKEY_COUNT);
-	bind_owner(r, st, k, uid);
+	pk_bind_owner(r, st, k, uid);
 	if (db_one_int(r->db, st, 0) >= PK_PER_USER) {
 		db_rollback(r->db);
 		r->status = 409;
 		return "You have as many passkeys as an account may hold. Delete one first.";
 	}
 	st = db_q(r->db, Q_PASSKEY_INSERT);
-	bind_owner(r, st, k, uid);
+	pk_bind_owner(r, st, k, uid);
 	db_bind_blob(r->db, st, ":cred", ad.cred_id, ad.cred_len);
 	db_bind_blob(r->db, st, ":key", ad.cose, ad.cose_len);
 	db_bind_int(r->db, st, ":alg", alg);
@@ -571,7 +571,7 @@ pk_remove_all(struct request *r, enum sess_kind k, int64_t id)
 {
 	struct stmt *st = db_q(r->db, Q_PASSKEY_DELETE_ALL);
 
-	bind_owner(r, st, k, id);
+	pk_bind_owner(r, st, k, id);
 	if (db_step(r->db, st) != DB_DONE)
 		req_fail(r, 500, "passkey delete-all failed");
 	return db_changes(r->db);

@@ -114,6 +114,9 @@ const char *pk_register(struct request *, enum sess_kind, int64_t user_id,
  */
 const char *pk_assert(struct request *, enum sess_kind, enum pk_purpose, int64_t user_id,
 	    const char *json, int64_t *who);
+/* Bind the owner uid of kind k as :cid and :sid (the other one NULL). */
+struct stmt;
+void	pk_bind_owner(struct request *, struct stmt *, enum sess_kind, int64_t uid);
 /*
  * Delete every passkey of user id of kind k (a deleted account, a staff
  * member's second factor reset).  Returns how many.  Call inside the
