@@ -95,6 +95,10 @@ a = register("ann@example.com")
 r = a.get("/account/passkeys")
 t.ok(r.status == 200 and 'data-passkey="create"' in r.text and 'src="/js/passkey.js"' in r.text
      and "<script>" not in r.text, "the passkeys page has the add form and loads passkey.js (no inline script)")
+js = s.get("/js/passkey.js")
+t.ok(js.status == 200 and "JSON.parse(" in js.text and not re.search(r"\beval\b|new Function|innerHTML", js.text) and
+     (js.header("x-content-type-options") or "") == "nosniff",
+     "nginx serves passkey.js (nosniff); it parses JSON with JSON.parse, never eval or innerHTML", js.status)
 tok, o = options(a, "/account/passkeys", "/account/passkeys/options")
 opt = o.json()["publicKey"]
 t.ok(o.status == 200 and o.header("content-type").startswith("application/json") and
