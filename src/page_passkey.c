@@ -32,17 +32,21 @@
 
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cart.h"
 #include "admin.h"
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "mailq.h"
 #include "mfa.h"
 #include "next.h"
 #include "passkey.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
+#include "spool.h"
 #include "throttle.h"
 #include "ui.h"
 #include "valid.h"
@@ -164,6 +168,30 @@ reauth(struct request *r, enum sess_kind k)
 	return 1;
 }
 
+/*
+ * Mail the signed-in person that a passkey named name was added or
+ * deleted (change), inside the open transaction: a passkey is a way in
+ * without the password, so its owner hears of each (ASVS V2.2.3).
+ * Returns the job id for spool_wake().
+ */
+static int64_t
+notice(struct request *r, enum sess_kind k, const char *name, const char *change)
+{
+	const struct principal *p = r->principal[k];
+	struct json_object *v = json_object_new_object();
+	char	 when[32];
+
+	iso8601(when, now_unix());
+	json_object_object_add(v, "name", json_object_new_string(p->name && *p->name ? p->name : p->email));
+	json_object_object_add(v, "site_name", json_object_new_string(r->app->conf.site_name));
+	json_object_object_add(v, "passkey", json_object_new_string(name));
+	json_object_object_add(v, "change", json_object_new_string(change));
+	json_object_object_add(v, "when", json_object_new_string(when));
+	json_object_object_add(v, "ip", json_object_new_string(r->remote_addr ? r->remote_addr : "unknown"));
+	return mailq_add(r, p->email, "emails/passkey_changed", v,
+	    arena_printf(r->a, "passkey:%s:%lld:%s", kinds[k].name, (long long)p->user_id, r->id));
+}
+
 /* A name of 1 to PK_NAME_MAX characters that is not only blanks. */
 static const char *
 name_input(struct request *r)
@@ -179,6 +207,7 @@ static void
 add(struct request *r, enum sess_kind k)
 {
 	const char *name = name_input(r), *why;
+	int64_t	 job;
 
 	if (name == NULL) {
 		r->status = 400;
@@ -196,6 +225,10 @@ add(struct request *r, enum sess_kind k)
 		passkeys_page(r, k, why);
 		return;
 	}
+	db_begin(r->db);
+	job = notice(r, k, name, "added");
+	db_commit(r->db);
+	spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, arena_printf(r->a, "%s?done=added", kinds[k].base));
 }
 
@@ -245,7 +278,7 @@ rename_one(struct request *r, enum sess_kind k)
 static void
 delete_one(struct request *r, enum sess_kind k)
 {
-	int64_t	 id = req_param_int(r, "id");
+	int64_t	 id = req_param_int(r, "id"), job;
 	const char *name;
 	struct stmt *st;
 
@@ -258,7 +291,9 @@ delete_one(struct request *r, enum sess_kind k)
 		req_fail(r, 500, "passkey delete failed");
 	req_audit(r, "passkey.deleted", arena_printf(r->a, "passkey:%lld", (long long)id),
 	    "owner=%s:%lld name=%s", kinds[k].name, (long long)r->principal[k]->user_id, name);
+	job = notice(r, k, name, "deleted");
 	db_commit(r->db);
+	spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, arena_printf(r->a, "%s?done=deleted", kinds[k].base));
 }
 

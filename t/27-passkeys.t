@@ -119,6 +119,9 @@ rows = s.sql("SELECT p.alg, p.name, p.sign_count FROM passkeys p JOIN customers 
              "WHERE c.email = 'ann@example.com' ORDER BY p.id")
 t.is_([tuple(x) for x in rows], [(-7, "phone", 0), (-8, "key", 0)], "both are stored with their algorithms")
 t.is_(audits("passkey.added"), 2, "each addition is audited")
+m = s.wait_mail("ann@example.com", "A passkey was added", n=2)
+t.ok(m is not None and "phone" in str(s.find_mail("ann@example.com", "A passkey was added")[0]),
+     "each addition is mailed to the account's owner, naming the passkey")
 r = a.get("/account/passkeys")
 t.ok("phone" in r.text and "EdDSA" in r.text and "ES256" in r.text, "the page lists them")
 
@@ -262,6 +265,7 @@ t.ok(r.status == 303 and s.sql("SELECT name FROM passkeys WHERE id = ?", (pid,))
 r = a.post("/account/passkeys/%d/delete" % pid, {"csrf": csrf_of(a.get("/account/passkeys").text)})
 t.ok(r.status == 303 and s.sql("SELECT count(*) FROM passkeys WHERE id = ?", (pid,))[0][0] == 0, "a passkey is deleted")
 t.ok(audits("passkey.renamed") == 1 and audits("passkey.deleted") == 1, "renaming and deleting are audited")
+t.ok(s.wait_mail("ann@example.com", "A passkey was deleted") is not None, "a deletion is mailed to the owner")
 c, r = signin(ann_ed, 60)
 t.ok(r.status == 400 and "not registered" in alert(r), "a deleted passkey no longer signs in", alert(r))
 
