@@ -313,7 +313,9 @@ options(struct request *r, enum sess_kind k, enum pk_purpose purpose)
 /* ---- signing in ---- */
 
 /*
- * A passkey was accepted for uid: the throttle's count taken back, a
+ * A passkey was accepted for uid: the throttle's count taken back (the
+ * account key kacct cleared, one count off the address kip; without
+ * kacct only the one count), a
  * new session with the second factor done (session_start, as after a
  * password and a code), a customer's anonymous cart merged, the sign-in
  * audited, and 303 to next.
@@ -322,7 +324,12 @@ static void
 signed_in(struct request *r, enum sess_kind k, int64_t uid, const char *kacct, const char *kip)
 {
 	db_begin(r->db);
-	signin_attempt_ok(r, kacct, kip);
+	/* A passwordless sign-in counted on the address only: take back
+	 * that one count, never the address's other failures. */
+	if (kacct != NULL)
+		signin_attempt_ok(r, kacct, kip);
+	else
+		throttle_undo(r, kip);
 	session_start(r, k, uid, 1);
 	if (k == SESS_CUSTOMER)
 		cart_merge(r, uid);
@@ -374,7 +381,7 @@ signin(struct request *r, enum sess_kind k)
 		signin_refused(r, k, why);
 		return;
 	}
-	signed_in(r, k, who, kip, NULL);
+	signed_in(r, k, who, NULL, kip);
 }
 
 /*

@@ -184,6 +184,13 @@ t.ok(s.sql("SELECT count(*) FROM audit_log WHERE action = 'login' AND detail LIK
      "passkey sign-ins are audited as logins")
 t.is_(s.sql("SELECT sign_count FROM passkeys WHERE name = 'phone'")[0][0], 1, "the sign counter is recorded")
 
+s.sql("INSERT INTO login_throttle (key, failures) VALUES ('ip:127.0.0.1', 3) "
+      "ON CONFLICT (key) DO UPDATE SET failures = 3")
+c, r = signin(ann_ed, 2)
+t.ok(r.status == 303 and s.sql("SELECT failures FROM login_throttle WHERE key = 'ip:127.0.0.1'")[0][0] == 3,
+     "a passkey sign-in takes back its own count only, not the address's earlier failures",
+     s.sql("SELECT key, failures FROM login_throttle"))
+s.sql("DELETE FROM login_throttle")
 c, r = signin(ann_es, 1)
 t.ok(r.status == 400 and "counter did not grow" in alert(r), "a counter that did not grow is refused (replay or clone)", alert(r))
 c = Browser(s)
