@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -114,6 +115,7 @@ static void
 site(struct request *r, const char **origin, const char **rp_id)
 {
 	const char *u = r->app->conf.base_url, *h = strstr(u, "://"), *e, *colon;
+	char	*lc, *p;
 
 	h = h != NULL ? h + 3 : u;
 	e = h + strcspn(h, "/?#");
@@ -123,7 +125,11 @@ site(struct request *r, const char **origin, const char **rp_id)
 		return;
 	}
 	colon = memchr(h, ':', (size_t)(e - h));
-	*rp_id = arena_strndup(r->a, h, (size_t)((colon != NULL ? colon : e) - h));
+	lc = arena_strndup(r->a, h, (size_t)((colon != NULL ? colon : e) - h));
+	/* Browsers hash the RP ID in lower case. */
+	for (p = lc; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	*rp_id = lc;
 }
 
 /* The opaque user handle of an account: HMAC of "<kind>:<id>" under

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP  # noqa: E402
+from px import BIN, TAP  # noqa: E402
 from pxstaff import Staff, totp  # noqa: E402
 from pxweb import Browser, Shop, csrf_of  # noqa: E402
 
@@ -318,6 +318,18 @@ t.is_(s.sql("SELECT count(*) FROM passkeys WHERE customer_id = ?", (bob_id,))[0]
 r = b.form("/account/delete", "/account/delete", {"password": PW, "confirm": "1"})
 t.ok(r.status in (200, 303) and s.sql("SELECT count(*) FROM passkeys WHERE customer_id = ?", (bob_id,))[0][0] == 0,
      "deleting an account deletes its passkeys", r.status)
+
+# passkey_rp_id must be base_url's host or a parent domain of it.
+conf = os.path.join(s.dir, "rp.conf")
+verdicts = []
+for rp in ("example.com", "shop.example.com", "SHOP.example.com", "evil.com", "op.example.com", "example.com:443"):
+    with open(conf, "w") as f:
+        f.write('base_url = "https://Shop.Example.com/"\npasskey_rp_id = "%s"\n' % rp)
+    p = subprocess.run([BIN, "-c", conf, "config"], capture_output=True, text=True)
+    verdicts.append((rp, p.returncode == 0, "passkey_rp_id" in p.stderr))
+t.is_(verdicts, [("example.com", True, False), ("shop.example.com", True, False), ("SHOP.example.com", False, True),
+                 ("evil.com", False, True), ("op.example.com", False, True), ("example.com:443", False, True)],
+      "passkey_rp_id must be base_url's host or a parent domain, in lower case: anything else stops the start")
 
 s.check_sanitizers(t)
 s.stop()
