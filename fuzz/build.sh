@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$here/../src
 OUT=${OUT:-$here/out}
 CC=${CC:-clang}
-TARGETS="query cookie multipart json template utf8 xui nowpay stripe paypal"
+TARGETS="query cookie multipart json template utf8 xui nowpay stripe paypal passkey"
 
 mkdir -p "$OUT/artifacts"
 # A config.h for the few sources we compile (configure's is not needed).
@@ -29,7 +29,7 @@ for t in $TARGETS; do
 	$CC $cflags -DPX_PROBE=PROBE_$P -o "$OUT/fuzz_$t" "$here/target.c" \
 	    "$src/parse_probe.c" "$src/request.c" "$src/view.c" "$src/util.c" \
 	    "$src/xui.c" "$src/xui_client.c" "$src/json_get.c" "$src/curl_lib.c" "$src/log.c" "$src/seal.c" \
-	    "$src/nowpay.c" "$src/money.c" "$src/gw_stripe.c" "$src/gw_paypal.c" "$src/pay_state.c" "$here/stubs.c" $libs
+	    "$src/nowpay.c" "$src/money.c" "$src/gw_stripe.c" "$src/gw_paypal.c" "$src/pay_state.c" "$src/passkey_parse.c" "$here/stubs.c" $libs
 done
 
 [ "${1:-}" = run ] || exit 0

@@ -30,6 +30,7 @@
 #include "mailq.h"
 #include "mfa.h"
 #include "notice.h"
+#include "passkey.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -441,14 +442,17 @@ admin_staff_reset_2fa_post(struct request *r)
 	struct staff_row t;
 	struct json_object *v;
 	int64_t	 job;
+	int64_t	 npk;
 
 	if (!target_begin(r, &t))
 		return;
 	mfa_remove(r, SESS_STAFF, t.id);
+	/* Passkeys are second factors too: a reset takes them all. */
+	npk = pk_remove_all(r, SESS_STAFF, t.id);
 	session_end_all(r, SESS_STAFF, t.id, 0);
 	throttle_clear(r, staff_2fa_key(r, t.id));
-	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP and recovery codes removed; sessions ended",
-	    t.email);
+	req_audit(r, "2fa.reset", staff_target(r, t.id), "%s: TOTP, recovery codes and %lld passkey%s removed; "
+	    "sessions ended", t.email, (long long)npk, npk == 1 ? "" : "s");
 	/* The owner hears of it (V2.5.5): a reset they did not ask for is
 	 * an admin account being taken over. */
 	v = notice_vars(r);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,6 +136,9 @@ static const struct cdef defs[] = {
 	I(token_notice_days, "7", 1, 60, "cron tokens mails a token's owner once, this many days before "
 	    "it expires"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
+	/* Passkeys (issue 16, passkey16: passkey.c). */
+	S(passkey_rp_id, "", "WebAuthn relying party ID passkeys are bound to: base_url's host or a "
+	    "parent domain of it; empty: base_url's host.  Changing it makes every passkey unusable"),
 	B(demo, "no", "a demonstration shop: /admin/mail shows message bodies, which can hold sign-in and reset links; never in production"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "
@@ -395,6 +399,29 @@ conf_credentials(struct conf *c, char *err, size_t errsz)
  * On success the process's clock is set from test_routes and
  * test_clock_file (clock_use_file()).
  */
+/*
+ * passkey16: 1 when rp_id is empty (base_url's host is used) or is the
+ * host of url or a parent domain of it (a whole label; the host's case
+ * aside, the RP ID in lower case, as browsers hash it), as browsers
+ * require of a WebAuthn RP ID; a wrong one would make every
+ * passkey ceremony fail in the browser, so it stops the start instead.
+ */
+static int
+rp_id_ok(const char *url, const char *rp_id)
+{
+	const char *h = strstr(url, "://");
+	size_t	 hl, rl = strlen(rp_id);
+
+	if (rl == 0)
+		return 1;
+	if (h == NULL || strcspn(rp_id, ":/?#[]@ ABCDEFGHIJKLMNOPQRSTUVWXYZ") != rl)
+		return 0;
+	h += 3;
+	hl = strcspn(h, ":/?#");
+	return hl >= rl && strncasecmp(h + hl - rl, rp_id, rl) == 0 &&
+	    (hl == rl || h[hl - rl - 1] == '.');
+}
+
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 {
@@ -411,6 +438,12 @@ conf_load(struct conf *c, const char *path, char *err, size_t errsz)
 	if (!valid_url(c->base_url)) {
 		snprintf(err, errsz, "%s: base_url \"%s\" is not an http or https URL with a host "
 		    "(and no user, fragment or space)", path ? path : "built-in", c->base_url);
+		conf_free(c);
+		return -1;
+	}
+	if (!rp_id_ok(c->base_url, c->passkey_rp_id)) {
+		snprintf(err, errsz, "%s: passkey_rp_id \"%s\" is neither base_url's host nor a parent "
+		    "domain of it", path ? path : "built-in", c->passkey_rp_id);
 		conf_free(c);
 		return -1;
 	}

@@ -86,6 +86,7 @@ struct conf {
 	int64_t	 token_max_days;	/* authflow16 */
 	int64_t	 token_notice_days;
 	int	 require_customer_totp;
+	char	*passkey_rp_id;	/* passkey16: empty means base_url's host */
 	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */
 	int	 test_routes;
 	char	*test_clock_file;	/* only with test_routes */

@@ -302,5 +302,27 @@ void	admin_reset_post(struct request *);
 extern const struct form admin_reset_form;
 extern const struct form page_account_session_revoke_form;
 extern const struct form page_account_sessions_revoke_others_form;
+/* page_passkey.c: passkeys, customers and staff (issue 16, passkey16) */
+void	page_passkeys(struct request *);
+void	page_passkeys_options_post(struct request *);
+void	page_passkeys_post(struct request *);
+void	page_passkey_rename_post(struct request *);
+void	page_passkey_delete_post(struct request *);
+void	admin_passkeys(struct request *);
+void	admin_passkeys_options_post(struct request *);
+void	admin_passkeys_post(struct request *);
+void	admin_passkey_rename_post(struct request *);
+void	admin_passkey_delete_post(struct request *);
+void	page_login_passkey_options_post(struct request *);
+void	admin_login_passkey_options_post(struct request *);
+void	page_login_passkey_post(struct request *);
+void	admin_login_passkey_post(struct request *);
+void	page_login_2fa_passkey_options_post(struct request *);
+void	admin_login_2fa_passkey_options_post(struct request *);
+void	page_login_2fa_passkey_post(struct request *);
+void	admin_login_2fa_passkey_post(struct request *);
+extern const struct form passkey_add_form;
+extern const struct form passkey_rename_form;
+extern const struct form passkey_use_form;
 
 #endif

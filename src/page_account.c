@@ -32,6 +32,7 @@
 #include "http.h"
 #include "mailq.h"
 #include "money.h"
+#include "passkey.h"
 #include "password.h"
 #include "response.h"
 #include "session.h"
@@ -615,6 +616,7 @@ page_account_delete_post(struct request *r)
 	st = db_q(r->db, Q_ACCT_API_TOKENS_REVOKE);
 	db_bind_int(r->db, st, ":cid", a->id);
 	db_step(r->db, st);
+	(void)pk_remove_all(r, SESS_CUSTOMER, a->id);
 	req_audit(r, "customer.deleted", cust_target(r, a->id), "%s", "tombstoned by the customer");
 	session_end_all(r, SESS_CUSTOMER, a->id, 0);
 	session_end(r, SESS_CUSTOMER);

@@ -20,6 +20,7 @@
 #include "money.h"
 #include "nowpay.h"
 #include "parse_probe.h"
+#include "passkey.h"
 #include "payment.h"
 #include "util.h"
 #include "view.h"
@@ -28,7 +29,7 @@
 
 const char *const probe_names[PROBE__MAX] = {
 	"query", "cookie", "multipart", "json", "template", "utf8", "xui",
-	"nowpay", "stripe", "paypal"
+	"nowpay", "stripe", "paypal", "passkey"
 };
 
 /* Small limits, so that the fuzzer reaches every limit check. */
@@ -451,6 +452,52 @@ probe_paypal(const uint8_t *data, size_t n)
 	return rc < 0 ? 400 : 0;
 }
 
+/*
+ * Passkey bytes (passkey_parse.c).  The first byte picks what the rest
+ * is: even, an attestationObject, then its authenticator data with a
+ * credential, that credential's COSE key, and a signature check over
+ * the bytes (which must fail: nothing signed them); odd, the
+ * authenticator data of an assertion.  Invariants: whatever a parser
+ * accepts points inside the input, within its bounds, and a key that
+ * passes has an accepted algorithm.
+ */
+static int
+probe_passkey(const uint8_t *data, size_t n)
+{
+	const unsigned char *ad = NULL, *p = data + 1;
+	struct pk_authdata d;
+	const char *why;
+	size_t	 adlen = 0, m;
+	int	 alg = 0;
+
+	if (n == 0)
+		return 400;
+	m = n - 1;
+	if (data[0] & 1) {
+		if ((why = pk_authdata(p, m, 0, &d)) != NULL) {
+			MUST(*why != '\0');
+			return 400;
+		}
+		MUST(d.rp_id_hash == p && d.cred_id == NULL && d.cose == NULL);
+		return 0;
+	}
+	if ((why = pk_attestation(p, m, &ad, &adlen)) != NULL) {
+		MUST(*why != '\0');
+		return 400;
+	}
+	MUST(ad >= p && adlen <= m && ad + adlen <= p + m);
+	if (pk_authdata(ad, adlen, 1, &d) != NULL)
+		return 400;
+	MUST(d.cred_len >= PK_CRED_MIN && d.cred_len <= PK_CRED_MAX && d.cred_id == ad + 55);
+	MUST(d.cose == d.cred_id + d.cred_len && d.cose_len <= PK_COSE_MAX &&
+	    d.cose + d.cose_len <= ad + adlen);
+	if (pk_cose_check(d.cose, d.cose_len, &alg) != NULL)
+		return 400;
+	MUST(alg == PK_ALG_ES256 || alg == PK_ALG_EDDSA);
+	MUST(!pk_sig_ok(d.cose, d.cose_len, alg, p, m, ad, adlen));
+	return 0;
+}
+
 int
 probe_run(enum probe p, const uint8_t *data, size_t n)
 {
@@ -471,6 +518,8 @@ probe_run(enum probe p, const uint8_t *data, size_t n)
 		return probe_stripe(data, n);
 	if (p == PROBE_PAYPAL)
 		return probe_paypal(data, n);
+	if (p == PROBE_PASSKEY)
+		return probe_passkey(data, n);
 	if (p == PROBE_UTF8) {
 		int nlok = n > 0 && (data[0] & 1);
 

@@ -21,6 +21,7 @@ enum probe {
 	PROBE_NOWPAY,		/* a NOWPayments IPN: read, canonical form, observation */
 	PROBE_STRIPE,		/* first line: Stripe-Signature; rest: the event body */
 	PROBE_PAYPAL,		/* first line: "tid|time|cert_url|sig"; rest: the event body */
+	PROBE_PASSKEY,		/* byte 0 even: an attestationObject; odd: authenticator data */
 	PROBE__MAX
 };
 extern const char *const probe_names[PROBE__MAX];

@@ -286,6 +286,29 @@ const struct route routes[] = {
 	 * cookies, no CSRF (WHO_WEBHOOK). */
 	{ M_POST, "/webhooks/{slug}",	page_webhook_post, WHO_WEBHOOK, NULL, CSRF_NONE, 0, &webhook_form },
 
+	/* Passkeys (issue 16, passkey16: page_passkey.c).  The options
+	 * routes answer JSON for public/js/passkey.js; the others are
+	 * forms.  Adding one asks for the password; the sign-in ones are
+	 * open (pre-session CSRF), the second factor's F_PARTIAL. */
+	{ M_GET,  "/account/passkeys",	page_passkeys,	WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/account/passkeys",	page_passkeys_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &passkey_add_form },
+	{ M_POST, "/account/passkeys/options", page_passkeys_options_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/account/passkeys/{id:int}/rename", page_passkey_rename_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &passkey_rename_form },
+	{ M_POST, "/account/passkeys/{id:int}/delete", page_passkey_delete_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_GET,  "/admin/passkeys",	admin_passkeys, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/admin/passkeys",	admin_passkeys_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &passkey_add_form },
+	{ M_POST, "/admin/passkeys/options", admin_passkeys_options_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/passkeys/{id:int}/rename", admin_passkey_rename_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &passkey_rename_form },
+	{ M_POST, "/admin/passkeys/{id:int}/delete", admin_passkey_delete_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/login/passkey/options", page_login_passkey_options_post, WHO_ANY, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/login/passkey",	page_login_passkey_post, WHO_ANY, NULL, CSRF_CHECK, 0, &passkey_use_form },
+	{ M_POST, "/admin/login/passkey/options", admin_login_passkey_options_post, WHO_ANY, NULL, CSRF_CHECK, 0, &form_none },
+	{ M_POST, "/admin/login/passkey", admin_login_passkey_post, WHO_ANY, NULL, CSRF_CHECK, 0, &passkey_use_form },
+	{ M_POST, "/login/2fa/passkey/options", page_login_2fa_passkey_options_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PARTIAL, &form_none },
+	{ M_POST, "/login/2fa/passkey",	page_login_2fa_passkey_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PARTIAL, &passkey_use_form },
+	{ M_POST, "/admin/login/2fa/passkey/options", admin_login_2fa_passkey_options_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL, &form_none },
+	{ M_POST, "/admin/login/2fa/passkey", admin_login_2fa_passkey_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL, &passkey_use_form },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

@@ -1590,6 +1590,32 @@ const char *const sql_text[Q__MAX] = {
 	[Q_AF_TOKEN_EXPIRY_MAIL] = "SELECT coalesce(c.email, s.email), coalesce(c.name, s.name), t.name, t.prefix, "
 	    "t.expires_at, t.staff_id IS NOT NULL FROM api_tokens t LEFT JOIN customers c ON c.id = t.customer_id "
 	    "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = :id",
+	/* Passkeys (issue 16, passkey16; migration 027).  The owner is bound
+	 * as :cid and :sid, the other one NULL, as the API tokens' are. */
+	[Q_PASSKEY_INSERT] = "INSERT INTO passkeys (customer_id, staff_id, cred_id, public_key, alg, "
+	    "sign_count, name) VALUES (:cid, :sid, :cred, :key, :alg, :count, :name)",
+	[Q_PASSKEY_COUNT] = "SELECT count(*) FROM passkeys WHERE customer_id IS :cid AND staff_id IS :sid",
+	[Q_PASSKEY_IDS] = "SELECT cred_id FROM passkeys WHERE customer_id IS :cid AND staff_id IS :sid "
+	    "ORDER BY id LIMIT 20",
+	[Q_PASSKEY_LIST] = "SELECT id, name, alg, created_at, last_used_at FROM passkeys "
+	    "WHERE customer_id IS :cid AND staff_id IS :sid ORDER BY id LIMIT 100",
+	[Q_PASSKEY_GET] = "SELECT name FROM passkeys WHERE id = :id AND customer_id IS :cid AND staff_id IS :sid",
+	[Q_PASSKEY_RENAME] = "UPDATE passkeys SET name = :name "
+	    "WHERE id = :id AND customer_id IS :cid AND staff_id IS :sid",
+	[Q_PASSKEY_DELETE] = "DELETE FROM passkeys WHERE id = :id AND customer_id IS :cid AND staff_id IS :sid",
+	[Q_PASSKEY_BY_CRED] = "SELECT id, customer_id, staff_id, public_key, alg, sign_count "
+	    "FROM passkeys WHERE cred_id = :cred",
+	/* A counter that grew (or stayed zero on both sides): only a
+	 * changed row counts, so one response cannot win twice. */
+	[Q_PASSKEY_USE] = "UPDATE passkeys SET sign_count = :count, last_used_at = :now "
+	    "WHERE id = :id AND (sign_count < :count OR (sign_count = 0 AND :count = 0))",
+	[Q_PASSKEY_CHAL_PRUNE] = "DELETE FROM passkey_challenges WHERE expires_at < :now "
+	    "OR (bind = :bind AND purpose = :purpose)",
+	[Q_PASSKEY_CHAL_INSERT] = "INSERT INTO passkey_challenges (hash, purpose, kind, bind, expires_at) "
+	    "VALUES (:hash, :purpose, :kind, :bind, :expires)",
+	[Q_PASSKEY_CHAL_TAKE] = "DELETE FROM passkey_challenges WHERE hash = :hash AND purpose = :purpose "
+	    "AND kind = :kind AND bind = :bind AND expires_at >= :now",
+	[Q_PASSKEY_DELETE_ALL] = "DELETE FROM passkeys WHERE customer_id IS :cid AND staff_id IS :sid",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2073,6 +2099,19 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AF_TOKENS_EXPIRING] = "AF_TOKENS_EXPIRING",
 	[Q_AF_TOKEN_EXPIRY_MARK] = "AF_TOKEN_EXPIRY_MARK",
 	[Q_AF_TOKEN_EXPIRY_MAIL] = "AF_TOKEN_EXPIRY_MAIL",
+	[Q_PASSKEY_INSERT] = "PASSKEY_INSERT",
+	[Q_PASSKEY_COUNT] = "PASSKEY_COUNT",
+	[Q_PASSKEY_IDS] = "PASSKEY_IDS",
+	[Q_PASSKEY_LIST] = "PASSKEY_LIST",
+	[Q_PASSKEY_GET] = "PASSKEY_GET",
+	[Q_PASSKEY_RENAME] = "PASSKEY_RENAME",
+	[Q_PASSKEY_DELETE] = "PASSKEY_DELETE",
+	[Q_PASSKEY_BY_CRED] = "PASSKEY_BY_CRED",
+	[Q_PASSKEY_USE] = "PASSKEY_USE",
+	[Q_PASSKEY_CHAL_PRUNE] = "PASSKEY_CHAL_PRUNE",
+	[Q_PASSKEY_CHAL_INSERT] = "PASSKEY_CHAL_INSERT",
+	[Q_PASSKEY_CHAL_TAKE] = "PASSKEY_CHAL_TAKE",
+	[Q_PASSKEY_DELETE_ALL] = "PASSKEY_DELETE_ALL",
 };
 
 /*

@@ -82,6 +82,7 @@ admin_chrome(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "here_audit", strncmp(r->path, "/admin/audit", 12) == 0);
 	vm_set_bool(vm, "here_security", strncmp(r->path, "/admin/security", 15) == 0);
 	vm_set_bool(vm, "here_tokens", strncmp(r->path, "/admin/tokens", 13) == 0);
+	vm_set_bool(vm, "here_passkeys", strncmp(r->path, "/admin/passkeys", 15) == 0);
 	vm_set_bool(vm, "nav_mail", has_perm(r, "mail.read"));
 	vm_set_bool(vm, "here_mail", strncmp(r->path, "/admin/mail", 11) == 0);
 	mail_banner(r, vm);

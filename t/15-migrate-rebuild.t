@@ -151,6 +151,12 @@ def fill(db):
           (bytes([i, 3]), i))
         x("INSERT INTO staff_devices (staff_id, token_hash, ip, user_agent) VALUES (?, ?, '10.0.0.1', 'ua')",
           (i, bytes([i, 4])))
+        x("INSERT INTO passkeys (customer_id, cred_id, public_key, alg, name) VALUES (?, ?, x'a0', -7, 'phone')",
+          (i, bytes([i]) * 16))
+        x("INSERT INTO passkeys (staff_id, cred_id, public_key, alg, name) VALUES (?, ?, x'a0', -8, 'key')",
+          (i, bytes([i, 4]) * 8))
+        x("INSERT INTO passkey_challenges (hash, purpose, kind, bind, expires_at) VALUES (?, 'signin', 'customer', x'00', 1)",
+          (bytes([i, 5]),))
         x("INSERT INTO audit_log (actor_kind, actor_id, action, target) VALUES ('staff', ?, 'test', ?)",
           (i, "order:%d" % i))
         x("INSERT INTO server_categories (id, slug, name) VALUES (?, ?, ?)", (i, "cat%d" % i, "Cat %d" % i))

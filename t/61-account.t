@@ -227,6 +227,12 @@ forms = {
     "/account/2fa/enable": ({"password": "pw-never-shown-1", "code": "123456"}, []),
     "/account/2fa/disable": ({"password": "pw-never-shown-1", "code": "123456"}, []),
     "/login/2fa": None,     # needs a half-signed-in session: below, with TOTP
+    # Passkeys (passkey16, page_passkey.c): the add form keeps its name.
+    "/account/passkeys": ({"name": "Kept Key 123", "password": "pw-never-shown-1", "credential": "{}"},
+                          ["Kept Key 123"]),
+    "/account/passkeys/options": ({}, []),
+    "/account/passkeys/{id:int}/rename": ({"name": "x"}, []),
+    "/account/passkeys/{id:int}/delete": ({}, []),
 }
 t.is_(sorted(routes), sorted(forms), "the CSRF table below covers every account POST route")
 for pat in routes:

@@ -242,6 +242,15 @@ MISSING["gw"] = "stripe"
 CASES["/pay/{public_id}"] = ("customer", a_pay)
 CASES["/pay/{public_id}/retry"] = ("customer", a_pay)
 CASES["/pay/return/{gw}/{public_id}"] = ("customer", ("stripe", a_pay))
+# Passkeys (passkey16, page_passkey.c): one of A's and one of ada's,
+# renamed or deleted by another customer or staff member.
+a_pk = sql("INSERT INTO passkeys (customer_id, cred_id, public_key, alg, name) "
+           "VALUES (1, randomblob(32), x'a0', -7, 'a') RETURNING id")[0][0]
+ada_pk = sql("INSERT INTO passkeys (staff_id, cred_id, public_key, alg, name) "
+             "VALUES (?, randomblob(32), x'a0', -8, 'ada') RETURNING id", (staff_id["ada@example.com"],))[0][0]
+for tail in ("/rename", "/delete"):
+    CASES["/account/passkeys/{id:int}" + tail] = ("customer", a_pk)
+    CASES["/admin/passkeys/{id:int}" + tail] = ("staff-own", ada_pk)
 patterns = sorted({p for _, p, _, _ in named})
 for p in patterns:
     t.ok(p in CASES, "%s has an IDOR case in t/80-idor.t" % p)
