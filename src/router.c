@@ -330,6 +330,60 @@ forgery_check(struct request *r, const struct route *rt)
 	return 0;
 }
 
+/* Is the content type ct t, ignoring parameters and case? */
+static int
+ctype_is(const char *ct, const char *t)
+{
+	size_t	 n = strlen(t);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return strncasecmp(ct, t, n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
+	    ct[n] == ' ' || ct[n] == '\t');
+}
+
+/*
+ * The body types a route takes (V13.1.5, V13.2.5): the API and the
+ * payment webhooks (every gateway sends its events as JSON, see
+ * contracts/payments.md) read application/json only; a route with
+ * declared form fields reads application/x-www-form-urlencoded, and
+ * multipart/form-data too where it takes uploads (F_UPLOAD); a route
+ * that reads its body itself (form NULL: the test echo) whatever
+ * request.c parses.  A body of any other type, or of no stated type,
+ * is a 415 before anything else looks at it.  An empty body has no
+ * type to check.
+ */
+static int
+body_type_ok(const struct request *r, const struct route *rt)
+{
+	const char *ct = r->ctype;
+
+	if (r->body_len == 0)
+		return 1;
+	if (rt->who == WHO_API || rt->who == WHO_WEBHOOK)
+		return ctype_is(ct, "application/json");
+	if (rt->form != NULL)
+		return ctype_is(ct, "application/x-www-form-urlencoded") ||
+		    ((rt->flags & F_UPLOAD) && ctype_is(ct, "multipart/form-data"));
+	return ctype_is(ct, "application/x-www-form-urlencoded") ||
+	    ctype_is(ct, "multipart/form-data") || ctype_is(ct, "application/json");
+}
+
+/* What the 415 says: the types the route takes. */
+static const char *
+body_types_text(const struct route *rt)
+{
+	if (rt->who == WHO_API || rt->who == WHO_WEBHOOK)
+		return "application/json";
+	if (rt->form != NULL)
+		return (rt->flags & F_UPLOAD) ?
+		    "application/x-www-form-urlencoded, multipart/form-data" :
+		    "application/x-www-form-urlencoded";
+	return "application/x-www-form-urlencoded, multipart/form-data, application/json";
+}
+
 /* The body of dispatch(), run under its setjmp. */
 static void
 dispatch_inner(struct request *r)
@@ -368,6 +422,16 @@ dispatch_inner(struct request *r)
 	r->params.n = 0;
 	route_match(found->pattern, r->path, r);
 	r->route = found;
+	if (!body_type_ok(r, found)) {
+		r->error_code = "unsupported_media_type";
+		r->error = arena_printf(r->a, "This address takes a body of type %s, not %.80s.",
+		    body_types_text(found), r->ctype != NULL && *r->ctype != '\0' ?
+		    r->ctype : "an unstated type");
+		render_error(r, 415);
+		/* RFC 9110 15.5.16: say which types would do. */
+		resp_header(r, "Accept-Post", body_types_text(found));
+		return;
+	}
 	if (!authorize(r, found))
 		return;
 	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD &&
@@ -376,7 +440,17 @@ dispatch_inner(struct request *r)
 	/* An undeclared or missing field: 400 before the handler writes
 	 * anything.  A value its kind refuses is the handler's to answer
 	 * with its form and message (form_valid). */
-	if (found->form != NULL)
+	if (found->who == WHO_API) {
+		/* A JSON body against the route's declared shape
+		 * (valid.h, json_check); a call that declares none takes
+		 * no body. */
+		if (found->form != NULL)
+			json_check(r, found->form);
+		else if (r->body_len > 0) {
+			r->error_code = "unexpected_body";
+			req_fail(r, 400, "This call takes no request body.");
+		}
+	} else if (found->form != NULL)
 		(void)form_check(r, found->form->fields, found->form->n);
 	found->handler(r);
 }

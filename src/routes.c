@@ -286,6 +286,9 @@ const struct route routes[] = {
 	/* Streamed responses (csvstream): their failure paths after the
 	 * head, for t/79-api-orders.t; test-only like those above. */
 	{ M_GET,  "/_test/stream",	page_test_stream, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	/* requests16: an API call with a declared JSON body (page_test.c),
+	 * for t/28-requests.t; test-only like those above. */
+	{ M_POST, "/api/v1/_test/echo", page_test_api_echo, WHO_API, "read", CSRF_NONE, 0, &test_api_echo_shape },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
