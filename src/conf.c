@@ -115,6 +115,16 @@ static const struct cdef defs[] = {
 	    "(and unknown ones); then 429"),
 	I(sub_cache_seconds, "5", 0, 3600, "seconds each worker keeps a subscription body it built (0: never)"),
 	I(sub_update_hours, "12", 1, 720, "the Profile-Update-Interval a subscription suggests to client apps, hours"),
+	/* requests16 (issue 16): request budgets and the too-fast form
+	 * check (budget.c, router.c). */
+	I(budget_client_minute, "120", 1, 10000000, "POST requests and API calls one client address may make "
+	    "a minute; then 429 with Retry-After"),
+	I(budget_account_minute, "60", 1, 10000000, "POST requests and API calls one signed-in account (its "
+	    "sessions and API tokens together) may make a minute; then 429 with Retry-After"),
+	I(budget_alert_trips, "10", 1, 10000000, "budgets tripped in the last hour (each client address or "
+	    "account counted once a minute) from which staff pages and /healthz show an alert"),
+	I(form_min_seconds, "2", 0, 60, "a sign-in, registration or password-reset form sent sooner than "
+	    "this many seconds after its page was served is refused as automated (0: no check)"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	B(demo, "no", "a demonstration shop: /admin/mail shows message bodies, which can hold sign-in and reset links; never in production"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),

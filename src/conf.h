@@ -83,6 +83,10 @@ struct conf {
 	int64_t	 sub_rate_limit;
 	int64_t	 sub_cache_seconds;
 	int64_t	 sub_update_hours;
+	int64_t	 budget_client_minute;	/* requests16: budget.c */
+	int64_t	 budget_account_minute;
+	int64_t	 budget_alert_trips;
+	int64_t	 form_min_seconds;	/* router.c, the too-fast form check */
 	int	 require_customer_totp;
 	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */
 	int	 test_routes;

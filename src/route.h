@@ -38,6 +38,7 @@ typedef void (*handler_fn)(struct request *);
 /* Route flags. */
 #define F_PARTIAL	0x01	/* open while the second factor (or TOTP enrolment) is pending */
 #define F_UPLOAD	0x02	/* a form that takes uploads: multipart/form-data too */
+#define F_HUMAN		0x04	/* refused when sent sooner than form_min_seconds after its page */
 
 struct route {
 	enum method	 method;

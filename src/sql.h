@@ -478,6 +478,8 @@ enum q {
 	Q_AMAIL_ONE,
 	Q_AMAIL_COUNTS,
 	Q_MAIL_ALERT,
+	/* requests16 (issue 16): request budgets (budget.c). */
+	Q_BUDGET_TRIPS,
 	Q__MAX
 };
 
