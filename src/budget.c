@@ -83,6 +83,18 @@ budget_charge(struct request *r, const struct principal *p)
 }
 
 void
+budget_note_too_fast(struct request *r)
+{
+	const char *ip = r->remote_addr ? r->remote_addr : "-";
+
+	db_begin(r->db);
+	if (throttle_hit(r, arena_printf(r->a, "fast:ip:%.64s", ip), BUDGET_WINDOW) == 1)
+		req_audit(r, "budget.form_too_fast", arena_printf(r->a, "ip:%.64s", ip),
+		    "%s %s sent sooner than form_min_seconds after its page", r->method_name, r->path);
+	db_commit(r->db);
+}
+
+void
 budget_health(struct db *db, int64_t alert_trips, struct budget_health *h)
 {
 	struct stmt *st = db_q(db, Q_BUDGET_TRIPS);

@@ -5,9 +5,10 @@
  * (rate_counts, throttle_hit); past budget_client_minute or
  * budget_account_minute the request is refused with 429 and
  * Retry-After.  The first refusal of an address or account in a minute
- * writes an audit row "budget.tripped"; from budget_alert_trips of them
- * in the last hour, staff pages show an alert (ui.c) and /healthz says
- * so to staff (page_health.c).
+ * writes an audit row "budget.tripped", and so does a form sent faster
+ * than a person could ("budget.form_too_fast"); from budget_alert_trips
+ * of them in the last hour, staff pages show an alert (ui.c) and
+ * /healthz says so to staff (page_health.c).
  */
 #ifndef PX_BUDGET_H
 #define PX_BUDGET_H
@@ -27,8 +28,17 @@ struct request;
  */
 int	budget_charge(struct request *, const struct principal *p);
 
+/*
+ * A form refused as too fast (router.c, form_min_seconds): the first of
+ * each client address in a minute writes an audit row
+ * "budget.form_too_fast", which the staff alert counts with the budget
+ * trips: no person sends a form before it has loaded, so a run of them
+ * is a script at work.
+ */
+void	budget_note_too_fast(struct request *);
+
 struct budget_health {
-	int64_t	 trips_hour;	/* budgets tripped in the last hour */
+	int64_t	 trips_hour;	/* budgets tripped and too-fast forms in the last hour */
 	int64_t	 limit;		/* budget_alert_trips */
 	int	 alert;		/* trips_hour >= limit */
 };

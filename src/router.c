@@ -368,6 +368,7 @@ human_pace(struct request *r, const struct route *rt)
 		return 1;
 	log_msg(r, "form sent too fast on %s %s (%s)", r->method_name, r->path,
 	    issued > 0 ? arena_printf(r->a, "%lld s after its page", (long long)age) : "no issue time");
+	budget_note_too_fast(r);
 	form_again(r, rt, 429, "That was quicker than a person types, so nothing was sent. "
 	    "Please check the form and send it again.");
 	resp_header(r, "Retry-After", arena_printf(r->a, "%lld",

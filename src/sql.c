@@ -1535,12 +1535,12 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
 	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
 	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email')",
-	/* requests16: budgets tripped in the last :seconds (audit_log.at is
-	 * the wall clock, as audit rows are stamped), for the staff alert
-	 * (budget.c): one audit row per address or account and minute, a
-	 * range of audit_log_action. */
-	[Q_BUDGET_TRIPS] = "SELECT count(*) FROM audit_log WHERE action = 'budget.tripped' "
-	    "AND at >= unixepoch() - :seconds",
+	/* requests16: budgets tripped and forms refused as too fast in the
+	 * last :seconds, for the staff alert (budget.c): at most one audit
+	 * row per address or account and minute each; two ranges of
+	 * audit_log_action. */
+	[Q_BUDGET_TRIPS] = "SELECT count(*) FROM audit_log WHERE action IN ('budget.tripped', "
+	    "'budget.form_too_fast') AND at >= unixepoch() - :seconds",
 };
 
 const char *const sql_name[Q__MAX] = {

@@ -173,4 +173,5 @@ for tls in (False, True):
          len(r.all("strict-transport-security")) == (1 if tls else 0),
          "%s: nginx's 502 page has nosniff%s" % ("https" if tls else "http", " and HSTS" if tls else ""),
          (r.status, r.headers))
+s.check_sanitizers(t)
 t.done()

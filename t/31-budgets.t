@@ -143,6 +143,10 @@ rows = s.sql("SELECT target, detail FROM audit_log WHERE action = 'budget.trippe
 targets = [row[0] for row in rows]
 t.ok(targets == ["ip:127.0.0.1", "customer:931"], "audit: one budget.tripped row per address or account and minute",
      rows)
+rows = s.sql("SELECT target FROM audit_log WHERE action = 'budget.form_too_fast'")
+t.ok(rows == [("ip:127.0.0.1",)], "audit: forms sent too fast write one budget.form_too_fast row per address and minute",
+     rows)
+s.check_sanitizers(t)
 s.stop()
 
 s = Stack(workers=2, conf={"budget_client_minute": "3", "budget_alert_trips": "2"}).start()
@@ -159,8 +163,8 @@ for trip in range(2):
              for _ in range(5)]
     t.ok(codes == [403, 403, 403, 429, 429], "alert: trip %d of the client budget (3 a minute)" % (trip + 1), codes)
 r = admin.get("/admin")
-t.ok(r.status == 200 and "budget-banner" in r.text and "exceeded 2 times" in r.text and
-     "/admin/audit?action=budget.tripped" in r.text,
+t.ok(r.status == 200 and "budget-banner" in r.text and "refused 2 times" in r.text and
+     "/admin/audit?action=budget." in r.text,
      "alert: staff pages show the banner after budget_alert_trips trips in the hour", r.text[:400])
 good, errs = s.html_ok(r.body)
 t.ok(good, "alert: the page with the banner is well-formed HTML", errs)
@@ -171,4 +175,5 @@ s.advance(3700)
 admin.reauth("/admin")
 r = admin.get("/admin")
 t.ok("budget-banner" not in r.text, "alert: an hour later the banner is gone", r.status)
+s.check_sanitizers(t)
 t.done()
