@@ -158,7 +158,7 @@ for tls in (False, True):
     r = s.request("GET", "/css/no-such-file.css", tls=tls)
     t.ok(r.status == 404 and r.all("x-content-type-options") == ["nosniff"] and
          len(r.all("strict-transport-security")) == (1 if tls else 0),
-         "%s: nginx's own 404 has nosniff%s" % (scheme, " and HSTS" if tls else ""), (r.status, r.headers))
+         "%s: nginx's own 404 has nosniff and %s" % (scheme, "HSTS" if tls else "no HSTS"), (r.status, r.headers))
     r = s.request("GET", "/", tls=tls)
     t.ok(r.all("x-content-type-options") == ["nosniff"] and
          len(r.all("strict-transport-security")) == (1 if tls else 0),
@@ -171,7 +171,7 @@ for tls in (False, True):
     r = s.request("GET", "/plans", tls=tls)
     t.ok(r.status in (502, 503) and r.all("x-content-type-options") == ["nosniff"] and
          len(r.all("strict-transport-security")) == (1 if tls else 0),
-         "%s: nginx's 502 page has nosniff%s" % ("https" if tls else "http", " and HSTS" if tls else ""),
+         "%s: nginx's 502 page has nosniff and %s" % ("https" if tls else "http", "HSTS" if tls else "no HSTS"),
          (r.status, r.headers))
 s.check_sanitizers(t)
 t.done()
