@@ -135,6 +135,16 @@ static const struct cdef defs[] = {
 	    "open-ended one asked for is capped"),
 	I(token_notice_days, "7", 1, 60, "cron tokens mails a token's owner once, this many days before "
 	    "it expires"),
+	/* requests16 (issue 16): request budgets and the too-fast form
+	 * check (budget.c, router.c). */
+	I(budget_client_minute, "120", 1, 10000000, "POST requests and API calls one client address may make "
+	    "a minute; then 429 with Retry-After"),
+	I(budget_account_minute, "60", 1, 10000000, "POST requests and API calls one signed-in account (its "
+	    "sessions and API tokens together) may make a minute; then 429 with Retry-After"),
+	I(budget_alert_trips, "10", 1, 10000000, "budgets tripped in the last hour (each client address or "
+	    "account counted once a minute) from which staff pages and /healthz show an alert"),
+	I(form_min_seconds, "2", 0, 60, "a sign-in, registration or password-reset form sent sooner than "
+	    "this many seconds after its page was served is refused as automated (0: no check)"),
 	B(require_customer_totp, "no", "require every customer to enrol TOTP"),
 	/* Passkeys (issue 16, passkey16: passkey.c). */
 	S(passkey_rp_id, "", "WebAuthn relying party ID passkeys are bound to: base_url's host or a "

@@ -85,6 +85,10 @@ struct conf {
 	int64_t	 sub_update_hours;
 	int64_t	 token_max_days;	/* authflow16 */
 	int64_t	 token_notice_days;
+	int64_t	 budget_client_minute;	/* requests16: budget.c */
+	int64_t	 budget_account_minute;
+	int64_t	 budget_alert_trips;
+	int64_t	 form_min_seconds;	/* router.c, the too-fast form check */
 	int	 require_customer_totp;
 	char	*passkey_rp_id;	/* passkey16: empty means base_url's host */
 	int	 demo;		/* /admin/mail shows bodies (./quickstart demo) */

@@ -169,6 +169,8 @@ void	page_test_crash(struct request *);
 void	page_test_customer(struct request *);
 void	page_test_db_rollback(struct request *);
 void	page_test_stream(struct request *);
+void	page_test_api_echo(struct request *);
+extern const struct form test_api_echo_shape;
 
 /* The declared fields of the POST forms (valid.h), by handler. */
 struct form;

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "budget.h"
 #include "mail_health.h"
 #include "db.h"
 #include "handlers.h"
@@ -62,6 +63,17 @@ mail_line(struct request *r)
 	    (long long)h.limit, h.alert ? "true" : "false");
 }
 
+/* The budget line (staff only, requests16): budget_health()'s figures. */
+static void
+budget_line(struct request *r)
+{
+	struct budget_health h;
+
+	budget_health(r->db, r->app->conf.budget_alert_trips, &h);
+	buf_printf(r->out, ",\"budgets\":{\"tripped_last_hour\":%lld,\"alert_trips\":%lld,"
+	    "\"alert\":%s}", (long long)h.trips_hour, (long long)h.limit, h.alert ? "true" : "false");
+}
+
 /* GET /healthz — JSON; 200 or 503. */
 void
 page_healthz(struct request *r)
@@ -92,5 +104,7 @@ page_healthz(struct request *r)
 		panels(r);
 	if (staff != NULL && (has_perm(r, "servers.write") || has_perm(r, "mail.read")))
 		mail_line(r);
+	if (staff != NULL && (has_perm(r, "audit.read") || has_perm(r, "security.manage")))
+		budget_line(r);
 	buf_printf(r->out, "}\n");
 }

@@ -222,9 +222,17 @@ security_headers(int https, const char *form_action, struct buf *h)
 		buf_puts(h, "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n");
 }
 
+/*
+ * api: the response of an /api/ address.  It carries Content-Disposition
+ * "attachment" with a fixed file name (ASVS V14.4.2, V12.3.4): a browser
+ * sent to an API URL saves the JSON as api.json instead of showing it,
+ * whatever the path looks like, so a reflected value in the JSON can
+ * never be downloaded under a name of the attacker's choosing (reflected
+ * file download).  API clients ignore the header.
+ */
 static void
 write_head(struct buf *h, int status, const char *ctype, size_t len, const char *id,
-    int https, const char *form_action, const struct kvlist *extra)
+    int https, int api, const char *form_action, const struct kvlist *extra)
 {
 	size_t	 i;
 
@@ -238,6 +246,8 @@ write_head(struct buf *h, int status, const char *ctype, size_t len, const char 
 	if (extra == NULL || kv_get(extra, "Cache-Control") == NULL)
 		buf_puts(h, "Cache-Control: no-store\r\n");
 	security_headers(https, form_action, h);
+	if (api && (extra == NULL || kv_get(extra, "Content-Disposition") == NULL))
+		buf_puts(h, "Content-Disposition: attachment; filename=\"api.json\"\r\n");
 	for (i = 0; extra != NULL && i < extra->n; i++)
 		buf_printf(h, "%s: %s\r\n", extra->v[i].key, extra->v[i].val);
 	buf_puts(h, "\r\n");
@@ -253,15 +263,15 @@ form_action_of(const struct request *r)
 void
 resp_head(const struct request *r, size_t body_len, struct buf *h)
 {
-	write_head(h, r->status, r->resp_ctype, body_len, r->id, r->https, form_action_of(r),
-	    &r->resp_headers);
+	write_head(h, r->status, r->resp_ctype, body_len, r->id, r->https, is_api(r),
+	    form_action_of(r), &r->resp_headers);
 }
 
 void
 resp_head_streamed(const struct request *r, struct buf *h)
 {
-	write_head(h, r->status, r->resp_ctype, (size_t)-1, r->id, r->https, form_action_of(r),
-	    &r->resp_headers);
+	write_head(h, r->status, r->resp_ctype, (size_t)-1, r->id, r->https, is_api(r),
+	    form_action_of(r), &r->resp_headers);
 }
 
 /* Send what out holds (a HEAD request's body is counted, not sent, as
@@ -312,7 +322,7 @@ static const char timeout_page[] =
 void
 resp_timeout(const char *id, int https, struct buf *out)
 {
-	write_head(out, 504, "text/html; charset=utf-8", sizeof(timeout_page) - 1, id, https,
+	write_head(out, 504, "text/html; charset=utf-8", sizeof(timeout_page) - 1, id, https, 0,
 	    NULL, NULL);
 	buf_add(out, timeout_page, sizeof(timeout_page) - 1);
 }

@@ -5,7 +5,7 @@
  * [a-z0-9-]{1,64}, "{id:int}" a positive decimal up to 18 digits,
  * "{token}" [A-Za-z0-9_-]{16,128}.  The dispatcher checks, in order:
  * path (404), method (405 with Allow; HEAD runs the GET handler),
- * who may call it (login redirect, 401 or 403), permission (403), CSRF
+ * the body's Content-Type (415: router.c, body_type_ok), who may call it (login redirect, 401 or 403), permission (403), CSRF
  * (403) and a form's declared fields (400, valid.h) before the handler
  * runs.  API routes (WHO_API) take a Bearer token instead of cookies,
  * answer in JSON with a stable error code, and name in perm the token scope they need ("read"), optionally with the
@@ -37,6 +37,8 @@ typedef void (*handler_fn)(struct request *);
 
 /* Route flags. */
 #define F_PARTIAL	0x01	/* open while the second factor (or TOTP enrolment) is pending */
+#define F_UPLOAD	0x02	/* a form that takes uploads: multipart/form-data too */
+#define F_HUMAN		0x04	/* refused when sent sooner than form_min_seconds after its page */
 
 struct route {
 	enum method	 method;

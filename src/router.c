@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "budget.h"
 #include "log.h"
 #include "response.h"
 #include "route.h"
@@ -284,6 +285,8 @@ authorize(struct request *r, const struct route *rt)
 	}
 }
 
+static void form_again(struct request *, const struct route *, int, const char *);
+
 /*
  * Request forgery: Sec-Fetch-Site and Origin/Referer, then the form's
  * token.  A bad token is a 403 that shows the form again with what the
@@ -295,14 +298,28 @@ static int
 forgery_check(struct request *r, const struct route *rt)
 {
 	enum sess_kind k = route_kind(rt);
-	size_t	 i;
-	int	 shown;
 
 	check_origin(r);
 	if (csrf_check(r, k))
 		return 1;
 	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name, r->path);
-	r->form_error = "This form had expired, so nothing was changed. Please check it and send it again.";
+	form_again(r, rt, 403, "This form had expired, so nothing was changed. Please check it and send it again.");
+	return 0;
+}
+
+/*
+ * Show a refused form again with status and message why: the GET route
+ * of the same path, with what the person typed (but no password), after
+ * authorize() passed for it too; or, when there is none or it may not
+ * be shown, an error page with the message.
+ */
+static void
+form_again(struct request *r, const struct route *rt, int status, const char *why)
+{
+	size_t	 i;
+	int	 shown;
+
+	r->form_error = why;
 	for (i = 0; i < nroutes; i++)
 		if (routes[i].method == M_GET && strcmp(routes[i].pattern, rt->pattern) == 0 &&
 		    routes[i].who == rt->who) {
@@ -319,15 +336,118 @@ forgery_check(struct request *r, const struct route *rt)
 				 * say why instead, and show nothing else. */
 				r->resp_headers.n = 0;
 				r->error = r->form_error;
-				render_error(r, 403);
-				return 0;
+				render_error(r, status);
+				return;
 			}
-			r->status = 403;
-			return 0;
+			r->status = status;
+			return;
 		}
 	r->error = r->form_error;
-	render_error(r, 403);
+	render_error(r, status);
+}
+
+/*
+ * Too fast to be a person (ASVS V11.1.2): an F_HUMAN form (sign-in,
+ * registration, forgotten password) sent less than form_min_seconds
+ * after its page was served.  The time is the one the form's CSRF token
+ * carries, signed (csrf_issued_at, session.c); a token without one
+ * (sent by a script that built its own) counts as too fast.  Returns 1
+ * to go on, 0 with the form shown again (429, Retry-After) asking to
+ * send it again: nothing typed is lost but the password.
+ */
+static int
+human_pace(struct request *r, const struct route *rt)
+{
+	int64_t	 min = r->app->conf.form_min_seconds, issued, age;
+
+	if (!(rt->flags & F_HUMAN) || min <= 0)
+		return 1;
+	issued = csrf_issued_at(r);
+	age = now_unix() - issued;
+	if (issued > 0 && age >= min)
+		return 1;
+	log_msg(r, "form sent too fast on %s %s (%s)", r->method_name, r->path,
+	    issued > 0 ? arena_printf(r->a, "%lld s after its page", (long long)age) : "no issue time");
+	budget_note_too_fast(r);
+	form_again(r, rt, 429, "That was quicker than a person types, so nothing was sent. "
+	    "Please check the form and send it again.");
+	resp_header(r, "Retry-After", arena_printf(r->a, "%lld",
+	    (long long)(issued > 0 && age >= 0 && age < min ? min - age : min)));
 	return 0;
+}
+
+/* The requests a budget counts (budget.h): every POST (every method
+ * but GET and HEAD) and every API call. */
+static int
+budgeted(const struct request *r, const struct route *rt)
+{
+	return rt->who == WHO_API || (r->method != M_GET && r->method != M_HEAD);
+}
+
+/* The account a request's budget is charged to, once authorize() ran:
+ * the token's owner for the API, else the route's session, if any. */
+static const struct principal *
+budget_principal(const struct request *r, const struct route *rt)
+{
+	if (rt->who == WHO_API)
+		return r->api;
+	if (rt->who == WHO_WEBHOOK)
+		return NULL;
+	return r->principal[route_kind(rt)];
+}
+
+/* Is the content type ct t, ignoring parameters and case? */
+static int
+ctype_is(const char *ct, const char *t)
+{
+	size_t	 n = strlen(t);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return strncasecmp(ct, t, n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
+	    ct[n] == ' ' || ct[n] == '\t');
+}
+
+/*
+ * The body types a route takes (V13.1.5, V13.2.5): the API and the
+ * payment webhooks (every gateway sends its events as JSON, see
+ * contracts/payments.md) read application/json only; a route with
+ * declared form fields reads application/x-www-form-urlencoded, and
+ * multipart/form-data too where it takes uploads (F_UPLOAD); a route
+ * that reads its body itself (form NULL: the test echo) whatever
+ * request.c parses.  A body of any other type, or of no stated type,
+ * is a 415 before anything else looks at it.  An empty body has no
+ * type to check.
+ */
+static int
+body_type_ok(const struct request *r, const struct route *rt)
+{
+	const char *ct = r->ctype;
+
+	if (r->body_len == 0)
+		return 1;
+	if (rt->who == WHO_API || rt->who == WHO_WEBHOOK)
+		return ctype_is(ct, "application/json");
+	if (rt->form != NULL)
+		return ctype_is(ct, "application/x-www-form-urlencoded") ||
+		    ((rt->flags & F_UPLOAD) && ctype_is(ct, "multipart/form-data"));
+	return ctype_is(ct, "application/x-www-form-urlencoded") ||
+	    ctype_is(ct, "multipart/form-data") || ctype_is(ct, "application/json");
+}
+
+/* What the 415 says: the types the route takes. */
+static const char *
+body_types_text(const struct route *rt)
+{
+	if (rt->who == WHO_API || rt->who == WHO_WEBHOOK)
+		return "application/json";
+	if (rt->form != NULL)
+		return (rt->flags & F_UPLOAD) ?
+		    "application/x-www-form-urlencoded, multipart/form-data" :
+		    "application/x-www-form-urlencoded";
+	return "application/x-www-form-urlencoded, multipart/form-data, application/json";
 }
 
 /* The body of dispatch(), run under its setjmp. */
@@ -336,7 +456,7 @@ dispatch_inner(struct request *r)
 {
 	const struct route *found = NULL;
 	size_t	 i;
-	int	 path_matched = 0;
+	int	 path_matched = 0, authorized;
 	enum method want;
 	char	 allow[128];
 
@@ -368,15 +488,42 @@ dispatch_inner(struct request *r)
 	r->params.n = 0;
 	route_match(found->pattern, r->path, r);
 	r->route = found;
-	if (!authorize(r, found))
+	if (!body_type_ok(r, found)) {
+		r->error_code = "unsupported_media_type";
+		r->error = arena_printf(r->a, "This address takes a body of type %s, not %.80s.",
+		    body_types_text(found), r->ctype != NULL && *r->ctype != '\0' ?
+		    r->ctype : "an unstated type");
+		render_error(r, 415);
+		/* RFC 9110 15.5.16: say which types would do. */
+		resp_header(r, "Accept-Post", body_types_text(found));
+		return;
+	}
+	/* The budget counts a request authorize() refuses too (a bad
+	 * token, a sign-in redirect), so its 429 replaces that answer. */
+	authorized = authorize(r, found);
+	if (budgeted(r, found) && !budget_charge(r, budget_principal(r, found)))
+		return;
+	if (!authorized)
 		return;
 	if (found->csrf == CSRF_CHECK && r->method != M_GET && r->method != M_HEAD &&
 	    !forgery_check(r, found))
 		return;
+	if (r->method == M_POST && !human_pace(r, found))
+		return;
 	/* An undeclared or missing field: 400 before the handler writes
 	 * anything.  A value its kind refuses is the handler's to answer
 	 * with its form and message (form_valid). */
-	if (found->form != NULL)
+	if (found->who == WHO_API) {
+		/* A JSON body against the route's declared shape
+		 * (valid.h, json_check); a call that declares none takes
+		 * no body. */
+		if (found->form != NULL)
+			json_check(r, found->form);
+		else if (r->body_len > 0) {
+			r->error_code = "unexpected_body";
+			req_fail(r, 400, "This call takes no request body.");
+		}
+	} else if (found->form != NULL)
 		(void)form_check(r, found->form->fields, found->form->n);
 	found->handler(r);
 }

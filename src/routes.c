@@ -2,7 +2,7 @@
  * routes.c: the one route table.  Method, pattern, handler, who may
  * call it, the permission a staff route needs, and the CSRF rule, side
  * by side.  The dispatcher (router.c) enforces the last three before a
- * handler runs; t/ enumerates this table so no route can be forgotten.
+ * handler runs (F_HUMAN: the too-fast form check, form_min_seconds); t/ enumerates this table so no route can be forgotten.
  */
 #include "config.h"
 
@@ -19,14 +19,14 @@ const struct route routes[] = {
 	{ M_GET,  "/plans/{slug}",	page_plan,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 
 	{ M_GET,  "/register",		page_register,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/register",		page_register_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_register_form },
+	{ M_POST, "/register",		page_register_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &page_register_form },
 	{ M_GET,  "/verify/{token}",	page_verify,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/verify/{token}",	page_verify_post, WHO_ANY, NULL, CSRF_CHECK, 0, &form_none },
 	{ M_GET,  "/login",		page_login,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/login",		page_login_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_login_form },
+	{ M_POST, "/login",		page_login_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &page_login_form },
 	{ M_POST, "/logout",		page_logout_post, WHO_ANY, NULL, CSRF_CHECK, 0, &form_none },
 	{ M_GET,  "/password/forgot",	page_forgot,	WHO_ANY, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/password/forgot",	page_forgot_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_forgot_form },
+	{ M_POST, "/password/forgot",	page_forgot_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &page_forgot_form },
 	{ M_GET,  "/password/reset/{token}", page_reset, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/password/reset/{token}", page_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0, &page_reset_form },
 
@@ -70,7 +70,7 @@ const struct route routes[] = {
 	 * (WHO_ANY, pre-session CSRF); F_PARTIAL only where the second
 	 * factor is still pending; everything else names its permission. */
 	{ M_GET,  "/admin/login",	admin_login, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/admin/login",	admin_login_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_login_form },
+	{ M_POST, "/admin/login",	admin_login_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &admin_login_form },
 	{ M_GET,  "/admin/invite/{token}", admin_invite, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/invite/{token}", admin_invite_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_invite_form },
 	{ M_POST, "/admin/logout",	admin_logout_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL, &form_none },
@@ -101,7 +101,7 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/account/password", admin_account_password, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/account/password", admin_account_password_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &admin_account_password_form },
 	{ M_GET,  "/admin/password/forgot", admin_forgot, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/admin/password/forgot", admin_forgot_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_forgot_form },
+	{ M_POST, "/admin/password/forgot", admin_forgot_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &admin_forgot_form },
 	{ M_GET,  "/admin/password/reset/{token}", admin_reset, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/password/reset/{token}", admin_reset_post, WHO_ANY, NULL, CSRF_CHECK, 0, &admin_reset_form },
 
@@ -323,6 +323,9 @@ const struct route routes[] = {
 	/* Streamed responses (csvstream): their failure paths after the
 	 * head, for t/79-api-orders.t; test-only like those above. */
 	{ M_GET,  "/_test/stream",	page_test_stream, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
+	/* requests16: an API call with a declared JSON body (page_test.c),
+	 * for t/28-requests.t; test-only like those above. */
+	{ M_POST, "/api/v1/_test/echo", page_test_api_echo, WHO_API, "read", CSRF_NONE, 0, &test_api_echo_shape },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

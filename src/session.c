@@ -283,6 +283,72 @@ presession_sign(const struct request *r, const char *nonce, char out[65])
 	hex_encode(out, mac, 32);
 }
 
+/*
+ * The issue time a form's token carries (requests16, ASVS V11.1.2): the
+ * token put in a page is BASE TIME MAC run together, all hex: BASE the
+ * session's token (32 digits) or the signed pre-session one (64), TIME
+ * the unix time the page was served (8 digits), MAC the first 16 digits
+ * of presession_sign("csrf-at:BASE:TIME"), so the time cannot be moved
+ * back without the key.  "csrf-at:" is a message no nonce or referral
+ * cookie can be.  All hex, so it stays one plain form value; the length
+ * tells a timed token from a bare BASE, which csrf_check() takes too
+ * (scripts send the bare session token in X-CSRF-Token).
+ */
+#define CSRF_TIME_LEN	8
+#define CSRF_MAC_LEN	16
+#define CSRF_TIMED	(CSRF_TIME_LEN + CSRF_MAC_LEN)
+
+static void
+csrf_time_mac(const struct request *r, const char *base, size_t bn, const char *t,
+    char out[CSRF_MAC_LEN + 1])
+{
+	char	 sig[65];
+
+	presession_sign(r, arena_printf(r->a, "csrf-at:%.*s:%.*s", (int)bn, base, CSRF_TIME_LEN, t), sig);
+	memcpy(out, sig, CSRF_MAC_LEN);
+	out[CSRF_MAC_LEN] = '\0';
+}
+
+/* The base of a token as sent, its length into *bn, and the issue time
+ * into *issued (0 when it has none).  NULL when its time's MAC is
+ * wrong, which no check passes. */
+static const char *
+csrf_split(const struct request *r, const char *got, size_t *bn, int64_t *issued)
+{
+	size_t	 n = strlen(got), i;
+	char	 mac[CSRF_MAC_LEN + 1];
+	int64_t	 t = 0;
+
+	*issued = 0;
+	*bn = n;
+	if (n != 32 + CSRF_TIMED && n != 64 + CSRF_TIMED)
+		return got;
+	*bn = n - CSRF_TIMED;
+	for (i = *bn; i < *bn + CSRF_TIME_LEN; i++) {
+		char	 c = got[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return NULL;
+		t = t * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	csrf_time_mac(r, got, *bn, got + *bn, mac);
+	if (CRYPTO_memcmp(mac, got + *bn + CSRF_TIME_LEN, CSRF_MAC_LEN) != 0)
+		return NULL;
+	*issued = t;
+	return got;
+}
+
+/* base with the time now and its MAC: what a page's form carries. */
+static const char *
+csrf_timed(struct request *r, const char *base)
+{
+	char	 t[CSRF_TIME_LEN + 1], mac[CSRF_MAC_LEN + 1];
+
+	snprintf(t, sizeof(t), "%08llx", (unsigned long long)now_unix() & 0xffffffffULL);
+	csrf_time_mac(r, base, strlen(base), t, mac);
+	return arena_printf(r->a, "%s%s%s", base, t, mac);
+}
+
 const char *
 csrf_token(struct request *r, enum sess_kind k)
 {
@@ -293,9 +359,9 @@ csrf_token(struct request *r, enum sess_kind k)
 	 * keep it (cache.c, rule 2). */
 	r->has_csrf = 1;
 	if (r->principal[k] != NULL && r->principal[k]->csrf != NULL)
-		return r->principal[k]->csrf;
+		return csrf_timed(r, r->principal[k]->csrf);
 	if (r->pre_token != NULL)
-		return r->pre_token;
+		return csrf_timed(r, r->pre_token);
 	nonce = req_cookie(r, pre_cookie_name(r));
 	if (nonce == NULL || strlen(nonce) != 32) {
 		token_new(fresh);
@@ -304,14 +370,27 @@ csrf_token(struct request *r, enum sess_kind k)
 	}
 	presession_sign(r, nonce, sig);
 	r->pre_token = arena_strdup(r->a, sig);
-	return r->pre_token;
+	return csrf_timed(r, r->pre_token);
 }
 
-static int
-same_secret(const char *a, const char *b)
+int64_t
+csrf_issued_at(struct request *r)
 {
-	size_t	 n = strlen(a);
+	const char *got = req_form(r, "csrf");
+	size_t	 bn;
+	int64_t	 issued;
 
+	if (got == NULL)
+		got = r->csrf_header;
+	if (got == NULL || csrf_split(r, got, &bn, &issued) == NULL)
+		return 0;
+	return issued;
+}
+
+/* a (n bytes) equals the string b, in constant time. */
+static int
+same_secret(const char *a, size_t n, const char *b)
+{
 	return n == strlen(b) && n > 0 && CRYPTO_memcmp(a, b, n) == 0;
 }
 
@@ -321,6 +400,8 @@ csrf_check(struct request *r, enum sess_kind k)
 	const char *got = req_form(r, "csrf");
 	const char *nonce;
 	char	 sig[65];
+	size_t	 bn;
+	int64_t	 issued;
 
 	/* A form field, or a header for script-sent JSON; never from the
 	 * query string (URLs end up in logs and Referers). */
@@ -328,13 +409,17 @@ csrf_check(struct request *r, enum sess_kind k)
 		got = r->csrf_header;
 	if (got == NULL || *got == '\0')
 		return 0;
+	/* A timed token (csrf_token) is checked by its base; a time whose
+	 * MAC is wrong refuses the whole token. */
+	if ((got = csrf_split(r, got, &bn, &issued)) == NULL)
+		return 0;
 	if (r->principal[k] != NULL)
-		return same_secret(got, r->principal[k]->csrf);
+		return r->principal[k]->csrf != NULL && same_secret(got, bn, r->principal[k]->csrf);
 	nonce = req_cookie(r, pre_cookie_name(r));
 	if (nonce == NULL || strlen(nonce) != 32)
 		return 0;
 	presession_sign(r, nonce, sig);
-	return same_secret(got, sig);
+	return same_secret(got, bn, sig);
 }
 
 /* ---- API tokens ---- */

@@ -70,7 +70,8 @@ void	session_reauth(struct request *, enum sess_kind);
 int	session_recent_auth(const struct request *, enum sess_kind, int64_t max_age);
 
 /* The CSRF token to put in this page's forms: the session's, or a signed
- * pre-session token (setting its cookie) when there is no session. */
+ * pre-session token (setting its cookie) when there is no session, with
+ * the time now and a MAC over both, all hex (session.c). */
 const char *csrf_token(struct request *, enum sess_kind);
 /*
  * The one HMAC of the anonymous side: HMAC-SHA-256 of msg under the
@@ -82,6 +83,10 @@ const char *csrf_token(struct request *, enum sess_kind);
 void	presession_sign(const struct request *, const char *msg, char out[65]);
 /* 1 when the request's "csrf" field is right for its route. */
 int	csrf_check(struct request *, enum sess_kind);
+/* The unix time the page of the request's form token was served (the
+ * token carries it, signed: session.c); 0 when the token has none or
+ * its time's MAC is wrong. */
+int64_t	csrf_issued_at(struct request *);
 
 /* Staff permission check, from the role's grants in the database. */
 int	has_perm(const struct request *, const char *perm);

@@ -1616,6 +1616,12 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PASSKEY_CHAL_TAKE] = "DELETE FROM passkey_challenges WHERE hash = :hash AND purpose = :purpose "
 	    "AND kind = :kind AND bind = :bind AND expires_at >= :now",
 	[Q_PASSKEY_DELETE_ALL] = "DELETE FROM passkeys WHERE customer_id IS :cid AND staff_id IS :sid",
+	/* requests16: budgets tripped and forms refused as too fast in the
+	 * last :seconds, for the staff alert (budget.c): at most one audit
+	 * row per address or account and minute each; two ranges of
+	 * audit_log_action. */
+	[Q_BUDGET_TRIPS] = "SELECT count(*) FROM audit_log WHERE action IN ('budget.tripped', "
+	    "'budget.form_too_fast') AND at >= unixepoch() - :seconds",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2112,6 +2118,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PASSKEY_CHAL_INSERT] = "PASSKEY_CHAL_INSERT",
 	[Q_PASSKEY_CHAL_TAKE] = "PASSKEY_CHAL_TAKE",
 	[Q_PASSKEY_DELETE_ALL] = "PASSKEY_DELETE_ALL",
+	[Q_BUDGET_TRIPS] = "BUDGET_TRIPS",
 };
 
 /*

@@ -513,6 +513,8 @@ enum q {
 	Q_PASSKEY_CHAL_INSERT,
 	Q_PASSKEY_CHAL_TAKE,
 	Q_PASSKEY_DELETE_ALL,
+	/* requests16 (issue 16): request budgets (budget.c). */
+	Q_BUDGET_TRIPS,
 	Q__MAX
 };
 

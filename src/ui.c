@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "budget.h"
 #include "mail_health.h"
 #include "cart.h"
 #include "http.h"
@@ -41,6 +42,27 @@ mail_banner(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "mail_banner", 1);
 	vm_set_int(vm, "mail_banner_n", h.failed_hour);
 	vm_set_bool(vm, "mail_banner_link", has_perm(r, "mail.read"));
+}
+
+/*
+ * The budget banner (requests16): request budgets (budget.h) tripped at
+ * least budget_alert_trips times in the last hour, that is, something
+ * is hammering the shop.  One statement a staff page, a range of
+ * audit_log_action.  Not on an error page, as above.
+ */
+static void
+budget_banner(struct request *r, struct vm *vm)
+{
+	struct budget_health h;
+
+	if (r->error != NULL)
+		return;
+	budget_health(r->db, r->app->conf.budget_alert_trips, &h);
+	if (!h.alert)
+		return;
+	vm_set_bool(vm, "budget_banner", 1);
+	vm_set_int(vm, "budget_banner_n", h.trips_hour);
+	vm_set_bool(vm, "budget_banner_link", has_perm(r, "audit.read"));
 }
 
 /* The staff header: links only to what the role may open, and only
@@ -86,6 +108,7 @@ admin_chrome(struct request *r, struct vm *vm)
 	vm_set_bool(vm, "nav_mail", has_perm(r, "mail.read"));
 	vm_set_bool(vm, "here_mail", strncmp(r->path, "/admin/mail", 11) == 0);
 	mail_banner(r, vm);
+	budget_banner(r, vm);
 }
 
 struct vm *

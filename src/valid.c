@@ -4,7 +4,10 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "http.h"
 #include "response.h"
@@ -418,6 +421,105 @@ form_valid(struct request *r, const char *name)
 		req_fail(r, 500, "form field %s read but not declared", name);
 	v = kv_get(&r->form, name);
 	return v != NULL && field_ok(f, v);
+}
+
+/*
+ * A JSON value against its declared field: the JSON type the kind
+ * takes (FK_INT an integer in [min, max], FK_FLAG a boolean, every
+ * other kind a string that field_ok() takes).  1 when it fits.
+ */
+static int
+json_field_ok(const struct field *f, struct json_object *v)
+{
+	int64_t	 n;
+
+	switch (f->kind) {
+	case FK_INT:
+		if (!json_object_is_type(v, json_type_int))
+			return 0;
+		n = json_object_get_int64(v);
+		return n >= f->min && n <= f->max;
+	case FK_FLAG:
+		return json_object_is_type(v, json_type_boolean);
+	default:
+		return json_object_is_type(v, json_type_string) &&
+		    field_ok(f, json_object_get_string(v));
+	}
+}
+
+/* What a field's kind takes, for the refusal's message. */
+static const char *
+json_kind_text(const struct field *f)
+{
+	switch (f->kind) {
+	case FK_INT: return "an integer in range";
+	case FK_FLAG: return "true or false";
+	case FK_EMAIL: return "an email address";
+	case FK_URL: return "an http(s) URL";
+	case FK_SLUG: return "a short name of a-z, 0-9 and -";
+	default: return "a string within its length";
+	}
+}
+
+/* 400 with the API's error contract: code invalid_body, the message. */
+static void json_refuse(struct request *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+json_refuse(struct request *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	msg = arena_vprintf(r->a, fmt, ap);
+	va_end(ap);
+	r->error_code = "invalid_body";
+	req_fail(r, 400, "%s", msg);
+}
+
+void
+json_check(struct request *r, const struct form *shape)
+{
+	const struct field *f;
+	size_t	 i;
+
+	r->fields = shape->fields;
+	r->nfields = shape->n;
+	if (r->body_len == 0 || r->json == NULL) {
+		/* No body: every field is absent. */
+		for (i = 0; i < shape->n; i++)
+			if (shape->fields[i].flags & FIELD_REQUIRED)
+				json_refuse(r, "The field \"%s\" is missing from the JSON body.",
+				    shape->fields[i].name);
+		return;
+	}
+	if (!json_object_is_type(r->json, json_type_object))
+		json_refuse(r, "The JSON body must be an object.");
+	{
+		json_object_object_foreach(r->json, k, v) {
+			if ((f = field_find(r, k)) == NULL)
+				json_refuse(r, "The JSON body has no field \"%.64s\".", k);
+			if (!json_field_ok(f, v))
+				json_refuse(r, "The field \"%s\" must be %s.", f->name, json_kind_text(f));
+		}
+	}
+	for (i = 0; i < shape->n; i++)
+		if ((shape->fields[i].flags & FIELD_REQUIRED) &&
+		    !json_object_object_get_ex(r->json, shape->fields[i].name, NULL))
+			json_refuse(r, "The field \"%s\" is missing from the JSON body.",
+			    shape->fields[i].name);
+}
+
+struct json_object *
+json_field(struct request *r, const char *name)
+{
+	struct json_object *v = NULL;
+
+	if (field_find(r, name) == NULL)
+		req_fail(r, 500, "JSON field %s read but not declared", name);
+	if (r->json == NULL || !json_object_object_get_ex(r->json, name, &v))
+		return NULL;
+	return v;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */

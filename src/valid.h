@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json_object;
 struct request;
 
 /* The longest email address (RFC 5321: 254 in a path) and local part. */
@@ -138,6 +139,23 @@ const char *form_check(struct request *, const struct field *, size_t);
 /* A declared field's value, NULL when absent; 500 for a name that the
  * handler's table does not declare. */
 const char *form_get(struct request *, const char *name);
+
+/*
+ * JSON bodies (ASVS V13.2.2): an API route that reads a body names its
+ * shape in the route table's form slot, the same struct form of fields,
+ * and the dispatcher runs json_check() before the handler.  The body
+ * must be one object whose every key is a declared field, of the JSON
+ * type its kind takes (FK_INT an integer in [min, max], FK_FLAG true or
+ * false, every other kind a string the kind's validator takes, within
+ * max), with every required field present.  Anything else ends the
+ * request with 400, error code "invalid_body" and a message naming the
+ * field (req_fail).  An API route without a shape takes no body at all
+ * (router.c).
+ */
+void	json_check(struct request *, const struct form *shape);
+/* A declared JSON field's value (json-c, owned by r->json), NULL when
+ * absent; 500 for a name the shape does not declare. */
+struct json_object *json_field(struct request *, const char *name);
 /* 1 when a declared field's value passes its kind's validator. */
 int	form_valid(struct request *, const char *name);
 

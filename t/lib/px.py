@@ -253,6 +253,12 @@ class Stack:
             "log_file": self.log,
             "test_routes": "yes",
             "test_clock_file": self.clock_file,
+            # The suite posts forms and calls the API far faster than a
+            # person: budgets out of reach and no too-fast form check,
+            # unless a test sets them (t/31-budgets.t tests the defaults).
+            "budget_client_minute": "10000000",
+            "budget_account_minute": "10000000",
+            "form_min_seconds": "0",
         }
         vals.update(self.extra)
         vals.update(more)
