@@ -155,7 +155,7 @@ user_handle(struct request *r, enum sess_kind k, int64_t id, unsigned char out[P
 static void
 bind_hash(struct request *r, enum sess_kind k, unsigned char out[32])
 {
-	const char *b = arena_printf(r->a, "%s:%s", kind_names[k], csrf_token(r, k));
+	const char *b = arena_printf(r->a, "%s:%s", kind_names[k], csrf_base(r, k));
 
 	SHA256((const unsigned char *)b, strlen(b), out);
 }

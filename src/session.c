@@ -350,7 +350,7 @@ csrf_timed(struct request *r, const char *base)
 }
 
 const char *
-csrf_token(struct request *r, enum sess_kind k)
+csrf_base(struct request *r, enum sess_kind k)
 {
 	const char *nonce;
 	char	 sig[65], fresh[33];
@@ -359,9 +359,9 @@ csrf_token(struct request *r, enum sess_kind k)
 	 * keep it (cache.c, rule 2). */
 	r->has_csrf = 1;
 	if (r->principal[k] != NULL && r->principal[k]->csrf != NULL)
-		return csrf_timed(r, r->principal[k]->csrf);
+		return r->principal[k]->csrf;
 	if (r->pre_token != NULL)
-		return csrf_timed(r, r->pre_token);
+		return r->pre_token;
 	nonce = req_cookie(r, pre_cookie_name(r));
 	if (nonce == NULL || strlen(nonce) != 32) {
 		token_new(fresh);
@@ -370,7 +370,13 @@ csrf_token(struct request *r, enum sess_kind k)
 	}
 	presession_sign(r, nonce, sig);
 	r->pre_token = arena_strdup(r->a, sig);
-	return csrf_timed(r, r->pre_token);
+	return r->pre_token;
+}
+
+const char *
+csrf_token(struct request *r, enum sess_kind k)
+{
+	return csrf_timed(r, csrf_base(r, k));
 }
 
 int64_t

@@ -73,6 +73,10 @@ int	session_recent_auth(const struct request *, enum sess_kind, int64_t max_age)
  * pre-session token (setting its cookie) when there is no session, with
  * the time now and a MAC over both, all hex (session.c). */
 const char *csrf_token(struct request *, enum sess_kind);
+/* The same token without its time and MAC: the same on every page of
+ * one session or pre-session, for what must stay bound to it across
+ * pages (passkey.c's challenges). */
+const char *csrf_base(struct request *, enum sess_kind);
 /*
  * The one HMAC of the anonymous side: HMAC-SHA-256 of msg under the
  * pre-session key (seal.h's subkey, never the sealing key), as 64 hex
