@@ -82,16 +82,43 @@ cpu_ms(void)
  * one request at a time. */
 static double cpu_at_start;
 
+/*
+ * The routes whose last path segment is a credential (read routes.c:
+ * every {token} segment): a sign-up confirmation, a password reset, a
+ * staff invitation and a subscription URL each let whoever holds the
+ * link act as its owner, so a log line that kept one whole would be a
+ * way in for anyone who can read the log.  etc/nginx's px_masked log
+ * format cuts the same prefixes the same way.
+ */
+static const char *const secret_paths[] = {
+	"/sub/", "/verify/", "/password/reset/", "/admin/invite/",
+};
+
+size_t
+log_secret_prefix(const char *path)
+{
+	size_t	 i, pl;
+
+	if (path == NULL)
+		return 0;
+	for (i = 0; i < sizeof(secret_paths) / sizeof(secret_paths[0]); i++) {
+		pl = strlen(secret_paths[i]);
+		if (strncmp(path, secret_paths[i], pl) == 0 && strlen(path) > pl + 4)
+			return pl;
+	}
+	return 0;
+}
+
 const char *
 log_path(const char *path, char *out, size_t n)
 {
-	static const char sub[] = "/sub/";
+	size_t	 pl;
 
 	if (path == NULL)
-		path = "-";
-	if (strncmp(path, sub, sizeof(sub) - 1) != 0 || strlen(path) <= sizeof(sub) - 1 + 4)
+		return "-";
+	if ((pl = log_secret_prefix(path)) == 0)
 		return path;
-	snprintf(out, n, "%s%.4s...", sub, path + sizeof(sub) - 1);
+	snprintf(out, n, "%.*s%.4s...", (int)pl, path, path + pl);
 	return out;
 }
 
@@ -99,7 +126,7 @@ void
 log_request(const struct request *r, size_t bytes)
 {
 	struct buf b;
-	char	 lp[32];
+	char	 lp[LOG_PATH_MAX];
 
 	buf_init(&b);
 	stamp(&b);

@@ -297,11 +297,13 @@ forgery_check(struct request *r, const struct route *rt)
 	enum sess_kind k = route_kind(rt);
 	size_t	 i;
 	int	 shown;
+	char	 lp[LOG_PATH_MAX];
 
 	check_origin(r);
 	if (csrf_check(r, k))
 		return 1;
-	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name, r->path);
+	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name,
+	    log_path(r->path, lp, sizeof(lp)));
 	r->form_error = "This form had expired, so nothing was changed. Please check it and send it again.";
 	for (i = 0; i < nroutes; i++)
 		if (routes[i].method == M_GET && strcmp(routes[i].pattern, rt->pattern) == 0 &&

@@ -1535,6 +1535,11 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MAIL_ALERT] = "SELECT (SELECT count(*) FROM jobs WHERE state = 'failed' AND kind = 'email' "
 	    "AND updated_at >= :since), (SELECT value FROM settings WHERE key = 'mail.alert_failures'), "
 	    "(SELECT count(*) FROM jobs WHERE state = 'pending' AND +kind = 'email')",
+	/* data16 (issue 16): privacy.  A sent or discarded message's sealed
+	 * link goes (mail_seal.c); the masked vars stay for /admin/mail. */
+	[Q_MAIL_SCRUB] = "UPDATE jobs SET payload = json_set(json_remove(payload, '$.sealed'), "
+	    "'$.scrubbed', json('true')) WHERE id = :id AND kind = 'email' "
+	    "AND json_type(payload, '$.sealed') IS NOT NULL",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -1998,6 +2003,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AMAIL_ONE] = "AMAIL_ONE",
 	[Q_AMAIL_COUNTS] = "AMAIL_COUNTS",
 	[Q_MAIL_ALERT] = "MAIL_ALERT",
+	[Q_MAIL_SCRUB] = "MAIL_SCRUB",
 };
 
 /*

@@ -478,6 +478,8 @@ enum q {
 	Q_AMAIL_ONE,
 	Q_AMAIL_COUNTS,
 	Q_MAIL_ALERT,
+	/* data16 (issue 16): privacy */
+	Q_MAIL_SCRUB,
 	Q__MAX
 };
 

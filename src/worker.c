@@ -349,7 +349,7 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
 static void
 timeout_log(const struct request *r, int streamed)
 {
-	char	 when[32], lp[32];
+	char	 when[32], lp[LOG_PATH_MAX];
 	struct buf lb;
 
 	to_log_len = 0;
@@ -630,7 +630,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct buf h;
 	struct limits lim;
 	struct sink sink = { t->write_now, timeout_streaming, t->ctx };
-	char	 lp[32];
+	char	 lp[LOG_PATH_MAX];
 	int64_t	 len;
 	int	 rc, cut;
 
