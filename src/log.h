@@ -11,6 +11,10 @@ struct request;
 
 /* Send log lines to path (NULL or "": standard error).  -1 on failure. */
 int	log_open(const char *path);
+/* Also send every line to the syslog datagram socket at path (conf
+ * log_syslog_socket, "/dev/log"); NULL or "": no more.  -1 when the path
+ * is too long; a socket not there yet is tried again at each line. */
+int	log_syslog_to(const char *path);
 /* The log's file descriptor (for a line written from a signal handler). */
 int	log_fileno(void);
 /* The one line per request: time, id, method, path, status, bytes, wall ms, cpu ms, user. */

@@ -1540,6 +1540,18 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MAIL_SCRUB] = "UPDATE jobs SET payload = json_set(json_remove(payload, '$.sealed'), "
 	    "'$.scrubbed', json('true')) WHERE id = :id AND kind = 'email' "
 	    "AND json_type(payload, '$.sealed') IS NOT NULL",
+	/* cron prune, retention (conf audit_ip_keep_days, mail_log_keep_days,
+	 * job_payload_keep_days; sql/029 lets the audit log's ip be
+	 * cleared and nothing else).  A pruned email payload keeps the
+	 * recipient and template /admin/mail lists; any other kind keeps
+	 * nothing.  Failed jobs are left whole: staff may retry them. */
+	[Q_RET_AUDIT_IP] = "UPDATE audit_log SET ip = '' WHERE ip <> '' AND at < :before",
+	[Q_RET_MAIL_LOG] = "DELETE FROM mail_log WHERE sent_at < :before",
+	[Q_RET_JOB_PAYLOAD] = "UPDATE jobs SET payload = CASE WHEN kind = 'email' AND json_valid(payload) "
+	    "THEN json_object('to', json_extract(payload, '$.to'), 'template', json_extract(payload, '$.template'), "
+	    "'pruned', json('true')) ELSE '{\"pruned\":true}' END "
+	    "WHERE state IN ('done','discarded') AND done_at < :before "
+	    "AND (NOT json_valid(payload) OR json_type(payload, '$.pruned') IS NULL)",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2004,6 +2016,9 @@ const char *const sql_name[Q__MAX] = {
 	[Q_AMAIL_COUNTS] = "AMAIL_COUNTS",
 	[Q_MAIL_ALERT] = "MAIL_ALERT",
 	[Q_MAIL_SCRUB] = "MAIL_SCRUB",
+	[Q_RET_AUDIT_IP] = "RET_AUDIT_IP",
+	[Q_RET_MAIL_LOG] = "RET_MAIL_LOG",
+	[Q_RET_JOB_PAYLOAD] = "RET_JOB_PAYLOAD",
 };
 
 /*

@@ -480,6 +480,9 @@ enum q {
 	Q_MAIL_ALERT,
 	/* data16 (issue 16): privacy */
 	Q_MAIL_SCRUB,
+	Q_RET_AUDIT_IP,
+	Q_RET_MAIL_LOG,
+	Q_RET_JOB_PAYLOAD,
 	Q__MAX
 };
 
