@@ -272,6 +272,10 @@ const struct route routes[] = {
 	 * cookies, no CSRF (WHO_WEBHOOK). */
 	{ M_POST, "/webhooks/{slug}",	page_webhook_post, WHO_WEBHOOK, NULL, CSRF_NONE, 0, &webhook_form },
 
+	/* data16 (issue 16): the customer's data as JSON (page_export.c) */
+	{ M_GET,  "/account/export",	page_account_export, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/account/export",	page_account_export_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_export_form },
+
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/_test/crash",	page_test_crash, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
