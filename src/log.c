@@ -72,23 +72,56 @@ log_syslog_to(const char *path)
 	return 0;
 }
 
+/* The syslog header of a line at severity sev into hdr (n bytes);
+ * its length.  Facility daemon (3). */
+static int
+sl_header(char *hdr, size_t n, int sev)
+{
+	char	 t[32];
+	struct tm tm;
+	time_t	 now = time(NULL);
+
+	localtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%b %e %H:%M:%S", &tm);
+	return snprintf(hdr, n, "<%d>%s 1000proxy[%d]: ", 3 * 8 + sev, t, (int)getpid());
+}
+
+int
+log_syslog_prepare(char *out, size_t n, const char *line, size_t len)
+{
+	char	 hdr[64];
+	int	 hl;
+
+	if (sl_path[0] == '\0' || sl_connect() != 0)
+		return -1;
+	while (len > 0 && line[len - 1] == '\n')
+		len--;
+	hl = sl_header(hdr, sizeof(hdr), 3);
+	if (hl < 0 || (size_t)hl + len > n)
+		return -1;
+	memcpy(out, hdr, (size_t)hl);
+	memcpy(out + hl, line, len);
+	return (int)((size_t)hl + len);
+}
+
+int
+log_syslog_fileno(void)
+{
+	return sl_fd;
+}
+
 /* One line (without its newline) to syslog at severity sev. */
 static void
 sl_send(int sev, const char *line, size_t n)
 {
-	char	 hdr[64], t[32];
+	char	 hdr[64];
 	struct iovec iov[2];
 	struct msghdr mh;
-	struct tm tm;
-	time_t	 now = time(NULL);
 	int	 hl, try;
 
 	if (sl_path[0] == '\0')
 		return;
-	localtime_r(&now, &tm);
-	strftime(t, sizeof(t), "%b %e %H:%M:%S", &tm);
-	/* Facility daemon (3). */
-	hl = snprintf(hdr, sizeof(hdr), "<%d>%s 1000proxy[%d]: ", 3 * 8 + sev, t, (int)getpid());
+	hl = sl_header(hdr, sizeof(hdr), sev);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = (size_t)hl;
 	iov[1].iov_base = (void *)line;

@@ -15,6 +15,12 @@ int	log_open(const char *path);
  * log_syslog_socket, "/dev/log"); NULL or "": no more.  -1 when the path
  * is too long; a socket not there yet is tried again at each line. */
 int	log_syslog_to(const char *path);
+/* For a line written from a signal handler (worker.c's timeout): the
+ * datagram of line at severity err, ready for send(2) to
+ * log_syslog_fileno(), into out (n bytes); its length, or -1 when syslog
+ * is off, not reachable, or out is too small.  The time stamp is now's. */
+int	log_syslog_prepare(char *out, size_t n, const char *line, size_t len);
+int	log_syslog_fileno(void);
 /* The log's file descriptor (for a line written from a signal handler). */
 int	log_fileno(void);
 /* The one line per request: time, id, method, path, status, bytes, wall ms, cpu ms, user. */

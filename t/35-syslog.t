@@ -9,7 +9,8 @@ socket of its own there (no logger, no journald):
 - a request's line arrives as "<30>TIMESTAMP 1000proxy[PID]: {json}"
   (daemon.info), its JSON equal to the file log's line for the same
   request id, with a token path masked as in the file;
-- a diagnostic of level error arrives as daemon.err (<27>);
+- a diagnostic of level error arrives as daemon.err (<27>), the line a
+  worker writes from its timeout signal handler too;
 - the work daemon's lines arrive too (its note after SIGHUP);
 - with log_syslog = no nothing is sent, and a missing socket costs the
   requests nothing.
@@ -48,7 +49,7 @@ def drain(sk, into):
 s = Stack(workers=1)
 path = os.path.join(s.dir, "log.sock")
 sk = collector(path)
-s.extra.update(log_syslog="yes", log_syslog_socket=path)
+s.extra.update(log_syslog="yes", log_syslog_socket=path, request_timeout="1")
 s.start()
 got = []
 tok = secrets.token_urlsafe(32)
@@ -73,6 +74,15 @@ t.ok(all(tok not in x for x in got) and any(o.get("path") == "/verify/%s..." % t
 errs = [(pri, o) for pri, _, o in msgs if o.get("level") == "error"]
 t.ok(errs and all(pri == 3 * 8 + 3 for pri, _ in errs) and any("csrf" in o.get("msg", "") for _, o in errs),
      "an error diagnostic is sent as daemon.err (<27>)", errs[:2])
+
+# The line a worker's timeout writes from its signal handler.
+r = s.get("/_test/sleep?ms=3000")
+t.is_(r.status, 504, "a request past request_timeout: 504")
+late = []
+wait_for(lambda: any("timed out" in x for x in drain(sk, late)), 10)
+tl = [LINE.match(x) for x in late if "request timed out" in x]
+t.ok(tl and tl[0] and int(tl[0].group(1)) == 27 and json.loads(tl[0].group(4)).get("path") == "/_test/sleep",
+     "the timeout line, written from the signal handler, reaches syslog as daemon.err", late[-3:])
 
 # The work daemon.
 err = open(os.path.join(s.dir, "work.stderr"), "ab")
