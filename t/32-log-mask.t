@@ -9,6 +9,8 @@ double:
   the path): neither the pool's log nor nginx's access log (the shipped
   px_masked format) holds the token; both hold the masked form (first four
   characters and "...");
+- the pool's request log holds no client address, user agent, query
+  string or referrer at all;
 - a query string with a secret-named parameter (token=, code=,
   session_id=) is logged by nginx as "?(masked)", and a Referer carrying a
   token path is cut the same way;
@@ -51,7 +53,8 @@ s.request("GET", "/pay/return/paypal/X1?token=%s&PayerID=P" % qtok)
 s.request("GET", "/login?code=%s" % ctok)
 s.request("GET", "/plans?format=x&session_id=%s" % stok)
 rtok = secrets.token_urlsafe(32)
-s.request("GET", "/", headers={"Referer": "http://127.0.0.1:%d/password/reset/%s" % (s.port, rtok)})
+s.request("GET", "/", headers={"Referer": "http://127.0.0.1:%d/password/reset/%s" % (s.port, rtok),
+                               "User-Agent": "px-ua-marker-7731"})
 time.sleep(0.5)
 pool = s.pool_log_text()
 with open(os.path.join(s.dir, "nginx-access.log")) as f:
@@ -72,6 +75,10 @@ t.ok("GET /pay/return/paypal/X1?(masked) HTTP" in alog and "GET /login?(masked) 
 t.ok(rtok not in alog and ("/password/reset/%s..." % rtok[:4]) in alog,
      "a Referer with a token path is cut to 4 characters")
 t.ok("GET /plans HTTP" in alog or "GET / HTTP" in alog, "an ordinary request is logged as it is")
+keys = set().union(*[set(x) for x in s.log_lines() if "path" in x and "status" in x])
+t.ok(keys <= {"time", "id", "method", "path", "status", "bytes", "wall_ms", "cpu_ms", "user", "pid", "cache"} and
+     "px-ua-marker-7731" not in pool and "127.0.0.1" not in pool,
+     "the request log holds no client address, user agent, query string or referrer", sorted(keys))
 
 # -- mail payloads: sealed while queued --
 terminate(s.work)
