@@ -28,6 +28,9 @@
  * A body can hold a sign-in, verification or reset link, so it is shown
  * only in a demonstration shop (conf demo = yes), as text in <pre>,
  * escaped; otherwise the page has neither the body nor a link to it.
+ * Even then such a link shows masked: it is sealed in the payload and
+ * this page renders without the key (mail_seal.c), so reading the log
+ * never lets staff act as the customer.
  * Retry and discard are jobctl.c's (one guarded UPDATE and one audit
  * row, then the spool files follow): the same as /admin/jobs and
  * `1000proxy job`.  A sent message is never retried: it would go twice.
@@ -96,7 +99,7 @@ static int
 mail_row(struct request *r, struct vm *it, struct stmt *st, struct mail_msg *m)
 {
 	const struct conf *c = &r->app->conf;
-	struct mail_src src = { c, r->db, r->app->views, r->a };
+	struct mail_src src = { c, r->db, r->app->views, r->a, NULL };
 	struct mail_msg tmp;
 	const char *state = db_text(r->db, st, 1), *tmpl = db_text(r->db, st, 9);
 	int	 sent = !db_is_null(st, 13), ok;

@@ -151,6 +151,14 @@ static const struct cdef defs[] = {
 	    "parent domain of it; empty: base_url's host.  Changing it makes every passkey unusable"),
 	B(demo, "no", "a demonstration shop: /admin/mail shows message bodies, which can hold sign-in and reset links; never in production"),
 	B(test_routes, "no", "enable /_test/* routes used by the test suite and make a template key missing from its view model an error; never in production"),
+	/* data16 (issue 16): retention, what cron prune keeps and for how
+	 * long; /terms's privacy section states the same values. */
+	I(audit_ip_keep_days, "90", 0, 3650, "cron prune clears the client address of audit log rows older than this many days"),
+	I(mail_log_keep_days, "365", 0, 3650, "cron prune deletes mail log rows (recipient, subject, the server's answer) older than this many days"),
+	I(job_payload_keep_days, "14", 0, 3650, "cron prune empties the payload of job rows done or discarded more than this many days ago (an email keeps its recipient and template)"),
+	/* data16 (issue 16): logs */
+	B(log_syslog, "no", "also send every log line (the same JSON) to syslog, facility daemon, ident 1000proxy"),
+	S(log_syslog_socket, "/dev/log", "the local syslog socket log_syslog writes to (journald's and rsyslog's is /dev/log)"),
 	S(test_clock_file, "", "test mode only (ignored unless test_routes = yes): a file holding "
 	    "seconds that every process adds to the clock; never in production"),
 	S(test_pause_file, "", "test mode only (ignored unless test_routes = yes): a file naming a "

@@ -68,6 +68,12 @@ struct conf {
 	int64_t	 alert_down_minutes;
 	int64_t	 alert_stale_minutes;
 	int64_t	 job_keep_days;
+	/* data16 (issue 16): retention and syslog */
+	int64_t	 audit_ip_keep_days;
+	int64_t	 mail_log_keep_days;
+	int64_t	 job_payload_keep_days;
+	int	 log_syslog;
+	char	*log_syslog_socket;
 	char	*run_dir;
 	char	*common_passwords;
 	int64_t	 argon2_m_kib;

@@ -80,22 +80,29 @@ cron_reconcile(const struct conf *c, int argc, char **argv)
  * The database side of prune: sessions past their absolute lifetime,
  * email tokens spent or expired more than keep seconds ago, throttle
  * rows that lock nothing and last failed more than a day ago, and
- * anonymous carts whose cookie has expired (30 days).  One
- * transaction; idempotent, so two runs at once are harmless.  The audit
- * log and the ledgers are never pruned.  A database error ends the task
- * (db.h): the transaction rolls back, stderr, exit 1.
+ * anonymous carts whose cookie has expired (30 days).  Then retention
+ * (issue 16, the values /terms states): the client address of audit
+ * rows older than audit_ip_keep_days, mail_log rows older than
+ * mail_log_keep_days (before the job rows, which they hold back), and
+ * the payloads of jobs finished more than job_payload_keep_days ago.
+ * One transaction; idempotent, so two runs at once are harmless.  The
+ * audit log's rows and the ledgers are never deleted.  A database error
+ * ends the task (db.h): the transaction rolls back, stderr, exit 1.
  */
 static int
 prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 {
 	static const enum q q[] = { Q_PRUNE_SESSIONS, Q_PRUNE_EMAIL_TOKENS, Q_PRUNE_THROTTLE,
-	    Q_PRUNE_CARTS };
-	static const char *const what[] = { "expired sessions", "spent email tokens", "idle throttle rows",
-	    "anonymous carts past their cookie" };
+	    Q_PRUNE_CARTS, Q_RET_MAIL_LOG, Q_RET_AUDIT_IP, Q_RET_JOB_PAYLOAD };
+	static const char *const what[] = { "expired sessions removed", "spent email tokens removed",
+	    "idle throttle rows removed", "anonymous carts past their cookie removed",
+	    "mail log rows past mail_log_keep_days removed",
+	    "audit rows past audit_ip_keep_days had their address cleared",
+	    "finished job payloads past job_payload_keep_days emptied" };
 	struct db *db;
 	struct stmt *st;
 	size_t	 i;
-	int64_t	 n[NELEM(q)] = { 0 }, jobs = 0;
+	int64_t	 n[NELEM(q)] = { 0 }, jobs = 0, now = now_unix();
 
 	if ((db = db_open_ready(c->database, c->cache_size_kb, err, errsz)) == NULL)
 		return -1;
@@ -104,6 +111,12 @@ prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 		st = db_q(db, q[i]);
 		if (q[i] == Q_PRUNE_EMAIL_TOKENS)
 			db_bind_int(db, st, ":keep", keep);
+		else if (q[i] == Q_RET_MAIL_LOG)
+			db_bind_int(db, st, ":before", now - c->mail_log_keep_days * 86400);
+		else if (q[i] == Q_RET_AUDIT_IP)
+			db_bind_int(db, st, ":before", now - c->audit_ip_keep_days * 86400);
+		else if (q[i] == Q_RET_JOB_PAYLOAD)
+			db_bind_int(db, st, ":before", now - c->job_payload_keep_days * 86400);
 		db_step(db, st);
 		n[i] = db_changes(db);
 	}
@@ -111,13 +124,13 @@ prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 	 * except those a proof of effect references (sql.c Q_JOB_PRUNE
 	 * says which); failed rows stay for staff. */
 	st = db_q(db, Q_JOB_PRUNE);
-	db_bind_int(db, st, ":before", now_unix() - c->job_keep_days * 86400);
+	db_bind_int(db, st, ":before", now - c->job_keep_days * 86400);
 	while (db_step(db, st) == DB_ROW)
 		jobs++;
 	db_commit(db);
 	db_close(db);
 	for (i = 0; i < NELEM(q); i++)
-		printf("prune: %lld %s removed\n", (long long)n[i], what[i]);
+		printf("prune: %lld %s\n", (long long)n[i], what[i]);
 	printf("prune: %lld finished job row%s older than %lld day%s removed\n", (long long)jobs,
 	    jobs == 1 ? "" : "s", (long long)c->job_keep_days, c->job_keep_days == 1 ? "" : "s");
 	return 0;
@@ -273,7 +286,8 @@ static const struct {
 	{ "reconcile", cron_reconcile, "spool recovery: re-wake, return, drop, sweep" },
 	{ "prune", cron_prune, "delete done/ spool files older than 7 days (or DAYS), expired sessions, "
 	    "spent email tokens, idle throttle rows, anonymous carts past their cookie, and finished job rows "
-	    "after job_keep_days" },
+	    "after job_keep_days; clear audit addresses after audit_ip_keep_days, delete mail log rows after "
+	    "mail_log_keep_days, empty finished job payloads after job_payload_keep_days" },
 	{ "referrals", cron_referrals, "credit the referral commissions whose hold has passed to their "
 	    "referrers' wallets, and mail them" },
 	{ "orders", cron_orders, "cancel orders left unpaid longer than the setting orders.expire_minutes "

@@ -67,6 +67,9 @@ void	page_account_session_revoke_post(struct request *);
 void	page_account_sessions_revoke_others_post(struct request *);
 void	page_account_delete(struct request *);
 void	page_account_delete_post(struct request *);
+/* page_export.c: the customer's data as JSON (data16, issue 16) */
+void	page_account_export(struct request *);
+void	page_account_export_post(struct request *);
 /* page_totp.c */
 void	page_account_2fa(struct request *);
 void	page_account_2fa_enable_post(struct request *);
@@ -192,6 +195,7 @@ extern const struct form admin_taxonomy_form;
 extern const struct form page_account_2fa_disable_form;
 extern const struct form page_account_2fa_enable_form;
 extern const struct form page_account_delete_form;
+extern const struct form page_export_form;
 extern const struct form page_account_email_form;
 extern const struct form page_account_password_form;
 extern const struct form page_account_profile_form;

@@ -284,7 +284,7 @@ static enum job_rc
 email_run(struct work *w, struct job *j)
 {
 	struct mail *m = arena_zalloc(j->a, sizeof(*m));
-	struct mail_src ms = { w->conf, w->db, w->views, j->a };
+	struct mail_src ms = { w->conf, w->db, w->views, j->a, w->key };
 	struct stmt *st;
 
 	/* From here on the runner calls email_after() whatever happens. */
@@ -318,6 +318,11 @@ email_record(struct work *w, struct job *j)
 	db_bind_text(w->db, st, ":subject", m->msg.subject);
 	db_bind_text(w->db, st, ":msgid", m->msg.message_id);
 	db_bind_text(w->db, st, ":reply", m->reply);
+	db_step(w->db, st);
+	/* Sent: the payload's sealed link goes in the same transaction
+	 * (mail_seal.c); what stays renders masked. */
+	st = db_q(w->db, Q_MAIL_SCRUB);
+	db_bind_int(w->db, st, ":id", j->id);
 	db_step(w->db, st);
 	return 0;
 }

@@ -42,6 +42,13 @@ jobctl_change(struct db *db, int64_t id, int retry, const struct actor *who, con
 	}
 	k = arena_strdup(a, db_text(db, st, 0));
 	db_reset(st);
+	/* A discarded message is never sent: its sealed link goes now
+	 * (mail_seal.c).  A retry of it then fails and says why. */
+	if (!retry) {
+		st = db_q(db, Q_MAIL_SCRUB);
+		db_bind_int(db, st, ":id", id);
+		db_step(db, st);
+	}
 	audit(db, who, retry ? "job.retry" : "job.discard", arena_printf(a, "job:%" PRId64, id),
 	    "%s%s%s", k, note != NULL && *note != '\0' ? ": " : "", note != NULL ? note : "");
 	if (kind != NULL)

@@ -6,7 +6,8 @@
  *
  * Payload: {"to": ADDR, "template": "emails/NAME", "vars": {...}}, where
  * a var is a string, a boolean, null, or a list of objects (an order's
- * lines) for a {{#list}}..{{/list}} section.  The template
+ * lines) for a {{#list}}..{{/list}} section; a link that is a credential
+ * is in "sealed" and only masked in vars (mail_seal.c).  The template
  * views/emails/NAME.txt renders to "Subject: ...", a blank line and the
  * body; this file wraps it in an RFC 5322 message (contracts/payments.md,
  * section 4).
@@ -25,6 +26,7 @@
 #include "conf.h"
 #include "db.h"
 #include "mail_msg.h"
+#include "mail_seal.h"
 #include "setting.h"
 #include "util.h"
 #include "valid.h"
@@ -159,6 +161,10 @@ mail_msg_build(const struct mail_src *s, const char *payload, const char *idem_k
 	 * which the template walks with {{#key}}..{{/key}} (view_json.c). */
 	if (json_object_object_get_ex(o, "vars", &vars) && json_object_is_type(vars, json_type_object) &&
 	    vm_set_json(vm, vars, err, errlen) != 0)
+		goto out;
+	/* A link that is a credential is sealed in the payload: only the
+	 * sender (with the key) renders it live (mail_seal.c). */
+	if (mail_unseal_links(s->a, o, s->key, idem_key, vm, err, errlen) != 0)
 		goto out;
 	buf_init(&r);
 	/* In strict mode (test_routes = yes, as the pool) a key the template

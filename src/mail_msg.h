@@ -20,6 +20,9 @@ struct mail_src {
 	struct db	*db;
 	struct views	*views;
 	struct arena	*a;
+	/* The key file's key, to open sealed links (mail_seal.c), or NULL:
+	 * they render masked (staff pages). */
+	const unsigned char *key;
 };
 
 /* The parts staff see; strings in the arena. */

@@ -17,7 +17,11 @@ struct request;
  */
 int64_t	mailq_add(struct request *, const char *to, const char *tmpl,
 	    struct json_object *vars, const char *idem);
-/* The same on a connection of its own (the command line, jobs). */
+/* The same on a connection of its own (the command line, jobs): its
+ * vars must hold no secret link (there is no key to seal it with: the
+ * transaction fails).  mailq_add_key() seals them under key. */
+int64_t	mailq_add_key(struct db *, const unsigned char *key, const char *to, const char *tmpl,
+	    struct json_object *vars, const char *idem);
 int64_t	mailq_add_db(struct db *, const char *to, const char *tmpl,
 	    struct json_object *vars, const char *idem);
 

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "privacy.h"
 #include "response.h"
 #include "ui.h"
 #include "view.h"
@@ -48,5 +49,9 @@ page_robots(struct request *r)
 void
 page_terms(struct request *r)
 {
-	page_render(r, "pages/terms", page_vm(r, "Terms of service"));
+	struct vm *vm = page_vm(r, "Terms of service");
+
+	/* The privacy section states the retention in force (privacy.c). */
+	privacy_fill(r, vm);
+	page_render(r, "pages/terms", vm);
 }

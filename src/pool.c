@@ -404,6 +404,8 @@ reload(struct master *m)
 	m->conf = nc;
 	if (log_open(m->conf.log_file) != 0)
 		log_sys("pool", "cannot open log %s: %s", m->conf.log_file, strerror(errno));
+	if (log_syslog_to(m->conf.log_syslog ? m->conf.log_syslog_socket : NULL) != 0)
+		log_sys("pool", "log_syslog_socket %s: path too long", m->conf.log_syslog_socket);
 	/* New workers first; the old ones finish their request and leave. */
 	m->gen++;
 	fill(m);
@@ -454,6 +456,12 @@ pool_serve(const char *conf_path, int foreground)
 	}
 	if (log_open(m.conf.log_file) != 0) {
 		fprintf(stderr, "1000proxy: %s: cannot open log file\n", m.conf.log_file);
+		conf_free(&m.conf);
+		return 1;
+	}
+	/* syslog too (log.c): the workers inherit it. */
+	if (log_syslog_to(m.conf.log_syslog ? m.conf.log_syslog_socket : NULL) != 0) {
+		fprintf(stderr, "1000proxy: log_syslog_socket %s: path too long\n", m.conf.log_syslog_socket);
 		conf_free(&m.conf);
 		return 1;
 	}

@@ -298,11 +298,13 @@ static int
 forgery_check(struct request *r, const struct route *rt)
 {
 	enum sess_kind k = route_kind(rt);
+	char	 lp[LOG_PATH_MAX];
 
 	check_origin(r);
 	if (csrf_check(r, k))
 		return 1;
-	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name, r->path);
+	log_msg(r, "csrf token missing or wrong on %s %s", r->method_name,
+	    log_path(r->path, lp, sizeof(lp)));
 	form_again(r, rt, 403, "This form had expired, so nothing was changed. Please check it and send it again.");
 	return 0;
 }

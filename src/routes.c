@@ -308,6 +308,9 @@ const struct route routes[] = {
 	{ M_POST, "/login/2fa/passkey",	page_login_2fa_passkey_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PARTIAL, &passkey_use_form },
 	{ M_POST, "/admin/login/2fa/passkey/options", admin_login_2fa_passkey_options_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL, &form_none },
 	{ M_POST, "/admin/login/2fa/passkey", admin_login_2fa_passkey_post, WHO_STAFF, NULL, CSRF_CHECK, F_PARTIAL, &passkey_use_form },
+	/* data16 (issue 16): the customer's data as JSON (page_export.c) */
+	{ M_GET,  "/account/export",	page_account_export, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
+	{ M_POST, "/account/export",	page_account_export_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_export_form },
 
 	/* Test-only routes: 404 unless test_routes = yes. */
 	{ M_GET,  "/_test/sleep",	page_test_sleep, WHO_ANY, NULL, CSRF_NONE, 0, NULL },

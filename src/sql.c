@@ -1622,6 +1622,88 @@ const char *const sql_text[Q__MAX] = {
 	 * audit_log_action. */
 	[Q_BUDGET_TRIPS] = "SELECT count(*) FROM audit_log WHERE action IN ('budget.tripped', "
 	    "'budget.form_too_fast') AND at >= unixepoch() - :seconds",
+	/* data16 (issue 16): privacy.  A sent or discarded message's sealed
+	 * link goes (mail_seal.c); the masked vars stay for /admin/mail. */
+	[Q_MAIL_SCRUB] = "UPDATE jobs SET payload = json_set(json_remove(payload, '$.sealed'), "
+	    "'$.scrubbed', json('true')) WHERE id = :id AND kind = 'email' "
+	    "AND json_type(payload, '$.sealed') IS NOT NULL",
+	/* cron prune, retention (conf audit_ip_keep_days, mail_log_keep_days,
+	 * job_payload_keep_days; sql/029 lets the audit log's ip be
+	 * cleared and nothing else).  A pruned email payload keeps the
+	 * recipient and template /admin/mail lists; any other kind keeps
+	 * nothing.  Failed jobs are left whole: staff may retry them. */
+	[Q_RET_AUDIT_IP] = "UPDATE audit_log SET ip = '' WHERE ip <> '' AND at < :before",
+	[Q_RET_MAIL_LOG] = "DELETE FROM mail_log WHERE sent_at < :before",
+	[Q_RET_JOB_PAYLOAD] = "UPDATE jobs SET payload = CASE WHEN kind = 'email' AND json_valid(payload) "
+	    "THEN json_object('to', json_extract(payload, '$.to'), 'template', json_extract(payload, '$.template'), "
+	    "'pruned', json('true')) ELSE '{\"pruned\":true}' END "
+	    "WHERE state IN ('done','discarded') AND done_at < :before "
+	    "AND (NOT json_valid(payload) OR json_type(payload, '$.pruned') IS NULL)",
+	/* /account/export (page_export.c): the signed-in customer's data,
+	 * each section one JSON text built here with its columns named, so
+	 * nothing is exported by accident: never a hash, token, sealed
+	 * value, proxy credential or another customer's identity.  Every
+	 * statement is bound to :cid from the session.  Subquery results
+	 * lose their JSON subtype, hence json(...) around them. */
+	[Q_MYDATA_PROFILE] = "SELECT json_object('id', id, 'email', email, 'name', name, "
+	    "'state', state, 'currency', currency, 'email_verified_at', email_verified_at, "
+	    "'two_factor_enabled_at', totp_enabled_at, 'referral_code', referral_code, "
+	    "'billing_name', billing_name, 'billing_address', billing_address, 'tax_id', tax_id, "
+	    "'created_at', created_at, 'updated_at', updated_at) FROM customers WHERE id = :cid",
+	[Q_MYDATA_ORDERS] = "SELECT json_group_array(json_object('order', o.public_id, 'state', o.state, "
+	    "'subtotal_minor', o.subtotal_minor, 'discount_minor', o.discount_minor, 'tax_minor', o.tax_minor, "
+	    "'total_minor', o.total_minor, 'currency', o.currency, 'payment_method', o.payment_method, "
+	    "'created_at', o.created_at, 'paid_at', o.paid_at, 'items', json((SELECT json_group_array("
+	    "json_object('plan', p.name, 'quantity', i.quantity, 'unit_price_minor', i.unit_price_minor, "
+	    "'currency', i.currency, 'state', i.state)) FROM order_items i JOIN plans p ON p.id = i.plan_id "
+	    "WHERE i.order_id = o.id)))) FROM (SELECT * FROM orders WHERE customer_id = :cid ORDER BY id) o",
+	[Q_MYDATA_INVOICES] = "SELECT json_group_array(json_object('number', v.number, "
+	    "'order', (SELECT public_id FROM orders WHERE id = v.order_id), 'customer_name', v.customer_name, "
+	    "'customer_address', v.customer_address, 'customer_tax_id', v.customer_tax_id, "
+	    "'subtotal_minor', v.subtotal_minor, 'discount_minor', v.discount_minor, 'tax_minor', v.tax_minor, "
+	    "'total_minor', v.total_minor, 'currency', v.currency, 'state', v.state, 'issued_at', v.issued_at, "
+	    "'paid_at', v.paid_at, 'lines', json((SELECT json_group_array(json_object('description', l.description, "
+	    "'quantity', l.quantity, 'unit_price_minor', l.unit_price_minor, 'amount_minor', l.amount_minor)) "
+	    "FROM (SELECT * FROM invoice_lines WHERE invoice_id = v.id ORDER BY line_no) l)))) "
+	    "FROM (SELECT * FROM invoices WHERE customer_id = :cid ORDER BY id) v",
+	[Q_MYDATA_PAYMENTS] = "SELECT json_group_array(json_object('payment', y.public_id, "
+	    "'order', (SELECT public_id FROM orders WHERE id = y.order_id), 'gateway', y.gateway, "
+	    "'purpose', y.purpose, 'amount_minor', y.amount_minor, 'currency', y.currency, 'state', y.state, "
+	    "'refunded_minor', y.refunded_minor, 'created_at', y.created_at)) "
+	    "FROM (SELECT * FROM payments WHERE customer_id = :cid ORDER BY id) y",
+	[Q_MYDATA_WALLET] = "SELECT json_object('currency', w.currency, 'balance_minor', w.balance_minor, "
+	    "'ledger', json((SELECT json_group_array(json_object('amount_minor', t.amount_minor, 'kind', t.kind, "
+	    "'order', (SELECT public_id FROM orders WHERE id = t.order_id), 'memo', t.memo, "
+	    "'created_at', t.created_at)) FROM (SELECT * FROM wallet_transactions WHERE wallet_id = w.id "
+	    "ORDER BY id) t))) FROM wallets w WHERE w.customer_id = :cid",
+	[Q_MYDATA_SERVICES] = "SELECT json_group_array(json_object('id', c.id, "
+	    "'order', (SELECT o.public_id FROM order_items i JOIN orders o ON o.id = i.order_id "
+	    "WHERE i.id = c.order_item_id), 'server', (SELECT name FROM servers WHERE id = c.server_id), "
+	    "'state', c.state, 'traffic_limit_bytes', c.traffic_limit_bytes, 'up_bytes', c.up_bytes, "
+	    "'down_bytes', c.down_bytes, 'expires_at', c.expires_at, 'auto_renew', c.auto_renew, "
+	    "'last_synced_at', c.last_synced_at, 'created_at', c.created_at, 'usage_daily', "
+	    "json((SELECT json_group_array(json_object('day', u.day, 'up_bytes', u.up_bytes, "
+	    "'down_bytes', u.down_bytes)) FROM (SELECT * FROM usage_daily WHERE client_id = c.id ORDER BY day) u)))) "
+	    "FROM (SELECT * FROM provisioned_clients WHERE customer_id = :cid ORDER BY id) c",
+	[Q_MYDATA_SUBSCRIPTION] = "SELECT json_object('generation', gen, 'created_at', created_at, "
+	    "'last_used_at', last_used_at) FROM subscriptions WHERE customer_id = :cid",
+	[Q_MYDATA_SESSIONS] = "SELECT json_group_array(json_object('created_at', created_at, "
+	    "'last_seen_at', last_seen_at, 'expires_at', expires_at, 'ip', ip, 'user_agent', user_agent)) "
+	    "FROM (SELECT * FROM sessions WHERE customer_id = :cid AND kind = 'customer' ORDER BY id)",
+	[Q_MYDATA_TOKENS] = "SELECT json_group_array(json_object('name', name, 'scopes', scopes, "
+	    "'created_at', created_at, 'expires_at', expires_at, 'last_used_at', last_used_at, "
+	    "'revoked_at', revoked_at)) FROM (SELECT * FROM api_tokens WHERE customer_id = :cid ORDER BY id)",
+	[Q_MYDATA_REFERRALS] = "SELECT json_object('referred_by_someone', "
+	    "json(iif(EXISTS (SELECT 1 FROM referrals WHERE referred_id = :cid), 'true', 'false')), "
+	    "'referred', json((SELECT json_group_array(json_object('since', f.created_at, "
+	    "'commissions', json((SELECT json_group_array(json_object('amount_minor', m.amount_minor, "
+	    "'currency', m.currency, 'state', m.state, 'available_at', m.available_at, "
+	    "'created_at', m.created_at)) FROM referral_commissions m WHERE m.referral_id = f.id)))) "
+	    "FROM (SELECT * FROM referrals WHERE referrer_id = :cid ORDER BY id) f)))",
+	[Q_MYDATA_AUDIT] = "SELECT json_group_array(json_object('at', a.at, 'action', a.action, "
+	    "'by', a.actor_kind, 'target', a.target, 'detail', a.detail, 'ip', a.ip)) "
+	    "FROM (SELECT * FROM audit_log WHERE target = 'customer:' || :cid "
+	    "OR (actor_kind = 'customer' AND actor_id = :cid) ORDER BY id LIMIT 100000) a",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2119,6 +2201,21 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PASSKEY_CHAL_TAKE] = "PASSKEY_CHAL_TAKE",
 	[Q_PASSKEY_DELETE_ALL] = "PASSKEY_DELETE_ALL",
 	[Q_BUDGET_TRIPS] = "BUDGET_TRIPS",
+	[Q_MAIL_SCRUB] = "MAIL_SCRUB",
+	[Q_RET_AUDIT_IP] = "RET_AUDIT_IP",
+	[Q_RET_MAIL_LOG] = "RET_MAIL_LOG",
+	[Q_RET_JOB_PAYLOAD] = "RET_JOB_PAYLOAD",
+	[Q_MYDATA_PROFILE] = "MYDATA_PROFILE",
+	[Q_MYDATA_ORDERS] = "MYDATA_ORDERS",
+	[Q_MYDATA_INVOICES] = "MYDATA_INVOICES",
+	[Q_MYDATA_PAYMENTS] = "MYDATA_PAYMENTS",
+	[Q_MYDATA_WALLET] = "MYDATA_WALLET",
+	[Q_MYDATA_SERVICES] = "MYDATA_SERVICES",
+	[Q_MYDATA_SUBSCRIPTION] = "MYDATA_SUBSCRIPTION",
+	[Q_MYDATA_SESSIONS] = "MYDATA_SESSIONS",
+	[Q_MYDATA_TOKENS] = "MYDATA_TOKENS",
+	[Q_MYDATA_REFERRALS] = "MYDATA_REFERRALS",
+	[Q_MYDATA_AUDIT] = "MYDATA_AUDIT",
 };
 
 /*

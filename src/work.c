@@ -938,6 +938,10 @@ cmd_work(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "1000proxy: work: cannot open log %s\n", c->log_file);
 		return 1;
 	}
+	if (log_syslog_to(c->log_syslog ? c->log_syslog_socket : NULL) != 0) {
+		fprintf(stderr, "1000proxy: work: log_syslog_socket %s: path too long\n", c->log_syslog_socket);
+		return 1;
+	}
 	/* A HUP during start-up (a rotation racing a restart) waits for the
 	 * main loop instead of ending the daemon (its default action). */
 	sigemptyset(&block);

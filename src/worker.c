@@ -30,6 +30,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -303,6 +305,9 @@ static char	 to_log[512];
 static volatile sig_atomic_t to_log_len;
 static volatile sig_atomic_t to_fd = -1;
 static volatile sig_atomic_t to_log_fd = 2;
+static char	 to_sl[640];	/* the same line as a syslog datagram (log.c) */
+static volatile sig_atomic_t to_sl_len;
+static volatile sig_atomic_t to_sl_fd = -1;
 static int	 to_seconds;
 static int	 to_conn_fd = -1, to_fcgi_id = -1;	/* the request's, for timeout_streaming */
 static int64_t	 to_deadline;	/* wall clock, for the log line */
@@ -317,6 +322,9 @@ on_alarm(int sig)
 		w = write(to_fd, to_resp, (size_t)to_resp_len);
 	if (to_log_len > 0)
 		w = write(to_log_fd, to_log, (size_t)to_log_len);
+	/* send(2) is async-signal-safe; MSG_DONTWAIT as every log line. */
+	if (to_sl_len > 0 && to_sl_fd >= 0)
+		w = send(to_sl_fd, to_sl, (size_t)to_sl_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)w;
 	/*
 	 * No px_leak_check() here, unlike the worker's other exits
@@ -349,10 +357,12 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
 static void
 timeout_log(const struct request *r, int streamed)
 {
-	char	 when[32], lp[32];
+	char	 when[32], lp[LOG_PATH_MAX];
 	struct buf lb;
+	int	 n;
 
 	to_log_len = 0;
+	to_sl_len = 0;
 	atomic_signal_fence(memory_order_seq_cst);
 	buf_init(&lb);
 	iso8601(when, to_deadline);
@@ -369,6 +379,13 @@ timeout_log(const struct request *r, int streamed)
 		to_log_fd = log_fileno();
 		atomic_signal_fence(memory_order_seq_cst);
 		to_log_len = (sig_atomic_t)lb.len;
+	}
+	/* The syslog copy (log_syslog = yes), stamped now rather than when
+	 * the timer fires: the JSON inside carries the deadline. */
+	if ((n = log_syslog_prepare(to_sl, sizeof(to_sl), lb.p, lb.len)) > 0) {
+		to_sl_fd = log_syslog_fileno();
+		atomic_signal_fence(memory_order_seq_cst);
+		to_sl_len = (sig_atomic_t)n;
 	}
 	buf_free(&lb);
 }
@@ -653,7 +670,7 @@ handle(struct app *app, struct arena *a, struct buf *out, const struct transport
 	struct buf h;
 	struct limits lim;
 	struct sink sink = { t->write_now, timeout_streaming, t->ctx };
-	char	 lp[32];
+	char	 lp[LOG_PATH_MAX];
 	int64_t	 len;
 	int	 rc, cut;
 

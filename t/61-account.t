@@ -226,6 +226,7 @@ forms = {
     "/account/delete": ({"password": "pw-never-shown-1", "confirm": "1"}, ['name="confirm" value="1" checked']),
     "/account/2fa/enable": ({"password": "pw-never-shown-1", "code": "123456"}, []),
     "/account/2fa/disable": ({"password": "pw-never-shown-1", "code": "123456"}, []),
+    "/account/export": ({"password": "pw-never-shown-1"}, []),   # t/34-export.t (issue 16)
     "/login/2fa": None,     # needs a half-signed-in session: below, with TOTP
     # Passkeys (passkey16, page_passkey.c): the add form keeps its name.
     "/account/passkeys": ({"name": "Kept Key 123", "password": "pw-never-shown-1", "credential": "{}"},

@@ -5,8 +5,10 @@
 // reads the message from the sink's .eml file, the browser follows its
 // link, confirms and signs in.  A second customer registers; staff sign in
 // with a TOTP code from oathtool (the README's way without an app), open
-// that message in the mail log (/admin/mail), follow
-// the link shown in its body, and the customer signs in.
+// that message in the mail log (/admin/mail), whose body shows the link
+// masked (issue 16: a credential never sits in the jobs table in clear),
+// then the link is read from the sink's .eml file, followed, and the
+// customer signs in.
 //
 //   node mail.cjs PLAYWRIGHT_CORE_DIR BASE_URL OUT_DIR
 //
@@ -120,10 +122,12 @@ async function staff(ctx) {
     answer: ((await page.textContent('.mail-answer').catch(() => '')) || '').trim(),
     body: (await page.textContent('pre.mail-body').catch(() => '')) || '',
   };
-  // The body is text, not a link: staff copy the address into the bar.
-  const link = (st.mail_one.body.match(/https?:\/\/\S+\/verify\/[A-Za-z0-9_-]+/) || [])[0];
+  // The body shows the link masked (its token cut to four characters):
+  // the live one is only in the mail itself.
+  st.b_masked = (st.mail_one.body.match(/https?:\/\/\S+\/verify\/[A-Za-z0-9_-]{4}\.\.\./) || [])[0] || null;
+  const { link } = await ask({ need: 'eml', to: B.email });
   st.b_link = link || null;
-  if (!link) throw new Error('no verification link in the mail log body');
+  if (!link) throw new Error('no verification link in the .eml');
   await ctx.clearCookies();
   Object.assign(st, { b: await verify_and_sign_in(B, 'b', link) });
 }
