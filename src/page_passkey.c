@@ -42,6 +42,7 @@
 #include "mailq.h"
 #include "mfa.h"
 #include "next.h"
+#include "notice.h"
 #include "passkey.h"
 #include "response.h"
 #include "session.h"
@@ -323,6 +324,8 @@ options(struct request *r, enum sess_kind k, enum pk_purpose purpose)
 static void
 signed_in(struct request *r, enum sess_kind k, int64_t uid, const char *kacct, const char *kip)
 {
+	int64_t	 job = 0;
+
 	db_begin(r->db);
 	/* A passwordless sign-in counted on the address only: take back
 	 * that one count, never the address's other failures. */
@@ -335,7 +338,13 @@ signed_in(struct request *r, enum sess_kind k, int64_t uid, const char *kacct, c
 		cart_merge(r, uid);
 	req_audit(r, "login", arena_printf(r->a, "%s:%lld", kinds[k].name, (long long)uid), "%s, passkey",
 	    kinds[k].name);
+	/* Staff from a browser the account has not used hear of it, as
+	 * after a password and a code (notice.c, V2.5.5). */
+	if (k == SESS_STAFF)
+		job = staff_device_seen(r, uid);
 	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
 	resp_redirect(r, 303, k == SESS_CUSTOMER ? next_customer(form_get(r, "next"), kinds[k].home) :
 	    next_staff(form_get(r, "next"), kinds[k].home));
 }

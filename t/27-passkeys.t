@@ -294,6 +294,12 @@ c, r = signin(a1["key"], 1, page="/admin/login", base="/admin/login/passkey")
 t.ok(r.status == 303 and r.header("location") == "/admin", "staff: a passkey signs in without a password",
      "%d %s" % (r.status, alert(r)))
 t.is_(c.get("/admin").status, 200, "staff: the session reaches the staff pages")
+ops_sid = s.sql("SELECT id FROM staff WHERE email = 'ops@example.com'")[0][0]
+t.is_(s.sql("SELECT count(*) FROM audit_log WHERE action = 'login.new_device' AND target = ?",
+            ("staff:%d" % ops_sid,))[0][0], 1,
+      "staff: a passkey sign-in from a new browser is recorded as a new device")
+t.ok(s.wait_mail("ops@example.com", "New sign-in") is not None,
+     "staff: ... and mailed to the owner, as after a password and a code")
 c, r = signin(a1["key"], 2, page="/login", base="/login/passkey")
 t.ok(r.status == 400 and "not registered" in alert(r), "a staff passkey does not sign in as a customer", alert(r))
 c = Browser(s)
