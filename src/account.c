@@ -27,7 +27,6 @@
 #include "view.h"
 
 /* How much of a stored User-Agent a sessions list shows. */
-#define UA_SHOWN	120
 
 /* The notices a page may show after a redirect: ?ok=<key>. */
 static const struct {
@@ -172,34 +171,3 @@ acct_recovery_accept(struct request *r, int64_t cid, const char *code)
 	return mfa_recovery_accept(r, SESS_CUSTOMER, cid, code);
 }
 
-int64_t
-acct_sessions_vm(struct request *r, struct vm *vm, int64_t cid, int64_t current)
-{
-	struct stmt *st = db_q(r->db, Q_ACCT_SESSIONS);
-	struct vm *it;
-	int64_t	 now = now_unix(), others = 0;
-	const char *ua;
-	char	 t[32];
-
-	db_bind_int(r->db, st, ":cid", cid);
-	db_bind_int(r->db, st, ":now", now);
-	db_bind_int(r->db, st, ":idle", now - r->app->conf.customer_idle);
-	while (db_step(r->db, st) == DB_ROW) {
-		it = vm_push(vm, "sessions");
-		vm_set_int(it, "id", db_int(st, 0));
-		iso8601(t, db_int(st, 1));
-		vm_set(it, "created", t);
-		iso8601(t, db_int(st, 2));
-		vm_set(it, "seen", t);
-		vm_set(it, "ip", db_text(r->db, st, 3));
-		ua = db_text(r->db, st, 4);
-		vm_set(it, "ua", *ua ? arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN : strlen(ua)) :
-		    "(unknown)");
-		if (current > 0 && db_int(st, 0) == current)
-			vm_set_bool(it, "current", 1);
-		else
-			others++;
-	}
-	db_reset(st);
-	return others;
-}

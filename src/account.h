@@ -65,15 +65,4 @@ int	acct_totp_accept(struct request *, int64_t cid, const char *code, int pendin
  * marked used (atomically: a race spends it once). */
 int	acct_recovery_accept(struct request *, int64_t cid, const char *code);
 
-/*
- * The customer's live sessions (not expired, not idle past
- * customer_idle), newest activity first, at most 100, as sessions[]
- * (id, created, seen, ip, ua cut to 120 characters, current when its
- * id is current).  Shared by /account/sessions and the staff's
- * customer page (admin_customers.c, current 0).  Returns how many
- * sessions other than current were listed.  Allocates in the request
- * arena; 500 on a database error.
- */
-int64_t	acct_sessions_vm(struct request *, struct vm *, int64_t cid, int64_t current);
-
 #endif

@@ -46,46 +46,11 @@
 #include "view.h"
 
 #define STAFF_RESET_TTL	3600
-#define UA_SHOWN	120
 #define FORGOT_SENT	"If a staff account with two-factor sign-in uses that address, we have " \
 	"sent it a link to choose a new password. The link works for one hour, and " \
 	"it asks for a code from your authenticator app (or a recovery code)."
 
 /* ---- sessions ---- */
-
-/* The live sessions of staff member sid, this one marked; returns how
- * many others were listed. */
-static int64_t
-sessions_vm(struct request *r, struct vm *vm, int64_t sid, int64_t current)
-{
-	struct stmt *st = db_q(r->db, Q_AF_STAFF_SESSIONS);
-	struct vm *it;
-	int64_t	 now = now_unix(), others = 0;
-	const char *ua;
-	char	 t[32];
-
-	db_bind_int(r->db, st, ":sid", sid);
-	db_bind_int(r->db, st, ":now", now);
-	db_bind_int(r->db, st, ":idle", now - r->app->conf.staff_idle);
-	while (db_step(r->db, st) == DB_ROW) {
-		it = vm_push(vm, "sessions");
-		vm_set_int(it, "id", db_int(st, 0));
-		iso8601(t, db_int(st, 1));
-		vm_set(it, "created", t);
-		iso8601(t, db_int(st, 2));
-		vm_set(it, "seen", t);
-		vm_set(it, "ip", db_text(r->db, st, 3));
-		ua = db_text(r->db, st, 4);
-		vm_set(it, "ua", *ua ? arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN :
-		    strlen(ua)) : "(unknown)");
-		if (db_int(st, 0) == current)
-			vm_set_bool(it, "current", 1);
-		else
-			others++;
-	}
-	db_reset(st);
-	return others;
-}
 
 static const struct {
 	const char	*key;
@@ -113,7 +78,7 @@ admin_account(struct request *r)
 		for (i = 0; i < NELEM(notices); i++)
 			if (strcmp(ok, notices[i].key) == 0)
 				vm_set(vm, "notice", notices[i].msg);
-	vm_set_bool(vm, "others", sessions_vm(r, vm, p->user_id, p->session_id) > 0);
+	vm_set_bool(vm, "others", ui_sessions(r, vm, SESS_STAFF, p->user_id, p->session_id) > 0);
 	page_render(r, "pages/admin/account", vm);
 }
 

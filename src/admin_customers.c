@@ -233,7 +233,7 @@ referrals_vm(struct request *r, struct vm *vm, int64_t cid)
 static void
 cust_sessions_vm(struct request *r, struct vm *vm, int64_t cid)
 {
-	vm_set_bool(vm, "has_sessions", acct_sessions_vm(r, vm, cid, 0) > 0);
+	vm_set_bool(vm, "has_sessions", ui_sessions(r, vm, SESS_CUSTOMER, cid, 0) > 0);
 }
 
 /*

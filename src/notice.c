@@ -25,23 +25,21 @@
 #include "session.h"
 #include "setting.h"
 #include "spool.h"
+#include "ui.h"
 #include "util.h"
 
-#define UA_SHOWN	120
 
 struct json_object *
 notice_vars(struct request *r)
 {
 	struct json_object *v = json_object_new_object();
-	const char *ua = r->user_agent && *r->user_agent ? r->user_agent : "unknown";
 	char	 when[32];
 
 	time_human(when, now_unix());
 	json_object_object_add(v, "site_name", json_object_new_string(shop_name(r->db, r->a, &r->app->conf)));
 	json_object_object_add(v, "when", json_object_new_string(when));
 	json_object_object_add(v, "ip", json_object_new_string(r->remote_addr ? r->remote_addr : "unknown"));
-	json_object_object_add(v, "browser", json_object_new_string(
-	    arena_strndup(r->a, ua, strlen(ua) > UA_SHOWN ? UA_SHOWN : strlen(ua))));
+	json_object_object_add(v, "browser", json_object_new_string(ui_ua(r, r->user_agent)));
 	return v;
 }
 

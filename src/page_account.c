@@ -390,7 +390,7 @@ sessions_show(struct request *r, const struct acct *a, const char *error)
 {
 	struct vm *vm = acct_vm(r, a, "Where you are signed in", "sessions");
 
-	vm_set_bool(vm, "others", acct_sessions_vm(r, vm, a->id,
+	vm_set_bool(vm, "others", ui_sessions(r, vm, SESS_CUSTOMER, a->id,
 	    r->principal[SESS_CUSTOMER]->session_id) > 0);
 	if (error != NULL)
 		vm_set(vm, "error", error);

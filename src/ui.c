@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "db.h"
 #include "mail_health.h"
 #include "cart.h"
 #include "http.h"
@@ -186,4 +187,50 @@ ui_error_page(struct request *r, int status, const char *msg)
 	vm_set(vm, "status_text", status_text(status));
 	vm_set(vm, "message", msg);
 	page_render(r, "pages/error", vm);
+}
+
+const char *
+ui_ua(struct request *r, const char *ua)
+{
+	size_t	 n;
+
+	if (ua == NULL || *ua == '\0')
+		return "(unknown)";
+	if ((n = strlen(ua)) <= UI_UA_SHOWN)
+		return ua;
+	/* Cut on a character boundary: the page must stay valid UTF-8. */
+	n = UI_UA_SHOWN;
+	while (n > 0 && ((unsigned char)ua[n] & 0xC0) == 0x80)
+		n--;
+	return arena_strndup(r->a, ua, n);
+}
+
+int64_t
+ui_sessions(struct request *r, struct vm *vm, enum sess_kind k, int64_t uid, int64_t current)
+{
+	struct stmt *st = db_q(r->db, k == SESS_STAFF ? Q_AF_STAFF_SESSIONS : Q_ACCT_SESSIONS);
+	struct vm *it;
+	int64_t	 now = now_unix(), others = 0;
+	char	 t[32];
+
+	db_bind_int(r->db, st, k == SESS_STAFF ? ":sid" : ":cid", uid);
+	db_bind_int(r->db, st, ":now", now);
+	db_bind_int(r->db, st, ":idle", now - (k == SESS_STAFF ? r->app->conf.staff_idle :
+	    r->app->conf.customer_idle));
+	while (db_step(r->db, st) == DB_ROW) {
+		it = vm_push(vm, "sessions");
+		vm_set_int(it, "id", db_int(st, 0));
+		iso8601(t, db_int(st, 1));
+		vm_set(it, "created", t);
+		iso8601(t, db_int(st, 2));
+		vm_set(it, "seen", t);
+		vm_set(it, "ip", db_text(r->db, st, 3));
+		vm_set(it, "ua", ui_ua(r, db_text(r->db, st, 4)));
+		if (current > 0 && db_int(st, 0) == current)
+			vm_set_bool(it, "current", 1);
+		else
+			others++;
+	}
+	db_reset(st);
+	return others;
 }
