@@ -41,6 +41,7 @@ budget_charge(struct request *r, const struct principal *p)
 	const char *ipkey = arena_printf(r->a, "budget:ip:%.64s", r->remote_addr ? r->remote_addr : "-");
 	const char *acctkey = NULL, *tripped = NULL;
 	int64_t	 now = now_unix(), nip, nacct = 0, limit = 0;
+	char	 lp[LOG_PATH_MAX];
 
 	if (p != NULL)
 		acctkey = arena_printf(r->a, "budget:%s:%lld", p->kind == SESS_STAFF ? "staff" : "customer",
@@ -61,11 +62,12 @@ budget_charge(struct request *r, const struct principal *p)
 			tripped = acctkey;
 	}
 	/* One audit row per address or account and minute: the first
-	 * refusal, not the flood behind it. */
+	 * refusal, not the flood behind it.  The path as logs show it: a
+	 * token in it must not reach the audit log either. */
 	if (tripped != NULL)
 		req_audit(r, "budget.tripped", tripped + 7, "over %lld requests in a minute on %s %s",
 		    (long long)(tripped == ipkey ? c->budget_client_minute : c->budget_account_minute),
-		    r->method_name, r->path);
+		    r->method_name, log_path(r->path, lp, sizeof(lp)));
 	db_commit(r->db);
 	if (limit == 0)
 		return 1;

@@ -361,6 +361,7 @@ static int
 human_pace(struct request *r, const struct route *rt)
 {
 	int64_t	 min = r->app->conf.form_min_seconds, issued, age;
+	char	 lp[LOG_PATH_MAX];
 
 	if (!(rt->flags & F_HUMAN) || min <= 0)
 		return 1;
@@ -368,7 +369,7 @@ human_pace(struct request *r, const struct route *rt)
 	age = now_unix() - issued;
 	if (issued > 0 && age >= min)
 		return 1;
-	log_msg(r, "form sent too fast on %s %s (%s)", r->method_name, r->path,
+	log_msg(r, "form sent too fast on %s %s (%s)", r->method_name, log_path(r->path, lp, sizeof(lp)),
 	    issued > 0 ? arena_printf(r->a, "%lld s after its page", (long long)age) : "no issue time");
 	budget_note_too_fast(r);
 	form_again(r, rt, 429, "That was quicker than a person types, so nothing was sent. "

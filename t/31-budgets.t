@@ -107,7 +107,12 @@ t.ok(r.status != 429 and r.status != 403, "too fast: the untouched token, 5 s on
 # -- the client address's budget --
 fresh_minute(s)
 codes = [s.request("POST", "/logout", headers={"Content-Type": "application/x-www-form-urlencoded"}, body="").status
-         for _ in range(121)]
+         for _ in range(120)]
+# The request that trips it carries a token in its path: the audit row
+# that records the trip must not keep it (V7.1.1).
+rtok = secrets.token_urlsafe(32)
+codes.append(s.request("POST", "/password/reset/" + rtok,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"}, body="").status)
 t.ok(all(c == 403 for c in codes[:120]) and codes[120] == 429,
      "client budget: 120 POSTs a minute from one address pass the budget, the 121st is a 429",
      [(i, c) for i, c in enumerate(codes) if c != 403])
@@ -143,6 +148,9 @@ rows = s.sql("SELECT target, detail FROM audit_log WHERE action = 'budget.trippe
 targets = [row[0] for row in rows]
 t.ok(targets == ["ip:127.0.0.1", "customer:931"], "audit: one budget.tripped row per address or account and minute",
      rows)
+t.ok(not any(rtok in (row[1] or "") for row in rows) and any("/password/reset/%s..." % rtok[:4] in (row[1] or "")
+                                                         for row in rows),
+     "audit: the trip's row names a token path masked, never the token", rows)
 rows = s.sql("SELECT target FROM audit_log WHERE action = 'budget.form_too_fast'")
 t.ok(rows == [("ip:127.0.0.1",)], "audit: forms sent too fast write one budget.form_too_fast row per address and minute",
      rows)
