@@ -15,11 +15,11 @@
  * customer did not ask for).  acct_reauth() throttles and audits the
  * password check like sign-in.
  *
- * What is in it is decided by the statements (sql.c, Q_EXPORT_*), which
+ * What is in it is decided by the statements (sql.c, Q_MYDATA_*), which
  * name every column they take: profile, orders with items, invoices
  * with lines, payments, the wallet and its ledger, proxies with daily
  * usage, the subscription URL's age (not the URL), sessions, API tokens'
- * metadata, referrals (without the other customers' identities) and the
+ * and passkeys' metadata, referrals (without the other customers' identities) and the
  * audit rows about the customer or by them.  Never a password hash, a
  * token or its prefix, a sealed value, a proxy credential, or another
  * customer's identity.  Each statement is bound to the customer of the
@@ -82,6 +82,7 @@ static const struct {
 	{ "subscription", Q_MYDATA_SUBSCRIPTION, "null" },
 	{ "sessions", Q_MYDATA_SESSIONS, "[]" },
 	{ "api_tokens", Q_MYDATA_TOKENS, "[]" },
+	{ "passkeys", Q_MYDATA_PASSKEYS, "[]" },
 	{ "referrals", Q_MYDATA_REFERRALS, "null" },
 	{ "audit", Q_MYDATA_AUDIT, "[]" },
 };

@@ -1693,6 +1693,11 @@ const char *const sql_text[Q__MAX] = {
 	[Q_MYDATA_TOKENS] = "SELECT json_group_array(json_object('name', name, 'scopes', scopes, "
 	    "'created_at', created_at, 'expires_at', expires_at, 'last_used_at', last_used_at, "
 	    "'revoked_at', revoked_at)) FROM (SELECT * FROM api_tokens WHERE customer_id = :cid ORDER BY id)",
+	/* Passkeys by name and dates (passkey16's table): never the
+	 * credential id or public key. */
+	[Q_MYDATA_PASSKEYS] = "SELECT json_group_array(json_object('name', name, 'algorithm', "
+	    "CASE alg WHEN -7 THEN 'ES256' WHEN -8 THEN 'EdDSA' END, 'created_at', created_at, "
+	    "'last_used_at', last_used_at)) FROM (SELECT * FROM passkeys WHERE customer_id = :cid ORDER BY id)",
 	[Q_MYDATA_REFERRALS] = "SELECT json_object('referred_by_someone', "
 	    "json(iif(EXISTS (SELECT 1 FROM referrals WHERE referred_id = :cid), 'true', 'false')), "
 	    "'referred', json((SELECT json_group_array(json_object('since', f.created_at, "
@@ -2214,6 +2219,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_MYDATA_SUBSCRIPTION] = "MYDATA_SUBSCRIPTION",
 	[Q_MYDATA_SESSIONS] = "MYDATA_SESSIONS",
 	[Q_MYDATA_TOKENS] = "MYDATA_TOKENS",
+	[Q_MYDATA_PASSKEYS] = "MYDATA_PASSKEYS",
 	[Q_MYDATA_REFERRALS] = "MYDATA_REFERRALS",
 	[Q_MYDATA_AUDIT] = "MYDATA_AUDIT",
 };

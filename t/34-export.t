@@ -16,6 +16,7 @@ as one JSON download, through nginx over TLS.
   customer's address and name, the other's orders); the other customer's
   export holds none of the first one's data.
 """
+import base64
 import hashlib
 import json
 import os
@@ -55,6 +56,11 @@ sql("INSERT INTO api_tokens (token_hash, prefix, name, customer_id, scopes) VALU
 sql("INSERT INTO payments (customer_id, gateway, purpose, gateway_ref, amount_minor, currency, state, "
     "idempotency_key) VALUES (?, 'stripe', 'topup', 'cs_test_secretish', 1500, 'USD', 'succeeded', 'exp-pay-a')", (aid,))
 sql("INSERT INTO referrals (referrer_id, referred_id) VALUES (?, ?)", (aid, bid))
+PKCRED, PKPUB = secrets.token_bytes(32), secrets.token_bytes(77)
+sql("INSERT INTO passkeys (customer_id, cred_id, public_key, alg, name) VALUES (?, ?, ?, -8, 'my laptop')",
+    (aid, PKCRED, PKPUB))
+sql("INSERT INTO passkeys (customer_id, cred_id, public_key, alg, name) VALUES (?, ?, x'a0', -7, 'bea phone')",
+    (bid, secrets.token_bytes(32)))
 
 # -- the pages --
 r = A.get("/account")
@@ -105,6 +111,8 @@ t.ok((d.get("subscription") or {}).get("created_at"), "the subscription's dates"
 t.ok(d.get("sessions") and all("ip" in x and "user_agent" in x for x in d["sessions"]) and
      any(x["user_agent"] == "px-test buyer a" for x in d["sessions"]), "the sessions", d.get("sessions"))
 t.ok([x.get("name") for x in d.get("api_tokens", [])] == ["my script"], "the API token's metadata", d.get("api_tokens"))
+t.ok([(x.get("name"), x.get("algorithm")) for x in d.get("passkeys", [])] == [("my laptop", "EdDSA")],
+     "the passkeys by name and algorithm, not another customer's", d.get("passkeys"))
 t.ok(len((d.get("referrals") or {}).get("referred", [])) == 1, "the referral", d.get("referrals"))
 t.ok(any(x.get("action") == "customer.register" for x in d.get("audit", [])), "the audit rows about A",
      [x.get("action") for x in d.get("audit", [])])
@@ -115,7 +123,9 @@ t.is_(sql("SELECT count(*) FROM audit_log WHERE action = 'customer.exported' AND
 phc = sql("SELECT password_hash FROM customers WHERE id = ?", (aid,))[0][0]
 secrets_ = {"password hash": phc, "the password": PW["a"], "the API token": APITOK, "its prefix": APITOK[:12],
             "the subscription token": subtok, "the proxy credential": CRED, "the panel sub_id": "sub%d" % item,
-            "the gateway's reference": "cs_test_secretish", "the payment's idempotency key": "exp-pay-a"}
+            "the gateway's reference": "cs_test_secretish", "the payment's idempotency key": "exp-pay-a",
+            "the passkey's credential id (hex)": PKCRED.hex(), "its public key (hex)": PKPUB.hex(),
+            "the passkey's credential id (base64url)": base64.urlsafe_b64encode(PKCRED).decode().rstrip("=")}
 for name, val in list(A.jar.items()):
     secrets_["cookie " + name] = val
 csrf = A.token("/account/export")
