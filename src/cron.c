@@ -93,12 +93,15 @@ static int
 prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 {
 	static const enum q q[] = { Q_PRUNE_SESSIONS, Q_PRUNE_EMAIL_TOKENS, Q_PRUNE_THROTTLE,
-	    Q_PRUNE_CARTS, Q_RET_MAIL_LOG, Q_RET_AUDIT_IP, Q_RET_JOB_PAYLOAD };
+	    Q_PRUNE_CARTS, Q_RET_MAIL_LOG, Q_RET_AUDIT_IP, Q_RET_JOB_PAYLOAD, Q_RET_STAFF_DEVICES,
+	    Q_PRUNE_PASSKEY_CHALLENGES };
 	static const char *const what[] = { "expired sessions removed", "spent email tokens removed",
 	    "idle throttle rows removed", "anonymous carts past their cookie removed",
 	    "mail log rows past mail_log_keep_days removed",
 	    "audit rows past audit_ip_keep_days had their address cleared",
-	    "finished job payloads past job_payload_keep_days emptied" };
+	    "finished job payloads past job_payload_keep_days emptied",
+	    "staff devices unused past audit_ip_keep_days removed",
+	    "expired passkey challenges removed" };
 	struct db *db;
 	struct stmt *st;
 	size_t	 i;
@@ -113,8 +116,10 @@ prune_rows(const struct conf *c, int64_t keep, char *err, size_t errsz)
 			db_bind_int(db, st, ":keep", keep);
 		else if (q[i] == Q_RET_MAIL_LOG)
 			db_bind_int(db, st, ":before", now - c->mail_log_keep_days * 86400);
-		else if (q[i] == Q_RET_AUDIT_IP)
+		else if (q[i] == Q_RET_AUDIT_IP || q[i] == Q_RET_STAFF_DEVICES)
 			db_bind_int(db, st, ":before", now - c->audit_ip_keep_days * 86400);
+		else if (q[i] == Q_PRUNE_PASSKEY_CHALLENGES)
+			db_bind_int(db, st, ":now", now);
 		else if (q[i] == Q_RET_JOB_PAYLOAD)
 			db_bind_int(db, st, ":before", now - c->job_payload_keep_days * 86400);
 		db_step(db, st);

@@ -1633,6 +1633,11 @@ const char *const sql_text[Q__MAX] = {
 	 * recipient and template /admin/mail lists; any other kind keeps
 	 * nothing.  Failed jobs are left whole: staff may retry them. */
 	[Q_RET_AUDIT_IP] = "UPDATE audit_log SET ip = '' WHERE ip <> '' AND at < :before",
+	/* A staff device unused for audit_ip_keep_days goes with its
+	 * address and browser (a sign-in from it again is a new device);
+	 * passkey challenges past their five minutes go too. */
+	[Q_RET_STAFF_DEVICES] = "DELETE FROM staff_devices WHERE last_seen_at < :before",
+	[Q_PRUNE_PASSKEY_CHALLENGES] = "DELETE FROM passkey_challenges WHERE expires_at <= :now",
 	[Q_RET_MAIL_LOG] = "DELETE FROM mail_log WHERE sent_at < :before",
 	[Q_RET_JOB_PAYLOAD] = "UPDATE jobs SET payload = CASE WHEN kind = 'email' AND json_valid(payload) "
 	    "THEN json_object('to', json_extract(payload, '$.to'), 'template', json_extract(payload, '$.template'), "
@@ -2208,6 +2213,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_BUDGET_TRIPS] = "BUDGET_TRIPS",
 	[Q_MAIL_SCRUB] = "MAIL_SCRUB",
 	[Q_RET_AUDIT_IP] = "RET_AUDIT_IP",
+	[Q_RET_STAFF_DEVICES] = "RET_STAFF_DEVICES",
+	[Q_PRUNE_PASSKEY_CHALLENGES] = "PRUNE_PASSKEY_CHALLENGES",
 	[Q_RET_MAIL_LOG] = "RET_MAIL_LOG",
 	[Q_RET_JOB_PAYLOAD] = "RET_JOB_PAYLOAD",
 	[Q_MYDATA_PROFILE] = "MYDATA_PROFILE",

@@ -43,6 +43,14 @@ for idem, kind, state, ago, payload, sent in rows:
             ("<%s@x>" % idem, sent * DAY, idem))
 
 
+sql("INSERT INTO staff (id, email, password_hash, role_id) VALUES (77, 'ops@example.com', 'x', 2)")
+sql("INSERT INTO staff_devices (staff_id, token_hash, ip, user_agent, last_seen_at) VALUES "
+    "(77, x'01', '203.0.113.9', 'old browser', unixepoch() - 11 * 86400), "
+    "(77, x'02', '203.0.113.10', 'new browser', unixepoch() - 9 * 86400)")
+sql("INSERT INTO passkey_challenges (hash, purpose, kind, bind, expires_at) VALUES "
+    "(x'0a', 'signin', 'customer', x'00', unixepoch() - 1), (x'0b', 'signin', 'customer', x'00', unixepoch() + 300)")
+
+
 def payload(idem):
     r = sql("SELECT payload FROM jobs WHERE idem_key = ?", (idem,))
     return json.loads(r[0][0]) if r else None
@@ -65,6 +73,9 @@ t.is_(payload("mid-mail"), {"to": "cora@example.com", "template": "emails/order_
 t.is_(payload("new-mail")["vars"]["name"], "Cora", "a younger payload is whole")
 t.is_(payload("old-prov"), {"pruned": True}, "another kind's old payload is emptied")
 t.is_(payload("old-fail")["vars"]["name"], "Cora", "a failed job's payload stays (staff may retry it)")
+t.is_(sql("SELECT user_agent FROM staff_devices ORDER BY id"), [("new browser",)],
+      "a staff device unused past audit_ip_keep_days goes with its address; a younger one stays")
+t.is_(sql("SELECT hex(hash) FROM passkey_challenges"), [("0B",)], "expired passkey challenges go; a live one stays")
 out2 = s.cli("cron", "prune").stdout
 t.ok("0 finished job payloads" in out2 and "0 audit rows" in out2 and "0 mail log rows" in out2,
      "a second run changes nothing", out2)
