@@ -229,7 +229,8 @@ key_status(struct db *db, const struct conf *c)
 	struct sealed_list l;
 	char		 cur[SEAL_KID_LEN + 1], id[SEAL_KID_LEN + 1];
 	size_t		 i, j, nret, cnt, none = 0;
-	int64_t		 h;
+	int64_t		 h, mails;
+	struct stmt	*st;
 
 	seal_keyring_current(cur);
 	printf("key file %s: key %s (current)\n", c->key_file, cur);
@@ -242,6 +243,12 @@ key_status(struct db *db, const struct conf *c)
 	for (cnt = 0, i = 0; i < l.n; i++)
 		cnt += strcmp(l.v[i].kid, cur) == 0;
 	printf("sealed values under the current key: %zu; from before the key ids: %zu\n", cnt, none);
+	st = db_q(db, Q_KEY_MAIL_SEALED);
+	mails = db_step(db, st) == DB_ROW ? db_int(st, 0) : 0;
+	db_reset(st);
+	if (mails > 0)
+		printf("unsent mail with sealed links: %" PRId64 " (keep every key until it is sent or "
+		    "discarded)\n", mails);
 	nret = seal_keyring_retired(0, id);
 	for (j = 0; j < nret; j++) {
 		seal_keyring_retired(j, id);
@@ -250,7 +257,7 @@ key_status(struct db *db, const struct conf *c)
 		h = hashes(db, cur, id, 0);
 		printf("retired key %s (%s.old-%s): %zu sealed value%s, %" PRId64 " password hash%s: %s\n",
 		    id, c->key_file, id, cnt, cnt == 1 ? "" : "s", h, h == 1 ? "" : "es",
-		    cnt == 0 && h == 0 && none == 0 ? "may be deleted" : "keep it");
+		    cnt == 0 && h == 0 && none == 0 && mails == 0 ? "may be deleted" : "keep it");
 	}
 	hashes(db, cur, NULL, 1);
 	sealed_free(&l);

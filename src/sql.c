@@ -1560,6 +1560,13 @@ const char *const sql_text[Q__MAX] = {
 	[Q_KEY_HASH_KEYS] = "SELECT CASE WHEN h LIKE '$pepper1$%' THEN substr(h, 10, 8) ELSE '' END AS k, count(*) "
 	    "FROM (SELECT password_hash AS h FROM customers WHERE state <> 'deleted' "
 	    "UNION ALL SELECT password_hash FROM staff WHERE password_hash <> '') GROUP BY k ORDER BY k",
+	/* Email jobs not yet sent that carry sealed links (mail_seal.c):
+	 * a retry needs the key that sealed them, so while any remain no
+	 * retired key is reported deletable.  Sent and discarded ones are
+	 * scrubbed. */
+	[Q_KEY_MAIL_SEALED] = "SELECT count(*) FROM jobs WHERE kind = 'email' "
+	    "AND state IN ('pending', 'running', 'failed') AND json_valid(payload) "
+	    "AND json_type(payload, '$.sealed') = 'object'",
 	/* Sign-in notices, session lists and token lifetimes (authflow16,
 	 * issue 16: admin_account.c, staff_notice.c, cron_tokens.c). */
 	[Q_AF_STAFF_SESSIONS] = "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions WHERE staff_id = :sid "
@@ -2184,6 +2191,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_KEY_RESEAL_PANEL_TOKEN] = "KEY_RESEAL_PANEL_TOKEN",
 	[Q_KEY_RESEAL_GATEWAY] = "KEY_RESEAL_GATEWAY",
 	[Q_KEY_HASH_KEYS] = "KEY_HASH_KEYS",
+	[Q_KEY_MAIL_SEALED] = "KEY_MAIL_SEALED",
 	[Q_AF_STAFF_SESSIONS] = "AF_STAFF_SESSIONS",
 	[Q_AF_STAFF_SESSION_OWNED] = "AF_STAFF_SESSION_OWNED",
 	[Q_AF_STAFF_SESSION_END] = "AF_STAFF_SESSION_END",
