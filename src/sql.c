@@ -1704,6 +1704,7 @@ const char *const sql_text[Q__MAX] = {
 	    "'by', a.actor_kind, 'target', a.target, 'detail', a.detail, 'ip', a.ip)) "
 	    "FROM (SELECT * FROM audit_log WHERE target = 'customer:' || :cid "
 	    "OR (actor_kind = 'customer' AND actor_id = :cid) ORDER BY id LIMIT 100000) a",
+	[Q_PANEL_DEFAULT_GET] = "SELECT panel_user, panel_password_sealed FROM servers WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2216,6 +2217,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_MYDATA_TOKENS] = "MYDATA_TOKENS",
 	[Q_MYDATA_REFERRALS] = "MYDATA_REFERRALS",
 	[Q_MYDATA_AUDIT] = "MYDATA_AUDIT",
+	[Q_PANEL_DEFAULT_GET] = "PANEL_DEFAULT_GET",
 };
 
 /*
