@@ -153,6 +153,9 @@ const struct route routes[] = {
 	 * (admin_customers.c). */
 	{ M_POST, "/admin/customers/{id:int}/sessions/end", admin_customer_session_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &admin_customer_session_end_form },
 	{ M_POST, "/admin/customers/{id:int}/sessions/end-all", admin_customer_sessions_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
+	/* auth2x16: a customer's lost second factor reset by staff (ASVS
+	 * V2.5.7, mfa_reset.c): security.manage, as for staff. */
+	{ M_POST, "/admin/customers/{id:int}/reset-2fa", admin_customer_reset_2fa_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0, &admin_customer_reset_2fa_form },
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 

@@ -1709,6 +1709,7 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PWDUE_STAFF_SET] = "UPDATE staff SET password_change_due = 1 WHERE id = :id",
 	[Q_PWDUE_CUSTOMER_GET] = "SELECT password_change_due FROM customers WHERE id = :id",
 	[Q_PWDUE_STAFF_GET] = "SELECT password_change_due FROM staff WHERE id = :id",
+	[Q_C2FA_BY_EMAIL] = "SELECT id, email, name FROM customers WHERE email = lower(:email) AND state <> 'deleted'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2226,6 +2227,7 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PWDUE_STAFF_SET] = "PWDUE_STAFF_SET",
 	[Q_PWDUE_CUSTOMER_GET] = "PWDUE_CUSTOMER_GET",
 	[Q_PWDUE_STAFF_GET] = "PWDUE_STAFF_GET",
+	[Q_C2FA_BY_EMAIL] = "C2FA_BY_EMAIL",
 };
 
 /*

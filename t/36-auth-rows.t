@@ -9,13 +9,19 @@ servers page and in staff /healthz.
 V2.1.7: a password on the common list, found at sign-in (the list was
 updated after it was chosen), must be changed first: the session goes to
 the change-password page and nothing else opens but it and sign-out,
-for customers and staff; audited; a new password lifts it."""
+for customers and staff; audited; a new password lifts it.
+
+V2.5.7: a customer who lost every second factor: staff with
+security.manage reset it from the customer's page after re-authenticating,
+with a reason in the audit row; TOTP, recovery codes and passkeys go,
+every session ends, the customer is mailed; `user reset-2fa EMAIL` does
+the same from the command line (audited as the CLI)."""
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import TAP, Stack, terminate  # noqa: E402
+from px import TAP, terminate  # noqa: E402
 from pxstaff import PW as STAFF_PW, Staff  # noqa: E402
-from pxweb import Browser, csrf_of  # noqa: E402
+from pxweb import Browser, Shop, csrf_of  # noqa: E402
 
 t = TAP()
 # Our own common-password list, so a test can "update" it (V2.1.7).
@@ -33,7 +39,7 @@ def set_list(words):
 
 
 set_list(["aaaaaaaaaaaaaa", "password123456"])
-s = Stack(workers=1, conf={"common_passwords": LIST}).start()
+s = Shop(workers=1, conf={"common_passwords": LIST}).start()
 sql = s.sql
 
 
@@ -133,5 +139,76 @@ t.is_(r.status, 303, "the staff member changes the password")
 t.is_(b.get("/admin").status, 200, "then /admin opens again")
 t.ok(one("SELECT count(*) FROM audit_log WHERE action = 'password.change_due' AND target LIKE 'staff:%'") == 1,
      "the staff member's forced change is audited too")
+
+# ---------------------------------------------------------------- V2.5.7
+def give_2fa(cid):
+    """A customer with every second factor: a TOTP seed (its bytes do not
+    matter here), two recovery codes, a passkey."""
+    sql("UPDATE customers SET totp_sealed = X'00', totp_enabled_at = unixepoch() WHERE id = ?", (cid,))
+    sql("INSERT INTO recovery_codes (customer_id, code_hash) VALUES (?, X'01'), (?, X'02')", (cid, cid))
+    sql("INSERT INTO passkeys (customer_id, cred_id, public_key, alg, name) "
+        "VALUES (?, randomblob(16), X'00', -7, 'phone')", (cid,))
+
+
+def factors(cid):
+    return (one("SELECT totp_sealed IS NOT NULL OR totp_enabled_at IS NOT NULL FROM customers WHERE id = ?", (cid,)),
+            one("SELECT count(*) FROM recovery_codes WHERE customer_id = ?", (cid,)),
+            one("SELECT count(*) FROM passkeys WHERE customer_id = ?", (cid,)))
+
+
+give_2fa(cid)
+t.is_(factors(cid), (1, 2, 1), "(the customer has TOTP, recovery codes and a passkey)")
+c = Browser(s)
+r = c.form("/login", "/login", {"email": "cy@example.com", "password": NEWPW})
+t.ok((r.header("location") or "").startswith("/login/2fa"), "with them the sign-in asks for the second factor",
+     (r.status, r.header("location")))
+t.ok(one("SELECT count(*) FROM sessions WHERE customer_id = ?", (cid,)) >= 1, "(the customer has sessions)")
+REASON = "Ticket 4411: called from the account phone, named the last order and its amount"
+page = "/admin/customers/%d" % cid
+r = b.get(page)
+t.ok(r.status == 200 and "/reset-2fa" in r.text and 'name="reason"' in r.text,
+     "a super admin (security.manage) sees the reset form on the customer's page")
+mgr = Staff(s, "mgr@example.com", "manager", pw="Manager-pass-not-common-93")
+r = mgr.get(page)
+t.ok(r.status == 200 and "/reset-2fa" not in r.text, "a manager (no security.manage) does not")
+r = mgr.post(page + "/reset-2fa", {"csrf": csrf_of(r.text), "reason": REASON})
+t.is_(r.status, 403, "a manager's POST: 403")
+sql("UPDATE sessions SET reauth_at = NULL WHERE staff_id = (SELECT id FROM staff WHERE email = 'ada@example.com')")
+r = b.form(page, page + "/reset-2fa", {"reason": REASON})
+t.ok(r.status == 303 and (r.header("location") or "").startswith("/admin/reauth"),
+     "without a fresh sign-in the reset goes to re-authentication first", (r.status, r.header("location")))
+t.is_(factors(cid), (1, 2, 1), "nothing was reset")
+sql("UPDATE sessions SET reauth_at = unixepoch() WHERE staff_id = (SELECT id FROM staff WHERE email = 'ada@example.com')")
+r = b.form(page, page + "/reset-2fa", {"reason": "because"})
+t.ok(r.status == 400 and "how the customer proved" in r.text, "a reset without a real reason: 400", r.status)
+t.is_(factors(cid), (1, 2, 1), "nothing was reset by it")
+r = b.form(page, "/admin/customers/99999/reset-2fa", {"reason": REASON})
+t.is_(r.status, 404, "an unknown customer: 404")
+r = b.form(page, page + "/reset-2fa", {"reason": REASON})
+t.ok(r.status == 303 and (r.header("location") or "").endswith("?done=2fa_reset"),
+     "staff reset a customer's second factor: 303 to the customer's page", (r.status, r.header("location")))
+t.is_(factors(cid), (0, 0, 0), "TOTP, recovery codes and passkeys are gone")
+t.is_(one("SELECT count(*) FROM sessions WHERE customer_id = ?", (cid,)), 0, "every session of the customer ended")
+a = sql("SELECT actor_kind, target, detail FROM audit_log WHERE action = '2fa.reset'")
+t.ok(len(a) == 1 and a[0][0] == "staff" and a[0][1] == "customer:%d" % cid and REASON in a[0][2]
+     and "1 passkey" in a[0][2], "one audit row with the staff member, the customer and the reason", a)
+m = s.wait_mail("cy@example.com", "two-factor sign-in was reset")
+t.ok(m is not None and "Our support team" in m.get_body().get_content() and "ada@" not in str(m),
+     "the customer is mailed a notice (not naming the staff member's address)")
+c = Browser(s)
+r = c.form("/login", "/login", {"email": "cy@example.com", "password": NEWPW})
+t.ok(r.status == 303 and not (r.header("location") or "").startswith("/login/2fa"),
+     "the customer's next sign-in needs only the password", r.header("location"))
+
+give_2fa(cid)
+r = s.cli("user", "reset-2fa", "CY@example.com", check=False)
+t.ok(r.returncode == 0 and "reset" in r.stdout, "user reset-2fa EMAIL: exit 0", (r.returncode, r.stderr))
+t.is_(factors(cid), (0, 0, 0), "the CLI removes TOTP, recovery codes and passkeys")
+t.is_(one("SELECT count(*) FROM sessions WHERE customer_id = ?", (cid,)), 0, "and ends every session")
+a = sql("SELECT actor, target FROM audit_log WHERE action = '2fa.reset' ORDER BY id DESC LIMIT 1")
+t.ok(a == [("cli", "customer:%d" % cid)], "audited as the CLI", a)
+t.ok(s.wait_mail("cy@example.com", "two-factor sign-in was reset", n=2) is not None, "and mails the customer too")
+r = s.cli("user", "reset-2fa", "nobody@example.com", check=False)
+t.ok(r.returncode == 1 and "no customer" in r.stderr, "user reset-2fa for an unknown email: exit 1", r.stderr)
 
 t.done()
