@@ -23,7 +23,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -44,8 +43,6 @@ cust_2fa_reset(struct db *db, int64_t cid, const char *email, const char *name,
 	struct stmt *st;
 	int64_t	 npk;
 	char	 when[32];
-	time_t	 now = time(NULL);
-	struct tm tm;
 
 	st = db_q(db, Q_ACCT_TOTP_DISABLE);
 	db_bind_int(db, st, ":id", cid);
@@ -62,8 +59,7 @@ cust_2fa_reset(struct db *db, int64_t cid, const char *email, const char *name,
 	db_bind_int(db, st, ":uid", cid);
 	db_bind_int(db, st, ":keep", 0);
 	db_step(db, st);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	time_human(when, now_unix());
 	v = json_object_new_object();
 	json_object_object_add(v, "site_name", json_object_new_string(site));
 	json_object_object_add(v, "name", json_object_new_string(name));
@@ -109,7 +105,7 @@ cmd_user_reset_2fa(const struct conf *c, int argc, char **argv)
 		goto out;
 	}
 	npk = cust_2fa_reset(db, cid, email, name, "The shop's operator", c->site_name,
-	    arena_printf(a, "2fa-reset:customer:%" PRId64 ":%lld", cid, (long long)time(NULL)), &job);
+	    arena_printf(a, "2fa-reset:customer:%" PRId64 ":%lld", cid, (long long)now_unix()), &job);
 	audit(db, &cli, "2fa.reset", arena_printf(a, "customer:%" PRId64, cid),
 	    "%s: TOTP, recovery codes and %" PRId64 " passkey%s removed; sessions ended; via command line",
 	    email, npk, npk == 1 ? "" : "s");

@@ -1,18 +1,17 @@
 /*
  * panel_default.c: the 3X-UI panel's default credentials (ASVS V2.10.2).
  *
- * A fresh 3X-UI (and the x-ui forks it grew from: vaxilu, alireza0,
- * FranzKafkaYu) creates its first user as admin/admin (database/db.go,
- * initUser) unless the installer is told otherwise; the docker images
- * keep that.  The shop acts as that user on the panel, so a panel still
+ * A fresh 3X-UI (and x-ui, which it grew from) creates its first user
+ * as admin/admin (database/db.go, initUser) unless the installer sets
+ * others; a docker image started without them keeps that.  The shop acts as that user on the panel, so a panel still
  * signed into with a default pair is one anyone can drive.  The server
  * form and `server add` refuse such a pair; a server stored before this
  * check is flagged on the servers page and in /healthz's staff detail
  * (the password is sealed, so the flag is computed by opening it).
  *
- * A password equal to the username is refused too: it is how every
- * other installer default we know of looks (root/root, xui/xui), and
- * no real panel password is its own username.
+ * A password equal to the username is refused too (root/root and the
+ * like): that is the shape a factory default takes, and no real panel
+ * password is its own username.
  */
 #include "config.h"
 
