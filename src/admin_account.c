@@ -35,6 +35,7 @@
 #include "mailq.h"
 #include "notice.h"
 #include "password.h"
+#include "pw_due.h"
 #include "response.h"
 #include "session.h"
 #include "setting.h"
@@ -195,7 +196,9 @@ password_page(struct request *r, const char *error)
 void
 admin_account_password(struct request *r)
 {
-	password_page(r, r->form_error);
+	/* ?due=1: the router sent them here (pw_due.c). */
+	password_page(r, r->form_error != NULL ? r->form_error :
+	    req_query(r, "due") != NULL ? PW_DUE_MSG : NULL);
 }
 
 static const struct field admin_account_password_fields[] = {

@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "account.h"
+#include "mfa_reset.h"
 #include "admin.h"
 #include "db.h"
 #include "handlers.h"
@@ -69,6 +70,8 @@ static const struct {
 	{ "enabled", "The account is enabled again." },
 	{ "session_ended", "That session is signed out." },
 	{ "sessions_ended", "Every session of the account is signed out." },
+	{ "2fa_reset", "The customer's two-factor sign-in is reset: authenticator, recovery codes and passkeys "
+	    "removed, every session ended, the customer told by mail." },
 };
 
 static const char *
@@ -262,6 +265,7 @@ cust_page(struct request *r, int status, const char *error)
 	vm_set_bool(vm, "can_adjust", has_perm(r, "wallet.adjust"));
 	vm_set_bool(vm, "can_write", has_perm(r, "customers.write"));
 	vm_set_bool(vm, "can_orders", has_perm(r, "orders.read"));
+	vm_set_bool(vm, "can_reset_2fa", has_perm(r, "security.manage"));
 	vm_set_bool(vm, "fresh", session_recent_auth(r, SESS_STAFF, ADMIN_REAUTH_MAX));
 	random_bytes(raw, sizeof(raw));
 	hex_encode(op, raw, sizeof(raw));
@@ -610,4 +614,49 @@ admin_customer_sessions_end_post(struct request *r)
 	    c.email, (long long)n);
 	db_commit(r->db);
 	done(r, c.id, "sessions_ended");
+}
+
+/* ---- a lost second factor (auth2x16, ASVS V2.5.7: mfa_reset.c) ---- */
+
+static const struct field admin_customer_reset_2fa_fields[] = {
+	{ "reason", FK_TEXT, FIELD_REQUIRED, 0, 500 },
+};
+const struct form admin_customer_reset_2fa_form = { FORM(admin_customer_reset_2fa_fields) };
+
+/*
+ * POST /admin/customers/{id:int}/reset-2fa — reason, csrf
+ * (security.manage).  After a fresh re-authentication (303 to
+ * /admin/reauth first): the customer's TOTP, recovery codes and passkeys
+ * removed, every session ended, one audit row with the reason, a notice
+ * mailed.  303 to the customer's page; 400 without a reason (how the
+ * customer proved who they are); 404 for no such customer.
+ */
+void
+admin_customer_reset_2fa_post(struct request *r)
+{
+	int64_t	 id = req_param_int(r, "id"), npk, job = 0;
+	const char *reason = form_get(r, "reason");
+	struct cust c;
+
+	if (!admin_reauth_ok(r, arena_printf(r->a, "/admin/customers/%lld", (long long)id)))
+		return;
+	if (!form_valid(r, "reason") || strlen(reason) < 10) {
+		req_fail(r, 400, "Say in the reason (10 to 500 characters, one line) how the customer proved "
+		    "who they are: it goes into the audit log. Nothing was reset.");
+	}
+	db_begin(r->db);
+	if (!cust_get(r, id, &c, NULL)) {
+		db_rollback(r->db);
+		req_fail(r, 404, "There is no such customer.");
+	}
+	/* The customer is told by "our support team", not the staff
+	 * member's address: staff addresses stay inside the shop. */
+	npk = cust_2fa_reset(r->db, c.id, c.email, c.name, "Our support team", r->app->conf.site_name,
+	    arena_printf(r->a, "2fa-reset:customer:%lld:%s", (long long)c.id, r->id), &job);
+	req_audit(r, "2fa.reset", cust_target(r, c.id), "%s: TOTP, recovery codes and %lld passkey%s "
+	    "removed; sessions ended; reason: %s", c.email, (long long)npk, npk == 1 ? "" : "s", reason);
+	db_commit(r->db);
+	if (job)
+		spool_wake(&r->app->conf, job, "email");
+	done(r, c.id, "2fa_reset");
 }

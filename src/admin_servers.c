@@ -36,6 +36,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "panel_default.h"
 #include "response.h"
 #include "seal.h"
 #include "session.h"
@@ -202,6 +203,10 @@ server_read(struct request *r, struct server *s, int new)
 		return "The panel password and API token are one line of at most 1000 bytes each.";
 	if (new && *secret_get(r, "panel_password") == '\0' && *secret_get(r, "panel_token") == '\0')
 		return "Give the panel password (or the panel's API token): the shop signs in with it.";
+	/* ASVS V2.10.2: never act as a panel's factory sign-in. */
+	v = secret_get(r, "panel_password");
+	if (*v != '\0' && panel_creds_default(s->user, v, strlen(v)))
+		return PANEL_DEFAULT_MSG;
 	v = form_get(r, "public_host");
 	if (!valid_host(v))
 		return "The public host is the name or IP address customers' links connect to, such as "
@@ -480,6 +485,7 @@ servers_page(struct request *r, int status, const char *error)
 		vm_set_int(it, "plans", db_int(st, 15));
 		vm_set_bool(it, "deletable", db_int(st, 15) == 0);
 		panel_health(r, it, db_int(st, 0));
+		vm_set_bool(it, "default_creds", panel_server_default(r->db, r->app->key, db_int(st, 0)));
 		n++;
 	}
 	db_reset(st);

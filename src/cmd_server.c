@@ -47,6 +47,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "db.h"
+#include "panel_default.h"
 #include "seal.h"
 #include "spool.h"
 #include "util.h"
@@ -194,6 +195,11 @@ server_add(const struct conf *c, int argc, char **argv)
 		explicit_bzero(secret, sizeof(secret));
 		return fail("give the panel password (or with --token the API token) on standard input, "
 		    "1 to 1000 bytes");
+	}
+	/* ASVS V2.10.2: never store a panel's factory sign-in. */
+	if (!token && panel_creds_default(user, secret, strlen(secret))) {
+		explicit_bzero(secret, sizeof(secret));
+		return fail(PANEL_DEFAULT_MSG);
 	}
 	if (seal_key_load(c->key_file, key, 1, err, sizeof(err)) != 0) {
 		explicit_bzero(secret, sizeof(secret));

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "cmd.h"
+#include "mfa_reset.h"
 #include "conf.h"
 #include "db.h"
 #include "password.h"
@@ -150,7 +151,10 @@ cmd_user(const struct conf *c, int argc, char **argv)
 		return user_add(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return user_list(c);
+	if (argc >= 2 && strcmp(argv[1], "reset-2fa") == 0)
+		return cmd_user_reset_2fa(c, argc, argv);
 	fprintf(stderr, "usage: 1000proxy user add [--role ROLE] [--name NAME] EMAIL\n"
-	    "       1000proxy user list\n");
+	    "       1000proxy user list\n"
+	    "       1000proxy user reset-2fa EMAIL\n");
 	return 2;
 }

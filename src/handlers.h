@@ -120,6 +120,7 @@ void	admin_customer_disable_post(struct request *);
 void	admin_customer_enable_post(struct request *);
 void	admin_customer_session_end_post(struct request *);
 void	admin_customer_sessions_end_post(struct request *);
+void	admin_customer_reset_2fa_post(struct request *);
 /* api_orders.c: the orders and wallet API */
 void	api_orders(struct request *);
 void	api_order(struct request *);
@@ -181,6 +182,7 @@ extern const struct form admin_2fa_setup_form;
 extern const struct form admin_catalog_move_form;
 extern const struct form admin_customer_wallet_form;
 extern const struct form admin_customer_session_end_form;
+extern const struct form admin_customer_reset_2fa_form;
 extern const struct form admin_invite_form;
 extern const struct form admin_login_2fa_form;
 extern const struct form admin_login_form;

@@ -34,6 +34,7 @@
 #include "money.h"
 #include "passkey.h"
 #include "password.h"
+#include "pw_due.h"
 #include "response.h"
 #include "session.h"
 #include "setting.h"
@@ -300,7 +301,9 @@ page_account_password(struct request *r)
 
 	if (a == NULL)
 		return;
-	form_show(r, a, "pages/account_password", "Change your password", "password", NULL);
+	/* ?due=1: the router sent them here (pw_due.c). */
+	form_show(r, a, "pages/account_password", "Change your password", "password",
+	    req_query(r, "due") != NULL ? PW_DUE_MSG : NULL);
 }
 
 static const struct field page_account_password_fields[] = {

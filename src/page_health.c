@@ -21,6 +21,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "panel_default.h"
 #include "session.h"
 #include "util.h"
 
@@ -44,6 +45,9 @@ panels(struct request *r)
 		json_object_object_add(o, "alert_down", json_object_new_boolean(!db_is_null(st, 6)));
 		json_object_object_add(o, "alert_stale", json_object_new_boolean(!db_is_null(st, 7)));
 		json_object_object_add(o, "last_error", json_object_new_string(db_text(r->db, st, 8)));
+		/* ASVS V2.10.2: a panel still on a 3X-UI default sign-in. */
+		json_object_object_add(o, "default_credentials",
+		    json_object_new_boolean(panel_server_default(r->db, r->app->key, db_int(st, 0))));
 		json_object_array_add(arr, o);
 	}
 	db_reset(st);

@@ -39,6 +39,7 @@ typedef void (*handler_fn)(struct request *);
 #define F_PARTIAL	0x01	/* open while the second factor (or TOTP enrolment) is pending */
 #define F_UPLOAD	0x02	/* a form that takes uploads: multipart/form-data too */
 #define F_HUMAN		0x04	/* refused when sent sooner than form_min_seconds after its page */
+#define F_PWDUE		0x08	/* open while a password change is due (pw_due.c) */
 
 struct route {
 	enum method	 method;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "response.h"
 #include "route.h"
+#include "pw_due.h"
 #include "session.h"
 #include "valid.h"
 
@@ -255,6 +256,9 @@ authorize(struct request *r, const struct route *rt)
 			resp_redirect(r, 303, "/login/2fa");
 			return 0;
 		}
+		if (p->mfa_ok && !(rt->flags & (F_PARTIAL | F_PWDUE)) &&
+		    pw_due_redirect(r, SESS_CUSTOMER, p->user_id))
+			return 0;
 		return 1;
 	case WHO_STAFF:
 		if ((p = session_load(r, SESS_STAFF)) == NULL) {
@@ -272,6 +276,9 @@ authorize(struct request *r, const struct route *rt)
 				resp_redirect(r, 303, "/admin/login/2fa");
 				return 0;
 			}
+			/* A common password found at sign-in: changed first. */
+			if (!(rt->flags & F_PWDUE) && pw_due_redirect(r, SESS_STAFF, p->user_id))
+				return 0;
 		}
 		if (rt->perm != NULL && !has_perm(r, rt->perm)) {
 			r->error = "Your role does not include this page. Ask a super admin if you need it.";

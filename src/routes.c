@@ -50,8 +50,8 @@ const struct route routes[] = {
 	{ M_POST, "/account/profile",	page_account_profile_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_profile_form },
 	{ M_GET,  "/account/email",	page_account_email, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/account/email",	page_account_email_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_email_form },
-	{ M_GET,  "/account/password",	page_account_password, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/account/password",	page_account_password_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_password_form },
+	{ M_GET,  "/account/password",	page_account_password, WHO_CUSTOMER, NULL, CSRF_NONE, F_PWDUE, NULL },
+	{ M_POST, "/account/password",	page_account_password_post, WHO_CUSTOMER, NULL, CSRF_CHECK, F_PWDUE, &page_account_password_form },
 	{ M_GET,  "/account/sessions",	page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/account/sessions/{id:int}/revoke", page_account_sessions, WHO_CUSTOMER, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/account/sessions/{id:int}/revoke", page_account_session_revoke_post, WHO_CUSTOMER, NULL, CSRF_CHECK, 0, &page_account_session_revoke_form },
@@ -98,8 +98,8 @@ const struct route routes[] = {
 	{ M_GET,  "/admin/account",	admin_account, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
 	{ M_GET,  "/admin/account/sessions/{id:int}/end", admin_account_session_end, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/account/sessions/{id:int}/end", admin_account_session_end_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &admin_account_session_end_form },
-	{ M_GET,  "/admin/account/password", admin_account_password, WHO_STAFF, NULL, CSRF_NONE, 0, NULL },
-	{ M_POST, "/admin/account/password", admin_account_password_post, WHO_STAFF, NULL, CSRF_CHECK, 0, &admin_account_password_form },
+	{ M_GET,  "/admin/account/password", admin_account_password, WHO_STAFF, NULL, CSRF_NONE, F_PWDUE, NULL },
+	{ M_POST, "/admin/account/password", admin_account_password_post, WHO_STAFF, NULL, CSRF_CHECK, F_PWDUE, &admin_account_password_form },
 	{ M_GET,  "/admin/password/forgot", admin_forgot, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/password/forgot", admin_forgot_post, WHO_ANY, NULL, CSRF_CHECK, F_HUMAN, &admin_forgot_form },
 	{ M_GET,  "/admin/password/reset/{token}", admin_reset, WHO_ANY, NULL, CSRF_NONE, 0, NULL },
@@ -153,6 +153,9 @@ const struct route routes[] = {
 	 * (admin_customers.c). */
 	{ M_POST, "/admin/customers/{id:int}/sessions/end", admin_customer_session_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &admin_customer_session_end_form },
 	{ M_POST, "/admin/customers/{id:int}/sessions/end-all", admin_customer_sessions_end_post, WHO_STAFF, "customers.write", CSRF_CHECK, 0, &form_none },
+	/* auth2x16: a customer's lost second factor reset by staff (ASVS
+	 * V2.5.7, mfa_reset.c): security.manage, as for staff. */
+	{ M_POST, "/admin/customers/{id:int}/reset-2fa", admin_customer_reset_2fa_post, WHO_STAFF, "security.manage", CSRF_CHECK, 0, &admin_customer_reset_2fa_form },
 	{ M_GET,  "/admin/settings",	admin_settings, WHO_STAFF, "settings.write", CSRF_NONE, 0, NULL },
 	{ M_POST, "/admin/settings",	admin_settings_post, WHO_STAFF, "settings.write", CSRF_CHECK, 0, &admin_settings_form },
 

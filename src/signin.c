@@ -14,6 +14,7 @@
 #include "db.h"
 #include "http.h"
 #include "password.h"
+#include "pw_due.h"
 #include "response.h"
 #include "session.h"
 #include "signin.h"
@@ -182,6 +183,8 @@ signin_password(struct request *r, enum sess_kind k, const char *email, const ch
 		if (db_step(r->db, st) != DB_DONE)
 			req_fail(r, 500, "password rehash update failed");
 	}
+	/* After the rehash (whose new hash would clear the flag, sql/030). */
+	pw_due_mark(r, k, out->user_id, pw, target);
 	session_start(r, k, out->user_id, mfa_ok);
 	/* Signed in for good: the visitor's anonymous cart becomes the
 	 * customer's (with a second factor due, page_totp.c does it). */

@@ -1721,6 +1721,12 @@ const char *const sql_text[Q__MAX] = {
 	    "'by', a.actor_kind, 'target', a.target, 'detail', a.detail, 'ip', a.ip)) "
 	    "FROM (SELECT * FROM audit_log WHERE target = 'customer:' || :cid "
 	    "OR (actor_kind = 'customer' AND actor_id = :cid) ORDER BY id LIMIT 100000) a",
+	[Q_PANEL_DEFAULT_GET] = "SELECT panel_user, panel_password_sealed FROM servers WHERE id = :id",
+	[Q_PWDUE_CUSTOMER_SET] = "UPDATE customers SET password_change_due = 1 WHERE id = :id",
+	[Q_PWDUE_STAFF_SET] = "UPDATE staff SET password_change_due = 1 WHERE id = :id",
+	[Q_PWDUE_CUSTOMER_GET] = "SELECT password_change_due FROM customers WHERE id = :id",
+	[Q_PWDUE_STAFF_GET] = "SELECT password_change_due FROM staff WHERE id = :id",
+	[Q_C2FA_BY_EMAIL] = "SELECT id, email, name FROM customers WHERE email = lower(:email) AND state <> 'deleted'",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2237,6 +2243,12 @@ const char *const sql_name[Q__MAX] = {
 	[Q_MYDATA_PASSKEYS] = "MYDATA_PASSKEYS",
 	[Q_MYDATA_REFERRALS] = "MYDATA_REFERRALS",
 	[Q_MYDATA_AUDIT] = "MYDATA_AUDIT",
+	[Q_PANEL_DEFAULT_GET] = "PANEL_DEFAULT_GET",
+	[Q_PWDUE_CUSTOMER_SET] = "PWDUE_CUSTOMER_SET",
+	[Q_PWDUE_STAFF_SET] = "PWDUE_STAFF_SET",
+	[Q_PWDUE_CUSTOMER_GET] = "PWDUE_CUSTOMER_GET",
+	[Q_PWDUE_STAFF_GET] = "PWDUE_STAFF_GET",
+	[Q_C2FA_BY_EMAIL] = "C2FA_BY_EMAIL",
 };
 
 /*

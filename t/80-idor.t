@@ -180,6 +180,7 @@ CASES = {
     "/admin/customers/{id:int}/enable": ("staff", 1),
     "/admin/customers/{id:int}/sessions/end": ("staff", 1),
     "/admin/customers/{id:int}/sessions/end-all": ("staff", 1),
+    "/admin/customers/{id:int}/reset-2fa": ("staff", 1),
     "/admin/staff/{id:int}/disable": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/enable": ("staff", staff_id["ada@example.com"]),
     "/admin/staff/{id:int}/role": ("staff", staff_id["ada@example.com"]),
