@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from px import BIN, TAP, Stack  # noqa: E402
+from px import BIN, SRC, TAP, Stack  # noqa: E402
 
 t = TAP()
 s = Stack(workers=2).start()
@@ -180,6 +180,40 @@ else:
 p = q.cli("restore", "--force", final, check=False)
 t.ok(p.returncode == 0 and "does not open" in p.stderr, "--force restores anyway and still names what fails", p.stderr)
 q.stop()
+
+# A backup of an older schema (a database migrated up to the one before
+# last, its manifest written as backup would) is migrated on restore.
+import hashlib  # noqa: E402
+olddir = os.path.join(s.dir, "oldsql")
+os.makedirs(olddir)
+migs = sorted(x for x in os.listdir(os.path.join(SRC, "sql")) if x.endswith(".sql"))
+for x in migs[:-1]:
+    shutil.copy(os.path.join(os.environ.get("PX_SRC", "."), "sql", x), olddir)
+o = Stack(workers=1, seed=False)
+o.write_conf(sql_dir=olddir)
+o.cli("migrate", check=False)  # exits 1: behind this binary, on purpose
+older = os.path.join(s.dir, "older")
+os.makedirs(os.path.join(older, "spool", "new"))
+c = sqlite3.connect(o.db)
+c.execute("VACUUM INTO ?", (os.path.join(older, "1000proxy.db"),))
+oldv = c.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+c.close()
+dbb = open(os.path.join(older, "1000proxy.db"), "rb").read()
+open(os.path.join(older, "MANIFEST"), "w").write("1000proxy-backup 1\nschema %d\ncreated x\nfile %s %d 1000proxy.db\n" % (
+    oldv, hashlib.sha256(dbb).hexdigest(), len(dbb)))
+okeyb = open(os.path.join(o.dir, "secret.key"), "rb").read()
+o.stop()
+m = Stack(workers=1, seed=False)
+m.write_conf()
+okey = os.path.join(m.dir, "secret.key")
+with open(okey, "wb") as f:
+    f.write(okeyb)
+os.chmod(okey, 0o600)
+p = m.cli("restore", older, check=False)
+got = m.sql("SELECT max(version) FROM schema_migrations")[0][0] if p.returncode == 0 else None
+t.ok(p.returncode == 0 and ("migrated the backup from schema %d" % oldv) in p.stdout and got > oldv,
+     "a backup of an older schema is migrated on restore", (p.stdout, p.stderr, oldv, got))
+m.stop()
 
 # cron backup keeps backup_keep (2) newest.
 for i in range(2):
