@@ -229,6 +229,8 @@ write_manifest(const char *bdir, const struct manifest *m, const char *when)
 	return 0;
 }
 
+static int backup_remove(const char *);
+
 /* Make one backup under parent; its path into out.  0, or 1 with the
  * reason on stderr. */
 static int
@@ -315,6 +317,9 @@ backup_make(const struct conf *c, const char *parent, int with_key, char *out, s
 	}
 	rc = 0;
 out:
+	/* No half backup left behind for cron's count or a restore. */
+	if (rc != 0)
+		backup_remove(out);
 	free(m.f);
 	return rc;
 }
@@ -499,6 +504,29 @@ manifest_check(const char *bdir, struct manifest *m)
 	return bad;
 }
 
+/* Run as root, give file to the owner of the directory holding near
+ * (the service user, whose daemons must write the restored database and
+ * claim the spool files); as anyone else, the file is already theirs. */
+static int
+own_like_parent(const char *file, const char *near)
+{
+	char		 dir[4096], *slash;
+	struct stat	 st;
+
+	if (geteuid() != 0)
+		return 0;
+	PJOIN(dir, "%s", near);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		PJOIN(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		return -1;
+	return chown(file, st.st_uid, st.st_gid);
+}
+
 /* Is the installation running?  The work daemon holds the spool lock
  * for its life. */
 static int
@@ -621,6 +649,10 @@ cmd_restore(const struct conf *c, int argc, char **argv)
 	unlink(to);
 	PJOIN(to, "%s-shm", c->database);
 	unlink(to);
+	if (own_like_parent(tmp, c->database) != 0) {
+		fprintf(stderr, "1000proxy: restore: %s: %s\n", tmp, strerror(errno));
+		goto drop;
+	}
 	if (rename(tmp, c->database) != 0) {
 		fprintf(stderr, "1000proxy: restore: %s -> %s: %s\n", tmp, c->database, strerror(errno));
 		goto drop;
@@ -634,7 +666,13 @@ cmd_restore(const struct conf *c, int argc, char **argv)
 			continue;
 		PJOIN(from, "%s/%s", bdir, m.f[i].path);
 		snprintf(to, sizeof(to), "%s/new/%s", c->spool_dir, m.f[i].path + 10);
-		if (copy_file(from, to, 0640) != 0 && errno != EEXIST) {
+		if (copy_file(from, to, 0640) != 0) {
+			if (errno == EEXIST)
+				continue;
+			fprintf(stderr, "1000proxy: restore: %s: %s\n", to, strerror(errno));
+			goto out;
+		}
+		if (own_like_parent(to, c->spool_dir) != 0) {
 			fprintf(stderr, "1000proxy: restore: %s: %s\n", to, strerror(errno));
 			goto out;
 		}
