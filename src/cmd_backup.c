@@ -240,7 +240,7 @@ backup_make(const struct conf *c, const char *parent, int with_key, char *out, s
 	struct db	*db;
 	char		 err[1024], when[32], path[4096], sha[65];
 	struct tm	 tm;
-	time_t		 now = time(NULL);
+	time_t		 now = (time_t)now_unix();	/* the test clock too */
 	int64_t		 size;
 	int		 i, rc = 1;
 
