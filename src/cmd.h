@@ -56,4 +56,13 @@ void	test_unit_nowpay(void);
 /* seed --demo-panel NAME (seed_panel.c): the demo's plans onto its live panel. */
 int	seed_demo_panel(const struct conf *, const char *name);
 
+/* backup16 (cmd_backup.c): backup, restore, and cron backup. */
+struct db;
+int	cmd_backup(const struct conf *, int argc, char **argv);
+int	cmd_restore(const struct conf *, int argc, char **argv);
+int	cron_backup(const struct conf *, int argc, char **argv);
+/* One unseal per sealed column of db under key; failures named on
+ * stderr, their number returned (cmd_key.c). */
+int	key_check_sealed(struct db *, const unsigned char *key);
+
 #endif

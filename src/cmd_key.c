@@ -326,3 +326,38 @@ done:
 	arena_free(a);
 	return rc;
 }
+
+/*
+ * backup16 (`restore`): does key open what db holds?  One unseal per
+ * sealed column (the first value of each kind; all values of a kind
+ * are sealed by the same writer under the same key file), each failing
+ * column named on stderr.  Returns how many columns failed.
+ */
+int
+key_check_sealed(struct db *db, const unsigned char *key)
+{
+	struct sealed_list l;
+	unsigned char	 pt[4096];
+	char		 aad[256];
+	int		 tried[NKINDS] = { 0 }, bad = 0;
+	size_t		 i, len;
+
+	sealed_read(db, &l);
+	for (i = 0; i < l.n; i++) {
+		const struct sealed *s = &l.v[i];
+
+		if (tried[s->kind])
+			continue;
+		tried[s->kind] = 1;
+		sealed_aad(s, aad, sizeof(aad));
+		if (s->n > sizeof(pt) || unseal(pt, sizeof(pt), &len, key, s->blob, s->n, aad) != 0) {
+			fprintf(stderr, "1000proxy: restore: the key file does not open the %s (%s)\n",
+			    kinds[s->kind].what, aad);
+			bad++;
+		} else
+			printf("key file opens the %s\n", kinds[s->kind].what);
+		OPENSSL_cleanse(pt, sizeof(pt));
+	}
+	sealed_free(&l);
+	return bad;
+}

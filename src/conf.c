@@ -167,6 +167,12 @@ static const struct cdef defs[] = {
 	S(credentials_file, "", "a file of \"key = value\" lines for the secret keys (smtp_password), "
 	    "mode 0600 or 0640, never readable by others; systemd's LoadCredential=KEY wins over it; "
 	    "empty: none"),
+	/* backup16: `1000proxy backup` and `cron backup` (cmd_backup.c). */
+	S(backup_dir, PX_LOCALSTATEDIR "/lib/1000proxy/backup", "where `1000proxy backup` without a "
+	    "directory and `cron backup` write (made mode 0700); the key file is never put there "
+	    "unless --with-key asks"),
+	I(backup_keep, "7", 1, 3650, "`cron backup` keeps this many newest backups in backup_dir "
+	    "and deletes older ones"),
 };
 
 #undef S

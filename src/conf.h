@@ -103,6 +103,9 @@ struct conf {
 	char	*test_pause_file;	/* only with test_routes (testpause.h) */
 	/* pwkeys16 */
 	char	*credentials_file;	/* secret keys from a file of their own */
+	/* backup16 (cmd_backup.c) */
+	char	*backup_dir;
+	int64_t	 backup_keep;
 	/* Not a key: the first secret key the configuration file itself
 	 * set (NULL: none), for `check` to warn when others may read it. */
 	const char *secret_in_conf;

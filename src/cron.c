@@ -319,6 +319,9 @@ static const struct {
 	/* API token expiry reminders (issue 16, authflow16: cron_tokens.c). */
 	{ "tokens", cron_tokens, "mail an API token's owner once, token_notice_days (default 7) before "
 	    "the token expires" },
+	/* backup16 (cmd_backup.c). */
+	{ "backup", cron_backup, "a backup into backup_dir (as `1000proxy backup`), keeping the "
+	    "backup_keep (default 7) newest" },
 	{ "payments", cron_payments, "ask the gateway about payments still open after "
 	    "payments.reconcile_minutes (default 10) and after their expiry, expire those it does not call "
 	    "paid, and ask each gateway for its recent payments the shop does not know" },

@@ -1022,3 +1022,55 @@ db_like_contains(struct arena *a, const char *s)
 	p[j] = '\0';
 	return p;
 }
+
+/*
+ * backup16: the online copy.  sqlite3_backup_step(-1) copies every page
+ * in one step under one read transaction: in WAL mode that is a
+ * snapshot of the last commit that neither blocks the service's
+ * writers nor is restarted by them (stepping a few pages at a time
+ * would restart the copy after every write by another connection, and
+ * might never finish on a busy shop).  The online backup API rather
+ * than VACUUM INTO: it needs no SQL text outside sql.c's table, keeps
+ * the page layout byte for byte (no rebuild of every index while the
+ * shop runs), and has no SQL statement an attacker-chosen path could
+ * be spliced into.
+ */
+int
+db_backup(struct db *d, const char *dest, char *err, size_t errsz)
+{
+	sqlite3		*to = NULL;
+	sqlite3_backup	*b;
+	int		 rc;
+
+	rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", dest, to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+		sqlite3_close(to);
+		return -1;
+	}
+	b = sqlite3_backup_init(to, "main", d->h, "main");
+	if (b == NULL) {
+		snprintf(err, errsz, "%s: %s", dest, sqlite3_errmsg(to));
+		sqlite3_close(to);
+		return -1;
+	}
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errsz, "%s: %s", dest, sqlite3_errstr(rc));
+		sqlite3_close(to);
+		return -1;
+	}
+	/* The copy is one self-contained file: no -wal beside it. */
+	sqlite3_exec(to, sql_backup_journal, NULL, NULL, NULL);
+	if (sqlite3_close(to) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: close failed", dest);
+		return -1;
+	}
+	return 0;
+}

@@ -180,4 +180,8 @@ int64_t	 db_data_version(struct db *);
 /* Rows this connection has changed since it opened. */
 int64_t	 db_total_changes(struct db *);
 
+/* backup16: copy the whole database, as of its last commit, into the
+ * new file dest while others write (db.c says how).  0, or -1 with err. */
+int	 db_backup(struct db *, const char *dest, char *err, size_t errsz);
+
 #endif

@@ -43,6 +43,10 @@ usage(FILE *f)
 	    "                    list the job rows; retry a failed job, discard a pending one\n"
 	    "  gateway list|set|enable|disable|mode\n"
 	    "                    configure the payment gateways (secrets on stdin)\n"
+	    "  backup [--with-key] [DIR]\n"
+	    "                    copy the database and the spool while the service runs\n"
+	    "  restore [--force] DIR\n"
+	    "                    restore a backup into a stopped installation\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "The configuration file defaults to %s, or $PX_CONF.\n",
@@ -78,6 +82,8 @@ static const struct cmd cmds[] = {
 	{ "mail-test", cmd_mail_test },
 	{ "job", cmd_job },
 	{ "gateway", cmd_gateway },
+	{ "backup", cmd_backup },	/* backup16 */
+	{ "restore", cmd_restore },
 	{ "test-unit", cmd_test_unit },
 	{ "test-arena", cmd_test_arena },
 	{ "test-views", cmd_test_views },

@@ -2299,3 +2299,8 @@ const char sql_test_payment_fixture[] =
     "INSERT INTO customers (id, email, name, password_hash, currency) "
     "VALUES (1, 'a@example.com', 'A', 'x', 'USD');"
     "INSERT INTO wallets (customer_id, currency) VALUES (1, 'USD');";
+
+/* backup16 (db_backup, cmd_backup.c). */
+const char sql_backup_journal[] = "PRAGMA journal_mode=DELETE";
+/* 1 when the whole file checks out (db_query_int reads the first column). */
+const char sql_backup_integrity[] = "SELECT (SELECT integrity_check FROM pragma_integrity_check) = 'ok'";

@@ -564,4 +564,9 @@ extern const char sql_test_refund_fixture[];
 /* test-unit's payment cases: their fixture (cmd_test_payment.c). */
 extern const char sql_test_payment_fixture[];
 
+/* backup16 (db_backup, cmd_backup.c): the copy as one file, no -wal;
+ * the copy's own integrity check. */
+extern const char sql_backup_journal[];
+extern const char sql_backup_integrity[];
+
 #endif
