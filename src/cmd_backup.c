@@ -231,6 +231,52 @@ write_manifest(const char *bdir, const struct manifest *m, const char *when)
 
 static int backup_remove(const char *);
 
+/*
+ * --with-key: the whole keyring, not the current key alone.  After a
+ * rotation the identity key (KEY.ident) is what subscription links and
+ * panel client credentials are derived from, and retired keys
+ * (KEY.old-ID) still open older sealed values and pepper passwords not
+ * yet re-made: a restore without them changes every subscription URL
+ * and locks those accounts out.  KEY goes to to, KEY.SUFFIX to
+ * to.SUFFIX, each 0600.  0, or -1 with the reason on stderr.
+ */
+static int
+copy_keyring(const char *key, const char *to)
+{
+	char	 dir[4096], src[8192], dst[8192];
+	const char *slash = strrchr(key, '/'), *base = slash ? slash + 1 : key;
+	size_t	 bl = strlen(base);
+	struct dirent *de;
+	DIR	*d;
+	int	 rc = 0;
+
+	if (copy_file(key, to, 0600) != 0) {
+		fprintf(stderr, "1000proxy: backup: %s -> %s: %s\n", key, to, strerror(errno));
+		return -1;
+	}
+	if (slash == NULL)
+		PJOIN(dir, ".");
+	else if (slash == key)
+		PJOIN(dir, "/");
+	else
+		PJOIN(dir, "%.*s", (int)(slash - key), key);
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "1000proxy: backup: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, bl) != 0 || (strcmp(de->d_name + bl, ".ident") != 0 &&
+		    strncmp(de->d_name + bl, ".old-", 5) != 0))
+			continue;
+		PJOIN(src, "%s/%s", dir, de->d_name);
+		PJOIN(dst, "%s%s", to, de->d_name + bl);
+		if ((rc = copy_file(src, dst, 0600)) != 0)
+			fprintf(stderr, "1000proxy: backup: %s -> %s: %s\n", src, dst, strerror(errno));
+	}
+	closedir(d);
+	return rc;
+}
+
 /* Make one backup under parent; its path into out.  0, or 1 with the
  * reason on stderr. */
 static int
@@ -304,13 +350,10 @@ backup_make(const struct conf *c, const char *parent, int with_key, char *out, s
 		char	 kpath[4096];
 
 		PJOIN(kpath, "%s.key", out);
-		if (copy_file(c->key_file, kpath, 0600) != 0) {
-			fprintf(stderr, "1000proxy: backup: %s -> %s: %s\n", c->key_file, kpath,
-			    strerror(errno));
+		if (copy_keyring(c->key_file, kpath) != 0)
 			goto out;
-		}
 		fprintf(stderr,
-		    "1000proxy: backup: WARNING: the key file is in %s\n"
+		    "1000proxy: backup: WARNING: the key file is in %s (its retired and identity keys beside it)\n"
 		    "1000proxy: backup: WARNING: it opens every sealed value in the backup: keep it\n"
 		    "1000proxy: backup: WARNING: apart from the backup (another medium, another place)\n",
 		    kpath);
@@ -384,6 +427,27 @@ backup_remove(const char *bdir)
 	return rmdir(bdir);
 }
 
+/* Delete NAME.key and the NAME.key.SUFFIX files copy_keyring() put
+ * beside backup NAME in dir (a `backup --with-key` made there). */
+static void
+remove_keyring_copy(const char *dir, const char *name)
+{
+	char	 pre[4096], path[8192];
+	struct dirent *de;
+	DIR	*d;
+
+	PJOIN(pre, "%s.key", name);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, pre, strlen(pre)) == 0 && (de->d_name[strlen(pre)] == '\0' ||
+		    de->d_name[strlen(pre)] == '.')) {
+			PJOIN(path, "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
 /* cron backup: one backup into backup_dir, then keep the backup_keep
  * newest (names sort by time) and delete the rest with their .key. */
 int
@@ -425,8 +489,7 @@ cron_backup(const struct conf *c, int argc, char **argv)
 				gone++;
 			else
 				fprintf(stderr, "1000proxy: cron backup: %s: %s\n", path, strerror(errno));
-			PJOIN(path, "%s/%s.key", c->backup_dir, names[i]);
-			unlink(path);
+			remove_keyring_copy(c->backup_dir, names[i]);
 		}
 		free(names[i]);
 	}

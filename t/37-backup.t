@@ -115,6 +115,22 @@ t.ok(p.returncode == 0 and os.path.exists(kpath) and open(kpath, "rb").read() ==
      stat.S_IMODE(os.stat(kpath).st_mode) == 0o600 and "WARNING" in p.stderr and kpath in p.stderr,
      "--with-key writes the key beside the backup, 0600, and says so loudly", (p.returncode, p.stderr))
 t.ok(not os.path.exists(os.path.join(p.stdout.strip(), "secret.key")), "... not inside it")
+# After a rotation the keyring is more than the key file: the identity key
+# and retired keys go with it, or a restore changes every subscription URL.
+ring = {}
+for suffix in (".ident", ".old-0badc0de"):
+    ring[suffix] = os.urandom(32)
+    fd = os.open(os.path.join(s.dir, "secret.key" + suffix), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, ring[suffix])
+    os.close(fd)
+p = s.cli("backup", "--with-key", os.path.join(s.dir, "withring"), check=False)
+base = p.stdout.strip() + ".key"
+t.ok(p.returncode == 0 and all(os.path.exists(base + x) and open(base + x, "rb").read() == v and
+                               stat.S_IMODE(os.stat(base + x).st_mode) == 0o600 for x, v in ring.items()),
+     "--with-key copies the identity key and retired keys beside it too (NAME.key.ident, NAME.key.old-ID)",
+     (p.returncode, p.stderr, sorted(os.listdir(os.path.dirname(base)))))
+for suffix in ring:
+    os.unlink(os.path.join(s.dir, "secret.key" + suffix))
 
 # The final state, quiet: a backup to restore and compare against.
 work.terminate()
