@@ -176,8 +176,9 @@ server_add(const struct conf *c, int argc, char **argv)
 		return fail("the country is one line of 1 to 80 characters");
 	if (!valid_line(city, 80))
 		return fail("the city is one line of at most 80 characters");
-	if (!valid_url(url) || strchr(url, '?') != NULL)
-		return fail("the panel URL is http:// or https://, host, port and web base path, "
+	if (!valid_panel_url(url) || strchr(url, '?') != NULL)
+		return fail("the panel URL is https:// (http:// only on loopback: 127.0.0.1, ::1, "
+		    "localhost), host, port and web base path, "
 		    "without a user, query or fragment");
 	if (*user == '\0' || !valid_line(user, 200))
 		return fail("the panel username is one line of 1 to 200 characters");

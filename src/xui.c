@@ -23,6 +23,7 @@
 #include "curl_lib.h"
 #include "log.h"
 #include "util.h"
+#include "valid.h"
 #include "xui.h"
 
 /* An inbound list with a few thousand clients fits; more is not a panel. */
@@ -76,13 +77,34 @@ ms_since(const struct timespec *t0)
 struct xui *
 xui_open(struct arena *a, const struct conf *c, const char *name, const char *base,
     const char *user, const char *password, const char *token, int tls_verify,
-    char *err, size_t errsz)
+    const char *pin, const char *ca_pem, char *err, size_t errsz)
 {
 	struct xui *x;
+	struct curl_blob blob;
 	size_t	 n = strlen(base);
 
-	if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) {
-		snprintf(err, errsz, "the panel URL must start with http:// or https://");
+	if (pin != NULL && *pin == '\0')
+		pin = NULL;
+	if (ca_pem != NULL && *ca_pem == '\0')
+		ca_pem = NULL;
+	/* Checked here as well as in the forms: a row stored before issue
+	 * 16 is refused at its next call, with this as its last error. */
+	if (!valid_panel_url(base)) {
+		snprintf(err, errsz, "the panel URL must be https:// (http:// only on a loopback "
+		    "host: 127.0.0.1, ::1, localhost): change it on the servers page or with "
+		    "`1000proxy server set`");
+		return NULL;
+	}
+	/* tls_verify = 0 no longer turns checks off (issue 16, V9.2.1): such
+	 * a server needs a pinned key or its CA first. */
+	if (!tls_verify && pin == NULL && ca_pem == NULL && strncmp(base, "https://", 8) == 0) {
+		snprintf(err, errsz, "the panel's certificate needs a pin: TLS verification was off "
+		    "for this server; run `1000proxy server pin` or use the servers page's "
+		    "\"fetch the panel's certificate\" to pin it");
+		return NULL;
+	}
+	if (pin != NULL && (strncmp(pin, "sha256//", 8) != 0 || strlen(pin) != 8 + 44)) {
+		snprintf(err, errsz, "the pinned key is not sha256//BASE64 of 44 characters");
 		return NULL;
 	}
 	x = arena_zalloc(a, sizeof(*x));
@@ -106,8 +128,25 @@ xui_open(struct arena *a, const struct conf *c, const char *name, const char *ba
 	    c->panel_timeout < 10 ? (long)c->panel_timeout : 10L);
 	x->cu->easy_setopt(x->h, CURLOPT_TIMEOUT, (long)c->panel_timeout);
 	x->cu->easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-	x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
-	x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);
+	/* With a pin the chain (a self-signed certificate has none) and
+	 * host name may go unchecked: the key must be the pinned one, which
+	 * libcurl checks on every handshake.  Without one, the chain is
+	 * checked against the system's CAs, or against the server's own CA
+	 * (its self-signed certificate) when one is stored. */
+	if (pin != NULL) {
+		x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYPEER, 0L);
+		x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYHOST, 0L);
+		x->cu->easy_setopt(x->h, CURLOPT_PINNEDPUBLICKEY, arena_strdup(a, pin));
+	} else {
+		x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYPEER, 1L);
+		x->cu->easy_setopt(x->h, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (ca_pem != NULL) {
+		blob.data = (void *)ca_pem;
+		blob.len = strlen(ca_pem);
+		blob.flags = CURL_BLOB_COPY;
+		x->cu->easy_setopt(x->h, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	x->cu->easy_setopt(x->h, CURLOPT_WRITEFUNCTION, write_cb);
 	x->cu->easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	return x;

@@ -83,9 +83,12 @@ xui_job_open_in(struct work *w, struct job *j, struct arena *own, const char **k
 	db_step(w->db, st);
 	if (pr == 0 || tr == 0) {
 		x = xui_open(own, w->conf, name, base, user, pr == 0 ? pw : NULL,
-		    tr == 0 ? tok : NULL, verify, err, sizeof(err));
+		    tr == 0 ? tok : NULL, verify, NULL, NULL, err, sizeof(err));
 		if (x == NULL) {
-			if (strncmp(err, "the panel URL", 13) == 0)
+			/* An http:// panel off loopback, or a server whose TLS
+			 * verification was off and needs a pin: staff must act. */
+			if (strncmp(err, "the panel URL", 13) == 0 ||
+			    strncmp(err, "the panel's certificate", 23) == 0)
 				*kind = "bad_url";
 			else {
 				*kind = "retry";
