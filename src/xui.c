@@ -19,6 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "conf.h"
 #include "curl_lib.h"
 #include "log.h"
@@ -484,4 +489,83 @@ xui_close(struct xui *x)
 	if (x->h != NULL)
 		x->cu->easy_cleanup(x->h);
 	buf_free(&x->body);
+}
+
+/*
+ * The key a panel shows now, as a pin (issue 16): trust on first use,
+ * with confirmation.  The certificate is not checked here (a panel's
+ * self-signed one would fail): the operator is shown the pin and sets
+ * it only after comparing it with the panel's own (`1000proxy server
+ * pin`).  The leaf's SubjectPublicKeyInfo, DER, SHA-256, base64: what
+ * CURLOPT_PINNEDPUBLICKEY compares.
+ */
+int
+xui_fetch_pin(const struct conf *c, const char *base, char *pin, size_t pinsz, char *err,
+    size_t errsz)
+{
+	const struct curl_lib *cu;
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *l;
+	char	 errbuf[CURL_ERROR_SIZE] = "";
+	unsigned char md[32], *der = NULL;
+	unsigned char b64[64];
+	unsigned int mdlen = 0;
+	X509	*cert = NULL;
+	BIO	*bio;
+	CURL	*h;
+	CURLcode rc;
+	int	 n, ret = -1;
+
+	if (strncmp(base, "https://", 8) != 0 || !valid_panel_url(base)) {
+		snprintf(err, errsz, "only an https:// panel has a certificate to pin");
+		return -1;
+	}
+	if ((cu = curl_lib(err, errsz)) == NULL)
+		return -1;
+	if ((h = cu->easy_init()) == NULL) {
+		snprintf(err, errsz, "curl_easy_init failed");
+		return -1;
+	}
+	cu->easy_setopt(h, CURLOPT_URL, base);
+	cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	cu->easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	cu->easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	cu->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	cu->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->panel_timeout < 10 ? (long)c->panel_timeout : 10L);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT, (long)c->panel_timeout);
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if ((rc = cu->easy_perform(h)) != CURLE_OK) {
+		snprintf(err, errsz, "%s", errbuf[0] ? errbuf : cu->easy_strerror(rc));
+		goto out;
+	}
+	if (cu->easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+	    ci->num_of_certs < 1) {
+		snprintf(err, errsz, "the panel showed no certificate");
+		goto out;
+	}
+	for (l = ci->certinfo[0]; l != NULL; l = l->next)
+		if (strncmp(l->data, "Cert:", 5) == 0)
+			break;
+	if (l == NULL || (bio = BIO_new_mem_buf(l->data + 5, -1)) == NULL) {
+		snprintf(err, errsz, "the panel's certificate could not be read");
+		goto out;
+	}
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (cert == NULL || (n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der)) <= 0 ||
+	    !EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		snprintf(err, errsz, "the panel's certificate could not be read");
+		goto out;
+	}
+	EVP_EncodeBlock(b64, md, 32);
+	snprintf(pin, pinsz, "sha256//%s", (char *)b64);
+	ret = 0;
+out:
+	OPENSSL_free(der);
+	X509_free(cert);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	cu->easy_cleanup(h);
+	return ret;
 }

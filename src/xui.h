@@ -36,6 +36,11 @@ struct xui *xui_open(struct arena *a, const struct conf *c, const char *name,
 	    const char *base, const char *user, const char *password,
 	    const char *token, int tls_verify, const char *pin, const char *ca_pem,
 	    char *err, size_t errsz);
+/* The panel's current certificate key as "sha256//BASE64" into pin
+ * (trust on first use: the caller shows it for confirmation; nothing
+ * is checked here).  0, or -1 with err. */
+int	xui_fetch_pin(const struct conf *c, const char *base, char *pin, size_t pinsz,
+	    char *err, size_t errsz);
 /* Sign in (or, with a token, only detect v3 auth): 0, or -1 with
  * xui_error() set (the panel's msg when it refused). */
 int	xui_login(struct xui *);

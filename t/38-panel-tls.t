@@ -145,6 +145,46 @@ t.ok(works(xui(url, ss, {"PX_TEST_XUI_NOVERIFY": "1", "PX_TEST_XUI_PIN": pin("se
 t.ok(works(xui(url, ss, {"PX_TEST_XUI_CA": os.path.join(D, "self.pem")})),
      "self-signed with its own certificate as the CA PEM is accepted")
 
+# -- `server pin`: a server whose TLS verification was off needs a pin --
+r = s.cli("server", "add", "--name", "selfie", "--country-code", "DE", "--country", "Land DE",
+          "--url", "https://127.0.0.1:%d/" % ss.port, "--user", ss.user, "--host", "127.0.0.1",
+          "--no-tls-verify", input=ss.password + "\n")
+SS = int(r.stdout)
+
+
+def sync(sid):
+    r = s.cli("server", "sync", str(sid), check=False)
+    return r.returncode, s.sql("SELECT last_error FROM servers WHERE id = ?", (sid,))[0][0], r.stdout + r.stderr
+
+
+r = sync(SS)
+t.ok(r[0] != 0 and "needs a pin" in r[1], "tls_verify=0 server: refused until pinned, its last error says so", r)
+r = s.cli("server", "pin", str(SS), check=False)
+t.ok(r.returncode == 0 and r.stdout.strip() == pin("self") and "--set " + pin("self") in r.stderr,
+     "server pin ID shows the panel's current key and the command to trust it", (r.stdout, r.stderr, pin("self")))
+r = s.cli("server", "pin", str(SS), "--set", pin("good"), check=False)
+t.is_(r.returncode, 0, "server pin --set stores a pin")
+r = sync(SS)
+t.ok(r[0] != 0 and "public key" in r[1].lower(), "a server pinned to another key is refused", r)
+s.cli("server", "pin", str(SS), "--set", pin("self"))
+r = sync(SS)
+t.ok(r[0] == 0, "the server pinned to its panel's key syncs (the kept session reopened with the new pin)", r)
+r = s.cli("server", "pin", str(SS), "--set", "sha256//short", check=False)
+t.ok(r.returncode != 0 and s.sql("SELECT tls_pin FROM servers WHERE id = ?", (SS,))[0][0] == pin("self"),
+     "server pin --set refuses a malformed pin", r.stderr)
+s.cli("server", "pin", str(SS), "--clear")
+r = sync(SS)
+t.ok(r[0] != 0 and "needs a pin" in r[1], "cleared: refused again", r)
+s.cli("server", "pin", str(SS), "--ca", os.path.join(D, "self.pem"))
+r = sync(SS)
+t.ok(r[0] == 0, "its own certificate as the CA: syncs", r)
+a = s.sql("SELECT actor, detail FROM audit_log WHERE action = 'server.tls_pin' AND target = ? ORDER BY id",
+          ("server:%d" % SS,))
+t.ok(len(a) == 4 and a[0][0] == "cli" and pin("good") in a[0][1] and "cleared" in a[2][1] and "CA: set" in a[3][1],
+     "each pin change writes one audit row (actor cli)", a)
+r = s.cli("server", "pin", str(sid), check=False)
+t.ok(r.returncode != 0 and "https://" in r.stderr, "server pin of an http:// panel: nothing to pin", r.stderr)
+
 # -- a CA PEM: its certificates accepted, an expired or wrong-host one refused --
 good = double("good")
 url = "https://127.0.0.1:%d/" % good.port

@@ -157,7 +157,8 @@ t.ok(len(a) == 1 and "panel_password: set -> replaced" in a[0][1] and "panel_tok
      and "tls_verify: 1 -> 0" in a[0][1] and 'city: "Frankfurt" -> "Offenbach"' in a[0][1],
      "one audit row naming the changed fields, the secrets by name only", a)
 r = ada.get("/admin/servers")
-t.ok("TLS verification off" in r.text, "the list warns that TLS verification is off")
+t.ok("Needs a pin" in r.text and "server pin %d" % NEW in r.text,
+     "the list warns that the server needs a pin (TLS verification off no longer skips checks)")
 
 # -- the sealed blobs belong to their rows --
 r = s.cli("server", "add", "--name", "Paris 1", "--country-code", "FR", "--country", "France", "--url",
