@@ -525,7 +525,7 @@ server_pin(const struct conf *c, int argc, char **argv)
 	st = db_q(db, Q_SRV_PIN_SET);
 	db_bind_text(db, st, ":pin", pin);
 	db_bind_text(db, st, ":ca", ca);
-	db_bind_int(db, st, ":now", (int64_t)time(NULL));
+	db_bind_int(db, st, ":now", now_unix());
 	db_bind_int(db, st, ":id", id);
 	db_step(db, st);
 	db_reset(st);
