@@ -144,7 +144,7 @@ panel_url_norm(struct request *r, const char *u)
 {
 	size_t	 n = strlen(u);
 
-	if (!valid_url(u) || strchr(u, '?') != NULL)
+	if (!valid_panel_url(u) || strchr(u, '?') != NULL)
 		return NULL;
 	while (n > 0 && u[n - 1] == '/')
 		n--;
@@ -192,8 +192,9 @@ server_read(struct request *r, struct server *s, int new)
 	    (s->brand > 0 && !exists(r, Q_ACAT_BRAND_GET, s->brand)))
 		return "Choose one of the brands, or none.";
 	if (!form_valid(r, "panel_url") || (s->url = panel_url_norm(r, form_get(r, "panel_url"))) == NULL)
-		return "The panel URL is http:// or https://, the panel's host and port and its web base "
-		    "path, such as https://panel.example.com:2053/secretpath/, without a user, query or fragment.";
+		return "The panel URL is https:// (http:// only on this machine: 127.0.0.1, ::1, localhost), "
+		    "the panel's host and port and its web base path, such as "
+		    "https://panel.example.com:2053/secretpath/, without a user, query or fragment.";
 	if (!form_valid(r, "panel_user") || *form_get(r, "panel_user") == '\0')
 		return "The panel username is one line of 1 to 200 characters.";
 	s->user = form_get(r, "panel_user");

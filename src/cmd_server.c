@@ -26,6 +26,17 @@
  * as admin_servers.c does and job_server_test.c opens it.  add writes one
  * audit row (actor "cli") naming the fields, never the secret.
  *
+ *   server pin ID                  show the panel's current certificate key
+ *                                  as a pin (sha256//BASE64), unchecked,
+ *                                  for the operator to compare with the
+ *                                  panel's own before trusting it
+ *   server pin ID --set PIN        pin it: the panel's key must match at
+ *                                  every call (its chain and name may not)
+ *   server pin ID --ca PEM_FILE    check its chain against this CA (the
+ *                                  panel's self-signed certificate) instead
+ *   server pin ID --clear          neither (the system's CAs); each change
+ *                                  writes one audit row, actor "cli"
+ *
  *   server test-open ID password|token   (test_routes = yes only) 0 when
  *                                  the stored secret opens with this row's
  *                                  identity and equals standard input's
@@ -52,6 +63,7 @@
 #include "spool.h"
 #include "util.h"
 #include "valid.h"
+#include "xui.h"
 #include "xui_job.h"
 
 #define SECRET_MAX	1000
@@ -63,7 +75,8 @@ static const char usage[] =
     "                            [--max-concurrency N] [--no-tls-verify] [--token]\n"
     "                            (the password, or with --token the API token, on stdin)\n"
     "       1000proxy server list\n"
-    "       1000proxy server test|sync ID [--no-wait]\n";
+    "       1000proxy server test|sync ID [--no-wait]\n"
+    "       1000proxy server pin ID [--set sha256//BASE64 | --ca PEM_FILE | --clear]\n";
 
 /* The first line of standard input into out, without echo on a tty
  * (asking with prompt there); whether it was a tty.  `user add` and
@@ -177,8 +190,9 @@ server_add(const struct conf *c, int argc, char **argv)
 		return fail("the country is one line of 1 to 80 characters");
 	if (!valid_line(city, 80))
 		return fail("the city is one line of at most 80 characters");
-	if (!valid_url(url) || strchr(url, '?') != NULL)
-		return fail("the panel URL is http:// or https://, host, port and web base path, "
+	if (!valid_panel_url(url) || strchr(url, '?') != NULL)
+		return fail("the panel URL is https:// (http:// only on loopback: 127.0.0.1, ::1, "
+		    "localhost), host, port and web base path, "
 		    "without a user, query or fragment");
 	if (*user == '\0' || !valid_line(user, 200))
 		return fail("the panel username is one line of 1 to 200 characters");
@@ -433,9 +447,110 @@ out:
 	return rc;
 }
 
+/* `server pin` (issue 16, ASVS V9.2.1): pinning replaces turning TLS
+ * verification off for a panel with a self-signed certificate. */
+static int
+server_pin(const struct conf *c, int argc, char **argv)
+{
+	static const struct actor cli = { "cli", 0, NULL, NULL };
+	struct arena *a;
+	struct stmt *st;
+	struct db *db;
+	const char *url, *pin = "", *ca = "", *what;
+	char	 got[128], err[1024];
+	int64_t	 id;
+	int	 verify;
+
+	if (argc < 3 || valid_int(argv[2], 1, INT64_MAX, &id) != 1 ||
+	    !(argc == 3 || (argc == 4 && strcmp(argv[3], "--clear") == 0) ||
+	    (argc == 5 && (strcmp(argv[3], "--set") == 0 || strcmp(argv[3], "--ca") == 0)))) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (argc == 5 && strcmp(argv[3], "--set") == 0) {
+		pin = argv[4];
+		if (strncmp(pin, "sha256//", 8) != 0 || strlen(pin) != 52 ||
+		    strspn(pin + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 44)
+			return fail("the pin is sha256// and 44 characters of base64, as `server pin ID` shows it");
+	}
+	if ((db = open_db(c, &a)) == NULL)
+		return 1;
+	if (argc == 5 && strcmp(argv[3], "--ca") == 0) {
+		struct buf b;
+		char	 chunk[4096];
+		size_t	 n;
+		FILE	*f;
+
+		if ((f = fopen(argv[4], "r")) == NULL) {
+			fprintf(stderr, "1000proxy: %s: cannot be read\n", argv[4]);
+			db_close(db);
+			arena_free(a);
+			return 1;
+		}
+		buf_init(&b);
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= 65536)
+			buf_add(&b, chunk, n);
+		fclose(f);
+		ca = arena_strndup(a, b.p != NULL ? b.p : "", b.len);
+		buf_free(&b);
+		if (strlen(ca) > 65536 || strstr(ca, "-----BEGIN CERTIFICATE-----") == NULL) {
+			db_close(db);
+			arena_free(a);
+			return fail("the CA file is one or more PEM certificates, at most 64 KiB");
+		}
+	}
+	st = db_q(db, Q_SRV_PIN_GET);
+	db_bind_int(db, st, ":id", id);
+	if (db_step(db, st) != DB_ROW) {
+		db_reset(st);
+		db_close(db);
+		arena_free(a);
+		fprintf(stderr, "1000proxy: no server %" PRId64 "\n", id);
+		return 1;
+	}
+	url = arena_strdup(a, db_text(db, st, 0));
+	verify = db_int(st, 1) != 0;
+	db_reset(st);
+	if (argc == 3) {
+		db_close(db);
+		if (xui_fetch_pin(c, url, got, sizeof(got), err, sizeof(err)) != 0) {
+			fprintf(stderr, "1000proxy: %s: %s\n", url, err);
+			arena_free(a);
+			return 1;
+		}
+		printf("%s\n", got);
+		fprintf(stderr, "Compare it with the panel's own (on the panel's host: openssl x509 "
+		    "-in CERT -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst "
+		    "-sha256 -binary | base64), then trust it with\n  1000proxy server pin %"
+		    PRId64 " --set %s\n", id, got);
+		arena_free(a);
+		return 0;
+	}
+	what = *pin ? arena_printf(a, "pinned: %s", pin) : *ca ? "CA: set" : "pin and CA: cleared";
+	db_begin(db);
+	st = db_q(db, Q_SRV_PIN_SET);
+	db_bind_text(db, st, ":pin", pin);
+	db_bind_text(db, st, ":ca", ca);
+	db_bind_int(db, st, ":now", now_unix());
+	db_bind_int(db, st, ":id", id);
+	db_step(db, st);
+	db_reset(st);
+	audit(db, &cli, "server.tls_pin", arena_printf(a, "server:%" PRId64, id), "%s; via command line",
+	    what);
+	db_commit(db);
+	if (!verify && !*pin && !*ca)
+		fprintf(stderr, "1000proxy: server %" PRId64 " had TLS verification off: its panel "
+		    "calls stay refused until it is pinned\n", id);
+	db_close(db);
+	arena_free(a);
+	return 0;
+}
+
 int
 cmd_server(const struct conf *c, int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "pin") == 0)
+		return server_pin(c, argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "test") == 0 || strcmp(argv[1], "sync") == 0))
 		return server_job(c, argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)

@@ -89,6 +89,27 @@ client_in(struct arena *a, const char *text, struct xui_client *c)
 	return 0;
 }
 
+/* PX_TEST_XUI_CA: a PEM file's text (the panel's CA), or NULL. */
+static const char *
+ca_pem(struct arena *a, const char *path)
+{
+	struct buf b;
+	char	 chunk[4096];
+	const char *s;
+	size_t	 n;
+	FILE	*f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return NULL;
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	s = arena_strndup(a, b.p != NULL ? b.p : "", b.len);
+	buf_free(&b);
+	return s;
+}
+
 int
 cmd_test_xui(const struct conf *cf, int argc, char **argv)
 {
@@ -122,7 +143,9 @@ cmd_test_xui(const struct conf *cf, int argc, char **argv)
 		json_object_put(r);
 		return 2;
 	}
-	if ((x = xui_open(a, cf, "test", argv[1], argv[2], argv[3], NULL, 0, err, sizeof(err))) == NULL) {
+	if ((x = xui_open(a, cf, "test", argv[1], argv[2], argv[3], NULL,
+	    getenv("PX_TEST_XUI_NOVERIFY") == NULL, getenv("PX_TEST_XUI_PIN"),
+	    ca_pem(a, getenv("PX_TEST_XUI_CA")), err, sizeof(err))) == NULL) {
 		fprintf(stderr, "1000proxy: test-xui: %s\n", err);
 		arena_free(a);
 		json_object_put(r);

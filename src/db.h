@@ -47,7 +47,7 @@ struct db;
 struct stmt;	/* one prepared statement of the table; owned by its db */
 
 /* The schema version this binary needs (the highest migration number). */
-#define PX_SCHEMA_VERSION 30
+#define PX_SCHEMA_VERSION 32
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CONSTRAINT = -1 };
 

@@ -831,7 +831,8 @@ const char *const sql_text[Q__MAX] = {
 	[Q_ACAT_BRAND_DELETE] = "DELETE FROM server_brands WHERE id = :id",
 	/* The servers panel (admin_servers.c, cmd_server.c). */
 	[Q_ASRV_LIST] = "SELECT s.id, s.name, s.country_code, s.country, s.city, coalesce(c.name, ''), "
-	    "coalesce(b.name, ''), s.state, s.health, s.tls_verify, s.capacity, s.panel_url, "
+	    "coalesce(b.name, ''), s.state, s.health, "
+	    "(s.tls_verify OR s.tls_pin <> '' OR s.tls_ca <> ''), s.capacity, s.panel_url, "
 	    "s.last_error, s.max_concurrency, s.panel_version, "
 	    "(SELECT count(*) FROM plans WHERE server_id = s.id) "
 	    "FROM servers s LEFT JOIN server_categories c ON c.id = s.category_id "
@@ -864,7 +865,7 @@ const char *const sql_text[Q__MAX] = {
 	 * the version and generation only when they were detected.
 	 */
 	[Q_XUI_SERVER] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
-	    "panel_token_sealed, tls_verify FROM servers WHERE id = :id",
+	    "panel_token_sealed, tls_verify, tls_pin, tls_ca FROM servers WHERE id = :id",
 	[Q_XUI_RECORD] = "UPDATE servers SET health = :health, last_checked_at = :now, "
 	    "panel_version = CASE WHEN :gen IS NULL THEN panel_version ELSE :version END, "
 	    "detected_generation = coalesce(:gen, detected_generation), "
@@ -1121,7 +1122,7 @@ const char *const sql_text[Q__MAX] = {
 	/* xui_job.c: a kept panel session's row (columns 1-6 are its
 	 * fingerprint), the generation forced and detected. */
 	[Q_XUI_SESSION_ROW] = "SELECT id, name, panel_url, panel_user, panel_password_sealed, "
-	    "panel_token_sealed, tls_verify, state, api_generation, detected_generation "
+	    "panel_token_sealed, tls_verify || ' ' || tls_pin || ' ' || tls_ca, state, api_generation, detected_generation "
 	    "FROM servers WHERE id = :id",
 	/* job_provision.c: the order item, its order and its plan. */
 	[Q_PROV_ITEM] = "SELECT i.id, i.order_id, i.state, coalesce(i.renewal_of, 0), o.customer_id, "
@@ -1727,6 +1728,10 @@ const char *const sql_text[Q__MAX] = {
 	[Q_PWDUE_CUSTOMER_GET] = "SELECT password_change_due FROM customers WHERE id = :id",
 	[Q_PWDUE_STAFF_GET] = "SELECT password_change_due FROM staff WHERE id = :id",
 	[Q_C2FA_BY_EMAIL] = "SELECT id, email, name FROM customers WHERE email = lower(:email) AND state <> 'deleted'",
+	/* cmd_server.c (`server pin`, issue 16): what a panel's TLS is
+	 * checked with, and setting it. */
+	[Q_SRV_PIN_GET] = "SELECT panel_url, tls_verify, tls_pin, tls_ca FROM servers WHERE id = :id",
+	[Q_SRV_PIN_SET] = "UPDATE servers SET tls_pin = :pin, tls_ca = :ca, updated_at = :now WHERE id = :id",
 };
 
 const char *const sql_name[Q__MAX] = {
@@ -2249,6 +2254,8 @@ const char *const sql_name[Q__MAX] = {
 	[Q_PWDUE_CUSTOMER_GET] = "PWDUE_CUSTOMER_GET",
 	[Q_PWDUE_STAFF_GET] = "PWDUE_STAFF_GET",
 	[Q_C2FA_BY_EMAIL] = "C2FA_BY_EMAIL",
+	[Q_SRV_PIN_GET] = "SRV_PIN_GET",
+	[Q_SRV_PIN_SET] = "SRV_PIN_SET",
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -312,6 +313,35 @@ valid_url(const char *u)
 		p += 1 + pn;
 	}
 	return *p == '\0' || *p == '/' || *p == '?';
+}
+
+/*
+ * A 3X-UI panel URL (issue 16, ASVS V1.9.1/V9.2.2): valid_url, and
+ * https:// unless the host is loopback (127.0.0.0/8, [::1], localhost),
+ * where the traffic never leaves the machine (the demo's panel double,
+ * the tests).  The admin form, `1000proxy server add/set` and the panel
+ * client (xui_open, so an old http:// row is refused at its next call)
+ * all ask here.
+ */
+int
+valid_panel_url(const char *u)
+{
+	const char *h;
+	size_t	 n;
+
+	if (!valid_url(u))
+		return 0;
+	if (strncmp(u, "https://", 8) == 0)
+		return 1;
+	h = u + 7;
+	n = strcspn(h, "/?");
+	if (h[0] == '[')
+		return n >= 5 && strncmp(h, "[::1]", 5) == 0 && (n == 5 || h[5] == ':');
+	n = strcspn(h, ":/?");
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return 1;
+	/* 127.a.b.c, all digits and dots (valid_url checked the rest). */
+	return n >= 9 && strncmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == n;
 }
 
 /*

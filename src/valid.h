@@ -87,6 +87,7 @@ int	valid_money(const char *, const char *currency, int64_t max, int64_t *minor)
  * 2000 bytes: a panel's address or base_url.
  */
 int	valid_url(const char *);
+int	valid_panel_url(const char *);
 
 /*
  * A public host for share links: an IPv4 or IPv6 address (bare) or a DNS

@@ -27,10 +27,20 @@ struct xui_env {
 
 /* A handle for one panel.  password or token may be NULL (not both);
  * a token is sent as Bearer and skips login.  Strings are copied into a.
- * NULL with err set when libcurl cannot be loaded or the URL is bad. */
+ * pin ("sha256//BASE64" of the certificate's SubjectPublicKeyInfo) or
+ * ca_pem (the panel's own CA or self-signed certificate) may be NULL or
+ * "".  tls_verify = 0 (a row from before issue 16) is refused unless a
+ * pin or CA is given.  NULL with err set when libcurl cannot be loaded,
+ * the URL is bad (http:// off loopback) or the server needs a pin. */
 struct xui *xui_open(struct arena *a, const struct conf *c, const char *name,
 	    const char *base, const char *user, const char *password,
-	    const char *token, int tls_verify, char *err, size_t errsz);
+	    const char *token, int tls_verify, const char *pin, const char *ca_pem,
+	    char *err, size_t errsz);
+/* The panel's current certificate key as "sha256//BASE64" into pin
+ * (trust on first use: the caller shows it for confirmation; nothing
+ * is checked here).  0, or -1 with err. */
+int	xui_fetch_pin(const struct conf *c, const char *base, char *pin, size_t pinsz,
+	    char *err, size_t errsz);
 /* Sign in (or, with a token, only detect v3 auth): 0, or -1 with
  * xui_error() set (the panel's msg when it refused). */
 int	xui_login(struct xui *);

@@ -59,7 +59,7 @@ xui_job_open_in(struct work *w, struct job *j, struct arena *own, const char **k
 {
 	struct xui *x = NULL;
 	struct stmt *st;
-	const char *name, *base, *user;
+	const char *name, *base, *user, *pin, *ca;
 	char	 pw[1024], tok[1024], err[1024] = "";
 	int	 pr, tr, verify;
 
@@ -78,14 +78,19 @@ xui_job_open_in(struct work *w, struct job *j, struct arena *own, const char **k
 	pr = secret(w, j, st, 4, "password", pw, sizeof(pw));
 	tr = secret(w, j, st, 5, "token", tok, sizeof(tok));
 	verify = db_int(st, 6) != 0;
+	pin = arena_strdup(j->a, db_text(w->db, st, 7));
+	ca = arena_strdup(j->a, db_text(w->db, st, 8));
 	/* Step past the row: no read transaction may stay open across the
 	 * calls (job_step's BEGIN IMMEDIATE could not upgrade it). */
 	db_step(w->db, st);
 	if (pr == 0 || tr == 0) {
 		x = xui_open(own, w->conf, name, base, user, pr == 0 ? pw : NULL,
-		    tr == 0 ? tok : NULL, verify, err, sizeof(err));
+		    tr == 0 ? tok : NULL, verify, pin, ca, err, sizeof(err));
 		if (x == NULL) {
-			if (strncmp(err, "the panel URL", 13) == 0)
+			/* An http:// panel off loopback, or a server whose TLS
+			 * verification was off and needs a pin: staff must act. */
+			if (strncmp(err, "the panel URL", 13) == 0 ||
+			    strncmp(err, "the panel's certificate", 23) == 0)
 				*kind = "bad_url";
 			else {
 				*kind = "retry";

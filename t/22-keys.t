@@ -74,9 +74,9 @@ def seed_shown(b, page):
 # -- one sealed value of every kind, under the first key --
 t.is_(cli("gateway", "set", "stripe.secret_key", input=SK + "\n").returncode, 0, "a gateway secret is sealed")
 r1 = cli("server", "add", "--name", "K1", "--country-code", "DE", "--country", "Germany", "--url",
-         "http://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", input=PANEL_PW + "\n")
+         "https://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", input=PANEL_PW + "\n")
 r2 = cli("server", "add", "--name", "K2", "--country-code", "DE", "--country", "Germany", "--url",
-         "http://10.0.0.10:54321", "--user", "api", "--host", "203.0.113.8", "--token", input=PANEL_TOK + "\n")
+         "https://10.0.0.10:54321", "--user", "api", "--host", "203.0.113.8", "--token", input=PANEL_TOK + "\n")
 SRV1, SRV2 = int(r1.stdout.strip() or 0), int(r2.stdout.strip() or 0)
 t.ok(SRV1 and SRV2, "a panel with a password and one with a token", r1.stderr + r2.stderr)
 cb, st = customer("kim@example.com")

@@ -112,7 +112,8 @@ bad = [("name", "", "name"), ("name", "tab\there", "name"), ("country_code", "D1
        ("country_code", "DEU", "country code"), ("country", "", "country"), ("category", "999", "categor"),
        ("brand", "x", "brand"), ("panel_url", "ftp://panel.example.com/", "panel URL"),
        ("panel_url", "https://user:pw@panel.example.com/", "panel URL"),
-       ("panel_url", "https://panel.example.com/?x=1", "panel URL"), ("panel_url", "javascript:alert(1)", "panel URL"),
+       ("panel_url", "https://panel.example.com/?x=1", "panel URL"),
+       ("panel_url", "http://panel.example.com:2053/", "panel URL"), ("panel_url", "javascript:alert(1)", "panel URL"),
        ("panel_user", "", "username"), ("public_host", "http://h.example.com", "public host"),
        ("public_host", "localhost", "public host"), ("public_host", "1.2.3.999", "public host"),
        ("public_host", "<script>", "public host"), ("capacity", "0", "capacity"), ("capacity", "-3", "capacity"),
@@ -156,16 +157,17 @@ t.ok(len(a) == 1 and "panel_password: set -> replaced" in a[0][1] and "panel_tok
      and "tls_verify: 1 -> 0" in a[0][1] and 'city: "Frankfurt" -> "Offenbach"' in a[0][1],
      "one audit row naming the changed fields, the secrets by name only", a)
 r = ada.get("/admin/servers")
-t.ok("TLS verification off" in r.text, "the list warns that TLS verification is off")
+t.ok("Needs a pin" in r.text and "server pin %d" % NEW in r.text,
+     "the list warns that the server needs a pin (TLS verification off no longer skips checks)")
 
 # -- the sealed blobs belong to their rows --
 r = s.cli("server", "add", "--name", "Paris 1", "--country-code", "FR", "--country", "France", "--url",
-          "http://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", "--capacity", "10",
+          "https://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", "--capacity", "10",
           "--no-tls-verify", input=CLI_PW + "\n", check=False)
 t.ok(r.returncode == 0 and r.stdout.strip().isdigit(), "server add prints the new id", (r.returncode, r.stderr))
 CLI = int(r.stdout.strip() or 0)
 t.is_(sql("SELECT country_code, panel_url, tls_verify, capacity, max_concurrency FROM servers WHERE id = ?", (CLI,)),
-      [("FR", "http://10.0.0.9:54321/", 0, 10, 2)], "the CLI's row, URL normalised")
+      [("FR", "https://10.0.0.9:54321/", 0, 10, 2)], "the CLI's row, URL normalised")
 t.is_(opens(CLI, "password", CLI_PW), 0, "its password (from stdin) is sealed for its row")
 a, b = (one("SELECT panel_password_sealed FROM servers WHERE id = ?", (i,)) for i in (NEW, CLI))
 sql("UPDATE servers SET panel_password_sealed = ? WHERE id = ?", (b, NEW))
@@ -180,10 +182,10 @@ lines = r.stdout.splitlines()
 t.ok(lines[0].split()[:3] == ["ID", "NAME", "STATE"] and any(x.split()[0] == str(CLI) and "Paris" in x and "OFF" in x
      for x in lines) and any("Frankfurt 2" in x for x in lines), "server list prints a table", r.stdout)
 r = s.cli("server", "add", "--name", "Paris 1", "--country-code", "FR", "--country", "France", "--url",
-          "http://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", input="x\n", check=False)
+          "https://10.0.0.9:54321", "--user", "root", "--host", "203.0.113.7", input="x\n", check=False)
 t.ok(r.returncode == 1 and "another server" in r.stderr, "server add with a name in use: refused", r.stderr)
 r = s.cli("server", "add", "--name", "Empty", "--country-code", "FR", "--country", "France", "--url",
-          "http://10.0.0.9:1", "--user", "root", "--host", "203.0.113.7", input="", check=False)
+          "https://10.0.0.9:1", "--user", "root", "--host", "203.0.113.7", input="", check=False)
 t.ok(r.returncode == 1 and "standard input" in r.stderr, "server add without a password on stdin: refused")
 r = s.cli("server", "add", "--name", "P", "--password", "x", check=False)
 t.is_(r.returncode, 2, "there is no --password option (a secret never goes on argv)")

@@ -1736,6 +1736,10 @@ def main():
     ap.add_argument("--core-ctl", default="")
     ap.add_argument("--slow", type=float, default=2.0)
     ap.add_argument("--oversize", type=int, default=16 << 20)
+    # Serve HTTPS with this certificate and key (t/38-panel-tls.t makes
+    # self-signed, CA-signed, expired and wrong-host ones).
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
     OPTS = ap.parse_args()
     if OPTS.password_file:
         with open(OPTS.password_file) as f:
@@ -1755,6 +1759,13 @@ def main():
         core_start()
     srv = ThreadingHTTPServer(("127.0.0.1", OPTS.port), Handler)
     srv.daemon_threads = True
+    if OPTS.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(OPTS.tls_cert, OPTS.tls_key)
+        # The handshake in the handler's thread, not in accept(): a client
+        # that refuses the certificate must not stall the others.
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     save()
     tmp = OPTS.port_file + ".tmp"
     with open(tmp, "w") as f:
