@@ -69,7 +69,7 @@ r = ada.post("/admin/servers/%d" % sid, dict(SRV, panel_password="admin"))
 t.ok(r.status == 400 and "3X-UI/x-ui default" in r.text, "an edit to admin/admin is refused", r.status)
 
 ADD = ["server", "add", "--name", "Cli 1", "--country-code", "FR", "--country", "France", "--url",
-       "http://10.0.0.9:54321", "--user", "admin", "--host", "203.0.113.7"]
+       "https://10.0.0.9:54321", "--user", "admin", "--host", "203.0.113.7"]
 r = s.cli(*ADD, input="admin\n", check=False)
 t.ok(r.returncode == 1 and "3X-UI/x-ui default" in r.stderr, "server add refuses admin/admin", (r.returncode, r.stderr))
 t.is_(one("SELECT count(*) FROM servers WHERE name = 'Cli 1'"), 0, "nothing stored by the CLI")
